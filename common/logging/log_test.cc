@@ -1,0 +1,95 @@
+#include "common/logging/log.h"
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace marketlens::logging {
+namespace {
+
+class LogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SetServiceName("unit");
+    SetMinLevel(Level::kInfo);
+    SetSinkForTesting([this](absl::string_view line) { lines_.emplace_back(line); });
+  }
+  void TearDown() override { SetSinkForTesting(nullptr); }
+  std::vector<std::string> lines_;
+};
+
+TEST_F(LogTest, WritesOneJsonObjectPerLineWithFields) {
+  Info("page stored", {{"resource", "reviews"}, {"page", 12}, {"ok", true}, {"ratio", 0.5}});
+  ASSERT_EQ(lines_.size(), 1u);
+  const std::string& line = lines_[0];
+  EXPECT_EQ(line.front(), '{');
+  EXPECT_EQ(line.substr(line.size() - 2), "}\n");
+  EXPECT_NE(line.find("\"level\":\"info\""), std::string::npos);
+  EXPECT_NE(line.find("\"service\":\"unit\""), std::string::npos);
+  EXPECT_NE(line.find("\"msg\":\"page stored\""), std::string::npos);
+  EXPECT_NE(line.find("\"resource\":\"reviews\",\"page\":12,\"ok\":true,\"ratio\":0.5"), std::string::npos);
+  EXPECT_NE(line.find("\"ts\":\"20"), std::string::npos);
+}
+
+TEST_F(LogTest, EscapesStringsSoEveryLineStaysValidJson) {
+  Warn("quote \" backslash \\ newline \n tab \t bell \x07", {{"k\"ey", "v\nal"}});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_NE(lines_[0].find(R"(quote \" backslash \\ newline \n tab \t bell \u0007)"), std::string::npos);
+  EXPECT_NE(lines_[0].find(R"("k\"ey":"v\nal")"), std::string::npos);
+  // Exactly one raw newline: the terminator.
+  EXPECT_EQ(std::count(lines_[0].begin(), lines_[0].end(), '\n'), 1);
+}
+
+TEST_F(LogTest, NonFiniteNumbersBecomeNull) {
+  Info("nan", {{"x", std::nan("")}});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_NE(lines_[0].find("\"x\":null"), std::string::npos);
+}
+
+TEST_F(LogTest, LevelsBelowTheMinimumAreDropped) {
+  Debug("hidden");
+  SetMinLevel(Level::kError);
+  Warn("hidden too");
+  Error("shown");
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_NE(lines_[0].find("\"level\":\"error\""), std::string::npos);
+}
+
+TEST_F(LogTest, LevelFromStringRejectsUnknownNames) {
+  EXPECT_TRUE(SetMinLevelFromString("DEBUG").ok());
+  EXPECT_TRUE(Enabled(Level::kDebug));
+  absl::Status bad = SetMinLevelFromString("verbose");
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("verbose"), std::string::npos);
+}
+
+TEST_F(LogTest, RequestIdIsScopedToTheThread) {
+  EXPECT_EQ(CurrentRequestId(), "");
+  {
+    ScopedRequestId outer("outer-id");
+    {
+      ScopedRequestId inner("inner-id");
+      Info("inner");
+    }
+    Info("outer");
+    std::thread other([] { EXPECT_EQ(CurrentRequestId(), ""); });
+    other.join();
+  }
+  Info("none");
+  ASSERT_EQ(lines_.size(), 3u);
+  EXPECT_NE(lines_[0].find("\"request_id\":\"inner-id\""), std::string::npos);
+  EXPECT_NE(lines_[1].find("\"request_id\":\"outer-id\""), std::string::npos);
+  EXPECT_EQ(lines_[2].find("request_id"), std::string::npos);
+}
+
+TEST(RequestIdTest, NewIdsAreDistinctHex) {
+  std::string a = NewRequestId(), b = NewRequestId();
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace marketlens::logging
