@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages marketlens builds, tests and runs with. Safe to re-run: does nothing
+# when everything is there. Used by deploy/local/up.sh and tests/run.sh.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  bazel-bootstrap bazel-rules-java g++ pkg-config
+  protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
+  libhiredis-dev libpqxx-dev libpq-dev prometheus-cpp-dev libssl-dev libcurl4-openssl-dev
+  libboost-dev libeigen3-dev libgtest-dev libgmock-dev
+  # run
+  postgresql-15 postgresql-client-15 redis-server curl ca-certificates util-linux procps iproute2
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >&2
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Starts the whole marketlens constellation on this machine: PostgreSQL and Redis on loopback (data under
+# .run/), the schema migrations, then every service, and waits until each one reports healthy.
+# Safe to re-run: what already runs is left alone and the data is kept. Stop it all with down.sh.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'up.sh: %s\n' "$*" >&2; exit 1; }
+
+say "checking Debian packages"
+bash deploy/local/install_deps.sh
+
+say "building (bazel)"
+bazel build //services/... //common/migrate:migrate //common/grpc_health:health_probe
+
+mkdir -p "$RUN_DIR" "$LOG_DIR" "$PID_DIR"
+
+# ---- PostgreSQL -------------------------------------------------------------------------------------
+PG_DIR="$RUN_DIR/postgres"
+if [ "$(id -u)" -eq 0 ] && [ ! -e "$PG_DIR" ] && ! runuser -u postgres -- test -x "$RUN_DIR"; then
+  # The postgres user cannot reach .run/ (e.g. the checkout is under /root): keep the data in
+  # /var/lib/marketlens and link it, so .run/ still holds everything.
+  real="/var/lib/marketlens/$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)/postgres"
+  mkdir -p "$real"
+  ln -sfn "$real" "$PG_DIR"
+fi
+mkdir -p "$PG_DIR"
+[ "$(id -u)" -eq 0 ] && chown postgres:postgres "$(readlink -f "$PG_DIR")"
+PG_DATA="$PG_DIR/data"
+if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+  say "initialising PostgreSQL in $PG_DATA"
+  as_pg "$PG_BIN/initdb" -D "$(readlink -f "$PG_DIR")/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+    >"$LOG_DIR/initdb.log" 2>&1 || die "initdb failed, see $LOG_DIR/initdb.log"
+fi
+if as_pg "$PG_BIN/pg_ctl" -D "$(readlink -f "$PG_DIR")/data" status >/dev/null 2>&1; then
+  say "PostgreSQL already running on 127.0.0.1:$PG_PORT"
+else
+  say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  touch "$LOG_DIR/postgres.log"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$LOG_DIR/postgres.log"
+  as_pg "$PG_BIN/pg_ctl" -D "$(readlink -f "$PG_DIR")/data" -w -t 60 -l "$(readlink -f "$LOG_DIR")/postgres.log" \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $(readlink -f "$PG_DIR")" start >/dev/null ||
+    die "PostgreSQL did not start, see $LOG_DIR/postgres.log"
+fi
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
+if [ "$(psql_admin -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$PG_USER'")" != "1" ]; then
+  psql_admin -d postgres -c "CREATE ROLE \"$PG_USER\" LOGIN"
+fi
+if [ "$(psql_admin -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")" != "1" ]; then
+  psql_admin -d postgres -c "CREATE DATABASE \"$PG_DB\" OWNER \"$PG_USER\""
+fi
+
+# ---- Redis ------------------------------------------------------------------------------------------
+REDIS_DIR="$RUN_DIR/redis"
+mkdir -p "$REDIS_DIR"
+if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+  say "Redis already running on 127.0.0.1:$REDIS_PORT"
+else
+  say "starting Redis on 127.0.0.1:$REDIS_PORT"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$REDIS_DIR" --appendonly yes \
+    --daemonize yes --pidfile "$PID_DIR/redis.pid" --logfile "$LOG_DIR/redis.log" --protected-mode yes
+  for _ in $(seq 50); do redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 || die "Redis did not start, see $LOG_DIR/redis.log"
+fi
+
+# ---- Migrations -------------------------------------------------------------------------------------
+say "applying migrations"
+bazel-bin/common/migrate/migrate --dsn="$PG_DSN" --dir="$ROOT/deploy/migrations" \
+  >>"$LOG_DIR/migrate.log" 2>&1 || die "migrations failed, see $LOG_DIR/migrate.log"
+
+# ---- Services ---------------------------------------------------------------------------------------
+service_args() {
+  local name="$1" upper
+  upper="$(echo "$name" | tr a-z A-Z)"
+  local grpc_var="${upper}_GRPC_PORT" metrics_var="${upper}_METRICS_PORT"
+  echo "--grpc_port=${!grpc_var} --metrics_port=${!metrics_var}"
+  case "$name" in
+    marketplace) ;;
+    collector) echo "--marketplace_address=127.0.0.1:$MARKETPLACE_GRPC_PORT" ;;
+    gateway) echo "--http_port=$GATEWAY_HTTP_PORT --collector_address=127.0.0.1:$COLLECTOR_GRPC_PORT" \
+      "--analyzer_address=127.0.0.1:$ANALYZER_GRPC_PORT --recommender_address=127.0.0.1:$RECOMMENDER_GRPC_PORT" ;;
+  esac
+  case "$name" in
+    marketplace) ;;
+    *) echo "--pg_dsn='$PG_DSN' --redis_address=127.0.0.1:$REDIS_PORT" ;;
+  esac
+}
+
+started=()
+for name in "${SERVICES[@]}"; do
+  bin="bazel-bin/services/$name/$name"
+  [ -x "$bin" ] || continue
+  started+=("$name")
+  pidfile="$PID_DIR/$name.pid"
+  if pid_alive "$pidfile"; then
+    say "$name already running (pid $(cat "$pidfile"))"
+    continue
+  fi
+  say "starting $name"
+  # A copy of the binary, so a later `bazel build` cannot swap it under the running process.
+  cp -f "$bin" "$RUN_DIR/$name.bin"
+  eval "set -- $(service_args "$name")"
+  nohup "$RUN_DIR/$name.bin" "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+done
+
+say "waiting for the services to report healthy"
+for name in "${started[@]}"; do
+  upper="$(echo "$name" | tr a-z A-Z)"
+  port_var="${upper}_GRPC_PORT"
+  if ! bazel-bin/common/grpc_health/health_probe --target="127.0.0.1:${!port_var}" --wait_ms=60000 >/dev/null; then
+    tail -n 20 "$LOG_DIR/$name.log" >&2 || true
+    die "$name is not healthy, see $LOG_DIR/$name.log"
+  fi
+done
+
+say "marketlens is up"
+printf '  %-12s %-22s %-22s %s\n' "what" "gRPC" "metrics" "log"
+printf '  %-12s %-22s %-22s %s\n' "postgres" "127.0.0.1:$PG_PORT" "-" ".run/logs/postgres.log (dsn: $PG_DSN)"
+printf '  %-12s %-22s %-22s %s\n' "redis" "127.0.0.1:$REDIS_PORT" "-" ".run/logs/redis.log"
+for name in "${started[@]}"; do
+  upper="$(echo "$name" | tr a-z A-Z)"
+  g="${upper}_GRPC_PORT"; m="${upper}_METRICS_PORT"
+  printf '  %-12s %-22s %-22s %s\n' "$name" "127.0.0.1:${!g}" "http://127.0.0.1:${!m}/metrics" ".run/logs/$name.log"
+done
+echo "  stop everything: deploy/local/down.sh"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every marketlens test: installs what it needs (Debian packages), then `bazel test //...`.
+# Tests that need PostgreSQL or Redis start throwaway servers themselves.
+#   tests/run.sh                 # everything
+#   tests/run.sh //common/...    # a subset (any bazel target patterns)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+bash deploy/local/install_deps.sh
+
+# Compiled objects are kept outside the checkout, so a fresh clone (CI) reuses earlier work.
+DISK_CACHE="${MARKETLENS_BAZEL_DISK_CACHE:-$HOME/.cache/marketlens/bazel-disk}"
+mkdir -p "$DISK_CACHE"
+
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(//...)
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+bazel test --disk_cache="$DISK_CACHE" --keep_going "${targets[@]}" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+
+# One closing line any CI can read: how many test targets passed and failed.
+passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log" || true)
+failed=$(grep -cE '^//[^ ]+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD|INCOMPLETE)' "$log" || true)
+echo "$passed passed, $failed failed"
+if [ "$rc" -eq 0 ] && [ "$passed" -eq 0 ]; then
+  echo "tests/run.sh: no test ran" >&2
+  exit 1
+fi
+exit "$rc"
