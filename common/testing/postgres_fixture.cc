@@ -1,0 +1,362 @@
+#include "common/testing/postgres_fixture.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "pqxx/pqxx"
+
+namespace marketlens::testing {
+namespace {
+
+constexpr char kDefaultBinDir[] = "/usr/lib/postgresql/15/bin";
+constexpr char kServerUser[] = "postgres";
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return (value != nullptr && *value != '\0') ? std::string(value) : fallback;
+}
+
+bool IsExecutable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::string Tail(const std::string& text, size_t max_chars) {
+  return text.size() <= max_chars ? text : "..." + text.substr(text.size() - max_chars);
+}
+
+// A port that was free a moment ago (bind to 127.0.0.1:0, read it back, close).
+absl::StatusOr<int> PickFreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    int err = errno;
+    ::close(fd);
+    return absl::InternalError(absl::StrCat("bind/getsockname: ", std::strerror(err)));
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Runs argv (argv[0] is a path) with cwd, stdin from /dev/null and stdout+stderr appended to
+// log_path; kills it after `timeout`. Returns the exit status or an error.
+absl::Status RunCommand(const std::vector<std::string>& argv, const std::string& cwd,
+                        const std::string& log_path, absl::Duration timeout) {
+  // Everything the child needs is prepared before fork(): only async-signal-safe calls after it.
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) {
+    return absl::InternalError(absl::StrCat("open ", log_path, ": ", std::strerror(errno)));
+  }
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    ::close(log_fd);
+    if (null_fd >= 0) ::close(null_fd);
+    return absl::InternalError(absl::StrCat("fork: ", std::strerror(err)));
+  }
+  if (pid == 0) {
+    if (::chdir(cwd.c_str()) != 0) _exit(126);
+    if (null_fd >= 0) ::dup2(null_fd, 0);
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
+    // The server daemonizes from here: it must not keep any of the test's descriptors open.
+    ::close_range(3, ~0U, 0);
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+  ::close(log_fd);
+  if (null_fd >= 0) ::close(null_fd);
+
+  const absl::Time deadline = absl::Now() + timeout;
+  int status = 0;
+  while (true) {
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) {
+      return absl::InternalError(absl::StrCat("waitpid: ", std::strerror(errno)));
+    }
+    if (absl::Now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return absl::DeadlineExceededError(
+          absl::StrCat(absl::StrJoin(argv, " "), " did not finish within ", absl::FormatDuration(timeout)));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
+  std::string how = WIFEXITED(status) ? absl::StrCat("exit code ", WEXITSTATUS(status))
+                                      : absl::StrCat("signal ", WTERMSIG(status));
+  return absl::InternalError(absl::StrCat(absl::StrJoin(argv, " "), " failed (", how, ")"));
+}
+
+bool ValidDatabaseName(absl::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  if (!(std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_')) return false;
+  for (char c : name) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+          c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+PostgresServer::PostgresServer(Options options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Create(Options options) {
+  std::unique_ptr<PostgresServer> server(new PostgresServer(std::move(options)));
+  absl::Status status = server->Init();
+  if (!status.ok()) return status;
+  return server;
+}
+
+std::unique_ptr<PostgresServer> PostgresServer::StartOrDie(Options options) {
+  auto server = Create(std::move(options));
+  if (!server.ok()) {
+    std::cerr << "\n*** FATAL: could not start the test PostgreSQL server: " << server.status()
+              << "\n*** (integration tests need the PostgreSQL 15 server binaries; they are never skipped)\n"
+              << std::flush;
+    std::abort();
+  }
+  return *std::move(server);
+}
+
+absl::Status PostgresServer::Init() {
+  bin_dir_ = options_.bin_dir.empty() ? EnvOr("MARKETLENS_PG_BIN", kDefaultBinDir) : options_.bin_dir;
+  for (const char* tool : {"initdb", "pg_ctl", "postgres"}) {
+    std::string path = absl::StrCat(bin_dir_, "/", tool);
+    if (!IsExecutable(path)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("PostgreSQL server binary ", path,
+                       " is missing or not executable (install the postgresql-15 package, or set "
+                       "MARKETLENS_PG_BIN to the directory holding initdb/pg_ctl/postgres)"));
+    }
+  }
+  if (!ValidDatabaseName(options_.database)) {
+    return absl::InvalidArgumentError(absl::StrCat("bad database name: ", options_.database));
+  }
+
+  as_root_ = ::geteuid() == 0;
+  uid_t server_uid = 0;
+  gid_t server_gid = 0;
+  if (as_root_) {
+    struct passwd* pw = ::getpwnam(kServerUser);
+    if (pw == nullptr) {
+      return absl::FailedPreconditionError(
+          "running as root, but there is no `postgres` user to run the server as (PostgreSQL refuses root)");
+    }
+    server_uid = pw->pw_uid;
+    server_gid = pw->pw_gid;
+    if (!IsExecutable("/usr/sbin/runuser")) {
+      return absl::FailedPreconditionError("running as root, but /usr/sbin/runuser is missing");
+    }
+  }
+
+  std::string root = options_.tmp_root.empty() ? EnvOr("MARKETLENS_TEST_TMP", "/tmp") : options_.tmp_root;
+  std::string templ = absl::StrCat(root, "/marketlens-pg-XXXXXX");
+  std::vector<char> buf(templ.begin(), templ.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("mkdtemp ", templ, ": ", std::strerror(errno)));
+  }
+  dir_ = buf.data();
+  data_dir_ = dir_ + "/data";
+  if (as_root_) {
+    if (::chown(dir_.c_str(), server_uid, server_gid) != 0) {
+      return absl::InternalError(absl::StrCat("chown ", dir_, ": ", std::strerror(errno)));
+    }
+  }
+  ::chmod(dir_.c_str(), 0700);
+
+  absl::Status status =
+      RunAsServerUser({bin_dir_ + "/initdb", "-D", data_dir_, "-U", kServerUser, "-A", "trust", "-E", "UTF8",
+                       "--locale=C", "--no-sync", "--no-instructions"},
+                      "initdb");
+  if (!status.ok()) return status;
+
+  // Settings for a disposable, fast server. The port is given on the command line at each start.
+  std::vector<std::string> config = {
+      "listen_addresses = '127.0.0.1'",
+      absl::StrCat("unix_socket_directories = '", dir_, "'"),
+      "fsync = off",
+      "synchronous_commit = off",
+      "full_page_writes = off",
+      "shared_buffers = 16MB",
+      "max_connections = 60",
+      "autovacuum = off",
+      "timezone = 'UTC'",
+      "deadlock_timeout = '200ms'",
+      "log_min_messages = warning",
+      "log_min_error_statement = panic",
+  };
+  for (const std::string& line : options_.extra_config) config.push_back(line);
+  {
+    std::ofstream conf(data_dir_ + "/postgresql.conf", std::ios::app);
+    if (!conf) return absl::InternalError(absl::StrCat("cannot append to ", data_dir_, "/postgresql.conf"));
+    conf << "\n# marketlens test fixture\n" << absl::StrJoin(config, "\n") << "\n";
+  }
+
+  // The port can be taken between picking and binding it: try a few.
+  absl::Status started;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    absl::StatusOr<int> port = PickFreePort();
+    if (!port.ok()) return port.status();
+    port_ = *port;
+    started = Start();
+    if (started.ok()) break;
+  }
+  if (!started.ok()) return started;
+
+  dsn_ = DsnFor(options_.database);
+  return ExecOnMaintenanceDb(absl::StrCat("CREATE DATABASE ", options_.database));
+}
+
+PostgresServer::~PostgresServer() {
+  if (running_) {
+    absl::Status status = Kill();
+    if (!status.ok()) std::cerr << "PostgresServer: stopping failed: " << status << "\n";
+  }
+  if (!dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+std::string PostgresServer::DsnFor(absl::string_view database) const {
+  return absl::StrCat("host=127.0.0.1 port=", port_, " dbname=", database, " user=", kServerUser);
+}
+
+absl::Status PostgresServer::RunAsServerUser(const std::vector<std::string>& argv, absl::string_view what) {
+  std::vector<std::string> full;
+  if (as_root_) full = {"/usr/sbin/runuser", "-u", kServerUser, "--"};
+  full.insert(full.end(), argv.begin(), argv.end());
+  const std::string log_path = dir_ + "/commands.log";
+  absl::Status status = RunCommand(full, dir_, log_path, absl::Seconds(90));
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      absl::StrCat(what, ": ", status.message(), "\n--- command output ---\n",
+                                   Tail(ReadFileOrEmpty(log_path), 3000), "\n--- server log ---\n",
+                                   Tail(ReadLog(), 3000)));
+}
+
+absl::Status PostgresServer::Start() {
+  if (running_) return absl::OkStatus();
+  absl::Status status = RunAsServerUser({bin_dir_ + "/pg_ctl", "-D", data_dir_, "-l", dir_ + "/server.log",
+                                         "-w", "-t", "60", "-o", absl::StrCat("-p ", port_), "start"},
+                                        "pg_ctl start");
+  if (status.ok()) running_ = true;
+  return status;
+}
+
+absl::Status PostgresServer::Stop() {
+  if (!running_) return absl::OkStatus();
+  absl::Status status =
+      RunAsServerUser({bin_dir_ + "/pg_ctl", "-D", data_dir_, "-m", "fast", "-w", "-t", "60", "stop"},
+                      "pg_ctl stop");
+  if (status.ok()) running_ = false;
+  return status;
+}
+
+absl::Status PostgresServer::Kill() {
+  if (!running_) return absl::OkStatus();
+  absl::Status status =
+      RunAsServerUser({bin_dir_ + "/pg_ctl", "-D", data_dir_, "-m", "immediate", "-w", "-t", "60", "stop"},
+                      "pg_ctl stop -m immediate");
+  if (status.ok()) running_ = false;
+  return status;
+}
+
+absl::Status PostgresServer::Restart() {
+  absl::Status status = Stop();
+  if (!status.ok()) return status;
+  return Start();
+}
+
+std::string PostgresServer::ReadLog() const { return ReadFileOrEmpty(dir_ + "/server.log"); }
+
+absl::Status PostgresServer::ExecOnMaintenanceDb(const std::string& sql) {
+  try {
+    pqxx::connection conn(DsnFor("postgres") + " connect_timeout=10");
+    pqxx::nontransaction tx(conn);
+    tx.exec0(sql);
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("`", sql, "` on ", DsnFor("postgres"), ": ", e.what()));
+  }
+}
+
+absl::StatusOr<std::string> PostgresServer::CreateDatabase(absl::string_view name) {
+  if (!ValidDatabaseName(name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad database name '", name, "': use [a-z_][a-z0-9_]*, at most 63 bytes"));
+  }
+  absl::Status status = ExecOnMaintenanceDb(absl::StrCat("CREATE DATABASE ", name));
+  if (!status.ok()) return status;
+  return DsnFor(name);
+}
+
+absl::StatusOr<std::string> PostgresServer::CreateTestDatabase() {
+  std::string base = "t";
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  if (info != nullptr) base = absl::StrCat("t_", info->test_suite_name(), "_", info->name());
+  std::string name;
+  for (char c : base) {
+    unsigned char u = static_cast<unsigned char>(c);
+    name.push_back(std::isalnum(u) ? static_cast<char>(std::tolower(u)) : '_');
+  }
+  if (name.size() > 52) name.resize(52);
+  return CreateDatabase(absl::StrCat(name, "_", ++database_counter_));
+}
+
+std::string PostgresServer::CreateTestDatabaseOrFail() {
+  absl::StatusOr<std::string> dsn = CreateTestDatabase();
+  if (!dsn.ok()) {
+    ADD_FAILURE() << "CreateTestDatabase: " << dsn.status();
+    return "";
+  }
+  return *dsn;
+}
+
+}  // namespace marketlens::testing
