@@ -275,10 +275,9 @@ absl::Status PostgresServer::RunAsServerUser(const std::vector<std::string>& arg
   const std::string log_path = dir_ + "/commands.log";
   absl::Status status = RunCommand(full, dir_, log_path, absl::Seconds(90));
   if (status.ok()) return status;
-  return absl::Status(status.code(),
-                      absl::StrCat(what, ": ", status.message(), "\n--- command output ---\n",
-                                   Tail(ReadFileOrEmpty(log_path), 3000), "\n--- server log ---\n",
-                                   Tail(ReadLog(), 3000)));
+  return absl::Status(status.code(), absl::StrCat(what, ": ", status.message(), "\n--- command output ---\n",
+                                                  Tail(ReadFileOrEmpty(log_path), 3000),
+                                                  "\n--- server log ---\n", Tail(ReadLog(), 3000)));
 }
 
 absl::Status PostgresServer::Start() {
@@ -292,9 +291,8 @@ absl::Status PostgresServer::Start() {
 
 absl::Status PostgresServer::Stop() {
   if (!running_) return absl::OkStatus();
-  absl::Status status =
-      RunAsServerUser({bin_dir_ + "/pg_ctl", "-D", data_dir_, "-m", "fast", "-w", "-t", "60", "stop"},
-                      "pg_ctl stop");
+  absl::Status status = RunAsServerUser(
+      {bin_dir_ + "/pg_ctl", "-D", data_dir_, "-m", "fast", "-w", "-t", "60", "stop"}, "pg_ctl stop");
   if (status.ok()) running_ = false;
   return status;
 }

@@ -1,0 +1,359 @@
+#include "common/migrate/migrate.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/logging/log.h"
+#include "common/migrate/sha256.h"
+
+namespace marketlens::migrate {
+namespace {
+
+using postgres::PgPool;
+using postgres::Tx;
+
+constexpr char kCreateTable[] = R"sql(
+CREATE TABLE IF NOT EXISTS public.schema_migrations (
+  version    bigint PRIMARY KEY,
+  name       text NOT NULL,
+  checksum   text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+))sql";
+
+struct AppliedRow {
+  int64_t version;
+  std::string name;
+  std::string checksum;
+  absl::Time applied_at;
+};
+
+std::string FileNameOf(int64_t version, absl::string_view name) {
+  return absl::StrFormat("%04d_%s.sql", version, name);
+}
+
+// BEGIN/COMMIT/ROLLBACK on a line of their own would end the transaction the runner wraps a file in.
+absl::Status CheckNoTransactionControl(absl::string_view filename, absl::string_view sql) {
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(sql, '\n')) {
+    ++line_number;
+    const std::string upper = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(line));
+    absl::string_view l = upper;
+    if (!absl::ConsumeSuffix(&l, ";")) continue;
+    l = absl::StripAsciiWhitespace(l);
+    for (const char* stmt :
+         {"BEGIN", "BEGIN TRANSACTION", "BEGIN WORK", "START TRANSACTION", "COMMIT", "COMMIT TRANSACTION",
+          "COMMIT WORK", "ROLLBACK", "ROLLBACK TRANSACTION", "END TRANSACTION"}) {
+      if (l == stmt) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "migration ", filename, " line ", line_number, ": '", absl::StripAsciiWhitespace(line),
+            "': each file already runs in its own transaction; remove transaction control"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<AppliedRow>> ReadApplied(Tx& tx) {
+  auto exists = tx.Exec("SELECT to_regclass('public.schema_migrations') IS NOT NULL");
+  if (!exists.ok()) return exists.status();
+  std::vector<AppliedRow> rows;
+  if (!(*exists)[0][0].as<bool>()) return rows;
+  auto r = tx.Exec(
+      "SELECT version, name, checksum, (extract(epoch FROM applied_at) * 1000000)::bigint "
+      "FROM public.schema_migrations ORDER BY version");
+  if (!r.ok()) return r.status();
+  for (const auto& row : *r) {
+    rows.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                    absl::FromUnixMicros(row[3].as<int64_t>())});
+  }
+  return rows;
+}
+
+std::vector<MigrationState> ComputeStates(const std::vector<Migration>& migrations,
+                                          const std::vector<AppliedRow>& applied) {
+  std::map<int64_t, MigrationState> states;
+  for (const Migration& m : migrations) {
+    MigrationState& s = states[m.version];
+    s.version = m.version;
+    s.filename = m.filename;
+    s.state = State::kPending;
+    s.file_checksum = m.checksum;
+  }
+  for (const AppliedRow& row : applied) {
+    auto it = states.find(row.version);
+    if (it == states.end()) {
+      MigrationState s;
+      s.version = row.version;
+      s.filename = FileNameOf(row.version, row.name);
+      s.state = State::kMissing;
+      s.applied_checksum = row.checksum;
+      s.applied_at = row.applied_at;
+      states.emplace(row.version, s);
+      continue;
+    }
+    MigrationState& s = it->second;
+    s.applied_checksum = row.checksum;
+    s.applied_at = row.applied_at;
+    const bool same_name = s.filename == FileNameOf(row.version, row.name);
+    s.state = (s.file_checksum == row.checksum && same_name) ? State::kApplied : State::kChanged;
+  }
+  std::vector<MigrationState> out;
+  for (auto& [version, s] : states) out.push_back(std::move(s));
+  return out;
+}
+
+// Why the recorded history and the files cannot be reconciled, or OK.
+absl::Status CheckHistory(const std::vector<MigrationState>& states, const std::vector<AppliedRow>& applied) {
+  int64_t newest_applied = 0;
+  for (const AppliedRow& row : applied) newest_applied = std::max(newest_applied, row.version);
+  for (const MigrationState& s : states) {
+    switch (s.state) {
+      case State::kChanged: {
+        const AppliedRow* row = nullptr;
+        for (const AppliedRow& r : applied) {
+          if (r.version == s.version) row = &r;
+        }
+        if (row != nullptr && s.filename != FileNameOf(row->version, row->name)) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("migration ", s.filename, " was applied as ", FileNameOf(row->version, row->name),
+                           "; an applied migration must not be renamed (add a new migration instead)"));
+        }
+        return absl::FailedPreconditionError(absl::StrCat(
+            "migration ", s.filename, " was changed after it was applied (sha256 now ", s.file_checksum,
+            ", applied ", s.applied_checksum, "); restore it and put the change in a new migration"));
+      }
+      case State::kMissing:
+        return absl::FailedPreconditionError(absl::StrCat("migration ", s.filename,
+                                                          " was applied but its file is missing from the "
+                                                          "migrations directory; restore it"));
+      case State::kPending:
+        if (s.version < newest_applied) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("migration ", s.filename, " is older than the newest applied migration (version ",
+                           newest_applied, ") and would run out of order; give it a higher version"));
+        }
+        break;
+      case State::kApplied:
+        break;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Prefixed(const absl::Status& status, absl::string_view prefix) {
+  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
+}
+
+}  // namespace
+
+const char* StateName(State state) {
+  switch (state) {
+    case State::kApplied:
+      return "applied";
+    case State::kPending:
+      return "pending";
+    case State::kChanged:
+      return "CHANGED";
+    case State::kMissing:
+      return "MISSING";
+  }
+  return "?";
+}
+
+absl::StatusOr<Migration> ParseMigration(absl::string_view filename, std::string contents) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("bad migration file name '", filename, "': ", why,
+                                                   " (want NNNN_name.sql, e.g. 0007_add_x.sql)"));
+  };
+  absl::string_view stem = filename;
+  if (!absl::ConsumeSuffix(&stem, ".sql")) return bad("does not end in .sql");
+  const size_t underscore = stem.find('_');
+  if (underscore == absl::string_view::npos) return bad("no '_' after the version");
+  absl::string_view digits = stem.substr(0, underscore);
+  absl::string_view name = stem.substr(underscore + 1);
+  if (digits.size() < 4 || digits.size() > 18 ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return absl::ascii_isdigit(c); })) {
+    return bad("the version must be at least four digits");
+  }
+  int64_t version = 0;
+  if (!absl::SimpleAtoi(digits, &version) || version < 1) return bad("the version must be >= 1");
+  if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+        return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_';
+      })) {
+    return bad("the name must be lowercase letters, digits and '_'");
+  }
+  if (filename != FileNameOf(version, name)) return bad("a version above 9999 has no leading zeros");
+  absl::Status control = CheckNoTransactionControl(filename, contents);
+  if (!control.ok()) return control;
+  if (absl::StripAsciiWhitespace(contents).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("migration ", filename, " is empty"));
+  }
+  Migration m;
+  m.version = version;
+  m.name = std::string(name);
+  m.filename = std::string(filename);
+  m.checksum = Sha256Hex(contents);
+  m.sql = std::move(contents);
+  return m;
+}
+
+absl::StatusOr<std::vector<Migration>> LoadMigrations(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return absl::NotFoundError(absl::StrCat("migrations directory '", dir, "' does not exist"));
+  }
+  std::vector<Migration> migrations;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string filename = entry.path().filename().string();
+    if (!absl::EndsWith(filename, ".sql")) continue;  // BUILD, README.md, ...
+    std::ifstream in(entry.path(), std::ios::binary);
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", entry.path().string()));
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    absl::StatusOr<Migration> m = ParseMigration(filename, buffer.str());
+    if (!m.ok()) return m.status();
+    migrations.push_back(*std::move(m));
+  }
+  if (ec) return absl::InternalError(absl::StrCat("listing ", dir, ": ", ec.message()));
+  std::sort(migrations.begin(), migrations.end(),
+            [](const Migration& a, const Migration& b) { return a.version < b.version; });
+  for (size_t i = 1; i < migrations.size(); ++i) {
+    if (migrations[i].version == migrations[i - 1].version) {
+      return absl::InvalidArgumentError(absl::StrCat("migrations ", migrations[i - 1].filename, " and ",
+                                                     migrations[i].filename, " have the same version"));
+    }
+  }
+  return migrations;
+}
+
+absl::StatusOr<std::vector<MigrationState>> Migrator::Status(const std::vector<Migration>& migrations) {
+  std::vector<AppliedRow> applied;
+  postgres::TxOptions tx_options;
+  tx_options.read_only = true;
+  absl::Status status = pool_->Transact(
+      [&](Tx& tx) -> absl::Status {
+        auto rows = ReadApplied(tx);
+        if (!rows.ok()) return rows.status();
+        applied = *std::move(rows);
+        return absl::OkStatus();
+      },
+      tx_options);
+  if (!status.ok()) return status;
+  return ComputeStates(migrations, applied);
+}
+
+absl::StatusOr<std::vector<Migration>> Migrator::Apply(const std::vector<Migration>& migrations) {
+  // One session for the whole run: the advisory lock belongs to it.
+  absl::StatusOr<PgPool::Lease> lease = pool_->Acquire(absl::Now() + options_.lock_timeout);
+  if (!lease.ok()) return Prefixed(lease.status(), "migrate: connecting: ");
+  postgres::TxOptions tx_options;
+  auto run = [&](absl::Duration timeout, absl::FunctionRef<absl::Status(Tx&)> fn) {
+    return pool_->TransactOnce(*lease, fn, tx_options, absl::Now() + timeout, 1);
+  };
+
+  const absl::Time lock_deadline = absl::Now() + options_.lock_timeout;
+  bool locked = false;
+  while (true) {
+    absl::Status status = run(absl::Seconds(10), [&](Tx& tx) -> absl::Status {
+      auto r = tx.Exec("SELECT pg_try_advisory_lock($1)", kAdvisoryLockKey);
+      if (!r.ok()) return r.status();
+      locked = (*r)[0][0].as<bool>();
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return Prefixed(status, "migrate: taking the migration lock: ");
+    if (locked) break;
+    if (absl::Now() >= lock_deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("migrate: another migration runner has held the migration lock (pg_advisory_lock ",
+                       kAdvisoryLockKey, ") for more than ", absl::FormatDuration(options_.lock_timeout)));
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  // From here on the lock must be released on every path: unlock, or close the session if that fails.
+  struct Unlock {
+    std::function<absl::Status()> unlock;
+    PgPool::Lease* lease;
+    ~Unlock() {
+      if (!unlock().ok()) lease->Discard();
+    }
+  } unlock{[&] {
+             return run(absl::Seconds(10), [](Tx& tx) {
+               return tx.Exec("SELECT pg_advisory_unlock($1)", kAdvisoryLockKey).status();
+             });
+           },
+           &*lease};
+
+  std::vector<AppliedRow> applied;
+  absl::Status status = run(absl::Seconds(30), [&](Tx& tx) -> absl::Status {
+    if (absl::Status s = tx.ExecScript(kCreateTable); !s.ok()) return s;
+    auto rows = ReadApplied(tx);
+    if (!rows.ok()) return rows.status();
+    applied = *std::move(rows);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return Prefixed(status, "migrate: reading public.schema_migrations: ");
+
+  const std::vector<MigrationState> states = ComputeStates(migrations, applied);
+  if (absl::Status s = CheckHistory(states, applied); !s.ok())
+    return Prefixed(s, "migrate: refusing to run: ");
+
+  std::vector<Migration> done;
+  for (const Migration& m : migrations) {
+    const bool pending = std::any_of(states.begin(), states.end(), [&](const MigrationState& s) {
+      return s.version == m.version && s.state == State::kPending;
+    });
+    if (!pending) continue;
+    const absl::Time start = absl::Now();
+    status = run(options_.migration_timeout, [&](Tx& tx) -> absl::Status {
+      if (absl::Status s = tx.ExecScript(m.sql); !s.ok()) return s;
+      return tx
+          .Exec("INSERT INTO public.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                m.version, m.name, m.checksum)
+          .status();
+    });
+    if (!status.ok()) {
+      logging::Error("migration failed", {{"file", m.filename}, {"status", status}});
+      return Prefixed(status, absl::StrCat("migrate: ", m.filename, " failed and was rolled back: "));
+    }
+    logging::Info("migration applied", {{"file", m.filename},
+                                        {"checksum", m.checksum},
+                                        {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
+    done.push_back(m);
+  }
+  return done;
+}
+
+absl::StatusOr<std::vector<Migration>> ApplyMigrationsFromDir(PgPool& pool, const std::string& dir,
+                                                              Options options) {
+  absl::StatusOr<std::vector<Migration>> migrations = LoadMigrations(dir);
+  if (!migrations.ok()) return migrations.status();
+  return Migrator(&pool, options).Apply(*migrations);
+}
+
+std::string FormatStatus(const std::vector<MigrationState>& states) {
+  std::string out = absl::StrFormat("%-8s %-40s %-8s %s\n", "VERSION", "FILE", "STATE", "APPLIED AT");
+  for (const MigrationState& s : states) {
+    std::string applied_at = s.applied_at.has_value()
+                                 ? absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *s.applied_at, absl::UTCTimeZone())
+                                 : "-";
+    absl::StrAppend(&out, absl::StrFormat("%04d     %-40s %-8s %s\n", s.version, s.filename,
+                                          StateName(s.state), applied_at));
+  }
+  return out;
+}
+
+}  // namespace marketlens::migrate

@@ -1,0 +1,99 @@
+// Versioned SQL migrations: deploy/migrations/NNNN_name.sql, applied in version order.
+//
+// Rules:
+// - A file name is NNNN_name.sql: at least four digits (version >= 1), '_', then [a-z0-9_]. Any other
+//   *.sql name, or two files with the same version, is refused (INVALID_ARGUMENT naming the file).
+//   Files not ending in .sql (BUILD, README.md) are ignored.
+// - Each file runs in its own transaction together with its row in
+//   public.schema_migrations(version, name, checksum, applied_at): it is applied entirely, or not at all.
+//   A file must therefore not contain BEGIN/COMMIT/ROLLBACK lines (refused), nor statements that cannot
+//   run in a transaction (CREATE INDEX CONCURRENTLY).
+// - Applied versions are skipped, so running again is a no-op.
+// - It refuses to run (FAILED_PRECONDITION naming the file) if an applied file's SHA-256 changed, if the
+//   file of an applied version is missing, or if a pending version is older than the newest applied one
+//   (a file added "in the past" would run out of order). Change the schema with a new file instead.
+// - One runner at a time: a session-level pg_advisory_lock is held for the whole run; a second runner
+//   waits for it (up to lock_timeout, then DEADLINE_EXCEEDED) and then finds the work done.
+#ifndef MARKETLENS_COMMON_MIGRATE_MIGRATE_H_
+#define MARKETLENS_COMMON_MIGRATE_MIGRATE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/postgres/pool.h"
+
+namespace marketlens::migrate {
+
+struct Migration {
+  int64_t version = 0;   // 2 for 0002_raw.sql
+  std::string name;      // "raw"
+  std::string filename;  // "0002_raw.sql"
+  std::string sql;
+  std::string checksum;  // SHA-256 of the file's bytes, lowercase hex
+};
+
+// Builds a Migration from a file name and its contents (checks the name and the content rules).
+absl::StatusOr<Migration> ParseMigration(absl::string_view filename, std::string contents);
+
+// Reads the migrations of `dir`, sorted by version.
+absl::StatusOr<std::vector<Migration>> LoadMigrations(const std::string& dir);
+
+enum class State {
+  kApplied,  // recorded, file unchanged
+  kPending,  // file present, not recorded
+  kChanged,  // recorded, but the file's checksum (or name) differs
+  kMissing,  // recorded, but no file has this version
+};
+const char* StateName(State state);
+
+struct MigrationState {
+  int64_t version = 0;
+  std::string filename;  // for kMissing: the recorded "NNNN_name.sql"
+  State state = State::kPending;
+  std::string file_checksum;
+  std::string applied_checksum;
+  std::optional<absl::Time> applied_at;
+};
+
+struct Options {
+  // How long to wait for another runner's lock.
+  absl::Duration lock_timeout = absl::Seconds(60);
+  // Bound on each migration's transaction (its statements get a statement_timeout of what is left).
+  absl::Duration migration_timeout = absl::Minutes(10);
+};
+
+// The pg_advisory_lock key that serialises runners (exposed for tests).
+inline constexpr int64_t kAdvisoryLockKey = 0x6d6c5f6d69677231;  // "ml_migr1"
+
+class Migrator {
+ public:
+  explicit Migrator(postgres::PgPool* pool, Options options = {}) : pool_(pool), options_(options) {}
+
+  // Applies the pending migrations in order; returns those applied by this call (empty: up to date).
+  // Stops at the first failure, which is returned with the file's name; earlier files stay applied.
+  absl::StatusOr<std::vector<Migration>> Apply(const std::vector<Migration>& migrations);
+
+  // Applied / pending / changed / missing, by version (reads only; no lock).
+  absl::StatusOr<std::vector<MigrationState>> Status(const std::vector<Migration>& migrations);
+
+ private:
+  postgres::PgPool* pool_;
+  Options options_;
+};
+
+// LoadMigrations(dir) + Migrator(pool).Apply(): what services' tests and start-up call.
+absl::StatusOr<std::vector<Migration>> ApplyMigrationsFromDir(postgres::PgPool& pool, const std::string& dir,
+                                                              Options options = {});
+
+// A table for humans: version, name, state, applied_at.
+std::string FormatStatus(const std::vector<MigrationState>& states);
+
+}  // namespace marketlens::migrate
+
+#endif  // MARKETLENS_COMMON_MIGRATE_MIGRATE_H_

@@ -1,0 +1,469 @@
+// Migrations against a real PostgreSQL: the real deploy/migrations files on a fresh database, and temp
+// directories for the refusal rules (tampered, missing, out of order, failing file), the lock, and the
+// `migrate` binary's exit codes.
+#include "common/migrate/migrate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/postgres/pool.h"
+#include "common/testing/postgres_fixture.h"
+#include "gtest/gtest.h"
+
+namespace marketlens::migrate {
+namespace {
+
+using ::marketlens::postgres::PgPool;
+using ::marketlens::postgres::PoolOptions;
+using ::marketlens::testing::PostgresServer;
+
+constexpr char kRealDir[] = "deploy/migrations";
+
+bool Contains(absl::string_view haystack, absl::string_view needle) {
+  return haystack.find(needle) != absl::string_view::npos;
+}
+
+// ---- File names and contents (no database) -------------------------------------------------------
+
+TEST(ParseMigrationTest, Names) {
+  auto m = ParseMigration("0007_add_index.sql", "SELECT 1;");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->version, 7);
+  EXPECT_EQ(m->name, "add_index");
+  EXPECT_EQ(m->filename, "0007_add_index.sql");
+  EXPECT_EQ(m->checksum.size(), 64u);
+  EXPECT_TRUE(ParseMigration("12345_big.sql", "SELECT 1;").ok());
+
+  for (const char* bad :
+       {"1_x.sql", "001_x.sql", "0001-x.sql", "0001_X.sql", "0001_.sql", "0000_x.sql", "00012_x.sql",
+        "abcd_x.sql", "0001_x.SQL", "0001_x.sql.bak", "0001 x.sql", "0001_has-dash.sql"}) {
+    auto r = ParseMigration(bad, "SELECT 1;");
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_TRUE(Contains(r.status().message(), bad)) << r.status();
+  }
+  EXPECT_EQ(ParseMigration("0001_empty.sql", "  \n").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ParseMigrationTest, RefusesTransactionControl) {
+  auto r = ParseMigration("0003_x.sql", "CREATE TABLE a (id int);\ncommit;\nCREATE TABLE b (id int);\n");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(r.status().message(), "0003_x.sql line 2")) << r.status();
+  EXPECT_FALSE(ParseMigration("0003_x.sql", "BEGIN;\nSELECT 1;\n").ok());
+  // A PL/pgSQL body has BEGIN / END; lines of its own: allowed.
+  EXPECT_TRUE(ParseMigration(
+                  "0003_x.sql",
+                  "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$;\n")
+                  .ok());
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TEST_TMPDIR");
+    std::string templ = absl::StrCat(base != nullptr ? base : "/tmp", "/migrations-XXXXXX");
+    std::vector<char> buf(templ.begin(), templ.end());
+    buf.push_back('\0');
+    path_ = ::mkdtemp(buf.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  void Write(const std::string& name, const std::string& contents) const {
+    std::ofstream(path_ + "/" + name, std::ios::binary | std::ios::trunc) << contents;
+  }
+  void Remove(const std::string& name) const { std::filesystem::remove(path_ + "/" + name); }
+
+ private:
+  std::string path_;
+};
+
+TEST(LoadMigrationsTest, SortsIgnoresOtherFilesAndRejectsBadOnes) {
+  TempDir dir;
+  dir.Write("0002_b.sql", "SELECT 2;");
+  dir.Write("0001_a.sql", "SELECT 1;");
+  dir.Write("README.md", "not a migration");
+  dir.Write("BUILD", "");
+  auto loaded = LoadMigrations(dir.path());
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ(loaded->size(), 2u);
+  EXPECT_EQ((*loaded)[0].filename, "0001_a.sql");
+  EXPECT_EQ((*loaded)[1].filename, "0002_b.sql");
+
+  dir.Write("01_bad.sql", "SELECT 1;");
+  auto bad = LoadMigrations(dir.path());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(bad.status().message(), "01_bad.sql")) << bad.status();
+  dir.Remove("01_bad.sql");
+
+  dir.Write("0002_c.sql", "SELECT 3;");
+  auto dup = LoadMigrations(dir.path());
+  EXPECT_EQ(dup.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(dup.status().message(), "0002_b.sql")) << dup.status();
+  EXPECT_TRUE(Contains(dup.status().message(), "0002_c.sql")) << dup.status();
+
+  EXPECT_EQ(LoadMigrations(dir.path() + "/nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(LoadMigrationsTest, RealFilesAreValid) {
+  auto loaded = LoadMigrations(kRealDir);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_GE(loaded->size(), 6u);
+  for (size_t i = 0; i < loaded->size(); ++i) EXPECT_EQ((*loaded)[i].version, static_cast<int64_t>(i + 1));
+}
+
+// ---- Against PostgreSQL --------------------------------------------------------------------------
+
+class MigrateTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = PostgresServer::StartOrDie().release(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    dsn_ = server_->CreateTestDatabaseOrFail();
+    ASSERT_FALSE(dsn_.empty());
+    pool_ = MakePool();
+  }
+  std::unique_ptr<PgPool> MakePool() {
+    PoolOptions options;
+    options.dsn = dsn_;
+    options.max_size = 3;
+    return *PgPool::Create(options);
+  }
+  std::string Scalar(const std::string& sql) {
+    auto r = pool_->Exec(sql);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok() || r->empty() || (*r)[0][0].is_null()) return "<null>";
+    return (*r)[0][0].c_str();
+  }
+  absl::StatusOr<std::vector<Migration>> ApplyDir(const std::string& dir, Options options = {}) {
+    return ApplyMigrationsFromDir(*pool_, dir, options);
+  }
+  static std::vector<int64_t> Versions(const std::vector<Migration>& ms) {
+    std::vector<int64_t> v;
+    for (const Migration& m : ms) v.push_back(m.version);
+    return v;
+  }
+
+  static PostgresServer* server_;
+  std::string dsn_;
+  std::unique_ptr<PgPool> pool_;
+};
+
+PostgresServer* MigrateTest::server_ = nullptr;
+
+TEST_F(MigrateTest, FreshDatabaseGetsEverythingThenNothing) {
+  auto files = LoadMigrations(kRealDir);
+  ASSERT_TRUE(files.ok()) << files.status();
+  auto applied = ApplyDir(kRealDir);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(applied->size(), files->size());
+
+  EXPECT_EQ(
+      Scalar("SELECT count(*) FROM pg_namespace WHERE nspname IN ('raw','ingest','insights','recsys','ops')"),
+      "5");
+  for (const char* table : {"raw.products",
+                            "raw.product_snapshots",
+                            "raw.reviews",
+                            "raw.review_versions",
+                            "raw.customers",
+                            "raw.interactions",
+                            "raw.campaign_posts",
+                            "raw.contacts",
+                            "ingest.files",
+                            "ingest.rejects",
+                            "insights.review_analysis",
+                            "insights.product_weekly",
+                            "insights.product_summary",
+                            "insights.issues",
+                            "insights.alerts",
+                            "recsys.events",
+                            "recsys.models",
+                            "recsys.experiments",
+                            "recsys.assignments",
+                            "ops.crawls",
+                            "ops.crawl_checkpoints"}) {
+    EXPECT_EQ(Scalar(absl::StrCat("SELECT to_regclass('", table, "') IS NOT NULL")), "t") << table;
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM public.schema_migrations"), std::to_string(files->size()));
+  for (const Migration& m : *files) {
+    auto r = pool_->Exec("SELECT name, checksum FROM public.schema_migrations WHERE version = $1", m.version);
+    ASSERT_TRUE(r.ok() && r->size() == 1) << m.filename;
+    EXPECT_EQ((*r)[0][0].as<std::string>(), m.name);
+    EXPECT_EQ((*r)[0][1].as<std::string>(), m.checksum);
+  }
+
+  // Running again applies nothing, and the status says so.
+  auto again = ApplyDir(kRealDir);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->empty());
+  auto states = Migrator(pool_.get()).Status(*files);
+  ASSERT_TRUE(states.ok()) << states.status();
+  for (const MigrationState& s : *states) EXPECT_EQ(s.state, State::kApplied) << s.filename;
+  EXPECT_TRUE(Contains(FormatStatus(*states), "0002_raw.sql")) << FormatStatus(*states);
+}
+
+TEST_F(MigrateTest, SchemaBehaves) {
+  ASSERT_TRUE(ApplyDir(kRealDir).ok());
+  ASSERT_TRUE(
+      pool_
+          ->Exec("INSERT INTO raw.products (id, title, price_cents, updated_at) VALUES ('p1', 'Kettle', "
+                 "1999, now())")
+          .ok());
+  ASSERT_TRUE(pool_
+                  ->Exec("INSERT INTO raw.product_snapshots (product_id, seen_at, price_cents, stock, "
+                         "rating_average, rating_count) VALUES ('p1', now(), 1999, 5, 4.5, 10)")
+                  .ok());
+  // Append-only history.
+  absl::Status update = pool_->Exec("UPDATE raw.product_snapshots SET price_cents = 1").status();
+  EXPECT_EQ(update.code(), absl::StatusCode::kFailedPrecondition) << update;
+  EXPECT_TRUE(Contains(update.message(), "append-only")) << update;
+  EXPECT_FALSE(pool_->Exec("DELETE FROM raw.product_snapshots").ok());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM raw.product_snapshots"), "1");
+  // Checks on enumerations.
+  EXPECT_EQ(pool_
+                ->Exec("INSERT INTO raw.interactions (id, customer_id, product_id, type, occurred_at) "
+                       "VALUES ('i1', 'c1', 'p1', 'teleport', now())")
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  // Generated ids and the file -> rejects relation.
+  auto file =
+      pool_->Exec("INSERT INTO ingest.files (kind, filename) VALUES ('contacts', 'c.csv') RETURNING id");
+  ASSERT_TRUE(file.ok()) << file.status();
+  const std::string file_id = (*file)[0][0].c_str();
+  EXPECT_TRUE(pool_
+                  ->Exec("INSERT INTO ingest.rejects (file_id, line, column_name, reason, raw_line) VALUES "
+                         "($1, 3, 'sentiment', 'not a number', 'x,y,z')",
+                         file_id)
+                  .ok());
+  // At most one promoted model.
+  EXPECT_TRUE(pool_
+                  ->Exec("INSERT INTO recsys.models (version, algorithm, artifact_uri, promoted) VALUES "
+                         "('v1', 'als', 'file:///m/v1', true)")
+                  .ok());
+  EXPECT_EQ(pool_
+                ->Exec("INSERT INTO recsys.models (version, algorithm, artifact_uri, promoted) VALUES "
+                       "('v2', 'als', 'file:///m/v2', true)")
+                .status()
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(MigrateTest, TamperedOrMissingAppliedFileIsRefused) {
+  TempDir dir;
+  dir.Write("0001_a.sql", "CREATE TABLE a (id int);\n");
+  dir.Write("0002_b.sql", "CREATE TABLE b (id int);\n");
+  auto first = ApplyDir(dir.path());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(Versions(*first), (std::vector<int64_t>{1, 2}));
+
+  dir.Write("0001_a.sql", "CREATE TABLE a (id int, extra int);\n");
+  dir.Write("0003_c.sql", "CREATE TABLE c (id int);\n");
+  auto tampered = ApplyDir(dir.path());
+  EXPECT_EQ(tampered.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(tampered.status().message(), "0001_a.sql")) << tampered.status();
+  EXPECT_TRUE(Contains(tampered.status().message(), "changed")) << tampered.status();
+  EXPECT_EQ(Scalar("SELECT to_regclass('c') IS NULL"), "t") << "nothing may run once the history is refused";
+
+  auto states = Migrator(pool_.get()).Status(*LoadMigrations(dir.path()));
+  ASSERT_TRUE(states.ok());
+  ASSERT_EQ(states->size(), 3u);
+  EXPECT_EQ((*states)[0].state, State::kChanged);
+  EXPECT_EQ((*states)[1].state, State::kApplied);
+  EXPECT_EQ((*states)[2].state, State::kPending);
+
+  // Restored: fine again. Then the applied 0002 disappears.
+  dir.Write("0001_a.sql", "CREATE TABLE a (id int);\n");
+  dir.Remove("0003_c.sql");
+  ASSERT_TRUE(ApplyDir(dir.path()).ok());
+  dir.Remove("0002_b.sql");
+  auto missing = ApplyDir(dir.path());
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(missing.status().message(), "0002_b.sql")) << missing.status();
+  EXPECT_TRUE(Contains(missing.status().message(), "missing")) << missing.status();
+
+  // Renaming an applied file is a change too.
+  dir.Write("0002_renamed.sql", "CREATE TABLE b (id int);\n");
+  auto renamed = ApplyDir(dir.path());
+  EXPECT_EQ(renamed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(renamed.status().message(), "0002_renamed.sql")) << renamed.status();
+}
+
+TEST_F(MigrateTest, OnlyNewFilesAreApplied) {
+  TempDir dir;
+  dir.Write("0001_a.sql", "CREATE TABLE a (id int);\n");
+  ASSERT_TRUE(ApplyDir(dir.path()).ok());
+  dir.Write("0002_b.sql", "CREATE TABLE b (id int);\nINSERT INTO a VALUES (1);\n");
+  auto second = ApplyDir(dir.path());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(Versions(*second), (std::vector<int64_t>{2}));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM a"), "1");
+  auto third = ApplyDir(dir.path());
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(third->empty());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM a"), "1");
+
+  // A file slipped in below the newest applied version would run out of order.
+  dir.Write("0004_d.sql", "CREATE TABLE d (id int);\n");
+  ASSERT_TRUE(ApplyDir(dir.path()).ok());
+  dir.Write("0003_late.sql", "CREATE TABLE late (id int);\n");
+  auto late = ApplyDir(dir.path());
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(late.status().message(), "0003_late.sql")) << late.status();
+}
+
+TEST_F(MigrateTest, FailingMigrationRollsBackEntirely) {
+  TempDir dir;
+  dir.Write("0001_ok.sql", "CREATE TABLE ok (id int);\n");
+  dir.Write(
+      "0002_bad.sql",
+      "CREATE SCHEMA half;\nCREATE TABLE half.t (id int);\nINSERT INTO half.t VALUES (1);\nSELECT 1/0;\n");
+  dir.Write("0003_after.sql", "CREATE TABLE after_bad (id int);\n");
+  auto r = ApplyDir(dir.path());
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(Contains(r.status().message(), "0002_bad.sql")) << r.status();
+  EXPECT_TRUE(Contains(r.status().message(), "rolled back")) << r.status();
+  EXPECT_TRUE(Contains(r.status().message(), "22012")) << r.status();  // division_by_zero
+  EXPECT_EQ(Scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'half'"), "0");
+  EXPECT_EQ(Scalar("SELECT string_agg(version::text, ',' ORDER BY version) FROM public.schema_migrations"),
+            "1");
+  EXPECT_EQ(Scalar("SELECT to_regclass('after_bad') IS NULL"), "t") << "nothing runs after a failure";
+  EXPECT_EQ(Scalar("SELECT to_regclass('ok') IS NOT NULL"), "t");
+
+  // The failed file was never applied, so it may be fixed; then the rest follows.
+  dir.Write("0002_bad.sql", "CREATE SCHEMA half;\nCREATE TABLE half.t (id int);\n");
+  auto fixed = ApplyDir(dir.path());
+  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  EXPECT_EQ(Versions(*fixed), (std::vector<int64_t>{2, 3}));
+}
+
+TEST_F(MigrateTest, ConcurrentRunnersApplyEachFileOnce) {
+  auto files = LoadMigrations(kRealDir);
+  ASSERT_TRUE(files.ok());
+  std::unique_ptr<PgPool> other = MakePool();
+  absl::StatusOr<std::vector<Migration>> a, b;
+  std::thread ta([&] { a = ApplyMigrationsFromDir(*pool_, kRealDir); });
+  std::thread tb([&] { b = ApplyMigrationsFromDir(*other, kRealDir); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(a->size() + b->size(), files->size());
+  EXPECT_TRUE(a->empty() || b->empty()) << "the lock serialises whole runs";
+  EXPECT_EQ(Scalar("SELECT count(*) FROM public.schema_migrations"), std::to_string(files->size()));
+}
+
+TEST_F(MigrateTest, WaitsForTheLockThenGivesUp) {
+  // Another session holds the migration lock.
+  std::unique_ptr<PgPool> holder_pool = MakePool();
+  auto holder = holder_pool->Acquire(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(holder.ok());
+  ASSERT_TRUE(holder_pool
+                  ->TransactOnce(
+                      *holder,
+                      [](postgres::Tx& tx) {
+                        return tx.Exec("SELECT pg_advisory_lock($1)", kAdvisoryLockKey).status();
+                      },
+                      postgres::TxOptions(), absl::Now() + absl::Seconds(5), 1)
+                  .ok());
+  Options options;
+  options.lock_timeout = absl::Milliseconds(400);
+  absl::Time start = absl::Now();
+  auto blocked = ApplyDir(kRealDir, options);
+  EXPECT_EQ(blocked.status().code(), absl::StatusCode::kDeadlineExceeded) << blocked.status();
+  EXPECT_TRUE(Contains(blocked.status().message(), "lock")) << blocked.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_EQ(Scalar("SELECT to_regclass('public.schema_migrations') IS NULL"), "t");
+
+  // Released (the holder's session ends): the run goes through, and its own lock is released after.
+  holder->Discard();
+  { PgPool::Lease released = *std::move(holder); }
+  auto ok = ApplyDir(kRealDir);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(Scalar(absl::StrCat("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")), "0");
+}
+
+// ---- The binary ------------------------------------------------------------------------------------
+
+struct RunResult {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+RunResult RunMigrate(const std::string& args, const std::string& env = "") {
+  std::string cmd = absl::StrCat(env, " common/migrate/migrate ", args, " 2>&1");
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  RunResult result{-1, ""};
+  if (pipe == nullptr) return result;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) result.output.append(buf, n);
+  int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+TEST_F(MigrateTest, Binary) {
+  const std::string dsn_flag = absl::StrCat("--dsn='", dsn_, "'");
+  RunResult first = RunMigrate(absl::StrCat(dsn_flag, " --dir=", kRealDir));
+  EXPECT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_TRUE(Contains(first.output, "applied 0001_schemas.sql")) << first.output;
+
+  // The DSN from the environment; nothing left to do.
+  RunResult second =
+      RunMigrate(absl::StrCat("--dir=", kRealDir), absl::StrCat("MARKETLENS_PG_DSN='", dsn_, "'"));
+  EXPECT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_TRUE(Contains(second.output, "up to date")) << second.output;
+
+  RunResult status = RunMigrate(absl::StrCat(dsn_flag, " --status"));  // default --dir, from runfiles
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_TRUE(Contains(status.output, "0002_raw.sql")) << status.output;
+  EXPECT_TRUE(Contains(status.output, "applied")) << status.output;
+  EXPECT_TRUE(Contains(status.output, "0 pending")) << status.output;
+
+  // A tampered file: non-zero, and the message names it.
+  TempDir dir;
+  for (const auto& entry : std::filesystem::directory_iterator(kRealDir)) {
+    std::ifstream in(entry.path());
+    std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    dir.Write(entry.path().filename().string(), contents);
+  }
+  dir.Write("0002_raw.sql", "-- edited\n");
+  RunResult tampered = RunMigrate(absl::StrCat(dsn_flag, " --dir=", dir.path()));
+  EXPECT_EQ(tampered.exit_code, 1) << tampered.output;
+  EXPECT_TRUE(Contains(tampered.output, "migrate: error:")) << tampered.output;
+  EXPECT_TRUE(Contains(tampered.output, "0002_raw.sql")) << tampered.output;
+  RunResult tampered_status = RunMigrate(absl::StrCat(dsn_flag, " --status --dir=", dir.path()));
+  EXPECT_EQ(tampered_status.exit_code, 1) << tampered_status.output;
+  EXPECT_TRUE(Contains(tampered_status.output, "CHANGED")) << tampered_status.output;
+
+  // No server there: fails fast with a clear message.
+  absl::Time start = absl::Now();
+  RunResult down = RunMigrate(absl::StrCat("--dsn='", server_->DsnFor("postgres"), " port=1'"));
+  EXPECT_EQ(down.exit_code, 1) << down.output;
+  EXPECT_TRUE(Contains(down.output, "cannot reach the database")) << down.output;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+
+  // Usage errors.
+  RunResult no_dsn = RunMigrate("", "MARKETLENS_PG_DSN=");
+  EXPECT_EQ(no_dsn.exit_code, 2) << no_dsn.output;
+  EXPECT_TRUE(Contains(no_dsn.output, "MARKETLENS_PG_DSN")) << no_dsn.output;
+  RunResult bad_dir = RunMigrate(absl::StrCat(dsn_flag, " --dir=/nonexistent"));
+  EXPECT_EQ(bad_dir.exit_code, 1) << bad_dir.output;
+  EXPECT_TRUE(Contains(bad_dir.output, "/nonexistent")) << bad_dir.output;
+}
+
+}  // namespace
+}  // namespace marketlens::migrate
