@@ -14,7 +14,11 @@ DISK_CACHE="${MARKETLENS_BAZEL_DISK_CACHE:-$HOME/.cache/marketlens/bazel-disk}"
 mkdir -p "$DISK_CACHE"
 
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(//...)
+full_run=0
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(//...)
+  full_run=1
+fi
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
@@ -22,6 +26,17 @@ set +e
 bazel test --disk_cache="$DISK_CACHE" --keep_going "${targets[@]}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
+
+# The local stack end to end (up.sh / down.sh), only in a full run: it drives bazel and real servers itself.
+if [ "$full_run" -eq 1 ]; then
+  echo "==> tests/stack_smoke_test.sh"
+  if bash tests/stack_smoke_test.sh; then
+    echo "//tests:stack_smoke_test PASSED" >>"$log"
+  else
+    echo "//tests:stack_smoke_test FAILED" >>"$log"
+    rc=1
+  fi
+fi
 
 # One closing line any CI can read: how many test targets passed and failed.
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log" || true)

@@ -71,21 +71,13 @@ bazel-bin/common/migrate/migrate --dsn="$PG_DSN" --dir="$ROOT/deploy/migrations"
   >>"$LOG_DIR/migrate.log" 2>&1 || die "migrations failed, see $LOG_DIR/migrate.log"
 
 # ---- Services ---------------------------------------------------------------------------------------
+# The flags every service takes; a service's own flags are added here when it gets them.
 service_args() {
   local name="$1" upper
   upper="$(echo "$name" | tr a-z A-Z)"
   local grpc_var="${upper}_GRPC_PORT" metrics_var="${upper}_METRICS_PORT"
-  echo "--grpc_port=${!grpc_var} --metrics_port=${!metrics_var}"
-  case "$name" in
-    marketplace) ;;
-    collector) echo "--marketplace_address=127.0.0.1:$MARKETPLACE_GRPC_PORT" ;;
-    gateway) echo "--http_port=$GATEWAY_HTTP_PORT --collector_address=127.0.0.1:$COLLECTOR_GRPC_PORT" \
-      "--analyzer_address=127.0.0.1:$ANALYZER_GRPC_PORT --recommender_address=127.0.0.1:$RECOMMENDER_GRPC_PORT" ;;
-  esac
-  case "$name" in
-    marketplace) ;;
-    *) echo "--pg_dsn='$PG_DSN' --redis_address=127.0.0.1:$REDIS_PORT" ;;
-  esac
+  printf -- "--grpc_port=%s --metrics_port=%s --pg_dsn='%s' --redis_address=127.0.0.1:%s" \
+    "${!grpc_var}" "${!metrics_var}" "$PG_DSN" "$REDIS_PORT"
 }
 
 started=()

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The local stack as a user meets it: up.sh brings everything up healthy, each service's /metrics shows
+# the gRPC metrics after a call, a re-run of up.sh is harmless, data survives down/up, and down.sh leaves
+# nothing running. Runs on its own ports and run dir, so it never touches a stack you started by hand.
+# Called by tests/run.sh after `bazel test` (it drives bazel and real servers, so it cannot run inside it).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+export MARKETLENS_RUN_DIR
+MARKETLENS_RUN_DIR="$(mktemp -d /tmp/marketlens-smoke.XXXXXX)"
+chmod 755 "$MARKETLENS_RUN_DIR"
+# Ports away from the defaults (and from each other).
+export PG_PORT=45432 REDIS_PORT=46379
+export MARKETPLACE_GRPC_PORT=45051 COLLECTOR_GRPC_PORT=45052 ANALYZER_GRPC_PORT=45053
+export RECOMMENDER_GRPC_PORT=45054 GATEWAY_GRPC_PORT=45055 GATEWAY_HTTP_PORT=45080
+export MARKETPLACE_METRICS_PORT=45101 COLLECTOR_METRICS_PORT=45102 ANALYZER_METRICS_PORT=45103
+export RECOMMENDER_METRICS_PORT=45104 GATEWAY_METRICS_PORT=45105
+
+failures=0
+check() {  # description, command...
+  local what="$1"; shift
+  if "$@"; then echo "ok: $what"; else echo "FAIL: $what" >&2; failures=$((failures + 1)); fi
+}
+cleanup() {
+  bash deploy/local/down.sh >/dev/null 2>&1 || true
+  rm -rf "$MARKETLENS_RUN_DIR"
+}
+trap cleanup EXIT
+
+bash deploy/local/up.sh
+source deploy/local/env.sh
+
+services=()
+for s in "${SERVICES[@]}"; do [ -x "bazel-bin/services/$s/$s" ] && services+=("$s"); done
+check "at least one service exists" test ${#services[@]} -gt 0
+
+for s in "${services[@]}"; do
+  upper="$(echo "$s" | tr a-z A-Z)"; g="${upper}_GRPC_PORT"; m="${upper}_METRICS_PORT"
+  check "$s reports SERVING" bazel-bin/common/grpc_health/health_probe --target="127.0.0.1:${!g}"
+  metrics="$(curl -fsS --max-time 5 "http://127.0.0.1:${!m}/metrics" || true)"
+  check "$s /metrics has grpc_server_handled_total for the health call" \
+    grep -q 'grpc_server_handled_total{.*grpc_code="OK".*grpc_method="Check".*grpc_service="grpc.health.v1.Health"' <<<"$metrics"
+  check "$s /metrics has grpc_server_handling_seconds" grep -q '^grpc_server_handling_seconds_bucket' <<<"$metrics"
+  check "$s logs are JSON lines" bash -c "head -n 1 '$LOG_DIR/$s.log' | grep -q '^{\"ts\":'"
+done
+
+psql_m() { psql -X -qtA -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" -c "$1"; }
+check "migrations created the schemas" \
+  test "$(psql_m "SELECT count(*) FROM pg_namespace WHERE nspname IN ('raw','ingest','insights','recsys','ops')")" = 5
+psql_m "CREATE TABLE IF NOT EXISTS public.smoke_marker(v text); INSERT INTO public.smoke_marker VALUES ('kept')"
+
+pids_before="$(cat "$PID_DIR"/*.pid | sort | tr '\n' ' ')"
+bash deploy/local/up.sh >/dev/null
+check "re-running up.sh keeps the same processes" test "$(cat "$PID_DIR"/*.pid | sort | tr '\n' ' ')" = "$pids_before"
+
+bash deploy/local/down.sh
+check "down.sh left no service running" bash -c "! ls '$PID_DIR'/*.pid >/dev/null 2>&1"
+for pid in $pids_before; do check "process $pid is gone" bash -c "! kill -0 $pid 2>/dev/null"; done
+check "postgres stopped" bash -c "! pg_isready -q -h 127.0.0.1 -p $PG_PORT"
+check "redis stopped" bash -c "! redis-cli -h 127.0.0.1 -p $REDIS_PORT ping >/dev/null 2>&1"
+
+bash deploy/local/up.sh >/dev/null
+check "data survives down and up" test "$(psql_m "SELECT v FROM public.smoke_marker")" = kept
+bash deploy/local/down.sh >/dev/null
+
+if [ "$failures" -ne 0 ]; then
+  echo "stack smoke test: $failures check(s) failed" >&2
+  exit 1
+fi
+echo "stack smoke test: all checks passed"
