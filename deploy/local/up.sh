@@ -102,9 +102,23 @@ say "waiting for the services to report healthy"
 for name in "${started[@]}"; do
   upper="$(echo "$name" | tr a-z A-Z)"
   port_var="${upper}_GRPC_PORT"
-  if ! bazel-bin/common/grpc_health/health_probe --target="127.0.0.1:${!port_var}" --wait_ms=60000 >/dev/null; then
-    tail -n 20 "$LOG_DIR/$name.log" >&2 || true
-    die "$name is not healthy, see $LOG_DIR/$name.log"
+  healthy=0
+  for _ in $(seq 120); do
+    if ! pid_alive "$PID_DIR/$name.pid"; then
+      rm -f "$PID_DIR/$name.pid"
+      tail -n 5 "$LOG_DIR/$name.log" >&2 || true
+      die "$name exited during start-up, see $LOG_DIR/$name.log"
+    fi
+    if bazel-bin/common/grpc_health/health_probe --target="127.0.0.1:${!port_var}" --timeout_ms=500 \
+      >/dev/null 2>&1; then
+      healthy=1
+      break
+    fi
+    sleep 0.5
+  done
+  if [ "$healthy" -ne 1 ]; then
+    tail -n 5 "$LOG_DIR/$name.log" >&2 || true
+    die "$name is not healthy after 60 s, see $LOG_DIR/$name.log"
   fi
 done
 
