@@ -22,8 +22,8 @@ absl::StatusOr<ServingStatus> CheckHealth(const std::shared_ptr<grpc::Channel>& 
 
 absl::StatusOr<ServingStatus> CheckHealth(absl::string_view target, absl::string_view service,
                                           absl::Duration timeout) {
-  return CheckHealth(grpc::CreateChannel(std::string(target), grpc::InsecureChannelCredentials()),
-                     service, timeout);
+  return CheckHealth(grpc::CreateChannel(std::string(target), grpc::InsecureChannelCredentials()), service,
+                     timeout);
 }
 
 std::string ServingStatusName(ServingStatus status) {

@@ -3,6 +3,7 @@
 #include "common/service/service_main.h"
 
 int main(int argc, char** argv) {
-  return marketlens::service::RunService(argc, argv, {.name = "test_service", .grpc_port = 1, .metrics_port = 2},
-                                         [](marketlens::service::ServiceContext&) { return absl::OkStatus(); });
+  return marketlens::service::RunService(
+      argc, argv, {.name = "test_service", .grpc_port = 1, .metrics_port = 2},
+      [](marketlens::service::ServiceContext&) { return absl::OkStatus(); });
 }

@@ -27,6 +27,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/testing/free_port.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 
@@ -52,25 +53,6 @@ std::string ReadFileOrEmpty(const std::string& path) {
 
 std::string Tail(const std::string& text, size_t max_chars) {
   return text.size() <= max_chars ? text : "..." + text.substr(text.size() - max_chars);
-}
-
-// A port that was free a moment ago (bind to 127.0.0.1:0, read it back, close).
-absl::StatusOr<int> PickFreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int err = errno;
-    ::close(fd);
-    return absl::InternalError(absl::StrCat("bind/getsockname: ", std::strerror(err)));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 // Runs argv (argv[0] is a path) with cwd, stdin from /dev/null and stdout+stderr appended to

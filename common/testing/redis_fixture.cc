@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "common/testing/free_port.h"
 
 namespace marketlens::testing {
 namespace {
@@ -66,24 +67,6 @@ absl::StatusOr<std::string> MakeTempDir() {
     return absl::InternalError(absl::StrCat("mkdtemp(", templ, "): ", std::strerror(errno)));
   }
   return templ;
-}
-
-absl::StatusOr<int> PickFreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int err = errno;
-    ::close(fd);
-    return absl::InternalError(absl::StrCat("bind/getsockname: ", std::strerror(err)));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 }  // namespace

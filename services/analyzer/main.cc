@@ -1,6 +1,6 @@
 // The analyzer service. Until issue #5 lands it serves the gRPC surface of
-// protos/marketlens/analyzer/v1/analyzer.proto with every RPC answering UNIMPLEMENTED (the generated base class),
-// together with what every service has: health, reflection, /metrics, JSON logs, graceful shutdown.
+// protos/marketlens/analyzer/v1/analyzer.proto with every RPC answering UNIMPLEMENTED (the generated base
+// class), together with what every service has: health, reflection, /metrics, JSON logs, graceful shutdown.
 #include "common/service/service_main.h"
 #include "marketlens/analyzer/v1/analyzer.grpc.pb.h"
 

@@ -1,6 +1,6 @@
 // The gateway service. Until issue #7 lands it serves the gRPC surface of
-// protos/marketlens/gateway/v1/gateway.proto with every RPC answering UNIMPLEMENTED (the generated base class),
-// together with what every service has: health, reflection, /metrics, JSON logs, graceful shutdown.
+// protos/marketlens/gateway/v1/gateway.proto with every RPC answering UNIMPLEMENTED (the generated base
+// class), together with what every service has: health, reflection, /metrics, JSON logs, graceful shutdown.
 #include "common/service/service_main.h"
 #include "marketlens/gateway/v1/gateway.grpc.pb.h"
 
