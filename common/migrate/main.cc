@@ -24,6 +24,10 @@ ABSL_FLAG(std::string, dir, "deploy/migrations", "directory holding the NNNN_nam
 ABSL_FLAG(bool, status, false, "list applied and pending migrations instead of applying them");
 ABSL_FLAG(absl::Duration, wait, absl::ZeroDuration(),
           "wait up to this long for the database to accept connections (e.g. at stack start-up)");
+ABSL_FLAG(absl::Duration, await_applied, absl::ZeroDuration(),
+          "apply nothing: wait up to this long until every migration file has been applied (by another "
+          "runner, e.g. the Kubernetes migration Job), then exit 0; exit 1 if some are still pending. "
+          "For init containers that hold a service back until its schema is there.");
 ABSL_FLAG(absl::Duration, lock_timeout, absl::Seconds(60), "wait up to this long for another runner's lock");
 ABSL_FLAG(absl::Duration, migration_timeout, absl::Minutes(10), "time limit of each migration");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10), "libpq connect_timeout");
@@ -82,6 +86,14 @@ int Main(int argc, char** argv) {
   options.lock_timeout = absl::GetFlag(FLAGS_lock_timeout);
   options.migration_timeout = absl::GetFlag(FLAGS_migration_timeout);
   Migrator migrator(pool->get(), options);
+
+  if (absl::GetFlag(FLAGS_await_applied) > absl::ZeroDuration()) {
+    absl::Status applied =
+        migrator.AwaitApplied(*migrations, absl::Now() + absl::GetFlag(FLAGS_await_applied));
+    if (!applied.ok()) return Fail(applied);
+    std::cout << "all " << migrations->size() << " migrations applied\n";
+    return 0;
+  }
 
   if (absl::GetFlag(FLAGS_status)) {
     absl::StatusOr<std::vector<MigrationState>> states = migrator.Status(*migrations);

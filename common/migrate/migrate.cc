@@ -356,4 +356,25 @@ std::string FormatStatus(const std::vector<MigrationState>& states) {
   return out;
 }
 
+absl::Status Migrator::AwaitApplied(const std::vector<Migration>& migrations, absl::Time deadline,
+                                    absl::Duration poll) {
+  for (;;) {
+    absl::StatusOr<std::vector<MigrationState>> states = Status(migrations);
+    if (!states.ok()) return states.status();
+    int pending = 0;
+    for (const MigrationState& s : *states) {
+      if (s.state == State::kChanged || s.state == State::kMissing) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("the applied history does not match the files:\n", FormatStatus(*states)));
+      }
+      if (s.state == State::kPending) ++pending;
+    }
+    if (pending == 0) return absl::OkStatus();
+    if (absl::Now() + poll > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(pending, " migrations still pending"));
+    }
+    absl::SleepFor(poll);
+  }
+}
+
 }  // namespace marketlens::migrate

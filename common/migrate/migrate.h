@@ -82,6 +82,12 @@ class Migrator {
   // Applied / pending / changed / missing, by version (reads only; no lock).
   absl::StatusOr<std::vector<MigrationState>> Status(const std::vector<Migration>& migrations);
 
+  // Applies nothing: waits until every migration has been applied by another runner (e.g. the
+  // Kubernetes migration Job), polling every `poll`. OK once none is pending; DEADLINE_EXCEEDED naming how
+  // many are still pending at `deadline`; FAILED_PRECONDITION at once if the history does not match.
+  absl::Status AwaitApplied(const std::vector<Migration>& migrations, absl::Time deadline,
+                            absl::Duration poll = absl::Seconds(2));
+
  private:
   postgres::PgPool* pool_;
   Options options_;

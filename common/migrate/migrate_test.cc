@@ -118,7 +118,10 @@ TEST(LoadMigrationsTest, RealFilesAreValid) {
   auto loaded = LoadMigrations(kRealDir);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   ASSERT_GE(loaded->size(), 6u);
-  for (size_t i = 0; i < loaded->size(); ++i) EXPECT_EQ((*loaded)[i].version, static_cast<int64_t>(i + 1));
+  // The foundation's files are 0001..0006; each service owns a range of later numbers (0010-0019
+  // collector, 0020-0029 recommender, ...), so gaps are expected but the order must be strict.
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ((*loaded)[i].version, static_cast<int64_t>(i + 1));
+  for (size_t i = 1; i < loaded->size(); ++i) EXPECT_LT((*loaded)[i - 1].version, (*loaded)[i].version);
 }
 
 // ---- Against PostgreSQL --------------------------------------------------------------------------
@@ -415,6 +418,40 @@ RunResult RunMigrate(const std::string& args, const std::string& env = "") {
   return result;
 }
 
+TEST_F(MigrateTest, AwaitAppliedWaitsForAnotherRunner) {
+  TempDir dir;
+  dir.Write("0001_a.sql", "CREATE TABLE a (id int);\n");
+  dir.Write("0002_b.sql", "CREATE TABLE b (id int);\n");
+  auto migrations = LoadMigrations(dir.path());
+  ASSERT_TRUE(migrations.ok()) << migrations.status();
+  Migrator waiter(pool_.get());
+
+  absl::Status early =
+      waiter.AwaitApplied(*migrations, absl::Now() + absl::Milliseconds(300), absl::Milliseconds(50));
+  EXPECT_EQ(early.code(), absl::StatusCode::kDeadlineExceeded) << early;
+  EXPECT_TRUE(Contains(early.message(), "2 migrations still pending")) << early;
+
+  // Another runner applies them while we wait.
+  std::unique_ptr<PgPool> other = MakePool();
+  std::thread runner([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    EXPECT_TRUE(ApplyMigrationsFromDir(*other, dir.path()).ok());
+  });
+  const absl::Time start = absl::Now();
+  absl::Status waited =
+      waiter.AwaitApplied(*migrations, absl::Now() + absl::Seconds(20), absl::Milliseconds(50));
+  runner.join();
+  EXPECT_TRUE(waited.ok()) << waited;
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(250));
+
+  // A changed file is an error at once, not a wait.
+  dir.Write("0002_b.sql", "CREATE TABLE b (id bigint);\n");
+  auto changed = LoadMigrations(dir.path());
+  ASSERT_TRUE(changed.ok());
+  absl::Status refused = waiter.AwaitApplied(*changed, absl::Now() + absl::Seconds(20));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+}
+
 TEST_F(MigrateTest, Binary) {
   const std::string dsn_flag = absl::StrCat("--dsn='", dsn_, "'");
   RunResult first = RunMigrate(absl::StrCat(dsn_flag, " --dir=", kRealDir));
@@ -455,6 +492,16 @@ TEST_F(MigrateTest, Binary) {
   EXPECT_EQ(down.exit_code, 1) << down.output;
   EXPECT_TRUE(Contains(down.output, "cannot reach the database")) << down.output;
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+
+  // --await_applied applies nothing: on an up-to-date database it returns at once.
+  RunResult awaited = RunMigrate(absl::StrCat(dsn_flag, " --await_applied=5s --dir=", kRealDir));
+  EXPECT_EQ(awaited.exit_code, 0) << awaited.output;
+  EXPECT_TRUE(Contains(awaited.output, "migrations applied")) << awaited.output;
+  const std::string fresh = server_->CreateDatabase("await_fresh").value_or("");
+  ASSERT_FALSE(fresh.empty());
+  RunResult pending = RunMigrate(absl::StrCat("--dsn='", fresh, "' --await_applied=1s --dir=", kRealDir));
+  EXPECT_EQ(pending.exit_code, 1) << pending.output;
+  EXPECT_TRUE(Contains(pending.output, "still pending")) << pending.output;
 
   // Usage errors.
   RunResult no_dsn = RunMigrate("", "MARKETLENS_PG_DSN=");
