@@ -205,6 +205,9 @@ absl::Status Server::Start() {
                                      {"grpc_address", grpc_address},
                                      {"metrics_address", exposer_ ? exposer_->address() : std::string()},
                                      {"services", absl::StrJoin(service_names_, ",")}});
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(kLivenessService, true);
+  }
   SetServing(ready.ok(), ready);
   if (readiness_check_) readiness_thread_ = std::thread([this] { ReadinessLoop(); });
   return absl::OkStatus();

@@ -41,6 +41,11 @@
 
 namespace marketlens::server {
 
+// The health service name for liveness probes: SERVING from Start() until shutdown begins, whatever the
+// readiness check says, so that a dependency outage (Postgres down) takes a pod out of load balancing
+// (readiness, "" or the service's name) without getting it restarted (liveness).
+inline constexpr char kLivenessService[] = "marketlens.liveness";
+
 struct ServerOptions {
   // For log lines ("collector").
   std::string service_name;

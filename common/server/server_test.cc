@@ -264,6 +264,8 @@ TEST_F(ServerTest, ReadinessCheckDrivesHealth) {
   ASSERT_TRUE(s.Start().ok());
   EXPECT_EQ(*Health(s, ""), HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(*Health(s, kService), HealthCheckResponse::NOT_SERVING);
+  // Not ready, but alive: a liveness probe must not restart the pod for a dependency outage.
+  EXPECT_EQ(*Health(s, kLivenessService), HealthCheckResponse::SERVING);
   ready.store(true);
   const absl::Time until = absl::Now() + absl::Seconds(5);
   while (absl::Now() < until && *Health(s, kService) != HealthCheckResponse::SERVING) {
@@ -290,6 +292,7 @@ TEST_F(ServerTest, GracefulShutdownFinishesInFlightCallsAndRefusesNewOnes) {
   absl::SleepFor(absl::Milliseconds(150));  // inside the lame-duck period
   EXPECT_EQ(*Health(s, ""), HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(*Health(s, kService), HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(*Health(s, kLivenessService), HealthCheckResponse::NOT_SERVING);
   EXPECT_FALSE(s.serving());
 
   absl::SleepFor(absl::Milliseconds(550));  // lame duck over, the slow call still running
@@ -365,11 +368,20 @@ TEST_F(ServerTest, MakeChannelBalancesRoundRobinOverAllAddresses) {
   ASSERT_TRUE(b.Start().ok());
   auto channel = MakeChannel(absl::StrCat("ipv4:127.0.0.1:", a.grpc_port(), ",127.0.0.1:", b.grpc_port()),
                              ChannelOptions{.registry = registry_});
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(GetProduct(channel, "B001").ok());
-  // pick_first would send all ten to one server.
-  EXPECT_GE(service_.calls(), 3);
-  EXPECT_GE(other_service.calls(), 3);
-  EXPECT_EQ(service_.calls() + other_service.calls(), 10);
+  // round_robin starts picking as soon as the first subchannel is READY; wait (bounded) until both
+  // servers have been reached once, so a slow second connect on a loaded machine is not a failure.
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while ((service_.calls() == 0 || other_service.calls() == 0) && absl::Now() < until) {
+    ASSERT_TRUE(GetProduct(channel, "B001").ok());
+  }
+  const int a_before = service_.calls(), b_before = other_service.calls();
+  ASSERT_GT(a_before, 0);
+  ASSERT_GT(b_before, 0);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(GetProduct(channel, "B001").ok());
+  // Both connected, round_robin alternates; pick_first would send all twenty to one server.
+  EXPECT_GE(service_.calls() - a_before, 8);
+  EXPECT_GE(other_service.calls() - b_before, 8);
+  EXPECT_EQ(service_.calls() - a_before + other_service.calls() - b_before, 20);
 }
 
 TEST_F(ServerTest, StartTwiceIsAnError) {
