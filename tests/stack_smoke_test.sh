@@ -43,6 +43,12 @@ for s in "${services[@]}"; do
   check "$s /metrics has grpc_server_handled_total for the health call" \
     grep -q 'grpc_server_handled_total{.*grpc_code="OK".*grpc_method="Check".*grpc_service="grpc.health.v1.Health"' <<<"$metrics"
   check "$s /metrics has grpc_server_handling_seconds" grep -q '^grpc_server_handling_seconds_bucket' <<<"$metrics"
+  if grep -q 'marketlens_dependency_up{dependency="postgres"}' <<<"$metrics"; then
+    check "$s sees Postgres up" grep -q 'marketlens_dependency_up{dependency="postgres"} 1' <<<"$metrics"
+  fi
+  if grep -q 'marketlens_dependency_up{dependency="redis"}' <<<"$metrics"; then
+    check "$s sees Redis up" grep -q 'marketlens_dependency_up{dependency="redis"} 1' <<<"$metrics"
+  fi
   check "$s logs are JSON lines" bash -c "head -n 1 '$LOG_DIR/$s.log' | grep -q '^{\"ts\":'"
 done
 

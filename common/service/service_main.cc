@@ -10,7 +10,9 @@
 #include "common/config/secret.h"
 #include "common/config/validate.h"
 #include "common/logging/log.h"
+#include "common/metrics/exposer.h"
 #include "common/server/signals.h"
+#include "prometheus/gauge.h"
 
 // The flags every service has. A service's own defaults for the ports are set before parsing (see
 // RunService), so `--help` shows 0 for them.
@@ -137,11 +139,22 @@ int RunService(int argc, char** argv, const ServiceSpec& spec,
     logging::Error("service setup failed", {{"error", st}});
     return 1;
   }
-  server.SetReadinessCheck([&context]() -> absl::Status {
+  // marketlens_dependency_up{dependency}: 1 while a dependency answers, for alerts (Postgres / Redis down).
+  auto& dependency_up = prometheus::BuildGauge()
+                            .Name("marketlens_dependency_up")
+                            .Help("1 while the dependency answered the last readiness check, else 0")
+                            .Register(*metrics::DefaultRegistry());
+  prometheus::Gauge* postgres_up =
+      context.postgres() != nullptr ? &dependency_up.Add({{"dependency", "postgres"}}) : nullptr;
+  prometheus::Gauge* redis_up =
+      context.redis() != nullptr ? &dependency_up.Add({{"dependency", "redis"}}) : nullptr;
+  server.SetReadinessCheck([&context, postgres_up, redis_up]() -> absl::Status {
+    // Redis is not a readiness condition (the service degrades to cache misses), only a signal.
+    if (redis_up != nullptr) redis_up->Set(context.redis()->Ping().ok() ? 1 : 0);
     if (context.postgres() != nullptr) {
-      if (absl::Status st = context.postgres()->Ping(absl::Seconds(1)); !st.ok()) {
-        return absl::UnavailableError(absl::StrCat("postgres: ", st.message()));
-      }
+      absl::Status st = context.postgres()->Ping(absl::Seconds(1));
+      postgres_up->Set(st.ok() ? 1 : 0);
+      if (!st.ok()) return absl::UnavailableError(absl::StrCat("postgres: ", st.message()));
     }
     for (const auto& check : context.readiness_checks()) {
       if (absl::Status st = check(); !st.ok()) return st;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The shared service start-up as an operator meets it: bad configuration stops start-up with exit code 2
 # and a message naming the flag (or the environment variable); a good one serves health and /metrics; SIGTERM
-# drains and exits 0.
+# drains and exits 0. Redis being down does not stop it serving, and shows in marketlens_dependency_up.
 set -uo pipefail
 BIN="$1"
 PROBE="$2"
@@ -26,11 +26,15 @@ grep -q -- "--log_level=loud" <<<"$out" || fail "bad log level message: $out"
 grpc="$(free_port)"; metrics="$(free_port)"
 log="$TEST_TMPDIR/service.log"
 # The environment supplies the port; the command line the metrics port.
-MARKETLENS_GRPC_PORT="$grpc" "$BIN" --metrics_port="$metrics" >"$log" 2>&1 &
+redis_port="$(free_port)"  # nothing listens there: Redis is down
+MARKETLENS_GRPC_PORT="$grpc" "$BIN" --metrics_port="$metrics" --redis_address="127.0.0.1:$redis_port" >"$log" 2>&1 &
 pid=$!
 "$PROBE" --target="127.0.0.1:$grpc" --wait_ms=20000 >/dev/null || fail "service not SERVING on the env port"
-curl -fsS --max-time 5 "http://127.0.0.1:$metrics/metrics" | grep -q 'grpc_server_handled_total{grpc_code="OK",grpc_method="Check"' ||
+metrics_text="$(curl -fsS --max-time 5 "http://127.0.0.1:$metrics/metrics")"
+grep -q 'grpc_server_handled_total{grpc_code="OK",grpc_method="Check"' <<<"$metrics_text" ||
   fail "/metrics does not show the health call"
+grep -q 'marketlens_dependency_up{dependency="redis"} 0' <<<"$metrics_text" ||
+  fail "/metrics does not report Redis as down: $(grep dependency <<<"$metrics_text")"
 kill -TERM "$pid"
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then
