@@ -16,7 +16,9 @@ export PG_PORT=23432 REDIS_PORT=23379
 export MARKETPLACE_GRPC_PORT=23051 COLLECTOR_GRPC_PORT=23052 ANALYZER_GRPC_PORT=23053
 export RECOMMENDER_GRPC_PORT=23054 GATEWAY_GRPC_PORT=23055 GATEWAY_HTTP_PORT=23080
 export MARKETPLACE_METRICS_PORT=23101 COLLECTOR_METRICS_PORT=23102 ANALYZER_METRICS_PORT=23103
-export RECOMMENDER_METRICS_PORT=23104 GATEWAY_METRICS_PORT=23105
+export RECOMMENDER_METRICS_PORT=23104 GATEWAY_METRICS_PORT=23105 PROMETHEUS_PORT=23090
+# The optional Prometheus too, to see that it scrapes every service.
+export MARKETLENS_PROMETHEUS=1
 
 failures=0
 check() {  # description, command...
@@ -52,6 +54,15 @@ for s in "${services[@]}"; do
   check "$s logs are JSON lines" bash -c "head -n 1 '$LOG_DIR/$s.log' | grep -q '^{\"ts\":'"
 done
 
+# Prometheus scrapes every service (its first scrape comes within a few seconds of start).
+prom_up=""
+for _ in $(seq 60); do
+  prom_up="$(curl -fsS --max-time 2 "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query?query=sum(up)" 2>/dev/null || true)"
+  grep -q "\"value\":\[[0-9.]*,\"${#services[@]}\"\]" <<<"$prom_up" && break
+  sleep 1
+done
+check "prometheus scrapes all ${#services[@]} services" grep -q "\"value\":\[[0-9.]*,\"${#services[@]}\"\]" <<<"$prom_up"
+
 psql_m() { psql -X -qtA -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" -c "$1"; }
 check "migrations created the schemas" \
   test "$(psql_m "SELECT count(*) FROM pg_namespace WHERE nspname IN ('raw','ingest','insights','recsys','ops')")" = 5
@@ -65,6 +76,7 @@ bash deploy/local/down.sh
 check "down.sh left no service running" bash -c "! ls '$PID_DIR'/*.pid >/dev/null 2>&1"
 for pid in $pids_before; do check "process $pid is gone" bash -c "! kill -0 $pid 2>/dev/null"; done
 check "postgres stopped" bash -c "! pg_isready -q -h 127.0.0.1 -p $PG_PORT"
+check "prometheus stopped" bash -c "! curl -fsS --max-time 2 http://127.0.0.1:$PROMETHEUS_PORT/-/ready >/dev/null 2>&1"
 check "redis stopped" bash -c "! redis-cli -h 127.0.0.1 -p $REDIS_PORT ping >/dev/null 2>&1"
 
 bash deploy/local/up.sh >/dev/null

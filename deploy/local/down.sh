@@ -21,6 +21,7 @@ stop_pid() {  # name pidfile: SIGTERM, wait up to 15 s for the drain, then SIGKI
 for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
   stop_pid "${SERVICES[$i]}" "$PID_DIR/${SERVICES[$i]}.pid"
 done
+stop_pid prometheus "$PID_DIR/prometheus.pid"
 stop_pid redis "$PID_DIR/redis.pid"
 
 PG_DATA="$RUN_DIR/postgres/data"

@@ -11,8 +11,8 @@ PACKAGES=(
   libboost-dev libeigen3-dev libgtest-dev libgmock-dev
   # run
   postgresql-15 postgresql-client-15 redis-server curl ca-certificates util-linux procps iproute2
-  # checks (k8s manifests: tests/k8s; kubectl itself is not a Debian package and comes with the machine image)
-  python3 python3-yaml
+  # checks (k8s manifests: tests/k8s; promtool for alert rules; the optional local Prometheus; kubectl itself is not a Debian package and comes with the machine image)
+  python3 python3-yaml prometheus
 )
 
 missing=()

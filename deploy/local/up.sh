@@ -13,7 +13,11 @@ say "checking Debian packages"
 bash deploy/local/install_deps.sh
 
 say "building (bazel)"
-bazel build //services/... //common/migrate:migrate //common/grpc_health:health_probe
+targets=(//common/migrate:migrate //common/grpc_health:health_probe)
+for name in "${SERVICES[@]}"; do
+  [ -f "services/$name/BUILD" ] && targets+=("//services/$name:$name")
+done
+bazel build "${targets[@]}"
 
 mkdir -p "$RUN_DIR" "$LOG_DIR" "$PID_DIR"
 
@@ -122,6 +126,25 @@ for name in "${started[@]}"; do
   fi
 done
 
+# ---- Prometheus (optional: MARKETLENS_PROMETHEUS=1) -------------------------------------------------
+if [ "${MARKETLENS_PROMETHEUS:-0}" = 1 ]; then
+  PROM_DIR="$RUN_DIR/prometheus"
+  mkdir -p "$PROM_DIR/data"
+  # The checked-in config with this run's ports.
+  sed -e "s/127.0.0.1:9101/127.0.0.1:$MARKETPLACE_METRICS_PORT/; s/127.0.0.1:9102/127.0.0.1:$COLLECTOR_METRICS_PORT/" \
+      -e "s/127.0.0.1:9103/127.0.0.1:$ANALYZER_METRICS_PORT/; s/127.0.0.1:9104/127.0.0.1:$RECOMMENDER_METRICS_PORT/" \
+      -e "s/127.0.0.1:9105/127.0.0.1:$GATEWAY_METRICS_PORT/" deploy/observability/prometheus.yml >"$PROM_DIR/prometheus.yml"
+  cp deploy/observability/alerts.yml "$PROM_DIR/alerts.yml"
+  if pid_alive "$PID_DIR/prometheus.pid"; then
+    say "Prometheus already running on 127.0.0.1:$PROMETHEUS_PORT"
+  else
+    say "starting Prometheus on 127.0.0.1:$PROMETHEUS_PORT"
+    nohup prometheus --config.file="$PROM_DIR/prometheus.yml" --storage.tsdb.path="$PROM_DIR/data" \
+      --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" >>"$LOG_DIR/prometheus.log" 2>&1 </dev/null &
+    echo $! >"$PID_DIR/prometheus.pid"
+  fi
+fi
+
 say "marketlens is up"
 printf '  %-12s %-22s %-22s %s\n' "what" "gRPC" "metrics" "log"
 printf '  %-12s %-22s %-22s %s\n' "postgres" "127.0.0.1:$PG_PORT" "-" ".run/logs/postgres.log (dsn: $PG_DSN)"
@@ -131,4 +154,7 @@ for name in "${started[@]}"; do
   g="${upper}_GRPC_PORT"; m="${upper}_METRICS_PORT"
   printf '  %-12s %-22s %-22s %s\n' "$name" "127.0.0.1:${!g}" "http://127.0.0.1:${!m}/metrics" ".run/logs/$name.log"
 done
+if pid_alive "$PID_DIR/prometheus.pid"; then
+  printf '  %-12s %-22s %-22s %s\n' "prometheus" "-" "http://127.0.0.1:$PROMETHEUS_PORT" ".run/logs/prometheus.log"
+fi
 echo "  stop everything: deploy/local/down.sh"
