@@ -1,0 +1,200 @@
+#include "services/marketplace/generator.h"
+
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "gtest/gtest.h"
+#include "services/marketplace/catalog.h"
+#include "services/marketplace/world.h"
+
+namespace marketlens::marketplace {
+namespace {
+
+// A digest of every byte of a world (protos serialized deterministically).
+size_t Fingerprint(const WorldData& d) {
+  std::string all;
+  auto add = [&](const google::protobuf::Message& m) {
+    std::string s;
+    google::protobuf::io::StringOutputStream out(&s);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    m.SerializeToCodedStream(&coded);
+    coded.Trim();
+    all += std::to_string(s.size()) + s;
+  };
+  for (const auto& x : d.products) add(x);
+  for (const auto& x : d.customers) add(x);
+  for (const auto& x : d.reviews) add(x);
+  for (const auto& x : d.posts) add(x);
+  for (const auto& x : d.contacts) add(x);
+  for (const auto& x : d.product_truth) add(x);
+  for (const auto& x : d.customer_truth) add(x);
+  for (const auto& x : d.review_truth) add(x);
+  for (const auto& x : d.influencer_truth) add(x);
+  for (const auto& i : d.interactions) {
+    absl::StrAppend(&all, i.time_us, ",", i.customer, ",", i.product, ",", i.session, ",", i.type, ",",
+                    i.rating, ",", i.device, ";");
+  }
+  return absl::HashOf(all);
+}
+
+GeneratorOptions Small(uint64_t seed) {
+  GeneratorOptions o;
+  o.seed = seed;
+  o.products = 120;
+  return o;
+}
+
+TEST(GeneratorTest, SameSeedSameWorldOtherSeedOtherWorld) {
+  auto a = Generate(Small(7));
+  auto b = Generate(Small(7));
+  auto c = Generate(Small(8));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(Fingerprint(a->data), Fingerprint(b->data));
+  EXPECT_NE(Fingerprint(a->data), Fingerprint(c->data));
+  EXPECT_EQ(a->data.reviews.size(), b->data.reviews.size());
+  EXPECT_EQ(a->data.reviews[10].text(), b->data.reviews[10].text());
+}
+
+TEST(GeneratorTest, RejectsBadOptions) {
+  GeneratorOptions o;
+  o.products = 0;
+  EXPECT_FALSE(Generate(o).ok());
+  o.products = 10;
+  o.history = absl::ZeroDuration();
+  EXPECT_FALSE(Generate(o).ok());
+}
+
+TEST(GeneratorTest, SmallWorldIsConsistentAndLoads) {
+  auto g = Generate(Small(3));
+  ASSERT_TRUE(g.ok());
+  const WorldData& d = g->data;
+  EXPECT_EQ(d.products.size(), 120u);
+  EXPECT_EQ(d.customers.size(), 960u);
+  EXPECT_EQ(d.review_truth.size(), d.reviews.size());
+  std::set<std::string> categories;
+  for (const auto& p : d.products) {
+    categories.insert(p.category());
+    EXPECT_GT(p.price_cents(), 0);
+    EXPECT_EQ(p.price_cents() % 100, 99);
+    EXPECT_GE(p.margin(), 0);
+    EXPECT_LE(p.margin(), 1);
+    EXPECT_FALSE(p.title().empty());
+  }
+  EXPECT_GE(categories.size(), 10u);
+  for (size_t i = 0; i < d.reviews.size(); ++i) {
+    const auto& r = d.reviews[i];
+    EXPECT_GE(r.rating(), 1);
+    EXPECT_LE(r.rating(), 5);
+    EXPECT_LE(FromProto(r.created_at()), d.now);
+    EXPECT_EQ(d.review_truth[i].review_id(), r.id());
+    // Reviews come after the product's launch.
+    const auto& truth = d.review_truth[i];
+    EXPECT_FALSE(truth.sentiment().empty());
+  }
+  auto world = World::Create(d);
+  ASSERT_TRUE(world.ok()) << world.status();
+}
+
+TEST(GeneratorTest, DefaultWorldHasTheAdvertisedShapeAndIsFast) {
+  const absl::Time start = absl::Now();
+  auto g = Generate(GeneratorOptions());
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_TRUE(g.ok());
+  const WorldData& d = g->data;
+  std::map<int, int> by_type;
+  for (const auto& i : d.interactions) by_type[i.type]++;
+  std::map<std::string, int> sentiments;
+  int mixed = 0, with_issue = 0, verified = 0;
+  std::map<int, int> stars;
+  for (size_t i = 0; i < d.reviews.size(); ++i) {
+    sentiments[d.review_truth[i].sentiment()]++;
+    with_issue += d.review_truth[i].issues_size() > 0;
+    mixed += d.review_truth[i].sentiment() == "mixed";
+    verified += d.reviews[i].verified_purchase();
+    stars[d.reviews[i].rating()]++;
+  }
+  int deteriorating = 0;
+  for (const auto& t : d.product_truth) deteriorating += t.deteriorating();
+  printf(
+      "generated in %s: products=%zu customers=%zu reviews=%zu interactions=%zu (view=%d cart=%d purchase=%d "
+      "rating=%d) posts=%zu contacts=%zu influencers=%zu deteriorating=%d issue_reviews=%d mixed=%d\n",
+      absl::FormatDuration(took).c_str(), d.products.size(), d.customers.size(), d.reviews.size(),
+      d.interactions.size(), by_type[1], by_type[2], by_type[3], by_type[4], d.posts.size(),
+      d.contacts.size(), d.influencer_truth.size(), deteriorating, with_issue, mixed);
+  printf("stars: 1=%d 2=%d 3=%d 4=%d 5=%d; sentiment: pos=%d neg=%d neu=%d mixed=%d\n", stars[1], stars[2],
+         stars[3], stars[4], stars[5], sentiments["positive"], sentiments["negative"], sentiments["neutral"],
+         sentiments["mixed"]);
+  EXPECT_EQ(d.products.size(), 1000u);
+  EXPECT_GE(d.reviews.size(), 15000u);  // tens of thousands
+  EXPECT_LE(d.reviews.size(), 60000u);
+  EXPECT_GT(by_type[1], 4 * by_type[2]);  // views >> carts >> purchases
+  EXPECT_GT(by_type[2], 2 * by_type[3]);
+  EXPECT_GT(by_type[4], 0);
+  EXPECT_GT(deteriorating, 20);
+  EXPECT_GT(with_issue, 500);
+  EXPECT_GT(mixed, 500);
+  EXPECT_GT(verified, static_cast<int>(d.reviews.size() * 8 / 10));
+  EXPECT_GT(stars[5], stars[1]);
+  EXPECT_GT(d.posts.size(), 100u);
+  EXPECT_GT(d.contacts.size(), 500u);
+  // History spans about two years.
+  EXPECT_LT(FromProto(d.reviews.front().created_at()), d.now - absl::Hours(24 * 600));
+  EXPECT_LT(took, absl::Seconds(20));  // fastbuild, sanitizer-free; ~1-2 s optimised
+}
+
+TEST(GeneratorTest, DeterioratingProductsGetWorseAndIssuesShowUp) {
+  GeneratorOptions o;
+  o.products = 400;
+  o.seed = 11;
+  auto g = Generate(o);
+  ASSERT_TRUE(g.ok());
+  const WorldData& d = g->data;
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < d.products.size(); ++i) index[d.products[i].id()] = i;
+  double before_sum = 0, after_sum = 0;
+  int before_n = 0, after_n = 0, issue_after = 0;
+  for (size_t i = 0; i < d.reviews.size(); ++i) {
+    const auto& t = d.product_truth[index[d.reviews[i].product_id()]];
+    if (!t.deteriorating()) continue;
+    if (FromProto(d.reviews[i].created_at()) < FromProto(t.deteriorating_since())) {
+      before_sum += d.reviews[i].rating();
+      ++before_n;
+    } else {
+      after_sum += d.reviews[i].rating();
+      ++after_n;
+      issue_after += d.review_truth[i].issues_size() > 0;
+    }
+  }
+  ASSERT_GT(before_n, 20);
+  ASSERT_GT(after_n, 20);
+  EXPECT_GT(before_sum / before_n, after_sum / after_n + 0.8);
+  EXPECT_GT(issue_after, after_n / 5);
+}
+
+TEST(GeneratorTest, ShoppersFollowTheirTasteCluster) {
+  auto g = Generate(Small(5));
+  ASSERT_TRUE(g.ok());
+  const WorldData& d = g->data;
+  // Share of a customer's views in their cluster's top category, versus the 1/12 of a random shopper.
+  int in_top = 0, total = 0;
+  for (const auto& i : d.interactions) {
+    if (i.type != v1::INTERACTION_TYPE_VIEW) continue;
+    const auto& t = d.customer_truth[i.customer];
+    in_top += d.products[i.product].category() == t.preferred_categories(0);
+    ++total;
+  }
+  ASSERT_GT(total, 1000);
+  EXPECT_GT(static_cast<double>(in_top) / total, 0.35);
+}
+
+}  // namespace
+}  // namespace marketlens::marketplace
