@@ -9,9 +9,8 @@ cd "$ROOT"
 
 bash deploy/local/install_deps.sh
 
-# Compiled objects are kept outside the checkout, so a fresh clone (CI) reuses earlier work.
-DISK_CACHE="${MARKETLENS_BAZEL_DISK_CACHE:-$HOME/.cache/marketlens/bazel-disk}"
-mkdir -p "$DISK_CACHE"
+source deploy/local/env.sh  # BAZEL_DISK_CACHE, shared with up.sh
+mkdir -p "$BAZEL_DISK_CACHE"
 
 targets=("$@")
 full_run=0
@@ -23,7 +22,7 @@ fi
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
-bazel test --disk_cache="$DISK_CACHE" --keep_going "${targets[@]}" 2>&1 | tee "$log"
+bazel test --disk_cache="$BAZEL_DISK_CACHE" --keep_going "${targets[@]}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 

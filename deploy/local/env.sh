@@ -5,6 +5,9 @@ RUN_DIR="${MARKETLENS_RUN_DIR:-$ROOT/.run}"
 LOG_DIR="$RUN_DIR/logs"
 PID_DIR="$RUN_DIR/pids"
 
+# Compiled objects are kept outside the checkout, so a fresh clone (CI) reuses earlier work.
+BAZEL_DISK_CACHE="${MARKETLENS_BAZEL_DISK_CACHE:-$HOME/.cache/marketlens/bazel-disk}"
+
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 PG_PORT="${PG_PORT:-55432}"
 PG_DB="${PG_DB:-marketlens}"

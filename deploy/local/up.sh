@@ -17,7 +17,8 @@ targets=(//common/migrate:migrate //common/grpc_health:health_probe)
 for name in "${SERVICES[@]}"; do
   [ -f "services/$name/BUILD" ] && targets+=("//services/$name:$name")
 done
-bazel build "${targets[@]}"
+mkdir -p "$BAZEL_DISK_CACHE"
+bazel build --disk_cache="$BAZEL_DISK_CACHE" "${targets[@]}"
 
 mkdir -p "$RUN_DIR" "$LOG_DIR" "$PID_DIR"
 
@@ -82,7 +83,18 @@ service_args() {
   local grpc_var="${upper}_GRPC_PORT" metrics_var="${upper}_METRICS_PORT"
   printf -- "--grpc_port=%s --metrics_port=%s --pg_dsn='%s' --redis_address=127.0.0.1:%s" \
     "${!grpc_var}" "${!metrics_var}" "$PG_DSN" "$REDIS_PORT"
+  case "$name" in
+    # A fixed page-token key, so that page tokens (kept in crawl checkpoints) survive a restart.
+    marketplace) printf -- " --page_token_key_file=%s" "$SECRETS_DIR/marketplace_page_token_key" ;;
+  esac
 }
+
+SECRETS_DIR="$RUN_DIR/secrets"
+mkdir -p "$SECRETS_DIR"
+chmod 700 "$SECRETS_DIR"
+if [ ! -s "$SECRETS_DIR/marketplace_page_token_key" ]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 >"$SECRETS_DIR/marketplace_page_token_key")
+fi
 
 started=()
 for name in "${SERVICES[@]}"; do
