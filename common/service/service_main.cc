@@ -60,8 +60,8 @@ Config LoadConfig(const ServiceSpec& spec) {
   if (spec.postgres) {
     checks.push_back(config::ValidateNonEmpty("pg_dsn", absl::GetFlag(FLAGS_pg_dsn)));
     checks.push_back(config::ValidateRange("pg_pool_size", absl::GetFlag(FLAGS_pg_pool_size), 1, 256));
-    auto password = config::ReadSecret("pg_password", absl::GetFlag(FLAGS_pg_password),
-                                       absl::GetFlag(FLAGS_pg_password_file));
+    auto password = config::ReadSecret(absl::GetFlag(FLAGS_pg_password),
+                                       absl::GetFlag(FLAGS_pg_password_file), "pg_password");
     if (password.ok()) {
       c.pg_password = *password;
     } else {
@@ -80,8 +80,8 @@ Config LoadConfig(const ServiceSpec& spec) {
       }
       (void)absl::SimpleAtoi(address.substr(colon + 1), &c.redis_port);
     }
-    auto password = config::ReadSecret("redis_password", absl::GetFlag(FLAGS_redis_password),
-                                       absl::GetFlag(FLAGS_redis_password_file));
+    auto password = config::ReadSecret(absl::GetFlag(FLAGS_redis_password),
+                                       absl::GetFlag(FLAGS_redis_password_file), "redis_password");
     if (password.ok()) {
       c.redis_password = *password;
     } else {

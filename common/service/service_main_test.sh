@@ -46,5 +46,23 @@ wait "$pid"; rc=$?
 grep -q '"msg":"drained"' "$log" || fail "no drained log line: $(cat "$log")"
 grep -q '"service":"test_service"' "$log" || fail "log lines lack the service name"
 
+# Redis with a password, given as a file (a mounted Secret): the service authenticates and reports it up.
+command -v redis-server >/dev/null || { echo "FAIL: redis-server is not installed"; exit 1; }
+redis_port="$(free_port)"
+secret="$TEST_TMPDIR/redis_password"
+printf 's3cret-%s\n' "$RANDOM" >"$secret"
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$TEST_TMPDIR" \
+  --requirepass "$(head -n 1 "$secret")" --daemonize yes --pidfile "$TEST_TMPDIR/redis.pid" >/dev/null
+trap 'kill "$(cat "$TEST_TMPDIR/redis.pid" 2>/dev/null)" 2>/dev/null' EXIT
+grpc="$(free_port)"; metrics="$(free_port)"
+"$BIN" --grpc_port="$grpc" --metrics_port="$metrics" --redis_address="127.0.0.1:$redis_port" \
+  --redis_password_file="$secret" >"$TEST_TMPDIR/service2.log" 2>&1 &
+pid=$!
+"$PROBE" --target="127.0.0.1:$grpc" --wait_ms=20000 >/dev/null || fail "service with Redis not SERVING"
+curl -fsS --max-time 5 "http://127.0.0.1:$metrics/metrics" | grep -q 'marketlens_dependency_up{dependency="redis"} 1' ||
+  fail "Redis with a password file is not reported up: $(grep -i redis "$TEST_TMPDIR/service2.log" | head -3)"
+grep -q "$(head -n 1 "$secret")" "$TEST_TMPDIR/service2.log" && fail "the Redis password appears in the log"
+kill -TERM "$pid"; wait "$pid"
+
 if [ "$failures" -ne 0 ]; then exit 1; fi
 echo "service_main_test: all checks passed"
