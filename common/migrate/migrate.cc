@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -118,8 +119,12 @@ std::vector<MigrationState> ComputeStates(const std::vector<Migration>& migratio
 
 // Why the recorded history and the files cannot be reconciled, or OK.
 absl::Status CheckHistory(const std::vector<MigrationState>& states, const std::vector<AppliedRow>& applied) {
-  int64_t newest_applied = 0;
-  for (const AppliedRow& row : applied) newest_applied = std::max(newest_applied, row.version);
+  // Newest applied version per owner group (see kVersionGroupSize in migrate.h).
+  absl::flat_hash_map<int64_t, int64_t> newest_applied;
+  for (const AppliedRow& row : applied) {
+    int64_t& newest = newest_applied[row.version / kVersionGroupSize];
+    newest = std::max(newest, row.version);
+  }
   for (const MigrationState& s : states) {
     switch (s.state) {
       case State::kChanged: {
@@ -141,10 +146,11 @@ absl::Status CheckHistory(const std::vector<MigrationState>& states, const std::
                                                           " was applied but its file is missing from the "
                                                           "migrations directory; restore it"));
       case State::kPending:
-        if (s.version < newest_applied) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("migration ", s.filename, " is older than the newest applied migration (version ",
-                           newest_applied, ") and would run out of order; give it a higher version"));
+        if (auto it = newest_applied.find(s.version / kVersionGroupSize);
+            it != newest_applied.end() && s.version < it->second) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "migration ", s.filename, " is older than the newest applied migration of its group (version ",
+              it->second, ") and would run out of order; give it a higher version"));
         }
         break;
       case State::kApplied:

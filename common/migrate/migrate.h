@@ -9,9 +9,13 @@
 //   A file must therefore not contain BEGIN/COMMIT/ROLLBACK lines (refused), nor statements that cannot
 //   run in a transaction (CREATE INDEX CONCURRENTLY).
 // - Applied versions are skipped, so running again is a no-op.
+// - Versions come in groups of ten, one group per owner (0001-0009 the foundation, 0010-0019 the
+//   collector, 0020-0029 the recommender, 0030-0039 the gateway, 0040-0049 the analyzer; later groups for
+//   whoever needs more), each touching its own tables. Within a group order is strict; groups are
+//   independent, so the collector's 0012 may still be applied after the recommender's 0021.
 // - It refuses to run (FAILED_PRECONDITION naming the file) if an applied file's SHA-256 changed, if the
 //   file of an applied version is missing, or if a pending version is older than the newest applied one
-//   (a file added "in the past" would run out of order). Change the schema with a new file instead.
+//   of its group (a file added "in the past" would run out of order). Change the schema with a new file.
 // - One runner at a time: a session-level pg_advisory_lock is held for the whole run; a second runner
 //   waits for it (up to lock_timeout, then DEADLINE_EXCEEDED) and then finds the work done.
 #ifndef MARKETLENS_COMMON_MIGRATE_MIGRATE_H_
@@ -67,6 +71,9 @@ struct Options {
   // Bound on each migration's transaction (its statements get a statement_timeout of what is left).
   absl::Duration migration_timeout = absl::Minutes(10);
 };
+
+// Versions v and w belong to the same owner's group when v / kVersionGroupSize == w / kVersionGroupSize.
+inline constexpr int64_t kVersionGroupSize = 10;
 
 // The pg_advisory_lock key that serialises runners (exposed for tests).
 inline constexpr int64_t kAdvisoryLockKey = 0x6d6c5f6d69677231;  // "ml_migr1"

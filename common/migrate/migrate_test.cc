@@ -318,13 +318,28 @@ TEST_F(MigrateTest, OnlyNewFilesAreApplied) {
   EXPECT_TRUE(third->empty());
   EXPECT_EQ(Scalar("SELECT count(*) FROM a"), "1");
 
-  // A file slipped in below the newest applied version would run out of order.
+  // A file slipped in below the newest applied version of its group would run out of order.
   dir.Write("0004_d.sql", "CREATE TABLE d (id int);\n");
   ASSERT_TRUE(ApplyDir(dir.path()).ok());
   dir.Write("0003_late.sql", "CREATE TABLE late (id int);\n");
   auto late = ApplyDir(dir.path());
   EXPECT_EQ(late.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(Contains(late.status().message(), "0003_late.sql")) << late.status();
+  std::filesystem::remove(std::filesystem::path(dir.path()) / "0003_late.sql");
+
+  // Groups of ten belong to different owners and are independent: a later group applied first does not
+  // block an earlier group's new file.
+  dir.Write("0021_other_owner.sql", "CREATE TABLE other (id int);\n");
+  ASSERT_TRUE(ApplyDir(dir.path()).ok());
+  dir.Write("0012_first_owner.sql", "CREATE TABLE first_owner (id int);\n");
+  auto independent = ApplyDir(dir.path());
+  ASSERT_TRUE(independent.ok()) << independent.status();
+  EXPECT_EQ(Versions(*independent), (std::vector<int64_t>{12}));
+  // ...but within the group the order stays strict.
+  dir.Write("0011_too_late.sql", "CREATE TABLE too_late (id int);\n");
+  auto too_late = ApplyDir(dir.path());
+  EXPECT_EQ(too_late.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(too_late.status().message(), "0011_too_late.sql")) << too_late.status();
 }
 
 TEST_F(MigrateTest, FailingMigrationRollsBackEntirely) {
