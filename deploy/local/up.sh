@@ -86,6 +86,8 @@ service_args() {
   case "$name" in
     # A fixed page-token key, so that page tokens (kept in crawl checkpoints) survive a restart.
     marketplace) printf -- " --page_token_key_file=%s" "$SECRETS_DIR/marketplace_page_token_key" ;;
+    # Crawls the local marketplace every 15 minutes (incremental after the first, full one).
+    collector) printf -- " --marketplace_address=127.0.0.1:%s --crawl_interval=15m" "$MARKETPLACE_GRPC_PORT" ;;
   esac
 }
 

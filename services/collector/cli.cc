@@ -1,0 +1,298 @@
+// The collector's command line.
+//
+//   cli ingest --kind campaign_posts|contacts|interactions [--json] [--dsn DSN | --collector HOST:PORT] FILE
+//       Ingests a CSV file straight into Postgres (--dsn, the default) or through a running collector's
+//       IngestFile RPC (--collector). Lists the rejected rows on stderr and ends with the summary line
+//       "rows=N accepted=A rejected=R duplicates=D" (or the report as one JSON object with --json).
+//   cli crawl start [--mode full|incremental] [--resources products,reviews,...] [--wait]
+//   cli crawl get CRAWL_ID | crawl list [--limit N] | crawl cancel CRAWL_ID   [--collector HOST:PORT]
+//   [--json]
+//       Talk to a running collector over gRPC.
+//
+// Exit codes: 0 done, 1 failed, 2 usage error.
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/logging/log.h"
+#include "common/postgres/pool.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "marketlens/collector/v1/collector.grpc.pb.h"
+#include "services/collector/ingest.h"
+
+ABSL_FLAG(std::string, kind, "", "ingest: campaign_posts, contacts or interactions");
+ABSL_FLAG(bool, json, false, "print the result as JSON");
+ABSL_FLAG(std::string, dsn, "host=127.0.0.1 port=55432 dbname=marketlens user=marketlens",
+          "ingest: libpq connection string (password from PGPASSWORD or ~/.pgpass)");
+ABSL_FLAG(std::string, collector, "",
+          "address of a running collector (ingest: use its IngestFile RPC instead of --dsn; crawl: default "
+          "127.0.0.1:50052)");
+ABSL_FLAG(std::string, mode, "incremental", "crawl start: full or incremental");
+ABSL_FLAG(std::string, resources, "", "crawl start: comma-separated resources (empty: all)");
+ABSL_FLAG(bool, wait, false, "crawl start: wait until the crawl ends, printing progress");
+ABSL_FLAG(int, limit, 20, "crawl list: how many");
+ABSL_FLAG(std::string, log_level, "warning", "library log level (debug, info, warning, error)");
+
+namespace {
+
+namespace v1 = ::marketlens::collector::v1;
+using ::marketlens::collector::IngestResult;
+
+int Usage(const std::string& problem) {
+  std::cerr << "collector cli: " << problem << "\n"
+            << "usage:\n"
+            << "  cli ingest --kind campaign_posts|contacts|interactions [--json] [--dsn DSN | --collector "
+               "ADDR] FILE\n"
+            << "  cli crawl start [--mode full|incremental] [--resources a,b] [--wait] [--collector ADDR]\n"
+            << "  cli crawl get ID | cli crawl list [--limit N] | cli crawl cancel ID\n";
+  return 2;
+}
+
+void PrintRejects(const IngestResult& r) {
+  for (const auto& reject : r.rejects) {
+    std::cerr << "line " << reject.line << (reject.column.empty() ? "" : ", column " + reject.column) << ": "
+              << reject.reason << "\n";
+  }
+  if (r.rejected > static_cast<int64_t>(r.rejects.size())) {
+    std::cerr << "... and " << (r.rejected - static_cast<int64_t>(r.rejects.size()))
+              << " more rejected rows (all are in ingest.rejects, file_id " << r.file_id << ")\n";
+  }
+  if (!r.ignored_columns.empty()) {
+    std::cerr << "ignored columns: " << absl::StrJoin(r.ignored_columns, ", ") << "\n";
+  }
+}
+
+IngestResult FromReport(const v1::IngestReport& report) {
+  IngestResult r;
+  r.file_id = report.file_id();
+  r.rows = report.rows();
+  r.accepted = report.accepted();
+  r.rejected = report.rejected();
+  r.duplicates = report.duplicates();
+  r.bytes = report.bytes();
+  r.sha256 = report.sha256();
+  for (const auto& c : report.ignored_columns()) r.ignored_columns.push_back(c);
+  for (const auto& reject : report.rejects())
+    r.rejects.push_back({reject.line(), reject.column(), reject.reason()});
+  return r;
+}
+
+int Ingest(const std::vector<std::string>& args) {
+  if (args.size() != 1) return Usage("ingest takes exactly one FILE");
+  const std::string kind = absl::GetFlag(FLAGS_kind);
+  const marketlens::collector::KindSpec* spec = marketlens::collector::FindKind(kind);
+  if (spec == nullptr) {
+    return Usage(
+        absl::StrCat("--kind must be one of ", absl::StrJoin(marketlens::collector::KindNames(), ", ")));
+  }
+  // `bazel run` starts us in the runfiles tree: a relative path means relative to where the user was.
+  std::string path = args[0];
+  if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+      cwd != nullptr && !path.empty() && path[0] != '/') {
+    path = absl::StrCat(cwd, "/", path);
+  }
+  marketlens::collector::ChunkSource source = marketlens::collector::FileChunkSource(path);
+  absl::StatusOr<IngestResult> result;
+  const absl::Time start = absl::Now();
+  if (!absl::GetFlag(FLAGS_collector).empty()) {
+    auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_collector), grpc::InsecureChannelCredentials());
+    auto stub = v1::CollectorService::NewStub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::hours(1));
+    v1::IngestReport report;
+    auto writer = stub->IngestFile(&context, &report);
+    v1::IngestFileChunk first;
+    first.mutable_header()->set_kind(kind == "campaign_posts" ? v1::INGEST_KIND_CAMPAIGN_POSTS
+                                     : kind == "contacts"     ? v1::INGEST_KIND_CONTACTS
+                                                              : v1::INGEST_KIND_INTERACTIONS);
+    first.mutable_header()->set_filename(path.substr(path.find_last_of('/') + 1));
+    bool ok = writer->Write(first);
+    std::string chunk;
+    absl::Status read_status;
+    while (ok) {
+      absl::StatusOr<bool> more = source(&chunk);
+      if (!more.ok()) {
+        read_status = more.status();
+        context.TryCancel();
+        break;
+      }
+      if (!*more) break;
+      v1::IngestFileChunk data;
+      data.set_data(chunk);
+      ok = writer->Write(data);
+    }
+    writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    if (!read_status.ok()) {
+      result = read_status;
+    } else if (!status.ok()) {
+      result = absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+    } else {
+      result = FromReport(report);
+    }
+  } else {
+    auto pool = marketlens::postgres::PgPool::Create(
+        {.dsn = absl::GetFlag(FLAGS_dsn), .max_size = 2, .application_name = "collector-cli"});
+    if (!pool.ok()) {
+      std::cerr << "collector cli: " << pool.status() << "\n";
+      return 1;
+    }
+    marketlens::collector::IngestOptions options;
+    result = marketlens::collector::IngestCsv(**pool, *spec, path.substr(path.find_last_of('/') + 1), source,
+                                              options);
+  }
+  if (!result.ok()) {
+    std::cerr << "collector cli: ingest failed: " << result.status() << "\n";
+    if (absl::GetFlag(FLAGS_json)) {
+      std::cout << "{\"error\":{\"code\":\"" << absl::StatusCodeToString(result.status().code())
+                << "\",\"message\":\"" << marketlens::logging::JsonEscape(result.status().message())
+                << "\"}}\n";
+    }
+    return 1;
+  }
+  result->elapsed = absl::Now() - start;
+  PrintRejects(*result);
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << result->Json() << "\n";
+  } else {
+    std::cout << result->Summary() << "\n";
+  }
+  return 0;
+}
+
+std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+  return out;
+}
+
+std::string StateName(v1::CrawlState s) {
+  std::string name = v1::CrawlState_Name(s);
+  return absl::AsciiStrToLower(absl::StripPrefix(name, "CRAWL_STATE_"));
+}
+
+std::string Describe(const v1::Crawl& c) {
+  std::string out = absl::StrCat(c.id(), " ", StateName(c.state()),
+                                 " mode=", c.mode() == v1::CRAWL_MODE_FULL ? "full" : "incremental",
+                                 " pages=", c.pages(), " items=", c.items(), " retries=", c.retries(),
+                                 " errors=", c.errors(), " rate_limited=", c.rate_limited());
+  if (c.eta_seconds() >= 0 && c.state() == v1::CRAWL_STATE_RUNNING)
+    absl::StrAppend(&out, " eta=", c.eta_seconds(), "s");
+  if (!c.last_error().empty()) absl::StrAppend(&out, " last_error=\"", c.last_error(), "\"");
+  return out;
+}
+
+int Fail(const grpc::Status& s) {
+  std::cerr << "collector cli: " << s.error_code() << ": " << s.error_message() << "\n";
+  return 1;
+}
+
+int Crawl(const std::vector<std::string>& args) {
+  if (args.empty()) return Usage("crawl needs a subcommand: start, get, list or cancel");
+  std::string address = absl::GetFlag(FLAGS_collector);
+  if (address.empty()) address = "127.0.0.1:50052";
+  auto stub = v1::CollectorService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  const bool json = absl::GetFlag(FLAGS_json);
+  auto call = [](grpc::ClientContext* ctx) {
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  };
+  const std::string& sub = args[0];
+  auto print = [&](const v1::Crawl& c) { std::cout << (json ? ToJson(c) : Describe(c)) << "\n"; };
+  if (sub == "start") {
+    v1::StartCrawlRequest request;
+    const std::string mode = absl::GetFlag(FLAGS_mode);
+    if (mode == "full") {
+      request.set_mode(v1::CRAWL_MODE_FULL);
+    } else if (mode == "incremental") {
+      request.set_mode(v1::CRAWL_MODE_INCREMENTAL);
+    } else {
+      return Usage("--mode must be full or incremental");
+    }
+    for (absl::string_view r : absl::StrSplit(absl::GetFlag(FLAGS_resources), ',', absl::SkipEmpty())) {
+      request.add_resources(std::string(r));
+    }
+    v1::Crawl crawl;
+    grpc::ClientContext ctx;
+    call(&ctx);
+    if (auto s = stub->StartCrawl(&ctx, request, &crawl); !s.ok()) return Fail(s);
+    print(crawl);
+    if (!absl::GetFlag(FLAGS_wait)) return 0;
+    for (;;) {
+      absl::SleepFor(absl::Seconds(2));
+      v1::GetCrawlRequest get;
+      get.set_crawl_id(crawl.id());
+      grpc::ClientContext gctx;
+      call(&gctx);
+      if (auto s = stub->GetCrawl(&gctx, get, &crawl); !s.ok()) return Fail(s);
+      if (!json) std::cerr << Describe(crawl) << "\n";
+      if (crawl.state() != v1::CRAWL_STATE_RUNNING && crawl.state() != v1::CRAWL_STATE_PENDING) break;
+    }
+    print(crawl);
+    return crawl.state() == v1::CRAWL_STATE_SUCCEEDED ? 0 : 1;
+  }
+  if (sub == "get" || sub == "cancel") {
+    if (args.size() != 2) return Usage(absl::StrCat("crawl ", sub, " takes a CRAWL_ID"));
+    v1::Crawl crawl;
+    grpc::ClientContext ctx;
+    call(&ctx);
+    grpc::Status s;
+    if (sub == "get") {
+      v1::GetCrawlRequest request;
+      request.set_crawl_id(args[1]);
+      s = stub->GetCrawl(&ctx, request, &crawl);
+    } else {
+      v1::CancelCrawlRequest request;
+      request.set_crawl_id(args[1]);
+      s = stub->CancelCrawl(&ctx, request, &crawl);
+    }
+    if (!s.ok()) return Fail(s);
+    print(crawl);
+    return 0;
+  }
+  if (sub == "list") {
+    v1::ListCrawlsRequest request;
+    request.set_page_size(absl::GetFlag(FLAGS_limit));
+    v1::ListCrawlsResponse response;
+    grpc::ClientContext ctx;
+    call(&ctx);
+    if (auto s = stub->ListCrawls(&ctx, request, &response); !s.ok()) return Fail(s);
+    if (json) {
+      std::cout << ToJson(response) << "\n";
+    } else {
+      for (const auto& c : response.crawls()) print(c);
+    }
+    return 0;
+  }
+  return Usage(absl::StrCat("unknown crawl subcommand '", sub, "'"));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("collector cli: ingest CSV files, start and watch crawls");
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  marketlens::logging::SetServiceName("collector-cli");
+  (void)marketlens::logging::SetMinLevelFromString(absl::GetFlag(FLAGS_log_level));
+  std::vector<std::string> args(positional.begin() + 1, positional.end());
+  if (args.empty()) return Usage("missing command");
+  const std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "ingest") return Ingest(args);
+  if (command == "crawl") return Crawl(args);
+  return Usage(absl::StrCat("unknown command '", command, "'"));
+}

@@ -1,0 +1,114 @@
+// The CLI as a user runs it: `cli ingest --kind K FILE` against a real PostgreSQL, summary line on stdout,
+// rejects on stderr, exit codes.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/migrate/migrate.h"
+#include "common/postgres/pool.h"
+#include "common/testing/postgres_fixture.h"
+#include "gtest/gtest.h"
+
+namespace marketlens::collector {
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+CliRun RunCli(const std::string& args) {
+  char err_path[] = "/tmp/collector_cli_test_XXXXXX";
+  const int fd = mkstemp(err_path);
+  close(fd);
+  CliRun run;
+  const std::string command = absl::StrCat("services/collector/cli ", args, " 2>", err_path);
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return run;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) run.out.append(buf, n);
+  const int status = pclose(p);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_path);
+  run.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  unlink(err_path);
+  return run;
+}
+
+std::string LastLine(const std::string& s) {
+  std::vector<std::string> lines = absl::StrSplit(absl::StripSuffix(s, "\n"), '\n');
+  return lines.empty() ? "" : lines.back();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = testing::PostgresServer::StartOrDie().release(); }
+  static void TearDownTestSuite() { delete server_; }
+  void SetUp() override {
+    dsn_ = server_->CreateTestDatabaseOrFail();
+    auto pool = postgres::PgPool::Create({.dsn = dsn_, .max_size = 2});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = std::move(*pool);
+    auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
+    ASSERT_TRUE(applied.ok()) << applied.status();
+    path_ = absl::StrCat(::testing::TempDir(), "/posts.csv");
+  }
+  void Write(const std::string& content) {
+    std::ofstream out(path_, std::ios::binary);
+    out << content;
+  }
+  static testing::PostgresServer* server_;
+  std::string dsn_;
+  std::string path_;
+  std::unique_ptr<postgres::PgPool> pool_;
+};
+testing::PostgresServer* CliTest::server_ = nullptr;
+
+TEST_F(CliTest, IngestPrintsRejectsAndEndsWithTheSummary) {
+  Write(
+      "Campaign ID,influencer,platform,views,likes,date\n"
+      "C1,anna,ig,100,10,2024-01-15\n"
+      "C1,bob,ig,lots,10,2024-01-15\n"
+      "C1,anna,ig,100,10,2024-01-15\n");
+  CliRun run = RunCli(absl::StrCat("ingest --kind campaign_posts --dsn '", dsn_, "' ", path_));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(LastLine(run.out), "rows=3 accepted=1 rejected=1 duplicates=1");
+  EXPECT_NE(run.err.find("line 3, column views: views: not a number 'lots'"), std::string::npos) << run.err;
+
+  run = RunCli(absl::StrCat("ingest --kind=campaign_posts --json --dsn='", dsn_, "' ", path_));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  const std::string json = LastLine(run.out);
+  EXPECT_NE(json.find("\"rows\":3,\"accepted\":1,\"rejected\":1,\"duplicates\":1"), std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"rejects\":[{\"line\":3,\"column\":\"views\""), std::string::npos) << json;
+  auto count = pool_->Exec("SELECT count(*) FROM raw.campaign_posts");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ((*count)[0][0].as<int>(), 1);
+}
+
+TEST_F(CliTest, FailuresAndUsageErrors) {
+  Write("name,age\nx,1\n");
+  CliRun run = RunCli(absl::StrCat("ingest --kind contacts --dsn '", dsn_, "' ", path_));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("missing required column(s) customer_id, started_at, channel"), std::string::npos)
+      << run.err;
+  run = RunCli(absl::StrCat("ingest --kind contacts --dsn '", dsn_, "' /nonexistent.csv"));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("cannot open /nonexistent.csv"), std::string::npos) << run.err;
+  EXPECT_EQ(RunCli("ingest --kind nope x.csv").exit_code, 2);
+  EXPECT_EQ(RunCli("ingest --kind contacts").exit_code, 2);
+  EXPECT_EQ(RunCli("frobnicate").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace marketlens::collector

@@ -1,0 +1,392 @@
+// The collector binary as it runs in the stack, against a real marketplace (in this process), PostgreSQL and
+// Redis: a full crawl survives `kill -9` twice (resuming each time where it stopped, no page stored twice,
+// nothing missing), a graceful SIGTERM hands the crawl over at once to another instance, and the gRPC API
+// (StartCrawl, GetCrawl, ListCrawls, CancelCrawl, IngestFile through the CLI) behaves.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/testing/free_port.h"
+#include "common/testing/postgres_fixture.h"
+#include "common/testing/redis_fixture.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "marketlens/collector/v1/collector.grpc.pb.h"
+#include "services/collector/test_harness.h"
+
+extern char** environ;
+
+namespace marketlens::collector {
+namespace {
+
+namespace cv1 = ::marketlens::collector::v1;
+namespace mp = ::marketlens::marketplace;
+using ::marketlens::testing::PostgresServer;
+
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const std::string& log) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Process() {
+    if (pid_ > 0) Kill(SIGKILL);
+  }
+  // Sends `sig` and waits for the exit; returns the exit code (128 + signal when killed).
+  int Kill(int sig, absl::Duration timeout = absl::Seconds(20)) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, sig);
+    const absl::Time until = absl::Now() + timeout;
+    int status = 0;
+    for (;;) {
+      const pid_t r = waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) break;
+      if (absl::Now() > until) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  bool alive() const { return pid_ > 0 && kill(pid_, 0) == 0; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// GET http://127.0.0.1:port/metrics (HTTP/1.0, whole answer).
+std::string FetchMetrics(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    (void)!write(fd, request.data(), request.size());
+    char buf[8192];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+class CollectorBinaryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pg_ = PostgresServer::StartOrDie().release(); }
+  static void TearDownTestSuite() { delete pg_; }
+
+  void SetUp() override {
+    auto pool = testing::MigratedDatabase(*pg_, &dsn_);
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *std::move(pool);
+    auto redis = marketlens::testing::RedisServer::Create();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    // Kept after the test (bazel-testlogs/.../test.outputs) when Bazel offers a place for it.
+    const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+    log_ = absl::StrCat(outputs != nullptr ? std::string(outputs) : ::testing::TempDir(), "/collector_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name(), ".log");
+  }
+
+  // Starts the collector binary and waits until it answers gRPC.
+  std::unique_ptr<Process> StartCollector(const testing::Marketplace& m, const std::string& instance,
+                                          std::vector<std::string> extra = {}) {
+    auto grpc_port = marketlens::testing::PickFreePort();
+    auto metrics_port = marketlens::testing::PickFreePort();
+    EXPECT_TRUE(grpc_port.ok() && metrics_port.ok());
+    grpc_port_ = *grpc_port;
+    metrics_port_ = *metrics_port;
+    std::vector<std::string> args = {"services/collector/collector",
+                                     absl::StrCat("--grpc_port=", *grpc_port),
+                                     absl::StrCat("--metrics_port=", *metrics_port),
+                                     absl::StrCat("--pg_dsn=", dsn_),
+                                     absl::StrCat("--redis_address=127.0.0.1:", redis_->port()),
+                                     absl::StrCat("--marketplace_address=", m.address()),
+                                     absl::StrCat("--instance_id=", instance),
+                                     "--crawl_progress_interval=1s",
+                                     "--drain_seconds=2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto p = std::make_unique<Process>(args, log_);
+    stub_ = cv1::CollectorService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", *grpc_port), grpc::InsecureChannelCredentials()));
+    const absl::Time until = absl::Now() + absl::Seconds(20);
+    for (;;) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Milliseconds(500)));
+      cv1::ListCrawlsRequest req;
+      cv1::ListCrawlsResponse resp;
+      if (stub_->ListCrawls(&ctx, req, &resp).ok()) break;
+      if (absl::Now() > until || !p->alive()) {
+        ADD_FAILURE() << "collector did not come up; log:\n" << ReadFile(log_);
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return p;
+  }
+
+  grpc::Status Get(const std::string& id, cv1::Crawl* crawl) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    cv1::GetCrawlRequest req;
+    req.set_crawl_id(id);
+    return stub_->GetCrawl(&ctx, req, crawl);
+  }
+
+  int64_t Count(const std::string& sql) {
+    auto r = pool_->Exec(sql);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
+  }
+
+  // Waits until the crawl (read from Postgres) has stored at least `pages` pages.
+  void WaitForPages(const std::string& id, int64_t pages) {
+    const absl::Time until = absl::Now() + absl::Seconds(30);
+    while (Count(absl::StrCat("SELECT pages FROM ops.crawls WHERE id = '", id, "'")) < pages) {
+      ASSERT_LT(absl::Now(), until) << ReadFile(log_);
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+
+  static PostgresServer* pg_;
+  std::string dsn_;
+  std::unique_ptr<postgres::PgPool> pool_;
+  std::unique_ptr<marketlens::testing::RedisServer> redis_;
+  std::string log_;
+  int grpc_port_ = 0;
+  int metrics_port_ = 0;
+  std::unique_ptr<cv1::CollectorService::Stub> stub_;
+};
+PostgresServer* CollectorBinaryTest::pg_ = nullptr;
+
+TEST_F(CollectorBinaryTest, KillNineMidCrawlResumesWithNothingMissingAndNothingTwice) {
+  testing::MarketplaceOptions mo;
+  mo.products = 25;
+  mo.service = testing::OpenService();
+  auto m = testing::Marketplace::Start(mo);
+  ASSERT_TRUE(m.ok()) << m.status();
+  const std::vector<std::string> flags = {"--crawl_page_size=20", "--marketplace_rate=150",
+                                          "--marketplace_burst=1", "--crawl_lease=30s"};
+  auto collector = StartCollector(**m, "collector-a", flags);
+
+  cv1::Crawl crawl;
+  {
+    grpc::ClientContext ctx;
+    cv1::StartCrawlRequest req;
+    req.set_mode(cv1::CRAWL_MODE_FULL);
+    ASSERT_TRUE(stub_->StartCrawl(&ctx, req, &crawl).ok());
+  }
+  const std::string id = crawl.id();
+  const mp::v1::WorldInfo info = (*m)->world().Info();
+  int64_t want_pages = 0;
+  for (int64_t n : {info.products(), info.reviews(), info.customers(), info.interactions(),
+                    info.campaign_posts(), info.contacts()}) {
+    want_pages += std::max<int64_t>(1, (n + 19) / 20);
+  }
+  ASSERT_GT(want_pages, 400);
+
+  // kill -9 twice at different points; the same instance restarted takes its crawl over at once.
+  WaitForPages(id, 60);
+  EXPECT_EQ(collector->Kill(SIGKILL), 128 + SIGKILL);
+  const int64_t at_first_kill = Count(absl::StrCat("SELECT pages FROM ops.crawls WHERE id = '", id, "'"));
+  EXPECT_EQ(
+      Count(absl::StrCat("SELECT count(*) FROM ops.crawls WHERE id = '", id, "' AND state = 'running'")), 1);
+  collector = StartCollector(**m, "collector-a", flags);
+  WaitForPages(id, at_first_kill + 120);
+  EXPECT_EQ(collector->Kill(SIGKILL), 128 + SIGKILL);
+
+  // A graceful stop releases the lease: another instance (with a 30 s lease) resumes at once.
+  collector = StartCollector(**m, "collector-a", flags);
+  WaitForPages(id, at_first_kill + 200);
+  EXPECT_EQ(collector->Kill(SIGTERM), 0);
+  const absl::Time handover = absl::Now();
+  collector = StartCollector(**m, "collector-b", flags);
+  for (;;) {
+    ASSERT_TRUE(Get(id, &crawl).ok());
+    if (crawl.state() != cv1::CRAWL_STATE_RUNNING) break;
+    ASSERT_LT(absl::Now() - handover, absl::Seconds(25)) << "the crawl did not finish; log:\n"
+                                                         << ReadFile(log_);
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(crawl.state(), cv1::CRAWL_STATE_SUCCEEDED) << crawl.last_error();
+  EXPECT_EQ(crawl.resumes(), 3);
+  EXPECT_EQ(crawl.rate_limited(), 0);
+  // Every page exactly once ...
+  EXPECT_EQ(crawl.pages(), want_pages);
+  int64_t items = 0;
+  for (const auto& r : crawl.resources()) {
+    EXPECT_TRUE(r.done()) << r.resource();
+    EXPECT_EQ(r.items(), r.expected_items()) << r.resource();
+    items += r.items();
+  }
+  EXPECT_EQ(crawl.items(), items);
+  // ... every item there once, and history not doubled.
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.products"), info.products());
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.reviews"), info.reviews());
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.customers"), info.customers());
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.interactions"), info.interactions());
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts"), info.campaign_posts());
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.contacts"), info.contacts());
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.product_snapshots"), info.products());
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.review_versions"), info.reviews());
+  // Each review announced (the outbox drains to the stream; at-least-once, so the stream holds at least one
+  // entry per review and the outbox ends empty).
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (Count("SELECT count(*) FROM ops.review_outbox") > 0 && absl::Now() < until)
+    absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(Count("SELECT count(*) FROM ops.review_outbox"), 0);
+  auto xlen = redis_->RawCommand("XLEN marketlens:reviews");
+  ASSERT_TRUE(xlen.ok()) << xlen.status();
+  int64_t stream_length = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripPrefix(*xlen, ":"), &stream_length)) << *xlen;
+  EXPECT_GE(stream_length, info.reviews());
+  const std::string log = ReadFile(log_);
+  EXPECT_NE(log.find("\"msg\":\"crawl resumed\""), std::string::npos);
+  EXPECT_NE(log.find("\"msg\":\"crawl progress\""), std::string::npos);
+  EXPECT_NE(log.find("crawl paused for shutdown"), std::string::npos);
+  // The crawl's metrics on /metrics (this instance ran the last part of the crawl).
+  absl::SleepFor(absl::Seconds(5.5));  // the lag gauge is refreshed every 5 s
+  const std::string metrics = FetchMetrics(metrics_port_);
+  for (const char* want : {"collector_crawl_pages_total{resource=\"interactions\"}",
+                           "collector_crawl_items_total{resource=\"interactions\"}",
+                           "collector_marketplace_requests_total{code=\"OK\",method=\"ListInteractions\"}",
+                           "collector_crawl_rate_limit_waits_total", "collector_crawl_rate_limited_total 0",
+                           "collector_crawl_lag_seconds{resource=\"products\"}",
+                           "collector_stream_published_total", "collector_crawls_running 0"}) {
+    EXPECT_NE(metrics.find(want), std::string::npos) << want << "\n" << metrics.substr(0, 3000);
+  }
+  EXPECT_EQ(collector->Kill(SIGTERM), 0);
+}
+
+TEST_F(CollectorBinaryTest, GrpcApiAndIngestThroughTheCli) {
+  testing::MarketplaceOptions mo;
+  mo.products = 5;
+  mo.service = testing::OpenService();
+  auto m = testing::Marketplace::Start(mo);
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto collector = StartCollector(**m, "collector-api", {"--marketplace_rate=200"});
+
+  // Three crawls one after the other, listed newest first over two pages.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext ctx;
+    cv1::StartCrawlRequest req;
+    req.set_mode(i == 0 ? cv1::CRAWL_MODE_FULL : cv1::CRAWL_MODE_INCREMENTAL);
+    req.add_resources("products");
+    req.add_resources("reviews");
+    cv1::Crawl crawl;
+    grpc::Status s = stub_->StartCrawl(&ctx, req, &crawl);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ids.push_back(crawl.id());
+    const absl::Time until = absl::Now() + absl::Seconds(20);
+    while (crawl.state() == cv1::CRAWL_STATE_RUNNING || crawl.state() == cv1::CRAWL_STATE_PENDING) {
+      ASSERT_LT(absl::Now(), until);
+      absl::SleepFor(absl::Milliseconds(20));
+      ASSERT_TRUE(Get(crawl.id(), &crawl).ok());
+    }
+    EXPECT_EQ(crawl.state(), cv1::CRAWL_STATE_SUCCEEDED) << crawl.last_error();
+    ASSERT_EQ(crawl.resources_size(), 2);
+    if (i > 0) {
+      EXPECT_TRUE(crawl.resources(0).has_since());
+      EXPECT_EQ(crawl.resources(0).items(), 0);  // nothing changed
+    }
+  }
+  cv1::ListCrawlsResponse page1, page2;
+  {
+    grpc::ClientContext ctx;
+    cv1::ListCrawlsRequest req;
+    req.set_page_size(2);
+    ASSERT_TRUE(stub_->ListCrawls(&ctx, req, &page1).ok());
+  }
+  ASSERT_EQ(page1.crawls_size(), 2);
+  EXPECT_EQ(page1.crawls(0).id(), ids[2]);
+  EXPECT_EQ(page1.crawls(1).id(), ids[1]);
+  ASSERT_FALSE(page1.next_page_token().empty());
+  {
+    grpc::ClientContext ctx;
+    cv1::ListCrawlsRequest req;
+    req.set_page_size(2);
+    req.set_page_token(page1.next_page_token());
+    ASSERT_TRUE(stub_->ListCrawls(&ctx, req, &page2).ok());
+  }
+  ASSERT_EQ(page2.crawls_size(), 1);
+  EXPECT_EQ(page2.crawls(0).id(), ids[0]);
+  EXPECT_TRUE(page2.next_page_token().empty());
+
+  // Errors.
+  cv1::Crawl crawl;
+  EXPECT_EQ(Get("not-a-uuid", &crawl).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Get("00000000-0000-0000-0000-000000000000", &crawl).error_code(), grpc::StatusCode::NOT_FOUND);
+  {
+    grpc::ClientContext ctx;
+    cv1::StartCrawlRequest req;
+    req.add_resources("everything");
+    EXPECT_EQ(stub_->StartCrawl(&ctx, req, &crawl).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    grpc::ClientContext ctx;
+    cv1::CancelCrawlRequest req;
+    req.set_crawl_id(ids[0]);
+    EXPECT_EQ(stub_->CancelCrawl(&ctx, req, &crawl).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+
+  // IngestFile, streamed by the CLI in chunks.
+  const std::string csv = absl::StrCat(::testing::TempDir(), "/contacts.csv");
+  {
+    std::ofstream out(csv);
+    out << "customer,date,channel,notes\nC1,2024-01-15,phone,\"long\nnote\"\nC2,2024-02-30,chat,x\n";
+  }
+  const std::string command = absl::StrCat(
+      "services/collector/cli ingest --kind contacts --collector=127.0.0.1:", grpc_port_, " ", csv, " 2>&1");
+  FILE* p = popen(command.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  EXPECT_EQ(pclose(p), 0) << out;
+  EXPECT_NE(out.find("line 4, column started_at"), std::string::npos) << out;
+  EXPECT_TRUE(absl::EndsWith(out, "rows=2 accepted=1 rejected=1 duplicates=0\n")) << out;
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.contacts WHERE notes = E'long\\nnote'"), 1);
+  EXPECT_EQ(collector->Kill(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace marketlens::collector

@@ -1,0 +1,216 @@
+#include "services/collector/collector_service.h"
+
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/logging/log.h"
+
+namespace marketlens::collector {
+namespace {
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t us = absl::ToUnixMicros(t);
+  out->set_seconds(us / 1000000);
+  out->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+}
+
+cv1::CrawlState StateOf(const std::string& s) {
+  if (s == "pending") return cv1::CRAWL_STATE_PENDING;
+  if (s == "running") return cv1::CRAWL_STATE_RUNNING;
+  if (s == "succeeded") return cv1::CRAWL_STATE_SUCCEEDED;
+  if (s == "failed") return cv1::CRAWL_STATE_FAILED;
+  if (s == "cancelled") return cv1::CRAWL_STATE_CANCELLED;
+  return cv1::CRAWL_STATE_UNSPECIFIED;
+}
+
+const char* KindName(cv1::IngestKind kind) {
+  switch (kind) {
+    case cv1::INGEST_KIND_CAMPAIGN_POSTS:
+      return "campaign_posts";
+    case cv1::INGEST_KIND_CONTACTS:
+      return "contacts";
+    case cv1::INGEST_KIND_INTERACTIONS:
+      return "interactions";
+    default:
+      return nullptr;
+  }
+}
+
+std::string EncodeListToken(const CrawlRow& last) {
+  return absl::WebSafeBase64Escape(absl::StrCat(absl::ToUnixMicros(last.started_at), ":", last.id));
+}
+
+absl::StatusOr<std::pair<absl::Time, std::string>> DecodeListToken(const std::string& token) {
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(token, &raw)) return absl::InvalidArgumentError("page_token is not valid");
+  std::pair<std::string, std::string> parts = absl::StrSplit(raw, absl::MaxSplits(':', 1));
+  int64_t us = 0;
+  if (!absl::SimpleAtoi(parts.first, &us) || !IsUuid(parts.second)) {
+    return absl::InvalidArgumentError("page_token is not valid");
+  }
+  return std::make_pair(absl::FromUnixMicros(us), parts.second);
+}
+
+}  // namespace
+
+CollectorServiceImpl::CollectorServiceImpl(postgres::PgPool* pool, CrawlManager* crawler,
+                                           IngestOptions ingest_options, CollectorMetrics* metrics)
+    : pool_(pool), crawler_(crawler), ingest_options_(std::move(ingest_options)), metrics_(metrics) {}
+
+grpc::Status CollectorServiceImpl::FillCrawl(const CrawlRow& row, cv1::Crawl* out) {
+  out->set_id(row.id);
+  out->set_mode(row.mode == "full" ? cv1::CRAWL_MODE_FULL : cv1::CRAWL_MODE_INCREMENTAL);
+  out->set_state(StateOf(row.state));
+  SetTime(row.started_at, out->mutable_started_at());
+  if (row.finished_at.has_value()) SetTime(*row.finished_at, out->mutable_finished_at());
+  out->set_pages(row.pages);
+  out->set_items(row.items);
+  out->set_retries(row.retries);
+  out->set_errors(row.errors);
+  out->set_last_error(row.last_error);
+  out->set_rate_limited(row.rate_limited);
+  out->set_resumes(row.resumes);
+  absl::StatusOr<std::vector<CheckpointRow>> cps = crawler_->store().GetCheckpoints(row.id);
+  if (!cps.ok()) return ToGrpc(cps.status());
+  for (const CheckpointRow& cp : *cps) {
+    cv1::ResourceProgress* p = out->add_resources();
+    p->set_resource(cp.resource);
+    p->set_pages(cp.pages);
+    p->set_items(cp.items);
+    p->set_done(cp.done);
+    p->set_expected_items(cp.expected_items);
+    if (cp.since.has_value()) SetTime(*cp.since, p->mutable_since());
+    p->set_error(cp.error);
+  }
+  if (row.state == "running" || row.state == "pending") {
+    out->set_eta_seconds(
+        cps->empty() ? -1
+                     : EstimateEtaSeconds(*cps, crawler_->rate_per_second(), crawler_->options().page_size));
+  } else {
+    out->set_eta_seconds(0);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status CollectorServiceImpl::StartCrawl(grpc::ServerContext*, const cv1::StartCrawlRequest* request,
+                                              cv1::Crawl* response) {
+  if (crawler_ == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "crawling is not configured");
+  std::vector<std::string> resources(request->resources().begin(), request->resources().end());
+  const std::string mode = request->mode() == cv1::CRAWL_MODE_FULL ? "full" : "incremental";
+  absl::StatusOr<CrawlRow> row = crawler_->StartCrawl(mode, resources);
+  if (!row.ok()) return ToGrpc(row.status());
+  return FillCrawl(*row, response);
+}
+
+grpc::Status CollectorServiceImpl::GetCrawl(grpc::ServerContext*, const cv1::GetCrawlRequest* request,
+                                            cv1::Crawl* response) {
+  if (crawler_ == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "crawling is not configured");
+  absl::StatusOr<CrawlRow> row = crawler_->store().GetCrawl(request->crawl_id());
+  if (!row.ok()) return ToGrpc(row.status());
+  return FillCrawl(*row, response);
+}
+
+grpc::Status CollectorServiceImpl::ListCrawls(grpc::ServerContext*, const cv1::ListCrawlsRequest* request,
+                                              cv1::ListCrawlsResponse* response) {
+  if (crawler_ == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "crawling is not configured");
+  const int size = request->page_size() == 0 ? 20 : request->page_size();
+  if (size < 1 || size > 100) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "page_size must be 1..100");
+  }
+  std::optional<std::pair<absl::Time, std::string>> after;
+  if (!request->page_token().empty()) {
+    auto decoded = DecodeListToken(request->page_token());
+    if (!decoded.ok()) return ToGrpc(decoded.status());
+    after = *decoded;
+  }
+  absl::StatusOr<std::vector<CrawlRow>> rows = crawler_->store().ListCrawls(size + 1, after);
+  if (!rows.ok()) return ToGrpc(rows.status());
+  const bool more = static_cast<int>(rows->size()) > size;
+  if (more) rows->pop_back();
+  for (const CrawlRow& row : *rows) {
+    if (grpc::Status s = FillCrawl(row, response->add_crawls()); !s.ok()) return s;
+  }
+  if (more) response->set_next_page_token(EncodeListToken(rows->back()));
+  return grpc::Status::OK;
+}
+
+grpc::Status CollectorServiceImpl::CancelCrawl(grpc::ServerContext*, const cv1::CancelCrawlRequest* request,
+                                               cv1::Crawl* response) {
+  if (crawler_ == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "crawling is not configured");
+  absl::StatusOr<CrawlRow> row = crawler_->CancelCrawl(request->crawl_id());
+  if (!row.ok()) return ToGrpc(row.status());
+  return FillCrawl(*row, response);
+}
+
+grpc::Status CollectorServiceImpl::IngestFile(grpc::ServerContext* context,
+                                              grpc::ServerReader<cv1::IngestFileChunk>* reader,
+                                              cv1::IngestReport* response) {
+  cv1::IngestFileChunk first;
+  if (!reader->Read(&first)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "empty stream: the first chunk must carry the header");
+  }
+  const char* kind = KindName(first.header().kind());
+  if (kind == nullptr) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "the first chunk's header.kind must be CAMPAIGN_POSTS, CONTACTS or INTERACTIONS");
+  }
+  const KindSpec* spec = FindKind(kind);
+  std::string pending = std::move(*first.mutable_data());
+  bool first_served = false;
+  ChunkSource source = [&](std::string* chunk) -> absl::StatusOr<bool> {
+    if (!first_served) {
+      first_served = true;
+      if (!pending.empty()) {
+        *chunk = std::move(pending);
+        return true;
+      }
+    }
+    cv1::IngestFileChunk next;
+    for (;;) {
+      if (!reader->Read(&next)) {
+        if (context->IsCancelled()) return absl::CancelledError("the client cancelled the upload");
+        return false;
+      }
+      if (next.has_header()) return absl::InvalidArgumentError("only the first chunk may carry a header");
+      if (next.data().empty()) continue;
+      *chunk = std::move(*next.mutable_data());
+      return true;
+    }
+  };
+  absl::StatusOr<IngestResult> result =
+      IngestCsv(*pool_, *spec, first.header().filename(), source, ingest_options_);
+  if (!result.ok()) {
+    metrics_->ingest_files(kind, "failed").Increment();
+    return ToGrpc(result.status());
+  }
+  metrics_->ingest_files(kind, "succeeded").Increment();
+  metrics_->ingest_rows(kind, "accepted").Increment(static_cast<double>(result->accepted));
+  metrics_->ingest_rows(kind, "rejected").Increment(static_cast<double>(result->rejected));
+  metrics_->ingest_rows(kind, "duplicate").Increment(static_cast<double>(result->duplicates));
+  response->set_file_id(result->file_id);
+  response->set_rows(result->rows);
+  response->set_accepted(result->accepted);
+  response->set_rejected(result->rejected);
+  response->set_duplicates(result->duplicates);
+  response->set_bytes(result->bytes);
+  response->set_sha256(result->sha256);
+  for (const std::string& c : result->ignored_columns) response->add_ignored_columns(c);
+  for (const IngestRejectInfo& r : result->rejects) {
+    cv1::IngestReject* reject = response->add_rejects();
+    reject->set_line(r.line);
+    reject->set_column(r.column);
+    reject->set_reason(r.reason);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace marketlens::collector

@@ -1,0 +1,44 @@
+// The CollectorService gRPC surface (protos/marketlens/collector/v1/collector.proto): crawl control over
+// CrawlManager, and IngestFile over the batch ingest (ingest.h).
+#ifndef MARKETLENS_SERVICES_COLLECTOR_COLLECTOR_SERVICE_H_
+#define MARKETLENS_SERVICES_COLLECTOR_COLLECTOR_SERVICE_H_
+
+#include "common/postgres/pool.h"
+#include "marketlens/collector/v1/collector.grpc.pb.h"
+#include "services/collector/collector_metrics.h"
+#include "services/collector/crawler.h"
+#include "services/collector/ingest.h"
+
+namespace marketlens::collector {
+
+namespace cv1 = ::marketlens::collector::v1;
+
+class CollectorServiceImpl final : public cv1::CollectorService::Service {
+ public:
+  // `pool` serves IngestFile; `crawler` may be null (crawl RPCs then answer UNAVAILABLE).
+  CollectorServiceImpl(postgres::PgPool* pool, CrawlManager* crawler, IngestOptions ingest_options = {},
+                       CollectorMetrics* metrics = &CollectorMetrics::Default());
+
+  grpc::Status StartCrawl(grpc::ServerContext* context, const cv1::StartCrawlRequest* request,
+                          cv1::Crawl* response) override;
+  grpc::Status GetCrawl(grpc::ServerContext* context, const cv1::GetCrawlRequest* request,
+                        cv1::Crawl* response) override;
+  grpc::Status ListCrawls(grpc::ServerContext* context, const cv1::ListCrawlsRequest* request,
+                          cv1::ListCrawlsResponse* response) override;
+  grpc::Status CancelCrawl(grpc::ServerContext* context, const cv1::CancelCrawlRequest* request,
+                           cv1::Crawl* response) override;
+  grpc::Status IngestFile(grpc::ServerContext* context, grpc::ServerReader<cv1::IngestFileChunk>* reader,
+                          cv1::IngestReport* response) override;
+
+ private:
+  grpc::Status FillCrawl(const CrawlRow& row, cv1::Crawl* out);
+
+  postgres::PgPool* pool_;
+  CrawlManager* crawler_;
+  IngestOptions ingest_options_;
+  CollectorMetrics* metrics_;
+};
+
+}  // namespace marketlens::collector
+
+#endif  // MARKETLENS_SERVICES_COLLECTOR_COLLECTOR_SERVICE_H_

@@ -1,0 +1,85 @@
+// Batch ingest of a CSV file into raw.* (campaign posts, contacts, interactions), shared by the IngestFile
+// RPC and the CLI.
+//
+// How it works, and why:
+// - The file is read as a stream of chunks (a gRPC client stream, a file) through CsvReader, so memory does
+//   not grow with the file; every row is validated (RowValidator) as it arrives.
+// - Good rows and refused rows go, in one COPY, into a temporary staging table of the ingest's own
+//   transaction; then one INSERT ... SELECT moves the good rows into the raw table (an upsert by id, so
+//   re-ingesting the same file changes nothing) and another moves the refused ones into ingest.rejects
+//   (line, column, reason, the raw line). Values are validated before COPY, so COPY never fails on a row:
+//   one bad row never drops its neighbours.
+// - Duplicate ids within the file: the last row wins, the others are counted as duplicates. Exact duplicate
+//   detection happens in SQL only when a cheap in-memory hash of the ids saw a possible repeat, so a clean
+//   file skips the sort.
+// - All of it is one transaction: a file is ingested entirely or not at all (a stream cut half-way leaves
+//   nothing behind). Its ingest.files row is committed first, so a failed ingest is recorded as 'failed'
+//   with the reason.
+#ifndef MARKETLENS_SERVICES_COLLECTOR_INGEST_H_
+#define MARKETLENS_SERVICES_COLLECTOR_INGEST_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/postgres/pool.h"
+#include "services/collector/csv_reader.h"
+#include "services/collector/ingest_schema.h"
+
+namespace marketlens::collector {
+
+struct IngestOptions {
+  // Bound on the whole ingest (reading the input included).
+  absl::Duration timeout = absl::Hours(1);
+  // How many rejects the result lists (all of them are in ingest.rejects).
+  size_t max_reported_rejects = 100;
+  // Stored raw lines of refused rows are cut to this many bytes.
+  size_t max_raw_line_bytes = 4096;
+  CsvOptions csv;
+};
+
+struct IngestRejectInfo {
+  int64_t line = 0;
+  std::string column;
+  std::string reason;
+};
+
+struct IngestResult {
+  std::string file_id;   // ingest.files.id
+  int64_t rows = 0;      // data rows read (not the header, not blank lines)
+  int64_t accepted = 0;  // distinct rows now in the raw table
+  int64_t rejected = 0;
+  int64_t duplicates = 0;  // rows whose id appeared again later in the file (the later row wins)
+  int64_t bytes = 0;
+  std::string sha256;
+  std::vector<std::string> ignored_columns;
+  std::vector<IngestRejectInfo> rejects;  // the first max_reported_rejects
+  absl::Duration elapsed;
+
+  // "rows=N accepted=A rejected=R duplicates=D"
+  std::string Summary() const;
+  // {"file_id":..., "rows":N, "accepted":A, "rejected":R, "duplicates":D, "rejects":[{line,column,reason}]}
+  std::string Json() const;
+};
+
+// Produces the input: fills *chunk and returns true, or returns false at the end. An error aborts the
+// ingest (it is recorded as the file's error).
+using ChunkSource = std::function<absl::StatusOr<bool>(std::string* chunk)>;
+
+// Ingests one file. INVALID_ARGUMENT for a file that cannot be read as this kind at all (missing required
+// columns, UTF-16, empty); the ingest.files row then says 'failed' with the reason, and the status message
+// starts with "file <id>: ".
+absl::StatusOr<IngestResult> IngestCsv(postgres::PgPool& pool, const KindSpec& spec,
+                                       absl::string_view filename, const ChunkSource& source,
+                                       const IngestOptions& options = {});
+
+// A ChunkSource reading a file in 1 MiB chunks.
+ChunkSource FileChunkSource(const std::string& path);
+
+}  // namespace marketlens::collector
+
+#endif  // MARKETLENS_SERVICES_COLLECTOR_INGEST_H_

@@ -1,0 +1,423 @@
+#include "services/collector/ingest_schema.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/migrate/sha256.h"
+#include "services/collector/values.h"
+
+namespace marketlens::collector {
+namespace {
+
+constexpr size_t kMaxIdBytes = 200;
+constexpr size_t kMaxTextBytes = 10000;
+
+ColumnSpec Col(std::string name, std::string sql_type, ValueType type, bool required,
+               std::optional<std::string> fallback, std::vector<std::string> aliases) {
+  return ColumnSpec{std::move(name), std::move(sql_type), type,
+                    required,        std::move(fallback), std::move(aliases)};
+}
+
+const std::vector<KindSpec>& Kinds() {
+  static const auto* kinds = new std::vector<KindSpec>{
+      {
+          "campaign_posts",
+          "raw.campaign_posts",
+          {
+              Col("id", "text", ValueType::kId, false, std::nullopt, {"postid", "post", "campaignpostid"}),
+              Col("campaign_id", "text", ValueType::kId, true, std::nullopt, {"campaign", "campaignname"}),
+              Col("influencer", "text", ValueType::kId, true, std::nullopt,
+                  {"influencerhandle", "influencername", "handle", "creator", "creatorhandle", "username",
+                   "account"}),
+              Col("platform", "text", ValueType::kPlatform, true, std::nullopt,
+                  {"network", "socialnetwork", "socialplatform", "channel", "site"}),
+              Col("product_id", "text", ValueType::kId, false, "",
+                  {"product", "asin", "sku", "item", "itemid"}),
+              Col("views", "bigint", ValueType::kCount, false, "0",
+                  {"impressions", "viewcount", "videoviews", "plays"}),
+              Col("likes", "bigint", ValueType::kCount, false, "0", {"likecount", "hearts", "reactions"}),
+              Col("comments", "bigint", ValueType::kCount, false, "0", {"commentcount", "replies"}),
+              Col("shares", "bigint", ValueType::kCount, false, "0",
+                  {"sharecount", "reposts", "retweets", "shared"}),
+              Col("posted_at", "timestamptz", ValueType::kTimestamp, true, std::nullopt,
+                  {"postdate", "date", "posted", "publishedat", "published", "publishdate", "timestamp",
+                   "dateposted", "datetime", "time"}),
+          },
+          {"campaign_id", "influencer", "platform", "product_id", "posted_at"},
+          "cp_",
+      },
+      {
+          "contacts",
+          "raw.contacts",
+          {
+              Col("id", "text", ValueType::kId, false, std::nullopt,
+                  {"contactid", "interactionid", "ticketid", "caseid"}),
+              Col("customer_id", "text", ValueType::kId, true, std::nullopt,
+                  {"customer", "clientid", "client", "userid", "user"}),
+              Col("started_at", "timestamptz", ValueType::kTimestamp, true, std::nullopt,
+                  {"date", "timestamp", "contactdate", "start", "starttime", "datetime", "createdat", "time",
+                   "interactiondate", "occurredat"}),
+              Col("channel", "text", ValueType::kChannel, true, std::nullopt,
+                  {"medium", "contacttype", "contactchannel", "type"}),
+              Col("topic", "text", ValueType::kText, false, "", {"subject", "reason", "category", "issue"}),
+              Col("sentiment", "double precision", ValueType::kSentiment, false, std::nullopt,
+                  {"sentimentscore", "score"}),
+              Col("notes", "text", ValueType::kText, false, "",
+                  {"note", "summary", "transcript", "description", "comment", "comments", "details",
+                   "message", "body"}),
+              Col("product_id", "text", ValueType::kId, false, "",
+                  {"product", "asin", "sku", "item", "itemid"}),
+          },
+          {"customer_id", "started_at", "channel", "topic", "product_id", "notes"},
+          "ct_",
+      },
+      {
+          "interactions",
+          "raw.interactions",
+          {
+              Col("id", "text", ValueType::kId, false, std::nullopt, {"interactionid", "eventid"}),
+              Col("customer_id", "text", ValueType::kId, true, std::nullopt,
+                  {"customer", "userid", "user", "clientid"}),
+              Col("product_id", "text", ValueType::kId, true, std::nullopt,
+                  {"product", "itemid", "item", "asin", "sku"}),
+              Col("type", "text", ValueType::kInteractionType, true, std::nullopt,
+                  {"interactiontype", "event", "eventtype", "action"}),
+              Col("rating", "smallint", ValueType::kRating, false, std::nullopt, {"stars", "score"}),
+              Col("session_id", "text", ValueType::kId, false, "", {"session"}),
+              Col("device", "text", ValueType::kDevice, false, "", {"devicetype"}),
+              Col("occurred_at", "timestamptz", ValueType::kTimestamp, true, std::nullopt,
+                  {"timestamp", "date", "time", "datetime", "eventtime", "createdat"}),
+          },
+          {"customer_id", "product_id", "type", "occurred_at", "session_id"},
+          "ix_",
+      },
+  };
+  return *kinds;
+}
+
+// Synonyms of enumerated values, keyed by NormalizeHeader form.
+std::optional<std::string> Lookup(const std::vector<std::pair<const char*, const char*>>& table,
+                                  absl::string_view value) {
+  const std::string key = NormalizeHeader(value);
+  for (const auto& [from, to] : table) {
+    if (key == from) return std::string(to);
+  }
+  return std::nullopt;
+}
+
+// Writes the column's value into *out, or returns false with the reason in *problem.
+bool CheckValue(const ColumnSpec& col, absl::string_view raw, FieldValue* out, std::string* problem) {
+  out->present = false;
+  if (!IsValidUtf8(raw)) {
+    *problem = "not valid UTF-8 text (or contains a NUL byte)";
+    return false;
+  }
+  const absl::string_view v = TrimValue(raw);
+  const bool missing = col.type == ValueType::kText ? v.empty() : IsMissing(v);
+  if (missing) {
+    if (col.required) {
+      *problem = v.empty() ? "missing value" : absl::StrCat("missing value ('", v, "')");
+      return false;
+    }
+    if (col.fallback.has_value()) {
+      out->present = true;
+      out->text.assign(*col.fallback);
+    }
+    return true;
+  }
+  auto set = [&](absl::string_view text) {
+    out->present = true;
+    out->text.assign(text.data(), text.size());
+    return true;
+  };
+  switch (col.type) {
+    case ValueType::kId:
+      if (v.size() > kMaxIdBytes) {
+        *problem = absl::StrCat("longer than ", kMaxIdBytes, " bytes");
+        return false;
+      }
+      for (char c : v) {
+        if (c == '\r' || c == '\n' || c == '\t') {
+          *problem = "contains a line break or tab";
+          return false;
+        }
+      }
+      return set(v);
+    case ValueType::kText:
+      if (v.size() > kMaxTextBytes) {
+        *problem = absl::StrCat("longer than ", kMaxTextBytes, " bytes");
+        return false;
+      }
+      return set(v);
+    case ValueType::kCount: {
+      // Plain digits (the common case) are already in PostgreSQL's form.
+      if (v.size() <= 15 && v.find_first_not_of("0123456789") == absl::string_view::npos &&
+          (v.size() == 1 || v[0] != '0')) {
+        return set(v);
+      }
+      auto n = ParseCount(v);
+      if (!n.ok()) {
+        *problem = std::string(n.status().message());
+        return false;
+      }
+      if (*n > (int64_t{1} << 53)) {
+        *problem = absl::StrCat("implausibly large count ", *n);
+        return false;
+      }
+      return set(absl::StrCat(*n));
+    }
+    case ValueType::kRating: {
+      auto n = ParseCount(v);
+      if (!n.ok()) {
+        *problem = std::string(n.status().message());
+        return false;
+      }
+      if (*n < 1 || *n > 5) {
+        *problem = absl::StrCat("rating ", *n, " is not 1..5");
+        return false;
+      }
+      return set(absl::StrCat(*n));
+    }
+    case ValueType::kSentiment: {
+      auto d = ParseDecimal(v);
+      if (!d.ok()) {
+        *problem = std::string(d.status().message());
+        return false;
+      }
+      if (*d < -1 || *d > 1) {
+        *problem = absl::StrCat("sentiment '", v, "' is not in -1..1");
+        return false;
+      }
+      return set(FormatDouble(*d));
+    }
+    case ValueType::kTimestamp: {
+      auto t = ParseDateTime(v);
+      if (!t.ok()) {
+        *problem = std::string(t.status().message());
+        return false;
+      }
+      out->present = true;
+      FormatTimestampTo(*t, &out->text);
+      return true;
+    }
+    case ValueType::kPlatform: {
+      static const std::vector<std::pair<const char*, const char*>> kSynonyms = {
+          {"ig", "instagram"}, {"insta", "instagram"}, {"yt", "youtube"},      {"fb", "facebook"},
+          {"tt", "tiktok"},    {"x", "twitter"},       {"xtwitter", "twitter"}};
+      out->text.clear();
+      for (char c : v) {
+        const unsigned char u = static_cast<unsigned char>(c);
+        if (absl::ascii_isalnum(u)) out->text.push_back(absl::ascii_tolower(u));
+      }
+      if (out->text.empty() || out->text.size() > 50) {
+        *problem = absl::StrCat("not a platform name '", v, "'");
+        return false;
+      }
+      if (out->text.size() <= 8) {
+        for (const auto& [from, to] : kSynonyms) {
+          if (out->text == from) out->text = to;
+        }
+      }
+      out->present = true;
+      return true;
+    }
+    case ValueType::kChannel: {
+      static const std::vector<std::pair<const char*, const char*>> kSynonyms = {
+          {"email", "email"}, {"mail", "email"},     {"emails", "email"},   {"call", "call"},
+          {"phone", "call"},  {"phonecall", "call"}, {"telephone", "call"}, {"voice", "call"},
+          {"calls", "call"},  {"chat", "chat"},      {"livechat", "chat"},  {"webchat", "chat"},
+          {"im", "chat"},     {"messenger", "chat"}, {"sms", "chat"},       {"text", "chat"}};
+      if (auto c = Lookup(kSynonyms, v)) return set(*c);
+      *problem = absl::StrCat("unknown channel '", v, "' (want email, call or chat)");
+      return false;
+    }
+    case ValueType::kInteractionType: {
+      static const std::vector<std::pair<const char*, const char*>> kSynonyms = {
+          {"view", "view"},
+          {"views", "view"},
+          {"viewed", "view"},
+          {"pageview", "view"},
+          {"addtocart", "add_to_cart"},
+          {"cart", "add_to_cart"},
+          {"addedtocart", "add_to_cart"},
+          {"atc", "add_to_cart"},
+          {"basket", "add_to_cart"},
+          {"purchase", "purchase"},
+          {"buy", "purchase"},
+          {"bought", "purchase"},
+          {"purchased", "purchase"},
+          {"order", "purchase"},
+          {"rating", "rating"},
+          {"rate", "rating"},
+          {"rated", "rating"}};
+      if (auto c = Lookup(kSynonyms, v)) return set(*c);
+      *problem =
+          absl::StrCat("unknown interaction type '", v, "' (want view, add_to_cart, purchase or rating)");
+      return false;
+    }
+    case ValueType::kDevice: {
+      static const std::vector<std::pair<const char*, const char*>> kSynonyms = {
+          {"mobile", "mobile"},    {"phone", "mobile"},   {"smartphone", "mobile"}, {"ios", "mobile"},
+          {"android", "mobile"},   {"iphone", "mobile"},  {"desktop", "desktop"},   {"pc", "desktop"},
+          {"computer", "desktop"}, {"laptop", "desktop"}, {"web", "desktop"},       {"tablet", "tablet"},
+          {"ipad", "tablet"}};
+      if (auto c = Lookup(kSynonyms, v)) return set(*c);
+      *problem = absl::StrCat("unknown device '", v, "' (want mobile, desktop or tablet)");
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+const KindSpec* FindKind(absl::string_view kind) {
+  for (const KindSpec& spec : Kinds()) {
+    if (spec.kind == kind) return &spec;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> KindNames() {
+  std::vector<std::string> names;
+  for (const KindSpec& spec : Kinds()) names.push_back(spec.kind);
+  return names;
+}
+
+absl::StatusOr<RowValidator> RowValidator::Create(const KindSpec* spec,
+                                                  const std::vector<absl::string_view>& header) {
+  const size_t n = spec->columns.size();
+  std::vector<int> field_of_column(n, -1);
+  std::vector<int> priority(n, 1 << 30);
+  std::vector<std::string> ignored;
+  std::vector<std::string> duplicates;
+  for (size_t i = 0; i < header.size(); ++i) {
+    const std::string h = NormalizeHeader(header[i]);
+    int best_col = -1;
+    int best_priority = 1 << 30;
+    for (size_t c = 0; c < n && !h.empty(); ++c) {
+      const ColumnSpec& col = spec->columns[c];
+      int p = -1;
+      if (h == NormalizeHeader(col.name)) {
+        p = 0;
+      } else {
+        for (size_t a = 0; a < col.aliases.size(); ++a) {
+          if (h == col.aliases[a]) {
+            p = static_cast<int>(a) + 1;
+            break;
+          }
+        }
+      }
+      if (p >= 0 && p < best_priority) {
+        best_priority = p;
+        best_col = static_cast<int>(c);
+      }
+    }
+    if (best_col < 0) {
+      if (!TrimValue(header[i]).empty()) ignored.emplace_back(TrimValue(header[i]));
+      continue;
+    }
+    if (field_of_column[best_col] >= 0) {
+      if (priority[best_col] == best_priority) {
+        duplicates.push_back(absl::StrCat("'", TrimValue(header[field_of_column[best_col]]), "' and '",
+                                          TrimValue(header[i]), "' are both ", spec->columns[best_col].name));
+        continue;
+      }
+      if (best_priority > priority[best_col]) {  // a better-named column already holds it
+        ignored.emplace_back(TrimValue(header[i]));
+        continue;
+      }
+      ignored.emplace_back(TrimValue(header[field_of_column[best_col]]));
+    }
+    field_of_column[best_col] = static_cast<int>(i);
+    priority[best_col] = best_priority;
+  }
+  std::vector<std::string> missing;
+  for (size_t c = 0; c < n; ++c) {
+    if (spec->columns[c].required && field_of_column[c] < 0) missing.push_back(spec->columns[c].name);
+  }
+  if (!missing.empty() || !duplicates.empty()) {
+    std::vector<std::string> found;
+    for (absl::string_view h : header) found.emplace_back(TrimValue(h));
+    std::string message;
+    if (!missing.empty()) {
+      absl::StrAppend(&message, "missing required column(s) ", absl::StrJoin(missing, ", "));
+    }
+    if (!duplicates.empty()) {
+      absl::StrAppend(&message, message.empty() ? "" : "; ",
+                      "duplicate columns: ", absl::StrJoin(duplicates, "; "));
+    }
+    absl::StrAppend(&message, " (", spec->kind, " header found: ", absl::StrJoin(found, ", "), ")");
+    return absl::InvalidArgumentError(message);
+  }
+  RowValidator validator(spec, std::move(field_of_column), header.size(), std::move(ignored));
+  for (size_t c = 0; c < n; ++c) {
+    const std::string& name = spec->columns[c].name;
+    if (spec->kind == "interactions" && name == "type") validator.type_column_ = static_cast<int>(c);
+    if (spec->kind == "interactions" && name == "rating") validator.rating_column_ = static_cast<int>(c);
+  }
+  for (const std::string& name : spec->identity) {
+    for (size_t c = 0; c < n; ++c) {
+      if (spec->columns[c].name == name) validator.identity_columns_.push_back(static_cast<int>(c));
+    }
+  }
+  return validator;
+}
+
+bool RowValidator::IsBlank(const std::vector<absl::string_view>& fields) {
+  for (absl::string_view f : fields) {
+    if (!TrimValue(f).empty()) return false;
+  }
+  return true;
+}
+
+std::optional<RowProblem> RowValidator::Validate(const std::vector<absl::string_view>& fields,
+                                                 RowValues* values) const {
+  const auto& columns = spec_->columns;
+  values->resize(columns.size());
+  if (fields.size() > header_width_) {
+    for (size_t i = header_width_; i < fields.size(); ++i) {
+      if (!TrimValue(fields[i]).empty()) {
+        return RowProblem{"", absl::StrCat("row has ", fields.size(), " fields but the header has ",
+                                           header_width_, " (an unquoted delimiter inside a value?)")};
+      }
+    }
+  }
+  std::optional<RowProblem> result;
+  std::string problem;
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const int f = field_of_column_[c];
+    const absl::string_view raw =
+        (f >= 0 && static_cast<size_t>(f) < fields.size()) ? fields[f] : absl::string_view();
+    if (!CheckValue(columns[c], raw, &(*values)[c], &problem)) {
+      if (!result.has_value()) {
+        result = RowProblem{columns[c].name, ""};
+      } else {
+        result->reason.append("; ");
+      }
+      absl::StrAppend(&result->reason, columns[c].name, ": ", problem);
+    }
+  }
+  // Kind-specific rules.
+  if (!result.has_value() && type_column_ >= 0 && rating_column_ >= 0 &&
+      (*values)[type_column_].text == "rating" && !(*values)[rating_column_].present) {
+    result = RowProblem{"rating", "rating: missing value (required for a rating interaction)"};
+  }
+  if (result.has_value()) return result;
+  FieldValue& id = (*values)[0];
+  if (!id.present) {
+    // No id: derive one from what identifies the row, normalised (so "Jan 15 2024" and "2024-01-15" agree).
+    std::string key;
+    for (int c : identity_columns_) {
+      const FieldValue& v = (*values)[c];
+      absl::StrAppend(&key, v.present ? absl::string_view(v.text) : absl::string_view("\\N"), "\x1f");
+    }
+    id.present = true;
+    id.text = absl::StrCat(spec_->id_prefix, migrate::Sha256Hex(key).substr(0, 32));
+  }
+  return std::nullopt;
+}
+
+}  // namespace marketlens::collector

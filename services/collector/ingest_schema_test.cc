@@ -1,0 +1,149 @@
+#include "services/collector/ingest_schema.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace marketlens::collector {
+namespace {
+
+using Values = RowValues;
+
+std::vector<absl::string_view> V(const std::vector<std::string>& s) {
+  return std::vector<absl::string_view>(s.begin(), s.end());
+}
+
+std::optional<std::string> Get(const KindSpec& spec, const Values& values, const std::string& column) {
+  for (size_t c = 0; c < spec.columns.size(); ++c) {
+    if (spec.columns[c].name == column) {
+      return values[c].present ? std::optional<std::string>(values[c].text) : std::nullopt;
+    }
+  }
+  ADD_FAILURE() << "no column " << column;
+  return std::nullopt;
+}
+
+TEST(RowValidator, MatchesHeadersByNameInAnyOrder) {
+  const KindSpec* spec = FindKind("campaign_posts");
+  ASSERT_NE(spec, nullptr);
+  std::vector<std::string> header = {"Posted At", "campaignId",    " INFLUENCER ", "Platform", "Views",
+                                     "likes",     "Comment Count", "shares",       "notes",    ""};
+  auto v = RowValidator::Create(spec, V(header));
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->ignored_columns(), (std::vector<std::string>{"notes"}));
+  std::vector<std::string> row = {"Jan 15, 2024", " C1 ", "@anna", "Instagram", "1,200",
+                                  "100",          "10",   "2",     "x",         ""};
+  Values values;
+  auto problem = v->Validate(V(row), &values);
+  ASSERT_FALSE(problem.has_value()) << problem->reason;
+  EXPECT_EQ(Get(*spec, values, "campaign_id"), "C1");
+  EXPECT_EQ(Get(*spec, values, "influencer"), "@anna");
+  EXPECT_EQ(Get(*spec, values, "platform"), "instagram");
+  EXPECT_EQ(Get(*spec, values, "views"), "1200");
+  EXPECT_EQ(Get(*spec, values, "comments"), "10");
+  EXPECT_EQ(Get(*spec, values, "product_id"), "");
+  EXPECT_EQ(Get(*spec, values, "posted_at"), "2024-01-15 00:00:00.000000+00");
+  // No id column: derived from the normalised content, so another date format gives the same id.
+  const std::string id = *Get(*spec, values, "id");
+  EXPECT_EQ(id.substr(0, 3), "cp_");
+  row[0] = "2024-01-15";
+  row[4] = "1200";
+  ASSERT_FALSE(v->Validate(V(row), &values).has_value());
+  EXPECT_EQ(*Get(*spec, values, "id"), id);
+  row[2] = "@bob";
+  ASSERT_FALSE(v->Validate(V(row), &values).has_value());
+  EXPECT_NE(*Get(*spec, values, "id"), id);
+}
+
+TEST(RowValidator, MissingRequiredColumnFailsTheFile) {
+  auto v = RowValidator::Create(FindKind("campaign_posts"), V({"campaign_id", "influencer", "views"}));
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.status().message().find("platform"), std::string::npos);
+  EXPECT_NE(v.status().message().find("posted_at"), std::string::npos);
+}
+
+TEST(RowValidator, DuplicateColumnFailsTheFileButBetterNamesWin) {
+  auto dup =
+      RowValidator::Create(FindKind("contacts"), V({"customer_id", "Customer ID", "started_at", "channel"}));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("duplicate"), std::string::npos);
+  // "date" is only an alias of started_at: the exact name wins, the alias is ignored.
+  auto ok = RowValidator::Create(FindKind("contacts"), V({"date", "customer_id", "started_at", "channel"}));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->ignored_columns(), (std::vector<std::string>{"date"}));
+}
+
+TEST(RowValidator, RefusesBadRowsWithColumnAndReason) {
+  const KindSpec* spec = FindKind("campaign_posts");
+  auto v = RowValidator::Create(
+      spec, V({"post_id", "campaign_id", "influencer", "platform", "views", "likes", "posted_at"}));
+  ASSERT_TRUE(v.ok()) << v.status();
+  Values values;
+  auto p = v->Validate(V({"p1", "C1", "anna", "tiktok", "abc", "-3", "2024-02-30"}), &values);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->column, "views");
+  EXPECT_NE(p->reason.find("views: not a number"), std::string::npos);
+  EXPECT_NE(p->reason.find("likes: negative"), std::string::npos);
+  EXPECT_NE(p->reason.find("posted_at: impossible date"), std::string::npos);
+
+  p = v->Validate(V({"p1", "N/A", "anna", "tiktok", "1", "1", "2024-01-01"}), &values);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->column, "campaign_id");
+  EXPECT_NE(p->reason.find("missing value"), std::string::npos);
+
+  p = v->Validate(V({"p1", "C1", "anna", "tiktok", "1", "1", "2024-01-01", "extra"}), &values);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->column, "");
+  EXPECT_NE(p->reason.find("8 fields"), std::string::npos);
+
+  p = v->Validate(V({"p1", "C\xE9", "anna", "tiktok", "1", "1", "2024-01-01"}), &values);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_NE(p->reason.find("UTF-8"), std::string::npos);
+
+  // Trailing empty fields and short rows are fine; missing counts are 0.
+  EXPECT_FALSE(
+      v->Validate(V({"p1", "C1", "anna", "tiktok", "", "", "2024-01-01", "", " "}), &values).has_value());
+  EXPECT_EQ(Get(*spec, values, "views"), "0");
+  EXPECT_EQ(Get(*spec, values, "id"), "p1");
+  EXPECT_TRUE(v->Validate(V({"p1", "C1", "anna", "tiktok", "5"}), &values).has_value());  // no posted_at
+}
+
+TEST(RowValidator, ContactsAndInteractions) {
+  const KindSpec* contacts = FindKind("contacts");
+  auto v = RowValidator::Create(contacts, V({"Customer", "Date", "Medium", "Subject", "Sentiment", "Notes"}));
+  ASSERT_TRUE(v.ok()) << v.status();
+  Values values;
+  ASSERT_FALSE(
+      v->Validate(V({"C7", "15/01/2024 10:00", "Phone", "refund", "-40%", "line1\nline2"}), &values));
+  EXPECT_EQ(Get(*contacts, values, "channel"), "call");
+  EXPECT_EQ(Get(*contacts, values, "sentiment"), "-0.40000000000000002");
+  EXPECT_EQ(Get(*contacts, values, "notes"), "line1\nline2");
+  auto p = v->Validate(V({"C7", "2024-01-15", "fax", "", "2", ""}), &values);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->column, "channel");
+  EXPECT_NE(p->reason.find("sentiment"), std::string::npos);
+  ASSERT_FALSE(v->Validate(V({"C7", "2024-01-15", "chat", "", "", ""}), &values));
+  EXPECT_EQ(Get(*contacts, values, "sentiment"), std::nullopt);
+
+  const KindSpec* interactions = FindKind("interactions");
+  auto iv = RowValidator::Create(interactions, V({"user", "item", "event", "stars", "timestamp"}));
+  ASSERT_TRUE(iv.ok()) << iv.status();
+  ASSERT_FALSE(iv->Validate(V({"U1", "P1", "Add to cart", "", "2024-01-15"}), &values));
+  EXPECT_EQ(Get(*interactions, values, "type"), "add_to_cart");
+  p = iv->Validate(V({"U1", "P1", "rating", "", "2024-01-15"}), &values);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->column, "rating");
+  p = iv->Validate(V({"U1", "P1", "rating", "6", "2024-01-15"}), &values);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_NE(p->reason.find("not 1..5"), std::string::npos);
+}
+
+TEST(RowValidator, BlankRows) {
+  EXPECT_TRUE(RowValidator::IsBlank(V({"", " ", "\t"})));
+  EXPECT_FALSE(RowValidator::IsBlank(V({"", "x"})));
+}
+
+}  // namespace
+}  // namespace marketlens::collector

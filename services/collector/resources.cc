@@ -1,0 +1,431 @@
+#include "services/collector/resources.h"
+
+#include <cmath>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/logging/log.h"
+#include "services/collector/values.h"
+
+namespace marketlens::collector {
+
+std::string JsonQuote(absl::string_view s) {
+  // SanitizeUtf8 drops NULs (jsonb refuses \u0000 in text) and invalid bytes.
+  return absl::StrCat("\"", logging::JsonEscape(SanitizeUtf8(s, 1 << 20)), "\"");
+}
+
+std::string JsonTimestamp(const google::protobuf::Timestamp& ts, bool unset_is_null) {
+  if (unset_is_null && ts.seconds() == 0 && ts.nanos() == 0) return "null";
+  const absl::Time t = absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+  return absl::StrCat("\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone()), "\"");
+}
+
+namespace {
+
+std::string JsonDouble(double v) {
+  if (!std::isfinite(v)) return "null";
+  return absl::StrFormat("%.17g", v);
+}
+
+void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t us = absl::ToUnixMicros(t);
+  out->set_seconds(us / 1000000);
+  out->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+}
+
+class JsonArray {
+ public:
+  JsonArray() { out_.push_back('['); }
+  // Starts an object: fields are appended with Field(); closed by the next Begin() or Finish().
+  void Begin() {
+    Close();
+    if (count_++ > 0) out_.push_back(',');
+    out_.push_back('{');
+    open_ = true;
+    first_ = true;
+  }
+  void Field(absl::string_view name, absl::string_view json_value) {
+    absl::StrAppend(&out_, first_ ? "" : ",", "\"", name, "\":", json_value);
+    first_ = false;
+  }
+  std::string Finish() {
+    Close();
+    out_.push_back(']');
+    return std::move(out_);
+  }
+  int64_t count() const { return count_; }
+
+ private:
+  void Close() {
+    if (open_) out_.push_back('}');
+    open_ = false;
+  }
+  std::string out_;
+  int64_t count_ = 0;
+  bool open_ = false;
+  bool first_ = true;
+};
+
+template <typename T>
+std::string Num(T v) {
+  return absl::StrCat(v);
+}
+
+// ---- products ---------------------------------------------------------------------------------------------
+
+absl::Status FetchProducts(MarketplaceClient& client, const PageRequest& request, Page* page,
+                           StopSignal& stop, CallOutcome* outcome) {
+  mv1::ListProductsRequest req;
+  req.set_page_size(request.page_size);
+  req.set_page_token(request.page_token);
+  if (request.since) ToProto(*request.since, req.mutable_updated_since());
+  mv1::ListProductsResponse resp;
+  if (absl::Status st = client.ListProducts(req, &resp, stop, outcome); !st.ok()) return st;
+  JsonArray a;
+  for (const mv1::Product& p : resp.products()) {
+    a.Begin();
+    a.Field("id", JsonQuote(p.id()));
+    a.Field("title", JsonQuote(p.title()));
+    a.Field("brand", JsonQuote(p.brand()));
+    a.Field("category", JsonQuote(p.category()));
+    a.Field("description", JsonQuote(p.description()));
+    a.Field("price_cents", Num(std::max<int64_t>(0, p.price_cents())));
+    std::string currency = absl::AsciiStrToUpper(p.currency());
+    const bool currency_ok = currency.size() == 3 && absl::ascii_isalpha(currency[0]) &&
+                             absl::ascii_isalpha(currency[1]) && absl::ascii_isalpha(currency[2]);
+    a.Field("currency", JsonQuote(currency_ok ? currency : "USD"));
+    a.Field("stock", Num(p.stock()));
+    a.Field("margin", p.margin() >= 0 && p.margin() <= 1 ? JsonDouble(p.margin()) : "null");
+    a.Field("launch_date", JsonTimestamp(p.launch_date()));
+    a.Field("rating_average", JsonDouble(std::clamp(p.rating_average(), 0.0, 5.0)));
+    a.Field("rating_count", Num(std::max(0, p.rating_count())));
+    std::string attributes = "{";
+    bool first = true;
+    for (const auto& [k, v] : p.attributes()) {
+      absl::StrAppend(&attributes, first ? "" : ",", JsonQuote(k), ":", JsonQuote(v));
+      first = false;
+    }
+    attributes.push_back('}');
+    a.Field("attributes", attributes);
+    a.Field("updated_at", JsonTimestamp(p.updated_at()));
+  }
+  page->items = a.count();
+  page->items_json = a.Finish();
+  page->next_page_token = resp.next_page_token();
+  return absl::OkStatus();
+}
+
+constexpr char kStoreProducts[] = R"sql(
+WITH incoming AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+    id text, title text, brand text, category text, description text, price_cents bigint, currency text,
+    stock integer, margin double precision, launch_date timestamptz, rating_average double precision,
+    rating_count integer, attributes jsonb, updated_at timestamptz)
+), old AS (
+  SELECT p.id, p.price_cents, p.stock, p.rating_average, p.rating_count
+  FROM raw.products p JOIN incoming i ON i.id = p.id
+), up AS (
+  INSERT INTO raw.products AS t (id, title, brand, category, description, price_cents, currency, stock, margin,
+                                 launch_date, rating_average, rating_count, attributes, updated_at)
+  SELECT id, title, brand, category, description, price_cents, currency, stock, margin, launch_date,
+         rating_average, rating_count, attributes, COALESCE(updated_at, now())
+  FROM incoming
+  ON CONFLICT (id) DO UPDATE SET
+    title = EXCLUDED.title, brand = EXCLUDED.brand, category = EXCLUDED.category,
+    description = EXCLUDED.description, price_cents = EXCLUDED.price_cents, currency = EXCLUDED.currency,
+    stock = EXCLUDED.stock, margin = EXCLUDED.margin, launch_date = EXCLUDED.launch_date,
+    rating_average = EXCLUDED.rating_average, rating_count = EXCLUDED.rating_count,
+    attributes = EXCLUDED.attributes, updated_at = EXCLUDED.updated_at, last_seen_at = now()
+  RETURNING t.id
+)
+INSERT INTO raw.product_snapshots (product_id, seen_at, price_cents, stock, rating_average, rating_count,
+                                   crawl_id, updated_at)
+SELECT i.id, now(), i.price_cents, i.stock, i.rating_average, i.rating_count, $2::uuid, i.updated_at
+FROM incoming i LEFT JOIN old o ON o.id = i.id
+WHERE o.id IS NULL
+   OR (o.price_cents, o.stock, o.rating_average, o.rating_count)
+      IS DISTINCT FROM (i.price_cents, i.stock, i.rating_average, i.rating_count)
+ON CONFLICT (product_id, seen_at) DO NOTHING
+RETURNING 1
+)sql";
+
+// ---- reviews ----------------------------------------------------------------------------------------------
+
+absl::Status FetchReviews(MarketplaceClient& client, const PageRequest& request, Page* page, StopSignal& stop,
+                          CallOutcome* outcome) {
+  mv1::ListReviewsRequest req;
+  req.set_page_size(request.page_size);
+  req.set_page_token(request.page_token);
+  if (request.since) ToProto(*request.since, req.mutable_since());
+  mv1::ListReviewsResponse resp;
+  if (absl::Status st = client.ListReviews(req, &resp, stop, outcome); !st.ok()) return st;
+  JsonArray a;
+  for (const mv1::Review& r : resp.reviews()) {
+    a.Begin();
+    a.Field("id", JsonQuote(r.id()));
+    a.Field("product_id", JsonQuote(r.product_id()));
+    a.Field("customer_id", JsonQuote(r.customer_id()));
+    a.Field("rating", Num(std::clamp(r.rating(), 1, 5)));
+    a.Field("title", JsonQuote(r.title()));
+    a.Field("text", JsonQuote(r.text()));
+    a.Field("verified_purchase", r.verified_purchase() ? "true" : "false");
+    a.Field("helpful_votes", Num(std::max(0, r.helpful_votes())));
+    a.Field("created_at", JsonTimestamp(r.created_at(), false));
+    a.Field("updated_at", JsonTimestamp(r.updated_at(), false));
+    a.Field("version", Num(std::max(1, r.version())));
+  }
+  page->items = a.count();
+  page->items_json = a.Finish();
+  page->next_page_token = resp.next_page_token();
+  return absl::OkStatus();
+}
+
+constexpr char kStoreReviews[] = R"sql(
+WITH incoming AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+    id text, product_id text, customer_id text, rating smallint, title text, text text,
+    verified_purchase boolean, helpful_votes integer, created_at timestamptz, updated_at timestamptz,
+    version integer)
+), old AS (
+  SELECT r.id, r.version FROM raw.reviews r JOIN incoming i ON i.id = r.id
+), up AS (
+  INSERT INTO raw.reviews AS t (id, product_id, customer_id, rating, title, text, verified_purchase,
+                                helpful_votes, created_at, updated_at, version)
+  SELECT id, product_id, customer_id, rating, title, text, verified_purchase, helpful_votes, created_at,
+         updated_at, version
+  FROM incoming
+  ON CONFLICT (id) DO UPDATE SET
+    product_id = EXCLUDED.product_id, customer_id = EXCLUDED.customer_id, rating = EXCLUDED.rating,
+    title = EXCLUDED.title, text = EXCLUDED.text, verified_purchase = EXCLUDED.verified_purchase,
+    helpful_votes = EXCLUDED.helpful_votes, created_at = EXCLUDED.created_at,
+    updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, last_seen_at = now()
+  WHERE t.version <= EXCLUDED.version
+  RETURNING t.id
+), versions AS (
+  INSERT INTO raw.review_versions (review_id, version, rating, title, text, helpful_votes, updated_at)
+  SELECT id, version, rating, title, text, helpful_votes, updated_at FROM incoming
+  ON CONFLICT (review_id, version) DO NOTHING
+  RETURNING review_id
+)
+INSERT INTO ops.review_outbox (review_id, product_id, version, event, crawl_id)
+SELECT i.id, i.product_id, i.version, CASE WHEN o.id IS NULL THEN 'created' ELSE 'edited' END, $2::uuid
+FROM incoming i LEFT JOIN old o ON o.id = i.id
+WHERE o.id IS NULL OR o.version < i.version
+ORDER BY i.id
+RETURNING 1
+)sql";
+
+// ---- customers --------------------------------------------------------------------------------------------
+
+absl::Status FetchCustomers(MarketplaceClient& client, const PageRequest& request, Page* page,
+                            StopSignal& stop, CallOutcome* outcome) {
+  mv1::ListCustomersRequest req;
+  req.set_page_size(request.page_size);
+  req.set_page_token(request.page_token);
+  mv1::ListCustomersResponse resp;
+  if (absl::Status st = client.ListCustomers(req, &resp, stop, outcome); !st.ok()) return st;
+  JsonArray a;
+  for (const mv1::Customer& c : resp.customers()) {
+    a.Begin();
+    a.Field("id", JsonQuote(c.id()));
+    a.Field("name", JsonQuote(c.name()));
+    a.Field("email", JsonQuote(c.email()));
+    a.Field("occupation", JsonQuote(c.occupation()));
+    a.Field("segment", JsonQuote(c.segment()));
+    a.Field("region", JsonQuote(c.region()));
+    a.Field("created_at", JsonTimestamp(c.created_at()));
+  }
+  page->items = a.count();
+  page->items_json = a.Finish();
+  page->next_page_token = resp.next_page_token();
+  return absl::OkStatus();
+}
+
+constexpr char kStoreCustomers[] = R"sql(
+INSERT INTO raw.customers AS t (id, name, email, occupation, segment, region, created_at)
+SELECT id, name, email, occupation, segment, region, created_at
+FROM jsonb_to_recordset($1::jsonb) AS x(id text, name text, email text, occupation text, segment text,
+                                        region text, created_at timestamptz)
+ON CONFLICT (id) DO UPDATE SET
+  name = EXCLUDED.name, email = EXCLUDED.email, occupation = EXCLUDED.occupation, segment = EXCLUDED.segment,
+  region = EXCLUDED.region, created_at = EXCLUDED.created_at, last_seen_at = now()
+)sql";
+
+// ---- interactions -----------------------------------------------------------------------------------------
+
+const char* InteractionTypeText(mv1::InteractionType t) {
+  switch (t) {
+    case mv1::INTERACTION_TYPE_VIEW:
+      return "view";
+    case mv1::INTERACTION_TYPE_ADD_TO_CART:
+      return "add_to_cart";
+    case mv1::INTERACTION_TYPE_PURCHASE:
+      return "purchase";
+    case mv1::INTERACTION_TYPE_RATING:
+      return "rating";
+    default:
+      return nullptr;
+  }
+}
+
+absl::Status FetchInteractions(MarketplaceClient& client, const PageRequest& request, Page* page,
+                               StopSignal& stop, CallOutcome* outcome) {
+  mv1::ListInteractionsRequest req;
+  req.set_page_size(request.page_size);
+  req.set_page_token(request.page_token);
+  if (request.since) ToProto(*request.since, req.mutable_since());
+  mv1::ListInteractionsResponse resp;
+  if (absl::Status st = client.ListInteractions(req, &resp, stop, outcome); !st.ok()) return st;
+  JsonArray a;
+  int64_t skipped = 0;
+  for (const mv1::Interaction& i : resp.interactions()) {
+    const char* type = InteractionTypeText(i.type());
+    if (type == nullptr) {
+      ++skipped;
+      continue;
+    }
+    a.Begin();
+    a.Field("id", JsonQuote(i.id()));
+    a.Field("customer_id", JsonQuote(i.customer_id()));
+    a.Field("product_id", JsonQuote(i.product_id()));
+    a.Field("type", JsonQuote(type));
+    a.Field("rating", i.rating() >= 1 && i.rating() <= 5 ? Num(i.rating()) : "null");
+    a.Field("session_id", JsonQuote(i.session_id()));
+    a.Field("device", JsonQuote(i.device()));
+    a.Field("occurred_at", JsonTimestamp(i.occurred_at(), false));
+  }
+  if (skipped > 0) {
+    logging::Warn("interactions without a known type were not stored", {{"count", skipped}});
+  }
+  page->items = a.count();
+  page->items_json = a.Finish();
+  page->next_page_token = resp.next_page_token();
+  return absl::OkStatus();
+}
+
+constexpr char kStoreInteractions[] = R"sql(
+INSERT INTO raw.interactions (id, customer_id, product_id, type, rating, session_id, device, occurred_at)
+SELECT id, customer_id, product_id, type, rating, session_id, device, occurred_at
+FROM jsonb_to_recordset($1::jsonb) AS x(id text, customer_id text, product_id text, type text, rating smallint,
+                                        session_id text, device text, occurred_at timestamptz)
+ON CONFLICT (id) DO NOTHING
+)sql";
+
+// ---- campaign posts ---------------------------------------------------------------------------------------
+
+absl::Status FetchCampaignPosts(MarketplaceClient& client, const PageRequest& request, Page* page,
+                                StopSignal& stop, CallOutcome* outcome) {
+  mv1::ListCampaignPostsRequest req;
+  req.set_page_size(request.page_size);
+  req.set_page_token(request.page_token);
+  mv1::ListCampaignPostsResponse resp;
+  if (absl::Status st = client.ListCampaignPosts(req, &resp, stop, outcome); !st.ok()) return st;
+  JsonArray a;
+  for (const mv1::CampaignPost& p : resp.posts()) {
+    a.Begin();
+    a.Field("id", JsonQuote(p.id()));
+    a.Field("campaign_id", JsonQuote(p.campaign_id()));
+    a.Field("influencer", JsonQuote(p.influencer()));
+    a.Field("platform", JsonQuote(p.platform()));
+    a.Field("product_id", JsonQuote(p.product_id()));
+    a.Field("views", Num(std::max<int64_t>(0, p.views())));
+    a.Field("likes", Num(std::max<int64_t>(0, p.likes())));
+    a.Field("comments", Num(std::max<int64_t>(0, p.comments())));
+    a.Field("shares", Num(std::max<int64_t>(0, p.shares())));
+    a.Field("posted_at", JsonTimestamp(p.posted_at(), false));
+  }
+  page->items = a.count();
+  page->items_json = a.Finish();
+  page->next_page_token = resp.next_page_token();
+  return absl::OkStatus();
+}
+
+constexpr char kStoreCampaignPosts[] = R"sql(
+INSERT INTO raw.campaign_posts AS t (id, campaign_id, influencer, platform, product_id, views, likes, comments,
+                                     shares, posted_at)
+SELECT id, campaign_id, influencer, platform, product_id, views, likes, comments, shares, posted_at
+FROM jsonb_to_recordset($1::jsonb) AS x(id text, campaign_id text, influencer text, platform text,
+                                        product_id text, views bigint, likes bigint, comments bigint,
+                                        shares bigint, posted_at timestamptz)
+ON CONFLICT (id) DO UPDATE SET
+  campaign_id = EXCLUDED.campaign_id, influencer = EXCLUDED.influencer, platform = EXCLUDED.platform,
+  product_id = EXCLUDED.product_id, views = EXCLUDED.views, likes = EXCLUDED.likes,
+  comments = EXCLUDED.comments, shares = EXCLUDED.shares, posted_at = EXCLUDED.posted_at
+WHERE (t.campaign_id, t.influencer, t.platform, t.product_id, t.views, t.likes, t.comments, t.shares, t.posted_at)
+      IS DISTINCT FROM (EXCLUDED.campaign_id, EXCLUDED.influencer, EXCLUDED.platform, EXCLUDED.product_id,
+                        EXCLUDED.views, EXCLUDED.likes, EXCLUDED.comments, EXCLUDED.shares, EXCLUDED.posted_at)
+)sql";
+
+// ---- contacts ---------------------------------------------------------------------------------------------
+
+absl::Status FetchContacts(MarketplaceClient& client, const PageRequest& request, Page* page,
+                           StopSignal& stop, CallOutcome* outcome) {
+  mv1::ListContactsRequest req;
+  req.set_page_size(request.page_size);
+  req.set_page_token(request.page_token);
+  if (request.since) ToProto(*request.since, req.mutable_since());
+  mv1::ListContactsResponse resp;
+  if (absl::Status st = client.ListContacts(req, &resp, stop, outcome); !st.ok()) return st;
+  JsonArray a;
+  for (const mv1::Contact& c : resp.contacts()) {
+    a.Begin();
+    a.Field("id", JsonQuote(c.id()));
+    a.Field("customer_id", JsonQuote(c.customer_id()));
+    a.Field("started_at", JsonTimestamp(c.started_at(), false));
+    a.Field("channel", JsonQuote(c.channel()));
+    a.Field("topic", JsonQuote(c.topic()));
+    a.Field("sentiment", JsonDouble(std::clamp(c.sentiment(), -1.0, 1.0)));
+    a.Field("notes", JsonQuote(c.notes()));
+    a.Field("product_id", JsonQuote(c.product_id()));
+  }
+  page->items = a.count();
+  page->items_json = a.Finish();
+  page->next_page_token = resp.next_page_token();
+  return absl::OkStatus();
+}
+
+constexpr char kStoreContacts[] = R"sql(
+INSERT INTO raw.contacts AS t (id, customer_id, started_at, channel, topic, sentiment, notes, product_id)
+SELECT id, customer_id, started_at, channel, topic, sentiment, notes, product_id
+FROM jsonb_to_recordset($1::jsonb) AS x(id text, customer_id text, started_at timestamptz, channel text,
+                                        topic text, sentiment double precision, notes text, product_id text)
+ON CONFLICT (id) DO UPDATE SET
+  customer_id = EXCLUDED.customer_id, started_at = EXCLUDED.started_at, channel = EXCLUDED.channel,
+  topic = EXCLUDED.topic, sentiment = EXCLUDED.sentiment, notes = EXCLUDED.notes, product_id = EXCLUDED.product_id
+)sql";
+
+}  // namespace
+
+const std::vector<Resource>& Resources() {
+  static const auto* resources = new std::vector<Resource>{
+      {"products", true, FetchProducts, kStoreProducts, true,
+       [](const mv1::WorldInfo& w) { return w.products(); }},
+      {"reviews", true, FetchReviews, kStoreReviews, true,
+       [](const mv1::WorldInfo& w) { return w.reviews(); }},
+      {"customers", false, FetchCustomers, kStoreCustomers, false,
+       [](const mv1::WorldInfo& w) { return w.customers(); }},
+      {"interactions", true, FetchInteractions, kStoreInteractions, false,
+       [](const mv1::WorldInfo& w) { return w.interactions(); }},
+      {"campaign_posts", false, FetchCampaignPosts, kStoreCampaignPosts, false,
+       [](const mv1::WorldInfo& w) { return w.campaign_posts(); }},
+      {"contacts", true, FetchContacts, kStoreContacts, false,
+       [](const mv1::WorldInfo& w) { return w.contacts(); }},
+  };
+  return *resources;
+}
+
+const Resource* FindResource(absl::string_view name) {
+  for (const Resource& r : Resources()) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> ResourceNames() {
+  std::vector<std::string> names;
+  for (const Resource& r : Resources()) names.push_back(r.name);
+  return names;
+}
+
+}  // namespace marketlens::collector

@@ -1,0 +1,68 @@
+// Parsing of the values found in messy "spreadsheet export" CSV files: header names, missing-value markers,
+// counts written as "1,234" or "1.2K", decimals, and dates in the common unambiguous forms. Everything here
+// is pure (no I/O), so it is unit tested exhaustively and shared by the ingest path and its tests.
+//
+// Why so lenient, yet strict where it matters: exports from spreadsheets and CRMs mix formats from row to
+// row, and rejecting "1,234" would reject good data; but a value that could mean two things ("03/04/2024",
+// "24-01-15") or that is impossible ("2024-02-30") is refused with a reason, never guessed.
+#ifndef MARKETLENS_SERVICES_COLLECTOR_VALUES_H_
+#define MARKETLENS_SERVICES_COLLECTOR_VALUES_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace marketlens::collector {
+
+// "Campaign ID", "campaign_id", "campaignId", "CAMPAIGN-ID" -> "campaignid": lower case, letters and
+// digits only (a UTF-8 BOM or other non-ASCII bytes are dropped too).
+std::string NormalizeHeader(absl::string_view name);
+
+// Strips ASCII whitespace and no-break spaces (U+00A0, U+FEFF) at both ends.
+absl::string_view TrimValue(absl::string_view value);
+
+// True for the usual "no value" markers of exports, compared case-insensitively after trimming:
+// "", "n/a", "na", "#n/a", "null", "nil", "none", "nan", "-", "--", "?".
+bool IsMissing(absl::string_view value);
+
+// Well-formed UTF-8 without NUL bytes (PostgreSQL text cannot hold either).
+bool IsValidUtf8(absl::string_view value);
+
+// `value` cut to at most max_bytes (at a character boundary) with every byte that is not part of valid
+// UTF-8, and every NUL, replaced by U+FFFD: safe to store as PostgreSQL text whatever the input was.
+std::string SanitizeUtf8(absl::string_view value, size_t max_bytes);
+
+// A whole, non-negative count: "42", "+42", "1,234", "1 234", "1_234", "12.0", "1.2K", "3m", "1e3".
+// Refused with a reason: negative numbers, fractions ("2.5"), garbage ("12abc"), overflow.
+absl::StatusOr<int64_t> ParseCount(absl::string_view value);
+
+// A decimal number: "0.5", "-0.25", ".5", "+1", "1e-2", "50%" (= 0.5), "0,5" (decimal comma when it is
+// the only separator). Refused: garbage, inf/nan.
+absl::StatusOr<double> ParseDecimal(absl::string_view value);
+
+// A date or date-time. Accepted forms (with an optional leading weekday, "Mon, 15 Jan 2024"):
+//   2024-01-15, 2024/01/15, 2024.01.15                      year first
+//   15 Jan 2024, 15-Jan-2024, 15 January 2024, 15th Jan 2024 day, month name, year
+//   Jan 15 2024, Jan 15, 2024, January 15th, 2024            month name, day, year
+//   15/01/2024, 01/15/2024, 15-01-2024                        numeric day/month only when unambiguous
+//                                                             (one of them > 12, or both equal)
+//   15.01.2024                                                dotted: always day first (European usage)
+// each optionally followed ("T", " " or ", ") by a time HH:MM[:SS[.fraction]] [AM|PM] and a zone
+// (Z, UTC, GMT, +HH, +HHMM, +HH:MM); without a zone the time is UTC. Years must have four digits and lie
+// in 1900..2199. Refused with a reason: ambiguous day/month, impossible dates and times, anything else.
+absl::StatusOr<absl::Time> ParseDateTime(absl::string_view value);
+
+// PostgreSQL timestamptz input for a time (UTC, microseconds): "2024-01-15 10:00:00.250000+00".
+std::string FormatTimestamp(absl::Time t);
+// The same into *out (reusing its capacity; no allocation in the common case).
+void FormatTimestampTo(absl::Time t, std::string* out);
+
+// A count as a decimal string (for COPY), and a double with enough digits to round-trip.
+std::string FormatDouble(double value);
+
+}  // namespace marketlens::collector
+
+#endif  // MARKETLENS_SERVICES_COLLECTOR_VALUES_H_
