@@ -1,16 +1,168 @@
-// The analyzer service. Until issue #5 lands it serves the gRPC surface of
-// protos/marketlens/analyzer/v1/analyzer.proto with every RPC answering UNIMPLEMENTED (the generated base
-// class), together with what every service has: health, reflection, /metrics, JSON logs, graceful shutdown.
+// The analyzer service: review sentiment, aspects and issues (the local engine, engine/), per-product
+// insights and alerts kept in step with raw.reviews by the pipeline (pipeline.h: the collector's Redis stream
+// plus catch-up from Postgres), served over gRPC by AnalyzerServiceImpl, with LLM backends and grounded
+// content generation, plus what every service has (health, reflection, /metrics, JSON logs, graceful
+// shutdown; common/service).
+//
+// The pipeline uses its own Postgres pool and Redis client, built from the same flags as RunService's:
+// RunService destroys its clients as soon as the server has drained, while the pipeline may still be
+// finishing a batch. On SIGTERM the pipeline stops after its batch (unacknowledged stream entries are
+// redelivered to the next instance).
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/config/secret.h"
+#include "common/config/validate.h"
+#include "common/logging/log.h"
+#include "common/postgres/pool.h"
+#include "common/redis/client.h"
+#include "common/server/signals.h"
 #include "common/service/service_main.h"
-#include "marketlens/analyzer/v1/analyzer.grpc.pb.h"
+#include "services/analyzer/analyzer_service.h"
+#include "services/analyzer/content_setup.h"
+#include "services/analyzer/engine/engine.h"
+#include "services/analyzer/insights/store.h"
+#include "services/analyzer/pipeline.h"
+
+ABSL_DECLARE_FLAG(std::string, pg_dsn);
+ABSL_DECLARE_FLAG(int, pg_pool_size);
+ABSL_DECLARE_FLAG(std::string, redis_address);
+ABSL_DECLARE_FLAG(std::string, redis_password);
+ABSL_DECLARE_FLAG(std::string, redis_password_file);
+
+ABSL_FLAG(std::string, lexicon_file, "",
+          "sentiment lexicon (token<TAB>valence); empty: the embedded VADER lexicon");
+ABSL_FLAG(std::string, domain_lexicon_file, "", "domain words applied on top; empty: the embedded list");
+ABSL_FLAG(std::string, aspects_file, "", "aspect taxonomy (see data/aspects.conf); empty: the embedded one");
+ABSL_FLAG(std::string, issues_file, "", "issue rules (see data/issues.conf); empty: the embedded ones");
+ABSL_FLAG(bool, pipeline, true, "analyse reviews in the background (stream + catch-up); off: serve only");
+ABSL_FLAG(bool, train, true,
+          "train the weak-label model on rated reviews (when none is active or data grew)");
+ABSL_FLAG(std::string, review_stream, marketlens::analyzer::kReviewStream, "Redis stream announcing reviews");
+ABSL_FLAG(std::string, consumer_name, "",
+          "this instance's consumer name in the stream group (default host-pid)");
+ABSL_FLAG(absl::Duration, catchup_interval, absl::Seconds(30),
+          "how often raw.reviews is scanned for stale analyses");
+ABSL_FLAG(absl::Duration, retrain_check_interval, absl::Minutes(5), "how often to check whether to retrain");
+
+namespace {
+
+using namespace marketlens;  // NOLINT: main only
+
+analyzer::Pipeline* g_pipeline = nullptr;
+
+absl::StatusOr<std::string> ReadFileOrEmpty(const std::string& path) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string DefaultConsumer() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return absl::StrCat("analyzer-", getpid());
+  return absl::StrCat(buf, "-", getpid());
+}
+
+absl::StatusOr<redis::RedisOptions> RedisOptionsFromFlags(const std::string& name) {
+  redis::RedisOptions o;
+  const std::string address = absl::GetFlag(FLAGS_redis_address);
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return absl::InvalidArgumentError("redis_address must be host:port");
+  o.host = address.substr(0, colon);
+  if (o.host.size() > 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &o.port))
+    return absl::InvalidArgumentError("bad redis port");
+  auto password = config::ReadSecret(absl::GetFlag(FLAGS_redis_password),
+                                     absl::GetFlag(FLAGS_redis_password_file), "redis_password");
+  if (!password.ok()) return password.status();
+  o.password = *password;
+  o.name = name;
+  return o;
+}
+
+absl::Status Setup(service::ServiceContext& ctx) {
+  config::ExitOnInvalid({
+      config::ValidatePositive("catchup_interval", absl::GetFlag(FLAGS_catchup_interval)),
+      config::ValidatePositive("retrain_check_interval", absl::GetFlag(FLAGS_retrain_check_interval)),
+      config::ValidateNonEmpty("review_stream", absl::GetFlag(FLAGS_review_stream)),
+  });
+  analyzer::EngineConfig engine_config;
+  for (auto [flag, target] :
+       {std::pair{absl::GetFlag(FLAGS_lexicon_file), &engine_config.lexicon_tsv},
+        std::pair{absl::GetFlag(FLAGS_domain_lexicon_file), &engine_config.domain_lexicon_tsv},
+        std::pair{absl::GetFlag(FLAGS_aspects_file), &engine_config.aspects_conf},
+        std::pair{absl::GetFlag(FLAGS_issues_file), &engine_config.issues_conf}}) {
+    auto contents = ReadFileOrEmpty(flag);
+    if (!contents.ok()) return contents.status();
+    *target = *contents;
+  }
+  auto engine_or = analyzer::Engine::Create(engine_config);
+  if (!engine_or.ok()) return engine_or.status();
+  analyzer::Engine* engine = engine_or->release();  // lives as long as the process
+
+  static analyzer::AnalyzerServiceImpl service(ctx.postgres(), engine);
+  absl::Status content = analyzer::SetupContent(ctx, engine, &service);
+  if (!content.ok()) return content;
+  ctx.server().AddService(&service);
+
+  // Not ready until the analyzer's migrations (0040+) are applied.
+  postgres::PgPool* rpc_pool = ctx.postgres();
+  ctx.AddReadinessCheck([rpc_pool]() -> absl::Status {
+    auto r = rpc_pool->Exec("SELECT to_regclass('insights.models') IS NOT NULL");
+    if (!r.ok()) return absl::UnavailableError(absl::StrCat("postgres: ", r.status().message()));
+    if (!(*r)[0][0].as<bool>()) {
+      return absl::FailedPreconditionError(
+          "the analyzer's migrations (deploy/migrations 0040+) are not applied");
+    }
+    return absl::OkStatus();
+  });
+
+  if (absl::GetFlag(FLAGS_pipeline)) {
+    // Background clients (see the top of this file). Leaked on purpose: they must outlive every thread.
+    auto bg_pool = postgres::PgPool::Create(
+        {.dsn = absl::GetFlag(FLAGS_pg_dsn), .max_size = 4, .application_name = "analyzer-pipeline"});
+    if (!bg_pool.ok()) return bg_pool.status();
+    auto redis_options = RedisOptionsFromFlags("analyzer-pipeline");
+    if (!redis_options.ok()) return redis_options.status();
+    auto* redis = new redis::RedisClient(*redis_options);
+    auto* store = new analyzer::InsightsStore(bg_pool->release());
+    analyzer::PipelineOptions options;
+    options.stream = absl::GetFlag(FLAGS_review_stream);
+    options.consumer =
+        absl::GetFlag(FLAGS_consumer_name).empty() ? DefaultConsumer() : absl::GetFlag(FLAGS_consumer_name);
+    options.train = absl::GetFlag(FLAGS_train);
+    options.catchup_interval = absl::GetFlag(FLAGS_catchup_interval);
+    options.retrain_check_interval = absl::GetFlag(FLAGS_retrain_check_interval);
+    auto* pipeline = new analyzer::Pipeline(store, engine, redis, options);
+    g_pipeline = pipeline;
+    server::internal::AddSignalListener(
+        [pipeline](int) { std::thread([pipeline] { pipeline->Stop(); }).detach(); });
+    pipeline->Start();
+    logging::Info("analyzer pipeline started",
+                  {{"stream", options.stream}, {"consumer", options.consumer}, {"train", options.train}});
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  return marketlens::service::RunService(
+  const int code = marketlens::service::RunService(
       argc, argv,
-      {.name = "analyzer", .grpc_port = 50053, .metrics_port = 9103, .postgres = true, .redis = true},
-      [](marketlens::service::ServiceContext& ctx) -> absl::Status {
-        static marketlens::analyzer::v1::AnalyzerService::Service service;
-        ctx.server().AddService(&service);
-        return absl::OkStatus();
-      });
+      {.name = "analyzer", .grpc_port = 50053, .metrics_port = 9103, .postgres = true, .redis = true}, Setup);
+  if (g_pipeline != nullptr) g_pipeline->Stop();
+  return code;
 }

@@ -1,0 +1,203 @@
+// The analyzer binary as it runs in the stack (RunService, its own flags), against a real PostgreSQL, Redis
+// and an OpenAI-compatible server started by the test: it trains and catches up at start, follows the
+// review stream (lag measured), serves the gRPC API with the openai backend (and the local fallback), exposes
+// its metrics, and exits cleanly on SIGTERM.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/redis/client.h"
+#include "common/testing/free_port.h"
+#include "common/testing/postgres_fixture.h"
+#include "common/testing/redis_fixture.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "marketlens/analyzer/v1/analyzer.grpc.pb.h"
+#include "services/analyzer/llm/fake_llm_server.h"
+#include "services/analyzer/test_world.h"
+
+extern char** environ;
+
+namespace marketlens::analyzer {
+namespace {
+
+namespace v1 = ::marketlens::analyzer::v1;
+
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const std::string& log) : log_(log) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Process() {
+    if (pid_ > 0) Kill(SIGKILL);
+  }
+  int Kill(int sig, absl::Duration timeout = absl::Seconds(20)) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, sig);
+    const absl::Time until = absl::Now() + timeout;
+    int status = 0;
+    for (;;) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) break;
+      if (absl::Now() > until) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::string Log() const {
+    std::ifstream in(log_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string req = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: localhost\r\n\r\n");
+  (void)write(fd, req.data(), req.size());
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
+  auto pg = marketlens::testing::PostgresServer::StartOrDie();
+  auto pool = testing::MigratedDatabase(*pg);
+  ASSERT_NE(pool, nullptr);
+  auto redis_server = marketlens::testing::RedisServer::Create();
+  ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+  ASSERT_TRUE(testing::AddProduct(*pool, "p-1", "Voltix Speaker", "Voltix", "Electronics").ok());
+  ASSERT_TRUE(testing::AddProduct(*pool, "p-2", "Sonara Earbuds", "Sonara", "Electronics").ok());
+  ASSERT_TRUE(testing::AddReviews(*pool, "a", "p-1", 60, true, now - absl::Hours(24 * 200),
+                                  now - absl::Hours(24 * 30))
+                  .ok());
+  ASSERT_TRUE(testing::AddReviews(*pool, "b", "p-2", 60, false, now - absl::Hours(24 * 200), now, 2).ok());
+
+  llm::FakeLlmServer llm_server([](const llm::HttpRequest& req) {
+    return llm::ChatCompletion(
+        R"({"sentiment":-0.8,"label":"negative","aspects":[{"aspect":"hinge","polarity":-0.9,"quote":"The hinge cracked."}],"issues":[{"category":"durability","sentence":"The hinge cracked."}]})");
+  });
+
+  const int grpc_port = *marketlens::testing::PickFreePort();
+  const int metrics_port = *marketlens::testing::PickFreePort();
+  const std::string dsn =
+      absl::StrCat("host=127.0.0.1 port=", pg->port(),
+                   " dbname=", testing::Scalar(*pool, "SELECT current_database()"), " user=postgres");
+  const std::string log = absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer.log");
+  auto process = std::make_unique<Process>(
+      std::vector<std::string>{
+          "services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
+          absl::StrCat("--metrics_port=", metrics_port), "--grpc_host=127.0.0.1", "--pg_dsn=" + dsn,
+          absl::StrCat("--redis_address=127.0.0.1:", (*redis_server)->port()), "--catchup_interval=1s",
+          "--llm_backend=openai", "--llm_base_url=" + llm_server.base_url(), "--llm_model=fake",
+          "--drain_seconds=2"},
+      log);
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials());
+  auto stub = v1::AnalyzerService::NewStub(channel);
+
+  // Start-up: the model is trained and everything is analysed.
+  auto insights = [&](const std::string& id) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    v1::GetProductInsightsRequest req;
+    req.set_product_id(id);
+    v1::ProductInsights p;
+    return stub->GetProductInsights(&ctx, req, &p).ok() ? p.review_count() : -1;
+  };
+  absl::Time until = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < until && (insights("p-1") != 60 || insights("p-2") != 60))
+    absl::SleepFor(absl::Milliseconds(100));
+  ASSERT_EQ(insights("p-2"), 60) << process->Log();
+  EXPECT_EQ(testing::Scalar(*pool, "SELECT count(*) FROM insights.models WHERE active"), "1");
+
+  // A new review announced on the stream: insights follow within about a second.
+  ASSERT_TRUE(
+      testing::AddReview(*pool, "new-1", "p-1", 1, "Broke", "The handle snapped after a day.", now).ok());
+  redis::RedisOptions ro;
+  ro.port = (*redis_server)->port();
+  redis::RedisClient redis(ro);
+  const absl::Time announced = absl::Now();
+  ASSERT_TRUE(
+      redis
+          .XAdd("marketlens:reviews",
+                {{"event", "created"}, {"review_id", "new-1"}, {"product_id", "p-1"}, {"version", "1"}})
+          .ok());
+  until = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < until && insights("p-1") != 61) absl::SleepFor(absl::Milliseconds(10));
+  const absl::Duration lag = absl::Now() - announced;
+  ASSERT_EQ(insights("p-1"), 61) << process->Log();
+  std::printf("end-to-end lag, stream entry -> product insights: %.0f ms\n", absl::ToDoubleMilliseconds(lag));
+  EXPECT_LT(lag, absl::Seconds(5));
+
+  // AnalyzeText through the openai backend; its quotes are checked against the text.
+  grpc::ClientContext ctx;
+  v1::AnalyzeTextRequest req;
+  req.set_text("Nice look. The hinge cracked.");
+  v1::TextAnalysis resp;
+  ASSERT_TRUE(stub->AnalyzeText(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.backend(), "openai");
+  EXPECT_EQ(resp.issues(0).category(), "durability");
+  // The same answer for a text that does not contain the quote: the local engine answers instead.
+  grpc::ClientContext ctx2;
+  req.set_text("Lovely kettle, works great.");
+  ASSERT_TRUE(stub->AnalyzeText(&ctx2, req, &resp).ok());
+  EXPECT_EQ(resp.backend(), "local");
+  EXPECT_EQ(resp.label(), "positive");
+
+  // Metrics.
+  const std::string metrics = HttpGet(metrics_port, "/metrics");
+  EXPECT_TRUE(absl::StrContains(metrics, "analyzer_reviews_analyzed_total{source=\"stream\"} 1"))
+      << metrics.substr(0, 2000);
+  EXPECT_TRUE(absl::StrContains(metrics, "analyzer_llm_calls_total{backend=\"openai\",outcome=\"ok\"}"));
+  EXPECT_TRUE(absl::StrContains(metrics, "analyzer_llm_fallbacks_total{reason=\"ungrounded\"} 1"));
+
+  // SIGTERM: a clean exit.
+  EXPECT_EQ(process->Kill(SIGTERM), 0) << process->Log();
+}
+
+}  // namespace
+}  // namespace marketlens::analyzer

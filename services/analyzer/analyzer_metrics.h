@@ -1,0 +1,78 @@
+// The analyzer's Prometheus metrics (on metrics::DefaultRegistry(), served on /metrics):
+//
+//   analyzer_reviews_analyzed_total{source}          reviews analysed ("stream", "catchup", "request")
+//   analyzer_products_recomputed_total               product insight recomputations
+//   analyzer_alerts_raised_total{kind}               new alerts
+//   analyzer_stream_entries_total                    stream entries read (acknowledged after processing)
+//   analyzer_pipeline_errors_total{stage}            failures (stage: read, analyze, save, recompute, train)
+//   analyzer_model_trainings_total{outcome}          weak-label model trainings ("ok", "skipped", "error")
+//   analyzer_model_examples                          reviews the active model was trained on
+//   analyzer_pending_reviews                         reviews found stale at the last catch-up pass
+//   analyzer_insights_lag_seconds                    wall time from a review's announcement (queued_at) to
+//   its
+//                                                    product's insights being updated, last batch
+//   analyzer_llm_calls_total{backend,outcome}        LLM calls: ok, invalid_output, error, circuit_open,
+//   cached analyzer_llm_fallbacks_total{reason}             answers given by the local engine instead
+//   analyzer_llm_tokens_total{backend,kind}          prompt / completion tokens reported by the backend
+//   analyzer_llm_latency_seconds{backend}            LLM call latency (histogram)
+#ifndef MARKETLENS_SERVICES_ANALYZER_ANALYZER_METRICS_H_
+#define MARKETLENS_SERVICES_ANALYZER_ANALYZER_METRICS_H_
+
+#include <memory>
+#include <string>
+
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace marketlens::analyzer {
+
+class AnalyzerMetrics {
+ public:
+  static AnalyzerMetrics& Default();
+  explicit AnalyzerMetrics(std::shared_ptr<prometheus::Registry> registry);
+
+  prometheus::Counter& analyzed(const std::string& source) { return analyzed_->Add({{"source", source}}); }
+  prometheus::Counter& products_recomputed() { return *products_recomputed_; }
+  prometheus::Counter& alerts_raised(const std::string& kind) { return alerts_->Add({{"kind", kind}}); }
+  prometheus::Counter& stream_entries() { return *stream_entries_; }
+  prometheus::Counter& errors(const std::string& stage) { return errors_->Add({{"stage", stage}}); }
+  prometheus::Counter& trainings(const std::string& outcome) {
+    return trainings_->Add({{"outcome", outcome}});
+  }
+  prometheus::Gauge& model_examples() { return *model_examples_; }
+  prometheus::Gauge& pending_reviews() { return *pending_; }
+  prometheus::Gauge& insights_lag_seconds() { return *lag_; }
+  prometheus::Counter& llm_calls(const std::string& backend, const std::string& outcome) {
+    return llm_calls_->Add({{"backend", backend}, {"outcome", outcome}});
+  }
+  prometheus::Counter& llm_fallbacks(const std::string& reason) {
+    return llm_fallbacks_->Add({{"reason", reason}});
+  }
+  prometheus::Counter& llm_tokens(const std::string& backend, const std::string& kind) {
+    return llm_tokens_->Add({{"backend", backend}, {"kind", kind}});
+  }
+  prometheus::Histogram& llm_latency(const std::string& backend);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* analyzed_;
+  prometheus::Counter* products_recomputed_;
+  prometheus::Family<prometheus::Counter>* alerts_;
+  prometheus::Counter* stream_entries_;
+  prometheus::Family<prometheus::Counter>* errors_;
+  prometheus::Family<prometheus::Counter>* trainings_;
+  prometheus::Gauge* model_examples_;
+  prometheus::Gauge* pending_;
+  prometheus::Gauge* lag_;
+  prometheus::Family<prometheus::Counter>* llm_calls_;
+  prometheus::Family<prometheus::Counter>* llm_fallbacks_;
+  prometheus::Family<prometheus::Counter>* llm_tokens_;
+  prometheus::Family<prometheus::Histogram>* llm_latency_;
+};
+
+}  // namespace marketlens::analyzer
+
+#endif  // MARKETLENS_SERVICES_ANALYZER_ANALYZER_METRICS_H_

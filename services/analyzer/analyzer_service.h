@@ -1,0 +1,87 @@
+// The analyzer's gRPC surface (protos/marketlens/analyzer/v1/analyzer.proto): text analysis on demand,
+// product insights for dashboards (list with filters, sort and keyset paging; one product with its weekly
+// history, issues, features and open alerts), a product's analysed reviews, alerts, and the marketing
+// reads (top performers of a campaign, interactions per product by customer type). Content generation
+// (GenerateContent, SummarizeInteractions, GenerateBrief) is delegated to a ContentService when one is set.
+//
+// Every read runs in a read-only transaction bounded by the call's deadline (at most 10 s). Errors follow
+// the gateway's conventions: INVALID_ARGUMENT naming the field ("page_size must be 1..100"), NOT_FOUND
+// for unknown ids, UNAVAILABLE when Postgres is down.
+#ifndef MARKETLENS_SERVICES_ANALYZER_ANALYZER_SERVICE_H_
+#define MARKETLENS_SERVICES_ANALYZER_ANALYZER_SERVICE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/postgres/pool.h"
+#include "marketlens/analyzer/v1/analyzer.grpc.pb.h"
+#include "services/analyzer/engine/engine.h"
+
+namespace marketlens::analyzer {
+
+namespace v1 = ::marketlens::analyzer::v1;
+
+// Maps an absl::Status to a grpc::Status (same code and message).
+grpc::Status ToGrpc(const absl::Status& status);
+
+// Fills the proto from an engine analysis.
+void ToProto(const Analysis& a, v1::TextAnalysis* out);
+
+// The content RPCs, implemented elsewhere (rag/).
+class ContentService {
+ public:
+  virtual ~ContentService() = default;
+  virtual absl::Status GenerateContent(const v1::GenerateContentRequest& req, absl::Time deadline,
+                                       v1::GenerateContentResponse* out) = 0;
+  virtual absl::Status SummarizeInteractions(const v1::SummarizeInteractionsRequest& req, absl::Time deadline,
+                                             v1::SummarizeInteractionsResponse* out) = 0;
+  virtual absl::Status GenerateBrief(const v1::GenerateBriefRequest& req, absl::Time deadline,
+                                     v1::GenerateBriefResponse* out) = 0;
+};
+
+// AnalyzeText through another backend (the LLM layer): given the request, returns the analysis.
+using TextBackend =
+    std::function<absl::Status(const v1::AnalyzeTextRequest&, absl::Time deadline, v1::TextAnalysis*)>;
+
+class AnalyzerServiceImpl final : public v1::AnalyzerService::Service {
+ public:
+  // `pool` may be null (then only AnalyzeText works; the rest is UNAVAILABLE).
+  AnalyzerServiceImpl(postgres::PgPool* pool, const Engine* engine);
+
+  // Optional parts, set before serving.
+  void set_content(ContentService* content) { content_ = content; }
+  void set_text_backend(TextBackend backend) { text_backend_ = std::move(backend); }
+
+  grpc::Status AnalyzeText(grpc::ServerContext* ctx, const v1::AnalyzeTextRequest* req,
+                           v1::TextAnalysis* resp) override;
+  grpc::Status ListProductInsights(grpc::ServerContext* ctx, const v1::ListProductInsightsRequest* req,
+                                   v1::ListProductInsightsResponse* resp) override;
+  grpc::Status GetProductInsights(grpc::ServerContext* ctx, const v1::GetProductInsightsRequest* req,
+                                  v1::ProductInsights* resp) override;
+  grpc::Status ListProductReviews(grpc::ServerContext* ctx, const v1::ListProductReviewsRequest* req,
+                                  v1::ListProductReviewsResponse* resp) override;
+  grpc::Status ListAlerts(grpc::ServerContext* ctx, const v1::ListAlertsRequest* req,
+                          v1::ListAlertsResponse* resp) override;
+  grpc::Status TopPerformers(grpc::ServerContext* ctx, const v1::TopPerformersRequest* req,
+                             v1::TopPerformersResponse* resp) override;
+  grpc::Status InteractionsByProduct(grpc::ServerContext* ctx, const v1::InteractionsByProductRequest* req,
+                                     v1::InteractionsByProductResponse* resp) override;
+  grpc::Status GenerateContent(grpc::ServerContext* ctx, const v1::GenerateContentRequest* req,
+                               v1::GenerateContentResponse* resp) override;
+  grpc::Status SummarizeInteractions(grpc::ServerContext* ctx, const v1::SummarizeInteractionsRequest* req,
+                                     v1::SummarizeInteractionsResponse* resp) override;
+  grpc::Status GenerateBrief(grpc::ServerContext* ctx, const v1::GenerateBriefRequest* req,
+                             v1::GenerateBriefResponse* resp) override;
+
+ private:
+  postgres::PgPool* pool_;
+  const Engine* engine_;
+  ContentService* content_ = nullptr;
+  TextBackend text_backend_;
+};
+
+}  // namespace marketlens::analyzer
+
+#endif  // MARKETLENS_SERVICES_ANALYZER_ANALYZER_SERVICE_H_

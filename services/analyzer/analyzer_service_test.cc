@@ -1,0 +1,313 @@
+// The gRPC surface against a real PostgreSQL filled by the real pipeline: validation errors naming the field,
+// filters, sorts and keyset paging of the product list, one product's insights, reviews with their analysis,
+// alerts, and the marketing reads.
+#include "services/analyzer/analyzer_service.h"
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/testing/free_port.h"
+#include "common/testing/postgres_fixture.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "services/analyzer/pipeline.h"
+#include "services/analyzer/test_world.h"
+
+namespace marketlens::analyzer {
+namespace {
+
+using testing::AddProduct;
+using testing::AddReviews;
+
+class AnalyzerServiceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pg_ = marketlens::testing::PostgresServer::StartOrDie().release();
+    pool_ = testing::MigratedDatabase(*pg_).release();
+    auto engine = Engine::Create();
+    ASSERT_TRUE(engine.ok());
+    engine_ = engine->release();
+    // 12 products in two categories; p-03 slips in the last two weeks.
+    const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+    for (int i = 0; i < 12; ++i) {
+      const std::string id = absl::StrFormat("p-%02d", i);
+      ASSERT_TRUE(AddProduct(*pool_, id, absl::StrCat(i % 2 ? "Voltix" : "Sonara", " Gadget ", i),
+                             i % 2 ? "Voltix" : "Sonara", i < 6 ? "Electronics" : "Home & Kitchen", 1000 + i)
+                      .ok());
+      ASSERT_TRUE(AddReviews(*pool_, absl::StrCat("r", i, "-good"), id, 10 + 3 * i, i != 7,
+                             now - absl::Hours(24 * 200), now - absl::Hours(24 * 30), i)
+                      .ok());
+    }
+    ASSERT_TRUE(AddReviews(*pool_, "slip", "p-03", 25, false, now - absl::Hours(24 * 14), now, 1).ok());
+    ASSERT_TRUE(pool_
+                    ->Exec("INSERT INTO raw.campaign_posts (id, campaign_id, influencer, platform, views, "
+                           "likes, comments,"
+                           " shares, posted_at) VALUES"
+                           " ('c1', 'camp', 'ann', 'tiktok', 1000, 100, 10, 10, now()),"
+                           " ('c2', 'camp', 'ann', 'tiktok', 1000, 50, 0, 0, now()),"
+                           " ('c3', 'camp', 'bob', 'instagram', 500, 10, 0, 0, now()),"
+                           " ('c4', 'camp', 'cid', 'youtube', 200, 60, 20, 20, now()),"
+                           " ('c5', 'other', 'dan', 'x', 10, 10, 0, 0, now())")
+                    .ok());
+    ASSERT_TRUE(
+        pool_->Exec("INSERT INTO raw.customers (id, segment) VALUES ('u1', 'loyal'), ('u2', 'new')").ok());
+    ASSERT_TRUE(
+        pool_
+            ->Exec("INSERT INTO raw.interactions (id, customer_id, product_id, type, occurred_at) VALUES"
+                   " ('i1', 'u1', 'p-01', 'view', now()), ('i2', 'u1', 'p-01', 'purchase', now()),"
+                   " ('i3', 'u1', 'p-02', 'view', now()), ('i4', 'u2', 'p-02', 'view', now())")
+            .ok());
+    InsightsStore store(pool_);
+    Pipeline pipeline(&store, engine_, nullptr, {},
+                      new AnalyzerMetrics(std::make_shared<prometheus::Registry>()));
+    ASSERT_TRUE(pipeline.Init().ok());
+    auto r = pipeline.CatchUp();
+    ASSERT_TRUE(r.ok()) << r.status();
+
+    service_ = new AnalyzerServiceImpl(pool_, engine_);
+    const int port = *marketlens::testing::PickFreePort();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::InsecureServerCredentials());
+    builder.RegisterService(service_);
+    server_ = builder.BuildAndStart().release();
+    stub_ = v1::AnalyzerService::NewStub(
+                grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()))
+                .release();
+  }
+  static void TearDownTestSuite() {
+    server_->Shutdown();
+    delete stub_;
+    delete server_;
+    delete service_;
+    delete pool_;
+    delete pg_;
+  }
+
+  static marketlens::testing::PostgresServer* pg_;
+  static postgres::PgPool* pool_;
+  static Engine* engine_;
+  static AnalyzerServiceImpl* service_;
+  static grpc::Server* server_;
+  static v1::AnalyzerService::Stub* stub_;
+};
+marketlens::testing::PostgresServer* AnalyzerServiceTest::pg_ = nullptr;
+postgres::PgPool* AnalyzerServiceTest::pool_ = nullptr;
+Engine* AnalyzerServiceTest::engine_ = nullptr;
+AnalyzerServiceImpl* AnalyzerServiceTest::service_ = nullptr;
+grpc::Server* AnalyzerServiceTest::server_ = nullptr;
+v1::AnalyzerService::Stub* AnalyzerServiceTest::stub_ = nullptr;
+
+std::string ErrorField(const grpc::ClientContext& ctx) {
+  auto it = ctx.GetServerTrailingMetadata().find("x-error-field");
+  return it == ctx.GetServerTrailingMetadata().end() ? "" : std::string(it->second.data(), it->second.size());
+}
+
+TEST_F(AnalyzerServiceTest, AnalyzeText) {
+  grpc::ClientContext ctx;
+  v1::AnalyzeTextRequest req;
+  req.set_text("The battery is great but the strap snapped after a week.");
+  req.set_category("Electronics");
+  v1::TextAnalysis resp;
+  ASSERT_TRUE(stub_->AnalyzeText(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.backend(), "local");
+  EXPECT_EQ(resp.model_version(), engine_->version());
+  ASSERT_GE(resp.issues_size(), 1);
+  EXPECT_EQ(resp.issues(0).category(), "durability");
+  EXPECT_EQ(resp.aspects(0).aspect(), "battery");
+  EXPECT_GT(resp.aspects(0).polarity(), 0);
+
+  grpc::ClientContext empty_ctx;
+  v1::AnalyzeTextRequest empty;
+  grpc::Status s = stub_->AnalyzeText(&empty_ctx, empty, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ErrorField(empty_ctx), "text");
+
+  grpc::ClientContext huge_ctx;
+  v1::AnalyzeTextRequest huge;
+  huge.set_text(std::string((1 << 20) + 1, 'a'));
+  s = stub_->AnalyzeText(&huge_ctx, huge, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("at most"), std::string::npos);
+
+  grpc::ClientContext openai_ctx;
+  v1::AnalyzeTextRequest openai;
+  openai.set_text("fine");
+  openai.set_backend("openai");
+  EXPECT_EQ(stub_->AnalyzeText(&openai_ctx, openai, &resp).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(AnalyzerServiceTest, ListProductInsightsFiltersSortsAndPages) {
+  std::vector<std::string> ids;
+  std::string token;
+  std::vector<int> counts;
+  do {
+    grpc::ClientContext ctx;
+    v1::ListProductInsightsRequest req;
+    req.set_page_size(5);
+    req.set_sort("-reviews");
+    req.set_page_token(token);
+    v1::ListProductInsightsResponse resp;
+    {
+      grpc::Status st = stub_->ListProductInsights(&ctx, req, &resp);
+      ASSERT_TRUE(st.ok()) << st.error_message();
+    }
+    EXPECT_EQ(resp.total_size(), 12);
+    for (const auto& p : resp.products()) {
+      ids.push_back(p.product_id());
+      counts.push_back(p.review_count());
+    }
+    token = resp.next_page_token();
+  } while (!token.empty());
+  ASSERT_EQ(ids.size(), 12u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 12u);  // no duplicates across pages
+  EXPECT_TRUE(std::is_sorted(counts.rbegin(), counts.rend()));
+  EXPECT_EQ(ids[0], "p-03");  // 19 + 25 reviews
+
+  grpc::ClientContext ctx;
+  v1::ListProductInsightsRequest req;
+  req.set_category("Home & Kitchen");
+  req.set_q("voltix");
+  req.set_sort("title");
+  v1::ListProductInsightsResponse resp;
+  ASSERT_TRUE(stub_->ListProductInsights(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.total_size(), 3);                          // p-07, p-09, p-11
+  EXPECT_EQ(resp.products(0).title(), "Voltix Gadget 11");  // "11" < "7" < "9" as text
+
+  grpc::ClientContext neg_ctx;
+  v1::ListProductInsightsRequest neg;
+  neg.set_sentiment("negative");
+  ASSERT_TRUE(stub_->ListProductInsights(&neg_ctx, neg, &resp).ok());
+  ASSERT_EQ(resp.products_size(), 1);
+  EXPECT_EQ(resp.products(0).product_id(), "p-07");
+
+  for (auto [field, mutate] :
+       std::vector<std::pair<std::string, std::function<void(v1::ListProductInsightsRequest*)>>>{
+           {"page_size", [](auto* r) { r->set_page_size(101); }},
+           {"sort", [](auto* r) { r->set_sort("price"); }},
+           {"sentiment", [](auto* r) { r->set_sentiment("meh"); }},
+           {"min_rating", [](auto* r) { r->set_min_rating(6); }},
+           {"page_token", [](auto* r) { r->set_page_token("!!"); }}}) {
+    grpc::ClientContext bad_ctx;
+    v1::ListProductInsightsRequest bad;
+    mutate(&bad);
+    EXPECT_EQ(stub_->ListProductInsights(&bad_ctx, bad, &resp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT)
+        << field;
+    EXPECT_EQ(ErrorField(bad_ctx), field);
+  }
+}
+
+TEST_F(AnalyzerServiceTest, GetProductInsights) {
+  grpc::ClientContext ctx;
+  v1::GetProductInsightsRequest req;
+  req.set_product_id("p-03");
+  v1::ProductInsights p;
+  ASSERT_TRUE(stub_->GetProductInsights(&ctx, req, &p).ok());
+  EXPECT_EQ(p.title(), "Voltix Gadget 3");
+  EXPECT_EQ(p.review_count(), 44);
+  int weekly_reviews = 0;
+  for (const auto& w : p.weekly()) weekly_reviews += w.reviews();
+  EXPECT_EQ(weekly_reviews, 44);
+  // Weeks start on Monday, 00:00 UTC.
+  const absl::Time week = absl::FromUnixSeconds(p.weekly(0).week_start().seconds());
+  EXPECT_EQ(absl::GetWeekday(absl::ToCivilDay(week, absl::UTCTimeZone())), absl::Weekday::monday);
+  EXPECT_EQ(p.weekly(0).week_start().seconds() % 86400, 0);
+  ASSERT_GT(p.issues_size(), 0);
+  EXPECT_GT(p.issues(0).quotes_size(), 0);
+  EXPECT_GT(p.issue_history_size(), 0);
+  EXPECT_GT(p.features_size(), 0);
+  EXPECT_GE(p.open_alerts(), 1);
+  ASSERT_GE(p.alerts_size(), 1);
+  EXPECT_LT(p.alerts(0).p_value(), 0.01);
+  EXPECT_LT(p.sentiment_trend(), 0);
+
+  grpc::ClientContext missing_ctx;
+  req.set_product_id("nope");
+  EXPECT_EQ(stub_->GetProductInsights(&missing_ctx, req, &p).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(AnalyzerServiceTest, ListProductReviewsPagesNewestFirstWithAnalysis) {
+  std::vector<std::string> ids;
+  std::string token;
+  int64_t last = INT64_MAX;
+  do {
+    grpc::ClientContext ctx;
+    v1::ListProductReviewsRequest req;
+    req.set_product_id("p-03");
+    req.set_page_size(7);
+    req.set_page_token(token);
+    v1::ListProductReviewsResponse resp;
+    ASSERT_TRUE(stub_->ListProductReviews(&ctx, req, &resp).ok());
+    for (const auto& r : resp.reviews()) {
+      ids.push_back(r.review_id());
+      EXPECT_LE(r.created_at().seconds(), last);
+      last = r.created_at().seconds();
+      EXPECT_FALSE(r.analysis().label().empty());
+    }
+    token = resp.next_page_token();
+  } while (!token.empty());
+  EXPECT_EQ(ids.size(), 44u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 44u);
+}
+
+TEST_F(AnalyzerServiceTest, ListAlerts) {
+  grpc::ClientContext ctx;
+  v1::ListAlertsRequest req;
+  req.set_open_only(true);
+  v1::ListAlertsResponse resp;
+  ASSERT_TRUE(stub_->ListAlerts(&ctx, req, &resp).ok());
+  std::set<std::string> products;
+  for (const auto& a : resp.alerts()) products.insert(a.product_id());
+  EXPECT_TRUE(products.contains("p-03"));
+  grpc::ClientContext page_ctx;
+  req.set_page_size(1);
+  ASSERT_TRUE(stub_->ListAlerts(&page_ctx, req, &resp).ok());
+  EXPECT_EQ(resp.alerts_size(), 1);
+  if (products.size() + 0 > 1 || resp.next_page_token().size()) {
+    grpc::ClientContext next_ctx;
+    req.set_page_token(resp.next_page_token());
+    v1::ListAlertsResponse next;
+    ASSERT_TRUE(stub_->ListAlerts(&next_ctx, req, &next).ok());
+    if (next.alerts_size() > 0) EXPECT_NE(next.alerts(0).id(), resp.alerts(0).id());
+  }
+  grpc::ClientContext bad_ctx;
+  v1::ListAlertsRequest bad;
+  bad.set_kind("boom");
+  EXPECT_EQ(stub_->ListAlerts(&bad_ctx, bad, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(AnalyzerServiceTest, TopPerformersAndInteractionsByProduct) {
+  grpc::ClientContext ctx;
+  v1::TopPerformersRequest req;
+  req.set_campaign_id("camp");
+  v1::TopPerformersResponse resp;
+  ASSERT_TRUE(stub_->TopPerformers(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.performers_size(), 3);
+  EXPECT_EQ(resp.performers(0).influencer(), "cid");  // 100 / 200
+  EXPECT_NEAR(resp.performers(0).engagement_rate(), 0.5, 1e-9);
+  EXPECT_EQ(resp.performers(1).influencer(), "ann");  // 170 / 2000
+  EXPECT_EQ(resp.performers(1).posts(), 2);
+  EXPECT_EQ(resp.performers(1).views(), 2000);
+  EXPECT_EQ(resp.performers(2).influencer(), "bob");
+  grpc::ClientContext missing_ctx;
+  req.set_campaign_id("none");
+  EXPECT_EQ(stub_->TopPerformers(&missing_ctx, req, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  grpc::ClientContext ictx;
+  v1::InteractionsByProductRequest ireq;
+  ireq.set_customer_type("loyal");
+  v1::InteractionsByProductResponse iresp;
+  ASSERT_TRUE(stub_->InteractionsByProduct(&ictx, ireq, &iresp).ok());
+  ASSERT_EQ(iresp.products_size(), 2);
+  EXPECT_EQ(iresp.products(0).product_id(), "p-01");
+  EXPECT_EQ(iresp.products(0).interactions(), 2);
+  EXPECT_EQ(iresp.products(0).customer_type(), "loyal");
+}
+
+}  // namespace
+}  // namespace marketlens::analyzer

@@ -1,0 +1,36 @@
+#!/bin/bash
+# The CLI end to end: score JSON lines (ours and Amazon's, plus a malformed line), and eval a labelled file
+# with and without training on rated reviews in Amazon JSON lines.
+set -euo pipefail
+CLI="${TEST_SRCDIR}/${TEST_WORKSPACE}/services/analyzer/cli"
+T="${TEST_TMPDIR}"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+printf '%s\n' \
+  '{"id":"r1","title":"Love it","text":"The battery life is fantastic.","category":"Electronics","rating":5}' \
+  '{"reviewerID":"A1","asin":"B0","summary":"Broke","reviewText":"The handle snapped after a week.","overall":1}' \
+  'not json' > "$T/in.jsonl"
+"$CLI" score < "$T/in.jsonl" > "$T/out.jsonl"
+[ "$(wc -l < "$T/out.jsonl")" -eq 3 ] || fail "expected 3 output lines"
+grep -q '"id":"r1".*"label":"positive".*"aspect":"battery"' "$T/out.jsonl" || fail "r1: $(sed -n 1p "$T/out.jsonl")"
+grep -q '"id":"A1/B0".*"label":"negative".*"category":"durability"' "$T/out.jsonl" || fail "A1: $(sed -n 2p "$T/out.jsonl")"
+grep -q '"line":3,"error"' "$T/out.jsonl" || fail "malformed line not reported"
+
+# A labelled file (text<TAB>label) and rated reviews whose domain words only the trained model knows.
+: > "$T/eval.tsv"
+: > "$T/train.jsonl"
+for i in $(seq 1 60); do
+  printf 'the lamp arm is sturdy %s\t1\nthe lamp arm is wobbly %s\t0\n' "$i" "$i" >> "$T/eval.tsv"
+  printf '{"summary":"ok","reviewText":"the arm is sturdy, model %s","overall":5}\n' "$i" >> "$T/train.jsonl"
+  printf '{"summary":"meh","reviewText":"the arm is wobbly, model %s","overall":1}\n' "$i" >> "$T/train.jsonl"
+done
+echo 'broken line without a label' >> "$T/eval.tsv"
+"$CLI" eval "$T/eval.tsv" > "$T/rules.txt"
+grep -q 'skipped 1 lines' "$T/rules.txt" || fail "skipped line not reported"
+grep -q '^rules: examples=120 accuracy=' "$T/rules.txt" || fail "$(cat "$T/rules.txt")"
+"$CLI" eval "$T/eval.tsv" --train="$T/train.jsonl" > "$T/trained.txt"
+grep -q '^trained nblr-' "$T/trained.txt" || fail "$(cat "$T/trained.txt")"
+grep -q '^combined: examples=120 accuracy=1.0000 f1=1.0000' "$T/trained.txt" || fail "$(cat "$T/trained.txt")"
+grep -q 'truth=1        0      60' "$T/trained.txt" || fail "confusion: $(cat "$T/trained.txt")"
+"$CLI" bogus 2>/dev/null && fail "usage error expected" || [ $? -eq 2 ] || fail "exit code"
+echo "cli_test: 1 passed, 0 failed"

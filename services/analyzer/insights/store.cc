@@ -1,0 +1,409 @@
+#include "services/analyzer/insights/store.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/logging/log.h"
+
+namespace marketlens::analyzer {
+namespace {
+
+using postgres::Tx;
+
+constexpr char kSep[] = "\x1f";  // unit separator: cannot occur in stored text (the tokenizer drops controls)
+
+std::string TimeText(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
+}
+std::string FormatDay(absl::CivilDay d) { return absl::FormatCivilTime(d); }
+std::string Num(double v) { return absl::StrCat(v); }
+
+std::vector<std::string> SplitSep(const std::string& s) {
+  if (s.empty()) return {};
+  return absl::StrSplit(s, kSep);
+}
+
+ReviewRow RowToReview(const pqxx::row& row) {
+  ReviewRow r;
+  r.id = row[0].as<std::string>();
+  r.product_id = row[1].as<std::string>();
+  r.category = row[2].as<std::string>();
+  r.title = row[3].as<std::string>();
+  r.text = row[4].as<std::string>();
+  r.rating = row[5].as<int>();
+  r.version = row[6].as<int>();
+  r.created_at = absl::FromUnixMicros(row[7].as<int64_t>());
+  return r;
+}
+
+constexpr char kReviewColumns[] =
+    "r.id, r.product_id, COALESCE(p.category, ''), r.title, r.text, r.rating, r.version, "
+    "(extract(epoch FROM r.created_at) * 1000000)::bigint";
+
+}  // namespace
+
+std::string AspectsJson(const std::vector<AspectMention>& aspects) {
+  std::string out = "[";
+  for (size_t i = 0; i < aspects.size(); ++i) {
+    const AspectMention& a = aspects[i];
+    absl::StrAppend(&out, i ? "," : "", "{\"aspect\":\"", logging::JsonEscape(a.aspect),
+                    "\",\"polarity\":", a.polarity, ",\"quote\":\"", logging::JsonEscape(a.quote), "\"",
+                    a.discovered ? ",\"discovered\":true" : "", "}");
+  }
+  return out + "]";
+}
+
+std::string IssuesJson(const std::vector<IssueFlag>& issues) {
+  std::string out = "[";
+  for (size_t i = 0; i < issues.size(); ++i) {
+    absl::StrAppend(&out, i ? "," : "", "{\"category\":\"", logging::JsonEscape(issues[i].category),
+                    "\",\"sentence\":\"", logging::JsonEscape(issues[i].sentence), "\"}");
+  }
+  return out + "]";
+}
+
+std::string PgTextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out.push_back(',');
+    out.push_back('"');
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+absl::StatusOr<std::vector<ReviewRow>> InsightsStore::PendingReviews(const std::string& engine_version,
+                                                                     const std::string& after_id, int limit) {
+  auto r =
+      pool_->Exec(absl::StrCat("SELECT ", kReviewColumns,
+                               " FROM raw.reviews r"
+                               " LEFT JOIN raw.products p ON p.id = r.product_id"
+                               " LEFT JOIN insights.review_analysis a ON a.review_id = r.id"
+                               " WHERE r.id > $1 AND (a.review_id IS NULL OR a.review_version < r.version"
+                               "   OR a.model_version <> $2)"
+                               " ORDER BY r.id LIMIT $3"),
+                  after_id, engine_version, limit);
+  if (!r.ok()) return r.status();
+  std::vector<ReviewRow> out;
+  out.reserve(r->size());
+  for (const auto& row : *r) out.push_back(RowToReview(row));
+  return out;
+}
+
+absl::StatusOr<std::vector<ReviewRow>> InsightsStore::LoadReviews(const std::vector<std::string>& ids) {
+  if (ids.empty()) return std::vector<ReviewRow>{};
+  auto r = pool_->Exec(absl::StrCat("SELECT ", kReviewColumns,
+                                    " FROM raw.reviews r LEFT JOIN raw.products p ON p.id = r.product_id"
+                                    " WHERE r.id = ANY($1::text[]) ORDER BY r.id"),
+                       PgTextArray(ids));
+  if (!r.ok()) return r.status();
+  std::vector<ReviewRow> out;
+  for (const auto& row : *r) out.push_back(RowToReview(row));
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> InsightsStore::SaveAnalyses(
+    const std::vector<std::pair<ReviewRow, Analysis>>& rows, const std::string& engine_version) {
+  std::vector<std::string> ids, products, versions, sentiments, labels, aspects, issues, flags;
+  std::set<std::string> touched;
+  for (const auto& [review, a] : rows) {
+    ids.push_back(review.id);
+    products.push_back(review.product_id);
+    versions.push_back(absl::StrCat(review.version));
+    sentiments.push_back(Num(a.sentiment));
+    labels.push_back(a.label);
+    aspects.push_back(AspectsJson(a.aspects));
+    issues.push_back(IssuesJson(a.issues));
+    flags.push_back(absl::StrJoin(a.quality_flags, ","));
+    touched.insert(review.product_id);
+  }
+  if (ids.empty()) return std::vector<std::string>{};
+  auto r = pool_->Exec(
+      "INSERT INTO insights.review_analysis (review_id, product_id, review_version, sentiment, label, "
+      "aspects,"
+      " issues, quality_flags, backend, model_version, analyzed_at)"
+      " SELECT id, pid, ver, s, l, asp::jsonb, iss::jsonb, string_to_array(q, ','), 'local', $9, now()"
+      " FROM unnest($1::text[], $2::text[], $3::int[], $4::float8[], $5::text[], $6::text[], $7::text[], "
+      "$8::text[])"
+      "   AS u(id, pid, ver, s, l, asp, iss, q)"
+      " ON CONFLICT (review_id) DO UPDATE SET product_id = EXCLUDED.product_id,"
+      "   review_version = EXCLUDED.review_version, sentiment = EXCLUDED.sentiment, label = EXCLUDED.label,"
+      "   aspects = EXCLUDED.aspects, issues = EXCLUDED.issues, quality_flags = EXCLUDED.quality_flags,"
+      "   backend = EXCLUDED.backend, model_version = EXCLUDED.model_version, analyzed_at = "
+      "EXCLUDED.analyzed_at"
+      " WHERE insights.review_analysis.review_version <= EXCLUDED.review_version",
+      PgTextArray(ids), PgTextArray(products), PgTextArray(versions), PgTextArray(sentiments),
+      PgTextArray(labels), PgTextArray(aspects), PgTextArray(issues), PgTextArray(flags), engine_version);
+  if (!r.ok()) return r.status();
+  return std::vector<std::string>(touched.begin(), touched.end());
+}
+
+absl::StatusOr<absl::Time> InsightsStore::DataNow() {
+  auto r = pool_->Exec("SELECT (extract(epoch FROM max(created_at)) * 1000000)::bigint FROM raw.reviews");
+  if (!r.ok()) return r.status();
+  if (r->empty() || (*r)[0][0].is_null()) return absl::InfinitePast();
+  return absl::FromUnixMicros((*r)[0][0].as<int64_t>());
+}
+
+absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::string& product_id, absl::Time now,
+                                                                const AggregateOptions& aggregate_options,
+                                                                const AlertOptions& alert_options) {
+  RecomputeResult result;
+  absl::Status status = pool_->Transact([&](Tx& tx) -> absl::Status {
+    result = RecomputeResult();
+    // One recompute of a product at a time (two instances may both be told about it).
+    auto lock = tx.Exec("SELECT pg_advisory_xact_lock(hashtext('analyzer:' || $1))", product_id);
+    if (!lock.ok()) return lock.status();
+    auto rows = tx.Exec(
+        "SELECT (extract(epoch FROM r.created_at) * 1000000)::bigint, r.rating, a.sentiment,"
+        " COALESCE((SELECT string_agg(e->>'category', E'\\x1f' ORDER BY o) FROM "
+        "jsonb_array_elements(a.issues)"
+        "   WITH ORDINALITY AS x(e, o)), ''),"
+        " COALESCE((SELECT string_agg(e->>'sentence', E'\\x1f' ORDER BY o) FROM "
+        "jsonb_array_elements(a.issues)"
+        "   WITH ORDINALITY AS x(e, o)), ''),"
+        " COALESCE((SELECT string_agg(e->>'aspect', E'\\x1f' ORDER BY o) FROM jsonb_array_elements(a.aspects)"
+        "   WITH ORDINALITY AS x(e, o)), ''),"
+        " COALESCE((SELECT string_agg(e->>'polarity', E'\\x1f' ORDER BY o) FROM "
+        "jsonb_array_elements(a.aspects)"
+        "   WITH ORDINALITY AS x(e, o)), '')"
+        " FROM raw.reviews r JOIN insights.review_analysis a ON a.review_id = r.id WHERE r.product_id = $1",
+        product_id);
+    if (!rows.ok()) return rows.status();
+    std::vector<ReviewFact> facts;
+    facts.reserve(rows->size());
+    for (const auto& row : *rows) {
+      ReviewFact f;
+      f.created_at = absl::FromUnixMicros(row[0].as<int64_t>());
+      f.rating = row[1].as<int>();
+      f.sentiment = row[2].as<double>();
+      f.issues = SplitSep(row[3].as<std::string>());
+      f.issue_sentences = SplitSep(row[4].as<std::string>());
+      f.aspects = SplitSep(row[5].as<std::string>());
+      for (const std::string& p : SplitSep(row[6].as<std::string>())) {
+        double v = 0;
+        (void)absl::SimpleAtod(p, &v);
+        f.aspect_polarities.push_back(v);
+      }
+      facts.push_back(std::move(f));
+    }
+    result.reviews = static_cast<int>(facts.size());
+    const ProductAggregate agg = Aggregate(facts, now, aggregate_options);
+    const std::vector<AlertFinding> findings = DetectAlerts(facts, now, alert_options);
+
+    // Weekly history.
+    std::vector<std::string> weeks, ratings, sentiments, counts, iw_weeks, iw_categories, iw_counts;
+    for (const WeeklyAggregate& w : agg.weekly) {
+      weeks.push_back(FormatDay(w.week_start));
+      ratings.push_back(Num(w.average_rating));
+      sentiments.push_back(Num(w.sentiment));
+      counts.push_back(absl::StrCat(w.reviews));
+      for (const auto& [category, n] : w.issue_counts) {
+        iw_weeks.push_back(FormatDay(w.week_start));
+        iw_categories.push_back(category);
+        iw_counts.push_back(absl::StrCat(n));
+      }
+    }
+    for (const char* sql : {"DELETE FROM insights.product_weekly WHERE product_id = $1",
+                            "DELETE FROM insights.issue_weekly WHERE product_id = $1",
+                            "DELETE FROM insights.issues WHERE product_id = $1"}) {
+      auto d = tx.Exec(sql, product_id);
+      if (!d.ok()) return d.status();
+    }
+    if (!weeks.empty()) {
+      auto w = tx.Exec(
+          "INSERT INTO insights.product_weekly (product_id, week_start, average_rating, sentiment, reviews)"
+          " SELECT $1, w, r, s, n FROM unnest($2::date[], $3::float8[], $4::float8[], $5::int[]) AS u(w, r, "
+          "s, n)",
+          product_id, PgTextArray(weeks), PgTextArray(ratings), PgTextArray(sentiments), PgTextArray(counts));
+      if (!w.ok()) return w.status();
+    }
+    if (!iw_weeks.empty()) {
+      auto w = tx.Exec(
+          "INSERT INTO insights.issue_weekly (product_id, week_start, category, count)"
+          " SELECT $1, w, c, n FROM unnest($2::date[], $3::text[], $4::int[]) AS u(w, c, n)",
+          product_id, PgTextArray(iw_weeks), PgTextArray(iw_categories), PgTextArray(iw_counts));
+      if (!w.ok()) return w.status();
+    }
+    std::string issues_json = "[";
+    for (size_t i = 0; i < agg.issues.size(); ++i) {
+      const IssueAggregate& ia = agg.issues[i];
+      auto w = tx.Exec(
+          "INSERT INTO insights.issues (product_id, category, count, share, quotes, updated_at)"
+          " VALUES ($1, $2, $3, $4, $5::text[], now())",
+          product_id, ia.category, ia.count, ia.share, PgTextArray(ia.quotes));
+      if (!w.ok()) return w.status();
+      absl::StrAppend(&issues_json, i ? "," : "", "{\"category\":\"", logging::JsonEscape(ia.category),
+                      "\",\"count\":", ia.count, ",\"share\":", ia.share, "}");
+    }
+    issues_json += "]";
+    std::string features_json = "[";
+    for (size_t i = 0; i < agg.features.size(); ++i) {
+      const FeatureAggregate& f = agg.features[i];
+      absl::StrAppend(&features_json, i ? "," : "", "{\"aspect\":\"", logging::JsonEscape(f.aspect),
+                      "\",\"mentions\":", f.mentions, ",\"polarity\":", f.polarity, "}");
+    }
+    features_json += "]";
+
+    // Alerts: raise new ones (or refresh the open one), resolve those no longer significant.
+    std::vector<std::string> keys;
+    for (const AlertFinding& f : findings) {
+      keys.push_back(absl::StrCat(f.kind, "|", f.metric));
+      auto a = tx.Exec(
+          "INSERT INTO insights.alerts (product_id, kind, metric, before, after, p_value, message, "
+          "recent_reviews,"
+          " baseline_reviews) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+          " ON CONFLICT (product_id, kind, metric) WHERE resolved_at IS NULL DO UPDATE SET before = "
+          "EXCLUDED.before,"
+          "   after = EXCLUDED.after, p_value = EXCLUDED.p_value, message = EXCLUDED.message,"
+          "   recent_reviews = EXCLUDED.recent_reviews, baseline_reviews = EXCLUDED.baseline_reviews"
+          " RETURNING (xmax = 0)",
+          product_id, f.kind, f.metric, f.before, f.after, std::clamp(f.p_value, 0.0, 1.0), f.message,
+          f.recent_reviews, f.baseline_reviews);
+      if (!a.ok()) return a.status();
+      if (!a->empty() && (*a)[0][0].as<bool>()) {
+        ++result.alerts_raised;
+        logging::Info(
+            "alert raised",
+            {{"product_id", product_id}, {"kind", f.kind}, {"metric", f.metric}, {"p_value", f.p_value}});
+      }
+    }
+    auto resolved = tx.Exec(
+        "UPDATE insights.alerts SET resolved_at = now() WHERE product_id = $1 AND resolved_at IS NULL"
+        " AND NOT ((kind || '|' || metric) = ANY($2::text[]))",
+        product_id, PgTextArray(keys));
+    if (!resolved.ok()) return resolved.status();
+    result.alerts_resolved = static_cast<int>(resolved->affected_rows());
+    result.alerts_open = static_cast<int>(findings.size());
+
+    const double sentiment = agg.sentiment;
+    const std::string label = LabelFor(sentiment, 0.2);
+    auto s = tx.Exec(
+        "INSERT INTO insights.product_summary (product_id, title, brand, category, price_cents, "
+        "average_rating,"
+        " review_count, sentiment, sentiment_label, reviews_per_week, velocity_trend, features, updated_at,"
+        " sentiment_trend, open_alerts, last_review_at, issues)"
+        " SELECT $1, COALESCE(p.title, ''), COALESCE(p.brand, ''), COALESCE(p.category, ''),"
+        "   COALESCE(p.price_cents, 0), $2, $3, $4, $5, $6, $7, $8::jsonb, now(), $9, $10, $11::timestamptz, "
+        "$12::jsonb"
+        " FROM (SELECT 1) AS one LEFT JOIN raw.products p ON p.id = $1"
+        " ON CONFLICT (product_id) DO UPDATE SET title = EXCLUDED.title, brand = EXCLUDED.brand,"
+        "   category = EXCLUDED.category, price_cents = EXCLUDED.price_cents,"
+        "   average_rating = EXCLUDED.average_rating, review_count = EXCLUDED.review_count,"
+        "   sentiment = EXCLUDED.sentiment, sentiment_label = EXCLUDED.sentiment_label,"
+        "   reviews_per_week = EXCLUDED.reviews_per_week, velocity_trend = EXCLUDED.velocity_trend,"
+        "   features = EXCLUDED.features, updated_at = EXCLUDED.updated_at,"
+        "   sentiment_trend = EXCLUDED.sentiment_trend, open_alerts = EXCLUDED.open_alerts,"
+        "   last_review_at = EXCLUDED.last_review_at, issues = EXCLUDED.issues",
+        product_id, std::clamp(agg.average_rating, 0.0, 5.0), agg.review_count,
+        std::clamp(sentiment, -1.0, 1.0), label, agg.reviews_per_week, agg.velocity_trend, features_json,
+        agg.sentiment_trend, static_cast<int>(findings.size()),
+        agg.review_count > 0 ? std::optional<std::string>(TimeText(agg.last_review_at)) : std::nullopt,
+        issues_json);
+    if (!s.ok()) return s.status();
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+absl::StatusOr<std::vector<InsightsStore::TrainingRow>> InsightsStore::TrainingData(int limit) {
+  auto r = pool_->Exec(
+      "SELECT COALESCE(p.category, ''), r.title, r.text, r.rating FROM raw.reviews r"
+      " LEFT JOIN raw.products p ON p.id = r.product_id ORDER BY r.created_at DESC, r.id LIMIT $1",
+      limit);
+  if (!r.ok()) return r.status();
+  std::vector<TrainingRow> out;
+  out.reserve(r->size());
+  for (const auto& row : *r) {
+    TrainingRow t;
+    t.category = row[0].as<std::string>();
+    const std::string title = row[1].as<std::string>();
+    t.rated.text =
+        title.empty() ? row[2].as<std::string>() : absl::StrCat(title, ".\n", row[2].as<std::string>());
+    t.rated.rating = row[3].as<int>();
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> InsightsStore::CountReviews() {
+  auto r = pool_->Exec("SELECT count(*) FROM raw.reviews");
+  if (!r.ok()) return r.status();
+  return (*r)[0][0].as<int64_t>();
+}
+
+absl::Status InsightsStore::SaveModel(const TextModel& model, bool activate) {
+  std::vector<std::string> pos, neg;
+  for (const auto& [w, v] : model.top_positive()) pos.push_back(w);
+  for (const auto& [w, v] : model.top_negative()) neg.push_back(w);
+  const std::string weights = absl::Base64Escape(model.Serialize());
+  return pool_->Transact([&](Tx& tx) -> absl::Status {
+    if (activate) {
+      auto off = tx.Exec("UPDATE insights.models SET active = false WHERE active AND version <> $1",
+                         model.info().version);
+      if (!off.ok()) return off.status();
+    }
+    auto r = tx.Exec(
+        "INSERT INTO insights.models (version, kind, examples, holdout_accuracy, top_positive, top_negative, "
+        "weights,"
+        " active) VALUES ($1, 'nblr', $2, $3, $4::text[], $5::text[], $6, $7)"
+        " ON CONFLICT (version) DO UPDATE SET active = EXCLUDED.active OR insights.models.active",
+        model.info().version, model.info().examples,
+        model.info().holdout_accuracy >= 0 ? std::optional<double>(model.info().holdout_accuracy)
+                                           : std::nullopt,
+        PgTextArray(pos), PgTextArray(neg), weights, activate);
+    return r.status();
+  });
+}
+
+absl::StatusOr<std::optional<TextModel>> InsightsStore::LoadActiveModel() {
+  auto r = pool_->Exec("SELECT weights FROM insights.models WHERE active");
+  if (!r.ok()) return r.status();
+  if (r->empty()) return std::optional<TextModel>();
+  std::string bytes;
+  if (!absl::Base64Unescape((*r)[0][0].as<std::string>(), &bytes)) {
+    return absl::DataLossError("insights.models: weights are not base64");
+  }
+  auto m = TextModel::Deserialize(bytes);
+  if (!m.ok()) return m.status();
+  return std::optional<TextModel>(*std::move(m));
+}
+
+absl::Status InsightsStore::SaveDiscoveredTerms(const std::vector<DiscoveredTerm>& terms) {
+  std::vector<std::string> categories, words, docs;
+  for (const auto& t : terms) {
+    categories.push_back(t.category);
+    words.push_back(t.term);
+    docs.push_back(absl::StrCat(t.documents));
+  }
+  if (terms.empty()) return absl::OkStatus();
+  auto r = pool_->Exec(
+      "INSERT INTO insights.aspect_terms (category, term, documents)"
+      " SELECT c, t, d FROM unnest($1::text[], $2::text[], $3::int[]) AS u(c, t, d)"
+      " ON CONFLICT (category, term) DO UPDATE SET documents = EXCLUDED.documents",
+      PgTextArray(categories), PgTextArray(words), PgTextArray(docs));
+  return r.status();
+}
+
+absl::StatusOr<std::vector<DiscoveredTerm>> InsightsStore::LoadDiscoveredTerms() {
+  auto r = pool_->Exec("SELECT category, term, documents FROM insights.aspect_terms ORDER BY category, term");
+  if (!r.ok()) return r.status();
+  std::vector<DiscoveredTerm> out;
+  for (const auto& row : *r)
+    out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int>()});
+  return out;
+}
+
+}  // namespace marketlens::analyzer

@@ -1,0 +1,160 @@
+#include "services/analyzer/llm/fake_llm_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+
+namespace marketlens::analyzer::llm {
+namespace {
+
+std::string JsonEscapeMinimal(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+HttpResponse ChatCompletion(const std::string& content, int prompt_tokens, int completion_tokens) {
+  HttpResponse r;
+  r.headers = {{"Content-Type", "application/json"}};
+  r.body = absl::StrCat(
+      R"({"id":"chatcmpl-1","object":"chat.completion","model":"fake-model","choices":[{"index":0,)",
+      R"("message":{"role":"assistant","content":")", JsonEscapeMinimal(content),
+      R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":)", prompt_tokens, R"(,"completion_tokens":)",
+      completion_tokens, "}}");
+  return r;
+}
+
+FakeLlmServer::FakeLlmServer(std::function<HttpResponse(const HttpRequest&)> handler)
+    : handler_(std::move(handler)) {
+  listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  listen(listen_fd_, 64);
+  accept_thread_ = std::thread([this] {
+    while (!stop_.load()) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      const int fd = accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) continue;
+      absl::MutexLock lock(&mu_);
+      workers_.emplace_back([this, fd] { Serve(fd); });
+    }
+  });
+}
+
+FakeLlmServer::~FakeLlmServer() {
+  stop_ = true;
+  accept_thread_.join();
+  std::vector<std::thread> workers;
+  {
+    absl::MutexLock lock(&mu_);
+    workers.swap(workers_);
+  }
+  for (auto& t : workers) t.join();
+  close(listen_fd_);
+}
+
+std::string FakeLlmServer::base_url() const { return absl::StrCat("http://127.0.0.1:", port_, "/v1"); }
+
+int FakeLlmServer::requests() {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(requests_.size());
+}
+
+std::vector<HttpRequest> FakeLlmServer::recorded() {
+  absl::MutexLock lock(&mu_);
+  return requests_;
+}
+
+void FakeLlmServer::set_handler(std::function<HttpResponse(const HttpRequest&)> handler) {
+  absl::MutexLock lock(&mu_);
+  handler_ = std::move(handler);
+}
+
+void FakeLlmServer::Serve(int fd) {
+  std::string data;
+  char buf[8192];
+  size_t header_end = std::string::npos;
+  size_t content_length = 0;
+  HttpRequest req;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < give_up && !stop_.load()) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    data.append(buf, n);
+    if (header_end == std::string::npos) {
+      header_end = data.find("\r\n\r\n");
+      if (header_end == std::string::npos) continue;
+      std::vector<std::string> lines = absl::StrSplit(data.substr(0, header_end), "\r\n");
+      std::vector<std::string> first = absl::StrSplit(lines[0], ' ');
+      if (first.size() >= 2) {
+        req.method = first[0];
+        req.path = first[1];
+      }
+      for (size_t i = 1; i < lines.size(); ++i) {
+        const size_t colon = lines[i].find(':');
+        if (colon == std::string::npos) continue;
+        req.headers[absl::AsciiStrToLower(lines[i].substr(0, colon))] =
+            std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
+      }
+      (void)absl::SimpleAtoi(req.headers["content-length"], &content_length);
+    }
+    if (header_end != std::string::npos && data.size() >= header_end + 4 + content_length) break;
+  }
+  if (header_end != std::string::npos) {
+    req.body = data.substr(header_end + 4, content_length);
+    std::function<HttpResponse(const HttpRequest&)> handler;
+    {
+      absl::MutexLock lock(&mu_);
+      requests_.push_back(req);
+      handler = handler_;
+    }
+    HttpResponse resp = handler(req);
+    for (absl::Time until = absl::Now() + resp.delay; absl::Now() < until && !stop_.load();) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    std::string out = absl::StrCat("HTTP/1.1 ", resp.status,
+                                   " X\r\nConnection: close\r\nContent-Length: ", resp.body.size(), "\r\n");
+    for (const auto& [k, v] : resp.headers) absl::StrAppend(&out, k, ": ", v, "\r\n");
+    absl::StrAppend(&out, "\r\n", resp.body);
+    size_t off = 0;
+    while (off < out.size()) {
+      const ssize_t w = write(fd, out.data() + off, out.size() - off);
+      if (w <= 0) break;
+      off += w;
+    }
+  }
+  close(fd);
+}
+
+}  // namespace marketlens::analyzer::llm

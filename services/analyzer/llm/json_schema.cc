@@ -1,0 +1,209 @@
+#include "services/analyzer/llm/json_schema.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace marketlens::analyzer::llm {
+namespace {
+
+using google::protobuf::Struct;
+using google::protobuf::Value;
+using Type = FieldSpec::Type;
+
+absl::Status Check(const Struct& s, const std::vector<FieldSpec>& fields, const std::string& path);
+
+absl::Status CheckString(const std::string& v, const FieldSpec& f, const std::string& where) {
+  if (v.size() > f.max_length)
+    return absl::InvalidArgumentError(absl::StrCat(where, ": longer than ", f.max_length));
+  if (!f.one_of.empty() && std::find(f.one_of.begin(), f.one_of.end(), v) == f.one_of.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": must be one of ", absl::StrJoin(f.one_of, ", ")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckField(const Value& v, const FieldSpec& f, const std::string& where) {
+  switch (f.type) {
+    case Type::kString:
+      if (v.kind_case() != Value::kStringValue)
+        return absl::InvalidArgumentError(absl::StrCat(where, ": must be a string"));
+      return CheckString(v.string_value(), f, where);
+    case Type::kNumber:
+      if (v.kind_case() != Value::kNumberValue)
+        return absl::InvalidArgumentError(absl::StrCat(where, ": must be a number"));
+      if (v.number_value() < f.min || v.number_value() > f.max) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": must be in ", f.min, "..", f.max));
+      }
+      return absl::OkStatus();
+    case Type::kBool:
+      if (v.kind_case() != Value::kBoolValue)
+        return absl::InvalidArgumentError(absl::StrCat(where, ": must be a boolean"));
+      return absl::OkStatus();
+    case Type::kStringArray:
+    case Type::kObjectArray: {
+      if (v.kind_case() != Value::kListValue)
+        return absl::InvalidArgumentError(absl::StrCat(where, ": must be an array"));
+      if (static_cast<size_t>(v.list_value().values_size()) > f.max_items) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": more than ", f.max_items, " items"));
+      }
+      for (int i = 0; i < v.list_value().values_size(); ++i) {
+        const Value& item = v.list_value().values(i);
+        const std::string at = absl::StrCat(where, "[", i, "]");
+        if (f.type == Type::kStringArray) {
+          if (item.kind_case() != Value::kStringValue)
+            return absl::InvalidArgumentError(absl::StrCat(at, ": must be a string"));
+          if (auto s = CheckString(item.string_value(), f, at); !s.ok()) return s;
+        } else {
+          if (item.kind_case() != Value::kStructValue)
+            return absl::InvalidArgumentError(absl::StrCat(at, ": must be an object"));
+          if (auto s = Check(item.struct_value(), f.item_fields, at); !s.ok()) return s;
+        }
+      }
+      return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Check(const Struct& s, const std::vector<FieldSpec>& fields, const std::string& path) {
+  for (const FieldSpec& f : fields) {
+    auto it = s.fields().find(f.name);
+    const std::string where = absl::StrCat(path, ".", f.name);
+    if (it == s.fields().end() || it->second.kind_case() == Value::kNullValue) {
+      if (f.required) return absl::InvalidArgumentError(absl::StrCat(where, ": missing"));
+      continue;
+    }
+    if (auto st = CheckField(it->second, f, where); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+FieldSpec Str(std::string name, size_t max_length = 20000, std::vector<std::string> one_of = {}) {
+  FieldSpec f;
+  f.name = std::move(name);
+  f.max_length = max_length;
+  f.one_of = std::move(one_of);
+  return f;
+}
+FieldSpec Number(std::string name, double min, double max) {
+  FieldSpec f;
+  f.name = std::move(name);
+  f.type = Type::kNumber;
+  f.min = min;
+  f.max = max;
+  return f;
+}
+FieldSpec Strings(std::string name, size_t max_items, size_t max_length = 500, bool required = true) {
+  FieldSpec f;
+  f.name = std::move(name);
+  f.type = Type::kStringArray;
+  f.max_items = max_items;
+  f.max_length = max_length;
+  f.required = required;
+  return f;
+}
+
+const std::vector<std::string>& Labels() {
+  static const auto* v = new std::vector<std::string>{"negative", "neutral", "positive"};
+  return *v;
+}
+
+}  // namespace
+
+absl::StatusOr<Struct> ParseJsonObject(absl::string_view text) {
+  const size_t begin = text.find('{');
+  const size_t end = text.rfind('}');
+  if (begin == absl::string_view::npos || end == absl::string_view::npos || end < begin) {
+    return absl::InvalidArgumentError("the answer contains no JSON object");
+  }
+  Struct s;
+  const std::string json(text.substr(begin, end - begin + 1));
+  auto st = google::protobuf::util::JsonStringToMessage(json, &s);
+  if (!st.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("the answer is not valid JSON: ", st.message().as_string()));
+  return s;
+}
+
+absl::Status Validate(const Struct& value, const Schema& schema) {
+  return Check(value, schema.fields, schema.name);
+}
+
+const Schema& AnalyzeReviewSchema() {
+  static const auto* s = [] {
+    auto* schema = new Schema{"AnalyzeReviewOutput", {}};
+    FieldSpec aspects;
+    aspects.name = "aspects";
+    aspects.type = Type::kObjectArray;
+    aspects.max_items = 30;
+    aspects.item_fields = {Str("aspect", 60), Number("polarity", -1, 1), Str("quote", 2000)};
+    FieldSpec issues;
+    issues.name = "issues";
+    issues.type = Type::kObjectArray;
+    issues.max_items = 12;
+    issues.item_fields = {
+        Str("category", 40,
+            {"damaged_in_shipping", "defective", "durability", "late_delivery", "packaging", "missing_parts",
+             "size_fit", "not_as_described", "smell", "safety", "customer_service", "price_value"}),
+        Str("sentence", 2000)};
+    schema->fields = {Number("sentiment", -1, 1), Str("label", 10, Labels()), aspects, issues};
+    return schema;
+  }();
+  return *s;
+}
+
+const Schema& SummarySchema() {
+  static const auto* s = new Schema{"SummaryOutput",
+                                    {Str("summary", 2000), Strings("key_topics", 5, 80),
+                                     Str("sentiment", 10, Labels()), Strings("cited_ids", 100, 200)}};
+  return *s;
+}
+
+const Schema& EmailSchema() {
+  static const auto* s =
+      new Schema{"EmailOutput", {Str("subject", 120), Str("body", 2500), Strings("cited_ids", 100, 200)}};
+  return *s;
+}
+
+const Schema& BriefSchema() {
+  static const auto* s =
+      new Schema{"BriefOutput",
+                 {Str("caption", 600), Strings("hooks", 5, 300), Strings("hashtags", 12, 60),
+                  Str("call_to_action", 300), Str("tone", 120), Str("persona", 400),
+                  Strings("talking_points", 8, 400), Strings("cited_ids", 100, 200)}};
+  return *s;
+}
+
+std::string GetString(const Struct& s, const std::string& name) {
+  auto it = s.fields().find(name);
+  return it != s.fields().end() && it->second.kind_case() == Value::kStringValue ? it->second.string_value()
+                                                                                 : "";
+}
+double GetNumber(const Struct& s, const std::string& name) {
+  auto it = s.fields().find(name);
+  return it != s.fields().end() && it->second.kind_case() == Value::kNumberValue ? it->second.number_value()
+                                                                                 : 0;
+}
+std::vector<std::string> GetStrings(const Struct& s, const std::string& name) {
+  std::vector<std::string> out;
+  auto it = s.fields().find(name);
+  if (it == s.fields().end() || it->second.kind_case() != Value::kListValue) return out;
+  for (const Value& v : it->second.list_value().values()) {
+    if (v.kind_case() == Value::kStringValue) out.push_back(v.string_value());
+  }
+  return out;
+}
+std::vector<Struct> GetObjects(const Struct& s, const std::string& name) {
+  std::vector<Struct> out;
+  auto it = s.fields().find(name);
+  if (it == s.fields().end() || it->second.kind_case() != Value::kListValue) return out;
+  for (const Value& v : it->second.list_value().values()) {
+    if (v.kind_case() == Value::kStructValue) out.push_back(v.struct_value());
+  }
+  return out;
+}
+
+}  // namespace marketlens::analyzer::llm

@@ -1,0 +1,267 @@
+// The openai backend against a real HTTP server started by the test, answering as the API would, and as it
+// does on bad days: malformed JSON, answers that miss the schema, 429 with Retry-After, 500s, hangs. Plus
+// the circuit breaker, the Redis cache, prompt templates and schema validation.
+#include <atomic>
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "common/redis/cache.h"
+#include "common/redis/client.h"
+#include "common/testing/redis_fixture.h"
+#include "gtest/gtest.h"
+#include "services/analyzer/analyzer_metrics.h"
+#include "services/analyzer/llm/circuit_breaker.h"
+#include "services/analyzer/llm/fake_llm_server.h"
+#include "services/analyzer/llm/json_schema.h"
+#include "services/analyzer/llm/openai_backend.h"
+#include "services/analyzer/llm/prompts.h"
+#include "services/analyzer/llm/structured_llm.h"
+
+namespace marketlens::analyzer::llm {
+namespace {
+
+constexpr char kGoodSummary[] =
+    R"({"summary":"Anna called twice about a late parcel.","key_topics":["delivery"],"sentiment":"negative","cited_ids":["c1"]})";
+
+RenderedPrompt Prompt(const std::string& user = "Summarise [c1] late parcel") {
+  return {"summarize_interactions.v1", "You summarise.", user};
+}
+
+class LlmTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<StructuredLlm> Make(FakeLlmServer& server, redis::Cache* cache = nullptr,
+                                      StructuredLlmOptions options = {}) {
+    OpenAiOptions o;
+    o.base_url = server.base_url();
+    o.model = "fake-model";
+    o.api_key = "sk-test";
+    o.timeout = absl::Seconds(2);
+    options.backoff.initial = absl::Milliseconds(10);
+    options.backoff.max = absl::Milliseconds(50);
+    return std::make_unique<StructuredLlm>(std::make_unique<OpenAiBackend>(o), cache, options, &metrics_);
+  }
+  AnalyzerMetrics metrics_{std::make_shared<prometheus::Registry>()};
+};
+
+TEST_F(LlmTest, ValidAnswerAndTheRequestItSent) {
+  FakeLlmServer server([](const HttpRequest&) { return ChatCompletion(kGoodSummary); });
+  auto llm = Make(server);
+  auto r = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(GetString(r->value, "sentiment"), "negative");
+  EXPECT_EQ(GetStrings(r->value, "cited_ids"), std::vector<std::string>{"c1"});
+  EXPECT_EQ(r->model, "fake-model");
+  ASSERT_EQ(server.requests(), 1);
+  const HttpRequest req = server.recorded()[0];
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.path, "/v1/chat/completions");
+  EXPECT_EQ(req.headers.at("authorization"), "Bearer sk-test");
+  EXPECT_TRUE(absl::StrContains(req.body, R"("model":"fake-model")"));
+  EXPECT_TRUE(absl::StrContains(req.body, R"("role":"user","content":"Summarise [c1] late parcel")"));
+  EXPECT_TRUE(absl::StrContains(req.body, R"("response_format":{"type":"json_object"})"));
+}
+
+TEST_F(LlmTest, MalformedJsonIsRetriedThenGivenUp) {
+  std::atomic<int> n{0};
+  FakeLlmServer server([&](const HttpRequest&) {
+    return ++n == 1 ? ChatCompletion("Sure! {\"summary\": \"oops\", ")
+                    : ChatCompletion(std::string("```json\n") + kGoodSummary + "\n```");
+  });
+  auto llm = Make(server);
+  auto r = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(r.ok()) << r.status();  // the fenced answer on the second try is accepted
+  EXPECT_EQ(r->attempts, 2);
+
+  // Always invalid (schema): one retry, then INVALID_ARGUMENT naming the field.
+  server.set_handler([](const HttpRequest&) {
+    return ChatCompletion(R"({"summary":"x","key_topics":[],"sentiment":"furious","cited_ids":[]})");
+  });
+  auto bad = llm->Call(Prompt("other"), SummarySchema(), absl::Now() + absl::Seconds(5));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "SummaryOutput.sentiment")) << bad.status();
+  EXPECT_EQ(server.requests(), 4);
+  // Not the API's shape at all (HTTP 200 with garbage): an error, not a crash.
+  server.set_handler([](const HttpRequest&) {
+    HttpResponse r;
+    r.body = "<html>gateway</html>";
+    return r;
+  });
+  EXPECT_EQ(llm->Call(Prompt("third"), SummarySchema(), absl::Now() + absl::Seconds(5)).status().code(),
+            absl::StatusCode::kInternal);
+}
+
+TEST_F(LlmTest, RateLimitHonoursRetryAfter) {
+  std::atomic<int> n{0};
+  FakeLlmServer server([&](const HttpRequest&) {
+    if (++n == 1) {
+      HttpResponse r;
+      r.status = 429;
+      r.headers = {{"Retry-After", "1"}};
+      r.body = R"({"error":{"message":"Rate limit reached"}})";
+      return r;
+    }
+    return ChatCompletion(kGoodSummary);
+  });
+  auto llm = Make(server);
+  const absl::Time start = absl::Now();
+  auto r = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(950));  // waited as told, not the 10 ms backoff
+  EXPECT_EQ(server.requests(), 2);
+  // A Retry-After beyond the deadline: give up at once instead of sleeping past it.
+  n = 0;
+  server.set_handler([&](const HttpRequest&) {
+    HttpResponse r;
+    r.status = 429;
+    r.headers = {{"Retry-After", "20"}};
+    return r;
+  });
+  const absl::Time t0 = absl::Now();
+  auto limited = llm->Call(Prompt("x"), SummarySchema(), absl::Now() + absl::Seconds(2));
+  EXPECT_EQ(limited.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(1));
+}
+
+TEST_F(LlmTest, ServerErrorsAreRetriedWithBackoff) {
+  std::atomic<int> n{0};
+  FakeLlmServer server([&](const HttpRequest&) {
+    if (++n <= 2) {
+      HttpResponse r;
+      r.status = 500;
+      r.body = "internal";
+      return r;
+    }
+    return ChatCompletion(kGoodSummary);
+  });
+  auto llm = Make(server);
+  auto r = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->attempts, 3);
+  // 401 is not retried.
+  server.set_handler([](const HttpRequest&) {
+    HttpResponse r;
+    r.status = 401;
+    return r;
+  });
+  EXPECT_EQ(llm->Call(Prompt("y"), SummarySchema(), absl::Now() + absl::Seconds(5)).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(server.requests(), 4);
+}
+
+TEST_F(LlmTest, HangingServerHitsTheDeadline) {
+  FakeLlmServer server([](const HttpRequest&) {
+    HttpResponse r = ChatCompletion(kGoodSummary);
+    r.delay = absl::Seconds(5);
+    return r;
+  });
+  auto llm = Make(server);
+  const absl::Time start = absl::Now();
+  auto r = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Milliseconds(600));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500));
+}
+
+TEST_F(LlmTest, CircuitOpensAfterRepeatedFailuresAndRecovers) {
+  FakeLlmServer server([](const HttpRequest&) {
+    HttpResponse r;
+    r.status = 503;
+    return r;
+  });
+  StructuredLlmOptions options;
+  options.breaker_threshold = 3;
+  options.breaker_open_for = absl::Milliseconds(300);
+  options.backoff.max_attempts = 1;  // one call per Call(), to count precisely
+  auto llm = Make(server, nullptr, options);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_FALSE(llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(2)).ok());
+  EXPECT_EQ(llm->breaker().state(), CircuitBreaker::State::kOpen);
+  auto fast = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(2));
+  EXPECT_EQ(fast.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StrContains(fast.status().message(), "circuit open"));
+  EXPECT_EQ(server.requests(), 3);  // the open circuit sent nothing
+  // After open_for, one probe; the server is back, so the circuit closes.
+  server.set_handler([](const HttpRequest&) { return ChatCompletion(kGoodSummary); });
+  absl::SleepFor(absl::Milliseconds(350));
+  EXPECT_TRUE(llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(2)).ok());
+  EXPECT_EQ(llm->breaker().state(), CircuitBreaker::State::kClosed);
+}
+
+TEST_F(LlmTest, ConnectionRefusedIsUnavailable) {
+  int port;
+  {
+    FakeLlmServer gone([](const HttpRequest&) { return ChatCompletion(kGoodSummary); });
+    port = gone.port();
+  }
+  OpenAiOptions o;
+  o.base_url = absl::StrCat("http://127.0.0.1:", port, "/v1");
+  OpenAiBackend backend(o);
+  EXPECT_EQ(backend.Complete(Prompt(), absl::Now() + absl::Seconds(2)).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST_F(LlmTest, RedisCacheAnswersRepeatedPrompts) {
+  auto redis_server = marketlens::testing::RedisServer::Create();
+  ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+  redis::RedisOptions ro;
+  ro.port = (*redis_server)->port();
+  redis::RedisClient client(ro);
+  redis::Cache cache(&client, {.prefix = "analyzer:llm:"});
+  FakeLlmServer server([](const HttpRequest&) { return ChatCompletion(kGoodSummary); });
+  auto llm = Make(server, &cache);
+  ASSERT_TRUE(llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+  auto again = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->cached);
+  EXPECT_EQ(server.requests(), 1);
+  // Another prompt version is another key.
+  RenderedPrompt v2 = Prompt();
+  v2.id = "summarize_interactions.v2";
+  EXPECT_NE(llm->CacheKey(v2), llm->CacheKey(Prompt()));
+  ASSERT_TRUE(llm->Call(v2, SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(server.requests(), 2);
+  // Redis down: calls still work (uncached).
+  ASSERT_TRUE((*redis_server)->Stop().ok());
+  EXPECT_TRUE(llm->Call(Prompt("fresh"), SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+}
+
+TEST(PromptsTest, EmbeddedTemplatesRender) {
+  auto lib = PromptLibrary::Embedded();
+  ASSERT_TRUE(lib.ok()) << lib.status();
+  for (const char* name :
+       {"analyze_review", "summarize_interactions", "generate_content", "generate_brief"}) {
+    EXPECT_TRUE(lib->Get(name).ok()) << name;
+  }
+  auto t = lib->Get("summarize_interactions");
+  auto r = (*t)->Render({{"customer", "Anna (c-1)"}, {"facts", "[x1] call about a parcel"}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->id, "summarize_interactions.v1");
+  EXPECT_TRUE(absl::StrContains(r->user, "Anna (c-1)"));
+  EXPECT_FALSE(absl::StrContains(r->user, "{{"));
+  EXPECT_EQ((*t)->Render({{"customer", "x"}}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(PromptTemplate::Parse("noversion.txt", "=== user\nx").ok());
+  PromptLibrary custom;
+  (void)custom.Add(*PromptTemplate::Parse("p.v1.txt", "=== user\none"));
+  (void)custom.Add(*PromptTemplate::Parse("p.v10.txt", "=== user\nten"));
+  (void)custom.Add(*PromptTemplate::Parse("p.v2.txt", "=== user\ntwo"));
+  EXPECT_EQ((*custom.Get("p"))->version(), "v10");
+}
+
+TEST(SchemaTest, ValidationNamesTheViolation) {
+  auto ok = ParseJsonObject(
+      R"({"sentiment":0.5,"label":"positive","aspects":[{"aspect":"battery","polarity":0.9,"quote":"q"}],"issues":[]})");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(Validate(*ok, AnalyzeReviewSchema()).ok());
+  auto out_of_range = ParseJsonObject(R"({"sentiment":3,"label":"positive","aspects":[],"issues":[]})");
+  EXPECT_TRUE(
+      absl::StrContains(Validate(*out_of_range, AnalyzeReviewSchema()).message(), "sentiment: must be in"));
+  auto bad_issue = ParseJsonObject(
+      R"({"sentiment":0,"label":"neutral","aspects":[],"issues":[{"category":"alien","sentence":"s"}]})");
+  EXPECT_TRUE(absl::StrContains(Validate(*bad_issue, AnalyzeReviewSchema()).message(), "issues[0].category"));
+  auto missing = ParseJsonObject(R"({"subject":"hi"})");
+  EXPECT_TRUE(absl::StrContains(Validate(*missing, EmailSchema()).message(), "EmailOutput.body: missing"));
+  EXPECT_FALSE(ParseJsonObject("no json here").ok());
+}
+
+}  // namespace
+}  // namespace marketlens::analyzer::llm

@@ -1,0 +1,162 @@
+#include "services/analyzer/llm/openai_backend.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/logging/log.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace marketlens::analyzer::llm {
+namespace {
+
+size_t WriteBody(char* data, size_t size, size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+struct Headers {
+  int64_t retry_after_ms = -1;
+};
+
+size_t ReadHeader(char* data, size_t size, size_t n, void* user) {
+  absl::string_view line(data, size * n);
+  auto* h = static_cast<Headers*>(user);
+  const size_t colon = line.find(':');
+  if (colon != absl::string_view::npos) {
+    const std::string key = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon)));
+    const absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
+    double v = 0;
+    if (key == "retry-after-ms" && absl::SimpleAtod(value, &v) && v >= 0) {
+      h->retry_after_ms = static_cast<int64_t>(v);
+    } else if (key == "retry-after" && h->retry_after_ms < 0 && absl::SimpleAtod(value, &v) && v >= 0) {
+      h->retry_after_ms = static_cast<int64_t>(v * 1000);  // (the HTTP-date form is ignored)
+    }
+  }
+  return size * n;
+}
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+absl::Status HttpError(long code, const std::string& body, int64_t retry_after_ms) {
+  const std::string snippet = body.substr(0, 300);
+  const std::string msg = absl::StrCat("HTTP ", code, " from the LLM endpoint: ", snippet);
+  if (code == 429) {
+    absl::Status s = absl::ResourceExhaustedError(msg);
+    if (retry_after_ms >= 0) s.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(retry_after_ms)));
+    return s;
+  }
+  if (code == 401) return absl::UnauthenticatedError(msg);
+  if (code == 403) return absl::PermissionDeniedError(msg);
+  if (code == 408) return absl::DeadlineExceededError(msg);
+  if (code >= 500) return absl::UnavailableError(msg);
+  return absl::InvalidArgumentError(msg);
+}
+
+}  // namespace
+
+OpenAiBackend::OpenAiBackend(OpenAiOptions options) : options_(std::move(options)) {
+  GlobalInit();
+  while (absl::EndsWith(options_.base_url, "/")) options_.base_url.pop_back();
+}
+
+std::string OpenAiBackend::RequestBody(const RenderedPrompt& prompt) const {
+  std::string body = absl::StrCat("{\"model\":\"", logging::JsonEscape(options_.model), "\",\"messages\":[");
+  if (!prompt.system.empty()) {
+    absl::StrAppend(&body, "{\"role\":\"system\",\"content\":\"", logging::JsonEscape(prompt.system), "\"},");
+  }
+  absl::StrAppend(&body, "{\"role\":\"user\",\"content\":\"", logging::JsonEscape(prompt.user), "\"}],",
+                  "\"temperature\":", options_.temperature, ",\"max_tokens\":", options_.max_tokens);
+  if (options_.json_mode) absl::StrAppend(&body, ",\"response_format\":{\"type\":\"json_object\"}");
+  body += "}";
+  return body;
+}
+
+absl::StatusOr<LlmResponse> ParseChatCompletion(const std::string& body) {
+  google::protobuf::Struct s;
+  if (!google::protobuf::util::JsonStringToMessage(body, &s).ok()) {
+    return absl::InternalError(
+        absl::StrCat("the LLM endpoint answered with something that is not JSON: ", body.substr(0, 200)));
+  }
+  LlmResponse r;
+  const auto& f = s.fields();
+  auto choices = f.find("choices");
+  if (choices == f.end() || choices->second.list_value().values_size() == 0) {
+    return absl::InternalError("the LLM answer has no choices");
+  }
+  const auto& choice = choices->second.list_value().values(0).struct_value().fields();
+  auto message = choice.find("message");
+  if (message == choice.end()) return absl::InternalError("the LLM answer has no message");
+  auto content = message->second.struct_value().fields().find("content");
+  if (content == message->second.struct_value().fields().end() ||
+      content->second.kind_case() != google::protobuf::Value::kStringValue) {
+    return absl::InternalError("the LLM answer has no text content");
+  }
+  r.content = content->second.string_value();
+  if (auto usage = f.find("usage"); usage != f.end()) {
+    const auto& u = usage->second.struct_value().fields();
+    if (auto p = u.find("prompt_tokens"); p != u.end())
+      r.prompt_tokens = static_cast<int64_t>(p->second.number_value());
+    if (auto c = u.find("completion_tokens"); c != u.end()) {
+      r.completion_tokens = static_cast<int64_t>(c->second.number_value());
+    }
+  }
+  if (auto m = f.find("model"); m != f.end()) r.model = m->second.string_value();
+  return r;
+}
+
+absl::StatusOr<LlmResponse> OpenAiBackend::Complete(const RenderedPrompt& prompt, absl::Time deadline) {
+  const absl::Duration left = std::min(options_.timeout, deadline - absl::Now());
+  if (left <= absl::Milliseconds(1)) return absl::DeadlineExceededError("no time left for the LLM call");
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
+  const std::string url = options_.base_url + "/chat/completions";
+  const std::string body = RequestBody(prompt);
+  std::string response;
+  Headers headers;
+  curl_slist* list = curl_slist_append(nullptr, "Content-Type: application/json");
+  list = curl_slist_append(list, "Accept: application/json");
+  std::string auth;
+  if (!options_.api_key.empty()) {
+    auth = "Authorization: Bearer " + options_.api_key;
+    list = curl_slist_append(list, auth.c_str());
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, ReadHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &headers);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(left)));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(absl::ToInt64Milliseconds(std::min(left, options_.connect_timeout))));
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "marketlens-analyzer/1");
+  const CURLcode rc = curl_easy_perform(curl);
+  long http = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    return absl::DeadlineExceededError(absl::StrCat("LLM call timed out after ", absl::FormatDuration(left)));
+  }
+  if (rc != CURLE_OK) {
+    return absl::UnavailableError(absl::StrCat("LLM endpoint ", url, ": ", curl_easy_strerror(rc)));
+  }
+  if (http != 200) return HttpError(http, response, headers.retry_after_ms);
+  return ParseChatCompletion(response);
+}
+
+}  // namespace marketlens::analyzer::llm

@@ -1,0 +1,54 @@
+// Versioned prompt templates (data/prompts/<name>.<version>.txt, embedded in the binary; a directory given
+// by --prompt_dir replaces them). A template has a "=== system" and a "=== user" section; "# " lines are
+// comments; {{placeholders}} are filled by Render. The version is part of every cache key and is logged
+// with every call, so changing a prompt means adding <name>.v2.txt: old cached answers are not reused.
+#ifndef MARKETLENS_SERVICES_ANALYZER_LLM_PROMPTS_H_
+#define MARKETLENS_SERVICES_ANALYZER_LLM_PROMPTS_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace marketlens::analyzer::llm {
+
+struct RenderedPrompt {
+  std::string id;  // "summarize_interactions.v1"
+  std::string system;
+  std::string user;
+};
+
+class PromptTemplate {
+ public:
+  // `filename` is "<name>.<version>.txt".
+  static absl::StatusOr<PromptTemplate> Parse(absl::string_view filename, absl::string_view text);
+  // Fills every {{key}}; INVALID_ARGUMENT naming a placeholder without a value.
+  absl::StatusOr<RenderedPrompt> Render(const std::map<std::string, std::string>& vars) const;
+
+  const std::string& name() const { return name_; }
+  const std::string& version() const { return version_; }
+  std::string id() const { return name_ + "." + version_; }
+
+ private:
+  std::string name_, version_, system_, user_;
+};
+
+class PromptLibrary {
+ public:
+  // The embedded templates.
+  static absl::StatusOr<PromptLibrary> Embedded();
+  // Every *.txt of `dir`.
+  static absl::StatusOr<PromptLibrary> FromDirectory(const std::string& dir);
+  absl::Status Add(PromptTemplate t);
+  // The newest version of `name` (versions compare as "v<number>"); NOT_FOUND when unknown.
+  absl::StatusOr<const PromptTemplate*> Get(absl::string_view name) const;
+
+ private:
+  std::map<std::string, std::vector<PromptTemplate>> templates_;
+};
+
+}  // namespace marketlens::analyzer::llm
+
+#endif  // MARKETLENS_SERVICES_ANALYZER_LLM_PROMPTS_H_

@@ -1,0 +1,241 @@
+// The pipeline against a real PostgreSQL (real migrations) and a real Redis: stream consumption with
+// acknowledgement, catch-up from raw.reviews, edits, retraining (and the re-scoring it triggers), product
+// insights and statistically tested alerts.
+#include "services/analyzer/pipeline.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "common/redis/client.h"
+#include "common/testing/postgres_fixture.h"
+#include "common/testing/redis_fixture.h"
+#include "gtest/gtest.h"
+#include "services/analyzer/test_world.h"
+
+namespace marketlens::analyzer {
+namespace {
+
+using testing::AddProduct;
+using testing::AddReview;
+using testing::AddReviews;
+using testing::Scalar;
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pg_ = marketlens::testing::PostgresServer::StartOrDie().release(); }
+  static void TearDownTestSuite() { delete pg_; }
+
+  void SetUp() override {
+    pool_ = testing::MigratedDatabase(*pg_);
+    ASSERT_NE(pool_, nullptr);
+    auto redis = marketlens::testing::RedisServer::Create();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_server_ = *std::move(redis);
+    redis::RedisOptions ro;
+    ro.host = "127.0.0.1";
+    ro.port = redis_server_->port();
+    redis_ = std::make_unique<redis::RedisClient>(ro);
+    auto engine = Engine::Create();
+    ASSERT_TRUE(engine.ok());
+    engine_ = *std::move(engine);
+    store_ = std::make_unique<InsightsStore>(pool_.get());
+    metrics_ = std::make_unique<AnalyzerMetrics>(std::make_shared<prometheus::Registry>());
+    PipelineOptions options;
+    options.stream_block = absl::Milliseconds(50);
+    options.claim_idle = absl::Milliseconds(100);
+    pipeline_ =
+        std::make_unique<Pipeline>(store_.get(), engine_.get(), redis_.get(), options, metrics_.get());
+  }
+
+  // A product whose rating collapsed in the last two weeks, and a steady one.
+  void AddHistory() {
+    const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+    ASSERT_TRUE(AddProduct(*pool_, "p-slip", "Voltix Speaker", "Voltix", "Electronics").ok());
+    ASSERT_TRUE(AddProduct(*pool_, "p-ok", "Sonara Earbuds", "Sonara", "Electronics").ok());
+    ASSERT_TRUE(AddReviews(*pool_, "slip-old", "p-slip", 60, true, now - absl::Hours(24 * 200),
+                           now - absl::Hours(24 * 40))
+                    .ok());
+    ASSERT_TRUE(AddReviews(*pool_, "slip-new", "p-slip", 20, false, now - absl::Hours(24 * 14), now).ok());
+    ASSERT_TRUE(AddReviews(*pool_, "ok-old", "p-ok", 60, true, now - absl::Hours(24 * 200),
+                           now - absl::Hours(24 * 40), 2)
+                    .ok());
+    ASSERT_TRUE(AddReviews(*pool_, "ok-new", "p-ok", 20, true, now - absl::Hours(24 * 14), now, 3).ok());
+    // Filler for training: both classes.
+    ASSERT_TRUE(AddProduct(*pool_, "p-x", "Kinetek Watch", "Kinetek", "Electronics").ok());
+    ASSERT_TRUE(AddReviews(*pool_, "x-bad", "p-x", 40, false, now - absl::Hours(24 * 300),
+                           now - absl::Hours(24 * 100), 4)
+                    .ok());
+  }
+
+  static marketlens::testing::PostgresServer* pg_;
+  std::unique_ptr<postgres::PgPool> pool_;
+  std::unique_ptr<marketlens::testing::RedisServer> redis_server_;
+  std::unique_ptr<redis::RedisClient> redis_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<InsightsStore> store_;
+  std::unique_ptr<AnalyzerMetrics> metrics_;
+  std::unique_ptr<Pipeline> pipeline_;
+};
+marketlens::testing::PostgresServer* PipelineTest::pg_ = nullptr;
+
+TEST_F(PipelineTest, CatchUpTrainsAnalysesAggregatesAndAlerts) {
+  AddHistory();
+  ASSERT_TRUE(pipeline_->Init().ok());  // trains: no model yet, enough rated reviews
+  ASSERT_NE(engine_->model(), nullptr);
+  EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.models WHERE active"), "1");
+
+  auto r = pipeline_->CatchUp();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->reviews, 200);
+  EXPECT_EQ(r->products, 3);
+  EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.review_analysis"), "200");
+  // Nothing left: a second pass does nothing.
+  EXPECT_EQ(pipeline_->CatchUp()->reviews, 0);
+
+  // Per-review analysis.
+  EXPECT_EQ(Scalar(*pool_, "SELECT label FROM insights.review_analysis WHERE review_id = 'slip-new-0'"),
+            "negative");
+  EXPECT_EQ(Scalar(*pool_, "SELECT label FROM insights.review_analysis WHERE review_id = 'slip-old-0'"),
+            "positive");
+  EXPECT_NE(
+      Scalar(*pool_, "SELECT issues::text FROM insights.review_analysis WHERE review_id = 'slip-new-4'"),
+      "[]");
+
+  // Summary, weekly history, issues with quotes.
+  EXPECT_EQ(Scalar(*pool_, "SELECT review_count FROM insights.product_summary WHERE product_id = 'p-slip'"),
+            "80");
+  EXPECT_EQ(Scalar(*pool_, "SELECT title FROM insights.product_summary WHERE product_id = 'p-slip'"),
+            "Voltix Speaker");
+  EXPECT_EQ(Scalar(*pool_, "SELECT sum(reviews) FROM insights.product_weekly WHERE product_id = 'p-slip'"),
+            "80");
+  EXPECT_EQ(
+      Scalar(*pool_,
+             "SELECT count(*) > 0 FROM insights.issues WHERE product_id = 'p-slip' AND category = 'defective'"
+             " AND cardinality(quotes) > 0"),
+      "t");
+  EXPECT_EQ(Scalar(*pool_, "SELECT count(*) > 0 FROM insights.issue_weekly WHERE product_id = 'p-slip'"),
+            "t");
+  EXPECT_EQ(
+      Scalar(
+          *pool_,
+          "SELECT jsonb_array_length(features) > 0 FROM insights.product_summary WHERE product_id = 'p-ok'"),
+      "t");
+
+  // Alerts: the slipping product, significant; the steady one, none.
+  EXPECT_EQ(Scalar(*pool_,
+                   "SELECT count(*) FROM insights.alerts WHERE product_id = 'p-slip' AND kind = 'rating_drop'"
+                   " AND p_value < 0.01 AND resolved_at IS NULL"),
+            "1");
+  EXPECT_EQ(
+      Scalar(*pool_,
+             "SELECT count(*) FROM insights.alerts WHERE product_id = 'p-slip' AND kind = 'sentiment_drop'"),
+      "1");
+  EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.alerts WHERE product_id = 'p-ok'"), "0");
+  EXPECT_EQ(
+      Scalar(*pool_, "SELECT open_alerts >= 2 FROM insights.product_summary WHERE product_id = 'p-slip'"),
+      "t");
+
+  // Recomputing again keeps one open alert per kind and metric (no duplicates).
+  ASSERT_TRUE(store_->RecomputeProduct("p-slip", *store_->DataNow()).ok());
+  EXPECT_EQ(
+      Scalar(*pool_,
+             "SELECT count(*) FROM insights.alerts WHERE product_id = 'p-slip' AND kind = 'rating_drop'"),
+      "1");
+  // Once the shift is no longer significant (weeks of good reviews after it), the alert is resolved.
+  const absl::Time later = absl::FromCivil(absl::CivilSecond(2025, 8, 1, 0, 0, 0), absl::UTCTimeZone());
+  ASSERT_TRUE(
+      AddReviews(*pool_, "slip-recovered", "p-slip", 30, true, later - absl::Hours(24 * 20), later, 5).ok());
+  ASSERT_TRUE(pipeline_->CatchUp().ok());
+  EXPECT_EQ(Scalar(*pool_,
+                   "SELECT count(*) FROM insights.alerts WHERE product_id = 'p-slip' AND kind = 'rating_drop'"
+                   " AND resolved_at IS NOT NULL"),
+            "1");
+}
+
+TEST_F(PipelineTest, StreamEntriesAreProcessedThenAcknowledged) {
+  AddHistory();
+  ASSERT_TRUE(pipeline_->Init().ok());
+  ASSERT_TRUE(pipeline_->CatchUp().ok());
+  // A new review arrives and is announced.
+  const absl::Time at = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 1, 0, 0), absl::UTCTimeZone());
+  ASSERT_TRUE(
+      AddReview(*pool_, "new-1", "p-ok", 1, "Broken", "It arrived damaged, the box was crushed.", at).ok());
+  ASSERT_TRUE(redis_
+                  ->XAdd(kReviewStream, {{"event", "created"},
+                                         {"review_id", "new-1"},
+                                         {"product_id", "p-ok"},
+                                         {"version", "1"},
+                                         {"queued_at", "2025-06-01T01:00:00Z"}})
+                  .ok());
+  ASSERT_TRUE(
+      redis_->XAdd(kReviewStream, {{"event", "created"}, {"garbage", "x"}}).ok());  // malformed: dropped
+  auto n = pipeline_->PollStreamOnce(absl::Milliseconds(100));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(
+      Scalar(*pool_, "SELECT issues->0->>'category' FROM insights.review_analysis WHERE review_id = 'new-1'"),
+      "damaged_in_shipping");
+  EXPECT_EQ(Scalar(*pool_, "SELECT review_count FROM insights.product_summary WHERE product_id = 'p-ok'"),
+            "81");
+  // Acknowledged: nothing pending for the group.
+  auto pending = redis_->Command({"XPENDING", kReviewStream, "analyzer"});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ((*pending)[0].integer(), 0);
+
+  // An edit (version 2) is re-analysed.
+  ASSERT_TRUE(
+      AddReview(*pool_, "new-1", "p-ok", 5, "Replaced", "The seller replaced it, works great now.", at, 2)
+          .ok());
+  ASSERT_TRUE(
+      redis_->XAdd(kReviewStream, {{"event", "edited"}, {"review_id", "new-1"}, {"version", "2"}}).ok());
+  ASSERT_TRUE(pipeline_->PollStreamOnce(absl::Milliseconds(100)).ok());
+  EXPECT_EQ(
+      Scalar(*pool_,
+             "SELECT review_version || ' ' || label FROM insights.review_analysis WHERE review_id = 'new-1'"),
+      "2 positive");
+}
+
+TEST_F(PipelineTest, EntriesOfACrashedConsumerAreClaimed) {
+  AddHistory();
+  ASSERT_TRUE(pipeline_->Init().ok());
+  ASSERT_TRUE(redis_->XGroupCreate(kReviewStream, "analyzer").ok());
+  ASSERT_TRUE(redis_->XAdd(kReviewStream, {{"review_id", "ok-new-3"}}).ok());
+  // Another consumer reads the entry and dies without acknowledging.
+  auto stolen = redis_->XReadGroup("analyzer", "dead-consumer", kReviewStream, 10, 0, ">");
+  ASSERT_TRUE(stolen.ok());
+  ASSERT_EQ(stolen->size(), 1u);
+  absl::SleepFor(absl::Milliseconds(150));  // > claim_idle
+  auto n = pipeline_->PollStreamOnce(absl::Milliseconds(10));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.review_analysis WHERE review_id = 'ok-new-3'"),
+            "1");
+}
+
+TEST_F(PipelineTest, WorksWithoutRedisAndRetrainingRescoresEverything) {
+  AddHistory();
+  redis_server_->Stop().IgnoreError();
+  ASSERT_TRUE(pipeline_->Init().ok());
+  EXPECT_FALSE(pipeline_->PollStreamOnce(absl::Milliseconds(10)).ok());  // Redis down: an error, not a crash
+  ASSERT_EQ(pipeline_->CatchUp()->reviews, 200);                         // the catch-up still works
+  const std::string v1 = engine_->version();
+  // More data: the next retraining makes a new version, and everything is re-scored with it.
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+  ASSERT_TRUE(
+      AddReviews(*pool_, "more", "p-x", 80, true, now - absl::Hours(24 * 90), now - absl::Hours(24 * 60), 6)
+          .ok());
+  ASSERT_TRUE(pipeline_->MaybeRetrain().ok());
+  EXPECT_NE(engine_->version(), v1);
+  auto r = pipeline_->CatchUp();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->reviews, 280);
+  EXPECT_EQ(
+      Scalar(*pool_, absl::StrCat("SELECT count(*) FROM insights.review_analysis WHERE model_version = '",
+                                  engine_->version(), "'")),
+      "280");
+  EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.models"), "2");
+  EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.models WHERE active"), "1");
+}
+
+}  // namespace
+}  // namespace marketlens::analyzer

@@ -1,0 +1,305 @@
+// Grounded content against a real PostgreSQL: summaries, emails and briefs are built only from retrieved
+// rows (every citation is a real row; no product is named that was not retrieved), with the local engine and
+// with the openai backend (a real HTTP server started by the test), including its fallbacks.
+#include "services/analyzer/rag/content_service.h"
+
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/testing/postgres_fixture.h"
+#include "gtest/gtest.h"
+#include "services/analyzer/llm/fake_llm_server.h"
+#include "services/analyzer/llm/openai_backend.h"
+#include "services/analyzer/pipeline.h"
+#include "services/analyzer/test_world.h"
+
+namespace marketlens::analyzer::rag {
+namespace {
+
+using analyzer::testing::AddProduct;
+using analyzer::testing::AddReview;
+using analyzer::testing::AddReviews;
+using analyzer::testing::Scalar;
+
+class ContentTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pg_ = marketlens::testing::PostgresServer::StartOrDie().release();
+    pool_ = analyzer::testing::MigratedDatabase(*pg_).release();
+    const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+    ASSERT_TRUE(AddProduct(*pool_, "p-1", "Voltix Bluetooth Speaker, 360 Degree Sound - Black", "Voltix",
+                           "Electronics")
+                    .ok());
+    ASSERT_TRUE(
+        AddProduct(*pool_, "p-2", "Sonara Wireless Earbuds, 30H Playtime", "Sonara", "Electronics").ok());
+    ASSERT_TRUE(AddProduct(*pool_, "p-3", "Kinetek Smartwatch", "Kinetek", "Electronics").ok());
+    ASSERT_TRUE(AddProduct(*pool_, "p-4", "Zentro Power Bank", "Zentro", "Electronics").ok());
+    ASSERT_TRUE(AddReviews(*pool_, "p1", "p-1", 30, true, now - absl::Hours(24 * 100), now).ok());
+    ASSERT_TRUE(AddReviews(*pool_, "p2", "p-2", 20, true, now - absl::Hours(24 * 100), now, 2).ok());
+    ASSERT_TRUE(AddReviews(*pool_, "p4", "p-4", 30, false, now - absl::Hours(24 * 100), now, 3).ok());
+    ASSERT_TRUE(AddReview(*pool_, "anna-r1", "p-2", 2, "Left earbud died",
+                          "The left earbud stopped working after a month.", now - absl::Hours(24 * 10), 1,
+                          "u1")
+                    .ok());
+    ASSERT_TRUE(pool_
+                    ->Exec("INSERT INTO raw.customers (id, name, segment, region) VALUES ('u1', 'Anna "
+                           "Smith', 'loyal', 'UK'),"
+                           " ('u2', 'Bo Chen', 'new', 'DE')")
+                    .ok());
+    ASSERT_TRUE(pool_
+                    ->Exec("INSERT INTO raw.contacts (id, customer_id, started_at, channel, topic, "
+                           "sentiment, notes, product_id) VALUES"
+                           " ('k1', 'u1', '2025-04-01T10:00:00Z', 'email', 'delivery delay', -0.3, 'Parcel "
+                           "late, courier lost it.', ''),"
+                           " ('k2', 'u1', '2025-04-20T10:00:00Z', 'email', 'delivery delay', -0.1, 'Asked "
+                           "for tracking again.', ''),"
+                           " ('k3', 'u1', '2025-05-25T10:00:00Z', 'call', 'warranty claim', -0.6,"
+                           "  'Cust called re: Sonara earbuds - left earbud stopped working after a month. "
+                           "Replacement offered.', 'p-2')")
+                    .ok());
+    ASSERT_TRUE(
+        pool_
+            ->Exec("INSERT INTO raw.interactions (id, customer_id, product_id, type, occurred_at) VALUES"
+                   " ('i1', 'u1', 'p-2', 'view', '2025-03-01T10:00:00Z'), ('i2', 'u1', 'p-2', 'purchase', "
+                   "'2025-03-01T10:05:00Z'),"
+                   " ('i3', 'u1', 'p-1', 'view', '2025-05-30T10:00:00Z'), ('i4', 'u1', 'p-1', 'add_to_cart', "
+                   "'2025-05-30T10:02:00Z'),"
+                   " ('i5', 'u2', 'p-1', 'purchase', '2025-05-01T10:00:00Z'), ('i6', 'u2', 'p-1', "
+                   "'purchase', '2025-05-02T10:00:00Z')")
+            .ok());
+    ASSERT_TRUE(pool_
+                    ->Exec("INSERT INTO raw.campaign_posts (id, campaign_id, influencer, platform, "
+                           "product_id, views, likes, comments,"
+                           " shares, posted_at) VALUES"
+                           " ('cp1', 'c', 'ann', 'tiktok', 'p-1', 1000, 100, 10, 10, now()), ('cp2', 'c', "
+                           "'bob', 'tiktok', 'p-1', 1000, 30, 0, 0, now()),"
+                           " ('cp3', 'c', 'cid', 'instagram', 'p-1', 1000, 10, 0, 0, now())")
+                    .ok());
+    auto engine = Engine::Create();
+    ASSERT_TRUE(engine.ok());
+    engine_ = engine->release();
+    store_ = new InsightsStore(pool_);
+    metrics_ = new AnalyzerMetrics(std::make_shared<prometheus::Registry>());
+    Pipeline pipeline(store_, engine_, nullptr, {}, metrics_);
+    ASSERT_TRUE(pipeline.Init().ok());
+    ASSERT_TRUE(pipeline.CatchUp().ok());
+    auto prompts = llm::PromptLibrary::Embedded();
+    ASSERT_TRUE(prompts.ok());
+    prompts_ = new llm::PromptLibrary(*std::move(prompts));
+  }
+  static void TearDownTestSuite() {
+    delete prompts_;
+    delete metrics_;
+    delete store_;
+    delete engine_;
+    delete pool_;
+    delete pg_;
+  }
+
+  // Every citation is a real row of its table.
+  static void ExpectCitationsExist(const google::protobuf::RepeatedPtrField<v1::Citation>& citations) {
+    for (const auto& c : citations) {
+      std::string table;
+      if (c.source() == "contact") table = "raw.contacts";
+      if (c.source() == "review") table = "raw.reviews";
+      if (c.source() == "interaction") table = "raw.interactions";
+      if (c.source() == "product_insight" || c.source() == "recommendation") table = "raw.products";
+      if (c.source() == "campaign_post" && c.id().rfind("cp", 0) == 0) table = "raw.campaign_posts";
+      if (table.empty()) continue;
+      EXPECT_EQ(Scalar(*pool_, absl::StrCat("SELECT count(*) FROM ", table, " WHERE id = '", c.id(), "'")),
+                "1")
+          << c.source() << ":" << c.id();
+    }
+  }
+
+  std::unique_ptr<llm::StructuredLlm> Llm(llm::FakeLlmServer& server) {
+    llm::OpenAiOptions o;
+    o.base_url = server.base_url();
+    o.model = "fake";
+    llm::StructuredLlmOptions so;
+    so.backoff.initial = absl::Milliseconds(5);
+    so.backoff.max_attempts = 2;
+    return std::make_unique<llm::StructuredLlm>(std::make_unique<llm::OpenAiBackend>(o), nullptr, so,
+                                                metrics_);
+  }
+
+  static marketlens::testing::PostgresServer* pg_;
+  static postgres::PgPool* pool_;
+  static Engine* engine_;
+  static InsightsStore* store_;
+  static AnalyzerMetrics* metrics_;
+  static llm::PromptLibrary* prompts_;
+};
+marketlens::testing::PostgresServer* ContentTest::pg_ = nullptr;
+postgres::PgPool* ContentTest::pool_ = nullptr;
+Engine* ContentTest::engine_ = nullptr;
+InsightsStore* ContentTest::store_ = nullptr;
+AnalyzerMetrics* ContentTest::metrics_ = nullptr;
+llm::PromptLibrary* ContentTest::prompts_ = nullptr;
+
+absl::Time Soon() { return absl::Now() + absl::Seconds(5); }
+
+TEST_F(ContentTest, SummarizeInteractionsLocal) {
+  GroundedContent content(pool_, engine_, nullptr, prompts_);
+  v1::SummarizeInteractionsRequest req;
+  req.set_customer_id("u1");
+  v1::SummarizeInteractionsResponse resp;
+  ASSERT_TRUE(content.SummarizeInteractions(req, Soon(), &resp).ok());
+  std::printf("summary (local): %s\n", resp.summary().c_str());
+  EXPECT_EQ(resp.backend(), "local");
+  EXPECT_EQ(resp.total_interactions(), 3);
+  EXPECT_EQ(resp.most_frequent_channel(), "email");
+  EXPECT_EQ(resp.last_channel(), "call");
+  EXPECT_EQ(resp.last_topic(), "warranty claim");
+  EXPECT_EQ(
+      resp.last_interaction().seconds(),
+      absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2025, 5, 25, 10, 0, 0), absl::UTCTimeZone())));
+  ASSERT_GE(resp.key_topics_size(), 2);
+  EXPECT_EQ(resp.key_topics(0), "delivery delay");
+  EXPECT_EQ(resp.sentiment(), "negative");
+  EXPECT_EQ(resp.shop_interactions(), 4);
+  EXPECT_EQ(resp.reviews(), 1);
+  EXPECT_TRUE(absl::StrContains(resp.summary(), "Anna Smith has contacted us 3 times, most often by email"))
+      << resp.summary();
+  EXPECT_TRUE(absl::StrContains(resp.summary(), "Sonara Wireless Earbuds")) << resp.summary();
+  ASSERT_GE(resp.citations_size(), 3);
+  EXPECT_EQ(resp.citations(0).id(), "k3");  // the last contact
+  ExpectCitationsExist(resp.citations());
+
+  req.set_customer_id("nobody");
+  EXPECT_EQ(content.SummarizeInteractions(req, Soon(), &resp).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ContentTest, GenerateContentLocalIsGroundedInRetrievedRows) {
+  GroundedContent content(pool_, engine_, nullptr, prompts_, [](const std::string& id, int n, absl::Time) {
+    return absl::StatusOr<std::vector<Recommendation>>(
+        std::vector<Recommendation>{{"p-3", "popular in Electronics"}, {"p-1", "x"}});
+  });
+  v1::GenerateContentRequest req;
+  req.set_customer_id("u1");
+  v1::GenerateContentResponse resp;
+  ASSERT_TRUE(content.GenerateContent(req, Soon(), &resp).ok());
+  std::printf("email (local):\nSubject: %s\n%s\n", resp.subject().c_str(), resp.body().c_str());
+  EXPECT_EQ(resp.backend(), "local");
+  EXPECT_EQ(resp.subject(), "Anna, still thinking about the Voltix Bluetooth Speaker?");
+  EXPECT_TRUE(absl::StartsWith(resp.body(), "Hi Anna,"));
+  EXPECT_TRUE(absl::StrContains(resp.body(),
+                                "We're sorry about the warranty claim with your Sonara Wireless Earbuds"));
+  EXPECT_TRUE(absl::StrContains(resp.body(), "You might also like the Kinetek Smartwatch."));
+  ASSERT_EQ(resp.recommended_product_ids_size(), 1);
+  EXPECT_EQ(resp.recommended_product_ids(0), "p-3");
+  // Never a product it did not retrieve: the power bank appears nowhere.
+  EXPECT_FALSE(absl::StrContains(resp.body(), "Zentro"));
+  std::set<std::string> sources;
+  for (const auto& c : resp.citations()) sources.insert(c.source());
+  EXPECT_TRUE(sources.contains("interaction"));
+  EXPECT_TRUE(sources.contains("contact"));
+  EXPECT_TRUE(sources.contains("recommendation"));
+  EXPECT_TRUE(sources.contains("review"));  // the quote
+  ExpectCitationsExist(resp.citations());
+
+  // The recommender down: the email is still written.
+  GroundedContent no_recs(pool_, engine_, nullptr, prompts_, [](const std::string&, int, absl::Time) {
+    return absl::StatusOr<std::vector<Recommendation>>(absl::UnavailableError("down"));
+  });
+  v1::GenerateContentResponse plain;
+  ASSERT_TRUE(no_recs.GenerateContent(req, Soon(), &plain).ok());
+  EXPECT_FALSE(absl::StrContains(plain.body(), "You might also like"));
+}
+
+TEST_F(ContentTest, GenerateContentWithOpenAiAndItsFallbacks) {
+  llm::FakeLlmServer server([](const llm::HttpRequest&) {
+    return llm::ChatCompletion(
+        R"({"subject":"Anna, your speaker is waiting","body":"Hi Anna, the Voltix speaker you looked at is loved for its sound.","cited_ids":["interaction:i4","k3"]})");
+  });
+  auto llm = Llm(server);
+  GroundedContent content(pool_, engine_, llm.get(), prompts_);
+  v1::GenerateContentRequest req;
+  req.set_customer_id("u1");
+  v1::GenerateContentResponse resp;
+  ASSERT_TRUE(content.GenerateContent(req, Soon(), &resp).ok());
+  EXPECT_EQ(resp.backend(), "openai");
+  EXPECT_EQ(resp.subject(), "Anna, your speaker is waiting");
+  ASSERT_EQ(resp.citations_size(), 2);
+  EXPECT_EQ(resp.citations(0).id(), "i4");
+  EXPECT_EQ(resp.citations(1).id(), "k3");
+  // The prompt carried the retrieved facts with their ids.
+  const std::string body = server.recorded()[0].body;
+  EXPECT_TRUE(absl::StrContains(body, "[contact:k3]"));
+  EXPECT_TRUE(absl::StrContains(body, "[interaction:i4]"));
+
+  // Citing a row it was not given: rejected, the local engine answers.
+  server.set_handler([](const llm::HttpRequest&) {
+    return llm::ChatCompletion(R"({"subject":"s","body":"b","cited_ids":["review:made-up"]})");
+  });
+  v1::GenerateContentResponse fallback;
+  ASSERT_TRUE(content.GenerateContent(req, Soon(), &fallback).ok());
+  EXPECT_EQ(fallback.backend(), "local");
+  // The endpoint failing: the local engine answers too.
+  server.set_handler([](const llm::HttpRequest&) {
+    llm::HttpResponse r;
+    r.status = 500;
+    return r;
+  });
+  v1::GenerateContentResponse failed;
+  ASSERT_TRUE(content.GenerateContent(req, Soon(), &failed).ok());
+  EXPECT_EQ(failed.backend(), "local");
+  EXPECT_EQ(failed.subject(), "Anna, still thinking about the Voltix Bluetooth Speaker?");
+}
+
+TEST_F(ContentTest, SummarizeWithOpenAi) {
+  llm::FakeLlmServer server([](const llm::HttpRequest&) {
+    return llm::ChatCompletion(
+        R"({"summary":"Anna had delivery delays and a warranty claim for her earbuds.","key_topics":["delivery","warranty"],"sentiment":"negative","cited_ids":["contact:k3","contact:k2"]})");
+  });
+  auto llm = Llm(server);
+  GroundedContent content(pool_, engine_, llm.get(), prompts_);
+  v1::SummarizeInteractionsRequest req;
+  req.set_customer_id("u1");
+  v1::SummarizeInteractionsResponse resp;
+  ASSERT_TRUE(content.SummarizeInteractions(req, Soon(), &resp).ok());
+  EXPECT_EQ(resp.backend(), "openai");
+  EXPECT_EQ(resp.summary(), "Anna had delivery delays and a warranty claim for her earbuds.");
+  EXPECT_EQ(resp.total_interactions(), 3);  // figures always come from the data
+  EXPECT_EQ(resp.citations_size(), 2);
+}
+
+TEST_F(ContentTest, GenerateBriefFromOurOwnData) {
+  GroundedContent content(pool_, engine_, nullptr, prompts_);
+  v1::GenerateBriefRequest req;
+  req.set_brand("Voltix");
+  req.set_product("Bluetooth Speaker");
+  req.set_goal("Launch sales");
+  req.set_platform("TikTok");
+  v1::GenerateBriefResponse resp;
+  ASSERT_TRUE(content.GenerateBrief(req, Soon(), &resp).ok());
+  std::printf("brief (local):\n%s\n", resp.brief().c_str());
+  EXPECT_EQ(resp.backend(), "local");
+  EXPECT_EQ(resp.product_id(), "p-1");
+  EXPECT_FALSE(resp.caption().empty());
+  EXPECT_GE(resp.hooks_size(), 1);
+  EXPECT_EQ(resp.hashtags(0), "#Voltix");
+  EXPECT_EQ(resp.call_to_action(), "Tap the link to get the Voltix Bluetooth Speaker today.");
+  EXPECT_EQ(resp.tone(), "playful, fast-paced, first-person");
+  EXPECT_TRUE(absl::StrContains(resp.persona(), "new customers in DE")) << resp.persona();
+  bool platform_point = false;
+  for (const auto& t : resp.talking_points())
+    platform_point |= absl::StrContains(t, "On tiktok our campaign posts average 7.5%");
+  EXPECT_TRUE(platform_point) << resp.brief();
+  std::set<std::string> sources;
+  for (const auto& c : resp.citations()) sources.insert(c.source());
+  EXPECT_TRUE(sources.contains("review"));
+  EXPECT_TRUE(sources.contains("campaign_post"));
+  EXPECT_TRUE(sources.contains("segment"));
+  ExpectCitationsExist(resp.citations());
+}
+
+TEST(ShortTitleTest, CutsAtSeparators) {
+  EXPECT_EQ(ShortTitle("Voltix Bluetooth Speaker, 360 Degree Sound - Black"), "Voltix Bluetooth Speaker");
+  EXPECT_EQ(ShortTitle("Plain"), "Plain");
+  EXPECT_EQ(ShortTitle(""), "product");
+}
+
+}  // namespace
+}  // namespace marketlens::analyzer::rag

@@ -1,0 +1,37 @@
+// Test helpers shared by the analyzer's integration tests: a fresh database with the real migrations, and
+// hand-made raw.* rows (products, reviews with chosen ratings and texts and dates, customers, contacts,
+// interactions, campaign posts).
+#ifndef MARKETLENS_SERVICES_ANALYZER_TEST_WORLD_H_
+#define MARKETLENS_SERVICES_ANALYZER_TEST_WORLD_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/postgres/pool.h"
+#include "common/testing/postgres_fixture.h"
+
+namespace marketlens::analyzer::testing {
+
+// A pool on a new database of `server` with deploy/migrations applied (gtest failure on error).
+std::unique_ptr<postgres::PgPool> MigratedDatabase(marketlens::testing::PostgresServer& server);
+
+absl::Status AddProduct(postgres::PgPool& pool, const std::string& id, const std::string& title,
+                        const std::string& brand, const std::string& category, int64_t price_cents = 1999);
+absl::Status AddReview(postgres::PgPool& pool, const std::string& id, const std::string& product_id,
+                       int rating, const std::string& title, const std::string& text, absl::Time created_at,
+                       int version = 1, const std::string& customer_id = "");
+
+// `n` plausible reviews of a product between `from` and `to` (evenly spaced), good (4-5 stars, praise) or bad
+// (1-2 stars, complaints incl. an issue phrase), ids prefix-0..n-1.
+absl::Status AddReviews(postgres::PgPool& pool, const std::string& prefix, const std::string& product_id,
+                        int n, bool good, absl::Time from, absl::Time to, int seed = 1);
+
+// Runs a query and returns the first column of the first row as text ("" when no row / NULL).
+std::string Scalar(postgres::PgPool& pool, const std::string& sql);
+
+}  // namespace marketlens::analyzer::testing
+
+#endif  // MARKETLENS_SERVICES_ANALYZER_TEST_WORLD_H_
