@@ -18,7 +18,7 @@ import json, re, sys
 d = json.load(open("grafana-dashboard.json"))
 exprs = [t["expr"] for p in d["panels"] for t in p.get("targets", [])]
 assert exprs, "no queries"
-known = ("grpc_server_", "grpc_client_", "marketlens_dependency_up", "collector_", "http_request", "up")
+known = ("grpc_server_", "grpc_client_", "marketlens_dependency_up", "collector_", "analyzer_", "recommender_", "http_request", "up")
 for e in exprs:
     for m in re.findall(r"\b([a-z_]+)(?:\{|\[)", e):
         if m in ("by", "rate", "sum", "histogram_quantile", "increase", "max", "min", "clamp_min"):
