@@ -66,6 +66,16 @@ check "prometheus scrapes all ${#services[@]} services" grep -q "\"value\":\[[0-
 psql_m() { psql -X -qtA -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" -c "$1"; }
 check "migrations created the schemas" \
   test "$(psql_m "SELECT count(*) FROM pg_namespace WHERE nspname IN ('raw','ingest','insights','recsys','ops')")" = 5
+# Demo data: the collector's scheduled crawl starts at once and fills raw.products from the marketplace.
+if [ -x bazel-bin/services/collector/collector ] && [ -x bazel-bin/services/marketplace/marketplace ]; then
+  products=0
+  for _ in $(seq 90); do
+    products="$(psql_m "SELECT count(*) FROM raw.products" 2>/dev/null || echo 0)"
+    [ "${products:-0}" -gt 0 ] && break
+    sleep 1
+  done
+  check "the first crawl brings products into raw.products ($products)" test "${products:-0}" -gt 0
+fi
 psql_m "CREATE TABLE IF NOT EXISTS public.smoke_marker(v text); INSERT INTO public.smoke_marker VALUES ('kept')"
 
 pids_before="$(cat "$PID_DIR"/*.pid | sort | tr '\n' ' ')"
