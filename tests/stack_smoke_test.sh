@@ -66,6 +66,17 @@ check "prometheus scrapes all ${#services[@]} services" grep -q "\"value\":\[[0-
 psql_m() { psql -X -qtA -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" -c "$1"; }
 check "migrations created the schemas" \
   test "$(psql_m "SELECT count(*) FROM pg_namespace WHERE nspname IN ('raw','ingest','insights','recsys','ops')")" = 5
+# The gateway's REST API and dashboard, with the key up.sh made.
+if [ -s "$MARKETLENS_RUN_DIR/secrets/dashboard_api_key" ]; then
+  key="$(cat "$MARKETLENS_RUN_DIR/secrets/dashboard_api_key")"
+  check "gateway /healthz answers" curl -fsS --max-time 5 "http://127.0.0.1:$GATEWAY_HTTP_PORT/healthz" -o /dev/null
+  check "gateway serves the dashboard" bash -c "curl -fsS --max-time 5 http://127.0.0.1:$GATEWAY_HTTP_PORT/ | grep -qi '<html'"
+  check "gateway refuses a call without a key" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$GATEWAY_HTTP_PORT/api/v1/products")" = 401
+  check "gateway lists products with the key" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $key" "http://127.0.0.1:$GATEWAY_HTTP_PORT/api/v1/products")" = 200
+fi
+
 # Demo data: the collector's scheduled crawl starts at once and fills raw.products from the marketplace.
 if [ -x bazel-bin/services/collector/collector ] && [ -x bazel-bin/services/marketplace/marketplace ]; then
   products=0

@@ -13,6 +13,8 @@ PACKAGES=(
   postgresql-15 postgresql-client-15 redis-server curl ca-certificates util-linux procps iproute2
   # checks (k8s manifests: tests/k8s; promtool for alert rules; the optional local Prometheus; kubectl itself is not a Debian package and comes with the machine image)
   python3 python3-yaml prometheus
+  # the dashboard's browser test (headless Chromium over the DevTools protocol, driven by Node) and bench/
+  chromium nodejs wrk
 )
 
 missing=()

@@ -17,6 +17,7 @@ targets=(//common/migrate:migrate //common/grpc_health:health_probe)
 for name in "${SERVICES[@]}"; do
   [ -f "services/$name/BUILD" ] && targets+=("//services/$name:$name")
 done
+[ -f services/gateway/BUILD ] && targets+=(//services/gateway:cli)
 mkdir -p "$BAZEL_DISK_CACHE"
 bazel build --disk_cache="$BAZEL_DISK_CACHE" "${targets[@]}"
 
@@ -88,6 +89,9 @@ service_args() {
     marketplace) printf -- " --page_token_key_file=%s" "$SECRETS_DIR/marketplace_page_token_key" ;;
     # Crawls the local marketplace every 15 minutes (incremental after the first, full one).
     collector) printf -- " --marketplace_address=127.0.0.1:%s --crawl_interval=15m" "$MARKETPLACE_GRPC_PORT" ;;
+    gateway) printf -- " --http_port=%s --collector_address=127.0.0.1:%s --analyzer_address=127.0.0.1:%s" \
+      "$GATEWAY_HTTP_PORT" "$COLLECTOR_GRPC_PORT" "$ANALYZER_GRPC_PORT"
+      printf -- " --recommender_address=127.0.0.1:%s" "$RECOMMENDER_GRPC_PORT" ;;
   esac
 }
 
@@ -159,6 +163,12 @@ if [ "${MARKETLENS_PROMETHEUS:-0}" = 1 ]; then
   fi
 fi
 
+# ---- A dashboard API key (made once, kept in .run/secrets) -------------------------------------------
+if [ -x bazel-bin/services/gateway/cli ] && [ ! -s "$SECRETS_DIR/dashboard_api_key" ]; then
+  (umask 077 && bazel-bin/services/gateway/cli create-key --pg_dsn="$PG_DSN" --name=local-dashboard \
+    --scopes=write --quiet >"$SECRETS_DIR/dashboard_api_key") || die "could not create the dashboard API key"
+fi
+
 say "marketlens is up"
 printf '  %-12s %-22s %-22s %s\n' "what" "gRPC" "metrics" "log"
 printf '  %-12s %-22s %-22s %s\n' "postgres" "127.0.0.1:$PG_PORT" "-" ".run/logs/postgres.log (dsn: $PG_DSN)"
@@ -168,6 +178,9 @@ for name in "${started[@]}"; do
   g="${upper}_GRPC_PORT"; m="${upper}_METRICS_PORT"
   printf '  %-12s %-22s %-22s %s\n' "$name" "127.0.0.1:${!g}" "http://127.0.0.1:${!m}/metrics" ".run/logs/$name.log"
 done
+if [ -s "$SECRETS_DIR/dashboard_api_key" ]; then
+  printf '  %-12s %s\n' "dashboard" "http://127.0.0.1:$GATEWAY_HTTP_PORT/  (API key: $(cat "$SECRETS_DIR/dashboard_api_key"), also in .run/secrets/dashboard_api_key)"
+fi
 if pid_alive "$PID_DIR/prometheus.pid"; then
   printf '  %-12s %-22s %-22s %s\n' "prometheus" "-" "http://127.0.0.1:$PROMETHEUS_PORT" ".run/logs/prometheus.log"
 fi

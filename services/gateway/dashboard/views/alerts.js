@@ -1,0 +1,20 @@
+// Open alerts: what changed for which product, with paging.
+import { api } from '../api.js';
+import { esc, num, date } from '../format.js';
+
+export async function render(view, _args, params, current) {
+  const token = params.get('page_token') || '';
+  const resp = await api.alerts({ page_size: 25, page_token: token, product_id: params.get('product_id') || '' });
+  if (!current()) return;
+  const alerts = resp.alerts || [];
+  view.innerHTML = `
+    <h1>Alerts</h1>
+    <table id="alerts"><thead><tr><th>Raised</th><th>Product</th><th>Kind</th><th>What changed</th><th>Before → after</th></tr></thead>
+    <tbody>${alerts.map((a) => `<tr class="alert">
+      <td>${date(a.raisedAt)}</td>
+      <td><a href="#/product/${encodeURIComponent(a.productId)}">${esc(a.productId)}</a></td>
+      <td><span class="badge">${esc(a.kind.replace(/_/g, ' '))}</span></td>
+      <td>${esc(a.message)}</td>
+      <td>${num(a.before)} → ${num(a.after)}</td></tr>`).join('') || '<tr><td colspan="5" class="muted">No open alerts.</td></tr>'}</tbody></table>
+    <div class="pager">${resp.nextPageToken ? `<a href="#/alerts?page_token=${encodeURIComponent(resp.nextPageToken)}">More</a>` : ''}</div>`;
+}

@@ -1,0 +1,49 @@
+// One product: weekly rating / sentiment / review-velocity charts, issue cards with quotes, feature
+// feedback, price (and its history when the API provides one), open alerts and recent reviews.
+import { api } from '../api.js';
+import { esc, num, int, price, date, sentimentClass } from '../format.js';
+import { lineChart } from '../chart.js';
+
+export async function render(view, args, _params, current) {
+  const id = args[0] || '';
+  const [p, reviews] = await Promise.all([api.product(id), api.reviews(id, { page_size: 5 }).catch(() => ({ reviews: [] }))]);
+  if (!current()) return;
+  const weekly = (p.weekly || []).map((w) => ({ label: date(w.weekStart), ...w }));
+  const history = p.priceHistory || [];
+  view.innerHTML = `
+    <p><a href="#/products">← Products</a></p>
+    <h1 id="product-title">${esc(p.title || p.productId)}</h1>
+    <p class="muted">${esc(p.brand)} · ${esc(p.category)} · ${esc(p.productId)}</p>
+    <div class="stats card">
+      <span class="stat"><b>${num(p.averageRating, 2)}★</b>average rating</span>
+      <span class="stat"><b class="${sentimentClass(p.sentiment)}">${num(p.sentiment)}</b>sentiment ${esc(p.sentimentLabel || '')}</span>
+      <span class="stat"><b>${int(p.reviewCount)}</b>reviews</span>
+      <span class="stat"><b>${num(p.reviewsPerWeek, 1)}</b>reviews / week (trend ${num(p.velocityTrend)})</span>
+      <span class="stat"><b>${price(p.priceCents)}</b>price</span>
+    </div>
+    <h2>Weekly history</h2>
+    <div class="charts">
+      ${lineChart('Average rating', weekly.map((w) => ({ label: w.label, y: w.averageRating })), { min: 1, max: 5 })}
+      ${lineChart('Sentiment', weekly.map((w) => ({ label: w.label, y: w.sentiment })), { min: -1, max: 1 })}
+      ${lineChart('Review velocity (reviews per week)', weekly.map((w) => ({ label: w.label, y: w.reviews })), { min: 0, format: (v) => v.toFixed(0) })}
+      ${history.length ? lineChart('Price', history.map((h) => ({ label: date(h.at || h.observedAt), y: Number(h.priceCents) / 100 })), { format: (v) => `$${v.toFixed(2)}` }) : ''}
+    </div>
+    ${history.length ? '' : `<p class="muted">Current price ${price(p.priceCents)} (no price history from the API yet).</p>`}
+    <h2>Issues</h2>
+    <div class="grid" id="issues">
+      ${(p.issues || []).length === 0 ? '<p class="muted">No recurring issue.</p>' : p.issues.map((i) => `
+        <div class="card issue">
+          <b>${esc(i.category.replace(/_/g, ' '))}</b> <span class="muted">${int(i.count)} reviews · ${num(i.share * 100, 0)}%</span>
+          <div class="bar"><span style="width:${Math.min(100, i.share * 100).toFixed(0)}%"></span></div>
+          ${(i.quotes || []).slice(0, 3).map((q) => `<div class="quote">“${esc(q)}”</div>`).join('')}
+        </div>`).join('')}
+    </div>
+    <h2>Feature feedback</h2>
+    <table id="features"><thead><tr><th>Feature</th><th>Mentions</th><th>Polarity</th></tr></thead><tbody>
+      ${(p.features || []).map((f) => `<tr><td>${esc(f.aspect)}</td><td>${int(f.mentions)}</td><td class="${sentimentClass(f.polarity)}">${num(f.polarity)}</td></tr>`).join('') || '<tr><td colspan="3" class="muted">No feature mentioned yet.</td></tr>'}
+    </tbody></table>
+    ${(p.alerts || []).length ? `<h2>Open alerts</h2>${p.alerts.map((a) => `<div class="card"><b>${esc(a.kind)}</b> ${esc(a.message)}</div>`).join('')}` : ''}
+    <h2>Recent reviews</h2>
+    <div id="reviews">${(reviews.reviews || []).map((r) => `<div class="card"><b>${'★'.repeat(r.rating || 0)}</b> ${esc(r.title || '')}
+      <div>${esc(r.text)}</div><div class="muted">${date(r.createdAt)}</div></div>`).join('') || '<p class="muted">No reviews.</p>'}</div>`;
+}

@@ -1,0 +1,195 @@
+// Drives the dashboard in a real headless Chromium (Debian's `chromium`) over the DevTools protocol, with
+// no npm package: Node's built-in WebSocket (--experimental-websocket on Node 20) speaks CDP directly.
+// Run by dashboard_test.cc, which starts the gateway (with the compiled-in dashboard) against the fake
+// backends and passes BASE_URL, API_KEY and SCREENSHOT_DIR. Exits non-zero on the first failed check.
+//
+// Checks: the page asks for a key (401) and works once one is entered; the grid loads with data; category,
+// sentiment and search filters change the results; paging forward and back; clicking a product opens its
+// page with the three weekly charts, issue cards with quotes and feature feedback; the alerts page; the
+// recommendations page, where Skip sends feedback and the list changes live; campaign top performers; no
+// uncaught JavaScript error anywhere. Screenshots of every page go to SCREENSHOT_DIR.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BASE = process.env.BASE_URL;
+const KEY = process.env.API_KEY;
+const SHOTS = process.env.SCREENSHOT_DIR || tmpdir();
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+mkdirSync(SHOTS, { recursive: true });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures++;
+}
+
+// ---- Chromium and a minimal CDP client ---------------------------------------------------------------
+const profile = mkdtempSync(join(tmpdir(), 'dashboard-chromium-'));
+const browser = spawn(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+  '--no-first-run', '--no-default-browser-check', '--remote-debugging-port=0', `--user-data-dir=${profile}`,
+  'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+let browserLog = '';
+browser.stderr.on('data', (d) => { browserLog += d; });
+process.on('exit', () => { try { browser.kill('SIGKILL'); } catch (_) {} rmSync(profile, { recursive: true, force: true }); });
+
+const portFile = join(profile, 'DevToolsActivePort');
+for (let i = 0; i < 200 && !existsSync(portFile); i++) await sleep(100);
+if (!existsSync(portFile)) {
+  console.error(`chromium did not start:\n${browserLog}`);
+  process.exit(2);
+}
+const [port, wsPath] = readFileSync(portFile, 'utf8').trim().split('\n');
+const ws = new WebSocket(`ws://127.0.0.1:${port}${wsPath}`);
+await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+let nextId = 0;
+const pending = new Map();
+const exceptions = [];
+ws.onmessage = (ev) => {
+  const msg = JSON.parse(ev.data);
+  if (msg.id !== undefined && pending.has(msg.id)) {
+    const { resolve, reject } = pending.get(msg.id);
+    pending.delete(msg.id);
+    msg.error ? reject(new Error(`${msg.error.message}`)) : resolve(msg.result);
+  } else if (msg.method === 'Runtime.exceptionThrown') {
+    exceptions.push(msg.params.exceptionDetails.exception?.description || msg.params.exceptionDetails.text);
+  }
+};
+function send(method, params = {}, sessionId) {
+  const id = ++nextId;
+  ws.send(JSON.stringify({ id, method, params, sessionId }));
+  return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+}
+
+const { targetId } = await send('Target.createTarget', { url: 'about:blank' });
+const { sessionId } = await send('Target.attachToTarget', { targetId, flatten: true });
+const page = (method, params) => send(method, params, sessionId);
+await page('Page.enable');
+await page('Runtime.enable');
+await page('Emulation.setDeviceMetricsOverride', { width: 1280, height: 900, deviceScaleFactor: 1, mobile: false });
+
+async function evaluate(expression) {
+  const r = await page('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
+  if (r.exceptionDetails) throw new Error(`${expression}: ${r.exceptionDetails.exception?.description || r.exceptionDetails.text}`);
+  return r.result.value;
+}
+async function waitFor(expression, what, timeout = 10000) {
+  const end = Date.now() + timeout;
+  while (Date.now() < end) {
+    try { if (await evaluate(expression)) return true; } catch (_) { /* page still loading */ }
+    await sleep(100);
+  }
+  check(false, `${what} (waited for: ${expression})`);
+  return false;
+}
+async function goto(url) {
+  await page('Page.navigate', { url });
+  await waitFor('document.readyState === "complete"', `load ${url}`);
+}
+// Waits until the router has finished rendering (aria-busy=false) on the expected view.
+const settled = (view) => `document.body.dataset.view === ${JSON.stringify(view)} && document.getElementById('view').getAttribute('aria-busy') === 'false'`;
+async function screenshot(name) {
+  const { data } = await page('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true });
+  writeFileSync(join(SHOTS, `${name}.png`), Buffer.from(data, 'base64'));
+}
+const text = (sel) => `(document.querySelector(${JSON.stringify(sel)})?.textContent || '')`;
+const count = (sel) => `document.querySelectorAll(${JSON.stringify(sel)}).length`;
+async function submitForm(sel, values) {
+  await evaluate(`(() => { const f = document.querySelector(${JSON.stringify(sel)});
+    for (const [k, v] of Object.entries(${JSON.stringify(values)})) f.elements[k].value = v;
+    f.requestSubmit(); })()`);
+}
+
+try {
+  // ---- No key yet: the API refuses, the page says what to do -------------------------------------------
+  await goto(`${BASE}/`);
+  await evaluate('localStorage.clear()');
+  await goto(`${BASE}/#/products`);
+  await waitFor(`!document.getElementById('error').hidden`, 'an error is shown without an API key');
+  check((await evaluate(text('#error'))).includes('Enter an API key'), 'the error asks for an API key');
+  await screenshot('00-no-key');
+
+  // ---- Enter the key: the grid loads -------------------------------------------------------------------
+  await evaluate(`document.getElementById('api-key').value = ${JSON.stringify(KEY)}; document.getElementById('key-form').requestSubmit()`);
+  await waitFor(`${settled('products')} && ${count('.product')} > 0`, 'product cards load');
+  check((await evaluate(count('.product'))) === 12, 'a full page of 12 products');
+  check((await evaluate(text('#total'))).includes('30 matching'), 'the total is shown');
+  check(await evaluate(`document.getElementById('error').hidden`), 'no error once the key is set');
+  await screenshot('01-products');
+
+  // ---- Paging ------------------------------------------------------------------------------------------
+  const firstPage = await evaluate(`[...document.querySelectorAll('.product')].map(c => c.dataset.id).join(',')`);
+  await evaluate(`document.getElementById('next').click()`);
+  await waitFor(`${settled('products')} && ${text('#page')}.includes('Page 2')`, 'next page');
+  const secondPage = await evaluate(`[...document.querySelectorAll('.product')].map(c => c.dataset.id).join(',')`);
+  check(secondPage !== firstPage && secondPage.length > 0, 'the second page shows other products');
+  await evaluate(`document.getElementById('prev').click()`);
+  await waitFor(`${settled('products')} && ${text('#page')}.includes('Page 1')`, 'previous page');
+  check((await evaluate(`[...document.querySelectorAll('.product')].map(c => c.dataset.id).join(',')`)) === firstPage,
+    'back on the first page');
+
+  // ---- Filters change the results ----------------------------------------------------------------------
+  await submitForm('#filters', { category: 'kitchen' });
+  await waitFor(`${settled('products')} && ${text('#total')}.includes('15 matching')`, 'category filter: 15 kitchen products');
+  check(await evaluate(`[...document.querySelectorAll('.product .muted')].every(e => e.textContent.includes('kitchen'))`),
+    'only kitchen products are shown');
+  await submitForm('#filters', { category: 'kitchen', sentiment: 'negative' });
+  await waitFor(`${settled('products')} && ${text('#total')}.includes('6 matching')`, 'sentiment filter narrows it further');
+  await screenshot('02-products-filtered');
+  await submitForm('#filters', { category: '', sentiment: '', q: 'hose' });
+  await waitFor(`${settled('products')} && ${text('#total')}.includes('15 matching')`, 'search by title');
+  check(await evaluate(`[...document.querySelectorAll('.product .title')].every(e => e.textContent.startsWith('Hose'))`),
+    'only matching titles');
+  await submitForm('#filters', { q: '', min_rating: '4' });
+  await waitFor(`${settled('products')} && ${text('#total')}.includes('6 matching')`, 'rating filter');
+  await evaluate(`document.getElementById('reset').click()`);
+  await waitFor(`${settled('products')} && ${text('#total')}.includes('30 matching')`, 'reset filters');
+
+  // ---- Click through to a product ----------------------------------------------------------------------
+  await evaluate(`document.querySelector('.product[data-id="p4"] a.title, .product a.title').click()`);
+  await waitFor(`${settled('product')} && ${text('#product-title')}.length > 0`, 'the product page opens');
+  check((await evaluate(count('[data-chart]'))) === 3, 'three weekly charts (rating, sentiment, velocity)');
+  check((await evaluate(count('[data-chart] polyline'))) === 3, 'the charts have lines');
+  check((await evaluate(text('#issues'))).includes('it broke after a week'), 'issue card with its quote');
+  check((await evaluate(text('#features'))).includes('handle'), 'feature feedback');
+  check((await evaluate(text('#reviews'))).includes('love it'), 'recent reviews');
+  await screenshot('03-product');
+
+  // ---- Alerts ------------------------------------------------------------------------------------------
+  await evaluate(`document.querySelector('nav a[data-nav="alerts"]').click()`);
+  await waitFor(`${settled('alerts')} && ${count('.alert')} > 0`, 'alerts load');
+  check((await evaluate(text('#alerts'))).includes('average rating fell'), 'the alert says what changed');
+  await screenshot('04-alerts');
+
+  // ---- Recommendations with live feedback --------------------------------------------------------------
+  await goto(`${BASE}/#/recommendations?user=C0000003&surface=home`);
+  await waitFor(`${settled('recommendations')} && ${count('.rec')} === 10`, 'ten recommendations');
+  check((await evaluate(text('.rec .reason'))).includes('popular on home'), 'each with its reason');
+  const first = await evaluate(`document.querySelector('.rec').dataset.item`);
+  await screenshot('05-recommendations');
+  await evaluate(`document.querySelector('.rec button[data-event="FEEDBACK_EVENT_SKIP"]').click()`);
+  await waitFor(`${text('#status')}.includes('Skipped ${first}')`, 'the skip is recorded');
+  await waitFor(`document.querySelector('.rec') && document.querySelector('.rec').dataset.item !== ${JSON.stringify(first)}`,
+    'the skipped item leaves the list at once');
+  await evaluate(`document.querySelector('.rec button[data-event="FEEDBACK_EVENT_LIKE"]').click()`);
+  await waitFor(`${text('#status')}.includes('Liked')`, 'a like is recorded');
+  await screenshot('06-recommendations-after-feedback');
+
+  // ---- Campaign top performers -------------------------------------------------------------------------
+  await evaluate(`document.querySelector('nav a[data-nav="campaigns"]').click()`);
+  await waitFor(`${settled('campaigns')} && ${count('.performer')} === 10`, 'ten top performers');
+  check((await evaluate(text('#performers'))).includes('CMP0001-inf0'), 'the campaign\'s influencers');
+  await submitForm('#campaign-form', { campaign: 'CMP0042' });
+  await waitFor(`${settled('campaigns')} && ${text('#performers')}.includes('CMP0042-inf0')`, 'another campaign');
+  await screenshot('07-campaigns');
+} catch (e) {
+  check(false, `unexpected: ${e.stack || e}`);
+  await screenshot('99-failure').catch(() => {});
+}
+
+check(exceptions.length === 0, `no uncaught JavaScript error${exceptions.length ? `: ${exceptions.join(' | ')}` : ''}`);
+console.log(`${failures === 0 ? 'dashboard: all checks passed' : `dashboard: ${failures} check(s) failed`}; screenshots in ${SHOTS}`);
+ws.close();
+process.exit(failures === 0 ? 0 : 1);

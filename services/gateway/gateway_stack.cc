@@ -1,0 +1,124 @@
+#include "services/gateway/gateway_stack.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/logging/log.h"
+#include "common/metrics/exposer.h"
+#include "common/server/channel.h"
+#include "marketlens/analyzer/v1/analyzer.pb.h"
+#include "marketlens/collector/v1/collector.pb.h"
+#include "marketlens/recommender/v1/recommender.pb.h"
+
+namespace marketlens::gateway {
+
+std::vector<const google::protobuf::ServiceDescriptor*> GatewayStack::FrontedServices() {
+  // Naming one message of each file links its generated code, which registers the file's descriptors
+  // (services, methods and their http options) in the generated pool.
+  return {collector::v1::StartCrawlRequest::descriptor()->file()->FindServiceByName("CollectorService"),
+          analyzer::v1::AnalyzeTextRequest::descriptor()->file()->FindServiceByName("AnalyzerService"),
+          recommender::v1::RecommendRequest::descriptor()->file()->FindServiceByName("RecommenderService")};
+}
+
+std::vector<std::string> GatewayStack::DefaultAdminMethods() {
+  return {"marketlens.recommender.v1.RecommenderService.PromoteModel",
+          "marketlens.recommender.v1.RecommenderService.RollbackModel",
+          "marketlens.recommender.v1.RecommenderService.ForgetUser",
+          "marketlens.recommender.v1.RecommenderService.CreateExperiment",
+          "marketlens.recommender.v1.RecommenderService.SetExperimentState",
+          "marketlens.collector.v1.CollectorService.StartCrawl",
+          "marketlens.collector.v1.CollectorService.CancelCrawl"};
+}
+
+std::vector<std::string> GatewayStack::DefaultCachedMethods() {
+  return {"marketlens.analyzer.v1.AnalyzerService.ListProductInsights",
+          "marketlens.analyzer.v1.AnalyzerService.GetProductInsights",
+          "marketlens.analyzer.v1.AnalyzerService.ListAlerts",
+          "marketlens.analyzer.v1.AnalyzerService.TopPerformers",
+          "marketlens.analyzer.v1.AnalyzerService.InteractionsByProduct",
+          "marketlens.recommender.v1.RecommenderService.ListModels"};
+}
+
+absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(GatewayStackOptions options,
+                                                                  postgres::PgPool* postgres,
+                                                                  redis::RedisClient* redis) {
+  std::unique_ptr<GatewayStack> s(new GatewayStack());
+  auto registry = options.registry != nullptr ? options.registry : metrics::DefaultRegistry();
+
+  absl::StatusOr<RouteTable> routes = RouteTable::Build(FrontedServices());
+  if (!routes.ok()) return routes.status();
+  s->routes_ = *std::move(routes);
+
+  absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels;
+  std::vector<HealthTarget> targets;
+  for (const auto& [service, address] : options.backends) {
+    if (address.empty()) continue;
+    auto channel = server::MakeChannel(address, {.registry = registry});
+    channels[service] = channel;
+    targets.push_back({.name = service, .channel = channel, .service = service});
+  }
+  absl::StatusOr<std::unique_ptr<Transcoder>> transcoder =
+      Transcoder::Create(&s->routes_, std::move(channels), options.transcoder);
+  if (!transcoder.ok()) return transcoder.status();
+  s->transcoder_ = *std::move(transcoder);
+
+  std::vector<ExtraCheck> extra;
+  if (postgres != nullptr) {
+    s->keys_ = std::make_unique<ApiKeyStore>(postgres, options.api_keys);
+    extra.push_back({.name = "postgres", .check = [postgres] { return postgres->Ping(absl::Seconds(1)); }});
+  } else if (options.gateway.require_api_key) {
+    return absl::FailedPreconditionError("API keys need Postgres (or require_api_key = false)");
+  }
+  if (redis != nullptr && options.cache_ttl > absl::ZeroDuration()) {
+    s->cache_ = std::make_unique<ResponseCache>(redis, options.cache_ttl);
+  }
+  s->health_ =
+      std::make_unique<BackendHealth>(std::move(targets), std::move(extra), options.readiness_interval);
+  s->health_->Start();
+  s->metrics_ = std::make_unique<HttpMetrics>(registry);
+
+  if (!options.static_dir.empty()) {
+    absl::StatusOr<StaticAssets> assets = StaticAssets::FromDirectory(options.static_dir);
+    if (!assets.ok()) return assets.status();
+    s->assets_ = *std::move(assets);
+  } else {
+    s->assets_ = StaticAssets::Embedded();
+  }
+
+  GatewayDeps deps;
+  deps.routes = &s->routes_;
+  deps.transcoder = s->transcoder_.get();
+  if (s->keys_ != nullptr) {
+    ApiKeyStore* keys = s->keys_.get();
+    deps.authenticate = [keys](absl::string_view key) { return keys->Authenticate(key); };
+  }
+  deps.metrics = s->metrics_.get();
+  deps.cache = s->cache_.get();
+  deps.health = s->health_.get();
+  deps.assets = &s->assets_;
+  s->gateway_ = std::make_unique<Gateway>(options.gateway, std::move(deps));
+
+  Gateway* gw = s->gateway_.get();
+  options.http.on_protocol_error = [gw](int status, absl::string_view reason, absl::string_view remote) {
+    gw->OnProtocolError(status, reason, remote);
+  };
+  absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
+      options.http,
+      [gw](HttpRequest request, Responder respond) { gw->Handle(std::move(request), std::move(respond)); });
+  if (!http.ok()) return http.status();
+  s->http_ = *std::move(http);
+  logging::Info("gateway listening", {{"http_port", s->http_->port()},
+                                      {"routes", static_cast<int>(s->routes_.routes().size())},
+                                      {"static_files", static_cast<int>(s->assets_.size())}});
+  return s;
+}
+
+void GatewayStack::Stop(absl::Duration drain) {
+  if (http_ != nullptr) http_->Stop(drain);
+  if (health_ != nullptr) health_->Stop();
+}
+
+GatewayStack::~GatewayStack() {
+  Stop(absl::Seconds(5));
+  http_.reset();  // before what its handler uses
+}
+
+}  // namespace marketlens::gateway

@@ -1,0 +1,102 @@
+// A small asynchronous HTTP/1.1 server (Boost.Beast over Asio) that hands each complete request to a handler
+// and writes the response the handler gives back, possibly later and from another thread: the gateway
+// answers from gRPC completion callbacks, so no server thread ever waits for a backend.
+//
+// What it protects the gateway from:
+// - slow or idle clients: a request must arrive completely within `request_timeout` of its first byte
+//   (slowloris), an idle keep-alive connection is closed after `idle_timeout`, a response must be taken
+//   within `write_timeout`; a timed-out connection is closed;
+// - big requests: headers over `max_header_bytes` get 431, bodies over `max_body_bytes` get 413 (at once
+//   from Content-Length, also for "Expect: 100-continue", or as soon as a chunked body passes the limit),
+//   malformed HTTP gets 400; each of these closes the connection;
+// - too many connections: past `max_connections` new connections are closed at once.
+// Keep-alive and pipelined requests are served in order on one connection. Stop() stops accepting, lets
+// requests in flight finish (bounded), then stops the threads.
+#ifndef MARKETLENS_SERVICES_GATEWAY_HTTP_SERVER_H_
+#define MARKETLENS_SERVICES_GATEWAY_HTTP_SERVER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace marketlens::gateway {
+
+struct HttpRequest {
+  std::string method;  // "GET"; any token the client sent
+  std::string target;  // "/api/v1/products?page_size=5"
+  std::string path;    // "/api/v1/products"
+  std::string query;   // "page_size=5" (still percent-encoded)
+  // Header names lowercased, in arrival order.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string remote_address;  // "127.0.0.1:53122"
+  int version = 11;            // 10 or 11
+  bool keep_alive = true;
+  absl::Time started_at;  // first byte of the request
+
+  // The first value of a header (name in lowercase), "" when absent.
+  absl::string_view Header(absl::string_view lowercase_name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  // Content-Length and Connection are set by the server.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  bool close = false;  // close the connection after this response
+};
+
+// Call exactly once, from any thread (further calls are ignored).
+using Responder = std::function<void(HttpResponse)>;
+using HttpHandler = std::function<void(HttpRequest request, Responder respond)>;
+
+struct HttpServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 8080;  // 0 picks a free port (see HttpServer::port())
+  int threads = 2;
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 1024 * 1024;
+  absl::Duration request_timeout = absl::Seconds(10);
+  absl::Duration idle_timeout = absl::Seconds(60);
+  absl::Duration write_timeout = absl::Seconds(10);
+  int max_connections = 4096;
+  // Called for requests the server refuses itself (400, 413, 431) and for read timeouts (408, nothing is
+  // sent), e.g. to count them. May be empty.
+  std::function<void(int status, absl::string_view reason, absl::string_view remote)> on_protocol_error;
+};
+
+class HttpServer {
+ public:
+  // Binds and starts serving. UNAVAILABLE naming the address when it cannot listen.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(HttpServerOptions options, HttpHandler handler);
+  // Stop(absl::Seconds(5)) if still running.
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  int port() const;
+  // Stops accepting, waits up to `drain` for requests in flight to be answered (their connections are
+  // closed after the response), then stops. Idempotent.
+  void Stop(absl::Duration drain);
+
+  int64_t open_connections() const;
+  // Requests handed to the handler and not answered yet.
+  int64_t requests_in_flight() const;
+
+  class Impl;
+
+ private:
+  explicit HttpServer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace marketlens::gateway
+
+#endif  // MARKETLENS_SERVICES_GATEWAY_HTTP_SERVER_H_

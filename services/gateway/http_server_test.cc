@@ -1,0 +1,326 @@
+// The HTTP server on its own, with a handler that echoes: keep-alive, pipelining, answers from other
+// threads, and every way a client can misbehave (too big, malformed, slow, idle, too many connections).
+#include "services/gateway/http_server.h"
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/gateway/test_http_client.h"
+
+namespace marketlens::gateway {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::HttpCall;
+using testing::TestConnection;
+using testing::TestResponse;
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void StartServer(HttpServerOptions options = {}) {
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.on_protocol_error = [this](int status, absl::string_view, absl::string_view) {
+      absl::MutexLock lock(&mu_);
+      protocol_errors_.push_back(status);
+    };
+    auto s = HttpServer::Start(
+        options, [this](HttpRequest req, Responder respond) { Handle(std::move(req), respond); });
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = *std::move(s);
+  }
+
+  // GET /echo -> method, path, query and body; /slow?ms=N answers from another thread after N ms; /close asks
+  // for the connection to be closed.
+  void Handle(HttpRequest req, Responder respond) {
+    handled_.fetch_add(1);
+    HttpResponse r;
+    r.headers.emplace_back("Content-Type", "text/plain");
+    r.body = absl::StrCat(req.method, " ", req.path, " ", req.query, " ", req.body.size(), " ",
+                          req.Header("x-test"));
+    if (req.path == "/slow") {
+      int ms = 0;
+      (void)absl::SimpleAtoi(req.query.substr(req.query.find('=') + 1), &ms);
+      std::thread([respond, r, ms] {
+        absl::SleepFor(absl::Milliseconds(ms));
+        respond(r);
+        respond(r);  // a second answer is ignored
+      }).detach();
+      return;
+    }
+    if (req.path == "/close") r.close = true;
+    respond(std::move(r));
+  }
+
+  std::vector<int> ProtocolErrors() {
+    absl::MutexLock lock(&mu_);
+    return protocol_errors_;
+  }
+
+  std::unique_ptr<HttpServer> server_;
+  std::atomic<int> handled_{0};
+  absl::Mutex mu_;
+  std::vector<int> protocol_errors_;
+};
+
+TEST_F(HttpServerTest, ServesAndKeepsAlive) {
+  StartServer();
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok()) << c.status();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c->SendRequest("POST", absl::StrCat("/echo?i=", i), {{"X-Test", "yes"}}, "hello").ok());
+    auto r = c->ReadResponse();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, absl::StrCat("POST /echo i=", i, " 5 yes"));
+    EXPECT_TRUE(r->keep_alive);
+    EXPECT_EQ(r->Header("server"), "marketlens-gateway");
+  }
+  EXPECT_EQ(server_->open_connections(), 1);
+  // Connection: close is honoured.
+  ASSERT_TRUE(c->SendRequest("GET", "/echo", {{"Connection", "close"}}).ok());
+  auto r = c->ReadResponse();
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->keep_alive);
+  EXPECT_TRUE(c->WaitClosed(absl::Seconds(2)));
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  StartServer();
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(
+      c->Send("GET /slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\nGET /echo?n=2 HTTP/1.1\r\nHost: x\r\n\r\n").ok());
+  auto r1 = c->ReadResponse();
+  auto r2 = c->ReadResponse();
+  ASSERT_TRUE(r1.ok() && r2.ok());
+  EXPECT_EQ(r1->body, "GET /slow ms=100 0 ");
+  EXPECT_EQ(r2->body, "GET /echo n=2 0 ");
+}
+
+TEST_F(HttpServerTest, AnswersFromOtherThreadsWithoutBlockingOthers) {
+  HttpServerOptions o;
+  o.threads = 1;
+  StartServer(o);
+  // A slow answer does not hold the only server thread.
+  auto slow = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(slow.ok());
+  ASSERT_TRUE(slow->SendRequest("GET", "/slow?ms=500").ok());
+  const absl::Time start = absl::Now();
+  auto fast = HttpCall(server_->port(), "GET", "/echo");
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(300));
+  auto r = slow->ReadResponse();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST_F(HttpServerTest, ResponseAskingToCloseClosesTheConnection) {
+  StartServer();
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->SendRequest("GET", "/close").ok());
+  auto r = c->ReadResponse();
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->keep_alive);
+  EXPECT_TRUE(c->WaitClosed(absl::Seconds(2)));
+}
+
+TEST_F(HttpServerTest, OversizedBodyByContentLengthIs413) {
+  HttpServerOptions o;
+  o.max_body_bytes = 1000;
+  StartServer(o);
+  auto ok = HttpCall(server_->port(), "POST", "/echo", {}, std::string(1000, 'x'));
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->status, 200);
+
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  // Only the headers are sent: the refusal must come from Content-Length alone.
+  ASSERT_TRUE(c->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n").ok());
+  auto r = c->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 413);
+  EXPECT_THAT(r->body, HasSubstr(R"("code":"RESOURCE_EXHAUSTED")"));
+  EXPECT_THAT(r->body, HasSubstr("exceeds 1000 bytes"));
+  EXPECT_EQ(r->Header("content-type"), "application/json");
+  EXPECT_TRUE(c->WaitClosed(absl::Seconds(2)));
+  for (int i = 0; i < 100 && ProtocolErrors().empty(); ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_THAT(ProtocolErrors(), ::testing::Contains(413));
+}
+
+TEST_F(HttpServerTest, ExpectContinue) {
+  HttpServerOptions o;
+  o.max_body_bytes = 100;
+  StartServer(o);
+  // Within the limit: 100 Continue, then the body, then the answer.
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(
+      c->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n").ok());
+  auto cont = c->ReadResponse(absl::Seconds(2));
+  ASSERT_TRUE(cont.ok()) << cont.status();
+  EXPECT_EQ(cont->status, 100);
+  ASSERT_TRUE(c->Send("hello").ok());
+  auto r = c->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "POST /echo  5 ");
+  // Over it: 413 at once, the body is never asked for.
+  auto c2 = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c2.ok());
+  ASSERT_TRUE(
+      c2->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n")
+          .ok());
+  auto r2 = c2->ReadResponse(absl::Seconds(2));
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(r2->status, 413);
+}
+
+TEST_F(HttpServerTest, OversizedChunkedBodyIs413) {
+  HttpServerOptions o;
+  o.max_body_bytes = 100;
+  StartServer(o);
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  std::string req = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 5; ++i) absl::StrAppend(&req, "32\r\n", std::string(50, 'y'), "\r\n");
+  absl::StrAppend(&req, "0\r\n\r\n");
+  ASSERT_TRUE(c->Send(req).ok());
+  auto r = c->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 413);
+}
+
+TEST_F(HttpServerTest, OversizedHeadersAre431) {
+  HttpServerOptions o;
+  o.max_header_bytes = 2048;
+  StartServer(o);
+  auto r = HttpCall(server_->port(), "GET", "/echo", {{"X-Big", std::string(4000, 'h')}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 431);
+  EXPECT_THAT(r->body, HasSubstr("headers exceed 2048 bytes"));
+}
+
+TEST_F(HttpServerTest, MalformedRequestsAre400) {
+  StartServer();
+  for (const char* bad :
+       {"GARBAGE\r\n\r\n", "GET /x HTTP/9.9\r\n\r\n", "GET /x HTTP/1.1\r\nBad Header\r\n\r\n",
+        "POST /x HTTP/1.1\r\nContent-Length: abc\r\n\r\n"}) {
+    auto c = TestConnection::Connect(server_->port());
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(c->Send(bad).ok());
+    auto r = c->ReadResponse();
+    ASSERT_TRUE(r.ok()) << bad << ": " << r.status();
+    EXPECT_EQ(r->status, 400) << bad;
+    EXPECT_THAT(r->body, HasSubstr("malformed HTTP request")) << bad;
+    EXPECT_TRUE(c->WaitClosed(absl::Seconds(2))) << bad;
+  }
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_F(HttpServerTest, SlowClientIsCutOffWhileOthersAreServed) {
+  HttpServerOptions o;
+  o.request_timeout = absl::Milliseconds(400);
+  o.threads = 1;
+  StartServer(o);
+  // Slowloris: a header line every 100 ms, never finishing.
+  auto slow = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(slow.ok());
+  ASSERT_TRUE(slow->Send("GET /echo HTTP/1.1\r\n").ok());
+  const absl::Time start = absl::Now();
+  bool closed = false;
+  for (int i = 0; i < 20 && !closed; ++i) {
+    // Meanwhile, a normal client is served at once.
+    if (i == 1) {
+      auto r = HttpCall(server_->port(), "GET", "/echo");
+      ASSERT_TRUE(r.ok()) << r.status();
+      EXPECT_EQ(r->status, 200);
+    }
+    if (!slow->Send(absl::StrCat("X-Drip-", i, ": 1\r\n")).ok()) break;
+    closed = slow->WaitClosed(absl::Milliseconds(100));
+  }
+  if (!closed) closed = slow->WaitClosed(absl::Seconds(1));
+  EXPECT_TRUE(closed);
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_GE(took, absl::Milliseconds(350));
+  EXPECT_LT(took, absl::Milliseconds(1500));
+  // The socket is closed by the timer just before the read reports the timeout: wait for the report.
+  for (int i = 0; i < 100 && ProtocolErrors().empty(); ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_THAT(ProtocolErrors(), ::testing::Contains(408));
+
+  // A body that never completes is cut off the same way.
+  auto slow_body = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(slow_body.ok());
+  ASSERT_TRUE(slow_body->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc").ok());
+  EXPECT_TRUE(slow_body->WaitClosed(absl::Seconds(2)));
+}
+
+TEST_F(HttpServerTest, IdleKeepAliveConnectionsAreClosed) {
+  HttpServerOptions o;
+  o.idle_timeout = absl::Milliseconds(300);
+  StartServer(o);
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->SendRequest("GET", "/echo").ok());
+  ASSERT_TRUE(c->ReadResponse().ok());
+  EXPECT_FALSE(c->WaitClosed(absl::Milliseconds(100)));
+  EXPECT_TRUE(c->WaitClosed(absl::Seconds(2)));
+}
+
+TEST_F(HttpServerTest, TooManyConnectionsAreRefused) {
+  HttpServerOptions o;
+  o.max_connections = 2;
+  StartServer(o);
+  auto a = TestConnection::Connect(server_->port());
+  auto b = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(a->SendRequest("GET", "/echo").ok());
+  ASSERT_TRUE(a->ReadResponse().ok());
+  ASSERT_TRUE(b->SendRequest("GET", "/echo").ok());
+  ASSERT_TRUE(b->ReadResponse().ok());
+  auto third = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(third->WaitClosed(absl::Seconds(2)));
+  // Once one goes away, new connections are served again.
+  a = absl::CancelledError("closed by the test");  // closes the connection `a` held
+  absl::SleepFor(absl::Milliseconds(100));
+  auto r = HttpCall(server_->port(), "GET", "/echo");
+  EXPECT_TRUE(r.ok()) << r.status();
+}
+
+TEST_F(HttpServerTest, StopDrainsRequestsInFlight) {
+  StartServer();
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->SendRequest("GET", "/slow?ms=300").ok());
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(server_->requests_in_flight(), 1);
+  const int port = server_->port();
+  server_->Stop(absl::Seconds(5));
+  auto r = c->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_FALSE(r->keep_alive);
+  EXPECT_FALSE(HttpCall(port, "GET", "/echo", {}, "", absl::Milliseconds(500)).ok());
+  server_.reset();
+}
+
+TEST_F(HttpServerTest, PortInUse) {
+  StartServer();
+  HttpServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = server_->port();
+  auto s = HttpServer::Start(o, [](HttpRequest, Responder) {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr(absl::StrCat("127.0.0.1:", server_->port())));
+}
+
+}  // namespace
+}  // namespace marketlens::gateway
