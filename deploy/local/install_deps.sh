@@ -8,7 +8,7 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-java g++ pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
   libhiredis-dev libpqxx-dev libpq-dev prometheus-cpp-dev libssl-dev libcurl4-openssl-dev
-  libboost-dev libeigen3-dev libgtest-dev libgmock-dev
+  libboost-dev libeigen3-dev libhnswlib-dev libgtest-dev libgmock-dev
   # run
   postgresql-15 postgresql-client-15 redis-server curl ca-certificates util-linux procps iproute2
   # checks (k8s manifests: tests/k8s; promtool for alert rules; the optional local Prometheus; kubectl itself is not a Debian package and comes with the machine image)

@@ -1,0 +1,111 @@
+#include "services/recommender/algo/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+namespace marketlens::recommender {
+
+void OwnedHistory::Add(int32_t item, float weight) {
+  auto it = std::lower_bound(items.begin(), items.end(), item);
+  const size_t pos = it - items.begin();
+  if (it != items.end() && *it == item) {
+    weights[pos] += weight;
+    return;
+  }
+  items.insert(it, item);
+  weights.insert(weights.begin() + pos, weight);
+}
+
+void OwnedHistory::Remove(int32_t item) {
+  auto it = std::lower_bound(items.begin(), items.end(), item);
+  if (it == items.end() || *it != item) return;
+  const size_t pos = it - items.begin();
+  items.erase(it);
+  weights.erase(weights.begin() + pos);
+}
+
+std::vector<ScoredItem> TopN(absl::Span<const float> scores, int n, absl::Span<const int32_t> exclude,
+                             const std::function<bool(int32_t)>& keep) {
+  std::vector<ScoredItem> all;
+  if (n <= 0) return all;
+  auto better = [](const ScoredItem& a, const ScoredItem& b) {
+    return a.score != b.score ? a.score > b.score : a.item < b.item;
+  };
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const size_t size = scores.size();
+  // Serving asks for a few dozen of thousands of items: estimate a threshold from every 8th score (aiming at
+  // ~2n + |exclude| items above it), select among the few items above it, and fall back to the full
+  // selection when the estimate kept too few. Comparisons against one threshold are cheap and predictable.
+  const size_t wanted = 2 * static_cast<size_t>(n) + exclude.size();
+  if (!keep && wanted * 8 < size) {
+    std::vector<float> sample;
+    sample.reserve(size / 8 + 1);
+    for (size_t i = 0; i < size; i += 8) {
+      if (scores[i] > neg_inf) sample.push_back(scores[i]);  // NaN compares false
+    }
+    const size_t rank = wanted / 8 + 1;
+    if (rank < sample.size()) {
+      std::nth_element(sample.begin(), sample.begin() + rank, sample.end(), std::greater<float>());
+      const float threshold = sample[rank];
+      size_t ex = 0;
+      for (int32_t i = 0; i < static_cast<int32_t>(size); ++i) {
+        const float s = scores[i];
+        if (!(s >= threshold)) continue;
+        while (ex < exclude.size() && exclude[ex] < i) ++ex;
+        if (ex < exclude.size() && exclude[ex] == i) continue;
+        all.push_back({i, s});
+      }
+      if (static_cast<int>(all.size()) >= n) {
+        std::nth_element(all.begin(), all.begin() + n, all.end(), better);
+        all.resize(n);
+        std::sort(all.begin(), all.end(), better);
+        return all;
+      }
+      all.clear();
+    }
+  }
+  // Full selection in O(items) whatever the order of the scores: collect, nth_element, sort the head.
+  all.reserve(size);
+  size_t ex = 0;
+  for (int32_t i = 0; i < static_cast<int32_t>(size); ++i) {
+    const float s = scores[i];
+    if (s == neg_inf || std::isnan(s)) continue;
+    while (ex < exclude.size() && exclude[ex] < i) ++ex;
+    if (ex < exclude.size() && exclude[ex] == i) continue;
+    all.push_back({i, s});
+  }
+  if (keep) {
+    // Filter lazily, in rank order, so an expensive predicate runs on the head only.
+    std::vector<ScoredItem> out;
+    size_t head = std::min(all.size(), static_cast<size_t>(n) * 2);
+    size_t done = 0;
+    while (done < all.size() && static_cast<int>(out.size()) < n) {
+      std::partial_sort(all.begin() + done, all.begin() + head, all.end(), better);
+      for (; done < head && static_cast<int>(out.size()) < n; ++done) {
+        if (keep(all[done].item)) out.push_back(all[done]);
+      }
+      head = std::min(all.size(), head * 2);
+    }
+    return out;
+  }
+  if (static_cast<int>(all.size()) > n) {
+    std::nth_element(all.begin(), all.begin() + n, all.end(), better);
+    all.resize(n);
+  }
+  std::sort(all.begin(), all.end(), better);
+  return all;
+}
+
+void NormalizeMaxAbs(absl::Span<float> scores) {
+  float m = 0;
+  for (float v : scores) {
+    if (std::isfinite(v)) m = std::max(m, std::fabs(v));
+  }
+  if (m <= 0) return;
+  const float inv = 1.0f / m;
+  for (float& v : scores) v *= inv;
+}
+
+}  // namespace marketlens::recommender

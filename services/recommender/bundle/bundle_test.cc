@@ -1,0 +1,89 @@
+#include "services/recommender/bundle/bundle.h"
+
+#include <cstdlib>
+
+#include "gtest/gtest.h"
+#include "services/recommender/bundle/trainer.h"
+#include "services/recommender/data/synthetic.h"
+
+namespace marketlens::recommender {
+namespace {
+
+ModelBundle Small() {
+  SyntheticData s =
+      GenerateSynthetic({.users = 60, .items = 30, .clusters = 3, .events_per_user = 8, .shop_events = true});
+  absl::flat_hash_map<std::string, std::string> regions = {{"u1", "DE"}, {"u2", "US"}};
+  TrainConfig config;
+  config.params = {{"als.factors", "4"}, {"als.iterations", "2"}};
+  config.hygiene.min_user_interactions = 1;
+  config.hygiene.min_item_interactions = 1;
+  config.evaluate = false;
+  config.version = "v-test";
+  auto r = TrainBundle({.log = &s.log, .catalog = &s.catalog, .user_region = &regions}, config);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r->bundle;
+}
+
+TEST(BundleTest, RoundTrip) {
+  ModelBundle b = Small();
+  const std::string bytes = SerializeBundle(b);
+  auto back = ParseBundle(bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->version, "v-test");
+  EXPECT_EQ(back->algorithm, "hybrid");
+  EXPECT_EQ(back->users.names(), b.users.names());
+  EXPECT_EQ(back->items.names(), b.items.names());
+  EXPECT_EQ(back->user_items.indices, b.user_items.indices);
+  EXPECT_EQ(back->user_item_kind, b.user_item_kind);
+  EXPECT_EQ(back->item_factors, b.item_factors);
+  EXPECT_EQ(back->item_neighbors.values, b.item_neighbors.values);
+  EXPECT_EQ(back->copurchase.indices, b.copurchase.indices);
+  EXPECT_EQ(back->pop_region.size(), 2u);
+  EXPECT_EQ(back->params, b.params);
+  EXPECT_EQ(back->metrics, b.metrics);
+  EXPECT_EQ(back->w_item_knn, b.w_item_knn);
+  EXPECT_EQ(SerializeBundle(*back), bytes);
+
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/m.bin";
+  ASSERT_TRUE(WriteBundleFile(b, path).ok());
+  auto file = ReadBundleFile(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ(file->version, "v-test");
+  EXPECT_EQ(ReadBundleFile(path + ".missing").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(BundleTest, CorruptionIsDataLoss) {
+  const std::string bytes = SerializeBundle(Small());
+  std::string flipped = bytes;
+  flipped[bytes.size() / 2] ^= 0x40;
+  EXPECT_EQ(ParseBundle(flipped).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ParseBundle(bytes.substr(0, bytes.size() - 10)).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ParseBundle("hello").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(ParseBundle("").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(BundleTest, ValidateCatchesInconsistentArrays) {
+  ModelBundle b = Small();
+  ASSERT_TRUE(b.Validate().ok());
+  b.pop_recent.pop_back();
+  EXPECT_EQ(b.Validate().code(), absl::StatusCode::kDataLoss);
+  b = Small();
+  b.item_factors.pop_back();
+  EXPECT_FALSE(b.Validate().ok());
+  b = Small();
+  b.item_neighbors.indices[0] = 10000;
+  EXPECT_FALSE(b.Validate().ok());
+}
+
+TEST(BundleTest, HelpersAndArtifactUris) {
+  EXPECT_STREQ(ItemKindVerb(ItemKind::kBought), "bought");
+  EXPECT_EQ(DaypartOfHour(5), 0);
+  EXPECT_EQ(DaypartOfHour(19), 3);
+  EXPECT_STREQ(DaypartName(1), "this morning");
+  EXPECT_EQ(*ArtifactPath("file:///var/m.bin"), "/var/m.bin");
+  EXPECT_EQ(*ArtifactPath("/var/m.bin"), "/var/m.bin");
+  EXPECT_EQ(ArtifactPath("s3://b/m.bin").status().code(), absl::StatusCode::kUnimplemented);
+}
+
+}  // namespace
+}  // namespace marketlens::recommender

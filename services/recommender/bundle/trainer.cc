@@ -1,0 +1,244 @@
+#include "services/recommender/bundle/trainer.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "services/recommender/algo/als.h"
+#include "services/recommender/algo/copurchase.h"
+#include "services/recommender/algo/factory.h"
+#include "services/recommender/algo/item_knn.h"
+#include "services/recommender/algo/popularity.h"
+#include "services/recommender/eval/split.h"
+
+namespace marketlens::recommender {
+namespace {
+
+Params Prefixed(const Params& params, absl::string_view prefix) {
+  Params out;
+  const std::string p = absl::StrCat(prefix, ".");
+  for (const auto& [k, v] : params) {
+    if (absl::StartsWith(k, p)) out[k.substr(p.size())] = v;
+  }
+  return out;
+}
+
+ItemKind KindOf(EventType t) {
+  switch (t) {
+    case EventType::kPurchase:
+      return ItemKind::kBought;
+    case EventType::kAddToCart:
+      return ItemKind::kCarted;
+    case EventType::kLike:
+      return ItemKind::kLiked;
+    case EventType::kRating:
+      return ItemKind::kRated;
+    case EventType::kView:
+    case EventType::kClick:
+      return ItemKind::kViewed;
+    default:
+      return ItemKind::kNone;
+  }
+}
+
+absl::Status ReadWeight(const Params& params, const std::string& key, float* out) {
+  auto it = params.find(key);
+  if (it == params.end()) return absl::OkStatus();
+  if (!absl::SimpleAtof(it->second, out) || *out < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train: ", key, "=`", it->second, "` must be a number >= 0"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConfig& config) {
+  if (input.log == nullptr) return absl::InvalidArgumentError("train: no interactions");
+  const std::string& algo = config.algorithm;
+  if (algo != "hybrid" && algo != "als" && algo != "item_knn" && algo != "popularity") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train: algorithm must be hybrid, als, item_knn or popularity, got `", algo, "`"));
+  }
+  for (const auto& [k, v] : config.params) {
+    if (k == "w_als" || k == "w_item_knn" || k == "w_popularity" || absl::StartsWith(k, "als.") ||
+        absl::StartsWith(k, "item_knn.") || absl::StartsWith(k, "copurchase.")) {
+      continue;
+    }
+    return absl::InvalidArgumentError(absl::StrCat("train: unknown parameter `", k, "`"));
+  }
+  const absl::Time start = absl::Now();
+  TrainResult result;
+  ModelBundle& b = result.bundle;
+  b.algorithm = algo;
+  b.params = config.params;
+  b.w_als = algo == "hybrid" || algo == "als" ? 1.0f : 0.0f;
+  b.w_item_knn = algo == "hybrid" ? 0.5f : (algo == "item_knn" ? 1.0f : 0.0f);
+  b.w_popularity = algo == "hybrid" ? 0.1f : (algo == "popularity" ? 1.0f : 0.0f);
+  if (algo == "hybrid") {
+    for (auto [key, w] : {std::pair<const char*, float*>{"w_als", &b.w_als},
+                          {"w_item_knn", &b.w_item_knn},
+                          {"w_popularity", &b.w_popularity}}) {
+      if (absl::Status s = ReadWeight(config.params, key, w); !s.ok()) return s;
+    }
+  }
+
+  InteractionLog clean = Clean(*input.log, config.hygiene, &result.hygiene);
+  if (clean.events.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("train: no interactions left after hygiene (", result.hygiene.ToString(), ")"));
+  }
+  BuildOptions build{.weights = config.weights};
+  const TrainingData data = BuildTrainingData(clean, build, input.catalog);
+
+  // Components.
+  auto als_or = MakeModel("als", Prefixed(config.params, "als"), config.threads);
+  auto knn_or = MakeModel("item_knn", Prefixed(config.params, "item_knn"), config.threads);
+  auto co_or = MakeModel("copurchase", Prefixed(config.params, "copurchase"), config.threads);
+  for (const auto* m : {&als_or, &knn_or, &co_or}) {
+    if (!m->ok()) return m->status();
+  }
+  if (b.w_als > 0) {
+    auto* als = static_cast<AlsModel*>(als_or->get());
+    if (absl::Status s = als->Fit(data); !s.ok()) return s;
+    b.factors = als->options().factors;
+    b.als_alpha = als->options().alpha;
+    b.als_regularization = als->options().regularization;
+    b.user_factors.assign(als->user_factors().data(),
+                          als->user_factors().data() + als->user_factors().size());
+    b.item_factors.assign(als->item_factors().data(),
+                          als->item_factors().data() + als->item_factors().size());
+    for (const auto& [k, v] : als->params()) b.params.try_emplace("als." + k, v);
+  }
+  auto* knn = static_cast<ItemKnnModel*>(knn_or->get());
+  if (absl::Status s = knn->Fit(data); !s.ok()) return s;
+  b.item_neighbors = knn->neighbors();
+  auto* co = static_cast<CoPurchaseModel*>(co_or->get());
+  if (absl::Status s = co->Fit(data); !s.ok()) return s;
+  b.copurchase = co->neighbors();
+
+  // Ids, histories, categories.
+  b.users = data.users;
+  b.items = data.items;
+  b.user_items = data.user_items;
+  b.user_item_kind.assign(b.user_items.values.size(), 0);
+  for (const Event& e : data.events) {
+    const auto idx = b.user_items.RowIndices(e.user);
+    auto it = std::lower_bound(idx.begin(), idx.end(), e.item);
+    if (it == idx.end() || *it != e.item) continue;
+    uint8_t& kind = b.user_item_kind[b.user_items.indptr[e.user] + (it - idx.begin())];
+    kind = std::max<uint8_t>(kind, static_cast<uint8_t>(KindOf(e.type)));
+  }
+  b.item_category.resize(data.num_items());
+  for (int32_t i = 0; i < data.num_items(); ++i) b.item_category[i] = data.Category(i);
+
+  // Popularity tables.
+  const int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  b.pop_all = CountDistinctUsers(data, lo, hi);
+  b.recent_window_seconds = config.recent_window_seconds;
+  b.pop_recent = CountDistinctUsers(data, data.time_to - config.recent_window_seconds, hi);
+  for (auto& v : b.pop_daypart) v.assign(data.num_items(), 0);
+  {
+    absl::flat_hash_set<uint64_t> seen;  // (user, item, daypart) counted once
+    for (const Event& e : data.events) {
+      if (!IsPositive(e.type)) continue;
+      const int64_t seconds_of_day = ((e.timestamp % 86400) + 86400) % 86400;
+      const int part = DaypartOfHour(static_cast<int>(seconds_of_day / 3600));
+      const uint64_t key =
+          (static_cast<uint64_t>(e.user) << 34) ^ (static_cast<uint64_t>(e.item) << 2) ^ part;
+      if (seen.insert(key).second) b.pop_daypart[part][e.item] += 1;
+    }
+  }
+  if (input.user_region != nullptr) {
+    absl::flat_hash_set<uint64_t> seen;
+    for (const Event& e : data.events) {
+      if (!IsPositive(e.type)) continue;
+      auto it = input.user_region->find(data.users.Name(e.user));
+      if (it == input.user_region->end() || it->second.empty()) continue;
+      if (!seen.insert((static_cast<uint64_t>(e.user) << 32) | static_cast<uint32_t>(e.item)).second)
+        continue;
+      auto [slot, added] = b.pop_region.try_emplace(it->second);
+      if (added) slot->second.assign(data.num_items(), 0);
+      slot->second[e.item] += 1;
+    }
+  }
+
+  // Metadata.
+  b.data_from = data.time_from;
+  b.data_to = data.time_to;
+  b.trained_at = config.trained_at != 0 ? config.trained_at : absl::ToUnixSeconds(absl::Now());
+  b.version = config.version.empty()
+                  ? absl::StrCat("v",
+                                 absl::FormatTime("%Y%m%dT%H%M%S", absl::FromUnixSeconds(b.trained_at),
+                                                  absl::UTCTimeZone()),
+                                 "-", algo)
+                  : config.version;
+  b.metrics["users"] = data.num_users();
+  b.metrics["items"] = data.num_items();
+  b.metrics["interactions"] = static_cast<double>(data.user_items.nnz());
+  b.metrics["hygiene.duplicate_events"] = static_cast<double>(result.hygiene.duplicate_events);
+  b.metrics["hygiene.bot_users"] = static_cast<double>(result.hygiene.bot_users);
+  b.metrics["hygiene.users_dropped"] = static_cast<double>(result.hygiene.users_dropped);
+  b.metrics["hygiene.items_dropped"] = static_cast<double>(result.hygiene.items_dropped);
+  b.params["event_weights"] =
+      absl::StrCat("view=", config.weights.view, ",click=", config.weights.click,
+                   ",add_to_cart=", config.weights.add_to_cart, ",purchase=", config.weights.purchase,
+                   ",like=", config.weights.like);
+  b.params["min_user_interactions"] = absl::StrCat(config.hygiene.min_user_interactions);
+  b.params["min_item_interactions"] = absl::StrCat(config.hygiene.min_item_interactions);
+
+  // Offline metrics of the shipped blend on a temporal holdout.
+  if (config.evaluate) {
+    Split split = TemporalLeaveLastN(clean, config.eval_leave_last);
+    EvalOptions eval{.k = config.eval_k, .threads = config.threads};
+    eval.hygiene.min_user_interactions = 0;
+    eval.hygiene.min_item_interactions = 0;
+    eval.hygiene.bot_max_events_per_minute = 0;
+    eval.build.weights = config.weights;
+    absl::StatusOr<EvalData> ed = PrepareEvaluation(split.train, split.test, input.catalog, eval);
+    if (ed.ok()) {
+      std::vector<std::pair<std::string, Params>> algorithms = {{"popularity", {}}};
+      if (algo == "hybrid") {
+        Params hp;
+        for (const auto& [k, v] : config.params) {
+          if (!absl::StartsWith(k, "copurchase.")) hp[k] = v;
+        }
+        hp["w_als"] = absl::StrCat(b.w_als);
+        hp["w_item_knn"] = absl::StrCat(b.w_item_knn);
+        hp["w_popularity"] = absl::StrCat(b.w_popularity);
+        hp["w_content"] = "0";
+        algorithms.push_back({"hybrid", hp});
+      } else if (algo != "popularity") {
+        algorithms.push_back({algo, Prefixed(config.params, algo)});
+      }
+      result.evaluation = EvaluateAlgorithms(*ed, algorithms, eval);
+      const int k = config.eval_k;
+      for (const AlgorithmResult& r : result.evaluation) {
+        if (!r.status.ok()) continue;
+        const std::string prefix = r.name == "popularity" && algo != "popularity" ? "popularity." : "";
+        b.metrics[absl::StrCat(prefix, "precision@", k)] = r.metrics.precision;
+        b.metrics[absl::StrCat(prefix, "recall@", k)] = r.metrics.recall;
+        b.metrics[absl::StrCat(prefix, "ndcg@", k)] = r.metrics.ndcg;
+        b.metrics[absl::StrCat(prefix, "map@", k)] = r.metrics.map;
+        b.metrics[absl::StrCat(prefix, "coverage")] = r.metrics.coverage;
+        b.metrics[absl::StrCat(prefix, "diversity")] = r.metrics.diversity;
+        b.metrics[absl::StrCat(prefix, "novelty")] = r.metrics.novelty;
+      }
+      b.metrics["eval.users"] = static_cast<double>(ed->eval_users.size());
+    } else {
+      b.metrics["eval.users"] = 0;  // too little data for a holdout; the model is still usable
+    }
+  }
+  result.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  b.metrics["train_seconds"] = result.seconds;
+  if (absl::Status s = b.Validate(); !s.ok())
+    return absl::InternalError(absl::StrCat("train: ", s.message()));
+  return result;
+}
+
+}  // namespace marketlens::recommender

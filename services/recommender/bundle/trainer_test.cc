@@ -1,0 +1,78 @@
+#include "services/recommender/bundle/trainer.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/recommender/data/synthetic.h"
+
+namespace marketlens::recommender {
+namespace {
+
+using ::testing::HasSubstr;
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    synthetic_ = GenerateSynthetic(
+        {.users = 300, .items = 80, .clusters = 4, .events_per_user = 16, .shop_events = true});
+    config_.params = {{"als.factors", "8"}, {"als.iterations", "6"}};
+    config_.hygiene.min_user_interactions = 3;
+    config_.hygiene.min_item_interactions = 3;
+    config_.threads = 2;
+    config_.trained_at = 1750000000;
+  }
+  SyntheticData synthetic_;
+  TrainConfig config_;
+};
+
+TEST_F(TrainerTest, HybridBundleHasEverythingAndBeatsPopularity) {
+  auto r = TrainBundle({.log = &synthetic_.log, .catalog = &synthetic_.catalog}, config_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  const ModelBundle& b = r->bundle;
+  EXPECT_EQ(b.version, "v20250615T150640-hybrid");
+  EXPECT_EQ(b.factors, 8);
+  EXPECT_GT(b.item_neighbors.nnz(), 0);
+  EXPECT_GT(b.copurchase.nnz(), 0);  // sessions with purchases
+  EXPECT_EQ(b.item_category[b.items.Find("i5")], "cat1");
+  EXPECT_EQ(b.params.at("als.factors"), "8");
+  // Someone who bought something has that recorded.
+  int bought = 0;
+  for (uint8_t k : b.user_item_kind) bought += k == static_cast<uint8_t>(ItemKind::kBought);
+  EXPECT_GT(bought, 0);
+  // Offline metrics of the shipped blend next to the baseline.
+  ASSERT_EQ(r->evaluation.size(), 2u);
+  EXPECT_GT(b.metrics.at("ndcg@10"), b.metrics.at("popularity.ndcg@10"));
+  EXPECT_GT(b.metrics.at("eval.users"), 100);
+  EXPECT_GE(b.pop_all[0], b.pop_recent[0]);
+  double daypart_total = 0;
+  for (const auto& v : b.pop_daypart) daypart_total += v[0];
+  EXPECT_GE(daypart_total, b.pop_all[0]);
+}
+
+TEST_F(TrainerTest, OtherBlendsAndErrors) {
+  config_.algorithm = "popularity";
+  config_.evaluate = false;
+  auto pop = TrainBundle({.log = &synthetic_.log}, config_);
+  ASSERT_TRUE(pop.ok()) << pop.status();
+  EXPECT_EQ(pop->bundle.factors, 0);
+  EXPECT_EQ(pop->bundle.w_popularity, 1);
+  EXPECT_GT(pop->bundle.item_neighbors.nnz(), 0);  // always built (SimilarItems)
+
+  config_.algorithm = "svd";
+  EXPECT_THAT(TrainBundle({.log = &synthetic_.log}, config_).status().message(),
+              HasSubstr("algorithm must be"));
+  config_.algorithm = "hybrid";
+  config_.params["colour"] = "red";
+  EXPECT_THAT(TrainBundle({.log = &synthetic_.log}, config_).status().message(),
+              HasSubstr("unknown parameter `colour`"));
+  config_.params.erase("colour");
+  config_.params["w_als"] = "-1";
+  EXPECT_FALSE(TrainBundle({.log = &synthetic_.log}, config_).ok());
+  config_.params.erase("w_als");
+  config_.hygiene.min_user_interactions = 1000;
+  EXPECT_EQ(TrainBundle({.log = &synthetic_.log}, config_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(TrainBundle({}, config_).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace marketlens::recommender

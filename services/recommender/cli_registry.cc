@@ -1,0 +1,169 @@
+#include "services/recommender/cli_registry.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "common/postgres/pool.h"
+#include "services/recommender/eval/report.h"
+#include "services/recommender/store/pg_source.h"
+#include "services/recommender/store/registry.h"
+
+namespace marketlens::recommender {
+namespace {
+
+absl::StatusOr<std::unique_ptr<postgres::PgPool>> Connect(const RegistryCliOptions& o) {
+  if (o.pg_dsn.empty()) return absl::InvalidArgumentError("--pg_dsn (or MARKETLENS_PG_DSN) is required");
+  return postgres::PgPool::Create({.dsn = o.pg_dsn,
+                                   .max_size = 2,
+                                   .statement_timeout = absl::Seconds(30),
+                                   .application_name = "recommender-cli"});
+}
+
+std::string Time(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone()); }
+
+absl::Status MakeDirs(const std::string& dir) {
+  std::string path;
+  for (size_t i = 0; i <= dir.size(); ++i) {
+    if (i == dir.size() || (dir[i] == '/' && i > 0)) {
+      path = dir.substr(0, i);
+      if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+        return absl::UnavailableError(absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+void PrintModels(const std::vector<ModelRecord>& models, std::ostream& out) {
+  out << absl::StrFormat("%-32s %-10s %-20s %-8s %8s %s\n", "version", "algorithm", "trained_at", "promoted",
+                         "ndcg@10", "artifact");
+  for (const ModelRecord& m : models) {
+    auto it = m.metrics.find("ndcg@10");
+    out << absl::StrFormat("%-32s %-10s %-20s %-8s %8s %s\n", m.version, m.algorithm, Time(m.trained_at),
+                           m.promoted ? "yes" : "",
+                           it == m.metrics.end() ? "-" : absl::StrFormat("%.4f", it->second), m.artifact_uri);
+  }
+}
+
+}  // namespace
+
+absl::Status ParseRegistryCliOptions(const CliArgs& args, RegistryCliOptions& o) {
+  const char* env_dsn = std::getenv("MARKETLENS_PG_DSN");
+  const char* env_dir = std::getenv("MARKETLENS_ARTIFACT_DIR");
+  o.pg_dsn = args.Get("pg_dsn", env_dsn != nullptr ? env_dsn : "");
+  o.artifact_dir = args.Get("artifact_dir", env_dir != nullptr ? env_dir : "/var/lib/marketlens/models");
+  auto keep = args.GetInt("keep", 0);
+  if (!keep.ok()) return keep.status();
+  if (*keep < 0) return absl::InvalidArgumentError("--keep must be >= 0");
+  o.keep = static_cast<int>(*keep);
+  return absl::OkStatus();
+}
+
+absl::Status LoadTrainingInputFromPostgres(const RegistryCliOptions& options, InteractionLog& log,
+                                           ItemCatalog& catalog,
+                                           absl::flat_hash_map<std::string, std::string>& regions,
+                                           std::ostream& err) {
+  auto pool = Connect(options);
+  if (!pool.ok()) return pool.status();
+  auto data = LoadTrainingData(**pool);
+  if (!data.ok()) return data.status();
+  err << "loaded " << data->raw_interactions << " interactions and " << data->feedback_events
+      << " feedback events from Postgres (" << data->forgotten.size() << " forgotten users excluded)\n";
+  log = std::move(data->log);
+  catalog = std::move(data->catalog);
+  regions = std::move(data->user_region);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RegisterTrainedModel(const RegistryCliOptions& options, const ModelBundle& bundle,
+                                                 const std::string& written_path, bool promote,
+                                                 std::ostream& err) {
+  auto pool = Connect(options);
+  if (!pool.ok()) return pool.status();
+  std::string path = written_path;
+  if (path.empty()) {
+    if (absl::Status s = MakeDirs(options.artifact_dir); !s.ok()) return s;
+    path = absl::StrCat(options.artifact_dir, "/", bundle.version, ".mlrec");
+    if (absl::Status s = WriteBundleFile(bundle, path); !s.ok()) return s;
+  } else if (path[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof(cwd)) != nullptr) path = absl::StrCat(cwd, "/", path);
+  }
+  const std::string uri = absl::StrCat("file://", path);
+  ModelRegistry registry(pool->get());
+  if (absl::Status s = registry.Register(RecordFromBundle(bundle, uri)); !s.ok()) return s;
+  err << "registered " << bundle.version << " at " << uri << "\n";
+  if (promote) {
+    auto p = registry.Promote(bundle.version);
+    if (!p.ok()) return p.status();
+    err << "promoted " << bundle.version << "\n";
+  }
+  if (options.keep > 0) {
+    auto pruned = registry.Prune(options.keep);
+    if (!pruned.ok()) return pruned.status();
+    for (const ModelRecord& m : *pruned) {
+      err << "pruned " << m.version << "\n";
+      if (auto p = ArtifactPath(m.artifact_uri); p.ok()) ::unlink(p->c_str());
+    }
+  }
+  return uri;
+}
+
+int RunModelsCommand(const CliArgs& args, std::ostream& out, std::ostream& err) {
+  RegistryCliOptions options;
+  if (absl::Status s = ParseRegistryCliOptions(args, options); !s.ok()) return err << s.message() << "\n", 2;
+  const bool json = args.GetBool("json");
+  for (const std::string& unused : args.Unused())
+    return err << "models: unknown flag --" << unused << "\n", 2;
+  const std::vector<std::string>& pos = args.positional();
+  const std::string action = pos.empty() ? "list" : pos[0];
+  auto pool = Connect(options);
+  if (!pool.ok()) return err << "models: " << pool.status().message() << "\n", 2;
+  ModelRegistry registry(pool->get());
+  if (action == "list") {
+    auto models = registry.List();
+    if (!models.ok()) return err << "models: " << models.status().message() << "\n", 1;
+    if (json) {
+      std::vector<std::string> rows;
+      for (const ModelRecord& m : *models) {
+        rows.push_back(absl::StrCat("{\"version\":\"", m.version, "\",\"algorithm\":\"", m.algorithm,
+                                    "\",\"trained_at\":\"", Time(m.trained_at),
+                                    "\",\"promoted\":", m.promoted ? "true" : "false", ",\"artifact_uri\":\"",
+                                    m.artifact_uri, "\",\"metrics\":", MetricsToJson(m.metrics), "}"));
+      }
+      out << "[" << absl::StrJoin(rows, ",") << "]\n";
+    } else {
+      PrintModels(*models, out);
+    }
+    return 0;
+  }
+  if (action == "promote" || action == "rollback") {
+    if (action == "promote" && pos.size() != 2) return err << "models promote VERSION\n", 2;
+    auto m = action == "promote" ? registry.Promote(pos[1]) : registry.Rollback();
+    if (!m.ok()) return err << "models " << action << ": " << m.status().message() << "\n", 1;
+    out << "promoted " << m->version << "\n";
+    return 0;
+  }
+  if (action == "prune") {
+    if (options.keep < 1) return err << "models prune --keep N (N >= 1)\n", 2;
+    auto pruned = registry.Prune(options.keep);
+    if (!pruned.ok()) return err << "models prune: " << pruned.status().message() << "\n", 1;
+    for (const ModelRecord& m : *pruned) {
+      if (auto p = ArtifactPath(m.artifact_uri); p.ok()) ::unlink(p->c_str());
+      out << "pruned " << m.version << "\n";
+    }
+    return 0;
+  }
+  err << "models: unknown action `" << action << "` (list, promote VERSION, rollback, prune --keep N)\n";
+  return 2;
+}
+
+}  // namespace marketlens::recommender

@@ -1,0 +1,172 @@
+// The real //services/recommender:recommender binary against a throwaway PostgreSQL and Redis: it starts
+// on collected data with no model, bootstraps one (train, register, promote) by itself, serves personal and
+// cold-start recommendations and feedback over gRPC, and exits 0 on SIGTERM after draining.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/testing/redis_fixture.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "marketlens/recommender/v1/recommender.grpc.pb.h"
+#include "services/recommender/data/synthetic.h"
+#include "services/recommender/store/test_db.h"
+
+namespace marketlens::recommender {
+namespace {
+
+namespace v1 = ::marketlens::recommender::v1;
+
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
+  std::string dsn;
+  auto pg = testing::MigratedDatabase(2, &dsn);
+  ASSERT_NE(pg, nullptr);
+  auto redis = marketlens::testing::RedisServer::Create();
+  ASSERT_TRUE(redis.ok()) << redis.status();
+
+  // What the collector would have stored: products and shop interactions with planted clusters.
+  SyntheticData world = GenerateSynthetic(
+      {.users = 300, .items = 60, .clusters = 3, .events_per_user = 15, .seed = 4, .shop_events = true});
+  absl::Status loaded = pg->Transact([&](postgres::Tx& tx) -> absl::Status {
+    for (const auto& [id, info] : world.catalog) {
+      auto r = tx.Exec(
+          "INSERT INTO raw.products (id, title, category, description, price_cents, stock, updated_at) "
+          "VALUES ($1, $2, $3, $4, 999, 10, now())",
+          id, info.title, info.category, info.description);
+      if (!r.ok()) return r.status();
+    }
+    auto copy =
+        tx.Copy("raw.interactions", {"id", "customer_id", "product_id", "type", "session_id", "occurred_at"});
+    if (!copy.ok()) return copy.status();
+    for (size_t k = 0; k < world.log.events.size(); ++k) {
+      const Event& e = world.log.events[k];
+      const std::string id = absl::StrCat("I", k);
+      const std::string type(EventTypeName(e.type));
+      const std::string session = e.session >= 0 ? world.log.sessions.Name(e.session) : "";
+      const std::string at =
+          absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(e.timestamp), absl::UTCTimeZone());
+      if (absl::Status s = (*copy)->WriteRow(
+              {id, world.log.users.Name(e.user), world.log.items.Name(e.item), type, session, at});
+          !s.ok()) {
+        return s;
+      }
+    }
+    return (*copy)->Finish().status();
+  });
+  ASSERT_TRUE(loaded.ok()) << loaded;
+
+  const int grpc_port = FreePort(), metrics_port = FreePort();
+  const std::string models_dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/models");
+  std::vector<std::string> args = {"services/recommender/recommender",
+                                   absl::StrCat("--grpc_port=", grpc_port),
+                                   absl::StrCat("--metrics_port=", metrics_port),
+                                   "--grpc_host=127.0.0.1",
+                                   absl::StrCat("--pg_dsn=", dsn),
+                                   absl::StrCat("--redis_address=127.0.0.1:", (*redis)->port()),
+                                   absl::StrCat("--artifact_dir=", models_dir),
+                                   "--bootstrap_retry_seconds=1",
+                                   "--model_poll_seconds=1",
+                                   "--drain_seconds=5",
+                                   "--log_level=warning"};
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  auto stub = v1::RecommenderService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
+
+  // Wait for the bootstrap model.
+  const std::string user = "u0";
+  v1::RecommendResponse resp;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    v1::RecommendRequest req;
+    req.set_user_id(user);
+    req.set_n(5);
+    resp.Clear();
+    if (stub->Recommend(&ctx, req, &resp).ok() && !resp.model_version().empty()) break;
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0) << "the service exited during start-up";
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_FALSE(resp.model_version().empty()) << "no model was bootstrapped";
+  ASSERT_EQ(resp.items_size(), 5);
+  // Their own taste cluster first, but at most 3 per category (the default diversity cap; category =
+  // cluster).
+  int own_cluster = 0;
+  for (const auto& item : resp.items()) {
+    own_cluster += SyntheticItemCluster(item.item_id(), 3) == 0;
+    EXPECT_FALSE(item.reason().empty());
+  }
+  EXPECT_EQ(own_cluster, 3);
+
+  grpc::ClientContext list_ctx;
+  v1::ListModelsResponse models;
+  ASSERT_TRUE(stub->ListModels(&list_ctx, {}, &models).ok());
+  ASSERT_EQ(models.models_size(), 1);
+  EXPECT_TRUE(models.models(0).promoted());
+  EXPECT_GT(models.models(0).metrics().at("ndcg@10"), models.models(0).metrics().at("popularity.ndcg@10"));
+
+  grpc::ClientContext fb_ctx;
+  v1::RecordFeedbackRequest fb;
+  fb.set_user_id(user);
+  fb.set_item_id("i1");
+  fb.set_event(v1::FEEDBACK_EVENT_DO_NOT_SHOW);
+  v1::RecordFeedbackResponse fb_resp;
+  ASSERT_TRUE(stub->RecordFeedback(&fb_ctx, fb, &fb_resp).ok());
+
+  grpc::ClientContext bad_ctx;
+  v1::RecommendRequest bad;
+  bad.set_n(-3);
+  EXPECT_EQ(stub->Recommend(&bad_ctx, bad, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  const absl::Time stop_deadline = absl::Now() + absl::Seconds(20);
+  pid_t done = 0;
+  while (absl::Now() < stop_deadline && (done = waitpid(pid, &status, WNOHANG)) == 0)
+    absl::SleepFor(absl::Milliseconds(50));
+  if (done == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    FAIL() << "the service did not stop within 20 s of SIGTERM";
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << "terminated by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // The feedback reached Postgres before the exit.
+  auto events = pg->Exec("SELECT count(*) FROM recsys.events WHERE user_id = 'u0' AND event = 'do_not_show'");
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ((*events)[0][0].as<int>(), 1);
+}
+
+}  // namespace
+}  // namespace marketlens::recommender

@@ -1,0 +1,589 @@
+#include "services/recommender/serving/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "services/recommender/algo/neighbors.h"
+#include "services/recommender/data/hygiene.h"
+
+namespace marketlens::recommender {
+namespace {
+
+ItemKind KindOfEvent(EventType t) {
+  switch (t) {
+    case EventType::kPurchase:
+      return ItemKind::kBought;
+    case EventType::kAddToCart:
+      return ItemKind::kCarted;
+    case EventType::kLike:
+      return ItemKind::kLiked;
+    case EventType::kRating:
+      return ItemKind::kRated;
+    default:
+      return ItemKind::kViewed;
+  }
+}
+
+const std::string& CategoryOf(const ServingModel& model, const CatalogSnapshot* catalog, int32_t item) {
+  const std::string& id = model.bundle().items.Name(item);
+  if (catalog != nullptr) {
+    if (const CatalogItem* c = catalog->Find(id); c != nullptr && !c->info.category.empty())
+      return c->info.category;
+  }
+  return model.bundle().item_category[item];
+}
+
+std::string Name(const CatalogSnapshot* catalog, const std::string& id) {
+  return catalog != nullptr ? catalog->DisplayName(id) : id;
+}
+
+}  // namespace
+
+struct Engine::History {
+  int32_t user = -1;
+  OwnedHistory items;
+  bool training_only = true;  // nothing beyond the training row: the trained vector can be used
+  bool has_overlay = false;   // feedback since training
+  absl::flat_hash_set<int32_t> session;
+  absl::flat_hash_map<int32_t, ItemKind> overlay_kind;  // strongest kind from feedback since training
+  std::vector<std::string> recent_ids;                  // newest first: session items, then recent feedback
+  absl::flat_hash_set<std::string> do_not_show;
+  absl::flat_hash_set<std::string> bought;
+  bool empty() const { return items.items.empty() && recent_ids.empty(); }
+};
+
+absl::StatusOr<int> Engine::CheckN(int n) const {
+  if (n == 0) return 10;
+  if (n < 0 || n > options_.max_n) {
+    return absl::InvalidArgumentError(absl::StrCat("n must be 1..", options_.max_n, ", got ", n));
+  }
+  return n;
+}
+
+Engine::History Engine::BuildHistory(const ServingModel& model, const CatalogSnapshot* catalog,
+                                     const std::string& user_id,
+                                     const std::vector<std::string>& session_items) const {
+  History h;
+  const ModelBundle& b = model.bundle();
+  UserOverlay overlay;
+  if (!user_id.empty() && online_->GetUnlessForgotten(user_id, &overlay)) {
+    h.user = b.users.Find(user_id);
+    if (h.user >= 0) {
+      auto idx = b.user_items.RowIndices(h.user);
+      auto w = b.user_items.RowValues(h.user);
+      h.items.items.assign(idx.begin(), idx.end());
+      h.items.weights.assign(w.begin(), w.end());
+      for (int64_t k = b.user_items.indptr[h.user]; k < b.user_items.indptr[h.user + 1]; ++k) {
+        if (static_cast<ItemKind>(b.user_item_kind[k]) == ItemKind::kBought) {
+          h.bought.insert(b.items.Name(b.user_items.indices[k]));
+        }
+      }
+    }
+    h.has_overlay = !overlay.events.empty();
+    h.do_not_show = std::move(overlay.do_not_show);
+    for (const std::string& item : overlay.bought) h.bought.insert(item);
+    for (auto it = overlay.events.rbegin(); it != overlay.events.rend(); ++it) {
+      if (std::find(h.recent_ids.begin(), h.recent_ids.end(), it->item_id) == h.recent_ids.end()) {
+        h.recent_ids.push_back(it->item_id);
+      }
+    }
+    for (const OverlayEvent& e : overlay.events) {
+      const int32_t i = b.items.Find(e.item_id);
+      if (i < 0) continue;
+      Event ev;
+      ev.type = e.type;
+      const float w = EventWeight(ev, options_.weights);
+      if (w <= 0) continue;
+      h.items.Add(i, w);
+      h.training_only = false;
+      ItemKind& k = h.overlay_kind[i];
+      k = std::max(k, KindOfEvent(e.type));
+    }
+  }
+  // Session items: newest context, weighted up.
+  std::vector<std::string> session_recent;
+  for (const std::string& id : session_items) {
+    session_recent.push_back(id);
+    const int32_t i = b.items.Find(id);
+    if (i < 0) continue;
+    h.items.Add(i, options_.session_weight);
+    h.session.insert(i);
+    h.training_only = false;
+  }
+  h.recent_ids.insert(h.recent_ids.begin(), session_recent.begin(), session_recent.end());
+  (void)catalog;
+  return h;
+}
+
+void Engine::PersonalScores(const ServingModel& model, const History& h, std::vector<float>& scores) const {
+  const ModelBundle& b = model.bundle();
+  const int32_t n = b.num_items();
+  // Each signal is scaled by its largest absolute value (NormalizeMaxAbs) while it is added in.
+  auto add_scaled = [&](const float* signal, float weight) {
+    float m = 0;
+    for (int32_t i = 0; i < n; ++i) m = std::max(m, std::fabs(signal[i]));  // NaN is ignored by max
+    if (!(m > 0) || !std::isfinite(m)) return;
+    const float scale = weight / m;
+    for (int32_t i = 0; i < n; ++i) scores[i] += scale * signal[i];
+  };
+  if (b.w_popularity > 0) {
+    scores = model.pop_prior();  // already scaled to [0, 1]
+    if (b.w_popularity != 1) {
+      for (float& v : scores) v *= b.w_popularity;
+    }
+  } else {
+    scores.assign(n, 0.0f);
+  }
+  thread_local std::vector<float> buffer;
+  buffer.resize(n);
+  if (b.w_als > 0 && model.als() != nullptr && !h.items.items.empty()) {
+    const AlsModel& als = *model.als();
+    AlsModel::Vector x = (h.user >= 0 && h.training_only)
+                             ? AlsModel::Vector(als.user_factors().row(h.user).transpose())
+                             : als.FoldIn(h.items.view());
+    if (model.ann() != nullptr) {
+      // Large catalogue: exact scores for the items HNSW retrieves, the worst of them for the rest.
+      auto found = model.ann()->Search(x.data(), options_.candidate_pool);
+      const float floor = found.empty() ? 0.0f : found.back().score;
+      std::fill(buffer.begin(), buffer.end(), floor);
+      for (const ScoredItem& s : found) buffer[s.item] = s.score;
+    } else {
+      als.ScoreVector(x, absl::MakeSpan(buffer));
+    }
+    add_scaled(buffer.data(), b.w_als);
+  }
+  if (b.w_item_knn > 0 && !h.items.items.empty()) {
+    std::fill(buffer.begin(), buffer.end(), 0.0f);
+    ScoreFromNeighbors(b.item_neighbors, h.items.view(), /*binary=*/false, absl::MakeSpan(buffer));
+    add_scaled(buffer.data(), b.w_item_knn);
+  }
+}
+
+std::vector<Candidate> Engine::PersonalCandidates(const ServingModel& model, const CatalogSnapshot* catalog,
+                                                  const History& h, int pool) const {
+  const ModelBundle& b = model.bundle();
+  std::vector<ScoredItem> top;
+  const bool memoizable = options_.personal_memo_users > 0 && h.user >= 0 && h.training_only;
+  PoolMemoShard& shard = pool_memo_[static_cast<size_t>(h.user >= 0 ? h.user : 0) % pool_memo_.size()];
+  if (memoizable) {
+    absl::MutexLock lock(&shard.mu);
+    if (shard.model == model.instance_id()) {
+      auto it = shard.pools.find(h.user);
+      if (it != shard.pools.end() && static_cast<int>(it->second.size()) >= pool) {
+        top.assign(it->second.begin(), it->second.begin() + pool);
+      }
+    }
+  }
+  if (top.empty()) {
+    std::vector<float> scores;
+    PersonalScores(model, h, scores);
+    top = TopN(scores, pool, h.items.items);
+    if (memoizable) {
+      absl::MutexLock lock(&shard.mu);
+      const size_t cap = static_cast<size_t>(options_.personal_memo_users) / pool_memo_.size() + 1;
+      if (shard.model != model.instance_id() || shard.pools.size() >= cap) {
+        shard.pools.clear();  // a new model, or full: start over (cheap, and keeps memory bounded)
+        shard.model = model.instance_id();
+      }
+      shard.pools[h.user] = top;
+    }
+  }
+  std::vector<Candidate> out;
+  out.reserve(pool + 16);
+  for (const ScoredItem& s : top) {
+    Candidate c;
+    c.item_id = b.items.Name(s.item);
+    c.score = s.score;
+    c.source = "personal";  // placeholder: Explain() names the reason and the source of the items kept
+    c.model_index = s.item;
+    out.push_back(std::move(c));
+  }
+
+  // Items new since training (in the catalogue, unknown to the model) that resemble recent interests.
+  if (catalog != nullptr && !catalog->empty()) {
+    const double top_score = out.empty() ? 1.0 : std::max(1e-6, out.front().score);
+    int seeds = 0;
+    absl::flat_hash_set<std::string> added;
+    for (const std::string& id : h.recent_ids) {
+      if (seeds >= 5) break;
+      const int32_t ci = catalog->IndexOf(id);
+      if (ci < 0) continue;
+      ++seeds;
+      for (const ScoredItem& s : catalog->content().Similar(catalog->content().vector(ci), 10, ci)) {
+        const std::string& candidate = catalog->at(s.item).id;
+        if (b.items.Contains(candidate) || !added.insert(candidate).second) continue;
+        Candidate c;
+        c.item_id = candidate;
+        c.score = 0.8 * top_score * s.score;
+        c.reason = absl::StrCat("new, similar to ", Name(catalog, id));
+        c.source = "content";
+        out.push_back(std::move(c));
+      }
+    }
+  }
+  return out;
+}
+
+ItemKind Engine::KindOf(const ServingModel& model, const History& h, int32_t item) const {
+  auto overlay = h.overlay_kind.find(item);
+  ItemKind kind = overlay == h.overlay_kind.end() ? ItemKind::kNone : overlay->second;
+  if (h.user >= 0) {
+    const ModelBundle& b = model.bundle();
+    auto idx = b.user_items.RowIndices(h.user);
+    auto it = std::lower_bound(idx.begin(), idx.end(), item);
+    if (it != idx.end() && *it == item) {
+      kind = std::max(
+          kind, static_cast<ItemKind>(b.user_item_kind[b.user_items.indptr[h.user] + (it - idx.begin())]));
+    }
+  }
+  return kind == ItemKind::kNone ? ItemKind::kViewed : kind;
+}
+
+void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, const History& h,
+                     std::vector<Candidate>& items) const {
+  const ModelBundle& b = model.bundle();
+  // History weights by item for O(1) membership tests (a per-thread scratch array, reset after use).
+  thread_local std::vector<float> weight_of;
+  if (static_cast<int32_t>(weight_of.size()) < b.num_items()) weight_of.assign(b.num_items(), 0.0f);
+  for (size_t n = 0; n < h.items.items.size(); ++n) weight_of[h.items.items[n]] = h.items.weights[n];
+  for (Candidate& c : items) {
+    if (c.source != "personal" || c.model_index < 0) continue;
+    // The history item contributing most (its weight x similarity) among the item's own neighbours
+    // (cosine similarity is symmetric; the lists are sorted by similarity, not by id).
+    int32_t best = -1;
+    float best_strength = 0;
+    auto idx = b.item_neighbors.RowIndices(c.model_index);
+    auto sim = b.item_neighbors.RowValues(c.model_index);
+    for (size_t m = 0; m < idx.size(); ++m) {
+      const float strength = weight_of[idx[m]] * sim[m];
+      if (strength > best_strength) {
+        best_strength = strength;
+        best = idx[m];
+      }
+    }
+    if (best >= 0) {
+      const std::string name = Name(catalog, b.items.Name(best));
+      if (h.session.contains(best)) {
+        c.reason = absl::StrCat("because you're looking at ", name);
+        c.source = "session";
+      } else {
+        c.reason = absl::StrCat("because you ", ItemKindVerb(KindOf(model, h, best)), " ", name);
+        c.source = "item_knn";
+      }
+    } else if (b.w_als > 0 && model.als() != nullptr) {
+      c.reason = "recommended for you";
+      c.source = "als";
+    } else {
+      c.reason = "popular right now";
+      c.source = "popular";
+    }
+  }
+  for (int32_t item : h.items.items) weight_of[item] = 0.0f;
+}
+
+std::shared_ptr<const std::vector<Candidate>> Engine::PopularCandidates(const ServingModel& model,
+                                                                        const CatalogSnapshot* catalog,
+                                                                        const RecommendQuery& q) const {
+  const ModelBundle& b = model.bundle();
+  const int64_t seconds_of_day = ((absl::ToUnixSeconds(q.time) % 86400) + 86400) % 86400;
+  const int part = DaypartOfHour(static_cast<int>(seconds_of_day / 3600));
+  const std::string category = absl::AsciiStrToLower(q.category);
+  const std::string key = absl::StrCat(model.version(), "|", category, "|", q.region, "|", part);
+  auto compute = [&]() {
+    const std::vector<float>* region = q.region.empty() ? nullptr : model.pop_region(q.region);
+    const int32_t n = b.num_items();
+    std::vector<float> in_category(n, -std::numeric_limits<float>::infinity());
+    std::vector<float> others(n, -std::numeric_limits<float>::infinity());
+    std::string category_name;
+    for (int32_t i = 0; i < n; ++i) {
+      float s = model.pop_recent()[i] + 0.5f * model.pop_all()[i] + 0.5f * model.pop_daypart(part)[i];
+      if (region != nullptr) s += (*region)[i];
+      if (b.pop_all[i] <= 0) continue;  // nobody interacted: not "popular"
+      const std::string& c = CategoryOf(model, catalog, i);
+      if (!category.empty() && absl::AsciiStrToLower(c) == category) {
+        in_category[i] = s;
+        if (category_name.empty()) category_name = c;
+      } else {
+        others[i] = s;
+      }
+    }
+    std::vector<Candidate> out;
+    const int pool = options_.candidate_pool;
+    for (const ScoredItem& s : TopN(in_category, pool)) {
+      Candidate c;
+      c.item_id = b.items.Name(s.item);
+      c.score = 10.0 + s.score;  // the requested category first
+      c.reason = b.pop_recent[s.item] > 0 ? absl::StrCat("popular in ", category_name, " this week")
+                                          : absl::StrCat("popular in ", category_name);
+      c.source = "popular";
+      out.push_back(std::move(c));
+    }
+    for (const ScoredItem& s : TopN(others, pool)) {
+      Candidate c;
+      c.item_id = b.items.Name(s.item);
+      c.score = s.score;
+      const float all = b.pop_all[s.item];
+      if (region != nullptr && b.pop_region.at(q.region)[s.item] > 0) {
+        c.reason = absl::StrCat("popular in ", q.region);
+      } else if (all > 0 && b.pop_daypart[part][s.item] / all > 0.35f) {
+        c.reason = absl::StrCat("popular ", DaypartName(part));
+      } else if (b.pop_recent[s.item] > 0) {
+        c.reason = "popular this week";
+      } else {
+        c.reason = "popular";
+      }
+      c.source = "popular";
+      out.push_back(std::move(c));
+    }
+    return out;
+  };
+  return Memoized(model, catalog, key, [&] {
+    return cache_ != nullptr ? cache_->GetOrCompute("popular", key, compute) : compute();
+  });
+}
+
+std::shared_ptr<const std::vector<Candidate>> Engine::MemoLookup(const ServingModel& model,
+                                                                 const CatalogSnapshot* catalog,
+                                                                 const std::string& key) const {
+  const uint64_t catalog_id = catalog != nullptr ? catalog->instance_id() : 0;
+  absl::MutexLock lock(&memo_mu_);
+  if (memo_model_ != model.instance_id() || memo_catalog_ != catalog_id) return nullptr;
+  auto it = memo_.find(key);
+  return it == memo_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const std::vector<Candidate>> Engine::Memoized(
+    const ServingModel& model, const CatalogSnapshot* catalog, const std::string& key,
+    const std::function<std::vector<Candidate>()>& compute) const {
+  if (auto hit = MemoLookup(model, catalog, key)) return hit;
+  auto computed = std::make_shared<const std::vector<Candidate>>(compute());
+  const uint64_t catalog_id = catalog != nullptr ? catalog->instance_id() : 0;
+  absl::MutexLock lock(&memo_mu_);
+  if (memo_model_ != model.instance_id() || memo_catalog_ != catalog_id || memo_.size() >= 4096) {
+    // A new model or catalogue snapshot (or too many contexts): start over.
+    memo_.clear();
+    memo_model_ = model.instance_id();
+    memo_catalog_ = catalog_id;
+  }
+  memo_[key] = computed;
+  return computed;
+}
+
+absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, const CatalogSnapshot* catalog,
+                                                   const RecommendQuery& q) const {
+  absl::StatusOr<int> n = CheckN(q.n);
+  if (!n.ok()) return n.status();
+  RecommendOutcome outcome;
+  RuleContext context{
+      .catalog = catalog, .region = q.region, .surface = q.surface, .now = absl::Now(), .n = *n};
+  absl::flat_hash_set<std::string> session(q.session_items.begin(), q.session_items.end());
+  context.exclude = &session;
+  if (model == nullptr) {
+    // No model trained yet: the catalogue itself, in stock, the asked-for category first.
+    std::vector<Candidate> candidates;
+    if (catalog != nullptr) {
+      const std::string category = absl::AsciiStrToLower(q.category);
+      for (size_t i = 0; i < catalog->size() && candidates.size() < 1000; ++i) {
+        const CatalogItem& item = catalog->at(static_cast<int32_t>(i));
+        const bool match = !category.empty() && absl::AsciiStrToLower(item.info.category) == category;
+        candidates.push_back({item.id, match ? 1.0 : 0.5,
+                              match ? absl::StrCat("new in ", item.info.category) : "from our catalogue",
+                              "catalog"});
+      }
+    }
+    UserOverlay overlay = q.user_id.empty() ? UserOverlay{} : online_->Get(q.user_id);
+    context.do_not_show = &overlay.do_not_show;
+    context.bought = &overlay.bought;
+    outcome.items = ApplyBusinessRules(std::move(candidates), context, options_.rules);
+    outcome.path = "popular";
+    return outcome;
+  }
+  History h = BuildHistory(*model, catalog, q.user_id, q.session_items);
+  context.do_not_show = &h.do_not_show;
+  context.bought = &h.bought;
+  std::vector<Candidate> candidates;
+  const int pool = std::min(options_.candidate_pool, std::max(4 * *n, 40));
+  if (!h.empty()) {
+    candidates = PersonalCandidates(*model, catalog, h, pool);
+    outcome.path = (h.user < 0 && !h.has_overlay && !q.session_items.empty()) ? "session" : "personal";
+  } else {
+    outcome.path = "popular";
+  }
+  outcome.items = ApplyBusinessRules(candidates, context, options_.rules);
+  if (static_cast<int>(outcome.items.size()) < *n) {
+    // Not enough personal candidates survived the rules (or none: cold start): top up with what is popular
+    // in context, below every personal item. The rules see the head of the popular list first, more only
+    // when too much of it is filtered out.
+    std::shared_ptr<const std::vector<Candidate>> popular = PopularCandidates(*model, catalog, q);
+    absl::flat_hash_set<std::string> have;
+    for (const Candidate& c : outcome.items) have.insert(c.item_id);
+    const double floor = outcome.items.empty() ? 0.0 : outcome.items.back().score;
+    const std::vector<Candidate> personal = outcome.items;
+    for (size_t take = static_cast<size_t>(pool);; take *= 4) {
+      std::vector<Candidate> merged = personal;
+      for (size_t k = 0; k < std::min(take, popular->size()); ++k) {
+        const Candidate& c = (*popular)[k];
+        if (have.contains(c.item_id)) continue;
+        merged.push_back(c);
+        if (!personal.empty()) merged.back().score = floor - 1.0 - 1e-3 * merged.size();
+      }
+      outcome.items = ApplyBusinessRules(std::move(merged), context, options_.rules);
+      if (static_cast<int>(outcome.items.size()) >= *n || take >= popular->size()) break;
+    }
+  }
+  Explain(*model, catalog, h, outcome.items);
+  return outcome;
+}
+
+absl::StatusOr<std::vector<Candidate>> Engine::SimilarItems(const ServingModel* model,
+                                                            const CatalogSnapshot* catalog,
+                                                            const std::string& item_id, int n_in) const {
+  absl::StatusOr<int> n = CheckN(n_in);
+  if (!n.ok()) return n.status();
+  if (item_id.empty()) return absl::InvalidArgumentError("item_id is required");
+  const int32_t i = model != nullptr ? model->bundle().items.Find(item_id) : -1;
+  const int32_t ci = catalog != nullptr ? catalog->IndexOf(item_id) : -1;
+  if (i < 0 && ci < 0) return absl::NotFoundError(absl::StrCat("unknown item `", item_id, "`"));
+  const std::string name = Name(catalog, item_id);
+  auto compute = [&]() {
+    std::vector<Candidate> out;
+    if (i >= 0) {
+      const ModelBundle& b = model->bundle();
+      auto idx = b.item_neighbors.RowIndices(i);
+      auto sim = b.item_neighbors.RowValues(i);
+      for (size_t m = 0; m < idx.size(); ++m) {
+        out.push_back({b.items.Name(idx[m]), sim[m],
+                       absl::StrCat("shoppers who liked ", name, " also liked this"), "item_knn"});
+      }
+    }
+    if (ci >= 0 && static_cast<int>(out.size()) < 2 * options_.max_n) {
+      absl::flat_hash_set<std::string> have;
+      for (const Candidate& c : out) have.insert(c.item_id);
+      const double scale = out.empty() ? 1.0 : 0.5 * out.back().score;
+      for (const ScoredItem& s :
+           catalog->content().Similar(catalog->content().vector(ci), 2 * options_.max_n, ci)) {
+        const std::string& id = catalog->at(s.item).id;
+        if (have.contains(id)) continue;
+        out.push_back({id, scale * s.score, absl::StrCat("similar to ", name), "content"});
+      }
+    }
+    return out;
+  };
+  const std::string key = absl::StrCat(model != nullptr ? model->version() : "none", "|", item_id);
+  std::vector<Candidate> candidates =
+      cache_ != nullptr ? cache_->GetOrCompute("similar", key, compute) : compute();
+  absl::flat_hash_set<std::string> exclude = {item_id};
+  RuleContext context{
+      .catalog = catalog, .now = absl::Now(), .exclude = &exclude, .n = *n, .diversity = false};
+  RuleConfig rules = options_.rules;
+  rules.insert_promotions = false;
+  return ApplyBusinessRules(std::move(candidates), context, rules);
+}
+
+absl::StatusOr<std::vector<Candidate>> Engine::FrequentlyBoughtTogether(
+    const ServingModel* model, const CatalogSnapshot* catalog, const std::vector<std::string>& item_ids,
+    int n_in) const {
+  absl::StatusOr<int> n = CheckN(n_in);
+  if (!n.ok()) return n.status();
+  if (item_ids.empty()) return absl::InvalidArgumentError("item_ids must not be empty");
+  if (static_cast<int>(item_ids.size()) > options_.max_input_items) {
+    return absl::InvalidArgumentError(absl::StrCat("at most ", options_.max_input_items, " item_ids"));
+  }
+  std::vector<int32_t> known;
+  for (const std::string& id : item_ids) {
+    const int32_t i = model != nullptr ? model->bundle().items.Find(id) : -1;
+    if (i < 0 && (catalog == nullptr || catalog->IndexOf(id) < 0)) {
+      return absl::NotFoundError(absl::StrCat("unknown item `", id, "`"));
+    }
+    if (i >= 0) known.push_back(i);
+  }
+  std::vector<Candidate> candidates;
+  if (model != nullptr && !known.empty()) {
+    const ModelBundle& b = model->bundle();
+    auto collect = [&](const CsrMatrix& lists, const char* reason, const char* source) {
+      absl::flat_hash_map<int32_t, std::pair<double, int32_t>> acc;  // item -> (score, best contributor)
+      absl::flat_hash_map<int32_t, float> best;
+      for (int32_t j : known) {
+        auto idx = lists.RowIndices(j);
+        auto val = lists.RowValues(j);
+        for (size_t m = 0; m < idx.size(); ++m) {
+          auto& [score, from] = acc[idx[m]];
+          score += val[m];
+          if (val[m] > best[idx[m]]) {
+            best[idx[m]] = val[m];
+            from = j;
+          }
+        }
+      }
+      for (const auto& [i, sc] : acc) {
+        candidates.push_back({b.items.Name(i), sc.first,
+                              absl::StrCat(reason, Name(catalog, b.items.Name(sc.second))), source});
+      }
+      std::sort(candidates.begin(), candidates.end(), [](const Candidate& x, const Candidate& y) {
+        return x.score != y.score ? x.score > y.score : x.item_id < y.item_id;
+      });
+    };
+    collect(b.copurchase, "frequently bought together with ", "copurchase");
+    if (candidates.empty()) collect(b.item_neighbors, "often viewed with ", "item_knn");
+  }
+  absl::flat_hash_set<std::string> exclude(item_ids.begin(), item_ids.end());
+  RuleContext context{
+      .catalog = catalog, .now = absl::Now(), .exclude = &exclude, .n = *n, .diversity = false};
+  RuleConfig rules = options_.rules;
+  rules.insert_promotions = false;
+  return ApplyBusinessRules(std::move(candidates), context, rules);
+}
+
+absl::StatusOr<std::vector<Candidate>> Engine::Rerank(const ServingModel* model,
+                                                      const CatalogSnapshot* catalog,
+                                                      const std::string& user_id,
+                                                      const std::vector<std::string>& item_ids) const {
+  if (item_ids.empty()) return absl::InvalidArgumentError("item_ids must not be empty");
+  if (static_cast<int>(item_ids.size()) > options_.max_input_items) {
+    return absl::InvalidArgumentError(absl::StrCat("at most ", options_.max_input_items, " item_ids"));
+  }
+  std::vector<std::string> unique;
+  absl::flat_hash_set<std::string> seen;
+  for (const std::string& id : item_ids) {
+    if (seen.insert(id).second) unique.push_back(id);
+  }
+  std::vector<Candidate> out;
+  if (model == nullptr) {
+    for (const std::string& id : unique) out.push_back({id, 0, "", "input"});
+    return out;
+  }
+  const ModelBundle& b = model->bundle();
+  History h = BuildHistory(*model, catalog, user_id, {});
+  std::vector<float> scores;
+  const bool personal = !h.items.items.empty();
+  if (personal) {
+    PersonalScores(*model, h, scores);
+  } else {
+    scores = model->pop_prior();
+  }
+  std::vector<Candidate> unknown;
+  for (const std::string& id : unique) {
+    const int32_t i = b.items.Find(id);
+    if (i < 0) {
+      unknown.push_back({id, 0, "", "input"});
+      continue;
+    }
+    out.push_back(
+        {id, scores[i], personal ? "matches your taste" : "popular", personal ? "personal" : "popular"});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Candidate& x, const Candidate& y) { return x.score > y.score; });
+  const double floor = out.empty() ? 0.0 : out.back().score;
+  for (size_t k = 0; k < unknown.size(); ++k) {
+    unknown[k].score = floor - 1.0 - static_cast<double>(k);  // after the known ones, in the given order
+    out.push_back(std::move(unknown[k]));
+  }
+  return out;
+}
+
+}  // namespace marketlens::recommender

@@ -1,0 +1,199 @@
+// The serving logic on a trained planted-cluster world: personal, session and cold-start paths with their
+// reasons, feedback changing the next answer, business rules in place, and clear errors.
+#include "services/recommender/serving/engine.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/recommender/serving/test_world.h"
+
+namespace marketlens::recommender {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::World;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    catalog_ = World().MakeCatalog();
+    engine_ = std::make_unique<Engine>(EngineOptions{.rules = {.max_per_category = 0}}, &online_, nullptr);
+  }
+  absl::StatusOr<RecommendOutcome> Recommend(RecommendQuery q) {
+    return engine_->Recommend(World().model.get(), catalog_.get(), q);
+  }
+  int InCluster(const std::vector<Candidate>& items, int cluster) {
+    int n = 0;
+    for (const auto& c : items) n += World().Cluster(c.item_id) == cluster;
+    return n;
+  }
+  OnlineState online_;
+  std::shared_ptr<const CatalogSnapshot> catalog_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, KnownUserGetsTheirClusterWithReasons) {
+  for (int cluster = 0; cluster < 5; ++cluster) {
+    const std::string user = World().UserInCluster(cluster);
+    auto r = Recommend({.user_id = user, .n = 10});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->path, "personal");
+    ASSERT_EQ(r->items.size(), 10u);
+    EXPECT_GE(InCluster(r->items, cluster), 8) << user;
+    int reasons = 0;
+    for (const Candidate& c : r->items) {
+      EXPECT_FALSE(c.reason.empty());
+      reasons += absl::StartsWith(c.reason, "because you ");
+      // Never something the model says they already interacted with.
+      const auto& b = World().model->bundle();
+      EXPECT_EQ(b.user_items.At(b.users.Find(user), b.items.Find(c.item_id)), 0) << c.item_id;
+    }
+    EXPECT_GE(reasons, 5);
+  }
+}
+
+TEST_F(EngineTest, SessionItemsDriveAnonymousRecommendations) {
+  auto r = Recommend({.n = 8, .session_items = {"i3", "i8"}});  // cluster 3
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->path, "session");
+  EXPECT_GE(InCluster(r->items, 3), 7);
+  EXPECT_THAT(r->items[0].reason, HasSubstr("because you're looking at "));
+  EXPECT_EQ(r->items[0].source, "session");
+  for (const Candidate& c : r->items) EXPECT_NE(c.item_id, "i3");  // not the session items themselves
+}
+
+TEST_F(EngineTest, UnknownUserGetsPopularInContext) {
+  auto plain = Recommend({.user_id = "stranger", .n = 5});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->path, "popular");
+  EXPECT_EQ(plain->items.size(), 5u);
+  for (const Candidate& c : plain->items) EXPECT_THAT(c.reason, HasSubstr("popular"));
+
+  auto kitchen = Recommend({.user_id = "stranger", .n = 5, .category = "CAT2"});  // case-insensitive
+  ASSERT_TRUE(kitchen.ok());
+  EXPECT_EQ(InCluster(kitchen->items, 2), 5);
+  EXPECT_THAT(kitchen->items[0].reason, HasSubstr("popular in cat2"));
+
+  auto de = Recommend({.n = 5, .region = "DE"});
+  ASSERT_TRUE(de.ok());
+  EXPECT_EQ(de->items[0].reason, "popular in DE");
+}
+
+TEST_F(EngineTest, FeedbackChangesTheNextAnswer) {
+  const std::string user = World().UserInCluster(0);
+  auto before = Recommend({.user_id = user, .n = 10});
+  ASSERT_TRUE(before.ok());
+  ASSERT_GE(InCluster(before->items, 0), 8);
+  // They buy a run of cluster-4 items: their next list moves towards cluster 4.
+  for (const char* item : {"i4", "i9", "i14", "i19", "i24", "i29"}) {
+    online_.Record(user, item, EventType::kPurchase, 2000000000);
+  }
+  auto after = Recommend({.user_id = user, .n = 10});
+  ASSERT_TRUE(after.ok());
+  EXPECT_GT(InCluster(after->items, 4), InCluster(before->items, 4) + 2);
+  for (const Candidate& c : after->items) EXPECT_NE(c.item_id, "i4");  // bought: not recommended again
+  // "Do not show" removes the top item at once.
+  const std::string top = after->items[0].item_id;
+  online_.Record(user, top, EventType::kDoNotShow, 2000000001);
+  auto hidden = Recommend({.user_id = user, .n = 10});
+  for (const Candidate& c : hidden->items) EXPECT_NE(c.item_id, top);
+}
+
+TEST_F(EngineTest, ForgottenUsersAreStrangers) {
+  const std::string user = World().UserInCluster(1);
+  online_.Forget(user);
+  auto r = Recommend({.user_id = user, .n = 5});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->path, "popular");
+}
+
+TEST_F(EngineTest, BusinessRulesApply) {
+  testing::TestWorld world = World();  // copy, to edit the catalogue
+  const std::string user = World().UserInCluster(2);
+  auto base = engine_->Recommend(world.model.get(), world.MakeCatalog().get(), {.user_id = user, .n = 5});
+  ASSERT_TRUE(base.ok());
+  const std::string first = base->items[0].item_id;
+  for (auto& item : world.items) {
+    if (item.id == first) item.stock = 0;
+  }
+  auto out_of_stock =
+      engine_->Recommend(world.model.get(), world.MakeCatalog().get(), {.user_id = user, .n = 5});
+  for (const Candidate& c : out_of_stock->items) EXPECT_NE(c.item_id, first);
+  // Diversity cap: 2 per category -> at most 2 of cluster 2 in 5 (enough others to fill).
+  Engine capped(EngineOptions{.rules = {.max_per_category = 2}}, &online_, nullptr);
+  auto diverse = capped.Recommend(world.model.get(), world.MakeCatalog().get(), {.user_id = user, .n = 5});
+  ASSERT_TRUE(diverse.ok());
+  EXPECT_EQ(diverse->items.size(), 5u);
+  EXPECT_LE(InCluster(diverse->items, 2), 2);
+}
+
+TEST_F(EngineTest, NewItemsAreFoundByContent) {
+  auto similar = engine_->SimilarItems(World().model.get(), catalog_.get(), "new1", 5);
+  ASSERT_TRUE(similar.ok()) << similar.status();
+  ASSERT_EQ(similar->size(), 5u);
+  EXPECT_EQ(InCluster(*similar, 2), 5);
+  EXPECT_THAT((*similar)[0].reason, HasSubstr("similar to brand new"));
+  // A shopper looking at cluster-2 items is offered the new one.
+  auto r = Recommend({.n = 30, .session_items = {"i2", "i7"}});
+  ASSERT_TRUE(r.ok());
+  bool found = false;
+  for (const Candidate& c : r->items) {
+    if (c.item_id == "new1") {
+      found = true;
+      EXPECT_EQ(c.source, "content");
+      EXPECT_THAT(c.reason, HasSubstr("new, similar to"));
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(EngineTest, SimilarItemsAndFrequentlyBoughtTogether) {
+  auto similar = engine_->SimilarItems(World().model.get(), catalog_.get(), "i1", 5);
+  ASSERT_TRUE(similar.ok());
+  EXPECT_GE(InCluster(*similar, 1), 4);
+  for (const Candidate& c : *similar) EXPECT_NE(c.item_id, "i1");
+  auto fbt = engine_->FrequentlyBoughtTogether(World().model.get(), catalog_.get(), {"i1", "i6"}, 5);
+  ASSERT_TRUE(fbt.ok()) << fbt.status();
+  ASSERT_FALSE(fbt->empty());
+  EXPECT_THAT((*fbt)[0].reason, HasSubstr("bought together with"));
+  for (const Candidate& c : *fbt) EXPECT_TRUE(c.item_id != "i1" && c.item_id != "i6");
+}
+
+TEST_F(EngineTest, RerankPutsTheShoppersTasteFirst) {
+  const std::string user = World().UserInCluster(3);
+  std::vector<std::string> results = {"i0", "i1", "i2", "unknown-x", "i3", "i4", "i8"};
+  auto r = engine_->Rerank(World().model.get(), catalog_.get(), user, results);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), results.size());  // nothing dropped
+  EXPECT_EQ(World().Cluster((*r)[0].item_id), 3);
+  EXPECT_EQ(World().Cluster((*r)[1].item_id), 3);
+  EXPECT_EQ(r->back().item_id, "unknown-x");  // unknown to the model: last
+}
+
+TEST_F(EngineTest, ClearErrors) {
+  EXPECT_EQ(Recommend({.n = -1}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Recommend({.n = 101}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Recommend({.n = 0})->items.size(), 10u);  // 0 = default
+  auto* m = World().model.get();
+  EXPECT_EQ(engine_->SimilarItems(m, catalog_.get(), "nope", 5).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(engine_->SimilarItems(m, catalog_.get(), "", 5).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->FrequentlyBoughtTogether(m, catalog_.get(), {}, 5).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto unknown = engine_->FrequentlyBoughtTogether(m, catalog_.get(), {"i1", "nope"}, 5);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(unknown.status().message(), HasSubstr("`nope`"));
+  EXPECT_EQ(engine_->Rerank(m, catalog_.get(), "u1", {}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(EngineTest, WithoutAModelTheCatalogueAnswers) {
+  auto r = engine_->Recommend(nullptr, catalog_.get(), {.user_id = "u1", .n = 3, .category = "cat4"});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->items.size(), 3u);
+  EXPECT_EQ(InCluster(r->items, 4), 3);
+  EXPECT_THAT(r->items[0].reason, HasSubstr("new in cat4"));
+}
+
+}  // namespace
+}  // namespace marketlens::recommender

@@ -1,0 +1,253 @@
+#include "services/recommender/serving/experiment_store.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "common/logging/log.h"
+
+namespace marketlens::recommender {
+namespace {
+
+using postgres::Tx;
+
+std::string Quote(const std::string& s) { return absl::StrCat("\"", logging::JsonEscape(s), "\""); }
+
+std::string VariantsJson(const std::vector<ExperimentVariantSpec>& variants) {
+  std::vector<std::string> parts;
+  for (const auto& v : variants) {
+    parts.push_back(absl::StrCat("{\"name\":", Quote(v.name),
+                                 ",\"weight\":", absl::StrFormat("%.17g", v.weight),
+                                 ",\"model_version\":", Quote(v.model_version), "}"));
+  }
+  return absl::StrCat("[", absl::StrJoin(parts, ","), "]");
+}
+
+std::string StringsJson(const std::vector<std::string>& values) {
+  std::vector<std::string> parts;
+  for (const auto& v : values) parts.push_back(Quote(v));
+  return absl::StrCat("[", absl::StrJoin(parts, ","), "]");
+}
+
+constexpr char kSelect[] =
+    "SELECT id, name, description, state, salt, traffic, "
+    "extract(epoch FROM created_at)::float8, extract(epoch FROM started_at)::float8, "
+    "extract(epoch FROM stopped_at)::float8 FROM recsys.experiments";
+
+absl::Time FromSeconds(double s) { return absl::FromUnixMicros(static_cast<int64_t>(s * 1e6)); }
+
+// Reads the rows of a kSelect result plus their variants and surfaces.
+absl::StatusOr<std::vector<ExperimentRow>> ReadRows(Tx& tx, const pqxx::result& rows) {
+  std::vector<ExperimentRow> out;
+  absl::flat_hash_map<std::string, size_t> index;
+  std::vector<std::string> ids;
+  for (const auto& r : rows) {
+    ExperimentRow row;
+    row.spec.id = r[0].as<std::string>();
+    row.name = r[1].as<std::string>();
+    row.description = r[2].as<std::string>();
+    row.state = r[3].as<std::string>();
+    row.spec.salt = r[4].as<std::string>();
+    row.spec.traffic = r[5].as<double>();
+    row.created_at = FromSeconds(r[6].as<double>());
+    if (!r[7].is_null()) row.started_at = FromSeconds(r[7].as<double>());
+    if (!r[8].is_null()) row.stopped_at = FromSeconds(r[8].as<double>());
+    index[row.spec.id] = out.size();
+    ids.push_back(row.spec.id);
+    out.push_back(std::move(row));
+  }
+  if (out.empty()) return out;
+  const std::string ids_json = StringsJson(ids);
+  auto variants = tx.Exec(
+      "SELECT e.id, v->>'name', coalesce((v->>'weight')::float8, 1), coalesce(v->>'model_version', '') "
+      "FROM recsys.experiments e, jsonb_array_elements(e.variants) WITH ORDINALITY AS t(v, ord) "
+      "WHERE e.id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY e.id, ord",
+      ids_json);
+  if (!variants.ok()) return variants.status();
+  for (const auto& r : *variants) {
+    out[index[r[0].as<std::string>()]].spec.variants.push_back(
+        {r[1].is_null() ? "" : r[1].as<std::string>(), r[2].as<double>(), r[3].as<std::string>()});
+  }
+  auto surfaces = tx.Exec(
+      "SELECT e.id, s FROM recsys.experiments e, unnest(e.surfaces) AS s "
+      "WHERE e.id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+      ids_json);
+  if (!surfaces.ok()) return surfaces.status();
+  for (const auto& r : *surfaces)
+    out[index[r[0].as<std::string>()]].spec.surfaces.push_back(r[1].as<std::string>());
+  return out;
+}
+
+absl::StatusOr<ExperimentRow> GetIn(Tx& tx, const std::string& id) {
+  auto rows = tx.Exec(absl::StrCat(kSelect, " WHERE id = $1"), id);
+  if (!rows.ok()) return rows.status();
+  auto read = ReadRows(tx, *rows);
+  if (!read.ok()) return read.status();
+  if (read->empty()) return absl::NotFoundError(absl::StrCat("unknown experiment `", id, "`"));
+  return (*read)[0];
+}
+
+}  // namespace
+
+absl::StatusOr<ExperimentRow> ExperimentStore::Create(ExperimentRow row) {
+  if (row.spec.salt.empty()) row.spec.salt = row.spec.id;
+  if (row.spec.traffic == 0) row.spec.traffic = 1;
+  if (row.state.empty()) row.state = "draft";
+  if (row.state != "draft" && row.state != "running") {
+    return absl::InvalidArgumentError("a new experiment is `draft` or `running`");
+  }
+  if (absl::Status s = row.spec.Validate(); !s.ok()) return s;
+  ExperimentRow out;
+  absl::Status s = pool_->Transact([&](Tx& tx) -> absl::Status {
+    auto r = tx.Exec(
+        "INSERT INTO recsys.experiments (id, name, description, variants, state, salt, traffic, surfaces, "
+        "started_at) "
+        "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), "
+        "CASE WHEN $5 = 'running' THEN now() END)",
+        row.spec.id, row.name, row.description, VariantsJson(row.spec.variants), row.state, row.spec.salt,
+        row.spec.traffic, StringsJson(row.spec.surfaces));
+    if (!r.ok()) return r.status();
+    auto got = GetIn(tx, row.spec.id);
+    if (!got.ok()) return got.status();
+    out = *std::move(got);
+    return absl::OkStatus();
+  });
+  if (s.code() == absl::StatusCode::kAlreadyExists) {
+    return absl::AlreadyExistsError(absl::StrCat("experiment `", row.spec.id, "` already exists"));
+  }
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<ExperimentRow>> ExperimentStore::List() {
+  std::vector<ExperimentRow> out;
+  absl::Status s = pool_->Transact(
+      [&](Tx& tx) -> absl::Status {
+        auto rows = tx.Exec(absl::StrCat(kSelect, " ORDER BY created_at, id"));
+        if (!rows.ok()) return rows.status();
+        auto read = ReadRows(tx, *rows);
+        if (!read.ok()) return read.status();
+        out = *std::move(read);
+        return absl::OkStatus();
+      },
+      {.read_only = true});
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<ExperimentRow> ExperimentStore::Get(const std::string& id) {
+  ExperimentRow out;
+  absl::Status s = pool_->Transact(
+      [&](Tx& tx) -> absl::Status {
+        auto got = GetIn(tx, id);
+        if (!got.ok()) return got.status();
+        out = *std::move(got);
+        return absl::OkStatus();
+      },
+      {.read_only = true});
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<ExperimentRow> ExperimentStore::SetState(const std::string& id, const std::string& state) {
+  if (state != "running" && state != "stopped") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("state must be `running` or `stopped`, got `", state, "`"));
+  }
+  ExperimentRow out;
+  absl::Status s = pool_->Transact([&](Tx& tx) -> absl::Status {
+    auto current = tx.Exec("SELECT state FROM recsys.experiments WHERE id = $1 FOR UPDATE", id);
+    if (!current.ok()) return current.status();
+    if (current->empty()) return absl::NotFoundError(absl::StrCat("unknown experiment `", id, "`"));
+    const std::string from = (*current)[0][0].as<std::string>();
+    if (from != state) {
+      if (from == "stopped" || (from == "running" && state == "running")) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("experiment `", id, "` is ", from, "; it cannot become ", state));
+      }
+      auto r = tx.Exec(
+          "UPDATE recsys.experiments SET state = $2, "
+          "started_at = CASE WHEN $2 = 'running' THEN now() ELSE started_at END, "
+          "stopped_at = CASE WHEN $2 = 'stopped' THEN now() ELSE stopped_at END WHERE id = $1",
+          id, state);
+      if (!r.ok()) return r.status();
+    }
+    auto got = GetIn(tx, id);
+    if (!got.ok()) return got.status();
+    out = *std::move(got);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<ExperimentSpec>> ExperimentStore::Running() {
+  std::vector<ExperimentSpec> out;
+  absl::Status s = pool_->Transact(
+      [&](Tx& tx) -> absl::Status {
+        out.clear();
+        auto rows = tx.Exec(absl::StrCat(kSelect, " WHERE state = 'running' ORDER BY id"));
+        if (!rows.ok()) return rows.status();
+        auto read = ReadRows(tx, *rows);
+        if (!read.ok()) return read.status();
+        for (auto& r : *read) {
+          if (r.spec.Validate().ok()) out.push_back(std::move(r.spec));
+        }
+        return absl::OkStatus();
+      },
+      {.read_only = true, .timeout = absl::Seconds(5)});
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<VariantCounts>> ExperimentStore::Counts(const std::string& id) {
+  std::vector<VariantCounts> out;
+  absl::Status s = pool_->Transact(
+      [&](Tx& tx) -> absl::Status {
+        auto row = GetIn(tx, id);
+        if (!row.ok()) return row.status();
+        out.clear();
+        absl::flat_hash_map<std::string, size_t> index;
+        for (const auto& v : row->spec.variants) {
+          index[v.name] = out.size();
+          out.push_back({.name = v.name, .model_version = v.model_version});
+        }
+        auto users = tx.Exec(
+            "SELECT variant, count(*) FROM recsys.assignments WHERE experiment_id = $1 GROUP BY variant", id);
+        if (!users.ok()) return users.status();
+        for (const auto& r : *users) {
+          if (auto it = index.find(r[0].as<std::string>()); it != index.end())
+            out[it->second].users = r[1].as<int64_t>();
+        }
+        auto shown = tx.Exec(
+            "SELECT variant, count(*) FROM recsys.exposures WHERE experiment_id = $1 GROUP BY variant", id);
+        if (!shown.ok()) return shown.status();
+        for (const auto& r : *shown) {
+          if (auto it = index.find(r[0].as<std::string>()); it != index.end())
+            out[it->second].impressions = r[1].as<int64_t>();
+        }
+        // Conversions count only users assigned to the variant (events carrying a stale variant are ignored).
+        auto events = tx.Exec(
+            "SELECT e.variant, count(*) FILTER (WHERE e.event = 'click'), count(*) FILTER (WHERE e.event = "
+            "'purchase'), "
+            "count(DISTINCT e.user_id) FILTER (WHERE e.event = 'purchase') "
+            "FROM recsys.events e JOIN recsys.assignments a "
+            "ON a.experiment_id = e.experiment_id AND a.user_id = e.user_id AND a.variant = e.variant "
+            "WHERE e.experiment_id = $1 GROUP BY e.variant",
+            id);
+        if (!events.ok()) return events.status();
+        for (const auto& r : *events) {
+          if (auto it = index.find(r[0].as<std::string>()); it != index.end()) {
+            out[it->second].clicks = r[1].as<int64_t>();
+            out[it->second].purchases = r[2].as<int64_t>();
+            out[it->second].converted_users = r[3].as<int64_t>();
+          }
+        }
+        return absl::OkStatus();
+      },
+      {.isolation = postgres::IsolationLevel::kRepeatableRead, .read_only = true});
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace marketlens::recommender

@@ -1,0 +1,61 @@
+// Business rules, applied after scoring to a ranked candidate list (a pure function, so every rule is
+// tested on its own):
+//   1. never out of stock (stock <= 0), never an item the catalogue does not sell (when a catalogue is
+//      loaded at all), never an item blocked in the shopper's region;
+//   2. never an item the shopper asked not to see, nor (configurable) one they already bought, nor one of
+//      the excluded items (the request's own items: session items, the seed of SimilarItems);
+//   3. +10% (configurable) score for high-margin items (margin >= threshold), then re-sorted;
+//   4. per-category diversity cap: at most `max_per_category` items of one category; when the cap would
+//      leave the list short of n, the capped items fill the remaining places in score order;
+//   5. the best n;
+//   6. active promotions for this surface and region are inserted at their slot (if the same rules allow
+//      the promoted item and it is not already listed), pushing the tail out.
+#ifndef MARKETLENS_SERVICES_RECOMMENDER_SERVING_RULES_H_
+#define MARKETLENS_SERVICES_RECOMMENDER_SERVING_RULES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
+#include "services/recommender/serving/catalog.h"
+
+namespace marketlens::recommender {
+
+struct Candidate {
+  std::string item_id;
+  double score = 0;
+  std::string reason;
+  std::string source;        // "als", "item_knn", "session", "popular", "content", "copurchase", "promotion"
+  int32_t model_index = -1;  // the item's index in the serving model, when it has one (not cached)
+};
+
+struct RuleConfig {
+  bool exclude_bought = true;
+  int max_per_category = 3;  // 0: no cap
+  double high_margin_threshold = 0.4;
+  double high_margin_boost = 0.10;
+  bool insert_promotions = true;
+};
+
+struct RuleContext {
+  const CatalogSnapshot* catalog = nullptr;  // null or empty: stock/region/category rules are skipped
+  std::string region;
+  std::string surface;
+  absl::Time now = absl::Now();
+  const absl::flat_hash_set<std::string>* do_not_show = nullptr;
+  const absl::flat_hash_set<std::string>* bought = nullptr;
+  const absl::flat_hash_set<std::string>* exclude = nullptr;
+  int n = 10;
+  bool diversity = true;  // off for SimilarItems (similar items share a category by design)
+};
+
+// Whether rules 1-2 allow the item (exposed for callers that build candidates).
+bool Allowed(absl::string_view item_id, const RuleContext& context, const RuleConfig& config);
+
+std::vector<Candidate> ApplyBusinessRules(std::vector<Candidate> candidates, const RuleContext& context,
+                                          const RuleConfig& config);
+
+}  // namespace marketlens::recommender
+
+#endif  // MARKETLENS_SERVICES_RECOMMENDER_SERVING_RULES_H_

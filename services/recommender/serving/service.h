@@ -1,0 +1,84 @@
+// The gRPC surface of protos/marketlens/recommender/v1/recommender.proto on top of the engine, the model
+// manager (hot reload), the feedback pipeline, the registry and the experiment store. Requests are
+// validated here (clear INVALID_ARGUMENT / NOT_FOUND messages); each call takes the snapshots it needs
+// once, so a model swap in the middle of a call changes nothing for it.
+// A/B: Recommend picks the first running experiment covering the surface and the user; the variant's
+// model serves the call (the promoted one when the variant names none or its model is not loaded), the
+// response carries model_version, experiment_id and variant, and an exposure is logged.
+#ifndef MARKETLENS_SERVICES_RECOMMENDER_SERVING_SERVICE_H_
+#define MARKETLENS_SERVICES_RECOMMENDER_SERVING_SERVICE_H_
+
+#include <memory>
+
+#include "marketlens/recommender/v1/recommender.grpc.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
+#include "services/recommender/serving/engine.h"
+#include "services/recommender/serving/experiment_store.h"
+#include "services/recommender/serving/feedback.h"
+#include "services/recommender/serving/model_manager.h"
+#include "services/recommender/store/registry.h"
+
+namespace marketlens::recommender {
+
+namespace v1 = ::marketlens::recommender::v1;
+
+class RecommenderServiceImpl final : public v1::RecommenderService::Service {
+ public:
+  RecommenderServiceImpl(Engine* engine, ModelManager* models, FeedbackPipeline* feedback,
+                         ModelRegistry* registry, ExperimentStore* experiments,
+                         std::shared_ptr<prometheus::Registry> metrics);
+
+  grpc::Status Recommend(grpc::ServerContext*, const v1::RecommendRequest*, v1::RecommendResponse*) override;
+  grpc::Status SimilarItems(grpc::ServerContext*, const v1::SimilarItemsRequest*,
+                            v1::ItemsResponse*) override;
+  grpc::Status FrequentlyBoughtTogether(grpc::ServerContext*, const v1::FrequentlyBoughtTogetherRequest*,
+                                        v1::ItemsResponse*) override;
+  grpc::Status Rerank(grpc::ServerContext*, const v1::RerankRequest*, v1::ItemsResponse*) override;
+  grpc::Status RecordFeedback(grpc::ServerContext*, const v1::RecordFeedbackRequest*,
+                              v1::RecordFeedbackResponse*) override;
+  grpc::Status ForgetUser(grpc::ServerContext*, const v1::ForgetUserRequest*,
+                          v1::ForgetUserResponse*) override;
+  grpc::Status ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
+                          v1::ListModelsResponse*) override;
+  grpc::Status PromoteModel(grpc::ServerContext*, const v1::PromoteModelRequest*, v1::Model*) override;
+  grpc::Status RollbackModel(grpc::ServerContext*, const v1::RollbackModelRequest*, v1::Model*) override;
+  grpc::Status GetExperimentResults(grpc::ServerContext*, const v1::GetExperimentResultsRequest*,
+                                    v1::ExperimentResults*) override;
+  grpc::Status CreateExperiment(grpc::ServerContext*, const v1::CreateExperimentRequest*,
+                                v1::Experiment*) override;
+  grpc::Status ListExperiments(grpc::ServerContext*, const v1::ListExperimentsRequest*,
+                               v1::ListExperimentsResponse*) override;
+  grpc::Status SetExperimentState(grpc::ServerContext*, const v1::SetExperimentStateRequest*,
+                                  v1::Experiment*) override;
+
+ private:
+  grpc::Status DoRecommend(const v1::RecommendRequest* req, v1::RecommendResponse* resp);
+  grpc::Status DoSimilarItems(const v1::SimilarItemsRequest* req, v1::ItemsResponse* resp);
+  grpc::Status DoFrequentlyBoughtTogether(const v1::FrequentlyBoughtTogetherRequest* req,
+                                          v1::ItemsResponse* resp);
+  grpc::Status DoRerank(const v1::RerankRequest* req, v1::ItemsResponse* resp);
+  bool KnownItem(const ServingModel* model, const CatalogSnapshot* catalog, const std::string& id) const;
+
+  Engine* engine_;
+  ModelManager* models_;
+  FeedbackPipeline* feedback_;
+  ModelRegistry* registry_;
+  ExperimentStore* experiments_;
+  std::shared_ptr<prometheus::Registry> metrics_;
+  prometheus::Family<prometheus::Counter>* paths_;
+  prometheus::Family<prometheus::Counter>* feedback_events_;
+  // Looked up once: Family::Add hashes labels under a lock on every call.
+  prometheus::Counter* path_personal_;
+  prometheus::Counter* path_session_;
+  prometheus::Counter* path_popular_;
+};
+
+// Statistics of an experiment from its counts (experiments.h), as the API returns them.
+v1::ExperimentResults BuildExperimentResults(const std::string& experiment_id,
+                                             const std::vector<VariantCounts>& counts,
+                                             double confidence = 0.95);
+
+}  // namespace marketlens::recommender
+
+#endif  // MARKETLENS_SERVICES_RECOMMENDER_SERVING_SERVICE_H_

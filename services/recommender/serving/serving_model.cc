@@ -1,0 +1,54 @@
+#include "services/recommender/serving/serving_model.h"
+
+#include <atomic>
+
+namespace marketlens::recommender {
+namespace {
+
+std::vector<float> Scaled(const std::vector<float>& v) {
+  std::vector<float> out = v;
+  NormalizeMaxAbs(absl::MakeSpan(out));
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(ModelBundle bundle,
+                                                                         const ServingModelOptions& options) {
+  if (absl::Status s = bundle.Validate(); !s.ok()) return s;
+  static std::atomic<uint64_t> next_instance{1};
+  std::shared_ptr<ServingModel> m(new ServingModel());
+  m->instance_id_ = next_instance++;
+  m->bundle_ = std::move(bundle);
+  const ModelBundle& b = m->bundle_;
+  if (b.factors > 0) {
+    AlsOptions o;
+    o.factors = b.factors;
+    o.alpha = b.als_alpha;
+    o.regularization = b.als_regularization;
+    m->als_ = std::make_unique<AlsModel>(o);
+    AlsModel::Matrix users =
+        Eigen::Map<const AlsModel::Matrix>(b.user_factors.data(), b.num_users(), b.factors);
+    AlsModel::Matrix items =
+        Eigen::Map<const AlsModel::Matrix>(b.item_factors.data(), b.num_items(), b.factors);
+    m->als_->SetFactors(std::move(users), std::move(items));
+    if (b.num_items() >= options.ann_min_items) {
+      auto index = MipsIndex::Build(b.item_factors.data(), b.num_items(), b.factors, options.ann);
+      if (!index.ok()) return index.status();
+      m->ann_ = *std::move(index);
+    }
+  }
+  m->pop_recent_ = Scaled(b.pop_recent);
+  m->pop_all_ = Scaled(b.pop_all);
+  for (float v : m->pop_recent_) m->pop_recent_has_signal_ |= v > 0;
+  for (int d = 0; d < kDayparts; ++d) m->pop_daypart_[d] = Scaled(b.pop_daypart[d]);
+  for (const auto& [region, v] : b.pop_region) m->pop_region_[region] = Scaled(v);
+  return std::shared_ptr<const ServingModel>(std::move(m));
+}
+
+const std::vector<float>* ServingModel::pop_region(const std::string& region) const {
+  auto it = pop_region_.find(region);
+  return it == pop_region_.end() ? nullptr : &it->second;
+}
+
+}  // namespace marketlens::recommender

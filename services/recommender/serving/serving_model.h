@@ -1,0 +1,65 @@
+// ServingModel: a loaded ModelBundle made ready to answer requests: the ALS model for fold-in, the
+// popularity tables scaled to [0, 1], and an HNSW index over the item factors when the catalogue is large
+// enough for exact scoring to cost more than the latency budget. Immutable once created, shared between
+// requests through shared_ptr; a hot reload swaps the pointer, in-flight requests finish on the old one.
+#ifndef MARKETLENS_SERVICES_RECOMMENDER_SERVING_SERVING_MODEL_H_
+#define MARKETLENS_SERVICES_RECOMMENDER_SERVING_SERVING_MODEL_H_
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/recommender/algo/als.h"
+#include "services/recommender/algo/ann.h"
+#include "services/recommender/bundle/bundle.h"
+
+namespace marketlens::recommender {
+
+struct ServingModelOptions {
+  // Above this many items, personal ALS candidates come from the HNSW index instead of scoring every item.
+  int ann_min_items = 50000;
+  AnnOptions ann;
+};
+
+class ServingModel {
+ public:
+  static absl::StatusOr<std::shared_ptr<const ServingModel>> Create(ModelBundle bundle,
+                                                                    const ServingModelOptions& options = {});
+
+  const ModelBundle& bundle() const { return bundle_; }
+  const std::string& version() const { return bundle_.version; }
+  // Unique per created model in this process (memos compare this, not addresses, which can be reused).
+  uint64_t instance_id() const { return instance_id_; }
+  int32_t num_items() const { return bundle_.num_items(); }
+  // Null when the bundle has no ALS factors.
+  const AlsModel* als() const { return als_.get(); }
+  // Null unless the catalogue is above ann_min_items.
+  const MipsIndex* ann() const { return ann_.get(); }
+
+  const std::vector<float>& pop_recent() const { return pop_recent_; }  // scaled to [0, 1]
+  const std::vector<float>& pop_all() const { return pop_all_; }
+  // The popularity prior of personal scores: recent popularity, or all-time when nothing is recent.
+  const std::vector<float>& pop_prior() const { return pop_recent_has_signal_ ? pop_recent_ : pop_all_; }
+  const std::vector<float>& pop_daypart(int part) const { return pop_daypart_[part & 3]; }
+  // Null when the region has no table.
+  const std::vector<float>* pop_region(const std::string& region) const;
+
+ private:
+  ServingModel() = default;
+
+  ModelBundle bundle_;
+  uint64_t instance_id_ = 0;
+  std::unique_ptr<AlsModel> als_;
+  std::unique_ptr<MipsIndex> ann_;
+  std::vector<float> pop_recent_, pop_all_;
+  bool pop_recent_has_signal_ = false;
+  std::array<std::vector<float>, kDayparts> pop_daypart_;
+  std::map<std::string, std::vector<float>> pop_region_;
+};
+
+}  // namespace marketlens::recommender
+
+#endif  // MARKETLENS_SERVICES_RECOMMENDER_SERVING_SERVING_MODEL_H_

@@ -1,0 +1,130 @@
+// The model registry against a real PostgreSQL with the real migrations.
+#include "services/recommender/store/registry.h"
+
+#include <atomic>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "services/recommender/store/test_db.h"
+
+namespace marketlens::recommender {
+namespace {
+
+ModelRecord Record(const std::string& version, int64_t trained_at) {
+  ModelRecord r;
+  r.version = version;
+  r.algorithm = "hybrid";
+  r.trained_at = absl::FromUnixSeconds(trained_at);
+  r.data_from = absl::FromUnixSeconds(1000);
+  r.data_to = absl::FromUnixSeconds(2000);
+  r.params = {{"als.factors", "32"}, {"note", "quote \" backslash \\ tab\t"}};
+  r.metrics = {{"ndcg@10", 0.25}, {"users", 1200}};
+  r.artifact_uri = "file:///models/" + version + ".mlrec";
+  return r;
+}
+
+TEST(RegistryTest, RegisterGetListRoundTrip) {
+  auto pool = testing::MigratedDatabase();
+  ASSERT_NE(pool, nullptr);
+  ModelRegistry registry(pool.get());
+  ASSERT_TRUE(registry.Register(Record("a", 100)).ok());
+  ASSERT_TRUE(registry.Register(Record("b", 200)).ok());
+  EXPECT_EQ(registry.Register(Record("a", 300)).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(registry.Register(ModelRecord{}).code(), absl::StatusCode::kInvalidArgument);
+  auto a = registry.Get("a");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->params, Record("a", 100).params);
+  EXPECT_EQ(a->metrics, Record("a", 100).metrics);
+  EXPECT_EQ(a->trained_at, absl::FromUnixSeconds(100));
+  EXPECT_EQ(*a->data_to, absl::FromUnixSeconds(2000));
+  EXPECT_FALSE(a->promoted);
+  EXPECT_EQ(registry.Get("zzz").status().code(), absl::StatusCode::kNotFound);
+  auto list = registry.List();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].version, "b");  // newest first
+  auto promoted = registry.Promoted();
+  ASSERT_TRUE(promoted.ok());
+  EXPECT_FALSE(promoted->has_value());
+}
+
+TEST(RegistryTest, PromoteAndRollbackWalkTheStack) {
+  auto pool = testing::MigratedDatabase();
+  ASSERT_NE(pool, nullptr);
+  ModelRegistry registry(pool.get());
+  for (const char* v : {"a", "b", "c"}) ASSERT_TRUE(registry.Register(Record(v, 100)).ok());
+  EXPECT_EQ(registry.Rollback().status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(registry.Promote("nope").status().code(), absl::StatusCode::kNotFound);
+  for (const char* v : {"a", "b", "b", "c"}) ASSERT_TRUE(registry.Promote(v).ok());  // b twice: one push
+  EXPECT_EQ((*registry.Promoted())->version, "c");
+  auto back = registry.Rollback();
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->version, "b");
+  EXPECT_TRUE(back->promoted);
+  EXPECT_EQ((*registry.Promoted())->version, "b");
+  EXPECT_EQ(registry.Rollback()->version, "a");
+  EXPECT_EQ(registry.Rollback().status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*registry.Promoted())->version, "a");
+  // Promoting again after rollbacks pushes on the shortened stack.
+  ASSERT_TRUE(registry.Promote("c").ok());
+  EXPECT_EQ(registry.Rollback()->version, "a");
+  // The history keeps everything.
+  auto rows = pool->Exec("SELECT count(*), count(rolled_back_at) FROM recsys.model_promotions");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0][0].as<int>(), 7);  // promote a b c, rollback to b, to a, promote c, rollback to a
+  EXPECT_EQ((*rows)[0][1].as<int>(), 3);
+}
+
+TEST(RegistryTest, ConcurrentPromotionsLeaveOnePromoted) {
+  auto pool = testing::MigratedDatabase(8);
+  ASSERT_NE(pool, nullptr);
+  ModelRegistry registry(pool.get());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(registry.Register(Record("m" + std::to_string(i), 100 + i)).ok());
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 10; ++k) {
+        auto r = (k % 3 == 2) ? registry.Rollback() : registry.Promote("m" + std::to_string((t + k) % 4));
+        if (!r.ok() && r.status().code() != absl::StatusCode::kFailedPrecondition) ++errors;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  auto rows = pool->Exec("SELECT count(*) FROM recsys.models WHERE promoted");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ((*rows)[0][0].as<int>(), 1);
+  // The promoted model is the top of the stack.
+  auto top = pool->Exec(
+      "SELECT version FROM recsys.model_promotions WHERE reason = 'promote' AND rolled_back_at IS NULL "
+      "ORDER BY id DESC LIMIT 1");
+  ASSERT_TRUE(top.ok());
+  EXPECT_EQ((*top)[0][0].as<std::string>(), (*registry.Promoted())->version);
+}
+
+TEST(RegistryTest, PruneKeepsNewestPromotedAndExperimentModels) {
+  auto pool = testing::MigratedDatabase();
+  ASSERT_NE(pool, nullptr);
+  ModelRegistry registry(pool.get());
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(registry.Register(Record("m" + std::to_string(i), 100 + i)).ok());
+  ASSERT_TRUE(registry.Promote("m0").ok());
+  ASSERT_TRUE(pool->Exec("INSERT INTO recsys.experiments (id, variants, state) VALUES ('e1', "
+                         "'[{\"name\":\"control\",\"weight\":1},{\"name\":\"new\",\"weight\":1,\"model_"
+                         "version\":\"m1\"}]', "
+                         "'running')")
+                  .ok());
+  EXPECT_EQ(registry.Prune(0).status().code(), absl::StatusCode::kInvalidArgument);
+  auto pruned = registry.Prune(2);
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  std::vector<std::string> gone;
+  for (const auto& m : *pruned) gone.push_back(m.version);
+  std::sort(gone.begin(), gone.end());
+  EXPECT_EQ(gone, (std::vector<std::string>{"m2", "m3"}));
+  auto left = registry.List();
+  ASSERT_EQ(left->size(), 4u);  // m5 m4 (newest), m1 (experiment), m0 (promoted)
+  EXPECT_EQ((*registry.Promoted())->version, "m0");
+}
+
+}  // namespace
+}  // namespace marketlens::recommender
