@@ -90,6 +90,8 @@ service_args() {
     # Crawls the local marketplace every 15 minutes (incremental after the first, full one).
     collector) printf -- " --marketplace_address=127.0.0.1:%s --crawl_interval=15m" "$MARKETPLACE_GRPC_PORT" ;;
     recommender) printf -- " --artifact_dir=%s/models" "$RUN_DIR" ;;
+    # Personalised emails include products recommended for the customer.
+    analyzer) printf -- " --recommender_address=127.0.0.1:%s" "$RECOMMENDER_GRPC_PORT" ;;
     gateway) printf -- " --http_port=%s --collector_address=127.0.0.1:%s --analyzer_address=127.0.0.1:%s" \
       "$GATEWAY_HTTP_PORT" "$COLLECTOR_GRPC_PORT" "$ANALYZER_GRPC_PORT"
       printf -- " --recommender_address=127.0.0.1:%s" "$RECOMMENDER_GRPC_PORT" ;;
