@@ -42,6 +42,19 @@ TEST_F(LogTest, EscapesStringsSoEveryLineStaysValidJson) {
   EXPECT_EQ(std::count(lines_[0].begin(), lines_[0].end(), '\n'), 1);
 }
 
+TEST(JsonEscapeTest, InvalidUtf8BecomesReplacementCharacter) {
+  // Valid multi-byte text passes through untouched.
+  EXPECT_EQ(JsonEscape("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
+  // A stray byte, a truncated sequence, an overlong '/', a surrogate: each becomes \ufffd.
+  EXPECT_EQ(JsonEscape("a\xE9"
+                       "b"),
+            "a\\ufffdb");
+  EXPECT_EQ(JsonEscape("x\xE2\x82"), "x\\ufffd\\ufffd");
+  EXPECT_EQ(JsonEscape("\xC0\xAF"), "\\ufffd\\ufffd");
+  EXPECT_EQ(JsonEscape("\xED\xA0\x80"), "\\ufffd\\ufffd\\ufffd");
+}
+
 TEST_F(LogTest, NonFiniteNumbersBecomeNull) {
   Info("nan", {{"x", std::nan("")}});
   ASSERT_EQ(lines_.size(), 1u);
