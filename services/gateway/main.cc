@@ -146,9 +146,6 @@ GatewayStackOptions OptionsFromFlags() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Debian's Abseil is built with deadlock detection on, which costs every Mutex acquisition a graph update;
-  // the gateway takes a few per request.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   std::unique_ptr<GatewayStack> stack;
   std::unique_ptr<marketlens::gateway::GatewayAdminServiceImpl> admin;
   const int code = marketlens::service::RunService(

@@ -157,8 +157,6 @@ class App {
 
 int main(int argc, char** argv) {
   std::unique_ptr<marketlens::recommender::App> app;
-  // Abseil's debug-mode deadlock detection costs microseconds per lock on the request path.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const int code = marketlens::service::RunService(
       argc, argv,
       {.name = "recommender", .grpc_port = 50054, .metrics_port = 9104, .postgres = true, .redis = true},
