@@ -10,6 +10,7 @@
 // redelivered to the next instance).
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -148,8 +149,7 @@ absl::Status Setup(service::ServiceContext& ctx) {
     options.retrain_check_interval = absl::GetFlag(FLAGS_retrain_check_interval);
     auto* pipeline = new analyzer::Pipeline(store, engine, redis, options);
     g_pipeline = pipeline;
-    server::internal::AddSignalListener(
-        [pipeline](int) { std::thread([pipeline] { pipeline->Stop(); }).detach(); });
+    server::internal::AddSignalListener([pipeline](int) { pipeline->RequestStop(); });
     pipeline->Start();
     logging::Info("analyzer pipeline started",
                   {{"stream", options.stream}, {"consumer", options.consumer}, {"train", options.train}});
@@ -163,6 +163,13 @@ int main(int argc, char** argv) {
   const int code = marketlens::service::RunService(
       argc, argv,
       {.name = "analyzer", .grpc_port = 50053, .metrics_port = 9103, .postgres = true, .redis = true}, Setup);
-  if (g_pipeline != nullptr) g_pipeline->Stop();
+  // The pipeline gets a few seconds after the gRPC drain. A training run or a large batch cannot be
+  // interrupted; rather than outlive the pod's grace period, exit without it: stream entries are
+  // acknowledged only after their results are stored, so the work is simply redone after the restart.
+  if (g_pipeline != nullptr && !g_pipeline->StopWithin(absl::Seconds(3))) {
+    marketlens::logging::Warn("pipeline still busy 3 s after shutdown; exiting without waiting for it",
+                              {{"exit_code", code}});
+    std::_Exit(code);  // no static destructors while the pipeline thread still runs
+  }
   return code;
 }

@@ -254,7 +254,22 @@ absl::StatusOr<int> Pipeline::PollStreamOnce(absl::Duration block) {
 
 void Pipeline::Start() {
   stop_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  finished_ = false;
+  thread_ = std::thread([this] {
+    Loop();
+    finished_ = true;
+  });
+}
+
+bool Pipeline::StopWithin(absl::Duration timeout) {
+  stop_ = true;
+  const absl::Time give_up = absl::Now() + timeout;
+  while (thread_.joinable() && !finished_.load() && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  if (thread_.joinable() && !finished_.load()) return false;
+  if (thread_.joinable()) thread_.join();
+  return true;
 }
 
 void Pipeline::Stop() {

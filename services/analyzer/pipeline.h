@@ -74,6 +74,12 @@ class Pipeline {
   // Stop() joins it.
   void Start();
   void Stop();
+  // Asks the loop to stop without waiting (safe from a signal listener thread).
+  void RequestStop() { stop_ = true; }
+  // Asks the loop to stop and waits up to `timeout` for it (then joins it and returns true). False when it
+  // is still busy (a training or a large batch is not interruptible): the caller may exit without it,
+  // since stream entries are acknowledged only after their results are stored.
+  bool StopWithin(absl::Duration timeout);
 
   // One catch-up pass over everything stale; returns what it did. (The loop calls this; exposed for tests.)
   absl::StatusOr<BatchResult> CatchUp();
@@ -102,6 +108,7 @@ class Pipeline {
   PipelineOptions options_;
   AnalyzerMetrics* metrics_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> finished_{false};  // the loop has returned
   std::thread thread_;
   absl::Mutex train_mu_;  // one training at a time
   bool group_ready_ = false;

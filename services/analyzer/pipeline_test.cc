@@ -195,6 +195,16 @@ TEST_F(PipelineTest, StreamEntriesAreProcessedThenAcknowledged) {
       "2 positive");
 }
 
+TEST_F(PipelineTest, StopWithinEndsAnIdleLoopPromptly) {
+  AddHistory();
+  pipeline_->Start();
+  absl::SleepFor(absl::Milliseconds(300));  // let it initialise and reach its poll loop
+  const absl::Time start = absl::Now();
+  EXPECT_TRUE(pipeline_->StopWithin(absl::Seconds(20)));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
+  EXPECT_TRUE(pipeline_->StopWithin(absl::Seconds(1)));  // idempotent
+}
+
 TEST_F(PipelineTest, EntriesOfACrashedConsumerAreClaimed) {
   AddHistory();
   ASSERT_TRUE(pipeline_->Init().ok());
