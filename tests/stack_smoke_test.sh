@@ -93,7 +93,9 @@ pids_before="$(cat "$PID_DIR"/*.pid | sort | tr '\n' ' ')"
 bash deploy/local/up.sh >/dev/null
 check "re-running up.sh keeps the same processes" test "$(cat "$PID_DIR"/*.pid | sort | tr '\n' ' ')" = "$pids_before"
 
-bash deploy/local/down.sh
+down_log="$(bash deploy/local/down.sh 2>&1)"
+echo "$down_log"
+check "every service stopped gracefully on SIGTERM (no SIGKILL needed)" bash -c "! grep -q 'did not stop' <<<\"\$1\"" _ "$down_log"
 check "down.sh left no service running" bash -c "! ls '$PID_DIR'/*.pid >/dev/null 2>&1"
 for pid in $pids_before; do check "process $pid is gone" bash -c "! kill -0 $pid 2>/dev/null"; done
 check "postgres stopped" bash -c "! pg_isready -q -h 127.0.0.1 -p $PG_PORT"
