@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/strings/utf8.h"
 
 namespace marketlens::logging {
 namespace {
@@ -147,40 +148,6 @@ void Log(Level level, absl::string_view message, Fields fields) {
   }
 }
 
-namespace {
-
-// Length of the valid UTF-8 sequence starting at text[i], or 0 if the bytes there are not one
-// (overlong forms, surrogates and code points past U+10FFFF included).
-size_t Utf8SequenceLength(absl::string_view text, size_t i) {
-  const unsigned char c = static_cast<unsigned char>(text[i]);
-  size_t extra;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    extra = 1;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    extra = 2;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    extra = 3;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + extra >= text.size()) return 0;
-  for (size_t k = 1; k <= extra; ++k) {
-    const unsigned char cc = static_cast<unsigned char>(text[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  const uint32_t min_cp[] = {0, 0x80, 0x800, 0x10000};
-  if (cp < min_cp[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return extra + 1;
-}
-
-}  // namespace
-
 std::string JsonEscape(absl::string_view text) {
   std::string out;
   out.reserve(text.size() + 8);
@@ -188,7 +155,7 @@ std::string JsonEscape(absl::string_view text) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       // Log lines carry client bytes: invalid UTF-8 becomes U+FFFD so every line stays valid JSON.
-      const size_t n = Utf8SequenceLength(text, i);
+      const size_t n = strings::Utf8SequenceLength(text, i);
       if (n == 0) {
         out += "\\ufffd";
         ++i;

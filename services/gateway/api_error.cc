@@ -58,48 +58,6 @@ int HttpStatusFromCode(absl::StatusCode code) {
 
 std::string CodeName(absl::StatusCode code) { return absl::StatusCodeToString(code); }
 
-std::string SanitizeUtf8(absl::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    int extra = -1;
-    uint32_t cp = 0;
-    if (c < 0x80) {
-      extra = 0;
-      cp = c;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3;
-      cp = c & 0x07;
-    }
-    bool ok = extra >= 0 && i + extra < s.size();
-    for (int k = 1; ok && k <= extra; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      ok = (cc & 0xC0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (ok && ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
-               cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) {
-      ok = false;
-    }
-    if (ok) {
-      out.append(s.data() + i, static_cast<size_t>(extra + 1));
-      i += extra + 1;
-    } else {
-      out.append("\xEF\xBF\xBD");  // U+FFFD
-      ++i;
-    }
-  }
-  return out;
-}
-
 std::string ErrorBodyJson(const ApiError& error) {
   return absl::StrCat("{\"error\":{\"code\":\"", CodeName(error.code), "\",\"message\":\"",
                       logging::JsonEscape(SanitizeUtf8(error.message)), "\",\"field\":\"",

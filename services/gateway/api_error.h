@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/strings/utf8.h"
 
 namespace marketlens::gateway {
 
@@ -46,9 +47,9 @@ std::string CodeName(absl::StatusCode code);
 // {"error":{"code":"...","message":"...","field":"..."}} (message and field made valid UTF-8)
 std::string ErrorBodyJson(const ApiError& error);
 
-// `text` with every invalid UTF-8 sequence replaced by U+FFFD, so that client bytes echoed in an error body
-// or a log line never make it invalid JSON.
-std::string SanitizeUtf8(absl::string_view text);
+// Client bytes echoed in an error body or a log line are passed through SanitizeUtf8 first, so that they
+// never make it invalid JSON.
+using ::marketlens::strings::SanitizeUtf8;
 
 // The standard reason phrase of an HTTP status ("Not Found"); "Unknown" for others.
 absl::string_view ReasonPhrase(int status);

@@ -1,0 +1,31 @@
+#include "common/strings/utf8.h"
+
+#include "gtest/gtest.h"
+
+namespace marketlens::strings {
+namespace {
+
+TEST(Utf8Test, SequenceLengths) {
+  EXPECT_EQ(Utf8SequenceLength("a", 0), 1u);
+  EXPECT_EQ(Utf8SequenceLength("\xC3\xA9", 0), 2u);
+  EXPECT_EQ(Utf8SequenceLength("\xE2\x82\xAC", 0), 3u);
+  EXPECT_EQ(Utf8SequenceLength("\xF0\x9F\x98\x80", 0), 4u);
+  EXPECT_EQ(Utf8SequenceLength("\x80", 0), 0u);              // stray continuation byte
+  EXPECT_EQ(Utf8SequenceLength("\xE2\x82", 0), 0u);          // truncated
+  EXPECT_EQ(Utf8SequenceLength("\xC0\xAF", 0), 0u);          // overlong '/'
+  EXPECT_EQ(Utf8SequenceLength("\xED\xA0\x80", 0), 0u);      // surrogate
+  EXPECT_EQ(Utf8SequenceLength("\xF4\x90\x80\x80", 0), 0u);  // past U+10FFFF
+}
+
+TEST(Utf8Test, SanitizeReplacesEachBadByte) {
+  EXPECT_EQ(SanitizeUtf8("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(SanitizeUtf8("a\xE9"
+                         "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(SanitizeUtf8("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(SanitizeUtf8(""), "");
+}
+
+}  // namespace
+}  // namespace marketlens::strings
