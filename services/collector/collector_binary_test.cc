@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -385,6 +386,106 @@ TEST_F(CollectorBinaryTest, GrpcApiAndIngestThroughTheCli) {
   EXPECT_NE(out.find("line 4, column started_at"), std::string::npos) << out;
   EXPECT_TRUE(absl::EndsWith(out, "rows=2 accepted=1 rejected=1 duplicates=0\n")) << out;
   EXPECT_EQ(Count("SELECT count(*) FROM raw.contacts WHERE notes = E'long\\nnote'"), 1);
+  EXPECT_EQ(collector->Kill(SIGTERM), 0);
+}
+
+TEST_F(CollectorBinaryTest, IngestFileCancelledMidStreamLeavesNothingAndTheServerStaysHealthy) {
+  testing::MarketplaceOptions mo;
+  mo.products = 10;
+  mo.service = testing::OpenService();
+  auto m = testing::Marketplace::Start(mo);
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto collector = StartCollector(**m, "ingest-cancel");
+  // The collector's connections to its database (other than ours), and how many are busy.
+  const std::string others =
+      "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+      "AND backend_type = 'client backend'";
+  auto wait_idle = [&] {
+    const absl::Time until = absl::Now() + absl::Seconds(20);
+    while (Count(absl::StrCat("SELECT count(*) ", others, " AND state <> 'idle'")) > 0) {
+      if (absl::Now() > until) return false;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return true;
+  };
+  ASSERT_TRUE(wait_idle());
+  const int64_t connections_before = Count(absl::StrCat("SELECT count(*) ", others));
+
+  for (int round = 0; round < 3; ++round) {
+    const std::string filename = absl::StrCat("cancelled-", round, ".csv");
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    cv1::IngestReport report;
+    auto writer = stub_->IngestFile(&ctx, &report);
+    cv1::IngestFileChunk first;
+    first.mutable_header()->set_kind(cv1::INGEST_KIND_CAMPAIGN_POSTS);
+    first.mutable_header()->set_filename(filename);
+    first.set_data("id,campaign,influencer,platform,date,caption,hashtags\n");
+    ASSERT_TRUE(writer->Write(first));
+    // Rows keep coming until the server has started the load, then a few more chunks, then the cancel:
+    // round 0 cancels while the server waits for data, the others right after a chunk went out.
+    int64_t row = 0;
+    const absl::Time until = absl::Now() + absl::Seconds(20);
+    int after_start = 0;
+    while (after_start < 3 + round * 5) {
+      cv1::IngestFileChunk chunk;
+      std::string data;
+      for (int i = 0; i < 2000; ++i, ++row) {
+        absl::StrAppend(&data, "c", round, "-", row, ",C1,@a,tiktok,2024-01-15,hello #tag,#tag\n");
+      }
+      chunk.set_data(data);
+      ASSERT_TRUE(writer->Write(chunk));
+      if (Count(absl::StrCat("SELECT count(*) FROM ingest.files WHERE filename = '", filename, "'")) > 0) {
+        ++after_start;
+      }
+      ASSERT_LT(absl::Now(), until) << "the server never started the ingest; log:\n" << ReadFile(log_);
+    }
+    if (round == 0) absl::SleepFor(absl::Milliseconds(200));  // the server has drained what was sent
+    ctx.TryCancel();
+    const grpc::Status st = writer->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::CANCELLED) << st.error_message();
+
+    // The file is recorded as failed, never as complete, and none of its rows landed.
+    const std::string status_sql =
+        absl::StrCat("SELECT count(*) FROM ingest.files WHERE filename = '", filename, "' AND status = ");
+    const absl::Time settle = absl::Now() + absl::Seconds(20);
+    while (Count(status_sql + "'receiving'") > 0 && absl::Now() < settle)
+      absl::SleepFor(absl::Milliseconds(20));
+    EXPECT_EQ(Count(status_sql + "'failed'"), 1) << "round " << round;
+    EXPECT_EQ(Count(status_sql + "'succeeded'"), 0) << "round " << round << ": a cut upload was committed";
+    EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM raw.campaign_posts WHERE id LIKE 'c", round, "-%'")),
+              0);
+    EXPECT_EQ(
+        Count(absl::StrCat("SELECT count(*) FROM ingest.rejects r JOIN ingest.files f ON f.id = r.file_id "
+                           "WHERE f.filename = '",
+                           filename, "'")),
+        0);
+  }
+  // No connection left busy (no open COPY or transaction) and none leaked.
+  EXPECT_TRUE(wait_idle()) << "a connection stayed busy after the cancelled uploads";
+  EXPECT_LE(Count(absl::StrCat("SELECT count(*) ", others)), std::max<int64_t>(connections_before, 1) + 1);
+
+  // The server is healthy: a whole upload afterwards lands completely.
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  cv1::IngestReport report;
+  auto writer = stub_->IngestFile(&ctx, &report);
+  cv1::IngestFileChunk chunk;
+  chunk.mutable_header()->set_kind(cv1::INGEST_KIND_CAMPAIGN_POSTS);
+  chunk.mutable_header()->set_filename("whole.csv");
+  chunk.set_data(
+      "id,campaign,influencer,platform,date,caption,hashtags\nw1,C1,@a,tiktok,2024-01-15,x,#a #b\n");
+  ASSERT_TRUE(writer->Write(chunk));
+  cv1::IngestFileChunk more;
+  more.set_data("w2,C1,@b,youtube,2024-01-16,y #c,\n");
+  ASSERT_TRUE(writer->Write(more));
+  ASSERT_TRUE(writer->WritesDone());
+  const grpc::Status st = writer->Finish();
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(report.rows(), 2);
+  EXPECT_EQ(report.accepted(), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE id IN ('w1', 'w2')"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE id = 'w2' AND hashtags = '{c}'"), 1);
   EXPECT_EQ(collector->Kill(SIGTERM), 0);
 }
 

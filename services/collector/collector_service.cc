@@ -213,4 +213,43 @@ grpc::Status CollectorServiceImpl::IngestFile(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+// ---- Read views (catalog_queries.h) ----
+
+namespace {
+
+// What is left of the caller's deadline (zero: none, the queries' default applies).
+absl::Duration TimeLeft(const grpc::ServerContext* context) {
+  const auto deadline = context->deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return absl::ZeroDuration();
+  const absl::Duration left = absl::FromChrono(deadline) - absl::Now();
+  return left > absl::ZeroDuration() ? left : absl::Nanoseconds(1);
+}
+
+template <typename T>
+grpc::Status Answer(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return ToGrpc(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status CollectorServiceImpl::ListPriceHistory(grpc::ServerContext* context,
+                                                    const cv1::ListPriceHistoryRequest* request,
+                                                    cv1::ListPriceHistoryResponse* response) {
+  return Answer(catalog_.ListPriceHistory(*request, TimeLeft(context)), response);
+}
+
+grpc::Status CollectorServiceImpl::ListShoppers(grpc::ServerContext* context,
+                                                const cv1::ListShoppersRequest* request,
+                                                cv1::ListShoppersResponse* response) {
+  return Answer(catalog_.ListShoppers(*request, TimeLeft(context)), response);
+}
+
+grpc::Status CollectorServiceImpl::ListCampaigns(grpc::ServerContext* context,
+                                                 const cv1::ListCampaignsRequest* request,
+                                                 cv1::ListCampaignsResponse* response) {
+  return Answer(catalog_.ListCampaigns(*request, TimeLeft(context)), response);
+}
+
 }  // namespace marketlens::collector

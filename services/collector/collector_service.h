@@ -5,6 +5,7 @@
 
 #include "common/postgres/pool.h"
 #include "marketlens/collector/v1/collector.grpc.pb.h"
+#include "services/collector/catalog_queries.h"
 #include "services/collector/collector_metrics.h"
 #include "services/collector/crawler.h"
 #include "services/collector/ingest.h"
@@ -29,6 +30,13 @@ class CollectorServiceImpl final : public cv1::CollectorService::Service {
                            cv1::Crawl* response) override;
   grpc::Status IngestFile(grpc::ServerContext* context, grpc::ServerReader<cv1::IngestFileChunk>* reader,
                           cv1::IngestReport* response) override;
+  // Read views for the dashboard (catalog_queries.h).
+  grpc::Status ListPriceHistory(grpc::ServerContext* context, const cv1::ListPriceHistoryRequest* request,
+                                cv1::ListPriceHistoryResponse* response) override;
+  grpc::Status ListShoppers(grpc::ServerContext* context, const cv1::ListShoppersRequest* request,
+                            cv1::ListShoppersResponse* response) override;
+  grpc::Status ListCampaigns(grpc::ServerContext* context, const cv1::ListCampaignsRequest* request,
+                             cv1::ListCampaignsResponse* response) override;
 
  private:
   grpc::Status FillCrawl(const CrawlRow& row, cv1::Crawl* out);
@@ -37,6 +45,7 @@ class CollectorServiceImpl final : public cv1::CollectorService::Service {
   CrawlManager* crawler_;
   IngestOptions ingest_options_;
   CollectorMetrics* metrics_;
+  CatalogQueries catalog_{pool_};
 };
 
 }  // namespace marketlens::collector

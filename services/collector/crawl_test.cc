@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/redis/client.h"
 #include "common/testing/postgres_fixture.h"
@@ -221,7 +222,25 @@ TEST_F(CrawlTest, FullCrawlWithTenPercentFaultsLosesNothing) {
   EXPECT_EQ(Count("SELECT count(*) FROM raw.product_snapshots"), info.products());
   EXPECT_EQ(Count("SELECT count(*) FROM raw.review_versions"), info.reviews());
   EXPECT_EQ(Count("SELECT count(*) FROM ops.review_outbox WHERE event = 'created'"), info.reviews());
-  EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE views > 0 AND engagement_rate IS NULL"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE views > 0 AND "
+                  "engagement_rate IS NULL"),
+            0);
+  // Captions and hashtags exactly as the marketplace has them.
+  const mp::WorldData d = m->world().Snapshot();
+  auto stored = pool_->Exec(
+      "SELECT id, caption, array_to_string(hashtags, ' ') FROM "
+      "raw.campaign_posts");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  std::map<std::string, std::pair<std::string, std::string>> by_id;
+  for (const auto& row : *stored) {
+    by_id[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
+  }
+  ASSERT_EQ(by_id.size(), d.posts.size());
+  for (const auto& p : d.posts) {
+    ASSERT_FALSE(p.caption().empty());
+    EXPECT_EQ(by_id[p.id()].first, p.caption()) << p.id();
+    EXPECT_EQ(by_id[p.id()].second, absl::StrJoin(p.hashtags(), " ")) << p.id();
+  }
 }
 
 TEST_F(CrawlTest, StaysUnderTheRealRateLimitWithZeroResourceExhausted) {
@@ -278,6 +297,13 @@ TEST_F(CrawlTest, IncrementalCrawlPicksUpOnlyChangesAndKeepsHistory) {
   m->world().AdvanceTo(t);
   ASSERT_TRUE(m->world().UpdateProduct(0, before.products[0].price_cents() + 1234, std::nullopt, t).ok());
   ASSERT_TRUE(m->world().EditReview(0, 1, "Changed my mind", "It broke after a week.", std::nullopt, t).ok());
+  // A customer and a campaign post we know changed.
+  ASSERT_TRUE(m->world().UpdateCustomerSegment(1, "loyal", t).ok());
+  const mp::v1::CampaignPost post1 = *m->world().PostAt(1);
+  ASSERT_TRUE(
+      m->world()
+          .UpdatePostCounts(1, post1.views() + 5000, post1.likes() + 700, post1.comments(), post1.shares(), t)
+          .ok());
   std::cerr << "clock: sessions=" << stats.sessions << " interactions=" << stats.interactions
             << " reviews=" << stats.reviews << " edits=" << stats.edits
             << " price_changes=" << stats.price_changes << " restocks=" << stats.restocks
@@ -296,8 +322,10 @@ TEST_F(CrawlTest, IncrementalCrawlPicksUpOnlyChangesAndKeepsHistory) {
   auto changed_since = [&](const google::protobuf::Timestamp& ts) {
     return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos()) >= since;
   };
-  int64_t products = 0, reviews = 0, contacts = 0, interactions = 0;
+  int64_t products = 0, reviews = 0, contacts = 0, interactions = 0, customers = 0, posts = 0;
   for (const auto& p : after.products) products += changed_since(p.updated_at());
+  for (const auto& c : after.customers) customers += changed_since(c.updated_at());
+  for (const auto& p : after.posts) posts += changed_since(p.updated_at());
   for (const auto& r : after.reviews) reviews += changed_since(r.updated_at());
   for (const auto& k : after.contacts) contacts += changed_since(k.started_at());
   for (const auto& i : after.interactions) interactions += absl::FromUnixMicros(i.time_us) >= since;
@@ -308,8 +336,19 @@ TEST_F(CrawlTest, IncrementalCrawlPicksUpOnlyChangesAndKeepsHistory) {
   EXPECT_LT(cps["products"].items, static_cast<int64_t>(after.products.size()));
   EXPECT_LT(cps["interactions"].items, static_cast<int64_t>(after.interactions.size()));
   EXPECT_GT(cps["reviews"].items, 0);
-  // Customers and campaign posts cannot be filtered by the marketplace: walked in full.
-  EXPECT_EQ(cps["customers"].items, static_cast<int64_t>(after.customers.size()));
+  // Customers and campaign posts too: only the changed ones, stored with their new values.
+  EXPECT_EQ(cps["customers"].items, customers);
+  EXPECT_EQ(cps["campaign_posts"].items, posts);
+  EXPECT_GE(customers, 1);
+  EXPECT_GE(posts, 1);
+  EXPECT_LT(customers, static_cast<int64_t>(after.customers.size()));
+  EXPECT_LT(posts, static_cast<int64_t>(after.posts.size()));
+  EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM raw.customers WHERE "
+                               "segment = 'loyal' AND id = '",
+                               after.customers[1].id(), "'")),
+            1);
+  EXPECT_EQ(Count(absl::StrCat("SELECT views FROM raw.campaign_posts WHERE id = '", post1.id(), "'")),
+            post1.views() + 5000);
 
   // Price history: a new snapshot exactly for the products whose price, stock or rating changed.
   int64_t changed_products = 0;
@@ -418,6 +457,52 @@ TEST_F(CrawlTest, NewAndEditedReviewsAreAnnouncedOnTheStreamEvenAcrossARedisOuta
   EXPECT_EQ(*(*entries)[0].Find("review_id"), edited.id());
   EXPECT_EQ(*(*entries)[0].Find("version"), absl::StrCat(edited.version()));
   EXPECT_EQ(edited.version(), versions[edited.id()] + 1);
+}
+
+TEST_F(CrawlTest, SlowAnswersCostAShortAdaptiveDeadlineNotTheFullOne) {
+  mp::ServiceOptions service = testing::OpenService();
+  service.faults.slow_rate = 0.3;  // sleeps past the caller's deadline
+  service.fault_seed = 9;
+  auto m = StartMarketplace(10, service);
+  ASSERT_NE(m, nullptr);
+  MarketplaceClientOptions o = FastClient();
+  o.call_timeout = absl::Seconds(5);
+  o.min_attempt_timeout = absl::Milliseconds(200);
+  CollectorMetrics metrics(std::make_shared<prometheus::Registry>());
+  MarketplaceClient client(grpc::CreateChannel(m->address(), grpc::InsecureChannelCredentials()), o,
+                           &metrics);
+  // Until it has seen answers, a try gets the full call_timeout.
+  EXPECT_EQ(client.AttemptTimeout(0), absl::Seconds(5));
+  StopSignal stop;
+  int calls = 0, requests = 0, slow = 0;
+  absl::Time start = absl::Now();
+  mp::v1::ListCustomersRequest req;
+  req.set_page_size(5);
+  for (int i = 0; i < 40; ++i) {
+    if (i == 10) {  // warmed up: from here on, the adaptive deadline applies
+      start = absl::Now();
+      calls = requests = slow = 0;
+    }
+    mp::v1::ListCustomersResponse resp;
+    CallOutcome outcome;
+    const absl::Status st = client.ListCustomers(req, &resp, stop, &outcome);
+    ASSERT_TRUE(st.ok()) << st;
+    ++calls;
+    requests += outcome.requests;
+    slow += outcome.retries;
+    req.set_page_token(resp.next_page_token());
+  }
+  const absl::Duration took = absl::Now() - start;
+  std::cerr << "calls=" << calls << " requests=" << requests << " retried=" << slow << " took=" << took
+            << " attempt_timeout=" << client.AttemptTimeout(0) << "\n";
+  ASSERT_GT(slow, 3);
+  // Waiting out 5 s per slow answer would take > slow * 5 s; the adaptive deadline is a fraction of that.
+  EXPECT_LT(client.AttemptTimeout(0), absl::Seconds(1));
+  EXPECT_GE(client.AttemptTimeout(0), absl::Milliseconds(200));
+  EXPECT_LT(took, absl::Seconds(slow));
+  // Each DEADLINE_EXCEEDED in a row doubles the next try's deadline, up to call_timeout.
+  EXPECT_EQ(client.AttemptTimeout(1), 2 * client.AttemptTimeout(0));
+  EXPECT_EQ(client.AttemptTimeout(10), absl::Seconds(5));
 }
 
 TEST_F(CrawlTest, HonoursRetryAfterWhenTheServerRefuses) {

@@ -42,7 +42,8 @@ TEST(Resources, AllSixInOrder) {
   EXPECT_EQ(ResourceNames(), (std::vector<std::string>{"products", "reviews", "customers", "interactions",
                                                        "campaign_posts", "contacts"}));
   EXPECT_TRUE(FindResource("reviews")->supports_since);
-  EXPECT_FALSE(FindResource("customers")->supports_since);
+  EXPECT_TRUE(FindResource("customers")->supports_since);  // updated_since
+  EXPECT_TRUE(FindResource("campaign_posts")->supports_since);
   EXPECT_EQ(FindResource("nope"), nullptr);
 }
 

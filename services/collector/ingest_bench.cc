@@ -109,7 +109,7 @@ int Run() {
                                         : absl::StrFormat("2024-%02d-%02d 00:00:00+00", month, day);
       clean << "p" << i << "\tC" << i % 500 << "\t@inf" << i % 20000 << "\t"
             << (i % 2 ? "instagram" : "tiktok") << "\t\t" << views << "\t" << likes << "\t" << comments
-            << "\t" << shares << "\t" << ts << "\n";
+            << "\t" << shares << "\t" << ts << "\tLook at this, it's great\t{}\n";
       ++good;
     }
   }
@@ -183,7 +183,7 @@ int Run() {
     const std::string command =
         absl::StrCat(absl::GetFlag(FLAGS_psql), " -X -q -v ON_ERROR_STOP=1 '", dsn, "' -c \"\\copy ", table,
                      " (id, campaign_id, influencer, platform, product_id, views, likes, comments, shares, "
-                     "posted_at) FROM '",
+                     "posted_at, caption, hashtags) FROM '",
                      clean_path, "'\"");
     const absl::Time start = absl::Now();
     const int rc = std::system(command.c_str());

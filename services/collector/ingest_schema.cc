@@ -44,6 +44,10 @@ const std::vector<KindSpec>& Kinds() {
               Col("posted_at", "timestamptz", ValueType::kTimestamp, true, std::nullopt,
                   {"postdate", "date", "posted", "publishedat", "published", "publishdate", "timestamp",
                    "dateposted", "datetime", "time"}),
+              Col("caption", "text", ValueType::kText, false, "",
+                  {"text", "posttext", "copy", "description", "body", "message", "content"}),
+              Col("hashtags", "text[]", ValueType::kHashtags, false, "{}",
+                  {"hashtag", "tags", "tag", "posthashtags"}),
           },
           {"campaign_id", "influencer", "platform", "product_id", "posted_at"},
           "cp_",
@@ -257,6 +261,16 @@ bool CheckValue(const ColumnSpec& col, absl::string_view raw, FieldValue* out, s
           absl::StrCat("unknown interaction type '", v, "' (want view, add_to_cart, purchase or rating)");
       return false;
     }
+    case ValueType::kHashtags: {
+      if (v.size() > kMaxTextBytes) {
+        *problem = absl::StrCat("longer than ", kMaxTextBytes, " bytes");
+        return false;
+      }
+      const std::vector<std::string> tags = SplitHashtags(v);
+      out->present = true;
+      FormatTextArrayTo(tags, &out->text);
+      return true;
+    }
     case ValueType::kDevice: {
       static const std::vector<std::pair<const char*, const char*>> kSynonyms = {
           {"mobile", "mobile"},    {"phone", "mobile"},   {"smartphone", "mobile"}, {"ios", "mobile"},
@@ -357,6 +371,9 @@ absl::StatusOr<RowValidator> RowValidator::Create(const KindSpec* spec,
     const std::string& name = spec->columns[c].name;
     if (spec->kind == "interactions" && name == "type") validator.type_column_ = static_cast<int>(c);
     if (spec->kind == "interactions" && name == "rating") validator.rating_column_ = static_cast<int>(c);
+    if (spec->kind == "campaign_posts" && name == "caption") validator.caption_column_ = static_cast<int>(c);
+    if (spec->kind == "campaign_posts" && name == "hashtags")
+      validator.hashtags_column_ = static_cast<int>(c);
   }
   for (const std::string& name : spec->identity) {
     for (size_t c = 0; c < n; ++c) {
@@ -406,6 +423,11 @@ std::optional<RowProblem> RowValidator::Validate(const std::vector<absl::string_
     result = RowProblem{"rating", "rating: missing value (required for a rating interaction)"};
   }
   if (result.has_value()) return result;
+  if (caption_column_ >= 0 && hashtags_column_ >= 0 && (*values)[hashtags_column_].text == "{}" &&
+      (*values)[caption_column_].text.find('#') != std::string::npos) {
+    // No hashtags column (or an empty cell): the caption's own #tags.
+    FormatTextArrayTo(HashtagsInText((*values)[caption_column_].text), &(*values)[hashtags_column_].text);
+  }
   FieldValue& id = (*values)[0];
   if (!id.present) {
     // No id: derive one from what identifies the row, normalised (so "Jan 15 2024" and "2024-01-15" agree).

@@ -31,6 +31,7 @@ enum class ValueType {
   kChannel,          // email | call | chat (with common synonyms)
   kInteractionType,  // view | add_to_cart | purchase | rating (with common synonyms)
   kDevice,           // mobile | desktop | tablet (with common synonyms)
+  kHashtags,         // tags separated by spaces, commas or '#' -> text[] (SplitHashtags)
 };
 
 struct ColumnSpec {
@@ -104,6 +105,8 @@ class RowValidator {
   std::vector<std::string> ignored_;
   int type_column_ = -1;  // interactions: "type" and "rating" (a rating event needs a rating)
   int rating_column_ = -1;
+  int caption_column_ = -1;  // campaign posts: hashtags come from the caption when the file has none
+  int hashtags_column_ = -1;
   std::vector<int> identity_columns_;  // spec columns hashed into a derived id
 };
 

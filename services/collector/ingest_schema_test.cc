@@ -57,6 +57,44 @@ TEST(RowValidator, MatchesHeadersByNameInAnyOrder) {
   EXPECT_NE(*Get(*spec, values, "id"), id);
 }
 
+TEST(RowValidator, CampaignPostCaptionsAndHashtagsAreOptional) {
+  const KindSpec* spec = FindKind("campaign_posts");
+  ASSERT_NE(spec, nullptr);
+  // Both columns: the hashtags cell wins, split on spaces, commas and '#', lower-cased.
+  auto both =
+      RowValidator::Create(spec, V({"campaign", "influencer", "platform", "date", "Caption", "Hashtags"}));
+  ASSERT_TRUE(both.ok()) << both.status();
+  Values values;
+  ASSERT_FALSE(
+      both->Validate(V({"C1", "@a", "tiktok", "2024-01-15", "Look! #Tutorial", "#Tutorial, fyp#Ad"}), &values)
+          .has_value());
+  EXPECT_EQ(Get(*spec, values, "caption"), "Look! #Tutorial");
+  EXPECT_EQ(Get(*spec, values, "hashtags"), "{\"tutorial\",\"fyp\",\"ad\"}");
+  // An empty hashtags cell: the caption's #tags. "n/a": none.
+  ASSERT_FALSE(both->Validate(V({"C1", "@a", "tiktok", "2024-01-15", "Look! #Tutorial #fyp", ""}), &values)
+                   .has_value());
+  EXPECT_EQ(Get(*spec, values, "hashtags"), "{\"tutorial\",\"fyp\"}");
+  ASSERT_FALSE(both->Validate(V({"C1", "@a", "tiktok", "2024-01-15", "plain", "n/a"}), &values).has_value());
+  EXPECT_EQ(Get(*spec, values, "hashtags"), "{}");
+  // Only a caption column: hashtags from it.
+  auto caption_only = RowValidator::Create(spec, V({"campaign", "influencer", "platform", "date", "text"}));
+  ASSERT_TRUE(caption_only.ok());
+  ASSERT_FALSE(caption_only->Validate(V({"C1", "@a", "x", "2024-01-15", "so good #HonestReview"}), &values)
+                   .has_value());
+  EXPECT_EQ(Get(*spec, values, "caption"), "so good #HonestReview");
+  EXPECT_EQ(Get(*spec, values, "hashtags"), "{\"honestreview\"}");
+  // Neither: empty caption, no hashtags (the old file shape still loads).
+  auto neither = RowValidator::Create(spec, V({"campaign", "influencer", "platform", "date"}));
+  ASSERT_TRUE(neither.ok());
+  ASSERT_FALSE(neither->Validate(V({"C1", "@a", "x", "2024-01-15"}), &values).has_value());
+  EXPECT_EQ(Get(*spec, values, "caption"), "");
+  EXPECT_EQ(Get(*spec, values, "hashtags"), "{}");
+  // Bad bytes in a caption refuse the row, naming the column.
+  auto problem = caption_only->Validate(V({"C1", "@a", "x", "2024-01-15", "caf\xE9"}), &values);
+  ASSERT_TRUE(problem.has_value());
+  EXPECT_EQ(problem->column, "caption");
+}
+
 TEST(RowValidator, MissingRequiredColumnFailsTheFile) {
   auto v = RowValidator::Create(FindKind("campaign_posts"), V({"campaign_id", "influencer", "views"}));
   ASSERT_FALSE(v.ok());

@@ -83,7 +83,12 @@ TEST_F(IngestTest, MessyCampaignPostsLandExactlyTheGoodRows) {
   auto result = IngestCsv(*pool_, *spec, "posts.csv", StringSource(kMessyPosts));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->Summary(), "rows=16 accepted=5 rejected=9 duplicates=2");
-  EXPECT_EQ(result->ignored_columns, (std::vector<std::string>{"Caption"}));
+  EXPECT_TRUE(result->ignored_columns.empty());
+  EXPECT_EQ(Query("SELECT caption FROM raw.campaign_posts WHERE id = 'p1'")[0][0].as<std::string>(),
+            "Hello, world");
+  EXPECT_EQ(Query("SELECT caption FROM raw.campaign_posts WHERE id = 'p2'")[0][0].as<std::string>(),
+            "edited");  // the later duplicate wins
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE hashtags <> '{}'"), 0);
 
   // The good rows, with their values normalised.
   auto rows = Query(
@@ -174,6 +179,44 @@ TEST_F(IngestTest, ReingestingTheSameFileChangesNothing) {
   EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts"), 5);
   EXPECT_EQ(
       Count(absl::StrCat("SELECT count(*) FROM ingest.rejects WHERE file_id = '", second->file_id, "'")), 9);
+}
+
+TEST_F(IngestTest, CaptionsAndHashtagsLandAndReingestUpdatesThem) {
+  const KindSpec* spec = FindKind("campaign_posts");
+  const std::string file =
+      "id,campaign,influencer,platform,date,Caption,Hashtags\n"
+      "h1,C1,@a,tiktok,2024-01-15,\"How to, in 3 steps #Tutorial "
+      "#fyp\",\"#Tutorial, #FYP #ad\"\n"
+      "h2,C1,@b,instagram,2024-01-15,Morning light #DayInMyLife #aesthetic,\n"
+      "h3,C1,@c,youtube,2024-01-15,no tags at all,n/a\n"
+      "h4,C1,@d,x,2024-01-15,bad tags,\"tutorial;sale|promo\"\n";
+  auto first = IngestCsv(*pool_, *spec, "captions.csv", StringSource(file));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->Summary(), "rows=4 accepted=4 rejected=0 duplicates=0");
+  auto rows = Query(
+      "SELECT id, caption, array_to_string(hashtags, ' '), "
+      "cardinality(hashtags) FROM raw.campaign_posts "
+      "ORDER BY id");
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[0][1].as<std::string>(), "How to, in 3 steps #Tutorial #fyp");
+  EXPECT_EQ(rows[0][2].as<std::string>(),
+            "tutorial fyp ad");  // the hashtags cell, normalised
+  EXPECT_EQ(rows[1][2].as<std::string>(),
+            "dayinmylife aesthetic");  // from the caption
+  EXPECT_EQ(rows[2][3].as<int>(), 0);
+  EXPECT_EQ(rows[3][2].as<std::string>(), "tutorial sale promo");
+  // The array is queryable as tags (what GenerateBrief does).
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE 'tutorial' = "
+                  "ANY(hashtags)"),
+            2);
+  // Re-ingest with an edited caption: updated in place (staged upsert), nothing duplicated.
+  std::string edited = file;
+  edited.replace(edited.find("Morning light"), 13, "Evening light");
+  auto second = IngestCsv(*pool_, *spec, "captions2.csv", StringSource(edited, 1 << 20));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts"), 4);
+  EXPECT_EQ(Query("SELECT caption FROM raw.campaign_posts WHERE id = 'h2'")[0][0].as<std::string>(),
+            "Evening light #DayInMyLife #aesthetic");
 }
 
 TEST_F(IngestTest, RowsWithoutIdsGetStableDerivedIds) {

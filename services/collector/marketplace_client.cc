@@ -1,5 +1,6 @@
 #include "services/collector/marketplace_client.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/numbers.h"
@@ -36,6 +37,36 @@ MarketplaceClient::MarketplaceClient(std::shared_ptr<grpc::ChannelInterface> cha
       options_(std::move(options)),
       metrics_(metrics),
       bucket_(options_.rate_per_second, options_.burst) {}
+
+namespace {
+constexpr size_t kLatencySamples = 64;
+constexpr size_t kMinLatencySamples = 8;
+}  // namespace
+
+void MarketplaceClient::RecordLatency(absl::Duration d) {
+  absl::MutexLock lock(&mu_);
+  if (latencies_.size() < kLatencySamples) {
+    latencies_.push_back(d);
+  } else {
+    latencies_[next_latency_] = d;
+    next_latency_ = (next_latency_ + 1) % kLatencySamples;
+  }
+}
+
+absl::Duration MarketplaceClient::AttemptTimeout(int timeouts) {
+  if (!options_.adaptive_timeout) return options_.call_timeout;
+  std::vector<absl::Duration> sample;
+  {
+    absl::MutexLock lock(&mu_);
+    sample = latencies_;
+  }
+  if (sample.size() < kMinLatencySamples) return options_.call_timeout;
+  const size_t k = sample.size() * 95 / 100;
+  std::nth_element(sample.begin(), sample.begin() + k, sample.end());
+  absl::Duration d = std::max(options_.min_attempt_timeout, sample[k] * options_.slow_multiple);
+  for (int i = 0; i < timeouts && d < options_.call_timeout; ++i) d *= 2;
+  return std::min(d, options_.call_timeout);
+}
 
 void MarketplaceClient::PauseUntil(absl::Time t) {
   absl::MutexLock lock(&mu_);
@@ -77,10 +108,12 @@ absl::Status MarketplaceClient::Call(const char* name, Method<Req, Resp> method,
                                      StopSignal& stop, CallOutcome* outcome) {
   int failures = 0;
   int refusals = 0;
+  int timeouts = 0;  // DEADLINE_EXCEEDED in a row
   for (;;) {
     if (!AwaitTurn(stop, outcome)) return absl::CancelledError(absl::StrCat("stopped: ", stop.reason()));
     grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+    const absl::Time sent = absl::Now();
+    ctx.set_deadline(absl::ToChronoTime(sent + AttemptTimeout(timeouts)));
     ctx.AddMetadata("x-caller-id", options_.caller_id);
     if (const std::string& rid = logging::CurrentRequestId(); !rid.empty()) {
       ctx.AddMetadata(logging::kRequestIdKey, rid);
@@ -95,7 +128,11 @@ absl::Status MarketplaceClient::Call(const char* name, Method<Req, Resp> method,
     outcome->last_code = static_cast<absl::StatusCode>(status.error_code());
     const std::string code = absl::StatusCodeToString(outcome->last_code);
     metrics_->requests(name, code).Increment();
-    if (status.ok()) return absl::OkStatus();
+    if (status.ok()) {
+      RecordLatency(absl::Now() - sent);
+      return absl::OkStatus();
+    }
+    timeouts = status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ? timeouts + 1 : 0;
     if (stop.stopped()) return absl::CancelledError(absl::StrCat("stopped: ", stop.reason()));
     const absl::Status as_absl(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
     if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {

@@ -7,8 +7,14 @@
 //   client pauses that long (all workers, since they share the limit). Such refusals do not use up a
 //   call's tries, but are bounded too (max_rate_limited).
 // - UNAVAILABLE, DEADLINE_EXCEEDED and INTERNAL are retried with exponential backoff and full jitter, each
-//   try under its own deadline (call_timeout), up to max_attempts tries; then the call gives up and says
-//   why ("gave up after 8 tries; last: UNAVAILABLE: ..."). Other errors are returned at once.
+//   try under its own deadline, up to max_attempts tries; then the call gives up and says why ("gave up
+//   after 8 tries; last: UNAVAILABLE: ..."). Other errors are returned at once.
+// - Hedging against slow answers: a try that takes far longer than the server usually needs is not waited
+//   out for the whole call_timeout (a crawl walk is a chain of pages, so a stuck try idles the whole chain
+//   and wastes the rate-limit tokens of that time). Each try's deadline is `slow_multiple` times the recent
+//   95th percentile of successful latencies, at least min_attempt_timeout, at most call_timeout; each
+//   DEADLINE_EXCEEDED in a row doubles it, so a server that really got slower is still waited for, and the
+//   percentile follows it. Until enough answers were seen, tries get the full call_timeout.
 // - A StopSignal interrupts waits and cancels the call in flight (crawl cancelled, shutdown).
 #ifndef MARKETLENS_SERVICES_COLLECTOR_MARKETPLACE_CLIENT_H_
 #define MARKETLENS_SERVICES_COLLECTOR_MARKETPLACE_CLIENT_H_
@@ -16,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -36,8 +43,12 @@ struct MarketplaceClientOptions {
   // Client-side limit: requests per second and burst. Keep it under the server's (5/s by default).
   double rate_per_second = 4.9;
   double burst = 1;
-  // Deadline of each try.
+  // Longest deadline of a try (see adaptive deadlines above).
   absl::Duration call_timeout = absl::Seconds(2);
+  // Adaptive per-try deadlines; false: every try gets call_timeout.
+  bool adaptive_timeout = true;
+  absl::Duration min_attempt_timeout = absl::Milliseconds(250);
+  double slow_multiple = 8;
   // Tries per call for UNAVAILABLE / DEADLINE_EXCEEDED / INTERNAL (including the first).
   int max_attempts = 8;
   retry::BackoffPolicy backoff = {absl::Milliseconds(200), absl::Seconds(5), 2.0, 0};
@@ -91,12 +102,22 @@ class MarketplaceClient {
   bool AwaitTurn(StopSignal& stop, CallOutcome* outcome);
   void PauseUntil(absl::Time t);
 
+ public:
+  // The deadline the next try gets after `timeouts` DEADLINE_EXCEEDED tries in a row (exposed for tests).
+  absl::Duration AttemptTimeout(int timeouts);
+
+ private:
+  void RecordLatency(absl::Duration d);
+
   std::unique_ptr<mv1::MarketplaceService::Stub> stub_;
   const MarketplaceClientOptions options_;
   CollectorMetrics* metrics_;
   retry::TokenBucket bucket_;
   absl::Mutex mu_;
   absl::Time paused_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Latencies of the last successful tries (a ring).
+  std::vector<absl::Duration> latencies_ ABSL_GUARDED_BY(mu_);
+  size_t next_latency_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace marketlens::collector

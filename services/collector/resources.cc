@@ -1,5 +1,6 @@
 #include "services/collector/resources.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/ascii.h"
@@ -70,6 +71,16 @@ class JsonArray {
 template <typename T>
 std::string Num(T v) {
   return absl::StrCat(v);
+}
+
+// Lower-case, without '#', no repeats, empty ones dropped (what raw.campaign_posts.hashtags holds).
+std::vector<std::string> NormalizeHashtags(const google::protobuf::RepeatedPtrField<std::string>& tags) {
+  std::vector<std::string> out;
+  for (const std::string& raw : tags) {
+    std::string tag = NormalizeHashtag(SanitizeUtf8(raw, 4 * kMaxHashtagBytes));
+    if (!tag.empty() && std::find(out.begin(), out.end(), tag) == out.end()) out.push_back(std::move(tag));
+  }
+  return out;
 }
 
 // ---- products ---------------------------------------------------------------------------------------------
@@ -223,6 +234,7 @@ absl::Status FetchCustomers(MarketplaceClient& client, const PageRequest& reques
   mv1::ListCustomersRequest req;
   req.set_page_size(request.page_size);
   req.set_page_token(request.page_token);
+  if (request.since) ToProto(*request.since, req.mutable_updated_since());
   mv1::ListCustomersResponse resp;
   if (absl::Status st = client.ListCustomers(req, &resp, stop, outcome); !st.ok()) return st;
   JsonArray a;
@@ -319,6 +331,7 @@ absl::Status FetchCampaignPosts(MarketplaceClient& client, const PageRequest& re
   mv1::ListCampaignPostsRequest req;
   req.set_page_size(request.page_size);
   req.set_page_token(request.page_token);
+  if (request.since) ToProto(*request.since, req.mutable_updated_since());
   mv1::ListCampaignPostsResponse resp;
   if (absl::Status st = client.ListCampaignPosts(req, &resp, stop, outcome); !st.ok()) return st;
   JsonArray a;
@@ -334,6 +347,14 @@ absl::Status FetchCampaignPosts(MarketplaceClient& client, const PageRequest& re
     a.Field("comments", Num(std::max<int64_t>(0, p.comments())));
     a.Field("shares", Num(std::max<int64_t>(0, p.shares())));
     a.Field("posted_at", JsonTimestamp(p.posted_at(), false));
+    a.Field("caption", JsonQuote(p.caption()));
+    // Stored as the marketplace documents them (lower-case, no '#'), normalised again in case it does not.
+    std::string tags = "[";
+    for (const std::string& tag : NormalizeHashtags(p.hashtags())) {
+      absl::StrAppend(&tags, tags.size() > 1 ? "," : "", JsonQuote(tag));
+    }
+    tags.push_back(']');
+    a.Field("hashtags", tags);
   }
   page->items = a.count();
   page->items_json = a.Finish();
@@ -343,18 +364,22 @@ absl::Status FetchCampaignPosts(MarketplaceClient& client, const PageRequest& re
 
 constexpr char kStoreCampaignPosts[] = R"sql(
 INSERT INTO raw.campaign_posts AS t (id, campaign_id, influencer, platform, product_id, views, likes, comments,
-                                     shares, posted_at)
-SELECT id, campaign_id, influencer, platform, product_id, views, likes, comments, shares, posted_at
+                                     shares, posted_at, caption, hashtags)
+SELECT id, campaign_id, influencer, platform, product_id, views, likes, comments, shares, posted_at,
+       COALESCE(caption, ''), COALESCE(ARRAY(SELECT jsonb_array_elements_text(hashtags)), '{}')
 FROM jsonb_to_recordset($1::jsonb) AS x(id text, campaign_id text, influencer text, platform text,
                                         product_id text, views bigint, likes bigint, comments bigint,
-                                        shares bigint, posted_at timestamptz)
+                                        shares bigint, posted_at timestamptz, caption text, hashtags jsonb)
 ON CONFLICT (id) DO UPDATE SET
   campaign_id = EXCLUDED.campaign_id, influencer = EXCLUDED.influencer, platform = EXCLUDED.platform,
   product_id = EXCLUDED.product_id, views = EXCLUDED.views, likes = EXCLUDED.likes,
-  comments = EXCLUDED.comments, shares = EXCLUDED.shares, posted_at = EXCLUDED.posted_at
-WHERE (t.campaign_id, t.influencer, t.platform, t.product_id, t.views, t.likes, t.comments, t.shares, t.posted_at)
+  comments = EXCLUDED.comments, shares = EXCLUDED.shares, posted_at = EXCLUDED.posted_at,
+  caption = EXCLUDED.caption, hashtags = EXCLUDED.hashtags
+WHERE (t.campaign_id, t.influencer, t.platform, t.product_id, t.views, t.likes, t.comments, t.shares, t.posted_at,
+       t.caption, t.hashtags)
       IS DISTINCT FROM (EXCLUDED.campaign_id, EXCLUDED.influencer, EXCLUDED.platform, EXCLUDED.product_id,
-                        EXCLUDED.views, EXCLUDED.likes, EXCLUDED.comments, EXCLUDED.shares, EXCLUDED.posted_at)
+                        EXCLUDED.views, EXCLUDED.likes, EXCLUDED.comments, EXCLUDED.shares, EXCLUDED.posted_at,
+                        EXCLUDED.caption, EXCLUDED.hashtags)
 )sql";
 
 // ---- contacts ---------------------------------------------------------------------------------------------
@@ -403,11 +428,11 @@ const std::vector<Resource>& Resources() {
        [](const mv1::WorldInfo& w) { return w.products(); }},
       {"reviews", true, FetchReviews, kStoreReviews, true,
        [](const mv1::WorldInfo& w) { return w.reviews(); }},
-      {"customers", false, FetchCustomers, kStoreCustomers, false,
+      {"customers", true, FetchCustomers, kStoreCustomers, false,
        [](const mv1::WorldInfo& w) { return w.customers(); }},
       {"interactions", true, FetchInteractions, kStoreInteractions, false,
        [](const mv1::WorldInfo& w) { return w.interactions(); }},
-      {"campaign_posts", false, FetchCampaignPosts, kStoreCampaignPosts, false,
+      {"campaign_posts", true, FetchCampaignPosts, kStoreCampaignPosts, false,
        [](const mv1::WorldInfo& w) { return w.campaign_posts(); }},
       {"contacts", true, FetchContacts, kStoreContacts, false,
        [](const mv1::WorldInfo& w) { return w.contacts(); }},

@@ -8,7 +8,7 @@
 //   reviews         upsert by id, never back to an older version; every version seen is kept in
 //                   raw.review_versions; new and edited reviews are queued in ops.review_outbox (announced on
 //                   the Redis stream by ReviewPublisher)
-//   customers, campaign_posts, contacts   upsert by id
+//   customers, campaign_posts, contacts   upsert by id (campaign posts with their caption and hashtags)
 //   interactions    insert by id (an interaction never changes)
 //
 // Storing the same page twice changes nothing, which together with the per-page checkpoint is what makes a
@@ -45,8 +45,9 @@ struct Page {
 
 struct Resource {
   std::string name;
-  // Whether the marketplace can filter this list by change time (incremental walks); the others are walked
-  // in full by every crawl.
+  // Whether the marketplace can filter this list by change time (incremental walks): all six can
+  // (products/customers/campaign posts by updated_since, reviews by updated_at, interactions and contacts by
+  // their time, as they never change).
   bool supports_since = false;
   // Fetches one page through the client (with its retries).
   absl::Status (*fetch)(MarketplaceClient& client, const PageRequest& request, Page* page, StopSignal& stop,

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/strings/utf8.h"
 
 namespace marketlens::collector {
 
@@ -62,70 +63,27 @@ bool IsMissing(absl::string_view value) {
 }
 
 bool IsValidUtf8(absl::string_view s) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(s.data());
-  const unsigned char* end = p + s.size();
-  while (p < end) {
-    const unsigned char c = *p;
+  // ASCII inline (the common case on the ingest path); the multi-byte rules are common/strings' only.
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       if (c == 0) return false;
-      ++p;
+      ++i;
       continue;
     }
-    int n;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;  // continuation byte, overlong 2-byte lead (C0, C1) or > U+10FFFF lead
-    }
-    if (end - p <= n) return false;
-    for (int i = 1; i <= n; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    p += n + 1;
+    const size_t n = strings::Utf8SequenceLength(s, i);
+    if (n == 0) return false;
+    i += n;
   }
   return true;
 }
-
-namespace {
-
-// Length of the valid UTF-8 sequence at s[i] (1..4), or 0 when it is invalid (or NUL).
-size_t ValidSequenceAt(absl::string_view s, size_t i) {
-  const unsigned char c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return c == 0 ? 0 : 1;
-  size_t n;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  return IsValidUtf8(s.substr(i, n)) ? n : 0;
-}
-
-}  // namespace
 
 std::string SanitizeUtf8(absl::string_view value, size_t max_bytes) {
   std::string out;
   out.reserve(std::min(value.size(), max_bytes));
   for (size_t i = 0; i < value.size();) {
-    const size_t n = ValidSequenceAt(value, i);
+    // Valid sequences are kept, except NUL (PostgreSQL text cannot hold it); anything else is U+FFFD.
+    const size_t n = value[i] == '\0' ? 0 : strings::Utf8SequenceLength(value, i);
     const size_t width = n == 0 ? 3 : n;
     if (out.size() + width > max_bytes) break;
     if (n == 0) {
@@ -137,6 +95,88 @@ std::string SanitizeUtf8(absl::string_view value, size_t max_bytes) {
     }
   }
   return out;
+}
+
+// ---- hashtags -----------------------------------------------------------------------------------------
+
+std::string NormalizeHashtag(absl::string_view raw) {
+  absl::string_view v = TrimValue(raw);
+  while (!v.empty() && (v.front() == '#' || v.front() == '\xEF')) {
+    if (v.front() == '#') {
+      v.remove_prefix(1);
+    } else if (absl::StartsWith(v, "\xEF\xBC\x83")) {  // U+FF03 FULLWIDTH NUMBER SIGN
+      v.remove_prefix(3);
+    } else {
+      break;
+    }
+  }
+  std::string tag;
+  for (size_t i = 0; i < v.size();) {
+    const unsigned char c = static_cast<unsigned char>(v[i]);
+    if (c < 0x80) {
+      if (!absl::ascii_isalnum(c) && c != '_') break;  // a tag ends at punctuation or space
+      tag.push_back(absl::ascii_tolower(c));
+      ++i;
+      continue;
+    }
+    const size_t n = strings::Utf8SequenceLength(v, i);
+    if (n == 0) break;
+    // Letters of other scripts are kept as written; a no-break space or punctuation ends the tag.
+    if (n == 2 && c == 0xC2) break;  // U+0080..U+00BF: controls, NBSP, punctuation
+    if (n == 3 && c == 0xE2 && static_cast<unsigned char>(v[i + 1]) <= 0x81) break;  // U+2000..U+207F
+    if (tag.size() + n > kMaxHashtagBytes) break;
+    tag.append(v.data() + i, n);
+    i += n;
+  }
+  if (tag.size() > kMaxHashtagBytes) tag.resize(kMaxHashtagBytes);
+  return tag;
+}
+
+std::vector<std::string> SplitHashtags(absl::string_view text) {
+  std::vector<std::string> tags;
+  size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == ' ' || c == ',' || c == ';' || c == '|' || c == '#' || c == '\t' || c == '\n' || c == '\r') {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && text[j] != ' ' && text[j] != ',' && text[j] != ';' && text[j] != '|' &&
+           text[j] != '#' && text[j] != '\t' && text[j] != '\n' && text[j] != '\r') {
+      ++j;
+    }
+    std::string tag = NormalizeHashtag(text.substr(i, j - i));
+    if (!tag.empty() && std::find(tags.begin(), tags.end(), tag) == tags.end())
+      tags.push_back(std::move(tag));
+    i = j;
+  }
+  return tags;
+}
+
+std::vector<std::string> HashtagsInText(absl::string_view text) {
+  std::vector<std::string> tags;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '#') continue;
+    std::string tag = NormalizeHashtag(text.substr(i + 1));
+    if (!tag.empty() && std::find(tags.begin(), tags.end(), tag) == tags.end())
+      tags.push_back(std::move(tag));
+  }
+  return tags;
+}
+
+void FormatTextArrayTo(const std::vector<std::string>& items, std::string* out) {
+  out->assign("{");
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    out->push_back('"');
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out->push_back('\\');
+      out->push_back(c);
+    }
+    out->push_back('"');
+  }
+  out->push_back('}');
 }
 
 // ---- numbers ------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -34,6 +35,19 @@ bool IsValidUtf8(absl::string_view value);
 // `value` cut to at most max_bytes (at a character boundary) with every byte that is not part of valid
 // UTF-8, and every NUL, replaced by U+FFFD: safe to store as PostgreSQL text whatever the input was.
 std::string SanitizeUtf8(absl::string_view value, size_t max_bytes);
+
+// Hashtags are stored lower-case (ASCII letters; other scripts as written), without '#', at most
+// kMaxHashtagBytes each, first appearance order, no repeats.
+inline constexpr size_t kMaxHashtagBytes = 100;
+// One tag: "#SummerVibes" -> "summervibes"; leading '#'s dropped; the tag ends at the first character that is
+// not a letter, digit or '_' ("#ad," -> "ad"). "" when nothing is left.
+std::string NormalizeHashtag(absl::string_view raw);
+// A hashtags cell: tags separated by spaces, commas, semicolons, '|' or '#' ("#a #b", "a, b", "#a#b").
+std::vector<std::string> SplitHashtags(absl::string_view text);
+// The '#'-tags of a free text (a caption).
+std::vector<std::string> HashtagsInText(absl::string_view text);
+// PostgreSQL text[] input for a list ("{\"a\",\"b\"}"), into *out.
+void FormatTextArrayTo(const std::vector<std::string>& items, std::string* out);
 
 // A whole, non-negative count: "42", "+42", "1,234", "1 234", "1_234", "12.0", "1.2K", "3m", "1e3".
 // Refused with a reason: negative numbers, fractions ("2.5"), garbage ("12abc"), overflow.

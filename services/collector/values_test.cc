@@ -151,3 +151,38 @@ TEST(FormatTimestamp, PostgresInput) {
 
 }  // namespace
 }  // namespace marketlens::collector
+
+namespace marketlens::collector {
+namespace {
+
+TEST(Hashtags, NormalizeLowerCasesAndStripsHashes) {
+  EXPECT_EQ(NormalizeHashtag("#SummerVibes"), "summervibes");
+  EXPECT_EQ(NormalizeHashtag("  ##ad, "), "ad");
+  EXPECT_EQ(NormalizeHashtag("\xEF\xBC\x83" "Fullwidth"), "fullwidth");
+  EXPECT_EQ(NormalizeHashtag("snake_case2024"), "snake_case2024");
+  EXPECT_EQ(NormalizeHashtag("Caf\xC3\xA9"),
+            "caf\xC3\xA9");  // other scripts as written
+  EXPECT_EQ(NormalizeHashtag("#"), "");
+  EXPECT_EQ(NormalizeHashtag("#!"), "");
+  EXPECT_EQ(NormalizeHashtag(std::string(300, 'a')).size(), kMaxHashtagBytes);
+}
+
+TEST(Hashtags, SplitAcceptsSpacesCommasAndHashes) {
+  const std::vector<std::string> want = {"tutorial", "fyp", "voltix"};
+  EXPECT_EQ(SplitHashtags("#tutorial #fyp #Voltix"), want);
+  EXPECT_EQ(SplitHashtags("tutorial, fyp,voltix"), want);
+  EXPECT_EQ(SplitHashtags("#tutorial#fyp#voltix"), want);
+  EXPECT_EQ(SplitHashtags("tutorial; fyp | voltix #FYP"),
+            want);  // repeats dropped
+  EXPECT_TRUE(SplitHashtags("  , # ;").empty());
+  EXPECT_EQ(HashtagsInText("Love it! #HonestReview #ad, see #honestreview"),
+            (std::vector<std::string>{"honestreview", "ad"}));
+  std::string array;
+  FormatTextArrayTo({"a", "null"}, &array);
+  EXPECT_EQ(array, "{\"a\",\"null\"}");
+  FormatTextArrayTo({}, &array);
+  EXPECT_EQ(array, "{}");
+}
+
+}  // namespace
+}  // namespace marketlens::collector

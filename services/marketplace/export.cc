@@ -362,12 +362,17 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
                     {"likes", Col::kInt},
                     {"comments", Col::kInt},
                     {"shares", Col::kInt},
-                    {"posted_at", Col::kTime}},
+                    {"posted_at", Col::kTime},
+                    {"caption", Col::kText},
+                    {"hashtags", Col::kText}},
                    rate, &rng, &manifest, &sum.messy_rows);
       for (const auto& p : d.posts) {
+        // Hashtags as a spreadsheet would hold them: "#tag #tag".
+        std::string tags;
+        for (const auto& h : p.hashtags()) absl::StrAppend(&tags, tags.empty() ? "#" : " #", h);
         csv.Row({p.id(), p.campaign_id(), p.influencer(), p.platform(), p.product_id(),
                  absl::StrCat(p.views()), absl::StrCat(p.likes()), absl::StrCat(p.comments()),
-                 absl::StrCat(p.shares()), Rfc3339(p.posted_at())});
+                 absl::StrCat(p.shares()), Rfc3339(p.posted_at()), p.caption(), tags});
       }
       if (absl::Status s = csv.Close(); !s.ok()) return s;
     }
@@ -404,7 +409,8 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
              {"truth_products.jsonl", Pointers(d.product_truth)},
              {"truth_reviews.jsonl", Pointers(d.review_truth)},
              {"truth_customers.jsonl", Pointers(d.customer_truth)},
-             {"truth_influencers.jsonl", Pointers(d.influencer_truth)}}) {
+             {"truth_influencers.jsonl", Pointers(d.influencer_truth)},
+             {"truth_captions.jsonl", Pointers(d.caption_truth)}}) {
       if (absl::Status s = WriteTruth(path(name), items); !s.ok()) return s;
       sum.truth_records += items.size();
     }

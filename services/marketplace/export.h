@@ -4,13 +4,15 @@
 //                          unixReviewTime, reviewTime, verified, vote, reviewerName)
 //   meta.json              Amazon metadata JSON lines (asin, title, price, brand, category, description)
 //   u.data                 MovieLens-style rating triples from RATING events: user \t item \t rating \t time
-//   products.csv, customers.csv, reviews.csv, interactions.csv, campaign_posts.csv, contacts.csv
+//   products.csv, customers.csv, reviews.csv, interactions.csv, campaign_posts.csv (with caption and
+//                          "#tag #tag" hashtags), contacts.csv
 //                          CSV (RFC 4180, header line, RFC 3339 times) with realistic mess injected at
 //                          `mess_rate` of the rows: missing values, bad dates, wrong types, duplicated rows,
 //                          stray quotes, wrong column counts
 //   csv_mess.csv           what mess was put where (file, line, column, kind): the truth for scoring an
 //                          ingest's quarantine
-//   truth_products.jsonl, truth_reviews.jsonl, truth_customers.jsonl, truth_influencers.jsonl
+//   truth_products.jsonl, truth_reviews.jsonl, truth_customers.jsonl, truth_influencers.jsonl,
+//   truth_captions.jsonl (per platform and caption angle: the engagement lift and signature hashtags)
 //                          the planted truth (protobuf JSON, proto field names), generator worlds only
 //   summary.txt            one line: products=N reviews=M interactions=K ...
 #ifndef MARKETLENS_SERVICES_MARKETPLACE_EXPORT_H_

@@ -94,6 +94,20 @@ TEST(ExportTest, CleanExportRoundTripsThroughReplay) {
   EXPECT_EQ(Lines(o.out_dir + "/csv_mess.csv").size(), 1u);
   EXPECT_EQ(Lines(o.out_dir + "/truth_reviews.jsonl").size(), g.data.reviews.size());
   EXPECT_EQ(Lines(o.out_dir + "/truth_influencers.jsonl").size(), g.data.influencer_truth.size());
+  EXPECT_EQ(Lines(o.out_dir + "/truth_captions.jsonl").size(), g.data.caption_truth.size());
+  EXPECT_GT(g.data.caption_truth.size(), 20u);
+  {
+    // Campaign posts carry their caption and "#tag #tag" hashtags.
+    const auto lines = Lines(o.out_dir + "/campaign_posts.csv");
+    ASSERT_EQ(lines.size(), g.data.posts.size() + 1);
+    const std::vector<std::string> header = *ParseCsvLine(lines[0]);
+    ASSERT_GE(header.size(), 12u);
+    EXPECT_EQ(header[10], "caption");
+    EXPECT_EQ(header[11], "hashtags");
+    const auto first = *ParseCsvLine(lines[1]);
+    EXPECT_EQ(first[10], g.data.posts[0].caption());
+    EXPECT_EQ(first[11].rfind("#" + g.data.posts[0].hashtags(0), 0), 0u) << first[11];
+  }
 
   ReplayOptions r;
   r.reviews_path = o.out_dir + "/reviews.json";

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "services/marketplace/captions.h"
 #include "services/marketplace/text_generator.h"
 
 namespace marketlens::marketplace {
@@ -24,6 +25,7 @@ enum Stream : uint64_t {
   kReviews = 4,
   kCampaigns = 5,
   kContacts = 6,
+  kCaptions = 7,
 };
 
 constexpr absl::Duration kDay = absl::Hours(24);
@@ -753,6 +755,8 @@ void Generator::MakeActivity() {
 
 void Generator::MakeCampaigns() {
   Rng rng = MakeRng(o_.seed, kCampaigns);
+  // Captions draw from their own stream, so that the posts' other numbers are drawn as before.
+  Rng caption_rng = MakeRng(o_.seed, kCaptions);
   const PlantedModel& m = *model_;
   const auto& platforms = Platforms();
   static const std::vector<std::string> kPrefixes = {"glow",  "fit",   "tech", "chef", "wander",
@@ -821,10 +825,19 @@ void Generator::MakeCampaigns() {
         post.set_campaign_id(campaign);
         post.set_influencer(inf.handle);
         post.set_platform(Chance(rng, 0.75) ? inf.platform : Pick(rng, platforms));
-        post.set_product_id(m.product_ids_[featured[absl::Uniform<size_t>(rng, 0, featured.size())]]);
+        const uint32_t product = featured[absl::Uniform<size_t>(rng, 0, featured.size())];
+        post.set_product_id(m.product_ids_[product]);
+        const ProductPlan& plan = m.products_[product];
+        const CategorySpec& category = Categories()[plan.category];
+        const Caption caption = WriteCaption(
+            {plan.brand, category.kinds[plan.kind].noun, category.name, post.platform()}, caption_rng);
+        post.set_caption(caption.text);
+        for (const std::string& tag : caption.hashtags) post.add_hashtags(tag);
         const double reach = Clamp(LogNormal(rng, kReach.at(post.platform()), 0.7), 0.005, 3.0);
         const int64_t views = static_cast<int64_t>(inf.followers * reach);
-        const double like_rate = inf.engagement / 1.13 * LogNormal(rng, std::exp(-0.35 * 0.35 / 2), 0.35);
+        // The planted caption effect: the angle's lift on this platform (expected 1 over the platform).
+        const double like_rate =
+            inf.engagement / 1.13 * LogNormal(rng, std::exp(-0.35 * 0.35 / 2), 0.35) * caption.lift;
         const int64_t likes = static_cast<int64_t>(views * Clamp(like_rate, 0, 0.9));
         post.set_views(views);
         post.set_likes(likes);
@@ -849,6 +862,7 @@ void Generator::MakeCampaigns() {
     t.set_engagement_rate(inf.engagement);
     data_.influencer_truth.push_back(std::move(t));
   }
+  data_.caption_truth = CaptionTruths();
 }
 
 void Generator::Finish() {

@@ -1,5 +1,6 @@
 #include "services/marketplace/generator.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -104,6 +105,42 @@ TEST(GeneratorTest, SmallWorldIsConsistentAndLoads) {
   ASSERT_TRUE(world.ok()) << world.status();
 }
 
+// Campaign posts have captions, and posts written from a high-lift angle (per the caption truth, found by
+// their signature hashtags) engage clearly more than low-lift ones, relative to their influencer's rate.
+void ExpectPlantedCaptionEffect(const WorldData& d) {
+  ASSERT_FALSE(d.caption_truth.empty());
+  std::map<std::string, double> influencer_rate;
+  for (const auto& t : d.influencer_truth) influencer_rate[t.influencer()] = t.engagement_rate();
+  // A post's angle, from its signature hashtags; its engagement relative to its influencer's planted rate.
+  double high_sum = 0, low_sum = 0;
+  int high_n = 0, low_n = 0;
+  for (const auto& p : d.posts) {
+    ASSERT_FALSE(p.caption().empty()) << p.id();
+    ASSERT_GT(p.hashtags_size(), 0) << p.caption();
+    if (p.views() < 1000) continue;
+    const double rate = static_cast<double>(p.likes() + p.comments() + p.shares()) / p.views();
+    const double relative = rate / influencer_rate[p.influencer()];
+    for (const auto& t : d.caption_truth) {
+      if (t.platform() != p.platform()) continue;
+      bool match = false;
+      for (const auto& h : t.hashtags())
+        match |= std::find(p.hashtags().begin(), p.hashtags().end(), h) != p.hashtags().end();
+      if (!match) continue;
+      if (t.lift() >= 1.12) {
+        high_sum += relative;
+        ++high_n;
+      } else if (t.lift() <= 0.9) {
+        low_sum += relative;
+        ++low_n;
+      }
+    }
+  }
+  ASSERT_GT(high_n, 30);
+  ASSERT_GT(low_n, 30);
+  // Planted lifts are ~1.2-1.35 versus ~0.75-0.9: the measured gap must be clear.
+  EXPECT_GT(high_sum / high_n, 1.25 * (low_sum / low_n));
+}
+
 TEST(GeneratorTest, DefaultWorldHasTheAdvertisedShapeAndIsFast) {
   const absl::Time start = absl::Now();
   auto g = Generate(GeneratorOptions());
@@ -149,6 +186,7 @@ TEST(GeneratorTest, DefaultWorldHasTheAdvertisedShapeAndIsFast) {
   // History spans about two years.
   EXPECT_LT(FromProto(d.reviews.front().created_at()), d.now - absl::Hours(24 * 600));
   EXPECT_LT(took, absl::Seconds(20));  // fastbuild, sanitizer-free; ~1-2 s optimised
+  ExpectPlantedCaptionEffect(d);
 }
 
 TEST(GeneratorTest, DeterioratingProductsGetWorseAndIssuesShowUp) {

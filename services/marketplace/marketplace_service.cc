@@ -243,16 +243,22 @@ grpc::Status MarketplaceServiceImpl::ListCustomers(grpc::ServerContext* ctx,
                                                    const v1::ListCustomersRequest* req,
                                                    v1::ListCustomersResponse* resp) {
   if (grpc::Status s = Admit(ctx, true); !s.ok()) return s;
-  int limit = 0;
-  std::string after;
-  if (grpc::Status s =
-          Paging(req->has_page_size(), req->page_size(), req->page_token(), "customers", "", &limit, &after);
+  std::optional<absl::Time> since;
+  if (grpc::Status s = TimeFilter(req->has_updated_since(), req->updated_since(), "updated_since", &since);
       !s.ok()) {
     return s;
   }
-  Page<v1::Customer> page = world_->ListCustomers(after, limit);
+  const std::string filters = Filters().Add("updated_since", since).str();
+  int limit = 0;
+  std::string after;
+  if (grpc::Status s = Paging(req->has_page_size(), req->page_size(), req->page_token(), "customers", filters,
+                              &limit, &after);
+      !s.ok()) {
+    return s;
+  }
+  Page<v1::Customer> page = world_->ListCustomers(after, limit, since);
   for (auto& c : page.items) *resp->add_customers() = std::move(c);
-  resp->set_next_page_token(NextToken("customers", "", page.next_after));
+  resp->set_next_page_token(NextToken("customers", filters, page.next_after));
   return grpc::Status::OK;
 }
 
@@ -282,7 +288,13 @@ grpc::Status MarketplaceServiceImpl::ListCampaignPosts(grpc::ServerContext* ctx,
                                                        const v1::ListCampaignPostsRequest* req,
                                                        v1::ListCampaignPostsResponse* resp) {
   if (grpc::Status s = Admit(ctx, true); !s.ok()) return s;
-  const std::string filters = Filters().Add("campaign_id", req->campaign_id()).str();
+  std::optional<absl::Time> since;
+  if (grpc::Status s = TimeFilter(req->has_updated_since(), req->updated_since(), "updated_since", &since);
+      !s.ok()) {
+    return s;
+  }
+  const std::string filters =
+      Filters().Add("campaign_id", req->campaign_id()).Add("updated_since", since).str();
   int limit = 0;
   std::string after;
   if (grpc::Status s = Paging(req->has_page_size(), req->page_size(), req->page_token(), "campaign_posts",
@@ -290,7 +302,7 @@ grpc::Status MarketplaceServiceImpl::ListCampaignPosts(grpc::ServerContext* ctx,
       !s.ok()) {
     return s;
   }
-  Page<v1::CampaignPost> page = world_->ListCampaignPosts(req->campaign_id(), after, limit);
+  Page<v1::CampaignPost> page = world_->ListCampaignPosts(req->campaign_id(), after, limit, since);
   for (auto& p : page.items) *resp->add_posts() = std::move(p);
   resp->set_next_page_token(NextToken("campaign_posts", filters, page.next_after));
   return grpc::Status::OK;
@@ -346,8 +358,11 @@ grpc::Status MarketplaceServiceImpl::ListTruth(grpc::ServerContext*, const v1::L
     case v1::TRUTH_KIND_INFLUENCERS:
       list = "truth/influencers";
       break;
+    case v1::TRUTH_KIND_CAPTIONS:
+      list = "truth/captions";
+      break;
     default:
-      return InvalidArgument("kind must be PRODUCTS, REVIEWS, CUSTOMERS or INFLUENCERS");
+      return InvalidArgument("kind must be PRODUCTS, REVIEWS, CUSTOMERS, INFLUENCERS or CAPTIONS");
   }
   if (!req->product_id().empty() && req->kind() != v1::TRUTH_KIND_REVIEWS) {
     return InvalidArgument("product_id filters TRUTH_KIND_REVIEWS only");
@@ -380,6 +395,12 @@ grpc::Status MarketplaceServiceImpl::ListTruth(grpc::ServerContext*, const v1::L
     case v1::TRUTH_KIND_CUSTOMERS: {
       auto page = world_->ListCustomerTruth(after, limit);
       for (auto& t : page.items) *resp->add_customers() = std::move(t);
+      next = page.next_after;
+      break;
+    }
+    case v1::TRUTH_KIND_CAPTIONS: {
+      auto page = world_->ListCaptionTruth(after, limit);
+      for (auto& t : page.items) *resp->add_captions() = std::move(t);
       next = page.next_after;
       break;
     }

@@ -248,6 +248,76 @@ TEST_F(MarketplaceServiceTest, IncrementalWalkWithSinceSeesEditsAndNewReviews) {
   EXPECT_LT(changed.size(), data_->products.size());
 }
 
+TEST_F(MarketplaceServiceTest, CustomersAndCampaignPostsFilterByUpdatedSince) {
+  Server server(world_.get(), Open());
+  auto& stub = server.stub();
+  const absl::Time mark = world_->Now() + absl::Seconds(1);
+  // Nothing changed after now.
+  v1::ListCustomersRequest creq;
+  ToProto(mark, creq.mutable_updated_since());
+  auto customers = [&] {
+    return Walk<v1::ListCustomersRequest, v1::ListCustomersResponse>(
+        creq, [&](auto* c, auto& r, auto* o) { return stub.ListCustomers(c, r, o); },
+        [](const auto& r) { return r.customers(); });
+  };
+  v1::ListCampaignPostsRequest preq;
+  ToProto(mark, preq.mutable_updated_since());
+  auto posts = [&] {
+    return Walk<v1::ListCampaignPostsRequest, v1::ListCampaignPostsResponse>(
+        preq, [&](auto* c, auto& r, auto* o) { return stub.ListCampaignPosts(c, r, o); },
+        [](const auto& r) { return r.posts(); });
+  };
+  EXPECT_TRUE(customers().empty());
+  EXPECT_TRUE(posts().empty());
+  // Two changes after the mark: exactly those come back.
+  ASSERT_TRUE(world_->UpdateCustomerSegment(3, "loyal", mark + absl::Minutes(1)).ok());
+  const v1::CampaignPost before = *world_->PostAt(5);
+  ASSERT_TRUE(world_
+                  ->UpdatePostCounts(5, before.views() + 100, before.likes() + 10, before.comments(),
+                                     before.shares(), mark + absl::Minutes(2))
+                  .ok());
+  EXPECT_EQ(customers(), std::vector<std::string>{data_->customers[3].id()});
+  EXPECT_EQ(posts(), std::vector<std::string>{before.id()});
+  // Every customer and post has a change time (its creation when never changed); a full walk still returns
+  // them all, with captions and hashtags.
+  v1::ListCampaignPostsRequest all;
+  grpc::ClientContext ctx;
+  v1::ListCampaignPostsResponse page;
+  ASSERT_TRUE(stub.ListCampaignPosts(&ctx, all, &page).ok());
+  ASSERT_GT(page.posts_size(), 0);
+  for (const auto& p : page.posts()) {
+    EXPECT_TRUE(p.has_updated_at());
+    EXPECT_FALSE(p.caption().empty());
+    EXPECT_GT(p.hashtags_size(), 0);
+  }
+  // A token is valid only with the filter it was issued for.
+  v1::ListCustomersRequest small;
+  small.set_page_size(1);
+  grpc::ClientContext c1;
+  v1::ListCustomersResponse r1;
+  ASSERT_TRUE(stub.ListCustomers(&c1, small, &r1).ok());
+  ASSERT_FALSE(r1.next_page_token().empty());
+  v1::ListCustomersRequest misuse = creq;
+  misuse.set_page_token(r1.next_page_token());
+  grpc::ClientContext c2;
+  v1::ListCustomersResponse r2;
+  EXPECT_EQ(stub.ListCustomers(&c2, misuse, &r2).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(MarketplaceServiceTest, TheClockChangesCustomersAndRecentPosts) {
+  ClockOptions co;
+  co.sessions_per_hour = 200;
+  SimulatedClock clock(world_.get(), *model_, co);
+  const absl::Time mark = world_->Now();
+  SimulatedClock::Stats s = clock.Advance(absl::Hours(48));
+  EXPECT_GT(s.customer_updates, 0);
+  int64_t changed = world_->ListCustomers("", 100000, mark).items.size();
+  EXPECT_EQ(changed, s.customer_updates);
+  // Recent posts (if the world has any in its last 30 days) grow and are stamped.
+  const auto recent = world_->ListCampaignPosts("", "", 100000, mark);
+  EXPECT_EQ(recent.items.empty(), s.post_updates == 0);
+}
+
 TEST_F(MarketplaceServiceTest, FiltersWork) {
   Server server(world_.get(), Open());
   auto& stub = server.stub();
@@ -605,13 +675,15 @@ TEST_F(MarketplaceServiceTest, TruthAndWorldInfo) {
         return ids;
       });
   EXPECT_EQ(truth.size(), data_->reviews.size());
-  for (auto kind : {v1::TRUTH_KIND_PRODUCTS, v1::TRUTH_KIND_CUSTOMERS, v1::TRUTH_KIND_INFLUENCERS}) {
+  for (auto kind : {v1::TRUTH_KIND_PRODUCTS, v1::TRUTH_KIND_CUSTOMERS, v1::TRUTH_KIND_INFLUENCERS,
+                    v1::TRUTH_KIND_CAPTIONS}) {
     grpc::ClientContext c;
     v1::ListTruthRequest r;
     r.set_kind(kind);
     v1::ListTruthResponse resp;
     ASSERT_TRUE(stub.ListTruth(&c, r, &resp).ok());
-    EXPECT_GT(resp.products_size() + resp.customers_size() + resp.influencers_size(), 0);
+    EXPECT_GT(resp.products_size() + resp.customers_size() + resp.influencers_size() + resp.captions_size(),
+              0);
   }
   grpc::ClientContext c;
   v1::ListTruthResponse resp;

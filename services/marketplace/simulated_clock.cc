@@ -122,6 +122,14 @@ SimulatedClock::Stats SimulatedClock::Advance(absl::Duration simulated) {
           if (world_->AddInteraction(r).ok()) {
             ++stats.interactions;
             if (r.type == v1::INTERACTION_TYPE_PURCHASE && stock[r.product] > 0) --stock[r.product];
+            if (r.type == v1::INTERACTION_TYPE_PURCHASE) {
+              std::optional<v1::Customer> c = world_->CustomerAt(r.customer);
+              if (c && c->segment() == "new" &&
+                  world_->UpdateCustomerSegment(r.customer, "regular", absl::FromUnixMicros(r.time_us))
+                      .ok()) {
+                ++stats.customer_updates;
+              }
+            }
           }
         }
         ++stats.sessions;
@@ -173,6 +181,27 @@ SimulatedClock::Stats SimulatedClock::Advance(absl::Duration simulated) {
       }
     }
   }
+  // Recent campaign posts keep being seen (no randomness: growth follows age). Posts are in time order.
+  if (options_.post_growth_per_day > 0) {
+    const size_t n_posts = world_->post_count();
+    for (size_t i = n_posts; i-- > 0;) {
+      std::optional<v1::CampaignPost> p = world_->PostAt(i);
+      if (!p) break;
+      const absl::Time posted = FromProto(p->posted_at());
+      if (posted > to) continue;
+      const double age_days = absl::ToDoubleHours(to - posted) / 24;
+      if (age_days > 30) break;
+      const double growth = options_.post_growth_per_day * std::exp(-age_days / 10) * hours / 24;
+      auto grown = [&](int64_t v) { return v + static_cast<int64_t>(std::floor(v * growth)); };
+      if (grown(p->views()) == p->views()) continue;
+      if (world_
+              ->UpdatePostCounts(i, grown(p->views()), grown(p->likes()), grown(p->comments()),
+                                 grown(p->shares()), to)
+              .ok()) {
+        ++stats.post_updates;
+      }
+    }
+  }
   world_->AdvanceTo(to);
   absl::MutexLock lock(&mu_);
   totals_.sessions += stats.sessions;
@@ -182,6 +211,8 @@ SimulatedClock::Stats SimulatedClock::Advance(absl::Duration simulated) {
   totals_.price_changes += stats.price_changes;
   totals_.restocks += stats.restocks;
   totals_.contacts += stats.contacts;
+  totals_.customer_updates += stats.customer_updates;
+  totals_.post_updates += stats.post_updates;
   return stats;
 }
 

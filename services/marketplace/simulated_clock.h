@@ -1,9 +1,11 @@
 // Time moves in the marketplace: a simulated clock advances the world's "now" at a configurable speed
 // (simulated seconds per real second) and, for each stretch of simulated time, adds what a real shop would
 // see in it: shopping sessions (views, carts, purchases that take stock), new reviews, occasional edits of
-// recent reviews ("Update after a month: ..."), price changes and restocks, and customer-service contacts
-// after problems. Rates default to the world's own activity over its last 90 days, so a generated world
-// keeps its pace and a replayed one its own.
+// recent reviews ("Update after a month: ..."), price changes and restocks, customer-service contacts after
+// problems, customers whose segment changes ("new" becomes "regular" at the first purchase) and campaign
+// posts of the last 30 days that keep gaining views and likes (fast at first, then slower). Rates default to
+// the world's own activity over its last 90 days, so a generated world keeps its pace and a replayed one its
+// own.
 //
 // With a PlantedModel (generator source) new reviews and edits follow the planted plan and carry truth;
 // without one (replay) the clock adds sessions by popularity, price changes and restocks only.
@@ -37,6 +39,9 @@ struct ClockOptions {
   double price_changes_per_product_day = 0.02;
   double restock_probability_per_day = 0.4;  // for products with stock below 5
   double contact_probability_on_issue = 0.5;
+  // A post's daily growth of views (and likes, comments, shares) at age 0, decaying with age / 10 days; posts
+  // older than 30 days no longer change.
+  double post_growth_per_day = 0.05;
 };
 
 class SimulatedClock {
@@ -49,6 +54,8 @@ class SimulatedClock {
     int64_t price_changes = 0;
     int64_t restocks = 0;
     int64_t contacts = 0;
+    int64_t customer_updates = 0;  // segment changes ("new" -> "regular" at a first purchase)
+    int64_t post_updates = 0;      // recent campaign posts whose counts grew
   };
 
   // `world` must outlive the clock; `model` may be null (replayed data).

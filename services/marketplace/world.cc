@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -79,6 +80,8 @@ absl::Status CheckIdOrder(const std::vector<T>& items, absl::string_view list) {
   }
   return absl::OkStatus();
 }
+
+std::string CaptionKey(const v1::CaptionTruth& t) { return absl::StrCat(t.platform(), "/", t.angle()); }
 
 }  // namespace
 
@@ -166,6 +169,18 @@ absl::Status World::BuildIndexes() {
   }
   if (!d.review_truth.empty() && d.review_truth.size() != d.reviews.size()) {
     return Invalid("review_truth must be parallel to reviews", "");
+  }
+  for (size_t i = 1; i < d.caption_truth.size(); ++i) {
+    if (!(CaptionKey(d.caption_truth[i - 1]) < CaptionKey(d.caption_truth[i]))) {
+      return Invalid("caption_truth: not in (platform, angle) order", CaptionKey(d.caption_truth[i]));
+    }
+  }
+  // A change time for every customer and post (never changed: when they appeared).
+  for (v1::Customer& c : d.customers) {
+    if (!c.has_updated_at()) *c.mutable_updated_at() = c.created_at();
+  }
+  for (v1::CampaignPost& p : d.posts) {
+    if (!p.has_updated_at()) *p.mutable_updated_at() = p.posted_at();
   }
   for (size_t i = 1; i < d.influencer_truth.size(); ++i) {
     if (!(d.influencer_truth[i - 1].influencer() < d.influencer_truth[i].influencer())) {
@@ -286,13 +301,15 @@ Page<v1::Review> World::ListReviews(const ReviewQuery& q) const {
       [&](size_t i) { return match(all[list[i]]); }, [&](size_t i) { return all[list[i]]; }, id);
 }
 
-Page<v1::Customer> World::ListCustomers(absl::string_view after, int limit) const {
+Page<v1::Customer> World::ListCustomers(absl::string_view after, int limit,
+                                        std::optional<absl::Time> updated_since) const {
   absl::ReaderMutexLock lock(&mu_);
   const auto& all = d_.customers;
+  const int64_t since = updated_since ? Micros(*updated_since) : std::numeric_limits<int64_t>::min();
   auto id = [&](size_t i) -> const std::string& { return all[i].id(); };
   return Collect<v1::Customer>(
-      FirstAfter(all.size(), after, id), all.size(), limit, [](size_t) { return true; },
-      [&](size_t i) { return all[i]; }, id);
+      FirstAfter(all.size(), after, id), all.size(), limit,
+      [&](size_t i) { return Micros(all[i].updated_at()) >= since; }, [&](size_t i) { return all[i]; }, id);
 }
 
 v1::Interaction World::InteractionProto(size_t index) const {
@@ -336,21 +353,22 @@ Page<v1::Interaction> World::ListInteractions(const InteractionQuery& q) const {
 }
 
 Page<v1::CampaignPost> World::ListCampaignPosts(absl::string_view campaign_id, absl::string_view after,
-                                                int limit) const {
+                                                int limit, std::optional<absl::Time> updated_since) const {
   absl::ReaderMutexLock lock(&mu_);
   const auto& all = d_.posts;
+  const int64_t since = updated_since ? Micros(*updated_since) : std::numeric_limits<int64_t>::min();
+  auto changed = [&](size_t i) { return Micros(all[i].updated_at()) >= since; };
   if (campaign_id.empty()) {
     auto id = [&](size_t i) -> const std::string& { return all[i].id(); };
     return Collect<v1::CampaignPost>(
-        FirstAfter(all.size(), after, id), all.size(), limit, [](size_t) { return true; },
-        [&](size_t i) { return all[i]; }, id);
+        FirstAfter(all.size(), after, id), all.size(), limit, changed, [&](size_t i) { return all[i]; }, id);
   }
   auto it = posts_by_campaign_.find(campaign_id);
   if (it == posts_by_campaign_.end()) return {};
   const std::vector<uint32_t>& list = it->second;
   auto id = [&](size_t i) -> const std::string& { return all[list[i]].id(); };
   return Collect<v1::CampaignPost>(
-      FirstAfter(list.size(), after, id), list.size(), limit, [](size_t) { return true; },
+      FirstAfter(list.size(), after, id), list.size(), limit, [&](size_t i) { return changed(list[i]); },
       [&](size_t i) { return all[list[i]]; }, id);
 }
 
@@ -429,6 +447,15 @@ Page<v1::InfluencerTruth> World::ListInfluencerTruth(absl::string_view after, in
       [&](size_t i) { return all[i]; }, id);
 }
 
+Page<v1::CaptionTruth> World::ListCaptionTruth(absl::string_view after, int limit) const {
+  absl::ReaderMutexLock lock(&mu_);
+  const auto& all = d_.caption_truth;
+  auto id = [&](size_t i) { return CaptionKey(all[i]); };
+  return Collect<v1::CaptionTruth>(
+      FirstAfter(all.size(), after, id), all.size(), limit, [](size_t) { return true; },
+      [&](size_t i) { return all[i]; }, id);
+}
+
 v1::WorldInfo World::Info() const {
   absl::ReaderMutexLock lock(&mu_);
   v1::WorldInfo info;
@@ -474,6 +501,17 @@ size_t World::review_count() const {
 size_t World::interaction_count() const {
   absl::ReaderMutexLock lock(&mu_);
   return d_.interactions.size();
+}
+
+size_t World::post_count() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return d_.posts.size();
+}
+
+std::optional<v1::CampaignPost> World::PostAt(size_t index) const {
+  absl::ReaderMutexLock lock(&mu_);
+  if (index >= d_.posts.size()) return std::nullopt;
+  return d_.posts[index];
 }
 
 std::optional<v1::Product> World::ProductAt(size_t index) const {
@@ -627,6 +665,30 @@ absl::Status World::UpdateProduct(size_t index, std::optional<int64_t> price_cen
   v1::Product& p = d_.products[index];
   if (price_cents) p.set_price_cents(std::max<int64_t>(0, *price_cents));
   if (stock) p.set_stock(std::max<int32_t>(0, *stock));
+  ToProto(at, p.mutable_updated_at());
+  if (at > d_.now) d_.now = at;
+  return absl::OkStatus();
+}
+
+absl::Status World::UpdateCustomerSegment(size_t index, absl::string_view segment, absl::Time at) {
+  absl::MutexLock lock(&mu_);
+  if (index >= d_.customers.size()) return absl::NotFoundError("no such customer");
+  v1::Customer& c = d_.customers[index];
+  c.set_segment(std::string(segment));
+  ToProto(at, c.mutable_updated_at());
+  if (at > d_.now) d_.now = at;
+  return absl::OkStatus();
+}
+
+absl::Status World::UpdatePostCounts(size_t index, int64_t views, int64_t likes, int64_t comments,
+                                     int64_t shares, absl::Time at) {
+  absl::MutexLock lock(&mu_);
+  if (index >= d_.posts.size()) return absl::NotFoundError("no such campaign post");
+  v1::CampaignPost& p = d_.posts[index];
+  p.set_views(std::max(p.views(), views));
+  p.set_likes(std::max(p.likes(), likes));
+  p.set_comments(std::max(p.comments(), comments));
+  p.set_shares(std::max(p.shares(), shares));
   ToProto(at, p.mutable_updated_at());
   if (at > d_.now) d_.now = at;
   return absl::OkStatus();

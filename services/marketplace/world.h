@@ -67,6 +67,7 @@ struct WorldData {
   std::vector<v1::CustomerTruth> customer_truth;
   std::vector<v1::ReviewTruth> review_truth;
   std::vector<v1::InfluencerTruth> influencer_truth;  // in influencer order
+  std::vector<v1::CaptionTruth> caption_truth;        // in (platform, angle) order
   std::vector<v1::ReplayFileStats> replay_files;
 };
 
@@ -104,7 +105,9 @@ class World {
   };
   Page<v1::Review> ListReviews(const ReviewQuery& q) const;
 
-  Page<v1::Customer> ListCustomers(absl::string_view after, int limit) const;
+  // updated_since: only customers with updated_at >= it (created_at when never changed).
+  Page<v1::Customer> ListCustomers(absl::string_view after, int limit,
+                                   std::optional<absl::Time> updated_since = std::nullopt) const;
 
   struct InteractionQuery {
     std::string customer_id;          // "" = everyone
@@ -114,8 +117,9 @@ class World {
   };
   Page<v1::Interaction> ListInteractions(const InteractionQuery& q) const;
 
-  Page<v1::CampaignPost> ListCampaignPosts(absl::string_view campaign_id, absl::string_view after,
-                                           int limit) const;
+  // updated_since: only posts with updated_at >= it (posted_at when their counts never changed).
+  Page<v1::CampaignPost> ListCampaignPosts(absl::string_view campaign_id, absl::string_view after, int limit,
+                                           std::optional<absl::Time> updated_since = std::nullopt) const;
 
   struct ContactQuery {
     std::string customer_id;
@@ -131,6 +135,8 @@ class World {
                                         int limit) const;
   Page<v1::CustomerTruth> ListCustomerTruth(absl::string_view after, int limit) const;
   Page<v1::InfluencerTruth> ListInfluencerTruth(absl::string_view after, int limit) const;
+  // Keyed by "platform/angle".
+  Page<v1::CaptionTruth> ListCaptionTruth(absl::string_view after, int limit) const;
 
   // Source, seed, counts, now, categories and replay statistics (clock_speed is left 0).
   v1::WorldInfo Info() const;
@@ -143,6 +149,8 @@ class World {
   size_t customer_count() const;
   size_t review_count() const;
   size_t interaction_count() const;
+  size_t post_count() const;
+  std::optional<v1::CampaignPost> PostAt(size_t index) const;
   std::optional<v1::Product> ProductAt(size_t index) const;
   std::optional<v1::ProductTruth> ProductTruthAt(size_t index) const;
   std::optional<v1::CustomerTruth> CustomerTruthAt(size_t index) const;
@@ -181,6 +189,11 @@ class World {
   // New price and/or stock.
   absl::Status UpdateProduct(size_t index, std::optional<int64_t> price_cents, std::optional<int32_t> stock,
                              absl::Time at);
+  // A customer's new segment (e.g. "new" -> "regular" after a first purchase); updated_at = at.
+  absl::Status UpdateCustomerSegment(size_t index, absl::string_view segment, absl::Time at);
+  // A post's counts grow as it keeps being seen (never shrink); updated_at = at.
+  absl::Status UpdatePostCounts(size_t index, int64_t views, int64_t likes, int64_t comments, int64_t shares,
+                                absl::Time at);
   // Appends a contact (id is set here; started_at raised to keep time order).
   absl::StatusOr<std::string> AddContact(v1::Contact contact);
 
