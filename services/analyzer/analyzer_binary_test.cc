@@ -188,15 +188,81 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
   EXPECT_EQ(resp.backend(), "local");
   EXPECT_EQ(resp.label(), "positive");
 
+  // GenerateBrief: the openai backend answers outside the brief's schema (it always sends a review
+  // analysis), so the local engine writes the brief through the same LlmBackend interface.
+  grpc::ClientContext ctx3;
+  ctx3.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::GenerateBriefRequest brief_req;
+  brief_req.set_brand("Voltix");
+  brief_req.set_product("Speaker");
+  brief_req.set_platform("tiktok");
+  v1::GenerateBriefResponse brief;
+  ASSERT_TRUE(stub->GenerateBrief(&ctx3, brief_req, &brief).ok());
+  EXPECT_EQ(brief.backend(), "local");
+  EXPECT_EQ(brief.product_id(), "p-1");
+  EXPECT_FALSE(brief.caption().empty());
+
   // Metrics.
   const std::string metrics = HttpGet(metrics_port, "/metrics");
   EXPECT_TRUE(absl::StrContains(metrics, "analyzer_reviews_analyzed_total{source=\"stream\"} 1"))
       << metrics.substr(0, 2000);
   EXPECT_TRUE(absl::StrContains(metrics, "analyzer_llm_calls_total{backend=\"openai\",outcome=\"ok\"}"));
   EXPECT_TRUE(absl::StrContains(metrics, "analyzer_llm_fallbacks_total{reason=\"ungrounded\"} 1"));
+  EXPECT_TRUE(
+      absl::StrContains(metrics, "analyzer_llm_calls_total{backend=\"openai\",outcome=\"invalid_output\"}"));
+  EXPECT_TRUE(absl::StrContains(metrics, "analyzer_llm_calls_total{backend=\"local\",outcome=\"ok\"} 1"));
 
   // SIGTERM: a clean exit.
   EXPECT_EQ(process->Kill(SIGTERM), 0) << process->Log();
+}
+
+// SIGTERM in the middle of a training run (150k rated reviews, several seconds of work): the run is
+// cancelled, the process drains and exits normally (code 0) within about a second of the drain, without the
+// last-resort exit.
+TEST(AnalyzerBinaryTest, SigtermInterruptsTrainingAndExitsNormally) {
+  auto pg = marketlens::testing::PostgresServer::StartOrDie();
+  auto pool = testing::MigratedDatabase(*pg);
+  ASSERT_NE(pool, nullptr);
+  ASSERT_TRUE(testing::AddProduct(*pool, "p-1", "Voltix Speaker", "Voltix", "Electronics").ok());
+  ASSERT_TRUE(
+      pool->Exec("INSERT INTO raw.reviews (id, product_id, rating, title, text, created_at, updated_at)"
+                 " SELECT 'bulk-' || g, 'p-1', CASE WHEN g % 3 = 0 THEN 1 ELSE 5 END, 'Review ' || g,"
+                 "  (ARRAY['sturdy', 'flimsy', 'solid', 'wobbly', 'fine'])[1 + g % 5] || ' stand, '"
+                 "  || (ARRAY['the base', 'my desk', 'the arm', 'in black'])[1 + g % 4] || ' is '"
+                 "  || (ARRAY['great', 'poor', 'ok', 'loose', 'tight', 'heavy'])[1 + g % 6] || ' after '"
+                 "  || g % 97 || ' days. Returned it? ' || CASE WHEN g % 3 = 0 THEN 'yes' ELSE 'no' END,"
+                 "  timestamptz '2025-01-01' + g * interval '1 minute',"
+                 "  timestamptz '2025-01-01' + g * interval '1 minute'"
+                 " FROM generate_series(1, 150000) g")
+          .ok());
+  const int grpc_port = *marketlens::testing::PickFreePort();
+  const int metrics_port = *marketlens::testing::PickFreePort();
+  const std::string dsn =
+      absl::StrCat("host=127.0.0.1 port=", pg->port(),
+                   " dbname=", testing::Scalar(*pool, "SELECT current_database()"), " user=postgres");
+  const std::string log = absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-train.log");
+  Process process(
+      std::vector<std::string>{"services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
+                               absl::StrCat("--metrics_port=", metrics_port), "--grpc_host=127.0.0.1",
+                               "--pg_dsn=" + dsn, "--redis_address=127.0.0.1:1", "--drain_seconds=1"},
+      log);
+  // Wait until the training run has started (the pipeline logs it), then a little into it.
+  absl::Time until = absl::Now() + absl::Seconds(40);
+  while (absl::Now() < until && !absl::StrContains(process.Log(), "training the weak-label model"))
+    absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_TRUE(absl::StrContains(process.Log(), "training the weak-label model")) << process.Log();
+  absl::SleepFor(absl::Milliseconds(300));  // inside the run (feature extraction takes seconds here)
+  ASSERT_FALSE(absl::StrContains(process.Log(), "weak-label model trained")) << "training ended too soon";
+  const absl::Time term = absl::Now();
+  EXPECT_EQ(process.Kill(SIGTERM, absl::Seconds(10)), 0) << process.Log();
+  const absl::Duration exit_time = absl::Now() - term;
+  std::printf("SIGTERM during training -> exit in %.0f ms (drain_seconds=1)\n",
+              absl::ToDoubleMilliseconds(exit_time));
+  EXPECT_LT(exit_time, absl::Seconds(3));
+  const std::string out = process.Log();
+  EXPECT_TRUE(absl::StrContains(out, "training cancelled")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "exiting without waiting")) << out;
+  EXPECT_EQ(testing::Scalar(*pool, "SELECT count(*) FROM insights.models"), "0");
 }
 
 }  // namespace

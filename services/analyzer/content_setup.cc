@@ -21,7 +21,8 @@
 
 ABSL_FLAG(std::string, llm_backend, "local", "text generation backend: local (offline, default) or openai");
 ABSL_FLAG(std::string, llm_base_url, "https://api.openai.com/v1",
-          "base URL of an OpenAI-compatible API (\".../v1\"; /chat/completions is appended)");
+          "base URL of an OpenAI-compatible API (\".../v1\"; /chat/completions "
+          "is appended)");
 ABSL_FLAG(std::string, llm_model, "gpt-4o-mini", "model name sent to the OpenAI-compatible API");
 ABSL_FLAG(std::string, llm_api_key, "", "API key (prefer MARKETLENS_LLM_API_KEY or --llm_api_key_file)");
 ABSL_FLAG(std::string, llm_api_key_file, "", "file holding the API key (a mounted Secret)");
@@ -36,7 +37,8 @@ ABSL_FLAG(absl::Duration, llm_breaker_open_for, absl::Seconds(30),
 ABSL_FLAG(std::string, prompt_dir, "",
           "directory of prompt templates <name>.v<N>.txt; empty: the embedded ones");
 ABSL_FLAG(std::string, recommender_address, "",
-          "gRPC target of the recommender, for products recommended in emails (empty: none)");
+          "gRPC target of the recommender, for products recommended in emails "
+          "(empty: none)");
 
 namespace marketlens::analyzer {
 namespace {
@@ -114,6 +116,13 @@ absl::Status SetupContent(service::ServiceContext& ctx, Engine* engine, Analyzer
   }
   auto* library = new llm::PromptLibrary(*std::move(prompts));  // lives as long as the process
 
+  // One LlmBackend, chosen by configuration; StructuredLlm adds the cache, retries, breaker and schema
+  // checks.
+  llm::StructuredLlmOptions so;
+  so.backoff.max_attempts = absl::GetFlag(FLAGS_llm_max_attempts);
+  so.cache_ttl = absl::GetFlag(FLAGS_llm_cache_ttl);
+  so.breaker_threshold = absl::GetFlag(FLAGS_llm_breaker_threshold);
+  so.breaker_open_for = absl::GetFlag(FLAGS_llm_breaker_open_for);
   llm::StructuredLlm* structured = nullptr;
   if (backend == "openai") {
     auto key = config::ReadSecret(absl::GetFlag(FLAGS_llm_api_key), absl::GetFlag(FLAGS_llm_api_key_file),
@@ -124,11 +133,6 @@ absl::Status SetupContent(service::ServiceContext& ctx, Engine* engine, Analyzer
     o.model = absl::GetFlag(FLAGS_llm_model);
     o.api_key = *key;
     o.timeout = absl::GetFlag(FLAGS_llm_timeout);
-    llm::StructuredLlmOptions so;
-    so.backoff.max_attempts = absl::GetFlag(FLAGS_llm_max_attempts);
-    so.cache_ttl = absl::GetFlag(FLAGS_llm_cache_ttl);
-    so.breaker_threshold = absl::GetFlag(FLAGS_llm_breaker_threshold);
-    so.breaker_open_for = absl::GetFlag(FLAGS_llm_breaker_open_for);
     redis::Cache* cache =
         ctx.redis() != nullptr ? new redis::Cache(ctx.redis(), {.prefix = "analyzer:llm:"}) : nullptr;
     structured = new llm::StructuredLlm(std::make_unique<llm::OpenAiBackend>(o), cache, so);
@@ -141,6 +145,14 @@ absl::Status SetupContent(service::ServiceContext& ctx, Engine* engine, Analyzer
                                              {"base_url", o.base_url},
                                              {"model", o.model},
                                              {"api_key_set", !o.api_key.empty()}});
+  } else {
+    // The local engine: deterministic and offline, so one attempt and no cache. (AnalyzeText keeps the
+    // engine's own, richer analysis.)
+    so.backoff.max_attempts = 1;
+    so.invalid_output_retries = 0;
+    so.breaker_threshold = 1 << 30;  // its failures would be bugs, not an outage
+    structured = new llm::StructuredLlm(rag::MakeLocalBackend(), nullptr, so);
+    logging::Info("LLM backend configured", {{"backend", backend}});
   }
 
   rag::RecommendFn recommend;

@@ -6,8 +6,8 @@
 //
 // The pipeline uses its own Postgres pool and Redis client, built from the same flags as RunService's:
 // RunService destroys its clients as soon as the server has drained, while the pipeline may still be
-// finishing a batch. On SIGTERM the pipeline stops after its batch (unacknowledged stream entries are
-// redelivered to the next instance).
+// finishing a batch. On SIGTERM the pipeline stops promptly, a training run included (unacknowledged stream
+// entries are redelivered to the next instance).
 #include <unistd.h>
 
 #include <cstdlib>
@@ -163,11 +163,13 @@ int main(int argc, char** argv) {
   const int code = marketlens::service::RunService(
       argc, argv,
       {.name = "analyzer", .grpc_port = 50053, .metrics_port = 9103, .postgres = true, .redis = true}, Setup);
-  // The pipeline gets a few seconds after the gRPC drain. A training run or a large batch cannot be
-  // interrupted; rather than outlive the pod's grace period, exit without it: stream entries are
-  // acknowledged only after their results are stored, so the work is simply redone after the restart.
+  // The pipeline saw the stop request with the signal (AddSignalListener above) and stops within about a
+  // second: a training run checks it every ~1024 examples, catch-up every batch, recompute every product.
+  // The bound below is a safety net for a database call stuck until its timeout: rather than outlive the
+  // pod's grace period, exit without it (stream entries are acknowledged only after their results are
+  // stored, so the work is simply redone after the restart).
   if (g_pipeline != nullptr && !g_pipeline->StopWithin(absl::Seconds(3))) {
-    marketlens::logging::Warn("pipeline still busy 3 s after shutdown; exiting without waiting for it",
+    marketlens::logging::Warn("pipeline still busy 3 s after the drain; exiting without waiting for it",
                               {{"exit_code", code}});
     std::_Exit(code);  // no static destructors while the pipeline thread still runs
   }

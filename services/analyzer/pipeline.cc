@@ -29,7 +29,7 @@ absl::Status Pipeline::Init() {
   engine_->SetDiscoveredTerms(*terms);
   if (options_.train && engine_->model() == nullptr) {
     absl::Status s = Retrain();
-    if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;
+    if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;  // CANCELLED: the loop is stopping
   }
   return absl::OkStatus();
 }
@@ -45,9 +45,16 @@ absl::Status Pipeline::Retrain() {
   rated.reserve(rows->size());
   for (const auto& r : *rows) rated.push_back(r.rated);
   const absl::Time start = absl::Now();
-  auto model = TextModel::Train(rated, {}, engine_->tokenizer_options());
+  logging::Info("training the weak-label model", {{"reviews", static_cast<int64_t>(rated.size())}});
+  TrainOptions train_options;
+  train_options.cancel = &stop_;  // Stop() / SIGTERM interrupt a training run
+  auto model = TextModel::Train(rated, train_options, engine_->tokenizer_options());
   if (!model.ok()) {
-    metrics_->trainings(absl::IsFailedPrecondition(model.status()) ? "skipped" : "error").Increment();
+    metrics_
+        ->trainings(absl::IsFailedPrecondition(model.status()) ? "skipped"
+                    : absl::IsCancelled(model.status())        ? "cancelled"
+                                                               : "error")
+        .Increment();
     logging::Info("weak-label model not trained", {{"reason", model.status()}});
     return model.status();
   }
@@ -68,7 +75,14 @@ absl::Status Pipeline::Retrain() {
   });
   TokenizedText tt;
   const TokenizerOptions topts = engine_->tokenizer_options();
+  size_t done = 0;
   for (const auto& r : *rows) {
+    if (++done % 1024 == 0 && stop_.load()) {
+      // The new model is stored and active; its aspect terms are rediscovered at the next training.
+      engine_->SetModel(std::make_shared<const TextModel>(*std::move(model)));
+      metrics_->trainings("ok").Increment();
+      return absl::CancelledError("stopping: aspect discovery skipped");
+    }
     Tokenize(r.rated.text, topts, &tt);
     discoverer.Add(r.category, tt);
   }
@@ -97,7 +111,7 @@ absl::Status Pipeline::MaybeRetrain() {
   if (model != nullptr && *count < trained_on * (1 + options_.retrain_growth) + 20) return absl::OkStatus();
   if (model == nullptr && *count < 50) return absl::OkStatus();
   absl::Status s = Retrain();
-  return absl::IsFailedPrecondition(s) ? absl::OkStatus() : s;
+  return absl::IsFailedPrecondition(s) || absl::IsCancelled(s) ? absl::OkStatus() : s;
 }
 
 absl::Status Pipeline::AnalyzeAndSave(const std::vector<ReviewRow>& rows, const std::string& source,

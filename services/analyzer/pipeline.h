@@ -76,9 +76,12 @@ class Pipeline {
   void Stop();
   // Asks the loop to stop without waiting (safe from a signal listener thread).
   void RequestStop() { stop_ = true; }
-  // Asks the loop to stop and waits up to `timeout` for it (then joins it and returns true). False when it
-  // is still busy (a training or a large batch is not interruptible): the caller may exit without it,
-  // since stream entries are acknowledged only after their results are stored.
+  // Asks the loop to stop and waits up to `timeout` for it (then joins it and returns true). Everything the
+  // loop does checks the stop flag often (a training run within ~1024 examples, catch-up per batch, the
+  // recompute per product, a stream read blocks at most `stream_block`), so this normally returns true
+  // well within a second. False only if it is still busy (e.g. a database call stuck until its timeout):
+  // the caller may then exit without it, since stream entries are acknowledged only after their results
+  // are stored.
   bool StopWithin(absl::Duration timeout);
 
   // One catch-up pass over everything stale; returns what it did. (The loop calls this; exposed for tests.)
@@ -89,7 +92,7 @@ class Pipeline {
   // Reads one batch from the stream and processes it; returns the entries handled. (Exposed for tests.)
   absl::StatusOr<int> PollStreamOnce(absl::Duration block);
   // Trains, stores and activates a model now (and rediscovers aspect terms); FAILED_PRECONDITION when there
-  // are not enough rated reviews.
+  // are not enough rated reviews, CANCELLED when a stop was requested meanwhile.
   absl::Status Retrain();
   // Retrains if there is no model or the data grew enough.
   absl::Status MaybeRetrain();

@@ -247,5 +247,21 @@ TEST_F(PipelineTest, WorksWithoutRedisAndRetrainingRescoresEverything) {
   EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.models WHERE active"), "1");
 }
 
+// A stop request interrupts a training run (TextModelTest.TrainingStopsPromptlyWhenCancelled measures how
+// fast): Retrain answers CANCELLED without storing a model, and MaybeRetrain does not call that an error.
+// A started loop (whose Init trains, as there is no model yet) is joined well within a second.
+TEST_F(PipelineTest, StopInterruptsTraining) {
+  AddHistory();
+  pipeline_->RequestStop();
+  EXPECT_EQ(pipeline_->Retrain().code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(pipeline_->MaybeRetrain().ok());
+  EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.models"), "0");
+  EXPECT_EQ(engine_->model(), nullptr);
+  pipeline_->Start();
+  const absl::Time start = absl::Now();
+  EXPECT_TRUE(pipeline_->StopWithin(absl::Seconds(2)));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+}
+
 }  // namespace
 }  // namespace marketlens::analyzer

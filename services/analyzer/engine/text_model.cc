@@ -74,6 +74,14 @@ bool GetString(absl::string_view* in, std::string* s) {
   return true;
 }
 
+constexpr size_t kCancelCheckEvery = 1024;
+
+bool Cancelled(const TrainOptions& o) {
+  return o.cancel != nullptr && o.cancel->load(std::memory_order_relaxed);
+}
+
+absl::Status CancelledStatus() { return absl::CancelledError("training cancelled"); }
+
 }  // namespace
 
 void ExtractFeatures(const TokenizedText& text, uint32_t first, uint32_t end, int hash_bits,
@@ -125,7 +133,9 @@ absl::StatusOr<TextModel> TextModel::Train(const std::vector<RatedText>& example
   TokenizedText tt;
   TokenizerOptions topts = tokenizer;
   topts.max_bytes = std::min<size_t>(topts.max_bytes, 8192);
+  size_t seen = 0;
   for (const RatedText& ex : examples) {
+    if (++seen % kCancelCheckEvery == 0 && Cancelled(options)) return CancelledStatus();
     if (ex.rating < 1 || ex.rating > 5 || ex.rating == 3) continue;
     Tokenize(ex.text, topts, &tt);
     Example e;
@@ -154,6 +164,7 @@ absl::StatusOr<TextModel> TextModel::Train(const std::vector<RatedText>& example
                                                       options.min_examples, " with both classes)"));
   }
 
+  if (Cancelled(options)) return CancelledStatus();
   // Naive-Bayes log-count ratios.
   std::vector<float> p(dim, 0.f), q(dim, 0.f);
   double p_total = 0, q_total = 0;
@@ -181,8 +192,12 @@ absl::StatusOr<TextModel> TextModel::Train(const std::vector<RatedText>& example
   std::vector<size_t> order(n_train);
   std::iota(order.begin(), order.end(), 0);
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    if (Cancelled(options)) return CancelledStatus();
+    if (options.on_epoch) options.on_epoch(epoch);
     std::shuffle(order.begin(), order.end(), rng);
+    size_t step = 0;
     for (size_t idx : order) {
+      if (++step % kCancelCheckEvery == 0 && Cancelled(options)) return CancelledStatus();
       const Example& e = data[idx];
       double z = bias;
       for (uint32_t f : e.features) z += w[f] * r[f];

@@ -16,7 +16,9 @@
 #ifndef MARKETLENS_SERVICES_ANALYZER_ENGINE_TEXT_MODEL_H_
 #define MARKETLENS_SERVICES_ANALYZER_ENGINE_TEXT_MODEL_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +47,12 @@ struct TrainOptions {
   int min_examples = 40;
   // Words kept as the induced lexicon (per polarity).
   int top_words = 50;
+  // When set and it becomes true, training stops within about a thousand examples (it is checked while
+  // features are extracted, before each epoch and every 1024 examples of an epoch) and returns CANCELLED.
+  // The pipeline points it at its stop flag, so SIGTERM does not wait for a training run.
+  const std::atomic<bool>* cancel = nullptr;
+  // Called at the start of each epoch (observability and tests); may be empty.
+  std::function<void(int epoch)> on_epoch;
 };
 
 struct ModelInfo {
@@ -63,6 +71,7 @@ void ExtractFeatures(const TokenizedText& text, uint32_t first, uint32_t end, in
 
 class TextModel {
  public:
+  // INVALID_ARGUMENT (options), FAILED_PRECONDITION (too little data), CANCELLED (options.cancel).
   static absl::StatusOr<TextModel> Train(const std::vector<RatedText>& examples, const TrainOptions& options,
                                          const TokenizerOptions& tokenizer = {});
 

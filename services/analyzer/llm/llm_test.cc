@@ -14,6 +14,7 @@
 #include "services/analyzer/llm/circuit_breaker.h"
 #include "services/analyzer/llm/fake_llm_server.h"
 #include "services/analyzer/llm/json_schema.h"
+#include "services/analyzer/llm/local_backend.h"
 #include "services/analyzer/llm/openai_backend.h"
 #include "services/analyzer/llm/prompts.h"
 #include "services/analyzer/llm/structured_llm.h"
@@ -223,6 +224,55 @@ TEST_F(LlmTest, RedisCacheAnswersRepeatedPrompts) {
   // Redis down: calls still work (uncached).
   ASSERT_TRUE((*redis_server)->Stop().ok());
   EXPECT_TRUE(llm->Call(Prompt("fresh"), SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+}
+
+// The local engine is one more LlmBackend: StructuredLlm validates its answers like any other's.
+struct NotesContext : PromptContext {
+  std::string summary;
+  std::vector<std::string> ids;
+};
+
+TEST_F(LlmTest, LocalBackendAnswersFromThePromptContext) {
+  auto backend = std::make_unique<LocalBackend>("local-test");
+  backend->Register("summarize_interactions",
+                    [](const RenderedPrompt& p) -> absl::StatusOr<google::protobuf::Struct> {
+                      const auto* c = dynamic_cast<const NotesContext*>(p.context.get());
+                      if (c == nullptr) return absl::InvalidArgumentError("wrong context");
+                      google::protobuf::Struct out;
+                      SetString(&out, "summary", c->summary);
+                      SetStrings(&out, "key_topics", {"delivery"});
+                      SetString(&out, "sentiment", c->summary.empty() ? "neutral-ish" : "negative");
+                      SetStrings(&out, "cited_ids", c->ids);
+                      return out;
+                    });
+  StructuredLlmOptions o;
+  o.backoff.max_attempts = 1;
+  o.invalid_output_retries = 0;
+  StructuredLlm llm(std::move(backend), nullptr, o, &metrics_);
+  EXPECT_EQ(llm.backend_name(), "local");
+  RenderedPrompt prompt = Prompt();
+  auto context = std::make_shared<NotesContext>();
+  context->summary = "Anna called twice about a late parcel.";
+  context->ids = {"contact:c1"};
+  prompt.context = context;
+  auto r = llm.Call(prompt, SummarySchema(), absl::Now() + absl::Seconds(1));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->backend, "local");
+  EXPECT_EQ(r->model, "local-test");
+  EXPECT_EQ(GetString(r->value, "summary"), "Anna called twice about a late parcel.");
+  EXPECT_EQ(GetStrings(r->value, "cited_ids"), std::vector<std::string>{"contact:c1"});
+  // Its answers are checked against the schema too.
+  auto bad = std::make_shared<NotesContext>();
+  prompt.context = bad;
+  EXPECT_EQ(llm.Call(prompt, SummarySchema(), absl::Now() + absl::Seconds(1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // No context, or a prompt it has no writer for: clear errors, not retried.
+  prompt.context = nullptr;
+  EXPECT_EQ(llm.Call(prompt, SummarySchema(), absl::Now() + absl::Seconds(1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  RenderedPrompt other{"generate_brief.v1", "s", "u", context};
+  EXPECT_EQ(llm.Call(other, BriefSchema(), absl::Now() + absl::Seconds(1)).status().code(),
+            absl::StatusCode::kUnimplemented);
 }
 
 TEST(PromptsTest, EmbeddedTemplatesRender) {

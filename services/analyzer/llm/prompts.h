@@ -6,6 +6,7 @@
 #define MARKETLENS_SERVICES_ANALYZER_LLM_PROMPTS_H_
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,10 +15,21 @@
 
 namespace marketlens::analyzer::llm {
 
+// The retrieved data a prompt was rendered from, in typed form. A remote model reads the rendered text; the
+// local engine (local_backend.h) reads this instead, so both answer from the same facts. Each prompt's
+// owner derives its own context type (the local writer registered for the prompt downcasts it).
+struct PromptContext {
+  virtual ~PromptContext() = default;
+};
+
 struct RenderedPrompt {
   std::string id;  // "summarize_interactions.v1"
   std::string system;
   std::string user;
+  std::shared_ptr<const PromptContext> context;  // may be null (then only text backends can answer)
+
+  // "summarize_interactions" (the id without its version).
+  std::string name() const { return id.substr(0, id.rfind('.')); }
 };
 
 class PromptTemplate {

@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
+#include <tuple>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -16,7 +20,9 @@
 #include "pqxx/pqxx"
 #include "services/analyzer/insights/store.h"
 #include "services/analyzer/llm/json_schema.h"
+#include "services/analyzer/llm/local_backend.h"
 #include "services/analyzer/rag/bm25.h"
+#include "services/analyzer/rag/brief_tools.h"
 
 namespace marketlens::analyzer::rag {
 namespace {
@@ -24,6 +30,8 @@ namespace {
 using postgres::Tx;
 
 constexpr size_t kMaxFacts = 40;
+// The newest posts of a platform read to learn what performs there.
+constexpr int kMaxBriefPosts = 10000;
 
 struct Contact {
   std::string id, channel, topic, notes, product_id, product_title;
@@ -252,6 +260,434 @@ std::string ReviewFact(const Review& r) {
                       r.title, "\" ", Excerpt(r.text, 200));
 }
 
+// ---- One way to ask for text: the configured backend, then the local engine --------------------------
+
+struct Answer {
+  google::protobuf::Struct value;
+  std::vector<const Fact*> cited;
+  std::string backend;
+};
+
+bool IsLocal(llm::StructuredLlm* llm) { return llm != nullptr && llm->backend_name() == "local"; }
+
+// Renders prompt `name` with `vars` and the typed `context` (both hold the same retrieved facts). A remote
+// backend (configured and not local) is asked first when there are facts to give it; its answer is used
+// when it is valid, cites only rows in `citable` and (with `need_citation`) cites at least one. Otherwise
+// (or when the backend fails) the local engine answers through the same LlmBackend interface, and the
+// fallback is counted.
+absl::StatusOr<Answer> Ask(llm::StructuredLlm* configured, llm::StructuredLlm* local,
+                           const llm::PromptLibrary* prompts, const std::string& name,
+                           const std::map<std::string, std::string>& vars,
+                           std::shared_ptr<const llm::PromptContext> context, const llm::Schema& schema,
+                           const std::vector<Fact>& citable, bool need_citation, absl::Time deadline,
+                           AnalyzerMetrics* metrics) {
+  llm::RenderedPrompt prompt;
+  if (prompts != nullptr) {
+    auto tmpl = prompts->Get(name);
+    if (tmpl.ok()) {
+      auto rendered = (*tmpl)->Render(vars);
+      if (rendered.ok()) prompt = *std::move(rendered);
+    }
+  }
+  const bool have_text = !prompt.id.empty();
+  if (!have_text) prompt.id = name + ".local";  // the local engine reads the context, not the text
+  prompt.context = std::move(context);
+  llm::StructuredLlm* engine = IsLocal(configured) ? configured : local;
+  if (configured != nullptr && !IsLocal(configured) && have_text && !citable.empty()) {
+    auto r = configured->Call(prompt, schema, deadline);
+    Answer a;
+    if (r.ok() && ResolveCitations(llm::GetStrings(r->value, "cited_ids"), citable, &a.cited) &&
+        (!need_citation || !a.cited.empty())) {
+      a.value = std::move(r->value);
+      a.backend = r->backend;
+      return a;
+    }
+    metrics->llm_fallbacks(r.ok() ? "ungrounded" : "error").Increment();
+  }
+  // The local engine does no I/O: it answers even when a remote backend used up the deadline.
+  auto r = engine->Call(prompt, schema, std::max(deadline, absl::Now() + absl::Seconds(1)));
+  if (!r.ok()) {
+    return absl::InternalError(
+        absl::StrCat("the local engine could not write ", name, ": ", r.status().message()));
+  }
+  Answer a;
+  if (!ResolveCitations(llm::GetStrings(r->value, "cited_ids"), citable, &a.cited)) {
+    return absl::InternalError(absl::StrCat("the local engine cited a row it was not given (", name, ")"));
+  }
+  a.value = std::move(r->value);
+  a.backend = r->backend;
+  return a;
+}
+
+std::vector<std::string> CiteAll(const std::vector<Fact>& facts) {
+  std::vector<std::string> ids;
+  std::set<std::string> seen;
+  for (const Fact& f : facts) {
+    const std::string id = f.source + ":" + f.id;
+    if (seen.insert(id).second) ids.push_back(id);
+  }
+  return ids;
+}
+
+template <typename T>
+absl::StatusOr<const T*> ContextOf(const llm::RenderedPrompt& p) {
+  const T* c = dynamic_cast<const T*>(p.context.get());
+  if (c == nullptr)
+    return absl::InvalidArgumentError(absl::StrCat(p.id, ": not the context this writer reads"));
+  return c;
+}
+
+// ---- The local engine's writers: fluent text from the context's facts, and nothing else -------------
+
+struct SummaryContext : llm::PromptContext {
+  std::string who;
+  int64_t contacts_total = 0, contacts_loaded = 0, reviews_total = 0, shop_interactions = 0;
+  std::string top_channel;
+  int top_channel_count = 0;
+  std::optional<Contact> last;
+  std::vector<std::string> key_topics;
+  std::optional<Review> latest_review;
+  int sentiment_n = 0;
+  double sentiment = 0;
+  std::string label;
+  std::vector<Fact> facts;
+};
+
+absl::StatusOr<google::protobuf::Struct> WriteSummary(const llm::RenderedPrompt& p) {
+  auto ctx = ContextOf<SummaryContext>(p);
+  if (!ctx.ok()) return ctx.status();
+  const SummaryContext& c = **ctx;
+  std::vector<std::string> sentences;
+  if (c.contacts_total == 0 || !c.last.has_value()) {
+    sentences.push_back(absl::StrCat(c.who, " has no customer-service contacts on record."));
+  } else {
+    const Contact& last = *c.last;
+    sentences.push_back(absl::StrCat(c.who, " has contacted us ", Plural(c.contacts_total, "time", "times"),
+                                     ", most often by ", c.top_channel, " (", c.top_channel_count, " of ",
+                                     c.contacts_loaded, ")."));
+    std::string s = absl::StrCat("The last contact was by ", last.channel, " on ", Date(last.micros));
+    if (!last.topic.empty()) absl::StrAppend(&s, " about \"", last.topic, "\"");
+    if (!last.product_title.empty()) absl::StrAppend(&s, " regarding the ", ShortTitle(last.product_title));
+    sentences.push_back(s + ".");
+    if (c.key_topics.size() > 1) {
+      std::vector<std::string> quoted;
+      for (const auto& t : c.key_topics) quoted.push_back(absl::StrCat("\"", t, "\""));
+      sentences.push_back(absl::StrCat("Recurring topics: ", JoinAnd(quoted), "."));
+    }
+    if (!last.notes.empty()) sentences.push_back(absl::StrCat("Latest note: ", Excerpt(last.notes, 200)));
+  }
+  if (c.reviews_total > 0 && c.latest_review.has_value()) {
+    const Review& r = *c.latest_review;
+    sentences.push_back(absl::StrCat(c.who, " has written ", Plural(c.reviews_total, "review", "reviews"),
+                                     "; the latest gives the ", ShortTitle(r.product_title), " ", r.rating,
+                                     " of 5 stars."));
+  }
+  if (c.shop_interactions > 0) {
+    sentences.push_back(absl::StrCat(
+        "They have ", Plural(c.shop_interactions, "shop interaction", "shop interactions"), " on record."));
+  }
+  if (c.sentiment_n > 0) {
+    sentences.push_back(absl::StrCat("Overall sentiment is ", c.label, " (",
+                                     absl::StrFormat("%.2f", c.sentiment), " on a -1 to 1 scale)."));
+  }
+  google::protobuf::Struct out;
+  llm::SetString(&out, "summary", Excerpt(absl::StrJoin(sentences, " "), 1990));
+  std::vector<std::string> topics;
+  for (size_t i = 0; i < c.key_topics.size() && i < 5; ++i) topics.push_back(Excerpt(c.key_topics[i], 76));
+  llm::SetStrings(&out, "key_topics", topics);
+  llm::SetString(&out, "sentiment", c.label);
+  llm::SetStrings(&out, "cited_ids", CiteAll(c.facts));
+  return out;
+}
+
+struct EmailContext : llm::PromptContext {
+  std::string first_name;
+  std::optional<Contact> complaint;
+  std::optional<Activity> anchor;
+  bool bought = false;
+  int review_count = 0;
+  double rating = 0;
+  std::vector<std::string> praised;  // aspects
+  std::string quote;
+  std::vector<std::string> pick_titles;
+  std::vector<Fact> facts;
+};
+
+absl::StatusOr<google::protobuf::Struct> WriteEmail(const llm::RenderedPrompt& p) {
+  auto ctx = ContextOf<EmailContext>(p);
+  if (!ctx.ok()) return ctx.status();
+  const EmailContext& c = **ctx;
+  const std::string& first = c.first_name;
+  std::vector<std::string> paragraphs;
+  if (c.complaint.has_value()) {
+    const Contact& k = *c.complaint;
+    std::string s = absl::StrCat("We're sorry about the ", k.topic.empty() ? "trouble" : k.topic);
+    if (!k.product_title.empty()) absl::StrAppend(&s, " with your ", ShortTitle(k.product_title));
+    absl::StrAppend(
+        &s, " you told us about on ", Date(k.micros),
+        ". Thank you for your patience, and just reply to this email if anything is still not right.");
+    paragraphs.push_back(s);
+  }
+  std::string subject;
+  if (c.anchor.has_value()) {
+    const std::string name = ShortTitle(c.anchor->title);
+    subject = c.bought ? absl::StrCat(first, ", how is your ", name, " working out?")
+                       : absl::StrCat(first, ", still thinking about the ", name, "?");
+    std::string para = c.bought ? absl::StrCat("We hope you're enjoying the ", name, ".")
+                                : absl::StrCat("We noticed you were looking at the ", name, ".");
+    if (c.review_count > 0) {
+      absl::StrAppend(&para,
+                      absl::StrFormat(" It's rated %.1f out of 5 by %d reviewers", c.rating, c.review_count));
+      if (!c.praised.empty()) {
+        std::vector<std::string> h;
+        for (const auto& x : c.praised) h.push_back(Humanize(x));
+        absl::StrAppend(&para, ", who especially like the ", JoinAnd(h));
+      }
+      para += ".";
+    }
+    if (!c.quote.empty()) absl::StrAppend(&para, " As one customer put it: \"", c.quote, "\"");
+    paragraphs.push_back(para);
+  }
+  if (!c.pick_titles.empty()) {
+    std::vector<std::string> names;
+    for (const auto& title : c.pick_titles) names.push_back(ShortTitle(title));
+    paragraphs.push_back(absl::StrCat("You might also like the ", JoinAnd(names), "."));
+    if (subject.empty())
+      subject = absl::StrCat(first, ", picked for you: the ", ShortTitle(c.pick_titles[0]));
+  }
+  if (subject.empty()) subject = absl::StrCat(first, ", thank you for shopping with us");
+  if (paragraphs.empty()) paragraphs.push_back("Thank you for being part of our community.");
+  google::protobuf::Struct out;
+  llm::SetString(&out, "subject", Excerpt(subject, 116));
+  llm::SetString(&out, "body",
+                 Excerpt(absl::StrCat("Hi ", first, ",\n\n", absl::StrJoin(paragraphs, "\n\n"),
+                                      "\n\nBest wishes,\nThe marketlens shop team"),
+                         2490));
+  llm::SetStrings(&out, "cited_ids", CiteAll(c.facts));
+  return out;
+}
+
+struct BriefContext : llm::PromptContext {
+  std::string name, brand, category, platform, goal;
+  double rating = 0;
+  int reviews = 0;
+  std::vector<std::pair<std::string, std::pair<int, double>>> praised;  // aspect -> (mentions, polarity)
+  std::vector<std::pair<std::string, double>> issues;                   // category -> share
+  std::vector<std::pair<std::string, std::string>> quotes;              // (review id, sentence)
+  int platform_posts = 0;
+  double platform_er = -1, overall_er = -1;
+  std::vector<std::tuple<std::string, double, std::string>> top_influencers;  // (name, er, best post id)
+  std::string segment, region;
+  double segment_share = 0;
+  PlatformPerformance performance;                    // hashtags and angles that perform on the platform
+  std::map<std::string, std::string> angle_examples;  // angle -> the opening line of its best caption
+  std::vector<Fact> facts;
+};
+
+std::string HashtagFromText(const std::string& text) {
+  std::string t = "#";
+  bool upper = true;
+  for (char ch : text) {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(ch))) {
+      t.push_back(upper ? absl::ascii_toupper(static_cast<unsigned char>(ch)) : ch);
+      upper = false;
+    } else {
+      upper = true;
+    }
+  }
+  return t.size() > 1 ? t : "";
+}
+
+std::string AngleName(const std::string& angle) {
+  static const std::map<std::string, std::string> kNames = {
+      {"discount_code", "discount-code"}, {"giveaway", "giveaway"},     {"unboxing", "unboxing"},
+      {"tutorial", "tutorial"},           {"comparison", "comparison"}, {"honest_review", "honest-review"},
+      {"lifestyle", "lifestyle"},         {"question", "question-led"}};
+  auto it = kNames.find(angle);
+  return it != kNames.end() ? it->second : Humanize(angle);
+}
+
+// A hook written from an angle that performs, filled only with the brief's facts.
+std::string AngleHook(const std::string& angle, const BriefContext& c) {
+  const std::string aspect = c.praised.empty() ? "" : Humanize(c.praised[0].first);
+  const std::string stars =
+      c.reviews > 0 ? absl::StrFormat("%.1f stars from %d reviews", c.rating, c.reviews) : "";
+  if (angle == "tutorial") {
+    return absl::StrCat("How to get the most out of the ", c.name, aspect.empty() ? "" : "'s " + aspect,
+                        ", step by step");
+  }
+  if (angle == "honest_review") {
+    return absl::StrCat("My honest review of the ", c.name,
+                        stars.empty() ? "" : absl::StrCat(": ", stars, " - do I agree?"));
+  }
+  if (angle == "unboxing") {
+    return absl::StrCat("Unboxing the ", c.name, " by ", c.brand,
+                        aspect.empty() ? "" : absl::StrCat(": first look at the ", aspect));
+  }
+  if (angle == "discount_code") {
+    return absl::StrCat("Deal alert: the ", c.name, " by ", c.brand,
+                        stars.empty() ? "" : absl::StrCat(" (", stars, ")"), " - use my code [CODE]");
+  }
+  if (angle == "comparison") {
+    return absl::StrCat("The ", c.name, " vs. the rest",
+                        aspect.empty() ? "" : absl::StrCat(": reviewers single out the ", aspect));
+  }
+  if (angle == "giveaway") {
+    return absl::StrCat("Giveaway: win the ", c.name, " by ", c.brand,
+                        stars.empty() ? "" : absl::StrCat(" (", stars, ")"));
+  }
+  if (angle == "lifestyle") {
+    return absl::StrCat("A day with the ", c.name,
+                        aspect.empty() ? "" : absl::StrCat(": putting the ", aspect, " to the test"));
+  }
+  if (angle == "question") {
+    return absl::StrCat("Is the ", c.name, " worth it?", stars.empty() ? "" : absl::StrCat(" ", stars, "."));
+  }
+  return "";
+}
+
+absl::StatusOr<google::protobuf::Struct> WriteBrief(const llm::RenderedPrompt& p) {
+  auto ctx = ContextOf<BriefContext>(p);
+  if (!ctx.ok()) return ctx.status();
+  const BriefContext& c = **ctx;
+  const std::string goal = absl::AsciiStrToLower(c.goal);
+  const std::string& name = c.name;
+  const std::string& brand = c.brand;
+  std::vector<std::string> praised_names;
+  for (const auto& [a, s] : c.praised) praised_names.push_back(Humanize(a));
+  const auto& angles = c.performance.angles;
+  const auto& tags = c.performance.hashtags;
+
+  // Hashtags: those that perform on the platform first (best first), then our own: brand, product,
+  // category, praised aspects.
+  std::vector<std::string> hashtags;
+  std::set<std::string> tags_seen;
+  auto add_tag = [&](const std::string& t) {
+    if (!t.empty() && t.size() <= 60 && hashtags.size() < 8 &&
+        tags_seen.insert(absl::AsciiStrToLower(t)).second)
+      hashtags.push_back(t);
+  };
+  for (size_t i = 0; i < tags.size() && i < 5; ++i) add_tag("#" + tags[i].key);
+  for (const std::string& t : {HashtagFromText(brand), HashtagFromText(name), HashtagFromText(c.category)})
+    add_tag(t);
+  for (const auto& a : praised_names) add_tag(HashtagFromText(a));
+
+  // Caption: opened the way the best-performing angle opens, then the reviewers' own words.
+  std::string caption;
+  if (!angles.empty()) caption = AngleHook(angles[0].key, c);
+  std::string body;
+  if (!c.quotes.empty()) {
+    body = absl::StrCat(
+        "\"", c.quotes[0].second, "\" - a real ", name, " review. ",
+        praised_names.empty() ? "" : absl::StrCat("Loved for its ", JoinAnd(praised_names), ". "), "By ",
+        brand, ".");
+  } else {
+    body = absl::StrCat("Meet the ", name, " by ", brand, ".");
+  }
+  caption = caption.empty() ? body : absl::StrCat(caption, "\n\n", body);
+  if (!tags.empty()) {
+    std::vector<std::string> top;
+    for (size_t i = 0; i < tags.size() && i < 3; ++i) top.push_back("#" + tags[i].key);
+    absl::StrAppend(&caption, "\n\n", absl::StrJoin(top, " "));
+  }
+
+  // Hooks: one per performing angle, then what reviewers say.
+  std::vector<std::string> hooks;
+  for (size_t i = 0; i < angles.size() && hooks.size() < 2; ++i) {
+    const std::string h = AngleHook(angles[i].key, c);
+    if (!h.empty()) hooks.push_back(h);
+  }
+  for (size_t i = 0; i < c.praised.size() && i < 2 && hooks.size() < 3; ++i) {
+    hooks.push_back(absl::StrCat(c.praised[i].second.first, " reviewers mention the ",
+                                 Humanize(c.praised[i].first), ". Here's why."));
+  }
+  if (c.reviews > 0 && hooks.size() < 4) {
+    hooks.push_back(
+        absl::StrFormat("%.1f stars from %d reviews: does the %s live up to it?", c.rating, c.reviews, name));
+  }
+  if (hooks.size() < 3 && !c.quotes.empty())
+    hooks.push_back(absl::StrCat("\"", c.quotes.back().second, "\""));
+  if (hooks.empty()) hooks.push_back(absl::StrCat("First look: the ", name, " by ", brand));
+
+  std::string cta;
+  if (absl::StrContains(goal, "aware") || absl::StrContains(goal, "reach")) {
+    cta = absl::StrCat("Follow ", brand, " and share this with someone who needs a ", name, ".");
+  } else if (absl::StrContains(goal, "sale") || absl::StrContains(goal, "conver") ||
+             absl::StrContains(goal, "launch")) {
+    cta = absl::StrCat("Tap the link to get the ", name, " today.");
+  } else {
+    cta = absl::StrCat("Try the ", name, " and tell us what you think in the comments.");
+  }
+  static const std::map<std::string, std::string> kTone = {{"tiktok", "playful, fast-paced, first-person"},
+                                                           {"instagram", "aspirational, visual, warm"},
+                                                           {"youtube", "in-depth, honest, hands-on"},
+                                                           {"pinterest", "inspirational, practical how-to"},
+                                                           {"x", "punchy, conversational"}};
+  auto tone = kTone.find(c.platform);
+  std::string persona;
+  if (!c.segment.empty()) {
+    persona = absl::StrFormat("%s customers in %s, who make %.0f%% of the %s's purchases", c.segment,
+                              c.region, 100 * c.segment_share, name);
+  } else if (!c.category.empty()) {
+    persona = absl::StrCat("Shoppers browsing ", c.category);
+  } else {
+    persona = "Shoppers new to the brand";
+  }
+
+  std::vector<std::string> points;
+  if (!angles.empty()) {
+    const Performance& a = angles[0];
+    std::string p = absl::StrFormat(
+        "Lead with a %s angle: on %s such captions get %.1fx their creators' usual engagement (%d posts)",
+        AngleName(a.key), c.platform, a.lift, a.posts);
+    auto example = c.angle_examples.find(a.key);
+    if (example != c.angle_examples.end() && !example->second.empty())
+      absl::StrAppend(&p, ", e.g. \"", example->second, "\"");
+    points.push_back(p + ".");
+  }
+  if (!tags.empty()) {
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < tags.size() && i < 3; ++i) {
+      parts.push_back(absl::StrFormat("#%s (%.1fx, %d posts)", tags[i].key, tags[i].lift, tags[i].posts));
+    }
+    points.push_back(absl::StrCat("Hashtags that perform on ", c.platform, ": ", JoinAnd(parts),
+                                  ", against the same creators' usual engagement."));
+  }
+  for (const auto& [a, s] : c.praised) {
+    points.push_back(absl::StrFormat("Lead with the %s: %d reviewers mention it, overwhelmingly positively.",
+                                     Humanize(a), s.first));
+  }
+  for (const auto& [category, share] : c.issues) {
+    points.push_back(absl::StrFormat("Don't overpromise on %s: %.0f%% of reviews raise it.",
+                                     Humanize(category), 100 * share));
+  }
+  if (c.platform_posts > 0) {
+    points.push_back(
+        absl::StrFormat("On %s our campaign posts average %.1f%% engagement (%.1f%% across platforms)%s.",
+                        c.platform, 100 * c.platform_er, 100 * c.overall_er,
+                        c.top_influencers.empty()
+                            ? ""
+                            : absl::StrFormat("; %s leads with %.1f%%", std::get<0>(c.top_influencers[0]),
+                                              100 * std::get<1>(c.top_influencers[0]))));
+  }
+  if (!c.goal.empty()) points.push_back(absl::StrCat("Campaign goal: ", c.goal, "."));
+  if (points.size() > 8) points.resize(8);
+
+  google::protobuf::Struct out;
+  llm::SetString(&out, "caption", Excerpt(caption, 590));
+  for (auto& h : hooks) h = Excerpt(h, 290);
+  if (hooks.size() > 5) hooks.resize(5);
+  llm::SetStrings(&out, "hooks", hooks);
+  llm::SetStrings(&out, "hashtags", hashtags);
+  llm::SetString(&out, "call_to_action", Excerpt(cta, 290));
+  llm::SetString(&out, "tone", tone != kTone.end() ? tone->second : "friendly and authentic");
+  llm::SetString(&out, "persona", Excerpt(persona, 390));
+  for (auto& t : points) t = Excerpt(t, 390);
+  llm::SetStrings(&out, "talking_points", points);
+  llm::SetStrings(&out, "cited_ids", CiteAll(c.facts));
+  return out;
+}
+
 }  // namespace
 
 std::string ShortTitle(absl::string_view title) {
@@ -265,6 +701,18 @@ std::string ShortTitle(absl::string_view title) {
   return out.empty() ? "product" : out;
 }
 
+std::unique_ptr<llm::LocalBackend> MakeLocalBackend(std::string model) {
+  auto backend = std::make_unique<llm::LocalBackend>(std::move(model));
+  RegisterLocalWriters(backend.get());
+  return backend;
+}
+
+void RegisterLocalWriters(llm::LocalBackend* backend) {
+  backend->Register("summarize_interactions", WriteSummary);
+  backend->Register("generate_content", WriteEmail);
+  backend->Register("generate_brief", WriteBrief);
+}
+
 GroundedContent::GroundedContent(postgres::PgPool* pool, const Engine* engine, llm::StructuredLlm* llm,
                                  const llm::PromptLibrary* prompts, RecommendFn recommend,
                                  AnalyzerMetrics* metrics)
@@ -273,7 +721,17 @@ GroundedContent::GroundedContent(postgres::PgPool* pool, const Engine* engine, l
       llm_(llm),
       prompts_(prompts),
       recommend_(std::move(recommend)),
-      metrics_(metrics) {}
+      metrics_(metrics) {
+  // The local engine, through the same interface: one attempt (it does no I/O), nothing cached, and a
+  // breaker that never opens (its failures would be our bugs, not an outage).
+  llm::StructuredLlmOptions o;
+  o.backoff.max_attempts = 1;
+  o.invalid_output_retries = 0;
+  o.breaker_threshold = 1 << 30;
+  local_ = std::make_unique<llm::StructuredLlm>(MakeLocalBackend(), nullptr, o, metrics_);
+}
+
+GroundedContent::~GroundedContent() = default;
 
 // ---- SummarizeInteractions -----------------------------------------------------------------------------
 
@@ -371,75 +829,43 @@ absl::Status GroundedContent::SummarizeInteractions(const v1::SummarizeInteracti
     facts.push_back({"review", c.reviews.front().id, ReviewFact(c.reviews.front())});
   }
 
-  // The LLM, when configured and it answers within the rules.
-  if (llm_ != nullptr && !facts.empty()) {
-    auto tmpl = prompts_->Get("summarize_interactions");
-    if (tmpl.ok()) {
-      const std::string stats =
-          absl::StrCat("[stats:", c.id, "] ", c.contacts_total, " customer-service contacts",
-                       channel_rank.empty() ? "" : absl::StrCat(", most often by ", channel_rank[0].first),
-                       "; ", c.shop_interactions, " shop interactions; ", c.reviews_total,
-                       " reviews; mean sentiment ", absl::StrFormat("%.2f", sentiment));
-      auto prompt =
-          (*tmpl)->Render({{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")")},
-                           {"facts", stats + "\n" + FactLines(facts)}});
-      if (prompt.ok()) {
-        std::vector<Fact> citable = facts;
-        citable.push_back({"stats", c.id, stats});
-        auto r = llm_->Call(*prompt, llm::SummarySchema(), deadline);
-        std::vector<const Fact*> cited;
-        if (r.ok() && ResolveCitations(llm::GetStrings(r->value, "cited_ids"), citable, &cited)) {
-          out->set_summary(llm::GetString(r->value, "summary"));
-          for (const auto& t : llm::GetStrings(r->value, "key_topics")) out->add_key_topics(t);
-          std::set<std::string> seen;
-          for (const Fact* f : cited) AddCitation(*f, out->mutable_citations(), &seen);
-          out->set_backend(r->backend);
-          return absl::OkStatus();
-        }
-        metrics_->llm_fallbacks(r.ok() ? "ungrounded" : "error").Increment();
-      }
-    }
+  std::vector<Fact> citable = facts;
+  std::string stats;
+  if (!facts.empty()) {
+    stats = absl::StrCat("[stats:", c.id, "] ", c.contacts_total, " customer-service contacts",
+                         channel_rank.empty() ? "" : absl::StrCat(", most often by ", channel_rank[0].first),
+                         "; ", c.shop_interactions, " shop interactions; ", c.reviews_total,
+                         " reviews; mean sentiment ", absl::StrFormat("%.2f", sentiment));
+    citable.push_back({"stats", c.id, stats});
   }
-
-  // The local engine: sentences filled only with the figures and rows above.
-  std::vector<std::string> sentences;
+  auto context = std::make_shared<SummaryContext>();
+  context->who = c.name.empty() ? absl::StrCat("Customer ", c.id) : c.name;
+  context->contacts_total = c.contacts_total;
+  context->contacts_loaded = static_cast<int64_t>(c.contacts.size());
+  context->reviews_total = c.reviews_total;
+  context->shop_interactions = c.shop_interactions;
+  if (!channel_rank.empty()) {
+    context->top_channel = channel_rank[0].first;
+    context->top_channel_count = channel_rank[0].second.first;
+  }
+  if (last != nullptr) context->last = *last;
+  context->key_topics = key_topics;
+  if (!c.reviews.empty()) context->latest_review = c.reviews.front();
+  context->sentiment_n = sentiment_n;
+  context->sentiment = sentiment;
+  context->label = out->sentiment();
+  context->facts = facts;
+  auto answer =
+      Ask(llm_, local_.get(), prompts_, "summarize_interactions",
+          {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")")},
+           {"facts", stats + "\n" + FactLines(facts)}},
+          std::move(context), llm::SummarySchema(), citable, /*need_citation=*/false, deadline, metrics_);
+  if (!answer.ok()) return answer.status();
+  out->set_summary(llm::GetString(answer->value, "summary"));
+  for (const auto& t : llm::GetStrings(answer->value, "key_topics")) out->add_key_topics(t);
   std::set<std::string> seen;
-  const std::string who = c.name.empty() ? absl::StrCat("Customer ", c.id) : c.name;
-  if (c.contacts_total == 0) {
-    sentences.push_back(absl::StrCat(who, " has no customer-service contacts on record."));
-  } else {
-    sentences.push_back(absl::StrCat(who, " has contacted us ", Plural(c.contacts_total, "time", "times"),
-                                     ", most often by ", channel_rank[0].first, " (",
-                                     channel_rank[0].second.first, " of ", c.contacts.size(), ")."));
-    std::string s = absl::StrCat("The last contact was by ", last->channel, " on ", Date(last->micros));
-    if (!last->topic.empty()) absl::StrAppend(&s, " about \"", last->topic, "\"");
-    if (!last->product_title.empty()) absl::StrAppend(&s, " regarding the ", ShortTitle(last->product_title));
-    sentences.push_back(s + ".");
-    if (key_topics.size() > 1) {
-      std::vector<std::string> quoted;
-      for (const auto& t : key_topics) quoted.push_back(absl::StrCat("\"", t, "\""));
-      sentences.push_back(absl::StrCat("Recurring topics: ", JoinAnd(quoted), "."));
-    }
-    if (!last->notes.empty()) sentences.push_back(absl::StrCat("Latest note: ", Excerpt(last->notes, 200)));
-  }
-  if (c.reviews_total > 0) {
-    const Review& r = c.reviews.front();
-    sentences.push_back(absl::StrCat(who, " has written ", Plural(c.reviews_total, "review", "reviews"),
-                                     "; the latest gives the ", ShortTitle(r.product_title), " ", r.rating,
-                                     " of 5 stars."));
-  }
-  if (c.shop_interactions > 0) {
-    sentences.push_back(absl::StrCat(
-        "They have ", Plural(c.shop_interactions, "shop interaction", "shop interactions"), " on record."));
-  }
-  if (sentiment_n > 0) {
-    sentences.push_back(absl::StrCat("Overall sentiment is ", out->sentiment(), " (",
-                                     absl::StrFormat("%.2f", sentiment), " on a -1 to 1 scale)."));
-  }
-  out->set_summary(absl::StrJoin(sentences, " "));
-  for (const auto& t : key_topics) out->add_key_topics(t);
-  for (const Fact& f : facts) AddCitation(f, out->mutable_citations(), &seen);
-  out->set_backend("local");
+  for (const Fact* f : answer->cited) AddCitation(*f, out->mutable_citations(), &seen);
+  out->set_backend(answer->backend);
   return absl::OkStatus();
 }
 
@@ -575,76 +1001,29 @@ absl::Status GroundedContent::GenerateContent(const v1::GenerateContentRequest& 
     }
   }
 
-  if (llm_ != nullptr && !facts.empty()) {
-    auto tmpl = prompts_->Get("generate_content");
-    if (tmpl.ok()) {
-      auto prompt =
-          (*tmpl)->Render({{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")",
-                                                     c.segment.empty() ? "" : ", segment " + c.segment)},
-                           {"facts", FactLines(facts)}});
-      if (prompt.ok()) {
-        auto r = llm_->Call(*prompt, llm::EmailSchema(), deadline);
-        std::vector<const Fact*> cited;
-        if (r.ok() && ResolveCitations(llm::GetStrings(r->value, "cited_ids"), facts, &cited) &&
-            !cited.empty()) {
-          out->set_subject(llm::GetString(r->value, "subject"));
-          out->set_body(llm::GetString(r->value, "body"));
-          std::set<std::string> seen;
-          for (const Fact* f : cited) AddCitation(*f, out->mutable_citations(), &seen);
-          out->set_backend(r->backend);
-          return absl::OkStatus();
-        }
-        metrics_->llm_fallbacks(r.ok() ? "ungrounded" : "error").Increment();
-      }
-    }
-  }
-
-  // Local: every sentence is one retrieved fact.
-  const std::string first = FirstName(c.name);
-  std::vector<std::string> paragraphs;
+  auto context = std::make_shared<EmailContext>();
+  context->first_name = FirstName(c.name);
+  if (complaint != nullptr) context->complaint = *complaint;
+  if (anchor != nullptr) context->anchor = *anchor;
+  context->bought = bought;
+  context->review_count = review_count;
+  context->rating = rating;
+  context->praised = praised;
+  context->quote = quote;
+  for (const auto& [r, title] : picks) context->pick_titles.push_back(title);
+  context->facts = facts;
+  auto answer =
+      Ask(llm_, local_.get(), prompts_, "generate_content",
+          {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")",
+                                     c.segment.empty() ? "" : ", segment " + c.segment)},
+           {"facts", FactLines(facts)}},
+          std::move(context), llm::EmailSchema(), facts, /*need_citation=*/true, deadline, metrics_);
+  if (!answer.ok()) return answer.status();
+  out->set_subject(llm::GetString(answer->value, "subject"));
+  out->set_body(llm::GetString(answer->value, "body"));
   std::set<std::string> seen;
-  if (complaint != nullptr) {
-    std::string s =
-        absl::StrCat("We're sorry about the ", complaint->topic.empty() ? "trouble" : complaint->topic);
-    if (!complaint->product_title.empty())
-      absl::StrAppend(&s, " with your ", ShortTitle(complaint->product_title));
-    absl::StrAppend(
-        &s, " you told us about on ", Date(complaint->micros),
-        ". Thank you for your patience, and just reply to this email if anything is still not right.");
-    paragraphs.push_back(s);
-  }
-  std::string subject;
-  if (anchor != nullptr) {
-    const std::string name = ShortTitle(anchor->title);
-    subject = bought ? absl::StrCat(first, ", how is your ", name, " working out?")
-                     : absl::StrCat(first, ", still thinking about the ", name, "?");
-    std::string p = bought ? absl::StrCat("We hope you're enjoying the ", name, ".")
-                           : absl::StrCat("We noticed you were looking at the ", name, ".");
-    if (review_count > 0) {
-      absl::StrAppend(&p, absl::StrFormat(" It's rated %.1f out of 5 by %d reviewers", rating, review_count));
-      if (!praised.empty()) {
-        std::vector<std::string> h;
-        for (const auto& x : praised) h.push_back(Humanize(x));
-        absl::StrAppend(&p, ", who especially like the ", JoinAnd(h));
-      }
-      p += ".";
-    }
-    if (!quote.empty()) absl::StrAppend(&p, " As one customer put it: \"", quote, "\"");
-    paragraphs.push_back(p);
-  }
-  if (!picks.empty()) {
-    std::vector<std::string> names;
-    for (const auto& [r, title] : picks) names.push_back(ShortTitle(title));
-    paragraphs.push_back(absl::StrCat("You might also like the ", JoinAnd(names), "."));
-    if (subject.empty()) subject = absl::StrCat(first, ", picked for you: the ", ShortTitle(picks[0].second));
-  }
-  if (subject.empty()) subject = absl::StrCat(first, ", thank you for shopping with us");
-  if (paragraphs.empty()) paragraphs.push_back("Thank you for being part of our community.");
-  out->set_subject(subject);
-  out->set_body(absl::StrCat("Hi ", first, ",\n\n", absl::StrJoin(paragraphs, "\n\n"),
-                             "\n\nBest wishes,\nThe marketlens shop team"));
-  for (const Fact& f : facts) AddCitation(f, out->mutable_citations(), &seen);
-  out->set_backend("local");
+  for (const Fact* f : answer->cited) AddCitation(*f, out->mutable_citations(), &seen);
+  out->set_backend(answer->backend);
   return absl::OkStatus();
 }
 
@@ -668,6 +1047,7 @@ absl::Status GroundedContent::GenerateBrief(const v1::GenerateBriefRequest& req,
   std::vector<std::tuple<std::string, double, std::string>> top_influencers;  // (name, er, best post id)
   std::string segment, region;
   double segment_share = 0;
+  std::vector<CampaignPost> posts;  // the platform's, newest first
   absl::Status st = pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         facts.clear();
@@ -675,6 +1055,7 @@ absl::Status GroundedContent::GenerateBrief(const v1::GenerateBriefRequest& req,
         issues.clear();
         quotes.clear();
         top_influencers.clear();
+        posts.clear();
         // The product: the best match of title (and brand) with the most reviews.
         auto p = tx.Exec(
             "SELECT p.id, p.title, p.brand, p.category, COALESCE(s.average_rating, 0), "
@@ -763,6 +1144,26 @@ absl::Status GroundedContent::GenerateBrief(const v1::GenerateBriefRequest& req,
           top_influencers.emplace_back(row[0].as<std::string>(), row[1].as<double>(),
                                        row[2].as<std::string>());
         }
+        // The platform's posts with their captions and hashtags: what performs there (brief_tools.h).
+        auto rows = tx.Exec(
+            "SELECT id, influencer, product_id, left(caption, 300), array_to_string(hashtags, ' '), views,"
+            " likes + comments + shares, COALESCE(engagement_rate, -1) FROM raw.campaign_posts"
+            " WHERE lower(platform) = $1 ORDER BY posted_at DESC, id LIMIT $2",
+            platform, kMaxBriefPosts);
+        if (!rows.ok()) return rows.status();
+        posts.reserve(rows->size());
+        for (const auto& row : *rows) {
+          CampaignPost post;
+          post.id = row[0].as<std::string>();
+          post.influencer = row[1].as<std::string>();
+          post.product_id = row[2].as<std::string>();
+          post.caption = row[3].as<std::string>();
+          post.hashtags = absl::StrSplit(row[4].as<std::string>(), ' ', absl::SkipEmpty());
+          post.views = row[5].as<int64_t>();
+          post.engagements = row[6].as<int64_t>();
+          post.engagement_rate = row[7].as<double>();
+          posts.push_back(std::move(post));
+        }
         return absl::OkStatus();
       },
       ReadTx(deadline));
@@ -804,134 +1205,86 @@ absl::Status GroundedContent::GenerateBrief(const v1::GenerateBriefRequest& req,
                      absl::StrFormat("%.0f%% of its purchases come from %s customers in %s",
                                      100 * segment_share, segment, region)});
   }
-  // Facts are deduplicated by (source, id) for citations only; the LLM sees them all.
-  if (llm_ != nullptr && !facts.empty()) {
-    auto tmpl = prompts_->Get("generate_brief");
-    if (tmpl.ok()) {
-      auto prompt = (*tmpl)->Render({{"brand", brand},
-                                     {"product", name},
-                                     {"goal", req.goal()},
-                                     {"platform", platform},
-                                     {"facts", FactLines(facts)}});
-      if (prompt.ok()) {
-        auto r = llm_->Call(*prompt, llm::BriefSchema(), deadline);
-        std::vector<const Fact*> cited;
-        if (r.ok() && ResolveCitations(llm::GetStrings(r->value, "cited_ids"), facts, &cited)) {
-          out->set_caption(llm::GetString(r->value, "caption"));
-          for (const auto& h : llm::GetStrings(r->value, "hooks")) out->add_hooks(h);
-          for (const auto& h : llm::GetStrings(r->value, "hashtags")) out->add_hashtags(h);
-          out->set_call_to_action(llm::GetString(r->value, "call_to_action"));
-          out->set_tone(llm::GetString(r->value, "tone"));
-          out->set_persona(llm::GetString(r->value, "persona"));
-          for (const auto& t : llm::GetStrings(r->value, "talking_points")) out->add_talking_points(t);
-          std::set<std::string> seen;
-          for (const Fact* f : cited) AddCitation(*f, out->mutable_citations(), &seen);
-          out->set_backend(r->backend);
-          out->set_brief(absl::StrCat(out->caption(), "\n\nHooks:\n- ", absl::StrJoin(out->hooks(), "\n- "),
-                                      "\n\nTalking points:\n- ", absl::StrJoin(out->talking_points(), "\n- "),
-                                      "\n\nCall to action: ", out->call_to_action(), "\nTone: ", out->tone(),
-                                      "\nAudience: ", out->persona(), "\n",
-                                      absl::StrJoin(out->hashtags(), " ")));
-          return absl::OkStatus();
-        }
-        metrics_->llm_fallbacks(r.ok() ? "ungrounded" : "error").Increment();
+  // What performs on the platform: hashtags and caption angles, each cited by its best posts.
+  PlatformPerformance performance = AnalyzePlatform(posts);
+  std::map<std::string, std::string> angle_examples;
+  {
+    absl::flat_hash_map<std::string, const CampaignPost*> by_id;
+    for (const CampaignPost& p : posts) by_id[p.id] = &p;
+    std::set<std::string> cited_posts;
+    for (const auto& [influencer, rate, post] : top_influencers) cited_posts.insert(post);
+    // The best post of `perf` not cited yet (a post is cited once, for its first fact).
+    auto cite = [&](const Performance& perf) {
+      for (const std::string& id : perf.post_ids) {
+        if (cited_posts.insert(id).second) return id;
       }
+      return perf.post_ids.empty() ? std::string() : perf.post_ids[0];
+    };
+    for (const Performance& a : performance.angles) {
+      const std::string id = cite(a);
+      const auto post = by_id.find(id);  // the example is the cited post's own opening
+      const std::string example = post != by_id.end() ? FirstLine(post->second->caption) : "";
+      angle_examples[a.key] = example;
+      facts.push_back(
+          {"campaign_post", id,
+           absl::StrFormat("%s captions: %d %s posts by %d creators get %.1fx their creators' usual "
+                           "engagement (mean %.1f%%)%s",
+                           AngleName(a.key), a.posts, platform, a.creators, a.lift, 100 * a.mean_rate,
+                           example.empty() ? "" : absl::StrCat(", e.g. \"", example, "\""))});
+    }
+    for (const Performance& t : performance.hashtags) {
+      facts.push_back({"campaign_post", cite(t),
+                       absl::StrFormat("#%s: %d %s posts by %d creators get %.1fx their creators' usual "
+                                       "engagement (mean %.1f%%)",
+                                       t.key, t.posts, platform, t.creators, t.lift, 100 * t.mean_rate)});
     }
   }
 
-  // Local.
-  const std::string goal = absl::AsciiStrToLower(req.goal());
-  std::vector<std::string> praised_names;
-  for (const auto& [a, s] : praised) praised_names.push_back(Humanize(a));
-  if (!quotes.empty()) {
-    out->set_caption(absl::StrCat(
-        "\"", quotes[0].second, "\" - a real ", name, " review. ",
-        praised_names.empty() ? "" : absl::StrCat("Loved for its ", JoinAnd(praised_names), ". "), "By ",
-        brand, "."));
-  } else {
-    out->set_caption(absl::StrCat("Meet the ", name, " by ", brand, "."));
-  }
-  for (size_t i = 0; i < praised.size() && out->hooks_size() < 2; ++i) {
-    out->add_hooks(absl::StrCat(praised[i].second.first, " reviewers mention the ",
-                                Humanize(praised[i].first), ". Here's why."));
-  }
-  if (product.reviews > 0) {
-    out->add_hooks(absl::StrFormat("%.1f stars from %d reviews: does the %s live up to it?", product.rating,
-                                   product.reviews, name));
-  }
-  if (out->hooks_size() < 3 && !quotes.empty())
-    out->add_hooks(absl::StrCat("\"", quotes.back().second, "\""));
-  if (out->hooks_size() == 0) out->add_hooks(absl::StrCat("First look: the ", name, " by ", brand));
-  // Hashtags from our own data: brand, product, category, praised aspects.
-  auto tag = [](const std::string& text) {
-    std::string t = "#";
-    bool upper = true;
-    for (char ch : text) {
-      if (absl::ascii_isalnum(static_cast<unsigned char>(ch))) {
-        t.push_back(upper ? absl::ascii_toupper(static_cast<unsigned char>(ch)) : ch);
-        upper = false;
-      } else {
-        upper = true;
-      }
-    }
-    return t.size() > 1 ? t : "";
-  };
-  std::set<std::string> tags_seen;
-  for (const std::string& t : {tag(brand), tag(name), tag(product.category)}) {
-    if (!t.empty() && tags_seen.insert(absl::AsciiStrToLower(t)).second) out->add_hashtags(t);
-  }
-  for (const auto& a : praised_names) {
-    const std::string t = tag(a);
-    if (!t.empty() && tags_seen.insert(absl::AsciiStrToLower(t)).second) out->add_hashtags(t);
-  }
-  if (absl::StrContains(goal, "aware") || absl::StrContains(goal, "reach")) {
-    out->set_call_to_action(
-        absl::StrCat("Follow ", brand, " and share this with someone who needs a ", name, "."));
-  } else if (absl::StrContains(goal, "sale") || absl::StrContains(goal, "conver") ||
-             absl::StrContains(goal, "launch")) {
-    out->set_call_to_action(absl::StrCat("Tap the link to get the ", name, " today."));
-  } else {
-    out->set_call_to_action(absl::StrCat("Try the ", name, " and tell us what you think in the comments."));
-  }
-  static const std::map<std::string, std::string> kTone = {{"tiktok", "playful, fast-paced, first-person"},
-                                                           {"instagram", "aspirational, visual, warm"},
-                                                           {"youtube", "in-depth, honest, hands-on"},
-                                                           {"pinterest", "inspirational, practical how-to"},
-                                                           {"x", "punchy, conversational"}};
-  auto tone = kTone.find(platform);
-  out->set_tone(tone != kTone.end() ? tone->second : "friendly and authentic");
-  if (!segment.empty()) {
-    out->set_persona(absl::StrFormat("%s customers in %s, who make %.0f%% of the %s's purchases", segment,
-                                     region, 100 * segment_share, name));
-  } else if (!product.category.empty()) {
-    out->set_persona(absl::StrCat("Shoppers browsing ", product.category));
-  } else {
-    out->set_persona("Shoppers new to the brand");
-  }
-  for (const auto& [a, s] : praised) {
-    out->add_talking_points(absl::StrFormat(
-        "Lead with the %s: %d reviewers mention it, overwhelmingly positively.", Humanize(a), s.first));
-  }
-  for (const auto& [category, share] : issues) {
-    out->add_talking_points(absl::StrFormat("Don't overpromise on %s: %.0f%% of reviews raise it.",
-                                            Humanize(category), 100 * share));
-  }
-  if (platform_posts > 0) {
-    out->add_talking_points(absl::StrFormat(
-        "On %s our campaign posts average %.1f%% engagement (%.1f%% across platforms)%s.", platform,
-        100 * platform_er, 100 * overall_er,
-        top_influencers.empty() ? ""
-                                : absl::StrFormat("; %s leads with %.1f%%", std::get<0>(top_influencers[0]),
-                                                  100 * std::get<1>(top_influencers[0]))));
-  }
-  if (!req.goal().empty()) out->add_talking_points(absl::StrCat("Campaign goal: ", req.goal(), "."));
+  auto context = std::make_shared<BriefContext>();
+  context->name = name;
+  context->brand = brand;
+  context->category = product.category;
+  context->platform = platform;
+  context->goal = req.goal();
+  context->rating = product.rating;
+  context->reviews = product.reviews;
+  context->praised = praised;
+  context->issues = issues;
+  context->quotes = quotes;
+  context->platform_posts = platform_posts;
+  context->platform_er = platform_er;
+  context->overall_er = overall_er;
+  context->top_influencers = top_influencers;
+  context->segment = segment;
+  context->region = region;
+  context->segment_share = segment_share;
+  context->performance = performance;
+  context->angle_examples = angle_examples;
+  context->facts = facts;
+  auto answer =
+      Ask(llm_, local_.get(), prompts_, "generate_brief",
+          {{"brand", brand},
+           {"product", name},
+           {"goal", req.goal()},
+           {"platform", platform},
+           {"facts", FactLines(facts)}},
+          std::move(context), llm::BriefSchema(), facts, /*need_citation=*/false, deadline, metrics_);
+  if (!answer.ok()) return answer.status();
+  const google::protobuf::Struct& v = answer->value;
+  out->set_caption(llm::GetString(v, "caption"));
+  for (const auto& h : llm::GetStrings(v, "hooks")) out->add_hooks(h);
+  for (const auto& h : llm::GetStrings(v, "hashtags")) out->add_hashtags(h);
+  out->set_call_to_action(llm::GetString(v, "call_to_action"));
+  out->set_tone(llm::GetString(v, "tone"));
+  out->set_persona(llm::GetString(v, "persona"));
+  for (const auto& t : llm::GetStrings(v, "talking_points")) out->add_talking_points(t);
+  std::set<std::string> seen;
+  for (const Fact* f : answer->cited) AddCitation(*f, out->mutable_citations(), &seen);
+  out->set_backend(answer->backend);
   out->set_brief(absl::StrCat(out->caption(), "\n\nHooks:\n- ", absl::StrJoin(out->hooks(), "\n- "),
                               "\n\nTalking points:\n- ", absl::StrJoin(out->talking_points(), "\n- "),
                               "\n\nCall to action: ", out->call_to_action(), "\nTone: ", out->tone(),
                               "\nAudience: ", out->persona(), "\n", absl::StrJoin(out->hashtags(), " ")));
-  std::set<std::string> seen;
-  for (const Fact& f : facts) AddCitation(f, out->mutable_citations(), &seen);
-  out->set_backend("local");
   return absl::OkStatus();
 }
 

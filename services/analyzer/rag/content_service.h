@@ -6,14 +6,22 @@
 // the recommender's picks. Relevant rows are found with BM25 (bm25.h). Each row carries its id, and every
 // generated text lists the rows it used as citations.
 //
-// Backends: the local engine writes fluent text from templates filled only with retrieved facts (it never
-// states a fact it did not retrieve). With an LLM configured, the same facts (each tagged with its id) go
-// into a versioned prompt; the JSON answer must match the schema and may only cite ids that were given,
-// otherwise (or on any LLM failure) the local engine answers and the fallback is counted.
+// GenerateBrief's tools read what performs on the requested platform in our campaign posts (hashtags and
+// caption angles, engagement-weighted against each creator's usual engagement, with minimum support:
+// brief_tools.h) and what reviewers praise about the product (insights + BM25 over its good reviews).
+//
+// Backends, all behind llm::LlmBackend: every answer is asked for with a versioned prompt whose text holds
+// the retrieved facts (each tagged with its id) and whose typed context holds the same facts. The local
+// engine (llm::LocalBackend with the writers registered here; the default, --llm_backend=local) writes
+// fluent text from the context only (it never states a fact it did not retrieve) and cites the rows it
+// used. A remote backend (--llm_backend=openai) is asked first; its JSON answer must match the schema and
+// may only cite ids that were given, otherwise (or on any LLM failure) the local engine answers through the
+// same interface and the fallback is counted.
 #ifndef MARKETLENS_SERVICES_ANALYZER_RAG_CONTENT_SERVICE_H_
 #define MARKETLENS_SERVICES_ANALYZER_RAG_CONTENT_SERVICE_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +32,7 @@
 #include "services/analyzer/analyzer_metrics.h"
 #include "services/analyzer/analyzer_service.h"
 #include "services/analyzer/engine/engine.h"
+#include "services/analyzer/llm/local_backend.h"
 #include "services/analyzer/llm/prompts.h"
 #include "services/analyzer/llm/structured_llm.h"
 
@@ -39,10 +48,12 @@ using RecommendFn = std::function<absl::StatusOr<std::vector<Recommendation>>(co
 
 class GroundedContent : public ContentService {
  public:
-  // `llm` and `recommend` may be null / empty.
+  // `llm` is the configured backend (local or remote); null means the local engine. `recommend` may be
+  // empty.
   GroundedContent(postgres::PgPool* pool, const Engine* engine, llm::StructuredLlm* llm,
                   const llm::PromptLibrary* prompts, RecommendFn recommend = nullptr,
                   AnalyzerMetrics* metrics = &AnalyzerMetrics::Default());
+  ~GroundedContent() override;
 
   absl::Status GenerateContent(const v1::GenerateContentRequest& req, absl::Time deadline,
                                v1::GenerateContentResponse* out) override;
@@ -58,7 +69,14 @@ class GroundedContent : public ContentService {
   const llm::PromptLibrary* prompts_;
   RecommendFn recommend_;
   AnalyzerMetrics* metrics_;
+  std::unique_ptr<llm::StructuredLlm> local_;  // the local engine: the fallback of a remote backend
 };
+
+// Registers the local engine's writers for the content prompts (summarize_interactions, generate_content,
+// generate_brief) on `backend`.
+void RegisterLocalWriters(llm::LocalBackend* backend);
+// A local backend with those writers.
+std::unique_ptr<llm::LocalBackend> MakeLocalBackend(std::string model = "local-engine");
 
 // "Voltix Bluetooth Speaker, 360 Degree Sound - Black" -> "Voltix Bluetooth Speaker" (exposed for tests).
 std::string ShortTitle(absl::string_view title);

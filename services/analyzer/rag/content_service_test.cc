@@ -3,6 +3,7 @@
 // with the openai backend (a real HTTP server started by the test), including its fallbacks.
 #include "services/analyzer/rag/content_service.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/match.h"
@@ -293,6 +294,127 @@ TEST_F(ContentTest, GenerateBriefFromOurOwnData) {
   EXPECT_TRUE(sources.contains("campaign_post"));
   EXPECT_TRUE(sources.contains("segment"));
   ExpectCitationsExist(resp.citations());
+}
+
+// Seeded campaign posts with captions and hashtags on youtube: five creators with different usual
+// engagement; #dupealert (on "how to" captions) lifts engagement 2x, #bassboost (honest reviews) 1.6x;
+// #shorts is on every post, #onehit on one viral post, and #pinonly performs on pinterest but not here.
+void SeedYoutube(postgres::PgPool& pool) {
+  std::string values;
+  int n = 0;
+  auto add = [&](const std::string& platform, const std::string& creator, int64_t views, int64_t engagements,
+                 const std::string& caption, const std::string& tags) {
+    absl::StrAppend(&values, values.empty() ? "" : ",", "('yt", n++, "', 'c9', '", creator, "', '", platform,
+                    "', 'p-1', ", views, ", ", engagements, ", 0, 0, now(), '", caption, "', '{", tags,
+                    "}')");
+  };
+  const double base[] = {0.03, 0.04, 0.05, 0.06, 0.09};
+  for (int c = 0; c < 5; ++c) {
+    for (int i = 0; i < 10; ++i) {
+      const double noise = 1 + 0.05 * ((i * 7 + c) % 5 - 2);
+      const std::string creator = absl::StrCat("creator", c);
+      if (i % 5 == 0) {
+        add("youtube", creator, 10000, static_cast<int64_t>(10000 * base[c] * 2.0 * noise),
+            "How to set it up in two minutes", "shorts,dupealert");
+      } else if (i % 5 == 1) {
+        add("youtube", creator, 10000, static_cast<int64_t>(10000 * base[c] * 1.6 * noise),
+            "Honest review after a month", "shorts,bassboost");
+      } else if (i % 5 == 2) {
+        add("youtube", creator, 10000, static_cast<int64_t>(10000 * base[c] * 0.8 * noise), "New speaker day",
+            "shorts,pinonly");
+      } else {
+        add("youtube", creator, 10000, static_cast<int64_t>(10000 * base[c] * noise), "New speaker day",
+            "shorts");
+      }
+      add("pinterest", creator, 10000, static_cast<int64_t>(10000 * base[c] * (i % 2 ? 3.0 : 1.0)), "Pin it",
+          i % 2 ? "pinonly" : "other");
+    }
+  }
+  add("youtube", "creator0", 10000, 5000, "Look at this", "shorts,onehit");
+  ASSERT_TRUE(pool.Exec(absl::StrCat("INSERT INTO raw.campaign_posts (id, campaign_id, influencer, platform, "
+                                     "product_id, views, likes, comments, shares, posted_at, caption, "
+                                     "hashtags) VALUES ",
+                                     values))
+                  .ok());
+}
+
+TEST_F(ContentTest, GenerateBriefLeadsWithWhatPerformsOnThePlatform) {
+  SeedYoutube(*pool_);
+  GroundedContent content(pool_, engine_, nullptr, prompts_);
+  v1::GenerateBriefRequest req;
+  req.set_brand("Voltix");
+  req.set_product("Bluetooth Speaker");
+  req.set_goal("awareness");
+  req.set_platform("YouTube");
+  v1::GenerateBriefResponse resp;
+  ASSERT_TRUE(content.GenerateBrief(req, Soon(), &resp).ok());
+  std::printf("brief (local, youtube):\n%s\n", resp.brief().c_str());
+  EXPECT_EQ(resp.backend(), "local");
+  // The planted hashtags first, best first; then our own (brand, product...).
+  ASSERT_GE(resp.hashtags_size(), 3);
+  EXPECT_EQ(resp.hashtags(0), "#dupealert");
+  EXPECT_EQ(resp.hashtags(1), "#bassboost");
+  for (const auto& t : resp.hashtags()) {
+    EXPECT_NE(t, "#shorts");   // on every post
+    EXPECT_NE(t, "#onehit");   // one viral post
+    EXPECT_NE(t, "#pinonly");  // performs on pinterest, not here
+  }
+  EXPECT_TRUE(std::find(resp.hashtags().begin(), resp.hashtags().end(), "#Voltix") != resp.hashtags().end());
+  // The best angle (tutorial captions) opens the caption and the hooks, filled with the product's facts.
+  ASSERT_GE(resp.hooks_size(), 2);
+  EXPECT_TRUE(absl::StartsWith(resp.hooks(0), "How to get the most out of the Voltix Bluetooth Speaker"))
+      << resp.hooks(0);
+  EXPECT_TRUE(absl::StartsWith(resp.caption(), resp.hooks(0))) << resp.caption();
+  EXPECT_TRUE(absl::StrContains(resp.caption(), "#dupealert #bassboost")) << resp.caption();
+  bool angle_point = false;
+  for (const auto& t : resp.talking_points())
+    angle_point |= absl::StartsWith(t, "Lead with a tutorial angle");
+  EXPECT_TRUE(angle_point) << resp.brief();
+  // The rows used are named: the best posts carrying each tag, and the reviews quoted.
+  bool tag_cited = false, angle_cited = false;
+  for (const auto& c : resp.citations()) {
+    if (c.source() != "campaign_post" || c.id().rfind("yt", 0) != 0) continue;
+    tag_cited |= absl::StartsWith(c.excerpt(), "#dupealert:");
+    angle_cited |= absl::StartsWith(c.excerpt(), "tutorial captions:");
+    EXPECT_EQ(
+        Scalar(*pool_, absl::StrCat("SELECT platform FROM raw.campaign_posts WHERE id = '", c.id(), "'")),
+        "youtube");
+  }
+  EXPECT_TRUE(tag_cited);
+  EXPECT_TRUE(angle_cited);
+  ExpectCitationsExist(resp.citations());
+
+  // The same facts go to a remote model; when it cites a row it was not given, the local engine answers
+  // through the same interface, with the same brief.
+  llm::FakeLlmServer server([](const llm::HttpRequest&) {
+    return llm::ChatCompletion(
+        R"({"caption":"c","hooks":["h"],"hashtags":["#x"],"call_to_action":"a","tone":"t","persona":"p","talking_points":["x"],"cited_ids":["campaign_post:made-up"]})");
+  });
+  auto llm = Llm(server);
+  GroundedContent remote(pool_, engine_, llm.get(), prompts_);
+  v1::GenerateBriefResponse fallback;
+  ASSERT_TRUE(remote.GenerateBrief(req, Soon(), &fallback).ok());
+  ASSERT_GE(server.requests(), 1);
+  EXPECT_TRUE(absl::StrContains(server.recorded()[0].body, "#dupealert:")) << server.recorded()[0].body;
+  EXPECT_EQ(fallback.backend(), "local");
+  EXPECT_EQ(fallback.brief(), resp.brief());
+  // A grounded remote answer (citing a post it was given) is used as given.
+  std::string post_id;
+  for (const auto& c : resp.citations()) {
+    if (c.source() == "campaign_post" && absl::StartsWith(c.excerpt(), "#dupealert:")) post_id = c.id();
+  }
+  server.set_handler([post_id](const llm::HttpRequest&) {
+    return llm::ChatCompletion(absl::StrCat(
+        R"({"caption":"Sound that fills the room","hooks":["h"],"hashtags":["#dupealert"],"call_to_action":"a",)",
+        R"("tone":"t","persona":"p","talking_points":["x"],"cited_ids":["campaign_post:)", post_id,
+        R"("]})"));
+  });
+  v1::GenerateBriefResponse grounded;
+  ASSERT_TRUE(remote.GenerateBrief(req, Soon(), &grounded).ok());
+  EXPECT_EQ(grounded.backend(), "openai");
+  EXPECT_EQ(grounded.caption(), "Sound that fills the room");
+  ASSERT_EQ(grounded.citations_size(), 1);
+  EXPECT_EQ(grounded.citations(0).id(), post_id);
 }
 
 TEST(ShortTitleTest, CutsAtSeparators) {
