@@ -15,6 +15,8 @@ RUN apt-get update \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcurl4 libssl3 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/recommender /app/recommender
+# The CLI is what the training CronJob runs (k8s/base/cronjobs.yaml: /app/cli train --source=postgres
+# --register --promote --keep=5); it links libcrypto (libssl3) for artifact checksums.
 COPY --from=build /out/cli /app/cli
 USER 65532:65532
 ENTRYPOINT ["/app/recommender"]

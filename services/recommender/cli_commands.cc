@@ -251,7 +251,7 @@ int Train(const CliArgs& a, std::ostream& out, std::ostream& err) {
       return err << "train: " << s.message() << "\n", kFailed;
   }
   if (do_register) {
-    absl::StatusOr<std::string> uri = RegisterTrainedModel(registry, b, output, promote, err);
+    absl::StatusOr<std::string> uri = RegisterTrainedModel(registry, b, promote, err);
     if (!uri.ok()) return err << "train: " << uri.status().message() << "\n", kFailed;
     artifact = *uri;
   }
@@ -333,8 +333,11 @@ evaluate   --train F --test F | --input F [--split temporal|random] [--leave_las
            [--min_user_interactions 5] [--min_item_interactions 5] [--bot_max_events_per_minute 300] [--json]
 train      --input F [--items F] | --source postgres --pg_dsn DSN
            [--algorithm hybrid|als|item_knn|popularity] [--params ...] [--output FILE]
-           [--register [--promote] [--artifact_dir DIR] [--keep N]] [--no_evaluate] [--version V] [--json]
+           [--register [--promote] [--keep N] [--artifact_dir DIR]] [--no_evaluate] [--version V] [--json]
+           (--register stores the artifact in Postgres, recsys.model_artifacts: every replica loads it)
 models     list | promote VERSION | rollback | prune --keep N      (--pg_dsn DSN)
+Postgres:  --pg_dsn DSN (or MARKETLENS_PG_DSN); the password from --pg_password_file F
+           (or MARKETLENS_PG_PASSWORD_FILE) or PGPASSWORD
 generate   --output F [--items_output F] [--users 500] [--items 200] [--clusters 5] [--events_per_user 20]
            [--in_cluster 0.9] [--shop] [--seed 1]
 

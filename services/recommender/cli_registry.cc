@@ -11,8 +11,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/config/secret.h"
 #include "common/postgres/pool.h"
 #include "services/recommender/eval/report.h"
+#include "services/recommender/store/artifact_store.h"
 #include "services/recommender/store/pg_source.h"
 #include "services/recommender/store/registry.h"
 
@@ -42,6 +44,12 @@ absl::Status MakeDirs(const std::string& dir) {
   return absl::OkStatus();
 }
 
+// Deletes what is left of a pruned model outside Postgres: an older file:// artifact.
+void DeleteFileArtifact(const ModelRecord& m) {
+  if (PgArtifactVersion(m.artifact_uri)) return;  // went with its registry row
+  if (auto p = ArtifactPath(m.artifact_uri); p.ok()) ::unlink(p->c_str());
+}
+
 void PrintModels(const std::vector<ModelRecord>& models, std::ostream& out) {
   out << absl::StrFormat("%-32s %-10s %-20s %-8s %8s %s\n", "version", "algorithm", "trained_at", "promoted",
                          "ndcg@10", "artifact");
@@ -57,9 +65,17 @@ void PrintModels(const std::vector<ModelRecord>& models, std::ostream& out) {
 
 absl::Status ParseRegistryCliOptions(const CliArgs& args, RegistryCliOptions& o) {
   const char* env_dsn = std::getenv("MARKETLENS_PG_DSN");
-  const char* env_dir = std::getenv("MARKETLENS_ARTIFACT_DIR");
+  const char* env_password_file = std::getenv("MARKETLENS_PG_PASSWORD_FILE");
   o.pg_dsn = args.Get("pg_dsn", env_dsn != nullptr ? env_dsn : "");
-  o.artifact_dir = args.Get("artifact_dir", env_dir != nullptr ? env_dir : "/var/lib/marketlens/models");
+  o.artifact_dir = args.Get("artifact_dir", "");
+  // libpq reads the password from PGPASSWORD, so it never appears in a connection string or a log line.
+  const std::string password_file =
+      args.Get("pg_password_file", env_password_file != nullptr ? env_password_file : "");
+  if (!password_file.empty()) {
+    auto password = config::ReadSecret("", password_file, "pg_password");
+    if (!password.ok()) return password.status();
+    if (!password->empty()) ::setenv("PGPASSWORD", password->c_str(), 1);
+  }
   auto keep = args.GetInt("keep", 0);
   if (!keep.ok()) return keep.status();
   if (*keep < 0) return absl::InvalidArgumentError("--keep must be >= 0");
@@ -84,23 +100,20 @@ absl::Status LoadTrainingInputFromPostgres(const RegistryCliOptions& options, In
 }
 
 absl::StatusOr<std::string> RegisterTrainedModel(const RegistryCliOptions& options, const ModelBundle& bundle,
-                                                 const std::string& written_path, bool promote,
-                                                 std::ostream& err) {
+                                                 bool promote, std::ostream& err) {
   auto pool = Connect(options);
   if (!pool.ok()) return pool.status();
-  std::string path = written_path;
-  if (path.empty()) {
-    if (absl::Status s = MakeDirs(options.artifact_dir); !s.ok()) return s;
-    path = absl::StrCat(options.artifact_dir, "/", bundle.version, ".mlrec");
-    if (absl::Status s = WriteBundleFile(bundle, path); !s.ok()) return s;
-  } else if (path[0] != '/') {
-    char cwd[4096];
-    if (::getcwd(cwd, sizeof(cwd)) != nullptr) path = absl::StrCat(cwd, "/", path);
-  }
-  const std::string uri = absl::StrCat("file://", path);
   ModelRegistry registry(pool->get());
-  if (absl::Status s = registry.Register(RecordFromBundle(bundle, uri)); !s.ok()) return s;
-  err << "registered " << bundle.version << " at " << uri << "\n";
+  auto record = registry.RegisterWithArtifact(bundle);
+  if (!record.ok()) return record.status();
+  err << "registered " << bundle.version << " at " << record->artifact_uri << "\n";
+  if (!options.artifact_dir.empty()) {
+    const std::string path = absl::StrCat(options.artifact_dir, "/", bundle.version, ".mlrec");
+    absl::Status s = MakeDirs(options.artifact_dir);
+    if (s.ok()) s = WriteBundleFile(bundle, path);
+    if (!s.ok()) return s;
+    err << "local copy at " << path << "\n";
+  }
   if (promote) {
     auto p = registry.Promote(bundle.version);
     if (!p.ok()) return p.status();
@@ -111,10 +124,10 @@ absl::StatusOr<std::string> RegisterTrainedModel(const RegistryCliOptions& optio
     if (!pruned.ok()) return pruned.status();
     for (const ModelRecord& m : *pruned) {
       err << "pruned " << m.version << "\n";
-      if (auto p = ArtifactPath(m.artifact_uri); p.ok()) ::unlink(p->c_str());
+      DeleteFileArtifact(m);
     }
   }
-  return uri;
+  return record->artifact_uri;
 }
 
 int RunModelsCommand(const CliArgs& args, std::ostream& out, std::ostream& err) {
@@ -157,7 +170,7 @@ int RunModelsCommand(const CliArgs& args, std::ostream& out, std::ostream& err) 
     auto pruned = registry.Prune(options.keep);
     if (!pruned.ok()) return err << "models prune: " << pruned.status().message() << "\n", 1;
     for (const ModelRecord& m : *pruned) {
-      if (auto p = ArtifactPath(m.artifact_uri); p.ok()) ::unlink(p->c_str());
+      DeleteFileArtifact(m);
       out << "pruned " << m.version << "\n";
     }
     return 0;

@@ -15,9 +15,13 @@
 namespace marketlens::recommender {
 
 struct RegistryCliOptions {
-  std::string pg_dsn;        // --pg_dsn, else $MARKETLENS_PG_DSN
-  std::string artifact_dir;  // --artifact_dir, else $MARKETLENS_ARTIFACT_DIR, else /var/lib/marketlens/models
-  int keep = 0;              // --keep: prune to this many models after registering (0: no pruning)
+  // --pg_dsn, else $MARKETLENS_PG_DSN. The password: --pg_password_file, else
+  // $MARKETLENS_PG_PASSWORD_FILE (a mounted Secret, as the services take it), else PGPASSWORD.
+  std::string pg_dsn;
+  int keep = 0;  // --keep: prune to this many models after registering (0: no pruning)
+  // --artifact_dir: optionally also keep a local copy, <dir>/<version>.mlrec (the registry points at the
+  // copy in Postgres either way).
+  std::string artifact_dir;
 };
 
 absl::Status ParseRegistryCliOptions(const CliArgs& args, RegistryCliOptions& options);
@@ -27,11 +31,11 @@ absl::Status LoadTrainingInputFromPostgres(const RegistryCliOptions& options, In
                                            absl::flat_hash_map<std::string, std::string>& regions,
                                            std::ostream& err);
 
-// Writes the artifact into artifact_dir (unless `written_path` already holds it), registers the model,
-// promotes it when asked, prunes when keep > 0. Returns the artifact uri.
+// Registers the model with its artifact stored in Postgres (one transaction; every serving replica can
+// load it), promotes it when asked, prunes when keep > 0 (pruned models' stored artifacts go with their
+// rows; older file:// artifacts are deleted from disk). Returns the artifact uri (pg://...).
 absl::StatusOr<std::string> RegisterTrainedModel(const RegistryCliOptions& options, const ModelBundle& bundle,
-                                                 const std::string& written_path, bool promote,
-                                                 std::ostream& err);
+                                                 bool promote, std::ostream& err);
 
 // `models list|promote VERSION|rollback|prune --keep N`.
 int RunModelsCommand(const CliArgs& args, std::ostream& out, std::ostream& err);

@@ -32,13 +32,28 @@ TEST(CliRegistryTest, TrainRegisterPromoteListRollbackPrune) {
   ASSERT_EQ(Cli({"generate", "--output", tmp + "/d.data", "--users", "200", "--items", "60", "--shop"}).code,
             0);
   for (const char* v : {"v1", "v2", "v3"}) {
-    CliRun r = Cli({"train", "--input", tmp + "/d.data", "--register", "--promote", "--pg_dsn", dsn,
-                    "--artifact_dir", tmp + "/models/sub", "--version", v, "--params", "als.iterations=2",
-                    "--no_evaluate"});
+    CliRun r =
+        Cli({"train", "--input", tmp + "/d.data", "--register", "--promote", "--pg_dsn", dsn, "--version", v,
+             "--params", "als.iterations=2", "--no_evaluate", "--artifact_dir", tmp + "/copies/sub"});
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_THAT(r.err, HasSubstr(std::string("promoted ") + v));
-    EXPECT_THAT(r.out, HasSubstr("artifact: file://" + tmp + "/models/sub/" + v + ".mlrec"));
+    // Stored in Postgres, not on this process's disk: any replica can load it.
+    EXPECT_THAT(r.out, HasSubstr(std::string("artifact: pg://recsys.model_artifacts/") + v));
+    EXPECT_THAT(r.err, HasSubstr("local copy at " + tmp + "/copies/sub/" + v + ".mlrec"));
   }
+  auto stored = pool->Exec("SELECT count(*) FROM recsys.model_artifacts");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ((*stored)[0][0].as<int>(), 3);
+  // An older registration with its artifact on disk.
+  ASSERT_EQ(Cli({"train", "--input", tmp + "/d.data", "--output", tmp + "/old.mlrec", "--version", "v0",
+                 "--params", "als.iterations=2", "--no_evaluate"})
+                .code,
+            0);
+  ModelRecord old;
+  old.version = "v0";
+  old.algorithm = "hybrid";
+  old.artifact_uri = "file://" + tmp + "/old.mlrec";
+  ASSERT_TRUE(ModelRegistry(pool.get()).Register(old).ok());
   CliRun list = Cli({"models", "list", "--pg_dsn", dsn});
   ASSERT_EQ(list.code, 0) << list.err;
   EXPECT_THAT(list.out, HasSubstr("v3"));
@@ -50,9 +65,13 @@ TEST(CliRegistryTest, TrainRegisterPromoteListRollbackPrune) {
   EXPECT_THAT(Cli({"models", "promote", "v9", "--pg_dsn", dsn}).err, HasSubstr("not registered"));
   CliRun prune = Cli({"models", "prune", "--keep", "1", "--pg_dsn", dsn});
   ASSERT_EQ(prune.code, 0) << prune.err;
+  EXPECT_THAT(prune.out, HasSubstr("pruned v0"));
   EXPECT_THAT(prune.out, HasSubstr("pruned v1"));
   EXPECT_THAT(prune.out, HasSubstr("pruned v2"));
-  EXPECT_NE(std::system(("test -e " + tmp + "/models/sub/v1.mlrec").c_str()), 0);  // artifact deleted
+  EXPECT_NE(std::system(("test -e " + tmp + "/old.mlrec").c_str()), 0);  // the file artifact is deleted
+  stored = pool->Exec("SELECT string_agg(version, ',') FROM recsys.model_artifacts");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ((*stored)[0][0].as<std::string>(), "v3");  // stored artifacts went with their rows
   CliRun json = Cli({"models", "list", "--json", "--pg_dsn", dsn});
   EXPECT_THAT(json.out, HasSubstr("\"version\":\"v3\",\"algorithm\":\"hybrid\""));
   EXPECT_THAT(Cli({"models", "explode", "--pg_dsn", dsn}).err, HasSubstr("unknown action"));

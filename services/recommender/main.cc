@@ -35,7 +35,8 @@ ABSL_DECLARE_FLAG(std::string, redis_password);
 ABSL_DECLARE_FLAG(std::string, redis_password_file);
 
 ABSL_FLAG(std::string, artifact_dir, "/var/lib/marketlens/models",
-          "where bootstrap training writes model artifacts (the registry stores their file:// uri)");
+          "local cache of model artifacts (<dir>/cache); the durable copy is in Postgres "
+          "(recsys.model_artifacts); older file:// registrations are read from their own path");
 ABSL_FLAG(int, model_poll_seconds, 5, "how often the registry is checked for a newly promoted model");
 ABSL_FLAG(int, catalog_refresh_seconds, 30,
           "how often stock, margins, restrictions and promotions are reloaded");
@@ -49,8 +50,9 @@ ABSL_FLAG(double, high_margin_boost, 0.10, "relative score boost of high-margin 
 ABSL_FLAG(bool, exclude_bought, true, "never recommend an item the shopper already bought");
 ABSL_FLAG(int, candidate_pool, 200, "candidates scored before business rules");
 ABSL_FLAG(int, cache_ttl_seconds, 60, "TTL of hot lists cached in Redis");
-ABSL_FLAG(int64_t, personal_memo_users, 100000,
-          "known shoppers whose ranked candidates are remembered per model until they give feedback (0: off)");
+ABSL_FLAG(
+    int64_t, personal_memo_users, 100000,
+    "known shoppers whose ranked candidates are remembered per model until they give feedback (0: off)");
 ABSL_FLAG(int, ann_min_items, 50000, "catalogue size from which ALS candidates come from an HNSW index");
 ABSL_FLAG(std::string, feedback_stream, "recsys:feedback", "Redis stream carrying feedback between replicas");
 ABSL_FLAG(std::string, instance_id, "", "this replica's name in the feedback stream (default hostname-pid)");
@@ -102,6 +104,7 @@ class App {
     manager_options.artifact_dir = absl::GetFlag(FLAGS_artifact_dir);
     manager_options.serving.ann_min_items = absl::GetFlag(FLAGS_ann_min_items);
     manager_options.bootstrap_config.threads = 2;
+    manager_options.metrics = metrics::DefaultRegistry();
     app->models_ = std::make_unique<ModelManager>(app->pg_.get(), manager_options);
 
     FeedbackOptions feedback_options;

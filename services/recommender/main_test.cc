@@ -1,6 +1,9 @@
 // The real //services/recommender:recommender binary against a throwaway PostgreSQL and Redis: it starts
 // on collected data with no model, bootstraps one (train, register, promote) by itself, serves personal and
-// cold-start recommendations and feedback over gRPC, and exits 0 on SIGTERM after draining.
+// cold-start recommendations and feedback over gRPC, picks up a model trained and promoted by another
+// process (the real //services/recommender:cli, as the training CronJob runs it, with no access to the
+// service's disk: the artifact travels through Postgres), exports the model's age, and exits 0 on SIGTERM
+// after draining.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -9,6 +12,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -37,6 +42,38 @@ int FreePort() {
   }
   ::close(fd);
   return port;
+}
+
+// GET http://127.0.0.1:port/metrics (the body and headers; "" on error).
+std::string FetchMetrics(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  timeval tv{.tv_sec = 5, .tv_usec = 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[8192];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
+// The value of an unlabelled sample `name` in Prometheus text, or -1.
+double MetricValue(const std::string& text, const std::string& name) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name + " ", 0) == 0) return std::strtod(line.c_str() + name.size() + 1, nullptr);
+  }
+  return -1;
 }
 
 TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
@@ -88,6 +125,7 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
                                    absl::StrCat("--artifact_dir=", models_dir),
                                    "--bootstrap_retry_seconds=1",
                                    "--model_poll_seconds=1",
+                                   "--experiments_refresh_seconds=1",
                                    "--drain_seconds=5",
                                    "--log_level=warning"};
   const pid_t pid = fork();
@@ -143,6 +181,56 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
   fb.set_event(v1::FEEDBACK_EVENT_DO_NOT_SHOW);
   v1::RecordFeedbackResponse fb_resp;
   ASSERT_TRUE(stub->RecordFeedback(&fb_ctx, fb, &fb_resp).ok());
+
+  // The metrics show the serving model's age (trained a moment ago).
+  const std::string metrics_text = FetchMetrics(metrics_port);
+  const double age = MetricValue(metrics_text, "recommender_model_age_seconds");
+  EXPECT_GE(age, 0) << metrics_text.substr(0, 300);
+  EXPECT_LT(age, 600);
+  EXPECT_GT(MetricValue(metrics_text, "recommender_model_trained_timestamp_seconds"), 1.6e9);
+
+  // Another process trains, registers and promotes a model (the CronJob's command line), with its own
+  // working directory and no artifact directory at all; the running service picks it up by polling.
+  const std::string bootstrap_version = models.models(0).version();
+  const std::string cli_dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/cli-job");
+  ASSERT_EQ(std::system(absl::StrCat("mkdir -p '", cli_dir, "'").c_str()), 0);
+  const std::string cli_log = absl::StrCat(cli_dir, "/train.log");
+  const std::string command = absl::StrCat(
+      "cd '", cli_dir, "' && MARKETLENS_PG_DSN='", dsn, "' '", std::getenv("TEST_SRCDIR"), "/",
+      std::getenv("TEST_WORKSPACE"),
+      "/services/recommender/cli' train --source postgres --register --promote --keep 1 --version "
+      "cronjob-v2 --no_evaluate --threads 1 > '",
+      cli_log, "' 2>&1");
+  const int cli_status = std::system(command.c_str());
+  std::ifstream log_in(cli_log);
+  const std::string cli_output((std::istreambuf_iterator<char>(log_in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(cli_status, 0) << cli_output;
+  const absl::Time swap_deadline = absl::Now() + absl::Seconds(20);
+  std::string serving;
+  while (absl::Now() < swap_deadline) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    v1::RecommendRequest req;
+    req.set_user_id(user);
+    req.set_n(5);
+    v1::RecommendResponse r;
+    if (stub->Recommend(&ctx, req, &r).ok()) serving = r.model_version();
+    if (serving == "cronjob-v2") break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(serving, "cronjob-v2") << cli_output;
+  // --keep 1 pruned the bootstrap model: its registry row and stored artifact are gone, and the
+  // service's local cache holds only the model it serves.
+  auto stored = pg->Exec("SELECT string_agg(version, ',') FROM recsys.model_artifacts");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ((*stored)[0][0].as<std::string>(""), "cronjob-v2");
+  EXPECT_EQ(std::system(absl::StrCat("test -s '", models_dir, "/cache/cronjob-v2.mlrec'").c_str()), 0);
+  // The old model is unloaded (and its cached copy removed) at the next experiments refresh.
+  const std::string old_cache = absl::StrCat(models_dir, "/cache/", bootstrap_version, ".mlrec");
+  const absl::Time cache_deadline = absl::Now() + absl::Seconds(15);
+  while (absl::Now() < cache_deadline && ::access(old_cache.c_str(), F_OK) == 0)
+    absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_NE(::access(old_cache.c_str(), F_OK), 0) << old_cache;
 
   grpc::ClientContext bad_ctx;
   v1::RecommendRequest bad;

@@ -4,8 +4,11 @@
 every object parses and has the fields its kind requires; every container has probes, resource requests and
 limits and a locked-down security context; selectors match pod labels; Service target ports exist on the
 pods; the services' ports match their defaults in deploy/local/env.sh; HPAs and PDBs point at something; a
-default-deny NetworkPolicy covers the namespace and every service pod has its own ingress rule; no Secret
-value is committed anywhere.
+default-deny NetworkPolicy covers the namespace and every service pod has its own ingress rule; Jobs and
+CronJobs are bounded (backoffLimit; CronJobs: concurrencyPolicy Forbid/Replace, startingDeadlineSeconds,
+activeDeadlineSeconds, restartPolicy Never/OnFailure) and each has an egress NetworkPolicy of its own (under
+default deny it could reach nothing else); the recommender's training CronJob exists, runs the image's CLI
+`train --register --promote`, and may reach Postgres only; no Secret value is committed anywhere.
 
 Usage: check_manifests.py REPO_ROOT  (exit 0 when every check passes; prints each failure)
 """
@@ -238,6 +241,75 @@ def check_overlay(root, overlay, ports):
                    and get(p, "spec.podSelector.matchLabels")
                    for p in policies):
             fail(where0, f"no NetworkPolicy lets anything reach {svc}")
+
+    check_jobs(where0, by_kind, policies)
+    check_training(where0, by_kind, policies)
+
+
+def image_name(image):
+    """marketlens/recommender:1.2@sha256:... -> marketlens/recommender"""
+    image = (image or "").split("@")[0]
+    return image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+
+
+def egress_policies_for(policies, labels):
+    """The NetworkPolicies with egress rules that select these pod labels specifically (not {})."""
+    return [p for p in policies
+            if "Egress" in p["spec"]["policyTypes"] and p["spec"].get("egress")
+            and get(p, "spec.podSelector.matchLabels")
+            and matches(get(p, "spec.podSelector.matchLabels"), labels)]
+
+
+def check_jobs(where0, by_kind, policies):
+    """Jobs and CronJobs: bounded, never piling up, and with their own egress NetworkPolicy."""
+    for w in by_kind.get("Job", []) + by_kind.get("CronJob", []):
+        where = f"{where0} {w['kind']}/{w['metadata']['name']}"
+        cron = w["kind"] == "CronJob"
+        job_spec = get(w, "spec.jobTemplate.spec" if cron else "spec") or {}
+        if job_spec.get("backoffLimit") is None:
+            fail(where, "no backoffLimit (a failing job would be retried 6 times by default, silently)")
+        if cron:
+            if get(w, "spec.concurrencyPolicy") not in ("Forbid", "Replace"):
+                fail(where, "concurrencyPolicy must be Forbid or Replace (runs must not pile up)")
+            if get(w, "spec.startingDeadlineSeconds") is None:
+                fail(where, "no startingDeadlineSeconds")
+            if job_spec.get("activeDeadlineSeconds") is None:
+                fail(where, "no activeDeadlineSeconds (a hung run would block every later one)")
+        tmpl = get(job_spec, "template") or {}
+        if get(tmpl, "spec.restartPolicy") not in ("Never", "OnFailure"):
+            fail(where, "restartPolicy must be Never or OnFailure")
+        labels = get(tmpl, "metadata.labels") or {}
+        if "app.kubernetes.io/name" not in labels:
+            fail(where, "pods carry no app.kubernetes.io/name label (NetworkPolicies select on it)")
+        elif not egress_policies_for(policies, labels):
+            fail(where, "no egress NetworkPolicy selects its pods (under default deny it reaches nothing)")
+
+
+def check_training(where0, by_kind, policies):
+    """The recommender's model training runs as a CronJob and reaches Postgres only."""
+    trains = []
+    for cj in by_kind.get("CronJob", []):
+        for c in get(cj, "spec.jobTemplate.spec.template.spec.containers") or []:
+            argv = (c.get("command") or []) + (c.get("args") or [])
+            if image_name(c.get("image")) == "marketlens/recommender" and "train" in argv:
+                trains.append((cj, c, argv))
+    if not trains:
+        fail(where0, "no CronJob runs the recommender's training (marketlens/recommender CLI `train`)")
+    for cj, c, argv in trains:
+        where = f"{where0} CronJob/{cj['metadata']['name']}"
+        if not argv or not argv[0].endswith("/cli"):
+            fail(where, f"training must run the image's CLI (/app/cli), not {argv[:1]}")
+        for flag in ("--register", "--promote"):
+            if flag not in argv:
+                fail(where, f"training does not pass {flag}: replicas would never see its model")
+        if not any(a.startswith("--source=postgres") for a in argv) and "postgres" not in argv:
+            fail(where, "training must read --source=postgres")
+        labels = get(cj, "spec.jobTemplate.spec.template.metadata.labels") or {}
+        for p in egress_policies_for(policies, labels):
+            for rule in p["spec"]["egress"]:
+                for to in rule.get("to") or [{}]:
+                    if get(to, "podSelector.matchLabels") != {"app.kubernetes.io/name": "postgres"}:
+                        fail(where, f"NetworkPolicy/{p['metadata']['name']} lets training reach more than Postgres")
 
 
 def main():

@@ -46,6 +46,12 @@ broken "a password in the ConfigMap" "holds a password" 's/connect_timeout=5$/co
 broken "a Service selecting nothing" "matches no pods" '/^  selector:$/{n;s/name: collector$/name: colector/}' base/collector.yaml
 broken "no default deny" "no default-deny NetworkPolicy" 's/name: default-deny-all/name: default-deny-all\n  labels: {x: y}/; s/policyTypes: \["Ingress", "Egress"\]$/policyTypes: ["Ingress"]/' base/network-policies.yaml
 broken "an HPA scaling nothing" "does not exist" '/scaleTargetRef:/,/name: analyzer/s/name: analyzer/name: analyser/' base/analyzer.yaml
+broken "a CronJob whose runs can pile up" "concurrencyPolicy must be Forbid or Replace" '0,/concurrencyPolicy: Forbid/s//concurrencyPolicy: Allow/' base/cronjobs.yaml
+broken "an unbounded training run" "no activeDeadlineSeconds" '/activeDeadlineSeconds: 7200/d' base/cronjobs.yaml
+broken "training that never promotes" "does not pass --promote" 's/"--register", "--promote", /"--register", /' base/cronjobs.yaml
+broken "no training CronJob" "no CronJob runs the recommender's training" 's/args: \["train", /args: ["evaluate", /' base/cronjobs.yaml
+broken "a job with no egress policy" "no egress NetworkPolicy selects its pods" '/^  name: train-egress$/,/^---$/s/name: train$/name: trainer/' base/network-policies.yaml
+broken "training reaching Redis" "lets training reach more than Postgres" '/^  name: train-egress$/,/^---$/s/name: postgres$/name: redis/' base/network-policies.yaml
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"

@@ -311,7 +311,10 @@ absl::StatusOr<ModelBundle> ParseBundle(const std::string& bytes) {
 }
 
 absl::Status WriteBundleFile(const ModelBundle& bundle, const std::string& path) {
-  const std::string bytes = SerializeBundle(bundle);
+  return WriteFileAtomically(SerializeBundle(bundle), path);
+}
+
+absl::Status WriteFileAtomically(const std::string& bytes, const std::string& path) {
   const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot create ", tmp, ": ", std::strerror(errno)));
@@ -339,12 +342,19 @@ absl::Status WriteBundleFile(const ModelBundle& bundle, const std::string& path)
   return absl::OkStatus();
 }
 
-absl::StatusOr<ModelBundle> ReadBundleFile(const std::string& path) {
+absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open model artifact ", path));
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  absl::StatusOr<ModelBundle> b = ParseBundle(buffer.str());
+  if (in.bad()) return absl::UnavailableError(absl::StrCat("cannot read ", path));
+  return buffer.str();
+}
+
+absl::StatusOr<ModelBundle> ReadBundleFile(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadFileBytes(path);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<ModelBundle> b = ParseBundle(*bytes);
   if (!b.ok()) return absl::Status(b.status().code(), absl::StrCat(path, ": ", b.status().message()));
   return b;
 }
@@ -352,7 +362,8 @@ absl::StatusOr<ModelBundle> ReadBundleFile(const std::string& path) {
 absl::StatusOr<std::string> ArtifactPath(const std::string& uri) {
   if (absl::StartsWith(uri, "file://")) return uri.substr(7);
   if (absl::StartsWith(uri, "/")) return uri;
-  return absl::UnimplementedError(absl::StrCat("artifact uri `", uri, "`: only file:// is supported"));
+  return absl::UnimplementedError(
+      absl::StrCat("artifact uri `", uri, "`: not a file path (file:// here; pg:// via the artifact store)"));
 }
 
 }  // namespace marketlens::recommender

@@ -82,8 +82,12 @@ absl::StatusOr<ModelBundle> ParseBundle(const std::string& bytes);
 // Writes to `path` atomically (temp file, fsync, rename), creating no directories.
 absl::Status WriteBundleFile(const ModelBundle& bundle, const std::string& path);
 absl::StatusOr<ModelBundle> ReadBundleFile(const std::string& path);
+// The same for raw artifact bytes (local caches of artifacts stored in Postgres).
+absl::Status WriteFileAtomically(const std::string& bytes, const std::string& path);
+absl::StatusOr<std::string> ReadFileBytes(const std::string& path);  // NOT_FOUND when absent
 
-// "file:///a/b" or "/a/b" -> "/a/b"; other schemes are UNIMPLEMENTED (object storage comes later).
+// "file:///a/b" or "/a/b" -> "/a/b"; other schemes are UNIMPLEMENTED here (artifacts stored in Postgres,
+// "pg://recsys.model_artifacts/<version>", are read through store/artifact_store.h).
 absl::StatusOr<std::string> ArtifactPath(const std::string& uri);
 
 }  // namespace marketlens::recommender

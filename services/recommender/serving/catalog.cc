@@ -79,7 +79,8 @@ absl::StatusOr<std::shared_ptr<const CatalogSnapshot>> LoadCatalog(postgres::PgP
         items.clear();
         promotions.clear();
         auto rows = tx.Exec(
-            "SELECT id, title, category, brand, description, stock, margin FROM raw.products ORDER BY id");
+            "SELECT id, title, category, brand, description, stock, margin, price_cents FROM raw.products "
+            "ORDER BY id");
         if (!rows.ok()) return rows.status();
         absl::flat_hash_map<std::string, size_t> index;
         for (const auto& row : *rows) {
@@ -91,6 +92,7 @@ absl::StatusOr<std::shared_ptr<const CatalogSnapshot>> LoadCatalog(postgres::PgP
           item.info.description = row[4].as<std::string>();
           item.stock = row[5].as<int32_t>();
           if (!row[6].is_null()) item.margin = row[6].as<double>();
+          if (!row[7].is_null()) item.price = static_cast<double>(row[7].as<int64_t>()) / 100.0;
           index[item.id] = items.size();
           items.push_back(std::move(item));
         }

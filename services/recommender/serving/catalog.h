@@ -26,6 +26,7 @@ struct CatalogItem {
   ItemInfo info;  // title, category, brand, description, attributes
   int32_t stock = 1;
   std::optional<double> margin;  // 0..1
+  std::optional<double> price;   // in the shop's currency (raw.products.price_cents / 100)
   absl::flat_hash_set<std::string> blocked_regions;
 };
 

@@ -1,11 +1,16 @@
 #include "services/recommender/serving/model_manager.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging/log.h"
 #include "services/recommender/store/pg_source.h"
@@ -32,7 +37,25 @@ ModelManager::ModelManager(postgres::PgPool* pool, ModelManagerOptions options)
       options_(std::move(options)),
       registry_(pool),
       experiments_store_(pool),
-      experiments_(std::make_shared<const std::vector<ExperimentSpec>>()) {}
+      experiments_(std::make_shared<const std::vector<ExperimentSpec>>()),
+      artifacts_(pool) {
+  if (options_.metrics != nullptr) {
+    age_family_ = &prometheus::BuildGauge()
+                       .Name("recommender_model_age_seconds")
+                       .Help("Seconds since the model this replica serves was trained (absent: no model yet)")
+                       .Register(*options_.metrics);
+    trained_family_ = &prometheus::BuildGauge()
+                           .Name("recommender_model_trained_timestamp_seconds")
+                           .Help("Unix time at which the model this replica serves was trained")
+                           .Register(*options_.metrics);
+    auto& loads = prometheus::BuildCounter()
+                      .Name("recommender_model_loads_total")
+                      .Help("Model artifact loads (promoted or experiment models), by result")
+                      .Register(*options_.metrics);
+    loads_ok_ = &loads.Add({{"result", "ok"}});
+    loads_failed_ = &loads.Add({{"result", "failed"}});
+  }
+}
 
 ModelManager::~ModelManager() { Stop(); }
 
@@ -60,14 +83,67 @@ void ModelManager::SetCatalogForTesting(std::shared_ptr<const CatalogSnapshot> c
   catalog_.store(std::move(catalog));
 }
 
+std::string ModelManager::CachePath(const std::string& version) const {
+  if (options_.artifact_dir.empty()) return "";
+  // The version becomes a file name: only plain names are cached (no '/', no "..").
+  const bool plain =
+      !version.empty() && version != "." && version != ".." &&
+      std::all_of(version.begin(), version.end(), [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
+  if (!plain) return "";
+  return absl::StrCat(options_.artifact_dir, "/cache/", version, ".mlrec");
+}
+
+absl::StatusOr<std::string> ModelManager::ReadPgArtifact(const std::string& version) {
+  auto info = artifacts_.Stat(version);
+  if (!info.ok()) return info.status();
+  const std::string cache = CachePath(version);
+  if (!cache.empty()) {
+    if (auto cached = ReadFileBytes(cache); cached.ok()) {
+      if (static_cast<int64_t>(cached->size()) == info->size_bytes &&
+          ArtifactChecksum(*cached) == info->sha256) {
+        ++cache_hits_;
+        return cached;
+      }
+      logging::Warn("cached model artifact does not match Postgres; reading it again",
+                    {{"version", version}, {"path", cache}});
+    }
+  }
+  ++cache_misses_;
+  auto bytes = artifacts_.Get(version);  // size and SHA-256 verified
+  if (!bytes.ok()) return bytes.status();
+  if (!cache.empty()) {
+    absl::Status s = MakeDirs(absl::StrCat(options_.artifact_dir, "/cache"));
+    if (s.ok()) s = WriteFileAtomically(*bytes, cache);
+    if (!s.ok() && !cache_warned_.exchange(true)) {
+      logging::Warn("model artifact cache not writable; every load reads Postgres", {{"error", s}});
+    }
+  }
+  return bytes;
+}
+
 absl::StatusOr<std::shared_ptr<const ServingModel>> ModelManager::Load(const ModelRecord& record) {
-  auto path = ArtifactPath(record.artifact_uri);
-  if (!path.ok()) return path.status();
-  auto bundle = ReadBundleFile(*path);
-  if (!bundle.ok()) return bundle.status();
+  absl::StatusOr<ModelBundle> bundle;
+  std::string where;
+  if (std::optional<std::string> stored = PgArtifactVersion(record.artifact_uri)) {
+    auto bytes = ReadPgArtifact(*stored);
+    if (!bytes.ok()) return bytes.status();
+    where = record.artifact_uri;
+    bundle = ParseBundle(*bytes);
+    if (!bundle.ok()) {
+      return absl::Status(bundle.status().code(), absl::StrCat(where, ": ", bundle.status().message()));
+    }
+  } else {
+    auto path = ArtifactPath(record.artifact_uri);
+    if (!path.ok()) return path.status();
+    where = *path;
+    bundle = ReadBundleFile(*path);
+    if (!bundle.ok()) return bundle.status();
+  }
   if (bundle->version != record.version) {
     return absl::DataLossError(
-        absl::StrCat("artifact ", *path, " holds version ", bundle->version, ", not ", record.version));
+        absl::StrCat("artifact ", where, " holds version ", bundle->version, ", not ", record.version));
   }
   return ServingModel::Create(*std::move(bundle), options_.serving);
 }
@@ -80,7 +156,11 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ModelManager::LoadVersion(co
   if (!record.ok()) return record.status();
   const absl::Time start = absl::Now();
   auto model = Load(*record);
-  if (!model.ok()) return model.status();
+  if (!model.ok()) {
+    if (loads_failed_ != nullptr) loads_failed_->Increment();
+    return model.status();
+  }
+  if (loads_ok_ != nullptr) loads_ok_->Increment();
   logging::Info("model loaded", {{"version", version},
                                  {"items", (*model)->num_items()},
                                  {"users", (*model)->bundle().num_users()},
@@ -94,6 +174,7 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ModelManager::LoadVersion(co
 absl::Status ModelManager::Preload(const std::string& version) { return LoadVersion(version).status(); }
 
 absl::Status ModelManager::RefreshModel() {
+  absl::MutexLock refresh_lock(&refresh_mu_);
   auto promoted = registry_.Promoted();
   if (!promoted.ok()) return promoted.status();
   if (!promoted->has_value()) return absl::OkStatus();
@@ -106,21 +187,60 @@ absl::Status ModelManager::RefreshModel() {
     if (failed != failed_.end() && absl::Now() < failed->second) return absl::OkStatus();
   }
   auto model = LoadVersion(version);
-  absl::MutexLock lock(&mu_);
-  if (!model.ok()) {
-    ++reload_failures_;
-    failed_[version] = absl::Now() + options_.retry_failed_after;
-    logging::Error("promoted model cannot be loaded; keeping the current one",
-                   {{"version", version}, {"error", model.status()}});
-    return model.status();
+  {
+    absl::MutexLock lock(&mu_);
+    if (!model.ok()) {
+      ++reload_failures_;
+      failed_[version] = absl::Now() + options_.retry_failed_after;
+      logging::Error("promoted model cannot be loaded; keeping the current one",
+                     {{"version", version}, {"error", model.status()}});
+      return model.status();
+    }
+    std::shared_ptr<const ServingModel> previous_model = current_.load();
+    const std::string previous = previous_model != nullptr ? previous_model->version() : "";
+    current_.store(*model);
+    failed_.erase(version);
+    ++reloads_;
+    logging::Info("serving model", {{"version", version}, {"previous", previous}});
   }
-  std::shared_ptr<const ServingModel> previous_model = current_.load();
-  const std::string previous = previous_model != nullptr ? previous_model->version() : "";
-  current_.store(*model);
-  failed_.erase(version);
-  ++reloads_;
-  logging::Info("serving model", {{"version", version}, {"previous", previous}});
+  UpdateModelMetrics();
+  PruneCache();
   return absl::OkStatus();
+}
+
+void ModelManager::UpdateModelMetrics() {
+  if (age_family_ == nullptr) return;
+  std::shared_ptr<const ServingModel> current = current_.load();
+  if (current == nullptr) return;
+  const int64_t trained_at = current->bundle().trained_at;
+  absl::MutexLock lock(&metrics_mu_);
+  if (age_ == nullptr) {
+    age_ = &age_family_->Add({});
+    trained_ = &trained_family_->Add({});
+  }
+  trained_->Set(static_cast<double>(trained_at));
+  age_->Set(std::max(0.0, absl::ToDoubleSeconds(absl::Now() - absl::FromUnixSeconds(trained_at))));
+}
+
+void ModelManager::PruneCache() {
+  if (options_.artifact_dir.empty()) return;
+  const std::string dir = absl::StrCat(options_.artifact_dir, "/cache");
+  absl::MutexLock load_lock(&load_mu_);  // no load is between writing its cache file and registering it
+  std::set<std::string> keep;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [version, model] : loaded_) keep.insert(version + ".mlrec");
+  }
+  if (auto current = current_.load()) keep.insert(current->version() + ".mlrec");
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> remove;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (absl::EndsWith(name, ".mlrec") && !keep.count(name)) remove.push_back(name);
+  }
+  ::closedir(d);
+  for (const std::string& name : remove) ::unlink(absl::StrCat(dir, "/", name).c_str());
 }
 
 absl::Status ModelManager::RefreshCatalog() {
@@ -154,12 +274,17 @@ absl::Status ModelManager::RefreshExperiments() {
     }
   }
   std::shared_ptr<const ServingModel> current = current_.load();
-  absl::MutexLock lock(&mu_);
-  for (auto it = loaded_.begin(); it != loaded_.end();) {
-    const bool keep = wanted.count(it->first) || (current != nullptr && current->version() == it->first);
-    it = keep ? std::next(it) : loaded_.erase(it);
+  bool unloaded = false;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = loaded_.begin(); it != loaded_.end();) {
+      const bool keep = wanted.count(it->first) || (current != nullptr && current->version() == it->first);
+      unloaded |= !keep;
+      it = keep ? std::next(it) : loaded_.erase(it);
+    }
+    experiments_.store(std::make_shared<const std::vector<ExperimentSpec>>(*std::move(running)));
   }
-  experiments_.store(std::make_shared<const std::vector<ExperimentSpec>>(*std::move(running)));
+  if (unloaded) PruneCache();
   return absl::OkStatus();
 }
 
@@ -175,12 +300,10 @@ absl::Status ModelManager::Bootstrap() {
   auto trained =
       TrainBundle({.log = &data->log, .catalog = &data->catalog, .user_region = &data->user_region}, config);
   if (!trained.ok()) return trained.status();
-  if (absl::Status s = MakeDirs(options_.artifact_dir); !s.ok()) return s;
-  const std::string path = absl::StrCat(options_.artifact_dir, "/", trained->bundle.version, ".mlrec");
-  if (absl::Status s = WriteBundleFile(trained->bundle, path); !s.ok()) return s;
-  if (absl::Status s = registry_.Register(RecordFromBundle(trained->bundle, absl::StrCat("file://", path)));
-      !s.ok() && s.code() != absl::StatusCode::kAlreadyExists) {
-    return s;
+  // Stored in Postgres with its registry row: every replica (and the next pod) can load it.
+  if (auto r = registry_.RegisterWithArtifact(trained->bundle);
+      !r.ok() && r.status().code() != absl::StatusCode::kAlreadyExists) {
+    return r.status();
   }
   // Another replica may have bootstrapped meanwhile: promote only while nothing is promoted.
   auto again = registry_.Promoted();
@@ -223,6 +346,7 @@ void ModelManager::Loop() {
     const absl::Time now = absl::Now();
     if (now >= next_model) {
       (void)RefreshModel();
+      UpdateModelMetrics();
       next_model = now + options_.poll_interval;
       if (options_.bootstrap_train && Current() == nullptr && now >= next_bootstrap) {
         if (absl::Status s = Bootstrap(); !s.ok()) {
@@ -245,7 +369,8 @@ void ModelManager::Loop() {
 }
 
 ModelManager::Stats ModelManager::stats() const {
-  return {reloads_.load(), reload_failures_.load(), bootstrap_runs_.load()};
+  return {reloads_.load(), reload_failures_.load(), bootstrap_runs_.load(), cache_hits_.load(),
+          cache_misses_.load()};
 }
 
 }  // namespace marketlens::recommender

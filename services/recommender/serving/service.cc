@@ -55,7 +55,9 @@ void ToProto(const ExperimentRow& row, v1::Experiment* out) {
   if (row.stopped_at) SetTime(*row.stopped_at, out->mutable_stopped_at());
 }
 
-void AddItems(const std::vector<Candidate>& items,
+// Items with their product details from the catalogue snapshot of the call (the model's category when
+// the catalogue does not know the item).
+void AddItems(const std::vector<Candidate>& items, const ServingModel* model, const CatalogSnapshot* catalog,
               google::protobuf::RepeatedPtrField<v1::RecommendedItem>* out) {
   for (const Candidate& c : items) {
     auto* item = out->Add();
@@ -63,6 +65,17 @@ void AddItems(const std::vector<Candidate>& items,
     item->set_score(c.score);
     item->set_reason(c.reason);
     item->set_source(c.source);
+    const CatalogItem* product = catalog != nullptr ? catalog->Find(c.item_id) : nullptr;
+    if (product != nullptr) {
+      item->set_title(product->info.title);
+      item->set_category(product->info.category);
+      if (product->price) item->set_price(*product->price);
+    } else if (model != nullptr) {
+      const int32_t index = model->bundle().items.Find(c.item_id);
+      if (index >= 0 && index < static_cast<int32_t>(model->bundle().item_category.size())) {
+        item->set_category(model->bundle().item_category[index]);
+      }
+    }
   }
 }
 
@@ -217,7 +230,7 @@ grpc::Status RecommenderServiceImpl::DoRecommend(const v1::RecommendRequest* req
   q.session_items.assign(req->session_items().begin(), req->session_items().end());
   absl::StatusOr<RecommendOutcome> outcome = engine_->Recommend(model.get(), catalog.get(), q);
   if (!outcome.ok()) return ToGrpc(outcome.status());
-  AddItems(outcome->items, resp->mutable_items());
+  AddItems(outcome->items, model.get(), catalog.get(), resp->mutable_items());
   resp->set_model_version(model != nullptr ? model->version() : "");
   (outcome->path == "personal"  ? path_personal_
    : outcome->path == "session" ? path_session_
@@ -242,7 +255,7 @@ grpc::Status RecommenderServiceImpl::DoSimilarItems(const v1::SimilarItemsReques
   std::shared_ptr<const CatalogSnapshot> catalog = models_->Catalog();
   auto items = engine_->SimilarItems(model.get(), catalog.get(), req->item_id(), req->n());
   if (!items.ok()) return ToGrpc(items.status());
-  AddItems(*items, resp->mutable_items());
+  AddItems(*items, model.get(), catalog.get(), resp->mutable_items());
   resp->set_model_version(model != nullptr ? model->version() : "");
   return grpc::Status::OK;
 }
@@ -254,7 +267,7 @@ grpc::Status RecommenderServiceImpl::DoFrequentlyBoughtTogether(
   std::vector<std::string> ids(req->item_ids().begin(), req->item_ids().end());
   auto items = engine_->FrequentlyBoughtTogether(model.get(), catalog.get(), ids, req->n());
   if (!items.ok()) return ToGrpc(items.status());
-  AddItems(*items, resp->mutable_items());
+  AddItems(*items, model.get(), catalog.get(), resp->mutable_items());
   resp->set_model_version(model != nullptr ? model->version() : "");
   return grpc::Status::OK;
 }
@@ -265,7 +278,7 @@ grpc::Status RecommenderServiceImpl::DoRerank(const v1::RerankRequest* req, v1::
   std::vector<std::string> ids(req->item_ids().begin(), req->item_ids().end());
   auto items = engine_->Rerank(model.get(), catalog.get(), req->user_id(), ids);
   if (!items.ok()) return ToGrpc(items.status());
-  AddItems(*items, resp->mutable_items());
+  AddItems(*items, model.get(), catalog.get(), resp->mutable_items());
   resp->set_model_version(model != nullptr ? model->version() : "");
   return grpc::Status::OK;
 }

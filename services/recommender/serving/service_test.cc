@@ -121,6 +121,22 @@ class ServiceTest : public ::testing::Test {
     auto r = pg_->Exec(sql);
     return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
   }
+  // Exposures and feedback reach Postgres asynchronously (a batch the background flusher has taken may
+  // still be in flight when FlushExposures returns): waits until `sql` counts `want`, failing the test
+  // with what it counted at the deadline.
+  bool WaitForCount(const std::string& sql, int64_t want, absl::Duration timeout = absl::Seconds(20)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (true) {
+      (void)feedback_->FlushExposures();
+      const int64_t n = Count(sql);
+      if (n == want) return true;
+      if (absl::Now() >= deadline) {
+        ADD_FAILURE() << sql << " counted " << n << ", want " << want << " within " << timeout;
+        return false;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
 
   std::unique_ptr<postgres::PgPool> pg_;
   std::unique_ptr<marketlens::testing::RedisServer> redis_server_;
@@ -144,7 +160,16 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
   EXPECT_EQ(known.items_size(), 10);
   EXPECT_GE(InCluster(known, 3), 8);
   EXPECT_TRUE(known.experiment_id().empty());
-  for (const auto& item : known.items()) EXPECT_FALSE(item.reason().empty());
+  for (const auto& item : known.items()) {
+    EXPECT_FALSE(item.reason().empty());
+    // Product details from the catalogue (raw.products), so clients need not look the ids up.
+    const CatalogItem* product = models_->Catalog()->Find(item.item_id());
+    ASSERT_NE(product, nullptr) << item.item_id();
+    EXPECT_EQ(item.title(), product->info.title);
+    EXPECT_FALSE(item.title().empty());
+    EXPECT_EQ(item.category(), product->info.category);
+    EXPECT_DOUBLE_EQ(item.price(), 10.0);  // price_cents 1000
+  }
 
   v1::RecommendRequest cold;
   cold.set_user_id("brand-new-shopper");
@@ -189,6 +214,22 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
   ASSERT_TRUE(stub_->SimilarItems(&c2, sim, &items).ok());
   EXPECT_EQ(items.items_size(), 5);
   EXPECT_EQ(items.model_version(), "v1");
+  for (const auto& item : items.items()) {
+    EXPECT_EQ(item.title(), models_->Catalog()->DisplayName(item.item_id()));
+    EXPECT_FALSE(item.category().empty());
+    EXPECT_DOUBLE_EQ(item.price(), 10.0);
+  }
+
+  grpc::ClientContext c5;
+  v1::FrequentlyBoughtTogetherRequest fbt_ok;
+  fbt_ok.add_item_ids("i7");
+  fbt_ok.set_n(3);
+  v1::ItemsResponse fbt_items;
+  ASSERT_TRUE(stub_->FrequentlyBoughtTogether(&c5, fbt_ok, &fbt_items).ok());
+  for (const auto& item : fbt_items.items()) {
+    EXPECT_FALSE(item.title().empty());
+    EXPECT_DOUBLE_EQ(item.price(), 10.0);
+  }
 
   grpc::ClientContext c3;
   v1::FrequentlyBoughtTogetherRequest fbt;
@@ -204,6 +245,11 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
   ASSERT_TRUE(stub_->Rerank(&c4, rerank, &reranked).ok());
   ASSERT_EQ(reranked.items_size(), 4);
   EXPECT_EQ(World().Cluster(reranked.items(0).item_id()), 3);
+  for (const auto& item : reranked.items()) {
+    EXPECT_EQ(item.title(), models_->Catalog()->DisplayName(item.item_id()));
+    EXPECT_EQ(item.category(), models_->Catalog()->Find(item.item_id())->info.category);
+    EXPECT_DOUBLE_EQ(item.price(), 10.0);
+  }
 
   EXPECT_EQ(Feedback(user, "i1", v1::FEEDBACK_EVENT_UNSPECIFIED).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
@@ -293,10 +339,10 @@ TEST_F(ServiceTest, ExperimentsAssignServeAndReport) {
   ASSERT_TRUE(Recommend(email, &email_resp).ok());
   EXPECT_TRUE(email_resp.experiment_id().empty());
 
-  ASSERT_TRUE(feedback_->FlushExposures().ok());
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline && Count("SELECT count(*) FROM recsys.events") < 50)
-    absl::SleepFor(absl::Milliseconds(50));
+  // Every exposure (2 lists x 200 users) and purchase (50) must have landed before results are read.
+  ASSERT_TRUE(WaitForCount("SELECT count(*) FROM recsys.exposures WHERE experiment_id = 'exp-home'", 400));
+  ASSERT_TRUE(WaitForCount(
+      "SELECT count(*) FROM recsys.events WHERE event = 'purchase' AND experiment_id = 'exp-home'", 50));
   grpc::ClientContext rctx;
   v1::GetExperimentResultsRequest rreq;
   rreq.set_experiment_id("exp-home");

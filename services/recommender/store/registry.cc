@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/logging/log.h"
+#include "services/recommender/store/artifact_store.h"
 
 namespace marketlens::recommender {
 namespace {
@@ -156,14 +157,16 @@ ModelRecord RecordFromBundle(const ModelBundle& b, const std::string& artifact_u
   return r;
 }
 
-absl::Status ModelRegistry::Register(const ModelRecord& r) {
+namespace {
+
+absl::Status RegisterIn(Tx& tx, const ModelRecord& r) {
   if (r.version.empty() || r.artifact_uri.empty()) {
     return absl::InvalidArgumentError("registry: version and artifact_uri are required");
   }
   std::optional<double> from, to;
   if (r.data_from) from = absl::ToDoubleSeconds(*r.data_from - absl::UnixEpoch());
   if (r.data_to) to = absl::ToDoubleSeconds(*r.data_to - absl::UnixEpoch());
-  auto result = pool_->Exec(
+  auto result = tx.Exec(
       "INSERT INTO recsys.models (version, algorithm, trained_at, data_from, data_to, params, metrics, "
       "artifact_uri) "
       "VALUES ($1, $2, to_timestamp($3), to_timestamp($4), to_timestamp($5), $6::jsonb, $7::jsonb, $8)",
@@ -176,6 +179,26 @@ absl::Status ModelRegistry::Register(const ModelRecord& r) {
     return result.status();
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ModelRegistry::Register(const ModelRecord& r) {
+  return pool_->Transact([&](Tx& tx) { return RegisterIn(tx, r); });
+}
+
+absl::StatusOr<ModelRecord> ModelRegistry::RegisterWithArtifact(const ModelBundle& bundle) {
+  if (bundle.version.empty()) return absl::InvalidArgumentError("registry: the bundle has no version");
+  ModelRecord record = RecordFromBundle(bundle, PgArtifactUri(bundle.version));
+  const std::string bytes = SerializeBundle(bundle);
+  absl::Status s = pool_->Transact(
+      [&](Tx& tx) -> absl::Status {
+        if (absl::Status st = RegisterIn(tx, record); !st.ok()) return st;
+        return ArtifactStore::PutIn(tx, bundle.version, bytes);
+      },
+      {.timeout = absl::Minutes(2)});
+  if (!s.ok()) return s;
+  return record;
 }
 
 absl::StatusOr<std::vector<ModelRecord>> ModelRegistry::List() {
@@ -270,6 +293,10 @@ absl::StatusOr<std::vector<ModelRecord>> ModelRegistry::Prune(int keep) {
     for (const auto& row : *rows) {
       ModelRecord r = FromRow(row);
       if (auto d = tx.Exec("DELETE FROM recsys.model_promotions WHERE version = $1", r.version); !d.ok()) {
+        return d.status();
+      }
+      // Its stored artifact (ON DELETE CASCADE would do it too; explicit so the intent reads here).
+      if (auto d = tx.Exec("DELETE FROM recsys.model_artifacts WHERE version = $1", r.version); !d.ok()) {
         return d.status();
       }
       if (auto d = tx.Exec("DELETE FROM recsys.models WHERE version = $1", r.version); !d.ok())

@@ -5,7 +5,8 @@
 //   Rollback():  pops the stack: the current promotion is marked rolled back and the one below it is
 //                promoted again (FAILED_PRECONDITION when there is none).
 //   Prune(keep): deletes all but the `keep` newest models, never the promoted one nor one a running
-//                experiment uses; returns the deleted rows so the caller can delete their artifacts.
+//                experiment uses, with their artifacts stored in Postgres (same transaction); returns the
+//                deleted rows so the caller can delete file:// artifacts.
 // Promotions are serialised with a transaction-scoped advisory lock, so concurrent promote/rollback calls
 // (two operators, two replicas) never leave two promoted rows or a torn stack. Serving replicas notice a
 // new promotion by polling Promoted() (hot reload).
@@ -47,6 +48,10 @@ class ModelRegistry {
 
   // ALREADY_EXISTS when the version is taken.
   absl::Status Register(const ModelRecord& record);
+  // Registers a trained bundle with its artifact stored in Postgres (artifact_store.h), row and bytes in
+  // one transaction: every replica and process can then load it. Returns the registered record
+  // (artifact_uri "pg://recsys.model_artifacts/<version>").
+  absl::StatusOr<ModelRecord> RegisterWithArtifact(const ModelBundle& bundle);
   // Newest first (trained_at, then version).
   absl::StatusOr<std::vector<ModelRecord>> List();
   absl::StatusOr<ModelRecord> Get(const std::string& version);  // NOT_FOUND
