@@ -5,9 +5,10 @@
 //
 // Checks: the page asks for a key (401) and works once one is entered; the grid loads with data; category,
 // sentiment and search filters change the results; paging forward and back; clicking a product opens its
-// page with the three weekly charts, issue cards with quotes and feature feedback; the alerts page; the
-// recommendations page, where Skip sends feedback and the list changes live; campaign top performers; no
-// uncaught JavaScript error anywhere. Screenshots of every page go to SCREENSHOT_DIR.
+// page with the three weekly charts, the price/stock history, issue cards with quotes and feature feedback;
+// the alerts page; the recommendations page with a shopper picked from the collected shoppers (by segment),
+// items with title/category/price, where Skip sends feedback and the list changes live; the campaigns list
+// and a campaign's top performers; no uncaught JavaScript error anywhere. Screenshots of every page go to SCREENSHOT_DIR.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -150,8 +151,15 @@ try {
   // ---- Click through to a product ----------------------------------------------------------------------
   await evaluate(`document.querySelector('.product[data-id="p4"] a.title, .product a.title').click()`);
   await waitFor(`${settled('product')} && ${text('#product-title')}.length > 0`, 'the product page opens');
-  check((await evaluate(count('[data-chart]'))) === 3, 'three weekly charts (rating, sentiment, velocity)');
-  check((await evaluate(count('[data-chart] polyline'))) === 3, 'the charts have lines');
+  check((await evaluate(count('.charts:not(#price-history) [data-chart]'))) === 3, 'three weekly charts (rating, sentiment, velocity)');
+  check((await evaluate(count('.charts:not(#price-history) [data-chart] polyline'))) === 3, 'the charts have lines');
+  // The price history from the collector (six snapshots in the fake): price and stock charts.
+  check((await evaluate(count('#price-history [data-chart="Price"] circle'))) === 6, 'a price chart with six observations');
+  check((await evaluate(count('#price-history [data-chart="Stock"] polyline'))) === 1, 'a stock chart');
+  const productId = await evaluate(`${text('#product-title + p')}.split(' · ').pop()`);
+  const cents = 1000 + 100 * Number(productId.slice(1));  // the fake's newest price
+  check((await evaluate(text('#price-history [data-chart="Price"]'))).includes(`latest $${(cents / 100).toFixed(2)}`),
+    `the price chart ends at the newest price (${productId})`);
   check((await evaluate(text('#issues'))).includes('it broke after a week'), 'issue card with its quote');
   check((await evaluate(text('#features'))).includes('handle'), 'feature feedback');
   check((await evaluate(text('#reviews'))).includes('love it'), 'recent reviews');
@@ -162,6 +170,19 @@ try {
   await waitFor(`${settled('alerts')} && ${count('.alert')} > 0`, 'alerts load');
   check((await evaluate(text('#alerts'))).includes('average rating fell'), 'the alert says what changed');
   await screenshot('04-alerts');
+
+  // ---- Recommendations: a real shopper from /api/v1/shoppers ----------------------------------------------
+  await goto(`${BASE}/#/recommendations`);
+  await waitFor(`${settled('recommendations')} && ${count('.rec')} === 10`, 'recommendations for the first shopper');
+  check((await evaluate(count('#user option'))) === 8, 'the shopper picker lists the collected shoppers');
+  check((await evaluate(`document.getElementById('user').value`)) === 'C0000001', 'the first shopper is picked');
+  check((await evaluate(text('#user'))).includes('Shopper 3 · loyal'), 'shoppers shown with name and segment');
+  check((await evaluate(text('.rec[data-item="p0"] .title'))) === 'Item p0', 'an item shows its title');
+  check((await evaluate(text('.rec[data-item="p0"] .details'))).includes('kitchen · $10.00'), '... its category and price');
+  check((await evaluate(text('.rec[data-item="p1"] .title'))) === 'p1', 'an item without a title shows its id');
+  await evaluate(`(() => { const s = document.getElementById('segment'); s.value = 'new'; s.dispatchEvent(new Event('change')); })()`);
+  await waitFor(`${settled('recommendations')} && ${count('#user option')} === 4 && document.getElementById('user').value === 'C0000002'`,
+    'a segment lists only its shoppers');
 
   // ---- Recommendations with live feedback --------------------------------------------------------------
   await goto(`${BASE}/#/recommendations?user=C0000003&surface=home`);
@@ -179,10 +200,16 @@ try {
 
   // ---- Campaign top performers -------------------------------------------------------------------------
   await evaluate(`document.querySelector('nav a[data-nav="campaigns"]').click()`);
-  await waitFor(`${settled('campaigns')} && ${count('.performer')} === 10`, 'ten top performers');
+  await waitFor(`${settled('campaigns')} && ${count('.campaign')} === 3`, 'the collected campaigns are listed');
+  check((await evaluate(text('.campaign[data-campaign="CMP0002"]'))).includes('200,000'), 'with their total views');
+  check((await evaluate(text('.campaign[data-campaign="CMP0002"]'))).includes('4.0%'), 'and mean engagement');
+  await waitFor(`${count('.performer')} === 10`, 'ten top performers of the first campaign');
   check((await evaluate(text('#performers'))).includes('CMP0001-inf0'), 'the campaign\'s influencers');
-  await submitForm('#campaign-form', { campaign: 'CMP0042' });
-  await waitFor(`${settled('campaigns')} && ${text('#performers')}.includes('CMP0042-inf0')`, 'another campaign');
+  await evaluate(`document.querySelector('.campaign[data-campaign="CMP0042"] a').click()`);
+  await waitFor(`${settled('campaigns')} && ${text('#performers')}.includes('CMP0042-inf0')`, 'clicking another campaign');
+  check((await evaluate(text('.campaign.selected'))).includes('CMP0042'), 'the clicked campaign is highlighted');
+  await submitForm('#campaign-form', { campaign: 'CMP0001' });
+  await waitFor(`${settled('campaigns')} && ${text('#performers')}.includes('CMP0001-inf0')`, 'a campaign by id');
   await screenshot('07-campaigns');
 } catch (e) {
   check(false, `unexpected: ${e.stack || e}`);

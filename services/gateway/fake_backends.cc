@@ -80,8 +80,13 @@ Status FakeAnalyzer::AnalyzeText(grpc::ServerContext* ctx, const analyzer::v1::A
     int ms = 0;
     (void)absl::SimpleAtoi(text.substr(6), &ms);
     const absl::Time until = absl::Now() + absl::Milliseconds(ms);
+    sleeping.fetch_add(1);
     while (absl::Now() < until && !ctx->IsCancelled()) absl::SleepFor(absl::Milliseconds(5));
-    if (ctx->IsCancelled()) return Status(StatusCode::CANCELLED, "cancelled");
+    sleeping.fetch_sub(1);
+    if (ctx->IsCancelled()) {
+      if (ctx->deadline() > std::chrono::system_clock::now()) cancelled.fetch_add(1);  // not the deadline
+      return Status(StatusCode::CANCELLED, "cancelled");
+    }
     resp->set_label("slept");
     return Status::OK;
   }
@@ -280,6 +285,11 @@ Status FakeRecommender::Recommend(grpc::ServerContext*, const recommender::v1::R
             : absl::StrCat("popular on ", req->surface().empty() ? "home" : req->surface(),
                            req->context().device().empty() ? "" : " for " + req->context().device()));
     r->set_source("als");
+    if (i % 2 == 0) {  // odd items have no catalogue details: clients fall back to the id
+      r->set_title(absl::StrCat("Item ", item));
+      r->set_category(i % 4 == 0 ? "kitchen" : "garden");
+      r->set_price(10.0 + i);
+    }
     ++added;
   }
   resp->set_model_version("als-1");
@@ -425,6 +435,71 @@ Status FakeCollector::ListCrawls(grpc::ServerContext*, const collector::v1::List
                                  collector::v1::ListCrawlsResponse* resp) {
   absl::MutexLock lock(&mu_);
   for (const auto& c : crawls_) *resp->add_crawls() = c;
+  return Status::OK;
+}
+
+Status FakeCollector::ListPriceHistory(grpc::ServerContext*,
+                                       const collector::v1::ListPriceHistoryRequest* req,
+                                       collector::v1::ListPriceHistoryResponse* resp) {
+  if (req->product_id().empty()) return Status(StatusCode::INVALID_ARGUMENT, "product_id is required");
+  if (req->page_size() < 0 || req->page_size() > 1000) {
+    return Status(StatusCode::INVALID_ARGUMENT, "page_size must be 0..1000");
+  }
+  int index = 0;
+  if (req->product_id()[0] != 'p' || !absl::SimpleAtoi(req->product_id().substr(1), &index)) {
+    return Status(StatusCode::NOT_FOUND,
+                  absl::StrCat("product_id \"", req->product_id(), "\" is not a known product"));
+  }
+  resp->set_product_id(req->product_id());
+  resp->set_currency("USD");
+  const int64_t newest = 1717200000;  // 2024-06-01
+  for (int i = 0; i < 6; ++i) {
+    auto* p = resp->add_points();
+    p->mutable_seen_at()->set_seconds(newest - i * 7 * 86400);
+    p->set_price_cents(1000 + 100 * index + 50 * ((i * 7) % 5));
+    p->set_price(static_cast<double>(p->price_cents()) / 100);
+    p->set_stock(20 + i);
+    p->set_rating_average(4.0 - 0.1 * i);
+    p->set_rating_count(100 - i);
+  }
+  return Status::OK;
+}
+
+Status FakeCollector::ListShoppers(grpc::ServerContext*, const collector::v1::ListShoppersRequest* req,
+                                   collector::v1::ListShoppersResponse* resp) {
+  if (req->page_size() < 0 || req->page_size() > 500) {
+    return Status(StatusCode::INVALID_ARGUMENT, "page_size must be 0..500");
+  }
+  for (int i = 1; i <= 8; ++i) {
+    const std::string segment = i % 2 == 1 ? "loyal" : "new";
+    if (!req->segment().empty() && req->segment() != segment) continue;
+    auto* s = resp->add_shoppers();
+    s->set_id(absl::StrCat("C000000", i));
+    s->set_name(absl::StrCat("Shopper ", i));
+    s->set_segment(segment);
+    s->set_region("north");
+    s->set_interactions(10 * i);
+  }
+  return Status::OK;
+}
+
+Status FakeCollector::ListCampaigns(grpc::ServerContext*, const collector::v1::ListCampaignsRequest* req,
+                                    collector::v1::ListCampaignsResponse* resp) {
+  if (req->page_size() < 0 || req->page_size() > 500) {
+    return Status(StatusCode::INVALID_ARGUMENT, "page_size must be 0..500");
+  }
+  int i = 0;
+  for (const char* id : {"CMP0001", "CMP0002", "CMP0042"}) {
+    ++i;
+    auto* c = resp->add_campaigns();
+    c->set_campaign_id(id);
+    c->set_posts(10 * i);
+    c->set_influencers(3 * i);
+    c->set_total_views(100000 * i);
+    c->set_mean_engagement_rate(0.02 * i);
+    c->mutable_first_post_at()->set_seconds(1704067200);
+    c->mutable_last_post_at()->set_seconds(1704067200 + 86400 * 30 * i);
+  }
   return Status::OK;
 }
 

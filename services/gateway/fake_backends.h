@@ -6,7 +6,8 @@
 //   AnalyzeText(text = "status:NOT_FOUND")          -> that gRPC code (message "text status:NOT_FOUND")
 //   AnalyzeText(text = "field:NOT_FOUND:category")  -> that code with an x-error-field trailer "category"
 //   AnalyzeText(text = "retry:1500")                -> RESOURCE_EXHAUSTED with retry-after-ms: 1500
-//   AnalyzeText(text = "sleep:300")                 -> answers after 300 ms (or when the deadline passes)
+//   AnalyzeText(text = "sleep:300")                 -> answers after 300 ms (or when the deadline passes or
+//                                                      the caller cancels: counted in `cancelled`)
 //   AnalyzeText(text = "echo")                      -> label = the call's x-request-id, sentiment = seconds
 //                                                      left until the call's deadline
 // GenerateBrief is left unimplemented (UNIMPLEMENTED -> 501).
@@ -55,6 +56,9 @@ class FakeAnalyzer final : public analyzer::v1::AnalyzerService::Service {
                                      analyzer::v1::InteractionsByProductResponse* resp) override;
 
   std::atomic<int> list_calls{0};
+  // AnalyzeText "sleep:" calls under way, and those that ended because the caller cancelled.
+  std::atomic<int> sleeping{0};
+  std::atomic<int> cancelled{0};
 
  private:
   std::vector<analyzer::v1::ProductInsights> products_;
@@ -105,6 +109,14 @@ class FakeCollector final : public collector::v1::CollectorService::Service {
                           collector::v1::ListCrawlsResponse* resp) override;
   grpc::Status CancelCrawl(grpc::ServerContext* ctx, const collector::v1::CancelCrawlRequest* req,
                            collector::v1::Crawl* resp) override;
+  // Products "p<N>" have six weekly price points (others are NOT_FOUND); shoppers C0000001..C0000008,
+  // alternately "loyal" and "new"; campaigns CMP0001, CMP0002, CMP0042.
+  grpc::Status ListPriceHistory(grpc::ServerContext* ctx, const collector::v1::ListPriceHistoryRequest* req,
+                                collector::v1::ListPriceHistoryResponse* resp) override;
+  grpc::Status ListShoppers(grpc::ServerContext* ctx, const collector::v1::ListShoppersRequest* req,
+                            collector::v1::ListShoppersResponse* resp) override;
+  grpc::Status ListCampaigns(grpc::ServerContext* ctx, const collector::v1::ListCampaignsRequest* req,
+                             collector::v1::ListCampaignsResponse* resp) override;
 
  private:
   absl::Mutex mu_;

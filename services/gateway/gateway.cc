@@ -64,6 +64,8 @@ struct Gateway::Context {
   std::string key_id;
   std::string cache;  // "HIT", "MISS" or ""
   absl::Time started;
+  // The client went away while its backend call was in flight (the call was cancelled).
+  std::atomic<bool> client_gone{false};
 };
 
 Gateway::Gateway(GatewayOptions options, GatewayDeps deps)
@@ -307,11 +309,18 @@ void Gateway::HandleApi(const std::shared_ptr<Context>& ctx, HttpRequest& reques
 
   // Backend.
   const bool is_write = route.http_method != "GET";
-  deps_.transcoder->Invoke(
+  Transcoder::Canceller cancel = deps_.transcoder->Invoke(
       *call, timeout, ctx->request_id,
       [this, ctx, call, cacheable, cache_key = std::move(cache_key), is_write](CallResult result) {
         logging::ScopedRequestId scoped(ctx->request_id);
-        if (!result.ok) return FinishError(ctx, result.error);
+        if (!result.ok) {
+          if (ctx->client_gone.load() && result.error.code == absl::StatusCode::kCancelled) {
+            // 499 (nginx's "client closed request"): counted and logged, though nobody reads it.
+            return FinishError(ctx, MakeError(absl::StatusCode::kCancelled,
+                                              "the client closed the connection before the response"));
+          }
+          return FinishError(ctx, result.error);
+        }
         if (cacheable && !cache_key.empty()) deps_.cache->Put(cache_key, result.json);
         if (is_write && deps_.cache != nullptr) deps_.cache->Invalidate(call->route->service()->full_name());
         HttpResponse r;
@@ -320,6 +329,18 @@ void Gateway::HandleApi(const std::shared_ptr<Context>& ctx, HttpRequest& reques
         r.body = std::move(result.json);
         Finish(ctx, std::move(r));
       });
+  // A client that goes away cancels its backend call (the backend sees its context cancelled). Holds the
+  // context weakly: the watch must not keep a finished request alive.
+  if (request.disconnect != nullptr) {
+    request.disconnect->OnDisconnect([weak = std::weak_ptr<Context>(ctx), cancel = std::move(cancel)] {
+      if (std::shared_ptr<Context> c = weak.lock()) {
+        c->client_gone.store(true);
+        logging::ScopedRequestId scoped(c->request_id);
+        logging::Info("client went away; cancelling its backend call", {{"route", c->route}});
+      }
+      cancel();
+    });
+  }
 }
 
 void Gateway::FinishError(const std::shared_ptr<Context>& ctx, const ApiError& error) {
@@ -352,6 +373,7 @@ void Gateway::Finish(const std::shared_ptr<Context>& ctx, HttpResponse response)
                                    {"remote", ctx->remote},
                                    {"key_id", ctx->key_id},
                                    {"cache", ctx->cache},
+                                   {"client_closed", ctx->client_gone.load()},
                                    {"user_agent", ctx->user_agent}});
   }
   ctx->respond(std::move(response));

@@ -452,6 +452,66 @@ TEST_F(GatewayTest, DeadlinesReachTheBackend) {
   EXPECT_EQ(ParseError(r.body).field, "Grpc-Timeout");
 }
 
+// Waits up to `timeout` for `done()`.
+template <typename Fn>
+bool WaitFor(Fn done, absl::Duration timeout) {
+  const absl::Time until = absl::Now() + timeout;
+  while (!done()) {
+    if (absl::Now() > until) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
+}
+
+TEST_F(GatewayTest, ClientGoingAwayCancelsTheBackendCall) {
+  struct Captured {
+    absl::Mutex mu;
+    std::vector<std::string> lines;
+  };
+  auto captured = std::make_shared<Captured>();
+  logging::SetSinkForTesting([captured](absl::string_view line) {
+    absl::MutexLock lock(&captured->mu);
+    captured->lines.emplace_back(line);
+  });
+  const int cancelled_before = backends_->analyzer.cancelled.load();
+  const absl::Time start = absl::Now();
+  {
+    auto c = TestConnection::Connect(port_);
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE(c->SendRequest("POST", "/api/v1/analyze",
+                               {{"Authorization", absl::StrCat("Bearer ", *write_key_)},
+                                {"Content-Type", "application/json"},
+                                {"X-Request-Id", "gone-client"}},
+                               R"({"text":"sleep:4000"})")
+                    .ok());
+    ASSERT_TRUE(WaitFor([] { return backends_->analyzer.sleeping.load() > 0; }, absl::Seconds(5)));
+  }  // the client closes its socket while the backend works
+  // The backend sees its call cancelled long before it would have answered.
+  EXPECT_TRUE(
+      WaitFor([&] { return backends_->analyzer.cancelled.load() > cancelled_before; }, absl::Seconds(3)));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  // Counted as 499 and access-logged as such.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto m = HttpCall(port_, "GET", "/metrics");
+        return m.ok() &&
+               absl::StrContains(
+                   m->body, R"(http_requests_total{code="499",method="POST",route="POST /api/v1/analyze"})");
+      },
+      absl::Seconds(3)));
+  logging::SetSinkForTesting(nullptr);
+  absl::MutexLock lock(&captured->mu);
+  std::string found;
+  for (const auto& l : captured->lines) {
+    if (absl::StrContains(l, "\"msg\":\"http request\"") && absl::StrContains(l, "gone-client")) found = l;
+  }
+  ASSERT_FALSE(found.empty());
+  EXPECT_THAT(found, HasSubstr(R"("status":499)"));
+  EXPECT_THAT(found, HasSubstr(R"("client_closed":true)"));
+  // Others are served as usual.
+  EXPECT_EQ(Get("/api/v1/alerts").status, 200);
+}
+
 TEST_F(GatewayTest, RequestIdsAreEchoedAndPropagated) {
   TestResponse r =
       Post("/api/v1/analyze", R"({"text":"echo"})", *write_key_, {{"X-Request-Id", "req-abc.123"}});

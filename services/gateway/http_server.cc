@@ -1,8 +1,11 @@
 #include "services/gateway/http_server.h"
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+#include <cerrno>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -19,6 +22,43 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 namespace net = boost::asio;
 using tcp = boost::asio::ip::tcp;
+
+void ClientDisconnect::OnDisconnect(std::function<void()> fn) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (detached_) return;
+    if (!fired_) {
+      fn_ = std::move(fn);
+      return;
+    }
+  }
+  fn();
+}
+
+bool ClientDisconnect::disconnected() const {
+  absl::MutexLock lock(&mu_);
+  return fired_;
+}
+
+void ClientDisconnect::Fire() {
+  std::function<void()> fn;
+  {
+    absl::MutexLock lock(&mu_);
+    if (fired_ || detached_) return;
+    fired_ = true;
+    fn = std::move(fn_);
+    fn_ = nullptr;
+  }
+  if (fn) fn();
+}
+
+void ClientDisconnect::Detach() {
+  std::function<void()> fn;  // destroyed outside the lock
+  absl::MutexLock lock(&mu_);
+  detached_ = true;
+  fn = std::move(fn_);
+  fn_ = nullptr;
+}
 
 absl::string_view HttpRequest::Header(absl::string_view lowercase_name) const {
   for (const auto& [k, v] : headers) {
@@ -271,6 +311,9 @@ class Session : public std::enable_shared_from_this<Session> {
     r.keep_alive = req.keep_alive();
     r.started_at = started_at_;
     keep_alive_ = r.keep_alive;
+    watch_ = std::make_shared<ClientDisconnect>();
+    r.disconnect = watch_;
+    WatchForDisconnect(watch_);
 
     server_->in_flight_.fetch_add(1);
     // The responder holds the session only until it is called, so that a copy of it outliving the call (in
@@ -292,7 +335,35 @@ class Session : public std::enable_shared_from_this<Session> {
     server_->handler_(std::move(r), std::move(respond));
   }
 
+  // While the handler works, nothing reads the socket: wait for it to become readable. EOF or an error
+  // then means the client went away; data means a pipelined request (read after this response), and the
+  // watch ends there. Runs on the session's strand.
+  void WatchForDisconnect(const std::shared_ptr<ClientDisconnect>& watch) {
+    stream_.socket().async_wait(
+        tcp::socket::wait_read, [self = shared_from_this(), watch](beast::error_code ec) {
+          if (self->watch_ != watch) return;  // the response is being written (or was)
+          if (ec) {
+            if (ec == net::error::operation_aborted) return;
+            return watch->Fire();
+          }
+          char c;
+          const ssize_t n = ::recv(self->stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (n > 0) return;  // a pipelined request
+          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            return self->WatchForDisconnect(watch);
+          }
+          watch->Fire();  // 0: the client closed its side; < 0: reset
+        });
+  }
+
   void Write(HttpResponse response, bool counted) {
+    if (watch_ != nullptr) {
+      // Ends the watch: its wait is the only operation pending on the socket now.
+      watch_->Detach();
+      watch_.reset();
+      beast::error_code ignored;
+      stream_.socket().cancel(ignored);
+    }
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(static_cast<unsigned>(response.status));
@@ -328,6 +399,8 @@ class Session : public std::enable_shared_from_this<Session> {
   absl::Time started_at_;
   std::string remote_;
   bool keep_alive_ = true;
+  // The ClientDisconnect of the request with the handler (null otherwise).
+  std::shared_ptr<ClientDisconnect> watch_;
 };
 
 }  // namespace

@@ -10,6 +10,8 @@
 //   from Content-Length, also for "Expect: 100-continue", or as soon as a chunked body passes the limit),
 //   malformed HTTP gets 400; each of these closes the connection;
 // - too many connections: past `max_connections` new connections are closed at once.
+// While a handler works on a request, the server watches the connection and fires the request's
+// ClientDisconnect when the client goes away.
 // Keep-alive and pipelined requests are served in order on one connection. Stop() stops accepting, lets
 // requests in flight finish (bounded), then stops the threads.
 #ifndef MARKETLENS_SERVICES_GATEWAY_HTTP_SERVER_H_
@@ -24,9 +26,33 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace marketlens::gateway {
+
+// Tells a handler that its client went away (closed or reset the connection) before the response was
+// written, so that work done only for that client (a backend call) can be cancelled. HTTP/1.1 has no other
+// cancellation signal: the server watches the idle socket while the handler works and fires this when it
+// reads EOF or an error. (Like Go's net/http, a client that half-closes after sending its request counts
+// as gone.) Thread-safe.
+class ClientDisconnect {
+ public:
+  // `fn` runs at most once: on a server thread when the client goes away, or at once (on this thread) if
+  // it already has. Replaces an earlier callback.
+  void OnDisconnect(std::function<void()> fn);
+  bool disconnected() const;
+  // Server side: the client is gone (idempotent).
+  void Fire();
+  // Server side: the response is being written; the callback will not run any more (releases it).
+  void Detach();
+
+ private:
+  mutable absl::Mutex mu_;
+  bool fired_ ABSL_GUARDED_BY(mu_) = false;
+  bool detached_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> fn_ ABSL_GUARDED_BY(mu_);
+};
 
 struct HttpRequest {
   std::string method;  // "GET"; any token the client sent
@@ -40,6 +66,8 @@ struct HttpRequest {
   int version = 11;            // 10 or 11
   bool keep_alive = true;
   absl::Time started_at;  // first byte of the request
+  // Set by HttpServer (may be null for requests made up by tests): fires when the client goes away.
+  std::shared_ptr<ClientDisconnect> disconnect;
 
   // The first value of a header (name in lowercase), "" when absent.
   absl::string_view Header(absl::string_view lowercase_name) const;

@@ -53,6 +53,15 @@ class HttpServerTest : public ::testing::Test {
       }).detach();
       return;
     }
+    if (req.path == "/hang") {
+      // Answers only when the client goes away (and says so in disconnects_).
+      ASSERT_NE(req.disconnect, nullptr);
+      req.disconnect->OnDisconnect([this, respond, r] {
+        disconnects_.fetch_add(1);
+        respond(r);
+      });
+      return;
+    }
     if (req.path == "/close") r.close = true;
     respond(std::move(r));
   }
@@ -64,6 +73,7 @@ class HttpServerTest : public ::testing::Test {
 
   std::unique_ptr<HttpServer> server_;
   std::atomic<int> handled_{0};
+  std::atomic<int> disconnects_{0};
   absl::Mutex mu_;
   std::vector<int> protocol_errors_;
 };
@@ -320,6 +330,52 @@ TEST_F(HttpServerTest, PortInUse) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(s.status().message()), HasSubstr(absl::StrCat("127.0.0.1:", server_->port())));
+}
+
+// Waits up to `timeout` for `done()`.
+template <typename Fn>
+bool WaitFor(Fn done, absl::Duration timeout) {
+  const absl::Time until = absl::Now() + timeout;
+  while (!done()) {
+    if (absl::Now() > until) return false;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return true;
+}
+
+TEST_F(HttpServerTest, ClientGoingAwayIsSignalledToTheHandler) {
+  StartServer();
+  {
+    auto c = TestConnection::Connect(server_->port());
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(c->SendRequest("GET", "/hang").ok());
+    ASSERT_TRUE(WaitFor([&] { return server_->requests_in_flight() == 1; }, absl::Seconds(5)));
+    absl::SleepFor(absl::Milliseconds(50));
+    EXPECT_EQ(disconnects_.load(), 0) << "a client that waits is not gone";
+  }  // closes the connection
+  EXPECT_TRUE(WaitFor([&] { return disconnects_.load() == 1; }, absl::Seconds(5)));
+  EXPECT_TRUE(WaitFor([&] { return server_->requests_in_flight() == 0; }, absl::Seconds(5)));
+
+  // A slow answer to a client that stays: no disconnect, and the connection still works afterwards.
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->SendRequest("GET", "/slow?ms=100").ok());
+  auto r = c->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  ASSERT_TRUE(c->SendRequest("GET", "/echo").ok());
+  r = c->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  // Pipelined: the second request waits in the socket while the first is handled; it is not a disconnect.
+  ASSERT_TRUE(
+      c->Send("GET /slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n").ok());
+  for (int i = 0; i < 2; ++i) {
+    r = c->ReadResponse();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(disconnects_.load(), 1);
 }
 
 }  // namespace

@@ -189,8 +189,17 @@ ApiError JsonError(absl::string_view status_message) {
       return Invalid(field, absl::StrCat(field, ": ", rest));
     }
   }
-  if (const size_t at = m.find(": Cannot find field."); at != absl::string_view::npos && at > 0) {
-    const std::string field(m.substr(0, at));
+  if (const size_t at = status_message.find(": Cannot find field.");
+      at != absl::string_view::npos && at > 0) {
+    // "name: Cannot find field." at the top, "(parent.path) name: Cannot find field." below it.
+    absl::string_view where = status_message.substr(0, at);
+    std::string field(where);
+    if (absl::ConsumePrefix(&where, "(")) {
+      const size_t close = where.find(") ");
+      if (close != absl::string_view::npos) {
+        field = absl::StrCat(where.substr(0, close), ".", where.substr(close + 2));
+      }
+    }
     return Invalid(field, absl::StrCat("unknown field \"", field, "\""));
   }
   if (absl::StrContains(m, "Root element must be a message")) {

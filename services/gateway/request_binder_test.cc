@@ -193,6 +193,14 @@ TEST_F(BinderTest, BadJsonBodies) {
   e = Fail<RecommendRequest>("POST", "/api/v1/recommendations", R"({"user":"u1"})");
   EXPECT_EQ(e.field, "user");
   EXPECT_THAT(e.message, HasSubstr("unknown field"));
+  // Unknown fields below the top name their whole path.
+  e = Fail<RecommendRequest>("POST", "/api/v1/recommendations", R"({"context":{"colour":"red"}})");
+  EXPECT_EQ(e.field, "context.colour");
+  EXPECT_THAT(e.message, HasSubstr("unknown field \"context.colour\""));
+  // A body bound to one field (body: "experiment"): the JSON is that field's message, not the request.
+  e = Fail<recommender::v1::CreateExperimentRequest>("POST", "/api/v1/experiments",
+                                                     R"({"experiment":{"id":"x"}})");
+  EXPECT_EQ(e.field, "experiment.experiment");
   e = Fail<RecommendRequest>("POST", "/api/v1/recommendations", R"({"userId":"u1",)");
   EXPECT_EQ(e.field, "");
   EXPECT_THAT(e.message, HasSubstr("malformed JSON"));

@@ -103,20 +103,21 @@ std::optional<ApiError> Transcoder::Prepare(const Route& route, const PathBindin
   return std::nullopt;
 }
 
-void Transcoder::Invoke(const PreparedCall& call, absl::Duration timeout, const std::string& request_id,
-                        std::function<void(CallResult)> done) {
+Transcoder::Canceller Transcoder::Invoke(const PreparedCall& call, absl::Duration timeout,
+                                         const std::string& request_id,
+                                         std::function<void(CallResult)> done) {
   auto it = backends_.find(call.route->service()->full_name());
   if (it == backends_.end()) {
     CallResult r;
     r.error = MakeError(absl::StatusCode::kUnavailable,
                         absl::StrCat("no backend for ", call.route->service()->full_name()));
     done(std::move(r));
-    return;
+    return [] {};
   }
   if (timeout <= absl::ZeroDuration()) timeout = options_.default_timeout;
   timeout = std::min(timeout, options_.max_timeout);
 
-  auto* state = new CallState;
+  auto state = std::make_shared<CallState>();
   state->route = call.route;
   state->done = std::move(done);
   state->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
@@ -124,10 +125,15 @@ void Transcoder::Invoke(const PreparedCall& call, absl::Duration timeout, const 
   grpc::Slice slice(call.request_bytes);
   state->request = grpc::ByteBuffer(&slice, 1);
 
+  // The completion callback owns one reference through a heap holder it deletes (not a capture of the
+  // shared_ptr itself: the callback is stored in the call, which the context holds: a cycle). A Canceller
+  // holds a weak one, so that cancelling a finished call touches nothing freed.
+  auto* holder = new std::shared_ptr<CallState>(state);
   it->second.stub->UnaryCall(
       &state->context, call.route->grpc_path, grpc::StubOptions(), &state->request, &state->response,
-      [state](grpc::Status status) {
-        std::unique_ptr<CallState> owned(state);
+      [holder](grpc::Status status) {
+        std::shared_ptr<CallState> owned = std::move(*holder);
+        delete holder;
         CallResult result;
         if (!status.ok()) {
           result.error = ErrorFromStatus(status, owned->route->method->input_type(),
@@ -154,6 +160,9 @@ void Transcoder::Invoke(const PreparedCall& call, absl::Duration timeout, const 
         }
         owned->done(std::move(result));
       });
+  return [weak = std::weak_ptr<CallState>(state)] {
+    if (std::shared_ptr<CallState> s = weak.lock()) s->context.TryCancel();
+  };
 }
 
 absl::StatusOr<std::string> Transcoder::ToJson(const Message& message) {

@@ -69,9 +69,14 @@ class Transcoder {
   std::optional<ApiError> Prepare(const Route& route, const PathBindings& bindings, absl::string_view query,
                                   absl::string_view body, PreparedCall* out) const;
 
-  // Sends the call; `done` runs exactly once, on a gRPC thread. `timeout` <= 0: the default.
-  void Invoke(const PreparedCall& call, absl::Duration timeout, const std::string& request_id,
-              std::function<void(CallResult)> done);
+  // Cancels a call in flight (ClientContext::TryCancel: the backend sees its context cancelled and the
+  // call ends with CANCELLED). Callable from any thread, any number of times, also after the call ended.
+  using Canceller = std::function<void()>;
+
+  // Sends the call; `done` runs exactly once, on a gRPC thread (or on the thread of a Canceller that
+  // cancels it). `timeout` <= 0: the default.
+  Canceller Invoke(const PreparedCall& call, absl::Duration timeout, const std::string& request_id,
+                   std::function<void(CallResult)> done);
 
   // The channel of a service (null if none).
   std::shared_ptr<grpc::Channel> channel(absl::string_view service) const;

@@ -46,4 +46,7 @@ export const api = {
   recommendations: (params) => call('GET', '/api/v1/recommendations', { params }),
   feedback: (body) => call('POST', '/api/v1/feedback', { body }),
   topPerformers: (params) => call('GET', '/api/v1/top-performers', { params }),
+  priceHistory: (id, params) => call('GET', `/api/v1/products/${encodeURIComponent(id)}/price-history`, { params }),
+  shoppers: (params) => call('GET', '/api/v1/shoppers', { params }),
+  campaigns: (params) => call('GET', '/api/v1/campaigns', { params }),
 };

@@ -2,8 +2,8 @@
 //   #/products?category=&sentiment=&min_rating=&q=&sort=&page_token=   product grid with filters and paging
 //   #/product/<id>                                                      one product's insights
 //   #/alerts                                                            open alerts
-//   #/recommendations?user=<id>&surface=                                a shopper's recommendations, like/skip
-//   #/campaigns?campaign=<id>                                           a campaign's top performers
+//   #/recommendations?segment=&user=<id>&surface=                      a shopper's recommendations, like/skip
+//   #/campaigns?campaign=<id>                                           campaigns, then one's top performers
 import { apiKey, setApiKey } from './api.js';
 import * as products from './views/products.js';
 import * as product from './views/product.js';

@@ -1,15 +1,23 @@
 // One product: weekly rating / sentiment / review-velocity charts, issue cards with quotes, feature
-// feedback, price (and its history when the API provides one), open alerts and recent reviews.
+// feedback, price history (the collector's snapshots: price and stock per crawl), open alerts and recent
+// reviews.
 import { api } from '../api.js';
 import { esc, num, int, price, date, sentimentClass } from '../format.js';
 import { lineChart } from '../chart.js';
 
 export async function render(view, args, _params, current) {
   const id = args[0] || '';
-  const [p, reviews] = await Promise.all([api.product(id), api.reviews(id, { page_size: 5 }).catch(() => ({ reviews: [] }))]);
+  // The price history is a nice-to-have: the page still renders without it (a collector that is down).
+  const [p, reviews, prices] = await Promise.all([
+    api.product(id),
+    api.reviews(id, { page_size: 5 }).catch(() => ({ reviews: [] })),
+    api.priceHistory(id, { page_size: 200 }).catch(() => null)]);
   if (!current()) return;
   const weekly = (p.weekly || []).map((w) => ({ label: date(w.weekStart), ...w }));
-  const history = p.priceHistory || [];
+  // Newest first from the API; oldest first on the chart.
+  const history = ((prices && prices.points) || []).slice().reverse();
+  const currency = (prices && prices.currency) || 'USD';
+  const money = (v) => (currency === 'USD' ? `$${v.toFixed(2)}` : `${v.toFixed(2)} ${currency}`);
   view.innerHTML = `
     <p><a href="#/products">← Products</a></p>
     <h1 id="product-title">${esc(p.title || p.productId)}</h1>
@@ -26,9 +34,13 @@ export async function render(view, args, _params, current) {
       ${lineChart('Average rating', weekly.map((w) => ({ label: w.label, y: w.averageRating })), { min: 1, max: 5 })}
       ${lineChart('Sentiment', weekly.map((w) => ({ label: w.label, y: w.sentiment })), { min: -1, max: 1 })}
       ${lineChart('Review velocity (reviews per week)', weekly.map((w) => ({ label: w.label, y: w.reviews })), { min: 0, format: (v) => v.toFixed(0) })}
-      ${history.length ? lineChart('Price', history.map((h) => ({ label: date(h.at || h.observedAt), y: Number(h.priceCents) / 100 })), { format: (v) => `$${v.toFixed(2)}` }) : ''}
     </div>
-    ${history.length ? '' : `<p class="muted">Current price ${price(p.priceCents)} (no price history from the API yet).</p>`}
+    <h2>Price history</h2>
+    <div class="charts" id="price-history">
+      ${history.length ? `${lineChart('Price', history.map((h) => ({ label: date(h.seenAt), y: Number(h.price) })), { format: money })}
+      ${lineChart('Stock', history.map((h) => ({ label: date(h.seenAt), y: Number(h.stock) })), { min: 0, format: (v) => v.toFixed(0) })}`
+    : `<p class="muted">${prices ? 'No price observed by the collector yet.' : 'Price history unavailable right now.'} Current price ${price(p.priceCents)}.</p>`}
+    </div>
     <h2>Issues</h2>
     <div class="grid" id="issues">
       ${(p.issues || []).length === 0 ? '<p class="muted">No recurring issue.</p>' : p.issues.map((i) => `

@@ -1,19 +1,29 @@
-// A demo shopper's recommendations with their reasons; Like / Skip send feedback to the recommender at once
+// A real shopper's recommendations with their reasons: the shopper is picked from the collected customers
+// (GET /api/v1/shoppers, optionally of one segment); Like / Skip send feedback to the recommender at once
 // and the list is fetched again, so the effect of the feedback shows live.
 import { api } from '../api.js';
 import { esc, num } from '../format.js';
 
-const DEMO_SHOPPERS = ['C0000001', 'C0000002', 'C0000003', 'C0000004', 'C0000005', 'C0000006', 'C0000007', 'C0000008'];
 const SURFACES = ['home', 'product', 'cart', 'email'];
 
 export async function render(view, _args, params, current) {
-  const user = params.get('user') || DEMO_SHOPPERS[0];
+  const segment = params.get('segment') || '';
   const surface = params.get('surface') || 'home';
+  const [shoppers, all] = await Promise.all([
+    api.shoppers({ page_size: 100, segment }),
+    segment ? api.shoppers({ page_size: 500 }) : null]);
+  if (!current()) return;
+  const list = shoppers.shoppers || [];
+  const segments = [...new Set(((all || shoppers).shoppers || []).map((s) => s.segment).filter(Boolean))].sort();
+  const user = params.get('user') || (list[0] && list[0].id) || '';
+  const options = list.some((s) => s.id === user) || !user ? list : [{ id: user, name: '', segment: '' }, ...list];
   view.innerHTML = `
     <h1>Recommendations</h1>
     <form class="filters" id="shopper">
-      <label>Shopper <input name="user" id="user" list="shoppers" value="${esc(user)}"></label>
-      <datalist id="shoppers">${DEMO_SHOPPERS.map((s) => `<option value="${s}">`).join('')}</datalist>
+      <label>Segment <select name="segment" id="segment"><option value="">all</option>${segments.map((g) =>
+        `<option ${g === segment ? 'selected' : ''}>${esc(g)}</option>`).join('')}</select></label>
+      <label>Shopper <select name="user" id="user">${options.map((s) =>
+        `<option value="${esc(s.id)}" ${s.id === user ? 'selected' : ''}>${esc(s.name || s.id)}${s.segment ? ` · ${esc(s.segment)}` : ''}${s.interactions !== undefined ? ` · ${Number(s.interactions || 0)} interactions` : ''} (${esc(s.id)})</option>`).join('')}</select></label>
       <label>Surface <select name="surface">${SURFACES.map((s) => `<option ${s === surface ? 'selected' : ''}>${s}</option>`).join('')}</select></label>
       <button type="submit">Show</button>
     </form>
@@ -25,6 +35,14 @@ export async function render(view, _args, params, current) {
     const data = new FormData(ev.target);
     location.hash = `#/recommendations?${new URLSearchParams(data)}`;
   });
+  // Another segment lists its own shoppers (and picks the first of them).
+  view.querySelector('#segment').addEventListener('change', (ev) => {
+    location.hash = `#/recommendations?${new URLSearchParams({ segment: ev.target.value, surface })}`;
+  });
+  if (!user) {
+    view.querySelector('#recs').innerHTML = '<p class="muted">No shopper collected yet: run a crawl first.</p>';
+    return;
+  }
   await load(view, user, surface, current);
 }
 
@@ -37,7 +55,8 @@ async function load(view, user, surface, current) {
   const box = view.querySelector('#recs');
   box.innerHTML = items.map((r) => `
     <div class="card rec" data-item="${esc(r.itemId)}">
-      <div><a class="title" href="#/product/${encodeURIComponent(r.itemId)}">${esc(r.itemId)}</a>
+      <div><a class="title" href="#/product/${encodeURIComponent(r.itemId)}">${esc(r.title || r.itemId)}</a>
+        <div class="muted details">${[r.category, r.price ? `$${num(r.price, 2)}` : '', r.title ? r.itemId : ''].filter(Boolean).map(esc).join(' · ')}</div>
         <div class="muted reason">${esc(r.reason)}</div>
         <div class="muted">score ${num(r.score, 3)} · ${esc(r.source)}</div></div>
       <div class="actions">
