@@ -96,6 +96,10 @@ service_args() {
       "$GATEWAY_HTTP_PORT" "$COLLECTOR_GRPC_PORT" "$ANALYZER_GRPC_PORT"
       printf -- " --recommender_address=127.0.0.1:%s" "$RECOMMENDER_GRPC_PORT" ;;
   esac
+  # Anything else for this service, e.g. MARKETPLACE_EXTRA_ARGS="--products=200 --fault_unavailable_rate=0.1".
+  local extra_var="${upper}_EXTRA_ARGS"
+  [ -n "${!extra_var:-}" ] && printf -- " %s" "${!extra_var}"
+  return 0
 }
 
 SECRETS_DIR="$RUN_DIR/secrets"
