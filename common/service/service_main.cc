@@ -1,12 +1,17 @@
 #include "common/service/service_main.h"
 
+#include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <thread>
+#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/config/env.h"
 #include "common/config/secret.h"
 #include "common/config/validate.h"
@@ -95,6 +100,59 @@ Config LoadConfig(const ServiceSpec& spec) {
 
 }  // namespace
 
+ServiceContext::~ServiceContext() {
+  if (!RunShutdownHooks()) {
+    // An abandoned hook may still be using them: never destroy the clients under it.
+    (void)pg_.release();
+    (void)redis_.release();
+  }
+}
+
+void ServiceContext::AddShutdownHook(std::string name, std::function<void()> hook, absl::Duration timeout) {
+  {
+    absl::MutexLock lock(&hooks_mu_);
+    if (!hooks_started_) {
+      hooks_.push_back({std::move(name), std::move(hook), timeout});
+      return;
+    }
+  }
+  logging::Warn("shutdown hook added while the hooks run; running it at once", {{"hook", name}});
+  hook();
+}
+
+bool ServiceContext::RunShutdownHooks() {
+  std::vector<ShutdownHook> hooks;
+  {
+    absl::MutexLock lock(&hooks_mu_);
+    if (hooks_started_) return hooks_finished_;
+    hooks_started_ = true;
+    hooks.swap(hooks_);
+  }
+  bool all_finished = true;
+  for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) {
+    const absl::Time start = absl::Now();
+    // The thread owns the function: if the hook is abandoned, what it captured stays alive with it.
+    auto done = std::make_shared<absl::Notification>();
+    std::thread thread([fn = std::move(it->fn), done] {
+      fn();
+      done->Notify();
+    });
+    if (done->WaitForNotificationWithTimeout(it->timeout)) {
+      thread.join();
+      logging::Info("shutdown hook done",
+                    {{"hook", it->name}, {"elapsed_ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
+    } else {
+      thread.detach();
+      all_finished = false;
+      logging::Error("shutdown hook timed out; abandoned",
+                     {{"hook", it->name}, {"timeout_ms", absl::ToInt64Milliseconds(it->timeout)}});
+    }
+  }
+  absl::MutexLock lock(&hooks_mu_);
+  hooks_finished_ = all_finished;
+  return all_finished;
+}
+
 int RunService(int argc, char** argv, const ServiceSpec& spec,
                const std::function<absl::Status(ServiceContext&)>& setup) {
   // Debian's Abseil is built with mutex deadlock detection on, which costs every Mutex acquisition a
@@ -139,9 +197,20 @@ int RunService(int argc, char** argv, const ServiceSpec& spec,
                          .metrics_address = absl::StrCat(host, ":", cfg.metrics_port),
                          .drain_timeout = absl::Seconds(absl::GetFlag(FLAGS_drain_seconds))});
   ServiceContext context(spec, &server, std::move(pg), std::move(redis));
+  // Every return from here on runs the shutdown hooks first (once; see AddShutdownHook). When one overran
+  // its bound, nothing is destroyed under it: the process ends here.
+  const auto finish = [&context](int code) {
+    if (!context.RunShutdownHooks()) {
+      logging::Error("a shutdown hook is still running; exiting without destroying the clients",
+                     {{"exit_code", code}});
+      std::fflush(stderr);
+      std::_Exit(code);
+    }
+    return code;
+  };
   if (absl::Status st = setup(context); !st.ok()) {
     logging::Error("service setup failed", {{"error", st}});
-    return 1;
+    return finish(1);
   }
   // marketlens_dependency_up{dependency}: 1 while a dependency answers, for alerts (Postgres / Redis down).
   auto& dependency_up = prometheus::BuildGauge()
@@ -167,11 +236,12 @@ int RunService(int argc, char** argv, const ServiceSpec& spec,
   });
   if (absl::Status st = server.Start(); !st.ok()) {
     logging::Error("cannot start", {{"error", st}});
-    return 1;
+    return finish(1);
   }
-  const int signal = server.WaitForShutdownSignal();
+  const int signal = server.WaitForShutdownSignal();  // returns once drained
+  const int code = finish(0);
   logging::Info("stopped", {{"signal", signal}});
-  return 0;
+  return code;
 }
 
 }  // namespace marketlens::service

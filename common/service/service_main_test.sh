@@ -44,6 +44,15 @@ fi
 wait "$pid"; rc=$?
 [ "$rc" -eq 0 ] || fail "exit code after SIGTERM: $rc, want 0"
 grep -q '"msg":"drained"' "$log" || fail "no drained log line: $(cat "$log")"
+# The shutdown hook ran once, after the drain and before the process stopped.
+[ "$(grep -c '"msg":"test_service shutdown hook"' "$log")" -eq 1 ] ||
+  fail "shutdown hook not run once: $(cat "$log")"
+drained_line="$(grep -n '"msg":"drained"' "$log" | head -n 1 | cut -d: -f1)"
+hook_line="$(grep -n '"msg":"test_service shutdown hook"' "$log" | head -n 1 | cut -d: -f1)"
+stopped_line="$(grep -n '"msg":"stopped"' "$log" | head -n 1 | cut -d: -f1)"
+[ -n "$drained_line" ] && [ -n "$hook_line" ] && [ -n "$stopped_line" ] &&
+  [ "$drained_line" -lt "$hook_line" ] && [ "$hook_line" -lt "$stopped_line" ] ||
+  fail "want drained < shutdown hook < stopped in the log: $(cat "$log")"
 grep -q '"service":"test_service"' "$log" || fail "log lines lack the service name"
 
 # Redis with a password, given as a file (a mounted Secret): the service authenticates and reports it up.
@@ -59,7 +68,9 @@ grpc="$(free_port)"; metrics="$(free_port)"
   --redis_password_file="$secret" >"$TEST_TMPDIR/service2.log" 2>&1 &
 pid=$!
 "$PROBE" --target="127.0.0.1:$grpc" --wait_ms=20000 >/dev/null || fail "service with Redis not SERVING"
-curl -fsS --max-time 5 "http://127.0.0.1:$metrics/metrics" | grep -q 'marketlens_dependency_up{dependency="redis"} 1' ||
+# Into a variable first: `curl | grep -q` under pipefail fails when grep exits before curl has written all.
+metrics_text="$(curl -fsS --max-time 5 "http://127.0.0.1:$metrics/metrics")"
+grep -q 'marketlens_dependency_up{dependency="redis"} 1' <<<"$metrics_text" ||
   fail "Redis with a password file is not reported up: $(grep -i redis "$TEST_TMPDIR/service2.log" | head -3)"
 grep -q "$(head -n 1 "$secret")" "$TEST_TMPDIR/service2.log" && fail "the Redis password appears in the log"
 kill -TERM "$pid"; wait "$pid"

@@ -3,37 +3,29 @@
 // gRPC by CollectorServiceImpl with what every service has (health, reflection, /metrics, JSON logs,
 // graceful shutdown; common/service).
 //
-// Background work (crawls, the publisher) uses its own Postgres pool and Redis client, built from the same
-// flags as RunService's: RunService destroys its clients as soon as the server has drained, while a crawl
-// may still be finishing a page. On SIGTERM the crawls stop between pages and release their lease, so the
-// next instance resumes them at once.
+// Background work (crawls, the publisher) shares RunService's Postgres pool (--pg_pool_size connections,
+// with the RPCs) and Redis client. On SIGTERM the gRPC server drains first; then shutdown hooks stop the
+// crawls between pages (checkpointed, lease released, so the next instance resumes them at once) and then
+// the publisher (what is queued stays in ops.review_outbox), each within a bound, before RunService
+// destroys the clients.
 #include <unistd.h>
 
 #include <memory>
 #include <string>
 
-#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "common/config/secret.h"
 #include "common/config/validate.h"
 #include "common/logging/log.h"
 #include "common/postgres/pool.h"
 #include "common/redis/client.h"
 #include "common/server/channel.h"
-#include "common/server/signals.h"
 #include "common/service/service_main.h"
 #include "services/collector/collector_service.h"
 #include "services/collector/crawler.h"
 #include "services/collector/marketplace_client.h"
 #include "services/collector/review_publisher.h"
-
-ABSL_DECLARE_FLAG(std::string, pg_dsn);
-ABSL_DECLARE_FLAG(std::string, redis_address);
-ABSL_DECLARE_FLAG(std::string, redis_password);
-ABSL_DECLARE_FLAG(std::string, redis_password_file);
 
 ABSL_FLAG(std::string, marketplace_address, "127.0.0.1:50051",
           "host:port (or gRPC target) of the marketplace");
@@ -62,8 +54,13 @@ namespace {
 
 using namespace marketlens;  // NOLINT: main only
 
-collector::CrawlManager* g_crawler = nullptr;
-collector::ReviewPublisher* g_publisher = nullptr;
+// Bounds of the shutdown hooks. With --drain_seconds=10 the whole shutdown stays within 10 + 10 + 5 = 25 s,
+// under the pod's terminationGracePeriodSeconds (30). Stopping the crawls normally takes well under a second
+// (stop signals cut waits and in-flight calls short); the bound covers a page commit or lease release stuck
+// on a slow Postgres. A crawl cut off there is still resumable: its lease goes stale and its checkpoints
+// are in Postgres, as after kill -9.
+constexpr absl::Duration kCrawlStopBound = absl::Seconds(10);
+constexpr absl::Duration kPublisherStopBound = absl::Seconds(5);
 
 std::string HostName() {
   char buf[256] = {0};
@@ -91,26 +88,9 @@ absl::Status Setup(service::ServiceContext& ctx) {
   };
   config::ExitOnInvalid(checks);
 
-  // Background clients (see the top of this file). Leaked on purpose: they must outlive every thread.
-  auto bg_pool = postgres::PgPool::Create(
-      {.dsn = absl::GetFlag(FLAGS_pg_dsn), .max_size = 8, .application_name = "collector-crawler"});
-  if (!bg_pool.ok()) return bg_pool.status();
-  postgres::PgPool* pool = bg_pool->release();
-
-  redis::RedisOptions redis_options;
-  const std::string address = absl::GetFlag(FLAGS_redis_address);
-  const size_t colon = address.rfind(':');
-  redis_options.host = address.substr(0, colon);
-  if (redis_options.host.size() > 2 && redis_options.host.front() == '[') {
-    redis_options.host = redis_options.host.substr(1, redis_options.host.size() - 2);
-  }
-  (void)absl::SimpleAtoi(address.substr(colon + 1), &redis_options.port);
-  auto password = config::ReadSecret(absl::GetFlag(FLAGS_redis_password),
-                                     absl::GetFlag(FLAGS_redis_password_file), "redis_password");
-  if (!password.ok()) return password.status();
-  redis_options.password = *password;
-  redis_options.name = "collector-reviews";
-  auto* redis = new redis::RedisClient(redis_options);
+  // Shared with the RPCs; both live until the shutdown hooks below have run.
+  postgres::PgPool* pool = ctx.postgres();
+  redis::RedisClient* redis = ctx.redis();
 
   collector::MarketplaceClientOptions client_options;
   client_options.caller_id = absl::GetFlag(FLAGS_marketplace_caller_id);
@@ -134,18 +114,15 @@ absl::Status Setup(service::ServiceContext& ctx) {
   crawler_options.progress_interval = absl::GetFlag(FLAGS_crawl_progress_interval);
   crawler_options.page_size = absl::GetFlag(FLAGS_crawl_page_size);
   auto* crawler = new collector::CrawlManager(pool, client, publisher, crawler_options);
-  g_crawler = crawler;
-  g_publisher = publisher;
 
   collector::IngestOptions ingest_options;
   ingest_options.timeout = absl::GetFlag(FLAGS_ingest_timeout);
-  static collector::CollectorServiceImpl service(ctx.postgres(), crawler, ingest_options);
+  static collector::CollectorServiceImpl service(pool, crawler, ingest_options);
   ctx.server().AddService(&service);
 
   // Not ready until the collector's own migrations are applied (deploy/migrations, 0010+).
-  postgres::PgPool* rpc_pool = ctx.postgres();
-  ctx.AddReadinessCheck([rpc_pool]() -> absl::Status {
-    auto r = rpc_pool->Exec("SELECT to_regclass('ops.review_outbox') IS NOT NULL");
+  ctx.AddReadinessCheck([pool]() -> absl::Status {
+    auto r = pool->Exec("SELECT to_regclass('ops.review_outbox') IS NOT NULL");
     if (!r.ok()) return absl::UnavailableError(absl::StrCat("postgres: ", r.status().message()));
     if (!(*r)[0][0].as<bool>()) {
       return absl::FailedPreconditionError(
@@ -154,13 +131,14 @@ absl::Status Setup(service::ServiceContext& ctx) {
     return absl::OkStatus();
   });
 
-  // SIGTERM: stop the crawls (between pages, lease released) while the gRPC server drains.
-  server::internal::AddSignalListener([crawler, publisher](int) {
-    std::thread([crawler, publisher] {
-      crawler->Stop();
-      publisher->Stop();
-    }).detach();
-  });
+  // After the drain, the last registered first: the crawls stop (between pages: in-flight marketplace calls
+  // are cancelled, a page being stored commits with its checkpoint, the lease is released), then the
+  // publisher. The objects above are never destroyed (the process ends after RunService); once the hooks
+  // have run nothing calls them.
+  ctx.AddShutdownHook(
+      "review publisher", [publisher] { publisher->Stop(); }, kPublisherStopBound);
+  ctx.AddShutdownHook(
+      "crawls", [crawler] { crawler->Stop(); }, kCrawlStopBound);
   publisher->Start();
   crawler->Start();
   logging::Info("collector configured",
@@ -175,12 +153,8 @@ absl::Status Setup(service::ServiceContext& ctx) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int code = marketlens::service::RunService(
+  return marketlens::service::RunService(
       argc, argv,
       {.name = "collector", .grpc_port = 50052, .metrics_port = 9102, .postgres = true, .redis = true},
       Setup);
-  // Usually already done by the signal listener; waits for it to finish otherwise.
-  if (g_crawler != nullptr) g_crawler->Stop();
-  if (g_publisher != nullptr) g_publisher->Stop();
-  return code;
 }

@@ -3,9 +3,10 @@
 // /healthz, /readyz, /metrics, /openapi.json and the dashboard at /. Its gRPC port (50055) serves
 // GatewayAdminService (API keys) and what every service has (health, reflection, metrics).
 //
-// Shutdown on SIGTERM: /readyz turns 503 at once, requests keep being served for --http_lame_duck (so load
-// balancers notice), then HTTP stops accepting and drains for up to --drain_seconds, then the gRPC port
-// drains as in every service.
+// Shutdown on SIGTERM: the gRPC port drains as in every service (its health, which the Kubernetes probes ask,
+// turns NOT_SERVING at once); then, in a shutdown hook (common/service), /readyz turns 503 while requests
+// keep being served for --http_lame_duck (so load balancers notice), then HTTP stops accepting and drains
+// for up to --drain_seconds, while Postgres and Redis (owned by RunService) are still there.
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,7 +18,6 @@
 #include "absl/synchronization/mutex.h"
 #include "common/config/validate.h"
 #include "common/logging/log.h"
-#include "common/server/signals.h"
 #include "common/service/service_main.h"
 #include "marketlens/gateway/v1/gateway.grpc.pb.h"
 #include "services/gateway/admin_service.h"
@@ -160,20 +160,24 @@ int main(int argc, char** argv) {
         // The same store as the HTTP side, so a key revoked over gRPC stops working here at once.
         admin = std::make_unique<marketlens::gateway::GatewayAdminServiceImpl>(stack->api_keys());
         ctx.server().AddService(admin.get());
-        // Registered before the gRPC server's own listener (added when it starts waiting), so HTTP drains
-        // first, while Postgres and Redis (owned by RunService) are still there.
+        // After the gRPC drain, before RunService destroys the clients the HTTP side uses. Bounded by the
+        // lame duck and the HTTP drain, plus a margin for stopping the backend health checks.
         GatewayStack* s = stack.get();
-        marketlens::server::internal::AddSignalListener([s](int) {
-          s->gateway().SetDraining();
-          const absl::Duration lame_duck = absl::GetFlag(FLAGS_http_lame_duck);
-          if (lame_duck > absl::ZeroDuration()) {
-            marketlens::logging::Info("lame duck: /readyz fails, still serving",
-                                      {{"seconds", absl::ToDoubleSeconds(lame_duck)}});
-            absl::SleepFor(lame_duck);
-          }
-          s->Stop(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
-          marketlens::logging::Info("http drained");
-        });
+        const absl::Duration lame_duck = absl::GetFlag(FLAGS_http_lame_duck);
+        const absl::Duration drain = absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
+        ctx.AddShutdownHook(
+            "http",
+            [s, lame_duck, drain] {
+              s->gateway().SetDraining();
+              if (lame_duck > absl::ZeroDuration()) {
+                marketlens::logging::Info("lame duck: /readyz fails, still serving",
+                                          {{"seconds", absl::ToDoubleSeconds(lame_duck)}});
+                absl::SleepFor(lame_duck);
+              }
+              s->Stop(drain);
+              marketlens::logging::Info("http drained");
+            },
+            lame_duck + drain + absl::Seconds(5));
         return absl::OkStatus();
       });
   if (stack != nullptr) stack->Stop(absl::ZeroDuration());
