@@ -21,7 +21,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stack import ROOT, CheckFailed, Checks, Stack, load_truth, wait_for  # noqa: E402
+from stack import ROOT, CheckFailed, Checks, Stack, build_tools, load_truth, wait_for  # noqa: E402
 
 PRODUCTS, SEED = 200, 7
 # 10% of marketplace calls fail: 6% UNAVAILABLE, 2% INTERNAL, 2% answered past the caller's deadline.
@@ -239,8 +239,7 @@ def seed_endpoints_phase(s, c):
 
 def main():
     c = Checks()
-    subprocess.run(["bazel", "build", f"--disk_cache={os.path.expanduser('~/.cache/marketlens/bazel-disk')}",
-                    "//services/marketplace:cli", "//services/recommender:cli"], cwd=ROOT, check=True)
+    build_tools()
     truth = load_truth(PRODUCTS, SEED)
     s = Stack(24000, {"marketplace": MARKETPLACE_ARGS, "collector": COLLECTOR_ARGS,
                       "recommender": RECOMMENDER_ARGS})

@@ -17,7 +17,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stack import CheckFailed, Checks, Stack, load_truth, wait_for  # noqa: E402
+from stack import CheckFailed, Checks, Stack, build_tools, load_truth, wait_for  # noqa: E402
 
 PRODUCTS, SEED = 200, 11
 # Slow enough (12 pages/s for ~1,250 pages) that the crawl is still running while parts die.
@@ -47,6 +47,7 @@ def restart(s, c, what):
 
 def main():
     c = Checks()
+    build_tools()
     truth = load_truth(PRODUCTS, SEED)
     s = Stack(25000, {"marketplace": MARKETPLACE_ARGS, "collector": COLLECTOR_ARGS,
                       "recommender": RECOMMENDER_ARGS})

@@ -204,6 +204,13 @@ def _alive(pid):
         return False
 
 
+def build_tools():
+    """The CLIs the tests call beside the stack (up.sh builds the services themselves)."""
+    subprocess.run(["bazel", "build", f"--disk_cache={os.path.expanduser('~/.cache/marketlens/bazel-disk')}",
+                    "//services/marketplace:cli", "//services/recommender:cli",
+                    "//common/grpc_health:health_probe"], cwd=ROOT, check=True)
+
+
 def load_truth(products, seed):
     """The marketplace's planted truth for a generated world, written by its CLI (same seed, same world)."""
     out_dir = tempfile.mkdtemp(prefix="marketlens-truth.")
