@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Recommender benchmarks (picked up by bench/run.sh): training time on 1M interactions, and Recommend
-# latency / throughput next to an empty gRPC call on the same server. Optimised build; extra arguments go
-# to the serving benchmark (e.g. --rate=1000 --seconds=5 --threads=8).
+# latency / throughput next to an empty gRPC call on the same server; both print figure lines for
+# bench/run.sh. Optimised build; the bazel-* symlinks of the checkout are left alone (--symlink_prefix=/).
+# Extra arguments go to the serving benchmark (e.g. --rate=1000 --seconds=5 --threads=8). A failing part
+# does not stop the other; the script then exits non-zero.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-bazel build -c opt //services/recommender/bench:train_bench //services/recommender/bench:serve_bench
+bazel build -c opt --symlink_prefix=/ //services/recommender/bench:train_bench \
+  //services/recommender/bench:serve_bench
 BIN="$(bazel info -c opt bazel-bin)/services/recommender/bench"
 echo "== recommender training (services/recommender/bench/train_bench.cc)"
-"$BIN/train_bench"
+status=0
+"$BIN/train_bench" || status=1
 echo
 echo "== recommender serving (services/recommender/bench/serve_bench.cc)"
-"$BIN/serve_bench" "$@"
+"$BIN/serve_bench" "$@" || status=1
+exit "$status"

@@ -6,9 +6,12 @@
 // answers, and the crawl must still store everything (checked against the marketplace's own counts).
 //
 //   bazel run -c opt //services/collector:crawl_bench -- --products=50 (bench/collector_crawl_bench.sh)
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -103,12 +106,22 @@ int Run() {
   const double rate = absl::GetFlag(FLAGS_server_rate);
   const double burst = absl::GetFlag(FLAGS_server_burst);
   const double allowed = std::max(0.0, requests - burst) / rate;
-  const bool complete = Count(**pool, "raw.products") == info.products() &&
-                        Count(**pool, "raw.reviews") == info.reviews() &&
-                        Count(**pool, "raw.customers") == info.customers() &&
-                        Count(**pool, "raw.interactions") == info.interactions() &&
-                        Count(**pool, "raw.campaign_posts") == info.campaign_posts() &&
-                        Count(**pool, "raw.contacts") == info.contacts();
+  // Rows the marketplace has that did not reach PostgreSQL (a table that cannot be counted counts whole).
+  int64_t missing = 0;
+  for (const auto& [table, expected] : {std::pair<const char*, int64_t>{"raw.products", info.products()},
+                                        {"raw.reviews", info.reviews()},
+                                        {"raw.customers", info.customers()},
+                                        {"raw.interactions", info.interactions()},
+                                        {"raw.campaign_posts", info.campaign_posts()},
+                                        {"raw.contacts", info.contacts()}}) {
+    const int64_t stored = Count(**pool, table);
+    if (stored != expected) {
+      std::printf("%s: %lld stored, the marketplace has %lld\n", table, static_cast<long long>(stored),
+                  static_cast<long long>(expected));
+    }
+    missing += std::max<int64_t>(0, expected - std::max<int64_t>(0, stored));
+  }
+  const bool complete = missing == 0;
   std::printf("crawl %s: %lld pages, %lld items, %.0f requests (%lld retries) in %.1f s\n", row.state.c_str(),
               static_cast<long long>(row.pages), static_cast<long long>(row.items), requests,
               static_cast<long long>(row.retries), wall);
@@ -119,6 +132,23 @@ int Run() {
   std::printf("crawl_time_ratio=%.3f (target <= 1.1: %s) resource_exhausted=%lld (target 0) complete=%s\n",
               wall / allowed, wall / allowed <= 1.1 ? "met" : "NOT met",
               static_cast<long long>(row.rate_limited), complete ? "yes" : "NO");
+  // Headline figures for bench/run.sh's table (its targets are checked against the value, so the value here
+  // is the ratio itself; the seconds are on the lines above). DESIGN.md §7: within 110% of the time the rate
+  // limit allows, zero RESOURCE_EXHAUSTED, zero loss under 10% injected faults.
+  const std::string suffix =
+      faults > 0 ? absl::StrCat("_faults", static_cast<int>(std::lround(faults * 100)), "pct") : "";
+  std::printf(
+      "figure: name=collector_crawl_time_vs_rate_limit%s value=%.3f unit=x target=<=1.1 baseline=- "
+      "baseline_value=-\n",
+      suffix.c_str(), wall / std::max(allowed, 1e-3));  // no credit for a crawl within the burst
+  std::printf(
+      "figure: name=collector_crawl_resource_exhausted%s value=%lld unit=answers target=<=0 baseline=- "
+      "baseline_value=-\n",
+      suffix.c_str(), static_cast<long long>(row.rate_limited));
+  std::printf(
+      "figure: name=collector_crawl_rows_missing%s value=%lld unit=rows target=<=0 baseline=- "
+      "baseline_value=-\n",
+      suffix.c_str(), static_cast<long long>(missing));
   return row.state == "succeeded" && complete ? 0 : 1;
 }
 

@@ -2,9 +2,11 @@
 // file of --rows rows (messy on purpose: mixed date formats, counts like "1,234" and "1.2K", quoted fields,
 // --bad_fraction bad rows) goes through IngestCsv into a throwaway PostgreSQL (or --dsn), twice (first load,
 // then the idempotent re-ingest). The baseline, in the same run, is plain `psql \copy` of the same rows
-// already clean (what our parser produced) into a table of the same shape, indexes included.
+// already clean (what our parser produced) into a table of the same shape, indexes included. Then three
+// files of --malformed_rows rows with malformed lines (DESIGN.md §7: 10k of them in well under 1 s).
 //
 //   bazel run -c opt //services/collector:ingest_bench -- --rows=1000000 (bench/collector_ingest_bench.sh)
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -31,6 +33,7 @@ ABSL_FLAG(std::string, dsn, "", "ingest into this database (migrated); empty: a 
 ABSL_FLAG(std::string, migrations, "deploy/migrations", "migrations directory (for the throwaway database)");
 ABSL_FLAG(bool, parse_only, false, "only time parsing and validation (no database), for profiling");
 ABSL_FLAG(std::string, psql, "/usr/bin/psql", "psql for the \\copy baseline");
+ABSL_FLAG(int, malformed_rows, 10000, "rows in each small file with malformed lines (0: skip that part)");
 
 namespace {
 
@@ -210,6 +213,69 @@ int Run() {
       "ingest_rows_per_second=%.0f (target >= 200000: %s) re_ingest_rows_per_second=%.0f "
       "vs_psql_copy=%.2f\n",
       first, first >= 200000 ? "met" : "NOT met", again, first / baseline);
+  // Headline figure for bench/run.sh's table: the target (DESIGN.md §7: >= 200k rows/s including COPY) is
+  // absolute and checked against the value; the psql \copy baseline of the same run gives the ratio column.
+  std::printf(
+      "figure: name=collector_ingest_rows_per_s value=%.0f unit=rows/s target=>=200000 baseline=psql_copy "
+      "baseline_value=%.0f\n",
+      first, baseline);
+
+  // DESIGN.md §7: "10k rows with malformed lines in well under 1 s". Three files of 10k new rows (into the
+  // table the big load filled), each with a bad value every 50th row, an unclosed quote every 97th and a
+  // short row every 89th; the whole IngestCsv call is timed, the median of the three counts.
+  const int small_rows = absl::GetFlag(FLAGS_malformed_rows);
+  std::vector<double> small_ms;
+  for (int f = 0; f < 3 && small_rows > 0; ++f) {
+    const std::string path = absl::StrCat(dir, "/bench_malformed_", f, ".csv");
+    int64_t bad = 0;
+    {
+      std::ofstream out(path);
+      out << "id,campaign_id,influencer,platform,views,likes,comments,shares,posted_at\n";
+      std::string line;
+      for (int i = 0; i < small_rows; ++i) {
+        line.clear();
+        if (i % 50 == 7) {
+          absl::StrAppend(&line, "m", f, "b", i, ",C", i % 10, ",inf", i, ",ig,lots,1,1,1,2024-01-15\n");
+          ++bad;
+        } else if (i % 97 == 3) {
+          absl::StrAppend(&line, "m", f, "q", i, ",C", i % 10, ",\"inf", i, ",ig,1,1,1,1,2024-01-15\n");
+          ++bad;
+        } else if (i % 89 == 5) {
+          absl::StrAppend(&line, "m", f, "s", i, ",C", i % 10, "\n");
+          ++bad;
+        } else {
+          absl::StrAppend(&line, "m", f, "g", i, ",C", i % 10, ",inf", i, ",ig,", 100 + i, ",", i % 7,
+                          ",1,1,2024-01-", 10 + i % 18, "\n");
+        }
+        out << line;
+      }
+    }
+    const absl::Time start = absl::Now();
+    auto result = collector::IngestCsv(**pool, *spec, absl::StrCat("bench_malformed_", f, ".csv"),
+                                       collector::FileChunkSource(path));
+    const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+    std::remove(path.c_str());
+    if (!result.ok()) {
+      std::fprintf(stderr, "malformed-lines ingest failed: %s\n", result.status().ToString().c_str());
+      return 1;
+    }
+    std::printf("collector IngestCsv (%d rows, %lld malformed): %s in %.1f ms\n", small_rows,
+                static_cast<long long>(bad), result->Summary().c_str(), ms);
+    if (result->rows != small_rows || result->rejected != bad) {
+      std::fprintf(stderr, "malformed-lines ingest: expected %d rows, %lld rejected\n", small_rows,
+                   static_cast<long long>(bad));
+      return 1;
+    }
+    small_ms.push_back(ms);
+  }
+  if (!small_ms.empty()) {
+    std::sort(small_ms.begin(), small_ms.end());
+    // "Well under 1 s": half of it.
+    std::printf(
+        "figure: name=collector_ingest_malformed_%drows_ms value=%.1f unit=ms target=<500 baseline=- "
+        "baseline_value=-\n",
+        small_rows, small_ms[small_ms.size() / 2]);
+  }
   std::remove(messy_path.c_str());
   std::remove(clean_path.c_str());
   return 0;

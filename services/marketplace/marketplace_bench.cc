@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -177,6 +178,17 @@ int main(int argc, char** argv) {
   Print(reviews, empty.calls_per_second);
   Print(interactions, empty.calls_per_second);
   Print(products, empty.calls_per_second);
+  // Headline figures for bench/run.sh's table: pages/s of each list next to the empty call's rate on the
+  // same server (the table's ratio column). No target: DESIGN.md §7 sets none for the marketplace (it is the
+  // simulated upstream, by default rate-limited to 5 requests/s per caller); these show its headroom.
+  for (const auto& [name, r] : {std::pair<const char*, const Result*>{"reviews", &reviews},
+                                {"interactions", &interactions},
+                                {"products", &products}}) {
+    printf(
+        "figure: name=marketplace_%s_pages_per_s value=%.0f unit=pages/s target=- baseline=empty_grpc_call "
+        "baseline_value=%.0f\n",
+        name, r->calls_per_second, empty.calls_per_second);
+  }
   server.Shutdown();
   return empty.failures + reviews.failures + interactions.failures + products.failures > 0 ? 1 : 0;
 }
