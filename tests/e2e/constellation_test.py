@@ -96,9 +96,17 @@ def analysis_phase(s, c, truth):
     deteriorating = {p["product_id"] for p in truth["products"] if p.get("deteriorating")}
 
     def alerts():
-        status, body = s.get("/api/v1/alerts" + q(page_size=200))
-        found = {a["productId"] for a in (body or {}).get("alerts", [])
-                 if a.get("kind") in ("rating_drop", "sentiment_drop")} if status == 200 else set()
+        found, token = set(), ""
+        for _ in range(50):  # every page (100 a page)
+            status, body = s.get("/api/v1/alerts" + q(page_size=100, page_token=token))
+            if status != 200:
+                print(f"  alerts: HTTP {status} {str(body)[:200]}", file=sys.stderr, flush=True)
+                return None
+            found |= {a["productId"] for a in body.get("alerts", [])
+                      if a.get("kind") in ("rating_drop", "sentiment_drop")}
+            token = body.get("nextPageToken", "")
+            if not token:
+                break
         return found if found & deteriorating else None
 
     raised = wait_for("alerts on deteriorating products", alerts, 120, 3) or set()
@@ -220,16 +228,28 @@ def seed_endpoints_phase(s, c):
     status, content = s.get(f"/api/v1/generate-content/{customer}")
     c.check("generated content has a subject and a body", status == 200 and content.get("subject")
             and content.get("body"), f"status={status}")
-    cited = [x for x in (content or {}).get("citations", []) if x.get("source") == "contact"]
-    real = all(s.scalar(f"SELECT count(*) FROM raw.contacts WHERE id = '{x['id']}'") == "1" for x in cited)
-    c.check("generated content cites contact rows that exist", bool(cited) and real)
+    # Every row the text draws on exists, and the customer's own rows are theirs.
+    tables = {"contact": ("raw.contacts", "customer_id"), "interaction": ("raw.interactions", "customer_id"),
+              "review": ("raw.reviews", None), "product_insight": ("raw.products", None)}
+    citations = (content or {}).get("citations", [])
+    own = [x for x in citations if x.get("source") in ("contact", "interaction")]
+    missing = []
+    for x in citations:
+        if x.get("source") not in tables:
+            continue
+        table, owner = tables[x["source"]]
+        where = f"id = '{x['id']}'" + (f" AND {owner} = '{customer}'" if owner else "")
+        if s.scalar(f"SELECT count(*) FROM {table} WHERE {where}") != "1":
+            missing.append(x)
+    c.check("generated content cites the customer's own interactions, and every cited row exists",
+            bool(own) and not missing, f"missing={missing} citations={str(citations)[:400]}")
     c.check("generated content includes products recommended for the customer",
             bool((content or {}).get("recommendedProductIds")))
 
     status, by_product = s.get("/api/v1/interactions-by-product")
     c.check("interactions by product answer", status == 200 and by_product.get("products"))
 
-    product_title, brand = s.psql("SELECT title, brand FROM raw.products ORDER BY product_id LIMIT 1")[0]
+    product_title, brand = s.psql("SELECT title, brand FROM raw.products ORDER BY id LIMIT 1")[0]
     status, brief = s.post("/api/v1/briefs", {"brand": brand, "product": product_title, "goal": "awareness",
                                               "platform": "instagram"})
     c.check("a campaign brief has a caption, hooks, hashtags and a call to action",

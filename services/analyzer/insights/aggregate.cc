@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -108,11 +110,33 @@ ProductAggregate Aggregate(const std::vector<ReviewFact>& facts, absl::Time now,
   return out;
 }
 
+namespace {
+
+// Start of the recent window: the last recent_days, or further back to take in the newest min_recent
+// reviews, never beyond max_recent_days.
+absl::Time RecentWindowStart(const std::vector<ReviewFact>& facts, absl::Time now,
+                             const AlertOptions& options) {
+  const absl::Time nominal = now - absl::Hours(24) * options.recent_days;
+  const absl::Time widest = now - absl::Hours(24) * std::max(options.recent_days, options.max_recent_days);
+  std::vector<absl::Time> times;
+  for (const ReviewFact& f : facts) {
+    if (f.created_at <= now && f.created_at >= widest) times.push_back(f.created_at);
+  }
+  const size_t k = static_cast<size_t>(std::max(1, options.min_recent));
+  if (times.size() < k)
+    return nominal;  // too few reviews even in the widest window: judged on the nominal one
+  std::nth_element(times.begin(), times.begin() + (k - 1), times.end(), std::greater<>());
+  return std::min(nominal, times[k - 1]);
+}
+
+}  // namespace
+
 std::vector<AlertFinding> DetectAlerts(const std::vector<ReviewFact>& facts, absl::Time now,
                                        const AlertOptions& options) {
   std::vector<AlertFinding> out;
-  const absl::Time recent_start = now - absl::Hours(24) * options.recent_days;
+  const absl::Time recent_start = RecentWindowStart(facts, now, options);
   const absl::Time baseline_start = recent_start - absl::Hours(24) * options.baseline_days;
+  const int recent_days = static_cast<int>(std::ceil(absl::ToDoubleHours(now - recent_start) / 24));
   Moments rating_base, rating_recent, sent_base, sent_recent;
   std::map<std::string, std::pair<int64_t, int64_t>> issue_counts;  // category -> (baseline, recent)
   for (const ReviewFact& f : facts) {
@@ -137,7 +161,7 @@ std::vector<AlertFinding> DetectAlerts(const std::vector<ReviewFact>& facts, abs
          rating.p_less, nr, nb,
          absl::StrFormat("Average rating fell from %.2f to %.2f stars in the last %d days (%d reviews vs "
                          "%d before; Welch t-test p=%.2g)",
-                         rating_base.mean, rating_recent.mean, options.recent_days, nr, nb, rating.p_less)});
+                         rating_base.mean, rating_recent.mean, recent_days, nr, nb, rating.p_less)});
   }
   const TestResult sentiment = WelchTTest(sent_base, sent_recent);
   if (sentiment.valid && sentiment.p_less < options.alpha &&
@@ -147,7 +171,7 @@ std::vector<AlertFinding> DetectAlerts(const std::vector<ReviewFact>& facts, abs
          sentiment.p_less, nr, nb,
          absl::StrFormat("Review sentiment fell from %.2f to %.2f in the last %d days (%d reviews vs %d "
                          "before; Welch t-test p=%.2g)",
-                         sent_base.mean, sent_recent.mean, options.recent_days, nr, nb, sentiment.p_less)});
+                         sent_base.mean, sent_recent.mean, recent_days, nr, nb, sentiment.p_less)});
   }
   for (const auto& [category, c] : issue_counts) {
     const auto [xb, xr] = c;
@@ -161,8 +185,8 @@ std::vector<AlertFinding> DetectAlerts(const std::vector<ReviewFact>& facts, abs
          nr, nb,
          absl::StrFormat("\"%s\" mentioned in %.0f%% of reviews in the last %d days vs %.0f%% before "
                          "(%d of %d vs %d of %d; two-proportion z-test p=%.2g)",
-                         category, 100 * share_r, options.recent_days, 100 * share_b, static_cast<int>(xr),
-                         nr, static_cast<int>(xb), nb, z.p_greater)});
+                         category, 100 * share_r, recent_days, 100 * share_b, static_cast<int>(xr), nr,
+                         static_cast<int>(xb), nb, z.p_greater)});
   }
   return out;
 }

@@ -70,8 +70,13 @@ struct ProductAggregate {
   std::vector<FeatureAggregate> features;  // by mentions, highest first
 };
 
+// The recent window is the last recent_days, widened back to the newest min_recent reviews (at most
+// max_recent_days) for products reviewed less than about twice a week: most of a real catalogue is such a
+// long tail, and a fixed month would leave those products never checked. The baseline is the
+// baseline_days before the recent window.
 struct AlertOptions {
   int recent_days = 28;
+  int max_recent_days = 180;
   int baseline_days = 365;
   double alpha = 0.01;
   int min_recent = 8;

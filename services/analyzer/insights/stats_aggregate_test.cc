@@ -150,9 +150,51 @@ TEST(AlertTest, SignificantShiftsAlertStableProductsDoNot) {
     false_alarms += !DetectAlerts(History(r2, now, 120, 30, 4.2, 4.2, 0.05, 0.05), now).empty();
   }
   EXPECT_LE(false_alarms, 1);
-  // A big drop on too few recent reviews is not evidence.
+  // A big drop on too few reviews is not evidence: 10 before (under min_baseline) and 4 after.
   std::mt19937_64 r3(9);
-  EXPECT_TRUE(DetectAlerts(History(r3, now, 120, 4, 4.4, 1.5, 0.03, 0.9), now).empty());
+  EXPECT_TRUE(DetectAlerts(History(r3, now, 10, 4, 4.4, 1.5, 0.03, 0.9), now).empty());
+}
+
+// A long-tail product: about one review every 10 days for two years, so a month holds 2-3 reviews. Its
+// quality drops 100 days before "now": the recent window widens to its newest reviews and catches it.
+std::vector<ReviewFact> SparseHistory(std::mt19937_64& rng, absl::Time now, double before, double after,
+                                      int drop_days_ago) {
+  std::vector<ReviewFact> facts;
+  std::normal_distribution<double> noise(0, 0.7);
+  for (int day = 730; day >= 0; day -= 10) {
+    ReviewFact f;
+    f.created_at = now - absl::Hours(24) * day;
+    const double mean = day > drop_days_ago ? before : after;
+    f.rating = static_cast<int>(std::clamp(std::round(mean + noise(rng)), 1.0, 5.0));
+    f.sentiment = std::clamp((f.rating - 3) / 2.0 + noise(rng) * 0.2, -1.0, 1.0);
+    facts.push_back(f);
+  }
+  return facts;
+}
+
+TEST(AlertTest, SparseProductsAreJudgedOnTheirNewestReviews) {
+  const absl::Time now = Day(2025, 6, 1);
+  std::mt19937_64 rng(11);
+  const auto drop = DetectAlerts(SparseHistory(rng, now, 4.3, 1.8, 100), now);
+  std::set<std::string> kinds;
+  for (const auto& f : drop) kinds.insert(f.kind);
+  EXPECT_TRUE(kinds.contains("rating_drop"));
+  for (const auto& f : drop) {
+    EXPECT_EQ(f.recent_reviews, 8)
+        << f.kind;  // widened to the newest min_recent reviews (3 in 28 days): days 0..70
+    EXPECT_NE(f.message.find("last 70 days"), std::string::npos) << f.message;
+  }
+  // The same sparse product without a change: (almost) never an alert.
+  int false_alarms = 0;
+  for (int seed = 0; seed < 20; ++seed) {
+    std::mt19937_64 r2(300 + seed);
+    false_alarms += !DetectAlerts(SparseHistory(r2, now, 4.2, 4.2, 100), now).empty();
+  }
+  EXPECT_LE(false_alarms, 1);
+  // Newest reviews older than max_recent_days are not "recent": a product nobody reviewed for a year.
+  std::mt19937_64 r3(12);
+  auto old = SparseHistory(r3, now - absl::Hours(24 * 365), 4.3, 1.8, 100);
+  EXPECT_TRUE(DetectAlerts(old, now).empty());
 }
 
 }  // namespace
