@@ -97,7 +97,7 @@ down_log="$(bash deploy/local/down.sh 2>&1)"
 echo "$down_log"
 check "every service stopped gracefully on SIGTERM (no SIGKILL needed)" bash -c "! grep -q 'did not stop' <<<\"\$1\"" _ "$down_log"
 check "down.sh left no service running" bash -c "! ls '$PID_DIR'/*.pid >/dev/null 2>&1"
-for pid in $pids_before; do check "process $pid is gone" bash -c "! kill -0 $pid 2>/dev/null"; done
+for pid in $pids_before; do check "process $pid is gone" eval "! proc_alive $pid"; done
 check "postgres stopped" bash -c "! pg_isready -q -h 127.0.0.1 -p $PG_PORT"
 check "prometheus stopped" bash -c "! curl -fsS --max-time 2 http://127.0.0.1:$PROMETHEUS_PORT/-/ready >/dev/null 2>&1"
 check "redis stopped" bash -c "! redis-cli -h 127.0.0.1 -p $REDIS_PORT ping >/dev/null 2>&1"

@@ -10,8 +10,8 @@ stop_pid() {  # name pidfile: SIGTERM, wait up to 15 s for the drain, then SIGKI
   pid="$(cat "$pidfile")"
   echo "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then
+  for _ in $(seq 150); do pid_alive "$pidfile" || break; sleep 0.1; done
+  if pid_alive "$pidfile"; then
     echo "$name did not stop within 15 s, killing it" >&2
     kill -KILL "$pid" 2>/dev/null
   fi

@@ -41,4 +41,11 @@ as_pg() {
   fi
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A zombie counts as gone: a killed service is reparented to PID 1, which may reap it only later.
+proc_alive() {  # pid
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)"
+  [ -n "$state" ] && [ "$state" != "Z" ]
+}
+pid_alive() { [ -f "$1" ] && proc_alive "$(cat "$1")"; }
