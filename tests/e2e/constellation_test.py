@@ -114,8 +114,11 @@ def analysis_phase(s, c, truth):
     print(f"  alerts: {len(raised)} products with rating/sentiment drops, {len(hits)} of the "
           f"{len(deteriorating)} planted deteriorating ones", flush=True)
     c.check("a planted deteriorating product is raised as an alert", len(hits) >= 1)
-    c.check("most rating/sentiment alerts are on planted deteriorating products",
-            len(raised) > 0 and len(hits) / len(raised) >= 0.5, f"{len(hits)}/{len(raised)}")
+    # Each product is tested at alpha 0.01 (rating and sentiment), so a false alarm on 1-2% of the
+    # catalogue is what the statistics allow; more would be noise a brand manager learns to ignore.
+    false_alarms = len(raised - deteriorating)
+    c.check(f"alerts on products without a planted deterioration stay rare ({false_alarms} of {PRODUCTS})",
+            false_alarms <= 0.03 * PRODUCTS)
     if hits:
         product = sorted(hits)[0]
         status, p = s.get(f"/api/v1/products/{product}")
