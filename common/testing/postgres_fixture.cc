@@ -192,10 +192,11 @@ absl::Status PostgresServer::Init() {
   }
   ::chmod(dir_.c_str(), 0700);
 
-  absl::Status status =
-      RunAsServerUser({bin_dir_ + "/initdb", "-D", data_dir_, "-U", kServerUser, "-A", "trust", "-E", "UTF8",
-                       "--locale=C", "--no-sync", "--no-instructions"},
-                      "initdb");
+  absl::Status status = StartReaper();
+  if (!status.ok()) return status;
+  status = RunAsServerUser({bin_dir_ + "/initdb", "-D", data_dir_, "-U", kServerUser, "-A", "trust", "-E",
+                            "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
+                           "initdb");
   if (!status.ok()) return status;
 
   // Settings for a disposable, fast server. The port is given on the command line at each start.
@@ -244,6 +245,51 @@ PostgresServer::~PostgresServer() {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
+  if (reaper_fd_ >= 0) ::close(reaper_fd_);  // the reaper wakes, finds nothing left to do and exits
+  if (reaper_pid_ > 0) ::waitpid(reaper_pid_, nullptr, 0);
+}
+
+// pg_ctl daemonizes the server, so it outlives a test process that dies without running the destructor
+// (a static fixture never deleted, exit(), abort(), a Bazel timeout's SIGKILL). A reaper in its own session
+// waits for EOF on a pipe only this process holds (close-on-exec), then stops the server and removes its
+// directory. Prepared before fork(); the child only makes async-signal-safe calls and execs /bin/sh.
+absl::Status PostgresServer::StartReaper() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
+  std::vector<std::string> argv = {"/bin/sh", "-c",
+                                   "cat >/dev/null; d=$1; shift; \"$@\" >/dev/null 2>&1; rm -rf -- \"$d\"",
+                                   "marketlens-pg-reaper", dir_};
+  if (as_root_) argv.insert(argv.end(), {"/usr/sbin/runuser", "-u", kServerUser, "--"});
+  argv.insert(argv.end(),
+              {bin_dir_ + "/pg_ctl", "-D", data_dir_, "-m", "immediate", "-w", "-t", "60", "stop"});
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int err = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    if (null_fd >= 0) ::close(null_fd);
+    return absl::InternalError(absl::StrCat("fork: ", std::strerror(err)));
+  }
+  if (pid == 0) {
+    ::setsid();  // not in the test's process group: survives what kills the test
+    ::dup2(fds[0], 0);
+    if (null_fd >= 0) {
+      ::dup2(null_fd, 1);
+      ::dup2(null_fd, 2);
+    }
+    ::close_range(3, ~0U, 0);
+    ::execv(args[0], args.data());
+    _exit(127);
+  }
+  ::close(fds[0]);
+  if (null_fd >= 0) ::close(null_fd);
+  reaper_fd_ = fds[1];
+  reaper_pid_ = pid;
+  return absl::OkStatus();
 }
 
 std::string PostgresServer::DsnFor(absl::string_view database) const {

@@ -91,6 +91,11 @@ class PostgresServer {
   absl::Status Init();
   absl::Status RunAsServerUser(const std::vector<std::string>& argv, absl::string_view what);
   absl::Status ExecOnMaintenanceDb(const std::string& sql);
+  absl::Status StartReaper();
+
+  // The write end of the reaper's pipe (see StartReaper) and the reaper's pid; -1 when none.
+  int reaper_fd_ = -1;
+  pid_t reaper_pid_ = -1;
 
   Options options_;
   std::string bin_dir_;

@@ -2,11 +2,17 @@
 // Restart on the same port, Kill() makes it unreachable, and per-test databases are separate.
 #include "common/testing/postgres_fixture.h"
 
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 
@@ -98,6 +104,38 @@ TEST(PostgresServerTest, DestructorRemovesDirectory) {
   }
   struct stat st;
   EXPECT_NE(::stat(dir.c_str(), &st), 0) << dir << " still exists";
+}
+
+// A test process that dies without running the destructor (SIGKILL, like a Bazel timeout) must not leave
+// its server running: the reaper stops it and removes its directory.
+TEST(PostgresServerTest, ServerOfAKilledProcessIsReaped) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(fds[0]);
+    auto server = PostgresServer::Create();
+    const std::string line = server.ok() ? absl::StrCat((*server)->dsn(), "\n", (*server)->dir(), "\n") : "";
+    (void)!::write(fds[1], line.data(), line.size());
+    ::kill(::getpid(), SIGKILL);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, n);
+  ::close(fds[0]);
+  ::waitpid(child, nullptr, 0);
+  std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << "the child could not start a server";
+  const std::string dsn = lines[0], dir = lines[1];
+  struct stat st;
+  bool gone = false;
+  for (int i = 0; i < 300 && !gone; ++i) {
+    gone = ::stat(dir.c_str(), &st) != 0 && !CanConnect(dsn);
+    if (!gone) ::usleep(100 * 1000);
+  }
+  EXPECT_TRUE(gone) << dir << " or its server outlived the killed test process";
 }
 
 TEST(PostgresServerTest, MissingBinariesFailLoudly) {
