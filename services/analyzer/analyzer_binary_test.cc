@@ -127,6 +127,7 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
       absl::StrCat("host=127.0.0.1 port=", pg->port(),
                    " dbname=", testing::Scalar(*pool, "SELECT current_database()"), " user=postgres");
   const std::string log = absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer.log");
+  setenv("MARKETLENS_LLM_API_KEY", "sk-from-env", 1);  // the API key comes from the environment
   auto process = std::make_unique<Process>(
       std::vector<std::string>{
           "services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
@@ -181,12 +182,15 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
   ASSERT_TRUE(stub->AnalyzeText(&ctx, req, &resp).ok());
   EXPECT_EQ(resp.backend(), "openai");
   EXPECT_EQ(resp.issues(0).category(), "durability");
+  ASSERT_GE(llm_server.requests(), 1);
+  EXPECT_EQ(llm_server.recorded()[0].headers.at("authorization"), "Bearer sk-from-env");
   // The same answer for a text that does not contain the quote: the local engine answers instead.
   grpc::ClientContext ctx2;
   req.set_text("Lovely kettle, works great.");
   ASSERT_TRUE(stub->AnalyzeText(&ctx2, req, &resp).ok());
   EXPECT_EQ(resp.backend(), "local");
   EXPECT_EQ(resp.label(), "positive");
+  EXPECT_EQ(resp.model_version().rfind("local-2+nblr-", 0), 0u) << resp.model_version();
 
   // GenerateBrief: the openai backend answers outside the brief's schema (it always sends a review
   // analysis), so the local engine writes the brief through the same LlmBackend interface.
@@ -210,7 +214,13 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
   EXPECT_TRUE(absl::StrContains(metrics, "analyzer_llm_fallbacks_total{reason=\"ungrounded\"} 1"));
   EXPECT_TRUE(
       absl::StrContains(metrics, "analyzer_llm_calls_total{backend=\"openai\",outcome=\"invalid_output\"}"));
-  EXPECT_TRUE(absl::StrContains(metrics, "analyzer_llm_calls_total{backend=\"local\",outcome=\"ok\"} 1"));
+  // The local engine answered twice through the LlmBackend interface: AnalyzeText's fallback and the brief.
+  EXPECT_TRUE(absl::StrContains(metrics, "analyzer_llm_calls_total{backend=\"local\",outcome=\"ok\"} 2"))
+      << metrics;
+
+  // The retrieval index was loaded from Postgres at start (120 reviews, maybe the new one too).
+  EXPECT_TRUE(absl::StrContains(metrics, "analyzer_retrieval_syncs_total{kind=\"full\",outcome=\"ok\"} 1"));
+  EXPECT_TRUE(absl::StrContains(metrics, "analyzer_retrieval_documents{source=\"review\"} 12")) << metrics;
 
   // SIGTERM: a clean exit.
   EXPECT_EQ(process->Kill(SIGTERM), 0) << process->Log();

@@ -57,6 +57,19 @@ AnalyzerMetrics::AnalyzerMetrics(std::shared_ptr<prometheus::Registry> registry)
   llm_tokens_ = &prometheus::BuildCounter().Name("analyzer_llm_tokens_total").Help("LLM tokens").Register(r);
   llm_latency_ =
       &prometheus::BuildHistogram().Name("analyzer_llm_latency_seconds").Help("LLM call latency").Register(r);
+  retrieval_documents_ = &prometheus::BuildGauge()
+                              .Name("analyzer_retrieval_documents")
+                              .Help("Documents in the retrieval index, by source")
+                              .Register(r);
+  retrieval_bytes_ = &prometheus::BuildGauge()
+                          .Name("analyzer_retrieval_index_bytes")
+                          .Help("Approximate memory of the retrieval index")
+                          .Register(r)
+                          .Add({});
+  retrieval_syncs_ = &prometheus::BuildCounter()
+                          .Name("analyzer_retrieval_syncs_total")
+                          .Help("Retrieval index loads (full), refreshes and on-demand scope loads")
+                          .Register(r);
 }
 
 prometheus::Histogram& AnalyzerMetrics::llm_latency(const std::string& backend) {

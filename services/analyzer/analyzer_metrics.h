@@ -8,13 +8,17 @@
 //   analyzer_model_trainings_total{outcome}          weak-label model trainings ("ok", "skipped", "error")
 //   analyzer_model_examples                          reviews the active model was trained on
 //   analyzer_pending_reviews                         reviews found stale at the last catch-up pass
-//   analyzer_insights_lag_seconds                    wall time from a review's announcement (queued_at) to
-//   its
-//                                                    product's insights being updated, last batch
+//   analyzer_insights_lag_seconds                    wall time from a review's announcement (queued_at)
+//                                                    to its product's insights being updated, last batch
 //   analyzer_llm_calls_total{backend,outcome}        LLM calls: ok, invalid_output, error, circuit_open,
-//   cached analyzer_llm_fallbacks_total{reason}             answers given by the local engine instead
+//                                                    cached
+//   analyzer_llm_fallbacks_total{reason}             answers given by the local engine instead (error,
+//                                                    ungrounded)
 //   analyzer_llm_tokens_total{backend,kind}          prompt / completion tokens reported by the backend
 //   analyzer_llm_latency_seconds{backend}            LLM call latency (histogram)
+//   analyzer_retrieval_documents{source}             documents in the retrieval index (review, contact)
+//   analyzer_retrieval_index_bytes                   its approximate memory
+//   analyzer_retrieval_syncs_total{kind,outcome}     index loads: full, refresh, scope; ok / error
 #ifndef MARKETLENS_SERVICES_ANALYZER_ANALYZER_METRICS_H_
 #define MARKETLENS_SERVICES_ANALYZER_ANALYZER_METRICS_H_
 
@@ -55,6 +59,13 @@ class AnalyzerMetrics {
     return llm_tokens_->Add({{"backend", backend}, {"kind", kind}});
   }
   prometheus::Histogram& llm_latency(const std::string& backend);
+  prometheus::Gauge& retrieval_documents(const std::string& source) {
+    return retrieval_documents_->Add({{"source", source}});
+  }
+  prometheus::Gauge& retrieval_index_bytes() { return *retrieval_bytes_; }
+  prometheus::Counter& retrieval_syncs(const std::string& kind, const std::string& outcome) {
+    return retrieval_syncs_->Add({{"kind", kind}, {"outcome", outcome}});
+  }
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -71,6 +82,9 @@ class AnalyzerMetrics {
   prometheus::Family<prometheus::Counter>* llm_fallbacks_;
   prometheus::Family<prometheus::Counter>* llm_tokens_;
   prometheus::Family<prometheus::Histogram>* llm_latency_;
+  prometheus::Family<prometheus::Gauge>* retrieval_documents_;
+  prometheus::Gauge* retrieval_bytes_;
+  prometheus::Family<prometheus::Counter>* retrieval_syncs_;
 };
 
 }  // namespace marketlens::analyzer

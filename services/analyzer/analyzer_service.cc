@@ -83,8 +83,10 @@ const google::protobuf::Value* Field(const google::protobuf::Value& v, const std
   return it == v.struct_value().fields().end() ? nullptr : &it->second;
 }
 
-void FillAnalysisFromJson(const std::string& aspects, const std::string& issues, v1::TextAnalysis* out) {
-  const google::protobuf::ListValue aspect_list = ParseList(aspects), issue_list = ParseList(issues);
+void FillAnalysisFromJson(const std::string& aspects, const std::string& issues, const std::string& quality,
+                          v1::TextAnalysis* out) {
+  const google::protobuf::ListValue aspect_list = ParseList(aspects), issue_list = ParseList(issues),
+                                    quality_list = ParseList(quality);
   for (const auto& v : aspect_list.values()) {
     auto* a = out->add_aspects();
     if (auto* f = Field(v, "aspect")) a->set_aspect(Str(*f));
@@ -96,6 +98,11 @@ void FillAnalysisFromJson(const std::string& aspects, const std::string& issues,
     auto* i = out->add_issues();
     if (auto* f = Field(v, "category")) i->set_category(Str(*f));
     if (auto* f = Field(v, "sentence")) i->set_sentence(Str(*f));
+  }
+  for (const auto& v : quality_list.values()) {
+    auto* q = out->add_quality();
+    if (auto* f = Field(v, "flag")) q->set_flag(Str(*f));
+    if (auto* f = Field(v, "sentence")) q->set_sentence(Str(*f));
   }
 }
 
@@ -211,11 +218,21 @@ void ToProto(const Analysis& a, v1::TextAnalysis* out) {
     x->set_category(i.category);
     x->set_sentence(i.sentence);
   }
-  for (const auto& f : a.quality_flags) out->add_quality_flags(f);
+  for (const auto& f : a.quality_flags) {
+    out->add_quality_flags(f.flag);
+    auto* q = out->add_quality();
+    q->set_flag(f.flag);
+    q->set_sentence(f.sentence);
+  }
 }
 
 AnalyzerServiceImpl::AnalyzerServiceImpl(postgres::PgPool* pool, const Engine* engine)
-    : pool_(pool), engine_(engine) {}
+    : pool_(pool),
+      engine_(engine),
+      local_text_(std::make_unique<TextAnalyzer>(engine, nullptr, nullptr)),
+      text_(local_text_.get()) {}
+
+AnalyzerServiceImpl::~AnalyzerServiceImpl() = default;
 
 grpc::Status AnalyzerServiceImpl::AnalyzeText(grpc::ServerContext* ctx, const v1::AnalyzeTextRequest* req,
                                               v1::TextAnalysis* resp) {
@@ -230,18 +247,7 @@ grpc::Status AnalyzerServiceImpl::AnalyzeText(grpc::ServerContext* ctx, const v1
   if (!req->backend().empty() && req->backend() != "local" && req->backend() != "openai") {
     return Invalid(ctx, "backend", "backend must be \"local\" or \"openai\"");
   }
-  if (req->backend() != "local" && text_backend_) {
-    return ToGrpc(text_backend_(*req, DeadlineOf(ctx), resp));
-  }
-  if (req->backend() == "openai") {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "backend \"openai\" is not configured");
-  }
-  const Analysis a = engine_->Analyze(
-      {.title = req->title(), .text = req->text(), .category = req->category(), .rating = req->rating()});
-  ToProto(a, resp);
-  resp->set_model_version(engine_->version());
-  resp->set_backend("local");
-  return grpc::Status::OK;
+  return ToGrpc(text_->Analyze(*req, DeadlineOf(ctx), resp));
 }
 
 grpc::Status AnalyzerServiceImpl::ListProductInsights(grpc::ServerContext* ctx,
@@ -443,7 +449,7 @@ grpc::Status AnalyzerServiceImpl::ListProductReviews(grpc::ServerContext* ctx,
         auto rows = tx.Exec(
             "SELECT r.id, r.rating, r.title, r.text, (extract(epoch FROM r.created_at) * 1000000)::bigint,"
             " a.sentiment, a.label, a.aspects::text, a.issues::text, array_to_string(a.quality_flags, ','),"
-            " a.model_version, a.backend"
+            " a.model_version, a.backend, a.quality::text"
             " FROM raw.reviews r LEFT JOIN insights.review_analysis a ON a.review_id = r.id"
             " WHERE r.product_id = $1 AND ($2 = '' OR (r.created_at, r.id) <"
             "   (to_timestamp(NULLIF($2, '')::float8 / 1000000), $3))"
@@ -462,7 +468,8 @@ grpc::Status AnalyzerServiceImpl::ListProductReviews(grpc::ServerContext* ctx,
             auto* a = r->mutable_analysis();
             a->set_sentiment(row[5].as<double>());
             a->set_label(row[6].as<std::string>());
-            FillAnalysisFromJson(row[7].as<std::string>(), row[8].as<std::string>(), a);
+            FillAnalysisFromJson(row[7].as<std::string>(), row[8].as<std::string>(),
+                                 row[12].as<std::string>(), a);
             const std::string flags = row[9].as<std::string>();
             if (!flags.empty()) {
               for (absl::string_view f : absl::StrSplit(flags, ',')) a->add_quality_flags(std::string(f));

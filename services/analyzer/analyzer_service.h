@@ -1,8 +1,10 @@
 // The analyzer's gRPC surface (protos/marketlens/analyzer/v1/analyzer.proto): text analysis on demand,
 // product insights for dashboards (list with filters, sort and keyset paging; one product with its weekly
 // history, issues, features and open alerts), a product's analysed reviews, alerts, and the marketing
-// reads (top performers of a campaign, interactions per product by customer type). Content generation
-// (GenerateContent, SummarizeInteractions, GenerateBrief) is delegated to a ContentService when one is set.
+// reads (top performers of a campaign, interactions per product by customer type). AnalyzeText goes
+// through the LLM layer (TextAnalyzer: the configured LlmBackend, the local engine by default). Content
+// generation (GenerateContent, SummarizeInteractions, GenerateBrief) is delegated to a ContentService when
+// one is set.
 //
 // Every read runs in a read-only transaction bounded by the call's deadline (at most 10 s). Errors follow
 // the gateway's conventions: INVALID_ARGUMENT naming the field ("page_size must be 1..100"), NOT_FOUND
@@ -18,6 +20,7 @@
 #include "common/postgres/pool.h"
 #include "marketlens/analyzer/v1/analyzer.grpc.pb.h"
 #include "services/analyzer/engine/engine.h"
+#include "services/analyzer/text_analyzer.h"
 
 namespace marketlens::analyzer {
 
@@ -41,18 +44,16 @@ class ContentService {
                                      v1::GenerateBriefResponse* out) = 0;
 };
 
-// AnalyzeText through another backend (the LLM layer): given the request, returns the analysis.
-using TextBackend =
-    std::function<absl::Status(const v1::AnalyzeTextRequest&, absl::Time deadline, v1::TextAnalysis*)>;
-
 class AnalyzerServiceImpl final : public v1::AnalyzerService::Service {
  public:
-  // `pool` may be null (then only AnalyzeText works; the rest is UNAVAILABLE).
+  // `pool` may be null (then only AnalyzeText works; the rest is UNAVAILABLE). AnalyzeText answers with
+  // the local engine (through its LlmBackend) until set_text_analyzer() configures another backend.
   AnalyzerServiceImpl(postgres::PgPool* pool, const Engine* engine);
+  ~AnalyzerServiceImpl() override;
 
-  // Optional parts, set before serving.
+  // Optional parts, set before serving (not owned).
   void set_content(ContentService* content) { content_ = content; }
-  void set_text_backend(TextBackend backend) { text_backend_ = std::move(backend); }
+  void set_text_analyzer(TextAnalyzer* text) { text_ = text; }
 
   grpc::Status AnalyzeText(grpc::ServerContext* ctx, const v1::AnalyzeTextRequest* req,
                            v1::TextAnalysis* resp) override;
@@ -79,7 +80,8 @@ class AnalyzerServiceImpl final : public v1::AnalyzerService::Service {
   postgres::PgPool* pool_;
   const Engine* engine_;
   ContentService* content_ = nullptr;
-  TextBackend text_backend_;
+  std::unique_ptr<TextAnalyzer> local_text_;  // the default: the local engine
+  TextAnalyzer* text_;
 };
 
 }  // namespace marketlens::analyzer

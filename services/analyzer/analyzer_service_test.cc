@@ -309,5 +309,40 @@ TEST_F(AnalyzerServiceTest, TopPerformersAndInteractionsByProduct) {
   EXPECT_EQ(iresp.products(0).customer_type(), "loyal");
 }
 
+// Quality flags are stored with the sentence that triggered each, and served with the review. (Last: it adds
+// a review of a product of its own.)
+TEST_F(AnalyzerServiceTest, StoredReviewsCarryQualityFlagSentences) {
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+  ASSERT_TRUE(testing::AddReview(*pool_, "q-1", "p-quality", 5, "Five stars",
+                                 "Arrived quickly. It is horrible, useless and the worst kettle ever. "
+                                 "More at www.example.com/kettle today.",
+                                 now)
+                  .ok());
+  InsightsStore store(pool_);
+  Pipeline pipeline(&store, engine_, nullptr, {},
+                    new AnalyzerMetrics(std::make_shared<prometheus::Registry>()));
+  ASSERT_TRUE(pipeline.ProcessReviews({"q-1"}, "request").ok());
+  grpc::ClientContext ctx;
+  v1::ListProductReviewsRequest req;
+  req.set_product_id("p-quality");
+  req.set_page_size(1);
+  v1::ListProductReviewsResponse resp;
+  ASSERT_TRUE(stub_->ListProductReviews(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.reviews_size(), 1);
+  ASSERT_EQ(resp.reviews(0).review_id(), "q-1");
+  const v1::TextAnalysis& a = resp.reviews(0).analysis();
+  ASSERT_EQ(a.quality_size(), 2) << a.DebugString();
+  EXPECT_EQ(a.quality(0).flag(), "contains_url");
+  EXPECT_EQ(a.quality(0).sentence(), "More at www.example.com/kettle today.");
+  EXPECT_EQ(a.quality(1).flag(), "rating_mismatch");
+  EXPECT_EQ(a.quality(1).sentence(), "It is horrible, useless and the worst kettle ever.");
+  EXPECT_EQ(std::vector<std::string>(a.quality_flags().begin(), a.quality_flags().end()),
+            (std::vector<std::string>{"contains_url", "rating_mismatch"}));
+  EXPECT_EQ(testing::Scalar(*pool_,
+                            "SELECT quality->1->>'sentence' FROM insights.review_analysis"
+                            " WHERE review_id = 'q-1'"),
+            "It is horrible, useless and the worst kettle ever.");
+}
+
 }  // namespace
 }  // namespace marketlens::analyzer

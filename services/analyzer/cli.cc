@@ -3,8 +3,9 @@
 //   bazel run //services/analyzer:cli -- score [--category=C] < reviews.jsonl > scores.jsonl
 //       JSON lines in ({"id", "title", "text", "category", "rating"}, or Amazon's {"reviewerID", "asin",
 //       "summary", "reviewText", "overall"}), one JSON line out per input line: id, sentiment, label,
-//       aspects, issues, quality_flags; a bad line gives {"line": N, "error": "..."} and the run goes on.
-//   bazel run //services/analyzer:cli -- eval FILE [--train=REVIEWS.jsonl]
+//       aspects, issues (each with its sentence), quality_flags (names) and quality (each flag with the
+//       sentence that triggered it); a bad line gives {"line": N, "error": "..."} and the run goes on.
+//   bazel run //services/analyzer:cli -- eval FILE [--train REVIEWS.jsonl]
 //       FILE has `text<TAB>label` lines (label 0 = negative, 1 = positive). With --train, the weak-label
 //       model is first trained on rated reviews (Amazon JSON lines: reviewText, summary, overall). Prints
 //       accuracy=, f1= (of the positive class), the confusion matrix, and the same for rules alone.
@@ -80,12 +81,12 @@ int Score(analyzer::Engine& engine) {
         {.title = title, .text = text, .category = category, .rating = static_cast<int>(rating)});
     std::string flags;
     for (size_t i = 0; i < a.quality_flags.size(); ++i)
-      absl::StrAppend(&flags, i ? "," : "", "\"", a.quality_flags[i], "\"");
+      absl::StrAppend(&flags, i ? "," : "", "\"", a.quality_flags[i].flag, "\"");
     std::cout << absl::StrFormat(
         "{\"id\":\"%s\",\"sentiment\":%.4f,\"label\":\"%s\",\"aspects\":%s,\"issues\":%s,"
-        "\"quality_flags\":[%s]}\n",
+        "\"quality_flags\":[%s],\"quality\":%s}\n",
         logging::JsonEscape(id), a.sentiment, a.label, analyzer::AspectsJson(a.aspects),
-        analyzer::IssuesJson(a.issues), flags);
+        analyzer::IssuesJson(a.issues), flags, analyzer::QualityJson(a.quality_flags));
   }
   return 0;
 }

@@ -36,64 +36,18 @@ ABSL_FLAG(absl::Duration, llm_breaker_open_for, absl::Seconds(30),
           "how long the open circuit sends no calls");
 ABSL_FLAG(std::string, prompt_dir, "",
           "directory of prompt templates <name>.v<N>.txt; empty: the embedded ones");
+ABSL_FLAG(int, retrieval_max_docs, 200000,
+          "documents (reviews + contacts, the newest) the in-memory BM25 retrieval index holds (~0.5-1.2 KB "
+          "each)");
+ABSL_FLAG(absl::Duration, retrieval_refresh_interval, absl::Seconds(5),
+          "how often the retrieval index reads newly analysed reviews and new contacts");
+ABSL_FLAG(absl::Duration, retrieval_reconcile_interval, absl::Minutes(30),
+          "how often the retrieval index is checked against all of raw.reviews and raw.contacts");
 ABSL_FLAG(std::string, recommender_address, "",
           "gRPC target of the recommender, for products recommended in emails "
           "(empty: none)");
 
 namespace marketlens::analyzer {
-namespace {
-
-bool QuoteIn(const std::string& quote, const v1::AnalyzeTextRequest& req) {
-  if (quote.empty()) return true;
-  std::string q = quote;
-  while (!q.empty() && (q.back() == '.' || q.back() == '!' || q.back() == '?')) q.pop_back();
-  return absl::StrContains(req.text(), q) || absl::StrContains(req.title(), q);
-}
-
-// AnalyzeText through the LLM; the local engine answers when it fails or quotes text the review lacks.
-absl::Status AnalyzeWithLlm(llm::StructuredLlm* llm, const llm::PromptTemplate* tmpl, const Engine* engine,
-                            const v1::AnalyzeTextRequest& req, absl::Time deadline, v1::TextAnalysis* out) {
-  auto local = [&](const std::string& reason) {
-    AnalyzerMetrics::Default().llm_fallbacks(reason).Increment();
-    out->Clear();
-    ToProto(
-        engine->Analyze(
-            {.title = req.title(), .text = req.text(), .category = req.category(), .rating = req.rating()}),
-        out);
-    out->set_model_version(engine->version());
-    out->set_backend("local");
-    return absl::OkStatus();
-  };
-  auto prompt = tmpl->Render({{"category", req.category().empty() ? "unknown" : req.category()},
-                              {"title", req.title()},
-                              {"text", req.text().substr(0, 16000)}});
-  if (!prompt.ok()) return local("error");
-  auto r = llm->Call(*prompt, llm::AnalyzeReviewSchema(), deadline);
-  if (!r.ok()) return local("error");
-  out->set_sentiment(llm::GetNumber(r->value, "sentiment"));
-  out->set_label(llm::GetString(r->value, "label"));
-  for (const auto& a : llm::GetObjects(r->value, "aspects")) {
-    auto* m = out->add_aspects();
-    m->set_aspect(llm::GetString(a, "aspect"));
-    m->set_polarity(llm::GetNumber(a, "polarity"));
-    m->set_quote(llm::GetString(a, "quote"));
-    if (!QuoteIn(m->quote(), req)) return local("ungrounded");
-  }
-  for (const auto& i : llm::GetObjects(r->value, "issues")) {
-    auto* f = out->add_issues();
-    f->set_category(llm::GetString(i, "category"));
-    f->set_sentence(llm::GetString(i, "sentence"));
-    if (!QuoteIn(f->sentence(), req)) return local("ungrounded");
-  }
-  // Quality flags are the local engine's (they describe the input, not an opinion).
-  const Analysis flags = engine->Analyze({.title = req.title(), .text = req.text(), .rating = req.rating()});
-  for (const auto& f : flags.quality_flags) out->add_quality_flags(f);
-  out->set_backend(r->backend);
-  out->set_model_version(absl::StrCat(r->model, "/", r->prompt_id));
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::Status SetupContent(service::ServiceContext& ctx, Engine* engine, AnalyzerServiceImpl* service) {
   const std::string backend = absl::GetFlag(FLAGS_llm_backend);
@@ -103,6 +57,10 @@ absl::Status SetupContent(service::ServiceContext& ctx, Engine* engine, Analyzer
       config::ValidateRange("llm_max_attempts", absl::GetFlag(FLAGS_llm_max_attempts), 1, 10),
       config::ValidateRange("llm_breaker_threshold", absl::GetFlag(FLAGS_llm_breaker_threshold), 1, 1000),
       config::ValidatePositive("llm_breaker_open_for", absl::GetFlag(FLAGS_llm_breaker_open_for)),
+      config::ValidateRange("retrieval_max_docs", absl::GetFlag(FLAGS_retrieval_max_docs), 1000, 50000000),
+      config::ValidatePositive("retrieval_refresh_interval", absl::GetFlag(FLAGS_retrieval_refresh_interval)),
+      config::ValidatePositive("retrieval_reconcile_interval",
+                               absl::GetFlag(FLAGS_retrieval_reconcile_interval)),
   });
   absl::StatusOr<llm::PromptLibrary> prompts =
       absl::GetFlag(FLAGS_prompt_dir).empty()
@@ -123,7 +81,7 @@ absl::Status SetupContent(service::ServiceContext& ctx, Engine* engine, Analyzer
   so.cache_ttl = absl::GetFlag(FLAGS_llm_cache_ttl);
   so.breaker_threshold = absl::GetFlag(FLAGS_llm_breaker_threshold);
   so.breaker_open_for = absl::GetFlag(FLAGS_llm_breaker_open_for);
-  llm::StructuredLlm* structured = nullptr;
+  llm::StructuredLlm* structured = nullptr;  // lives as long as the process
   if (backend == "openai") {
     auto key = config::ReadSecret(absl::GetFlag(FLAGS_llm_api_key), absl::GetFlag(FLAGS_llm_api_key_file),
                                   "llm_api_key");
@@ -136,24 +94,23 @@ absl::Status SetupContent(service::ServiceContext& ctx, Engine* engine, Analyzer
     redis::Cache* cache =
         ctx.redis() != nullptr ? new redis::Cache(ctx.redis(), {.prefix = "analyzer:llm:"}) : nullptr;
     structured = new llm::StructuredLlm(std::make_unique<llm::OpenAiBackend>(o), cache, so);
-    const llm::PromptTemplate* analyze = *library->Get("analyze_review");
-    service->set_text_backend([structured, analyze, engine](const v1::AnalyzeTextRequest& req,
-                                                            absl::Time deadline, v1::TextAnalysis* out) {
-      return AnalyzeWithLlm(structured, analyze, engine, req, deadline, out);
-    });
     logging::Info("LLM backend configured", {{"backend", backend},
                                              {"base_url", o.base_url},
                                              {"model", o.model},
                                              {"api_key_set", !o.api_key.empty()}});
   } else {
-    // The local engine: deterministic and offline, so one attempt and no cache. (AnalyzeText keeps the
-    // engine's own, richer analysis.)
+    // The local engine: deterministic and offline, so one attempt and no cache.
     so.backoff.max_attempts = 1;
     so.invalid_output_retries = 0;
     so.breaker_threshold = 1 << 30;  // its failures would be bugs, not an outage
-    structured = new llm::StructuredLlm(rag::MakeLocalBackend(), nullptr, so);
+    auto local = rag::MakeLocalBackend();
+    RegisterAnalyzeWriter(local.get());
+    structured = new llm::StructuredLlm(std::move(local), nullptr, so);
     logging::Info("LLM backend configured", {{"backend", backend}});
   }
+
+  // AnalyzeText: the same backend, the local engine answering whenever a remote one fails.
+  service->set_text_analyzer(new TextAnalyzer(engine, library, structured));
 
   rag::RecommendFn recommend;
   if (!absl::GetFlag(FLAGS_recommender_address).empty()) {
@@ -176,7 +133,20 @@ absl::Status SetupContent(service::ServiceContext& ctx, Engine* engine, Analyzer
       return out;
     };
   }
-  auto* content = new rag::GroundedContent(ctx.postgres(), engine, structured, library, recommend);
+  // The process-wide retrieval index: loaded from Postgres in the background, then kept current; stopped
+  // after the gRPC drain, before the shared clients go.
+  rag::CorpusSync* corpus = nullptr;
+  if (ctx.postgres() != nullptr) {
+    auto* index =
+        new rag::CorpusIndex({.max_docs = static_cast<size_t>(absl::GetFlag(FLAGS_retrieval_max_docs))});
+    corpus = new rag::CorpusSync(ctx.postgres(), index,
+                                 {.refresh_interval = absl::GetFlag(FLAGS_retrieval_refresh_interval),
+                                  .reconcile_interval = absl::GetFlag(FLAGS_retrieval_reconcile_interval)});
+    corpus->Start();
+    ctx.AddShutdownHook("retrieval index", [corpus] { corpus->Stop(); });
+  }
+  auto* content = new rag::GroundedContent(ctx.postgres(), engine, structured, library, recommend,
+                                           &AnalyzerMetrics::Default(), corpus);
   service->set_content(content);
   return absl::OkStatus();
 }

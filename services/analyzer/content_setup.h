@@ -1,5 +1,5 @@
-// Wires the LLM backends and the grounded content generation (GenerateContent, SummarizeInteractions,
-// GenerateBrief, and AnalyzeText with backend "openai") into the service from flags.
+// Wires the LLM backend (AnalyzeText and the grounded content: GenerateContent, SummarizeInteractions,
+// GenerateBrief) and the process-wide retrieval index into the service from flags.
 #ifndef MARKETLENS_SERVICES_ANALYZER_CONTENT_SETUP_H_
 #define MARKETLENS_SERVICES_ANALYZER_CONTENT_SETUP_H_
 

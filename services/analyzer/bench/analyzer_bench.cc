@@ -5,6 +5,8 @@
 //  2. Catch-up throughput into a throwaway PostgreSQL (analyse + upsert + per-product recompute).
 //  3. End-to-end lag from a review announced on the Redis stream to its product's insights being updated,
 //     with the real pipeline polling the stream: p50 / p95 / max over --lag_reviews sequential reviews.
+//  Also the retrieval index (rag/corpus_index.h) at --index_docs documents (the generated reviews repeated
+//  under new ids): build rate, memory per document, and a product-scoped search's latency.
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -24,6 +26,7 @@
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/insights/store.h"
 #include "services/analyzer/pipeline.h"
+#include "services/analyzer/rag/corpus_index.h"
 #include "services/marketplace/generator.h"
 
 ABSL_FLAG(int, products, 300, "generated products (reviews scale with it)");
@@ -31,6 +34,7 @@ ABSL_FLAG(double, seconds, 3, "seconds per throughput measurement");
 ABSL_FLAG(std::string, migrations, "deploy/migrations", "migrations directory");
 ABSL_FLAG(int, lag_reviews, 50, "reviews announced one at a time for the lag measurement");
 ABSL_FLAG(bool, engine_only, false, "skip the Postgres/Redis parts");
+ABSL_FLAG(int, index_docs, 200000, "documents in the retrieval index measurement (0: skip it)");
 
 namespace {
 
@@ -100,6 +104,57 @@ int main(int argc, char** argv) {
       "figure: name=analyzer_engine_reviews_per_s_per_core value=%.0f unit=reviews/s target=>=20000 "
       "baseline=tokenizer_only baseline_value=%.0f\n",
       full, tok);
+
+  // ---- Retrieval index -------------------------------------------------------------------------------
+  if (const int target = absl::GetFlag(FLAGS_index_docs); target > 0) {
+    std::vector<analyzer::rag::CorpusDoc> docs;
+    docs.reserve(target);
+    for (int i = 0; static_cast<int>(docs.size()) < target; ++i) {
+      const auto& r = data.reviews[i % data.reviews.size()];
+      const int copy = i / static_cast<int>(data.reviews.size());
+      docs.push_back({analyzer::rag::Source::kReview, absl::StrCat(r.id(), "-", copy),
+                      absl::StrCat(r.product_id(), "-", copy % 5), r.customer_id(), r.rating(), 1, i,
+                      absl::StrCat(r.title(), ". ", r.text())});
+    }
+    analyzer::rag::CorpusIndex index({.max_docs = static_cast<size_t>(target)});
+    const absl::Time b0 = absl::Now();
+    for (size_t start = 0; start < docs.size(); start += 5000) {
+      index.UpsertBatch(std::vector<analyzer::rag::CorpusDoc>(
+          docs.begin() + start, docs.begin() + std::min(docs.size(), start + 5000)));
+    }
+    const double build_s = absl::ToDoubleSeconds(absl::Now() - b0);
+    const analyzer::rag::CorpusStats st = index.stats();
+    // Product-scoped searches as GenerateBrief asks them.
+    const std::vector<std::string> queries = {"battery charge charging", "sound bass audio",
+                                              "value price money", "comfort softness",
+                                              "delivery shipping arrival"};
+    std::vector<double> micros;
+    size_t hits = 0;
+    for (int i = 0; i < 2000; ++i) {
+      const auto& r = data.reviews[(i * 7919) % data.reviews.size()];
+      const absl::Time q0 = absl::Now();
+      hits += index
+                  .Search(queries[i % queries.size()],
+                          {.source = analyzer::rag::Source::kReview,
+                           .product_id = absl::StrCat(r.product_id(), "-", i % 5),
+                           .min_rating = 4},
+                          3)
+                  .size();
+      micros.push_back(absl::ToDoubleMicroseconds(absl::Now() - q0));
+    }
+    std::sort(micros.begin(), micros.end());
+    std::printf(
+        "retrieval index: %zu documents built in %.2f s (%.0f docs/s), %zu terms, %zu postings, ~%.0f bytes "
+        "per "
+        "document (~%.0f MB); product-scoped search p50 %.0f us, p99 %.0f us (%zu hits)\n",
+        st.documents, build_s, st.documents / build_s, st.terms, st.postings,
+        static_cast<double>(st.approx_bytes) / st.documents, st.approx_bytes / 1048576.0,
+        micros[micros.size() / 2], micros[micros.size() * 99 / 100], hits);
+    std::printf(
+        "figure: name=analyzer_retrieval_search_p99 value=%.0f unit=us target=- baseline=- "
+        "baseline_value=-\n",
+        micros[micros.size() * 99 / 100]);
+  }
   if (absl::GetFlag(FLAGS_engine_only)) return 0;
 
   // ---- Postgres + Redis

@@ -162,6 +162,28 @@ std::vector<std::string> AspectTaxonomy::AspectsOf(absl::string_view category) c
   return out;
 }
 
+std::vector<std::string> AspectTaxonomy::TermsOf(absl::string_view category, absl::string_view aspect) const {
+  std::vector<const Index*> indexes;
+  if (const Index* section = SectionIndex(category); section != nullptr) {
+    indexes = {section, SectionIndex("*")};
+  } else {
+    indexes = {&all_};
+  }
+  std::vector<std::string> out;
+  for (const Index* index : indexes) {
+    if (index == nullptr) continue;
+    for (const auto& [first, terms] : *index) {
+      for (const Term& t : terms) {
+        if (t.aspect != aspect) continue;
+        std::string joined = absl::StrJoin(t.words, " ");
+        if (std::find(out.begin(), out.end(), joined) == out.end()) out.push_back(std::move(joined));
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<std::string> AspectTaxonomy::categories() const {
   std::vector<std::string> out;
   for (const auto& [key, name] : display_names_) {

@@ -53,6 +53,9 @@ class AspectTaxonomy {
   bool Knows(absl::string_view category, absl::string_view term) const;
   // Aspect names configured for a category (its section and "*").
   std::vector<std::string> AspectsOf(absl::string_view category) const;
+  // The terms that name `aspect` for a category (its section and "*"; every section when the category is
+  // unknown or empty), e.g. "value" -> "price", "value", "money", "value for money", ...
+  std::vector<std::string> TermsOf(absl::string_view category, absl::string_view aspect) const;
   std::vector<std::string> categories() const;
 
  private:

@@ -2,23 +2,37 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace marketlens::analyzer {
 namespace {
 
-constexpr size_t kMaxQuote = 300;
 constexpr double kIssuePenalty = 0.15;
 
 std::string Quote(absl::string_view s) {
-  if (s.size() <= kMaxQuote) return std::string(s);
-  size_t cut = kMaxQuote;
+  if (s.size() <= kMaxQuoteBytes) return std::string(s);
+  size_t cut = kMaxQuoteBytes;
   while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
   return absl::StrCat(s.substr(0, cut), "...");
+}
+
+// The sentence(s) around bytes [begin, end) of the text: from the start of the sentence holding `begin` to
+// the end of the one holding `end` (a link's dots split sentences: "see www.x.com now" is one quote).
+std::string SpanQuote(const TokenizedText& tt, size_t begin, size_t end) {
+  size_t from = begin, to = end;
+  for (const Sentence& s : tt.sentences) {
+    if (s.end > begin && s.begin <= begin) from = s.begin;
+    if (s.begin < end && s.end >= end) to = s.end;
+  }
+  from = std::min(from, begin);
+  to = std::max(to, end);
+  return Quote(absl::StripAsciiWhitespace(absl::string_view(tt.text).substr(from, to - from)));
 }
 
 double ModelWeight(const TextModel* model, bool lexicon_silent) {
@@ -45,6 +59,14 @@ bool IsClauseBreak(const TokenizedText& t, uint32_t i) {
 }
 
 }  // namespace
+
+bool Analysis::HasFlag(absl::string_view name) const { return Flag(name) != nullptr; }
+const QualityFlag* Analysis::Flag(absl::string_view name) const {
+  for (const QualityFlag& f : quality_flags) {
+    if (f.flag == name) return &f;
+  }
+  return nullptr;
+}
 
 const char* LabelFor(double score, double threshold) {
   if (score >= threshold) return "positive";
@@ -208,18 +230,50 @@ Analysis Engine::Analyze(const ReviewInput& input) const {
     a.label = LabelFor(a.sentiment, config_.label_threshold);
   }
 
-  // Quality flags.
+  // Quality flags, each with the sentence that triggered it.
+  auto flag = [&](const char* name, std::string sentence) {
+    a.quality_flags.push_back({name, std::move(sentence)});
+  };
+  auto sentence_quote = [&](size_t si) {
+    return si < tt.sentences.size() ? Quote(tt.SentenceText(tt.sentences[si])) : std::string();
+  };
+  // The sentence with the highest `score` (the first of equals).
+  auto best_sentence = [&](const std::function<double(const Sentence&)>& score) {
+    size_t best = 0;
+    double best_score = -1e300;
+    for (size_t si = 0; si < tt.sentences.size(); ++si) {
+      const double v = score(tt.sentences[si]);
+      if (v > best_score) {
+        best_score = v;
+        best = si;
+      }
+    }
+    return sentence_quote(best);
+  };
   if (tt.words == 0) {
-    a.quality_flags.push_back("empty");
+    flag("empty", "");
   } else if (tt.words < 4) {
-    a.quality_flags.push_back("too_short");
+    flag("too_short", Quote(absl::StripAsciiWhitespace(tt.text)));
   }
-  if (tt.truncated) a.quality_flags.push_back("truncated");
-  if (tt.invalid_utf8) a.quality_flags.push_back("invalid_utf8");
-  if (tt.words >= 4 && tt.caps_words * 2 > tt.words) a.quality_flags.push_back("shouting");
-  if (absl::StrContains(tt.lower, "http://") || absl::StrContains(tt.lower, "https://") ||
-      absl::StrContains(tt.lower, "www.")) {
-    a.quality_flags.push_back("contains_url");
+  if (tt.truncated) flag("truncated", tt.sentences.empty() ? "" : sentence_quote(tt.sentences.size() - 1));
+  if (tt.invalid_utf8) {
+    const size_t at = tt.text.find("\xEF\xBF\xBD");  // U+FFFD, what each bad byte became
+    flag("invalid_utf8", at == std::string::npos ? "" : SpanQuote(tt, at, at + 3));
+  }
+  if (tt.words >= 4 && tt.caps_words * 2 > tt.words) {
+    flag("shouting", best_sentence([&](const Sentence& s) {
+           int caps = 0;
+           for (uint32_t k = s.first_token; k < s.end_token; ++k) caps += tt.tokens[k].all_caps;
+           return static_cast<double>(caps);
+         }));
+  }
+  size_t url = std::string::npos;
+  for (const char* scheme : {"http://", "https://", "www."}) url = std::min(url, tt.lower.find(scheme));
+  if (url != std::string::npos) {
+    size_t url_end = url;
+    while (url_end < tt.text.size() && !absl::ascii_isspace(static_cast<unsigned char>(tt.text[url_end])))
+      ++url_end;
+    flag("contains_url", SpanQuote(tt, url, url_end));
   }
   if (tt.words >= 12) {
     thread_local absl::flat_hash_set<absl::string_view> distinct;
@@ -227,11 +281,30 @@ Analysis Engine::Analyze(const ReviewInput& input) const {
     for (const Token& t : tt.tokens) {
       if (t.kind == TokenKind::kWord) distinct.insert(t.lower);
     }
-    if (distinct.size() * 10 < static_cast<size_t>(tt.words) * 3) a.quality_flags.push_back("repetitive");
+    if (distinct.size() * 10 < static_cast<size_t>(tt.words) * 3) {
+      // The sentence repeating the most words said before it.
+      std::vector<int> repeats(tt.sentences.size(), 0);
+      distinct.clear();
+      for (size_t si = 0; si < tt.sentences.size(); ++si) {
+        for (uint32_t k = tt.sentences[si].first_token; k < tt.sentences[si].end_token; ++k) {
+          if (tt.tokens[k].kind == TokenKind::kWord && !distinct.insert(tt.tokens[k].lower).second) {
+            ++repeats[si];
+          }
+        }
+      }
+      const size_t most = std::max_element(repeats.begin(), repeats.end()) - repeats.begin();
+      flag("repetitive", sentence_quote(most));
+    }
   }
-  if (input.rating >= 4 && a.sentiment <= -0.4) a.quality_flags.push_back("rating_mismatch");
-  if (input.rating >= 1 && input.rating <= 2 && a.sentiment >= 0.4)
-    a.quality_flags.push_back("rating_mismatch");
+  const bool praised_but_low = input.rating >= 1 && input.rating <= 2 && a.sentiment >= 0.4;
+  const bool panned_but_high = input.rating >= 4 && a.sentiment <= -0.4;
+  if (praised_but_low || panned_but_high) {
+    // The sentence that contradicts the rating most.
+    flag("rating_mismatch", best_sentence([&](const Sentence& s) {
+           const double p = span_polarity(s.first_token, s.end_token);
+           return panned_but_high ? -p : p;
+         }));
+  }
   a.sentiment = std::round(a.sentiment * 10000) / 10000;
   return a;
 }

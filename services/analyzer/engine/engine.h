@@ -1,5 +1,6 @@
 // The local analysis engine: sentiment (lexicon rules combined with the rating-trained model), aspects with
-// polarity, issue categories with their triggering sentence, and quality flags, for one review at a time.
+// polarity, issue categories with their triggering sentence, and quality flags with theirs, for one review at
+// a time.
 // Pure C++ (no gRPC, no database): the service, the CLI, the benchmark and the tests all call this.
 //
 // Combination: score = (1 - w) * rules + w * model, where the model's weight w grows with the number of
@@ -27,7 +28,11 @@
 
 namespace marketlens::analyzer {
 
-inline constexpr char kEngineVersion[] = "local-1";
+// Part of every stored analysis's model_version: a new value makes every stored analysis stale, so the
+// pipeline's catch-up re-analyses everything (2: quality flags carry their triggering sentence).
+inline constexpr char kEngineVersion[] = "local-2";
+// Quoted sentences longer than this are cut (at a character boundary) and end in "...".
+inline constexpr size_t kMaxQuoteBytes = 300;
 
 struct AspectMention {
   std::string aspect;
@@ -41,6 +46,21 @@ struct IssueFlag {
   std::string sentence;
 };
 
+// A concern about the review text itself, with the sentence that triggered it:
+//   empty            nothing to analyse (sentence "")
+//   too_short        fewer than four words (the whole text)
+//   truncated        longer than max_bytes (the last sentence analysed, where the cut fell)
+//   invalid_utf8     bytes that are not UTF-8 (the sentence holding the first repaired byte)
+//   shouting         most words in capitals (the sentence with the most capitalised words)
+//   contains_url     a link (the sentence holding the first link)
+//   repetitive       under 30% distinct words (the sentence repeating the most earlier words)
+//   rating_mismatch  the text's sentiment contradicts the star rating (the sentence that contradicts it
+//                    most: the most negative one under a 4-5 star rating, the most positive under 1-2)
+struct QualityFlag {
+  std::string flag;
+  std::string sentence;
+};
+
 struct Analysis {
   double sentiment = 0;  // -1..1
   std::string label = "neutral";
@@ -49,9 +69,10 @@ struct Analysis {
   double model_weight = 0;
   std::vector<AspectMention> aspects;
   std::vector<IssueFlag> issues;
-  // "empty", "too_short", "truncated", "invalid_utf8", "shouting", "contains_url", "repetitive",
-  // "rating_mismatch"
-  std::vector<std::string> quality_flags;
+  std::vector<QualityFlag> quality_flags;  // in the order listed at QualityFlag
+
+  bool HasFlag(absl::string_view flag) const;
+  const QualityFlag* Flag(absl::string_view flag) const;  // nullptr when not raised
 };
 
 struct ReviewInput {
@@ -85,7 +106,7 @@ class Engine {
   void SetDiscoveredTerms(const std::vector<DiscoveredTerm>& terms);
   std::shared_ptr<const AspectTaxonomy> taxonomy() const;
 
-  // "local-1+nblr-<hash>" or "local-1+rules": stored with every analysis.
+  // "local-2+nblr-<hash>" or "local-2+rules": stored with every analysis.
   std::string version() const;
 
   const Lexicon& lexicon() const { return lexicon_; }

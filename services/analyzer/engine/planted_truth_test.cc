@@ -6,8 +6,10 @@
 // rules alone (the combination must help), correlation with the planted score, aspect precision/recall
 // and polarity agreement, and issue precision/recall after mapping the generator's issue names onto the
 // analyzer's categories. The numbers are printed; the assertions are floors a little under them.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -16,6 +18,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/engine/text_model.h"
@@ -107,6 +111,7 @@ TEST(PlantedTruthTest, EngineScoresOnHeldOutGeneratedReviews) {
   Counts aspects, issues;
   int issue_recall_hits = 0;
   int polarity_checked = 0, polarity_agree = 0;
+  int issue_sentences = 0, issue_sentences_verbatim = 0;
   for (const auto* r : test) {
     const auto it = truth.find(r->id());
     ASSERT_NE(it, truth.end());
@@ -161,7 +166,12 @@ TEST(PlantedTruthTest, EngineScoresOnHeldOutGeneratedReviews) {
       auto c = AspectIssueMap().find(x.aspect());
       if (c != AspectIssueMap().end()) acceptable.insert(c->second.begin(), c->second.end());
     }
-    for (const auto& i : a.issues) found_issues.insert(i.category);
+    for (const auto& i : a.issues) {
+      found_issues.insert(i.category);
+      ++issue_sentences;
+      issue_sentences_verbatim += absl::StrContains(r->text(), i.sentence) ||
+                                  absl::StrContains(absl::StrCat(r->title(), "."), i.sentence);
+    }
     for (const auto& c : found_issues) (acceptable.contains(c) ? issues.tp : issues.fp)++;
     if (getenv("DEBUG_ISSUES")) {
       for (const auto& i : a.issues) {
@@ -192,12 +202,12 @@ TEST(PlantedTruthTest, EngineScoresOnHeldOutGeneratedReviews) {
       "  3-class label accuracy (mixed excluded): %.3f (%d reviews)\n"
       "  correlation with planted score: %.3f\n"
       "  aspects: precision %.3f recall %.3f, polarity agreement %.3f (%d)\n"
-      "  issues: precision %.3f recall %.3f (tp %d fp %d fn %d)\n"
+      "  issues: precision %.3f recall %.3f (tp %d fp %d fn %d); %d of %d sentences quoted verbatim\n"
       "  model: %s, hold-out accuracy %.3f\n",
       train.size(), test.size(), accuracy, accuracy_rules, polar, label_accuracy, three_class, corr,
       aspects.precision(), aspects.recall(), polarity_agreement, polarity_checked, issues.precision(),
-      issue_recall, issues.tp, issues.fp, issues.fn, (*with_model)->version().c_str(),
-      (*with_model)->model()->info().holdout_accuracy);
+      issue_recall, issues.tp, issues.fp, issues.fn, issue_sentences_verbatim, issue_sentences,
+      (*with_model)->version().c_str(), (*with_model)->model()->info().holdout_accuracy);
   // Measured at the time of writing (the generator's texts change as it evolves, so these are floors with a
   // margin): polarity 0.965 / rules 0.927, labels 0.855, correlation 0.785, aspects 0.846 / 0.673 / 0.862,
   // issues 0.808 / 0.88.
@@ -210,6 +220,121 @@ TEST(PlantedTruthTest, EngineScoresOnHeldOutGeneratedReviews) {
   EXPECT_GT(polarity_agreement, 0.8);
   EXPECT_GT(issues.precision(), 0.7);
   EXPECT_GT(issue_recall, 0.85);  // misses are mostly planted typos ("it cme broken", "a puddlle")
+  // Each issue names the review's own sentence that triggered it.
+  EXPECT_EQ(issue_sentences_verbatim, issue_sentences);
+}
+
+// Quality flags name the sentence that raised them: generated reviews (the same world) with a planted
+// link, planted bytes that are not UTF-8 in one sentence, or planted copy-paste filler, each at a position
+// chosen per review; the flag must be raised and quote exactly the planted sentence. The same reviews
+// without the plant must raise none of these flags. And under a contradicting star rating (5 stars on a
+// review the generator planted as negative), the rating_mismatch sentence is one of the review's own
+// sentences, and a negative one.
+TEST(PlantedTruthTest, QualityFlagsQuoteThePlantedSentence) {
+  mp::GeneratorOptions options;
+  options.seed = 11;
+  options.products = 300;
+  auto world = mp::Generate(options);
+  ASSERT_TRUE(world.ok()) << world.status();
+  auto engine = Engine::Create();
+  ASSERT_TRUE(engine.ok());
+  absl::flat_hash_map<std::string, const mp::v1::ReviewTruth*> truth;
+  for (const auto& t : world->data.review_truth) truth[t.review_id()] = &t;
+
+  int planted = 0, quoted = 0, clean_false_flags = 0, mismatches = 0, mismatch_ok = 0;
+  std::map<std::string, std::pair<int, int>> by_flag;  // flag -> (planted, quoted exactly)
+  int n = 0;
+  for (const auto& r : world->data.reviews) {
+    if (++n > 1500) break;
+    // The review's sentences (the generator ends each with ". ", "! " or "? ").
+    std::vector<std::string> sentences;
+    std::string current;
+    for (size_t i = 0; i < r.text().size(); ++i) {
+      current.push_back(r.text()[i]);
+      const char c = r.text()[i];
+      if ((c == '.' || c == '!' || c == '?') && (i + 1 == r.text().size() || r.text()[i + 1] == ' ')) {
+        sentences.push_back(current);
+        current.clear();
+        if (i + 1 < r.text().size()) ++i;  // the space
+      }
+    }
+    if (!current.empty()) sentences.push_back(current);
+    if (sentences.size() < 2) continue;
+
+    const Analysis clean = (*engine)->Analyze({.title = r.title(), .text = r.text()});
+    clean_false_flags +=
+        clean.HasFlag("contains_url") + clean.HasFlag("invalid_utf8") + clean.HasFlag("repetitive");
+
+    const size_t at = std::hash<std::string>{}(r.id()) % (sentences.size() + 1);  // where the plant goes
+    std::string flag, plant, expected;
+    std::vector<std::string> with = sentences;
+    switch (n % 3) {
+      case 0:
+        flag = "contains_url";
+        plant = absl::StrCat("Compare prices at https://shop-", n % 17, ".example.com/item?ref=", n,
+                             " before you buy.");
+        expected = plant;
+        with.insert(with.begin() + at, plant);
+        break;
+      case 1: {
+        flag = "invalid_utf8";
+        const size_t k = at % sentences.size();
+        const size_t space = with[k].find(' ');
+        if (space == std::string::npos) continue;
+        expected = with[k];
+        expected.replace(space, 1, " \xEF\xBF\xBD ");
+        with[k].replace(space, 1, " \xC3 ");  // a lone lead byte
+        break;
+      }
+      default: {
+        flag = "repetitive";
+        const std::string word = n % 2 ? "amazing" : "recommend";
+        for (int i = 0; i < 160; ++i) absl::StrAppend(&plant, i ? " " : "", word);
+        plant += ".";
+        expected = absl::StrCat(plant.substr(0, kMaxQuoteBytes), "...");  // long quotes are cut
+        with.insert(with.begin() + at, plant);
+      }
+    }
+    std::string text;
+    for (const auto& s : with) absl::StrAppend(&text, text.empty() ? "" : " ", s);
+    const Analysis a = (*engine)->Analyze({.title = r.title(), .text = text});
+    ++planted;
+    ++by_flag[flag].first;
+    const QualityFlag* f = a.Flag(flag);
+    if (f != nullptr && f->sentence == expected) {
+      ++quoted;
+      ++by_flag[flag].second;
+    } else if (getenv("DEBUG_FLAGS")) {
+      std::printf("%s: got \"%s\"\n  want \"%s\"\n", flag.c_str(), f ? f->sentence.c_str() : "<none>",
+                  expected.c_str());
+    }
+
+    // A contradicting rating.
+    const auto t = truth.find(r.id());
+    if (t != truth.end() && t->second->sentiment() == "negative") {
+      const Analysis m = (*engine)->Analyze({.title = r.title(), .text = r.text(), .rating = 5});
+      const QualityFlag* mf = m.Flag("rating_mismatch");
+      if (m.sentiment <= -0.4) {
+        ++mismatches;
+        if (mf == nullptr) continue;
+        const bool own = std::find(sentences.begin(), sentences.end(), mf->sentence) != sentences.end() ||
+                         mf->sentence == r.title() || mf->sentence == r.title() + ".";
+        mismatch_ok += own && (*engine)->Analyze({.text = mf->sentence}).sentiment < 0;
+      }
+    }
+  }
+  std::printf("quality flags on planted sentences: %d of %d quoted exactly", quoted, planted);
+  for (const auto& [flag, counts] : by_flag)
+    std::printf("; %s %d/%d", flag.c_str(), counts.second, counts.first);
+  std::printf(
+      "\n  false flags on the clean reviews: %d; rating_mismatch quoting a negative sentence of the review: "
+      "%d of %d\n",
+      clean_false_flags, mismatch_ok, mismatches);
+  EXPECT_GT(planted, 900);
+  EXPECT_EQ(quoted, planted);
+  EXPECT_EQ(clean_false_flags, 0);
+  EXPECT_GT(mismatches, 50);
+  EXPECT_GE(mismatch_ok, mismatches * 95 / 100);
 }
 
 }  // namespace

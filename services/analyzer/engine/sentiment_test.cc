@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/engine/rule_sentiment.h"
@@ -88,15 +89,15 @@ TEST_F(SentimentTest, LabelsAndQualityFlags) {
   Analysis empty = engine_->Analyze({.text = ""});
   EXPECT_EQ(empty.sentiment, 0);
   EXPECT_EQ(empty.label, "neutral");
-  EXPECT_EQ(empty.quality_flags, std::vector<std::string>{"empty"});
+  ASSERT_EQ(empty.quality_flags.size(), 1u);
+  EXPECT_EQ(empty.quality_flags[0].flag, "empty");
+  EXPECT_EQ(empty.quality_flags[0].sentence, "");
 
   Analysis mismatch = engine_->Analyze({.text = "Terrible, awful, worst purchase ever.", .rating = 5});
-  EXPECT_NE(std::find(mismatch.quality_flags.begin(), mismatch.quality_flags.end(), "rating_mismatch"),
-            mismatch.quality_flags.end());
+  EXPECT_TRUE(mismatch.HasFlag("rating_mismatch"));
 
   Analysis shouting = engine_->Analyze({.text = "THIS IS THE WORST KETTLE EVER MADE"});
-  EXPECT_NE(std::find(shouting.quality_flags.begin(), shouting.quality_flags.end(), "shouting"),
-            shouting.quality_flags.end());
+  EXPECT_TRUE(shouting.HasFlag("shouting"));
   EXPECT_LT(shouting.sentiment, 0);
 }
 
@@ -105,15 +106,63 @@ TEST_F(SentimentTest, HugeAndBinaryInputIsSafe) {
   for (int i = 0; i < 200000; ++i) huge += "great ";
   Analysis a = engine_->Analyze({.text = huge});
   EXPECT_GT(a.sentiment, 0.5);
-  EXPECT_NE(std::find(a.quality_flags.begin(), a.quality_flags.end(), "truncated"), a.quality_flags.end());
-  EXPECT_NE(std::find(a.quality_flags.begin(), a.quality_flags.end(), "repetitive"), a.quality_flags.end());
+  EXPECT_TRUE(a.HasFlag("truncated"));
+  EXPECT_TRUE(a.HasFlag("repetitive"));
 
   std::string binary;
   for (int i = 0; i < 4096; ++i) binary.push_back(static_cast<char>((i * 7919) & 0xFF));
   Analysis b = engine_->Analyze({.text = binary});
   EXPECT_GE(b.sentiment, -1);
   EXPECT_LE(b.sentiment, 1);
-  EXPECT_NE(std::find(b.quality_flags.begin(), b.quality_flags.end(), "invalid_utf8"), b.quality_flags.end());
+  EXPECT_TRUE(b.HasFlag("invalid_utf8"));
+}
+
+// Every quality flag names the sentence that raised it (hand cases; the flag's rule is in engine.h).
+TEST_F(SentimentTest, QualityFlagsCarryTheSentenceThatTriggeredEach) {
+  auto sentence = [](const Analysis& a, const std::string& flag) {
+    const QualityFlag* f = a.Flag(flag);
+    return f == nullptr ? std::string("<not raised>") : f->sentence;
+  };
+  // Shouting: the sentence with the most words in capitals, not the first or the last.
+  Analysis shout = engine_->Analyze(
+      {.text = "Bought it in May. THE LID IS CRACKED AND NOBODY ANSWERS MY EMAILS! WHY?? Meh."});
+  EXPECT_EQ(sentence(shout, "shouting"), "THE LID IS CRACKED AND NOBODY ANSWERS MY EMAILS!");
+  // A link: the whole sentence holding it, although its dots split sentences.
+  Analysis link = engine_->Analyze(
+      {.text = "Works fine. Cheaper at www.deals-example.com/kettle if you ask me. Boils fast."});
+  EXPECT_EQ(sentence(link, "contains_url"), "Cheaper at www.deals-example.com/kettle if you ask me.");
+  Analysis https = engine_->Analyze({.text = "See https://example.org/x for my video. Good kettle."});
+  EXPECT_EQ(sentence(https, "contains_url"), "See https://example.org/x for my video.");
+  // A rating the text contradicts: the sentence that contradicts it most, either way.
+  Analysis panned = engine_->Analyze({.text = "Arrived on Tuesday. The handle is horrible and the lid is "
+                                              "useless, worst kettle ever. It is blue.",
+                                      .rating = 5});
+  EXPECT_EQ(sentence(panned, "rating_mismatch"),
+            "The handle is horrible and the lid is useless, worst kettle ever.");
+  Analysis praised = engine_->Analyze(
+      {.text = "It is blue. Absolutely love it, the best kettle I have ever owned! Great value.",
+       .rating = 1});
+  EXPECT_EQ(sentence(praised, "rating_mismatch"), "Absolutely love it, the best kettle I have ever owned!");
+  EXPECT_FALSE(engine_->Analyze({.text = "Absolutely love it, best kettle ever!", .rating = 5})
+                   .HasFlag("rating_mismatch"));
+  // Copy-paste filler: the sentence that repeats what was said before it.
+  Analysis spam = engine_->Analyze(
+      {.text = "Nice kettle overall. good good good good good good good good good good good good good."});
+  EXPECT_EQ(sentence(spam, "repetitive"),
+            "good good good good good good good good good good good good good.");
+  // Too short: the text itself; empty: nothing to quote.
+  EXPECT_EQ(sentence(engine_->Analyze({.text = "  Meh, ok.  "}), "too_short"), "Meh, ok.");
+  EXPECT_EQ(sentence(engine_->Analyze({.text = " ... "}), "empty"), "");
+  // Bytes that are not UTF-8: the (repaired) sentence holding the first of them.
+  Analysis bad = engine_->Analyze({.text = "Fine kettle. The lid \xff\xfe broke off. Still boils."});
+  EXPECT_EQ(sentence(bad, "invalid_utf8"), "The lid \xEF\xBF\xBD\xEF\xBF\xBD broke off.");
+  // Truncated: the last sentence analysed, where the cut fell.
+  std::string longer = "The kettle is fine. ";
+  while (longer.size() < 40 * 1024) longer += "It boils water quickly and quietly. ";
+  Analysis cut = engine_->Analyze({.text = longer});
+  ASSERT_TRUE(cut.HasFlag("truncated"));
+  EXPECT_TRUE(absl::StartsWith("It boils water quickly and quietly.", sentence(cut, "truncated")))
+      << sentence(cut, "truncated");
 }
 
 TEST_F(SentimentTest, TitleCountsAsASentence) {

@@ -68,6 +68,15 @@ std::string IssuesJson(const std::vector<IssueFlag>& issues) {
   return out + "]";
 }
 
+std::string QualityJson(const std::vector<QualityFlag>& flags) {
+  std::string out = "[";
+  for (size_t i = 0; i < flags.size(); ++i) {
+    absl::StrAppend(&out, i ? "," : "", "{\"flag\":\"", logging::JsonEscape(flags[i].flag),
+                    "\",\"sentence\":\"", logging::JsonEscape(flags[i].sentence), "\"}");
+  }
+  return out + "]";
+}
+
 std::string PgTextArray(const std::vector<std::string>& values) {
   std::string out = "{";
   for (size_t i = 0; i < values.size(); ++i) {
@@ -115,7 +124,7 @@ absl::StatusOr<std::vector<ReviewRow>> InsightsStore::LoadReviews(const std::vec
 
 absl::StatusOr<std::vector<std::string>> InsightsStore::SaveAnalyses(
     const std::vector<std::pair<ReviewRow, Analysis>>& rows, const std::string& engine_version) {
-  std::vector<std::string> ids, products, versions, sentiments, labels, aspects, issues, flags;
+  std::vector<std::string> ids, products, versions, sentiments, labels, aspects, issues, flags, quality;
   std::set<std::string> touched;
   for (const auto& [review, a] : rows) {
     ids.push_back(review.id);
@@ -125,26 +134,32 @@ absl::StatusOr<std::vector<std::string>> InsightsStore::SaveAnalyses(
     labels.push_back(a.label);
     aspects.push_back(AspectsJson(a.aspects));
     issues.push_back(IssuesJson(a.issues));
-    flags.push_back(absl::StrJoin(a.quality_flags, ","));
+    std::vector<std::string> names;
+    for (const QualityFlag& f : a.quality_flags) names.push_back(f.flag);
+    flags.push_back(absl::StrJoin(names, ","));
+    quality.push_back(QualityJson(a.quality_flags));
     touched.insert(review.product_id);
   }
   if (ids.empty()) return std::vector<std::string>{};
   auto r = pool_->Exec(
       "INSERT INTO insights.review_analysis (review_id, product_id, review_version, sentiment, label, "
       "aspects,"
-      " issues, quality_flags, backend, model_version, analyzed_at)"
-      " SELECT id, pid, ver, s, l, asp::jsonb, iss::jsonb, string_to_array(q, ','), 'local', $9, now()"
+      " issues, quality_flags, quality, backend, model_version, analyzed_at)"
+      " SELECT id, pid, ver, s, l, asp::jsonb, iss::jsonb, string_to_array(q, ','), qs::jsonb, 'local', $9,"
+      " now()"
       " FROM unnest($1::text[], $2::text[], $3::int[], $4::float8[], $5::text[], $6::text[], $7::text[], "
-      "$8::text[])"
-      "   AS u(id, pid, ver, s, l, asp, iss, q)"
+      "$8::text[], $10::text[])"
+      "   AS u(id, pid, ver, s, l, asp, iss, q, qs)"
       " ON CONFLICT (review_id) DO UPDATE SET product_id = EXCLUDED.product_id,"
       "   review_version = EXCLUDED.review_version, sentiment = EXCLUDED.sentiment, label = EXCLUDED.label,"
       "   aspects = EXCLUDED.aspects, issues = EXCLUDED.issues, quality_flags = EXCLUDED.quality_flags,"
-      "   backend = EXCLUDED.backend, model_version = EXCLUDED.model_version, analyzed_at = "
+      "   quality = EXCLUDED.quality, backend = EXCLUDED.backend, model_version = EXCLUDED.model_version, "
+      "analyzed_at = "
       "EXCLUDED.analyzed_at"
       " WHERE insights.review_analysis.review_version <= EXCLUDED.review_version",
       PgTextArray(ids), PgTextArray(products), PgTextArray(versions), PgTextArray(sentiments),
-      PgTextArray(labels), PgTextArray(aspects), PgTextArray(issues), PgTextArray(flags), engine_version);
+      PgTextArray(labels), PgTextArray(aspects), PgTextArray(issues), PgTextArray(flags), engine_version,
+      PgTextArray(quality));
   if (!r.ok()) return r.status();
   return std::vector<std::string>(touched.begin(), touched.end());
 }

@@ -47,6 +47,7 @@ struct RecomputeResult {
 // JSON arrays as stored in insights.review_analysis (exposed for tests).
 std::string AspectsJson(const std::vector<AspectMention>& aspects);
 std::string IssuesJson(const std::vector<IssueFlag>& issues);
+std::string QualityJson(const std::vector<QualityFlag>& flags);  // [{flag, sentence}]
 // A PostgreSQL array literal ({"a","b"}) of the strings.
 std::string PgTextArray(const std::vector<std::string>& values);
 

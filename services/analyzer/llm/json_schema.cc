@@ -135,11 +135,15 @@ absl::Status Validate(const Struct& value, const Schema& schema) {
 const Schema& AnalyzeReviewSchema() {
   static const auto* s = [] {
     auto* schema = new Schema{"AnalyzeReviewOutput", {}};
+    FieldSpec discovered;
+    discovered.name = "discovered";
+    discovered.type = Type::kBool;
+    discovered.required = false;
     FieldSpec aspects;
     aspects.name = "aspects";
     aspects.type = Type::kObjectArray;
-    aspects.max_items = 30;
-    aspects.item_fields = {Str("aspect", 60), Number("polarity", -1, 1), Str("quote", 2000)};
+    aspects.max_items = 64;
+    aspects.item_fields = {Str("aspect", 60), Number("polarity", -1, 1), Str("quote", 2000), discovered};
     FieldSpec issues;
     issues.name = "issues";
     issues.type = Type::kObjectArray;
@@ -149,7 +153,27 @@ const Schema& AnalyzeReviewSchema() {
             {"damaged_in_shipping", "defective", "durability", "late_delivery", "packaging", "missing_parts",
              "size_fit", "not_as_described", "smell", "safety", "customer_service", "price_value"}),
         Str("sentence", 2000)};
-    schema->fields = {Number("sentiment", -1, 1), Str("label", 10, Labels()), aspects, issues};
+    // Optional: what the local engine adds (a remote model is not asked for these).
+    FieldSpec quality;
+    quality.name = "quality";
+    quality.type = Type::kObjectArray;
+    quality.required = false;
+    quality.max_items = 8;
+    quality.item_fields = {Str("flag", 20,
+                               {"empty", "too_short", "truncated", "invalid_utf8", "shouting", "contains_url",
+                                "repetitive", "rating_mismatch"}),
+                           Str("sentence", 2000)};
+    FieldSpec rule_score = Number("rule_score", -1, 1), model_score = Number("model_score", -1, 1),
+              model_version = Str("model_version", 200);
+    rule_score.required = model_score.required = model_version.required = false;
+    schema->fields = {Number("sentiment", -1, 1),
+                      Str("label", 10, Labels()),
+                      aspects,
+                      issues,
+                      quality,
+                      rule_score,
+                      model_score,
+                      model_version};
     return schema;
   }();
   return *s;

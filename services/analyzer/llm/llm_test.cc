@@ -61,6 +61,11 @@ TEST_F(LlmTest, ValidAnswerAndTheRequestItSent) {
   EXPECT_TRUE(absl::StrContains(req.body, R"("model":"fake-model")"));
   EXPECT_TRUE(absl::StrContains(req.body, R"("role":"user","content":"Summarise [c1] late parcel")"));
   EXPECT_TRUE(absl::StrContains(req.body, R"("response_format":{"type":"json_object"})"));
+  // Metrics: the call, the tokens the server reported, the latency.
+  EXPECT_EQ(metrics_.llm_calls("openai", "ok").Value(), 1);
+  EXPECT_EQ(metrics_.llm_tokens("openai", "prompt").Value(), 12);
+  EXPECT_EQ(metrics_.llm_tokens("openai", "completion").Value(), 34);
+  EXPECT_EQ(metrics_.llm_latency("openai").Collect().histogram.sample_count, 1u);
 }
 
 TEST_F(LlmTest, MalformedJsonIsRetriedThenGivenUp) {
@@ -215,12 +220,20 @@ TEST_F(LlmTest, RedisCacheAnswersRepeatedPrompts) {
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->cached);
   EXPECT_EQ(server.requests(), 1);
-  // Another prompt version is another key.
+  // The key is a hash of (prompt version, model, input): another version, model or input is another key.
   RenderedPrompt v2 = Prompt();
   v2.id = "summarize_interactions.v2";
   EXPECT_NE(llm->CacheKey(v2), llm->CacheKey(Prompt()));
+  EXPECT_NE(llm->CacheKey(Prompt("Summarise [c2] lost parcel")), llm->CacheKey(Prompt()));
+  OpenAiOptions other_model;
+  other_model.base_url = server.base_url();
+  other_model.model = "other-model";
+  StructuredLlm other(std::make_unique<OpenAiBackend>(other_model), &cache, {}, &metrics_);
+  EXPECT_NE(other.CacheKey(Prompt()), llm->CacheKey(Prompt()));
+  EXPECT_EQ(llm->CacheKey(Prompt()).size(), 64u);  // SHA-256, hex
   ASSERT_TRUE(llm->Call(v2, SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(server.requests(), 2);
+  EXPECT_EQ(metrics_.llm_calls("openai", "cached").Value(), 1);
   // Redis down: calls still work (uncached).
   ASSERT_TRUE((*redis_server)->Stop().ok());
   EXPECT_TRUE(llm->Call(Prompt("fresh"), SummarySchema(), absl::Now() + absl::Seconds(5)).ok());

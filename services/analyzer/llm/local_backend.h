@@ -5,7 +5,8 @@
 //
 // `--llm_backend=local` uses it alone; with `--llm_backend=openai` it is the fallback that answers whenever
 // the remote model fails or answers outside the rules. Writers are registered per prompt name by the code
-// that owns the prompt (rag::RegisterLocalWriters for the content prompts, content_setup for reviews).
+// that owns the prompt (rag::RegisterLocalWriters for the content prompts, RegisterAnalyzeWriter in
+// text_analyzer.h for AnalyzeText's analyze_review).
 #ifndef MARKETLENS_SERVICES_ANALYZER_LLM_LOCAL_BACKEND_H_
 #define MARKETLENS_SERVICES_ANALYZER_LLM_LOCAL_BACKEND_H_
 

@@ -21,8 +21,8 @@
 #include "services/analyzer/insights/store.h"
 #include "services/analyzer/llm/json_schema.h"
 #include "services/analyzer/llm/local_backend.h"
-#include "services/analyzer/rag/bm25.h"
 #include "services/analyzer/rag/brief_tools.h"
+#include "services/analyzer/rag/corpus_index.h"
 
 namespace marketlens::analyzer::rag {
 namespace {
@@ -246,6 +246,95 @@ absl::StatusOr<Customer> LoadCustomer(postgres::PgPool* pool, const std::string&
     return absl::NotFoundError(absl::StrCat("customer ", id, " not found"));
   }
   return c;
+}
+
+// Rows the index found, read by id (the index keeps no texts). Unknown ids are skipped.
+absl::StatusOr<std::vector<Contact>> LoadContacts(postgres::PgPool* pool, const std::vector<std::string>& ids,
+                                                  absl::Time deadline) {
+  std::vector<Contact> out;
+  if (ids.empty()) return out;
+  absl::Status st = pool->Transact(
+      [&](Tx& tx) -> absl::Status {
+        out.clear();
+        auto rows = tx.Exec(
+            "SELECT k.id, (extract(epoch FROM k.started_at) * 1000000)::bigint, k.channel, k.topic, "
+            "k.sentiment,"
+            " k.notes, k.product_id, COALESCE(p.title, '') FROM raw.contacts k"
+            " LEFT JOIN raw.products p ON p.id = k.product_id WHERE k.id = ANY($1::text[])",
+            PgTextArray(ids));
+        if (!rows.ok()) return rows.status();
+        for (const auto& row : *rows) {
+          Contact k;
+          k.id = row[0].as<std::string>();
+          k.micros = row[1].as<int64_t>();
+          k.channel = row[2].as<std::string>();
+          k.topic = row[3].as<std::string>();
+          k.has_sentiment = !row[4].is_null();
+          if (k.has_sentiment) k.sentiment = row[4].as<double>();
+          k.notes = row[5].as<std::string>();
+          k.product_id = row[6].as<std::string>();
+          k.product_title = row[7].as<std::string>();
+          out.push_back(std::move(k));
+        }
+        return absl::OkStatus();
+      },
+      ReadTx(deadline));
+  if (!st.ok()) return st;
+  return out;
+}
+
+absl::StatusOr<std::vector<Review>> LoadReviews(postgres::PgPool* pool, const std::vector<std::string>& ids,
+                                                absl::Time deadline) {
+  std::vector<Review> out;
+  if (ids.empty()) return out;
+  absl::Status st = pool->Transact(
+      [&](Tx& tx) -> absl::Status {
+        out.clear();
+        auto rows = tx.Exec(
+            "SELECT r.id, r.product_id, COALESCE(p.title, ''), r.rating, r.title, r.text,"
+            " (extract(epoch FROM r.created_at) * 1000000)::bigint FROM raw.reviews r"
+            " LEFT JOIN raw.products p ON p.id = r.product_id WHERE r.id = ANY($1::text[])",
+            PgTextArray(ids));
+        if (!rows.ok()) return rows.status();
+        for (const auto& row : *rows) {
+          Review r;
+          r.id = row[0].as<std::string>();
+          r.product_id = row[1].as<std::string>();
+          r.product_title = row[2].as<std::string>();
+          r.rating = row[3].as<int>();
+          r.title = row[4].as<std::string>();
+          r.text = row[5].as<std::string>();
+          r.micros = row[6].as<int64_t>();
+          out.push_back(std::move(r));
+        }
+        return absl::OkStatus();
+      },
+      ReadTx(deadline));
+  if (!st.ok()) return st;
+  return out;
+}
+
+// The best `k` good (4-5 star) reviews of a product for `query` from the index, read back by id in rank
+// order.
+std::vector<Review> PraiseFor(CorpusSync* corpus, postgres::PgPool* pool, const std::string& product_id,
+                              const std::string& query, size_t k, absl::Time deadline) {
+  std::vector<Review> out;
+  if (corpus == nullptr || product_id.empty()) return out;
+  if (absl::Status s = corpus->EnsureProduct(product_id, deadline); !s.ok()) {
+    logging::Warn("retrieval: product not loaded", {{"product_id", product_id}, {"error", s}});
+  }
+  const std::vector<CorpusHit> hits = corpus->index()->Search(
+      query, {.source = Source::kReview, .product_id = product_id, .min_rating = 4}, k);
+  std::vector<std::string> ids;
+  for (const CorpusHit& h : hits) ids.push_back(h.id);
+  auto rows = LoadReviews(pool, ids, deadline);
+  if (!rows.ok()) return out;
+  for (const std::string& id : ids) {
+    for (Review& r : *rows) {
+      if (r.id == id) out.push_back(r);
+    }
+  }
+  return out;
 }
 
 std::string ContactFact(const Contact& k) {
@@ -701,6 +790,17 @@ std::string ShortTitle(absl::string_view title) {
   return out.empty() ? "product" : out;
 }
 
+std::vector<std::string> PraiseTerms(const Engine& engine, absl::string_view category,
+                                     absl::string_view aspect) {
+  std::vector<std::string> out = {Humanize(std::string(aspect))};
+  for (const std::string& term : engine.taxonomy()->TermsOf(category, aspect)) {
+    bool opinion = false;
+    for (absl::string_view w : absl::StrSplit(term, ' ')) opinion |= engine.lexicon().Valence(w) != 0;
+    if (!opinion && std::find(out.begin(), out.end(), term) == out.end()) out.push_back(term);
+  }
+  return out;
+}
+
 std::unique_ptr<llm::LocalBackend> MakeLocalBackend(std::string model) {
   auto backend = std::make_unique<llm::LocalBackend>(std::move(model));
   RegisterLocalWriters(backend.get());
@@ -715,13 +815,19 @@ void RegisterLocalWriters(llm::LocalBackend* backend) {
 
 GroundedContent::GroundedContent(postgres::PgPool* pool, const Engine* engine, llm::StructuredLlm* llm,
                                  const llm::PromptLibrary* prompts, RecommendFn recommend,
-                                 AnalyzerMetrics* metrics)
+                                 AnalyzerMetrics* metrics, CorpusSync* corpus)
     : pool_(pool),
       engine_(engine),
       llm_(llm),
       prompts_(prompts),
       recommend_(std::move(recommend)),
-      metrics_(metrics) {
+      metrics_(metrics),
+      corpus_(corpus) {
+  if (corpus_ == nullptr && pool_ != nullptr) {
+    own_index_ = std::make_unique<CorpusIndex>();
+    own_sync_ = std::make_unique<CorpusSync>(pool_, own_index_.get(), CorpusSyncOptions{}, metrics_);
+    corpus_ = own_sync_.get();
+  }
   // The local engine, through the same interface: one attempt (it does no I/O), nothing cached, and a
   // breaker that never opens (its failures would be our bugs, not an outage).
   llm::StructuredLlmOptions o;
@@ -792,13 +898,8 @@ absl::Status GroundedContent::SummarizeInteractions(const v1::SummarizeInteracti
     out->set_last_topic(last->topic);
   }
 
-  // Retrieval: the rows most relevant to the customer's recurring topics.
-  std::vector<Document> docs;
-  for (const Contact& k : c.contacts)
-    docs.push_back({k.id, "contact", absl::StrCat(k.topic, ". ", k.product_title, ". ", k.notes)});
-  for (const Review& r : c.reviews)
-    docs.push_back({r.id, "review", absl::StrCat(r.title, ". ", r.text, ". ", r.product_title)});
-  Bm25Index index(docs);
+  // Retrieval: the customer's rows (any age, not only the newest loaded above) most relevant to their
+  // recurring topics, from the process-wide index (document frequencies of the whole corpus).
   std::vector<Fact> facts;
   std::set<std::string> used;
   auto add_contact = [&](const Contact& k) {
@@ -813,15 +914,27 @@ absl::Status GroundedContent::SummarizeInteractions(const v1::SummarizeInteracti
       }
     }
   }
-  for (const Hit& h : index.Search(absl::StrJoin(key_topics, " "), 6)) {
-    const Document& d = index.docs()[h.doc];
-    if (d.source == "contact") {
-      for (const Contact& k : c.contacts) {
-        if (k.id == d.id) add_contact(k);
-      }
-    } else if (used.insert("review:" + d.id).second) {
-      for (const Review& r : c.reviews) {
-        if (r.id == d.id) facts.push_back({"review", r.id, ReviewFact(r)});
+  if (corpus_ != nullptr && !key_topics.empty()) {
+    if (absl::Status s = corpus_->EnsureCustomer(c.id, deadline); !s.ok()) {
+      logging::Warn("retrieval: customer not loaded", {{"customer_id", c.id}, {"error", s}});
+    }
+    const std::vector<CorpusHit> hits =
+        corpus_->index()->Search(absl::StrJoin(key_topics, " "), {.customer_id = c.id}, 6);
+    std::vector<std::string> contact_ids, review_ids;
+    for (const CorpusHit& h : hits) (h.source == Source::kContact ? contact_ids : review_ids).push_back(h.id);
+    auto contacts = LoadContacts(pool_, contact_ids, deadline);
+    auto reviews = LoadReviews(pool_, review_ids, deadline);
+    if (!contacts.ok()) return contacts.status();
+    if (!reviews.ok()) return reviews.status();
+    for (const CorpusHit& h : hits) {  // rank order
+      if (h.source == Source::kContact) {
+        for (const Contact& k : *contacts) {
+          if (k.id == h.id) add_contact(k);
+        }
+      } else if (used.insert("review:" + h.id).second) {
+        for (const Review& r : *reviews) {
+          if (r.id == h.id) facts.push_back({"review", r.id, ReviewFact(r)});
+        }
       }
     }
   }
@@ -898,7 +1011,7 @@ absl::Status GroundedContent::GenerateContent(const v1::GenerateContentRequest& 
       }
     }
   }
-  // What reviewers praise about it: the product's insights, and the review that best says so (BM25).
+  // What reviewers praise about it: the product's insights, and the review that best says so (BM25 index).
   std::vector<std::string> praised;
   std::string quote, quote_id;
   double rating = 0;
@@ -928,29 +1041,23 @@ absl::Status GroundedContent::GenerateContent(const v1::GenerateContentRequest& 
               }
             }
           }
-          auto reviews = tx.Exec(
-              "SELECT id, title, text FROM raw.reviews WHERE product_id = $1 AND rating >= 4"
-              " ORDER BY created_at DESC LIMIT 200",
-              anchor->product_id);
-          if (!reviews.ok()) return reviews.status();
-          std::vector<Document> docs;
-          for (const auto& row : *reviews) {
-            docs.push_back({row[0].as<std::string>(), "review",
-                            absl::StrCat(row[1].as<std::string>(), ". ", row[2].as<std::string>())});
-          }
-          Bm25Index index(docs);
-          std::vector<std::string> query_terms;
-          for (const auto& p : praised) query_terms.push_back(Humanize(p));
-          auto hits = index.Search(query_terms.empty() ? "love great" : absl::StrJoin(query_terms, " "), 1);
-          if (!hits.empty()) {
-            const Document& d = index.docs()[hits[0].doc];
-            quote_id = d.id;
-            quote = SentenceAbout(d.text, query_terms);
-          }
           return absl::OkStatus();
         },
         ReadTx(deadline));
     if (!st.ok()) return st;
+    // The good review that best says what reviewers praise (the index's BM25 over the product's reviews),
+    // asked for in the words reviewers use for those features.
+    std::vector<std::string> query_terms;
+    for (const auto& p : praised) {
+      for (std::string& t : PraiseTerms(*engine_, anchor->category, p)) query_terms.push_back(std::move(t));
+    }
+    const std::vector<Review> best =
+        PraiseFor(corpus_, pool_, anchor->product_id,
+                  query_terms.empty() ? "love great" : absl::StrJoin(query_terms, " "), 1, deadline);
+    if (!best.empty()) {
+      quote_id = best[0].id;
+      quote = SentenceAbout(absl::StrCat(best[0].title, ". ", best[0].text), query_terms);
+    }
     if (review_count > 0) {
       std::string f = absl::StrFormat("%s is rated %.1f of 5 by %d reviewers", ShortTitle(anchor->title),
                                       rating, review_count);
@@ -1088,27 +1195,6 @@ absl::Status GroundedContent::GenerateBrief(const v1::GenerateBriefRequest& req,
               }
             }
           }
-          // Reviewer quotes about the praised aspects (BM25 over the product's good reviews).
-          auto reviews = tx.Exec(
-              "SELECT id, title, text FROM raw.reviews WHERE product_id = $1 AND rating >= 4"
-              " ORDER BY created_at DESC LIMIT 300",
-              product.id);
-          if (!reviews.ok()) return reviews.status();
-          std::vector<Document> docs;
-          for (const auto& r : *reviews) {
-            docs.push_back({r[0].as<std::string>(), "review",
-                            absl::StrCat(r[1].as<std::string>(), ". ", r[2].as<std::string>())});
-          }
-          Bm25Index index(docs);
-          std::set<std::string> used;
-          for (const auto& [aspect, stats] : praised) {
-            for (const Hit& h : index.Search(Humanize(aspect), 3)) {
-              const Document& d = index.docs()[h.doc];
-              if (!used.insert(d.id).second) continue;
-              quotes.push_back({d.id, SentenceAbout(d.text, {Humanize(aspect)})});
-              break;
-            }
-          }
           // Who buys it.
           auto seg = tx.Exec(
               "SELECT c.segment, c.region, count(*)::float8 / sum(count(*)) OVER () FROM raw.interactions i"
@@ -1168,6 +1254,19 @@ absl::Status GroundedContent::GenerateBrief(const v1::GenerateBriefRequest& req,
       },
       ReadTx(deadline));
   if (!st.ok()) return st;
+  // Reviewer quotes about the praised aspects: the index's BM25 over the product's good reviews, one review
+  // per aspect.
+  {
+    std::set<std::string> used;
+    for (const auto& [aspect, stats] : praised) {
+      const std::vector<std::string> terms = PraiseTerms(*engine_, product.category, aspect);
+      for (const Review& r : PraiseFor(corpus_, pool_, product.id, absl::StrJoin(terms, " "), 3, deadline)) {
+        if (!used.insert(r.id).second) continue;
+        quotes.push_back({r.id, SentenceAbout(absl::StrCat(r.title, ". ", r.text), terms)});
+        break;
+      }
+    }
+  }
 
   const std::string name =
       product.id.empty() ? (req.product().empty() ? req.brand() : req.product()) : ShortTitle(product.title);

@@ -3,8 +3,10 @@
 //
 // Every answer is built from rows read for the request: the customer's contacts, reviews and shop
 // interactions, the product's reviews and insights, campaign posts, buyer segments, and (when configured)
-// the recommender's picks. Relevant rows are found with BM25 (bm25.h). Each row carries its id, and every
-// generated text lists the rows it used as citations.
+// the recommender's picks. Relevant reviews and contacts are found in the process-wide BM25 index
+// (corpus_index.h, kept current by corpus_sync.h): the customer's rows about their recurring topics, the
+// product's good reviews that praise what its insights say reviewers praise. Each row carries its id, and
+// every generated text lists the rows it used as citations.
 //
 // GenerateBrief's tools read what performs on the requested platform in our campaign posts (hashtags and
 // caption angles, engagement-weighted against each creator's usual engagement, with minimum support:
@@ -35,6 +37,8 @@
 #include "services/analyzer/llm/local_backend.h"
 #include "services/analyzer/llm/prompts.h"
 #include "services/analyzer/llm/structured_llm.h"
+#include "services/analyzer/rag/corpus_index.h"
+#include "services/analyzer/rag/corpus_sync.h"
 
 namespace marketlens::analyzer::rag {
 
@@ -49,10 +53,11 @@ using RecommendFn = std::function<absl::StatusOr<std::vector<Recommendation>>(co
 class GroundedContent : public ContentService {
  public:
   // `llm` is the configured backend (local or remote); null means the local engine. `recommend` may be
-  // empty.
+  // empty. `corpus` is the process-wide retrieval index and its sync (not owned); null: a private one that
+  // loads each product and customer on first use and refreshes on use.
   GroundedContent(postgres::PgPool* pool, const Engine* engine, llm::StructuredLlm* llm,
                   const llm::PromptLibrary* prompts, RecommendFn recommend = nullptr,
-                  AnalyzerMetrics* metrics = &AnalyzerMetrics::Default());
+                  AnalyzerMetrics* metrics = &AnalyzerMetrics::Default(), CorpusSync* corpus = nullptr);
   ~GroundedContent() override;
 
   absl::Status GenerateContent(const v1::GenerateContentRequest& req, absl::Time deadline,
@@ -70,6 +75,9 @@ class GroundedContent : public ContentService {
   RecommendFn recommend_;
   AnalyzerMetrics* metrics_;
   std::unique_ptr<llm::StructuredLlm> local_;  // the local engine: the fallback of a remote backend
+  std::unique_ptr<CorpusIndex> own_index_;     // when no shared index was given
+  std::unique_ptr<CorpusSync> own_sync_;
+  CorpusSync* corpus_;
 };
 
 // Registers the local engine's writers for the content prompts (summarize_interactions, generate_content,
@@ -77,6 +85,12 @@ class GroundedContent : public ContentService {
 void RegisterLocalWriters(llm::LocalBackend* backend);
 // A local backend with those writers.
 std::unique_ptr<llm::LocalBackend> MakeLocalBackend(std::string model = "local-engine");
+
+// What reviewers call `aspect` of a product of `category`: its name and the taxonomy's terms for it, without
+// sentiment words ("value" -> "value", "price", "money", "cost", "value for money", ...; not "overpriced").
+// The praise retrieval's query (joined) and the words its quote is chosen by (exposed for tests).
+std::vector<std::string> PraiseTerms(const Engine& engine, absl::string_view category,
+                                     absl::string_view aspect);
 
 // "Voltix Bluetooth Speaker, 360 Degree Sound - Black" -> "Voltix Bluetooth Speaker" (exposed for tests).
 std::string ShortTitle(absl::string_view title);

@@ -417,6 +417,79 @@ TEST_F(ContentTest, GenerateBriefLeadsWithWhatPerformsOnThePlatform) {
   EXPECT_EQ(grounded.citations(0).id(), post_id);
 }
 
+// Retrieval runs over all of a customer's rows in the index, not only the newest ones a request reads: an
+// old review about the customer's recurring topic is found behind twenty newer ones.
+TEST_F(ContentTest, SummaryRetrievesTheCustomersRelevantRowsOfAnyAge) {
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+  ASSERT_TRUE(pool_
+                  ->Exec("INSERT INTO raw.customers (id, name, segment, region) VALUES ('u3', 'Cleo Diaz',"
+                         " 'loyal', 'ES')")
+                  .ok());
+  ASSERT_TRUE(AddReview(*pool_, "u3-old", "p-3", 4, "Fixed at last",
+                        "The hinge of the strap clasp was fixed under warranty, works well now.",
+                        now - absl::Hours(24 * 300), 1, "u3")
+                  .ok());
+  for (int i = 0; i < 22; ++i) {
+    ASSERT_TRUE(AddReview(*pool_, absl::StrCat("u3-new-", i), "p-3", 5, "Nice",
+                          "Lovely watch face and a bright screen.", now - absl::Hours(24 * i), 1, "u3")
+                    .ok());
+  }
+  ASSERT_TRUE(
+      pool_
+          ->Exec("INSERT INTO raw.contacts (id, customer_id, started_at, channel, topic, notes, product_id)"
+                 " VALUES ('k31', 'u3', '2025-05-01T10:00:00Z', 'chat', 'hinge repair',"
+                 " 'Clasp hinge loose again.', 'p-3'),"
+                 " ('k32', 'u3', '2025-05-20T10:00:00Z', 'call', 'hinge repair', 'Asked for a pickup.',"
+                 " 'p-3')")
+          .ok());
+  GroundedContent content(pool_, engine_, nullptr, prompts_);
+  v1::SummarizeInteractionsRequest req;
+  req.set_customer_id("u3");
+  v1::SummarizeInteractionsResponse resp;
+  ASSERT_TRUE(content.SummarizeInteractions(req, Soon(), &resp).ok());
+  EXPECT_EQ(resp.reviews(), 23);
+  std::set<std::string> cited;
+  for (const auto& c : resp.citations()) cited.insert(absl::StrCat(c.source(), ":", c.id()));
+  EXPECT_TRUE(cited.contains("review:u3-old")) << resp.DebugString();
+  EXPECT_TRUE(cited.contains("contact:k32"));
+  EXPECT_FALSE(cited.contains("review:u3-new-5"));  // not about the topic
+  ExpectCitationsExist(resp.citations());
+}
+
+// One process-wide index, loaded from Postgres and shared by every request (as the service runs it).
+TEST_F(ContentTest, ASharedSyncedIndexServesEveryRequest) {
+  CorpusIndex index;
+  CorpusSync sync(pool_, &index, {}, metrics_);
+  ASSERT_TRUE(sync.SyncAll().ok());
+  GroundedContent content(pool_, engine_, nullptr, prompts_, nullptr, metrics_, &sync);
+  v1::GenerateBriefRequest req;
+  req.set_brand("Voltix");
+  req.set_product("Bluetooth Speaker");
+  req.set_platform("instagram");
+  v1::GenerateBriefResponse brief;
+  ASSERT_TRUE(content.GenerateBrief(req, Soon(), &brief).ok());
+  int quoted = 0;
+  for (const auto& c : brief.citations()) {
+    if (c.source() != "review") continue;
+    ++quoted;
+    // A good review of the product.
+    EXPECT_EQ(Scalar(*pool_, absl::StrCat("SELECT product_id || ':' || (rating >= 4)::text FROM raw.reviews"
+                                          " WHERE id = '",
+                                          c.id(), "'")),
+              "p-1:true");
+  }
+  EXPECT_GE(quoted, 1) << brief.brief();
+  v1::GenerateContentRequest creq;
+  creq.set_customer_id("u1");
+  v1::GenerateContentResponse email;
+  ASSERT_TRUE(content.GenerateContent(creq, Soon(), &email).ok());
+  EXPECT_EQ(email.subject(), "Anna, still thinking about the Voltix Bluetooth Speaker?");
+  bool review = false;
+  for (const auto& c : email.citations()) review |= c.source() == "review";
+  EXPECT_TRUE(review);
+  EXPECT_GT(metrics_->retrieval_documents("review").Value(), 80);
+}
+
 TEST(ShortTitleTest, CutsAtSeparators) {
   EXPECT_EQ(ShortTitle("Voltix Bluetooth Speaker, 360 Degree Sound - Black"), "Voltix Bluetooth Speaker");
   EXPECT_EQ(ShortTitle("Plain"), "Plain");
