@@ -464,6 +464,8 @@ bool WaitFor(Fn done, absl::Duration timeout) {
 }
 
 TEST_F(GatewayTest, ClientGoingAwayCancelsTheBackendCall) {
+  // A "sleep:" call of an earlier test may still be ending at the backend; `sleeping` must count this one.
+  ASSERT_TRUE(WaitFor([] { return backends_->analyzer.sleeping.load() == 0; }, absl::Seconds(5)));
   struct Captured {
     absl::Mutex mu;
     std::vector<std::string> lines;

@@ -1,6 +1,7 @@
 #include "services/gateway/http_server.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging/log.h"
@@ -73,30 +75,65 @@ std::chrono::steady_clock::duration Chrono(absl::Duration d) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(absl::ToChronoNanoseconds(d));
 }
 
+// The status line and headers of a response (HTTP/1.1; the body goes after them as is). Content-Length and
+// Connection are the server's: the handler's are dropped.
+std::string ResponseHead(const HttpResponse& response, bool keep_alive) {
+  const absl::string_view reason = ReasonPhrase(response.status);
+  // 1xx, 204 and 304 have no body and no Content-Length.
+  const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
+  size_t size = 64 + reason.size();
+  for (const auto& [k, v] : response.headers) size += k.size() + v.size() + 4;
+  std::string head;
+  head.reserve(size);
+  absl::StrAppend(&head, "HTTP/1.1 ", response.status, " ", reason, "\r\nServer: marketlens-gateway\r\n");
+  for (const auto& [k, v] : response.headers) {
+    if (absl::EqualsIgnoreCase(k, "content-length") || absl::EqualsIgnoreCase(k, "connection") ||
+        absl::EqualsIgnoreCase(k, "transfer-encoding")) {
+      continue;
+    }
+    absl::StrAppend(&head, k, ": ", v, "\r\n");
+  }
+  if (!bodiless) absl::StrAppend(&head, "Content-Length: ", response.body.size(), "\r\n");
+  if (!keep_alive) head.append("Connection: close\r\n");
+  head.append("\r\n");
+  return head;
+}
+
+class Session;
+
 }  // namespace
 
 class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
  public:
+  // One thread and its own io_context (concurrency hint 1) per worker. A connection lives on one worker for
+  // its whole life, so its handlers are serialised without a strand, and a completion never wakes another
+  // server thread: with one shared io_context, every operation that completed at once (a read that found
+  // data, a write that went through) was handed to another, idle thread: a wake-up and a thread hop.
+  struct Worker {
+    Worker() : ioc(1) {}
+    net::io_context ioc;
+  };
+
   Impl(HttpServerOptions options, HttpHandler handler)
-      : options_(std::move(options)),
-        handler_(std::move(handler)),
-        ioc_(std::make_unique<net::io_context>(std::max(1, options_.threads))),
-        acceptor_(std::make_unique<tcp::acceptor>(net::make_strand(*ioc_))) {}
+      : options_(std::move(options)), handler_(std::move(handler)) {
+    for (int i = 0; i < std::max(1, options_.threads); ++i) workers_.push_back(std::make_unique<Worker>());
+    acceptor_ = std::make_unique<tcp::acceptor>(workers_[0]->ioc);
+  }
 
   // After Stop(): destroys the sessions still queued (closing their sockets), the acceptor and the
-  // io_context. Sessions hold the Impl, so without this the two would keep each other alive.
+  // io_contexts. Sessions hold the Impl, so without this the two would keep each other alive.
   void Destroy() {
     if (in_flight_.load() > 0) {
       // A handler never answered (or answered after the stop): its responder may still touch a session of
-      // this io_context, so the io_context must outlive it. Leak it rather than crash later.
-      logging::Error("http server stopped with requests in flight; leaking its io_context",
+      // these io_contexts, so they must outlive it. Leak them rather than crash later.
+      logging::Error("http server stopped with requests in flight; leaking its io_contexts",
                      {{"in_flight", static_cast<long long>(in_flight_.load())}});
       (void)acceptor_.release();
-      (void)ioc_.release();
+      for (auto& w : workers_) (void)w.release();
       return;
     }
     acceptor_.reset();
-    ioc_.reset();
+    workers_.clear();
   }
 
   absl::Status Listen() {
@@ -115,11 +152,11 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   }
 
   void Run() {
-    // Keeps the threads running while no socket operation is pending (all requests are with the handler).
-    work_.emplace(net::make_work_guard(*ioc_));
+    // Keeps the threads running while no socket operation is pending.
+    for (auto& w : workers_) work_.push_back(net::make_work_guard(w->ioc));
     Accept();
-    for (int i = 0; i < std::max(1, options_.threads); ++i) {
-      threads_.emplace_back([this] { ioc_->run(); });
+    for (auto& w : workers_) {
+      threads_.emplace_back([ioc = &w->ioc] { ioc->run(); });
     }
   }
 
@@ -139,14 +176,14 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
     {
       absl::MutexLock lock(&post_mu_);
       ioc_stopped_ = true;
-      work_.reset();
-      ioc_->stop();
+      work_.clear();
+      for (auto& w : workers_) w->ioc.stop();
     }
     for (std::thread& t : threads_) t.join();
     threads_.clear();
   }
 
-  // Posts `fn` to `executor` unless the io_context was stopped (then `fn` is dropped unrun).
+  // Posts `fn` to `executor` unless the io_contexts were stopped (then `fn` is dropped unrun).
   template <typename Executor, typename Fn>
   void SafePost(const Executor& executor, Fn&& fn) {
     absl::MutexLock lock(&post_mu_);
@@ -168,55 +205,168 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   absl::Mutex post_mu_;
   bool ioc_stopped_ ABSL_GUARDED_BY(post_mu_) = false;
 
-  std::unique_ptr<net::io_context> ioc_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  size_t next_worker_ = 0;  // of the next connection (round robin; used by the accepting thread only)
   std::unique_ptr<tcp::acceptor> acceptor_;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
 };
 
 namespace {
 
+// One connection. Everything runs on its worker's thread except Respond(), which runs on the thread of
+// whoever answers (a gRPC completion in the gateway).
+//
+// While the handler works on a request, the session already reads the socket for the next one (the
+// "read-ahead"): EOF or an error there means the client went away (the request's ClientDisconnect fires);
+// data is a pipelined request, parsed after the response. The response is sent by Respond() at once, on
+// the answering thread, with a non-blocking send; only what the socket does not take is left to an
+// asynchronous write on the session's thread. So an answered request costs no hop back to the server
+// thread, and the next request is picked up by the read already pending. State shared with Respond() is
+// guarded by `mu_`; the socket is closed only under it, so Respond() never sends on a closed descriptor.
 class Session : public std::enable_shared_from_this<Session> {
+  // What the responder of a request holds: the session until it is called (so that a copy outliving the
+  // call, in a gRPC callback's state, does not keep the session and its socket alive).
   struct Pending {
     absl::Mutex mu;
-    std::shared_ptr<Session> session;
+    std::shared_ptr<Session> session ABSL_GUARDED_BY(mu);
+    std::shared_ptr<ClientDisconnect> watch;
+    bool keep_alive = true;
+  };
+
+  enum class State {
+    kIdle,     // between requests: the read is pending, or a buffered request waits for Continue()
+    kReading,  // a request is being read and parsed
+    kBusy,     // the handler has the request
+    kWriting,  // the rest of the response is being written asynchronously
+    kClosed,
   };
 
  public:
   Session(tcp::socket socket, std::shared_ptr<HttpServer::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {
+      : stream_(std::move(socket)), idle_timer_(stream_.get_executor()), server_(std::move(server)) {
     server_->connections_.fetch_add(1);
     beast::error_code ec;
     const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = absl::StrCat(remote.address().to_string(), ":", remote.port());
+    fd_ = stream_.socket().native_handle();
   }
   ~Session() { server_->connections_.fetch_sub(1); }
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      {
+        absl::MutexLock lock(&self->mu_);
+        self->idle_since_ = std::chrono::steady_clock::now();
+      }
+      self->ArmIdleTimer(Chrono(self->options().idle_timeout));
+      self->WaitForRequest();
+    });
   }
 
  private:
   const HttpServerOptions& options() const { return server_->options_; }
 
+  // The idle timeout without a timer operation per request: one timer per connection that, when it fires,
+  // closes the connection if it has been idle long enough, and otherwise sets itself for the rest.
+  void ArmIdleTimer(std::chrono::steady_clock::duration after) {
+    idle_timer_.expires_after(after);
+    idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;  // cancelled: closed
+      self->OnIdleTimer();
+    });
+  }
+
+  void OnIdleTimer() {
+    const auto idle_timeout = Chrono(options().idle_timeout);
+    const auto now = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::duration next = idle_timeout;
+    bool close = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (state_ == State::kClosed) return;
+      if (state_ == State::kIdle && read_pending_) {
+        close = now - idle_since_ >= idle_timeout;
+        next = idle_since_ + idle_timeout - now;
+      } else if (state_ == State::kBusy && peer_gone_) {
+        // The client left and the handler has not answered within an idle timeout: give up on it.
+        close = true;
+      }
+    }
+    if (close) return Close();
+    ArmIdleTimer(next);
+  }
+
+  // Waits for the first byte of the next request (state kIdle, nothing buffered).
   void WaitForRequest() {
+    if (server_->stopping_.load()) return Close();
+    StartRead();
+  }
+
+  // The session's one socket read: for the next request while idle, and the read-ahead while busy.
+  void StartRead() {
+    {
+      absl::MutexLock lock(&mu_);
+      read_pending_ = true;
+    }
+    stream_.socket().async_read_some(
+        buffer_.prepare(8192),
+        [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->OnRead(ec, n); });
+  }
+
+  void OnRead(beast::error_code ec, std::size_t n) {
+    enum { kNothing, kBegin, kClose, kFire } action = kNothing;
+    std::shared_ptr<ClientDisconnect> gone;
+    {
+      absl::MutexLock lock(&mu_);
+      read_pending_ = false;
+      if (state_ == State::kClosed) return;
+      if (!ec) buffer_.commit(n);
+      if (state_ == State::kIdle) {
+        // The next request begins, or the client closed (or reset) the idle connection.
+        action = ec ? kClose : kBegin;
+        if (!ec) state_ = State::kReading;
+      } else if (ec) {
+        // While the handler works (or the response is written): the client went away. The answer (or the
+        // end of the write) closes the connection.
+        peer_gone_ = true;
+        if (state_ == State::kBusy && watch_ != nullptr) {
+          gone = watch_;
+          action = kFire;
+        }
+      }
+      // Else data while the handler works: a pipelined request, left in the buffer until the response is out
+      // (Respond() then has Continue() parse it).
+    }
+    switch (action) {
+      case kBegin:
+        return BeginRequest();
+      case kClose:
+        return Close();
+      case kFire:
+        return gone->Fire();  // outside the lock: the handler may answer from its callback
+      case kNothing:
+        return;
+    }
+  }
+
+  // Parses a request from the buffer (state kReading).
+  void BeginRequest() {
     if (server_->stopping_.load()) return Close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
     parser_->body_limit(options().max_body_bytes);
-    if (buffer_.size() > 0) return BeginRequest();  // a pipelined request is already here
-    stream_.expires_after(Chrono(options().idle_timeout));
-    stream_.async_read_some(buffer_.prepare(8192),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              if (ec) return self->Close();  // idle timeout, or the client went away
-                              self->buffer_.commit(n);
-                              self->BeginRequest();
-                            });
-  }
-
-  void BeginRequest() {
     started_at_ = absl::Now();
     request_deadline_ = std::chrono::steady_clock::now() + Chrono(options().request_timeout);
+    // Usually the whole request is in the buffer already: parse it here, without an asynchronous read.
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec && ec != http::error::need_more) return OnReadError(ec);
+      if (used == 0) break;  // needs more than the buffer holds
+    }
+    if (parser_->is_header_done()) return OnHeader({});
     stream_.expires_at(request_deadline_);
     http::async_read_header(
         stream_, buffer_, *parser_,
@@ -231,6 +381,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (expect != req.end() && beast::iequals(expect->value(), "100-continue")) {
       // The client waits for our go-ahead before sending the body (its size already passed the limit).
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_at(request_deadline_);
       net::async_write(stream_, net::buffer(kContinue),
                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
                          if (ec) return self->Close();
@@ -284,13 +435,18 @@ class Session : public std::enable_shared_from_this<Session> {
     r.status = status;
     r.headers.emplace_back("Content-Type", "application/json");
     r.body = ErrorBodyJson(e);
-    r.close = true;
-    keep_alive_ = false;
-    Write(std::move(r), /*counted=*/false);
+    auto bytes = std::make_shared<std::string>(ResponseHead(r, /*keep_alive=*/false));
+    bytes->append(r.body);
+    {
+      absl::MutexLock lock(&mu_);
+      state_ = State::kWriting;
+    }
+    WriteRest(std::move(bytes), /*counted=*/false, /*keep=*/false);
   }
 
   void OnRequest() {
     http::request<http::string_body> req = parser_->release();
+    parser_.reset();
     HttpRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -310,16 +466,27 @@ class Session : public std::enable_shared_from_this<Session> {
     r.version = req.version();
     r.keep_alive = req.keep_alive();
     r.started_at = started_at_;
-    keep_alive_ = r.keep_alive;
-    watch_ = std::make_shared<ClientDisconnect>();
-    r.disconnect = watch_;
-    WatchForDisconnect(watch_);
+    auto watch = std::make_shared<ClientDisconnect>();
+    r.disconnect = watch;
 
-    server_->in_flight_.fetch_add(1);
-    // The responder holds the session only until it is called, so that a copy of it outliving the call (in
-    // a gRPC callback's state) does not keep the session (and its socket) alive.
     auto pending = std::make_shared<Pending>();
-    pending->session = shared_from_this();
+    pending->watch = watch;
+    pending->keep_alive = r.keep_alive;
+    {
+      absl::MutexLock lock(&pending->mu);
+      pending->session = shared_from_this();
+    }
+    bool read_ahead;
+    {
+      absl::MutexLock lock(&mu_);
+      state_ = State::kBusy;
+      watch_ = watch;
+      peer_gone_ = false;
+      // With a pipelined request already buffered there is nothing to watch (the client is there).
+      read_ahead = buffer_.size() == 0;
+    }
+    if (read_ahead) StartRead();
+    server_->in_flight_.fetch_add(1);
     Responder respond = [pending](HttpResponse response) {
       std::shared_ptr<Session> self;
       {
@@ -327,102 +494,185 @@ class Session : public std::enable_shared_from_this<Session> {
         self = std::move(pending->session);
       }
       if (self == nullptr) return;  // answered before
-      HttpServer::Impl* server = self->server_.get();
-      server->SafePost(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
-        self->Write(std::move(response), /*counted=*/true);
-      });
+      const std::shared_ptr<HttpServer::Impl> server = self->server_;
+      const bool done = self->Respond(std::move(response), *pending);
+      // The session goes before the count does: Stop() destroys the io_contexts once nothing is in flight,
+      // and a session must not outlive its io_context.
+      self.reset();
+      if (done) server->in_flight_.fetch_sub(1);
     };
     server_->handler_(std::move(r), std::move(respond));
   }
 
-  // While the handler works, nothing reads the socket: wait for it to become readable. EOF or an error
-  // then means the client went away; data means a pipelined request (read after this response), and the
-  // watch ends there. Runs on the session's strand.
-  void WatchForDisconnect(const std::shared_ptr<ClientDisconnect>& watch) {
-    stream_.socket().async_wait(
-        tcp::socket::wait_read, [self = shared_from_this(), watch](beast::error_code ec) {
-          if (self->watch_ != watch) return;  // the response is being written (or was)
-          if (ec) {
-            if (ec == net::error::operation_aborted) return;
-            return watch->Fire();
-          }
-          char c;
-          const ssize_t n = ::recv(self->stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-          if (n > 0) return;  // a pipelined request
-          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-            return self->WatchForDisconnect(watch);
-          }
-          watch->Fire();  // 0: the client closed its side; < 0: reset
-        });
+  // Any thread, once per request. True when the response is done with (sent, or dropped); false when the rest
+  // of it is left to WriteRest(), which counts it done.
+  bool Respond(HttpResponse response, const Pending& pending) {
+    pending.watch->Detach();
+    const bool keep = pending.keep_alive && !response.close && !server_->stopping_.load();
+    const std::string head = ResponseHead(response, keep);
+    const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
+    const absl::string_view body = bodiless ? absl::string_view() : absl::string_view(response.body);
+    std::size_t sent = 0;
+    bool failed = false, post_close = false, post_continue = false;
+    {
+      absl::MutexLock lock(&mu_);
+      watch_.reset();
+      if (state_ == State::kClosed) return true;
+      sent = SendNow(head, body, &failed);
+      if (failed || sent == head.size() + body.size()) {
+        if (failed || !keep || peer_gone_) {
+          post_close = true;
+        } else {
+          state_ = State::kIdle;
+          idle_since_ = std::chrono::steady_clock::now();
+          // Without a read pending, the next request is buffered already (or must be waited for).
+          post_continue = !read_pending_;
+        }
+      } else {
+        state_ = State::kWriting;
+      }
+    }
+    HttpServer::Impl* server = server_.get();
+    if (failed || sent == head.size() + body.size()) {
+      if (post_close) {
+        server->SafePost(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+      } else if (post_continue) {
+        server->SafePost(stream_.get_executor(), [self = shared_from_this()] { self->Continue(); });
+      }
+      return true;
+    }
+    // The socket's buffer is full (a big body or a slow reader): the rest is written asynchronously.
+    auto rest = std::make_shared<std::string>();
+    if (sent < head.size()) {
+      rest->reserve(head.size() - sent + body.size());
+      rest->append(head, sent);
+      rest->append(body.data(), body.size());
+    } else {
+      const absl::string_view left = body.substr(sent - head.size());
+      rest->assign(left.data(), left.size());
+    }
+    server->SafePost(stream_.get_executor(), [self = shared_from_this(), rest = std::move(rest), keep] {
+      self->WriteRest(rest, /*counted=*/true, keep);
+    });
+    return false;
   }
 
-  void Write(HttpResponse response, bool counted) {
-    if (watch_ != nullptr) {
-      // Ends the watch: its wait is the only operation pending on the socket now.
-      watch_->Detach();
-      watch_.reset();
-      beast::error_code ignored;
-      stream_.socket().cancel(ignored);
+  // Sends what the socket takes without blocking; sets `failed` when the connection is broken. Under mu_ (the
+  // descriptor is open).
+  std::size_t SendNow(absl::string_view head, absl::string_view body, bool* failed) {
+    std::size_t sent = 0;
+    const std::size_t total = head.size() + body.size();
+    while (sent < total) {
+      iovec iov[2];
+      int n_iov = 0;
+      if (sent < head.size()) {
+        iov[n_iov++] = {const_cast<char*>(head.data()) + sent, head.size() - sent};
+        if (!body.empty()) iov[n_iov++] = {const_cast<char*>(body.data()), body.size()};
+      } else {
+        const std::size_t off = sent - head.size();
+        iov[n_iov++] = {const_cast<char*>(body.data()) + off, body.size() - off};
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = n_iov;
+      const ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      *failed = true;
+      break;
     }
-    auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(11);
-    res->result(static_cast<unsigned>(response.status));
-    res->reason(
-        beast::string_view(ReasonPhrase(response.status).data(), ReasonPhrase(response.status).size()));
-    res->set(http::field::server, "marketlens-gateway");
-    for (auto& [k, v] : response.headers) res->insert(k, v);
-    res->body() = std::move(response.body);
-    const bool keep = keep_alive_ && !response.close && !server_->stopping_.load();
-    res->keep_alive(keep);
-    res->prepare_payload();
+    return sent;
+  }
+
+  // On the session's thread: writes what Respond() could not send at once (or a refusal).
+  void WriteRest(std::shared_ptr<std::string> bytes, bool counted, bool keep) {
     stream_.expires_after(Chrono(options().write_timeout));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep, counted](beast::error_code ec, std::size_t) {
-                        if (counted) self->server_->in_flight_.fetch_sub(1);
-                        if (ec) return self->Close();
-                        if (!keep) return self->Close();
-                        self->WaitForRequest();
-                      });
+    net::async_write(stream_, net::buffer(*bytes),
+                     [self = shared_from_this(), bytes, counted, keep](beast::error_code ec, std::size_t) {
+                       if (counted) self->server_->in_flight_.fetch_sub(1);
+                       bool close = false, read_pending = false;
+                       {
+                         absl::MutexLock lock(&self->mu_);
+                         if (self->state_ == State::kClosed) return;
+                         close = ec || !keep || self->peer_gone_;
+                         if (!close) {
+                           self->state_ = State::kIdle;
+                           self->idle_since_ = std::chrono::steady_clock::now();
+                           read_pending = self->read_pending_;
+                         }
+                       }
+                       if (close) return self->Close();
+                       if (!read_pending) self->Continue();
+                     });
+  }
+
+  // After a response, with no read pending: parses the buffered request, or waits for one.
+  void Continue() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (state_ != State::kIdle || read_pending_) return;
+      if (buffer_.size() > 0) state_ = State::kReading;
+    }
+    if (buffer_.size() > 0) return BeginRequest();
+    WaitForRequest();
   }
 
   void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    {
+      absl::MutexLock lock(&mu_);
+      if (state_ == State::kClosed) return;
+      state_ = State::kClosed;
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream_.socket().close(ec);
+    }
+    idle_timer_.cancel();
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer idle_timer_;
   std::shared_ptr<HttpServer::Impl> server_;
+  int fd_ = -1;  // the socket's descriptor, for Respond()'s send
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::chrono::steady_clock::time_point request_deadline_;
   absl::Time started_at_;
   std::string remote_;
-  bool keep_alive_ = true;
+
+  absl::Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kIdle;
+  bool read_pending_ ABSL_GUARDED_BY(mu_) = false;
+  // The read-ahead got EOF or an error while the handler worked: the client went away.
+  bool peer_gone_ ABSL_GUARDED_BY(mu_) = false;
+  std::chrono::steady_clock::time_point idle_since_ ABSL_GUARDED_BY(mu_);
   // The ClientDisconnect of the request with the handler (null otherwise).
-  std::shared_ptr<ClientDisconnect> watch_;
+  std::shared_ptr<ClientDisconnect> watch_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
 
 void HttpServer::Impl::Accept() {
-  acceptor_->async_accept(net::make_strand(*ioc_),
-                          [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-                            if (ec == net::error::operation_aborted || self->stopping_.load()) return;
-                            if (!ec) {
-                              if (self->connections_.load() >= self->options_.max_connections) {
-                                beast::error_code ignored;
-                                socket.close(ignored);
-                                if (self->options_.on_protocol_error)
-                                  self->options_.on_protocol_error(503, "too many connections", "");
-                              } else {
-                                beast::error_code ignored;
-                                socket.set_option(tcp::no_delay(true), ignored);
-                                std::make_shared<Session>(std::move(socket), self)->Start();
-                              }
-                            }
-                            self->Accept();
-                          });
+  Worker* w = workers_[next_worker_++ % workers_.size()].get();
+  acceptor_->async_accept(w->ioc, [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || self->stopping_.load()) return;
+    if (!ec) {
+      if (self->connections_.load() >= self->options_.max_connections) {
+        beast::error_code ignored;
+        socket.close(ignored);
+        if (self->options_.on_protocol_error)
+          self->options_.on_protocol_error(503, "too many connections", "");
+      } else {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Session>(std::move(socket), self)->Start();
+      }
+    }
+    self->Accept();
+  });
 }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,

@@ -10,8 +10,10 @@
 //   from Content-Length, also for "Expect: 100-continue", or as soon as a chunked body passes the limit),
 //   malformed HTTP gets 400; each of these closes the connection;
 // - too many connections: past `max_connections` new connections are closed at once.
-// While a handler works on a request, the server watches the connection and fires the request's
-// ClientDisconnect when the client goes away.
+// While a handler works on a request, the server already reads the connection for the next one; EOF or an
+// error there fires the request's ClientDisconnect (the client went away). A response is sent at once on
+// the thread that answers (a non-blocking send; only what the socket does not take is written later by a
+// server thread), so an answered request costs no hop back to a server thread.
 // Keep-alive and pipelined requests are served in order on one connection. Stop() stops accepting, lets
 // requests in flight finish (bounded), then stops the threads.
 #ifndef MARKETLENS_SERVICES_GATEWAY_HTTP_SERVER_H_
@@ -33,9 +35,9 @@ namespace marketlens::gateway {
 
 // Tells a handler that its client went away (closed or reset the connection) before the response was
 // written, so that work done only for that client (a backend call) can be cancelled. HTTP/1.1 has no other
-// cancellation signal: the server watches the idle socket while the handler works and fires this when it
-// reads EOF or an error. (Like Go's net/http, a client that half-closes after sending its request counts
-// as gone.) Thread-safe.
+// cancellation signal: the server reads the socket while the handler works and fires this when it reads
+// EOF or an error. (Like Go's net/http, a client that half-closes after sending its request counts as
+// gone.) Thread-safe.
 class ClientDisconnect {
  public:
   // `fn` runs at most once: on a server thread when the client goes away, or at once (on this thread) if
@@ -81,13 +83,16 @@ struct HttpResponse {
   bool close = false;  // close the connection after this response
 };
 
-// Call exactly once, from any thread (further calls are ignored).
+// Call exactly once, from any thread (further calls are ignored). The response is sent on the calling thread
+// with a non-blocking send (what the socket does not take at once is written later by a server thread).
 using Responder = std::function<void(HttpResponse)>;
 using HttpHandler = std::function<void(HttpRequest request, Responder respond)>;
 
 struct HttpServerOptions {
   std::string host = "0.0.0.0";
   int port = 8080;  // 0 picks a free port (see HttpServer::port())
+  // Server threads, each with its own event loop; a connection stays on one (round robin). They read and
+  // parse requests (responses are mostly sent by the threads that answer), so one or two are plenty.
   int threads = 2;
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1024 * 1024;

@@ -20,8 +20,23 @@ using testing::HttpCall;
 using testing::TestConnection;
 using testing::TestResponse;
 
+// Waits up to `timeout` for `done()`.
+template <typename Fn>
+bool WaitFor(Fn done, absl::Duration timeout) {
+  const absl::Time until = absl::Now() + timeout;
+  while (!done()) {
+    if (absl::Now() > until) return false;
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  return true;
+}
+
 class HttpServerTest : public ::testing::Test {
  protected:
+  // The server's threads call back into the members below (protocol errors, handled requests): stop it
+  // before they are destroyed (members go in reverse order, server_ last).
+  void TearDown() override { server_.reset(); }
+
   void StartServer(HttpServerOptions options = {}) {
     options.host = "127.0.0.1";
     options.port = 0;
@@ -62,6 +77,16 @@ class HttpServerTest : public ::testing::Test {
       });
       return;
     }
+    if (req.path == "/big") {
+      // N bytes (a repeating pattern), answered from another thread.
+      int bytes = 0;
+      (void)absl::SimpleAtoi(req.query.substr(req.query.find('=') + 1), &bytes);
+      std::string body(bytes, ' ');
+      for (int i = 0; i < bytes; ++i) body[i] = static_cast<char>('a' + i % 26);
+      r.body = std::move(body);
+      std::thread([respond, r = std::move(r)] { respond(r); }).detach();
+      return;
+    }
     if (req.path == "/close") r.close = true;
     respond(std::move(r));
   }
@@ -98,6 +123,36 @@ TEST_F(HttpServerTest, ServesAndKeepsAlive) {
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->keep_alive);
   EXPECT_TRUE(c->WaitClosed(absl::Seconds(2)));
+}
+
+TEST_F(HttpServerTest, ResponsesBiggerThanTheSocketBufferArriveWhole) {
+  StartServer();
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  constexpr int kBytes = 8 << 20;
+  // Pipelined behind the big one: parsed only once the big response is out.
+  ASSERT_TRUE(c->Send(absl::StrCat("GET /big?bytes=", kBytes, " HTTP/1.1\r\nHost: x\r\n\r\n",
+                                   "GET /echo?after=big HTTP/1.1\r\nHost: x\r\n\r\n"))
+                  .ok());
+  // Not reading for a while: the socket's buffers fill up, and the rest of the answer waits for us.
+  absl::SleepFor(absl::Milliseconds(200));
+  auto r = c->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  ASSERT_EQ(r->body.size(), kBytes);
+  bool intact = true;
+  for (int i = 0; i < kBytes && intact; ++i) intact = r->body[i] == static_cast<char>('a' + i % 26);
+  EXPECT_TRUE(intact);
+  EXPECT_TRUE(r->keep_alive);
+  auto r2 = c->ReadResponse();
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(r2->body, "GET /echo after=big 0 ");
+  // And the connection goes on.
+  ASSERT_TRUE(c->SendRequest("GET", "/echo?n=3").ok());
+  auto r3 = c->ReadResponse();
+  ASSERT_TRUE(r3.ok()) << r3.status();
+  EXPECT_EQ(r3->body, "GET /echo n=3 0 ");
+  EXPECT_TRUE(WaitFor([&] { return server_->requests_in_flight() == 0; }, absl::Seconds(5)));
 }
 
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
@@ -330,17 +385,6 @@ TEST_F(HttpServerTest, PortInUse) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(s.status().message()), HasSubstr(absl::StrCat("127.0.0.1:", server_->port())));
-}
-
-// Waits up to `timeout` for `done()`.
-template <typename Fn>
-bool WaitFor(Fn done, absl::Duration timeout) {
-  const absl::Time until = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > until) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
 }
 
 TEST_F(HttpServerTest, ClientGoingAwayIsSignalledToTheHandler) {

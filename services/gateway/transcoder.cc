@@ -1,11 +1,14 @@
 #include "services/gateway/transcoder.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/json_util.h"
@@ -29,13 +32,18 @@ std::string Deterministic(const Message& m) {
   return out;
 }
 
-std::string ByteBufferToString(const grpc::ByteBuffer& buffer) {
+// Parses a received message without copying it when it arrived in one slice (the usual case).
+bool ParseByteBuffer(const grpc::ByteBuffer& buffer, Message* out) {
+  grpc::Slice single;
+  if (buffer.TrySingleSlice(&single).ok()) {
+    return out->ParseFromArray(single.begin(), static_cast<int>(single.size()));
+  }
   std::vector<grpc::Slice> slices;
-  std::string out;
-  if (!buffer.Dump(&slices).ok()) return out;
-  out.reserve(buffer.Length());
-  for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return out;
+  if (!buffer.Dump(&slices).ok()) return false;
+  std::string bytes;
+  bytes.reserve(buffer.Length());
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out->ParseFromString(bytes);
 }
 
 std::optional<std::string> Trailer(const std::multimap<grpc::string_ref, grpc::string_ref>& trailers,
@@ -141,17 +149,25 @@ Transcoder::Canceller Transcoder::Invoke(const PreparedCall& call, absl::Duratio
           owned->done(std::move(result));
           return;
         }
-        std::unique_ptr<Message> response(google::protobuf::MessageFactory::generated_factory()
-                                              ->GetPrototype(owned->route->method->output_type())
-                                              ->New());
-        if (!response->ParseFromString(ByteBufferToString(owned->response))) {
+        // On an arena (its first block on the stack): a list response is dozens of strings and
+        // sub-messages, which the heap would allocate and free one by one.
+        alignas(std::max_align_t) char first_block[8192];
+        google::protobuf::ArenaOptions arena_options;
+        arena_options.initial_block = first_block;
+        arena_options.initial_block_size = sizeof(first_block);
+        google::protobuf::Arena arena(arena_options);
+        Message* response = google::protobuf::MessageFactory::generated_factory()
+                                ->GetPrototype(owned->route->method->output_type())
+                                ->New(&arena);
+        if (!ParseByteBuffer(owned->response, response)) {
           result.error = MakeError(absl::StatusCode::kInternal,
                                    absl::StrCat("the backend's response is not a valid ",
                                                 owned->route->method->output_type()->full_name()));
           owned->done(std::move(result));
           return;
         }
-        absl::StatusOr<std::string> json = ToJson(*response);
+        // JSON runs about three times the size of the binary message (field names, quoting).
+        absl::StatusOr<std::string> json = ToJson(*response, 3 * owned->response.Length() + 256);
         if (!json.ok()) {
           result.error = MakeError(absl::StatusCode::kInternal, json.status().message());
         } else {
@@ -165,9 +181,9 @@ Transcoder::Canceller Transcoder::Invoke(const PreparedCall& call, absl::Duratio
   };
 }
 
-absl::StatusOr<std::string> Transcoder::ToJson(const Message& message) {
+absl::StatusOr<std::string> Transcoder::ToJson(const Message& message, size_t size_hint) {
   std::string fast;
-  fast.reserve(256);
+  fast.reserve(std::max<size_t>(size_hint, 256));
   if (AppendMessageJson(message, &fast)) return fast;
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;

@@ -91,8 +91,9 @@ class Transcoder {
                                   const google::protobuf::Descriptor* request_type,
                                   const std::multimap<grpc::string_ref, grpc::string_ref>& trailers);
 
-  // Protobuf's JSON mapping with defaults printed (what every response body is).
-  static absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message);
+  // Protobuf's JSON mapping with defaults printed (what every response body is). `size_hint`: the expected
+  // size of the JSON, reserved up front.
+  static absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message, size_t size_hint = 0);
 
  private:
   Transcoder(const RouteTable* routes, TranscoderOptions options) : routes_(routes), options_(options) {}
