@@ -273,7 +273,9 @@ TEST_F(AnalyzerServiceTest, ListAlerts) {
     req.set_page_token(resp.next_page_token());
     v1::ListAlertsResponse next;
     ASSERT_TRUE(stub_->ListAlerts(&next_ctx, req, &next).ok());
-    if (next.alerts_size() > 0) EXPECT_NE(next.alerts(0).id(), resp.alerts(0).id());
+    if (next.alerts_size() > 0) {
+      EXPECT_NE(next.alerts(0).id(), resp.alerts(0).id());
+    }
   }
   grpc::ClientContext bad_ctx;
   v1::ListAlertsRequest bad;
