@@ -88,7 +88,8 @@ service_args() {
     # A fixed page-token key, so that page tokens (kept in crawl checkpoints) survive a restart.
     marketplace) printf -- " --page_token_key_file=%s" "$SECRETS_DIR/marketplace_page_token_key" ;;
     # Crawls the local marketplace every 15 minutes (incremental after the first, full one).
-    collector) printf -- " --marketplace_address=127.0.0.1:%s --crawl_interval=15m" "$MARKETPLACE_GRPC_PORT" ;;
+    collector) printf -- " --marketplace_address=127.0.0.1:%s --crawl_interval=15m --pg_pool_size=16" \
+      "$MARKETPLACE_GRPC_PORT" ;;
     recommender) printf -- " --artifact_dir=%s/models" "$RUN_DIR" ;;
     # Personalised emails include products recommended for the customer.
     analyzer) printf -- " --recommender_address=127.0.0.1:%s" "$RECOMMENDER_GRPC_PORT" ;;
