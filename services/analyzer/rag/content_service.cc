@@ -157,6 +157,41 @@ bool ResolveCitations(const std::vector<std::string>& cited, const std::vector<F
   return true;
 }
 
+// The columns ContactFromRow and ReviewFromRow read, in order (k: raw.contacts, r: raw.reviews, p: the
+// LEFT JOINed raw.products); any column after them is the caller's.
+constexpr char kContactColumns[] =
+    "k.id, (extract(epoch FROM k.started_at) * 1000000)::bigint, k.channel, k.topic, k.sentiment, k.notes,"
+    " k.product_id, COALESCE(p.title, '')";
+constexpr char kReviewColumns[] =
+    "r.id, r.product_id, COALESCE(p.title, ''), r.rating, r.title, r.text,"
+    " (extract(epoch FROM r.created_at) * 1000000)::bigint";
+
+Contact ContactFromRow(const pqxx::row& row) {
+  Contact k;
+  k.id = row[0].as<std::string>();
+  k.micros = row[1].as<int64_t>();
+  k.channel = row[2].as<std::string>();
+  k.topic = row[3].as<std::string>();
+  k.has_sentiment = !row[4].is_null();
+  if (k.has_sentiment) k.sentiment = row[4].as<double>();
+  k.notes = row[5].as<std::string>();
+  k.product_id = row[6].as<std::string>();
+  k.product_title = row[7].as<std::string>();
+  return k;
+}
+
+Review ReviewFromRow(const pqxx::row& row) {
+  Review r;
+  r.id = row[0].as<std::string>();
+  r.product_id = row[1].as<std::string>();
+  r.product_title = row[2].as<std::string>();
+  r.rating = row[3].as<int>();
+  r.title = row[4].as<std::string>();
+  r.text = row[5].as<std::string>();
+  r.micros = row[6].as<int64_t>();
+  return r;
+}
+
 absl::StatusOr<Customer> LoadCustomer(postgres::PgPool* pool, const std::string& id, absl::Time deadline) {
   Customer c;
   c.id = id;
@@ -174,45 +209,26 @@ absl::StatusOr<Customer> LoadCustomer(postgres::PgPool* pool, const std::string&
           c.region = (*cust)[0][2].as<std::string>();
         }
         auto contacts = tx.Exec(
-            "SELECT k.id, (extract(epoch FROM k.started_at) * 1000000)::bigint, k.channel, k.topic, "
-            "k.sentiment,"
-            " k.notes, k.product_id, COALESCE(p.title, ''), count(*) OVER ()"
-            " FROM raw.contacts k LEFT JOIN raw.products p ON p.id = k.product_id"
-            " WHERE k.customer_id = $1 ORDER BY k.started_at DESC, k.id LIMIT 200",
+            absl::StrCat(
+                "SELECT ", kContactColumns,
+                ", count(*) OVER () FROM raw.contacts k LEFT JOIN raw.products p ON p.id = k.product_id"
+                " WHERE k.customer_id = $1 ORDER BY k.started_at DESC, k.id LIMIT 200"),
             id);
         if (!contacts.ok()) return contacts.status();
         for (const auto& row : *contacts) {
-          Contact k;
-          k.id = row[0].as<std::string>();
-          k.micros = row[1].as<int64_t>();
-          k.channel = row[2].as<std::string>();
-          k.topic = row[3].as<std::string>();
-          k.has_sentiment = !row[4].is_null();
-          if (k.has_sentiment) k.sentiment = row[4].as<double>();
-          k.notes = row[5].as<std::string>();
-          k.product_id = row[6].as<std::string>();
-          k.product_title = row[7].as<std::string>();
           c.contacts_total = row[8].as<int64_t>();
-          c.contacts.push_back(std::move(k));
+          c.contacts.push_back(ContactFromRow(row));
         }
         auto reviews = tx.Exec(
-            "SELECT r.id, r.product_id, COALESCE(p.title, ''), r.rating, r.title, r.text,"
-            " (extract(epoch FROM r.created_at) * 1000000)::bigint, count(*) OVER ()"
-            " FROM raw.reviews r LEFT JOIN raw.products p ON p.id = r.product_id"
-            " WHERE r.customer_id = $1 ORDER BY r.created_at DESC, r.id LIMIT 20",
+            absl::StrCat(
+                "SELECT ", kReviewColumns,
+                ", count(*) OVER () FROM raw.reviews r LEFT JOIN raw.products p ON p.id = r.product_id"
+                " WHERE r.customer_id = $1 ORDER BY r.created_at DESC, r.id LIMIT 20"),
             id);
         if (!reviews.ok()) return reviews.status();
         for (const auto& row : *reviews) {
-          Review r;
-          r.id = row[0].as<std::string>();
-          r.product_id = row[1].as<std::string>();
-          r.product_title = row[2].as<std::string>();
-          r.rating = row[3].as<int>();
-          r.title = row[4].as<std::string>();
-          r.text = row[5].as<std::string>();
-          r.micros = row[6].as<int64_t>();
           c.reviews_total = row[7].as<int64_t>();
-          c.reviews.push_back(std::move(r));
+          c.reviews.push_back(ReviewFromRow(row));
         }
         auto activity = tx.Exec(
             "SELECT i.product_id, COALESCE(p.title, ''), COALESCE(p.category, ''),"
@@ -256,26 +272,13 @@ absl::StatusOr<std::vector<Contact>> LoadContacts(postgres::PgPool* pool, const 
   absl::Status st = pool->Transact(
       [&](Tx& tx) -> absl::Status {
         out.clear();
-        auto rows = tx.Exec(
-            "SELECT k.id, (extract(epoch FROM k.started_at) * 1000000)::bigint, k.channel, k.topic, "
-            "k.sentiment,"
-            " k.notes, k.product_id, COALESCE(p.title, '') FROM raw.contacts k"
-            " LEFT JOIN raw.products p ON p.id = k.product_id WHERE k.id = ANY($1::text[])",
-            PgTextArray(ids));
+        auto rows =
+            tx.Exec(absl::StrCat("SELECT ", kContactColumns,
+                                 " FROM raw.contacts k LEFT JOIN raw.products p ON p.id = k.product_id"
+                                 " WHERE k.id = ANY($1::text[])"),
+                    PgTextArray(ids));
         if (!rows.ok()) return rows.status();
-        for (const auto& row : *rows) {
-          Contact k;
-          k.id = row[0].as<std::string>();
-          k.micros = row[1].as<int64_t>();
-          k.channel = row[2].as<std::string>();
-          k.topic = row[3].as<std::string>();
-          k.has_sentiment = !row[4].is_null();
-          if (k.has_sentiment) k.sentiment = row[4].as<double>();
-          k.notes = row[5].as<std::string>();
-          k.product_id = row[6].as<std::string>();
-          k.product_title = row[7].as<std::string>();
-          out.push_back(std::move(k));
-        }
+        for (const auto& row : *rows) out.push_back(ContactFromRow(row));
         return absl::OkStatus();
       },
       ReadTx(deadline));
@@ -290,23 +293,12 @@ absl::StatusOr<std::vector<Review>> LoadReviews(postgres::PgPool* pool, const st
   absl::Status st = pool->Transact(
       [&](Tx& tx) -> absl::Status {
         out.clear();
-        auto rows = tx.Exec(
-            "SELECT r.id, r.product_id, COALESCE(p.title, ''), r.rating, r.title, r.text,"
-            " (extract(epoch FROM r.created_at) * 1000000)::bigint FROM raw.reviews r"
-            " LEFT JOIN raw.products p ON p.id = r.product_id WHERE r.id = ANY($1::text[])",
-            PgTextArray(ids));
+        auto rows = tx.Exec(absl::StrCat("SELECT ", kReviewColumns,
+                                         " FROM raw.reviews r LEFT JOIN raw.products p ON p.id = r.product_id"
+                                         " WHERE r.id = ANY($1::text[])"),
+                            PgTextArray(ids));
         if (!rows.ok()) return rows.status();
-        for (const auto& row : *rows) {
-          Review r;
-          r.id = row[0].as<std::string>();
-          r.product_id = row[1].as<std::string>();
-          r.product_title = row[2].as<std::string>();
-          r.rating = row[3].as<int>();
-          r.title = row[4].as<std::string>();
-          r.text = row[5].as<std::string>();
-          r.micros = row[6].as<int64_t>();
-          out.push_back(std::move(r));
-        }
+        for (const auto& row : *rows) out.push_back(ReviewFromRow(row));
         return absl::OkStatus();
       },
       ReadTx(deadline));

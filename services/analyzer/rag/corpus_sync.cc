@@ -107,45 +107,42 @@ absl::Status CorpusSync::IndexContacts(const std::vector<std::string>& ids) {
 absl::Status CorpusSync::SyncAll() {
   const absl::Time start = absl::Now();
   absl::Status st = InitMarks();  // first, so that rows arriving during the scan are refreshed afterwards
+  // Walks a table's ids in keyset order (`select` yields id first) and indexes the rows `needed` says the
+  // index lacks, a batch at a time.
+  auto index_missing = [&](const char* select, auto needed, auto index_ids) -> absl::Status {
+    for (std::string after; !stop_.load();) {
+      auto rows =
+          pool_->Exec(absl::StrCat(select, " WHERE id > $1 ORDER BY id LIMIT $2"), after, options_.batch);
+      if (!rows.ok()) return rows.status();
+      std::vector<std::string> need;
+      for (const auto& row : *rows) {
+        if (needed(row)) need.push_back(row[0].as<std::string>());
+      }
+      if (absl::Status s = (this->*index_ids)(need); !s.ok()) return s;
+      if (rows->empty() || static_cast<int>(rows->size()) < options_.batch) break;
+      after = (*rows)[rows->size() - 1][0].as<std::string>();
+    }
+    return absl::OkStatus();
+  };
   // Reviews missing or older in the index, by id.
-  for (std::string after; st.ok() && !stop_.load();) {
-    auto rows = pool_->Exec(
-        "SELECT id, version, (extract(epoch FROM created_at) * 1000000)::bigint FROM raw.reviews"
-        " WHERE id > $1 ORDER BY id LIMIT $2",
-        after, options_.batch);
-    if (!rows.ok()) {
-      st = rows.status();
-      break;
-    }
-    std::vector<std::string> need;
-    for (const auto& row : *rows) {
-      const std::string id = row[0].as<std::string>();
-      if (index_->IndexedVersion(Source::kReview, id) < row[1].as<int>() &&
-          index_->WouldKeep(row[2].as<int64_t>()))
-        need.push_back(id);
-    }
-    st = IndexReviews(need);
-    if (rows->empty() || static_cast<int>(rows->size()) < options_.batch) break;
-    after = (*rows)[rows->size() - 1][0].as<std::string>();
+  if (st.ok()) {
+    st = index_missing(
+        "SELECT id, version, (extract(epoch FROM created_at) * 1000000)::bigint FROM raw.reviews",
+        [&](const pqxx::row& row) {
+          return index_->IndexedVersion(Source::kReview, row[0].as<std::string>()) < row[1].as<int>() &&
+                 index_->WouldKeep(row[2].as<int64_t>());
+        },
+        &CorpusSync::IndexReviews);
   }
-  for (std::string after; st.ok() && !stop_.load();) {
-    auto rows = pool_->Exec(
-        "SELECT id, (extract(epoch FROM started_at) * 1000000)::bigint FROM raw.contacts"
-        " WHERE id > $1 ORDER BY id LIMIT $2",
-        after, options_.batch);
-    if (!rows.ok()) {
-      st = rows.status();
-      break;
-    }
-    std::vector<std::string> need;
-    for (const auto& row : *rows) {
-      const std::string id = row[0].as<std::string>();
-      if (index_->IndexedVersion(Source::kContact, id) == 0 && index_->WouldKeep(row[1].as<int64_t>()))
-        need.push_back(id);
-    }
-    st = IndexContacts(need);
-    if (rows->empty() || static_cast<int>(rows->size()) < options_.batch) break;
-    after = (*rows)[rows->size() - 1][0].as<std::string>();
+  // Contacts missing from the index (they have no version).
+  if (st.ok()) {
+    st = index_missing(
+        "SELECT id, (extract(epoch FROM started_at) * 1000000)::bigint FROM raw.contacts",
+        [&](const pqxx::row& row) {
+          return index_->IndexedVersion(Source::kContact, row[0].as<std::string>()) == 0 &&
+                 index_->WouldKeep(row[1].as<int64_t>());
+        },
+        &CorpusSync::IndexContacts);
   }
   metrics_->retrieval_syncs("full", st.ok() ? "ok" : "error").Increment();
   if (!st.ok()) return st;
