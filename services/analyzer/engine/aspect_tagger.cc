@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <random>
 
 #include "absl/container/flat_hash_set.h"
@@ -435,6 +436,17 @@ ExtractedTerm AspectTagger::ClassifySpan(absl::string_view text, const std::vect
   t.polarity = kPolarities[best];
   t.polarity_score = std::clamp(p[0] - p[1], -1.0, 1.0);
   return t;
+}
+
+absl::StatusOr<std::shared_ptr<const AspectTagger>> LoadAspectTaggerFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read aspect model ", path));
+  const std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  absl::StatusOr<AspectTagger> tagger = AspectTagger::Load(contents);
+  if (!tagger.ok()) {
+    return absl::Status(tagger.status().code(), absl::StrCat(path, ": ", tagger.status().message()));
+  }
+  return std::make_shared<const AspectTagger>(*std::move(tagger));
 }
 
 void TermScores::Add(const std::vector<AnnotatedTerm>& gold_terms,

@@ -102,6 +102,9 @@ class AspectTagger {
   TermDictionary dictionary_;
 };
 
+// Reads and loads a model file written by Serialize (the service's --aspect_model, the CLI's --model).
+absl::StatusOr<std::shared_ptr<const AspectTagger>> LoadAspectTaggerFile(const std::string& path);
+
 // Exact-match scores of predicted against gold spans (character offsets), over sentences in the same order.
 struct TermScores {
   int64_t gold = 0, predicted = 0, correct = 0;
