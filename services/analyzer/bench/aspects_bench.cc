@@ -14,9 +14,13 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "services/analyzer/engine/aspect_tagger.h"
+#include "services/analyzer/engine/engine.h"
 #include "services/analyzer/engine/semeval_xml.h"
 
 ABSL_FLAG(std::string, data_dir, "", "the shared data directory (holding semeval2014/)");
+ABSL_FLAG(int, tagger_epochs, 12, "tagger training epochs");
+ABSL_FLAG(int, polarity_epochs, 15, "polarity training epochs");
+ABSL_FLAG(double, polarity_lr, 0.2, "polarity learning rate");
 ABSL_FLAG(int, folds, 5, "laptop cross-validation folds (0: only the fixed 20% split)");
 
 namespace {
@@ -55,6 +59,9 @@ Result Run(const std::vector<AnnotatedSentence>& train, const std::vector<Annota
   Result r;
   AspectTrainOptions options;
   options.category = category;
+  options.tagger_epochs = absl::GetFlag(FLAGS_tagger_epochs);
+  options.polarity_epochs = absl::GetFlag(FLAGS_polarity_epochs);
+  options.polarity_learning_rate = absl::GetFlag(FLAGS_polarity_lr);
   AspectTrainReport report;
   const auto t0 = Clock::now();
   auto tagger = AspectTagger::Train(train, options, &report);
@@ -106,6 +113,40 @@ void Print(const std::string& name, const Result& r) {
               double(r.polarity_correct) / std::max<int64_t>(1, r.polarity_gold),
               double(r.polarity_majority) / std::max<int64_t>(1, r.polarity_gold), r.polarity_gold);
   std::printf("  %s: extraction %.0f sentences/s (one core)\n", name.c_str(), r.sentences_per_second);
+}
+
+// review_text of the Blitzer reviews (pseudo-XML: each tag on a line of its own, see SOURCES.md).
+std::vector<std::string> BlitzerTexts(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::string> out;
+  std::string line, text;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line == "<review_text>") {
+      inside = true;
+      text.clear();
+    } else if (line == "</review_text>") {
+      inside = false;
+      out.push_back(text);
+    } else if (inside) {
+      absl::StrAppend(&text, text.empty() ? "" : "\n", line);
+    }
+  }
+  return out;
+}
+
+// Reviews per second through Engine::Analyze over `texts` for at least `seconds`.
+double EngineRate(const Engine& engine, const std::vector<std::string>& texts, double seconds,
+                  int64_t* aspects) {
+  const auto start = Clock::now();
+  int64_t n = 0;
+  *aspects = 0;
+  while (Seconds(start) < seconds || n < static_cast<int64_t>(texts.size())) {
+    const Analysis a = engine.Analyze({.text = texts[n % texts.size()], .category = "Home & Kitchen"});
+    if (n < static_cast<int64_t>(texts.size())) *aspects += a.aspects.size();
+    ++n;
+  }
+  return n / Seconds(start);
 }
 
 }  // namespace
@@ -162,6 +203,25 @@ int main(int argc, char** argv) {
       "figure: name=aspects_extract_rate value=%.0f unit=sentences/s target=- baseline=- "
       "baseline_value=-\n",
       lap.sentences_per_second);
+  // The engine with and without a tagger (trained on all laptop sentences) on real kitchen reviews.
+  const std::vector<std::string> kitchen = BlitzerTexts(dir + "/blitzer/kitchen_positive.review");
+  auto engine = Engine::Create();
+  auto tagger = AspectTagger::Train(laptops);
+  if (!kitchen.empty() && engine.ok() && tagger.ok()) {
+    int64_t plain_aspects = 0, tagged_aspects = 0;
+    const double plain = EngineRate(**engine, kitchen, 2.0, &plain_aspects);
+    (*engine)->SetAspectTagger(std::make_shared<const AspectTagger>(*std::move(tagger)));
+    const double tagged = EngineRate(**engine, kitchen, 2.0, &tagged_aspects);
+    std::printf(
+        "  engine on %zu Blitzer kitchen reviews: %.0f reviews/s with the tagger (%.2f aspects per "
+        "review), %.0f without (%.2f taxonomy aspects per review)\n",
+        kitchen.size(), tagged, double(tagged_aspects) / kitchen.size(), plain,
+        double(plain_aspects) / kitchen.size());
+    std::printf(
+        "figure: name=aspects_engine_reviews_per_s value=%.0f unit=reviews/s target=- "
+        "baseline=engine_without_tagger baseline_value=%.0f\n",
+        tagged, plain);
+  }
   std::printf("figure: name=aspects_train_seconds value=%.2f unit=s target=- baseline=- baseline_value=-\n",
               lap.train_seconds);
   return 0;

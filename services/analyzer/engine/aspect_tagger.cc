@@ -266,7 +266,7 @@ absl::StatusOr<AspectTagger> AspectTagger::Train(const std::vector<AnnotatedSent
   for (size_t e = 0; e < porder.size(); ++e) porder[e] = e;
   for (int epoch = 0; epoch < options.polarity_epochs; ++epoch) {
     std::shuffle(porder.begin(), porder.end(), rng);
-    const double lr = 0.2 / (1 + epoch * 0.2);
+    const double lr = options.polarity_learning_rate / (1 + epoch * 0.2);
     for (size_t e : porder) {
       if (cancelled()) return absl::CancelledError("aspect training cancelled");
       std::array<double, 3> p{0, 0, 0};

@@ -48,6 +48,7 @@ struct ExtractedTerm {
 struct AspectTrainOptions {
   int tagger_epochs = 12;
   int polarity_epochs = 15;
+  double polarity_learning_rate = 0.2;
   int dictionary_folds = 5;
   uint64_t seed = 14;
   // The taxonomy section whose terms are features ("Electronics" for laptops); empty: every section.
