@@ -155,8 +155,10 @@ TermDictionary TermDictionary::Build(
 
 void TermDictionary::Recompute() {
   max_words = 0;
+  first_words.clear();
   for (const auto& [key, r] : rate) {
     max_words = std::max<size_t>(max_words, std::count(key.begin(), key.end(), ' ') + 1);
+    first_words.insert(key.substr(0, key.find(' ')));
   }
 }
 
@@ -164,15 +166,19 @@ void TermDictionary::Match(const std::vector<TagToken>& tokens, std::vector<char
                            std::vector<float>* rates) const {
   tag->assign(tokens.size(), 0);
   rates->assign(tokens.size(), 0);
+  std::string key;
   for (size_t b = 0; b < tokens.size();) {
     size_t best_end = 0;
     float best_rate = 0;
-    for (size_t e = std::min(tokens.size(), b + max_words); e > b; --e) {
-      auto it = rate.find(PhraseKey(tokens, b, e));
-      if (it != rate.end()) {
-        best_end = e;
-        best_rate = it->second;
-        break;
+    if (first_words.contains(tokens[b].lower)) {
+      key.clear();
+      for (size_t e = b + 1; e <= std::min(tokens.size(), b + max_words); ++e) {
+        absl::StrAppend(&key, e > b + 1 ? " " : "", tokens[e - 1].lower);
+        auto it = rate.find(key);
+        if (it != rate.end()) {
+          best_end = e;
+          best_rate = it->second;
+        }
       }
     }
     if (best_end == 0) {
@@ -195,12 +201,37 @@ absl::StatusOr<std::unique_ptr<AspectFeaturizer>> AspectFeaturizer::Create(absl:
   if (absl::Status st = lexicon->Merge(*domain); !st.ok()) return st;
   absl::StatusOr<AspectTaxonomy> taxonomy = AspectTaxonomy::Parse(EmbeddedData("aspects.conf"));
   if (!taxonomy.ok()) return taxonomy.status();
-  return std::unique_ptr<AspectFeaturizer>(
-      new AspectFeaturizer(*std::move(lexicon), *std::move(taxonomy), std::string(category)));
+  std::vector<std::string> sections = {std::string(category)};
+  if (category.empty()) sections = taxonomy->categories();
+  absl::flat_hash_set<std::string> terms;
+  for (const std::string& section : sections) {
+    for (const std::string& aspect : taxonomy->AspectsOf(section)) {
+      for (std::string& term : taxonomy->TermsOf(section, aspect)) terms.insert(std::move(term));
+    }
+  }
+  return std::unique_ptr<AspectFeaturizer>(new AspectFeaturizer(*std::move(lexicon), std::move(terms)));
 }
 
 bool AspectFeaturizer::InTaxonomy(absl::string_view phrase) const {
-  return taxonomy_.Knows(category_, phrase) || taxonomy_.Knows(category_, Singular(phrase));
+  if (taxonomy_terms_.contains(phrase)) return true;
+  return absl::EndsWith(phrase, "s") && taxonomy_terms_.contains(Singular(phrase));
+}
+
+uint64_t FeatureHash(std::initializer_list<absl::string_view> parts) {
+  uint64_t h = 1469598103934665603ull;
+  for (absl::string_view part : parts) {
+    for (char c : part) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ull;
+    }
+  }
+  return h;
+}
+
+void StringFeatures::Add(std::initializer_list<absl::string_view> parts) {
+  std::string s;
+  for (absl::string_view part : parts) s.append(part.data(), part.size());
+  out_->push_back(std::move(s));
 }
 
 double AspectFeaturizer::Valence(const std::vector<TagToken>& tokens, size_t i) const {
@@ -213,23 +244,30 @@ double AspectFeaturizer::Valence(const std::vector<TagToken>& tokens, size_t i) 
 }
 
 void AspectFeaturizer::TokenFeatures(const std::vector<TagToken>& tokens, const TermDictionary& dictionary,
-                                     std::vector<std::vector<std::string>>* out) const {
+                                     const std::vector<FeatureSink*>& sinks) const {
+  static constexpr absl::string_view kSign[3] = {"-1", "0", "1"};
+  static constexpr absl::string_view kPrefix[4] = {"", "p1=", "p2=", "p3="};
+  static constexpr absl::string_view kSuffix[4] = {"", "x1=", "x2=", "x3="};
   const size_t n = tokens.size();
-  out->assign(n, {});
-  std::vector<char> dict_tag;
-  std::vector<float> dict_rate;
+  thread_local std::vector<char> dict_tag;
+  thread_local std::vector<float> dict_rate;
+  thread_local std::vector<int> lex;
+  thread_local std::vector<char> tax, tax2;
   dictionary.Match(tokens, &dict_tag, &dict_rate);
-  std::vector<int> lex(n, 0);
-  std::vector<bool> tax(n, false), tax2(n, false);
+  lex.assign(n, 0);
+  tax.assign(n, 0);
+  tax2.assign(n, 0);
   bool sentence_opinion = false;
+  std::string bigram;
   for (size_t i = 0; i < n; ++i) {
     const double v = lexicon_.Valence(tokens[i].lower);
     lex[i] = v >= 0.5 ? 1 : v <= -0.5 ? -1 : 0;
     sentence_opinion |= lex[i] != 0;
     tax[i] = tokens[i].word && InTaxonomy(tokens[i].lower);
-    if (i + 1 < n && tokens[i].word && tokens[i + 1].word &&
-        InTaxonomy(absl::StrCat(tokens[i].lower, " ", tokens[i + 1].lower))) {
-      tax2[i] = tax2[i + 1] = true;
+    if (i + 1 < n && tokens[i].word && tokens[i + 1].word) {
+      bigram.clear();
+      absl::StrAppend(&bigram, tokens[i].lower, " ", tokens[i + 1].lower);
+      if (InTaxonomy(bigram)) tax2[i] = tax2[i + 1] = 1;
     }
   }
   auto word_at = [&](long k) -> absl::string_view {
@@ -242,61 +280,61 @@ void AspectFeaturizer::TokenFeatures(const std::vector<TagToken>& tokens, const 
     return tokens[k].shape;
   };
   for (size_t i = 0; i < n; ++i) {
-    std::vector<std::string>& f = (*out)[i];
+    FeatureSink& f = *sinks[i];
     const TagToken& t = tokens[i];
+    const absl::string_view w = t.lower;
     const long li = static_cast<long>(i);
-    f.push_back("b");
-    f.push_back(absl::StrCat("w=", t.lower));
-    f.push_back(absl::StrCat("s=", t.shape));
+    f.Add({"b"});
+    f.Add({"w=", w});
+    f.Add({"s=", t.shape});
     if (t.word) {
-      for (size_t k = 1; k <= 3 && k < t.lower.size(); ++k) {
-        f.push_back(absl::StrCat("p", k, "=", t.lower.substr(0, k)));
-        f.push_back(absl::StrCat("x", k, "=", t.lower.substr(t.lower.size() - k)));
+      for (size_t k = 1; k <= 3 && k < w.size(); ++k) {
+        f.Add({kPrefix[k], w.substr(0, k)});
+        f.Add({kSuffix[k], w.substr(w.size() - k)});
       }
-      if (i > 0 && t.shape[0] == 'X') f.push_back("cap-mid");
+      if (i > 0 && t.shape[0] == 'X') f.Add({"cap-mid"});
     }
-    f.push_back(absl::StrCat("w-1=", word_at(li - 1)));
-    f.push_back(absl::StrCat("w+1=", word_at(li + 1)));
-    f.push_back(absl::StrCat("w-2=", word_at(li - 2)));
-    f.push_back(absl::StrCat("w+2=", word_at(li + 2)));
-    f.push_back(absl::StrCat("w-1w=", word_at(li - 1), "|", t.lower));
-    f.push_back(absl::StrCat("ww+1=", t.lower, "|", word_at(li + 1)));
-    f.push_back(absl::StrCat("w-2w-1=", word_at(li - 2), "|", word_at(li - 1)));
-    f.push_back(absl::StrCat("w+1w+2=", word_at(li + 1), "|", word_at(li + 2)));
-    f.push_back(absl::StrCat("s-1=", shape_at(li - 1)));
-    f.push_back(absl::StrCat("s+1=", shape_at(li + 1)));
-    f.push_back(absl::StrCat("lex=", lex[i]));
-    if (i > 0) f.push_back(absl::StrCat("lex-1=", lex[i - 1]));
-    if (i + 1 < n) f.push_back(absl::StrCat("lex+1=", lex[i + 1]));
-    if (i > 1) f.push_back(absl::StrCat("lex-2=", lex[i - 2]));
-    if (i + 2 < n) f.push_back(absl::StrCat("lex+2=", lex[i + 2]));
-    f.push_back(sentence_opinion ? "opinion" : "no-opinion");
-    if (tax[i]) f.push_back("tax");
-    if (tax2[i]) f.push_back("tax2");
-    if (i > 0 && tax[i - 1]) f.push_back("tax-1");
-    if (i + 1 < n && tax[i + 1]) f.push_back("tax+1");
-    if (dict_tag[i] != 0) {
-      f.push_back(absl::StrCat("d", std::string(1, dict_tag[i]), "=", RateBucket(dict_rate[i])));
-    }
-    if (i + 1 < n && dict_tag[i + 1] == 'I') f.push_back("d-next-I");
+    f.Add({"w-1=", word_at(li - 1)});
+    f.Add({"w+1=", word_at(li + 1)});
+    f.Add({"w-2=", word_at(li - 2)});
+    f.Add({"w+2=", word_at(li + 2)});
+    f.Add({"w-1w=", word_at(li - 1), "|", w});
+    f.Add({"ww+1=", w, "|", word_at(li + 1)});
+    f.Add({"w-2w-1=", word_at(li - 2), "|", word_at(li - 1)});
+    f.Add({"w+1w+2=", word_at(li + 1), "|", word_at(li + 2)});
+    f.Add({"s-1=", shape_at(li - 1)});
+    f.Add({"s+1=", shape_at(li + 1)});
+    f.Add({"lex=", kSign[lex[i] + 1]});
+    if (i > 0) f.Add({"lex-1=", kSign[lex[i - 1] + 1]});
+    if (i + 1 < n) f.Add({"lex+1=", kSign[lex[i + 1] + 1]});
+    if (i > 1) f.Add({"lex-2=", kSign[lex[i - 2] + 1]});
+    if (i + 2 < n) f.Add({"lex+2=", kSign[lex[i + 2] + 1]});
+    f.Add({sentence_opinion ? "opinion" : "no-opinion"});
+    if (tax[i]) f.Add({"tax"});
+    if (tax2[i]) f.Add({"tax2"});
+    if (i > 0 && tax[i - 1]) f.Add({"tax-1"});
+    if (i + 1 < n && tax[i + 1]) f.Add({"tax+1"});
+    if (dict_tag[i] != 0) f.Add({dict_tag[i] == 'B' ? "dB=" : "dI=", RateBucket(dict_rate[i])});
+    if (i + 1 < n && dict_tag[i + 1] == 'I') f.Add({"d-next-I"});
   }
 }
 
 void AspectFeaturizer::PolarityFeatures(const std::vector<TagToken>& tokens, size_t first, size_t end,
-                                        std::vector<std::string>* out) const {
-  out->clear();
+                                        FeatureSink& out) const {
+  static constexpr absl::string_view kLeft[3] = {"", "L1=", "L2="};
+  static constexpr absl::string_view kRight[3] = {"", "R1=", "R2="};
   const size_t n = tokens.size();
-  out->push_back("bias");
-  out->push_back(absl::StrCat("t=", PhraseKey(tokens, first, end)));
-  for (size_t k = first; k < end; ++k) out->push_back(absl::StrCat("tw=", tokens[k].lower));
+  out.Add({"bias"});
+  out.Add({"t=", PhraseKey(tokens, first, end)});
+  for (size_t k = first; k < end; ++k) out.Add({"tw=", tokens[k].lower});
   for (size_t d = 1; d <= 6; ++d) {
     if (first >= d) {
-      out->push_back(absl::StrCat("L=", tokens[first - d].lower));
-      if (d <= 2) out->push_back(absl::StrCat("L", d, "=", tokens[first - d].lower));
+      out.Add({"L=", tokens[first - d].lower});
+      if (d <= 2) out.Add({kLeft[d], tokens[first - d].lower});
     }
     if (end + d - 1 < n) {
-      out->push_back(absl::StrCat("R=", tokens[end + d - 1].lower));
-      if (d <= 2) out->push_back(absl::StrCat("R", d, "=", tokens[end + d - 1].lower));
+      out.Add({"R=", tokens[end + d - 1].lower});
+      if (d <= 2) out.Add({kRight[d], tokens[end + d - 1].lower});
     }
   }
   // The term's clause: to the nearest clause break either side.
@@ -308,27 +346,25 @@ void AspectFeaturizer::PolarityFeatures(const std::vector<TagToken>& tokens, siz
     const double v = Valence(tokens, k);
     if (v == 0) continue;
     sentence += v;
-    if (k >= cb && k < ce) {
-      clause += v;
-      out->push_back(absl::StrCat("cw=", v > 0 ? "+" : "-", tokens[k].lower));
-    }
+    if (k >= cb && k < ce) out.Add({"cw=", v > 0 ? "+" : "-", tokens[k].lower});
+    if (k >= cb && k < ce) clause += v;
     (k < first ? left : right) += v;
   }
-  out->push_back(absl::StrCat("cl=", Bucket(clause)));
-  out->push_back(absl::StrCat("se=", Bucket(sentence)));
-  out->push_back(absl::StrCat("le=", Bucket(left)));
-  out->push_back(absl::StrCat("ri=", Bucket(right)));
-  out->push_back(absl::StrCat("cl-se=", Bucket(clause), Bucket(sentence)));
+  out.Add({"cl=", Bucket(clause)});
+  out.Add({"se=", Bucket(sentence)});
+  out.Add({"le=", Bucket(left)});
+  out.Add({"ri=", Bucket(right)});
+  out.Add({"cl-se=", Bucket(clause), Bucket(sentence)});
   bool contrast_before = false, contrast_after = false;
   for (size_t k = 0; k < n; ++k) {
     if (tokens[k].lower == "but" || tokens[k].lower == "however" || tokens[k].lower == "although") {
       (k < first ? contrast_before : contrast_after) = true;
     }
-    if (tokens[k].lower == "!") out->push_back("excl");
-    if (tokens[k].lower == "?") out->push_back("quest");
+    if (tokens[k].lower == "!") out.Add({"excl"});
+    if (tokens[k].lower == "?") out.Add({"quest"});
   }
-  if (contrast_before) out->push_back("contrast-before");
-  if (contrast_after) out->push_back("contrast-after");
+  if (contrast_before) out.Add({"contrast-before"});
+  if (contrast_after) out.Add({"contrast-after"});
 }
 
 }  // namespace marketlens::analyzer

@@ -5,11 +5,13 @@
 #define MARKETLENS_SERVICES_ANALYZER_ENGINE_ASPECT_FEATURES_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "services/analyzer/engine/aspects.h"
@@ -34,12 +36,42 @@ std::string PhraseKey(const std::vector<TagToken>& tokens, size_t first, size_t 
 struct TermDictionary {
   absl::flat_hash_map<std::string, float> rate;
   size_t max_words = 0;
+  absl::flat_hash_set<std::string> first_words;  // of the phrases: a quick "no match here"
   // Builds it from tokenized sentences and their terms (token spans [first, end)).
   static TermDictionary Build(const std::vector<const std::vector<TagToken>*>& sentences,
                               const std::vector<const std::vector<std::pair<uint32_t, uint32_t>>*>& terms);
-  void Recompute();  // max_words from `rate`
+  void Recompute();  // max_words and first_words from `rate`
   // Greedy longest matches, left to right: per token 0 (none), 'B' or 'I', and the match's rate.
   void Match(const std::vector<TagToken>& tokens, std::vector<char>* tag, std::vector<float>* rate) const;
+};
+
+// Receives feature names as the concatenation of their parts: training keeps the strings (the model file
+// names every feature), extraction only their 64-bit FNV-1a hashes (FeatureHash), so that it allocates
+// nothing per feature.
+class FeatureSink {
+ public:
+  virtual ~FeatureSink() = default;
+  virtual void Add(std::initializer_list<absl::string_view> parts) = 0;
+};
+uint64_t FeatureHash(std::initializer_list<absl::string_view> parts);
+
+// Feature strings (training).
+class StringFeatures : public FeatureSink {
+ public:
+  explicit StringFeatures(std::vector<std::string>* out) : out_(out) {}
+  void Add(std::initializer_list<absl::string_view> parts) override;
+
+ private:
+  std::vector<std::string>* out_;
+};
+// Feature hashes (extraction).
+class HashedFeatures : public FeatureSink {
+ public:
+  explicit HashedFeatures(std::vector<uint64_t>* out) : out_(out) {}
+  void Add(std::initializer_list<absl::string_view> parts) override { out_->push_back(FeatureHash(parts)); }
+
+ private:
+  std::vector<uint64_t>* out_;
 };
 
 class AspectFeaturizer {
@@ -47,23 +79,22 @@ class AspectFeaturizer {
   // The embedded VADER + domain lexicon and aspect taxonomy; `category` picks the taxonomy section.
   static absl::StatusOr<std::unique_ptr<AspectFeaturizer>> Create(absl::string_view category);
 
-  // Feature strings per token for the sequence tagger.
+  // The sequence tagger's features of every token: sinks[i] receives token i's.
   void TokenFeatures(const std::vector<TagToken>& tokens, const TermDictionary& dictionary,
-                     std::vector<std::vector<std::string>>* out) const;
-  // Feature strings of the term at tokens [first, end) for the polarity classifier.
+                     const std::vector<FeatureSink*>& sinks) const;
+  // The polarity classifier's features of the term at tokens [first, end).
   void PolarityFeatures(const std::vector<TagToken>& tokens, size_t first, size_t end,
-                        std::vector<std::string>* out) const;
+                        FeatureSink& out) const;
 
  private:
-  AspectFeaturizer(Lexicon lexicon, AspectTaxonomy taxonomy, std::string category)
-      : lexicon_(std::move(lexicon)), taxonomy_(std::move(taxonomy)), category_(std::move(category)) {}
+  AspectFeaturizer(Lexicon lexicon, absl::flat_hash_set<std::string> taxonomy_terms)
+      : lexicon_(std::move(lexicon)), taxonomy_terms_(std::move(taxonomy_terms)) {}
   // Lexicon valence of token i with negation in the three words before it (flipped and damped).
   double Valence(const std::vector<TagToken>& tokens, size_t i) const;
   bool InTaxonomy(absl::string_view phrase) const;
 
   Lexicon lexicon_;
-  AspectTaxonomy taxonomy_;
-  std::string category_;
+  absl::flat_hash_set<std::string> taxonomy_terms_;  // the category's (and "*"'s) terms, lower-case
 };
 
 }  // namespace marketlens::analyzer

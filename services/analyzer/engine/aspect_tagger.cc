@@ -175,7 +175,12 @@ absl::StatusOr<AspectTagger> AspectTagger::Train(const std::vector<AnnotatedSent
     const TermDictionary dictionary = TermDictionary::Build(other_tokens, other_spans);
     for (size_t s = fold; s < n; s += folds) {
       if (cancelled()) return absl::CancelledError("aspect training cancelled");
-      (*featurizer)->TokenFeatures(tokens[s], dictionary, &strings);
+      strings.assign(tokens[s].size(), {});
+      std::vector<StringFeatures> sinks;
+      std::vector<FeatureSink*> sink_ptrs;
+      sinks.reserve(strings.size());
+      for (auto& per_token : strings) sink_ptrs.push_back(&sinks.emplace_back(&per_token));
+      (*featurizer)->TokenFeatures(tokens[s], dictionary, sink_ptrs);
       features[s].resize(strings.size());
       for (size_t i = 0; i < strings.size(); ++i) {
         for (const std::string& f : strings[i]) features[s][i].push_back(Intern(&ids, &names, f));
@@ -256,7 +261,9 @@ absl::StatusOr<AspectTagger> AspectTagger::Train(const std::vector<AnnotatedSent
   std::vector<std::string> fs;
   for (size_t e = 0; e < polarity_examples.size(); ++e) {
     const PolarityExample& ex = polarity_examples[e];
-    (*featurizer)->PolarityFeatures(tokens[ex.sentence], ex.first, ex.end, &fs);
+    fs.clear();
+    StringFeatures sink(&fs);
+    (*featurizer)->PolarityFeatures(tokens[ex.sentence], ex.first, ex.end, sink);
     for (const std::string& f : fs) pfeatures[e].push_back(Intern(&pids, &pnames, f));
   }
   Averaged pw;
@@ -295,6 +302,10 @@ absl::StatusOr<AspectTagger> AspectTagger::Train(const std::vector<AnnotatedSent
 
 void AspectTagger::FinishLoad() {
   dictionary_.Recompute();
+  tag_index_.clear();
+  polarity_index_.clear();
+  for (const auto& [name, w] : tag_weights_) tag_index_[FeatureHash({name})] = w;
+  for (const auto& [name, w] : polarity_weights_) polarity_index_[FeatureHash({name})] = w;
   version_ = absl::StrFormat("at-%016x", Fnv1a(Serialize()));
 }
 
@@ -377,13 +388,20 @@ absl::StatusOr<AspectTagger> AspectTagger::Load(absl::string_view contents) {
 std::vector<ExtractedTerm> AspectTagger::Extract(absl::string_view text) const {
   std::vector<TagToken> tokens;
   TokenizeForTagging(text, &tokens);
-  std::vector<std::vector<std::string>> strings;
-  featurizer_->TokenFeatures(tokens, dictionary_, &strings);
+  std::vector<std::vector<uint64_t>> hashes(tokens.size());
+  std::vector<HashedFeatures> sinks;
+  std::vector<FeatureSink*> sink_ptrs;
+  sinks.reserve(tokens.size());
+  for (auto& per_token : hashes) {
+    per_token.reserve(40);
+    sink_ptrs.push_back(&sinks.emplace_back(&per_token));
+  }
+  featurizer_->TokenFeatures(tokens, dictionary_, sink_ptrs);
   std::vector<std::array<float, 3>> emissions(tokens.size(), {0, 0, 0});
   for (size_t i = 0; i < tokens.size(); ++i) {
-    for (const std::string& f : strings[i]) {
-      auto it = tag_weights_.find(f);
-      if (it == tag_weights_.end()) continue;
+    for (uint64_t f : hashes[i]) {
+      auto it = tag_index_.find(f);
+      if (it == tag_index_.end()) continue;
       for (int y = 0; y < 3; ++y) emissions[i][y] += it->second[y];
     }
   }
@@ -423,11 +441,12 @@ ExtractedTerm AspectTagger::ClassifySpan(absl::string_view text, const std::vect
   bool exact;
   std::array<double, 3> p{0, 0, 0};
   if (CoveringTokens(tokens, t.begin, t.end, &first, &last_end, &exact)) {
-    std::vector<std::string> fs;
-    featurizer_->PolarityFeatures(tokens, first, last_end, &fs);
-    for (const std::string& f : fs) {
-      auto it = polarity_weights_.find(f);
-      if (it == polarity_weights_.end()) continue;
+    std::vector<uint64_t> fs;
+    HashedFeatures sink(&fs);
+    featurizer_->PolarityFeatures(tokens, first, last_end, sink);
+    for (uint64_t f : fs) {
+      auto it = polarity_index_.find(f);
+      if (it == polarity_index_.end()) continue;
       for (int y = 0; y < 3; ++y) p[y] += it->second[y];
     }
   }

@@ -97,8 +97,10 @@ class AspectTagger {
   // Tagger: feature -> weights for O, B, I; transitions [previous (O, B, I, start)][current].
   absl::flat_hash_map<std::string, std::array<float, 3>> tag_weights_;
   std::array<std::array<float, 3>, 4> transitions_{};
-  // Polarity: feature -> weights for positive, negative, neutral; bias.
+  // Polarity: feature -> weights for positive, negative, neutral.
   absl::flat_hash_map<std::string, std::array<float, 3>> polarity_weights_;
+  // The same weights by FeatureHash of the name, for extraction.
+  absl::flat_hash_map<uint64_t, std::array<float, 3>> tag_index_, polarity_index_;
   // Dictionary of training terms (phrase -> share of its occurrences in training text annotated as a term).
   TermDictionary dictionary_;
 };
