@@ -207,13 +207,6 @@ std::vector<uint32_t> CharToByteOffsets(absl::string_view text) {
   return out;
 }
 
-uint32_t ByteToCharOffset(absl::string_view text, uint32_t byte) {
-  const std::vector<uint32_t> offsets = CharToByteOffsets(text);
-  uint32_t c = 0;
-  while (c + 1 < offsets.size() && offsets[c + 1] <= byte) ++c;
-  return c;
-}
-
 absl::StatusOr<std::vector<AnnotatedSentence>> ParseSemEvalXml(absl::string_view xml) {
   Reader reader(xml);
   std::vector<AnnotatedSentence> out;

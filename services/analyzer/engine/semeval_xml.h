@@ -40,8 +40,6 @@ absl::StatusOr<std::string> DecodeXmlEntities(absl::string_view s);
 // byte offset of every character boundary of valid UTF-8 `text` (size: characters + 1). Invalid bytes count
 // as one character each.
 std::vector<uint32_t> CharToByteOffsets(absl::string_view text);
-// The character index of byte offset `byte` (the character holding it).
-uint32_t ByteToCharOffset(absl::string_view text, uint32_t byte);
 
 }  // namespace marketlens::analyzer
 
