@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -27,6 +28,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "marketlens/analyzer/v1/analyzer.grpc.pb.h"
+#include "services/analyzer/engine/aspect_tagger.h"
 #include "services/analyzer/llm/fake_llm_server.h"
 #include "services/analyzer/test_world.h"
 
@@ -273,6 +275,85 @@ TEST(AnalyzerBinaryTest, SigtermInterruptsTrainingAndExitsNormally) {
   EXPECT_TRUE(absl::StrContains(out, "training cancelled")) << out;
   EXPECT_FALSE(absl::StrContains(out, "exiting without waiting")) << out;
   EXPECT_EQ(testing::Scalar(*pool, "SELECT count(*) FROM insights.models"), "0");
+}
+
+// --aspect_model: the binary loads a tagger (trained here on a few sentences written for the test) and
+// AnalyzeText reports its open-vocabulary terms ("keyboard", which the taxonomy lacks); a model file that is
+// not one stops start-up with a message naming the flag.
+TEST(AnalyzerBinaryTest, AspectModelFlag) {
+  std::vector<AnnotatedSentence> corpus;
+  const char* terms[] = {"keyboard", "trackpad", "hinge", "fan", "webcam"};
+  for (int k = 0; k < 40; ++k) {
+    const std::string term = terms[k % 5];
+    const std::string before = k % 2 ? "The " : "I hate the ";
+    const std::string after = k % 2 ? " is great." : ".";
+    const uint32_t from = static_cast<uint32_t>(before.size()),
+                   to = from + static_cast<uint32_t>(term.size());
+    corpus.push_back({absl::StrCat(k),
+                      before + term + after,
+                      {{term, k % 2 ? "positive" : "negative", from, to, from, to}}});
+  }
+  auto tagger = AspectTagger::Train(corpus);
+  ASSERT_TRUE(tagger.ok()) << tagger.status();
+  const std::string model = absl::StrCat(getenv("TEST_TMPDIR"), "/aspects.model");
+  std::ofstream(model) << tagger->Serialize();
+  const std::string bad_model = absl::StrCat(getenv("TEST_TMPDIR"), "/not-a.model");
+  std::ofstream(bad_model) << "hello\n";
+
+  auto pg = marketlens::testing::PostgresServer::StartOrDie();
+  auto pool = testing::MigratedDatabase(*pg);
+  ASSERT_NE(pool, nullptr);
+  const std::string dsn =
+      absl::StrCat("host=127.0.0.1 port=", pg->port(),
+                   " dbname=", testing::Scalar(*pool, "SELECT current_database()"), " user=postgres");
+  auto args = [&](int grpc_port, const std::string& model_path) {
+    return std::vector<std::string>{"services/analyzer/analyzer",
+                                    absl::StrCat("--grpc_port=", grpc_port),
+                                    absl::StrCat("--metrics_port=", *marketlens::testing::PickFreePort()),
+                                    "--grpc_host=127.0.0.1",
+                                    "--pg_dsn=" + dsn,
+                                    "--redis_address=127.0.0.1:1",
+                                    "--pipeline=false",
+                                    "--drain_seconds=1",
+                                    "--aspect_model=" + model_path};
+  };
+
+  const int grpc_port = *marketlens::testing::PickFreePort();
+  Process process(args(grpc_port, model), absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-aspects.log"));
+  auto stub = v1::AnalyzerService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
+  v1::TextAnalysis resp;
+  bool ok = false;
+  for (const absl::Time until = absl::Now() + absl::Seconds(30); !ok && absl::Now() < until;) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    v1::AnalyzeTextRequest req;
+    req.set_text("Honestly the keyboard is great. I hate the fan.");
+    ok = stub->AnalyzeText(&ctx, req, &resp).ok();
+    if (!ok) absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(ok) << process.Log();
+  EXPECT_TRUE(absl::StrContains(resp.model_version(), "+" + tagger->version())) << resp.model_version();
+  std::map<std::string, v1::AspectMention> aspects;
+  for (const auto& a : resp.aspects()) aspects[a.aspect()] = a;
+  ASSERT_TRUE(aspects.contains("keyboard")) << resp.DebugString();
+  EXPECT_GT(aspects["keyboard"].polarity(), 0.2);
+  EXPECT_TRUE(aspects["keyboard"].discovered());
+  EXPECT_EQ(aspects["keyboard"].quote(), "Honestly the keyboard is great.");
+  ASSERT_TRUE(aspects.contains("fan")) << resp.DebugString();
+  EXPECT_LT(aspects["fan"].polarity(), -0.2);
+  EXPECT_EQ(process.Kill(SIGTERM), 0) << process.Log();
+
+  Process bad(args(*marketlens::testing::PickFreePort(), bad_model),
+              absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-bad-model.log"));
+  int code = -1;
+  for (const absl::Time until = absl::Now() + absl::Seconds(20); absl::Now() < until;) {
+    if (absl::StrContains(bad.Log(), "aspect_model")) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  code = bad.Kill(SIGTERM, absl::Seconds(5));
+  EXPECT_TRUE(absl::StrContains(bad.Log(), "--aspect_model: " + bad_model)) << bad.Log();
+  EXPECT_NE(code, 0) << bad.Log();
 }
 
 }  // namespace

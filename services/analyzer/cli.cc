@@ -26,6 +26,7 @@
 #include "common/logging/log.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/analyzer/cli_aspects.h"
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/insights/store.h"
 
@@ -177,6 +178,10 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("score < reviews.jsonl | eval FILE [--train=REVIEWS.jsonl]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   marketlens::logging::SetMinLevel(marketlens::logging::Level::kWarning);
+  if (args.size() >= 2 && std::string(args[1]) == "train-aspects")
+    return marketlens::analyzer::TrainAspectsCommand(args);
+  if (args.size() >= 2 && std::string(args[1]) == "extract-aspects")
+    return marketlens::analyzer::ExtractAspectsCommand(args);
   if (args.size() < 2 || (std::string(args[1]) != "score" && std::string(args[1]) != "eval") ||
       (std::string(args[1]) == "eval" && args.size() != 3)) {
     std::cerr << "usage: cli score < reviews.jsonl\n       cli eval FILE [--train=REVIEWS.jsonl]\n";

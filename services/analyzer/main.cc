@@ -31,6 +31,7 @@
 #include "common/service/service_main.h"
 #include "services/analyzer/analyzer_service.h"
 #include "services/analyzer/content_setup.h"
+#include "services/analyzer/engine/aspect_tagger.h"
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/insights/store.h"
 #include "services/analyzer/pipeline.h"
@@ -46,6 +47,8 @@ ABSL_FLAG(std::string, lexicon_file, "",
 ABSL_FLAG(std::string, domain_lexicon_file, "", "domain words applied on top; empty: the embedded list");
 ABSL_FLAG(std::string, aspects_file, "", "aspect taxonomy (see data/aspects.conf); empty: the embedded one");
 ABSL_FLAG(std::string, issues_file, "", "issue rules (see data/issues.conf); empty: the embedded ones");
+ABSL_FLAG(std::string, aspect_model, "",
+          "aspect-term model written by `cli train-aspects` (open-vocabulary aspects); empty: taxonomy only");
 ABSL_FLAG(bool, pipeline, true, "analyse reviews in the background (stream + catch-up); off: serve only");
 ABSL_FLAG(bool, train, true,
           "train the weak-label model on rated reviews (when none is active or data grew)");
@@ -113,6 +116,13 @@ absl::Status Setup(service::ServiceContext& ctx) {
   auto engine_or = analyzer::Engine::Create(engine_config);
   if (!engine_or.ok()) return engine_or.status();
   analyzer::Engine* engine = engine_or->release();  // lives as long as the process
+  if (const std::string path = absl::GetFlag(FLAGS_aspect_model); !path.empty()) {
+    auto tagger = analyzer::LoadAspectTaggerFile(path);
+    if (!tagger.ok())
+      return absl::InvalidArgumentError(absl::StrCat("--aspect_model: ", tagger.status().message()));
+    engine->SetAspectTagger(*std::move(tagger));
+    logging::Info("aspect tagger loaded", {{"path", path}, {"version", engine->version()}});
+  }
 
   static analyzer::AnalyzerServiceImpl service(ctx.postgres(), engine);
   absl::Status content = analyzer::SetupContent(ctx, engine, &service);

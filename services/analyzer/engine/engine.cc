@@ -9,6 +9,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/analyzer/engine/aspect_tagger.h"
+#include "services/analyzer/engine/tagged_aspects.h"
 
 namespace marketlens::analyzer {
 namespace {
@@ -120,9 +122,20 @@ void Engine::SetDiscoveredTerms(const std::vector<DiscoveredTerm>& terms) {
   taxonomy_ = std::move(copy);
 }
 
+void Engine::SetAspectTagger(std::shared_ptr<const AspectTagger> tagger) {
+  absl::MutexLock lock(&mu_);
+  aspect_tagger_ = std::move(tagger);
+}
+
 std::string Engine::version() const {
   auto m = model();
-  return absl::StrCat(kEngineVersion, "+", m ? m->info().version : "rules");
+  std::shared_ptr<const AspectTagger> tagger;
+  {
+    absl::MutexLock lock(&mu_);
+    tagger = aspect_tagger_;
+  }
+  return absl::StrCat(kEngineVersion, "+", m ? m->info().version : "rules",
+                      tagger ? absl::StrCat("+", tagger->version()) : "");
 }
 
 TokenizerOptions Engine::tokenizer_options() const {
@@ -140,10 +153,12 @@ Analysis Engine::Analyze(const ReviewInput& input) const {
   thread_local std::vector<IssueHit> issue_hits;
   std::shared_ptr<const TextModel> model;
   std::shared_ptr<const AspectTaxonomy> taxonomy;
+  std::shared_ptr<const AspectTagger> tagger;
   {
     absl::MutexLock lock(&mu_);
     model = model_;
     taxonomy = taxonomy_;
+    tagger = aspect_tagger_;
   }
 
   // The title is the first sentence: "Broke after a week" says as much as the body.
@@ -185,7 +200,7 @@ Analysis Engine::Analyze(const ReviewInput& input) const {
 
   // Aspects, one entry per aspect (polarity averaged over its mentions, first sentence quoted).
   hits.clear();
-  taxonomy->Find(tt, input.category, &hits);
+  if (tagger == nullptr) taxonomy->Find(tt, input.category, &hits);
   absl::flat_hash_map<std::string, size_t> by_aspect;
   std::vector<int> mention_counts;
   for (const AspectHit& h : hits) {
@@ -215,6 +230,7 @@ Analysis Engine::Analyze(const ReviewInput& input) const {
       ++n;
     }
   }
+  if (tagger != nullptr) AddTaggedAspects(*tagger, *taxonomy, input.category, tt, &a.aspects);
   for (AspectMention& m : a.aspects) m.polarity = std::round(std::clamp(m.polarity, -1.0, 1.0) * 1000) / 1000;
 
   issue_hits.clear();

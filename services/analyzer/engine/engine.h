@@ -28,6 +28,8 @@
 
 namespace marketlens::analyzer {
 
+class AspectTagger;  // aspect_tagger.h
+
 // Part of every stored analysis's model_version: a new value makes every stored analysis stale, so the
 // pipeline's catch-up re-analyses everything (2: quality flags carry their triggering sentence).
 inline constexpr char kEngineVersion[] = "local-2";
@@ -105,8 +107,13 @@ class Engine {
   // Adds discovered aspect terms (on a copy of the taxonomy, swapped in atomically).
   void SetDiscoveredTerms(const std::vector<DiscoveredTerm>& terms);
   std::shared_ptr<const AspectTaxonomy> taxonomy() const;
+  // Open-vocabulary aspect terms (aspect_tagger.h, tagged_aspects.h): with a tagger, a review's aspects are
+  // the tagger's terms grouped by the taxonomy aspect they name, or by the term itself; nullptr (the
+  // default): the taxonomy's terms only.
+  void SetAspectTagger(std::shared_ptr<const AspectTagger> tagger);
 
-  // "local-2+nblr-<hash>" or "local-2+rules": stored with every analysis.
+  // "local-2+nblr-<hash>" or "local-2+rules" (then "+at-<hash>" with an aspect tagger): stored with every
+  // analysis.
   std::string version() const;
 
   const Lexicon& lexicon() const { return lexicon_; }
@@ -123,6 +130,7 @@ class Engine {
   mutable absl::Mutex mu_;
   std::shared_ptr<const TextModel> model_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const AspectTaxonomy> taxonomy_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const AspectTagger> aspect_tagger_ ABSL_GUARDED_BY(mu_);
 };
 
 // The embedded default data files ("vader_lexicon.tsv", "aspects.conf", "issues.conf", prompt templates);
