@@ -8,7 +8,10 @@
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -83,7 +86,32 @@ absl::Status ApplyEnvironment(absl::string_view prefix) {
   return absl::OkStatus();
 }
 
+bool IsProjectFlagFile(absl::string_view file) {
+  return absl::StartsWith(file, "services/") || absl::StartsWith(file, "common/") ||
+         absl::StartsWith(file, "bench/");
+}
+
+void ShowProjectFlagsInHelp(absl::string_view program) {
+  // Abseil's --help lists only flags declared in a file named like the program, which for a service
+  // binary (flags in main.cc and common/) is none: "No flags matched". Ours are what an operator needs;
+  // Abseil's own stay behind --helpfull.
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = IsProjectFlagFile;
+  usage.contains_helpshort_flags = IsProjectFlagFile;
+  absl::SetFlagsUsageConfig(usage);
+  if (absl::StartsWith(absl::ProgramUsageMessage(), "Warning: SetProgramUsageMessage() never called")) {
+    // Abseil prints it after "<program>: ".
+    absl::SetProgramUsageMessage(absl::StrCat(
+        "a marketlens service (", program,
+        "). Every flag can also be set as MARKETLENS_<FLAG> in the environment (the command line wins); "
+        "--helpfull lists Abseil's own flags too."));
+  }
+}
+
 std::vector<char*> ParseFlagsAndEnv(int argc, char** argv, absl::string_view env_prefix) {
+  absl::string_view program = argc > 0 ? absl::string_view(argv[0]) : "service";
+  if (size_t slash = program.rfind('/'); slash != absl::string_view::npos) program.remove_prefix(slash + 1);
+  ShowProjectFlagsInHelp(program);
   const std::vector<std::string> errors = ApplyEnvironmentErrors(env_prefix);
   if (!errors.empty()) {
     for (const std::string& error : errors) std::fprintf(stderr, "config error: %s\n", error.c_str());

@@ -31,9 +31,17 @@ std::string EnvVarName(absl::string_view prefix, absl::string_view flag_name);
 // parse, e.g. "MARKETLENS_GRPC_PORT=abc: not a valid value for --grpc_port (...)"; the good ones are applied.
 absl::Status ApplyEnvironment(absl::string_view prefix = kDefaultEnvPrefix);
 
-// ApplyEnvironment(prefix), then absl::ParseCommandLine(argc, argv) (so the command line wins). A bad
-// environment value prints "config error: ..." lines to stderr and exits with code 2; a bad command line
-// is reported by Abseil (exit 1). Returns the positional arguments, argv[0] first.
+// True for a flag declared in this repository's sources (services/, common/, bench/).
+bool IsProjectFlagFile(absl::string_view file);
+
+// Makes --help / --helpshort list every flag declared in this repository (Abseil's default shows only
+// flags of files named like the program) and sets a usage message if the program set none.
+void ShowProjectFlagsInHelp(absl::string_view program);
+
+// ShowProjectFlagsInHelp(basename of argv[0]), ApplyEnvironment(prefix), then absl::ParseCommandLine(argc,
+// argv) (so the command line wins). A bad environment value prints "config error: ..." lines to stderr and
+// exits with code 2; a bad command line is reported by Abseil (exit 1). Returns the positional arguments,
+// argv[0] first.
 std::vector<char*> ParseFlagsAndEnv(int argc, char** argv, absl::string_view env_prefix = kDefaultEnvPrefix);
 
 // The variable that set `flag_name` in ApplyEnvironment, if the flag still holds that value (that is,

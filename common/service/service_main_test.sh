@@ -23,6 +23,13 @@ out="$("$BIN" --grpc_port=5000 --metrics_port=5000 --log_level=loud 2>&1)"; rc=$
 grep -q "must differ" <<<"$out" || fail "clashing ports message: $out"
 grep -q -- "--log_level=loud" <<<"$out" || fail "bad log level message: $out"
 
+# --help lists the service's flags (its own and common/'s), not "No flags matched".
+out="$("$BIN" --help 2>&1)"
+grep -q -- "--grpc_port" <<<"$out" || fail "--help does not list --grpc_port: $out"
+grep -q -- "--pg_dsn\|--redis_address" <<<"$out" || fail "--help does not list the common flags: $out"
+grep -q "MARKETLENS_<FLAG>" <<<"$out" || fail "--help has no usage message: $out"
+if grep -q "No flags matched" <<<"$out"; then fail "--help: No flags matched"; fi
+
 grpc="$(free_port)"; metrics="$(free_port)"
 log="$TEST_TMPDIR/service.log"
 # The environment supplies the port; the command line the metrics port.
