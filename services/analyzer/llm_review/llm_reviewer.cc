@@ -212,7 +212,7 @@ void LlmReviewer::AnalyseBatch(std::vector<Pending> batch, std::vector<ReviewIns
   if (batch.empty()) return;
   const llm::RenderedPrompt prompt = Render(batch);
   const int64_t before = meter_->spent();
-  auto r = llm_->Call(prompt, ReviewBatchSchema(), options_.now() + options_.call_timeout);
+  auto r = llm_->Call(prompt, ReviewBatchSchema(), absl::Now() + options_.call_timeout);
   const int64_t spent = meter_->spent() - before;
   budget_.Spend(r.ok() ? static_cast<int64_t>(batch.size()) : 0, spent);
   if (!r.ok()) {

@@ -63,6 +63,7 @@ struct ReviewerOptions {
   absl::Duration idle_wait = absl::Milliseconds(500);
   // With the budget spent, look again after this long (or at the next UTC day, whichever is first).
   absl::Duration budget_recheck = absl::Minutes(5);
+  // The budget's clock (UTC days); deadlines use the real clock.
   std::function<absl::Time()> now = [] { return absl::Now(); };
 };
 

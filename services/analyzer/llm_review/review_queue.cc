@@ -12,6 +12,12 @@ uint64_t StableHash(absl::string_view s) {
     h ^= c;
     h *= 1099511628211ull;
   }
+  // MurmurHash3's finaliser: FNV's high bits are poorly mixed for short, similar ids.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
   return h;
 }
 
