@@ -330,6 +330,30 @@ absl::StatusOr<int> LlmReviewer::RunOnce() {
   return static_cast<int>(records.size());
 }
 
+absl::StatusOr<int> LlmReviewer::Backfill() {
+  if (engine_ == nullptr) return 0;
+  auto rows = store_->Backlog(prompt_id_, 4 * options_.batch_size);
+  if (!rows.ok()) return rows.status();
+  SamplingPolicy own_sake = options_.sampling;
+  own_sake.sample_rate = 0;
+  std::vector<ReviewCandidate> picked;
+  for (ReviewRow& r : *rows) {
+    Analysis a =
+        engine_->Analyze({.title = r.title, .text = r.text, .category = r.category, .rating = r.rating});
+    const int p = SamplePriority(r, a, own_sake);
+    if (p < 0) continue;  // the engine changed its mind since (another model)
+    metrics_->sampled(p).Increment();
+    picked.push_back({std::move(r), std::move(a), p});
+  }
+  const int n = static_cast<int>(picked.size());
+  if (n > 0) {
+    const int dropped = queue_.Push(std::move(picked));
+    if (dropped > 0) metrics_->dropped().Increment(dropped);
+  }
+  metrics_->queue_depth().Set(static_cast<double>(queue_.size()));
+  return n;
+}
+
 void LlmReviewer::UpdateGauges() {
   metrics_->budget_remaining("reviews").Set(static_cast<double>(budget_.reviews_left()));
   metrics_->budget_remaining("tokens").Set(static_cast<double>(budget_.tokens_left()));
@@ -357,7 +381,14 @@ void LlmReviewer::Loop() {
       sleep(std::min(absl::Seconds(1), paused_until_ - options_.now()));
       continue;
     }
-    if (!queue_.WaitNonEmpty(options_.idle_wait)) continue;
+    if (!queue_.WaitNonEmpty(options_.idle_wait)) {
+      if (options_.backfill_interval > absl::ZeroDuration() && absl::Now() >= next_backfill_) {
+        next_backfill_ = absl::Now() + options_.backfill_interval;
+        if (auto b = Backfill(); !b.ok())
+          logging::Warn("LLM review backlog read failed", {{"error", b.status()}});
+      }
+      continue;
+    }
     auto r = RunOnce();
     if (!r.ok()) {
       logging::Warn("LLM review round failed; will retry", {{"error", r.status()}});

@@ -3,6 +3,8 @@
 //
 //   pipeline thread: local analysis stored -> Offer(): sampled reviews queued (review_queue.h; a few
 //                    comparisons and a copy per sampled review, no I/O: the stream is never held up)
+//   reviewer thread, queue empty: the backlog (low-star and flagged reviews without a result: stored before
+//                    the mode was on, or queued when the process stopped) every backfill_interval
 //   reviewer thread: the best queued reviews, a batch at a time ->
 //     already analysed as they read now (same content hash and prompt in insights.review_llm_analysis)
 //                                                    -> skipped
@@ -61,6 +63,9 @@ struct ReviewerOptions {
   size_t max_review_bytes = 6000;  // longer texts are cut in the prompt
   absl::Duration cache_ttl = absl::Hours(24 * 30);
   absl::Duration idle_wait = absl::Milliseconds(500);
+  // With the queue empty, the backlog (ReviewInsightStore::Backlog) is read at most this often, a few
+  // batches at a time; zero: never.
+  absl::Duration backfill_interval = absl::Minutes(5);
   // With the budget spent, look again after this long (or at the next UTC day, whichever is first).
   absl::Duration budget_recheck = absl::Minutes(5);
   // The budget's clock (UTC days); deadlines use the real clock.
@@ -86,6 +91,9 @@ class LlmReviewer {
   // One round (the background thread's step; exposed for tests): the best queued reviews, at most a batch,
   // analysed and stored. Returns how many were stored. An error (Postgres) leaves them queued.
   absl::StatusOr<int> RunOnce();
+  // Queues up to four batches from the backlog, analysed again by the local engine (for the fallback);
+  // returns how many. (The thread calls it when the queue is empty; exposed for tests.)
+  absl::StatusOr<int> Backfill();
   void Start();
   void Stop();
 
@@ -135,6 +143,7 @@ class LlmReviewer {
   DailyBudget budget_;
   ReviewQueue queue_;
   absl::Time paused_until_ = absl::InfinitePast();  // the reviewer thread's (or RunOnce's caller's)
+  absl::Time next_backfill_ = absl::InfinitePast();
   std::thread thread_;
 };
 

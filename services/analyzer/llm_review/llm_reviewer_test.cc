@@ -418,6 +418,46 @@ TEST_F(LlmReviewerTest, SamplingPrefersNewLowStarAndFlaggedReviews) {
   EXPECT_EQ(order, (std::vector<std::string>{"both", "new-low", "old-low"}));
 }
 
+// Reviews analysed before the mode was turned on (or queued when the process stopped): the backlog.
+TEST_F(LlmReviewerTest, BacklogOfLowStarAndFlaggedReviewsWithoutAResult) {
+  ASSERT_TRUE(testing::AddProduct(*pool_, "p-1", "Kinetek Watch", "Kinetek", "Electronics").ok());
+  ASSERT_TRUE(testing::AddReview(*pool_, "old-low", "p-1", 1, "", "The strap broke after two days of use.",
+                                 now_ - absl::Hours(48))
+                  .ok());
+  ASSERT_TRUE(testing::AddReview(*pool_, "new-low", "p-1", 2, "",
+                                 "Not good at all, I would not buy it again.", now_ - absl::Hours(1))
+                  .ok());
+  ASSERT_TRUE(testing::AddReview(*pool_, "flagged", "p-1", 5, "",
+                                 "The clasp broke after two days. Otherwise a nice watch.", now_)
+                  .ok());
+  ASSERT_TRUE(
+      testing::AddReview(*pool_, "plain", "p-1", 5, "", "Nice watch, I like the colour and the weight.", now_)
+          .ok());
+  ASSERT_TRUE(testing::AddReview(*pool_, "short", "p-1", 1, "", "Bad.", now_).ok());
+  InsightsStore insights(pool_.get());
+  AnalyzerMetrics pipeline_metrics(registry_);
+  PipelineOptions po;
+  po.train = false;
+  Pipeline pipeline(&insights, engine_.get(), nullptr, po, &pipeline_metrics);  // no observer: mode off
+  ASSERT_EQ(pipeline.CatchUp()->reviews, 5);
+
+  FakeReviewModel model;
+  ReviewerOptions o;
+  o.batch_size = 2;
+  auto reviewer = Make(model, o);
+  auto n = reviewer->Backfill();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 3);  // not "plain" (5 stars, nothing flagged), not "short"
+  std::vector<std::string> order;
+  for (auto& c : reviewer->queue().PopBest(10)) order.push_back(c.review.id);
+  // Low stars and flagged first (old-low is both), then the newest.
+  EXPECT_EQ(order, (std::vector<std::string>{"old-low", "new-low", "flagged"}));
+  ASSERT_EQ(reviewer->Backfill().value(), 3);
+  EXPECT_EQ(Drain(*reviewer), 3);
+  EXPECT_EQ(Q("SELECT count(*) FROM insights.review_llm_analysis WHERE backend = 'openai'"), "3");
+  EXPECT_EQ(reviewer->Backfill().value(), 0);  // nothing left
+}
+
 TEST(DailyBudgetTest, FitsSpendsAndRollsOverAtUtcMidnight) {
   absl::Time now = absl::FromCivil(absl::CivilSecond(2026, 3, 1, 23, 0, 0), absl::UTCTimeZone());
   DailyBudget budget(5, 1000, [&] { return now; });

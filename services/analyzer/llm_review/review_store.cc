@@ -18,6 +18,35 @@ absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ReviewInsightStore
   return out;
 }
 
+absl::StatusOr<std::vector<ReviewRow>> ReviewInsightStore::Backlog(const std::string& prompt_id, int limit) {
+  auto r = pool_->Exec(
+      "SELECT r.id, r.product_id, COALESCE(p.category, ''), r.title, r.text, r.rating, r.version,"
+      " (extract(epoch FROM r.created_at) * 1000000)::bigint"
+      " FROM insights.review_analysis a JOIN raw.reviews r ON r.id = a.review_id"
+      " LEFT JOIN raw.products p ON p.id = r.product_id"
+      " WHERE (r.rating <= 2 OR a.issues <> '[]'::jsonb OR 'rating_mismatch' = ANY(a.quality_flags))"
+      "   AND NOT ('too_short' = ANY(a.quality_flags) OR 'empty' = ANY(a.quality_flags))"
+      "   AND NOT EXISTS (SELECT 1 FROM insights.review_llm_analysis l"
+      "                   WHERE l.review_id = r.id AND l.prompt_id = $1)"
+      " ORDER BY (r.rating <= 2) DESC, r.created_at DESC, r.id LIMIT $2",
+      prompt_id, limit);
+  if (!r.ok()) return r.status();
+  std::vector<ReviewRow> out;
+  for (const auto& row : *r) {
+    ReviewRow v;
+    v.id = row[0].as<std::string>();
+    v.product_id = row[1].as<std::string>();
+    v.category = row[2].as<std::string>();
+    v.title = row[3].as<std::string>();
+    v.text = row[4].as<std::string>();
+    v.rating = row[5].as<int>();
+    v.version = row[6].as<int>();
+    v.created_at = absl::FromUnixMicros(row[7].as<int64_t>());
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 absl::Status ReviewInsightStore::Save(const std::vector<ReviewInsightRecord>& records) {
   if (records.empty()) return absl::OkStatus();
   std::vector<std::string> ids, products, versions, hashes, backends, models, prompts, reasons, cached,

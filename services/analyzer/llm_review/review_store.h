@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/postgres/pool.h"
+#include "services/analyzer/insights/store.h"
 #include "services/analyzer/llm_review/review_schema.h"
 
 namespace marketlens::analyzer::llm_review {
@@ -29,6 +30,11 @@ class ReviewInsightStore {
   // For the reviews among `ids` already analysed with `prompt_id`: review id -> content hash.
   absl::StatusOr<absl::flat_hash_map<std::string, std::string>> StoredHashes(
       const std::vector<std::string>& ids, const std::string& prompt_id);
+  // The backlog: reviews analysed by the local engine that the sampling policy would pick for their own
+  // sake (1-2 stars, an issue or rating_mismatch; not empty or too short) and that have no result for
+  // `prompt_id` yet; low stars first, then the newest. (Reviews stored before the mode was turned on, or
+  // queued when the process stopped.)
+  absl::StatusOr<std::vector<ReviewRow>> Backlog(const std::string& prompt_id, int limit);
   // Upserts (one statement; an older review version never replaces a newer one).
   absl::Status Save(const std::vector<ReviewInsightRecord>& records);
 
