@@ -124,6 +124,11 @@ llm::HttpResponse FakeReviewModel::Handle(const llm::HttpRequest& req) {
     r.body = R"({"error":{"message":"Rate limit reached for requests","type":"requests"}})";
     return r;
   }
+  if (n <= b.rate_limited_first + b.loading_first) {
+    r.status = 503;
+    r.body = R"({"error":{"code":503,"message":"Loading model","type":"unavailable_error"}})";
+    return r;
+  }
   if (b.reject_json_schema && chat->response_format == "json_schema") {
     r.status = 400;
     r.body =

@@ -9,8 +9,11 @@
 //   - per review (by its position r1, r2, ...): left out of the answer, answered against the schema, or
 //     quoting a sentence the review does not contain
 //   - `rate_limited_first`: the first N requests get 429 with Retry-After (seconds, like OpenAI and proxies)
+//   - `loading_first`: the first N requests get 503 "Loading model", as llama.cpp's server answers while it
+//     loads the weights
 //   - `delay`: a slow server (past the caller's deadline)
-//   - `report_usage`: token usage in the answer (prompt: request bytes / 4, completion: answer bytes / 4)
+//   - `report_usage`: token usage in the answer (prompt: request bytes / 4, completion: answer bytes / 4);
+//     off: no "usage" object, as some proxies and older local servers send
 // Its analysis of a review is deterministic: sentiment (rating - 3) / 2; each sentence naming a feature of
 // a small list (battery, screen, sound, strap, price, size, charger, fit) is feature feedback with the
 // rating's sign; a sentence saying it broke or stopped working is a "defective" issue and a "defects"
@@ -34,6 +37,7 @@ struct FakeModelBehaviour {
   bool reject_json_schema = false;
   bool ignore_schema = false;
   int rate_limited_first = 0;
+  int loading_first = 0;  // the first N requests get 503 "Loading model" (llama.cpp's server starting up)
   int retry_after_seconds = 1;
   absl::Duration delay = absl::ZeroDuration();
   bool report_usage = true;

@@ -221,6 +221,27 @@ TEST_F(LlmReviewerTest, RateLimitHonoursRetryAfter) {
   EXPECT_EQ(llm_metrics_->llm_calls("openai", "error").Value(), 1);
 }
 
+TEST_F(LlmReviewerTest, ServerStillLoadingAndNoUsageReported) {
+  FakeModelBehaviour b;
+  b.loading_first = 2;
+  b.report_usage = false;
+  FakeReviewModel model(b);
+  auto reviewer = Make(model);
+  reviewer->Offer(Analysed(Reviews("a-", 2)));
+  EXPECT_EQ(Drain(*reviewer), 2);
+  EXPECT_EQ(model.requests(), 3);  // two 503s retried with backoff, then the answer
+  EXPECT_EQ(Q("SELECT count(*) FROM insights.review_llm_analysis WHERE backend = 'openai'"), "2");
+  // No usage in the answer: the tokens charged are estimated from the bytes of the prompt (~4 a token).
+  auto sent = llm::ParseChatRequest(model.recorded()[2].body);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(metrics_->tokens("prompt").Value(),
+            static_cast<int64_t>((sent->system.size() + sent->user.size()) / 4));
+  EXPECT_GT(metrics_->tokens("completion").Value(), 20);
+  EXPECT_EQ(reviewer->budget().tokens_left(),
+            ReviewerOptions().tokens_per_day - static_cast<int64_t>(metrics_->tokens("prompt").Value() +
+                                                                    metrics_->tokens("completion").Value()));
+}
+
 TEST_F(LlmReviewerTest, AnswerCutAtMaxTokensSplitsTheBatch) {
   FakeReviewModel model;
   ReviewerOptions o;
