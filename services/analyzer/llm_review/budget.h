@@ -1,8 +1,8 @@
 // The LLM review mode's daily budget: at most `reviews_per_day` reviews answered by the model and
 // `tokens_per_day` tokens (prompt + completion, as the server reports them; estimated from the bytes when
 // it does not) per UTC day. A batch is sent only if its estimate fits what is left; tokens are charged as
-// spent (retries and answers that were then rejected included), so the token figure is a hard bound up to
-// one batch's overshoot of its estimate. Thread-safe.
+// spent (retries and answers that were then rejected included), so the token figure can be overshot by one
+// request's cost beyond its estimate (more when that request was retried). Thread-safe.
 #ifndef MARKETLENS_SERVICES_ANALYZER_LLM_REVIEW_BUDGET_H_
 #define MARKETLENS_SERVICES_ANALYZER_LLM_REVIEW_BUDGET_H_
 
