@@ -10,8 +10,8 @@
 //   analyzer_pending_reviews                         reviews found stale at the last catch-up pass
 //   analyzer_insights_lag_seconds                    wall time from a review's announcement (queued_at)
 //                                                    to its product's insights being updated, last batch
-//   analyzer_llm_calls_total{backend,outcome}        LLM calls: ok, invalid_output, error, circuit_open,
-//                                                    cached
+//   analyzer_llm_calls_total{backend,outcome}        LLM calls: ok, invalid_output, truncated, error,
+//                                                    circuit_open, cached
 //   analyzer_llm_fallbacks_total{reason}             answers given by the local engine instead (error,
 //                                                    ungrounded)
 //   analyzer_llm_tokens_total{backend,kind}          prompt / completion tokens reported by the backend

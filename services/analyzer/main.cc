@@ -34,6 +34,7 @@
 #include "services/analyzer/engine/aspect_tagger.h"
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/insights/store.h"
+#include "services/analyzer/llm_review/setup.h"
 #include "services/analyzer/pipeline.h"
 
 ABSL_DECLARE_FLAG(std::string, pg_dsn);
@@ -164,6 +165,10 @@ absl::Status Setup(service::ServiceContext& ctx) {
     auto* pipeline = new analyzer::Pipeline(store, engine, redis, options);
     g_pipeline = pipeline;
     server::internal::AddSignalListener([pipeline](int) { pipeline->RequestStop(); });
+    // --llm_review: sampled reviews through the LLM as well, in the background (llm_review/).
+    absl::Status llm_review =
+        analyzer::llm_review::SetupLlmReview(ctx, store->pool(), redis, engine, pipeline);
+    if (!llm_review.ok()) return llm_review;
     pipeline->Start();
     logging::Info("analyzer pipeline started",
                   {{"stream", options.stream}, {"consumer", options.consumer}, {"train", options.train}});

@@ -131,6 +131,7 @@ absl::Status Pipeline::AnalyzeAndSave(const std::vector<ReviewRow>& rows, const 
     return touched.status();
   }
   metrics_->analyzed(source).Increment(static_cast<double>(rows.size()));
+  if (analysed_observer_) analysed_observer_(analysed);
   products->insert(touched->begin(), touched->end());
   return absl::OkStatus();
 }

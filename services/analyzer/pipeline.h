@@ -17,9 +17,11 @@
 #define MARKETLENS_SERVICES_ANALYZER_PIPELINE_H_
 
 #include <atomic>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -97,6 +99,12 @@ class Pipeline {
   // Retrains if there is no model or the data grew enough.
   absl::Status MaybeRetrain();
 
+  // Called on the pipeline's thread with every batch of analyses once stored (the LLM review mode queues
+  // its candidates here, llm_review/llm_reviewer.h). It must be quick and must not block. Set before
+  // Start().
+  using AnalysedObserver = std::function<void(const std::vector<std::pair<ReviewRow, Analysis>>&)>;
+  void set_analysed_observer(AnalysedObserver observer) { analysed_observer_ = std::move(observer); }
+
  private:
   // Analyses and stores the rows; adds the products touched to `products`.
   absl::Status AnalyzeAndSave(const std::vector<ReviewRow>& rows, const std::string& source,
@@ -115,6 +123,7 @@ class Pipeline {
   std::thread thread_;
   absl::Mutex train_mu_;  // one training at a time
   bool group_ready_ = false;
+  AnalysedObserver analysed_observer_;
 };
 
 }  // namespace marketlens::analyzer

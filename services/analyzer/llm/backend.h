@@ -18,6 +18,9 @@ struct LlmResponse {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   std::string model;
+  // Why the model stopped, as the server said ("stop"; "length": cut at max_tokens, the JSON is likely
+  // incomplete); empty when the server did not say.
+  std::string finish_reason;
 };
 
 // Status payload key carrying a server's Retry-After (in milliseconds, as text) on RESOURCE_EXHAUSTED.

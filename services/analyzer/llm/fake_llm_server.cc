@@ -12,6 +12,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace marketlens::analyzer::llm {
 namespace {
@@ -33,14 +35,51 @@ std::string JsonEscapeMinimal(const std::string& s) {
 
 }  // namespace
 
-HttpResponse ChatCompletion(const std::string& content, int prompt_tokens, int completion_tokens) {
+HttpResponse ChatCompletion(const std::string& content, int prompt_tokens, int completion_tokens,
+                            const std::string& finish_reason) {
   HttpResponse r;
   r.headers = {{"Content-Type", "application/json"}};
   r.body = absl::StrCat(
       R"({"id":"chatcmpl-1","object":"chat.completion","model":"fake-model","choices":[{"index":0,)",
-      R"("message":{"role":"assistant","content":")", JsonEscapeMinimal(content),
-      R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":)", prompt_tokens, R"(,"completion_tokens":)",
-      completion_tokens, "}}");
+      R"("message":{"role":"assistant","content":")", JsonEscapeMinimal(content), R"("},"finish_reason":")",
+      finish_reason, R"("}])");
+  if (prompt_tokens >= 0 && completion_tokens >= 0) {
+    absl::StrAppend(&r.body, R"(,"usage":{"prompt_tokens":)", prompt_tokens, R"(,"completion_tokens":)",
+                    completion_tokens, "}");
+  }
+  r.body += "}";
+  return r;
+}
+
+absl::StatusOr<ChatRequest> ParseChatRequest(const std::string& body) {
+  google::protobuf::Struct s;
+  if (!google::protobuf::util::JsonStringToMessage(body, &s).ok())
+    return absl::InvalidArgumentError("request body is not JSON");
+  const auto& f = s.fields();
+  ChatRequest r;
+  if (auto m = f.find("model"); m != f.end()) r.model = m->second.string_value();
+  auto messages = f.find("messages");
+  if (messages == f.end() || messages->second.list_value().values_size() == 0)
+    return absl::InvalidArgumentError("no messages");
+  for (const auto& m : messages->second.list_value().values()) {
+    const auto& mf = m.struct_value().fields();
+    auto role = mf.find("role");
+    auto content = mf.find("content");
+    if (role == mf.end() || content == mf.end()) continue;
+    (role->second.string_value() == "system" ? r.system : r.user) += content->second.string_value();
+  }
+  if (auto mt = f.find("max_tokens"); mt != f.end())
+    r.max_tokens = static_cast<int>(mt->second.number_value());
+  if (auto rf = f.find("response_format"); rf != f.end()) {
+    const auto& rff = rf->second.struct_value().fields();
+    if (auto t = rff.find("type"); t != rff.end()) r.response_format = t->second.string_value();
+    if (auto js = rff.find("json_schema"); js != rff.end()) {
+      const auto& jsf = js->second.struct_value().fields();
+      if (auto n = jsf.find("name"); n != jsf.end()) r.schema_name = n->second.string_value();
+      if (auto sc = jsf.find("schema"); sc != jsf.end())
+        (void)google::protobuf::util::MessageToJsonString(sc->second, &r.schema);
+    }
+  }
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -27,8 +28,22 @@ struct HttpResponse {
   absl::Duration delay = absl::ZeroDuration();  // before answering
 };
 
-// An OpenAI chat completion whose message content is `content`.
-HttpResponse ChatCompletion(const std::string& content, int prompt_tokens = 12, int completion_tokens = 34);
+// An OpenAI chat completion whose message content is `content`; `finish_reason` "length" is what servers
+// say when the answer was cut at max_tokens. Negative token counts: no "usage" object (some servers and
+// proxies send none).
+HttpResponse ChatCompletion(const std::string& content, int prompt_tokens = 12, int completion_tokens = 34,
+                            const std::string& finish_reason = "stop");
+
+// What a chat completions request asked for (the fields the fakes act on).
+struct ChatRequest {
+  std::string model, system, user;
+  std::string response_format;  // "", "json_object" or "json_schema"
+  std::string schema_name;      // response_format.json_schema.name
+  std::string schema;           // response_format.json_schema.schema, as JSON
+  int max_tokens = 0;           // 0: not given
+};
+// INVALID_ARGUMENT when the body is not a chat completions request.
+absl::StatusOr<ChatRequest> ParseChatRequest(const std::string& body);
 
 class FakeLlmServer {
  public:

@@ -132,6 +132,61 @@ absl::Status Validate(const Struct& value, const Schema& schema) {
   return Check(value, schema.fields, schema.name);
 }
 
+namespace {
+
+std::string Quoted(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+std::string StringSchema(const FieldSpec& f) {
+  std::string out = "{\"type\":\"string\"";
+  if (!f.one_of.empty()) {
+    std::vector<std::string> quoted;
+    for (const std::string& v : f.one_of) quoted.push_back(Quoted(v));
+    absl::StrAppend(&out, ",\"enum\":[", absl::StrJoin(quoted, ","), "]");
+  }
+  return out + "}";
+}
+
+std::string FieldSchema(const FieldSpec& f) {
+  switch (f.type) {
+    case Type::kString:
+      return StringSchema(f);
+    case Type::kNumber: {
+      std::string out = "{\"type\":\"number\"";
+      if (f.min > -1e300) absl::StrAppend(&out, ",\"minimum\":", f.min);
+      if (f.max < 1e300) absl::StrAppend(&out, ",\"maximum\":", f.max);
+      return out + "}";
+    }
+    case Type::kBool:
+      return "{\"type\":\"boolean\"}";
+    case Type::kStringArray:
+      return absl::StrCat("{\"type\":\"array\",\"items\":", StringSchema(f), "}");
+    case Type::kObjectArray:
+      return absl::StrCat("{\"type\":\"array\",\"items\":", ToJsonSchema(f.item_fields), "}");
+  }
+  return "{}";
+}
+
+}  // namespace
+
+std::string ToJsonSchema(const std::vector<FieldSpec>& fields) {
+  std::vector<std::string> properties, required;
+  for (const FieldSpec& f : fields) {
+    properties.push_back(absl::StrCat(Quoted(f.name), ":", FieldSchema(f)));
+    if (f.required) required.push_back(Quoted(f.name));
+  }
+  return absl::StrCat("{\"type\":\"object\",\"properties\":{", absl::StrJoin(properties, ","),
+                      "},\"required\":[", absl::StrJoin(required, ","), "],\"additionalProperties\":false}");
+}
+
+std::string ToJsonSchema(const Schema& schema) { return ToJsonSchema(schema.fields); }
+
 const Schema& AnalyzeReviewSchema() {
   static const auto* s = [] {
     auto* schema = new Schema{"AnalyzeReviewOutput", {}};

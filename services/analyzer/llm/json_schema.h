@@ -36,6 +36,12 @@ absl::StatusOr<google::protobuf::Struct> ParseJsonObject(absl::string_view text)
 // INVALID_ARGUMENT naming the first violation ("SummaryOutput.sentiment: must be one of ...").
 absl::Status Validate(const google::protobuf::Struct& value, const Schema& schema);
 
+// The schema as a JSON Schema document (an object with properties, required, additionalProperties false;
+// enums and numeric ranges; lengths and item counts are left to Validate), for response_format
+// json_schema.
+std::string ToJsonSchema(const Schema& schema);
+std::string ToJsonSchema(const std::vector<FieldSpec>& fields);
+
 // The schemas of the prompt templates in data/prompts.
 const Schema& AnalyzeReviewSchema();
 const Schema& SummarySchema();

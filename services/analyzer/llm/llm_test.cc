@@ -97,6 +97,63 @@ TEST_F(LlmTest, MalformedJsonIsRetriedThenGivenUp) {
             absl::StatusCode::kInternal);
 }
 
+TEST_F(LlmTest, AnswerCutAtMaxTokensIsOutOfRangeAndNotAskedAgain) {
+  FakeLlmServer server([](const HttpRequest&) {
+    return ChatCompletion(R"({"summary":"Anna called twice about a la)", 12, 400, "length");
+  });
+  auto llm = Make(server);
+  auto r = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kOutOfRange) << r.status();
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "finish_reason")) << r.status();
+  EXPECT_EQ(server.requests(), 1);  // the same question would be cut the same way
+  EXPECT_EQ(metrics_.llm_calls("openai", "truncated").Value(), 1);
+  // A complete answer that merely reached the limit is used.
+  server.set_handler([](const HttpRequest&) { return ChatCompletion(kGoodSummary, 12, 34, "length"); });
+  EXPECT_TRUE(llm->Call(Prompt("b"), SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+  auto parsed = ParseChatCompletion(ChatCompletion("{}", -1, -1, "length").body);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->finish_reason, "length");
+  EXPECT_EQ(parsed->prompt_tokens, 0);  // no usage reported
+}
+
+TEST_F(LlmTest, JsonSchemaResponseFormatAndTheFallbackToJsonObject) {
+  std::atomic<int> n{0};
+  FakeLlmServer server([&](const HttpRequest& req) {
+    auto chat = ParseChatRequest(req.body);
+    if (++n == 1) {
+      EXPECT_EQ(chat->response_format, "json_schema");
+      EXPECT_EQ(chat->schema_name, "SummaryOutput");
+      EXPECT_TRUE(absl::StrContains(chat->schema, R"("enum":["negative","neutral","positive"])"))
+          << chat->schema;
+      HttpResponse r;
+      r.status = 400;
+      r.body = R"({"error":{"message":"Unrecognized response_format type: json_schema"}})";
+      return r;
+    }
+    EXPECT_EQ(chat->response_format, "json_object");
+    return ChatCompletion(kGoodSummary);
+  });
+  OpenAiOptions o;
+  o.base_url = server.base_url();
+  o.json_schema = true;
+  auto backend = std::make_unique<OpenAiBackend>(o);
+  OpenAiBackend* raw = backend.get();
+  StructuredLlm llm(std::move(backend), nullptr, {}, &metrics_);
+  RenderedPrompt p = Prompt();
+  p.response_schema = ToJsonSchema(SummarySchema());
+  p.response_schema_name = "SummaryOutput";
+  EXPECT_TRUE(llm.Call(p, SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_TRUE(raw->json_schema_rejected());
+  EXPECT_EQ(server.requests(), 2);
+  EXPECT_TRUE(absl::StrContains(raw->RequestBody(p), R"("response_format":{"type":"json_object"})"));
+  // The schema document: every field required, nothing else allowed, valid JSON.
+  EXPECT_TRUE(ParseJsonObject(ToJsonSchema(AnalyzeReviewSchema())).ok());
+  EXPECT_TRUE(absl::StrContains(
+      ToJsonSchema(SummarySchema()),
+      R"("required":["summary","key_topics","sentiment","cited_ids"],"additionalProperties":false)"))
+      << ToJsonSchema(SummarySchema());
+}
+
 TEST_F(LlmTest, RateLimitHonoursRetryAfter) {
   std::atomic<int> n{0};
   FakeLlmServer server([&](const HttpRequest&) {

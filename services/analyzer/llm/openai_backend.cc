@@ -43,6 +43,10 @@ size_t ReadHeader(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+int AbortWhenCancelled(void* cancel, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(cancel)->load() ? 1 : 0;
+}
+
 void GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -71,13 +75,25 @@ OpenAiBackend::OpenAiBackend(OpenAiOptions options) : options_(std::move(options
 }
 
 std::string OpenAiBackend::RequestBody(const RenderedPrompt& prompt) const {
+  return Body(prompt,
+              options_.json_schema && !json_schema_rejected_.load() && !prompt.response_schema.empty());
+}
+
+std::string OpenAiBackend::Body(const RenderedPrompt& prompt, bool with_schema) const {
   std::string body = absl::StrCat("{\"model\":\"", logging::JsonEscape(options_.model), "\",\"messages\":[");
   if (!prompt.system.empty()) {
     absl::StrAppend(&body, "{\"role\":\"system\",\"content\":\"", logging::JsonEscape(prompt.system), "\"},");
   }
   absl::StrAppend(&body, "{\"role\":\"user\",\"content\":\"", logging::JsonEscape(prompt.user), "\"}],",
                   "\"temperature\":", options_.temperature, ",\"max_tokens\":", options_.max_tokens);
-  if (options_.json_mode) absl::StrAppend(&body, ",\"response_format\":{\"type\":\"json_object\"}");
+  if (with_schema) {
+    absl::StrAppend(
+        &body, ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"",
+        logging::JsonEscape(prompt.response_schema_name.empty() ? "output" : prompt.response_schema_name),
+        "\",\"strict\":true,\"schema\":", prompt.response_schema, "}}");
+  } else if (options_.json_mode) {
+    absl::StrAppend(&body, ",\"response_format\":{\"type\":\"json_object\"}");
+  }
   body += "}";
   return body;
 }
@@ -112,16 +128,35 @@ absl::StatusOr<LlmResponse> ParseChatCompletion(const std::string& body) {
     }
   }
   if (auto m = f.find("model"); m != f.end()) r.model = m->second.string_value();
+  if (auto fr = choice.find("finish_reason");
+      fr != choice.end() && fr->second.kind_case() == google::protobuf::Value::kStringValue) {
+    r.finish_reason = fr->second.string_value();
+  }
   return r;
 }
 
 absl::StatusOr<LlmResponse> OpenAiBackend::Complete(const RenderedPrompt& prompt, absl::Time deadline) {
+  const bool with_schema =
+      options_.json_schema && !json_schema_rejected_.load() && !prompt.response_schema.empty();
+  absl::StatusOr<LlmResponse> r = Post(Body(prompt, with_schema), deadline);
+  if (with_schema && absl::IsInvalidArgument(r.status()) &&
+      (absl::StrContains(r.status().message(), "response_format") ||
+       absl::StrContains(r.status().message(), "json_schema"))) {
+    // An older server (or one without grammar support) that knows only json_object: ask again that way.
+    json_schema_rejected_ = true;
+    logging::Warn("the LLM endpoint rejected response_format json_schema; using json_object",
+                  {{"error", r.status()}});
+    r = Post(Body(prompt, false), deadline);
+  }
+  return r;
+}
+
+absl::StatusOr<LlmResponse> OpenAiBackend::Post(const std::string& body, absl::Time deadline) {
   const absl::Duration left = std::min(options_.timeout, deadline - absl::Now());
   if (left <= absl::Milliseconds(1)) return absl::DeadlineExceededError("no time left for the LLM call");
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
   const std::string url = options_.base_url + "/chat/completions";
-  const std::string body = RequestBody(prompt);
   std::string response;
   Headers headers;
   curl_slist* list = curl_slist_append(nullptr, "Content-Type: application/json");
@@ -144,6 +179,11 @@ absl::StatusOr<LlmResponse> OpenAiBackend::Complete(const RenderedPrompt& prompt
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(std::min(left, options_.connect_timeout))));
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "marketlens-analyzer/1");
+  if (options_.cancel != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, AbortWhenCancelled);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(options_.cancel));
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  }
   const CURLcode rc = curl_easy_perform(curl);
   long http = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
@@ -152,6 +192,7 @@ absl::StatusOr<LlmResponse> OpenAiBackend::Complete(const RenderedPrompt& prompt
   if (rc == CURLE_OPERATION_TIMEDOUT) {
     return absl::DeadlineExceededError(absl::StrCat("LLM call timed out after ", absl::FormatDuration(left)));
   }
+  if (rc == CURLE_ABORTED_BY_CALLBACK) return absl::CancelledError("LLM call abandoned: stopping");
   if (rc != CURLE_OK) {
     return absl::UnavailableError(absl::StrCat("LLM endpoint ", url, ": ", curl_easy_strerror(rc)));
   }

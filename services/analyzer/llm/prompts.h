@@ -27,6 +27,10 @@ struct RenderedPrompt {
   std::string system;
   std::string user;
   std::shared_ptr<const PromptContext> context;  // may be null (then only text backends can answer)
+  // A JSON Schema document for the answer (response_format "json_schema" of OpenAI-compatible servers);
+  // empty: the backend asks for a JSON object only. The answer is validated against our own Schema anyway.
+  std::string response_schema;
+  std::string response_schema_name;  // e.g. "ReviewBatchOutput"
 
   // "summarize_interactions" (the id without its version).
   std::string name() const { return id.substr(0, id.rfind('.')); }

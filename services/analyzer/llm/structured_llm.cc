@@ -87,6 +87,14 @@ absl::StatusOr<StructuredResult> StructuredLlm::Call(const RenderedPrompt& promp
         result.value = *std::move(parsed);
         return result;
       }
+      if (r->finish_reason == "length") {
+        // Cut at max_tokens: asking the same again gets the same cut answer. The caller may ask for less
+        // (a smaller batch) or answer locally.
+        metrics_->llm_calls(name, "truncated").Increment();
+        logging::Warn("LLM answer truncated", {{"prompt", prompt.id}, {"backend", name}, {"error", valid}});
+        return absl::OutOfRangeError(
+            absl::StrCat("the answer was cut at max_tokens (finish_reason \"length\"): ", valid.message()));
+      }
       metrics_->llm_calls(name, "invalid_output").Increment();
       logging::Warn("LLM answer rejected", {{"prompt", prompt.id}, {"backend", name}, {"error", valid}});
       last = valid;
@@ -107,7 +115,10 @@ absl::StatusOr<StructuredResult> StructuredLlm::Call(const RenderedPrompt& promp
       return absl::DeadlineExceededError(absl::StrCat("deadline reached after ", result.attempts,
                                                       " LLM calls; last error: ", last.ToString()));
     }
-    absl::SleepFor(wait);
+    for (const absl::Time until = absl::Now() + wait; absl::Now() < until;) {
+      if (options_.cancel != nullptr && options_.cancel->load()) return absl::CancelledError("stopping");
+      absl::SleepFor(std::min(absl::Milliseconds(50), until - absl::Now()));
+    }
   }
 }
 

@@ -7,13 +7,17 @@
 //                                               Retry-After), while the deadline allows
 //     answer not JSON, or not matching the schema -> asked again (invalid_output_retries), then
 //                                               INVALID_ARGUMENT
+//     ... and cut at max_tokens (finish_reason "length") -> OUT_OF_RANGE at once (the same question
+//                                               would be cut again; ask for less)
 //   valid answer -> cached (cache_ttl) and returned
 // Any error tells the caller to answer with the local engine instead (which it counts as a fallback).
-// Metrics: analyzer_llm_calls_total{backend,outcome}, analyzer_llm_tokens_total,
+// Metrics: analyzer_llm_calls_total{backend,outcome} (ok, invalid_output, truncated, error, circuit_open,
+// cached), analyzer_llm_tokens_total,
 // analyzer_llm_latency_seconds.
 #ifndef MARKETLENS_SERVICES_ANALYZER_LLM_STRUCTURED_LLM_H_
 #define MARKETLENS_SERVICES_ANALYZER_LLM_STRUCTURED_LLM_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -38,6 +42,8 @@ struct StructuredLlmOptions {
   absl::Duration breaker_open_for = absl::Seconds(30);
   // Longest wait honoured for a Retry-After.
   absl::Duration max_retry_after = absl::Seconds(30);
+  // When set and true, a call stops waiting to retry and returns CANCELLED (background work shutting down).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct StructuredResult {

@@ -1,0 +1,191 @@
+// The analyzer binary with --llm_review (its flags, the wiring in main.cc): against a real PostgreSQL, Redis
+// and the fake OpenAI-compatible model, the catch-up's low-star and flagged reviews end up analysed by the
+// model in insights.review_llm_analysis, its metrics are exposed, and SIGTERM still exits cleanly.
+// --llm_review without --llm_backend=openai is refused at start.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/testing/free_port.h"
+#include "common/testing/postgres_fixture.h"
+#include "common/testing/redis_fixture.h"
+#include "gtest/gtest.h"
+#include "services/analyzer/llm_review/fake_review_model.h"
+#include "services/analyzer/test_world.h"
+
+extern char** environ;
+
+namespace marketlens::analyzer::llm_review {
+namespace {
+
+class Process {
+ public:
+  Process(const std::vector<std::string>& args, const std::string& log) : log_(log) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Process() {
+    if (pid_ > 0) Kill(SIGKILL);
+  }
+  // Sends `sig` (0: none) and waits for the exit; its code (128 + signal when killed).
+  int Kill(int sig, absl::Duration timeout = absl::Seconds(20)) {
+    if (pid_ <= 0) return -1;
+    if (sig != 0) kill(pid_, sig);
+    const absl::Time until = absl::Now() + timeout;
+    int status = 0;
+    for (;;) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) break;
+      if (absl::Now() > until) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::string Log() const {
+    std::ifstream in(log_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string req = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: localhost\r\n\r\n");
+  (void)write(fd, req.data(), req.size());
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+// The value of a sample line "<name>{<labels>} <value>" (0 when absent).
+double MetricValue(const std::string& metrics, const std::string& series) {
+  const size_t at = metrics.find(series + " ");
+  if (at == std::string::npos) return 0;
+  return std::strtod(metrics.c_str() + at + series.size() + 1, nullptr);
+}
+
+TEST(LlmReviewBinaryTest, SampledReviewsAnalysedByTheModelInTheBackground) {
+  auto pg = marketlens::testing::PostgresServer::StartOrDie();
+  auto pool = analyzer::testing::MigratedDatabase(*pg);
+  ASSERT_NE(pool, nullptr);
+  auto redis_server = marketlens::testing::RedisServer::Create();
+  ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+  ASSERT_TRUE(analyzer::testing::AddProduct(*pool, "p-1", "Voltix Speaker", "Voltix", "Electronics").ok());
+  ASSERT_TRUE(
+      analyzer::testing::AddReviews(*pool, "good", "p-1", 30, true, now - absl::Hours(24 * 100), now).ok());
+  ASSERT_TRUE(
+      analyzer::testing::AddReviews(*pool, "bad", "p-1", 12, false, now - absl::Hours(24 * 100), now, 2)
+          .ok());
+  FakeReviewModel model;
+
+  const int grpc_port = *marketlens::testing::PickFreePort();
+  const int metrics_port = *marketlens::testing::PickFreePort();
+  const std::string dsn = absl::StrCat(
+      "host=127.0.0.1 port=", pg->port(),
+      " dbname=", analyzer::testing::Scalar(*pool, "SELECT current_database()"), " user=postgres");
+  const std::string log = absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-llm-review.log");
+  auto process = std::make_unique<Process>(
+      std::vector<std::string>{
+          "services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
+          absl::StrCat("--metrics_port=", metrics_port), "--grpc_host=127.0.0.1", "--pg_dsn=" + dsn,
+          absl::StrCat("--redis_address=127.0.0.1:", (*redis_server)->port()), "--catchup_interval=1s",
+          "--train=false", "--llm_backend=openai", "--llm_base_url=" + model.base_url(),
+          "--llm_model=fake-model", "--llm_review", "--llm_review_sample_rate=0", "--llm_review_batch_size=5",
+          "--drain_seconds=1"},
+      log);
+  // The reviews the sampling policy picks: low stars, or flagged by the local engine.
+  const std::string expected_sql =
+      "SELECT count(*) FROM insights.review_analysis a JOIN raw.reviews r ON r.id = a.review_id"
+      " WHERE (r.rating <= 2 OR a.issues <> '[]'::jsonb OR 'rating_mismatch' = ANY(a.quality_flags))"
+      " AND NOT ('too_short' = ANY(a.quality_flags) OR 'empty' = ANY(a.quality_flags))";
+  std::string analysed, expected;
+  for (absl::Time until = absl::Now() + absl::Seconds(60); absl::Now() < until;) {
+    analysed = analyzer::testing::Scalar(*pool, "SELECT count(*) FROM insights.review_analysis");
+    expected = analyzer::testing::Scalar(*pool, expected_sql);
+    if (analysed == "42" &&
+        analyzer::testing::Scalar(*pool, "SELECT count(*) FROM insights.review_llm_analysis") == expected)
+      break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(analysed, "42") << process->Log();
+  EXPECT_GE(std::stoi(expected), 12);  // every low-star review at least
+  EXPECT_EQ(analyzer::testing::Scalar(
+                *pool,
+                "SELECT count(*) FROM insights.review_llm_analysis WHERE backend = 'openai' AND model = "
+                "'fake-model'"),
+            expected)
+      << process->Log();
+  EXPECT_EQ(analyzer::testing::Scalar(*pool,
+                                      "SELECT count(*) FROM insights.review_llm_analysis l JOIN "
+                                      "raw.reviews r ON r.id = l.review_id WHERE r.rating <= 2"),
+            "12");
+  EXPECT_GE(model.requests(), 3);  // batches of at most 5
+  const std::string metrics = HttpGet(metrics_port, "/metrics");
+  // Asked (source llm) or, for a text another review already had (the generator repeats some), from the
+  // cache; the rows say which.
+  const double asked =
+      MetricValue(metrics, "analyzer_llm_review_reviews_total{backend=\"openai\",source=\"llm\"}");
+  const double cached =
+      MetricValue(metrics, "analyzer_llm_review_reviews_total{backend=\"openai\",source=\"cache\"}");
+  EXPECT_EQ(asked + cached, std::stoi(expected)) << metrics.substr(0, 3000);
+  EXPECT_GE(asked, 1);
+  EXPECT_EQ(
+      analyzer::testing::Scalar(*pool, "SELECT count(*) FROM insights.review_llm_analysis WHERE cached"),
+      absl::StrCat(cached));
+  EXPECT_TRUE(absl::StrContains(metrics, "analyzer_llm_review_budget_remaining{budget=\"reviews\"}"));
+  EXPECT_TRUE(absl::StrContains(metrics, "analyzer_llm_review_requests_total{outcome=\"ok\"}"));
+  EXPECT_EQ(process->Kill(SIGTERM), 0) << process->Log();
+
+  // --llm_review without the openai backend: refused at start, saying why.
+  const std::string log2 = absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-llm-review-local.log");
+  Process refused({"services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
+                   absl::StrCat("--metrics_port=", metrics_port), "--grpc_host=127.0.0.1", "--pg_dsn=" + dsn,
+                   "--redis_address=127.0.0.1:1", "--train=false", "--llm_review"},
+                  log2);
+  EXPECT_NE(refused.Kill(0), 0);
+  EXPECT_TRUE(absl::StrContains(refused.Log(), "--llm_review needs --llm_backend=openai")) << refused.Log();
+}
+
+}  // namespace
+}  // namespace marketlens::analyzer::llm_review

@@ -1,0 +1,161 @@
+#include "services/analyzer/llm_review/review_schema.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/logging/log.h"
+
+namespace marketlens::analyzer::llm_review {
+namespace {
+
+using google::protobuf::Struct;
+using llm::FieldSpec;
+using Type = FieldSpec::Type;
+
+FieldSpec Str(std::string name, size_t max_length, std::vector<std::string> one_of = {}) {
+  FieldSpec f;
+  f.name = std::move(name);
+  f.max_length = max_length;
+  f.one_of = std::move(one_of);
+  return f;
+}
+FieldSpec Num(std::string name, double min, double max) {
+  FieldSpec f;
+  f.name = std::move(name);
+  f.type = Type::kNumber;
+  f.min = min;
+  f.max = max;
+  return f;
+}
+FieldSpec Objects(std::string name, size_t max_items, std::vector<FieldSpec> items) {
+  FieldSpec f;
+  f.name = std::move(name);
+  f.type = Type::kObjectArray;
+  f.max_items = max_items;
+  f.item_fields = std::move(items);
+  return f;
+}
+
+const std::vector<std::string>& IssueCategories() {
+  static const auto* v = new std::vector<std::string>{
+      "damaged_in_shipping", "defective",  "durability",       "late_delivery", "packaging",
+      "missing_parts",       "size_fit",   "not_as_described", "smell",         "safety",
+      "customer_service",    "price_value"};
+  return *v;
+}
+
+// A quote is the review's own when it occurs in the title or text (trailing punctuation and a "..." cut
+// aside). Empty quotes are not accepted: every finding must show where it comes from.
+bool QuoteIn(const std::string& quote, absl::string_view title, absl::string_view text) {
+  absl::string_view q = absl::StripAsciiWhitespace(quote);
+  if (absl::EndsWith(q, "...")) q.remove_suffix(3);
+  while (!q.empty() && (q.back() == '.' || q.back() == '!' || q.back() == '?')) q.remove_suffix(1);
+  if (q.empty()) return false;
+  return absl::StrContains(text, q) || absl::StrContains(title, q);
+}
+
+}  // namespace
+
+const std::vector<std::string>& QualityConcernKinds() {
+  static const auto* v = new std::vector<std::string>{"defects", "durability",   "materials",   "performance",
+                                                      "safety",  "authenticity", "consistency", "other"};
+  return *v;
+}
+
+const llm::Schema& ReviewItemSchema() {
+  static const auto* s = new llm::Schema{
+      "ReviewInsight",
+      {Str("id", 200), Num("sentiment", -1, 1), Str("label", 10, {"negative", "neutral", "positive"}),
+       Objects("issues", 12, {Str("category", 40, IssueCategories()), Str("sentence", 2000)}),
+       Objects("feature_feedback", 24, {Str("feature", 60), Num("polarity", -1, 1), Str("quote", 2000)}),
+       Objects("quality_concerns", 12,
+               {Str("concern", 20, QualityConcernKinds()), Str("detail", 300), Str("quote", 2000)})}};
+  return *s;
+}
+
+const llm::Schema& ReviewBatchSchema() {
+  static const auto* s = new llm::Schema{"ReviewBatchOutput", {Objects("reviews", 64, {Str("id", 200)})}};
+  return *s;
+}
+
+const std::string& ReviewBatchJsonSchema() {
+  static const auto* s =
+      new std::string(llm::ToJsonSchema({Objects("reviews", 64, ReviewItemSchema().fields)}));
+  return *s;
+}
+
+ReviewInsight InsightFromAnswer(const Struct& item) {
+  ReviewInsight r;
+  r.sentiment = llm::GetNumber(item, "sentiment");
+  r.label = llm::GetString(item, "label");
+  for (const Struct& i : llm::GetObjects(item, "issues")) {
+    r.issues.push_back({llm::GetString(i, "category"), llm::GetString(i, "sentence")});
+  }
+  for (const Struct& f : llm::GetObjects(item, "feature_feedback")) {
+    r.features.push_back(
+        {llm::GetString(f, "feature"), llm::GetNumber(f, "polarity"), llm::GetString(f, "quote")});
+  }
+  for (const Struct& c : llm::GetObjects(item, "quality_concerns")) {
+    r.concerns.push_back(
+        {llm::GetString(c, "concern"), llm::GetString(c, "detail"), llm::GetString(c, "quote")});
+  }
+  return r;
+}
+
+ReviewInsight InsightFromLocal(const Analysis& local) {
+  ReviewInsight r;
+  r.sentiment = std::clamp(local.sentiment, -1.0, 1.0);
+  r.label = local.label;
+  r.issues = local.issues;
+  for (const AspectMention& a : local.aspects) r.features.push_back({a.aspect, a.polarity, a.quote});
+  // The issue categories that are about the product itself (not delivery, service or price).
+  static const auto* kinds =
+      new std::vector<std::pair<std::string, std::string>>{{"defective", "defects"},
+                                                           {"durability", "durability"},
+                                                           {"smell", "materials"},
+                                                           {"safety", "safety"},
+                                                           {"not_as_described", "authenticity"}};
+  for (const IssueFlag& i : local.issues) {
+    for (const auto& [category, concern] : *kinds) {
+      if (i.category == category) r.concerns.push_back({concern, category, i.sentence});
+    }
+  }
+  return r;
+}
+
+bool Grounded(const ReviewInsight& insight, absl::string_view title, absl::string_view text) {
+  for (const IssueFlag& i : insight.issues) {
+    if (!QuoteIn(i.sentence, title, text)) return false;
+  }
+  for (const FeatureFeedback& f : insight.features) {
+    if (!QuoteIn(f.quote, title, text)) return false;
+  }
+  for (const QualityConcern& c : insight.concerns) {
+    if (!QuoteIn(c.quote, title, text)) return false;
+  }
+  return true;
+}
+
+std::string FeaturesJson(const std::vector<FeatureFeedback>& features) {
+  std::string out = "[";
+  for (size_t i = 0; i < features.size(); ++i) {
+    absl::StrAppend(&out, i ? "," : "", "{\"feature\":\"", logging::JsonEscape(features[i].feature),
+                    "\",\"polarity\":", features[i].polarity, ",\"quote\":\"",
+                    logging::JsonEscape(features[i].quote), "\"}");
+  }
+  return out + "]";
+}
+
+std::string ConcernsJson(const std::vector<QualityConcern>& concerns) {
+  std::string out = "[";
+  for (size_t i = 0; i < concerns.size(); ++i) {
+    absl::StrAppend(&out, i ? "," : "", "{\"concern\":\"", logging::JsonEscape(concerns[i].concern),
+                    "\",\"detail\":\"", logging::JsonEscape(concerns[i].detail), "\",\"quote\":\"",
+                    logging::JsonEscape(concerns[i].quote), "\"}");
+  }
+  return out + "]";
+}
+
+}  // namespace marketlens::analyzer::llm_review
