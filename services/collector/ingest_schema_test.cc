@@ -140,12 +140,18 @@ TEST(RowValidator, RefusesBadRowsWithColumnAndReason) {
   ASSERT_TRUE(p.has_value());
   EXPECT_NE(p->reason.find("UTF-8"), std::string::npos);
 
-  // Trailing empty fields and short rows are fine; missing counts are 0.
-  EXPECT_FALSE(
-      v->Validate(V({"p1", "C1", "anna", "tiktok", "", "", "2024-01-01", "", " "}), &values).has_value());
+  // Empty counts are 0; a row longer or shorter than the header is malformed, even with empty extras.
+  EXPECT_FALSE(v->Validate(V({"p1", "C1", "anna", "tiktok", "", "", "2024-01-01"}), &values).has_value());
   EXPECT_EQ(Get(*spec, values, "views"), "0");
   EXPECT_EQ(Get(*spec, values, "id"), "p1");
-  EXPECT_TRUE(v->Validate(V({"p1", "C1", "anna", "tiktok", "5"}), &values).has_value());  // no posted_at
+  p = v->Validate(V({"p1", "C1", "anna", "tiktok", "", "", "2024-01-01", "", " "}), &values);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_NE(p->reason.find("malformed line: 9 fields but the header has 7"), std::string::npos) << p->reason;
+  p = v->Validate(V({"p1", "C1", "anna", "tiktok", "5"}), &values);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_NE(p->reason.find("malformed line: 5 fields but the header has 7 (the row is cut short)"),
+            std::string::npos)
+      << p->reason;
 }
 
 TEST(RowValidator, ContactsAndInteractions) {
@@ -160,8 +166,8 @@ TEST(RowValidator, ContactsAndInteractions) {
   EXPECT_EQ(Get(*contacts, values, "notes"), "line1\nline2");
   auto p = v->Validate(V({"C7", "2024-01-15", "fax", "", "2", ""}), &values);
   ASSERT_TRUE(p.has_value());
-  EXPECT_EQ(p->column, "channel");
-  EXPECT_NE(p->reason.find("sentiment"), std::string::npos);
+  EXPECT_EQ(p->column, "sentiment");  // "fax" is kept as another channel; 2 is out of range
+  EXPECT_EQ(v->notes().other_channels.at("fax"), 1);
   ASSERT_FALSE(v->Validate(V({"C7", "2024-01-15", "chat", "", "", ""}), &values));
   EXPECT_EQ(Get(*contacts, values, "sentiment"), std::nullopt);
 

@@ -424,6 +424,9 @@ void SkipOrdinal(Cursor& c) {
 }
 
 struct Parsed {
+  DateOptions options;                               // in: how to read day/month
+  DayMonthOrder evidence = DayMonthOrder::kUnknown;  // out: what a numeric date showed (a part > 12)
+  bool ambiguous = false;                            // out: numeric day/month both <= 12, order unknown
   int year = 0, month = 0, day = 0;
   int hour = 0, minute = 0, second = 0;
   int64_t nanos = 0;
@@ -522,9 +525,19 @@ absl::Status ParseDatePart(Cursor& c, absl::string_view value, Parsed* p) {
       return absl::InvalidArgumentError(absl::StrCat("two-digit year in '", value, "' is ambiguous"));
     }
     if (len != 4 || c.CountDigitsAhead() > 0) return Unrecognised(value);
+    // Dotted dates are day first by convention: they say nothing about the file's slashed/dashed ones.
+    if (sep != '.' && first > 12 && second <= 12) p->evidence = DayMonthOrder::kDayFirst;
+    if (sep != '.' && second > 12 && first <= 12) p->evidence = DayMonthOrder::kMonthFirst;
+    const DayMonthOrder order = p->options.order;
     if (sep == '.') {
       p->day = first;  // dotted dates are day first wherever they are used
       p->month = second;
+    } else if (order == DayMonthOrder::kDayFirst) {  // the file's order: applied strictly
+      p->day = first;
+      p->month = second;
+    } else if (order == DayMonthOrder::kMonthFirst) {
+      p->month = first;
+      p->day = second;
     } else if (first == second) {
       p->day = p->month = first;
     } else if (first > 12 && second <= 12) {
@@ -536,8 +549,11 @@ absl::Status ParseDatePart(Cursor& c, absl::string_view value, Parsed* p) {
     } else if (first > 12 && second > 12) {
       return absl::InvalidArgumentError(absl::StrCat("impossible date '", value, "'"));
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ambiguous date '", value, "': day and month order unknown (use 2024-01-15)"));
+      p->ambiguous = true;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ambiguous date '", value,
+          "': day and month order unknown (the file has no day > 12 to decide it; pass the date order, "
+          "e.g. --date_order dmy, or use 2024-01-15)"));
     }
     return absl::OkStatus();
   }
@@ -624,11 +640,64 @@ absl::Status ParseTimePart(Cursor& c, absl::string_view value, Parsed* p) {
 }  // namespace
 
 absl::StatusOr<absl::Time> ParseDateTime(absl::string_view value) {
+  return ParseDateTime(value, DateOptions{}, nullptr);
+}
+
+std::optional<absl::Time> ExcelSerialToTime(double serial, bool base_1904) {
+  // Excel's 1900 system counts a 29 Feb 1900 that never was: day 60; from day 61 on, day 0 is 1899-12-30.
+  if (!(serial >= 1) || serial >= 2958466) return std::nullopt;
+  if (!base_1904 && serial >= 60 && serial < 61) return std::nullopt;
+  double days = std::floor(serial);
+  const double fraction = serial - days;
+  absl::CivilDay epoch = base_1904 ? absl::CivilDay(1904, 1, 1) : absl::CivilDay(1899, 12, 30);
+  if (!base_1904 && serial < 60) epoch = absl::CivilDay(1899, 12, 31);
+  const absl::CivilDay day = epoch + static_cast<int64_t>(days);
+  // Round to the millisecond: serials of typed-in times are binary fractions of a day.
+  const int64_t ms = static_cast<int64_t>(std::llround(fraction * 86400000.0));
+  return absl::FromCivil(day, absl::UTCTimeZone()) + absl::Milliseconds(ms);
+}
+
+namespace {
+// "43570", "43570.375": a spreadsheet date serial (5-6 digit day number, optional fraction).
+std::optional<double> SerialOf(absl::string_view s) {
+  const size_t dot = s.find('.');
+  const absl::string_view whole = s.substr(0, dot);
+  if (whole.size() < 5 || whole.size() > 6 ||
+      whole.find_first_not_of("0123456789") != absl::string_view::npos)
+    return std::nullopt;
+  if (dot != absl::string_view::npos) {
+    const absl::string_view frac = s.substr(dot + 1);
+    if (frac.empty() || frac.find_first_not_of("0123456789") != absl::string_view::npos) return std::nullopt;
+  }
+  double d = 0;
+  if (!absl::SimpleAtod(s, &d)) return std::nullopt;
+  return d;
+}
+}  // namespace
+
+absl::StatusOr<absl::Time> ParseDateTime(absl::string_view value, const DateOptions& options,
+                                         DateParseInfo* info) {
   const absl::string_view s = TrimValue(value);
   if (s.empty()) return absl::InvalidArgumentError("empty");
+  if (info != nullptr) *info = DateParseInfo{};
+  if (std::optional<double> serial = SerialOf(s)) {
+    std::optional<absl::Time> t = ExcelSerialToTime(*serial, options.excel_1904);
+    if (!t.has_value()) return absl::InvalidArgumentError(absl::StrCat("not a date serial '", s, "'"));
+    const int year = absl::ToCivilYear(*t, absl::UTCTimeZone()).year();
+    if (year < 1900 || year > 2199) {
+      return absl::InvalidArgumentError(absl::StrCat("year out of range (1900..2199) in '", s, "'"));
+    }
+    return *t;
+  }
   Cursor c(s);
   Parsed p;
-  if (absl::Status st = ParseDatePart(c, s, &p); !st.ok()) return st;
+  p.options = options;
+  absl::Status date_status = ParseDatePart(c, s, &p);
+  if (info != nullptr) {
+    info->evidence = p.evidence;
+    info->ambiguous = p.ambiguous;
+  }
+  if (!date_status.ok()) return date_status;
   if (!c.done()) {
     // Separator before the time: "T", " ", ", ", " at ".
     bool ok = false;
@@ -708,5 +777,99 @@ std::string FormatTimestamp(absl::Time t) {
 }
 
 std::string FormatDouble(double value) { return absl::StrFormat("%.17g", value); }
+
+}  // namespace marketlens::collector
+
+namespace marketlens::collector {
+
+absl::StatusOr<absl::CivilMonth> ParseMonth(absl::string_view value, const DateOptions& options) {
+  const absl::string_view s = TrimValue(value);
+  if (s.empty()) return absl::InvalidArgumentError("empty");
+  auto month_of = [&](int year, int month) -> absl::StatusOr<absl::CivilMonth> {
+    if (year < 1900 || year > 2199) {
+      return absl::InvalidArgumentError(absl::StrCat("year out of range (1900..2199) in '", s, "'"));
+    }
+    if (month < 1 || month > 12) {
+      return absl::InvalidArgumentError(absl::StrCat("impossible month '", s, "': no month ", month));
+    }
+    return absl::CivilMonth(year, month);
+  };
+  Cursor c(s);
+  const int lead = c.CountDigitsAhead();
+  if (lead == 1 || lead == 2) {
+    // "04-2019", "4/2019", "04.2019"
+    const int month = c.Digits(1, 2);
+    const char sep = c.peek();
+    if ((sep == '-' || sep == '/' || sep == '.') && c.Consume(sep) && c.CountDigitsAhead() == 4) {
+      const int year = c.Digits(4, 4);
+      if (c.done()) return month_of(year, month);
+    }
+  } else if (lead == 4) {
+    // "2019-04", "2019/4"
+    const int year = c.Digits(4, 4);
+    const char sep = c.peek();
+    if ((sep == '-' || sep == '/' || sep == '.') && c.Consume(sep)) {
+      const int n = c.CountDigitsAhead();
+      if (n == 1 || n == 2) {
+        const int month = c.Digits(1, 2);
+        if (c.done()) return month_of(year, month);
+      }
+    }
+  } else if (lead == 0) {
+    // "Apr 2019", "April-2019", "Apr. 2019"
+    const int month = MonthFromName(c.Letters());
+    if (month != 0) {
+      c.Consume('.');
+      c.Consume(',');
+      if ((c.SkipSpaces() > 0 || c.Consume('-')) && c.CountDigitsAhead() == 4) {
+        const int year = c.Digits(4, 4);
+        if (c.done()) return month_of(year, month);
+      }
+    }
+  }
+  // A full date or a date serial names its month.
+  absl::StatusOr<absl::Time> t = ParseDateTime(s, options, nullptr);
+  if (!t.ok()) return absl::InvalidArgumentError(absl::StrCat("unrecognised month '", s, "' (want 04-2019)"));
+  return absl::CivilMonth(absl::ToCivilMonth(*t, absl::UTCTimeZone()));
+}
+
+std::optional<double> SentimentFromWord(absl::string_view value) {
+  static const std::vector<std::pair<const char*, double>> kWords = {{"verypositive", 1.0},
+                                                                     {"positive", 1.0},
+                                                                     {"pos", 1.0},
+                                                                     {"good", 1.0},
+                                                                     {"happy", 1.0},
+                                                                     {"satisfied", 1.0},
+                                                                     {"neutral", 0.0},
+                                                                     {"neu", 0.0},
+                                                                     {"mixed", 0.0},
+                                                                     {"negative", -1.0},
+                                                                     {"neg", -1.0},
+                                                                     {"bad", -1.0},
+                                                                     {"unhappy", -1.0},
+                                                                     {"angry", -1.0},
+                                                                     {"dissatisfied", -1.0},
+                                                                     {"verynegative", -1.0},
+                                                                     {"somewhatpositive", 0.5},
+                                                                     {"somewhatnegative", -0.5}};
+  const std::string key = NormalizeHeader(value);
+  for (const auto& [word, score] : kWords) {
+    if (key == word) return score;
+  }
+  return std::nullopt;
+}
+
+}  // namespace marketlens::collector
+
+namespace marketlens::collector {
+
+absl::StatusOr<DayMonthOrder> ParseDayMonthOrder(absl::string_view text) {
+  const std::string t = absl::AsciiStrToLower(TrimValue(text));
+  if (t.empty() || t == "auto") return DayMonthOrder::kUnknown;
+  if (t == "dmy" || t == "day-first" || t == "dayfirst") return DayMonthOrder::kDayFirst;
+  if (t == "mdy" || t == "month-first" || t == "monthfirst") return DayMonthOrder::kMonthFirst;
+  return absl::InvalidArgumentError(
+      absl::StrCat("date order '", text, "' is not auto, dmy (day first) or mdy (month first)"));
+}
 
 }  // namespace marketlens::collector
