@@ -189,5 +189,55 @@ TEST(RowValidator, BlankRows) {
   EXPECT_FALSE(RowValidator::IsBlank(V({"", "x"})));
 }
 
+// The briefs' own headers and the usual variants (issue #15).
+TEST(RowValidator, RealHeaderNames) {
+  const std::vector<std::string> brief001 = {
+      "\xEF\xBB\xBF"
+      "campaignId",
+      "influencerId",
+      "Platform",
+      "Post Date",
+      "views",
+      "likes",
+      "comments",
+      "shares"};
+  auto posts = RowValidator::Create(FindKind("campaign_posts"), V(brief001));
+  ASSERT_TRUE(posts.ok()) << posts.status();
+  EXPECT_EQ(posts->matched_columns(), 8u);
+  EXPECT_TRUE(posts->ignored_columns().empty());
+  const std::vector<std::string> ext = {"Date Start", "Interaction", "Customers", "Topic", "Sentiment"};
+  auto contacts = RowValidator::Create(FindKind("contacts"), V(ext));
+  ASSERT_TRUE(contacts.ok()) << contacts.status();
+  EXPECT_EQ(contacts->matched_columns(), 5u);
+  for (const std::vector<std::string>& header :
+       {std::vector<std::string>{"campaign_id", "influencer_id", "PLATFORM", "post_date", "Views (count)"},
+        std::vector<std::string>{"CampaignID", "Influencer Id", "platform", "postDate [UTC]", "likes"}}) {
+    auto v = RowValidator::Create(FindKind("campaign_posts"), V(header));
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->matched_columns(), 5u);
+  }
+  // Kinds detected from the header alone.
+  EXPECT_EQ(DetectKind(V(brief001))->spec->kind, "campaign_posts");
+  EXPECT_EQ(DetectKind(V(ext))->spec->kind, "contacts");
+  EXPECT_EQ(DetectKind(V({"Customer Id", "Occupation", "Type"}))->spec->kind, "customers");
+  EXPECT_EQ(DetectKind(V({"Date", "Product"}))->spec->kind, "discussed_products");
+  EXPECT_FALSE(DetectKind(V({"name", "age"})).has_value());
+  EXPECT_FALSE(DetectKind(V({"Customer Id"})).has_value());  // a lone id says nothing
+}
+
+TEST(RowValidator, MissingColumnNamesTheHeaderReadAndTheNamesAccepted) {
+  auto v = RowValidator::Create(FindKind("campaign_posts"),
+                                V({"campaignId", "handle_name", "Platform", "Post Date"}));
+  ASSERT_FALSE(v.ok());
+  const std::string m(v.status().message());
+  EXPECT_NE(m.find("missing required column(s) influencer (accepted names, any case, spacing or _: "
+                   "influencer/influencerid/influencerhandle/"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("(campaign_posts header read: campaignId, handle_name, Platform, Post Date)"),
+            std::string::npos)
+      << m;
+}
+
 }  // namespace
 }  // namespace marketlens::collector
