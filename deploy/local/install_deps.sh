@@ -15,6 +15,8 @@ PACKAGES=(
   python3 python3-yaml prometheus
   # the dashboard's browser test (headless Chromium over the DevTools protocol, driven by Node) and bench/
   chromium nodejs wrk
+  # collector .xlsx ingest (zip + XML) and the workbooks its tests write
+  libzip-dev libexpat1-dev python3-openpyxl
 )
 
 missing=()

@@ -575,13 +575,23 @@ grpc::Status AnalyzerServiceImpl::InteractionsByProduct(grpc::ServerContext* ctx
   absl::Status st = pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         resp->Clear();
-        // Per customer type (segment) and product; the 100 products with most interactions per type.
+        // Per customer type (segment, any case) and product; the 100 products with most interactions per
+        // type. Shop interactions, and customer-service contacts: about their product, or else about the
+        // products of discussion of their month (raw.discussed_products, issue #15).
         auto rows = tx.Exec(
             "SELECT segment, product_id, n FROM ("
-            "  SELECT c.segment, i.product_id, count(*) AS n,"
-            "         row_number() OVER (PARTITION BY c.segment ORDER BY count(*) DESC, i.product_id) AS rank"
-            "  FROM raw.interactions i JOIN raw.customers c ON c.id = i.customer_id"
-            "  WHERE ($1 = '' OR c.segment = $1) GROUP BY c.segment, i.product_id) t"
+            "  SELECT segment, product_id, count(*) AS n,"
+            "         row_number() OVER (PARTITION BY segment ORDER BY count(*) DESC, product_id) AS rank"
+            "  FROM (SELECT lower(c.segment) AS segment, i.product_id FROM raw.interactions i"
+            "        JOIN raw.customers c ON c.id = i.customer_id"
+            "        UNION ALL SELECT lower(c.segment), k.product_id FROM raw.contacts k"
+            "        JOIN raw.customers c ON c.id = k.customer_id WHERE k.product_id <> ''"
+            "        UNION ALL SELECT lower(c.segment), COALESCE(NULLIF(d.product_id, ''), d.product)"
+            "        FROM raw.contacts k JOIN raw.customers c ON c.id = k.customer_id"
+            "        JOIN raw.discussed_products d"
+            "          ON d.month = date_trunc('month', k.started_at AT TIME ZONE 'UTC')::date"
+            "        WHERE k.product_id = '') x"
+            "  WHERE ($1 = '' OR segment = lower($1)) GROUP BY segment, product_id) t"
             " WHERE rank <= 100 ORDER BY segment, n DESC, product_id",
             req->customer_type());
         if (!rows.ok()) return rows.status();

@@ -311,6 +311,34 @@ TEST_F(AnalyzerServiceTest, TopPerformersAndInteractionsByProduct) {
   EXPECT_EQ(iresp.products(0).customer_type(), "loyal");
 }
 
+// Interactions per product per customer type count customer-service contacts too: about their product, or
+// else about the products of discussion of their month (brief 002's workbook, issue #15).
+TEST_F(AnalyzerServiceTest, InteractionsByProductCountsContactsAndProductsOfDiscussion) {
+  for (const char* sql : {
+           "INSERT INTO raw.customers (id, occupation, segment) VALUES ('b2-1', 'Jedi', 'Smuggler'), "
+           "('b2-2', 'Pilot', 'smuggler')",
+           "INSERT INTO raw.contacts (id, customer_id, started_at, channel, product_id) VALUES ('b2-k1', "
+           "'b2-1', '2019-10-13T10:00:00Z', 'call', ''), ('b2-k2', 'b2-2', '2019-10-20T10:00:00Z', 'email', "
+           "''), ('b2-k3', 'b2-2', '2019-11-02T10:00:00Z', 'chat', 'p-02')",
+           "INSERT INTO raw.interactions (id, customer_id, product_id, type, occurred_at) VALUES ('b2-i1', "
+           "'b2-1', 'p-02', 'view', '2019-11-01T10:00:00Z')",
+           "INSERT INTO raw.discussed_products (id, month, product) VALUES ('b2-d1', '2019-10-01', "
+           "'Lightsaber'), ('b2-d2', '2019-12-01', 'Hyperdrive')",
+       }) {
+    ASSERT_TRUE(pool_->Exec(sql).ok()) << sql;
+  }
+  grpc::ClientContext ctx;
+  v1::InteractionsByProductRequest req;
+  req.set_customer_type("SMUGGLER");
+  v1::InteractionsByProductResponse resp;
+  ASSERT_TRUE(stub_->InteractionsByProduct(&ctx, req, &resp).ok());
+  std::vector<std::string> got;
+  for (const auto& p : resp.products()) {
+    got.push_back(absl::StrCat(p.customer_type(), " ", p.product_id(), " ", p.interactions()));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"smuggler Lightsaber 2", "smuggler p-02 2"}));
+}
+
 // Quality flags are stored with the sentence that triggered each, and served with the review. (Last: it adds
 // a review of a product of its own.)
 TEST_F(AnalyzerServiceTest, StoredReviewsCarryQualityFlagSentences) {

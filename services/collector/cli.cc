@@ -1,9 +1,12 @@
 // The collector's command line.
 //
-//   cli ingest --kind campaign_posts|contacts|interactions [--json] [--dsn DSN | --collector HOST:PORT] FILE
-//       Ingests a CSV file straight into Postgres (--dsn, the default) or through a running collector's
-//       IngestFile RPC (--collector). Lists the rejected rows on stderr and ends with the summary line
-//       "rows=N accepted=A rejected=R duplicates=D" (or the report as one JSON object with --json).
+//   cli ingest [--kind KIND] [--sheet "NAME=KIND"]... [--date_order auto|dmy|mdy] [--json]
+//              [--dsn DSN | --collector HOST:PORT] FILE
+//       Ingests a CSV file or an .xlsx workbook straight into Postgres (--dsn, the default) or through a
+//       running collector's IngestFile RPC (--collector). Without --kind, the kind comes from the header (of
+//       each sheet). Lists the rejected rows and notes on stderr and ends with the summary line
+//       "rows=N accepted=A rejected=R duplicates=D" for CSV, one line per sheet for a workbook
+//       ('sheet="Customers" kind=customers rows=N ...'), or the report as one JSON object with --json.
 //   cli crawl start [--mode full|incremental] [--resources products,reviews,...] [--wait]
 //   cli crawl get CRAWL_ID | crawl list [--limit N] | crawl cancel CRAWL_ID   [--collector HOST:PORT]
 //   [--json]
@@ -32,8 +35,15 @@
 #include "grpcpp/grpcpp.h"
 #include "marketlens/collector/v1/collector.grpc.pb.h"
 #include "services/collector/ingest.h"
+#include "services/collector/workbook_ingest.h"
 
-ABSL_FLAG(std::string, kind, "", "ingest: campaign_posts, contacts or interactions");
+ABSL_FLAG(std::string, kind, "",
+          "ingest: campaign_posts, contacts, interactions, customers or discussed_products (empty: from the "
+          "header)");
+ABSL_FLAG(std::vector<std::string>, sheet, {},
+          "ingest: NAME=KIND for a workbook sheet (comma-separated or repeated); other sheets go by header");
+ABSL_FLAG(std::string, date_order, "auto",
+          "ingest: day/month order of dates like 04/10/2019: auto (inferred from the file), dmy or mdy");
 ABSL_FLAG(bool, json, false, "print the result as JSON");
 ABSL_FLAG(std::string, dsn, "host=127.0.0.1 port=55432 dbname=marketlens user=marketlens",
           "ingest: libpq connection string (password from PGPASSWORD or ~/.pgpass)");
@@ -54,8 +64,8 @@ using ::marketlens::collector::IngestResult;
 int Usage(const std::string& problem) {
   std::cerr << "collector cli: " << problem << "\n"
             << "usage:\n"
-            << "  cli ingest --kind campaign_posts|contacts|interactions [--json] [--dsn DSN | --collector "
-               "ADDR] FILE\n"
+            << "  cli ingest [--kind KIND] [--sheet NAME=KIND] [--date_order auto|dmy|mdy] [--json] "
+               "[--dsn DSN | --collector ADDR] FILE.csv|FILE.xlsx\n"
             << "  cli crawl start [--mode full|incremental] [--resources a,b] [--wait] [--collector ADDR]\n"
             << "  cli crawl get ID | cli crawl list [--limit N] | cli crawl cancel ID\n";
   return 2;
@@ -73,6 +83,7 @@ void PrintRejects(const IngestResult& r) {
   if (!r.ignored_columns.empty()) {
     std::cerr << "ignored columns: " << absl::StrJoin(r.ignored_columns, ", ") << "\n";
   }
+  for (const std::string& note : r.notes) std::cerr << "note: " << note << "\n";
 }
 
 IngestResult FromReport(const v1::IngestReport& report) {
@@ -87,25 +98,47 @@ IngestResult FromReport(const v1::IngestReport& report) {
   for (const auto& c : report.ignored_columns()) r.ignored_columns.push_back(c);
   for (const auto& reject : report.rejects())
     r.rejects.push_back({reject.line(), reject.column(), reject.reason()});
+  r.kind = report.kind();
+  r.sheet = report.sheet();
+  for (const auto& n : report.notes()) r.notes.push_back(n);
   return r;
 }
 
+v1::IngestKind KindEnum(const std::string& kind) {
+  if (kind == "campaign_posts") return v1::INGEST_KIND_CAMPAIGN_POSTS;
+  if (kind == "contacts") return v1::INGEST_KIND_CONTACTS;
+  if (kind == "interactions") return v1::INGEST_KIND_INTERACTIONS;
+  if (kind == "customers") return v1::INGEST_KIND_CUSTOMERS;
+  if (kind == "discussed_products") return v1::INGEST_KIND_DISCUSSED_PRODUCTS;
+  return v1::INGEST_KIND_UNSPECIFIED;
+}
+
 int Ingest(const std::vector<std::string>& args) {
+  namespace mc = ::marketlens::collector;
   if (args.size() != 1) return Usage("ingest takes exactly one FILE");
   const std::string kind = absl::GetFlag(FLAGS_kind);
-  const marketlens::collector::KindSpec* spec = marketlens::collector::FindKind(kind);
-  if (spec == nullptr) {
-    return Usage(
-        absl::StrCat("--kind must be one of ", absl::StrJoin(marketlens::collector::KindNames(), ", ")));
+  if (!kind.empty() && mc::FindKind(kind) == nullptr) {
+    return Usage(absl::StrCat("--kind must be one of ", absl::StrJoin(mc::KindNames(), ", ")));
   }
+  mc::WorkbookOptions options;
+  options.kind = kind;
+  for (const std::string& mapping : absl::GetFlag(FLAGS_sheet)) {
+    if (absl::Status st = mc::ParseSheetMapping(mapping, &options.sheet_kinds); !st.ok()) {
+      return Usage(std::string(st.message()));
+    }
+  }
+  auto order = mc::ParseDayMonthOrder(absl::GetFlag(FLAGS_date_order));
+  if (!order.ok()) return Usage(std::string(order.status().message()));
+  options.ingest.dates.order = *order;
   // `bazel run` starts us in the runfiles tree: a relative path means relative to where the user was.
   std::string path = args[0];
   if (const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
       cwd != nullptr && !path.empty() && path[0] != '/') {
     path = absl::StrCat(cwd, "/", path);
   }
-  marketlens::collector::ChunkSource source = marketlens::collector::FileChunkSource(path);
-  absl::StatusOr<IngestResult> result;
+  const std::string filename = path.substr(path.find_last_of('/') + 1);
+  mc::ChunkSource source = mc::FileChunkSource(path);
+  absl::StatusOr<std::vector<mc::SheetOutcome>> outcomes;
   const absl::Time start = absl::Now();
   if (!absl::GetFlag(FLAGS_collector).empty()) {
     auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_collector), grpc::InsecureChannelCredentials());
@@ -115,10 +148,10 @@ int Ingest(const std::vector<std::string>& args) {
     v1::IngestReport report;
     auto writer = stub->IngestFile(&context, &report);
     v1::IngestFileChunk first;
-    first.mutable_header()->set_kind(kind == "campaign_posts" ? v1::INGEST_KIND_CAMPAIGN_POSTS
-                                     : kind == "contacts"     ? v1::INGEST_KIND_CONTACTS
-                                                              : v1::INGEST_KIND_INTERACTIONS);
-    first.mutable_header()->set_filename(path.substr(path.find_last_of('/') + 1));
+    first.mutable_header()->set_kind(KindEnum(kind));
+    first.mutable_header()->set_filename(filename);
+    first.mutable_header()->set_date_order(absl::GetFlag(FLAGS_date_order));
+    for (const std::string& mapping : absl::GetFlag(FLAGS_sheet)) first.mutable_header()->add_sheets(mapping);
     bool ok = writer->Write(first);
     std::string chunk;
     absl::Status read_status;
@@ -137,11 +170,17 @@ int Ingest(const std::vector<std::string>& args) {
     writer->WritesDone();
     grpc::Status status = writer->Finish();
     if (!read_status.ok()) {
-      result = read_status;
+      outcomes = read_status;
     } else if (!status.ok()) {
-      result = absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+      outcomes = absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
     } else {
-      result = FromReport(report);
+      outcomes.emplace();
+      if (report.sheets().empty()) {
+        outcomes->push_back({"", FromReport(report)});
+      } else {
+        for (const auto& sheet : report.sheets()) outcomes->push_back({sheet.sheet(), FromReport(sheet)});
+      }
+      for (const auto& skipped : report.skipped_sheets()) std::cerr << skipped << "\n";
     }
   } else {
     auto pool = marketlens::postgres::PgPool::Create(
@@ -150,27 +189,42 @@ int Ingest(const std::vector<std::string>& args) {
       std::cerr << "collector cli: " << pool.status() << "\n";
       return 1;
     }
-    marketlens::collector::IngestOptions options;
-    result = marketlens::collector::IngestCsv(**pool, *spec, path.substr(path.find_last_of('/') + 1), source,
-                                              options);
+    outcomes = mc::IngestUploadedFile(**pool, path, filename, options);
   }
-  if (!result.ok()) {
-    std::cerr << "collector cli: ingest failed: " << result.status() << "\n";
+  if (outcomes.ok() && outcomes->size() == 1 && !(*outcomes)[0].result.ok()) {
+    outcomes = (*outcomes)[0].result.status();
+  }
+  if (!outcomes.ok()) {
+    std::cerr << "collector cli: ingest failed: " << outcomes.status() << "\n";
     if (absl::GetFlag(FLAGS_json)) {
-      std::cout << "{\"error\":{\"code\":\"" << absl::StatusCodeToString(result.status().code())
-                << "\",\"message\":\"" << marketlens::logging::JsonEscape(result.status().message())
+      std::cout << "{\"error\":{\"code\":\"" << absl::StatusCodeToString(outcomes.status().code())
+                << "\",\"message\":\"" << marketlens::logging::JsonEscape(outcomes.status().message())
                 << "\"}}\n";
     }
     return 1;
   }
-  result->elapsed = absl::Now() - start;
-  PrintRejects(*result);
-  if (absl::GetFlag(FLAGS_json)) {
-    std::cout << result->Json() << "\n";
-  } else {
-    std::cout << result->Summary() << "\n";
+  bool failed = false;
+  for (mc::SheetOutcome& o : *outcomes) {
+    if (o.result.ok()) {
+      o.result->elapsed = absl::Now() - start;
+      if (!o.sheet.empty()) std::cerr << "sheet \"" << o.sheet << "\":\n";
+      PrintRejects(*o.result);
+    } else {
+      failed |= !o.skipped;
+    }
   }
-  return 0;
+  if (absl::GetFlag(FLAGS_json)) {
+    if (outcomes->size() == 1 && (*outcomes)[0].sheet.empty()) {
+      std::cout << (*outcomes)[0].result->Json() << "\n";
+    } else {
+      std::cout << mc::OutcomesJson(*outcomes) << "\n";
+    }
+  } else {
+    for (const mc::SheetOutcome& o : *outcomes) {
+      std::cout << (o.sheet.empty() && o.result.ok() ? o.result->Summary() : o.Line()) << "\n";
+    }
+  }
+  return failed ? 1 : 0;
 }
 
 std::string ToJson(const google::protobuf::Message& m) {

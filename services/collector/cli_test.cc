@@ -100,8 +100,12 @@ TEST_F(CliTest, FailuresAndUsageErrors) {
   Write("name,age\nx,1\n");
   CliRun run = RunCli(absl::StrCat("ingest --kind contacts --dsn '", dsn_, "' ", path_));
   EXPECT_EQ(run.exit_code, 1);
-  EXPECT_NE(run.err.find("missing required column(s) customer_id, started_at, channel"), std::string::npos)
+  EXPECT_NE(run.err.find("missing required column(s) customer_id (accepted names, any case, spacing or _: "
+                         "customer_id/customer/customers/"),
+            std::string::npos)
       << run.err;
+  EXPECT_NE(run.err.find("; started_at (accepted names"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("; channel (accepted names"), std::string::npos) << run.err;
   run = RunCli(absl::StrCat("ingest --kind contacts --dsn '", dsn_, "' /nonexistent.csv"));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("cannot open /nonexistent.csv"), std::string::npos) << run.err;

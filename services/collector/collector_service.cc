@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/logging/log.h"
+#include "services/collector/workbook_ingest.h"
+#include "services/collector/xlsx_reader.h"
 
 namespace marketlens::collector {
 namespace {
@@ -31,6 +33,46 @@ cv1::CrawlState StateOf(const std::string& s) {
   return cv1::CRAWL_STATE_UNSPECIFIED;
 }
 
+void FillOneReport(const IngestResult& r, cv1::IngestReport* report) {
+  report->set_file_id(r.file_id);
+  report->set_kind(r.kind);
+  report->set_sheet(r.sheet);
+  report->set_rows(r.rows);
+  report->set_accepted(r.accepted);
+  report->set_rejected(r.rejected);
+  report->set_duplicates(r.duplicates);
+  report->set_bytes(r.bytes);
+  report->set_sha256(r.sha256);
+  for (const std::string& c : r.ignored_columns) report->add_ignored_columns(c);
+  for (const std::string& n : r.notes) report->add_notes(n);
+  for (const IngestRejectInfo& x : r.rejects) {
+    cv1::IngestReject* reject = report->add_rejects();
+    reject->set_line(x.line);
+    reject->set_column(x.column);
+    reject->set_reason(x.reason);
+  }
+}
+
+// One CSV file: its report. A workbook: the ingested sheets' reports in `sheets`, their sums on top.
+void FillIngestReport(const std::vector<SheetOutcome>& outcomes, cv1::IngestReport* report) {
+  const bool workbook = outcomes.size() != 1 || !outcomes[0].sheet.empty();
+  if (!workbook) {
+    FillOneReport(*outcomes[0].result, report);
+    return;
+  }
+  for (const SheetOutcome& o : outcomes) {
+    if (!o.result.ok()) continue;
+    cv1::IngestReport* sheet = report->add_sheets();
+    FillOneReport(*o.result, sheet);
+    report->set_rows(report->rows() + sheet->rows());
+    report->set_accepted(report->accepted() + sheet->accepted());
+    report->set_rejected(report->rejected() + sheet->rejected());
+    report->set_duplicates(report->duplicates() + sheet->duplicates());
+    report->set_bytes(sheet->bytes());
+    report->set_sha256(sheet->sha256());
+  }
+}
+
 const char* KindName(cv1::IngestKind kind) {
   switch (kind) {
     case cv1::INGEST_KIND_CAMPAIGN_POSTS:
@@ -39,6 +81,10 @@ const char* KindName(cv1::IngestKind kind) {
       return "contacts";
     case cv1::INGEST_KIND_INTERACTIONS:
       return "interactions";
+    case cv1::INGEST_KIND_CUSTOMERS:
+      return "customers";
+    case cv1::INGEST_KIND_DISCUSSED_PRODUCTS:
+      return "discussed_products";
     default:
       return nullptr;
   }
@@ -159,12 +205,31 @@ grpc::Status CollectorServiceImpl::IngestFile(grpc::ServerContext* context,
                         "empty stream: the first chunk must carry the header");
   }
   const char* kind = KindName(first.header().kind());
-  if (kind == nullptr) {
+  if (kind == nullptr && first.header().kind() != cv1::INGEST_KIND_UNSPECIFIED) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "the first chunk's header.kind must be CAMPAIGN_POSTS, CONTACTS or INTERACTIONS");
+                        "the first chunk's header.kind is not a known kind");
   }
-  const KindSpec* spec = FindKind(kind);
+  WorkbookOptions options;
+  options.ingest = ingest_options_;
+  options.kind = kind == nullptr ? "" : kind;
+  auto order = ParseDayMonthOrder(first.header().date_order());
+  if (!order.ok()) return ToGrpc(order.status());
+  options.ingest.dates.order = *order;
+  for (const std::string& mapping : first.header().sheets()) {
+    if (absl::Status st = ParseSheetMapping(mapping, &options.sheet_kinds); !st.ok()) return ToGrpc(st);
+  }
   std::string pending = std::move(*first.mutable_data());
+  cv1::IngestFileChunk next;
+  bool ended = false;
+  while (pending.empty() && !ended) {  // the first bytes tell CSV from a workbook
+    if (!reader->Read(&next)) {
+      ended = true;
+    } else if (next.has_header()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "only the first chunk may carry a header");
+    } else {
+      pending = std::move(*next.mutable_data());
+    }
+  }
   bool first_served = false;
   ChunkSource source = [&](std::string* chunk) -> absl::StatusOr<bool> {
     if (!first_served) {
@@ -174,9 +239,9 @@ grpc::Status CollectorServiceImpl::IngestFile(grpc::ServerContext* context,
         return true;
       }
     }
-    cv1::IngestFileChunk next;
     for (;;) {
-      if (!reader->Read(&next)) {
+      if (ended || !reader->Read(&next)) {
+        ended = true;
         if (context->IsCancelled()) return absl::CancelledError("the client cancelled the upload");
         return false;
       }
@@ -186,30 +251,43 @@ grpc::Status CollectorServiceImpl::IngestFile(grpc::ServerContext* context,
       return true;
     }
   };
-  absl::StatusOr<IngestResult> result =
-      IngestCsv(*pool_, *spec, first.header().filename(), source, ingest_options_);
-  if (!result.ok()) {
-    metrics_->ingest_files(kind, "failed").Increment();
-    return ToGrpc(result.status());
+  std::vector<SheetOutcome> outcomes;
+  if (kind != nullptr && !LooksLikeZip(pending) && options.sheet_kinds.empty()) {
+    // CSV of a known kind: parsed as it streams in.
+    outcomes.push_back(SheetOutcome{
+        "", IngestCsv(*pool_, *FindKind(kind), first.header().filename(), source, options.ingest)});
+  } else {
+    // A workbook (a zip needs random access) or a file whose kind its header must show: spooled first.
+    absl::StatusOr<std::vector<SheetOutcome>> spooled =
+        IngestSpooled(*pool_, first.header().filename(), source, options);
+    if (!spooled.ok()) return ToGrpc(spooled.status());
+    outcomes = *std::move(spooled);
   }
-  metrics_->ingest_files(kind, "succeeded").Increment();
-  metrics_->ingest_rows(kind, "accepted").Increment(static_cast<double>(result->accepted));
-  metrics_->ingest_rows(kind, "rejected").Increment(static_cast<double>(result->rejected));
-  metrics_->ingest_rows(kind, "duplicate").Increment(static_cast<double>(result->duplicates));
-  response->set_file_id(result->file_id);
-  response->set_rows(result->rows);
-  response->set_accepted(result->accepted);
-  response->set_rejected(result->rejected);
-  response->set_duplicates(result->duplicates);
-  response->set_bytes(result->bytes);
-  response->set_sha256(result->sha256);
-  for (const std::string& c : result->ignored_columns) response->add_ignored_columns(c);
-  for (const IngestRejectInfo& r : result->rejects) {
-    cv1::IngestReject* reject = response->add_rejects();
-    reject->set_line(r.line);
-    reject->set_column(r.column);
-    reject->set_reason(r.reason);
+  bool any_ingested = false;
+  absl::Status first_failure;
+  for (const SheetOutcome& o : outcomes) {
+    if (!o.result.ok()) {
+      if (!o.skipped) {
+        metrics_->ingest_files(options.kind.empty() ? "unknown" : options.kind, "failed").Increment();
+        if (first_failure.ok()) first_failure = o.result.status();
+      }
+      response->add_skipped_sheets(o.Line());
+      continue;
+    }
+    any_ingested = true;
+    const IngestResult& r = *o.result;
+    metrics_->ingest_files(r.kind, "succeeded").Increment();
+    metrics_->ingest_rows(r.kind, "accepted").Increment(static_cast<double>(r.accepted));
+    metrics_->ingest_rows(r.kind, "rejected").Increment(static_cast<double>(r.rejected));
+    metrics_->ingest_rows(r.kind, "duplicate").Increment(static_cast<double>(r.duplicates));
   }
+  if (!any_ingested) {
+    if (!first_failure.ok()) return ToGrpc(first_failure);
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        outcomes.empty() ? "the workbook has no sheets"
+                                         : absl::StrCat("no sheet was ingested: ", outcomes[0].Line()));
+  }
+  FillIngestReport(outcomes, response);
   return grpc::Status::OK;
 }
 

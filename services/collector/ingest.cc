@@ -54,14 +54,21 @@ std::string IngestResult::Summary() const {
                       " duplicates=", duplicates);
 }
 
+std::string IngestResult::SheetSummary() const {
+  return absl::StrCat("sheet=\"", sheet, "\" kind=", kind, " ", Summary());
+}
+
 std::string IngestResult::Json() const {
   std::string out =
-      absl::StrCat("{\"file_id\":", JsonString(file_id), ",\"rows\":", rows, ",\"accepted\":", accepted,
+      absl::StrCat("{\"file_id\":", JsonString(file_id), ",\"kind\":", JsonString(kind),
+                   ",\"sheet\":", JsonString(sheet), ",\"rows\":", rows, ",\"accepted\":", accepted,
                    ",\"rejected\":", rejected, ",\"duplicates\":", duplicates, ",\"bytes\":", bytes,
                    ",\"sha256\":", JsonString(sha256), ",\"ignored_columns\":[");
   for (size_t i = 0; i < ignored_columns.size(); ++i) {
     absl::StrAppend(&out, i ? "," : "", JsonString(ignored_columns[i]));
   }
+  absl::StrAppend(&out, "],\"notes\":[");
+  for (size_t i = 0; i < notes.size(); ++i) absl::StrAppend(&out, i ? "," : "", JsonString(notes[i]));
   absl::StrAppend(&out, "],\"rejects\":[");
   for (size_t i = 0; i < rejects.size(); ++i) {
     absl::StrAppend(&out, i ? "," : "", "{\"line\":", rejects[i].line,
@@ -70,6 +77,21 @@ std::string IngestResult::Json() const {
   }
   absl::StrAppend(&out, "],\"seconds\":", absl::ToDoubleSeconds(elapsed), "}");
   return out;
+}
+
+absl::StatusOr<std::string> FileSha256(const std::string& path, int64_t* bytes) {
+  ChunkSource source = FileChunkSource(path);
+  Sha256Stream sha;
+  std::string chunk;
+  *bytes = 0;
+  for (;;) {
+    absl::StatusOr<bool> more = source(&chunk);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    sha.Update(chunk);
+    *bytes += static_cast<int64_t>(chunk.size());
+  }
+  return sha.HexDigest();
 }
 
 ChunkSource FileChunkSource(const std::string& path) {
@@ -140,6 +162,53 @@ std::string TextArray(const std::vector<std::string>& items) {
 }
 
 constexpr size_t kProbeRows = 2000;
+// Rows before the header a file may have (a title, a date, blank lines) before giving up on finding it.
+constexpr int kMaxRowsBeforeHeader = 10;
+
+// CSV text from a ChunkSource, spooled (for a staged retry), hashed and counted as it is read.
+class CsvRecordReader : public RecordReader {
+ public:
+  CsvRecordReader(const ChunkSource& source, const CsvOptions& options, TempFile* spool)
+      : source_(source), reader_(options), spool_(spool) {}
+
+  absl::StatusOr<bool> Next(CsvRecord* record) override {
+    for (;;) {
+      const CsvReader::Result next = reader_.Next(record);
+      if (next == CsvReader::Result::kEnd) return false;
+      if (next == CsvReader::Result::kRecord) return true;
+      if (eof_) {
+        reader_.Finish();
+        continue;
+      }
+      absl::StatusOr<bool> more = source_(&chunk_);
+      if (!more.ok()) return more.status();
+      if (!*more) {
+        eof_ = true;
+        reader_.Finish();
+        continue;
+      }
+      if (spool_ != nullptr && !spool_->Write(chunk_)) {
+        return absl::ResourceExhaustedError("cannot spool the input to a temporary file (disk full?)");
+      }
+      sha_.Update(chunk_);
+      bytes_ += static_cast<int64_t>(chunk_.size());
+      reader_.Feed(chunk_);
+    }
+  }
+  void set_expected_fields(size_t n) override { reader_.set_expected_fields(n); }
+  std::string file_error() const override { return reader_.file_error(); }
+  int64_t bytes() const override { return bytes_; }
+  std::string sha256() override { return sha_.HexDigest(); }
+
+ private:
+  const ChunkSource& source_;
+  CsvReader reader_;
+  TempFile* spool_;
+  Sha256Stream sha_;
+  std::string chunk_;
+  int64_t bytes_ = 0;
+  bool eof_ = false;
+};
 
 // One attempt at loading the whole input in one transaction.
 //
@@ -161,7 +230,7 @@ class Loader {
   bool direct_rows_written() const { return direct_rows_ > 0 || direct_open_; }
   const absl::Status& file_error() const { return file_error_; }
 
-  absl::Status Load(postgres::Tx& tx, const ChunkSource& source, bool allow_direct, TempFile* spool) {
+  absl::Status Load(postgres::Tx& tx, RecordReader& reader, bool allow_direct) {
     const absl::Time start = absl::Now();
     const int64_t timeout_ms = std::max<int64_t>(1000, absl::ToInt64Milliseconds(options_.timeout));
     if (auto r = tx.Exec(absl::StrCat("SET LOCAL statement_timeout = ", timeout_ms)); !r.ok())
@@ -170,15 +239,15 @@ class Loader {
     TempFile rejects;
     if (!rejects.ok()) return absl::InternalError("cannot create a temporary file for the rejected rows");
     rejects_ = &rejects;
+    TempFile deferred;  // rows held until the file shows its day/month order
+    int64_t deferred_rows = 0;
 
-    CsvReader reader(options_.csv);
-    Sha256Stream sha;
     std::optional<RowValidator> validator;
     RowValues values;
-    std::string chunk;
     CsvRecord record;
-    bool eof = false;
     bool decided = false;  // mode chosen
+    int rows_before_header = 0;
+    absl::Status header_error;
     std::vector<std::vector<FieldValue>> probe_rows;
     std::vector<int64_t> probe_lines;
     absl::Time next_progress = absl::Now() + absl::Seconds(10);
@@ -207,45 +276,51 @@ class Loader {
       return absl::OkStatus();
     };
 
-    for (;;) {
-      const CsvReader::Result next = reader.Next(&record);
-      if (next == CsvReader::Result::kEnd) break;
-      if (next == CsvReader::Result::kNeedMore) {
-        if (eof) {
-          reader.Finish();
-          continue;
-        }
-        absl::StatusOr<bool> more = source(&chunk);
-        if (!more.ok()) return more.status();
-        if (!*more) {
-          eof = true;
-          reader.Finish();
-          continue;
-        }
-        if (spool != nullptr && !spool->Write(chunk)) {
-          return absl::ResourceExhaustedError("cannot spool the input to a temporary file (disk full?)");
-        }
-        sha.Update(chunk);
-        result_->bytes += static_cast<int64_t>(chunk.size());
-        reader.Feed(chunk);
-        continue;
+    // A good row: into the probe (until the load mode is chosen), then COPY.
+    auto accept = [&](int64_t line) -> absl::Status {
+      ++good_;
+      const bool repeated = !id_hashes_.insert(absl::Hash<std::string>{}(values[0].text)).second;
+      if (repeated) maybe_duplicates_ = true;
+      if (!decided) {
+        probe_rows.push_back(values);
+        probe_lines.push_back(line);
+        if (probe_rows.size() >= kProbeRows) return decide();
+        return absl::OkStatus();
       }
+      if (direct_open_ && repeated) {
+        // An id seen before in this file: from here on, stage (the upsert lets the later row win).
+        if (auto st = CloseDirect(); !st.ok()) return st;
+        if (auto st = OpenStage(tx); !st.ok()) return st;
+      }
+      return WriteGood(tx, line, values);
+    };
+
+    for (;;) {
+      absl::StatusOr<bool> more = reader.Next(&record);
+      if (!more.ok()) return more.status();
+      if (!*more) break;
       if (!validator.has_value()) {
-        // The first record is the header.
+        // The header: the first row that names the kind's columns (title rows above it are skipped).
+        if (record.error.empty() && RowValidator::IsBlank(record.fields)) continue;
+        absl::Status st;
         if (!record.error.empty()) {
-          file_error_ =
-              absl::InvalidArgumentError(absl::StrCat("line ", record.line, ": bad header: ", record.error));
+          st = absl::InvalidArgumentError(absl::StrCat("line ", record.line, ": bad header: ", record.error));
+        } else {
+          auto v = RowValidator::Create(&spec_, record.fields, options_.dates);
+          if (v.ok()) {
+            validator.emplace(*std::move(v));
+            result_->ignored_columns = validator->ignored_columns();
+            result_->header_line = record.line;
+            reader.set_expected_fields(validator->header_width());
+            continue;
+          }
+          st = absl::InvalidArgumentError(absl::StrCat("line ", record.line, ": ", v.status().message()));
+        }
+        if (header_error.ok()) header_error = st;
+        if (++rows_before_header >= kMaxRowsBeforeHeader) {
+          file_error_ = header_error;
           return file_error_;
         }
-        auto v = RowValidator::Create(&spec_, record.fields);
-        if (!v.ok()) {
-          file_error_ =
-              absl::InvalidArgumentError(absl::StrCat("line ", record.line, ": ", v.status().message()));
-          return file_error_;
-        }
-        validator.emplace(*std::move(v));
-        result_->ignored_columns = validator->ignored_columns();
-        reader.set_expected_fields(validator->header_width());
         continue;
       }
       if (record.error.empty() && RowValidator::IsBlank(record.fields)) continue;
@@ -255,33 +330,43 @@ class Loader {
         continue;
       }
       std::optional<RowProblem> problem = validator->Validate(record.fields, &values);
+      if (problem.has_value() && problem->ambiguous_date_only &&
+          validator->date_order() == DayMonthOrder::kUnknown) {
+        // "04/10/2019" before any row showed the file's order: validated again at the end.
+        if (!Defer(&deferred, record)) return SpillError();
+        ++deferred_rows;
+        continue;
+      }
       if (problem.has_value()) {
         if (!Reject(record.line, problem->column, problem->reason, record.raw)) return SpillError();
         continue;
       }
-      ++good_;
-      const bool repeated = !id_hashes_.insert(absl::Hash<std::string>{}(values[0].text)).second;
-      if (repeated) maybe_duplicates_ = true;
-      if (!decided) {
-        probe_rows.push_back(values);
-        probe_lines.push_back(record.line);
-        if (probe_rows.size() >= kProbeRows) {
-          if (auto st = decide(); !st.ok()) return st;
-        }
-        continue;
-      }
-      if (direct_open_ && repeated) {
-        // An id seen before in this file: from here on, stage (the upsert lets the later row win).
-        if (auto st = CloseDirect(); !st.ok()) return st;
-        if (auto st = OpenStage(tx); !st.ok()) return st;
-      }
-      if (auto st = WriteGood(tx, record.line, values); !st.ok()) return st;
+      if (auto st = accept(record.line); !st.ok()) return st;
       if ((result_->rows & 0xFFFF) == 0 && absl::Now() >= next_progress) {
         next_progress = absl::Now() + absl::Seconds(10);
         logging::Info("ingest progress", {{"file_id", result_->file_id},
                                           {"rows", result_->rows},
                                           {"rejected", result_->rejected},
-                                          {"bytes", result_->bytes}});
+                                          {"bytes", reader.bytes()}});
+      }
+    }
+    if (deferred_rows > 0 && validator.has_value()) {
+      // The order is known now (or never will be: then these rows are refused with the reason).
+      if (!deferred.Rewind()) return SpillError();
+      std::vector<std::string> fields;
+      std::vector<absl::string_view> views;
+      std::string raw;
+      for (int64_t i = 0; i < deferred_rows; ++i) {
+        int64_t line = 0;
+        if (!ReadDeferred(&deferred, &line, &fields, &raw)) return SpillError();
+        views.assign(fields.begin(), fields.end());
+        std::optional<RowProblem> problem = validator->Validate(views, &values);
+        if (problem.has_value()) {
+          if (problem->ambiguous_date_only) ++validator->notes().ambiguous_rows;
+          if (!Reject(line, problem->column, problem->reason, raw)) return SpillError();
+          continue;
+        }
+        if (auto st = accept(line); !st.ok()) return st;
       }
     }
     if (!reader.file_error().empty()) {
@@ -289,9 +374,11 @@ class Loader {
       return file_error_;
     }
     if (!validator.has_value()) {
-      file_error_ = absl::InvalidArgumentError("the file is empty: no header line");
+      file_error_ =
+          header_error.ok() ? absl::InvalidArgumentError("the file is empty: no header line") : header_error;
       return file_error_;
     }
+    result_->notes = validator->notes().Lines(validator->date_order_given());
     if (!decided) {
       if (auto st = decide(); !st.ok()) return st;
     }
@@ -326,7 +413,8 @@ class Loader {
     if (result_->rejected > 0) {
       if (auto st = LoadRejects(tx); !st.ok()) return st;
     }
-    result_->sha256 = sha.HexDigest();
+    result_->sha256 = reader.sha256();
+    result_->bytes = reader.bytes();
     logging::Info("ingest phases",
                   {{"file_id", result_->file_id},
                    {"mode", direct_rows_ > 0 ? (stage_rows_ > 0 ? "direct+staged" : "direct") : "staged"},
@@ -336,9 +424,9 @@ class Loader {
                    {"upsert_and_rejects_s", absl::ToDoubleSeconds(absl::Now() - copied)}});
     auto r = tx.Exec(
         "UPDATE ingest.files SET status = 'succeeded', sha256 = $2, bytes = $3, rows = $4, accepted = $5, "
-        "rejected = $6, duplicates = $7, finished_at = now() WHERE id = $1::uuid",
+        "rejected = $6, duplicates = $7, notes = $8, finished_at = now() WHERE id = $1::uuid",
         result_->file_id, result_->sha256, result_->bytes, result_->rows, result_->accepted,
-        result_->rejected, result_->duplicates);
+        result_->rejected, result_->duplicates, absl::StrJoin(result_->notes, "\n"));
     return r.status();
   }
 
@@ -359,6 +447,26 @@ class Loader {
     PutString(&record, clean_reason);
     PutString(&record, SanitizeUtf8(raw, options_.max_raw_line_bytes));
     return rejects_->Write(record);
+  }
+
+  static bool Defer(TempFile* f, const CsvRecord& record) {
+    std::string out;
+    out.append(reinterpret_cast<const char*>(&record.line), sizeof record.line);
+    const uint32_t n = static_cast<uint32_t>(record.fields.size());
+    out.append(reinterpret_cast<const char*>(&n), sizeof n);
+    for (absl::string_view f : record.fields) PutString(&out, f);
+    PutString(&out, record.raw);
+    return f->Write(out);
+  }
+  static bool ReadDeferred(TempFile* f, int64_t* line, std::vector<std::string>* fields, std::string* raw) {
+    uint32_t n = 0;
+    if (std::fread(line, sizeof *line, 1, f->get()) != 1 || std::fread(&n, sizeof n, 1, f->get()) != 1)
+      return false;
+    fields->resize(n);
+    for (auto& field : *fields) {
+      if (!GetString(f->get(), &field)) return false;
+    }
+    return GetString(f->get(), raw);
   }
 
   absl::Status LoadRejects(postgres::Tx& tx) {
@@ -437,9 +545,14 @@ class Loader {
     const std::string list = absl::StrJoin(columns_, ", ");
     std::vector<std::string> sets, old_values, new_values, table_values, staged_values;
     for (size_t c = 1; c < columns_.size(); ++c) {
-      sets.push_back(absl::StrCat(columns_[c], " = EXCLUDED.", columns_[c]));
+      // merge_empty: an empty cell keeps the table's value (text columns).
+      const std::string value =
+          spec.merge_empty && spec.columns[c].type == ValueType::kText
+              ? absl::StrCat("COALESCE(NULLIF(EXCLUDED.", columns_[c], ", ''), t.", columns_[c], ")")
+              : absl::StrCat("EXCLUDED.", columns_[c]);
+      sets.push_back(absl::StrCat(columns_[c], " = ", value));
       old_values.push_back(absl::StrCat("t.", columns_[c]));
-      new_values.push_back(absl::StrCat("EXCLUDED.", columns_[c]));
+      new_values.push_back(value);
       table_values.push_back(absl::StrCat("t.", columns_[c]));
       staged_values.push_back(absl::StrCat("s.", columns_[c]));
     }
@@ -475,59 +588,59 @@ class Loader {
 
 }  // namespace
 
-absl::StatusOr<IngestResult> IngestCsv(postgres::PgPool& pool, const KindSpec& spec,
-                                       absl::string_view filename, const ChunkSource& source,
-                                       const IngestOptions& options) {
+absl::StatusOr<IngestResult> IngestRecords(postgres::PgPool& pool, const KindSpec& spec,
+                                           absl::string_view filename, absl::string_view sheet,
+                                           const ReaderFactory& open_reader, const IngestOptions& options) {
   const absl::Time start = absl::Now();
   IngestResult result;
+  result.kind = spec.kind;
+  result.sheet = std::string(sheet);
   {
-    auto r = pool.Exec("INSERT INTO ingest.files (kind, filename) VALUES ($1, $2) RETURNING id::text",
-                       spec.kind, SanitizeUtf8(filename, 1000));
+    auto r =
+        pool.Exec("INSERT INTO ingest.files (kind, filename, sheet) VALUES ($1, $2, $3) RETURNING id::text",
+                  spec.kind, SanitizeUtf8(filename, 1000), SanitizeUtf8(sheet, 1000));
     if (!r.ok()) return r.status();
     result.file_id = (*r)[0][0].as<std::string>();
   }
-  logging::Info("ingest started", {{"file_id", result.file_id}, {"kind", spec.kind}, {"filename", filename}});
+  logging::Info("ingest started",
+                {{"file_id", result.file_id}, {"kind", spec.kind}, {"filename", filename}, {"sheet", sheet}});
 
   postgres::TxOptions tx_options;
   tx_options.timeout = options.timeout;
-  tx_options.backoff.max_attempts = 1;  // the input is a stream: a retry reads the spool, see below
+  tx_options.backoff.max_attempts = 1;  // the input may be a stream: a retry re-opens it, see below
 
-  // The input is spooled to a temporary file as it is read, so that a direct load that meets an id already
-  // in the table can be redone in staged mode.
-  TempFile spool;
   absl::Status file_error;
-  absl::Status status = absl::InternalError("cannot create a temporary file to spool the input");
+  absl::Status status;
   bool retry_staged = false;
-  if (spool.ok()) {
-    Loader loader(spec, options, &result);
-    status = pool.Transact(
-        [&](postgres::Tx& tx) { return loader.Load(tx, source, /*allow_direct=*/true, &spool); }, tx_options);
-    file_error = loader.file_error();
-    retry_staged = !status.ok() && loader.direct_rows_written() && postgres::SqlStateOf(status) == "23505";
-  }
-  if (retry_staged) {
-    logging::Info("ingest: an id of the file already exists; loading again through staging",
-                  {{"file_id", result.file_id}});
-    if (!spool.Rewind()) {
-      status = absl::InternalError("cannot re-read the spooled input");
+  {
+    auto reader = open_reader(/*first_attempt=*/true);
+    if (!reader.ok()) {
+      status = reader.status();
     } else {
-      const std::string file_id = result.file_id;
-      result = IngestResult();
-      result.file_id = file_id;
-      FILE* f = spool.get();
-      ChunkSource from_spool = [f](std::string* chunk) -> absl::StatusOr<bool> {
-        chunk->resize(1 << 20);
-        const size_t n = std::fread(chunk->data(), 1, chunk->size(), f);
-        chunk->resize(n);
-        if (n == 0)
-          return std::ferror(f) ? absl::StatusOr<bool>(absl::DataLossError("cannot re-read the spool"))
-                                : absl::StatusOr<bool>(false);
-        return true;
-      };
       Loader loader(spec, options, &result);
       status = pool.Transact(
-          [&](postgres::Tx& tx) { return loader.Load(tx, from_spool, /*allow_direct=*/false, nullptr); },
-          tx_options);
+          [&](postgres::Tx& tx) { return loader.Load(tx, **reader, /*allow_direct=*/true); }, tx_options);
+      file_error = loader.file_error();
+      result.bytes = (*reader)->bytes();
+      retry_staged = !status.ok() && loader.direct_rows_written() && postgres::SqlStateOf(status) == "23505";
+    }
+  }
+  if (retry_staged) {
+    // A direct load met an id already in the table: load again through staging (an upsert).
+    logging::Info("ingest: an id of the file already exists; loading again through staging",
+                  {{"file_id", result.file_id}});
+    const std::string file_id = result.file_id;
+    result = IngestResult();
+    result.file_id = file_id;
+    result.kind = spec.kind;
+    result.sheet = std::string(sheet);
+    auto reader = open_reader(/*first_attempt=*/false);
+    if (!reader.ok()) {
+      status = reader.status();
+    } else {
+      Loader loader(spec, options, &result);
+      status = pool.Transact(
+          [&](postgres::Tx& tx) { return loader.Load(tx, **reader, /*allow_direct=*/false); }, tx_options);
       file_error = loader.file_error();
     }
   }
@@ -547,6 +660,7 @@ absl::StatusOr<IngestResult> IngestCsv(postgres::PgPool& pool, const KindSpec& s
   }
   logging::Info("ingest finished", {{"file_id", result.file_id},
                                     {"kind", spec.kind},
+                                    {"sheet", sheet},
                                     {"rows", result.rows},
                                     {"accepted", result.accepted},
                                     {"rejected", result.rejected},
@@ -554,6 +668,31 @@ absl::StatusOr<IngestResult> IngestCsv(postgres::PgPool& pool, const KindSpec& s
                                     {"bytes", result.bytes},
                                     {"seconds", absl::ToDoubleSeconds(result.elapsed)}});
   return result;
+}
+
+absl::StatusOr<IngestResult> IngestCsv(postgres::PgPool& pool, const KindSpec& spec,
+                                       absl::string_view filename, const ChunkSource& source,
+                                       const IngestOptions& options) {
+  // The input is spooled to a temporary file as it is read, so that a direct load that meets an id already
+  // in the table can be redone in staged mode.
+  auto spool = std::make_shared<TempFile>();
+  if (!spool->ok()) return absl::InternalError("cannot create a temporary file to spool the input");
+  ChunkSource from_spool = [spool](std::string* chunk) -> absl::StatusOr<bool> {
+    FILE* f = spool->get();
+    chunk->resize(1 << 20);
+    const size_t n = std::fread(chunk->data(), 1, chunk->size(), f);
+    chunk->resize(n);
+    if (n == 0)
+      return std::ferror(f) ? absl::StatusOr<bool>(absl::DataLossError("cannot re-read the spool"))
+                            : absl::StatusOr<bool>(false);
+    return true;
+  };
+  ReaderFactory open = [&](bool first) -> absl::StatusOr<std::unique_ptr<RecordReader>> {
+    if (first) return std::make_unique<CsvRecordReader>(source, options.csv, spool.get());
+    if (!spool->Rewind()) return absl::InternalError("cannot re-read the spooled input");
+    return std::make_unique<CsvRecordReader>(from_spool, options.csv, nullptr);
+  };
+  return IngestRecords(pool, spec, filename, "", open, options);
 }
 
 }  // namespace marketlens::collector

@@ -140,12 +140,18 @@ TEST(RowValidator, RefusesBadRowsWithColumnAndReason) {
   ASSERT_TRUE(p.has_value());
   EXPECT_NE(p->reason.find("UTF-8"), std::string::npos);
 
-  // Trailing empty fields and short rows are fine; missing counts are 0.
-  EXPECT_FALSE(
-      v->Validate(V({"p1", "C1", "anna", "tiktok", "", "", "2024-01-01", "", " "}), &values).has_value());
+  // Empty counts are 0; a row longer or shorter than the header is malformed, even with empty extras.
+  EXPECT_FALSE(v->Validate(V({"p1", "C1", "anna", "tiktok", "", "", "2024-01-01"}), &values).has_value());
   EXPECT_EQ(Get(*spec, values, "views"), "0");
   EXPECT_EQ(Get(*spec, values, "id"), "p1");
-  EXPECT_TRUE(v->Validate(V({"p1", "C1", "anna", "tiktok", "5"}), &values).has_value());  // no posted_at
+  p = v->Validate(V({"p1", "C1", "anna", "tiktok", "", "", "2024-01-01", "", " "}), &values);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_NE(p->reason.find("malformed line: 9 fields but the header has 7"), std::string::npos) << p->reason;
+  p = v->Validate(V({"p1", "C1", "anna", "tiktok", "5"}), &values);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_NE(p->reason.find("malformed line: 5 fields but the header has 7 (the row is cut short)"),
+            std::string::npos)
+      << p->reason;
 }
 
 TEST(RowValidator, ContactsAndInteractions) {
@@ -160,8 +166,8 @@ TEST(RowValidator, ContactsAndInteractions) {
   EXPECT_EQ(Get(*contacts, values, "notes"), "line1\nline2");
   auto p = v->Validate(V({"C7", "2024-01-15", "fax", "", "2", ""}), &values);
   ASSERT_TRUE(p.has_value());
-  EXPECT_EQ(p->column, "channel");
-  EXPECT_NE(p->reason.find("sentiment"), std::string::npos);
+  EXPECT_EQ(p->column, "sentiment");  // "fax" is kept as another channel; 2 is out of range
+  EXPECT_EQ(v->notes().other_channels.at("fax"), 1);
   ASSERT_FALSE(v->Validate(V({"C7", "2024-01-15", "chat", "", "", ""}), &values));
   EXPECT_EQ(Get(*contacts, values, "sentiment"), std::nullopt);
 
@@ -181,6 +187,56 @@ TEST(RowValidator, ContactsAndInteractions) {
 TEST(RowValidator, BlankRows) {
   EXPECT_TRUE(RowValidator::IsBlank(V({"", " ", "\t"})));
   EXPECT_FALSE(RowValidator::IsBlank(V({"", "x"})));
+}
+
+// The briefs' own headers and the usual variants (issue #15).
+TEST(RowValidator, RealHeaderNames) {
+  const std::vector<std::string> brief001 = {
+      "\xEF\xBB\xBF"
+      "campaignId",
+      "influencerId",
+      "Platform",
+      "Post Date",
+      "views",
+      "likes",
+      "comments",
+      "shares"};
+  auto posts = RowValidator::Create(FindKind("campaign_posts"), V(brief001));
+  ASSERT_TRUE(posts.ok()) << posts.status();
+  EXPECT_EQ(posts->matched_columns(), 8u);
+  EXPECT_TRUE(posts->ignored_columns().empty());
+  const std::vector<std::string> ext = {"Date Start", "Interaction", "Customers", "Topic", "Sentiment"};
+  auto contacts = RowValidator::Create(FindKind("contacts"), V(ext));
+  ASSERT_TRUE(contacts.ok()) << contacts.status();
+  EXPECT_EQ(contacts->matched_columns(), 5u);
+  for (const std::vector<std::string>& header :
+       {std::vector<std::string>{"campaign_id", "influencer_id", "PLATFORM", "post_date", "Views (count)"},
+        std::vector<std::string>{"CampaignID", "Influencer Id", "platform", "postDate [UTC]", "likes"}}) {
+    auto v = RowValidator::Create(FindKind("campaign_posts"), V(header));
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->matched_columns(), 5u);
+  }
+  // Kinds detected from the header alone.
+  EXPECT_EQ(DetectKind(V(brief001))->spec->kind, "campaign_posts");
+  EXPECT_EQ(DetectKind(V(ext))->spec->kind, "contacts");
+  EXPECT_EQ(DetectKind(V({"Customer Id", "Occupation", "Type"}))->spec->kind, "customers");
+  EXPECT_EQ(DetectKind(V({"Date", "Product"}))->spec->kind, "discussed_products");
+  EXPECT_FALSE(DetectKind(V({"name", "age"})).has_value());
+  EXPECT_FALSE(DetectKind(V({"Customer Id"})).has_value());  // a lone id says nothing
+}
+
+TEST(RowValidator, MissingColumnNamesTheHeaderReadAndTheNamesAccepted) {
+  auto v = RowValidator::Create(FindKind("campaign_posts"),
+                                V({"campaignId", "handle_name", "Platform", "Post Date"}));
+  ASSERT_FALSE(v.ok());
+  const std::string m(v.status().message());
+  EXPECT_NE(m.find("missing required column(s) influencer (accepted names, any case, spacing or _: "
+                   "influencer/influencerid/influencerhandle/"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("(campaign_posts header read: campaignId, handle_name, Platform, Post Date)"),
+            std::string::npos)
+      << m;
 }
 
 }  // namespace

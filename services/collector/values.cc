@@ -97,88 +97,6 @@ std::string SanitizeUtf8(absl::string_view value, size_t max_bytes) {
   return out;
 }
 
-// ---- hashtags -----------------------------------------------------------------------------------------
-
-std::string NormalizeHashtag(absl::string_view raw) {
-  absl::string_view v = TrimValue(raw);
-  while (!v.empty() && (v.front() == '#' || v.front() == '\xEF')) {
-    if (v.front() == '#') {
-      v.remove_prefix(1);
-    } else if (absl::StartsWith(v, "\xEF\xBC\x83")) {  // U+FF03 FULLWIDTH NUMBER SIGN
-      v.remove_prefix(3);
-    } else {
-      break;
-    }
-  }
-  std::string tag;
-  for (size_t i = 0; i < v.size();) {
-    const unsigned char c = static_cast<unsigned char>(v[i]);
-    if (c < 0x80) {
-      if (!absl::ascii_isalnum(c) && c != '_') break;  // a tag ends at punctuation or space
-      tag.push_back(absl::ascii_tolower(c));
-      ++i;
-      continue;
-    }
-    const size_t n = strings::Utf8SequenceLength(v, i);
-    if (n == 0) break;
-    // Letters of other scripts are kept as written; a no-break space or punctuation ends the tag.
-    if (n == 2 && c == 0xC2) break;  // U+0080..U+00BF: controls, NBSP, punctuation
-    if (n == 3 && c == 0xE2 && static_cast<unsigned char>(v[i + 1]) <= 0x81) break;  // U+2000..U+207F
-    if (tag.size() + n > kMaxHashtagBytes) break;
-    tag.append(v.data() + i, n);
-    i += n;
-  }
-  if (tag.size() > kMaxHashtagBytes) tag.resize(kMaxHashtagBytes);
-  return tag;
-}
-
-std::vector<std::string> SplitHashtags(absl::string_view text) {
-  std::vector<std::string> tags;
-  size_t i = 0;
-  while (i < text.size()) {
-    const char c = text[i];
-    if (c == ' ' || c == ',' || c == ';' || c == '|' || c == '#' || c == '\t' || c == '\n' || c == '\r') {
-      ++i;
-      continue;
-    }
-    size_t j = i;
-    while (j < text.size() && text[j] != ' ' && text[j] != ',' && text[j] != ';' && text[j] != '|' &&
-           text[j] != '#' && text[j] != '\t' && text[j] != '\n' && text[j] != '\r') {
-      ++j;
-    }
-    std::string tag = NormalizeHashtag(text.substr(i, j - i));
-    if (!tag.empty() && std::find(tags.begin(), tags.end(), tag) == tags.end())
-      tags.push_back(std::move(tag));
-    i = j;
-  }
-  return tags;
-}
-
-std::vector<std::string> HashtagsInText(absl::string_view text) {
-  std::vector<std::string> tags;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '#') continue;
-    std::string tag = NormalizeHashtag(text.substr(i + 1));
-    if (!tag.empty() && std::find(tags.begin(), tags.end(), tag) == tags.end())
-      tags.push_back(std::move(tag));
-  }
-  return tags;
-}
-
-void FormatTextArrayTo(const std::vector<std::string>& items, std::string* out) {
-  out->assign("{");
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out->push_back(',');
-    out->push_back('"');
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out->push_back('\\');
-      out->push_back(c);
-    }
-    out->push_back('"');
-  }
-  out->push_back('}');
-}
-
 // ---- numbers ------------------------------------------------------------------------------------------
 
 namespace {
@@ -424,6 +342,9 @@ void SkipOrdinal(Cursor& c) {
 }
 
 struct Parsed {
+  DateOptions options;                               // in: how to read day/month
+  DayMonthOrder evidence = DayMonthOrder::kUnknown;  // out: what a numeric date showed (a part > 12)
+  bool ambiguous = false;                            // out: numeric day/month both <= 12, order unknown
   int year = 0, month = 0, day = 0;
   int hour = 0, minute = 0, second = 0;
   int64_t nanos = 0;
@@ -522,9 +443,19 @@ absl::Status ParseDatePart(Cursor& c, absl::string_view value, Parsed* p) {
       return absl::InvalidArgumentError(absl::StrCat("two-digit year in '", value, "' is ambiguous"));
     }
     if (len != 4 || c.CountDigitsAhead() > 0) return Unrecognised(value);
+    // Dotted dates are day first by convention: they say nothing about the file's slashed/dashed ones.
+    if (sep != '.' && first > 12 && second <= 12) p->evidence = DayMonthOrder::kDayFirst;
+    if (sep != '.' && second > 12 && first <= 12) p->evidence = DayMonthOrder::kMonthFirst;
+    const DayMonthOrder order = p->options.order;
     if (sep == '.') {
       p->day = first;  // dotted dates are day first wherever they are used
       p->month = second;
+    } else if (order == DayMonthOrder::kDayFirst) {  // the file's order: applied strictly
+      p->day = first;
+      p->month = second;
+    } else if (order == DayMonthOrder::kMonthFirst) {
+      p->month = first;
+      p->day = second;
     } else if (first == second) {
       p->day = p->month = first;
     } else if (first > 12 && second <= 12) {
@@ -536,8 +467,11 @@ absl::Status ParseDatePart(Cursor& c, absl::string_view value, Parsed* p) {
     } else if (first > 12 && second > 12) {
       return absl::InvalidArgumentError(absl::StrCat("impossible date '", value, "'"));
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("ambiguous date '", value, "': day and month order unknown (use 2024-01-15)"));
+      p->ambiguous = true;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ambiguous date '", value,
+          "': day and month order unknown (the file has no day > 12 to decide it; pass the date order, "
+          "e.g. --date_order dmy, or use 2024-01-15)"));
     }
     return absl::OkStatus();
   }
@@ -624,11 +558,64 @@ absl::Status ParseTimePart(Cursor& c, absl::string_view value, Parsed* p) {
 }  // namespace
 
 absl::StatusOr<absl::Time> ParseDateTime(absl::string_view value) {
+  return ParseDateTime(value, DateOptions{}, nullptr);
+}
+
+std::optional<absl::Time> ExcelSerialToTime(double serial, bool base_1904) {
+  // Excel's 1900 system counts a 29 Feb 1900 that never was: day 60; from day 61 on, day 0 is 1899-12-30.
+  if (!(serial >= 1) || serial >= 2958466) return std::nullopt;
+  if (!base_1904 && serial >= 60 && serial < 61) return std::nullopt;
+  double days = std::floor(serial);
+  const double fraction = serial - days;
+  absl::CivilDay epoch = base_1904 ? absl::CivilDay(1904, 1, 1) : absl::CivilDay(1899, 12, 30);
+  if (!base_1904 && serial < 60) epoch = absl::CivilDay(1899, 12, 31);
+  const absl::CivilDay day = epoch + static_cast<int64_t>(days);
+  // Round to the millisecond: serials of typed-in times are binary fractions of a day.
+  const int64_t ms = static_cast<int64_t>(std::llround(fraction * 86400000.0));
+  return absl::FromCivil(day, absl::UTCTimeZone()) + absl::Milliseconds(ms);
+}
+
+namespace {
+// "43570", "43570.375": a spreadsheet date serial (5-6 digit day number, optional fraction).
+std::optional<double> SerialOf(absl::string_view s) {
+  const size_t dot = s.find('.');
+  const absl::string_view whole = s.substr(0, dot);
+  if (whole.size() < 5 || whole.size() > 6 ||
+      whole.find_first_not_of("0123456789") != absl::string_view::npos)
+    return std::nullopt;
+  if (dot != absl::string_view::npos) {
+    const absl::string_view frac = s.substr(dot + 1);
+    if (frac.empty() || frac.find_first_not_of("0123456789") != absl::string_view::npos) return std::nullopt;
+  }
+  double d = 0;
+  if (!absl::SimpleAtod(s, &d)) return std::nullopt;
+  return d;
+}
+}  // namespace
+
+absl::StatusOr<absl::Time> ParseDateTime(absl::string_view value, const DateOptions& options,
+                                         DateParseInfo* info) {
   const absl::string_view s = TrimValue(value);
   if (s.empty()) return absl::InvalidArgumentError("empty");
+  if (info != nullptr) *info = DateParseInfo{};
+  if (std::optional<double> serial = SerialOf(s)) {
+    std::optional<absl::Time> t = ExcelSerialToTime(*serial, options.excel_1904);
+    if (!t.has_value()) return absl::InvalidArgumentError(absl::StrCat("not a date serial '", s, "'"));
+    const int year = absl::ToCivilYear(*t, absl::UTCTimeZone()).year();
+    if (year < 1900 || year > 2199) {
+      return absl::InvalidArgumentError(absl::StrCat("year out of range (1900..2199) in '", s, "'"));
+    }
+    return *t;
+  }
   Cursor c(s);
   Parsed p;
-  if (absl::Status st = ParseDatePart(c, s, &p); !st.ok()) return st;
+  p.options = options;
+  absl::Status date_status = ParseDatePart(c, s, &p);
+  if (info != nullptr) {
+    info->evidence = p.evidence;
+    info->ambiguous = p.ambiguous;
+  }
+  if (!date_status.ok()) return date_status;
   if (!c.done()) {
     // Separator before the time: "T", " ", ", ", " at ".
     bool ok = false;
@@ -708,5 +695,60 @@ std::string FormatTimestamp(absl::Time t) {
 }
 
 std::string FormatDouble(double value) { return absl::StrFormat("%.17g", value); }
+
+}  // namespace marketlens::collector
+
+namespace marketlens::collector {
+
+absl::StatusOr<absl::CivilMonth> ParseMonth(absl::string_view value, const DateOptions& options) {
+  const absl::string_view s = TrimValue(value);
+  if (s.empty()) return absl::InvalidArgumentError("empty");
+  auto month_of = [&](int year, int month) -> absl::StatusOr<absl::CivilMonth> {
+    if (year < 1900 || year > 2199) {
+      return absl::InvalidArgumentError(absl::StrCat("year out of range (1900..2199) in '", s, "'"));
+    }
+    if (month < 1 || month > 12) {
+      return absl::InvalidArgumentError(absl::StrCat("impossible month '", s, "': no month ", month));
+    }
+    return absl::CivilMonth(year, month);
+  };
+  Cursor c(s);
+  const int lead = c.CountDigitsAhead();
+  if (lead == 1 || lead == 2) {
+    // "04-2019", "4/2019", "04.2019"
+    const int month = c.Digits(1, 2);
+    const char sep = c.peek();
+    if ((sep == '-' || sep == '/' || sep == '.') && c.Consume(sep) && c.CountDigitsAhead() == 4) {
+      const int year = c.Digits(4, 4);
+      if (c.done()) return month_of(year, month);
+    }
+  } else if (lead == 4) {
+    // "2019-04", "2019/4"
+    const int year = c.Digits(4, 4);
+    const char sep = c.peek();
+    if ((sep == '-' || sep == '/' || sep == '.') && c.Consume(sep)) {
+      const int n = c.CountDigitsAhead();
+      if (n == 1 || n == 2) {
+        const int month = c.Digits(1, 2);
+        if (c.done()) return month_of(year, month);
+      }
+    }
+  } else if (lead == 0) {
+    // "Apr 2019", "April-2019", "Apr. 2019"
+    const int month = MonthFromName(c.Letters());
+    if (month != 0) {
+      c.Consume('.');
+      c.Consume(',');
+      if ((c.SkipSpaces() > 0 || c.Consume('-')) && c.CountDigitsAhead() == 4) {
+        const int year = c.Digits(4, 4);
+        if (c.done()) return month_of(year, month);
+      }
+    }
+  }
+  // A full date or a date serial names its month.
+  absl::StatusOr<absl::Time> t = ParseDateTime(s, options, nullptr);
+  if (!t.ok()) return absl::InvalidArgumentError(absl::StrCat("unrecognised month '", s, "' (want 04-2019)"));
+  return absl::CivilMonth(absl::ToCivilMonth(*t, absl::UTCTimeZone()));
+}
 
 }  // namespace marketlens::collector

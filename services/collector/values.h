@@ -9,11 +9,13 @@
 #define MARKETLENS_SERVICES_COLLECTOR_VALUES_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 
 namespace marketlens::collector {
@@ -68,6 +70,36 @@ absl::StatusOr<double> ParseDecimal(absl::string_view value);
 // (Z, UTC, GMT, +HH, +HHMM, +HH:MM); without a zone the time is UTC. Years must have four digits and lie
 // in 1900..2199. Refused with a reason: ambiguous day/month, impossible dates and times, anything else.
 absl::StatusOr<absl::Time> ParseDateTime(absl::string_view value);
+
+// How the numeric day/month dates of one file are written: decided per file (a value with a part > 12 shows
+// it), or given by the user. kUnknown reads only unambiguous values.
+enum class DayMonthOrder { kUnknown, kDayFirst, kMonthFirst };
+struct DateOptions {
+  DayMonthOrder order = DayMonthOrder::kUnknown;  // kDayFirst/kMonthFirst: applied strictly
+  bool excel_1904 = false;                        // date serials count from 1904-01-01 (old Mac workbooks)
+};
+// What parsing one value showed about the file's order.
+struct DateParseInfo {
+  DayMonthOrder evidence = DayMonthOrder::kUnknown;  // a numeric date with a day > 12 decides it
+  bool ambiguous = false;  // refused only because the order is unknown ("04/10/2019")
+};
+// ParseDateTime with a known order, also reading spreadsheet date serials ("43570", "43570.375": 5 or 6
+// digits before an optional fraction, Excel's 1900 system or the 1904 one).
+absl::StatusOr<absl::Time> ParseDateTime(absl::string_view value, const DateOptions& options,
+                                         DateParseInfo* info);
+// A spreadsheet date serial as a time (UTC); nullopt outside 1..9999-12-31 (and for 1900's day 60, the
+// 29 February 1900 Excel counts although it never was).
+std::optional<absl::Time> ExcelSerialToTime(double serial, bool base_1904);
+
+// "auto"/"" (kUnknown), "dmy", "mdy" (also day-first, month-first). INVALID_ARGUMENT otherwise.
+absl::StatusOr<DayMonthOrder> ParseDayMonthOrder(absl::string_view text);
+
+// A month: "04-2019", "4/2019", "2019-04", "Apr 2019", "April-2019", or any date or date serial (its month).
+absl::StatusOr<absl::CivilMonth> ParseMonth(absl::string_view value, const DateOptions& options);
+
+// Sentiment written as a word, any case: positive 1, neutral/mixed 0, negative -1 (and a few synonyms);
+// nullopt for anything else.
+std::optional<double> SentimentFromWord(absl::string_view value);
 
 // PostgreSQL timestamptz input for a time (UTC, microseconds): "2024-01-15 10:00:00.250000+00".
 std::string FormatTimestamp(absl::Time t);

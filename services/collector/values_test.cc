@@ -158,7 +158,9 @@ namespace {
 TEST(Hashtags, NormalizeLowerCasesAndStripsHashes) {
   EXPECT_EQ(NormalizeHashtag("#SummerVibes"), "summervibes");
   EXPECT_EQ(NormalizeHashtag("  ##ad, "), "ad");
-  EXPECT_EQ(NormalizeHashtag("\xEF\xBC\x83" "Fullwidth"), "fullwidth");
+  EXPECT_EQ(NormalizeHashtag("\xEF\xBC\x83"
+                             "Fullwidth"),
+            "fullwidth");
   EXPECT_EQ(NormalizeHashtag("snake_case2024"), "snake_case2024");
   EXPECT_EQ(NormalizeHashtag("Caf\xC3\xA9"),
             "caf\xC3\xA9");  // other scripts as written
@@ -182,6 +184,60 @@ TEST(Hashtags, SplitAcceptsSpacesCommasAndHashes) {
   EXPECT_EQ(array, "{\"a\",\"null\"}");
   FormatTextArrayTo({}, &array);
   EXPECT_EQ(array, "{}");
+}
+
+}  // namespace
+}  // namespace marketlens::collector
+
+namespace marketlens::collector {
+namespace {
+
+std::string Iso(absl::Time t) { return absl::FormatTime("%Y-%m-%d %H:%M:%S", t, absl::UTCTimeZone()); }
+
+TEST(SpreadsheetValues, DateSerialsIn1900And1904Systems) {
+  EXPECT_EQ(Iso(*ExcelSerialToTime(43754, false)), "2019-10-16 00:00:00");
+  EXPECT_EQ(Iso(*ExcelSerialToTime(43565.395833333336, false)), "2019-04-10 09:30:00");
+  EXPECT_EQ(Iso(*ExcelSerialToTime(42292, true)), "2019-10-16 00:00:00");  // 1462 days fewer
+  EXPECT_EQ(Iso(*ExcelSerialToTime(59, false)), "1900-02-28 00:00:00");
+  EXPECT_FALSE(ExcelSerialToTime(60, false).has_value());  // 29 Feb 1900, which never was
+  EXPECT_EQ(Iso(*ExcelSerialToTime(61, false)), "1900-03-01 00:00:00");
+  EXPECT_FALSE(ExcelSerialToTime(0, false).has_value());
+  EXPECT_EQ(Iso(*ParseDateTime("43754.5", {}, nullptr)), "2019-10-16 12:00:00");
+  EXPECT_FALSE(ParseDateTime("2024", {}, nullptr).ok());  // four digits: not a serial
+}
+
+TEST(SpreadsheetValues, DayMonthOrderEvidenceAndStrictOrders) {
+  DateParseInfo info;
+  EXPECT_FALSE(ParseDateTime("04/10/2019 09:00", {}, &info).ok());
+  EXPECT_TRUE(info.ambiguous);
+  ASSERT_TRUE(ParseDateTime("13/10/2019", {}, &info).ok());
+  EXPECT_EQ(info.evidence, DayMonthOrder::kDayFirst);
+  ASSERT_TRUE(ParseDateTime("10/13/2019", {}, &info).ok());
+  EXPECT_EQ(info.evidence, DayMonthOrder::kMonthFirst);
+  ASSERT_TRUE(ParseDateTime("15.01.2024", {}, &info).ok());
+  EXPECT_EQ(info.evidence, DayMonthOrder::kUnknown);  // dotted dates say nothing about the others
+  EXPECT_EQ(Iso(*ParseDateTime("04/10/2019 09:00", {.order = DayMonthOrder::kDayFirst}, nullptr)),
+            "2019-10-04 09:00:00");
+  EXPECT_EQ(Iso(*ParseDateTime("04/10/2019 09:00", {.order = DayMonthOrder::kMonthFirst}, nullptr)),
+            "2019-04-10 09:00:00");
+  EXPECT_FALSE(ParseDateTime("10/13/2019", {.order = DayMonthOrder::kDayFirst}, nullptr).ok());
+  EXPECT_EQ(*ParseDayMonthOrder("DMY"), DayMonthOrder::kDayFirst);
+  EXPECT_EQ(*ParseDayMonthOrder(""), DayMonthOrder::kUnknown);
+  EXPECT_FALSE(ParseDayMonthOrder("ymd").ok());
+}
+
+TEST(SpreadsheetValues, MonthsAndSentimentWords) {
+  for (const char* v : {"04-2019", "4/2019", "2019-04", "Apr 2019", "April-2019", "2019-04-17", "43570"}) {
+    auto m = ParseMonth(v, {});
+    ASSERT_TRUE(m.ok()) << v << ": " << m.status();
+    EXPECT_EQ(*m, absl::CivilMonth(2019, 4)) << v;
+  }
+  EXPECT_FALSE(ParseMonth("13-2019", {}).ok());
+  EXPECT_FALSE(ParseMonth("soon", {}).ok());
+  EXPECT_EQ(SentimentFromWord("Positive"), 1.0);
+  EXPECT_EQ(SentimentFromWord("NEGATIVE"), -1.0);
+  EXPECT_EQ(SentimentFromWord(" neutral "), 0.0);
+  EXPECT_EQ(SentimentFromWord("great?"), std::nullopt);
 }
 
 }  // namespace

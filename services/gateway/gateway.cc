@@ -106,6 +106,7 @@ void Gateway::Handle(HttpRequest request, Responder respond) {
     ctx->origin.clear();  // the preflight answer already has its CORS headers
     return Finish(ctx, std::move(r));
   }
+  if (request.path == kIngestPath) return HandleIngestUpload(ctx, std::move(request));
   if (absl::StartsWith(request.path, "/api/")) return HandleApi(ctx, request);
   HandleBuiltin(ctx, request);
 }
@@ -170,6 +171,110 @@ void Gateway::HandleBuiltin(const std::shared_ptr<Context>& ctx, const HttpReque
   Finish(ctx, std::move(r));
 }
 
+std::optional<ApiError> Gateway::Admit(const std::shared_ptr<Context>& ctx, const HttpRequest& request,
+                                       Scope required, const std::string& label) {
+  int key_rate = 0;
+  std::string limiter_key;
+  if (options_.require_api_key) {
+    const std::string key = KeyOf(request);
+    if (key.empty()) {
+      if (!options_.anonymous_scope.has_value()) {
+        deps_.metrics->Rejected("unauthenticated");
+        ApiError e =
+            MakeError(absl::StatusCode::kUnauthenticated,
+                      "missing API key: send \"Authorization: Bearer <key>\" or \"X-Api-Key: <key>\"");
+        e.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"marketlens\"");
+        return e;
+      }
+      if (static_cast<int>(*options_.anonymous_scope) < static_cast<int>(required)) {
+        deps_.metrics->Rejected("unauthenticated");
+        ApiError e =
+            MakeError(absl::StatusCode::kUnauthenticated,
+                      absl::StrCat(label, " needs an API key with the ", ScopeName(required), " scope"));
+        e.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"marketlens\"");
+        return e;
+      }
+      limiter_key = absl::StrCat("anon:", HostOf(request.remote_address));
+    } else {
+      absl::StatusOr<ApiKey> k = deps_.authenticate(key);
+      if (!k.ok()) {
+        if (k.status().code() == absl::StatusCode::kUnauthenticated) {
+          deps_.metrics->Rejected("unauthenticated");
+          ApiError e = MakeError(absl::StatusCode::kUnauthenticated, k.status().message());
+          e.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"marketlens\", error=\"invalid_token\"");
+          return e;
+        }
+        deps_.metrics->Rejected("auth_unavailable");
+        logging::Error("cannot check an API key", {{"error", k.status()}});
+        return MakeError(absl::StatusCode::kUnavailable,
+                         "API keys cannot be checked right now; try again shortly");
+      }
+      ctx->key_id = k->id;
+      if (!k->Allows(required)) {
+        deps_.metrics->Rejected("forbidden");
+        std::vector<std::string> scopes;
+        for (Scope s : k->scopes) scopes.push_back(ScopeName(s));
+        return MakeError(absl::StatusCode::kPermissionDenied,
+                         absl::StrCat("API key ", k->id, " has scope ", absl::StrJoin(scopes, ","), "; ",
+                                      label, " needs ", ScopeName(required)));
+      }
+      key_rate = k->rate_limit_per_second;
+      limiter_key = absl::StrCat("key:", k->id);
+    }
+  } else {
+    limiter_key = absl::StrCat("anon:", HostOf(request.remote_address));
+  }
+
+  // Rate limit.
+  const absl::Duration wait = limiter_.Acquire(limiter_key, key_rate);
+  if (wait > absl::ZeroDuration()) {
+    deps_.metrics->Rejected("rate_limited");
+    const int seconds = PerKeyRateLimiter::RetryAfterSeconds(wait);
+    ApiError e = MakeError(absl::StatusCode::kResourceExhausted,
+                           absl::StrCat("rate limit exceeded; retry after ", seconds, " s"));
+    e.headers.emplace_back("Retry-After", absl::StrCat(seconds));
+    return e;
+  }
+
+  return std::nullopt;
+}
+
+// POST /api/v1/ingest (ingest_upload.h): write scope and the rate limit like any write, then the collector.
+void Gateway::HandleIngestUpload(const std::shared_ptr<Context>& ctx, HttpRequest request) {
+  ctx->route = "CollectorService.IngestFile";
+  if (request.method != "POST") {
+    ApiError e =
+        MakeError(absl::StatusCode::kUnimplemented,
+                  absl::StrCat(request.method, " is not allowed on ", request.path, " (allowed: POST)"));
+    e.http_status = 405;
+    e.headers.emplace_back("Allow", "POST");
+    return FinishError(ctx, e);
+  }
+  if (deps_.uploads == nullptr) {
+    return FinishError(ctx, MakeError(absl::StatusCode::kUnavailable, "uploads need a collector backend"));
+  }
+  UploadedFile probe;
+  if (std::optional<ApiError> bad = ExtractUploadedFile(request.Header("content-type"), "", &probe);
+      bad.has_value() && bad->http_status == 415) {
+    return FinishError(ctx, *bad);  // before the key check: the answer does not depend on who asks
+  }
+  if (std::optional<ApiError> refused = Admit(ctx, request, Scope::kWrite, ctx->route)) {
+    return FinishError(ctx, *refused);
+  }
+  deps_.uploads->Upload(std::move(request), ctx->request_id,
+                        [this, ctx](int status, std::string json, std::optional<ApiError> error) {
+                          logging::ScopedRequestId scoped(ctx->request_id);
+                          if (error.has_value()) return FinishError(ctx, *error);
+                          if (deps_.cache != nullptr)
+                            deps_.cache->Invalidate("marketlens.analyzer.v1.AnalyzerService");
+                          HttpResponse r;
+                          r.status = status;
+                          r.headers.emplace_back("Content-Type", kJson);
+                          r.body = std::move(json);
+                          Finish(ctx, std::move(r));
+                        });
+}
+
 void Gateway::HandleApi(const std::shared_ptr<Context>& ctx, HttpRequest& request) {
   RouteTable::Lookup lookup = deps_.routes->Find(request.method, request.path);
   if (lookup.route == nullptr) {
@@ -198,70 +303,9 @@ void Gateway::HandleApi(const std::shared_ptr<Context>& ctx, HttpRequest& reques
     }
   }
 
-  // API key and scope.
-  int key_rate = 0;
-  std::string limiter_key;
-  if (options_.require_api_key) {
-    const Scope required = RequiredScope(route);
-    const std::string key = KeyOf(request);
-    if (key.empty()) {
-      if (!options_.anonymous_scope.has_value()) {
-        deps_.metrics->Rejected("unauthenticated");
-        ApiError e =
-            MakeError(absl::StatusCode::kUnauthenticated,
-                      "missing API key: send \"Authorization: Bearer <key>\" or \"X-Api-Key: <key>\"");
-        e.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"marketlens\"");
-        return FinishError(ctx, e);
-      }
-      if (static_cast<int>(*options_.anonymous_scope) < static_cast<int>(required)) {
-        deps_.metrics->Rejected("unauthenticated");
-        ApiError e = MakeError(
-            absl::StatusCode::kUnauthenticated,
-            absl::StrCat(route.label, " needs an API key with the ", ScopeName(required), " scope"));
-        e.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"marketlens\"");
-        return FinishError(ctx, e);
-      }
-      limiter_key = absl::StrCat("anon:", HostOf(request.remote_address));
-    } else {
-      absl::StatusOr<ApiKey> k = deps_.authenticate(key);
-      if (!k.ok()) {
-        if (k.status().code() == absl::StatusCode::kUnauthenticated) {
-          deps_.metrics->Rejected("unauthenticated");
-          ApiError e = MakeError(absl::StatusCode::kUnauthenticated, k.status().message());
-          e.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"marketlens\", error=\"invalid_token\"");
-          return FinishError(ctx, e);
-        }
-        deps_.metrics->Rejected("auth_unavailable");
-        logging::Error("cannot check an API key", {{"error", k.status()}});
-        return FinishError(ctx, MakeError(absl::StatusCode::kUnavailable,
-                                          "API keys cannot be checked right now; try again shortly"));
-      }
-      ctx->key_id = k->id;
-      if (!k->Allows(required)) {
-        deps_.metrics->Rejected("forbidden");
-        std::vector<std::string> scopes;
-        for (Scope s : k->scopes) scopes.push_back(ScopeName(s));
-        return FinishError(
-            ctx, MakeError(absl::StatusCode::kPermissionDenied,
-                           absl::StrCat("API key ", k->id, " has scope ", absl::StrJoin(scopes, ","), "; ",
-                                        route.label, " needs ", ScopeName(required))));
-      }
-      key_rate = k->rate_limit_per_second;
-      limiter_key = absl::StrCat("key:", k->id);
-    }
-  } else {
-    limiter_key = absl::StrCat("anon:", HostOf(request.remote_address));
-  }
-
-  // Rate limit.
-  const absl::Duration wait = limiter_.Acquire(limiter_key, key_rate);
-  if (wait > absl::ZeroDuration()) {
-    deps_.metrics->Rejected("rate_limited");
-    const int seconds = PerKeyRateLimiter::RetryAfterSeconds(wait);
-    ApiError e = MakeError(absl::StatusCode::kResourceExhausted,
-                           absl::StrCat("rate limit exceeded; retry after ", seconds, " s"));
-    e.headers.emplace_back("Retry-After", absl::StrCat(seconds));
-    return FinishError(ctx, e);
+  // API key, scope and rate limit.
+  if (std::optional<ApiError> refused = Admit(ctx, request, RequiredScope(route), route.label)) {
+    return FinishError(ctx, *refused);
   }
 
   // Deadline.

@@ -9,6 +9,8 @@
 //   /api/...                   -> route (404 / 405) -> content type (415) -> API key (401 / 403 / 503)
 //                                 -> per-key rate limit (429 + Retry-After) -> bind (400) -> Redis cache
 //                                 (cached GETs) -> backend call (status mapped from the gRPC code)
+//   POST /api/v1/ingest        -> content type (415) -> API key (write) -> rate limit -> the collector's
+//                                 IngestFile with the uploaded file (ingest_upload.h; 413 from the server)
 //   GET anything else          -> the dashboard's files ("/" is index.html), else 404
 //
 // Every response carries X-Request-Id (the client's, when valid, else a new one; also sent to the backend),
@@ -33,6 +35,7 @@
 #include "services/gateway/cors.h"
 #include "services/gateway/http_metrics.h"
 #include "services/gateway/http_server.h"
+#include "services/gateway/ingest_upload.h"
 #include "services/gateway/rate_limiter.h"
 #include "services/gateway/response_cache.h"
 #include "services/gateway/route_table.h"
@@ -70,6 +73,7 @@ struct GatewayDeps {
   ResponseCache* cache = nullptr;              // optional
   BackendHealth* health = nullptr;             // optional: /readyz is then always ready
   const StaticAssets* assets = nullptr;        // optional
+  IngestUploader* uploads = nullptr;           // optional: POST /api/v1/ingest (ingest_upload.h)
   retry::Clock* clock = retry::Clock::Real();  // for the rate limiter
 };
 
@@ -91,6 +95,10 @@ class Gateway {
  private:
   struct Context;
   void HandleApi(const std::shared_ptr<Context>& ctx, HttpRequest& request);
+  void HandleIngestUpload(const std::shared_ptr<Context>& ctx, HttpRequest request);
+  // The API key's scope and the per-key rate limit; the error to answer, if refused.
+  std::optional<ApiError> Admit(const std::shared_ptr<Context>& ctx, const HttpRequest& request,
+                                Scope required, const std::string& label);
   void HandleBuiltin(const std::shared_ptr<Context>& ctx, const HttpRequest& request);
   void Finish(const std::shared_ptr<Context>& ctx, HttpResponse response);
   void FinishError(const std::shared_ptr<Context>& ctx, const ApiError& error);

@@ -55,6 +55,9 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(GatewayStackOp
     if (address.empty()) continue;
     auto channel = server::MakeChannel(address, {.registry = registry});
     channels[service] = channel;
+    if (service == "marketlens.collector.v1.CollectorService") {
+      s->uploads_ = std::make_unique<IngestUploader>(channel, options.uploads);
+    }
     targets.push_back({.name = service, .channel = channel, .service = service});
   }
   absl::StatusOr<std::unique_ptr<Transcoder>> transcoder =
@@ -96,6 +99,8 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(GatewayStackOp
   deps.cache = s->cache_.get();
   deps.health = s->health_.get();
   deps.assets = &s->assets_;
+  deps.uploads = s->uploads_.get();
+  if (s->uploads_ != nullptr) options.http.upload_paths.push_back(kIngestPath);
   s->gateway_ = std::make_unique<Gateway>(options.gateway, std::move(deps));
 
   Gateway* gw = s->gateway_.get();

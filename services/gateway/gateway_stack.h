@@ -21,6 +21,7 @@
 #include "services/gateway/gateway.h"
 #include "services/gateway/http_metrics.h"
 #include "services/gateway/http_server.h"
+#include "services/gateway/ingest_upload.h"
 #include "services/gateway/response_cache.h"
 #include "services/gateway/route_table.h"
 #include "services/gateway/static_assets.h"
@@ -42,6 +43,8 @@ struct GatewayStackOptions {
   std::shared_ptr<prometheus::Registry> registry;
   // Non-empty: serve the dashboard from this directory instead of the files compiled in.
   std::string static_dir;
+  // POST /api/v1/ingest (needs the collector backend); its body limit is http.upload_max_body_bytes.
+  IngestUploadOptions uploads;
 };
 
 class GatewayStack {
@@ -81,6 +84,8 @@ class GatewayStack {
   StaticAssets assets_;
   std::unique_ptr<Gateway> gateway_;
   std::unique_ptr<HttpServer> http_;
+  // Last: destroyed first, waiting for uploads in flight to answer through the gateway and server.
+  std::unique_ptr<IngestUploader> uploads_;
 };
 
 }  // namespace marketlens::gateway

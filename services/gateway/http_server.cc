@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
@@ -355,16 +356,22 @@ class Session : public std::enable_shared_from_this<Session> {
     if (server_->stopping_.load()) return Close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
-    parser_->body_limit(options().max_body_bytes);
+    // Beast checks a Content-Length against the limit as soon as the header is parsed: allow uploads' size
+    // until the path is known (ApplyPathLimits sets the path's own limit).
+    parser_->body_limit(options().upload_paths.empty()
+                            ? options().max_body_bytes
+                            : std::max(options().max_body_bytes, options().upload_max_body_bytes));
     started_at_ = absl::Now();
     request_deadline_ = std::chrono::steady_clock::now() + Chrono(options().request_timeout);
+    body_limit_ = options().max_body_bytes;
     // Usually the whole request is in the buffer already: parse it here, without an asynchronous read.
     while (buffer_.size() > 0 && !parser_->is_done()) {
       beast::error_code ec;
       const std::size_t used = parser_->put(buffer_.data(), ec);
       buffer_.consume(used);
       if (ec && ec != http::error::need_more) return OnReadError(ec);
-      if (used == 0) break;  // needs more than the buffer holds
+      if (parser_->is_header_done()) break;  // the body's limit depends on the path (uploads)
+      if (used == 0) break;                  // needs more than the buffer holds
     }
     if (parser_->is_header_done()) return OnHeader({});
     stream_.expires_at(request_deadline_);
@@ -375,6 +382,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code ec) {
     if (ec) return OnReadError(ec);
+    if (!ApplyPathLimits()) {
+      return RefuseAndClose(413, absl::StrCat("the request body exceeds ", body_limit_, " bytes"));
+    }
+    // The rest of the body already in the buffer.
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code put_ec;
+      const std::size_t used = parser_->put(buffer_.data(), put_ec);
+      buffer_.consume(used);
+      if (put_ec && put_ec != http::error::need_more) return OnReadError(put_ec);
+      if (used == 0) break;
+    }
     if (parser_->is_done()) return OnRequest();
     const auto& req = parser_->get();
     auto expect = req.find(http::field::expect);
@@ -390,6 +408,28 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     ReadBody();
+  }
+
+  // Paths of HttpServerOptions::upload_paths may send bodies up to upload_max_body_bytes, within
+  // upload_request_timeout; others max_body_bytes. False when the Content-Length is over the path's limit.
+  bool ApplyPathLimits() {
+    const bool upload = IsUploadPath();
+    if (upload)
+      request_deadline_ = std::chrono::steady_clock::now() + Chrono(options().upload_request_timeout);
+    const auto length = parser_->content_length();
+    if (length.has_value() && *length > body_limit_) return false;
+    parser_->body_limit(body_limit_);
+    return true;
+  }
+
+  // Sets body_limit_ from the request's path.
+  bool IsUploadPath() {
+    const auto target = parser_->get().target();
+    const absl::string_view path(target.data(), target.size());
+    bool upload = false;
+    for (const std::string& prefix : options().upload_paths) upload |= absl::StartsWith(path, prefix);
+    body_limit_ = upload ? options().upload_max_body_bytes : options().max_body_bytes;
+    return upload;
   }
 
   void ReadBody() {
@@ -412,8 +452,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == http::error::body_limit) {
-      return RefuseAndClose(413,
-                            absl::StrCat("the request body exceeds ", options().max_body_bytes, " bytes"));
+      IsUploadPath();  // the limit of this request's path (the request line is parsed by now)
+      return RefuseAndClose(413, absl::StrCat("the request body exceeds ", body_limit_, " bytes"));
     }
     if (ec == http::error::header_limit) {
       return RefuseAndClose(
@@ -640,6 +680,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::chrono::steady_clock::time_point request_deadline_;
+  size_t body_limit_ = 0;
   absl::Time started_at_;
   std::string remote_;
 

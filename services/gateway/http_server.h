@@ -100,6 +100,11 @@ struct HttpServerOptions {
   absl::Duration idle_timeout = absl::Seconds(60);
   absl::Duration write_timeout = absl::Seconds(10);
   int max_connections = 4096;
+  // Uploads (POST /api/v1/ingest): requests whose path starts with one of these may have bodies up to
+  // upload_max_body_bytes (413 past it) and take upload_request_timeout to arrive.
+  std::vector<std::string> upload_paths;
+  size_t upload_max_body_bytes = 64 << 20;
+  absl::Duration upload_request_timeout = absl::Minutes(5);
   // Called for requests the server refuses itself (400, 413, 431) and for read timeouts (408, nothing is
   // sent), e.g. to count them. May be empty.
   std::function<void(int status, absl::string_view reason, absl::string_view remote)> on_protocol_error;

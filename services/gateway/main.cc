@@ -32,6 +32,8 @@ ABSL_FLAG(std::string, collector_address, "127.0.0.1:50052", "gRPC target of the
 ABSL_FLAG(std::string, analyzer_address, "127.0.0.1:50053", "gRPC target of the analyzer");
 ABSL_FLAG(std::string, recommender_address, "127.0.0.1:50054", "gRPC target of the recommender");
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "largest request body; larger ones get 413");
+ABSL_FLAG(int64_t, max_upload_bytes, 64 << 20,
+          "largest file POSTed to /api/v1/ingest (CSV or .xlsx); larger ones get 413");
 ABSL_FLAG(int64_t, max_header_bytes, 16 << 10, "largest request header block; larger ones get 431");
 ABSL_FLAG(absl::Duration, http_request_timeout, absl::Seconds(10),
           "a request must arrive completely within this time of its first byte (slow clients are cut off)");
@@ -83,6 +85,7 @@ GatewayStackOptions OptionsFromFlags() {
   o.http.port = absl::GetFlag(FLAGS_http_port);
   o.http.threads = absl::GetFlag(FLAGS_http_threads);
   o.http.max_body_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_body_bytes));
+  o.http.upload_max_body_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_upload_bytes));
   o.http.max_header_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_header_bytes));
   o.http.request_timeout = absl::GetFlag(FLAGS_http_request_timeout);
   o.http.idle_timeout = absl::GetFlag(FLAGS_http_idle_timeout);

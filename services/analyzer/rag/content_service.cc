@@ -51,6 +51,8 @@ struct Activity {
 };
 struct Customer {
   std::string id, name, segment, region;
+  std::string occupation;              // from the marketplace or an ingested customers sheet
+  std::vector<std::string> discussed;  // products of discussion in the months of their contacts
   int64_t contacts_total = 0, shop_interactions = 0, reviews_total = 0;
   std::vector<Contact> contacts;   // newest first
   std::vector<Review> reviews;     // newest first
@@ -200,14 +202,23 @@ absl::StatusOr<Customer> LoadCustomer(postgres::PgPool* pool, const std::string&
       [&](Tx& tx) -> absl::Status {
         c = Customer();
         c.id = id;
-        auto cust = tx.Exec("SELECT name, segment, region FROM raw.customers WHERE id = $1", id);
+        auto cust = tx.Exec("SELECT name, segment, region, occupation FROM raw.customers WHERE id = $1", id);
         if (!cust.ok()) return cust.status();
         known = !cust->empty();
         if (known) {
           c.name = (*cust)[0][0].as<std::string>();
           c.segment = (*cust)[0][1].as<std::string>();
           c.region = (*cust)[0][2].as<std::string>();
+          c.occupation = (*cust)[0][3].as<std::string>();
         }
+        // What was being discussed (raw.discussed_products) in the months this customer contacted us.
+        auto discussed = tx.Exec(
+            "SELECT COALESCE(NULLIF(d.product_id, ''), d.product) AS p FROM raw.discussed_products d"
+            " WHERE d.month IN (SELECT DISTINCT date_trunc('month', k.started_at AT TIME ZONE 'UTC')::date"
+            " FROM raw.contacts k WHERE k.customer_id = $1) GROUP BY p ORDER BY count(*) DESC, p LIMIT 5",
+            id);
+        if (!discussed.ok()) return discussed.status();
+        for (const auto& row : *discussed) c.discussed.push_back(row[0].as<std::string>());
         auto contacts = tx.Exec(
             absl::StrCat(
                 "SELECT ", kContactColumns,
@@ -422,6 +433,7 @@ absl::StatusOr<const T*> ContextOf(const llm::RenderedPrompt& p) {
 
 struct SummaryContext : llm::PromptContext {
   std::string who;
+  std::vector<std::string> discussed;  // products of discussion in their contact months
   int64_t contacts_total = 0, contacts_loaded = 0, reviews_total = 0, shop_interactions = 0;
   std::string top_channel;
   int top_channel_count = 0;
@@ -456,6 +468,10 @@ absl::StatusOr<google::protobuf::Struct> WriteSummary(const llm::RenderedPrompt&
       sentences.push_back(absl::StrCat("Recurring topics: ", JoinAnd(quoted), "."));
     }
     if (!last.notes.empty()) sentences.push_back(absl::StrCat("Latest note: ", Excerpt(last.notes, 200)));
+    if (!c.discussed.empty()) {
+      sentences.push_back(absl::StrCat(
+          "Products under discussion in the months of their contacts: ", JoinAnd(c.discussed), "."));
+    }
   }
   if (c.reviews_total > 0 && c.latest_review.has_value()) {
     const Review& r = *c.latest_review;
@@ -483,6 +499,7 @@ absl::StatusOr<google::protobuf::Struct> WriteSummary(const llm::RenderedPrompt&
 
 struct EmailContext : llm::PromptContext {
   std::string first_name;
+  std::string greeting;  // "Hi Luke", or "Dear Jedi" for a customer known by occupation only
   std::optional<Contact> complaint;
   std::optional<Activity> anchor;
   bool bought = false;
@@ -540,10 +557,11 @@ absl::StatusOr<google::protobuf::Struct> WriteEmail(const llm::RenderedPrompt& p
   if (paragraphs.empty()) paragraphs.push_back("Thank you for being part of our community.");
   google::protobuf::Struct out;
   llm::SetString(&out, "subject", Excerpt(subject, 116));
-  llm::SetString(&out, "body",
-                 Excerpt(absl::StrCat("Hi ", first, ",\n\n", absl::StrJoin(paragraphs, "\n\n"),
-                                      "\n\nBest wishes,\nThe marketlens shop team"),
-                         2490));
+  llm::SetString(
+      &out, "body",
+      Excerpt(absl::StrCat(c.greeting.empty() ? absl::StrCat("Hi ", first) : c.greeting, ",\n\n",
+                           absl::StrJoin(paragraphs, "\n\n"), "\n\nBest wishes,\nThe marketlens shop team"),
+              2490));
   llm::SetStrings(&out, "cited_ids", CiteAll(c.facts));
   return out;
 }
@@ -940,11 +958,21 @@ absl::Status GroundedContent::SummarizeInteractions(const v1::SummarizeInteracti
     stats = absl::StrCat("[stats:", c.id, "] ", c.contacts_total, " customer-service contacts",
                          channel_rank.empty() ? "" : absl::StrCat(", most often by ", channel_rank[0].first),
                          "; ", c.shop_interactions, " shop interactions; ", c.reviews_total,
-                         " reviews; mean sentiment ", absl::StrFormat("%.2f", sentiment));
+                         " reviews; mean sentiment ", absl::StrFormat("%.2f", sentiment),
+                         c.occupation.empty() ? "" : absl::StrCat("; occupation ", c.occupation),
+                         c.segment.empty() ? "" : absl::StrCat("; customer type ", c.segment),
+                         c.discussed.empty() ? ""
+                                             : absl::StrCat("; products discussed in their contact months: ",
+                                                            absl::StrJoin(c.discussed, ", ")));
     citable.push_back({"stats", c.id, stats});
   }
   auto context = std::make_shared<SummaryContext>();
   context->who = c.name.empty() ? absl::StrCat("Customer ", c.id) : c.name;
+  if (c.name.empty() && !c.occupation.empty()) {
+    context->who =
+        absl::StrCat("Customer ", c.id, " (", c.occupation, c.segment.empty() ? "" : ", ", c.segment, ")");
+  }
+  context->discussed = c.discussed;
   context->contacts_total = c.contacts_total;
   context->contacts_loaded = static_cast<int64_t>(c.contacts.size());
   context->reviews_total = c.reviews_total;
@@ -1102,6 +1130,11 @@ absl::Status GroundedContent::GenerateContent(const v1::GenerateContentRequest& 
 
   auto context = std::make_shared<EmailContext>();
   context->first_name = FirstName(c.name);
+  if (absl::StripAsciiWhitespace(c.name).empty() && !absl::StripAsciiWhitespace(c.occupation).empty()) {
+    // Known only by what they do (a customers sheet with id, occupation, type): "Dear Jedi".
+    context->first_name = std::string(absl::StripAsciiWhitespace(c.occupation));
+    context->greeting = absl::StrCat("Dear ", context->first_name);
+  }
   if (complaint != nullptr) context->complaint = *complaint;
   if (anchor != nullptr) context->anchor = *anchor;
   context->bought = bought;
@@ -1114,7 +1147,8 @@ absl::Status GroundedContent::GenerateContent(const v1::GenerateContentRequest& 
   auto answer =
       Ask(llm_, local_.get(), prompts_, "generate_content",
           {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")",
-                                     c.segment.empty() ? "" : ", segment " + c.segment)},
+                                     c.segment.empty() ? "" : ", segment " + c.segment,
+                                     c.occupation.empty() ? "" : ", occupation " + c.occupation)},
            {"facts", FactLines(facts)}},
           std::move(context), llm::EmailSchema(), facts, /*need_citation=*/true, deadline, metrics_);
   if (!answer.ok()) return answer.status();

@@ -490,6 +490,40 @@ TEST_F(ContentTest, ASharedSyncedIndexServesEveryRequest) {
   EXPECT_GT(metrics_->retrieval_documents("review").Value(), 80);
 }
 
+// Brief 002's customers as the collector loads them from the workbook (issue #15): no name, an occupation
+// and a type; contacts without a product, and the products of discussion of their month.
+TEST_F(ContentTest, CustomersKnownByOccupationAndProductsOfDiscussion) {
+  for (const char* sql : {
+           "INSERT INTO raw.customers (id, occupation, segment) VALUES ('b2-c001', 'Jedi', 'Loyal')",
+           "INSERT INTO raw.contacts (id, customer_id, started_at, channel, topic, sentiment) VALUES "
+           "('b2-k1', 'b2-c001', '2019-10-13T10:00:00Z', 'call', 'lightsaber repair', 1), ('b2-k2', "
+           "'b2-c001', '2019-10-14T10:00:00Z', 'social media', 'complaint', -1)",
+           "INSERT INTO raw.discussed_products (id, month, product) VALUES ('b2-d1', '2019-10-01', "
+           "'Lightsaber'), ('b2-d2', '2019-11-01', 'Hyperdrive')",
+       }) {
+    ASSERT_TRUE(pool_->Exec(sql).ok()) << sql;
+  }
+  GroundedContent content(pool_, engine_, nullptr, prompts_);
+  v1::GenerateContentRequest req;
+  req.set_customer_id("b2-c001");
+  v1::GenerateContentResponse email;
+  ASSERT_TRUE(content.GenerateContent(req, Soon(), &email).ok());
+  EXPECT_TRUE(absl::StartsWith(email.body(), "Dear Jedi,")) << email.body();
+  EXPECT_TRUE(absl::StartsWith(email.subject(), "Jedi, ")) << email.subject();
+
+  v1::SummarizeInteractionsRequest sreq;
+  sreq.set_customer_id("b2-c001");
+  v1::SummarizeInteractionsResponse summary;
+  ASSERT_TRUE(content.SummarizeInteractions(sreq, Soon(), &summary).ok());
+  EXPECT_EQ(summary.total_interactions(), 2);
+  EXPECT_TRUE(absl::StrContains(summary.summary(), "Customer b2-c001 (Jedi, Loyal) has contacted us 2 times"))
+      << summary.summary();
+  EXPECT_TRUE(absl::StrContains(summary.summary(),
+                                "Products under discussion in the months of their contacts: Lightsaber."))
+      << summary.summary();
+  EXPECT_FALSE(absl::StrContains(summary.summary(), "Hyperdrive"));  // discussed in a month without contacts
+}
+
 TEST(ShortTitleTest, CutsAtSeparators) {
   EXPECT_EQ(ShortTitle("Voltix Bluetooth Speaker, 360 Degree Sound - Black"), "Voltix Bluetooth Speaker");
   EXPECT_EQ(ShortTitle("Plain"), "Plain");

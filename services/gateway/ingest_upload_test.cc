@@ -1,0 +1,342 @@
+// POST /api/v1/ingest end to end: the REAL collector and analyzer binaries as processes against a real
+// PostgreSQL (real migrations) and Redis, the gateway (GatewayStack) in this process. Brief 001's CSV and
+// brief 002's workbook, written at test time by openpyxl (services/collector/testdata/make_workbooks.py), are
+// uploaded as users would (raw body, multipart form); every row is accepted or rejected with a reason, and
+// the seed-style endpoints (interactions-by-product, generate-content, summarized_interactions) answer from
+// what was loaded. Plus the refusals: 415 for other content types, 413 past the upload limit, 400 for a
+// bad kind or a file nothing can be read from.
+#include "services/gateway/ingest_upload.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/migrate/migrate.h"
+#include "common/postgres/pool.h"
+#include "common/testing/free_port.h"
+#include "common/testing/postgres_fixture.h"
+#include "common/testing/redis_fixture.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "services/gateway/gateway_stack.h"
+#include "services/gateway/test_http_client.h"
+
+namespace marketlens::gateway {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::HttpCall;
+
+TEST(ExtractUploadedFile, BodiesAndMultipart) {
+  UploadedFile f;
+  EXPECT_FALSE(ExtractUploadedFile("text/csv; charset=utf-8", "a,b\n", &f).has_value());
+  EXPECT_EQ(f.data, "a,b\n");
+  EXPECT_FALSE(ExtractUploadedFile("", "raw", &f).has_value());
+  auto bad = ExtractUploadedFile("application/json", "{}", &f);
+  ASSERT_TRUE(bad.has_value());
+  EXPECT_EQ(bad->status(), 415);
+  const std::string body =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"brief.csv\"\r\n"
+      "Content-Type: text/csv\r\n\r\na,b\r\n1,2\r\n--XyZ--\r\n";
+  EXPECT_FALSE(ExtractUploadedFile("multipart/form-data; boundary=XyZ", body, &f).has_value());
+  EXPECT_EQ(f.data, "a,b\r\n1,2");
+  EXPECT_EQ(f.filename, "brief.csv");
+  auto no_boundary = ExtractUploadedFile("multipart/form-data", body, &f);
+  ASSERT_TRUE(no_boundary.has_value());
+  EXPECT_EQ(no_boundary->status(), 400);
+}
+
+std::string OutputPath(const std::string& name) {
+  const char* dir = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+  if (dir == nullptr) dir = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A service binary as a child process (logs in the test outputs); SIGTERM, then SIGKILL, when destroyed.
+class Process {
+ public:
+  Process(const std::string& name, std::vector<std::string> argv) {
+    const std::string log = OutputPath(absl::StrCat(name, ".log"));
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      std::vector<char*> args;
+      for (std::string& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+  }
+  ~Process() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+google::protobuf::Struct ParseStruct(const std::string& json) {
+  google::protobuf::Struct s;
+  auto st = google::protobuf::util::JsonStringToMessage(json, &s);
+  EXPECT_TRUE(st.ok()) << st.ToString() << " in " << json.substr(0, 400);
+  return s;
+}
+
+double Num(const google::protobuf::Struct& s, const std::string& name) {
+  auto it = s.fields().find(name);
+  if (it == s.fields().end()) return -1;
+  if (it->second.has_string_value()) return std::stod(it->second.string_value());  // int64 as a string
+  return it->second.number_value();
+}
+
+std::string Str(const google::protobuf::Struct& s, const std::string& name) {
+  auto it = s.fields().find(name);
+  return it == s.fields().end() ? "" : it->second.string_value();
+}
+
+class IngestUploadTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    dir_ = new std::string(absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/uploads"));
+    ASSERT_EQ(
+        std::system(absl::StrCat("mkdir -p ", *dir_,
+                                 " && /usr/bin/python3 services/collector/testdata/make_workbooks.py ", *dir_)
+                        .c_str()),
+        0)
+        << "cannot write the test workbooks (python3-openpyxl: deploy/local/install_deps.sh)";
+    pg_ = marketlens::testing::PostgresServer::StartOrDie().release();
+    auto dsn = pg_->CreateDatabase("uploads");
+    ASSERT_TRUE(dsn.ok()) << dsn.status();
+    auto pool = postgres::PgPool::Create({.dsn = *dsn, .max_size = 2});
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = pool->release();
+    auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
+    ASSERT_TRUE(applied.ok()) << applied.status();
+    auto redis_server = marketlens::testing::RedisServer::Create();
+    ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+    redis_server_ = redis_server->release();
+    const std::string redis_address = absl::StrCat(redis_server_->host(), ":", redis_server_->port());
+
+    auto port = [] {
+      absl::StatusOr<int> p = marketlens::testing::PickFreePort();
+      EXPECT_TRUE(p.ok()) << p.status();
+      return p.ok() ? *p : 0;
+    };
+    const int collector = port(), analyzer = port(), unused = port();
+    auto argv = [&](const std::string& binary, int grpc_port) {
+      return std::vector<std::string>{binary,
+                                      absl::StrCat("--grpc_port=", grpc_port),
+                                      absl::StrCat("--metrics_port=", port()),
+                                      "--drain_seconds=0",
+                                      "--pg_dsn=" + *dsn,
+                                      "--redis_address=" + redis_address};
+    };
+    auto c = argv("services/collector/collector", collector);
+    c.push_back(absl::StrCat("--marketplace_address=127.0.0.1:", unused));  // no crawl in this test
+    auto a = argv("services/analyzer/analyzer", analyzer);
+    a.push_back(absl::StrCat("--recommender_address=127.0.0.1:", unused));
+    collector_ = new Process("collector", c);
+    analyzer_ = new Process("analyzer", a);
+
+    GatewayStackOptions o;
+    o.http.host = "127.0.0.1";
+    o.http.port = 0;
+    o.http.upload_max_body_bytes = 4 << 20;
+    o.gateway.require_api_key = false;
+    o.gateway.access_log = false;
+    o.gateway.rate_limit_per_second = 10000;
+    o.transcoder.default_timeout = absl::Seconds(20);
+    o.backends = {{"marketlens.analyzer.v1.AnalyzerService", absl::StrCat("127.0.0.1:", analyzer)},
+                  {"marketlens.recommender.v1.RecommenderService", absl::StrCat("127.0.0.1:", unused)},
+                  {"marketlens.collector.v1.CollectorService", absl::StrCat("127.0.0.1:", collector)}};
+    o.registry = std::make_shared<prometheus::Registry>();
+    o.cache_ttl = absl::ZeroDuration();
+    auto stack = GatewayStack::Start(o, nullptr, nullptr);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = stack->release();
+    // Both backends serving.
+    const absl::Time until = absl::Now() + absl::Seconds(60);
+    for (;;) {
+      auto r = HttpCall(stack_->http_port(), "GET", "/api/v1/interactions-by-product");
+      auto s = HttpCall(stack_->http_port(), "GET", "/api/v1/crawls");
+      if (r.ok() && r->status == 200 && s.ok() && s->status == 200) break;
+      ASSERT_LT(absl::Now(), until) << "backends not serving; see collector.log / analyzer.log";
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+  }
+  static void TearDownTestSuite() {
+    if (stack_ != nullptr) stack_->Stop(absl::Seconds(2));
+    delete stack_;
+    delete analyzer_;
+    delete collector_;
+    delete redis_server_;
+    delete pool_;
+    delete pg_;
+  }
+
+  static absl::StatusOr<testing::TestResponse> Upload(const std::string& target,
+                                                      const std::string& content_type,
+                                                      const std::string& body) {
+    return HttpCall(stack_->http_port(), "POST", target, {{"Content-Type", content_type}}, body,
+                    absl::Seconds(120));
+  }
+
+  static std::string* dir_;
+  static marketlens::testing::PostgresServer* pg_;
+  static postgres::PgPool* pool_;
+  static marketlens::testing::RedisServer* redis_server_;
+  static Process* collector_;
+  static Process* analyzer_;
+  static GatewayStack* stack_;
+};
+std::string* IngestUploadTest::dir_ = nullptr;
+marketlens::testing::PostgresServer* IngestUploadTest::pg_ = nullptr;
+postgres::PgPool* IngestUploadTest::pool_ = nullptr;
+marketlens::testing::RedisServer* IngestUploadTest::redis_server_ = nullptr;
+Process* IngestUploadTest::collector_ = nullptr;
+Process* IngestUploadTest::analyzer_ = nullptr;
+GatewayStack* IngestUploadTest::stack_ = nullptr;
+
+TEST_F(IngestUploadTest, Brief001CsvAsARawBody) {
+  auto r = Upload("/api/v1/ingest?filename=brief001.csv", "text/csv", ReadFile(*dir_ + "/brief001.csv"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->status, 200) << r->body;
+  const google::protobuf::Struct report = ParseStruct(r->body);
+  EXPECT_EQ(Str(report, "kind"), "campaign_posts");
+  EXPECT_EQ(Num(report, "rows"), 10002);
+  EXPECT_EQ(Num(report, "accepted"), 9966);
+  EXPECT_EQ(Num(report, "rejected"), 34);
+  EXPECT_EQ(Num(report, "duplicates"), 2);
+  EXPECT_THAT(r->body, HasSubstr("malformed line: 6 fields but the header has 8 (the row is cut short)"));
+}
+
+TEST_F(IngestUploadTest, Brief002WorkbookAsAFormAndTheEndpointsAnswerFromIt) {
+  const std::string boundary = "----marketlens42";
+  const std::string body = absl::StrCat(
+      "--", boundary, "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"brief002.xlsx\"\r\n",
+      "Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n",
+      ReadFile(*dir_ + "/brief002.xlsx"), "\r\n--", boundary, "--\r\n");
+  auto r = Upload("/api/v1/ingest", absl::StrCat("multipart/form-data; boundary=", boundary), body);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->status, 200) << r->body;
+  const google::protobuf::Struct report = ParseStruct(r->body);
+  EXPECT_EQ(Num(report, "rows"), 20);
+  EXPECT_EQ(Num(report, "accepted"), 15);
+  EXPECT_EQ(Num(report, "rejected"), 5);
+  const auto& sheets = report.fields().at("sheets").list_value().values();
+  ASSERT_EQ(sheets.size(), 3);
+  EXPECT_EQ(Str(sheets[1].struct_value(), "sheet"), "External interactions");
+  EXPECT_EQ(Str(sheets[1].struct_value(), "kind"), "contacts");
+  EXPECT_EQ(Num(sheets[1].struct_value(), "accepted"), 7);
+  EXPECT_THAT(r->body, HasSubstr("day first (decided by '13/10/2019 10:00')"));
+  EXPECT_THAT(r->body, HasSubstr("sheet=\\\"Notes\\\" skipped"));
+
+  // The seed-style endpoints answer from what was loaded.
+  auto email =
+      HttpCall(stack_->http_port(), "GET", "/api/v1/generate-content/C001", {}, "", absl::Seconds(30));
+  ASSERT_TRUE(email.ok()) << email.status();
+  ASSERT_EQ(email->status, 200) << email->body;
+  EXPECT_THAT(email->body, HasSubstr("Dear Jedi,"));
+  auto summary =
+      HttpCall(stack_->http_port(), "GET", "/api/v1/summarized_interactions/C003", {}, "", absl::Seconds(30));
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_EQ(summary->status, 200) << summary->body;
+  EXPECT_THAT(summary->body, HasSubstr("Customer C003 (Smuggler, Loyal) has contacted us 2 times"));
+  EXPECT_THAT(summary->body, HasSubstr("Products under discussion in the months of their contacts: "));
+  auto by_product =
+      HttpCall(stack_->http_port(), "GET", "/api/v1/interactions-by-product?customerType=Loyal");
+  ASSERT_TRUE(by_product.ok()) << by_product.status();
+  ASSERT_EQ(by_product->status, 200) << by_product->body;
+  // Loyal customers C001 and C003 have 4 contacts, none about a product, so each counts for the products
+  // discussed in its month: April 2019 (Lightsaber), October x2 (Lightsaber, Hyperdrive), November
+  // (Hyperdrive): 3 each.
+  const google::protobuf::Struct counts = ParseStruct(by_product->body);
+  const auto& products = counts.fields().at("products").list_value().values();
+  ASSERT_EQ(products.size(), 2) << by_product->body;
+  EXPECT_EQ(Str(products[0].struct_value(), "customerType"), "loyal");
+  EXPECT_EQ(Str(products[0].struct_value(), "productId"), "Hyperdrive");
+  EXPECT_EQ(Num(products[0].struct_value(), "interactions"), 3);
+  EXPECT_EQ(Str(products[1].struct_value(), "productId"), "Lightsaber");
+  EXPECT_EQ(Num(products[1].struct_value(), "interactions"), 3);
+}
+
+TEST_F(IngestUploadTest, Refusals) {
+  auto json = Upload("/api/v1/ingest", "application/json", "{}");
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(json->status, 415);
+  EXPECT_THAT(json->body, HasSubstr("\"field\":\"content_type\""));
+
+  // Past the upload limit (4 MiB here): 413 from the Content-Length, before the body is sent.
+  auto conn = testing::TestConnection::Connect(stack_->http_port());
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  ASSERT_TRUE(conn->Send("POST /api/v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                         "Content-Length: 5242880\r\n\r\n")
+                  .ok());
+  auto big = conn->ReadResponse();
+  ASSERT_TRUE(big.ok()) << big.status();
+  EXPECT_EQ(big->status, 413);
+  EXPECT_THAT(big->body, HasSubstr("exceeds 4194304 bytes"));
+  // Under it but over the other routes' limit (1 MiB): accepted and read (then refused as no known kind).
+  auto two_mb = Upload("/api/v1/ingest", "text/csv", "name,age\n" + std::string(2 << 20, 'x') + "\n");
+  ASSERT_TRUE(two_mb.ok()) << two_mb.status();
+  EXPECT_EQ(two_mb->status, 400) << two_mb->body.substr(0, 300);
+  // Other routes keep theirs.
+  auto conn2 = testing::TestConnection::Connect(stack_->http_port());
+  ASSERT_TRUE(conn2.ok());
+  ASSERT_TRUE(conn2
+                  ->Send("POST /api/v1/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         "Content-Length: 2097152\r\n\r\n")
+                  .ok());
+  auto other = conn2->ReadResponse();
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(other->status, 413);
+
+  auto kind = Upload("/api/v1/ingest?kind=people", "text/csv", "a,b\n");
+  ASSERT_TRUE(kind.ok());
+  EXPECT_EQ(kind->status, 400);
+  EXPECT_THAT(kind->body, HasSubstr("\"field\":\"kind\""));
+
+  auto unreadable = Upload("/api/v1/ingest", "text/csv", "name,age\nx,1\n");
+  ASSERT_TRUE(unreadable.ok());
+  EXPECT_EQ(unreadable->status, 400);
+  EXPECT_THAT(unreadable->body,
+              HasSubstr("cannot tell what the file holds from its header (read: name,age)"));
+
+  auto get = HttpCall(stack_->http_port(), "GET", "/api/v1/ingest");
+  ASSERT_TRUE(get.ok());
+  EXPECT_EQ(get->status, 405);
+}
+
+}  // namespace
+}  // namespace marketlens::gateway
