@@ -12,7 +12,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libgrpc++1.51 libprotobuf32 libabsl20220623 libpqxx-6.4 libpq5 libhiredis0.14 \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcurl4 libssl3 ca-certificates \
+      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcurl4 libssl3 libzip4 libexpat1 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/collector /app/collector
 COPY --from=build /out/cli /app/cli
