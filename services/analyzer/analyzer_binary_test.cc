@@ -190,7 +190,7 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
   ASSERT_TRUE(stub->AnalyzeText(&ctx2, req, &resp).ok());
   EXPECT_EQ(resp.backend(), "local");
   EXPECT_EQ(resp.label(), "positive");
-  EXPECT_EQ(resp.model_version().rfind("local-2+nblr-", 0), 0u) << resp.model_version();
+  EXPECT_EQ(resp.model_version().rfind("local-2+tflr-", 0), 0u) << resp.model_version();
 
   // GenerateBrief: the openai backend answers outside the brief's schema (it always sends a review
   // analysis), so the local engine writes the brief through the same LlmBackend interface.
