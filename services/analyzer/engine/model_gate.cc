@@ -49,12 +49,14 @@ absl::StatusOr<TextModel> TrainGatedModel(const Engine& engine, const std::vecto
   std::shuffle(pos.begin(), pos.end(), rng);
   std::shuffle(neg.begin(), neg.end(), rng);
   const size_t minority = std::min(pos.size(), neg.size());
-  const size_t k = std::min<size_t>(static_cast<size_t>(minority * options.holdout), options.max_per_class);
-  if (static_cast<int>(k) < options.min_per_class) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("too few rated reviews to train and judge a model: ", pos.size(), " positive and ",
-                     neg.size(), " negative (the gate needs ", options.min_per_class,
-                     " of each held out, a share of ", options.holdout, ")"));
+  // The share asked for, but at least min_per_class (small stores), and never more than half the minority.
+  const size_t k = std::min<size_t>(
+      std::max<size_t>(static_cast<size_t>(minority * options.holdout), options.min_per_class),
+      options.max_per_class);
+  if (2 * k > minority) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "too few rated reviews to train and judge a model: ", pos.size(), " positive and ", neg.size(),
+        " negative (the gate holds out ", k, " of each, at most half of either class)"));
   }
   std::vector<RatedText> gate_sample, train;
   gate_sample.reserve(2 * k);

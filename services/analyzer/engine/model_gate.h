@@ -23,9 +23,10 @@
 namespace marketlens::analyzer {
 
 struct GateOptions {
-  // Share of the minority class held out for the gate (and as many of the majority class).
+  // Share of the minority class held out for the gate (and as many of the majority class)...
   double holdout = 0.2;
-  // Fewer held-out reviews per class than this: the gate cannot judge, FAILED_PRECONDITION (no model).
+  // ... but at least this many of each; when that is more than half the minority class, the data is too
+  // small to train and judge: FAILED_PRECONDITION (no model).
   int min_per_class = 20;
   // At most this many per class in the gate sample (bounds the time the gate takes).
   int max_per_class = 2000;
