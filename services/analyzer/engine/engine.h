@@ -3,10 +3,11 @@
 // a time.
 // Pure C++ (no gRPC, no database): the service, the CLI, the benchmark and the tests all call this.
 //
-// Combination (issue 14): the model sees the rules' lexicon score as one of its features and gives a
+// Combination (issue 14): the model sees the rules' lexicon score as one of its inputs (stacked) and gives a
 // calibrated probability p; it overrides the rules only where it is confident, |2p - 1| >=
-// EngineConfig::model_override_confidence, and then the score is 2p - 1; elsewhere the rules' score stands.
-// The same combination scores each aspect's clause. A model goes live only through the gate
+// EngineConfig::model_override_confidence (0.2), a bar that rises linearly towards 1 for texts shorter than
+// model_full_trust_words (40): then the score is 2p - 1; elsewhere the rules' score stands. The same
+// combination scores each aspect's clause and issue span. A model goes live only through the gate
 // (model_gate.h): it must beat rules alone on a balanced held-out sample of its own data.
 // Labels: positive >= +0.2, negative <= -0.2, neutral between (a fifth of the scale either way).
 //
