@@ -117,6 +117,11 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
                                   now - absl::Hours(24 * 30))
                   .ok());
   ASSERT_TRUE(testing::AddReviews(*pool, "b", "p-2", 60, false, now - absl::Hours(24 * 200), now, 2).ok());
+  // Reviews only a model trained on the ratings reads right, so the gate lets the model go live.
+  ASSERT_TRUE(testing::AddProduct(*pool, "p-3", "Kinetek Watch", "Kinetek", "Electronics").ok());
+  ASSERT_TRUE(testing::AddDomainWordReviews(*pool, "c", "p-3", 60, now - absl::Hours(24 * 200),
+                                            now - absl::Hours(24 * 30))
+                  .ok());
 
   llm::FakeLlmServer llm_server([](const llm::HttpRequest& req) {
     return llm::ChatCompletion(
@@ -192,7 +197,7 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
   ASSERT_TRUE(stub->AnalyzeText(&ctx2, req, &resp).ok());
   EXPECT_EQ(resp.backend(), "local");
   EXPECT_EQ(resp.label(), "positive");
-  EXPECT_EQ(resp.model_version().rfind("local-2+nblr-", 0), 0u) << resp.model_version();
+  EXPECT_EQ(resp.model_version().rfind("local-2+tflr-", 0), 0u) << resp.model_version();
 
   // GenerateBrief: the openai backend answers outside the brief's schema (it always sends a review
   // analysis), so the local engine writes the brief through the same LlmBackend interface.
@@ -220,9 +225,9 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
   EXPECT_TRUE(absl::StrContains(metrics, "analyzer_llm_calls_total{backend=\"local\",outcome=\"ok\"} 2"))
       << metrics;
 
-  // The retrieval index was loaded from Postgres at start (120 reviews, maybe the new one too).
+  // The retrieval index was loaded from Postgres at start (180 reviews, maybe the new one too).
   EXPECT_TRUE(absl::StrContains(metrics, "analyzer_retrieval_syncs_total{kind=\"full\",outcome=\"ok\"} 1"));
-  EXPECT_TRUE(absl::StrContains(metrics, "analyzer_retrieval_documents{source=\"review\"} 12")) << metrics;
+  EXPECT_TRUE(absl::StrContains(metrics, "analyzer_retrieval_documents{source=\"review\"} 18")) << metrics;
 
   // SIGTERM: a clean exit.
   EXPECT_EQ(process->Kill(SIGTERM), 0) << process->Log();

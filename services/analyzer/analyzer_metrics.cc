@@ -38,6 +38,14 @@ AnalyzerMetrics::AnalyzerMetrics(std::shared_ptr<prometheus::Registry> registry)
                          .Help("Reviews the active weak-label model was trained on")
                          .Register(r)
                          .Add({});
+  gate_bacc_ = &prometheus::BuildGauge()
+                    .Name("analyzer_model_gate_balanced_accuracy")
+                    .Help("Balanced accuracy on the last model gate's balanced held-out sample, by engine")
+                    .Register(r);
+  gate_f1_ = &prometheus::BuildGauge()
+                  .Name("analyzer_model_gate_macro_f1")
+                  .Help("Macro-F1 on the last model gate's balanced held-out sample, by engine")
+                  .Register(r);
   pending_ = &prometheus::BuildGauge()
                   .Name("analyzer_pending_reviews")
                   .Help("Reviews found stale at the last catch-up pass")

@@ -5,7 +5,10 @@
 //   analyzer_alerts_raised_total{kind}               new alerts
 //   analyzer_stream_entries_total                    stream entries read (acknowledged after processing)
 //   analyzer_pipeline_errors_total{stage}            failures (stage: read, analyze, save, recompute, train)
-//   analyzer_model_trainings_total{outcome}          weak-label model trainings ("ok", "skipped", "error")
+//   analyzer_model_trainings_total{outcome}          weak-label model trainings ("ok", "rejected" by the
+//                                                    gate, "skipped", "cancelled", "error")
+//   analyzer_model_gate_balanced_accuracy{engine}    the last gate's figures on its balanced held-out
+//   analyzer_model_gate_macro_f1{engine}             sample: engine "rules" (alone) and "combined"
 //   analyzer_model_examples                          reviews the active model was trained on
 //   analyzer_pending_reviews                         reviews found stale at the last catch-up pass
 //   analyzer_insights_lag_seconds                    wall time from a review's announcement (queued_at)
@@ -47,6 +50,10 @@ class AnalyzerMetrics {
     return trainings_->Add({{"outcome", outcome}});
   }
   prometheus::Gauge& model_examples() { return *model_examples_; }
+  prometheus::Gauge& gate_balanced_accuracy(const std::string& engine) {
+    return gate_bacc_->Add({{"engine", engine}});
+  }
+  prometheus::Gauge& gate_macro_f1(const std::string& engine) { return gate_f1_->Add({{"engine", engine}}); }
   prometheus::Gauge& pending_reviews() { return *pending_; }
   prometheus::Gauge& insights_lag_seconds() { return *lag_; }
   prometheus::Counter& llm_calls(const std::string& backend, const std::string& outcome) {
@@ -76,6 +83,8 @@ class AnalyzerMetrics {
   prometheus::Family<prometheus::Counter>* errors_;
   prometheus::Family<prometheus::Counter>* trainings_;
   prometheus::Gauge* model_examples_;
+  prometheus::Family<prometheus::Gauge>* gate_bacc_;
+  prometheus::Family<prometheus::Gauge>* gate_f1_;
   prometheus::Gauge* pending_;
   prometheus::Gauge* lag_;
   prometheus::Family<prometheus::Counter>* llm_calls_;

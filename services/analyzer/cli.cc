@@ -7,8 +7,10 @@
 //       sentence that triggered it); a bad line gives {"line": N, "error": "..."} and the run goes on.
 //   bazel run //services/analyzer:cli -- eval FILE [--train REVIEWS.jsonl]
 //       FILE has `text<TAB>label` lines (label 0 = negative, 1 = positive). With --train, the weak-label
-//       model is first trained on rated reviews (Amazon JSON lines: reviewText, summary, overall). Prints
-//       accuracy=, f1= (of the positive class), the confusion matrix, and the same for rules alone.
+//       model is first trained on rated reviews (Amazon JSON lines: reviewText, summary, overall) as the
+//       service trains it (gated: used only if it beats rules alone on a balanced held-out sample). Prints
+//       accuracy=, f1= (of the positive class), balanced_accuracy=, macro_f1=, the confusion matrix, and the
+//       same for rules alone.
 // Exit codes: 0 done, 1 bad input file, 2 usage.
 #include <fstream>
 #include <iostream>
@@ -28,6 +30,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "services/analyzer/cli_aspects.h"
 #include "services/analyzer/engine/engine.h"
+#include "services/analyzer/engine/model_gate.h"
 #include "services/analyzer/insights/store.h"
 
 ABSL_FLAG(std::string, train, "", "eval: rated reviews (JSON lines) to train the weak-label model on first");
@@ -100,8 +103,10 @@ struct Confusion {
     const double precision = tp + fp ? static_cast<double>(tp) / (tp + fp) : 0;
     const double recall = tp + fn ? static_cast<double>(tp) / (tp + fn) : 0;
     const double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
-    std::cout << absl::StrFormat("%s: examples=%d accuracy=%.4f f1=%.4f\n", name, static_cast<int64_t>(n),
-                                 n > 0 ? (tp + tn) / n : 0, f1)
+    const analyzer::BinaryScores b{.tp = tp, .fp = fp, .tn = tn, .fn = fn};
+    std::cout << absl::StrFormat("%s: examples=%d accuracy=%.4f f1=%.4f balanced_accuracy=%.4f macro_f1=%.4f\n",
+                                 name, static_cast<int64_t>(n), n > 0 ? (tp + tn) / n : 0, f1,
+                                 b.BalancedAccuracy(), b.MacroF1())
               << absl::StrFormat(
                      "  confusion (rows truth, columns predicted):\n"
                      "            pred=0  pred=1\n  truth=0  %7d %7d\n  truth=1  %7d %7d\n",
@@ -131,15 +136,20 @@ int Eval(analyzer::Engine& engine, const std::string& file) {
       rated.push_back(
           {absl::StrCat(Field(s, "summary"), ".\n", Field(s, "reviewText")), static_cast<int>(overall)});
     }
-    auto model = analyzer::TextModel::Train(rated, {}, engine.tokenizer_options());
+    auto model = analyzer::TrainGatedModel(engine, rated);
     if (!model.ok()) {
       std::cerr << "training failed: " << model.status() << "\n";
       return 1;
     }
-    std::cout << absl::StrFormat("trained %s on %d reviews (%d lines skipped), hold-out accuracy %.4f\n",
-                                 model->info().version, model->info().examples, bad,
-                                 model->info().holdout_accuracy);
-    engine.SetModel(std::make_shared<analyzer::TextModel>(*std::move(model)));
+    const analyzer::GateFigures& g = model->info().gate;
+    std::cout << absl::StrFormat(
+        "trained %s on %d reviews (%d lines skipped), cross-validated balanced accuracy %.4f\n"
+        "gate on %d held-out reviews (balanced): rules balanced_accuracy=%.4f macro_f1=%.4f, combined "
+        "balanced_accuracy=%.4f macro_f1=%.4f: %s\n",
+        model->info().version, model->info().examples, bad, model->info().holdout_balanced_accuracy, g.examples,
+        g.rules_balanced_accuracy, g.rules_macro_f1, g.combined_balanced_accuracy, g.combined_macro_f1,
+        g.passed ? "passed, model used" : "rejected, rules alone");
+    if (g.passed) engine.SetModel(std::make_shared<analyzer::TextModel>(*std::move(model)));
   }
   auto rules = analyzer::Engine::Create();
   std::ifstream in(file);

@@ -29,6 +29,9 @@ grep -q '{"flag":"rating_mismatch","sentence":"It is awful and useless, the wors
 : > "$T/train.jsonl"
 for i in $(seq 1 60); do
   printf 'the lamp arm is sturdy %s\t1\nthe lamp arm is wobbly %s\t0\n' "$i" "$i" >> "$T/eval.tsv"
+done
+# Enough rated reviews for the gate (20% of each class held out, at least 20 of each).
+for i in $(seq 1 150); do
   printf '{"summary":"ok","reviewText":"the arm is sturdy, model %s","overall":5}\n' "$i" >> "$T/train.jsonl"
   printf '{"summary":"meh","reviewText":"the arm is wobbly, model %s","overall":1}\n' "$i" >> "$T/train.jsonl"
 done
@@ -37,8 +40,10 @@ echo 'broken line without a label' >> "$T/eval.tsv"
 grep -q 'skipped 1 lines' "$T/rules.txt" || fail "skipped line not reported"
 grep -q '^rules: examples=120 accuracy=' "$T/rules.txt" || fail "$(cat "$T/rules.txt")"
 "$CLI" eval "$T/eval.tsv" --train "$T/train.jsonl" > "$T/trained.txt"
-grep -q '^trained nblr-' "$T/trained.txt" || fail "$(cat "$T/trained.txt")"
-grep -q '^combined: examples=120 accuracy=1.0000 f1=1.0000' "$T/trained.txt" || fail "$(cat "$T/trained.txt")"
+grep -q '^trained tflr-' "$T/trained.txt" || fail "$(cat "$T/trained.txt")"
+grep -q '^gate on 60 held-out reviews (balanced): .*: passed, model used' "$T/trained.txt" || fail "$(cat "$T/trained.txt")"
+grep -q '^rules only: examples=120 accuracy=.* balanced_accuracy=' "$T/trained.txt" || fail "$(cat "$T/trained.txt")"
+grep -q '^combined: examples=120 accuracy=1.0000 f1=1.0000 balanced_accuracy=1.0000 macro_f1=1.0000' "$T/trained.txt" || fail "$(cat "$T/trained.txt")"
 grep -q 'truth=1        0      60' "$T/trained.txt" || fail "confusion: $(cat "$T/trained.txt")"
 grep -q 'truth=0       60       0' "$T/trained.txt" || fail "confusion: $(cat "$T/trained.txt")"
 # The = form of the flag works the same.

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/logging/log.h"
 
@@ -17,6 +18,11 @@ Pipeline::~Pipeline() { Stop(); }
 
 absl::Status Pipeline::Init() {
   auto model = store_->LoadActiveModel();
+  if (absl::IsFailedPrecondition(model.status())) {
+    // A model of an older engine (NB-LR): retrain rather than fail to start.
+    logging::Warn("active weak-label model not usable; retraining", {{"reason", model.status()}});
+    model = std::optional<TextModel>();
+  }
   if (!model.ok()) return model.status();
   if (model->has_value()) {
     metrics_->model_examples().Set(static_cast<double>((*model)->info().examples));
@@ -46,9 +52,9 @@ absl::Status Pipeline::Retrain() {
   for (const auto& r : *rows) rated.push_back(r.rated);
   const absl::Time start = absl::Now();
   logging::Info("training the weak-label model", {{"reviews", static_cast<int64_t>(rated.size())}});
-  TrainOptions train_options;
-  train_options.cancel = &stop_;  // Stop() / SIGTERM interrupt a training run
-  auto model = TextModel::Train(rated, train_options, engine_->tokenizer_options());
+  GateOptions gate_options = options_.gate;
+  gate_options.train.cancel = &stop_;  // Stop() / SIGTERM interrupt a training run
+  auto model = TrainGatedModel(*engine_, rated, gate_options);
   if (!model.ok()) {
     metrics_
         ->trainings(absl::IsFailedPrecondition(model.status()) ? "skipped"
@@ -57,6 +63,29 @@ absl::Status Pipeline::Retrain() {
         .Increment();
     logging::Info("weak-label model not trained", {{"reason", model.status()}});
     return model.status();
+  }
+  // The gate: the model goes live only if it beats rules alone on a balanced held-out sample of its data.
+  const GateFigures& gate = model->info().gate;
+  metrics_->gate_balanced_accuracy("rules").Set(gate.rules_balanced_accuracy);
+  metrics_->gate_balanced_accuracy("combined").Set(gate.combined_balanced_accuracy);
+  metrics_->gate_macro_f1("rules").Set(gate.rules_macro_f1);
+  metrics_->gate_macro_f1("combined").Set(gate.combined_macro_f1);
+  logging::Info(gate.passed ? "weak-label model passed the gate" : "weak-label model rejected by the gate",
+                {{"version", model->info().version},
+                 {"gate_examples", gate.examples},
+                 {"rules_balanced_accuracy", gate.rules_balanced_accuracy},
+                 {"combined_balanced_accuracy", gate.combined_balanced_accuracy},
+                 {"rules_macro_f1", gate.rules_macro_f1},
+                 {"combined_macro_f1", gate.combined_macro_f1},
+                 {"reviews", static_cast<int64_t>(rated.size())}});
+  if (!gate.passed) {
+    metrics_->trainings("rejected").Increment();
+    rejected_at_reviews_ = static_cast<int64_t>(rows->size());
+    return absl::FailedPreconditionError(
+        absl::StrFormat("the new model does not beat rules alone (balanced accuracy %.3f vs %.3f, macro-F1 "
+                        "%.3f vs %.3f on %d held-out reviews); the engine keeps its current model",
+                        gate.combined_balanced_accuracy, gate.rules_balanced_accuracy, gate.combined_macro_f1,
+                        gate.rules_macro_f1, gate.examples));
   }
   absl::Status saved = store_->SaveModel(*model, /*activate=*/true);
   if (!saved.ok()) {
@@ -93,11 +122,12 @@ absl::Status Pipeline::Retrain() {
   engine_->SetDiscoveredTerms(terms);
   metrics_->trainings("ok").Increment();
   metrics_->model_examples().Set(static_cast<double>(model->info().examples));
-  logging::Info("weak-label model trained", {{"version", model->info().version},
-                                             {"examples", model->info().examples},
-                                             {"holdout_accuracy", model->info().holdout_accuracy},
-                                             {"discovered_terms", static_cast<int>(terms.size())},
-                                             {"seconds", absl::ToDoubleSeconds(absl::Now() - start)}});
+  logging::Info("weak-label model trained",
+                {{"version", model->info().version},
+                 {"examples", model->info().examples},
+                 {"cv_balanced_accuracy", model->info().holdout_balanced_accuracy},
+                 {"discovered_terms", static_cast<int>(terms.size())},
+                 {"seconds", absl::ToDoubleSeconds(absl::Now() - start)}});
   engine_->SetModel(std::make_shared<const TextModel>(*std::move(model)));
   return absl::OkStatus();
 }
@@ -107,9 +137,13 @@ absl::Status Pipeline::MaybeRetrain() {
   auto count = store_->CountReviews();
   if (!count.ok()) return count.status();
   auto model = engine_->model();
-  const int64_t trained_on = model ? model->info().examples + model->info().holdout_examples : 0;
+  const int64_t trained_on = model ? model->info().examples + model->info().gate.examples : 0;
   if (model != nullptr && *count < trained_on * (1 + options_.retrain_growth) + 20) return absl::OkStatus();
   if (model == nullptr && *count < 50) return absl::OkStatus();
+  // After a rejection, wait for as much new data as after a training.
+  if (rejected_at_reviews_ > 0 && *count < rejected_at_reviews_ * (1 + options_.retrain_growth) + 20) {
+    return absl::OkStatus();
+  }
   absl::Status s = Retrain();
   return absl::IsFailedPrecondition(s) || absl::IsCancelled(s) ? absl::OkStatus() : s;
 }

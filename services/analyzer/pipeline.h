@@ -11,7 +11,11 @@
 //   the stream, and everything after the model changed. Redis is an accelerator, never the source of truth.
 // - Model: at start it loads the active weak-label model from insights.models; when there is none, or the
 //   number of reviews grew by `retrain_growth` since the active model was trained, it retrains on the rated
-//   reviews, stores and activates the new version and rediscovers aspect terms. The new version makes every
+//   reviews through the gate (engine/model_gate.h: class-balanced training, judged against rules alone on a
+//   balanced held-out sample by balanced accuracy and macro-F1); only a model that passes is stored,
+//   activated and used, and aspect terms are rediscovered. A rejected model is logged and counted
+//   (analyzer_model_trainings_total{outcome="rejected"}, gate figures as gauges), the engine keeps what it
+//   had, and the next attempt waits for the data to grow by `retrain_growth`. The new version makes every
 //   earlier analysis stale, so the catch-up re-scores them in the background.
 #ifndef MARKETLENS_SERVICES_ANALYZER_PIPELINE_H_
 #define MARKETLENS_SERVICES_ANALYZER_PIPELINE_H_
@@ -32,6 +36,7 @@
 #include "common/redis/client.h"
 #include "services/analyzer/analyzer_metrics.h"
 #include "services/analyzer/engine/engine.h"
+#include "services/analyzer/engine/model_gate.h"
 #include "services/analyzer/insights/store.h"
 
 namespace marketlens::analyzer {
@@ -52,6 +57,7 @@ struct PipelineOptions {
   int train_limit = 200000;     // newest rated reviews used
   double retrain_growth = 0.2;  // retrain when reviews grew by 20% since the active model
   absl::Duration retrain_check_interval = absl::Minutes(5);
+  GateOptions gate;  // gate.train: the model's training options (cancel is set by the pipeline)
   int discovery_min_documents = 8;
   int discovery_max_per_category = 15;
   AggregateOptions aggregate;
@@ -93,8 +99,9 @@ class Pipeline {
                                              const std::string& source);
   // Reads one batch from the stream and processes it; returns the entries handled. (Exposed for tests.)
   absl::StatusOr<int> PollStreamOnce(absl::Duration block);
-  // Trains, stores and activates a model now (and rediscovers aspect terms); FAILED_PRECONDITION when there
-  // are not enough rated reviews, CANCELLED when a stop was requested meanwhile.
+  // Trains a model now and, if it passes the gate, stores and activates it (and rediscovers aspect terms);
+  // FAILED_PRECONDITION when there are not enough rated reviews or the gate rejects the model, CANCELLED
+  // when a stop was requested meanwhile.
   absl::Status Retrain();
   // Retrains if there is no model or the data grew enough.
   absl::Status MaybeRetrain();
@@ -124,6 +131,7 @@ class Pipeline {
   absl::Mutex train_mu_;  // one training at a time
   bool group_ready_ = false;
   AnalysedObserver analysed_observer_;
+  int64_t rejected_at_reviews_ = 0;  // training data size at the last gate rejection (0: none)
 };
 
 }  // namespace marketlens::analyzer

@@ -65,6 +65,10 @@ class PipelineTest : public ::testing::Test {
     ASSERT_TRUE(AddReviews(*pool_, "x-bad", "p-x", 40, false, now - absl::Hours(24 * 300),
                            now - absl::Hours(24 * 100), 4)
                     .ok());
+    // Reviews only a model trained on the ratings reads right, so the gate lets the model go live.
+    ASSERT_TRUE(testing::AddDomainWordReviews(*pool_, "x-clasp", "p-x", 60, now - absl::Hours(24 * 300),
+                                              now - absl::Hours(24 * 100))
+                    .ok());
   }
 
   static marketlens::testing::PostgresServer* pg_;
@@ -86,9 +90,9 @@ TEST_F(PipelineTest, CatchUpTrainsAnalysesAggregatesAndAlerts) {
 
   auto r = pipeline_->CatchUp();
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->reviews, 200);
+  EXPECT_EQ(r->reviews, 260);
   EXPECT_EQ(r->products, 3);
-  EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.review_analysis"), "200");
+  EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.review_analysis"), "260");
   // Nothing left: a second pass does nothing.
   EXPECT_EQ(pipeline_->CatchUp()->reviews, 0);
 
@@ -227,7 +231,7 @@ TEST_F(PipelineTest, WorksWithoutRedisAndRetrainingRescoresEverything) {
   redis_server_->Stop().IgnoreError();
   ASSERT_TRUE(pipeline_->Init().ok());
   EXPECT_FALSE(pipeline_->PollStreamOnce(absl::Milliseconds(10)).ok());  // Redis down: an error, not a crash
-  ASSERT_EQ(pipeline_->CatchUp()->reviews, 200);                         // the catch-up still works
+  ASSERT_EQ(pipeline_->CatchUp()->reviews, 260);                         // the catch-up still works
   const std::string v1 = engine_->version();
   // More data: the next retraining makes a new version, and everything is re-scored with it.
   const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
@@ -238,11 +242,11 @@ TEST_F(PipelineTest, WorksWithoutRedisAndRetrainingRescoresEverything) {
   EXPECT_NE(engine_->version(), v1);
   auto r = pipeline_->CatchUp();
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->reviews, 280);
+  EXPECT_EQ(r->reviews, 340);
   EXPECT_EQ(
       Scalar(*pool_, absl::StrCat("SELECT count(*) FROM insights.review_analysis WHERE model_version = '",
                                   engine_->version(), "'")),
-      "280");
+      "340");
   EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.models"), "2");
   EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.models WHERE active"), "1");
 }
@@ -261,6 +265,29 @@ TEST_F(PipelineTest, StopInterruptsTraining) {
   const absl::Time start = absl::Now();
   EXPECT_TRUE(pipeline_->StopWithin(absl::Seconds(2)));
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+}
+
+// The gate: on reviews the rules already read right (every one of these says "great" or "terrible"), a new
+// model cannot beat rules alone on the balanced held-out sample, so it is rejected: nothing is stored or
+// used, the rejection and the figures are exported, and MaybeRetrain waits for the data to grow before it
+// trains again.
+TEST_F(PipelineTest, GateRejectsAModelThatDoesNotBeatRules) {
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+  ASSERT_TRUE(AddProduct(*pool_, "p-a", "Voltix Speaker", "Voltix", "Electronics").ok());
+  ASSERT_TRUE(AddReviews(*pool_, "a", "p-a", 100, true, now - absl::Hours(24 * 200), now).ok());
+  ASSERT_TRUE(AddReviews(*pool_, "b", "p-a", 60, false, now - absl::Hours(24 * 200), now, 2).ok());
+  EXPECT_EQ(pipeline_->Retrain().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(engine_->model(), nullptr);
+  EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.models"), "0");
+  EXPECT_EQ(metrics_->trainings("rejected").Value(), 1);
+  EXPECT_EQ(metrics_->gate_balanced_accuracy("rules").Value(), 1.0);
+  EXPECT_LE(metrics_->gate_balanced_accuracy("combined").Value(), 1.0);
+  // Init tolerates it (the engine runs on rules); MaybeRetrain does not try again on the same data.
+  EXPECT_TRUE(pipeline_->Init().ok());
+  EXPECT_EQ(metrics_->trainings("rejected").Value(), 2);
+  EXPECT_TRUE(pipeline_->MaybeRetrain().ok());
+  EXPECT_EQ(metrics_->trainings("rejected").Value(), 2);
+  EXPECT_EQ(engine_->version(), "local-2+rules");
 }
 
 }  // namespace

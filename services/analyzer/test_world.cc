@@ -68,6 +68,24 @@ absl::Status AddReviews(postgres::PgPool& pool, const std::string& prefix, const
   return absl::OkStatus();
 }
 
+absl::Status AddDomainWordReviews(postgres::PgPool& pool, const std::string& prefix,
+                                  const std::string& product_id, int n, absl::Time from, absl::Time to) {
+  static const char* kGood[] = {"The clasp clicks shut and stays put on the wrist.",
+                                "Clasp clicks shut every time, the band stays put.",
+                                "It clicks shut firmly and stays put all day."};
+  static const char* kBad[] = {"The clasp unlatches and slides off the wrist.",
+                               "Clasp unlatches by itself, the band slides off.",
+                               "It unlatches on its own and slides off all day."};
+  for (int i = 0; i < n; ++i) {
+    const bool good = i % 2 == 0;
+    const absl::Time at = n > 1 ? from + (to - from) * i / (n - 1) : from;
+    absl::Status s = AddReview(pool, absl::StrCat(prefix, "-", i), product_id, good ? 5 : 1, "Clasp",
+                               good ? kGood[(i / 2) % 3] : kBad[(i / 2) % 3], at);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 std::string Scalar(postgres::PgPool& pool, const std::string& sql) {
   auto r = pool.Exec(sql);
   EXPECT_TRUE(r.ok()) << r.status() << " in " << sql;

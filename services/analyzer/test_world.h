@@ -29,6 +29,13 @@ absl::Status AddReview(postgres::PgPool& pool, const std::string& id, const std:
 absl::Status AddReviews(postgres::PgPool& pool, const std::string& prefix, const std::string& product_id,
                         int n, bool good, absl::Time from, absl::Time to, int seed = 1);
 
+// `n` reviews whose opinion only words the general lexicon lacks carry (a clasp that "clicks shut" and
+// "stays put", or "unlatches" and "slides off"), alternating good (5 stars) and bad (1 star), with neutral
+// titles: rules alone cannot tell them apart, a model trained on the ratings can, so its gate lets it go
+// live.
+absl::Status AddDomainWordReviews(postgres::PgPool& pool, const std::string& prefix,
+                                  const std::string& product_id, int n, absl::Time from, absl::Time to);
+
 // Runs a query and returns the first column of the first row as text ("" when no row / NULL).
 std::string Scalar(postgres::PgPool& pool, const std::string& sql);
 

@@ -24,6 +24,7 @@
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
 #include "services/analyzer/engine/engine.h"
+#include "services/analyzer/engine/model_gate.h"
 #include "services/analyzer/insights/store.h"
 #include "services/analyzer/pipeline.h"
 #include "services/analyzer/rag/corpus_index.h"
@@ -81,8 +82,9 @@ int main(int argc, char** argv) {
   auto rules = analyzer::Engine::Create();
   if (!engine.ok() || !rules.ok()) return 1;
   const absl::Time t0 = absl::Now();
-  auto model = analyzer::TextModel::Train(rated, {}, (*engine)->tokenizer_options());
-  if (!model.ok()) return 1;
+  // Trained as the service trains it (gated, with the lexicon stacked in).
+  auto model = analyzer::TrainGatedModel(**engine, rated);
+  if (!model.ok() || !model->info().gate.passed) return 1;
   const double train_s = absl::ToDoubleSeconds(absl::Now() - t0);
   (*engine)->SetModel(std::make_shared<analyzer::TextModel>(*std::move(model)));
   const double seconds = absl::GetFlag(FLAGS_seconds);

@@ -37,12 +37,6 @@ std::string SpanQuote(const TokenizedText& tt, size_t begin, size_t end) {
   return Quote(absl::StripAsciiWhitespace(absl::string_view(tt.text).substr(from, to - from)));
 }
 
-double ModelWeight(const TextModel* model, bool lexicon_silent) {
-  if (model == nullptr) return 0;
-  const double n = static_cast<double>(model->info().examples);
-  return (lexicon_silent ? 0.9 : 0.6) * n / (n + 2000.0);
-}
-
 // Where one opinion ends and the next begins: punctuation, contrast words, and "and" when a new subject
 // follows ("the battery is great and the sound is tinny", but not "tinny and awful").
 bool IsClauseBreak(const TokenizedText& t, uint32_t i) {
@@ -145,18 +139,35 @@ TokenizerOptions Engine::tokenizer_options() const {
   return o;
 }
 
-Analysis Engine::Analyze(const ReviewInput& input) const {
+double Engine::LexiconScore(const TokenizedText& text, uint32_t first, uint32_t end) const {
+  thread_local RuleScores rs;
+  rules_.Score(text, &rs);
+  if (first == 0 && end >= text.tokens.size()) return rs.compound;
+  return RuleScorer::SpanScore(rs, first, end);
+}
+
+double Engine::Combine(double rule_score, double model_probability, int words) const {
+  const double model_score = 2 * model_probability - 1;
+  double needed = config_.model_override_confidence;
+  if (words < config_.model_full_trust_words) {
+    const double shortfall = 1.0 - static_cast<double>(words) / config_.model_full_trust_words;
+    needed += (1.0 - needed) * shortfall;
+  }
+  return std::abs(model_score) >= needed ? model_score : rule_score;
+}
+
+Analysis Engine::Analyze(const ReviewInput& input) const { return AnalyzeWithModel(input, model().get()); }
+
+Analysis Engine::AnalyzeWithModel(const ReviewInput& input, const TextModel* model) const {
   thread_local TokenizedText tt;
   thread_local RuleScores rs;
   thread_local std::string joined;
   thread_local std::vector<AspectHit> hits;
   thread_local std::vector<IssueHit> issue_hits;
-  std::shared_ptr<const TextModel> model;
   std::shared_ptr<const AspectTaxonomy> taxonomy;
   std::shared_ptr<const AspectTagger> tagger;
   {
     absl::MutexLock lock(&mu_);
-    model = model_;
     taxonomy = taxonomy_;
     tagger = aspect_tagger_;
   }
@@ -174,12 +185,21 @@ Analysis Engine::Analyze(const ReviewInput& input) const {
 
   Analysis a;
   a.rule_score = rs.compound;
-  const double w = ModelWeight(model.get(), rs.sentiment_tokens == 0);
-  a.model_weight = w;
-  if (model != nullptr && !tt.tokens.empty()) a.model_score = model->Score(tt);
-  a.sentiment = std::clamp((1 - w) * a.rule_score + w * a.model_score, -1.0, 1.0);
-  if (tt.words == 0) a.sentiment = 0;
-  a.label = LabelFor(a.sentiment, config_.label_threshold);
+  double model_probability = 0.5;
+  if (model != nullptr && !tt.tokens.empty()) {
+    model_probability = model->Probability(tt, 0, static_cast<uint32_t>(tt.tokens.size()), rs.compound);
+    a.model_score = 2 * model_probability - 1;
+  }
+  // The whole text's sentiment (rules, then the model where it is confident), set again after the issue
+  // penalty below.
+  auto combine_whole = [&] {
+    a.sentiment = model != nullptr ? Combine(a.rule_score, model_probability, tt.words) : a.rule_score;
+    a.model_weight = model != nullptr && a.sentiment != a.rule_score ? 1.0 : 0.0;
+    a.sentiment = std::clamp(a.sentiment, -1.0, 1.0);
+    if (tt.words == 0) a.sentiment = 0;
+    a.label = LabelFor(a.sentiment, config_.label_threshold);
+  };
+  combine_whole();
 
   // The clause around tokens [b, e): to the nearest clause break on either side, within the sentence.
   auto clause = [&](uint32_t sentence, uint32_t b, uint32_t e, uint32_t* cb, uint32_t* ce) {
@@ -191,11 +211,10 @@ Analysis Engine::Analyze(const ReviewInput& input) const {
   };
   auto span_polarity = [&](uint32_t b, uint32_t e) {
     const double rule = RuleScorer::SpanScore(rs, b, e);
-    bool silent = true;
-    for (uint32_t k = b; k < e; ++k) silent &= rs.token_valence[k] == 0;
-    const double wm = ModelWeight(model.get(), silent);
-    const double m = model != nullptr ? model->SpanScore(tt, b, e) : 0;
-    return (1 - wm) * rule + wm * m;
+    if (model == nullptr) return rule;
+    int words = 0;
+    for (uint32_t k = b; k < e; ++k) words += tt.tokens[k].kind == TokenKind::kWord;
+    return Combine(rule, model->Probability(tt, b, e, rule), words);
   };
 
   // Aspects, one entry per aspect (polarity averaged over its mentions, first sentence quoted).
@@ -242,8 +261,7 @@ Analysis Engine::Analyze(const ReviewInput& input) const {
   // issue category (at most two) lowers the rules' score.
   if (!a.issues.empty()) {
     a.rule_score = std::clamp(a.rule_score - kIssuePenalty * std::min<size_t>(a.issues.size(), 2), -1.0, 1.0);
-    a.sentiment = std::clamp((1 - w) * a.rule_score + w * a.model_score, -1.0, 1.0);
-    a.label = LabelFor(a.sentiment, config_.label_threshold);
+    combine_whole();
   }
 
   // Quality flags, each with the sentence that triggered it.

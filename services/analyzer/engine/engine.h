@@ -3,9 +3,12 @@
 // a time.
 // Pure C++ (no gRPC, no database): the service, the CLI, the benchmark and the tests all call this.
 //
-// Combination: score = (1 - w) * rules + w * model, where the model's weight w grows with the number of
-// rated reviews it was trained on (w = 0.6 * n / (n + 2000); 0 without a model) and is larger (0.9 instead
-// of 0.6) for text in which the lexicon found nothing. The same combination scores each aspect's clause.
+// Combination (issue 14): the model sees the rules' lexicon score as one of its inputs (stacked) and gives a
+// calibrated probability p; it overrides the rules only where it is confident, |2p - 1| >=
+// EngineConfig::model_override_confidence (0.2), a bar that rises linearly towards 1 for texts shorter than
+// model_full_trust_words (40): then the score is 2p - 1; elsewhere the rules' score stands. The same
+// combination scores each aspect's clause and issue span. A model goes live only through the gate
+// (model_gate.h): it must beat rules alone on a balanced held-out sample of its own data.
 // Labels: positive >= +0.2, negative <= -0.2, neutral between (a fifth of the scale either way).
 //
 // Thread-safe: Analyze() may run on many threads while SetModel()/SetDiscoveredTerms() swap in new parts.
@@ -67,8 +70,8 @@ struct Analysis {
   double sentiment = 0;  // -1..1
   std::string label = "neutral";
   double rule_score = 0;
-  double model_score = 0;
-  double model_weight = 0;
+  double model_score = 0;   // 2p - 1 of the model (0 without one)
+  double model_weight = 0;  // 1 where the model overrode the rules, else 0
   std::vector<AspectMention> aspects;
   std::vector<IssueFlag> issues;
   std::vector<QualityFlag> quality_flags;  // in the order listed at QualityFlag
@@ -91,6 +94,11 @@ struct EngineConfig {
   std::string issues_conf;         // empty: the embedded data/issues.conf
   size_t max_bytes = 32 * 1024;    // longer text is cut (and flagged "truncated")
   double label_threshold = 0.2;
+  // The model's confidence |2p - 1| from which it overrides the rules (see the top of this file).
+  double model_override_confidence = 0.2;
+  // Texts shorter than this many words need more confidence (rising linearly to 1 at zero words): the model
+  // learned from whole reviews, and on a sentence its few features say less than the lexicon does.
+  int model_full_trust_words = 40;
 };
 
 const char* LabelFor(double score, double threshold);
@@ -100,6 +108,14 @@ class Engine {
   static absl::StatusOr<std::unique_ptr<Engine>> Create(const EngineConfig& config = {});
 
   Analysis Analyze(const ReviewInput& input) const;
+  // The same with the given model instead of the live one (nullptr: rules alone). The gate judges a new
+  // model with this before it goes live.
+  Analysis AnalyzeWithModel(const ReviewInput& input, const TextModel* model) const;
+  // The lexicon rules' score of tokens [first, end) of a tokenised text (the model's lexicon feature; give
+  // it to TrainOptions::lexicon_score).
+  double LexiconScore(const TokenizedText& text, uint32_t first, uint32_t end) const;
+  // How a rules score and a model's probability combine (see the top of this file).
+  double Combine(double rule_score, double model_probability, int words) const;
 
   // Swaps the weak-label model (nullptr: rules only).
   void SetModel(std::shared_ptr<const TextModel> model);
@@ -112,7 +128,7 @@ class Engine {
   // default): the taxonomy's terms only.
   void SetAspectTagger(std::shared_ptr<const AspectTagger> tagger);
 
-  // "local-2+nblr-<hash>" or "local-2+rules" (then "+at-<hash>" with an aspect tagger): stored with every
+  // "local-2+tflr-<hash>" or "local-2+rules" (then "+at-<hash>" with an aspect tagger): stored with every
   // analysis.
   std::string version() const;
 

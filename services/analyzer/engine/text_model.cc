@@ -1,6 +1,7 @@
 #include "services/analyzer/engine/text_model.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -9,13 +10,15 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "services/analyzer/engine/lbfgs.h"
 
 namespace marketlens::analyzer {
 namespace {
 
 constexpr uint64_t kFnvOffset = 1469598103934665603ULL;
 constexpr uint64_t kFnvPrime = 1099511628211ULL;
-constexpr char kMagic[] = "NBLR1";
+constexpr char kMagic[] = "TFLR2";
+constexpr char kOldMagic[] = "NBLR1";
 
 uint64_t Fnv(uint64_t h, absl::string_view s) {
   for (unsigned char c : s) {
@@ -117,14 +120,74 @@ void ExtractFeatures(const TokenizedText& text, uint32_t first, uint32_t end, in
   }
 }
 
+namespace {
+
+// Sorted, de-duplicated bucket ids with their counts.
+void CountFeatures(std::vector<uint32_t>* ids, std::vector<std::pair<uint32_t, float>>* out) {
+  std::sort(ids->begin(), ids->end());
+  out->clear();
+  for (size_t i = 0; i < ids->size();) {
+    size_t j = i;
+    while (j < ids->size() && (*ids)[j] == (*ids)[i]) ++j;
+    out->emplace_back((*ids)[i], static_cast<float>(j - i));
+    i = j;
+  }
+}
+
+double Sublinear(float tf) { return 1.0 + std::log(static_cast<double>(tf)); }
+
+// The stacker: P = sigmoid(a z + l lexicon + b) fitted, class-balanced, on out-of-fold margins z (so the
+// text model's overfitting on its own training data does not hide how much the lexicon adds). A weak pull
+// towards (1, 0, 0) keeps small data from producing extreme values. Returns {a, l, b}.
+struct StackPoint {
+  double z, lexicon;
+  bool positive;
+};
+std::array<double, 3> FitStacker(const std::vector<StackPoint>& points, bool use_lexicon) {
+  int64_t pos = 0;
+  for (const StackPoint& p : points) pos += p.positive;
+  const int64_t neg = static_cast<int64_t>(points.size()) - pos;
+  if (pos == 0 || neg == 0) return {1, 0, 0};
+  const double wp = points.size() / (2.0 * pos), wn = points.size() / (2.0 * neg);
+  std::vector<double> x = {1, 0, 0};
+  Objective f = [&](const std::vector<double>& v, std::vector<double>* g) {
+    double loss = 0;
+    std::fill(g->begin(), g->end(), 0.0);
+    for (const StackPoint& p : points) {
+      const double lex = use_lexicon ? p.lexicon : 0.0;
+      const double t = v[0] * p.z + v[1] * lex + v[2];
+      const double m = p.positive ? t : -t;
+      const double w = p.positive ? wp : wn;
+      loss += w * (m > 0 ? std::log1p(std::exp(-m)) : -m + std::log1p(std::exp(m)));
+      const double d = w * (Sigmoid(t) - (p.positive ? 1.0 : 0.0));
+      (*g)[0] += d * p.z;
+      (*g)[1] += d * lex;
+      (*g)[2] += d;
+    }
+    const double reg = 0.5;
+    loss += 0.5 * reg * ((v[0] - 1) * (v[0] - 1) + v[1] * v[1] + v[2] * v[2]);
+    (*g)[0] += reg * (v[0] - 1);
+    (*g)[1] += reg * v[1];
+    (*g)[2] += reg * v[2];
+    return loss;
+  };
+  (void)MinimizeLbfgs(f, &x, {.max_iterations = 100});
+  if (x[0] <= 0) x[0] = 1e-3;  // never invert the text model
+  return {x[0], x[1], x[2]};
+}
+
+}  // namespace
+
 absl::StatusOr<TextModel> TextModel::Train(const std::vector<RatedText>& examples,
                                            const TrainOptions& options, const TokenizerOptions& tokenizer) {
   if (options.hash_bits < 10 || options.hash_bits > 26) {
     return absl::InvalidArgumentError("hash_bits must be 10..26");
   }
+  if (!(options.c > 0)) return absl::InvalidArgumentError("c must be > 0");
   const size_t dim = size_t{1} << options.hash_bits;
   struct Example {
-    std::vector<uint32_t> features;
+    std::vector<std::pair<uint32_t, float>> features;  // bucket, count (later: compact index, tf-idf)
+    float lexicon = 0;
     bool positive;
   };
   std::vector<Example> data;
@@ -133,6 +196,7 @@ absl::StatusOr<TextModel> TextModel::Train(const std::vector<RatedText>& example
   TokenizedText tt;
   TokenizerOptions topts = tokenizer;
   topts.max_bytes = std::min<size_t>(topts.max_bytes, 8192);
+  std::vector<uint32_t> ids;
   size_t seen = 0;
   for (const RatedText& ex : examples) {
     if (++seen % kCancelCheckEvery == 0 && Cancelled(options)) return CancelledStatus();
@@ -140,10 +204,12 @@ absl::StatusOr<TextModel> TextModel::Train(const std::vector<RatedText>& example
     Tokenize(ex.text, topts, &tt);
     Example e;
     e.positive = ex.rating >= 4;
-    ExtractFeatures(tt, 0, static_cast<uint32_t>(tt.tokens.size()), options.hash_bits, &e.features);
-    std::sort(e.features.begin(), e.features.end());
-    e.features.erase(std::unique(e.features.begin(), e.features.end()), e.features.end());
-    if (e.features.empty()) continue;
+    ids.clear();
+    const uint32_t n_tokens = static_cast<uint32_t>(tt.tokens.size());
+    ExtractFeatures(tt, 0, n_tokens, options.hash_bits, &ids);
+    if (ids.empty()) continue;
+    CountFeatures(&ids, &e.features);
+    if (options.lexicon_score) e.lexicon = static_cast<float>(options.lexicon_score(tt, 0, n_tokens));
     if (options.top_words > 0) {
       for (const Token& t : tt.tokens) {
         if (t.kind == TokenKind::kWord && t.lower.size() >= 3 && !AllDigits(t.lower)) ++word_counts[t.lower];
@@ -153,91 +219,164 @@ absl::StatusOr<TextModel> TextModel::Train(const std::vector<RatedText>& example
   }
   std::mt19937_64 rng(options.seed);
   std::shuffle(data.begin(), data.end(), rng);
-  const size_t holdout =
-      options.holdout > 0 ? static_cast<size_t>(data.size() * std::min(options.holdout, 0.5)) : 0;
-  const size_t n_train = data.size() - holdout;
-  int64_t pos = 0, neg = 0;
-  for (size_t i = 0; i < n_train; ++i) (data[i].positive ? pos : neg)++;
+  const size_t n_train = data.size();
+  int64_t pos = 0;
+  for (const Example& e : data) pos += e.positive;
+  const int64_t neg = static_cast<int64_t>(n_train) - pos;
   if (static_cast<int>(n_train) < options.min_examples || pos == 0 || neg == 0) {
     return absl::FailedPreconditionError(absl::StrCat("not enough rated reviews to train: ", pos,
                                                       " positive and ", neg, " negative (need ",
                                                       options.min_examples, " with both classes)"));
   }
-
   if (Cancelled(options)) return CancelledStatus();
-  // Naive-Bayes log-count ratios.
-  std::vector<float> p(dim, 0.f), q(dim, 0.f);
-  double p_total = 0, q_total = 0;
-  for (size_t i = 0; i < n_train; ++i) {
-    auto& counts = data[i].positive ? p : q;
-    for (uint32_t f : data[i].features) counts[f] += 1;
-    (data[i].positive ? p_total : q_total) += data[i].features.size();
-  }
-  const double a = options.nb_alpha;
-  const double p_norm = std::log(p_total + a * dim), q_norm = std::log(q_total + a * dim);
-  std::vector<float> r(dim);
-  for (size_t f = 0; f < dim; ++f) {
-    r[f] = static_cast<float>((std::log(p[f] + a) - p_norm) - (std::log(q[f] + a) - q_norm));
-  }
-  p.clear();
-  p.shrink_to_fit();
-  q.clear();
-  q.shrink_to_fit();
 
-  // Logistic regression on r-scaled binary features, AdaGrad, balanced class weights.
-  std::vector<float> w(dim, 0.f), g2(dim, 0.f);
-  double bias = 0, bias_g2 = 0;
-  const double w_pos = static_cast<double>(n_train) / (2.0 * pos);
-  const double w_neg = static_cast<double>(n_train) / (2.0 * neg);
-  std::vector<size_t> order(n_train);
-  std::iota(order.begin(), order.end(), 0);
-  for (int epoch = 0; epoch < options.epochs; ++epoch) {
-    if (Cancelled(options)) return CancelledStatus();
-    if (options.on_epoch) options.on_epoch(epoch);
-    std::shuffle(order.begin(), order.end(), rng);
-    size_t step = 0;
-    for (size_t idx : order) {
-      if (++step % kCancelCheckEvery == 0 && Cancelled(options)) return CancelledStatus();
-      const Example& e = data[idx];
-      double z = bias;
-      for (uint32_t f : e.features) z += w[f] * r[f];
-      const double y = e.positive ? 1.0 : 0.0;
-      const double g = (Sigmoid(z) - y) * (e.positive ? w_pos : w_neg);
-      for (uint32_t f : e.features) {
-        const double grad = g * r[f] + options.l2 * w[f];
-        g2[f] += static_cast<float>(grad * grad);
-        w[f] -= static_cast<float>(options.learning_rate * grad / std::sqrt(g2[f] + 1e-8));
-      }
-      bias_g2 += g * g;
-      bias -= options.learning_rate * g / std::sqrt(bias_g2 + 1e-8);
-    }
+  // Document frequencies, idf, and a compact index of the buckets seen.
+  std::vector<uint32_t> df(dim, 0);
+  for (const Example& e : data) {
+    for (const auto& [f, c] : e.features) ++df[f];
   }
-
   TextModel model;
   model.hash_bits_ = options.hash_bits;
-  model.bias_ = bias;
+  model.default_idf_ = std::log((1.0 + n_train) / 1.0) + 1.0;
+  model.idf_.assign(dim, static_cast<float>(model.default_idf_));
+  std::vector<int32_t> compact(dim, -1);
+  std::vector<uint32_t> bucket_of;
+  for (size_t f = 0; f < dim; ++f) {
+    if (df[f] == 0) continue;
+    model.idf_[f] = static_cast<float>(std::log((1.0 + n_train) / (1.0 + df[f])) + 1.0);
+    compact[f] = static_cast<int32_t>(bucket_of.size());
+    bucket_of.push_back(static_cast<uint32_t>(f));
+  }
+  df.clear();
+  df.shrink_to_fit();
+  // Training rows: compact index, normalised tf-idf value.
+  struct Row {
+    std::vector<std::pair<uint32_t, float>> x;
+    float lexicon;
+    bool positive;
+  };
+  std::vector<Row> rows;
+  rows.reserve(n_train);
+  for (Example& e : data) {
+    Row r;
+    r.lexicon = e.lexicon;
+    r.positive = e.positive;
+    double norm = 0;
+    for (const auto& [f, c] : e.features) {
+      const double v = Sublinear(c) * model.idf_[f];
+      norm += v * v;
+      r.x.emplace_back(static_cast<uint32_t>(compact[f]), static_cast<float>(v));
+    }
+    norm = std::sqrt(norm);
+    for (auto& [i, v] : r.x) v = static_cast<float>(v / norm);
+    rows.push_back(std::move(r));
+  }
+  data.clear();
+  data.shrink_to_fit();
+  compact.clear();
+  compact.shrink_to_fit();
+
+  // Balanced, L2-regularised logistic regression on the text features of the rows whose fold differs from
+  // `skip_fold` (-1: all rows): params = [w..., bias].
+  const size_t m = bucket_of.size();
+  const int folds = options.folds >= 2 ? options.folds : 1;
+  const double inv_c = 1.0 / options.c;
+  int iteration = 0;  // across all fits, for on_epoch
+  auto fit = [&](int skip_fold) -> absl::StatusOr<std::vector<double>> {
+    int64_t fp = 0, fn = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (static_cast<int>(i % folds) == skip_fold) continue;
+      (rows[i].positive ? fp : fn)++;
+    }
+    if (fp == 0 || fn == 0) return absl::FailedPreconditionError("a fold without both classes");
+    const double total = static_cast<double>(fp + fn);
+    const double w_pos = total / (2.0 * fp), w_neg = total / (2.0 * fn);
+    Objective objective = [&](const std::vector<double>& p, std::vector<double>* g) -> double {
+      std::fill(g->begin(), g->end(), 0.0);
+      double loss = 0;
+      for (size_t k = 0; k < rows.size(); ++k) {
+        if ((k + 1) % kCancelCheckEvery == 0 && Cancelled(options)) return std::nan("");
+        if (static_cast<int>(k % folds) == skip_fold) continue;
+        const Row& r = rows[k];
+        double z = p[m];
+        for (const auto& [i, v] : r.x) z += p[i] * v;
+        const double cw = r.positive ? w_pos : w_neg;
+        const double mz = r.positive ? z : -z;
+        loss += cw * (mz > 0 ? std::log1p(std::exp(-mz)) : -mz + std::log1p(std::exp(mz)));
+        const double d = cw * (Sigmoid(z) - (r.positive ? 1.0 : 0.0));
+        for (const auto& [i, v] : r.x) (*g)[i] += d * v;
+        (*g)[m] += d;
+      }
+      for (size_t i = 0; i < m; ++i) {
+        loss += 0.5 * inv_c * p[i] * p[i];
+        (*g)[i] += inv_c * p[i];
+      }
+      return loss;
+    };
+    std::vector<double> params(m + 1, 0.0);
+    LbfgsOptions lopts;
+    lopts.max_iterations = options.epochs;
+    lopts.before_iteration = [&](int) -> absl::Status {
+      if (Cancelled(options)) return CancelledStatus();
+      if (options.on_epoch) options.on_epoch(iteration);
+      ++iteration;
+      return absl::OkStatus();
+    };
+    absl::Status fitted = MinimizeLbfgs(objective, &params, lopts);
+    if (!fitted.ok()) return absl::IsCancelled(fitted) ? CancelledStatus() : fitted;
+    if (Cancelled(options)) return CancelledStatus();
+    return params;
+  };
+  auto margin = [&](const std::vector<double>& p, const Row& r) {
+    double z = p[m];
+    for (const auto& [i, v] : r.x) z += p[i] * v;
+    return z;
+  };
+
+  // Cross-fitting: each row's margin from a model that did not see it; the stacker (calibration and the
+  // lexicon's weight) is fitted on those, and they give the reported cross-validated figures.
+  const bool use_lex = static_cast<bool>(options.lexicon_score) && folds >= 2;
+  std::array<double, 3> stack = {1, 0, 0};
+  if (folds >= 2) {
+    std::vector<StackPoint> points(rows.size());
+    for (int k = 0; k < folds; ++k) {
+      absl::StatusOr<std::vector<double>> p = fit(k);
+      if (!p.ok()) return p.status();
+      for (size_t i = k; i < rows.size(); i += folds)
+        points[i] = {margin(*p, rows[i]), rows[i].lexicon, rows[i].positive};
+    }
+    stack = FitStacker(points, use_lex);
+    int64_t tp = 0, tn = 0;
+    for (const StackPoint& sp : points) {
+      const bool predicted = stack[0] * sp.z + stack[1] * (use_lex ? sp.lexicon : 0.0) + stack[2] > 0;
+      (sp.positive ? tp : tn) += predicted == sp.positive;
+    }
+    model.info_.holdout_examples = static_cast<int64_t>(points.size());
+    model.info_.holdout_accuracy = static_cast<double>(tp + tn) / points.size();
+    model.info_.holdout_balanced_accuracy =
+        (static_cast<double>(tp) / pos + static_cast<double>(tn) / neg) / 2;
+  }
+  absl::StatusOr<std::vector<double>> params = fit(-1);
+  if (!params.ok()) return params.status();
+  rows.clear();
+
+  model.bias_ = (*params)[m];
+  model.lexicon_weight_ = use_lex ? stack[1] : 0.0;
+  model.calib_a_ = stack[0];
+  model.calib_b_ = stack[2];
   model.weights_.assign(dim, 0.f);
-  for (size_t f = 0; f < dim; ++f) model.weights_[f] = w[f] * r[f];
+  for (size_t i = 0; i < m; ++i) model.weights_[bucket_of[i]] = static_cast<float>((*params)[i]);
+  model.info_.uses_lexicon = use_lex;
   model.info_.examples = static_cast<int64_t>(n_train);
   model.info_.positives = pos;
   model.info_.negatives = neg;
-  if (holdout > 0) {
-    int64_t correct = 0;
-    for (size_t i = n_train; i < data.size(); ++i) {
-      double z = bias;
-      for (uint32_t f : data[i].features) z += model.weights_[f];
-      correct += (z > 0) == data[i].positive;
-    }
-    model.info_.holdout_examples = static_cast<int64_t>(holdout);
-    model.info_.holdout_accuracy = static_cast<double>(correct) / holdout;
-  }
-  // The induced lexicon: frequent words by their unigram weight.
+  // The induced lexicon: frequent words by their unigram weight (times idf: the weight of one occurrence).
   const uint64_t mask = dim - 1;
   std::vector<std::pair<std::string, double>> scored;
   for (const auto& [word, count] : word_counts) {
     if (count < 5) continue;
-    const double weight = model.weights_[Mix(UnigramHash(word, false), 1) & mask];
-    scored.emplace_back(word, weight);
+    const uint64_t f = Mix(UnigramHash(word, false), 1) & mask;
+    scored.emplace_back(word, static_cast<double>(model.weights_[f]) * model.idf_[f]);
   }
   std::sort(scored.begin(), scored.end(), [](const auto& x, const auto& y) {
     return x.second != y.second ? x.second > y.second : x.first < y.first;
@@ -250,48 +389,67 @@ absl::StatusOr<TextModel> TextModel::Train(const std::vector<RatedText>& example
        --i) {
     if (scored[i - 1].second < 0) model.top_negative_.push_back(scored[i - 1]);
   }
-  // Version: a hash of the weights.
+  // Version: a hash of the weights and the calibration.
   uint64_t h = kFnvOffset;
   h = Fnv(h, absl::string_view(reinterpret_cast<const char*>(model.weights_.data()),
                                model.weights_.size() * sizeof(float)));
-  h = Fnv(h, absl::string_view(reinterpret_cast<const char*>(&model.bias_), sizeof(double)));
-  model.info_.version = absl::StrFormat("nblr-%016x", h);
+  for (double v : {model.bias_, model.lexicon_weight_, model.calib_a_, model.calib_b_}) {
+    h = Fnv(h, absl::string_view(reinterpret_cast<const char*>(&v), sizeof(double)));
+  }
+  model.info_.version = absl::StrFormat("tflr-%016x", h);
   return model;
 }
 
-double TextModel::Probability(const TokenizedText& text, uint32_t first, uint32_t end) const {
-  thread_local std::vector<uint32_t> features;
-  features.clear();
-  ExtractFeatures(text, first, end, hash_bits_, &features);
-  if (features.empty()) return 0.5;
-  std::sort(features.begin(), features.end());
+double TextModel::Margin(const TokenizedText& text, uint32_t first, uint32_t end) const {
+  thread_local std::vector<uint32_t> ids;
+  thread_local std::vector<std::pair<uint32_t, float>> counts;
+  ids.clear();
+  ExtractFeatures(text, first, end, hash_bits_, &ids);
   double z = bias_;
-  uint32_t last = UINT32_MAX;
-  for (uint32_t f : features) {
-    if (f == last) continue;  // binary features
-    last = f;
-    z += weights_[f];
+  if (ids.empty()) return z;
+  CountFeatures(&ids, &counts);
+  double norm = 0, dot = 0;
+  for (const auto& [f, c] : counts) {
+    const double v = Sublinear(c) * idf_[f];
+    norm += v * v;
+    dot += weights_[f] * v;
   }
-  return Sigmoid(z);
+  return z + dot / std::sqrt(norm);
+}
+
+double TextModel::Probability(const TokenizedText& text, uint32_t first, uint32_t end,
+                              double lexicon_score) const {
+  const double lexicon = info_.uses_lexicon ? lexicon_weight_ * lexicon_score : 0.0;
+  return Sigmoid(calib_a_ * Margin(text, first, end) + lexicon + calib_b_);
 }
 
 std::string TextModel::Serialize() const {
   std::string out(kMagic);
   Put<uint32_t>(&out, static_cast<uint32_t>(hash_bits_));
-  Put<double>(&out, bias_);
+  for (double v : {bias_, lexicon_weight_, calib_a_, calib_b_, default_idf_}) Put<double>(&out, v);
   PutString(&out, info_.version);
   Put<int64_t>(&out, info_.examples);
   Put<int64_t>(&out, info_.positives);
   Put<int64_t>(&out, info_.negatives);
   Put<double>(&out, info_.holdout_accuracy);
+  Put<double>(&out, info_.holdout_balanced_accuracy);
   Put<int64_t>(&out, info_.holdout_examples);
-  uint32_t nonzero = 0;
-  for (float v : weights_) nonzero += v != 0.f;
-  Put<uint32_t>(&out, nonzero);
+  Put<uint8_t>(&out, info_.uses_lexicon ? 1 : 0);
+  const GateFigures& g = info_.gate;
+  Put<int64_t>(&out, g.examples);
+  for (double v :
+       {g.rules_balanced_accuracy, g.rules_macro_f1, g.combined_balanced_accuracy, g.combined_macro_f1})
+    Put<double>(&out, v);
+  Put<uint8_t>(&out, g.passed ? 1 : 0);
+  uint32_t stored = 0;
+  for (uint32_t f = 0; f < weights_.size(); ++f)
+    stored += weights_[f] != 0.f || idf_[f] != static_cast<float>(default_idf_);
+  Put<uint32_t>(&out, stored);
   for (uint32_t f = 0; f < weights_.size(); ++f) {
-    if (weights_[f] == 0.f) continue;
+    if (weights_[f] == 0.f && idf_[f] == static_cast<float>(default_idf_)) continue;
     Put<uint32_t>(&out, f);
     Put<float>(&out, weights_[f]);
+    Put<float>(&out, idf_[f]);
   }
   for (const auto* list : {&top_positive_, &top_negative_}) {
     Put<uint32_t>(&out, static_cast<uint32_t>(list->size()));
@@ -305,26 +463,43 @@ std::string TextModel::Serialize() const {
 
 absl::StatusOr<TextModel> TextModel::Deserialize(absl::string_view in) {
   auto bad = [](absl::string_view what) { return absl::DataLossError(absl::StrCat("text model: ", what)); };
-  if (in.substr(0, 5) != kMagic) return bad("not an NB-LR model (bad magic)");
+  if (in.substr(0, 5) == kOldMagic) {
+    return absl::FailedPreconditionError(
+        "text model: an NB-LR model of an older engine; it must be retrained");
+  }
+  if (in.substr(0, 5) != kMagic) return bad("not a TF-IDF LR model (bad magic)");
   in.remove_prefix(5);
   TextModel m;
   uint32_t bits;
   if (!Get(&in, &bits) || bits < 10 || bits > 26) return bad("bad hash_bits");
   m.hash_bits_ = static_cast<int>(bits);
-  if (!Get(&in, &m.bias_) || !GetString(&in, &m.info_.version) || !Get(&in, &m.info_.examples) ||
-      !Get(&in, &m.info_.positives) || !Get(&in, &m.info_.negatives) ||
-      !Get(&in, &m.info_.holdout_accuracy) || !Get(&in, &m.info_.holdout_examples)) {
+  uint8_t uses_lexicon = 0, passed = 0;
+  GateFigures& g = m.info_.gate;
+  if (!Get(&in, &m.bias_) || !Get(&in, &m.lexicon_weight_) || !Get(&in, &m.calib_a_) ||
+      !Get(&in, &m.calib_b_) || !Get(&in, &m.default_idf_) || !GetString(&in, &m.info_.version) ||
+      !Get(&in, &m.info_.examples) || !Get(&in, &m.info_.positives) || !Get(&in, &m.info_.negatives) ||
+      !Get(&in, &m.info_.holdout_accuracy) || !Get(&in, &m.info_.holdout_balanced_accuracy) ||
+      !Get(&in, &m.info_.holdout_examples) || !Get(&in, &uses_lexicon) || !Get(&in, &g.examples) ||
+      !Get(&in, &g.rules_balanced_accuracy) || !Get(&in, &g.rules_macro_f1) ||
+      !Get(&in, &g.combined_balanced_accuracy) || !Get(&in, &g.combined_macro_f1) || !Get(&in, &passed)) {
     return bad("truncated header");
   }
-  uint32_t nonzero;
-  if (!Get(&in, &nonzero)) return bad("truncated");
+  m.info_.uses_lexicon = uses_lexicon != 0;
+  g.passed = passed != 0;
+  for (double v : {m.bias_, m.lexicon_weight_, m.calib_a_, m.calib_b_, m.default_idf_}) {
+    if (!std::isfinite(v)) return bad("non-finite parameter");
+  }
+  uint32_t stored;
+  if (!Get(&in, &stored)) return bad("truncated");
   m.weights_.assign(size_t{1} << bits, 0.f);
-  for (uint32_t k = 0; k < nonzero; ++k) {
+  m.idf_.assign(size_t{1} << bits, static_cast<float>(m.default_idf_));
+  for (uint32_t k = 0; k < stored; ++k) {
     uint32_t f;
-    float v;
-    if (!Get(&in, &f) || !Get(&in, &v)) return bad("truncated weights");
-    if (f >= m.weights_.size() || !std::isfinite(v)) return bad("weight out of range");
+    float v, idf;
+    if (!Get(&in, &f) || !Get(&in, &v) || !Get(&in, &idf)) return bad("truncated weights");
+    if (f >= m.weights_.size() || !std::isfinite(v) || !std::isfinite(idf)) return bad("weight out of range");
     m.weights_[f] = v;
+    m.idf_[f] = idf;
   }
   for (auto* list : {&m.top_positive_, &m.top_negative_}) {
     uint32_t n;

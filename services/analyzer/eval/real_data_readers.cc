@@ -1,0 +1,217 @@
+#include "services/analyzer/eval/real_data_readers.h"
+
+#include <cmath>
+#include <fstream>
+#include <iterator>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace marketlens::analyzer {
+namespace {
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+absl::StatusOr<std::ifstream> Open(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  return in;
+}
+
+std::string Field(const google::protobuf::Struct& s, const std::string& name) {
+  auto it = s.fields().find(name);
+  if (it == s.fields().end()) return "";
+  if (it->second.kind_case() == google::protobuf::Value::kStringValue) return it->second.string_value();
+  return "";
+}
+
+}  // namespace
+
+std::string RealReview::TitleAndText() const {
+  if (title.empty()) return text;
+  const char last = title.back();
+  return absl::StrCat(title, last == '.' || last == '!' || last == '?' ? "\n" : ".\n", text);
+}
+
+std::string DecodeHtmlEntities(absl::string_view s) {
+  static const auto* const kNamed = new absl::flat_hash_map<std::string, uint32_t>{
+      {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}, {"nbsp", 0xA0}};
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == '&') {
+      const size_t semi = s.find(';', i + 1);
+      if (semi != absl::string_view::npos && semi - i <= 10) {
+        const absl::string_view name = s.substr(i + 1, semi - i - 1);
+        uint32_t cp = 0;
+        bool ok = false;
+        if (name.size() > 1 && name[0] == '#') {
+          if (name[1] == 'x' || name[1] == 'X') {
+            ok = name.size() > 2 && absl::SimpleHexAtoi(name.substr(2), &cp);
+          } else {
+            ok = absl::SimpleAtoi(name.substr(1), &cp);
+          }
+        } else if (auto it = kNamed->find(std::string(name)); it != kNamed->end()) {
+          cp = it->second;
+          ok = true;
+        }
+        if (ok) {
+          AppendUtf8(cp, &out);
+          i = semi + 1;
+          continue;
+        }
+      }
+    }
+    out.push_back(s[i]);
+    ++i;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<RealReview>> ReadBlitzerReviews(const std::string& path) {
+  auto in = Open(path);
+  if (!in.ok()) return in.status();
+  std::vector<RealReview> out;
+  RealReview current;
+  std::string tag, value, rating, line;
+  bool in_review = false;
+  int64_t line_no = 0, review_line = 0;
+  while (std::getline(*in, line)) {
+    ++line_no;
+    if (line == "<review>") {
+      current = RealReview();
+      rating.clear();
+      in_review = true;
+      review_line = line_no;
+      continue;
+    }
+    if (line == "</review>") {
+      double stars = 0;
+      if (!in_review || !absl::SimpleAtod(rating, &stars) || stars < 1 || stars > 5) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ":", review_line, ": review without a rating of 1 to 5 (got \"", rating, "\")"));
+      }
+      current.rating = static_cast<int>(std::lround(stars));
+      out.push_back(std::move(current));
+      in_review = false;
+      continue;
+    }
+    if (!in_review) continue;
+    if (tag.empty() && line.size() > 2 && line.front() == '<' && line.back() == '>' && line[1] != '/') {
+      tag = line.substr(1, line.size() - 2);
+      value.clear();
+      continue;
+    }
+    if (!tag.empty() && line == absl::StrCat("</", tag, ">")) {
+      std::string v(absl::StripAsciiWhitespace(DecodeHtmlEntities(value)));
+      if (tag == "unique_id") current.id = std::move(v);
+      if (tag == "asin") current.product = std::move(v);
+      if (tag == "title") current.title = std::move(v);
+      if (tag == "review_text") current.text = std::move(v);
+      if (tag == "rating") rating = std::move(v);
+      tag.clear();
+      continue;
+    }
+    if (!tag.empty()) absl::StrAppend(&value, value.empty() ? "" : "\n", line);
+  }
+  if (in_review)
+    return absl::InvalidArgumentError(absl::StrCat(path, ":", review_line, ": unterminated review"));
+  return out;
+}
+
+absl::StatusOr<std::vector<RealReview>> ReadAmazonJsonLines(const std::string& path) {
+  auto in = Open(path);
+  if (!in.ok()) return in.status();
+  std::vector<RealReview> out;
+  absl::flat_hash_map<std::string, int> ids;
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(*in, line)) {
+    ++line_no;
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    google::protobuf::Struct s;
+    auto st = google::protobuf::util::JsonStringToMessage(line, &s);
+    if (!st.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line_no, ": not a JSON object: ", st.message().as_string()));
+    }
+    auto overall = s.fields().find("overall");
+    if (overall == s.fields().end() || overall->second.kind_case() != google::protobuf::Value::kNumberValue ||
+        overall->second.number_value() < 1 || overall->second.number_value() > 5) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line_no, ": `overall` must be a number 1 to 5"));
+    }
+    RealReview r;
+    r.rating = static_cast<int>(std::lround(overall->second.number_value()));
+    r.product = Field(s, "asin");
+    r.title = DecodeHtmlEntities(Field(s, "summary"));
+    r.text = DecodeHtmlEntities(Field(s, "reviewText"));
+    if (r.title.empty() && r.text.empty()) continue;
+    r.id = absl::StrCat(Field(s, "reviewerID"), "/", r.product);
+    if (++ids[r.id] > 1) absl::StrAppend(&r.id, "#", line_no);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<RealReview>> ReadSemEvalPolarSentences(const std::string& path) {
+  auto in = Open(path);
+  if (!in.ok()) return in.status();
+  const std::string xml((std::istreambuf_iterator<char>(*in)), std::istreambuf_iterator<char>());
+  std::vector<RealReview> out;
+  auto attribute = [](absl::string_view element, absl::string_view name) -> std::string {
+    const std::string key = absl::StrCat(" ", name, "=\"");
+    const size_t at = element.find(key);
+    if (at == absl::string_view::npos) return "";
+    const size_t end = element.find('"', at + key.size());
+    if (end == absl::string_view::npos) return "";
+    return std::string(element.substr(at + key.size(), end - at - key.size()));
+  };
+  size_t pos = 0;
+  while ((pos = xml.find("<sentence ", pos)) != std::string::npos) {
+    const size_t end = xml.find("</sentence>", pos);
+    if (end == std::string::npos)
+      return absl::InvalidArgumentError(absl::StrCat(path, ": unterminated <sentence>"));
+    const absl::string_view sentence = absl::string_view(xml).substr(pos, end - pos);
+    pos = end;
+    const size_t t0 = sentence.find("<text>"), t1 = sentence.find("</text>");
+    if (t0 == absl::string_view::npos || t1 == absl::string_view::npos || t1 < t0) continue;
+    int positive = 0, negative = 0, other = 0;
+    for (size_t a = sentence.find("<aspectTerm "); a != absl::string_view::npos;
+         a = sentence.find("<aspectTerm ", a + 1)) {
+      const std::string polarity = attribute(sentence.substr(a, sentence.find('>', a) - a), "polarity");
+      (polarity == "positive" ? positive : polarity == "negative" ? negative : other)++;
+    }
+    if (other > 0 || (positive > 0) == (negative > 0)) continue;
+    RealReview r;
+    r.id = attribute(sentence.substr(0, sentence.find('>')), "id");
+    r.text =
+        std::string(absl::StripAsciiWhitespace(DecodeHtmlEntities(sentence.substr(t0 + 6, t1 - t0 - 6))));
+    r.rating = positive > 0 ? 5 : 1;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace marketlens::analyzer
