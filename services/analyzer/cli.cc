@@ -9,6 +9,7 @@
 //       FILE has `text<TAB>label` lines (label 0 = negative, 1 = positive). With --train, the weak-label
 //       model is first trained on rated reviews (Amazon JSON lines: reviewText, summary, overall). Prints
 //       accuracy=, f1= (of the positive class), the confusion matrix, and the same for rules alone.
+//   bazel run //services/analyzer:cli -- alerts FILE      quality alerts for a reviews file (cli_alerts.h)
 // Exit codes: 0 done, 1 bad input file, 2 usage.
 #include <fstream>
 #include <iostream>
@@ -26,6 +27,7 @@
 #include "common/logging/log.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/analyzer/cli_alerts.h"
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/insights/store.h"
 
@@ -177,9 +179,12 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("score < reviews.jsonl | eval FILE [--train=REVIEWS.jsonl]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   marketlens::logging::SetMinLevel(marketlens::logging::Level::kWarning);
+  if (args.size() == 3 && std::string(args[1]) == "alerts")  // cli_alerts.h
+    return marketlens::analyzer::RunAlertsCommand(args[2], std::cout, std::cerr);
   if (args.size() < 2 || (std::string(args[1]) != "score" && std::string(args[1]) != "eval") ||
       (std::string(args[1]) == "eval" && args.size() != 3)) {
-    std::cerr << "usage: cli score < reviews.jsonl\n       cli eval FILE [--train=REVIEWS.jsonl]\n";
+    std::cerr << "usage: cli score < reviews.jsonl\n       cli eval FILE [--train=REVIEWS.jsonl]\n       cli "
+                 "alerts FILE\n";
     return 2;
   }
   auto engine = marketlens::analyzer::Engine::Create();

@@ -27,6 +27,7 @@
 namespace marketlens::analyzer {
 
 struct ReviewFact {
+  std::string id;  // the review's id (evidence for alerts; may be empty)
   absl::Time created_at;
   int rating = 0;
   double sentiment = 0;
