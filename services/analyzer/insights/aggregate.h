@@ -27,7 +27,6 @@
 namespace marketlens::analyzer {
 
 struct ReviewFact {
-  std::string id;  // the review's id (evidence for alerts; may be empty)
   absl::Time created_at;
   int rating = 0;
   double sentiment = 0;
@@ -35,6 +34,7 @@ struct ReviewFact {
   std::vector<std::string> issue_sentences;  // same length as issues
   std::vector<std::string> aspects;
   std::vector<double> aspect_polarities;  // same length as aspects
+  std::string id;                         // the review's id (evidence for alerts; may be empty)
 };
 
 struct WeeklyAggregate {
