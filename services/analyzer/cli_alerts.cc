@@ -91,10 +91,7 @@ absl::StatusOr<std::vector<FileReview>> ReadReviewsFile(const std::string& path,
   return out;
 }
 
-OfflineAlerts AlertsForReviews(const std::vector<FileReview>& reviews, Engine& engine,
-                               const ChangeOptions& options) {
-  OfflineAlerts result;
-  result.reviews = static_cast<int>(reviews.size());
+AnalysedReviews AnalyseReviews(const std::vector<FileReview>& reviews, Engine& engine) {
   // The pipeline's training: the rated reviews' title and text (Retrain via InsightsStore::TrainingData).
   std::vector<RatedText> rated;
   rated.reserve(reviews.size());
@@ -104,8 +101,7 @@ OfflineAlerts AlertsForReviews(const std::vector<FileReview>& reviews, Engine& e
   auto model = TextModel::Train(rated, TrainOptions(), engine.tokenizer_options());
   if (model.ok()) engine.SetModel(std::make_shared<TextModel>(*std::move(model)));
 
-  std::map<std::string, std::vector<ReviewFact>> products;
-  result.now = absl::InfinitePast();
+  AnalysedReviews out;
   for (const FileReview& r : reviews) {
     const Analysis a = engine.Analyze({.title = r.title, .text = r.text, .rating = r.rating});
     ReviewFact f;
@@ -121,11 +117,20 @@ OfflineAlerts AlertsForReviews(const std::vector<FileReview>& reviews, Engine& e
       f.aspects.push_back(m.aspect);
       f.aspect_polarities.push_back(m.polarity);
     }
-    products[r.product_id].push_back(std::move(f));
-    result.now = std::max(result.now, r.created_at);
+    out.products[r.product_id].push_back(std::move(f));
+    out.now = std::max(out.now, r.created_at);
   }
-  result.products = static_cast<int>(products.size());
-  result.changes = DetectChanges(products, result.now, options);
+  return out;
+}
+
+OfflineAlerts AlertsForReviews(const std::vector<FileReview>& reviews, Engine& engine,
+                               const ChangeOptions& options) {
+  const AnalysedReviews analysed = AnalyseReviews(reviews, engine);
+  OfflineAlerts result;
+  result.reviews = static_cast<int>(reviews.size());
+  result.products = static_cast<int>(analysed.products.size());
+  result.now = analysed.now;
+  result.changes = DetectChanges(analysed.products, analysed.now, options);
   return result;
 }
 

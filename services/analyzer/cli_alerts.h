@@ -9,6 +9,7 @@
 #ifndef MARKETLENS_SERVICES_ANALYZER_CLI_ALERTS_H_
 #define MARKETLENS_SERVICES_ANALYZER_CLI_ALERTS_H_
 
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -33,6 +34,14 @@ struct FileReview {
 // NOT_FOUND when the file cannot be read.
 absl::StatusOr<std::vector<FileReview>> ReadReviewsFile(const std::string& path, int* skipped);
 
+// Trains the engine's weak-label model on the reviews' ratings (as the pipeline does; rules only when
+// training is not possible) and analyses every review: each product's facts, and the data's clock.
+struct AnalysedReviews {
+  std::map<std::string, std::vector<ReviewFact>> products;
+  absl::Time now = absl::InfinitePast();  // the newest review
+};
+AnalysedReviews AnalyseReviews(const std::vector<FileReview>& reviews, Engine& engine);
+
 struct OfflineAlerts {
   int products = 0;
   int reviews = 0;
@@ -41,8 +50,7 @@ struct OfflineAlerts {
   int open() const;
 };
 
-// Trains the engine's weak-label model on the reviews' ratings (as the pipeline does; rules only when
-// training is not possible), analyses every review and detects changes across all products.
+// AnalyseReviews, then change detection across all products.
 OfflineAlerts AlertsForReviews(const std::vector<FileReview>& reviews, Engine& engine,
                                const ChangeOptions& options = {});
 
