@@ -22,6 +22,9 @@ ABSL_FLAG(std::string, real, "", "comma-separated Amazon JSON-lines files");
 ABSL_FLAG(uint64_t, seed, 1, "--real: the planting seed");
 ABSL_FLAG(std::string, name, "", "the case's name in the figures");
 ABSL_FLAG(bool, list, false, "also list missed and falsely alerted products");
+// Sensitivity only (the service's defaults when unset): what the calibration trades.
+ABSL_FLAG(double, fdr, -1, "override ChangeOptions::fdr");
+ABSL_FLAG(int, min_before, -1, "override ChangeOptions::min_before");
 
 int main(int argc, char** argv) {
   using namespace marketlens::analyzer;  // NOLINT: main only
@@ -68,7 +71,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   const AnalysedReviews analysed = AnalyseReviews(reviews, **engine);
-  const std::vector<ChangeFinding> changes = DetectChanges(analysed.products, analysed.now);
+  ChangeOptions options;
+  if (absl::GetFlag(FLAGS_fdr) > 0) options.fdr = absl::GetFlag(FLAGS_fdr);
+  if (absl::GetFlag(FLAGS_min_before) > 0) options.min_before = absl::GetFlag(FLAGS_min_before);
+  const std::vector<ChangeFinding> changes = DetectChanges(analysed.products, analysed.now, options);
   // The previous detector on the same facts: one alert per finding, dated at the start of its window.
   std::vector<ChangeFinding> old;
   for (const auto& [product, facts] : analysed.products) {
@@ -93,7 +99,11 @@ int main(int argc, char** argv) {
       s.unchanged, s.false_alarms, b.detected, b.false_alarms);
   if (absl::GetFlag(FLAGS_list)) {
     for (const auto& p : s.missed) std::cout << "  missed " << p << "\n";
-    for (const auto& p : s.false_alarm_products) std::cout << "  false alarm " << p << "\n";
+    for (const auto& p : s.false_alarm_products) {
+      std::cout << "  false alarm " << p << "\n";
+      for (const ChangeFinding& f : changes)
+        if (f.product_id == p && f.open) std::cout << "    " << AlertJson(f) << "\n";
+    }
   }
   std::cout << absl::StrFormat(
       "figure: name=alerts_recall_%s value=%.3f unit=ratio target=>=0.9 baseline=previous_detector "
