@@ -389,11 +389,18 @@ double BenjaminiHochbergThreshold(std::vector<double> p_values, double q) {
 double TaroneBenjaminiHochbergThreshold(const std::vector<double>& p_values,
                                         const std::vector<double>& min_p_values, double q) {
   const size_t m = p_values.size();
-  for (size_t k = 1; k <= m; ++k) {
-    std::vector<double> kept;
-    for (size_t i = 0; i < m; ++i)
-      if (min_p_values[i] <= q / k) kept.push_back(p_values[i]);
-    if (kept.size() <= k) return BenjaminiHochbergThreshold(std::move(kept), q);
+  std::vector<double> sorted_min(min_p_values.begin(), min_p_values.end());
+  std::sort(sorted_min.begin(), sorted_min.end());
+  for (size_t k = 1; k <= m; ++k) {  // the smallest K with m(K) <= K (O(m log m): the store runs this often)
+    const double level = q / k;
+    const size_t m_k = std::upper_bound(sorted_min.begin(), sorted_min.end(), level) - sorted_min.begin();
+    if (m_k <= k) {
+      std::vector<double> kept;
+      kept.reserve(m_k);
+      for (size_t i = 0; i < m; ++i)
+        if (min_p_values[i] <= level) kept.push_back(p_values[i]);
+      return BenjaminiHochbergThreshold(std::move(kept), q);
+    }
   }
   return BenjaminiHochbergThreshold(p_values, q);
 }
