@@ -4,6 +4,7 @@
 #include <chrono>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -106,11 +107,16 @@ void FillAnalysisFromJson(const std::string& aspects, const std::string& issues,
   }
 }
 
+// Over insights.alerts a LEFT JOIN insights.product_summary s (the product's title and category).
 constexpr char kAlertColumns[] =
-    "id::text, product_id, kind, metric, COALESCE(before, 0), COALESCE(after, 0), COALESCE(p_value, 1), "
-    "message,"
-    " (extract(epoch FROM raised_at) * 1000000)::bigint, (extract(epoch FROM resolved_at) * 1000000)::bigint,"
-    " recent_reviews, baseline_reviews";
+    "a.id::text, a.product_id, a.kind, a.metric, COALESCE(a.before, 0), COALESCE(a.after, 0),"
+    " COALESCE(a.p_value, 1), a.message, (extract(epoch FROM a.raised_at) * 1000000)::bigint,"
+    " (extract(epoch FROM a.resolved_at) * 1000000)::bigint, a.recent_reviews, a.baseline_reviews,"
+    " COALESCE(s.title, ''), (extract(epoch FROM a.since) * 1000000)::bigint, a.state,"
+    " array_to_string(a.evidence, E'\\x1f'), (extract(epoch FROM a.acknowledged_at) * 1000000)::bigint,"
+    " COALESCE(s.category, '')";
+constexpr char kAlertFrom[] =
+    " FROM insights.alerts a LEFT JOIN insights.product_summary s ON s.product_id = a.product_id";
 
 void FillAlert(const pqxx::row& row, v1::Alert* a) {
   a->set_id(row[0].as<std::string>());
@@ -125,6 +131,13 @@ void FillAlert(const pqxx::row& row, v1::Alert* a) {
   if (!row[9].is_null()) SetTime(Micros(row[9]), a->mutable_resolved_at());
   a->set_recent_reviews(row[10].as<int>());
   a->set_baseline_reviews(row[11].as<int>());
+  a->set_product_title(row[12].as<std::string>());
+  if (!row[13].is_null()) SetTime(Micros(row[13]), a->mutable_since());
+  a->set_state(row[14].as<std::string>());
+  for (auto id : absl::StrSplit(row[15].as<std::string>(), kSep, absl::SkipEmpty()))
+    a->add_evidence_review_ids(std::string(id));
+  if (!row[16].is_null()) SetTime(Micros(row[16]), a->mutable_acknowledged_at());
+  a->set_category(row[17].as<std::string>());
 }
 
 struct SortSpec {
@@ -167,6 +180,7 @@ void FillSummary(const pqxx::row& row, v1::ProductInsights* p) {
   p->set_category(row[3].as<std::string>());
   p->set_average_rating(row[4].as<double>());
   p->set_review_count(row[5].as<int>());
+  p->set_no_reviews_yet(row[5].as<int>() == 0);
   p->set_sentiment(row[6].as<double>());
   p->set_reviews_per_week(row[7].as<double>());
   p->set_velocity_trend(row[8].as<double>());
@@ -409,11 +423,10 @@ grpc::Status AnalyzerServiceImpl::GetProductInsights(grpc::ServerContext* ctx,
           h->set_count(row[2].as<int>());
           h->set_share(row[3].as<double>());
         }
-        auto alerts =
-            tx.Exec(absl::StrCat("SELECT ", kAlertColumns,
-                                 " FROM insights.alerts WHERE product_id = $1 AND resolved_at IS NULL"
-                                 " ORDER BY raised_at DESC, id"),
-                    req->product_id());
+        auto alerts = tx.Exec(absl::StrCat("SELECT ", kAlertColumns, kAlertFrom,
+                                           " WHERE a.product_id = $1 AND a.resolved_at IS NULL"
+                                           " ORDER BY a.raised_at DESC, a.id"),
+                              req->product_id());
         if (!alerts.ok()) return alerts.status();
         for (const auto& row : *alerts) FillAlert(row, resp->add_alerts());
         return absl::OkStatus();
@@ -494,8 +507,26 @@ grpc::Status AnalyzerServiceImpl::ListAlerts(grpc::ServerContext* ctx, const v1:
   const int page_size = PageSize(req->page_size(), 50);
   if (page_size < 1 || page_size > 100) return Invalid(ctx, "page_size", "page_size must be 1..100");
   const std::string& kind = req->kind();
-  if (!kind.empty() && kind != "rating_drop" && kind != "sentiment_drop" && kind != "issue_spike") {
-    return Invalid(ctx, "kind", "kind must be one of rating_drop, sentiment_drop, issue_spike");
+  if (!kind.empty() && kind != "rating_drop" && kind != "sentiment_drop" && kind != "issue_spike" &&
+      kind != "velocity_drop") {
+    return Invalid(ctx, "kind",
+                   "kind must be one of rating_drop, sentiment_drop, issue_spike, velocity_drop");
+  }
+  const std::string& state = req->state();
+  if (!state.empty() && state != "open" && state != "acknowledged" && state != "resolved") {
+    return Invalid(ctx, "state", "state must be one of open, acknowledged, resolved");
+  }
+  std::string since_micros;
+  if (!req->since().empty()) {
+    absl::Time t;
+    absl::CivilDay day;
+    std::string error;
+    if (absl::ParseCivilTime(req->since(), &day)) {
+      t = absl::FromCivil(day, absl::UTCTimeZone());
+    } else if (!absl::ParseTime(absl::RFC3339_full, req->since(), &t, &error)) {
+      return Invalid(ctx, "since", "since must be a date (YYYY-MM-DD) or an RFC 3339 time");
+    }
+    since_micros = absl::StrCat(absl::ToUnixMicros(t));
   }
   std::string after_micros, after_id;
   if (!req->page_token().empty()) {
@@ -511,13 +542,17 @@ grpc::Status AnalyzerServiceImpl::ListAlerts(grpc::ServerContext* ctx, const v1:
       [&](Tx& tx) -> absl::Status {
         resp->Clear();
         auto rows = tx.Exec(
-            absl::StrCat("SELECT ", kAlertColumns,
-                         " FROM insights.alerts WHERE ($1 = '' OR product_id = $1)"
-                         " AND ($2 = '' OR kind = $2) AND (NOT $3 OR resolved_at IS NULL)"
-                         " AND ($4 = '' OR (raised_at, id) < (to_timestamp(NULLIF($4, '')::float8 / 1000000),"
-                         "   NULLIF($5, '')::uuid))"
-                         " ORDER BY raised_at DESC, id DESC LIMIT $6"),
-            req->product_id(), kind, req->open_only(), after_micros, after_id, page_size + 1);
+            absl::StrCat(
+                "SELECT ", kAlertColumns, kAlertFrom,
+                " WHERE ($1 = '' OR a.product_id = $1)"
+                " AND ($2 = '' OR a.kind = $2) AND (NOT $3 OR a.resolved_at IS NULL)"
+                " AND ($4 = '' OR (a.raised_at, a.id) < (to_timestamp(NULLIF($4, '')::float8 / 1000000),"
+                "   NULLIF($5, '')::uuid))"
+                " AND ($7 = '' OR s.category = $7) AND ($8 = '' OR a.state = $8)"
+                " AND ($9 = '' OR a.since >= to_timestamp(NULLIF($9, '')::float8 / 1000000))"
+                " ORDER BY a.raised_at DESC, a.id DESC LIMIT $6"),
+            req->product_id(), kind, req->open_only(), after_micros, after_id, page_size + 1, req->category(),
+            state, since_micros);
         if (!rows.ok()) return rows.status();
         for (size_t i = 0; i < rows->size() && static_cast<int>(i) < page_size; ++i) {
           FillAlert((*rows)[i], resp->add_alerts());
@@ -530,6 +565,56 @@ grpc::Status AnalyzerServiceImpl::ListAlerts(grpc::ServerContext* ctx, const v1:
       },
       ReadTx(DeadlineOf(ctx)));
   return ToGrpc(st);
+}
+
+grpc::Status AnalyzerServiceImpl::ChangeAlertState(grpc::ServerContext* ctx, const std::string& id,
+                                                   bool resolve, v1::Alert* resp) {
+  if (pool_ == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no database configured");
+  bool uuid = id.size() == 36;
+  for (size_t i = 0; uuid && i < id.size(); ++i)
+    uuid = (i == 8 || i == 13 || i == 18 || i == 23) ? id[i] == '-' : absl::ascii_isxdigit(id[i]);
+  if (!uuid) return Invalid(ctx, "id", "id must be an alert id (a UUID)");
+  TxOptions write;
+  write.timeout = std::max(absl::Milliseconds(1), DeadlineOf(ctx) - absl::Now());
+  absl::Status st = pool_->Transact(
+      [&](Tx& tx) -> absl::Status {
+        auto current = tx.Exec("SELECT state FROM insights.alerts WHERE id = $1::uuid FOR UPDATE", id);
+        if (!current.ok()) return current.status();
+        if (current->empty()) return absl::NotFoundError(absl::StrCat("alert ", id, " not found"));
+        const std::string state = (*current)[0][0].as<std::string>();
+        if (state == "resolved") return absl::FailedPreconditionError("the alert is already resolved");
+        auto upd =
+            tx.Exec(resolve ? "UPDATE insights.alerts SET state = 'resolved', resolved_at = now(),"
+                              " resolved_by = 'user' WHERE id = $1::uuid"
+                            : "UPDATE insights.alerts SET state = 'acknowledged',"
+                              " acknowledged_at = COALESCE(acknowledged_at, now()) WHERE id = $1::uuid",
+                    id);
+        if (!upd.ok()) return upd.status();
+        if (resolve) {
+          auto count = tx.Exec(
+              "UPDATE insights.product_summary s SET open_alerts = (SELECT count(*) FROM insights.alerts a"
+              " WHERE a.product_id = s.product_id AND a.resolved_at IS NULL)"
+              " WHERE s.product_id = (SELECT product_id FROM insights.alerts WHERE id = $1::uuid)",
+              id);
+          if (!count.ok()) return count.status();
+        }
+        auto row = tx.Exec(absl::StrCat("SELECT ", kAlertColumns, kAlertFrom, " WHERE a.id = $1::uuid"), id);
+        if (!row.ok()) return row.status();
+        FillAlert((*row)[0], resp);
+        return absl::OkStatus();
+      },
+      write);
+  return ToGrpc(st);
+}
+
+grpc::Status AnalyzerServiceImpl::AcknowledgeAlert(grpc::ServerContext* ctx,
+                                                   const v1::AlertActionRequest* req, v1::Alert* resp) {
+  return ChangeAlertState(ctx, req->id(), /*resolve=*/false, resp);
+}
+
+grpc::Status AnalyzerServiceImpl::ResolveAlert(grpc::ServerContext* ctx, const v1::AlertActionRequest* req,
+                                               v1::Alert* resp) {
+  return ChangeAlertState(ctx, req->id(), /*resolve=*/true, resp);
 }
 
 grpc::Status AnalyzerServiceImpl::TopPerformers(grpc::ServerContext* ctx, const v1::TopPerformersRequest* req,

@@ -65,6 +65,10 @@ class AnalyzerServiceImpl final : public v1::AnalyzerService::Service {
                                   v1::ListProductReviewsResponse* resp) override;
   grpc::Status ListAlerts(grpc::ServerContext* ctx, const v1::ListAlertsRequest* req,
                           v1::ListAlertsResponse* resp) override;
+  grpc::Status AcknowledgeAlert(grpc::ServerContext* ctx, const v1::AlertActionRequest* req,
+                                v1::Alert* resp) override;
+  grpc::Status ResolveAlert(grpc::ServerContext* ctx, const v1::AlertActionRequest* req,
+                            v1::Alert* resp) override;
   grpc::Status TopPerformers(grpc::ServerContext* ctx, const v1::TopPerformersRequest* req,
                              v1::TopPerformersResponse* resp) override;
   grpc::Status InteractionsByProduct(grpc::ServerContext* ctx, const v1::InteractionsByProductRequest* req,
@@ -77,6 +81,8 @@ class AnalyzerServiceImpl final : public v1::AnalyzerService::Service {
                              v1::GenerateBriefResponse* resp) override;
 
  private:
+  grpc::Status ChangeAlertState(grpc::ServerContext* ctx, const std::string& id, bool resolve,
+                                v1::Alert* resp);
   postgres::PgPool* pool_;
   const Engine* engine_;
   ContentService* content_ = nullptr;

@@ -43,6 +43,8 @@ class AnalyzerServiceTest : public ::testing::Test {
                       .ok());
     }
     ASSERT_TRUE(AddReviews(*pool_, "slip", "p-03", 25, false, now - absl::Hours(24 * 14), now, 1).ok());
+    // A catalogue product nobody has reviewed yet: listed all the same (issue #13).
+    ASSERT_TRUE(AddProduct(*pool_, "p-new", "Zzz Unreviewed Lamp", "Lumo", "Home & Kitchen").ok());
     ASSERT_TRUE(pool_
                     ->Exec("INSERT INTO raw.campaign_posts (id, campaign_id, influencer, platform, views, "
                            "likes, comments,"
@@ -156,15 +158,18 @@ TEST_F(AnalyzerServiceTest, ListProductInsightsFiltersSortsAndPages) {
       grpc::Status st = stub_->ListProductInsights(&ctx, req, &resp);
       ASSERT_TRUE(st.ok()) << st.error_message();
     }
-    EXPECT_EQ(resp.total_size(), 12);
+    EXPECT_EQ(resp.total_size(), 13);  // 12 reviewed + p-new
     for (const auto& p : resp.products()) {
       ids.push_back(p.product_id());
       counts.push_back(p.review_count());
+      EXPECT_EQ(p.no_reviews_yet(), p.product_id() == "p-new") << p.product_id();
+      if (p.product_id() == "p-new") EXPECT_EQ(p.title(), "Zzz Unreviewed Lamp");
     }
     token = resp.next_page_token();
   } while (!token.empty());
-  ASSERT_EQ(ids.size(), 12u);
-  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 12u);  // no duplicates across pages
+  ASSERT_EQ(ids.size(), 13u);
+  EXPECT_EQ(ids.back(), "p-new");                                        // 0 reviews: last by reviews
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 13u);  // no duplicates across pages
   EXPECT_TRUE(std::is_sorted(counts.rbegin(), counts.rend()));
   EXPECT_EQ(ids[0], "p-03");  // 19 + 25 reviews
 
@@ -281,6 +286,86 @@ TEST_F(AnalyzerServiceTest, ListAlerts) {
   v1::ListAlertsRequest bad;
   bad.set_kind("boom");
   EXPECT_EQ(stub_->ListAlerts(&bad_ctx, bad, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  for (const auto& [field, value] :
+       std::vector<std::pair<std::string, std::string>>{{"state", "sleeping"}, {"since", "last tuesday"}}) {
+    grpc::ClientContext c;
+    v1::ListAlertsRequest r;
+    if (field == "state") r.set_state(value);
+    if (field == "since") r.set_since(value);
+    EXPECT_EQ(stub_->ListAlerts(&c, r, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT) << field;
+  }
+}
+
+// Alerts carry their product's title, the change date and evidence; filters by category, state and since;
+// the lifecycle open -> acknowledged -> resolved through the RPCs (issue #13).
+TEST_F(AnalyzerServiceTest, AlertFiltersAndLifecycle) {
+  auto list = [&](const std::string& category, const std::string& state, const std::string& since) {
+    grpc::ClientContext ctx;
+    v1::ListAlertsRequest req;
+    req.set_product_id("p-03");
+    req.set_category(category);
+    req.set_state(state);
+    req.set_since(since);
+    v1::ListAlertsResponse resp;
+    EXPECT_TRUE(stub_->ListAlerts(&ctx, req, &resp).ok());
+    return resp;
+  };
+  const v1::ListAlertsResponse all = list("", "open", "");
+  ASSERT_GE(all.alerts_size(), 2);  // rating and sentiment at least
+  for (const auto& a : all.alerts()) {
+    EXPECT_EQ(a.product_title(), "Voltix Gadget 3");
+    EXPECT_EQ(a.category(), "Electronics");
+    EXPECT_EQ(a.state(), "open");
+    EXPECT_GT(a.since().seconds(), 0);
+    EXPECT_FALSE(a.evidence_review_ids().empty());
+    for (const auto& id : a.evidence_review_ids()) EXPECT_EQ(id.rfind("slip-", 0), 0u) << id;  // p-03's own
+    EXPECT_GT(a.recent_reviews(), 0);
+  }
+  EXPECT_EQ(list("Electronics", "", "").alerts_size(), all.alerts_size());
+  EXPECT_EQ(list("Home & Kitchen", "", "").alerts_size(), 0);
+  EXPECT_EQ(list("", "", "2099-01-01").alerts_size(), 0);
+  EXPECT_EQ(list("", "", "2020-01-01").alerts_size(), all.alerts_size());
+
+  const std::string first = all.alerts(0).id(), second = all.alerts(1).id();
+  v1::AlertActionRequest req;
+  v1::Alert out;
+  {
+    grpc::ClientContext ctx;
+    req.set_id(first);
+    ASSERT_TRUE(stub_->AcknowledgeAlert(&ctx, req, &out).ok());
+    EXPECT_EQ(out.state(), "acknowledged");
+    EXPECT_GT(out.acknowledged_at().seconds(), 0);
+  }
+  EXPECT_EQ(list("", "acknowledged", "").alerts_size(), 1);
+  {
+    grpc::ClientContext ctx;
+    req.set_id(second);
+    ASSERT_TRUE(stub_->ResolveAlert(&ctx, req, &out).ok());
+    EXPECT_EQ(out.state(), "resolved");
+    EXPECT_GT(out.resolved_at().seconds(), 0);
+  }
+  {
+    grpc::ClientContext ctx;
+    EXPECT_EQ(stub_->ResolveAlert(&ctx, req, &out).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  // Re-analysis neither duplicates nor re-raises: one unresolved alert per kind and metric, the resolved
+  // one stays resolved, the acknowledged one stays acknowledged.
+  InsightsStore store(pool_);
+  ASSERT_TRUE(store.RecomputeProduct("p-03", *store.DataNow()).ok());
+  ASSERT_TRUE(store.ReconcileAlerts().ok());
+  EXPECT_EQ(list("", "", "").alerts_size(), all.alerts_size());
+  EXPECT_EQ(list("", "acknowledged", "").alerts_size(), 1);
+  EXPECT_EQ(list("", "resolved", "").alerts_size(), 1);
+  {
+    grpc::ClientContext ctx;
+    req.set_id("00000000-0000-0000-0000-000000000000");
+    EXPECT_EQ(stub_->AcknowledgeAlert(&ctx, req, &out).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext ctx;
+    req.set_id("not-a-uuid");
+    EXPECT_EQ(stub_->AcknowledgeAlert(&ctx, req, &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
 }
 
 TEST_F(AnalyzerServiceTest, TopPerformersAndInteractionsByProduct) {

@@ -11,6 +11,7 @@
 //       service trains it (gated: used only if it beats rules alone on a balanced held-out sample). Prints
 //       accuracy=, f1= (of the positive class), balanced_accuracy=, macro_f1=, the confusion matrix, and the
 //       same for rules alone.
+//   bazel run //services/analyzer:cli -- alerts FILE      quality alerts for a reviews file (cli_alerts.h)
 // Exit codes: 0 done, 1 bad input file, 2 usage.
 #include <fstream>
 #include <iostream>
@@ -28,6 +29,7 @@
 #include "common/logging/log.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/analyzer/cli_alerts.h"
 #include "services/analyzer/cli_aspects.h"
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/engine/model_gate.h"
@@ -104,9 +106,10 @@ struct Confusion {
     const double recall = tp + fn ? static_cast<double>(tp) / (tp + fn) : 0;
     const double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
     const analyzer::BinaryScores b{.tp = tp, .fp = fp, .tn = tn, .fn = fn};
-    std::cout << absl::StrFormat("%s: examples=%d accuracy=%.4f f1=%.4f balanced_accuracy=%.4f macro_f1=%.4f\n",
-                                 name, static_cast<int64_t>(n), n > 0 ? (tp + tn) / n : 0, f1,
-                                 b.BalancedAccuracy(), b.MacroF1())
+    std::cout << absl::StrFormat(
+                     "%s: examples=%d accuracy=%.4f f1=%.4f balanced_accuracy=%.4f macro_f1=%.4f\n", name,
+                     static_cast<int64_t>(n), n > 0 ? (tp + tn) / n : 0, f1, b.BalancedAccuracy(),
+                     b.MacroF1())
               << absl::StrFormat(
                      "  confusion (rows truth, columns predicted):\n"
                      "            pred=0  pred=1\n  truth=0  %7d %7d\n  truth=1  %7d %7d\n",
@@ -146,9 +149,9 @@ int Eval(analyzer::Engine& engine, const std::string& file) {
         "trained %s on %d reviews (%d lines skipped), cross-validated balanced accuracy %.4f\n"
         "gate on %d held-out reviews (balanced): rules balanced_accuracy=%.4f macro_f1=%.4f, combined "
         "balanced_accuracy=%.4f macro_f1=%.4f: %s\n",
-        model->info().version, model->info().examples, bad, model->info().holdout_balanced_accuracy, g.examples,
-        g.rules_balanced_accuracy, g.rules_macro_f1, g.combined_balanced_accuracy, g.combined_macro_f1,
-        g.passed ? "passed, model used" : "rejected, rules alone");
+        model->info().version, model->info().examples, bad, model->info().holdout_balanced_accuracy,
+        g.examples, g.rules_balanced_accuracy, g.rules_macro_f1, g.combined_balanced_accuracy,
+        g.combined_macro_f1, g.passed ? "passed, model used" : "rejected, rules alone");
     if (g.passed) engine.SetModel(std::make_shared<analyzer::TextModel>(*std::move(model)));
   }
   auto rules = analyzer::Engine::Create();
@@ -185,16 +188,23 @@ int Eval(analyzer::Engine& engine, const std::string& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("score < reviews.jsonl | eval FILE [--train=REVIEWS.jsonl]");
+  absl::SetProgramUsageMessage(
+      "score < reviews.jsonl | eval FILE [--train=REVIEWS.jsonl] | alerts FILE | train-aspects FILE.xml "
+      "--out MODEL "
+      "| extract-aspects --model MODEL < texts.jsonl");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   marketlens::logging::SetMinLevel(marketlens::logging::Level::kWarning);
   if (args.size() >= 2 && std::string(args[1]) == "train-aspects")
     return marketlens::analyzer::TrainAspectsCommand(args);
   if (args.size() >= 2 && std::string(args[1]) == "extract-aspects")
     return marketlens::analyzer::ExtractAspectsCommand(args);
+  if (args.size() == 3 && std::string(args[1]) == "alerts")  // cli_alerts.h
+    return marketlens::analyzer::RunAlertsCommand(args[2], std::cout, std::cerr);
   if (args.size() < 2 || (std::string(args[1]) != "score" && std::string(args[1]) != "eval") ||
       (std::string(args[1]) == "eval" && args.size() != 3)) {
-    std::cerr << "usage: cli score < reviews.jsonl\n       cli eval FILE [--train=REVIEWS.jsonl]\n";
+    std::cerr << "usage: cli score < reviews.jsonl\n       cli eval FILE [--train=REVIEWS.jsonl]\n       cli "
+                 "alerts FILE\n       cli train-aspects FILE.xml --out MODEL\n       cli extract-aspects "
+                 "--model MODEL < texts.jsonl\n";
     return 2;
   }
   auto engine = marketlens::analyzer::Engine::Create();

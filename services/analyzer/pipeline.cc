@@ -185,6 +185,10 @@ absl::Status Pipeline::Recompute(const std::set<std::string>& products, BatchRes
     ++result->products;
     result->alerts_raised += r->alerts_raised;
   }
+  // The catalogue-wide FDR threshold moved with these products' tests: re-judge every product's alerts.
+  auto reconciled = store_->ReconcileAlerts();
+  if (!reconciled.ok()) return reconciled.status();
+  result->alerts_raised += reconciled->alerts_raised;
   return absl::OkStatus();
 }
 

@@ -34,6 +34,7 @@ struct ReviewFact {
   std::vector<std::string> issue_sentences;  // same length as issues
   std::vector<std::string> aspects;
   std::vector<double> aspect_polarities;  // same length as aspects
+  std::string id;                         // the review's id (evidence for alerts; may be empty)
 };
 
 struct WeeklyAggregate {

@@ -173,7 +173,7 @@ absl::StatusOr<absl::Time> InsightsStore::DataNow() {
 
 absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::string& product_id, absl::Time now,
                                                                 const AggregateOptions& aggregate_options,
-                                                                const AlertOptions& alert_options) {
+                                                                const AlertOptions& /*alerts*/) {
   RecomputeResult result;
   absl::Status status = pool_->Transact([&](Tx& tx) -> absl::Status {
     result = RecomputeResult();
@@ -192,7 +192,7 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
         "   WITH ORDINALITY AS x(e, o)), ''),"
         " COALESCE((SELECT string_agg(e->>'polarity', E'\\x1f' ORDER BY o) FROM "
         "jsonb_array_elements(a.aspects)"
-        "   WITH ORDINALITY AS x(e, o)), '')"
+        "   WITH ORDINALITY AS x(e, o)), ''), r.id"
         " FROM raw.reviews r JOIN insights.review_analysis a ON a.review_id = r.id WHERE r.product_id = $1",
         product_id);
     if (!rows.ok()) return rows.status();
@@ -201,6 +201,7 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
     for (const auto& row : *rows) {
       ReviewFact f;
       f.created_at = absl::FromUnixMicros(row[0].as<int64_t>());
+      f.id = row[7].as<std::string>();
       f.rating = row[1].as<int>();
       f.sentiment = row[2].as<double>();
       f.issues = SplitSep(row[3].as<std::string>());
@@ -215,7 +216,7 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
     }
     result.reviews = static_cast<int>(facts.size());
     const ProductAggregate agg = Aggregate(facts, now, aggregate_options);
-    const std::vector<AlertFinding> findings = DetectAlerts(facts, now, alert_options);
+    const std::vector<ChangeFinding> tests = TestProductChanges(product_id, facts, now);
 
     // Weekly history.
     std::vector<std::string> weeks, ratings, sentiments, counts, iw_weeks, iw_categories, iw_counts;
@@ -271,36 +272,24 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
     }
     features_json += "]";
 
-    // Alerts: raise new ones (or refresh the open one), resolve those no longer significant.
-    std::vector<std::string> keys;
-    for (const AlertFinding& f : findings) {
-      keys.push_back(absl::StrCat(f.kind, "|", f.metric));
-      auto a = tx.Exec(
-          "INSERT INTO insights.alerts (product_id, kind, metric, before, after, p_value, message, "
-          "recent_reviews,"
-          " baseline_reviews) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-          " ON CONFLICT (product_id, kind, metric) WHERE resolved_at IS NULL DO UPDATE SET before = "
-          "EXCLUDED.before,"
-          "   after = EXCLUDED.after, p_value = EXCLUDED.p_value, message = EXCLUDED.message,"
-          "   recent_reviews = EXCLUDED.recent_reviews, baseline_reviews = EXCLUDED.baseline_reviews"
-          " RETURNING (xmax = 0)",
-          product_id, f.kind, f.metric, f.before, f.after, std::clamp(f.p_value, 0.0, 1.0), f.message,
-          f.recent_reviews, f.baseline_reviews);
-      if (!a.ok()) return a.status();
-      if (!a->empty() && (*a)[0][0].as<bool>()) {
-        ++result.alerts_raised;
-        logging::Info(
-            "alert raised",
-            {{"product_id", product_id}, {"kind", f.kind}, {"metric", f.metric}, {"p_value", f.p_value}});
-      }
+    // Change tests (alerts are reconciled from them below, after this transaction).
+    auto cleared = tx.Exec("DELETE FROM insights.change_tests WHERE product_id = $1", product_id);
+    if (!cleared.ok()) return cleared.status();
+    for (const ChangeFinding& t : tests) {
+      auto w = tx.Exec(
+          "INSERT INTO insights.change_tests (product_id, metric, kind, p_value, min_p_value, meets_effect,"
+          " open, since, recovered_at, before, after, before_reviews, after_reviews, evidence, message)"
+          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz, $10, $11, $12, $13,"
+          " $14::text[], $15)",
+          product_id, t.metric, t.kind, std::clamp(t.p_value, 0.0, 1.0), std::clamp(t.min_p_value, 0.0, 1.0),
+          t.meets_effect, t.open, TimeText(t.since),
+          t.open ? std::nullopt : std::optional<std::string>(TimeText(t.recovered_at)), t.before, t.after,
+          t.before_reviews, t.after_reviews, PgTextArray(t.evidence), t.message);
+      if (!w.ok()) return w.status();
     }
-    auto resolved = tx.Exec(
-        "UPDATE insights.alerts SET resolved_at = now() WHERE product_id = $1 AND resolved_at IS NULL"
-        " AND NOT ((kind || '|' || metric) = ANY($2::text[]))",
-        product_id, PgTextArray(keys));
-    if (!resolved.ok()) return resolved.status();
-    result.alerts_resolved = static_cast<int>(resolved->affected_rows());
-    result.alerts_open = static_cast<int>(findings.size());
+    auto open_alerts = tx.Exec(
+        "SELECT count(*) FROM insights.alerts WHERE product_id = $1 AND state <> 'resolved'", product_id);
+    if (!open_alerts.ok()) return open_alerts.status();
 
     const double sentiment = agg.sentiment;
     const std::string label = LabelFor(sentiment, 0.2);
@@ -323,10 +312,99 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
         "   last_review_at = EXCLUDED.last_review_at, issues = EXCLUDED.issues",
         product_id, std::clamp(agg.average_rating, 0.0, 5.0), agg.review_count,
         std::clamp(sentiment, -1.0, 1.0), label, agg.reviews_per_week, agg.velocity_trend, features_json,
-        agg.sentiment_trend, static_cast<int>(findings.size()),
+        agg.sentiment_trend, (*open_alerts)[0][0].as<int>(),
         agg.review_count > 0 ? std::optional<std::string>(TimeText(agg.last_review_at)) : std::nullopt,
         issues_json);
     if (!s.ok()) return s.status();
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  auto reconciled = ReconcileAlerts(product_id);
+  if (!reconciled.ok()) return reconciled.status();
+  result.alerts_open = reconciled->alerts_open;
+  result.alerts_raised = reconciled->alerts_raised;
+  result.alerts_resolved = reconciled->alerts_resolved;
+  return result;
+}
+
+absl::StatusOr<RecomputeResult> InsightsStore::ReconcileAlerts(const std::string& product_id,
+                                                               const ChangeOptions& options) {
+  RecomputeResult result;
+  absl::Status status = pool_->Transact([&](Tx& tx) -> absl::Status {
+    result = RecomputeResult();
+    // One reconciliation at a time (the threshold is catalogue-wide).
+    auto lock = tx.Exec("SELECT pg_advisory_xact_lock(hashtext('analyzer:alerts'))");
+    if (!lock.ok()) return lock.status();
+    if (product_id.empty()) {  // catalogue products without reviews are listed too (review_count 0)
+      auto listed = tx.Exec(
+          "INSERT INTO insights.product_summary (product_id, title, brand, category, price_cents)"
+          " SELECT p.id, COALESCE(p.title, ''), COALESCE(p.brand, ''), COALESCE(p.category, ''),"
+          "   COALESCE(p.price_cents, 0) FROM raw.products p"
+          " WHERE NOT EXISTS (SELECT 1 FROM insights.product_summary s WHERE s.product_id = p.id)"
+          " ON CONFLICT (product_id) DO NOTHING");
+      if (!listed.ok()) return listed.status();
+    }
+    auto ps = tx.Exec("SELECT p_value, min_p_value FROM insights.change_tests");
+    if (!ps.ok()) return ps.status();
+    std::vector<double> p_values, min_p_values;
+    for (const auto& row : *ps) {
+      p_values.push_back(row[0].as<double>());
+      min_p_values.push_back(row[1].as<double>());
+    }
+    const double threshold = TaroneBenjaminiHochbergThreshold(p_values, min_p_values, options.fdr);
+    // Raise or refresh: open changes that pass. A resolved alert for the same change (within 30 days) that
+    // resolved by itself is reopened; one a user resolved stays resolved.
+    auto reopened = tx.Exec(
+        "UPDATE insights.alerts a SET state = 'open', resolved_at = NULL, resolved_by = NULL"
+        " FROM insights.change_tests t"
+        " WHERE t.product_id = a.product_id AND t.metric = a.metric AND t.kind = a.kind"
+        "   AND ($1 = '' OR t.product_id = $1) AND t.open AND t.meets_effect AND t.p_value <= $2"
+        "   AND a.state = 'resolved' AND a.resolved_by = 'recovered'"
+        "   AND abs(extract(epoch FROM a.since - t.since)) <= 30 * 86400"
+        "   AND NOT EXISTS (SELECT 1 FROM insights.alerts b WHERE b.product_id = a.product_id"
+        "     AND b.kind = a.kind AND b.metric = a.metric AND b.resolved_at IS NULL)",
+        product_id, threshold);
+    if (!reopened.ok()) return reopened.status();
+    auto raised = tx.Exec(
+        "INSERT INTO insights.alerts (product_id, kind, metric, before, after, p_value, message,"
+        " recent_reviews, baseline_reviews, since, evidence, state)"
+        " SELECT t.product_id, t.kind, t.metric, t.before, t.after, t.p_value, t.message, t.after_reviews,"
+        "   t.before_reviews, t.since, t.evidence, 'open' FROM insights.change_tests t"
+        " WHERE ($1 = '' OR t.product_id = $1) AND t.open AND t.meets_effect AND t.p_value <= $2"
+        "   AND NOT EXISTS (SELECT 1 FROM insights.alerts u WHERE u.product_id = t.product_id"
+        "     AND u.kind = t.kind AND u.metric = t.metric AND u.state = 'resolved' AND u.resolved_by = 'user'"
+        "     AND abs(extract(epoch FROM u.since - t.since)) <= 30 * 86400)"
+        " ON CONFLICT (product_id, kind, metric) WHERE resolved_at IS NULL DO UPDATE SET"
+        "   before = EXCLUDED.before, after = EXCLUDED.after, p_value = EXCLUDED.p_value,"
+        "   message = EXCLUDED.message, recent_reviews = EXCLUDED.recent_reviews,"
+        "   baseline_reviews = EXCLUDED.baseline_reviews, since = EXCLUDED.since, evidence = "
+        "EXCLUDED.evidence"
+        " RETURNING (xmax = 0), product_id, kind, metric",
+        product_id, threshold);
+    if (!raised.ok()) return raised.status();
+    for (const auto& row : *raised) {
+      if (!row[0].as<bool>()) continue;
+      ++result.alerts_raised;
+      logging::Info("alert raised", {{"product_id", row[1].as<std::string>()},
+                                     {"kind", row[2].as<std::string>()},
+                                     {"metric", row[3].as<std::string>()}});
+    }
+    // Resolve: unresolved alerts whose metric recovered (no open change meeting its effect any more).
+    auto resolved = tx.Exec(
+        "UPDATE insights.alerts a SET state = 'resolved', resolved_at = now(), resolved_by = 'recovered'"
+        " WHERE a.resolved_at IS NULL AND ($1 = '' OR a.product_id = $1)"
+        "   AND NOT EXISTS (SELECT 1 FROM insights.change_tests t WHERE t.product_id = a.product_id"
+        "     AND t.metric = a.metric AND t.kind = a.kind AND t.open AND t.meets_effect)",
+        product_id);
+    if (!resolved.ok()) return resolved.status();
+    result.alerts_resolved = static_cast<int>(resolved->affected_rows());
+    auto counted = tx.Exec(
+        "UPDATE insights.product_summary s SET open_alerts = (SELECT count(*) FROM insights.alerts a"
+        "   WHERE a.product_id = s.product_id AND a.resolved_at IS NULL)"
+        " WHERE ($1 = '' OR s.product_id = $1) RETURNING open_alerts",
+        product_id);
+    if (!counted.ok()) return counted.status();
+    for (const auto& row : *counted) result.alerts_open += row[0].as<int>();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

@@ -23,6 +23,7 @@
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/engine/text_model.h"
 #include "services/analyzer/insights/aggregate.h"
+#include "services/analyzer/insights/change_detection.h"
 
 namespace marketlens::analyzer {
 
@@ -67,10 +68,22 @@ class InsightsStore {
   // The data's clock: the newest review's created_at (InfinitePast when there are none).
   absl::StatusOr<absl::Time> DataNow();
 
-  // Recomputes one product's insights and alerts from its analysed reviews.
+  // Recomputes one product's insights from its analysed reviews, stores its change tests
+  // (insights.change_tests) and reconciles its alerts against the catalogue-wide threshold.
+  // (`alerts` is kept for callers; alerts come from change detection, insights/change_detection.h.)
   absl::StatusOr<RecomputeResult> RecomputeProduct(const std::string& product_id, absl::Time now,
                                                    const AggregateOptions& aggregate = {},
                                                    const AlertOptions& alerts = {});
+
+  // Alerts from the stored change tests: Benjamini-Hochberg (Tarone-screened) across every product x metric
+  // test, then per product (all products when `product_id` is empty): an open change that passes and meets
+  // its effect size raises one alert (or refreshes the unresolved one for that product, kind and metric:
+  // never a duplicate; an alert resolved by itself for the same change, dated within 30 days, is reopened,
+  // one resolved by a user is not raised again), and an unresolved alert whose metric recovered (the change
+  // reverted or its effect is gone) is resolved. Also keeps product_summary.open_alerts, and (catalogue-wide
+  // pass) lists catalogue products without reviews in product_summary with review_count 0.
+  absl::StatusOr<RecomputeResult> ReconcileAlerts(const std::string& product_id = "",
+                                                  const ChangeOptions& options = {});
 
   // Rated reviews for training (newest first, at most `limit`), with their product's category.
   struct TrainingRow {

@@ -1,4 +1,5 @@
-// Open alerts: what changed for which product, with paging.
+// Open alerts: what changed for which product (its title), since when, before -> after, and links to the
+// reviews that show it; acknowledged ones are marked. With paging.
 import { api } from '../api.js';
 import { esc, num, date } from '../format.js';
 
@@ -9,12 +10,13 @@ export async function render(view, _args, params, current) {
   const alerts = resp.alerts || [];
   view.innerHTML = `
     <h1>Alerts</h1>
-    <table id="alerts"><thead><tr><th>Raised</th><th>Product</th><th>Kind</th><th>What changed</th><th>Before → after</th></tr></thead>
-    <tbody>${alerts.map((a) => `<tr class="alert">
-      <td>${date(a.raisedAt)}</td>
-      <td><a href="#/product/${encodeURIComponent(a.productId)}">${esc(a.productId)}</a></td>
-      <td><span class="badge">${esc(a.kind.replace(/_/g, ' '))}</span></td>
+    <table id="alerts"><thead><tr><th>Since</th><th>Product</th><th>Kind</th><th>What changed</th><th>Before → after</th><th>Evidence</th></tr></thead>
+    <tbody>${alerts.map((a) => `<tr class="alert" data-state="${esc(a.state || 'open')}">
+      <td>${date(a.since || a.raisedAt)}</td>
+      <td><a href="#/product/${encodeURIComponent(a.productId)}">${esc(a.productTitle || a.productId)}</a></td>
+      <td><span class="badge">${esc(a.kind.replace(/_/g, ' '))}</span>${a.state === 'acknowledged' ? ' <span class="muted">acknowledged</span>' : ''}</td>
       <td>${esc(a.message)}</td>
-      <td>${num(a.before)} → ${num(a.after)}</td></tr>`).join('') || '<tr><td colspan="5" class="muted">No open alerts.</td></tr>'}</tbody></table>
+      <td>${num(a.before)} → ${num(a.after)}</td>
+      <td class="evidence">${(a.evidenceReviewIds || []).map((r, i) => `<a href="#/product/${encodeURIComponent(a.productId)}?review=${encodeURIComponent(r)}" title="${esc(r)}">${i + 1}</a>`).join(' ')}</td></tr>`).join('') || '<tr><td colspan="6" class="muted">No open alerts.</td></tr>'}</tbody></table>
     <div class="pager">${resp.nextPageToken ? `<a href="#/alerts?page_token=${encodeURIComponent(resp.nextPageToken)}">More</a>` : ''}</div>`;
 }

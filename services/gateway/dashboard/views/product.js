@@ -5,12 +5,13 @@ import { api } from '../api.js';
 import { esc, num, int, price, date, sentimentClass } from '../format.js';
 import { lineChart } from '../chart.js';
 
-export async function render(view, args, _params, current) {
+export async function render(view, args, params, current) {
   const id = args[0] || '';
+  const evidence = (params && params.get('review')) || '';  // an alert's evidence link: show and mark it
   // The price history is a nice-to-have: the page still renders without it (a collector that is down).
   const [p, reviews, prices] = await Promise.all([
     api.product(id),
-    api.reviews(id, { page_size: 5 }).catch(() => ({ reviews: [] })),
+    api.reviews(id, { page_size: evidence ? 100 : 5 }).catch(() => ({ reviews: [] })),
     api.priceHistory(id, { page_size: 200 }).catch(() => null)]);
   if (!current()) return;
   const weekly = (p.weekly || []).map((w) => ({ label: date(w.weekStart), ...w }));
@@ -54,8 +55,9 @@ export async function render(view, args, _params, current) {
     <table id="features"><thead><tr><th>Feature</th><th>Mentions</th><th>Polarity</th></tr></thead><tbody>
       ${(p.features || []).map((f) => `<tr><td>${esc(f.aspect)}</td><td>${int(f.mentions)}</td><td class="${sentimentClass(f.polarity)}">${num(f.polarity)}</td></tr>`).join('') || '<tr><td colspan="3" class="muted">No feature mentioned yet.</td></tr>'}
     </tbody></table>
-    ${(p.alerts || []).length ? `<h2>Open alerts</h2>${p.alerts.map((a) => `<div class="card"><b>${esc(a.kind)}</b> ${esc(a.message)}</div>`).join('')}` : ''}
+    ${(p.alerts || []).length ? `<h2>Open alerts</h2>${p.alerts.map((a) => `<div class="card"><b>${esc(a.kind)}</b> ${esc(a.message)}
+      ${(a.evidenceReviewIds || []).map((r, i) => `<a href="#/product/${encodeURIComponent(p.productId)}?review=${encodeURIComponent(r)}">review ${i + 1}</a>`).join(' ')}</div>`).join('')}` : ''}
     <h2>Recent reviews</h2>
-    <div id="reviews">${(reviews.reviews || []).map((r) => `<div class="card"><b>${'★'.repeat(r.rating || 0)}</b> ${esc(r.title || '')}
+    <div id="reviews">${(reviews.reviews || []).filter((r) => !evidence || r.reviewId === evidence).slice(0, evidence ? 1 : 5).map((r) => `<div class="card${r.reviewId === evidence ? ' evidence' : ''}" id="review-${esc(r.reviewId)}"><b>${'★'.repeat(r.rating || 0)}</b> ${esc(r.title || '')}
       <div>${esc(r.text)}</div><div class="muted">${date(r.createdAt)}</div></div>`).join('') || '<p class="muted">No reviews.</p>'}</div>`;
 }

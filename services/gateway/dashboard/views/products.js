@@ -73,6 +73,7 @@ export async function render(view, _args, params, current) {
     history.set(key, back);
     location.hash = hashFor([...Object.entries(f), ['page_token', prevToken]]);
   });
+  fillSparklines(view);
 }
 
 function card(p) {
@@ -82,9 +83,30 @@ function card(p) {
     <div class="stats">
       <span class="stat"><b>${num(p.averageRating, 1)}★</b>rating</span>
       <span class="stat"><b class="${sentimentClass(p.sentiment)}">${num(p.sentiment)}</b>sentiment</span>
-      <span class="stat"><b>${int(p.reviewCount)}</b>reviews</span>
+      <span class="stat"><b>${p.noReviewsYet ? '–' : int(p.reviewCount)}</b>${p.noReviewsYet ? 'no reviews yet' : 'reviews'}</span>
       <span class="stat"><b>${num(p.reviewsPerWeek, 1)}</b>per week</span>
     </div>
-    ${p.openAlerts > 0 ? `<div class="badge">${p.openAlerts} open alert${p.openAlerts > 1 ? 's' : ''}</div>` : ''}
+    ${p.openAlerts > 0 ? `<a class="badge alert-badge" href="#/alerts?product_id=${encodeURIComponent(p.productId)}">${p.openAlerts} open alert${p.openAlerts > 1 ? 's' : ''}</a>` : ''}
+    ${p.noReviewsYet ? '' : `<div class="spark" data-spark="${esc(p.productId)}"></div>`}
   </div>`;
+}
+
+// A small weekly rating / sentiment sparkline per card (the list carries no series: one product read each,
+// after the cards are shown; a failed read just leaves the card without one).
+const sparkLine = (values, lo, hi, cls) => {
+  if (values.length < 2) return '';
+  const w = 120, h = 28;
+  const pts = values.map((v, i) => `${((i * w) / (values.length - 1)).toFixed(1)},${(h - ((v - lo) * h) / (hi - lo)).toFixed(1)}`);
+  return `<polyline class="${cls}" points="${pts.join(' ')}"/>`;
+};
+export function fillSparklines(root) {
+  root.querySelectorAll('[data-spark]').forEach(async (el) => {
+    try {
+      const p = await api.product(el.dataset.spark);
+      const weeks = (p.weekly || []).slice(-26);
+      el.innerHTML = weeks.length < 2 ? '' : `<svg viewBox="0 0 120 28" width="120" height="28" role="img"
+        aria-label="weekly rating and sentiment">${sparkLine(weeks.map((w) => w.averageRating), 1, 5, 'spark-rating')}
+        ${sparkLine(weeks.map((w) => w.sentiment), -1, 1, 'spark-sentiment')}</svg>`;
+    } catch (_) { /* no sparkline */ }
+  });
 }

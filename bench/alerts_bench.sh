@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Quality alerts (issue #13; services/analyzer/bench/alerts_score.cc): recall of planted changes with >= 8
+# reviews after, the share of unchanged products alerted and the share of detected changes dated within 30
+# days, on two generated worlds (the marketplace CLI's export: seeds 42 and 7, 1,000 products) and on real
+# Amazon 5-core text with changes planted by replacing later reviews with real 1-2 star reviews of other
+# products. Baseline: the previous detector (a recent window against the year before) on the same reviews.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+DATA="${MARKETLENS_DATA_DIR:-$ROOT/../shared/data}"
+bazel build -c opt //services/analyzer/bench:alerts_score //services/marketplace:cli
+BIN="$(bazel info -c opt bazel-bin)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+for seed in 42 7; do
+  "$BIN/services/marketplace/cli" export --out "$work/world$seed" --products 1000 --seed "$seed" --mess_rate 0 >/dev/null
+  "$BIN/services/analyzer/bench/alerts_score" --world="$work/world$seed" --name="world_seed$seed"
+done
+gift="$DATA/amazon-5core/Gift_Cards_5.json"
+magazines="$DATA/amazon-5core/Magazine_Subscriptions_5.json"
+if [ -f "$gift" ] && [ -f "$magazines" ]; then
+  "$BIN/services/analyzer/bench/alerts_score" --real="$gift,$magazines" --seed=1 --name=real_text
+else
+  echo "real data not found under $DATA: the real-text case is skipped" >&2
+fi

@@ -1,0 +1,131 @@
+#include "services/analyzer/alerts_scoring.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace marketlens::analyzer {
+namespace {
+
+std::optional<absl::Time> ParseTime(const google::protobuf::Value& v) {
+  absl::Time t;
+  std::string error;
+  if (v.kind_case() != google::protobuf::Value::kStringValue ||
+      !absl::ParseTime(absl::RFC3339_full, v.string_value(), &t, &error))
+    return std::nullopt;
+  return t;
+}
+
+}  // namespace
+
+absl::StatusOr<PlantedTruth> ReadMarketplaceTruth(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  PlantedTruth truth;
+  std::string line;
+  while (std::getline(in, line)) {
+    google::protobuf::Struct s;
+    if (line.empty() || !google::protobuf::util::JsonStringToMessage(line, &s).ok()) continue;
+    const auto& f = s.fields();
+    auto id = f.find("product_id");
+    if (id == f.end()) continue;
+    std::optional<absl::Time> since;
+    if (auto d = f.find("deteriorating_since"); d != f.end()) since = ParseTime(d->second);
+    if (auto issues = f.find("issues"); issues != f.end() && issues->second.has_list_value()) {
+      for (const auto& issue : issues->second.list_value().values()) {
+        if (!issue.has_struct_value()) continue;
+        const auto& fi = issue.struct_value().fields();
+        if (auto s2 = fi.find("since"); s2 != fi.end()) {
+          const auto t = ParseTime(s2->second);
+          if (t && (!since || *t < *since)) since = t;
+        }
+      }
+    }
+    truth[id->second.string_value()] = since;
+  }
+  return truth;
+}
+
+PlantedWorld PlantRealChanges(const std::vector<FileReview>& reviews, const PlantOptions& o) {
+  std::mt19937_64 rng(o.seed);
+  std::map<std::string, std::vector<const FileReview*>> by_product;
+  for (const FileReview& r : reviews) by_product[r.product_id].push_back(&r);
+  std::vector<const FileReview*> low;
+  for (const FileReview& r : reviews)
+    if (r.rating <= 2) low.push_back(&r);
+  PlantedWorld world;
+  std::uniform_real_distribution<double> u(0, 1);
+  for (auto& [product, list] : by_product) {
+    std::stable_sort(list.begin(), list.end(),
+                     [](const FileReview* a, const FileReview* b) { return a->created_at < b->created_at; });
+    const bool change = u(rng) < o.changed_share && static_cast<int>(list.size()) >= o.min_reviews;
+    world.truth[product] = std::nullopt;
+    const int n = static_cast<int>(list.size());
+    int split = n;
+    if (change) {
+      split = std::clamp(static_cast<int>(n * (o.change_at + 0.2 * (u(rng) - 0.5))), 1, n - 1);
+      world.truth[product] = list[split]->created_at;
+    }
+    for (int i = 0; i < n; ++i) {
+      FileReview r = *list[i];
+      if (i >= split && (i == split || u(rng) < o.replaced_share)) {
+        const FileReview* other = nullptr;
+        for (int tries = 0; tries < 100 && (other == nullptr || other->product_id == product); ++tries)
+          other = low[std::uniform_int_distribution<size_t>(0, low.size() - 1)(rng)];
+        if (other != nullptr && other->product_id != product) {
+          r.title = other->title;
+          r.text = other->text;
+          r.rating = other->rating;
+          r.id = absl::StrCat(r.id, "~planted");
+        }
+      }
+      world.reviews.push_back(std::move(r));
+    }
+  }
+  return world;
+}
+
+AlertScore ScoreAlerts(const std::vector<FileReview>& reviews, const PlantedTruth& truth,
+                       const std::vector<ChangeFinding>& changes, const ScoreOptions& o) {
+  std::map<std::string, std::vector<const ChangeFinding*>> open;
+  for (const ChangeFinding& c : changes) {
+    if (c.open && (o.kinds.empty() || o.kinds.count(c.kind))) open[c.product_id].push_back(&c);
+  }
+  std::map<std::string, std::vector<absl::Time>> times;
+  for (const FileReview& r : reviews) times[r.product_id].push_back(r.created_at);
+  AlertScore s;
+  for (const auto& [product, since] : truth) {
+    const auto alerts = open.find(product);
+    const bool alerted = alerts != open.end();
+    if (!since) {
+      ++s.unchanged;
+      if (alerted) {
+        ++s.false_alarms;
+        s.false_alarm_products.push_back(product);
+      }
+      continue;
+    }
+    const auto& t = times[product];
+    const int after =
+        static_cast<int>(std::count_if(t.begin(), t.end(), [&](absl::Time x) { return x >= *since; }));
+    if (after < o.min_after) continue;
+    ++s.eligible;
+    if (!alerted) {
+      s.missed.push_back(product);
+      continue;
+    }
+    ++s.detected;
+    double best = 1e18;
+    for (const ChangeFinding* c : alerts->second)
+      best = std::min(best, std::fabs(absl::ToDoubleHours(c->since - *since)) / 24);
+    if (best <= o.max_date_error_days) ++s.dated;
+  }
+  return s;
+}
+
+}  // namespace marketlens::analyzer

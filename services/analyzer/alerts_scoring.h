@@ -1,0 +1,73 @@
+// Scoring quality alerts against planted truth (issue #13), shared by alerts_scoring_test and the
+// `alerts_score` tool behind bench/alerts_bench.sh:
+//   - the marketplace generator's truth (truth_products.jsonl from `marketplace cli export`): a product's
+//     change is its deteriorating_since, else the earliest `since` of its issues;
+//   - real review text with changes planted here: in a chosen share of the products with enough reviews, the
+//     reviews after a date are partly replaced by real 1-2 star reviews of other products (text and stars;
+//     the product and time stay), the rest are left untouched as controls.
+// Figures: recall over planted changes with >= min_after reviews after the change, the share of products
+// without a planted change that have an open alert, and the share of detected changes dated within
+// max_date_error_days of the planted date.
+#ifndef MARKETLENS_SERVICES_ANALYZER_ALERTS_SCORING_H_
+#define MARKETLENS_SERVICES_ANALYZER_ALERTS_SCORING_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/analyzer/cli_alerts.h"
+#include "services/analyzer/insights/change_detection.h"
+
+namespace marketlens::analyzer {
+
+// product id -> planted change date (nullopt: unchanged). Every product of the world is a key.
+using PlantedTruth = std::map<std::string, std::optional<absl::Time>>;
+
+absl::StatusOr<PlantedTruth> ReadMarketplaceTruth(const std::string& truth_products_jsonl);
+
+struct PlantOptions {
+  uint64_t seed = 1;
+  int min_reviews = 20;         // products with fewer reviews are left out of the world
+  double changed_share = 0.5;   // of the products kept
+  double change_at = 0.6;       // the change falls after this share of the product's reviews (+-0.1)
+  double replaced_share = 0.6;  // of the reviews after the change
+};
+
+struct PlantedWorld {
+  std::vector<FileReview> reviews;
+  PlantedTruth truth;
+};
+
+// Real reviews -> a world with planted changes (see the file comment). Low-star reviews are drawn from all
+// products but the one they are planted in.
+PlantedWorld PlantRealChanges(const std::vector<FileReview>& reviews, const PlantOptions& options);
+
+struct AlertScore {
+  int eligible = 0;  // planted changes with >= min_after reviews after
+  int detected = 0;
+  int dated = 0;  // detected and dated within max_date_error_days
+  int unchanged = 0;
+  int false_alarms = 0;  // unchanged products with an open alert
+  double recall() const { return eligible ? static_cast<double>(detected) / eligible : 0; }
+  double false_alarm_rate() const { return unchanged ? static_cast<double>(false_alarms) / unchanged : 0; }
+  double dated_share() const { return detected ? static_cast<double>(dated) / detected : 0; }
+  std::vector<std::string> missed, false_alarm_products;
+};
+
+struct ScoreOptions {
+  int min_after = 8;
+  double max_date_error_days = 30;
+  std::set<std::string> kinds;  // empty: every kind counts
+};
+
+AlertScore ScoreAlerts(const std::vector<FileReview>& reviews, const PlantedTruth& truth,
+                       const std::vector<ChangeFinding>& changes, const ScoreOptions& options = {});
+
+}  // namespace marketlens::analyzer
+
+#endif  // MARKETLENS_SERVICES_ANALYZER_ALERTS_SCORING_H_

@@ -1,0 +1,172 @@
+#include "services/analyzer/cli_alerts.h"
+
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "common/logging/log.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace marketlens::analyzer {
+namespace {
+
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+std::string Field(const Struct& s, const std::string& name) {
+  auto it = s.fields().find(name);
+  if (it == s.fields().end()) return "";
+  if (it->second.kind_case() == Value::kStringValue) return it->second.string_value();
+  if (it->second.kind_case() == Value::kNumberValue) {
+    return absl::StrFormat("%.17g", it->second.number_value());
+  }
+  return "";
+}
+
+std::string FirstOf(const Struct& s, std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    std::string v = Field(s, n);
+    if (!v.empty()) return v;
+  }
+  return "";
+}
+
+std::string Day(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); }
+
+}  // namespace
+
+int OfflineAlerts::open() const {
+  int n = 0;
+  for (const ChangeFinding& f : changes) n += f.open ? 1 : 0;
+  return n;
+}
+
+absl::StatusOr<std::vector<FileReview>> ReadReviewsFile(const std::string& path, int* skipped) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::vector<FileReview> out;
+  absl::flat_hash_map<std::string, int> seen_ids;
+  std::string line;
+  *skipped = 0;
+  while (std::getline(in, line)) {
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    Struct s;
+    if (!google::protobuf::util::JsonStringToMessage(line, &s).ok()) {
+      ++*skipped;
+      continue;
+    }
+    FileReview r;
+    r.product_id = FirstOf(s, {"product_id", "asin"});
+    double rating = 0;
+    (void)absl::SimpleAtod(FirstOf(s, {"rating", "overall"}), &rating);
+    r.rating = static_cast<int>(rating + 0.5);
+    double unix_seconds = 0;
+    bool has_time = absl::SimpleAtod(Field(s, "unixReviewTime"), &unix_seconds);
+    if (has_time) {
+      r.created_at = absl::FromUnixSeconds(static_cast<int64_t>(unix_seconds));
+    } else {
+      std::string error;
+      has_time = absl::ParseTime(absl::RFC3339_full, Field(s, "created_at"), &r.created_at, &error);
+    }
+    if (r.product_id.empty() || r.rating < 1 || r.rating > 5 || !has_time) {
+      ++*skipped;
+      continue;
+    }
+    r.title = FirstOf(s, {"title", "summary"});
+    r.text = FirstOf(s, {"text", "reviewText"});
+    r.id = FirstOf(s, {"id", "review_id"});
+    if (r.id.empty()) r.id = absl::StrCat(Field(s, "reviewerID"), "/", r.product_id);
+    // Amazon's files have no review id, and a reviewer may review a product twice.
+    const int dup = seen_ids[r.id]++;
+    if (dup > 0) absl::StrAppend(&r.id, "#", dup + 1);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+AnalysedReviews AnalyseReviews(const std::vector<FileReview>& reviews, Engine& engine) {
+  // The pipeline's training: the rated reviews' title and text (Retrain via InsightsStore::TrainingData).
+  std::vector<RatedText> rated;
+  rated.reserve(reviews.size());
+  for (const FileReview& r : reviews) {
+    rated.push_back({r.title.empty() ? r.text : absl::StrCat(r.title, ".\n", r.text), r.rating});
+  }
+  auto model = TextModel::Train(rated, TrainOptions(), engine.tokenizer_options());
+  if (model.ok()) engine.SetModel(std::make_shared<TextModel>(*std::move(model)));
+
+  AnalysedReviews out;
+  for (const FileReview& r : reviews) {
+    const Analysis a = engine.Analyze({.title = r.title, .text = r.text, .rating = r.rating});
+    ReviewFact f;
+    f.id = r.id;
+    f.created_at = r.created_at;
+    f.rating = r.rating;
+    f.sentiment = a.sentiment;
+    for (const IssueFlag& i : a.issues) {
+      f.issues.push_back(i.category);
+      f.issue_sentences.push_back(i.sentence);
+    }
+    for (const AspectMention& m : a.aspects) {
+      f.aspects.push_back(m.aspect);
+      f.aspect_polarities.push_back(m.polarity);
+    }
+    out.products[r.product_id].push_back(std::move(f));
+    out.now = std::max(out.now, r.created_at);
+  }
+  return out;
+}
+
+OfflineAlerts AlertsForReviews(const std::vector<FileReview>& reviews, Engine& engine,
+                               const ChangeOptions& options) {
+  const AnalysedReviews analysed = AnalyseReviews(reviews, engine);
+  OfflineAlerts result;
+  result.reviews = static_cast<int>(reviews.size());
+  result.products = static_cast<int>(analysed.products.size());
+  result.now = analysed.now;
+  result.changes = DetectChanges(analysed.products, analysed.now, options);
+  return result;
+}
+
+std::string AlertJson(const ChangeFinding& f) {
+  std::vector<std::string> evidence;
+  for (const std::string& id : f.evidence)
+    evidence.push_back(absl::StrCat("\"", logging::JsonEscape(id), "\""));
+  return absl::StrFormat(
+      "{\"product_id\":\"%s\",\"kind\":\"%s\",\"metric\":\"%s\",\"since\":\"%s\",\"before\":%.4g,"
+      "\"after\":%.4g,\"p_value\":%.3g,\"after_reviews\":%d,\"before_reviews\":%d,\"evidence\":[%s],"
+      "\"message\":\"%s\"}",
+      logging::JsonEscape(f.product_id), f.kind, logging::JsonEscape(f.metric), Day(f.since), f.before,
+      f.after, f.p_value, f.after_reviews, f.before_reviews, absl::StrJoin(evidence, ","),
+      logging::JsonEscape(f.message));
+}
+
+int RunAlertsCommand(const std::string& file, std::ostream& out, std::ostream& err) {
+  int skipped = 0;
+  auto reviews = ReadReviewsFile(file, &skipped);
+  if (!reviews.ok()) {
+    err << reviews.status().message() << "\n";
+    return 1;
+  }
+  if (skipped > 0) err << "skipped " << skipped << " lines (not JSON, or no product, rating or time)\n";
+  auto engine = Engine::Create();
+  if (!engine.ok()) {
+    err << engine.status() << "\n";
+    return 1;
+  }
+  const OfflineAlerts result = AlertsForReviews(*reviews, **engine);
+  for (const ChangeFinding& f : result.changes) {
+    if (f.open) out << AlertJson(f) << "\n";
+  }
+  out << absl::StrFormat("products=%d reviews=%d alerts=%d\n", result.products, result.reviews,
+                         result.open());
+  return 0;
+}
+
+}  // namespace marketlens::analyzer

@@ -1,0 +1,106 @@
+// Quality change detection over each product's whole review history, calibrated for a whole catalogue
+// (issue #13). Pure C++: the service's store, the `cli alerts` command, the tests and the bench call this.
+//
+// Per product and metric, one test of "the newest reviews are worse than everything before them":
+//   average_rating      Student's t-test on the stars with the pooled variance (exact under "no change",
+//                       a small variance floor so that "all 5 stars, then all 1 star" is testable),
+//                       drop >= min_rating_drop and the share of 1-2 star reviews up >= min_low_share_rise;
+//   sentiment           the same on review sentiment, drop >= min_sentiment_drop;
+//   issue_share:<cat>   Fisher's exact test (hypergeometric tail) on the reviews mentioning the issue,
+//                       rise >= min_issue_rise, at least issue_ratio times the share before and
+//                       min_issue_count mentions after;
+//   review_velocity     the exact binomial test of how many reviews fell after the split given the total
+//                       and the share of time (a Poisson process conditioned on its count), rate at most
+//                       max_velocity_ratio of the rate before.
+// The split is searched, not fixed: candidate splits leave the newest k reviews "after", for k on a geometric
+// grid (min_after, x grid_ratio, ...) and the oldest j likewise (min_before, ...), so the search covers the
+// whole history; the p-value of the best grid
+// point is multiplied by the number of grid points (Bonferroni over the search). The change date is then
+// refined to the maximum-likelihood split near that grid point, and the before/after values are taken there.
+// A change that has since reverted (the newest reviews are significantly better than those just after the
+// change and no longer worse than before) is kept as history: `open` false, `recovered_at` set.
+//
+// Calibration across products x metrics: Benjamini-Hochberg at `fdr` over every test performed, then the
+// minimum effect sizes. Tests that could not be run for lack of reviews do not count, nor (Tarone; Gilbert's
+// FDR version) issue tests whose margins make them unable ever to reach the BH level: an issue mentioned
+// 3 times in 40 reviews cannot be significant however the mentions fall, so it must not dilute the rest.
+#ifndef MARKETLENS_SERVICES_ANALYZER_INSIGHTS_CHANGE_DETECTION_H_
+#define MARKETLENS_SERVICES_ANALYZER_INSIGHTS_CHANGE_DETECTION_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "services/analyzer/insights/aggregate.h"
+
+namespace marketlens::analyzer {
+
+struct ChangeOptions {
+  int min_after = 8;        // reviews after a change before it can be reported
+  int min_before = 5;       // reviews before it
+  double grid_ratio = 1.5;  // the split search's geometric grid of "newest k reviews"
+  double fdr = 0.1;         // Benjamini-Hochberg level across products x metrics
+  double min_rating_drop = 0.5;
+  double min_sentiment_drop = 0.3;
+  double min_low_share_rise = 0.1;  // a rating drop must show as more 1-2 star reviews, not 5 -> 4 stars
+  double min_issue_rise = 0.10;     // absolute share
+  double issue_ratio = 2.0;         // after share >= ratio x before share
+  int min_issue_count = 3;          // mentions after the change
+  double max_velocity_ratio = 0.35;
+  int min_velocity_days = 42;    // an "after" period of velocity must be at least this long
+  int min_velocity_before = 20;  // reviews before a velocity change
+  double recovery_alpha = 0.01;  // a reversal needs this (after its own grid correction)
+  int max_evidence = 5;
+  double rating_variance_floor = 0.1;
+  double sentiment_variance_floor = 0.01;
+};
+
+// One test of one metric of one product (whether or not it ends in an alert).
+struct ChangeFinding {
+  std::string product_id;
+  std::string kind;           // "rating_drop", "sentiment_drop", "issue_spike", "velocity_drop"
+  std::string metric;         // "average_rating", "sentiment", "issue_share:<category>", "review_velocity"
+  double p_value = 1;         // adjusted for the split search
+  double min_p_value = 0;     // the smallest p this test could give with its margins (count tests)
+  bool meets_effect = false;  // the minimum effect size holds at the refined split
+  absl::Time since = absl::InfinitePast();         // first review after the change
+  absl::Time recovered_at = absl::InfinitePast();  // first review of the recovery (history only)
+  bool open = true;                                // persists to the newest data
+  double before = 0;  // value before / after the change (stars, sentiment, share, reviews per week)
+  double after = 0;
+  int before_reviews = 0;
+  int after_reviews = 0;
+  std::vector<std::string> evidence;  // review ids after the change that show it, earliest first
+  std::string message;
+};
+
+// Every test that could be run for one product (reviews in any order; `id` fills the evidence).
+std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
+                                              const std::vector<ReviewFact>& facts, absl::Time now,
+                                              const ChangeOptions& options = {});
+
+// The Benjamini-Hochberg p-value threshold at level q for these p-values (0 when nothing passes).
+double BenjaminiHochbergThreshold(std::vector<double> p_values, double q);
+// The same after Gilbert's (2005) Tarone screen: with m(K) = #{tests whose min_p_values[i] <= q / K}, the
+// smallest K with m(K) <= K; BH at q over those m(K) tests only. Returns the p threshold (0: none).
+double TaroneBenjaminiHochbergThreshold(const std::vector<double>& p_values,
+                                        const std::vector<double>& min_p_values, double q);
+
+// The findings that are alerts: p <= the BH threshold over all of `tests`, and the effect sizes hold.
+// Order: product id, then metric.
+std::vector<ChangeFinding> SelectChanges(const std::vector<ChangeFinding>& tests,
+                                         const ChangeOptions& options = {});
+
+// TestProductChanges for every product, then SelectChanges across all of them.
+std::vector<ChangeFinding> DetectChanges(const std::map<std::string, std::vector<ReviewFact>>& products,
+                                         absl::Time now, const ChangeOptions& options = {});
+
+// P(X >= x) for X hypergeometric: `draws` reviews after the split of `total`, `successes` mentions in all.
+double HypergeometricUpperTail(int x, int total, int successes, int draws);
+// P(X <= x) for X ~ Binomial(n, p).
+double BinomialLowerTail(int x, int n, double p);
+
+}  // namespace marketlens::analyzer
+
+#endif  // MARKETLENS_SERVICES_ANALYZER_INSIGHTS_CHANGE_DETECTION_H_

@@ -1,0 +1,146 @@
+// Change detection on hand-made histories: a drop is found and dated, an unchanged product stays quiet, a
+// reverted change is history, small counts do not alert, and the BH / Tarone thresholds and exact tails
+// give their textbook values.
+#include "services/analyzer/insights/change_detection.h"
+
+#include <cmath>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+
+namespace marketlens::analyzer {
+namespace {
+
+const absl::Time kStart = absl::FromUnixSeconds(1700000000);
+
+// n reviews, one every 3 days from `day0`, rating drawn around `mean` (1..5), sentiment tied to the rating.
+void AddReviews(std::vector<ReviewFact>* out, int n, int day0, double mean, std::mt19937* rng,
+                const std::string& issue = "", double issue_rate = 0, double spacing_days = 3) {
+  std::normal_distribution<double> noise(0, 0.8);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int i = 0; i < n; ++i) {
+    ReviewFact f;
+    f.id = absl::StrCat("r", out->size());
+    f.created_at = kStart + absl::Hours(24) * (day0 + spacing_days * i);
+    f.rating = static_cast<int>(std::clamp(std::round(mean + noise(*rng)), 1.0, 5.0));
+    f.sentiment = std::clamp((f.rating - 3) / 2.0 + 0.2 * noise(*rng), -1.0, 1.0);
+    if (!issue.empty() && u(*rng) < issue_rate) f.issues.push_back(issue);
+    out->push_back(std::move(f));
+  }
+}
+
+TEST(ChangeDetection, FindsAndDatesAnOldDropThatPersists) {
+  std::mt19937 rng(3);
+  std::vector<ReviewFact> facts;
+  AddReviews(&facts, 60, 0, 4.6, &rng);
+  AddReviews(&facts, 40, 180, 2.4, &rng, "defective", 0.4);                // from day 180 on
+  const absl::Time now = facts.back().created_at + absl::Hours(24 * 200);  // the change is old by now
+  const auto changes = DetectChanges({{"p1", facts}}, now);
+  ASSERT_FALSE(changes.empty());
+  bool rating = false;
+  for (const ChangeFinding& c : changes) {
+    EXPECT_EQ(c.product_id, "p1");
+    if (c.metric == "review_velocity") continue;  // no reviews for 200 days: rightly a velocity drop too
+    EXPECT_TRUE(c.open) << c.message;
+    EXPECT_LE(std::fabs(absl::ToDoubleHours(c.since - (kStart + absl::Hours(24 * 180)))) / 24, 30)
+        << c.message;
+    EXPECT_FALSE(c.evidence.empty());
+    if (c.metric == "average_rating") {
+      rating = true;
+      EXPECT_GT(c.before, 4.0);
+      EXPECT_LT(c.after, 3.0);
+      EXPECT_NE(c.message.find("Since "), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(rating);
+}
+
+TEST(ChangeDetection, UnchangedProductsStayQuiet) {
+  std::map<std::string, std::vector<ReviewFact>> products;
+  for (int p = 0; p < 200; ++p) {
+    std::mt19937 rng(100 + p);
+    const int n = 20 + p % 60;
+    AddReviews(&products[absl::StrCat("p", p)], n, 0, 3.2 + (p % 5) * 0.4, &rng, "smell", 0.08, 400.0 / n);
+  }
+  const auto changes = DetectChanges(products, kStart + absl::Hours(24 * 400));
+  EXPECT_TRUE(changes.empty()) << changes.front().product_id << ": " << changes.front().message;
+}
+
+TEST(ChangeDetection, ARevertedChangeIsHistory) {
+  std::mt19937 rng(5);
+  std::vector<ReviewFact> facts;
+  AddReviews(&facts, 40, 0, 4.7, &rng);
+  AddReviews(&facts, 40, 120, 1.8, &rng);
+  AddReviews(&facts, 40, 240, 4.7, &rng);
+  const auto tests = TestProductChanges("p", facts, facts.back().created_at);
+  for (const ChangeFinding& t : tests) {
+    if (t.metric == "average_rating" && t.meets_effect) {
+      EXPECT_FALSE(t.open) << t.message;
+      EXPECT_GT(t.recovered_at, t.since);
+      EXPECT_NE(t.message.find("recovered"), std::string::npos) << t.message;
+    }
+  }
+}
+
+TEST(ChangeDetection, SmallCountsDoNotAlert) {
+  // "3 of 8 vs 1 of 31": the old two-proportion z-test called this significant.
+  std::vector<ReviewFact> facts;
+  for (int i = 0; i < 39; ++i) {
+    ReviewFact f;
+    f.id = absl::StrCat("r", i);
+    f.created_at = kStart + absl::Hours(24 * 5 * i);
+    f.rating = 4 + i % 2;
+    f.sentiment = 0.6;
+    if (i == 10 || i == 33 || i == 35 || i == 37) f.issues.push_back("defective");
+    facts.push_back(f);
+  }
+  std::map<std::string, std::vector<ReviewFact>> products{{"p", facts}};
+  EXPECT_TRUE(DetectChanges(products, facts.back().created_at).empty());
+  // The exact one-sided tail: P(X >= 3) drawing 8 of 39 with 4 successes.
+  EXPECT_NEAR(HypergeometricUpperTail(3, 39, 4, 8), (4.0 * 324632 + 52360) / 61523748, 1e-9);
+}
+
+TEST(ChangeDetection, TooFewReviewsAreNotTested) {
+  std::mt19937 rng(1);
+  std::vector<ReviewFact> facts;
+  AddReviews(&facts, 8, 0, 4.8, &rng);
+  EXPECT_TRUE(TestProductChanges("p", facts, facts.back().created_at).empty());
+}
+
+TEST(ChangeDetection, BenjaminiHochbergAndTarone) {
+  // m = 4, q = 0.1: 0.01 <= 0.025, 0.03 <= 0.05, 0.06 <= 0.075, 0.5 > 0.1: threshold 0.06.
+  EXPECT_DOUBLE_EQ(BenjaminiHochbergThreshold({0.01, 0.03, 0.06, 0.5}, 0.1), 0.06);
+  EXPECT_DOUBLE_EQ(BenjaminiHochbergThreshold({0.2, 0.5}, 0.1), 0);
+  // Two untestable count tests (min p 1) do not dilute the two real ones.
+  EXPECT_DOUBLE_EQ(TaroneBenjaminiHochbergThreshold({0.04, 0.06, 1, 1}, {0, 0, 1, 1}, 0.1), 0.06);
+  EXPECT_DOUBLE_EQ(BenjaminiHochbergThreshold({0.04, 0.06, 1, 1}, 0.1), 0);
+  EXPECT_NEAR(BinomialLowerTail(0, 10, 0.5), 1.0 / 1024, 1e-12);
+}
+
+TEST(ChangeDetection, VelocityDropIsFound) {
+  std::vector<ReviewFact> facts;
+  for (int i = 0; i < 120; ++i) {  // daily for 120 days, then one a month
+    ReviewFact f;
+    f.id = absl::StrCat("r", i);
+    f.created_at = kStart + absl::Hours(24 * i);
+    f.rating = 5;
+    f.sentiment = 0.8;
+    facts.push_back(f);
+  }
+  for (int i = 0; i < 4; ++i) {
+    ReviewFact f;
+    f.id = absl::StrCat("late", i);
+    f.created_at = kStart + absl::Hours(24 * (150 + 30 * i));
+    f.rating = 5;
+    f.sentiment = 0.8;
+    facts.push_back(f);
+  }
+  const auto changes = DetectChanges({{"p", facts}}, facts.back().created_at);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].metric, "review_velocity");
+  EXPECT_LE(std::fabs(absl::ToDoubleHours(changes[0].since - (kStart + absl::Hours(24 * 120)))) / 24, 30);
+}
+
+}  // namespace
+}  // namespace marketlens::analyzer
