@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/testing/real_data.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -87,7 +88,31 @@ TEST_F(CliTest, EvaluateWithTuning) {
   google::protobuf::Struct json;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
   const auto& knn = json.fields().at("results").list_value().values(1).struct_value().fields();
-  EXPECT_EQ(knn.at("tuning").struct_value().fields().at("trials").number_value(), 3);
+  // Successive halving: 3 candidates at a third of the validation users, then the best at full fidelity.
+  EXPECT_EQ(knn.at("tuning").struct_value().fields().at("trials").number_value(), 4);
+}
+
+// The neural models and the learned hybrid in the same table, on real Amazon 5-core ratings.
+TEST_F(CliTest, EvaluatesNeuralModelsAndTheLearnedHybridOnRealData) {
+  MARKETLENS_REQUIRE_REAL_DATA(path, "amazon-5core/Gift_Cards_5.json");
+  CliRun r = Cli({"evaluate", "--input", path, "--format", "amazon", "--split", "random", "--test_fraction",
+                  "0.25", "--min_user_interactions", "2", "--min_item_interactions", "2", "--algorithms",
+                  "item_knn,ncf,two_tower,hybrid", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  google::protobuf::Struct json;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
+  const auto& results = json.fields().at("results").list_value().values();
+  ASSERT_EQ(results.size(), 5);  // popularity (always), item_knn, ncf, two_tower, hybrid
+  double popularity = 0;
+  for (const auto& v : results) {
+    const auto& f = v.struct_value().fields();
+    const std::string name = f.at("algorithm").string_value();
+    ASSERT_TRUE(f.contains("ndcg")) << name << " was skipped: " << r.out;
+    const double ndcg = f.at("ndcg").number_value();
+    if (name == "popularity") popularity = ndcg;
+    if (name == "ncf" || name == "two_tower" || name == "hybrid") EXPECT_GT(ndcg, popularity) << name;
+  }
+  EXPECT_THAT(r.out, HasSubstr("\"w_item_knn\""));  // the blend's learned weights are reported
 }
 
 TEST_F(CliTest, TrainWritesAnArtifact) {
