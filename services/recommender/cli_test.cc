@@ -110,7 +110,9 @@ TEST_F(CliTest, EvaluatesNeuralModelsAndTheLearnedHybridOnRealData) {
     ASSERT_TRUE(f.contains("ndcg")) << name << " was skipped: " << r.out;
     const double ndcg = f.at("ndcg").number_value();
     if (name == "popularity") popularity = ndcg;
-    if (name == "ncf" || name == "two_tower" || name == "hybrid") EXPECT_GT(ndcg, popularity) << name;
+    if (name == "ncf" || name == "two_tower" || name == "hybrid") {
+      EXPECT_GT(ndcg, popularity) << name;
+    }
   }
   EXPECT_THAT(r.out, HasSubstr("\"w_item_knn\""));  // the blend's learned weights are reported
 }
