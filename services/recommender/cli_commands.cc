@@ -290,6 +290,7 @@ int Train(const CliArgs& a, std::ostream& out, std::ostream& err) {
     return err << "train: " << s.message() << "\n", kUsage;
   const bool promote = a.GetBool("promote");
   const bool do_register = a.GetBool("register") || promote;
+  const bool tune = a.GetBool("tune");
   const std::string output = a.Get("output");
   for (const std::string& unused : a.Unused()) {
     err << "train: unknown flag --" << unused << "\n";
@@ -303,7 +304,7 @@ int Train(const CliArgs& a, std::ostream& out, std::ostream& err) {
     absl::Status s = LoadTrainingInputFromPostgres(registry, log, catalog, regions, err);
     if (!s.ok()) return err << "train: " << s.message() << "\n", kFailed;
   }
-  if (a.GetBool("tune")) {
+  if (tune) {
     // The chosen values go into config.params, so they are stored with the model (bundle params, registry).
     std::vector<std::string> tuned_parts;
     if (config.algorithm == "hybrid" || config.algorithm == "als") tuned_parts.push_back("als");

@@ -1,15 +1,18 @@
 // The CLI end to end on files it generates: generate -> evaluate (explicit files, splits, table, JSON,
 // tuning) -> train; and clear usage errors.
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/testing/real_data.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "services/recommender/bundle/bundle.h"
 #include "services/recommender/cli_commands.h"
 
 namespace marketlens::recommender {
@@ -115,6 +118,23 @@ TEST_F(CliTest, EvaluatesNeuralModelsAndTheLearnedHybridOnRealData) {
     }
   }
   EXPECT_THAT(r.out, HasSubstr("\"w_item_knn\""));  // the blend's learned weights are reported
+}
+
+// --tune chooses the parameters on a validation split of the input and stores them with the model.
+TEST_F(CliTest, TrainWithTuningStoresTheChosenValues) {
+  CliRun r = Cli({"train", "--input", Tmp("all.data"), "--algorithm", "item_knn", "--tune", "--output",
+                  Tmp("tuned.mlrec"), "--version", "vt"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("tuned item_knn: "));
+  std::ifstream in(Tmp("tuned.mlrec"), std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  auto bundle = ParseBundle(bytes.str());
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  // The chosen neighbours/shrink come from the search's wide ranges, not the defaults.
+  ASSERT_TRUE(bundle->params.count("item_knn.neighbors"));
+  ASSERT_TRUE(bundle->params.count("item_knn.shrink"));
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("neighbors=", bundle->params.at("item_knn.neighbors"))));
 }
 
 TEST_F(CliTest, TrainWritesAnArtifact) {
