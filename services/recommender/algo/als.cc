@@ -19,81 +19,48 @@ Params AlsModel::params() const {
 void AlsModel::SolveSide(const CsrMatrix& interactions, const Matrix& fixed, Matrix& solve) const {
   const int k = options_.factors;
   // A = YtY + reg I (the part shared by every row).
-  Matrix yty = fixed.transpose() * fixed;
+  Eigen::MatrixXf yty = fixed.transpose() * fixed;
   yty.diagonal().array() += options_.regularization;
   const float alpha = options_.alpha;
   const int cg_steps = options_.cg_steps;
-  // Rows are solved in blocks of kBlock: the dense part of A x and A p for the whole block is one matrix
-  // product (X_block * YtY), several times faster than a k x k matrix-vector product per row; the sparse
-  // part (each row's own items) and the CG updates stay per row. Blocks are fixed index ranges, so the
-  // result does not depend on the number of threads.
-  constexpr int kBlock = 64;
-  ParallelFor(interactions.rows, options_.threads, kBlock, [&](int64_t begin, int64_t end, int) {
-    Matrix x(kBlock, k), r(kBlock, k), p(kBlock, k), ap(kBlock, k);
-    float rs[kBlock];
-    bool active[kBlock];
-    for (int64_t b0 = begin; b0 < end; b0 += kBlock) {
-      const int n = static_cast<int>(std::min<int64_t>(kBlock, end - b0));
-      x.topRows(n) = solve.middleRows(b0, n);
+  ParallelFor(interactions.rows, options_.threads, 64, [&](int64_t begin, int64_t end, int) {
+    Vector x(k), r(k), p(k), ap(k);
+    for (int64_t row = begin; row < end; ++row) {
+      auto items = interactions.RowIndices(static_cast<int32_t>(row));
+      auto weights = interactions.RowValues(static_cast<int32_t>(row));
+      if (items.empty()) {
+        solve.row(row).setZero();
+        continue;
+      }
+      x = solve.row(row).transpose();
       // r = b - A x, with b = sum_i c_i y_i and A = YtY + reg I + sum_i (c_i - 1) y_i y_i^T.
-      r.topRows(n).noalias() = -(x.topRows(n) * yty);
-      for (int j = 0; j < n; ++j) {
-        const int32_t row = static_cast<int32_t>(b0 + j);
-        auto items = interactions.RowIndices(row);
-        auto weights = interactions.RowValues(row);
-        active[j] = !items.empty();
-        if (!active[j]) {
-          x.row(j).setZero();
-          p.row(j).setZero();
-          continue;
-        }
-        for (size_t m = 0; m < items.size(); ++m) {
-          const auto y = fixed.row(items[m]);
-          const float c = 1.0f + alpha * weights[m];
-          r.row(j).noalias() += (c - (c - 1.0f) * y.dot(x.row(j))) * y;
-        }
-        p.row(j) = r.row(j);
-        rs[j] = r.row(j).squaredNorm();
-        if (rs[j] < 1e-20f) {
-          active[j] = false;
-          p.row(j).setZero();
-        }
+      r.noalias() = -(yty * x);
+      for (size_t n = 0; n < items.size(); ++n) {
+        const auto y = fixed.row(items[n]);
+        const float c = 1.0f + alpha * weights[n];
+        r.noalias() += (c - (c - 1.0f) * y.dot(x)) * y.transpose();
       }
+      p = r;
+      float rs_old = r.squaredNorm();
+      if (rs_old < 1e-20f) continue;
       for (int step = 0; step < cg_steps; ++step) {
-        ap.topRows(n).noalias() = p.topRows(n) * yty;
-        bool any = false;
-        for (int j = 0; j < n; ++j) {
-          if (!active[j]) continue;
-          const int32_t row = static_cast<int32_t>(b0 + j);
-          auto items = interactions.RowIndices(row);
-          auto weights = interactions.RowValues(row);
-          for (size_t m = 0; m < items.size(); ++m) {
-            const auto y = fixed.row(items[m]);
-            const float c = 1.0f + alpha * weights[m];
-            ap.row(j).noalias() += ((c - 1.0f) * y.dot(p.row(j))) * y;
-          }
-          const float pap = p.row(j).dot(ap.row(j));
-          if (pap <= 0) {
-            active[j] = false;
-            p.row(j).setZero();
-            continue;
-          }
-          const float step_size = rs[j] / pap;
-          x.row(j).noalias() += step_size * p.row(j);
-          r.row(j).noalias() -= step_size * ap.row(j);
-          const float rs_new = r.row(j).squaredNorm();
-          if (rs_new < 1e-20f) {
-            active[j] = false;
-            p.row(j).setZero();
-            continue;
-          }
-          p.row(j) = r.row(j) + (rs_new / rs[j]) * p.row(j);
-          rs[j] = rs_new;
-          any = true;
+        ap.noalias() = yty * p;
+        for (size_t n = 0; n < items.size(); ++n) {
+          const auto y = fixed.row(items[n]);
+          const float c = 1.0f + alpha * weights[n];
+          ap.noalias() += ((c - 1.0f) * y.dot(p)) * y.transpose();
         }
-        if (!any) break;
+        const float pap = p.dot(ap);
+        if (pap <= 0) break;
+        const float step_size = rs_old / pap;
+        x.noalias() += step_size * p;
+        r.noalias() -= step_size * ap;
+        const float rs_new = r.squaredNorm();
+        if (rs_new < 1e-20f) break;
+        p = r + (rs_new / rs_old) * p;
+        rs_old = rs_new;
       }
-      solve.middleRows(b0, n) = x.topRows(n);
+      solve.row(row) = x.transpose();
     }
   });
 }
