@@ -12,7 +12,9 @@
 #include "services/recommender/bundle/trainer.h"
 #include "services/recommender/cli_args.h"
 #include "services/recommender/cli_registry.h"
+#include "services/recommender/data/public_datasets.h"
 #include "services/recommender/data/synthetic.h"
+#include "services/recommender/eval/blend.h"
 #include "services/recommender/eval/report.h"
 #include "services/recommender/eval/split.h"
 #include "services/recommender/eval/tuning.h"
@@ -53,30 +55,61 @@ absl::StatusOr<HygieneOptions> HygieneFromArgs(const CliArgs& a) {
   return h;
 }
 
-absl::StatusOr<InteractionLog> ReadLog(const CliArgs& a, const std::string& flag) {
+// --format interactions (u.data-like, the default) | online_retail (UCI Online Retail CSV) | amazon (5-core
+// JSON lines). The public formats also yield a catalogue (titles, categories, price buckets), merged into
+// `catalog` when given.
+absl::StatusOr<InteractionLog> ReadLog(const CliArgs& a, const std::string& flag,
+                                       ItemCatalog* catalog = nullptr) {
   auto min_rating = a.GetDouble("min_rating", 0);
   if (!min_rating.ok()) return min_rating.status();
-  return ReadInteractionsFile(a.Get(flag), {.min_rating = static_cast<float>(*min_rating)});
+  const std::string format = a.Get("format", "interactions");
+  if (format == "interactions") {
+    return ReadInteractionsFile(a.Get(flag), {.min_rating = static_cast<float>(*min_rating)});
+  }
+  absl::StatusOr<PublicDataset> d;
+  if (format == "online_retail") {
+    d = ReadOnlineRetailCsv(a.Get(flag));
+  } else if (format == "amazon") {
+    d = ReadAmazonReviewsJson(a.Get(flag));
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--format must be interactions, online_retail or amazon, got `", format, "`"));
+  }
+  if (!d.ok()) return d.status();
+  if (catalog != nullptr) {
+    for (auto& [id, info] : d->catalog) catalog->try_emplace(id, std::move(info));
+  }
+  if (*min_rating > 0) {
+    InteractionLog kept;
+    for (const Event& e : d->log.events) {
+      if (e.type == EventType::kRating && e.value < *min_rating) continue;
+      kept.Add(d->log.users.Name(e.user), d->log.items.Name(e.item), e.type, e.value, e.timestamp,
+               e.session >= 0 ? d->log.sessions.Name(e.session) : "");
+    }
+    return kept;
+  }
+  return std::move(d->log);
 }
 
 int Evaluate(const CliArgs& a, std::ostream& out, std::ostream& err) {
   const bool json = a.GetBool("json");
   InteractionLog train, test;
   std::string protocol;
+  ItemCatalog format_catalog;  // from --format online_retail|amazon
   if (a.Has("train") || a.Has("test")) {
     if (!a.Has("train") || !a.Has("test") || a.Has("input")) {
       err << "evaluate: give --train and --test together (or --input with --split)\n";
       return kUsage;
     }
-    auto tr = ReadLog(a, "train");
+    auto tr = ReadLog(a, "train", &format_catalog);
     if (!tr.ok()) return err << tr.status().message() << "\n", kFailed;
-    auto te = ReadLog(a, "test");
+    auto te = ReadLog(a, "test", &format_catalog);
     if (!te.ok()) return err << te.status().message() << "\n", kFailed;
     train = *std::move(tr);
     test = *std::move(te);
     protocol = "explicit train/test files";
   } else if (a.Has("input")) {
-    auto log = ReadLog(a, "input");
+    auto log = ReadLog(a, "input", &format_catalog);
     if (!log.ok()) return err << log.status().message() << "\n", kFailed;
     const std::string split = a.Get("split", "temporal");
     if (split == "random") {
@@ -120,10 +153,12 @@ int Evaluate(const CliArgs& a, std::ostream& out, std::ostream& err) {
   auto threads = a.GetInt("threads", 0);
   auto relevance = a.GetDouble("relevance_min_rating", 0);
   auto max_users = a.GetInt("max_users", 0);
-  auto trials = a.GetInt("tune_trials", 8);
+  auto trials = a.GetInt("tune_trials", 27);
+  auto tune_seconds = a.GetDouble("tune_seconds", 0);
   auto params = ParseParams(a.Get("params"));
-  for (const absl::Status& s : {hygiene.status(), k.status(), threads.status(), relevance.status(),
-                                max_users.status(), trials.status(), params.status()}) {
+  for (const absl::Status& s :
+       {hygiene.status(), k.status(), threads.status(), relevance.status(), max_users.status(),
+        trials.status(), tune_seconds.status(), params.status()}) {
     if (!s.ok()) return err << "evaluate: " << s.message() << "\n", kUsage;
   }
   if (*k < 1 || *k > 1000) return err << "evaluate: --k must be 1..1000\n", kUsage;
@@ -139,6 +174,9 @@ int Evaluate(const CliArgs& a, std::ostream& out, std::ostream& err) {
   if (std::find(algorithms.begin(), algorithms.end(), "popularity") == algorithms.end()) {
     algorithms.insert(algorithms.begin(), "popularity");  // the baseline is always reported
   }
+  // The hybrid blends the others, so it comes last.
+  const bool with_hybrid = std::find(algorithms.begin(), algorithms.end(), "hybrid") != algorithms.end();
+  algorithms.erase(std::remove(algorithms.begin(), algorithms.end(), "hybrid"), algorithms.end());
   const bool tune = a.GetBool("tune");
   for (const std::string& unused : a.Unused()) {
     err << "evaluate: unknown flag --" << unused << "\n";
@@ -152,22 +190,36 @@ int Evaluate(const CliArgs& a, std::ostream& out, std::ostream& err) {
   options.threads = static_cast<int>(*threads);
   options.max_users = static_cast<int>(*max_users);
   options.build.include_catalog_items = catalog.has_value();
+  if (!catalog && !format_catalog.empty()) catalog = std::move(format_catalog);
   const ItemCatalog* catalog_ptr = catalog ? &*catalog : nullptr;
   auto data = PrepareEvaluation(train, test, catalog_ptr, options);
   if (!data.ok()) return err << "evaluate: " << data.status().message() << "\n", kFailed;
 
+  // Tuning and the hybrid's blend weights use a validation split carved from the training side only.
+  std::optional<EvalData> validation;
+  if (tune || with_hybrid) {
+    Split split = RandomPerUser(train, 0.2, 11);
+    EvalOptions validation_options = options;
+    validation_options.max_users = 0;
+    auto v = PrepareEvaluation(split.train, split.test, catalog_ptr, validation_options);
+    if (!v.ok()) return err << "evaluate: validation split: " << v.status().message() << "\n", kFailed;
+    validation = *std::move(v);
+  }
   std::vector<AlgorithmResult> results;
+  std::vector<std::pair<std::string, Params>> members;
   for (const std::string& name : algorithms) {
     Params p = Prefixed(*params, name);
     int tuning_trials = 0;
     double validation_ndcg = 0;
     if (tune) {
       if (!json) err << "tuning " << name << "...\n";
-      auto tuned = Tune(name, train, catalog_ptr, p, options, {.max_trials = static_cast<int>(*trials)});
+      TuningOptions t{.max_trials = static_cast<int>(*trials), .time_budget_seconds = *tune_seconds};
+      auto tuned = TuneOn(name, *validation, p, options, t);
       if (tuned.ok()) {
         p = tuned->best;
         tuning_trials = static_cast<int>(tuned->trials.size());
         validation_ndcg = tuned->best_ndcg;
+        if (!json && tuning_trials > 0) err << "  chose " << DescribeTuning(*tuned, options.k) << "\n";
       } else if (!json) {
         err << "  not tuned: " << tuned.status().message() << "\n";
       }
@@ -176,7 +228,20 @@ int Evaluate(const CliArgs& a, std::ostream& out, std::ostream& err) {
     auto r = EvaluateAlgorithms(*data, {{name, p}}, options);
     r[0].tuning_trials = tuning_trials;
     r[0].validation_ndcg = validation_ndcg;
+    if (r[0].status.ok()) members.push_back({name, p});
     results.push_back(std::move(r[0]));
+  }
+  if (with_hybrid) {
+    if (!json) err << "blending " << members.size() << " models on validation...\n";
+    auto hybrid = EvaluateLearnedHybrid(members, *validation, *data, options);
+    if (hybrid.ok()) {
+      results.push_back(hybrid->result);
+    } else {
+      AlgorithmResult failed;
+      failed.name = "hybrid";
+      failed.status = hybrid.status();
+      results.push_back(failed);
+    }
   }
   ReportContext context{.protocol = protocol, .k = options.k, .data = &*data};
   out << (json ? FormatJson(results, context) : FormatTable(results, context)) << (json ? "\n" : "");
@@ -211,7 +276,7 @@ int Train(const CliArgs& a, std::ostream& out, std::ostream& err) {
   const bool from_postgres = a.Get("source", a.Has("input") ? "file" : "postgres") == "postgres";
   if (!from_postgres) {
     if (!a.Has("input")) return err << "train: give --input F (or --source=postgres --pg_dsn ...)\n", kUsage;
-    auto l = ReadLog(a, "input");
+    auto l = ReadLog(a, "input", &catalog);
     if (!l.ok()) return err << l.status().message() << "\n", kFailed;
     log = *std::move(l);
     if (a.Has("items")) {
@@ -225,6 +290,7 @@ int Train(const CliArgs& a, std::ostream& out, std::ostream& err) {
     return err << "train: " << s.message() << "\n", kUsage;
   const bool promote = a.GetBool("promote");
   const bool do_register = a.GetBool("register") || promote;
+  const bool tune = a.GetBool("tune");
   const std::string output = a.Get("output");
   for (const std::string& unused : a.Unused()) {
     err << "train: unknown flag --" << unused << "\n";
@@ -237,6 +303,24 @@ int Train(const CliArgs& a, std::ostream& out, std::ostream& err) {
   if (from_postgres) {
     absl::Status s = LoadTrainingInputFromPostgres(registry, log, catalog, regions, err);
     if (!s.ok()) return err << "train: " << s.message() << "\n", kFailed;
+  }
+  if (tune) {
+    // The chosen values go into config.params, so they are stored with the model (bundle params, registry).
+    std::vector<std::string> tuned_parts;
+    if (config.algorithm == "hybrid" || config.algorithm == "als") tuned_parts.push_back("als");
+    if (config.algorithm == "hybrid" || config.algorithm == "item_knn") tuned_parts.push_back("item_knn");
+    if (config.algorithm == "two_tower") tuned_parts.push_back("two_tower");
+    EvalOptions eval{.k = config.eval_k, .hygiene = config.hygiene, .threads = config.threads};
+    for (const std::string& part : tuned_parts) {
+      auto tuned = Tune(part, log, catalog.empty() ? nullptr : &catalog, Prefixed(config.params, part), eval,
+                        {.max_trials = 27, .time_budget_seconds = 300});
+      if (!tuned.ok()) {
+        err << "train: not tuned " << part << ": " << tuned.status().message() << "\n";
+        continue;
+      }
+      if (!json) err << "tuned " << part << ": " << DescribeTuning(*tuned, config.eval_k) << "\n";
+      for (const auto& [k, v] : tuned->best) config.params[absl::StrCat(part, ".", k)] = v;
+    }
   }
   TrainInput input{.log = &log,
                    .catalog = catalog.empty() ? nullptr : &catalog,
@@ -327,12 +411,13 @@ int Generate(const CliArgs& a, std::ostream& out, std::ostream& err) {
 std::string CliUsage() {
   return R"(usage: cli <command> [flags]
 
-evaluate   --train F --test F | --input F [--split temporal|random] [--leave_last 1] [--test_fraction 0.2] [--seed 1]
+evaluate   --train F --test F | --input F [--format interactions|online_retail|amazon] [--split temporal|random] [--leave_last 1] [--test_fraction 0.2] [--seed 1]
            [--items F] [--k 10] [--algorithms popularity,als,...] [--params als.factors=64,item_knn.neighbors=50]
-           [--tune [--tune_trials 8]] [--relevance_min_rating 0] [--min_rating 0] [--max_users 0] [--threads 0]
+           [--tune [--tune_trials 27] [--tune_seconds 0]] [--relevance_min_rating 0] [--min_rating 0] [--max_users 0] [--threads 0]
            [--min_user_interactions 5] [--min_item_interactions 5] [--bot_max_events_per_minute 300] [--json]
 train      --input F [--items F] | --source postgres --pg_dsn DSN
-           [--algorithm hybrid|als|item_knn|popularity] [--params ...] [--output FILE]
+           [--algorithm hybrid|als|item_knn|popularity|two_tower] [--params ...] [--tune] [--output FILE]
+           [--format interactions|online_retail|amazon]
            [--register [--promote] [--keep N] [--artifact_dir DIR]] [--no_evaluate] [--version V] [--json]
            (--register stores the artifact in Postgres, recsys.model_artifacts: every replica loads it)
 models     list | promote VERSION | rollback | prune --keep N      (--pg_dsn DSN)

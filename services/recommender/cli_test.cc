@@ -1,14 +1,18 @@
 // The CLI end to end on files it generates: generate -> evaluate (explicit files, splits, table, JSON,
 // tuning) -> train; and clear usage errors.
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "common/testing/real_data.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "services/recommender/bundle/bundle.h"
 #include "services/recommender/cli_commands.h"
 
 namespace marketlens::recommender {
@@ -87,7 +91,50 @@ TEST_F(CliTest, EvaluateWithTuning) {
   google::protobuf::Struct json;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
   const auto& knn = json.fields().at("results").list_value().values(1).struct_value().fields();
-  EXPECT_EQ(knn.at("tuning").struct_value().fields().at("trials").number_value(), 3);
+  // Successive halving: 3 candidates at a third of the validation users, then the best at full fidelity.
+  EXPECT_EQ(knn.at("tuning").struct_value().fields().at("trials").number_value(), 4);
+}
+
+// The neural models and the learned hybrid in the same table, on real Amazon 5-core ratings.
+TEST_F(CliTest, EvaluatesNeuralModelsAndTheLearnedHybridOnRealData) {
+  MARKETLENS_REQUIRE_REAL_DATA(path, "amazon-5core/Gift_Cards_5.json");
+  CliRun r = Cli({"evaluate", "--input", path, "--format", "amazon", "--split", "random", "--test_fraction",
+                  "0.25", "--min_user_interactions", "2", "--min_item_interactions", "2", "--algorithms",
+                  "item_knn,ncf,two_tower,hybrid", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  google::protobuf::Struct json;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
+  const auto& results = json.fields().at("results").list_value().values();
+  ASSERT_EQ(results.size(), 5);  // popularity (always), item_knn, ncf, two_tower, hybrid
+  double popularity = 0;
+  for (const auto& v : results) {
+    const auto& f = v.struct_value().fields();
+    const std::string name = f.at("algorithm").string_value();
+    ASSERT_TRUE(f.contains("ndcg")) << name << " was skipped: " << r.out;
+    const double ndcg = f.at("ndcg").number_value();
+    if (name == "popularity") popularity = ndcg;
+    if (name == "ncf" || name == "two_tower" || name == "hybrid") {
+      EXPECT_GT(ndcg, popularity) << name;
+    }
+  }
+  EXPECT_THAT(r.out, HasSubstr("\"w_item_knn\""));  // the blend's learned weights are reported
+}
+
+// --tune chooses the parameters on a validation split of the input and stores them with the model.
+TEST_F(CliTest, TrainWithTuningStoresTheChosenValues) {
+  CliRun r = Cli({"train", "--input", Tmp("all.data"), "--algorithm", "item_knn", "--tune", "--output",
+                  Tmp("tuned.mlrec"), "--version", "vt"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("tuned item_knn: "));
+  std::ifstream in(Tmp("tuned.mlrec"), std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  auto bundle = ParseBundle(bytes.str());
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  // The chosen neighbours/shrink come from the search's wide ranges, not the defaults.
+  ASSERT_TRUE(bundle->params.count("item_knn.neighbors"));
+  ASSERT_TRUE(bundle->params.count("item_knn.shrink"));
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat("neighbors=", bundle->params.at("item_knn.neighbors"))));
 }
 
 TEST_F(CliTest, TrainWritesAnArtifact) {

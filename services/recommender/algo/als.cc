@@ -109,6 +109,16 @@ void AlsModel::ComputeGramian() {
 
 AlsModel::Vector AlsModel::FoldIn(const UserHistory& history) const {
   const int k = static_cast<int>(item_factors_.cols());
+  if (options_.mean_fold_in) {
+    Vector mean = Vector::Zero(k);
+    int n = 0;
+    for (int32_t i : history.items) {
+      if (i < 0 || i >= item_factors_.rows()) continue;
+      mean += item_factors_.row(i).transpose();
+      ++n;
+    }
+    return n > 0 ? Vector(mean / static_cast<float>(n)) : mean;
+  }
   Eigen::MatrixXf a = item_gramian_;
   Vector b = Vector::Zero(k);
   for (size_t n = 0; n < history.items.size(); ++n) {

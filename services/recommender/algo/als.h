@@ -32,6 +32,9 @@ struct AlsOptions {
   std::function<void(int, double)> on_iteration;
   // Computes the loss after every iteration (costs about one extra half-iteration); see losses().
   bool track_loss = false;
+  // Serving factors of another dot-product model (two_tower.h): FoldIn is then the mean of the history's
+  // item vectors (that model's user tower without a user embedding), not a least-squares solve.
+  bool mean_fold_in = false;
 };
 
 class AlsModel : public Model {

@@ -12,7 +12,9 @@
 #include "services/recommender/algo/ease.h"
 #include "services/recommender/algo/hybrid.h"
 #include "services/recommender/algo/item_knn.h"
+#include "services/recommender/algo/ncf.h"
 #include "services/recommender/algo/popularity.h"
+#include "services/recommender/algo/two_tower.h"
 
 namespace marketlens::recommender {
 namespace {
@@ -87,7 +89,7 @@ const std::vector<std::string>& AlgorithmNames() {
       new std::vector<std::string>{"popularity", "popularity_window", "popularity_category",
                                    "item_knn",   "item_knn_bm25",     "ease",
                                    "als",        "copurchase",        "content",
-                                   "hybrid"};
+                                   "ncf",        "two_tower",         "hybrid"};
   return *names;
 }
 
@@ -130,6 +132,29 @@ absl::StatusOr<std::unique_ptr<Model>> MakeModel(absl::string_view name, const P
     r.Get("seed", &seed);
     o.seed = seed;
     model = std::make_unique<AlsModel>(o);
+  } else if (name == "ncf") {
+    NcfOptions o;
+    r.Get("factors", &o.factors);
+    r.Get("hidden", &o.hidden);
+    r.Get("learning_rate", &o.learning_rate);
+    r.Get("regularization", &o.regularization);
+    r.Get("epochs", &o.epochs);
+    int seed = static_cast<int>(o.seed);
+    r.Get("seed", &seed);
+    o.seed = seed;
+    model = std::make_unique<NcfModel>(o);
+  } else if (name == "two_tower") {
+    TwoTowerOptions o;
+    r.Get("factors", &o.factors);
+    r.Get("learning_rate", &o.learning_rate);
+    r.Get("regularization", &o.regularization);
+    r.Get("epochs", &o.epochs);
+    r.Get("id_dropout", &o.id_dropout);
+    r.Get("history_cap", &o.history_cap);
+    int seed = static_cast<int>(o.seed);
+    r.Get("seed", &seed);
+    o.seed = seed;
+    model = std::make_unique<TwoTowerModel>(o);
   } else if (name == "copurchase") {
     CoPurchaseOptions o;
     o.threads = threads;

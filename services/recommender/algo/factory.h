@@ -2,8 +2,10 @@
 //   popularity, popularity_window (window_days), popularity_category, item_knn / item_knn_bm25 (neighbors,
 //   shrink, bm25_k1, bm25_b), ease (lambda, max_items), als (factors, regularization, alpha, iterations,
 //   cg_steps), copurchase (min_support, shrink, neighbors, basket), content (neighbors, category_weight,
-//   description_weight), hybrid (w_als, w_item_knn, w_content, w_popularity, and the members' own
-//   parameters prefixed with their name: als.factors=64).
+//   description_weight), ncf (factors, hidden, learning_rate, regularization, epochs, seed), two_tower
+//   (factors, learning_rate, regularization, epochs, id_dropout, history_cap, seed), hybrid (w_als,
+//   w_item_knn, w_content, w_popularity, and the members' own parameters prefixed with their name:
+//   als.factors=64).
 // An unknown name or parameter, or a value that does not parse, is INVALID_ARGUMENT.
 #ifndef MARKETLENS_SERVICES_RECOMMENDER_ALGO_FACTORY_H_
 #define MARKETLENS_SERVICES_RECOMMENDER_ALGO_FACTORY_H_

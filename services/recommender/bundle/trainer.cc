@@ -14,6 +14,7 @@
 #include "services/recommender/algo/factory.h"
 #include "services/recommender/algo/item_knn.h"
 #include "services/recommender/algo/popularity.h"
+#include "services/recommender/algo/two_tower.h"
 #include "services/recommender/eval/split.h"
 
 namespace marketlens::recommender {
@@ -61,13 +62,15 @@ absl::Status ReadWeight(const Params& params, const std::string& key, float* out
 absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConfig& config) {
   if (input.log == nullptr) return absl::InvalidArgumentError("train: no interactions");
   const std::string& algo = config.algorithm;
-  if (algo != "hybrid" && algo != "als" && algo != "item_knn" && algo != "popularity") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("train: algorithm must be hybrid, als, item_knn or popularity, got `", algo, "`"));
+  if (algo != "hybrid" && algo != "als" && algo != "item_knn" && algo != "popularity" &&
+      algo != "two_tower") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "train: algorithm must be hybrid, als, item_knn, popularity or two_tower, got `", algo, "`"));
   }
   for (const auto& [k, v] : config.params) {
     if (k == "w_als" || k == "w_item_knn" || k == "w_popularity" || absl::StartsWith(k, "als.") ||
-        absl::StartsWith(k, "item_knn.") || absl::StartsWith(k, "copurchase.")) {
+        absl::StartsWith(k, "item_knn.") || absl::StartsWith(k, "copurchase.") ||
+        absl::StartsWith(k, "two_tower.")) {
       continue;
     }
     return absl::InvalidArgumentError(absl::StrCat("train: unknown parameter `", k, "`"));
@@ -77,7 +80,7 @@ absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConf
   ModelBundle& b = result.bundle;
   b.algorithm = algo;
   b.params = config.params;
-  b.w_als = algo == "hybrid" || algo == "als" ? 1.0f : 0.0f;
+  b.w_als = algo == "hybrid" || algo == "als" || algo == "two_tower" ? 1.0f : 0.0f;
   b.w_item_knn = algo == "hybrid" ? 0.5f : (algo == "item_knn" ? 1.0f : 0.0f);
   b.w_popularity = algo == "hybrid" ? 0.1f : (algo == "popularity" ? 1.0f : 0.0f);
   if (algo == "hybrid") {
@@ -94,6 +97,8 @@ absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConf
         absl::StrCat("train: no interactions left after hygiene (", result.hygiene.ToString(), ")"));
   }
   BuildOptions build{.weights = config.weights};
+  // The two-tower item tower embeds catalogue items nobody has touched yet (cold start) from their content.
+  build.include_catalog_items = algo == "two_tower" && input.catalog != nullptr;
   const TrainingData data = BuildTrainingData(clean, build, input.catalog);
 
   // Components.
@@ -103,7 +108,23 @@ absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConf
   for (const auto* m : {&als_or, &knn_or, &co_or}) {
     if (!m->ok()) return m->status();
   }
-  if (b.w_als > 0) {
+  if (algo == "two_tower") {
+    // Served through the factor path: user vectors are the user tower on the training history, item vectors
+    // the item tower, and an unknown user is folded in as the mean of their items' vectors (fold_in=mean).
+    auto tt_or = MakeModel("two_tower", Prefixed(config.params, "two_tower"), config.threads);
+    if (!tt_or.ok()) return tt_or.status();
+    auto* tt = static_cast<TwoTowerModel*>(tt_or->get());
+    if (absl::Status s = tt->Fit(data); !s.ok()) return s;
+    b.factors = static_cast<int32_t>(tt->item_vectors().cols());
+    b.user_factors.resize(static_cast<size_t>(data.num_users()) * b.factors);
+    for (int32_t u = 0; u < data.num_users(); ++u) {
+      const Eigen::VectorXf v = tt->EmbedUser(u, HistoryOf(data, u));
+      std::copy(v.data(), v.data() + b.factors, b.user_factors.begin() + static_cast<size_t>(u) * b.factors);
+    }
+    b.item_factors.assign(tt->item_vectors().data(), tt->item_vectors().data() + tt->item_vectors().size());
+    for (const auto& [k, v] : tt->params()) b.params.try_emplace("two_tower." + k, v);
+    b.params["fold_in"] = "mean";
+  } else if (b.w_als > 0) {
     auto* als = static_cast<AlsModel*>(als_or->get());
     if (absl::Status s = als->Fit(data); !s.ok()) return s;
     b.factors = als->options().factors;

@@ -77,6 +77,11 @@ absl::StatusOr<EvalData> PrepareEvaluation(const InteractionLog& train, const In
 }
 
 EvalMetrics EvaluateModel(const Model& model, const EvalData& data, const EvalOptions& options) {
+  return EvaluateModel(model, data, options, data.eval_users);
+}
+
+EvalMetrics EvaluateModel(const Model& model, const EvalData& data, const EvalOptions& options,
+                          absl::Span<const int32_t> users) {
   const int threads = ResolveThreads(options.threads);
   ItemCooccurrenceSimilarity similarity(data.train);
   std::vector<std::unique_ptr<MetricsAccumulator>> acc;
@@ -85,18 +90,17 @@ EvalMetrics EvaluateModel(const Model& model, const EvalData& data, const EvalOp
                                                        data.train.num_users(), similarity));
   }
   std::vector<std::vector<float>> buffers(threads, std::vector<float>(data.train.num_items()));
-  ParallelFor(static_cast<int64_t>(data.eval_users.size()), threads, 32,
-              [&](int64_t begin, int64_t end, int t) {
-                std::vector<int32_t> ranked;
-                for (int64_t n = begin; n < end; ++n) {
-                  const int32_t u = data.eval_users[n];
-                  const UserHistory h = HistoryOf(data.train, u);
-                  model.Score(u, h, absl::MakeSpan(buffers[t]));
-                  ranked.clear();
-                  for (const ScoredItem& s : TopN(buffers[t], options.k, h.items)) ranked.push_back(s.item);
-                  acc[t]->Add(ranked, data.relevant[u]);
-                }
-              });
+  ParallelFor(static_cast<int64_t>(users.size()), threads, 32, [&](int64_t begin, int64_t end, int t) {
+    std::vector<int32_t> ranked;
+    for (int64_t n = begin; n < end; ++n) {
+      const int32_t u = users[n];
+      const UserHistory h = HistoryOf(data.train, u);
+      model.Score(u, h, absl::MakeSpan(buffers[t]));
+      ranked.clear();
+      for (const ScoredItem& s : TopN(buffers[t], options.k, h.items)) ranked.push_back(s.item);
+      acc[t]->Add(ranked, data.relevant[u]);
+    }
+  });
   for (int t = 1; t < threads; ++t) acc[0]->Merge(*acc[t]);
   return acc[0]->Finish();
 }

@@ -50,6 +50,9 @@ absl::StatusOr<EvalData> PrepareEvaluation(const InteractionLog& train, const In
 
 // Scores every evaluated user's top-K (training items excluded), on options.threads threads.
 EvalMetrics EvaluateModel(const Model& model, const EvalData& data, const EvalOptions& options);
+// The same over `users` only (a subset of data.eval_users; the tuner's cheap early rungs).
+EvalMetrics EvaluateModel(const Model& model, const EvalData& data, const EvalOptions& options,
+                          absl::Span<const int32_t> users);
 
 struct AlgorithmResult {
   std::string name;

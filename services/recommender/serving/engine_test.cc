@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/recommender/bundle/trainer.h"
 #include "services/recommender/serving/test_world.h"
 
 namespace marketlens::recommender {
@@ -61,6 +62,44 @@ TEST_F(EngineTest, SessionItemsDriveAnonymousRecommendations) {
   EXPECT_THAT(r->items[0].reason, HasSubstr("because you're looking at "));
   EXPECT_EQ(r->items[0].source, "session");
   for (const Candidate& c : r->items) EXPECT_NE(c.item_id, "i3");  // not the session items themselves
+}
+
+// A two-tower model is served through the same path as ALS: known shoppers by their user-tower vector,
+// shoppers with fresh feedback by the mean of their items' vectors (fold_in=mean).
+TEST_F(EngineTest, TwoTowerModelServesKnownAndFoldedInShoppers) {
+  TrainConfig config;
+  config.algorithm = "two_tower";
+  config.params = {{"two_tower.factors", "16"}, {"two_tower.epochs", "10"}};
+  config.hygiene.min_user_interactions = 3;
+  config.hygiene.min_item_interactions = 3;
+  config.evaluate = false;
+  config.threads = 2;
+  auto trained = TrainBundle({.log = &World().data.log, .catalog = &World().data.catalog}, config);
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  auto model = ServingModel::Create(std::move(trained->bundle));
+  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_NE((*model)->als(), nullptr);
+  EXPECT_TRUE((*model)->als()->options().mean_fold_in);
+  int in_cluster = 0, total = 0;
+  for (int cluster = 0; cluster < 5; ++cluster) {
+    const std::string user = World().UserInCluster(cluster);
+    auto r = engine_->Recommend(model->get(), catalog_.get(), {.user_id = user, .n = 10});
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->path, "personal");
+    in_cluster += InCluster(r->items, cluster);
+    total += static_cast<int>(r->items.size());
+  }
+  EXPECT_GE(in_cluster, total * 7 / 10);
+  // Folded in: a vector for an unknown history is the mean of its items' vectors, scoring its cluster first.
+  OwnedHistory h;  // keeps items sorted, as TopN's exclusion list needs
+  h.Add((*model)->bundle().items.Find("i3"), 1);
+  h.Add((*model)->bundle().items.Find("i8"), 1);
+  std::vector<float> scores((*model)->bundle().num_items());
+  (*model)->als()->ScoreVector((*model)->als()->FoldIn(h.view()), absl::MakeSpan(scores));
+  int hits = 0;
+  for (const ScoredItem& s : TopN(scores, 10, h.items))
+    hits += World().Cluster((*model)->bundle().items.Name(s.item)) == 3;
+  EXPECT_GE(hits, 7);
 }
 
 TEST_F(EngineTest, UnknownUserGetsPopularInContext) {

@@ -26,6 +26,8 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(ModelBu
     o.factors = b.factors;
     o.alpha = b.als_alpha;
     o.regularization = b.als_regularization;
+    auto fold_in = b.params.find("fold_in");
+    o.mean_fold_in = fold_in != b.params.end() && fold_in->second == "mean";  // a two-tower model
     m->als_ = std::make_unique<AlsModel>(o);
     AlsModel::Matrix users =
         Eigen::Map<const AlsModel::Matrix>(b.user_factors.data(), b.num_users(), b.factors);
