@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quality alerts (issue #13; services/analyzer/bench/alerts_score.cc): recall of planted changes with >= 8
+# Quality alerts (services/analyzer/bench/alerts_score.cc): recall of planted changes with >= 8
 # reviews after, the share of unchanged products alerted and the share of detected changes dated within 30
 # days, on two generated worlds (the marketplace CLI's export: seeds 42 and 7, 1,000 products) and on real
 # Amazon 5-core text with changes planted by replacing later reviews with real 1-2 star reviews of other

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Aspect terms (issue 14; picked up by bench/run.sh; services/analyzer/bench/aspects_bench.cc) on SemEval-2014
+# Aspect terms (picked up by bench/run.sh; services/analyzer/bench/aspects_bench.cc) on SemEval-2014
 # task 4 in ${MARKETLENS_DATA_DIR:-../shared/data}/semeval2014: exact-match F1 of the trained tagger on laptop
 # sentences it never saw (target >= 0.70; a fixed content-hash 20% split, and 5-fold cross-validation) and on
 # the restaurant test set, each next to the 2014 task's dictionary baseline in the same run; term polarity

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Collector crawl vs the marketplace's rate limit (issue #4): a full crawl of a generated world served with
+# Collector crawl vs the marketplace's rate limit: a full crawl of a generated world served with
 # the real limit (5 requests/s, burst 10), with the collector's default client settings, once without faults
 # and once with 10% injected faults (CRAWL_FAULT_RATES="0 0.1" by default). Each run prints the wall time
 # divided by the time the rate limit allows for the same requests (target <= 1.1), the RESOURCE_EXHAUSTED

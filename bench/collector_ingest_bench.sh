@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Collector CSV ingest throughput (issue #4): a generated, messy 1M-row campaign-posts file through the real
+# Collector CSV ingest throughput: a generated, messy 1M-row campaign-posts file through the real
 # ingest path (streaming parse, validation, COPY into staging, upsert into raw.campaign_posts, rejects into
 # ingest.rejects) into a throwaway PostgreSQL, next to plain `psql \copy` of the same rows already clean into
 # a table of the same shape, in the same run. Target >= 200k rows/s. Then 10k-row files with malformed lines

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Collector workbook ingest (issue #15): a generated 100k-row .xlsx sheet (openpyxl) through the real path
+# Collector workbook ingest: a generated 100k-row .xlsx sheet (openpyxl) through the real path
 # (zip + XML streaming, header detection, validation, COPY into raw.contacts) into a throwaway PostgreSQL,
 # next to the same rows as CSV through the CSV ingest in the same run; and the .xlsx reading alone. Prints
 # figure lines for bench/run.sh. Optimised build; the checkout's bazel-* symlinks are left alone.

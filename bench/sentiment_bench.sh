@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sentiment quality on real public reviews (picked up by bench/run.sh; services/analyzer/bench/
-# sentiment_bench.cc, issue 14): balanced accuracy of the engine with its gated weak-label model, in-domain
+# sentiment_bench.cc): balanced accuracy of the engine with its gated weak-label model, in-domain
 # (Blitzer books/dvd/kitchen and Amazon Magazine_Subscriptions, trained on one half, scored on the other)
 # next to TF-IDF (1-2 grams) + class-balanced logistic regression trained on the same half in the same run,
 # and out of domain (trained on one set, scored on another, sentences included) next to rules alone.

@@ -1,4 +1,4 @@
--- Collector ingest (issue #15): customers as a business keeps them (occupation, type), and the products
+-- Collector ingest: customers as a business keeps them (occupation, type), and the products
 -- discussed with customers per month ("Products of discussion" of a workbook).
 
 ALTER TABLE ingest.files DROP CONSTRAINT files_kind_check;

@@ -1,4 +1,4 @@
--- Quality alerts from change detection over each product's whole history (issue #13).
+-- Quality alerts from change detection over each product's whole history.
 -- insights.change_tests: the newest test of each product's metrics (Benjamini-Hochberg across the catalogue
 -- reads all of them); insights.alerts gains the change date, its evidence and a lifecycle:
 -- open -> acknowledged -> resolved (by a user, or by itself when the metric recovered).

@@ -1,4 +1,4 @@
--- Analyzer (issue #14): the LLM review mode's result per review (--llm_review, with --llm_backend=openai):
+-- Analyzer: the LLM review mode's result per review (--llm_review, with --llm_backend=openai):
 -- issues, feature feedback and quality concerns, answered by the remote model or, where it could not
 -- answer, by the local engine. `backend` says which ('openai' or 'local'); `fallback_reason` why the local
 -- engine answered ('' when the model did). `content_hash` (SHA-256 of category, rating, title and text)

@@ -1,4 +1,4 @@
-// Scoring quality alerts against planted truth (issue #13), shared by alerts_scoring_test and the
+// Scoring quality alerts against planted truth, shared by alerts_scoring_test and the
 // `alerts_score` tool behind bench/alerts_bench.sh:
 //   - the marketplace generator's truth (truth_products.jsonl from `marketplace cli export`): a product's
 //     change is its deteriorating_since, else the earliest `since` of its issues;

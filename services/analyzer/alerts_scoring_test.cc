@@ -1,4 +1,4 @@
-// Quality alerts scored against planted truth (issue #13), with exactly the `cli alerts` code path:
+// Quality alerts scored against planted truth, with exactly the `cli alerts` code path:
 //   - two generated worlds (the marketplace CLI's export, run from this test's data: no marketplace code is
 //     linked in), seeds 42 and 7, 1,000 products each;
 //   - real Amazon 5-core text (both files together) with changes planted by replacing part of the later

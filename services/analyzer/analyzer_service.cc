@@ -662,7 +662,7 @@ grpc::Status AnalyzerServiceImpl::InteractionsByProduct(grpc::ServerContext* ctx
         resp->Clear();
         // Per customer type (segment, any case) and product; the 100 products with most interactions per
         // type. Shop interactions, and customer-service contacts: about their product, or else about the
-        // products of discussion of their month (raw.discussed_products, issue #15).
+        // products of discussion of their month (raw.discussed_products).
         auto rows = tx.Exec(
             "SELECT segment, product_id, n FROM ("
             "  SELECT segment, product_id, count(*) AS n,"

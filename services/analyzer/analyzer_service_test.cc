@@ -43,7 +43,7 @@ class AnalyzerServiceTest : public ::testing::Test {
                       .ok());
     }
     ASSERT_TRUE(AddReviews(*pool_, "slip", "p-03", 25, false, now - absl::Hours(24 * 14), now, 1).ok());
-    // A catalogue product nobody has reviewed yet: listed all the same (issue #13).
+    // A catalogue product nobody has reviewed yet: listed all the same.
     ASSERT_TRUE(AddProduct(*pool_, "p-new", "Zzz Unreviewed Lamp", "Lumo", "Home & Kitchen").ok());
     ASSERT_TRUE(pool_
                     ->Exec("INSERT INTO raw.campaign_posts (id, campaign_id, influencer, platform, views, "
@@ -297,7 +297,7 @@ TEST_F(AnalyzerServiceTest, ListAlerts) {
 }
 
 // Alerts carry their product's title, the change date and evidence; filters by category, state and since;
-// the lifecycle open -> acknowledged -> resolved through the RPCs (issue #13).
+// the lifecycle open -> acknowledged -> resolved through the RPCs.
 TEST_F(AnalyzerServiceTest, AlertFiltersAndLifecycle) {
   auto list = [&](const std::string& category, const std::string& state, const std::string& since) {
     grpc::ClientContext ctx;
@@ -397,7 +397,7 @@ TEST_F(AnalyzerServiceTest, TopPerformersAndInteractionsByProduct) {
 }
 
 // Interactions per product per customer type count customer-service contacts too: about their product, or
-// else about the products of discussion of their month (brief 002's workbook, issue #15).
+// else about the products of discussion of their month (brief 002's workbook).
 TEST_F(AnalyzerServiceTest, InteractionsByProductCountsContactsAndProductsOfDiscussion) {
   for (const char* sql : {
            "INSERT INTO raw.customers (id, occupation, segment) VALUES ('b2-1', 'Jedi', 'Smuggler'), "

@@ -1,4 +1,4 @@
-// Crawl politeness and efficiency (issue #4, DESIGN.md §7): a full crawl of a generated marketplace that
+// Crawl politeness and efficiency (docs/budgets.md): a full crawl of a generated marketplace that
 // enforces its real rate limit (5 requests/s per caller, burst 10), with the collector's default client
 // settings, into a throwaway PostgreSQL. Prints the wall time divided by the time the rate limit allows for
 // the requests the crawl needed, (requests - burst) / rate (target <= 1.1), and the RESOURCE_EXHAUSTED
@@ -133,7 +133,7 @@ int Run() {
               wall / allowed, wall / allowed <= 1.1 ? "met" : "NOT met",
               static_cast<long long>(row.rate_limited), complete ? "yes" : "NO");
   // Headline figures for bench/run.sh's table (its targets are checked against the value, so the value here
-  // is the ratio itself; the seconds are on the lines above). DESIGN.md §7: within 110% of the time the rate
+  // is the ratio itself; the seconds are on the lines above). docs/budgets.md: within 110% of the time the rate
   // limit allows, zero RESOURCE_EXHAUSTED, zero loss under 10% injected faults.
   const std::string suffix =
       faults > 0 ? absl::StrCat("_faults", static_cast<int>(std::lround(faults * 100)), "pct") : "";

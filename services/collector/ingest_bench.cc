@@ -1,9 +1,9 @@
-// Batch ingest throughput (issue #4, DESIGN.md §7: >= 200k rows/s including COPY): a generated campaign-posts
+// Batch ingest throughput (docs/budgets.md: >= 200k rows/s including COPY): a generated campaign-posts
 // file of --rows rows (messy on purpose: mixed date formats, counts like "1,234" and "1.2K", quoted fields,
 // --bad_fraction bad rows) goes through IngestCsv into a throwaway PostgreSQL (or --dsn), twice (first load,
 // then the idempotent re-ingest). The baseline, in the same run, is plain `psql \copy` of the same rows
 // already clean (what our parser produced) into a table of the same shape, indexes included. Then three
-// files of --malformed_rows rows with malformed lines (DESIGN.md §7: 10k of them in well under 1 s).
+// files of --malformed_rows rows with malformed lines (docs/budgets.md: 10k of them in well under 1 s).
 //
 //   bazel run -c opt //services/collector:ingest_bench -- --rows=1000000 (bench/collector_ingest_bench.sh)
 #include <algorithm>
@@ -213,14 +213,14 @@ int Run() {
       "ingest_rows_per_second=%.0f (target >= 200000: %s) re_ingest_rows_per_second=%.0f "
       "vs_psql_copy=%.2f\n",
       first, first >= 200000 ? "met" : "NOT met", again, first / baseline);
-  // Headline figure for bench/run.sh's table: the target (DESIGN.md §7: >= 200k rows/s including COPY) is
+  // Headline figure for bench/run.sh's table: the target (docs/budgets.md: >= 200k rows/s including COPY) is
   // absolute and checked against the value; the psql \copy baseline of the same run gives the ratio column.
   std::printf(
       "figure: name=collector_ingest_rows_per_s value=%.0f unit=rows/s target=>=200000 baseline=psql_copy "
       "baseline_value=%.0f\n",
       first, baseline);
 
-  // DESIGN.md §7: "10k rows with malformed lines in well under 1 s". Three files of 10k new rows (into the
+  // docs/budgets.md: "10k rows with malformed lines in well under 1 s". Three files of 10k new rows (into the
   // table the big load filled), each with a bad value every 50th row, an unclosed quote every 97th and a
   // short row every 89th; the whole IngestCsv call is timed, the median of the three counts.
   const int small_rows = absl::GetFlag(FLAGS_malformed_rows);

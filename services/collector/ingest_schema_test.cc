@@ -189,7 +189,7 @@ TEST(RowValidator, BlankRows) {
   EXPECT_FALSE(RowValidator::IsBlank(V({"", "x"})));
 }
 
-// The briefs' own headers and the usual variants (issue #15).
+// The briefs' own headers and the usual variants.
 TEST(RowValidator, RealHeaderNames) {
   const std::vector<std::string> brief001 = {
       "\xEF\xBB\xBF"

@@ -388,7 +388,7 @@ TEST_F(IngestTest, TenThousandRowsWithMalformedLines) {
   EXPECT_EQ(result->accepted, 10000 - bad);
   EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts"), 10000 - bad);
   EXPECT_EQ(Count("SELECT count(*) FROM ingest.rejects"), bad);
-  // DESIGN.md §7: "10k rows with malformed lines in well under 1 s" (optimised build; generous here).
+  // docs/budgets.md: "10k rows with malformed lines in well under 1 s" (optimised build; generous here).
   EXPECT_LT(took, absl::Seconds(5));
 }
 

@@ -1,4 +1,4 @@
-// Workbook ingest throughput (issue #15): a generated 100k-row "External interactions" sheet (openpyxl,
+// Workbook ingest throughput: a generated 100k-row "External interactions" sheet (openpyxl,
 // testdata/make_bench_workbook.py) through the real path (zip + XML streaming, header detection, validation,
 // COPY into raw.contacts) into a throwaway PostgreSQL, next to the same rows as CSV through IngestCsv in the
 // same run (the baseline: what reading .xlsx costs on top of the ingest itself). Also the .xlsx reading

@@ -12,7 +12,7 @@
 //   2. a fixed 500 req/s (open loop, latency measured from the scheduled send time, so a stall is not
 //      hidden): gRPC direct vs HTTP; P50 / P99 / max;
 //   3. the products list through the Redis cache (hits), for reference.
-// Targets (DESIGN.md §7): HTTP overhead < 30% (HTTP req/s > 0.7 x gRPC req/s), products P99 < 20 ms at
+// Targets (docs/budgets.md): HTTP overhead < 30% (HTTP req/s > 0.7 x gRPC req/s), products P99 < 20 ms at
 // 500 req/s. Headline figures for bench/run.sh are printed as "figure:" lines; errors fail the run.
 #include <sys/resource.h>
 #include <sys/time.h>

@@ -325,7 +325,7 @@ TEST_F(GatewayTest, BackendErrorDetails) {
   TestResponse r = Post("/api/v1/analyze", R"({"text":"field:INVALID_ARGUMENT:category"})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(ParseError(r.body).field, "category");
-  // The field from the message (the DESIGN.md example).
+  // The field from the message (the docs/api.md example).
   r = Get("/api/v1/products?page_size=500");
   EXPECT_EQ(r.status, 400);
   Err e = ParseError(r.body);

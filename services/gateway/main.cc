@@ -1,4 +1,4 @@
-// The gateway service (issue #7): HTTP/1.1 + JSON on --http_port in front of the collector, analyzer and
+// The gateway service: HTTP/1.1 + JSON on --http_port in front of the collector, analyzer and
 // recommender (routes from their protos), with API keys, rate limits, CORS, a Redis cache of hot reads,
 // /healthz, /readyz, /metrics, /openapi.json and the dashboard at /. Its gRPC port (50055) serves
 // GatewayAdminService (API keys) and what every service has (health, reflection, metrics).

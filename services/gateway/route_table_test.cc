@@ -46,7 +46,7 @@ class RealRoutesTest : public ::testing::Test {
 };
 
 TEST_F(RealRoutesTest, EveryDesignRouteIsDeclaredInTheProtos) {
-  // DESIGN.md §5.
+  // docs/api.md.
   EXPECT_EQ(Find("GET", "/api/v1/products"), "AnalyzerService.ListProductInsights");
   EXPECT_EQ(Find("GET", "/api/v1/products/p1"), "AnalyzerService.GetProductInsights");
   EXPECT_EQ(Find("GET", "/api/v1/products/p1/reviews"), "AnalyzerService.ListProductReviews");
@@ -66,7 +66,7 @@ TEST_F(RealRoutesTest, EveryDesignRouteIsDeclaredInTheProtos) {
   EXPECT_EQ(Find("GET", "/api/v1/models"), "RecommenderService.ListModels");
   EXPECT_EQ(Find("POST", "/api/v1/models/v3:promote"), "RecommenderService.PromoteModel");
   EXPECT_EQ(Find("GET", "/api/v1/experiments/e1/results"), "RecommenderService.GetExperimentResults");
-  // Beyond §5.
+  // Beyond the first version of the routes.
   EXPECT_EQ(Find("POST", "/api/v1/models:rollback"), "RecommenderService.RollbackModel");
   EXPECT_EQ(Find("POST", "/api/v1/crawls/c1:cancel"), "CollectorService.CancelCrawl");
   EXPECT_EQ(Find("DELETE", "/api/v1/users/u1"), "RecommenderService.ForgetUser");

@@ -1,4 +1,4 @@
-// The recommender service (issue #6): serves protos/marketlens/recommender/v1/recommender.proto —
+// The recommender service: serves protos/marketlens/recommender/v1/recommender.proto —
 // personalised, session and cold-start recommendations with reasons and business rules, similar items,
 // frequently bought together, re-ranking, feedback folded in within seconds, privacy erasure, the model
 // registry (list / promote / roll back with hot reload) and A/B experiments — plus what every service has

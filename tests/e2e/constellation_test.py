@@ -94,7 +94,7 @@ def analysis_phase(s, c, truth):
             f"status={status}")
 
     # Planted changes (a deterioration, or an issue that starts on a date) with >= 8 reviews after them: the
-    # alerts must find most of them, date them, and stay quiet on products without one (issue #13).
+    # alerts must find most of them, date them, and stay quiet on products without one.
     def planted_since(p):
         dates = [p.get("deteriorating_since")] + [i.get("since") for i in p.get("issues", [])]
         dates = [d for d in dates if d]

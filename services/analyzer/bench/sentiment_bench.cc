@@ -1,4 +1,4 @@
-// Sentiment quality on real public reviews (issue 14), with the baseline measured in the same run:
+// Sentiment quality on real public reviews, with the baseline measured in the same run:
 //   - in-domain: each Blitzer domain (books, dvd, kitchen: 1,000 positive + 1,000 negative reviews) and
 //     Amazon Magazine_Subscriptions (5-core, 80% positive) split in two halves by a hash of the review id;
 //     the engine trains its weak-label model the way the service does (model_gate.h: class-balanced, gated)

@@ -3,7 +3,7 @@
 // a time.
 // Pure C++ (no gRPC, no database): the service, the CLI, the benchmark and the tests all call this.
 //
-// Combination (issue 14): the model sees the rules' lexicon score as one of its inputs (stacked) and gives a
+// Combination: the model sees the rules' lexicon score as one of its inputs (stacked) and gives a
 // calibrated probability p; it overrides the rules only where it is confident, |2p - 1| >=
 // EngineConfig::model_override_confidence (0.2), a bar that rises linearly towards 1 for texts shorter than
 // model_full_trust_words (40): then the score is 2p - 1; elsewhere the rules' score stands. The same

@@ -1,4 +1,4 @@
-// The gate a newly trained weak-label model passes before it goes live (issue 14): a model trained on
+// The gate a newly trained weak-label model passes before it goes live: a model trained on
 // star ratings must never make the engine worse than its lexicon rules alone.
 //
 // TrainGatedModel holds out a class-balanced sample of the rated reviews (the same number of positive and

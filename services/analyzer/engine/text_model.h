@@ -3,7 +3,7 @@
 // negative, 3 left out), so it learns the domain's own words ("flimsy", "returned", "stopped working") that
 // a general lexicon lacks.
 //
-// Method (issue 14): logistic regression on TF-IDF features, with the lexicon's score as one more feature.
+// Method: logistic regression on TF-IDF features, with the lexicon's score as one more feature.
 //   - Features: word unigrams and bigrams within a sentence, words in a negation's scope marked ("not great"
 //     gives "!great"), hashed (FNV-1a, stable across processes) into 2^hash_bits buckets; sublinear term
 //     frequency (1 + ln tf) times smoothed idf (ln((1 + N) / (1 + df)) + 1), L2-normalised per text.

@@ -1,4 +1,4 @@
-// The weak-label model on real public reviews (issue 14): readers, the gate, and "never worse than rules
+// The weak-label model on real public reviews: readers, the gate, and "never worse than rules
 // alone", on data no one here wrote (../shared/data, see SOURCES.md; skipped with a notice where absent,
 // failing under CI=true). Sized for CI: a few small trainings. The full figures, with the TF-IDF + logistic
 // regression baseline, are bench/sentiment_bench.sh's.

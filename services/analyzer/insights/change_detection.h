@@ -1,5 +1,5 @@
 // Quality change detection over each product's whole review history, calibrated for a whole catalogue
-// (issue #13). Pure C++: the service's store, the `cli alerts` command, the tests and the bench call this.
+//. Pure C++: the service's store, the `cli alerts` command, the tests and the bench call this.
 //
 // Per product and metric, one test of "the newest reviews are worse than everything before them":
 //   average_rating      Student's t-test on the stars with the pooled variance (exact under "no change",

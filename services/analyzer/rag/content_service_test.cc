@@ -490,7 +490,7 @@ TEST_F(ContentTest, ASharedSyncedIndexServesEveryRequest) {
   EXPECT_GT(metrics_->retrieval_documents("review").Value(), 80);
 }
 
-// Brief 002's customers as the collector loads them from the workbook (issue #15): no name, an occupation
+// Brief 002's customers as the collector loads them from the workbook: no name, an occupation
 // and a type; contacts without a product, and the products of discussion of their month.
 TEST_F(ContentTest, CustomersKnownByOccupationAndProductsOfDiscussion) {
   for (const char* sql : {

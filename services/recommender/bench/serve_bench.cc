@@ -1,6 +1,6 @@
 // Recommend latency and throughput through the real gRPC server bootstrap (metrics and request-id
 // interceptors), next to an empty call (grpc.health.v1.Health/Check) on the same server in the same run
-// (DESIGN.md §7: P99 < 5 ms at 1,000 req/s; throughput >= 50% of the empty call's).
+// (docs/budgets.md: P99 < 5 ms at 1,000 req/s; throughput >= 50% of the empty call's).
 //   - open loop at --rate req/s for --seconds: latency counted from each request's scheduled send time, so
 //     a stall shows up in the percentiles instead of silently lowering the offered load;
 //   - peak: --threads closed-loop clients for --seconds.

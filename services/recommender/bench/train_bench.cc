@@ -1,4 +1,4 @@
-// Training cost on 1M interactions (DESIGN.md §7: "ALS training on 1M interactions in seconds, not
+// Training cost on 1M interactions (docs/budgets.md: "ALS training on 1M interactions in seconds, not
 // minutes"): ALS seconds per iteration at 32 and 64 factors on 1 and all threads, item-kNN, and the whole
 // hybrid bundle the service ships. Data: synthetic, planted clusters (MovieLens-like ratings).
 #include <algorithm>
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
   std::printf("hybrid bundle (hygiene + ALS 32x10 + item-kNN + co-purchase + popularity)   %.2f s\n",
               bundle_seconds);
   // Headline figures for bench/run.sh's table. ALS at the shipped 32 factors on all cores, next to one
-  // thread in the same run (informational); the whole training job the CronJob runs, against DESIGN.md §7's
+  // thread in the same run (informational); the whole training job the CronJob runs, against docs/budgets.md's
   // "in seconds, not minutes" taken literally (< 60 s).
   const double interactions = static_cast<double>(s.log.events.size());  // ~1M by default: "1m"
   const std::string scale = interactions >= 500000 ? absl::StrCat(std::lround(interactions / 1e6), "m")
