@@ -2,7 +2,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -11,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "services/marketplace/vocabulary.pb.h"
@@ -226,20 +229,53 @@ absl::StatusOr<std::unique_ptr<Catalog>> BuildCatalog(absl::string_view textprot
 
 // The embedded vocabulary, parsed on first use. It is checked by catalog_test, so a failure here means a
 // broken build: say so and stop rather than generate from half a vocabulary.
+// A vocabulary given by UseVocabulary before first use, and whether the vocabulary is in use yet.
+absl::Mutex override_mu;
+const Catalog* override_catalog ABSL_GUARDED_BY(override_mu) = nullptr;
+bool catalog_in_use ABSL_GUARDED_BY(override_mu) = false;
+
+// The vocabulary given by UseVocabulary, else the embedded one, parsed on first use. The embedded one is
+// checked by catalog_test, so a failure here means a broken build: say so and stop rather than generate
+// from half a vocabulary.
 const Catalog& TheCatalog() {
   static const Catalog* catalog = [] {
+    absl::MutexLock lock(&override_mu);
+    catalog_in_use = true;
+    if (override_catalog != nullptr) return override_catalog;
     absl::StatusOr<std::unique_ptr<Catalog>> built = BuildCatalog(EmbeddedVocabularyText());
     if (!built.ok()) {
       std::fprintf(stderr, "the embedded marketplace vocabulary is invalid: %s\n",
                    built.status().ToString().c_str());
       std::abort();
     }
-    return built->release();
+    return static_cast<const Catalog*>(built->release());
   }();
   return *catalog;
 }
 
 }  // namespace
+
+absl::Status UseVocabulary(absl::string_view textproto) {
+  absl::StatusOr<std::unique_ptr<Catalog>> built = BuildCatalog(textproto);
+  if (!built.ok()) return built.status();
+  absl::MutexLock lock(&override_mu);
+  if (catalog_in_use) {
+    return absl::FailedPreconditionError("marketplace vocabulary: already in use, set it before generating");
+  }
+  delete override_catalog;
+  override_catalog = built->release();
+  return absl::OkStatus();
+}
+
+absl::Status UseVocabularyFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::Status status = UseVocabulary(text.str());
+  if (!status.ok()) return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));
+  return absl::OkStatus();
+}
 
 absl::Status CheckVocabulary(absl::string_view textproto) { return BuildCatalog(textproto).status(); }
 absl::string_view VocabularyText() { return EmbeddedVocabularyText(); }

@@ -115,6 +115,11 @@ absl::string_view VocabularyText();
 // Parses and checks a vocabulary: INVALID_ARGUMENT naming the problem (a parse error with its line, an empty
 // list, a category naming an unknown aspect, ...). The embedded one is checked by catalog_test.
 absl::Status CheckVocabulary(absl::string_view textproto);
+// Replaces the embedded vocabulary (the marketplace's --vocabulary_file), before anything reads it:
+// INVALID_ARGUMENT as CheckVocabulary, FAILED_PRECONDITION once the vocabulary is in use.
+absl::Status UseVocabulary(absl::string_view textproto);
+// The same from a file (NOT_FOUND when it cannot be read); errors name the path.
+absl::Status UseVocabularyFile(const std::string& path);
 
 }  // namespace marketlens::marketplace
 

@@ -64,5 +64,14 @@ TEST(CatalogTest, RejectsEmptyListsAndUnknownNames) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("platform \"tiktok\"")));
 }
 
+TEST(CatalogTest, AnotherVocabularyOnlyBeforeFirstUse) {
+  EXPECT_THAT(UseVocabulary("first_names: \"Ann\""), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(UseVocabularyFile("/no/such/vocabulary.textproto"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("/no/such/vocabulary.textproto")));
+  ASSERT_FALSE(Categories().empty());  // now in use
+  EXPECT_THAT(UseVocabulary(VocabularyText()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already in use")));
+}
+
 }  // namespace
 }  // namespace marketlens::marketplace
