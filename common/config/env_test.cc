@@ -9,6 +9,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/time/time.h"
 #include "common/config/validate.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 ABSL_FLAG(int32_t, envtest_grpc_port, 50051, "test flag");
@@ -19,6 +20,8 @@ ABSL_FLAG(double, envtest_ratio, 0.5, "test flag");
 
 namespace marketlens::config {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 // Sets an environment variable for one test and removes it afterwards.
 class ScopedEnv {
@@ -54,7 +57,7 @@ TEST(EnvTest, EnvironmentSetsEveryTypeOfFlag) {
   ScopedEnv timeout("MARKETLENS_ENVTEST_TIMEOUT", "250ms");
   ScopedEnv verbose("MARKETLENS_ENVTEST_VERBOSE", "true");
   ScopedEnv ratio("MARKETLENS_ENVTEST_RATIO", "0.25");
-  ASSERT_TRUE(ApplyEnvironment("MARKETLENS_").ok());
+  ASSERT_THAT(ApplyEnvironment("MARKETLENS_"), IsOk());
   EXPECT_EQ(absl::GetFlag(FLAGS_envtest_grpc_port), 6000);
   EXPECT_EQ(absl::GetFlag(FLAGS_envtest_host), "db.internal");
   EXPECT_EQ(absl::GetFlag(FLAGS_envtest_timeout), absl::Milliseconds(250));
@@ -65,7 +68,7 @@ TEST(EnvTest, EnvironmentSetsEveryTypeOfFlag) {
 TEST(EnvTest, EmptyOrMissingVariablesLeaveDefaults) {
   absl::FlagSaver saver;
   ScopedEnv host("MARKETLENS_ENVTEST_HOST", "");
-  ASSERT_TRUE(ApplyEnvironment("MARKETLENS_").ok());
+  ASSERT_THAT(ApplyEnvironment("MARKETLENS_"), IsOk());
   EXPECT_EQ(absl::GetFlag(FLAGS_envtest_host), "localhost");
   EXPECT_EQ(absl::GetFlag(FLAGS_envtest_grpc_port), 50051);
 }
@@ -73,9 +76,9 @@ TEST(EnvTest, EmptyOrMissingVariablesLeaveDefaults) {
 TEST(EnvTest, OtherPrefixesAreIgnored) {
   absl::FlagSaver saver;
   ScopedEnv port("OTHER_ENVTEST_GRPC_PORT", "7000");
-  ASSERT_TRUE(ApplyEnvironment("MARKETLENS_").ok());
+  ASSERT_THAT(ApplyEnvironment("MARKETLENS_"), IsOk());
   EXPECT_EQ(absl::GetFlag(FLAGS_envtest_grpc_port), 50051);
-  ASSERT_TRUE(ApplyEnvironment("OTHER_").ok());
+  ASSERT_THAT(ApplyEnvironment("OTHER_"), IsOk());
   EXPECT_EQ(absl::GetFlag(FLAGS_envtest_grpc_port), 7000);
 }
 
@@ -113,7 +116,7 @@ TEST(EnvTest, CommandLineWinsOverEnvironment) {
 TEST(EnvTest, ValidationMessageSaysTheValueCameFromTheEnvironment) {
   absl::FlagSaver saver;
   ScopedEnv port("MARKETLENS_ENVTEST_GRPC_PORT", "99999");
-  ASSERT_TRUE(ApplyEnvironment("MARKETLENS_").ok());
+  ASSERT_THAT(ApplyEnvironment("MARKETLENS_"), IsOk());
   absl::Status st = ValidatePort("envtest_grpc_port", absl::GetFlag(FLAGS_envtest_grpc_port));
   EXPECT_EQ(st.message(), "--envtest_grpc_port=99999 (from MARKETLENS_ENVTEST_GRPC_PORT): must be 1..65535");
 }

@@ -7,10 +7,13 @@
 #include <fstream>
 #include <string>
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::config {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 class SecretTest : public ::testing::Test {
  protected:
@@ -33,22 +36,22 @@ class SecretTest : public ::testing::Test {
 
 TEST_F(SecretTest, ValueWhenNoFile) {
   auto s = ReadSecret("sk-123", "", "openai_api_key");
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_THAT(s, IsOk()) << s.status();
   EXPECT_EQ(*s, "sk-123");
   auto empty = ReadSecret("", "", "openai_api_key");
-  ASSERT_TRUE(empty.ok());
+  ASSERT_THAT(empty, IsOk());
   EXPECT_EQ(*empty, "");
 }
 
 TEST_F(SecretTest, FileWithTrailingNewlineTrimmed) {
   auto s = ReadSecret("", Write("key", "sk-abc\n"), "openai_api_key");
-  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_THAT(s, IsOk()) << s.status();
   EXPECT_EQ(*s, "sk-abc");
   auto crlf = ReadSecret("", Write("key2", "p@ss word\r\n"), "db_password");
-  ASSERT_TRUE(crlf.ok());
+  ASSERT_THAT(crlf, IsOk());
   EXPECT_EQ(*crlf, "p@ss word");  // inner spaces are kept
   auto none = ReadSecret("", Write("key3", "no-newline"), "x");
-  ASSERT_TRUE(none.ok());
+  ASSERT_THAT(none, IsOk());
   EXPECT_EQ(*none, "no-newline");
 }
 

@@ -4,40 +4,43 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::config {
 namespace {
 
+using ::marketlens::testing::IsOk;
+
 std::string Message(const absl::Status& s) { return std::string(s.message()); }
 
 TEST(ValidateTest, Port) {
-  EXPECT_TRUE(ValidatePort("grpc_port", 50051).ok());
-  EXPECT_TRUE(ValidatePort("grpc_port", 1).ok());
-  EXPECT_TRUE(ValidatePort("grpc_port", 65535).ok());
+  EXPECT_THAT(ValidatePort("grpc_port", 50051), IsOk());
+  EXPECT_THAT(ValidatePort("grpc_port", 1), IsOk());
+  EXPECT_THAT(ValidatePort("grpc_port", 65535), IsOk());
   EXPECT_EQ(Message(ValidatePort("grpc_port", 99999)), "--grpc_port=99999: must be 1..65535");
   EXPECT_EQ(Message(ValidatePort("--grpc_port", 0)), "--grpc_port=0: must be 1..65535");
   EXPECT_EQ(ValidatePort("grpc_port", -1).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(ValidatePort("grpc_port", 0, /*allow_zero=*/true).ok());
+  EXPECT_THAT(ValidatePort("grpc_port", 0, /*allow_zero=*/true), IsOk());
 }
 
 TEST(ValidateTest, Positive) {
-  EXPECT_TRUE(ValidatePositive("workers", 4).ok());
+  EXPECT_THAT(ValidatePositive("workers", 4), IsOk());
   EXPECT_EQ(Message(ValidatePositive("workers", 0)), "--workers=0: must be positive");
   EXPECT_EQ(Message(ValidatePositive("rate", -0.5)), "--rate=-0.5: must be positive");
-  EXPECT_TRUE(ValidatePositive("rate", 0.1).ok());
-  EXPECT_TRUE(ValidatePositive("drain_timeout", absl::Seconds(10)).ok());
+  EXPECT_THAT(ValidatePositive("rate", 0.1), IsOk());
+  EXPECT_THAT(ValidatePositive("drain_timeout", absl::Seconds(10)), IsOk());
   EXPECT_EQ(Message(ValidatePositive("drain_timeout", absl::ZeroDuration())),
             "--drain_timeout=0: must be positive");
-  EXPECT_TRUE(ValidatePositive("big", int64_t{1} << 40).ok());
+  EXPECT_THAT(ValidatePositive("big", int64_t{1} << 40), IsOk());
 }
 
 TEST(ValidateTest, Range) {
-  EXPECT_TRUE(ValidateRange("page_size", 100, 1, 100).ok());
-  EXPECT_TRUE(ValidateRange("page_size", 1, 1, 100).ok());
+  EXPECT_THAT(ValidateRange("page_size", 100, 1, 100), IsOk());
+  EXPECT_THAT(ValidateRange("page_size", 1, 1, 100), IsOk());
   EXPECT_EQ(Message(ValidateRange("page_size", 101, 1, 100)), "--page_size=101: must be 1..100");
   EXPECT_EQ(Message(ValidateRange("fault_rate", 1.5, 0.0, 1.0)), "--fault_rate=1.5: must be 0..1");
-  EXPECT_TRUE(ValidateRange("fault_rate", 0.0, 0.0, 1.0).ok());
+  EXPECT_THAT(ValidateRange("fault_rate", 0.0, 0.0, 1.0), IsOk());
   EXPECT_EQ(Message(ValidateRange("timeout", absl::Minutes(5), absl::Seconds(1), absl::Seconds(60))),
             "--timeout=5m: must be 1s..1m");
 }
@@ -45,7 +48,7 @@ TEST(ValidateTest, Range) {
 TEST(ValidateTest, HostPort) {
   for (const char* good : {"localhost:50051", "0.0.0.0:9102", "127.0.0.1:1", "[::1]:50051", "[::]:8080",
                            "redis.default.svc.cluster.local:6379", "my_host:1"}) {
-    EXPECT_TRUE(ValidateHostPort("addr", good).ok()) << good << ": " << ValidateHostPort("addr", good);
+    EXPECT_THAT(ValidateHostPort("addr", good), IsOk()) << good << ": " << ValidateHostPort("addr", good);
   }
   EXPECT_EQ(Message(ValidateHostPort("redis_address", "localhost")),
             "--redis_address=localhost: must be host:port");
@@ -61,19 +64,19 @@ TEST(ValidateTest, HostPort) {
   EXPECT_FALSE(ValidateHostPort("a", "::1:80").ok());
   EXPECT_FALSE(ValidateHostPort("a", "[zz]:80").ok());
   EXPECT_FALSE(ValidateHostPort("a", "host:0").ok());
-  EXPECT_TRUE(ValidateHostPort("a", "127.0.0.1:0", /*allow_zero_port=*/true).ok());
+  EXPECT_THAT(ValidateHostPort("a", "127.0.0.1:0", /*allow_zero_port=*/true), IsOk());
   EXPECT_EQ(Message(ValidateHostPort("a", "")), "--a=\"\": must be host:port");
 }
 
 TEST(ValidateTest, OneOf) {
-  EXPECT_TRUE(ValidateOneOf("llm_backend", "local", {"local", "openai"}).ok());
+  EXPECT_THAT(ValidateOneOf("llm_backend", "local", {"local", "openai"}), IsOk());
   EXPECT_EQ(Message(ValidateOneOf("llm_backend", "gpt", {"local", "openai"})),
             "--llm_backend=gpt: must be one of local, openai");
   EXPECT_FALSE(ValidateOneOf("llm_backend", "Local", {"local", "openai"}).ok());
 }
 
 TEST(ValidateTest, NonEmpty) {
-  EXPECT_TRUE(ValidateNonEmpty("database_url", "postgresql://x").ok());
+  EXPECT_THAT(ValidateNonEmpty("database_url", "postgresql://x"), IsOk());
   EXPECT_EQ(Message(ValidateNonEmpty("database_url", "")),
             "--database_url=\"\": must be set (--database_url or MARKETLENS_DATABASE_URL)");
   EXPECT_FALSE(ValidateNonEmpty("database_url", "  \n").ok());

@@ -4,10 +4,13 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::logging {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 class LogTest : public ::testing::Test {
  protected:
@@ -71,7 +74,7 @@ TEST_F(LogTest, LevelsBelowTheMinimumAreDropped) {
 }
 
 TEST_F(LogTest, LevelFromStringRejectsUnknownNames) {
-  EXPECT_TRUE(SetMinLevelFromString("DEBUG").ok());
+  EXPECT_THAT(SetMinLevelFromString("DEBUG"), IsOk());
   EXPECT_TRUE(Enabled(Level::kDebug));
   absl::Status bad = SetMinLevelFromString("verbose");
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);

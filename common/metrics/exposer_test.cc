@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/metrics/grpc_metrics.h"
+#include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "marketlens/marketplace/v1/marketplace.grpc.pb.h"
@@ -19,6 +20,8 @@
 
 namespace marketlens::metrics {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 // GET http://127.0.0.1:<port><path> with a plain socket; returns the whole response (headers and body).
 std::string HttpGet(int port, const std::string& path) {
@@ -75,7 +78,7 @@ class Marketplace : public marketplace::v1::MarketplaceService::Service {
 TEST(MetricsExposerTest, ScrapeShowsGrpcServerHandledTotal) {
   auto registry = std::make_shared<prometheus::Registry>();
   auto exposer = MetricsExposer::Start("127.0.0.1:" + std::to_string(FreePort()), registry);
-  ASSERT_TRUE(exposer.ok()) << exposer.status();
+  ASSERT_THAT(exposer, IsOk()) << exposer.status();
 
   Marketplace service;
   grpc::ServerBuilder builder;
@@ -114,7 +117,7 @@ TEST(MetricsExposerTest, ServesMetricsServicesAddThemselves) {
       prometheus::BuildCounter().Name("marketlens_test_events_total").Help("test").Register(*registry);
   family.Add({{"kind", "x"}}).Increment(3);
   auto exposer = MetricsExposer::Start("127.0.0.1:0", registry);
-  ASSERT_TRUE(exposer.ok()) << exposer.status();
+  ASSERT_THAT(exposer, IsOk()) << exposer.status();
   ASSERT_GT((*exposer)->port(), 0);
   EXPECT_EQ((*exposer)->address(), absl::StrCat("127.0.0.1:", (*exposer)->port()));
   const std::string page = HttpGet((*exposer)->port(), "/metrics");
@@ -123,7 +126,7 @@ TEST(MetricsExposerTest, ServesMetricsServicesAddThemselves) {
 
 TEST(MetricsExposerTest, PortInUseIsAClearError) {
   auto first = MetricsExposer::Start("127.0.0.1:0", std::make_shared<prometheus::Registry>());
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk()) << first.status();
   auto second = MetricsExposer::Start(absl::StrCat("127.0.0.1:", (*first)->port()),
                                       std::make_shared<prometheus::Registry>());
   ASSERT_FALSE(second.ok());

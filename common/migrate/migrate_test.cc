@@ -19,10 +19,13 @@
 #include "absl/time/clock.h"
 #include "common/postgres/pool.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::migrate {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 using ::marketlens::postgres::PgPool;
 using ::marketlens::postgres::PoolOptions;
@@ -38,12 +41,12 @@ bool Contains(absl::string_view haystack, absl::string_view needle) {
 
 TEST(ParseMigrationTest, Names) {
   auto m = ParseMigration("0007_add_index.sql", "SELECT 1;");
-  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_THAT(m, IsOk()) << m.status();
   EXPECT_EQ(m->version, 7);
   EXPECT_EQ(m->name, "add_index");
   EXPECT_EQ(m->filename, "0007_add_index.sql");
   EXPECT_EQ(m->checksum.size(), 64u);
-  EXPECT_TRUE(ParseMigration("12345_big.sql", "SELECT 1;").ok());
+  EXPECT_THAT(ParseMigration("12345_big.sql", "SELECT 1;"), IsOk());
 
   for (const char* bad :
        {"1_x.sql", "001_x.sql", "0001-x.sql", "0001_X.sql", "0001_.sql", "0000_x.sql", "00012_x.sql",
@@ -61,10 +64,10 @@ TEST(ParseMigrationTest, RefusesTransactionControl) {
   EXPECT_TRUE(Contains(r.status().message(), "0003_x.sql line 2")) << r.status();
   EXPECT_FALSE(ParseMigration("0003_x.sql", "BEGIN;\nSELECT 1;\n").ok());
   // A PL/pgSQL body has BEGIN / END; lines of its own: allowed.
-  EXPECT_TRUE(ParseMigration(
+  EXPECT_THAT(ParseMigration(
                   "0003_x.sql",
-                  "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$;\n")
-                  .ok());
+                  "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$;\n"),
+              IsOk());
 }
 
 class TempDir {
@@ -94,7 +97,7 @@ TEST(LoadMigrationsTest, SortsIgnoresOtherFilesAndRejectsBadOnes) {
   dir.Write("README.md", "not a migration");
   dir.Write("BUILD", "");
   auto loaded = LoadMigrations(dir.path());
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_THAT(loaded, IsOk()) << loaded.status();
   ASSERT_EQ(loaded->size(), 2u);
   EXPECT_EQ((*loaded)[0].filename, "0001_a.sql");
   EXPECT_EQ((*loaded)[1].filename, "0002_b.sql");
@@ -116,7 +119,7 @@ TEST(LoadMigrationsTest, SortsIgnoresOtherFilesAndRejectsBadOnes) {
 
 TEST(LoadMigrationsTest, RealFilesAreValid) {
   auto loaded = LoadMigrations(kRealDir);
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_THAT(loaded, IsOk()) << loaded.status();
   ASSERT_GE(loaded->size(), 6u);
   // The foundation's files are 0001..0006; each service owns a range of later numbers (0010-0019
   // collector, 0020-0029 recommender, ...), so gaps are expected but the order must be strict.
@@ -146,7 +149,7 @@ class MigrateTest : public ::testing::Test {
   }
   std::string Scalar(const std::string& sql) {
     auto r = pool_->Exec(sql);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_THAT(r, IsOk()) << r.status();
     if (!r.ok() || r->empty() || (*r)[0][0].is_null()) return "<null>";
     return (*r)[0][0].c_str();
   }
@@ -168,9 +171,9 @@ PostgresServer* MigrateTest::server_ = nullptr;
 
 TEST_F(MigrateTest, FreshDatabaseGetsEverythingThenNothing) {
   auto files = LoadMigrations(kRealDir);
-  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_THAT(files, IsOk()) << files.status();
   auto applied = ApplyDir(kRealDir);
-  ASSERT_TRUE(applied.ok()) << applied.status();
+  ASSERT_THAT(applied, IsOk()) << applied.status();
   EXPECT_EQ(applied->size(), files->size());
 
   EXPECT_EQ(
@@ -209,25 +212,23 @@ TEST_F(MigrateTest, FreshDatabaseGetsEverythingThenNothing) {
 
   // Running again applies nothing, and the status says so.
   auto again = ApplyDir(kRealDir);
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_THAT(again, IsOk()) << again.status();
   EXPECT_TRUE(again->empty());
   auto states = Migrator(pool_.get()).Status(*files);
-  ASSERT_TRUE(states.ok()) << states.status();
+  ASSERT_THAT(states, IsOk()) << states.status();
   for (const MigrationState& s : *states) EXPECT_EQ(s.state, State::kApplied) << s.filename;
   EXPECT_TRUE(Contains(FormatStatus(*states), "0002_raw.sql")) << FormatStatus(*states);
 }
 
 TEST_F(MigrateTest, SchemaBehaves) {
-  ASSERT_TRUE(ApplyDir(kRealDir).ok());
-  ASSERT_TRUE(
-      pool_
-          ->Exec("INSERT INTO raw.products (id, title, price_cents, updated_at) VALUES ('p1', 'Kettle', "
-                 "1999, now())")
-          .ok());
-  ASSERT_TRUE(pool_
-                  ->Exec("INSERT INTO raw.product_snapshots (product_id, seen_at, price_cents, stock, "
-                         "rating_average, rating_count) VALUES ('p1', now(), 1999, 5, 4.5, 10)")
-                  .ok());
+  ASSERT_THAT(ApplyDir(kRealDir), IsOk());
+  ASSERT_THAT(
+      pool_->Exec("INSERT INTO raw.products (id, title, price_cents, updated_at) VALUES ('p1', 'Kettle', "
+                  "1999, now())"),
+      IsOk());
+  ASSERT_THAT(pool_->Exec("INSERT INTO raw.product_snapshots (product_id, seen_at, price_cents, stock, "
+                          "rating_average, rating_count) VALUES ('p1', now(), 1999, 5, 4.5, 10)"),
+              IsOk());
   // Append-only history.
   absl::Status update = pool_->Exec("UPDATE raw.product_snapshots SET price_cents = 1").status();
   EXPECT_EQ(update.code(), absl::StatusCode::kFailedPrecondition) << update;
@@ -244,18 +245,16 @@ TEST_F(MigrateTest, SchemaBehaves) {
   // Generated ids and the file -> rejects relation.
   auto file =
       pool_->Exec("INSERT INTO ingest.files (kind, filename) VALUES ('contacts', 'c.csv') RETURNING id");
-  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_THAT(file, IsOk()) << file.status();
   const std::string file_id = (*file)[0][0].c_str();
-  EXPECT_TRUE(pool_
-                  ->Exec("INSERT INTO ingest.rejects (file_id, line, column_name, reason, raw_line) VALUES "
-                         "($1, 3, 'sentiment', 'not a number', 'x,y,z')",
-                         file_id)
-                  .ok());
+  EXPECT_THAT(pool_->Exec("INSERT INTO ingest.rejects (file_id, line, column_name, reason, raw_line) VALUES "
+                          "($1, 3, 'sentiment', 'not a number', 'x,y,z')",
+                          file_id),
+              IsOk());
   // At most one promoted model.
-  EXPECT_TRUE(pool_
-                  ->Exec("INSERT INTO recsys.models (version, algorithm, artifact_uri, promoted) VALUES "
-                         "('v1', 'als', 'file:///m/v1', true)")
-                  .ok());
+  EXPECT_THAT(pool_->Exec("INSERT INTO recsys.models (version, algorithm, artifact_uri, promoted) VALUES "
+                          "('v1', 'als', 'file:///m/v1', true)"),
+              IsOk());
   EXPECT_EQ(pool_
                 ->Exec("INSERT INTO recsys.models (version, algorithm, artifact_uri, promoted) VALUES "
                        "('v2', 'als', 'file:///m/v2', true)")
@@ -269,7 +268,7 @@ TEST_F(MigrateTest, TamperedOrMissingAppliedFileIsRefused) {
   dir.Write("0001_a.sql", "CREATE TABLE a (id int);\n");
   dir.Write("0002_b.sql", "CREATE TABLE b (id int);\n");
   auto first = ApplyDir(dir.path());
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk()) << first.status();
   EXPECT_EQ(Versions(*first), (std::vector<int64_t>{1, 2}));
 
   dir.Write("0001_a.sql", "CREATE TABLE a (id int, extra int);\n");
@@ -281,7 +280,7 @@ TEST_F(MigrateTest, TamperedOrMissingAppliedFileIsRefused) {
   EXPECT_EQ(Scalar("SELECT to_regclass('c') IS NULL"), "t") << "nothing may run once the history is refused";
 
   auto states = Migrator(pool_.get()).Status(*LoadMigrations(dir.path()));
-  ASSERT_TRUE(states.ok());
+  ASSERT_THAT(states, IsOk());
   ASSERT_EQ(states->size(), 3u);
   EXPECT_EQ((*states)[0].state, State::kChanged);
   EXPECT_EQ((*states)[1].state, State::kApplied);
@@ -290,7 +289,7 @@ TEST_F(MigrateTest, TamperedOrMissingAppliedFileIsRefused) {
   // Restored: fine again. Then the applied 0002 disappears.
   dir.Write("0001_a.sql", "CREATE TABLE a (id int);\n");
   dir.Remove("0003_c.sql");
-  ASSERT_TRUE(ApplyDir(dir.path()).ok());
+  ASSERT_THAT(ApplyDir(dir.path()), IsOk());
   dir.Remove("0002_b.sql");
   auto missing = ApplyDir(dir.path());
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -307,20 +306,20 @@ TEST_F(MigrateTest, TamperedOrMissingAppliedFileIsRefused) {
 TEST_F(MigrateTest, OnlyNewFilesAreApplied) {
   TempDir dir;
   dir.Write("0001_a.sql", "CREATE TABLE a (id int);\n");
-  ASSERT_TRUE(ApplyDir(dir.path()).ok());
+  ASSERT_THAT(ApplyDir(dir.path()), IsOk());
   dir.Write("0002_b.sql", "CREATE TABLE b (id int);\nINSERT INTO a VALUES (1);\n");
   auto second = ApplyDir(dir.path());
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_THAT(second, IsOk()) << second.status();
   EXPECT_EQ(Versions(*second), (std::vector<int64_t>{2}));
   EXPECT_EQ(Scalar("SELECT count(*) FROM a"), "1");
   auto third = ApplyDir(dir.path());
-  ASSERT_TRUE(third.ok());
+  ASSERT_THAT(third, IsOk());
   EXPECT_TRUE(third->empty());
   EXPECT_EQ(Scalar("SELECT count(*) FROM a"), "1");
 
   // A file slipped in below the newest applied version of its group would run out of order.
   dir.Write("0004_d.sql", "CREATE TABLE d (id int);\n");
-  ASSERT_TRUE(ApplyDir(dir.path()).ok());
+  ASSERT_THAT(ApplyDir(dir.path()), IsOk());
   dir.Write("0003_late.sql", "CREATE TABLE late (id int);\n");
   auto late = ApplyDir(dir.path());
   EXPECT_EQ(late.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -330,10 +329,10 @@ TEST_F(MigrateTest, OnlyNewFilesAreApplied) {
   // Groups of ten belong to different owners and are independent: a later group applied first does not
   // block an earlier group's new file.
   dir.Write("0021_other_owner.sql", "CREATE TABLE other (id int);\n");
-  ASSERT_TRUE(ApplyDir(dir.path()).ok());
+  ASSERT_THAT(ApplyDir(dir.path()), IsOk());
   dir.Write("0012_first_owner.sql", "CREATE TABLE first_owner (id int);\n");
   auto independent = ApplyDir(dir.path());
-  ASSERT_TRUE(independent.ok()) << independent.status();
+  ASSERT_THAT(independent, IsOk()) << independent.status();
   EXPECT_EQ(Versions(*independent), (std::vector<int64_t>{12}));
   // ...but within the group the order stays strict.
   dir.Write("0011_too_late.sql", "CREATE TABLE too_late (id int);\n");
@@ -363,21 +362,21 @@ TEST_F(MigrateTest, FailingMigrationRollsBackEntirely) {
   // The failed file was never applied, so it may be fixed; then the rest follows.
   dir.Write("0002_bad.sql", "CREATE SCHEMA half;\nCREATE TABLE half.t (id int);\n");
   auto fixed = ApplyDir(dir.path());
-  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  ASSERT_THAT(fixed, IsOk()) << fixed.status();
   EXPECT_EQ(Versions(*fixed), (std::vector<int64_t>{2, 3}));
 }
 
 TEST_F(MigrateTest, ConcurrentRunnersApplyEachFileOnce) {
   auto files = LoadMigrations(kRealDir);
-  ASSERT_TRUE(files.ok());
+  ASSERT_THAT(files, IsOk());
   std::unique_ptr<PgPool> other = MakePool();
   absl::StatusOr<std::vector<Migration>> a, b;
   std::thread ta([&] { a = ApplyMigrationsFromDir(*pool_, kRealDir); });
   std::thread tb([&] { b = ApplyMigrationsFromDir(*other, kRealDir); });
   ta.join();
   tb.join();
-  ASSERT_TRUE(a.ok()) << a.status();
-  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_THAT(a, IsOk()) << a.status();
+  ASSERT_THAT(b, IsOk()) << b.status();
   EXPECT_EQ(a->size() + b->size(), files->size());
   EXPECT_TRUE(a->empty() || b->empty()) << "the lock serialises whole runs";
   EXPECT_EQ(Scalar("SELECT count(*) FROM public.schema_migrations"), std::to_string(files->size()));
@@ -387,15 +386,13 @@ TEST_F(MigrateTest, WaitsForTheLockThenGivesUp) {
   // Another session holds the migration lock.
   std::unique_ptr<PgPool> holder_pool = MakePool();
   auto holder = holder_pool->Acquire(absl::Now() + absl::Seconds(5));
-  ASSERT_TRUE(holder.ok());
-  ASSERT_TRUE(holder_pool
-                  ->TransactOnce(
-                      *holder,
-                      [](postgres::Tx& tx) {
-                        return tx.Exec("SELECT pg_advisory_lock($1)", kAdvisoryLockKey).status();
-                      },
-                      postgres::TxOptions(), absl::Now() + absl::Seconds(5), 1)
-                  .ok());
+  ASSERT_THAT(holder, IsOk());
+  ASSERT_THAT(
+      holder_pool->TransactOnce(
+          *holder,
+          [](postgres::Tx& tx) { return tx.Exec("SELECT pg_advisory_lock($1)", kAdvisoryLockKey).status(); },
+          postgres::TxOptions(), absl::Now() + absl::Seconds(5), 1),
+      IsOk());
   Options options;
   options.lock_timeout = absl::Milliseconds(400);
   absl::Time start = absl::Now();
@@ -409,7 +406,7 @@ TEST_F(MigrateTest, WaitsForTheLockThenGivesUp) {
   holder->Discard();
   { PgPool::Lease released = *std::move(holder); }
   auto ok = ApplyDir(kRealDir);
-  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_THAT(ok, IsOk()) << ok.status();
   EXPECT_EQ(Scalar(absl::StrCat("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")), "0");
 }
 
@@ -438,7 +435,7 @@ TEST_F(MigrateTest, AwaitAppliedWaitsForAnotherRunner) {
   dir.Write("0001_a.sql", "CREATE TABLE a (id int);\n");
   dir.Write("0002_b.sql", "CREATE TABLE b (id int);\n");
   auto migrations = LoadMigrations(dir.path());
-  ASSERT_TRUE(migrations.ok()) << migrations.status();
+  ASSERT_THAT(migrations, IsOk()) << migrations.status();
   Migrator waiter(pool_.get());
 
   absl::Status early =
@@ -450,19 +447,19 @@ TEST_F(MigrateTest, AwaitAppliedWaitsForAnotherRunner) {
   std::unique_ptr<PgPool> other = MakePool();
   std::thread runner([&] {
     absl::SleepFor(absl::Milliseconds(300));
-    EXPECT_TRUE(ApplyMigrationsFromDir(*other, dir.path()).ok());
+    EXPECT_THAT(ApplyMigrationsFromDir(*other, dir.path()), IsOk());
   });
   const absl::Time start = absl::Now();
   absl::Status waited =
       waiter.AwaitApplied(*migrations, absl::Now() + absl::Seconds(20), absl::Milliseconds(50));
   runner.join();
-  EXPECT_TRUE(waited.ok()) << waited;
+  EXPECT_THAT(waited, IsOk()) << waited;
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(250));
 
   // A changed file is an error at once, not a wait.
   dir.Write("0002_b.sql", "CREATE TABLE b (id bigint);\n");
   auto changed = LoadMigrations(dir.path());
-  ASSERT_TRUE(changed.ok());
+  ASSERT_THAT(changed, IsOk());
   absl::Status refused = waiter.AwaitApplied(*changed, absl::Now() + absl::Seconds(20));
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
 }

@@ -14,10 +14,13 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::postgres {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 using ::marketlens::testing::PostgresServer;
 
@@ -32,7 +35,7 @@ class PgPoolTest : public ::testing::Test {
   void SetUp() override {
     // A test that stopped the server must not break the next one.
     if (!server_->running()) {
-      ASSERT_TRUE(server_->Start().ok());
+      ASSERT_THAT(server_->Start(), IsOk());
     }
     dsn_ = server_->CreateTestDatabaseOrFail();
     ASSERT_FALSE(dsn_.empty());
@@ -45,12 +48,12 @@ class PgPoolTest : public ::testing::Test {
     options.statement_timeout = statement_timeout;
     options.application_name = "pool_test";
     auto pool = PgPool::Create(options);
-    EXPECT_TRUE(pool.ok()) << pool.status();
+    EXPECT_THAT(pool, IsOk()) << pool.status();
     return pool.ok() ? *std::move(pool) : nullptr;
   }
 
   static std::string Scalar(const absl::StatusOr<pqxx::result>& r) {
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_THAT(r, IsOk()) << r.status();
     if (!r.ok() || r->empty() || (*r)[0][0].is_null()) return "<null>";
     return (*r)[0][0].c_str();
   }
@@ -87,7 +90,7 @@ TEST_F(PgPoolTest, BasicQueryAndSessionSettings) {
   EXPECT_EQ(Scalar(pool->Exec("SELECT 1 + 1")), "2");
   EXPECT_EQ(Scalar(pool->Exec("SELECT current_setting('application_name')")), "pool_test");
   EXPECT_EQ(Scalar(pool->Exec("SHOW statement_timeout")), "10s");
-  EXPECT_TRUE(pool->Ping().ok());
+  EXPECT_THAT(pool->Ping(), IsOk());
   PgPool::Stats stats = pool->stats();
   EXPECT_EQ(stats.open, 1);  // lazily opened, and reused
   EXPECT_EQ(stats.idle, 1);
@@ -98,20 +101,20 @@ TEST_F(PgPoolTest, UriDsn) {
   options.dsn = absl::StrCat("postgresql://postgres@127.0.0.1:", server_->port(), "/",
                              Scalar(MakePool()->Exec("SELECT current_database()")));
   auto pool = PgPool::Create(options);
-  ASSERT_TRUE(pool.ok());
+  ASSERT_THAT(pool, IsOk());
   EXPECT_EQ(Scalar((*pool)->Exec("SELECT 7")), "7");
 }
 
 TEST_F(PgPoolTest, Parameters) {
   auto pool = MakePool();
-  ASSERT_TRUE(pool->Exec("CREATE TABLE t (id int PRIMARY KEY, name text, price bigint)").ok());
+  ASSERT_THAT(pool->Exec("CREATE TABLE t (id int PRIMARY KEY, name text, price bigint)"), IsOk());
   const std::string tricky = "O'Brien\"; DROP TABLE t; --";
-  ASSERT_TRUE(pool->Exec("INSERT INTO t VALUES ($1, $2, $3)", 1, tricky, int64_t{1999}).ok());
-  ASSERT_TRUE(pool->Exec("INSERT INTO t VALUES ($1, $2, $3)", 2, std::optional<std::string>(),
-                         std::optional<int64_t>())
-                  .ok());
+  ASSERT_THAT(pool->Exec("INSERT INTO t VALUES ($1, $2, $3)", 1, tricky, int64_t{1999}), IsOk());
+  ASSERT_THAT(pool->Exec("INSERT INTO t VALUES ($1, $2, $3)", 2, std::optional<std::string>(),
+                         std::optional<int64_t>()),
+              IsOk());
   absl::StatusOr<pqxx::result> r = pool->Exec("SELECT name, price FROM t WHERE id = $1", 1);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk()) << r.status();
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ((*r)[0][0].as<std::string>(), tricky);
   EXPECT_EQ((*r)[0][1].as<int64_t>(), 1999);
@@ -131,18 +134,18 @@ TEST_F(PgPoolTest, IsolationLevelsAndReadOnly) {
     std::string seen;
     TxOptions options;
     options.isolation = level;
-    ASSERT_TRUE(pool->Transact(
-                        [&](Tx& tx) -> absl::Status {
-                          auto r = tx.Exec("SHOW transaction_isolation");
-                          if (!r.ok()) return r.status();
-                          seen = (*r)[0][0].c_str();
-                          return absl::OkStatus();
-                        },
-                        options)
-                    .ok());
+    ASSERT_THAT(pool->Transact(
+                    [&](Tx& tx) -> absl::Status {
+                      auto r = tx.Exec("SHOW transaction_isolation");
+                      if (!r.ok()) return r.status();
+                      seen = (*r)[0][0].c_str();
+                      return absl::OkStatus();
+                    },
+                    options),
+                IsOk());
     EXPECT_EQ(seen, name);
   }
-  ASSERT_TRUE(pool->Exec("CREATE TABLE ro (v int)").ok());
+  ASSERT_THAT(pool->Exec("CREATE TABLE ro (v int)"), IsOk());
   TxOptions read_only;
   read_only.read_only = true;
   absl::Status s =
@@ -153,12 +156,12 @@ TEST_F(PgPoolTest, IsolationLevelsAndReadOnly) {
 
 TEST_F(PgPoolTest, TransactionCommitsAndRollsBack) {
   auto pool = MakePool();
-  ASSERT_TRUE(pool->Exec("CREATE TABLE t (v int)").ok());
-  ASSERT_TRUE(pool->Transact([](Tx& tx) -> absl::Status {
-                    if (auto r = tx.Exec("INSERT INTO t VALUES (1)"); !r.ok()) return r.status();
-                    return tx.Exec("INSERT INTO t VALUES (2)").status();
-                  })
-                  .ok());
+  ASSERT_THAT(pool->Exec("CREATE TABLE t (v int)"), IsOk());
+  ASSERT_THAT(pool->Transact([](Tx& tx) -> absl::Status {
+    if (auto r = tx.Exec("INSERT INTO t VALUES (1)"); !r.ok()) return r.status();
+    return tx.Exec("INSERT INTO t VALUES (2)").status();
+  }),
+              IsOk());
   EXPECT_EQ(Scalar(pool->Exec("SELECT count(*) FROM t")), "2");
 
   // The function returning an error rolls everything back, and that error is returned.
@@ -183,10 +186,10 @@ TEST_F(PgPoolTest, TransactionCommitsAndRollsBack) {
 
 TEST_F(PgPoolTest, ErrorMapping) {
   auto pool = MakePool(2, absl::Milliseconds(300));
-  ASSERT_TRUE(
-      pool->Exec("CREATE TABLE p (id int PRIMARY KEY, name text NOT NULL, qty int CHECK (qty >= 0))").ok());
-  ASSERT_TRUE(pool->Exec("CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p(id))").ok());
-  ASSERT_TRUE(pool->Exec("INSERT INTO p VALUES (1, 'a', 1)").ok());
+  ASSERT_THAT(pool->Exec("CREATE TABLE p (id int PRIMARY KEY, name text NOT NULL, qty int CHECK (qty >= 0))"),
+              IsOk());
+  ASSERT_THAT(pool->Exec("CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p(id))"), IsOk());
+  ASSERT_THAT(pool->Exec("INSERT INTO p VALUES (1, 'a', 1)"), IsOk());
 
   absl::Status dup = pool->Exec("INSERT INTO p VALUES (1, 'b', 1)").status();
   EXPECT_EQ(dup.code(), absl::StatusCode::kAlreadyExists) << dup;
@@ -231,11 +234,11 @@ TEST_F(PgPoolTest, ErrorMapping) {
 
 TEST_F(PgPoolTest, PreparedStatementsOnEveryConnectionAndAfterReconnect) {
   auto pool = MakePool(3);
-  ASSERT_TRUE(pool->Exec("CREATE TABLE kv (k text PRIMARY KEY, v int)").ok());
-  ASSERT_TRUE(pool->Exec("INSERT INTO kv VALUES ('a', 1), ('b', 2)").ok());
+  ASSERT_THAT(pool->Exec("CREATE TABLE kv (k text PRIMARY KEY, v int)"), IsOk());
+  ASSERT_THAT(pool->Exec("INSERT INTO kv VALUES ('a', 1), ('b', 2)"), IsOk());
   // Registered after a connection was already opened: still defined on it.
-  ASSERT_TRUE(pool->Prepare("get", "SELECT v FROM kv WHERE k = $1").ok());
-  EXPECT_TRUE(pool->Prepare("get", "SELECT v FROM kv WHERE k = $1").ok());
+  ASSERT_THAT(pool->Prepare("get", "SELECT v FROM kv WHERE k = $1"), IsOk());
+  EXPECT_THAT(pool->Prepare("get", "SELECT v FROM kv WHERE k = $1"), IsOk());
   EXPECT_EQ(pool->Prepare("get", "SELECT 1").code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(Scalar(pool->ExecPrepared("get", std::string("a"))), "1");
 
@@ -244,25 +247,25 @@ TEST_F(PgPoolTest, PreparedStatementsOnEveryConnectionAndAfterReconnect) {
     std::vector<PgPool::Lease> leases;
     for (int i = 0; i < 3; ++i) {
       auto lease = pool->Acquire(absl::Now() + absl::Seconds(5));
-      ASSERT_TRUE(lease.ok()) << lease.status();
+      ASSERT_THAT(lease, IsOk()) << lease.status();
       std::string v;
-      ASSERT_TRUE(pool->TransactOnce(
-                          *lease,
-                          [&](Tx& tx) -> absl::Status {
-                            auto r = tx.ExecPrepared("get", std::string("b"));
-                            if (!r.ok()) return r.status();
-                            v = (*r)[0][0].c_str();
-                            return absl::OkStatus();
-                          },
-                          TxOptions(), absl::Now() + absl::Seconds(5), 1)
-                      .ok());
+      ASSERT_THAT(pool->TransactOnce(
+                      *lease,
+                      [&](Tx& tx) -> absl::Status {
+                        auto r = tx.ExecPrepared("get", std::string("b"));
+                        if (!r.ok()) return r.status();
+                        v = (*r)[0][0].c_str();
+                        return absl::OkStatus();
+                      },
+                      TxOptions(), absl::Now() + absl::Seconds(5), 1),
+                  IsOk());
       EXPECT_EQ(v, "2");
       leases.push_back(*std::move(lease));
     }
   }
   EXPECT_EQ(pool->stats().open, 3);
 
-  ASSERT_TRUE(server_->Restart().ok());
+  ASSERT_THAT(server_->Restart(), IsOk());
   EXPECT_EQ(Scalar(pool->ExecPrepared("get", std::string("b"))), "2");
   EXPECT_GE(pool->stats().discarded_total, 1);
   // Statements prepared by a failed one are not needed: a misspelt statement name is an error.
@@ -298,7 +301,7 @@ TEST_F(PgPoolTest, PoolBoundIsRespected) {
   });
   start = absl::Now();
   auto d = pool->Acquire(absl::Now() + absl::Seconds(5));
-  EXPECT_TRUE(d.ok()) << d.status();
+  EXPECT_THAT(d, IsOk()) << d.status();
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
   releaser.join();
   EXPECT_EQ(pool->stats().open, 2);
@@ -306,8 +309,8 @@ TEST_F(PgPoolTest, PoolBoundIsRespected) {
 
 TEST_F(PgPoolTest, SerializationConflictIsRetriedAndBothSucceed) {
   auto pool = MakePool(4);
-  ASSERT_TRUE(pool->Exec("CREATE TABLE doctors (name text PRIMARY KEY, on_call bool)").ok());
-  ASSERT_TRUE(pool->Exec("INSERT INTO doctors VALUES ('alice', true), ('bob', true)").ok());
+  ASSERT_THAT(pool->Exec("CREATE TABLE doctors (name text PRIMARY KEY, on_call bool)"), IsOk());
+  ASSERT_THAT(pool->Exec("INSERT INTO doctors VALUES ('alice', true), ('bob', true)"), IsOk());
 
   // Classic write skew: both read "2 on call" and take someone off call. Under SERIALIZABLE one of the
   // two must fail with 40001; the retry then sees the other's write.
@@ -333,8 +336,8 @@ TEST_F(PgPoolTest, SerializationConflictIsRetriedAndBothSucceed) {
   std::thread t2(worker, "bob", &s2);
   t1.join();
   t2.join();
-  EXPECT_TRUE(s1.ok()) << s1;
-  EXPECT_TRUE(s2.ok()) << s2;
+  EXPECT_THAT(s1, IsOk()) << s1;
+  EXPECT_THAT(s2, IsOk()) << s2;
   EXPECT_GE(attempts.load(), 3) << "one transaction should have been retried";
   // Serial outcome: the second one saw only one doctor on call and left itself on call.
   EXPECT_EQ(Scalar(pool->Exec("SELECT count(*) FROM doctors WHERE on_call")), "1");
@@ -342,8 +345,8 @@ TEST_F(PgPoolTest, SerializationConflictIsRetriedAndBothSucceed) {
 
 TEST_F(PgPoolTest, DeadlockIsRetried) {
   auto pool = MakePool(4);
-  ASSERT_TRUE(pool->Exec("CREATE TABLE acct (id int PRIMARY KEY, balance int)").ok());
-  ASSERT_TRUE(pool->Exec("INSERT INTO acct VALUES (1, 100), (2, 100)").ok());
+  ASSERT_THAT(pool->Exec("CREATE TABLE acct (id int PRIMARY KEY, balance int)"), IsOk());
+  ASSERT_THAT(pool->Exec("INSERT INTO acct VALUES (1, 100), (2, 100)"), IsOk());
   std::latch both_locked(2);
   std::atomic<int> attempts{0};
   auto transfer = [&](int from, int to, absl::Status* out) {
@@ -360,8 +363,8 @@ TEST_F(PgPoolTest, DeadlockIsRetried) {
   std::thread t2(transfer, 2, 1, &s2);
   t1.join();
   t2.join();
-  EXPECT_TRUE(s1.ok()) << s1;
-  EXPECT_TRUE(s2.ok()) << s2;
+  EXPECT_THAT(s1, IsOk()) << s1;
+  EXPECT_THAT(s2, IsOk()) << s2;
   EXPECT_GE(attempts.load(), 3);
   EXPECT_EQ(Scalar(pool->Exec("SELECT sum(balance) FROM acct")), "200");
   EXPECT_EQ(Scalar(pool->Exec("SELECT balance FROM acct WHERE id = 1")), "100");
@@ -369,10 +372,10 @@ TEST_F(PgPoolTest, DeadlockIsRetried) {
 
 TEST_F(PgPoolTest, ReconnectsAfterServerRestart) {
   auto pool = MakePool(3);
-  ASSERT_TRUE(pool->Exec("CREATE TABLE t (v int)").ok());
-  ASSERT_TRUE(server_->Restart().ok());
+  ASSERT_THAT(pool->Exec("CREATE TABLE t (v int)"), IsOk());
+  ASSERT_THAT(server_->Restart(), IsOk());
   // The pooled connection died with the old server; the next transaction reconnects.
-  EXPECT_TRUE(pool->Exec("INSERT INTO t VALUES (1)").ok());
+  EXPECT_THAT(pool->Exec("INSERT INTO t VALUES (1)"), IsOk());
 
   // A restart in the middle of a transaction: the first try loses its connection before COMMIT, the
   // whole function runs again on a new connection and commits once.
@@ -386,7 +389,7 @@ TEST_F(PgPoolTest, ReconnectsAfterServerRestart) {
     }
     return tx.Exec("INSERT INTO t VALUES (3)").status();
   });
-  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_THAT(s, IsOk()) << s;
   EXPECT_EQ(attempts.load(), 2);
   EXPECT_EQ(Scalar(pool->Exec("SELECT string_agg(v::text, ',' ORDER BY v) FROM t")), "1,2,3");
 }
@@ -395,17 +398,17 @@ TEST_F(PgPoolTest, CommitWithUnknownOutcomeIsNotRetried) {
   auto pool = MakePool(2);
   // A deferred constraint trigger runs inside COMMIT; this one kills its own session there, so the
   // client loses the connection while committing and cannot know the outcome.
-  ASSERT_TRUE(pool->Exec("CREATE TABLE t (v int)").ok());
-  ASSERT_TRUE(pool->Exec(R"sql(
+  ASSERT_THAT(pool->Exec("CREATE TABLE t (v int)"), IsOk());
+  ASSERT_THAT(pool->Exec(R"sql(
       CREATE FUNCTION die_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         PERFORM pg_terminate_backend(pg_backend_pid());
         RETURN NULL;
-      END $$)sql")
-                  .ok());
-  ASSERT_TRUE(pool->Exec("CREATE CONSTRAINT TRIGGER die AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED "
-                         "FOR EACH ROW EXECUTE FUNCTION die_at_commit()")
-                  .ok());
+      END $$)sql"),
+              IsOk());
+  ASSERT_THAT(pool->Exec("CREATE CONSTRAINT TRIGGER die AFTER INSERT ON t DEFERRABLE INITIALLY DEFERRED "
+                         "FOR EACH ROW EXECUTE FUNCTION die_at_commit()"),
+              IsOk());
   std::atomic<int> attempts{0};
   absl::Status s = pool->Transact([&](Tx& tx) {
     attempts++;
@@ -420,7 +423,7 @@ TEST_F(PgPoolTest, CommitWithUnknownOutcomeIsNotRetried) {
 TEST_F(PgPoolTest, ServerDownIsUnavailableQuickly) {
   auto pool = MakePool(2);
   EXPECT_EQ(Scalar(pool->Exec("SELECT 1")), "1");
-  ASSERT_TRUE(server_->Kill().ok());
+  ASSERT_THAT(server_->Kill(), IsOk());
 
   TxOptions options;
   options.timeout = absl::Seconds(10);
@@ -439,14 +442,14 @@ TEST_F(PgPoolTest, ServerDownIsUnavailableQuickly) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   EXPECT_EQ(pool->stats().open, 0);
 
-  ASSERT_TRUE(server_->Start().ok());
+  ASSERT_THAT(server_->Start(), IsOk());
   EXPECT_EQ(Scalar(pool->Exec("SELECT 2")), "2");
 
   // Nothing listening at all.
   PoolOptions nowhere;
   nowhere.dsn = absl::StrCat(server_->DsnFor("postgres"), " port=1");
   auto dead = PgPool::Create(nowhere);
-  ASSERT_TRUE(dead.ok());
+  ASSERT_THAT(dead, IsOk());
   start = absl::Now();
   EXPECT_EQ((*dead)->Ping(absl::Seconds(3)).code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
@@ -455,15 +458,15 @@ TEST_F(PgPoolTest, ServerDownIsUnavailableQuickly) {
   PoolOptions wrong_db;
   wrong_db.dsn = server_->DsnFor("no_such_db");
   auto wrong = PgPool::Create(wrong_db);
-  ASSERT_TRUE(wrong.ok());
+  ASSERT_THAT(wrong, IsOk());
   EXPECT_EQ((*wrong)->Ping().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(PgPoolTest, CopyTenThousandRows) {
   auto pool = MakePool(2);
-  ASSERT_TRUE(pool->Exec("CREATE SCHEMA raw").ok());
-  ASSERT_TRUE(
-      pool->Exec("CREATE TABLE raw.rows (id bigint PRIMARY KEY, note text, score double precision)").ok());
+  ASSERT_THAT(pool->Exec("CREATE SCHEMA raw"), IsOk());
+  ASSERT_THAT(pool->Exec("CREATE TABLE raw.rows (id bigint PRIMARY KEY, note text, score double precision)"),
+              IsOk());
   constexpr int kRows = 10000;
   const std::string special = "tab\there, newline\nthere, back\\slash, \xC3\xA9t\xC3\xA9 \xE2\x9C\x93";
   int64_t copied = 0;
@@ -486,7 +489,7 @@ TEST_F(PgPoolTest, CopyTenThousandRows) {
     copied = *n;
     return absl::OkStatus();
   });
-  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_THAT(s, IsOk()) << s;
   EXPECT_EQ(copied, kRows);
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   EXPECT_EQ(Scalar(pool->Exec("SELECT count(*) FROM raw.rows")), "10000");

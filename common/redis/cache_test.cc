@@ -12,10 +12,13 @@
 #include "absl/time/clock.h"
 #include "common/logging/log.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::redis {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 using ::marketlens::testing::RedisServer;
 
@@ -23,7 +26,7 @@ class CacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto server = RedisServer::Create();
-    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_THAT(server, IsOk()) << server.status();
     server_ = *std::move(server);
     RedisOptions options;
     options.host = server_->host();
@@ -116,7 +119,7 @@ TEST_F(CacheTest, RedisErrorsAreMissesAndAreLoggedOncePerInterval) {
 
   Cache cache(client_.get(), {.prefix = "c:", .log_interval = absl::Seconds(60)});
   // A key of the wrong type makes every GET fail with WRONGTYPE.
-  ASSERT_TRUE(client_->Command({"RPUSH", "c:broken", "x"}).ok());
+  ASSERT_THAT(client_->Command({"RPUSH", "c:broken", "x"}), IsOk());
   for (int i = 0; i < 50; ++i) EXPECT_FALSE(cache.Get("broken").has_value());
   Cache::Stats stats = cache.stats();
   EXPECT_EQ(stats.errors, 50);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging/log.h"
+#include "common/status/macros.h"
 
 namespace marketlens::redis {
 
@@ -348,13 +349,12 @@ absl::Status RedisClient::Ping() {
 }
 
 absl::StatusOr<std::optional<std::string>> RedisClient::Get(absl::string_view key) {
-  auto reply = Command({"GET", std::string(key)});
-  if (!reply.ok()) return reply.status();
-  if (reply->is_nil()) return std::optional<std::string>();
-  if (!reply->is_string()) {
-    return absl::InternalError(absl::StrCat("redis: unexpected GET reply ", reply->DebugString()));
+  ASSIGN_OR_RETURN(Reply reply, Command({"GET", std::string(key)}));
+  if (reply.is_nil()) return std::optional<std::string>();
+  if (!reply.is_string()) {
+    return absl::InternalError(absl::StrCat("redis: unexpected GET reply ", reply.DebugString()));
   }
-  return std::optional<std::string>(reply->str());
+  return std::optional<std::string>(reply.str());
 }
 
 absl::Status RedisClient::Set(absl::string_view key, absl::string_view value, absl::Duration ttl) {
@@ -367,8 +367,7 @@ absl::Status RedisClient::Set(absl::string_view key, absl::string_view value, ab
     argv.push_back("PX");
     argv.push_back(absl::StrCat(CeilMillis(ttl)));
   }
-  auto reply = Command(argv);
-  return reply.ok() ? absl::OkStatus() : reply.status();
+  return Command(argv).status();
 }
 
 absl::StatusOr<int64_t> RedisClient::Del(const std::vector<std::string>& keys) {
@@ -377,15 +376,13 @@ absl::StatusOr<int64_t> RedisClient::Del(const std::vector<std::string>& keys) {
   argv.reserve(keys.size() + 1);
   argv.push_back("DEL");
   argv.insert(argv.end(), keys.begin(), keys.end());
-  auto reply = Command(argv);
-  if (!reply.ok()) return reply.status();
-  return reply->integer();
+  ASSIGN_OR_RETURN(Reply reply, Command(argv));
+  return reply.integer();
 }
 
 absl::StatusOr<int64_t> RedisClient::Incr(absl::string_view key, int64_t by) {
-  auto reply = Command({"INCRBY", std::string(key), absl::StrCat(by)});
-  if (!reply.ok()) return reply.status();
-  return reply->integer();
+  ASSIGN_OR_RETURN(Reply reply, Command({"INCRBY", std::string(key), absl::StrCat(by)}));
+  return reply.integer();
 }
 
 absl::StatusOr<bool> RedisClient::Expire(absl::string_view key, absl::Duration ttl) {
@@ -393,9 +390,8 @@ absl::StatusOr<bool> RedisClient::Expire(absl::string_view key, absl::Duration t
     return absl::InvalidArgumentError("redis: EXPIRE needs a finite ttl (use PERSIST to remove one)");
   }
   int64_t ms = ttl <= absl::ZeroDuration() ? 0 : CeilMillis(ttl);
-  auto reply = Command({"PEXPIRE", std::string(key), absl::StrCat(ms)});
-  if (!reply.ok()) return reply.status();
-  return reply->integer() == 1;
+  ASSIGN_OR_RETURN(Reply reply, Command({"PEXPIRE", std::string(key), absl::StrCat(ms)}));
+  return reply.integer() == 1;
 }
 
 absl::StatusOr<std::string> RedisClient::XAdd(absl::string_view stream, const StreamFields& fields,
@@ -410,12 +406,11 @@ absl::StatusOr<std::string> RedisClient::XAdd(absl::string_view stream, const St
     argv.push_back(k);
     argv.push_back(v);
   }
-  auto reply = Command(argv);
-  if (!reply.ok()) return reply.status();
-  if (!reply->is_string()) {
-    return absl::InternalError(absl::StrCat("redis: unexpected XADD reply ", reply->DebugString()));
+  ASSIGN_OR_RETURN(Reply reply, Command(argv));
+  if (!reply.is_string()) {
+    return absl::InternalError(absl::StrCat("redis: unexpected XADD reply ", reply.DebugString()));
   }
-  return reply->str();
+  return reply.str();
 }
 
 absl::Status RedisClient::XGroupCreate(absl::string_view stream, absl::string_view group, bool mkstream,
@@ -442,9 +437,8 @@ absl::StatusOr<std::vector<StreamEntry>> RedisClient::XReadGroup(absl::string_vi
     timeout += absl::Milliseconds(block_ms);
   }
   argv.insert(argv.end(), {"STREAMS", std::string(stream), std::string(id)});
-  auto reply = Command(argv, timeout);
-  if (!reply.ok()) return reply.status();
-  return ParseReadReply(*reply);
+  ASSIGN_OR_RETURN(Reply reply, Command(argv, timeout));
+  return ParseReadReply(reply);
 }
 
 absl::StatusOr<int64_t> RedisClient::XAck(absl::string_view stream, absl::string_view group,
@@ -452,9 +446,8 @@ absl::StatusOr<int64_t> RedisClient::XAck(absl::string_view stream, absl::string
   if (ids.empty()) return 0;
   std::vector<std::string> argv = {"XACK", std::string(stream), std::string(group)};
   argv.insert(argv.end(), ids.begin(), ids.end());
-  auto reply = Command(argv);
-  if (!reply.ok()) return reply.status();
-  return reply->integer();
+  ASSIGN_OR_RETURN(Reply reply, Command(argv));
+  return reply.integer();
 }
 
 absl::StatusOr<AutoClaimResult> RedisClient::XAutoClaim(absl::string_view stream, absl::string_view group,
@@ -468,9 +461,8 @@ absl::StatusOr<AutoClaimResult> RedisClient::XAutoClaim(absl::string_view stream
                                    std::string(start_id),
                                    "COUNT",
                                    absl::StrCat(count > 0 ? count : 100)};
-  auto reply = Command(argv);
-  if (!reply.ok()) return reply.status();
-  return ParseAutoClaimReply(*reply);
+  ASSIGN_OR_RETURN(Reply reply, Command(argv));
+  return ParseAutoClaimReply(reply);
 }
 
 }  // namespace marketlens::redis

@@ -12,10 +12,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::redis {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 using ::marketlens::testing::RedisServer;
 using ::marketlens::testing::RedisServerOptions;
@@ -24,7 +27,7 @@ class RedisClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto server = RedisServer::Create();
-    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_THAT(server, IsOk()) << server.status();
     server_ = *std::move(server);
     client_ = std::make_unique<RedisClient>(Options());
   }
@@ -42,37 +45,37 @@ class RedisClientTest : public ::testing::Test {
 };
 
 TEST_F(RedisClientTest, SetGetDel) {
-  ASSERT_TRUE(client_->Set("k", "v").ok());
+  ASSERT_THAT(client_->Set("k", "v"), IsOk());
   auto got = client_->Get("k");
-  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_THAT(got, IsOk()) << got.status();
   ASSERT_TRUE(got->has_value());
   EXPECT_EQ(**got, "v");
 
   auto missing = client_->Get("missing");
-  ASSERT_TRUE(missing.ok()) << missing.status();
+  ASSERT_THAT(missing, IsOk()) << missing.status();
   EXPECT_FALSE(missing->has_value());
 
   auto removed = client_->Del({"k", "missing"});
-  ASSERT_TRUE(removed.ok()) << removed.status();
+  ASSERT_THAT(removed, IsOk()) << removed.status();
   EXPECT_EQ(*removed, 1);
   EXPECT_FALSE(client_->Get("k")->has_value());
   EXPECT_EQ(*client_->Del(std::vector<std::string>{}), 0);
-  EXPECT_TRUE(client_->Ping().ok());
+  EXPECT_THAT(client_->Ping(), IsOk());
 }
 
 TEST_F(RedisClientTest, TtlExpiry) {
-  ASSERT_TRUE(client_->Set("short", "v", absl::Milliseconds(100)).ok());
-  ASSERT_TRUE(client_->Set("long", "v", absl::Minutes(5)).ok());
-  ASSERT_TRUE(client_->Set("forever", "v").ok());
+  ASSERT_THAT(client_->Set("short", "v", absl::Milliseconds(100)), IsOk());
+  ASSERT_THAT(client_->Set("long", "v", absl::Minutes(5)), IsOk());
+  ASSERT_THAT(client_->Set("forever", "v"), IsOk());
   auto pttl = client_->Command({"PTTL", "short"});
-  ASSERT_TRUE(pttl.ok()) << pttl.status();
+  ASSERT_THAT(pttl, IsOk()) << pttl.status();
   EXPECT_GT(pttl->integer(), 0);
   EXPECT_LE(pttl->integer(), 100);
   EXPECT_EQ(client_->Command({"PTTL", "forever"})->integer(), -1);
 
-  ASSERT_TRUE(client_->Set("expire_me", "v").ok());
+  ASSERT_THAT(client_->Set("expire_me", "v"), IsOk());
   auto expired = client_->Expire("expire_me", absl::Milliseconds(100));
-  ASSERT_TRUE(expired.ok()) << expired.status();
+  ASSERT_THAT(expired, IsOk()) << expired.status();
   EXPECT_TRUE(*expired);
   EXPECT_FALSE(*client_->Expire("no_such_key", absl::Seconds(1)));
 
@@ -85,7 +88,7 @@ TEST_F(RedisClientTest, TtlExpiry) {
   EXPECT_EQ(client_->Set("k", "v", absl::ZeroDuration()).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(client_->Set("k", "v", -absl::Seconds(1)).code(), absl::StatusCode::kInvalidArgument);
   // Sub-millisecond TTLs round up instead of becoming "PX 0" (an error in Redis).
-  EXPECT_TRUE(client_->Set("tiny", "v", absl::Microseconds(10)).ok());
+  EXPECT_THAT(client_->Set("tiny", "v", absl::Microseconds(10)), IsOk());
 }
 
 TEST_F(RedisClientTest, BinarySafeKeysAndValues) {
@@ -94,20 +97,20 @@ TEST_F(RedisClientTest, BinarySafeKeysAndValues) {
   for (int round = 0; round < 4096; ++round) {
     for (int b = 0; b < 256; ++b) value.push_back(static_cast<char>(b));
   }  // 1 MiB containing every byte value, NULs and CRLFs included.
-  ASSERT_TRUE(client_->Set(key, value).ok());
+  ASSERT_THAT(client_->Set(key, value), IsOk());
   // The key is really the 15 bytes, not "key".
   EXPECT_FALSE(client_->Get("key")->has_value());
   auto got = client_->Get(key);
-  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_THAT(got, IsOk()) << got.status();
   ASSERT_TRUE(got->has_value());
   EXPECT_EQ(got->value().size(), value.size());
   EXPECT_TRUE(**got == value);
 
   auto strlen = client_->Command({"STRLEN", key});
-  ASSERT_TRUE(strlen.ok());
+  ASSERT_THAT(strlen, IsOk());
   EXPECT_EQ(strlen->integer(), static_cast<int64_t>(value.size()));
 
-  ASSERT_TRUE(client_->Set("empty", "").ok());
+  ASSERT_THAT(client_->Set("empty", ""), IsOk());
   EXPECT_EQ(client_->Get("empty")->value(), "");
 }
 
@@ -118,37 +121,37 @@ TEST_F(RedisClientTest, IncrAndExpire) {
 }
 
 TEST_F(RedisClientTest, ErrorRepliesBecomeStatuses) {
-  ASSERT_TRUE(client_->Command({"RPUSH", "list", "a"}).ok());
+  ASSERT_THAT(client_->Command({"RPUSH", "list", "a"}), IsOk());
   auto wrongtype = client_->Get("list");
   EXPECT_EQ(wrongtype.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(wrongtype.status().message(), "WRONGTYPE")) << wrongtype.status();
 
-  ASSERT_TRUE(client_->Set("text", "abc").ok());
+  ASSERT_THAT(client_->Set("text", "abc"), IsOk());
   EXPECT_EQ(client_->Incr("text").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(client_->Command({"NOSUCHCOMMAND"}).status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_EQ(client_->Command({"GET"}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(client_->Command({}).status().code(), absl::StatusCode::kInvalidArgument);
 
   // Error replies do not poison the connection: the same client keeps working on it.
-  EXPECT_TRUE(client_->Set("after", "ok").ok());
+  EXPECT_THAT(client_->Set("after", "ok"), IsOk());
   EXPECT_EQ(client_->Get("after")->value(), "ok");
   EXPECT_EQ(client_->stats().open_connections, 1);
 }
 
 TEST_F(RedisClientTest, ReplyTypes) {
   auto pong = client_->Command({"PING"});
-  ASSERT_TRUE(pong.ok());
+  ASSERT_THAT(pong, IsOk());
   EXPECT_TRUE(pong->is_status());
   EXPECT_EQ(pong->str(), "PONG");
 
-  ASSERT_TRUE(client_->Command({"RPUSH", "l", "x", "y"}).ok());
+  ASSERT_THAT(client_->Command({"RPUSH", "l", "x", "y"}), IsOk());
   auto range = client_->Command({"LRANGE", "l", "0", "-1"});
-  ASSERT_TRUE(range.ok());
+  ASSERT_THAT(range, IsOk());
   EXPECT_EQ(*range, Reply::Array({Reply::String("x"), Reply::String("y")}));
 
   // Nested arrays, nil and a nested error from a script (the top-level reply is not an error).
   auto nested = client_->Command({"EVAL", "return {1, {'a', false}, redis.error_reply('MYERR boom')}", "0"});
-  ASSERT_TRUE(nested.ok()) << nested.status();
+  ASSERT_THAT(nested, IsOk()) << nested.status();
   ASSERT_TRUE(nested->is_array()) << *nested;
   ASSERT_EQ(nested->size(), 3u) << *nested;
   EXPECT_EQ((*nested)[0], Reply::Integer(1));
@@ -192,11 +195,11 @@ TEST_F(RedisClientTest, ExhaustedPoolFailsAfterABriefWait) {
   options.pool_size = 1;
   options.pool_wait = absl::Milliseconds(50);
   RedisClient client(options);
-  ASSERT_TRUE(client.Ping().ok());
+  ASSERT_THAT(client.Ping(), IsOk());
   std::thread blocker([&] {
     // Holds the only connection for ~400 ms.
     auto r = client.Command({"BLPOP", "nothing", "0.4"}, absl::Seconds(2));
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_THAT(r, IsOk()) << r.status();
   });
   absl::SleepFor(absl::Milliseconds(100));
   absl::Time start = absl::Now();
@@ -206,14 +209,14 @@ TEST_F(RedisClientTest, ExhaustedPoolFailsAfterABriefWait) {
   EXPECT_GE(elapsed, absl::Milliseconds(45));
   EXPECT_LT(elapsed, absl::Milliseconds(250));
   blocker.join();
-  EXPECT_TRUE(client.Get("k").ok()) << "the connection came back to the pool";
+  EXPECT_THAT(client.Get("k"), IsOk()) << "the connection came back to the pool";
 }
 
 TEST(RedisClientAuthTest, PasswordAndDatabase) {
   RedisServerOptions server_options;
   server_options.password = "test-only-password";  // A throwaway server's password, not a secret.
   auto server = RedisServer::Create(server_options);
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk()) << server.status();
 
   RedisOptions options;
   options.host = (*server)->host();
@@ -237,10 +240,10 @@ TEST(RedisClientAuthTest, PasswordAndDatabase) {
   RedisClient db0(options);
   options.db = 3;
   RedisClient db3(options);
-  ASSERT_TRUE(db3.Set("k", "in-db-3").ok());
+  ASSERT_THAT(db3.Set("k", "in-db-3"), IsOk());
   EXPECT_EQ(db3.Get("k")->value(), "in-db-3");
   auto in_db0 = db0.Get("k");
-  ASSERT_TRUE(in_db0.ok()) << in_db0.status();
+  ASSERT_THAT(in_db0, IsOk()) << in_db0.status();
   EXPECT_FALSE(in_db0->has_value());
 }
 

@@ -3,10 +3,13 @@
 #include <hiredis/hiredis.h>
 
 #include "common/redis/streams.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::redis {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 TEST(ErrorReplyToStatusTest, MapsPrefixes) {
   struct Case {
@@ -67,7 +70,7 @@ TEST(ReplyTest, CopiesHiredisRepliesIncludingNuls) {
 
 TEST(StreamParseTest, ReadReplyNilIsEmpty) {
   auto entries = ParseReadReply(Reply::Nil());
-  ASSERT_TRUE(entries.ok());
+  ASSERT_THAT(entries, IsOk());
   EXPECT_TRUE(entries->empty());
 }
 
@@ -81,7 +84,7 @@ TEST(StreamParseTest, ReadReplyWithEntriesAndDeletedEntry) {
       }),
   })});
   auto entries = ParseReadReply(reply);
-  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_THAT(entries, IsOk()) << entries.status();
   ASSERT_EQ(entries->size(), 2u);
   EXPECT_EQ((*entries)[0].id, "1-0");
   ASSERT_NE((*entries)[0].Find("k2"), nullptr);
@@ -106,7 +109,7 @@ TEST(StreamParseTest, AutoClaimReply) {
       Reply::Array({Reply::String("3-0")}),
   });
   auto result = ParseAutoClaimReply(reply);
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk()) << result.status();
   EXPECT_EQ(result->next_start_id, "0-0");
   ASSERT_EQ(result->entries.size(), 1u);
   EXPECT_EQ(result->entries[0].id, "5-0");

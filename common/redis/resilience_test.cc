@@ -12,10 +12,13 @@
 #include "common/redis/cache.h"
 #include "common/redis/client.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::redis {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 using ::marketlens::testing::RedisServer;
 
@@ -25,7 +28,7 @@ class ResilienceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto server = RedisServer::Create();
-    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_THAT(server, IsOk()) << server.status();
     server_ = *std::move(server);
   }
 
@@ -54,7 +57,7 @@ class ResilienceTest : public ::testing::Test {
 
 TEST_F(ResilienceTest, CommandTimeoutIsBoundedAndTheClientKeepsWorking) {
   RedisClient client(Options());  // command_timeout 200 ms by default.
-  ASSERT_TRUE(client.Ping().ok());
+  ASSERT_THAT(client.Ping(), IsOk());
 
   absl::Time start = absl::Now();
   auto blocked = client.Command({"BLPOP", "empty-list", "5"});
@@ -71,7 +74,7 @@ TEST_F(ResilienceTest, CommandTimeoutIsBoundedAndTheClientKeepsWorking) {
   EXPECT_LT(elapsed, absl::Milliseconds(300));
 
   // The timed-out connections were dropped (a late reply would desync them); new ones work.
-  ASSERT_TRUE(client.Set("k", "v").ok());
+  ASSERT_THAT(client.Set("k", "v"), IsOk());
   EXPECT_EQ(client.Get("k")->value(), "v");
   EXPECT_FALSE(client.IsDown()) << "isolated timeouts are not an outage";
   EXPECT_EQ(client.stats().timeouts, 2);
@@ -82,9 +85,9 @@ TEST_F(ResilienceTest, DownAndBack) {
   Cache cache(&client, {.prefix = "c:"});
   cache.Put("k", "v", absl::Minutes(1));
   ASSERT_EQ(cache.Get("k").value_or(""), "v");
-  ASSERT_TRUE(client.Set("direct", "x").ok());  // Leaves pooled connections behind.
+  ASSERT_THAT(client.Set("direct", "x"), IsOk());  // Leaves pooled connections behind.
 
-  ASSERT_TRUE(server_->Stop().ok());
+  ASSERT_THAT(server_->Stop(), IsOk());
 
   // For a while (several backoff periods, so probes happen too) every call is a quick failure.
   absl::Time outage_end = absl::Now() + absl::Milliseconds(700);
@@ -114,7 +117,7 @@ TEST_F(ResilienceTest, DownAndBack) {
   EXPECT_EQ(down_stats.open_connections, 0);
   EXPECT_GT(cache.stats().errors, 0);
 
-  ASSERT_TRUE(server_->Start().ok());
+  ASSERT_THAT(server_->Start(), IsOk());
 
   // The same client and cache recover by themselves within about one backoff period.
   absl::Duration recovered_in = WaitUntil(
@@ -125,11 +128,11 @@ TEST_F(ResilienceTest, DownAndBack) {
       absl::Seconds(3));
   EXPECT_LT(recovered_in, absl::Seconds(1));
   EXPECT_FALSE(client.IsDown());
-  EXPECT_TRUE(client.Set("direct", "y").ok());
+  EXPECT_THAT(client.Set("direct", "y"), IsOk());
 }
 
 TEST_F(ResilienceTest, DownFromTheStart) {
-  ASSERT_TRUE(server_->Stop().ok());
+  ASSERT_THAT(server_->Stop(), IsOk());
   // Constructing a client never blocks or fails, so a service starts without Redis.
   RedisClient client(Options());
   for (int i = 0; i < 10; ++i) {
@@ -137,7 +140,7 @@ TEST_F(ResilienceTest, DownFromTheStart) {
     EXPECT_EQ(client.Ping().code(), absl::StatusCode::kUnavailable);
     EXPECT_LT(absl::Now() - start, kFast);
   }
-  ASSERT_TRUE(server_->Start().ok());
+  ASSERT_THAT(server_->Start(), IsOk());
   EXPECT_LT(WaitUntil([&] { return client.Ping().ok(); }, absl::Seconds(3)), absl::Seconds(1));
 }
 
@@ -148,19 +151,19 @@ TEST_F(ResilienceTest, RestartBetweenCallsIsInvisible) {
   // Fill the pool with idle connections.
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
-    threads.emplace_back([&] { EXPECT_TRUE(client.Command({"BLPOP", "x", "0.05"}).ok()); });
+    threads.emplace_back([&] { EXPECT_THAT(client.Command({"BLPOP", "x", "0.05"}), IsOk()); });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(client.stats().open_connections, 4);
 
-  ASSERT_TRUE(server_->Stop().ok());
-  ASSERT_TRUE(server_->Start().ok());
+  ASSERT_THAT(server_->Stop(), IsOk());
+  ASSERT_THAT(server_->Start(), IsOk());
 
   // Every pooled connection is dead, but the first call notices (EOF), drops all of them and retries
   // once on a fresh connection: no error reaches the caller.
   auto set = client.Set("k", "v");
-  EXPECT_TRUE(set.ok()) << set;
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(client.Get("k").ok());
+  EXPECT_THAT(set, IsOk()) << set;
+  for (int i = 0; i < 5; ++i) EXPECT_THAT(client.Get("k"), IsOk());
   EXPECT_EQ(client.stats().errors, 0);
   EXPECT_EQ(client.stats().open_connections, 1);
 }
@@ -172,9 +175,9 @@ TEST_F(ResilienceTest, HungServerTimesOutThenFailsFast) {
   options.down_after_timeouts = 2;
   options.down_backoff = absl::Milliseconds(300);
   RedisClient client(options);
-  ASSERT_TRUE(client.Ping().ok());
+  ASSERT_THAT(client.Ping(), IsOk());
 
-  ASSERT_TRUE(server_->Pause().ok());
+  ASSERT_THAT(server_->Pause(), IsOk());
   // The first call waits out its timeout (the socket still accepts; nothing answers). The next one
   // either times out too or, on a new connection, fails the connect handshake (UNAVAILABLE).
   for (int i = 0; i < 2; ++i) {
@@ -205,7 +208,7 @@ TEST_F(ResilienceTest, HungServerTimesOutThenFailsFast) {
   }
   EXPECT_LE(slow, 4);
 
-  ASSERT_TRUE(server_->Resume().ok());
+  ASSERT_THAT(server_->Resume(), IsOk());
   EXPECT_LT(WaitUntil([&] { return client.Get("k").ok(); }, absl::Seconds(3)), absl::Seconds(1));
   EXPECT_FALSE(client.IsDown());
 }
@@ -236,9 +239,9 @@ TEST_F(ResilienceTest, ManyThreadsThroughAnOutage) {
     });
   }
   absl::SleepFor(absl::Milliseconds(200));
-  ASSERT_TRUE(server_->Stop().ok());
+  ASSERT_THAT(server_->Stop(), IsOk());
   absl::SleepFor(absl::Milliseconds(400));
-  ASSERT_TRUE(server_->Start().ok());
+  ASSERT_THAT(server_->Start(), IsOk());
   restarted = true;
   WaitUntil([&] { return ok_after_restart.load() > 100; }, absl::Seconds(3));
   stop = true;

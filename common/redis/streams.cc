@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 
 namespace marketlens::redis {
 namespace {
@@ -44,9 +45,8 @@ absl::StatusOr<std::vector<StreamEntry>> ParseStreamEntries(const Reply& reply) 
   if (!reply.is_array()) return Malformed("stream entries", reply);
   entries.reserve(reply.size());
   for (const Reply& r : reply.elements()) {
-    auto entry = ParseEntry(r);
-    if (!entry.ok()) return entry.status();
-    entries.push_back(*std::move(entry));
+    ASSIGN_OR_RETURN(StreamEntry entry, ParseEntry(r));
+    entries.push_back(std::move(entry));
   }
   return entries;
 }
@@ -57,9 +57,8 @@ absl::StatusOr<std::vector<StreamEntry>> ParseReadReply(const Reply& reply) {
   std::vector<StreamEntry> all;
   for (const Reply& stream : reply.elements()) {
     if (!stream.is_array() || stream.size() != 2) return Malformed("XREADGROUP stream", reply);
-    auto entries = ParseStreamEntries(stream[1]);
-    if (!entries.ok()) return entries.status();
-    for (StreamEntry& e : *entries) all.push_back(std::move(e));
+    ASSIGN_OR_RETURN(std::vector<StreamEntry> entries, ParseStreamEntries(stream[1]));
+    for (StreamEntry& e : entries) all.push_back(std::move(e));
   }
   return all;
 }
@@ -70,9 +69,8 @@ absl::StatusOr<AutoClaimResult> ParseAutoClaimReply(const Reply& reply) {
   }
   AutoClaimResult result;
   result.next_start_id = reply[0].str();
-  auto entries = ParseStreamEntries(reply[1]);
-  if (!entries.ok()) return entries.status();
-  for (StreamEntry& e : *entries) {
+  ASSIGN_OR_RETURN(std::vector<StreamEntry> entries, ParseStreamEntries(reply[1]));
+  for (StreamEntry& e : entries) {
     if (e.deleted) {
       result.deleted_ids.push_back(e.id);  // Redis 6.2 reports deleted entries inline.
     } else {

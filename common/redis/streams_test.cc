@@ -11,10 +11,13 @@
 #include "absl/time/clock.h"
 #include "common/redis/client.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::redis {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 using ::marketlens::testing::RedisServer;
 
@@ -22,7 +25,7 @@ class StreamsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto server = RedisServer::Create();
-    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_THAT(server, IsOk()) << server.status();
     server_ = *std::move(server);
     client_ = NewClient();
   }
@@ -46,19 +49,19 @@ class StreamsTest : public ::testing::Test {
 };
 
 TEST_F(StreamsTest, AddReadAck) {
-  ASSERT_TRUE(client_->XGroupCreate("reviews", "analyzer", /*mkstream=*/true).ok());
+  ASSERT_THAT(client_->XGroupCreate("reviews", "analyzer", /*mkstream=*/true), IsOk());
   // Every consumer calls this at start-up: an existing group (BUSYGROUP) is fine.
-  ASSERT_TRUE(client_->XGroupCreate("reviews", "analyzer", /*mkstream=*/true).ok());
+  ASSERT_THAT(client_->XGroupCreate("reviews", "analyzer", /*mkstream=*/true), IsOk());
 
   const std::string binary("\0\r\n\xff", 4);
   auto id1 = client_->XAdd("reviews", {{"review_id", "r1"}, {"text", "great"}, {"blob", binary}});
   auto id2 = client_->XAdd("reviews", {{"review_id", "r2"}});
-  ASSERT_TRUE(id1.ok()) << id1.status();
-  ASSERT_TRUE(id2.ok()) << id2.status();
+  ASSERT_THAT(id1, IsOk()) << id1.status();
+  ASSERT_THAT(id2, IsOk()) << id2.status();
   EXPECT_LT(*id1, *id2);
 
   auto entries = client_->XReadGroup("analyzer", "c1", "reviews", 10, /*block_ms=*/0);
-  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_THAT(entries, IsOk()) << entries.status();
   ASSERT_EQ(entries->size(), 2u);
   EXPECT_EQ((*entries)[0].id, *id1);
   StreamFields expected = {{"review_id", "r1"}, {"text", "great"}, {"blob", binary}};
@@ -67,28 +70,28 @@ TEST_F(StreamsTest, AddReadAck) {
 
   // Delivered once per group: nothing new now.
   auto again = client_->XReadGroup("analyzer", "c2", "reviews", 10, 0);
-  ASSERT_TRUE(again.ok());
+  ASSERT_THAT(again, IsOk());
   EXPECT_TRUE(again->empty());
 
   auto acked = client_->XAck("reviews", "analyzer", {*id1, *id2});
-  ASSERT_TRUE(acked.ok()) << acked.status();
+  ASSERT_THAT(acked, IsOk()) << acked.status();
   EXPECT_EQ(*acked, 2);
   auto pending = client_->XReadGroup("analyzer", "c1", "reviews", 10, 0, "0");
-  ASSERT_TRUE(pending.ok());
+  ASSERT_THAT(pending, IsOk());
   EXPECT_TRUE(pending->empty());
   EXPECT_EQ(*client_->XAck("reviews", "analyzer", {}), 0);
 }
 
 TEST_F(StreamsTest, GroupCreatedAfterEntriesSeesThemFromZero) {
-  ASSERT_TRUE(client_->XAdd("s", {{"n", "1"}}).ok());
-  ASSERT_TRUE(client_->XGroupCreate("s", "from_zero").ok());
-  ASSERT_TRUE(client_->XGroupCreate("s", "from_now", true, "$").ok());
+  ASSERT_THAT(client_->XAdd("s", {{"n", "1"}}), IsOk());
+  ASSERT_THAT(client_->XGroupCreate("s", "from_zero"), IsOk());
+  ASSERT_THAT(client_->XGroupCreate("s", "from_now", true, "$"), IsOk());
   EXPECT_EQ(client_->XReadGroup("from_zero", "c", "s", 10, 0)->size(), 1u);
   EXPECT_EQ(client_->XReadGroup("from_now", "c", "s", 10, 0)->size(), 0u);
 }
 
 TEST_F(StreamsTest, PendingEntriesAreRedeliveredAfterConsumerRestart) {
-  ASSERT_TRUE(client_->XGroupCreate("work", "g").ok());
+  ASSERT_THAT(client_->XGroupCreate("work", "g"), IsOk());
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(*client_->XAdd("work", {{"n", absl::StrCat(i)}}));
 
@@ -96,7 +99,7 @@ TEST_F(StreamsTest, PendingEntriesAreRedeliveredAfterConsumerRestart) {
     // A consumer reads three entries, processes only the first, then dies (its client goes away).
     auto consumer = NewClient();
     auto got = consumer->XReadGroup("g", "analyzer-0", "work", 3, 0);
-    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_THAT(got, IsOk()) << got.status();
     ASSERT_EQ(Ids(*got), (std::vector<std::string>{ids[0], ids[1], ids[2]}));
     ASSERT_EQ(*consumer->XAck("work", "g", {ids[0]}), 1);
   }
@@ -104,20 +107,20 @@ TEST_F(StreamsTest, PendingEntriesAreRedeliveredAfterConsumerRestart) {
   // Restarted with the same name, it first drains its own pending entries ("0"), then new ones (">").
   auto restarted = NewClient();
   auto pending = restarted->XReadGroup("g", "analyzer-0", "work", 10, 0, "0");
-  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_THAT(pending, IsOk()) << pending.status();
   EXPECT_EQ(Ids(*pending), (std::vector<std::string>{ids[1], ids[2]}));
   EXPECT_EQ(*(*pending)[0].Find("n"), "1");
   ASSERT_EQ(*restarted->XAck("work", "g", Ids(*pending)), 2);
 
   auto fresh = restarted->XReadGroup("g", "analyzer-0", "work", 10, 0);
-  ASSERT_TRUE(fresh.ok());
+  ASSERT_THAT(fresh, IsOk());
   EXPECT_EQ(Ids(*fresh), (std::vector<std::string>{ids[3], ids[4]}));
   ASSERT_EQ(*restarted->XAck("work", "g", Ids(*fresh)), 2);
   EXPECT_TRUE(restarted->XReadGroup("g", "analyzer-0", "work", 10, 0, "0")->empty());
 }
 
 TEST_F(StreamsTest, AnotherConsumerClaimsADeadConsumersEntries) {
-  ASSERT_TRUE(client_->XGroupCreate("work", "g").ok());
+  ASSERT_THAT(client_->XGroupCreate("work", "g"), IsOk());
   std::string a = *client_->XAdd("work", {{"n", "a"}});
   std::string b = *client_->XAdd("work", {{"n", "b"}});
   ASSERT_EQ(client_->XReadGroup("g", "dead-pod", "work", 10, 0)->size(), 2u);
@@ -126,7 +129,7 @@ TEST_F(StreamsTest, AnotherConsumerClaimsADeadConsumersEntries) {
 
   absl::SleepFor(absl::Milliseconds(20));
   auto claimed = client_->XAutoClaim("work", "g", "new-pod", absl::Milliseconds(10));
-  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_THAT(claimed, IsOk()) << claimed.status();
   EXPECT_EQ(claimed->next_start_id, "0-0");
   ASSERT_EQ(claimed->entries.size(), 1u);
   EXPECT_EQ(claimed->entries[0].id, a);
@@ -138,12 +141,12 @@ TEST_F(StreamsTest, AnotherConsumerClaimsADeadConsumersEntries) {
 }
 
 TEST_F(StreamsTest, BlockingReadTimesOutEmptyOrWakesOnAdd) {
-  ASSERT_TRUE(client_->XGroupCreate("s", "g").ok());
+  ASSERT_THAT(client_->XGroupCreate("s", "g"), IsOk());
   absl::Time start = absl::Now();
   // Longer than the 200 ms command timeout: the call's timeout is block + command timeout.
   auto empty = client_->XReadGroup("g", "c", "s", 10, /*block_ms=*/300);
   absl::Duration elapsed = absl::Now() - start;
-  ASSERT_TRUE(empty.ok()) << empty.status();
+  ASSERT_THAT(empty, IsOk()) << empty.status();
   EXPECT_TRUE(empty->empty());
   EXPECT_GE(elapsed, absl::Milliseconds(280));
   EXPECT_LT(elapsed, absl::Milliseconds(1000));
@@ -151,20 +154,20 @@ TEST_F(StreamsTest, BlockingReadTimesOutEmptyOrWakesOnAdd) {
   std::thread producer([&] {
     absl::SleepFor(absl::Milliseconds(100));
     auto producer_client = NewClient();
-    EXPECT_TRUE(producer_client->XAdd("s", {{"k", "v"}}).ok());
+    EXPECT_THAT(producer_client->XAdd("s", {{"k", "v"}}), IsOk());
   });
   start = absl::Now();
   auto woke = client_->XReadGroup("g", "c", "s", 10, /*block_ms=*/2000);
   elapsed = absl::Now() - start;
   producer.join();
-  ASSERT_TRUE(woke.ok()) << woke.status();
+  ASSERT_THAT(woke, IsOk()) << woke.status();
   ASSERT_EQ(woke->size(), 1u);
   EXPECT_LT(elapsed, absl::Milliseconds(1500));
 }
 
 TEST_F(StreamsTest, ApproximateMaxlenTrims) {
   for (int i = 0; i < 1000; ++i) {
-    ASSERT_TRUE(client_->XAdd("capped", {{"i", absl::StrCat(i)}}, /*approx_maxlen=*/100).ok());
+    ASSERT_THAT(client_->XAdd("capped", {{"i", absl::StrCat(i)}}, /*approx_maxlen=*/100), IsOk());
   }
   int64_t len = client_->Command({"XLEN", "capped"})->integer();
   EXPECT_GE(len, 100);
@@ -173,7 +176,7 @@ TEST_F(StreamsTest, ApproximateMaxlenTrims) {
 
 TEST_F(StreamsTest, Errors) {
   EXPECT_EQ(client_->XReadGroup("nogroup", "c", "s", 1, 0).status().code(), absl::StatusCode::kNotFound);
-  ASSERT_TRUE(client_->Set("plain", "x").ok());
+  ASSERT_THAT(client_->Set("plain", "x"), IsOk());
   EXPECT_EQ(client_->XAdd("plain", {{"k", "v"}}).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(client_->XAdd("s", {}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(client_->XGroupCreate("no_stream", "g", /*mkstream=*/false).ok());

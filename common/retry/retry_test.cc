@@ -5,10 +5,13 @@
 #include "absl/random/random.h"
 #include "common/retry/backoff.h"
 #include "common/retry/clock.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::retry {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 TEST(BackoffTest, CeilingGrowsExponentiallyUpToTheMax) {
   BackoffPolicy p{.initial = absl::Milliseconds(100), .max = absl::Seconds(1), .multiplier = 2};
@@ -55,7 +58,7 @@ TEST(RetryTest, RetriesTransientErrorsUntilSuccess) {
         return 42;
       },
       RetryOptions{.clock = &clock});
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk()) << r.status();
   EXPECT_EQ(*r, 42);
   EXPECT_EQ(calls, 3);
   EXPECT_LE(clock.total_slept(), absl::Milliseconds(100 + 200));
@@ -83,8 +86,7 @@ TEST(RetryTest, GivesUpAfterMaxAttemptsWithTheLastError) {
   absl::Status s = Retry(
       BackoffPolicy{.max_attempts = 4}, clock.Now() + absl::Hours(1),
       [&] { return absl::UnavailableError(absl::StrCat("try ", ++calls)); },
-      RetryOptions{.clock = &clock,
-                   .on_retry = [&](int attempt, const absl::Status&, absl::Duration) {
+      RetryOptions{.clock = &clock, .on_retry = [&](int attempt, const absl::Status&, absl::Duration) {
                      retried.push_back(attempt);
                    }});
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);

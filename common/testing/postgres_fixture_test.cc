@@ -13,11 +13,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 
 namespace marketlens::testing {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 std::string QueryOne(const std::string& dsn, const std::string& sql) {
   pqxx::connection conn(dsn + " connect_timeout=5");
@@ -47,28 +50,28 @@ TEST(PostgresServerTest, StartsStopsRestartsAndKeepsData) {
   QueryOne(server->dsn(), "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)");
 
   const int port = server->port();
-  ASSERT_TRUE(server->Stop().ok());
+  ASSERT_THAT(server->Stop(), IsOk());
   EXPECT_FALSE(server->running());
   EXPECT_FALSE(CanConnect(server->dsn()));
-  ASSERT_TRUE(server->Start().ok());
+  ASSERT_THAT(server->Start(), IsOk());
   EXPECT_EQ(server->port(), port);
   EXPECT_EQ(QueryOne(server->dsn(), "SELECT v FROM kept"), "42");
 
-  ASSERT_TRUE(server->Restart().ok());
+  ASSERT_THAT(server->Restart(), IsOk());
   EXPECT_EQ(server->port(), port);
   EXPECT_EQ(QueryOne(server->dsn(), "SELECT v FROM kept"), "42");
 
   // Kill is an immediate stop; committed data survives crash recovery.
-  ASSERT_TRUE(server->Kill().ok());
+  ASSERT_THAT(server->Kill(), IsOk());
   EXPECT_FALSE(CanConnect(server->dsn()));
-  ASSERT_TRUE(server->Start().ok());
+  ASSERT_THAT(server->Start(), IsOk());
   EXPECT_EQ(QueryOne(server->dsn(), "SELECT v FROM kept"), "42");
 }
 
 TEST(PostgresServerTest, ConnectionFromOldSessionBreaksOnRestart) {
   std::unique_ptr<PostgresServer> server = PostgresServer::StartOrDie();
   pqxx::connection conn(server->dsn());
-  ASSERT_TRUE(server->Restart().ok());
+  ASSERT_THAT(server->Restart(), IsOk());
   EXPECT_THROW(
       {
         pqxx::work tx(conn);
@@ -88,7 +91,7 @@ TEST(PostgresServerTest, TestDatabasesAreSeparate) {
   EXPECT_EQ(QueryOne(b, "SELECT to_regclass('only_in_a')::text"), "");
 
   absl::StatusOr<std::string> named = server->CreateDatabase("named_db");
-  ASSERT_TRUE(named.ok()) << named.status();
+  ASSERT_THAT(named, IsOk()) << named.status();
   EXPECT_EQ(QueryOne(*named, "SELECT current_database()"), "named_db");
   EXPECT_EQ(server->CreateDatabase("Bad-Name").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(server->CreateDatabase("named_db").ok());  // already exists

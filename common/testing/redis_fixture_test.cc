@@ -6,10 +6,13 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::testing {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 bool DirExists(const std::string& path) {
   struct stat st;
@@ -18,49 +21,49 @@ bool DirExists(const std::string& path) {
 
 TEST(RedisFixtureTest, StartsAndAnswersPing) {
   auto server = RedisServer::Create();
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk()) << server.status();
   EXPECT_EQ((*server)->host(), "127.0.0.1");
   EXPECT_GT((*server)->port(), 0);
   EXPECT_TRUE((*server)->running());
   auto pong = (*server)->RawCommand("PING");
-  ASSERT_TRUE(pong.ok()) << pong.status();
+  ASSERT_THAT(pong, IsOk()) << pong.status();
   EXPECT_EQ(*pong, "+PONG");
 }
 
 TEST(RedisFixtureTest, StopAndStartKeepThePort) {
   auto server = RedisServer::Create();
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk()) << server.status();
   RedisServer& s = **server;
   int port = s.port();
-  ASSERT_TRUE(s.RawCommand("SET k v").ok());
+  ASSERT_THAT(s.RawCommand("SET k v"), IsOk());
 
-  ASSERT_TRUE(s.Stop().ok());
+  ASSERT_THAT(s.Stop(), IsOk());
   EXPECT_FALSE(s.running());
   auto down = s.RawCommand("PING");
   EXPECT_FALSE(down.ok());
-  EXPECT_TRUE(s.Stop().ok()) << "Stop twice is a no-op";
+  EXPECT_THAT(s.Stop(), IsOk()) << "Stop twice is a no-op";
 
-  ASSERT_TRUE(s.Start().ok());
+  ASSERT_THAT(s.Start(), IsOk());
   EXPECT_EQ(s.port(), port);
   auto pong = s.RawCommand("PING");
-  ASSERT_TRUE(pong.ok()) << pong.status();
+  ASSERT_THAT(pong, IsOk()) << pong.status();
   EXPECT_EQ(*pong, "+PONG");
   // No persistence: the restarted server is empty.
   auto get = s.RawCommand("GET k");
-  ASSERT_TRUE(get.ok()) << get.status();
+  ASSERT_THAT(get, IsOk()) << get.status();
   EXPECT_EQ(*get, "$-1");
 }
 
 TEST(RedisFixtureTest, PauseHangsAndResumeContinues) {
   auto server = RedisServer::Create();
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk()) << server.status();
   RedisServer& s = **server;
-  ASSERT_TRUE(s.Pause().ok());
+  ASSERT_THAT(s.Pause(), IsOk());
   auto hung = s.RawCommand("PING", absl::Milliseconds(100));
   EXPECT_FALSE(hung.ok());
-  ASSERT_TRUE(s.Resume().ok());
+  ASSERT_THAT(s.Resume(), IsOk());
   auto pong = s.RawCommand("PING");
-  ASSERT_TRUE(pong.ok()) << pong.status();
+  ASSERT_THAT(pong, IsOk()) << pong.status();
   EXPECT_EQ(*pong, "+PONG");
 }
 
@@ -69,7 +72,7 @@ TEST(RedisFixtureTest, DestructorKillsTheServerAndRemovesItsDir) {
   pid_t pid;
   {
     auto server = RedisServer::Create();
-    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_THAT(server, IsOk()) << server.status();
     dir = (*server)->dir();
     pid = (*server)->pid();
     EXPECT_TRUE(DirExists(dir));
@@ -82,9 +85,9 @@ TEST(RedisFixtureTest, PasswordIsRequired) {
   RedisServerOptions options;
   options.password = "s3cret-for-test";
   auto server = RedisServer::Create(options);
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk()) << server.status();
   auto noauth = (*server)->RawCommand("GET x");
-  ASSERT_TRUE(noauth.ok());
+  ASSERT_THAT(noauth, IsOk());
   EXPECT_TRUE(absl::StartsWith(*noauth, "-NOAUTH")) << *noauth;
 }
 
@@ -100,8 +103,8 @@ TEST(RedisFixtureTest, MissingBinaryIsALoudError) {
 TEST(RedisFixtureTest, TwoServersGetDifferentPorts) {
   auto a = RedisServer::Create();
   auto b = RedisServer::Create();
-  ASSERT_TRUE(a.ok()) << a.status();
-  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_THAT(a, IsOk()) << a.status();
+  ASSERT_THAT(b, IsOk()) << b.status();
   EXPECT_NE((*a)->port(), (*b)->port());
 }
 

@@ -1,6 +1,8 @@
 # marketlens marketplace image: `docker build -f deploy/docker/marketplace.Dockerfile -t marketlens/marketplace .` from the repo root.
 # Stage 1 builds with the same offline Bazel set-up as CI; stage 2 carries only the binary and the shared
 # libraries it links, and runs as a non-root user with a read-only root filesystem in Kubernetes.
+# The generator's vocabulary (services/marketplace/data/*.textproto) is embedded in the binary at build time:
+# no data files to copy.
 FROM debian:12 AS build
 WORKDIR /src
 COPY deploy/local/install_deps.sh deploy/local/install_deps.sh

@@ -1,1197 +1,328 @@
 #include "services/marketplace/catalog.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <utility>
+
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+#include "services/marketplace/vocabulary.pb.h"
 
 namespace marketlens::marketplace {
+
+// The data/*.textproto files, concatenated at build time (vocabulary_data.cc, generated).
+absl::string_view EmbeddedVocabularyText();
+
 namespace {
 
-std::vector<AspectSpec> BuildAspects() {
-  std::vector<AspectSpec> a;
-  // ---- universal -------------------------------------------------------------------------------------
-  a.push_back(
-      {"value",
-       {"price", "value for money", "value"},
-       {"{it} {is} worth every penny", "{it} {is} a steal at this price", "great value for what you get",
-        "cheaper than the big brands and honestly just as good", "for the money you really can't beat {obj}",
-        "paid less than half of what the name brand costs"},
-       {"way overpriced for what you get", "{it} {is} not worth the money",
-        "you can get better for half the price", "the price is a rip-off for this quality",
-        "for this price I expected a lot more", "feels like I paid for the brand name and nothing else"},
-       {"great", "fair", "unbeatable", "excellent", "very reasonable"},
-       {"too high", "ridiculous", "steep", "hard to justify"}});
-  a.push_back({"delivery",
-               {"delivery", "shipping"},
-               {"{it} arrived two days early", "shipping was super fast", "showed up the very next day",
-                "delivery was quick and the driver even left it by the back door"},
-               {"{it} took almost three weeks to arrive", "delivery was delayed twice",
-                "shipping took forever", "the tracking said delivered but {it} showed up four days later"},
-               {"fast", "quick", "right on time"},
-               {"slow", "painfully slow", "a mess"}});
-  a.push_back({"packaging",
-               {"packaging", "box"},
-               {"{it} came nicely packaged", "the packaging was solid and actually recyclable",
-                "{it} came well protected with no rattling around"},
-               {"the packaging was flimsy", "way too much plastic in the packaging",
-                "{it} came in a torn envelope with no padding at all",
-                "the box looked like it had been opened before"},
-               {"nice", "sturdy", "minimal", "well done"},
-               {"flimsy", "wasteful", "damaged", "cheap"}});
-  a.push_back({"ease_of_use",
-               {"setup", "instructions"},
-               {"{it} {was} a breeze to set up", "super easy to use right out of the box",
-                "intuitive enough that I never opened the manual",
-                "my seventy year old dad figured {obj} out in minutes"},
-               {"the instructions are useless", "took me an hour to figure out the basics",
-                "setup is a nightmare", "nothing about {obj} is intuitive"},
-               {"simple", "quick", "painless", "straightforward"},
-               {"confusing", "frustrating", "a nightmare", "overly complicated"}});
-  a.push_back({"durability",
-               {"durability", "build"},
-               {"feels like {it} will last for years", "still going strong after months of daily use",
-                "survived being dropped more times than I can count", "holding up really well so far"},
-               {"feels like {it} could fall apart any day", "already showing wear after a few weeks",
-                "{it} {does}n't feel like {it} will survive a year", "started falling apart way too soon"},
-               {"excellent", "solid", "impressive"},
-               {"questionable", "poor", "disappointing"}});
-  a.push_back({"customer_service",
-               {"customer service", "support", "seller"},
-               {"the seller replied within a couple of hours", "support sorted out my question right away",
-                "customer service sent a replacement part without any hassle"},
-               {"customer service never answered my emails", "the seller was rude and unhelpful",
-                "support kept sending me copy-paste answers", "no reply from the seller after two weeks"},
-               {"excellent", "friendly", "responsive", "helpful"},
-               {"useless", "unresponsive", "rude", "nonexistent"}});
-  // ---- electronics -----------------------------------------------------------------------------------
-  a.push_back(
-      {"battery",
-       {"battery", "battery life"},
-       {"the battery easily lasts me two days", "{it} holds a charge for ages", "battery life is fantastic",
-        "I only charge {obj} about once a week", "gets through a full workday with juice to spare"},
-       {"the battery dies after a couple of hours", "I have to charge {obj} every single night",
-        "the battery drains even when {it} {is} switched off",
-        "battery life is nowhere near what they advertise",
-        "barely makes it through a movie before the battery gives out"},
-       {"fantastic", "excellent", "great", "impressive", "solid"},
-       {"terrible", "awful", "weak", "pathetic", "disappointing"}});
-  a.push_back(
-      {"sound",
-       {"sound", "audio", "sound quality"},
-       {"the sound is crisp with plenty of bass", "audio is clear even at high volume",
-        "sounds way better than my old pair that cost twice as much", "voices come through really clearly"},
-       {"the sound is tinny", "audio crackles at higher volumes", "the bass is basically nonexistent",
-        "everything sounds muffled, like it's under a blanket"},
-       {"amazing", "rich", "crisp", "clear", "excellent"},
-       {"tinny", "muddy", "flat", "harsh", "muffled"}});
-  a.push_back({"connectivity",
-               {"connection", "bluetooth", "pairing"},
-               {"{it} pairs instantly with my phone", "the connection never drops",
-                "switching between my laptop and phone is seamless"},
-               {"{it} keeps disconnecting", "pairing is a pain every single time",
-                "the connection drops if I walk into the next room", "randomly loses connection mid call"},
-               {"rock solid", "reliable", "stable", "seamless"},
-               {"unreliable", "spotty", "flaky", "terrible"}});
-  a.push_back({"build_quality",
-               {"build quality", "construction", "finish"},
-               {"{it} feels solid and well made", "nice heavy build, nothing rattles",
-                "the finish feels premium", "well built for the price"},
-               {"{it} feels cheap and plasticky", "the seams don't even line up", "flimsy construction",
-                "the plastic creaks when you pick {obj} up"},
-               {"excellent", "solid", "premium", "top notch", "great"},
-               {"cheap", "flimsy", "poor", "shoddy"}});
-  a.push_back({"screen",
-               {"screen", "display"},
-               {"the screen is bright and sharp", "the display is readable even in direct sunlight",
-                "colors on the display really pop"},
-               {"the screen scratches way too easily", "the display is too dim outdoors",
-                "the touchscreen is laggy and misses taps"},
-               {"bright", "sharp", "gorgeous", "crisp"},
-               {"dim", "washed out", "laggy", "grainy"}});
-  a.push_back({"noise",
-               {"noise level", "noise"},
-               {"{it} {is} whisper quiet", "so quiet I forget {it} {is} on", "much quieter than I expected"},
-               {"{it} {is} loud enough to wake the whole house", "makes an annoying high pitched whine",
-                "the noise is unbearable on the high setting"},
-               {"low", "barely noticeable"},
-               {"unbearable", "way too high", "annoying"}});
-  // ---- home & kitchen, garden, automotive, office ------------------------------------------------------
-  a.push_back({"performance",
-               {"performance", "power"},
-               {"{it} {does} exactly what {it} says", "works like a charm", "performs better than my old one",
-                "plenty of power for everything I've thrown at {obj}"},
-               {"{it} barely does the job", "way underpowered", "performance is disappointing",
-                "struggles with anything more than the basics"},
-               {"excellent", "great", "impressive", "strong"},
-               {"weak", "disappointing", "poor", "underwhelming"}});
-  a.push_back(
-      {"cleaning",
-       {"cleanup", "cleaning"},
-       {"cleans up in seconds", "dishwasher safe, which is a huge plus", "a quick rinse and {it} {is} clean"},
-       {"{it} {is} a pain to clean", "food gets stuck in every corner", "impossible to clean properly"},
-       {"easy", "effortless", "quick"},
-       {"a chore", "a nightmare", "annoying"}});
-  a.push_back({"size",
-               {"size"},
-               {"the size is perfect", "compact enough for a small apartment",
-                "fits exactly where I needed {obj} to"},
-               {"much smaller than the pictures suggest", "way too bulky", "takes up half the counter",
-                "the size is nothing like the listing"},
-               {"perfect", "just right", "ideal"},
-               {"way off", "awkward", "too small", "too big"}});
-  a.push_back(
-      {"design",
-       {"design", "look"},
-       {"looks great in the kitchen", "sleek design that gets compliments", "the design is clean and modern"},
-       {"looks cheap in person", "the color is uglier than in the photos", "clunky design"},
-       {"beautiful", "sleek", "lovely", "stylish"},
-       {"ugly", "dated", "clunky", "cheap looking"}});
-  a.push_back(
-      {"installation",
-       {"installation", "install"},
-       {"installed {obj} in about ten minutes", "installation was dead simple", "no tools needed to install"},
-       {"installation was a nightmare", "didn't fit my car without modifications",
-        "the mounting hardware is junk"},
-       {"easy", "quick", "simple"},
-       {"painful", "a nightmare", "frustrating"}});
-  a.push_back({"weather_resistance",
-               {"weatherproofing", "weather resistance"},
-               {"{it} survived a whole winter outside", "still looks new after a summer in full sun",
-                "rain doesn't bother {obj} at all"},
-               {"{it} rusted after the first rain", "faded in the sun within weeks",
-                "water got inside after one storm"},
-               {"excellent", "impressive", "solid"},
-               {"poor", "nonexistent", "disappointing"}});
-  a.push_back({"assembly",
-               {"assembly"},
-               {"assembly took ten minutes", "went together easily, all holes lined up",
-                "assembly was straightforward even on my own"},
-               {"assembly took hours and half the holes didn't line up",
-                "needed two people and a lot of patience to assemble",
-                "the assembly instructions are just pictures and make no sense"},
-               {"easy", "quick", "painless"},
-               {"a nightmare", "frustrating", "awful"}});
-  a.push_back({"brightness",
-               {"brightness", "light"},
-               {"plenty bright for reading", "lights up the whole room", "the brightness settings are great"},
-               {"too dim to be useful", "the light flickers", "barely brighter than a candle"},
-               {"great", "perfect", "plenty"},
-               {"weak", "too dim", "flickery"}});
-  // ---- beauty & health -------------------------------------------------------------------------------
-  a.push_back(
-      {"scent",
-       {"scent", "smell", "fragrance"},
-       {"{it} smells amazing", "the scent is light and fresh",
-        "the fragrance lasts all day without being too much"},
-       {"the smell is overpowering", "{it} smells like chemicals", "the fragrance gives me a headache"},
-       {"lovely", "amazing", "subtle", "fresh"},
-       {"overpowering", "awful", "artificial", "nauseating"}});
-  a.push_back({"texture",
-               {"texture", "consistency"},
-               {"absorbs quickly and isn't greasy", "lovely silky texture", "goes on smooth and even"},
-               {"{it} feels greasy for hours", "the texture is sticky and clumpy", "leaves a white film"},
-               {"silky", "light", "smooth"},
-               {"greasy", "sticky", "clumpy"}});
-  a.push_back(
-      {"effectiveness",
-       {"results", "effect"},
-       {"noticed a real difference within a week", "{it} actually works", "my skin has never looked better",
-        "does what it promises"},
-       {"{it} did absolutely nothing for me", "saw zero results after a month", "no difference whatsoever"},
-       {"amazing", "noticeable", "impressive", "real"},
-       {"nonexistent", "underwhelming", "disappointing"}});
-  a.push_back({"accuracy",
-               {"accuracy", "readings"},
-               {"the readings match my doctor's equipment", "accurate every time I've checked",
-                "consistent readings morning and evening"},
-               {"the readings are all over the place", "gives a different number every time",
-                "off by a mile compared to the clinic"},
-               {"spot on", "reliable", "consistent"},
-               {"unreliable", "all over the place", "inconsistent"}});
-  a.push_back({"taste",
-               {"taste", "flavor"},
-               {"tastes great and mixes well", "the flavor is pleasant, not too sweet",
-                "my kids actually like the taste"},
-               {"tastes awful", "leaves a chalky aftertaste", "the flavor is way too artificial"},
-               {"great", "pleasant", "delicious"},
-               {"awful", "chalky", "artificial", "disgusting"}});
-  // ---- sports, clothing --------------------------------------------------------------------------------
-  a.push_back({"comfort",
-               {"comfort"},
-               {"comfortable even after hours", "super comfy", "I forget I'm even wearing {obj}"},
-               {"uncomfortable after twenty minutes", "digs into my skin", "gives me blisters every time"},
-               {"excellent", "amazing", "great"},
-               {"poor", "terrible", "lacking"}});
-  a.push_back(
-      {"weight",
-       {"weight"},
-       {"light enough to carry all day", "I barely notice the weight", "much lighter than my old one"},
-       {"heavier than expected", "way too heavy to carry around", "the weight makes {obj} a pain to move"},
-       {"perfect", "great", "ideal"},
-       {"excessive", "a problem", "annoying"}});
-  a.push_back(
-      {"fit",
-       {"fit", "sizing"},
-       {"fits true to size", "fits like a glove", "the cut is really flattering"},
-       {"runs at least two sizes small", "way too tight in the shoulders", "the sizing chart is useless"},
-       {"perfect", "spot on", "great"},
-       {"way off", "weird", "inconsistent"}});
-  a.push_back({"material",
-               {"material", "fabric"},
-               {"the fabric is soft and thick", "the material feels high quality",
-                "breathable material, great for summer"},
-               {"the fabric is thin and see-through", "the material feels scratchy", "pills after one wash"},
-               {"soft", "high quality", "lovely", "thick"},
-               {"thin", "scratchy", "cheap", "rough"}});
-  a.push_back({"color",
-               {"color", "colour"},
-               {"the color is exactly as pictured", "the color stayed vibrant after many washes",
-                "gorgeous color in person"},
-               {"the color is nothing like the photo", "the color faded after one wash",
-                "looks much duller than online"},
-               {"vibrant", "accurate", "gorgeous"},
-               {"off", "dull", "wrong"}});
-  a.push_back({"warmth",
-               {"warmth"},
-               {"keeps me warm even in freezing weather", "surprisingly warm for how thin {it} {is}"},
-               {"not warm at all", "the wind goes straight through {obj}"},
-               {"great", "excellent", "impressive"},
-               {"lacking", "poor", "disappointing"}});
-  a.push_back({"grip",
-               {"grip"},
-               {"the grip is excellent even when sweaty", "nothing slips, great grip"},
-               {"{it} {is} slippery as soon as you sweat", "the grip wears off fast"},
-               {"excellent", "great", "solid"},
-               {"poor", "slippery", "useless"}});
-  // ---- toys, books, pets -------------------------------------------------------------------------------
-  a.push_back(
-      {"fun",
-       {"fun factor", "play value"},
-       {"my kids play with {obj} every day", "hours of fun", "the kids were thrilled",
-        "keeps my son busy for hours, which is a miracle"},
-       {"the kids got bored after a day", "honestly not much fun", "sat in the toy box after the first week"},
-       {"great", "huge", "excellent"},
-       {"low", "limited", "disappointing"}});
-  a.push_back({"instructions",
-               {"instructions", "manual"},
-               {"the instructions are clear and easy to follow", "great step by step manual"},
-               {"the instructions are confusing", "the manual skips half the steps",
-                "instructions only in tiny print"},
-               {"clear", "helpful", "excellent"},
-               {"confusing", "useless", "unclear"}});
-  a.push_back(
-      {"safety",
-       {"safety", "edges"},
-       {"no sharp edges, feels safe for little ones", "sturdy enough that I'm not worried about my toddler"},
-       {"small parts come off way too easily, not safe for toddlers", "there are sharp edges on the plastic"},
-       {"reassuring", "excellent"},
-       {"worrying", "questionable"}});
-  a.push_back({"story",
-               {"story", "plot"},
-               {"couldn't put {obj} down", "the plot twists kept me guessing until the end",
-                "read {obj} in one weekend"},
-               {"the plot goes nowhere", "predictable from page one", "the ending was a huge letdown"},
-               {"gripping", "brilliant", "clever", "engaging"},
-               {"predictable", "boring", "thin", "messy"}});
-  a.push_back({"writing",
-               {"writing", "prose"},
-               {"beautifully written", "the writing flows effortlessly", "the author has a great voice"},
-               {"the writing is clunky", "full of cliches", "needed a much better editor"},
-               {"beautiful", "sharp", "lovely", "witty"},
-               {"clunky", "flat", "awkward", "sloppy"}});
-  a.push_back({"characters",
-               {"characters"},
-               {"the characters feel real", "I got really attached to the characters"},
-               {"the characters are flat", "couldn't care less about any of the characters"},
-               {"wonderful", "believable", "memorable"},
-               {"flat", "annoying", "one-dimensional"}});
-  a.push_back(
-      {"print_quality",
-       {"print", "binding", "paper"},
-       {"lovely print and a sturdy binding", "the paper quality is great", "photos are printed beautifully"},
-       {"the print is blurry in places", "the binding cracked on the first read",
-        "the paper is thin like newspaper"},
-       {"excellent", "lovely", "great"},
-       {"poor", "cheap", "blurry"}});
-  a.push_back({"pacing",
-               {"pacing"},
-               {"the pacing is perfect", "never a dull chapter"},
-               {"drags badly in the middle", "the first hundred pages are a slog"},
-               {"perfect", "tight", "great"},
-               {"slow", "uneven", "sluggish"}});
-  a.push_back(
-      {"pet_approval",
-       {"pet"},
-       {"my dog absolutely loves {obj}", "the cat took to {obj} right away", "both my dogs fight over {obj}"},
-       {"my dog won't go near {obj}", "the cat ignores {obj} completely",
-        "my puppy sniffed {obj} once and walked away"},
-       {},
-       {},
-       /*generic=*/false});
-  return a;
+using google::protobuf::RepeatedPtrField;
+
+std::vector<std::string> Strings(const RepeatedPtrField<std::string>& field) {
+  return std::vector<std::string>(field.begin(), field.end());
 }
 
-std::vector<IssueSpec> BuildIssues() {
-  return {
-      {"arrived_damaged",
-       {"{it} arrived damaged", "the box was crushed and the {part} was cracked when {it} arrived",
-        "{it} came broken, the {part} was snapped clean off",
-        "{it} showed up with a big dent and scratches all over",
-        "opened the box to find the {part} in pieces"},
-       {"Arrived damaged", "Damaged on arrival", "Came broken", "Broken out of the box"},
-       "damaged item"},
-      {"broke_quickly",
-       {"the {part} broke after {period}", "the {part} snapped after {period} of normal use",
-        "{it} fell apart after {period}", "the {part} cracked within {period}",
-        "{period} in and the {part} is already broken"},
-       {"Broke after {period}", "Cheaply made", "Didn't last", "Fell apart"},
-       "warranty claim"},
-      {"stopped_working",
-       {"{it} stopped working after {period}", "{it} died completely after {period}",
-        "worked fine for {period} and then nothing", "{it} won't turn on anymore after {period}"},
-       {"Stopped working", "Died after {period}", "Dead in {period}", "Worked until it didn't"},
-       "warranty claim"},
-      {"missing_parts",
-       {"the {part} was missing from the box", "half the screws were missing", "{it} came with missing parts",
-        "no {part} in the package even though it's listed"},
-       {"Missing parts", "Incomplete", "Parts missing"},
-       "missing parts"},
-      {"wrong_item",
-       {"I received the wrong item", "they sent the wrong color",
-        "got a completely different model than the one I ordered"},
-       {"Wrong item sent", "Not what I ordered", "Wrong product"},
-       "wrong item"},
-      {"charging_failure",
-       {"{it} won't charge anymore", "the charging port stopped working after {period}",
-        "only charges if you hold the cable at a weird angle"},
-       {"Won't charge", "Charging problems", "Charging port failed"},
-       "warranty claim"},
-      {"overheats",
-       {"{it} gets dangerously hot", "{it} overheats after twenty minutes of use",
-        "{it} got so hot I could smell burning plastic"},
-       {"Overheats", "Gets way too hot", "Safety hazard"},
-       "product safety"},
-      {"leaks",
-       {"{it} leaks everywhere", "the {part} leaks no matter how tight I close {obj}",
-        "found a puddle under {obj} the first day"},
-       {"Leaks", "Leaky", "Leaks everywhere"},
-       "product defect"},
-      {"skin_reaction",
-       {"{it} gave me a rash", "broke me out badly", "my skin burned and turned red after using {obj}"},
-       {"Gave me a rash", "Bad reaction", "Avoid if you have sensitive skin"},
-       "product safety"},
-      {"bad_smell",
-       {"{it} smells of chemicals straight out of the box",
-        "there's a strong plastic smell that won't go away", "the smell filled the whole room for days"},
-       {"Chemical smell", "Smells terrible", "Awful smell"},
-       "product question"},
-      {"sizing_off",
-       {"the sizing is way off", "I ordered my usual size and {it} {does}n't fit at all",
-        "{it} {is} at least two sizes smaller than the chart says"},
-       {"Runs small", "Sizing is off", "Order a size up"},
-       "return request"},
-      {"seams_ripped",
-       {"the seams ripped after {period}", "the stitching came undone after a few washes",
-        "a seam split the first time I wore {obj}"},
-       {"Seams ripped", "Poor stitching", "Fell apart in the wash"},
-       "return request"},
-      {"color_faded",
-       {"the color faded after a couple of washes", "{it} bled dye all over my other clothes",
-        "faded badly after {period}"},
-       {"Faded quickly", "Color bleeds", "Faded after washing"},
-       "return request"},
-      {"misprint",
-       {"a whole chunk of pages was missing", "some pages were printed upside down",
-        "pages 80 to 112 are blank"},
-       {"Misprinted copy", "Missing pages", "Defective copy"},
-       "damaged item"},
-      {"late_delivery",
-       {"{it} arrived over {period} late", "delivery took weeks longer than promised",
-        "{it} arrived after the birthday it was meant for"},
-       {"Arrived late", "Very late delivery", "Took forever to arrive"},
-       "delivery delay"},
-      {"counterfeit",
-       {"this seems to be a counterfeit", "{it} {is} clearly not the genuine product",
-        "the logo is misspelled on the box, it's a fake"},
-       {"Counterfeit", "Fake product", "Not genuine"},
-       "product authenticity"},
-      {"chewed_through",
-       {"my dog chewed through {obj} in {period}", "destroyed by my puppy within {period}",
-        "the stuffing was all over the floor after {period}"},
-       {"Not chew proof", "Destroyed in {period}", "Not for strong chewers"},
-       "return request"},
-      {"rusted",
-       {"{it} rusted after {period}", "the {part} started rusting within {period}",
-        "rust spots everywhere after {period}"},
-       {"Rusted quickly", "Rust problems", "Rusted"},
-       "warranty claim"},
-  };
+std::vector<std::pair<std::string, double>> WeightedPairs(const RepeatedPtrField<vocab::Weighted>& field) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& w : field) out.emplace_back(w.name(), w.weight());
+  return out;
 }
 
-std::vector<CategorySpec> BuildCategories() {
-  std::vector<CategorySpec> c;
-  const std::vector<std::pair<std::string, std::vector<std::string>>> colors = {
-      {"color", {"Black", "White", "Navy", "Gray", "Red", "Blue", "Green", "Rose Gold", "Silver"}}};
+absl::Status Invalid(absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("marketplace vocabulary: ", what));
+}
 
-  c.push_back({"Electronics",
-               {{"earbuds",
-                 true,
-                 "Wireless Earbuds",
-                 {"Bluetooth 5.3", "30H Playtime", "IPX5 Waterproof", "Active Noise Cancelling"},
-                 {"charging case", "left earbud", "ear tip"},
-                 {"for the gym", "for commuting", "for running"}},
-                {"speaker",
-                 false,
-                 "Bluetooth Speaker",
-                 {"360 Degree Sound", "24H Battery", "Waterproof", "Deep Bass"},
-                 {"volume button", "charging port", "strap"},
-                 {"for the beach", "for parties", "for the kitchen"}},
-                {"smartwatch",
-                 false,
-                 "Smartwatch",
-                 {"Heart Rate Monitor", "GPS", "Sleep Tracking", "AMOLED Display"},
-                 {"strap", "clasp", "charger"},
-                 {"for fitness tracking", "for everyday wear", "for swimming"}},
-                {"power bank",
-                 false,
-                 "Power Bank",
-                 {"20000mAh", "USB-C PD", "Fast Charging", "Slim Design"},
-                 {"USB-C port", "LED indicator", "casing"},
-                 {"for travel", "for camping", "for my commute"}},
-                {"webcam",
-                 false,
-                 "1080p Webcam",
-                 {"Built-in Microphone", "Auto Focus", "Privacy Cover", "Wide Angle"},
-                 {"clip", "privacy cover", "cable"},
-                 {"for video calls", "for streaming", "for working from home"}},
-                {"headphones",
-                 true,
-                 "Noise Cancelling Headphones",
-                 {"Over-Ear", "40H Battery", "Foldable", "Hi-Res Audio"},
-                 {"headband", "hinge", "ear cushion"},
-                 {"for flights", "for the office", "for studying"}},
-                {"USB-C hub",
-                 false,
-                 "USB-C Hub",
-                 {"7-in-1", "4K HDMI", "100W Pass-Through", "SD Card Reader"},
-                 {"HDMI port", "cable", "USB port"},
-                 {"for my laptop", "for the office", "for travel"}}},
-               {"Voltix", "Sonara", "Kinetek", "Auralis", "Zentro", "Pixelon", "Novabyte", "Quorra"},
-               {"battery", "sound", "connectivity", "build_quality"},
-               {"stopped_working", "charging_failure", "overheats", "broke_quickly", "arrived_damaged",
-                "counterfeit", "wrong_item"},
-               1499,
-               24999,
-               0.08,
-               0.35,
-               colors});
-  c.push_back({"Home & Kitchen",
-               {{"coffee maker",
-                 false,
-                 "Drip Coffee Maker",
-                 {"12 Cup", "Programmable", "Keep Warm", "Reusable Filter"},
-                 {"carafe", "lid", "water tank"},
-                 {"for busy mornings", "for the office", "for a small kitchen"}},
-                {"knife",
-                 false,
-                 "Chef's Knife",
-                 {"8 Inch", "German Steel", "Ergonomic Handle", "Razor Sharp"},
-                 {"handle", "blade", "tip"},
-                 {"for everyday cooking", "for meal prep", "for a new kitchen"}},
-                {"frying pan",
-                 false,
-                 "Nonstick Frying Pan",
-                 {"11 Inch", "PFOA Free", "Induction Compatible", "Oven Safe"},
-                 {"handle", "nonstick coating", "lid"},
-                 {"for eggs", "for everyday cooking", "for a small kitchen"}},
-                {"blender",
-                 false,
-                 "Countertop Blender",
-                 {"1200W", "Smoothie Presets", "BPA Free Jar", "Pulse Mode"},
-                 {"jar", "blade assembly", "lid"},
-                 {"for smoothies", "for soups", "for meal prep"}},
-                {"air fryer",
-                 false,
-                 "Air Fryer",
-                 {"5.8 Qt", "Digital Touchscreen", "8 Presets", "Dishwasher Safe Basket"},
-                 {"basket", "handle", "display"},
-                 {"for quick dinners", "for a family of four", "for healthier snacks"}},
-                {"kettle",
-                 false,
-                 "Electric Kettle",
-                 {"1.7L", "Stainless Steel", "Auto Shut-Off", "Temperature Control"},
-                 {"lid", "spout", "base"},
-                 {"for tea", "for the office", "for pour over coffee"}},
-                {"storage set",
-                 false,
-                 "Food Storage Container Set",
-                 {"24 Piece", "Airtight Lids", "Glass", "Freezer Safe"},
-                 {"lid", "seal", "container"},
-                 {"for leftovers", "for meal prep", "for the pantry"}}},
-               {"Hearthly", "Cookwise", "Aqualine", "Brewster & Co", "Kitchora", "Nestique", "Ovenbird",
-                "Maison Vert"},
-               {"performance", "build_quality", "cleaning", "size", "design"},
-               {"broke_quickly", "leaks", "stopped_working", "rusted", "arrived_damaged", "missing_parts",
-                "bad_smell"},
-               999,
-               19999,
-               0.2,
-               0.55,
-               colors});
-  c.push_back({"Beauty & Personal Care",
-               {{"moisturizer",
-                 false,
-                 "Daily Face Moisturizer",
-                 {"SPF 30", "Hyaluronic Acid", "Fragrance Free", "1.7 oz"},
-                 {"pump", "cap", "jar"},
-                 {"for dry skin", "for everyday use", "under makeup"}},
-                {"shampoo",
-                 false,
-                 "Repair Shampoo",
-                 {"Sulfate Free", "Argan Oil", "16 fl oz", "Color Safe"},
-                 {"cap", "bottle", "pump"},
-                 {"for curly hair", "for damaged hair", "for daily washing"}},
-                {"hair dryer",
-                 false,
-                 "Ionic Hair Dryer",
-                 {"1875W", "Diffuser Included", "Cool Shot", "Lightweight"},
-                 {"diffuser", "cord", "nozzle"},
-                 {"for travel", "for thick hair", "for quick styling"}},
-                {"electric toothbrush",
-                 false,
-                 "Sonic Electric Toothbrush",
-                 {"5 Modes", "2 Minute Timer", "USB Charging", "4 Brush Heads"},
-                 {"brush head", "charger", "handle"},
-                 {"for sensitive gums", "for travel", "for the whole family"}},
-                {"serum",
-                 false,
-                 "Vitamin C Serum",
-                 {"20% Vitamin C", "1 fl oz", "Vegan", "With Dropper"},
-                 {"dropper", "bottle", "cap"},
-                 {"for dark spots", "for a morning routine", "for dull skin"}},
-                {"perfume",
-                 false,
-                 "Eau de Parfum",
-                 {"50 ml", "Floral", "Long Lasting", "Gift Box"},
-                 {"spray nozzle", "cap", "bottle"},
-                 {"for evenings out", "for everyday wear", "as a gift"}}},
-               {"Lumière Lab", "Glowra", "Purelle", "Velvetine", "Botaniq", "Dermaly", "Silke", "Rosewell"},
-               {"scent", "texture", "effectiveness", "performance"},
-               {"skin_reaction", "bad_smell", "leaks", "arrived_damaged", "counterfeit", "stopped_working"},
-               599,
-               8999,
-               0.35,
-               0.7,
-               {}});
-  c.push_back(
-      {"Sports & Outdoors",
-       {{"yoga mat",
-         false,
-         "Yoga Mat",
-         {"6mm Thick", "Non-Slip", "Carrying Strap", "Eco Friendly TPE"},
-         {"strap", "surface", "edge"},
-         {"for hot yoga", "for home workouts", "for pilates"}},
-        {"tent",
-         false,
-         "Camping Tent",
-         {"4 Person", "Waterproof", "Instant Setup", "Rainfly Included"},
-         {"zipper", "pole", "rainfly"},
-         {"for camping trips", "for festivals", "for the backyard"}},
-        {"water bottle",
-         false,
-         "Insulated Water Bottle",
-         {"32 oz", "Stainless Steel", "Leak Proof Lid", "Keeps Cold 24H"},
-         {"lid", "straw", "seal"},
-         {"for the gym", "for hiking", "for work"}},
-        {"dumbbells",
-         true,
-         "Adjustable Dumbbells",
-         {"5-52.5 lbs", "Quick Adjust Dial", "Space Saving", "Pair"},
-         {"dial", "plate", "handle"},
-         {"for a home gym", "for strength training", "for small spaces"}},
-        {"hiking backpack",
-         false,
-         "Hiking Backpack",
-         {"40L", "Water Resistant", "Rain Cover", "Hydration Compatible"},
-         {"zipper", "strap", "buckle"},
-         {"for day hikes", "for travel", "for weekend trips"}},
-        {"bike light",
-         false,
-         "Bike Light Set",
-         {"USB Rechargeable", "1000 Lumens", "Waterproof", "Front and Rear"},
-         {"mount", "clip", "charging port"},
-         {"for commuting", "for night rides", "for safety"}}},
-       {"Trailpeak", "Fitcore", "Summit & Stone", "Hydrova", "Stridex", "Northway", "Ironleaf", "Velotta"},
-       {"comfort", "weight", "build_quality", "grip", "size"},
-       {"broke_quickly", "leaks", "seams_ripped", "arrived_damaged", "missing_parts", "bad_smell"},
-       1299,
-       29999,
-       0.2,
-       0.5,
-       colors});
-  c.push_back(
-      {"Toys & Games",
-       {{"building set",
-         false,
-         "Building Blocks Set",
-         {"1000 Pieces", "Ages 6+", "Storage Box", "Compatible with Major Brands"},
-         {"baseplate", "piece", "box"},
-         {"for a birthday", "for rainy days", "for my nephew"}},
-        {"board game",
-         false,
-         "Family Board Game",
-         {"2-6 Players", "Ages 8+", "45 Minute Play", "Strategy"},
-         {"game board", "card", "token"},
-         {"for game night", "for family evenings", "as a gift"}},
-        {"RC car",
-         false,
-         "Remote Control Car",
-         {"1:16 Scale", "All Terrain", "2.4GHz", "Rechargeable"},
-         {"wheel", "remote", "antenna"},
-         {"for my son", "for the backyard", "for a birthday"}},
-        {"plush toy",
-         false,
-         "Plush Toy",
-         {"12 Inch", "Super Soft", "Machine Washable", "Gift Ready"},
-         {"seam", "eye", "tag"},
-         {"for my daughter", "for a baby shower", "for bedtime"}},
-        {"puzzle",
-         false,
-         "Jigsaw Puzzle",
-         {"1000 Pieces", "Landscape", "Premium Cardboard", "Poster Included"},
-         {"piece", "box", "poster"},
-         {"for a quiet weekend", "for my grandma", "as a family project"}},
-        {"art set",
-         false,
-         "Kids Art Set",
-         {"150 Pieces", "Washable Markers", "Carry Case", "Ages 4+"},
-         {"marker", "case", "latch"},
-         {"for my kids", "for road trips", "for a craft corner"}}},
-       {"Playnest", "Brickwise", "Wonderkin", "Tumblebee", "Gigglo", "Cubix", "Kidora", "Funhaven"},
-       {"fun", "instructions", "safety", "build_quality"},
-       {"missing_parts", "broke_quickly", "bad_smell", "arrived_damaged", "wrong_item", "late_delivery"},
-       799,
-       7999,
-       0.25,
-       0.55,
-       {}});
-  c.push_back({"Books",
-               {{"novel",
-                 false,
-                 "A Novel",
-                 {"Paperback", "Hardcover", "Bestseller", "Book Club Pick"},
-                 {"cover", "spine", "page"},
-                 {"for a long flight", "for my book club", "for the beach"}},
-                {"cookbook",
-                 false,
-                 "Cookbook",
-                 {"Hardcover", "100 Recipes", "Full Color Photos", "Weeknight Meals"},
-                 {"cover", "spine", "page"},
-                 {"for weeknight dinners", "as a gift", "for a new cook"}},
-                {"picture book",
-                 false,
-                 "Children's Picture Book",
-                 {"Hardcover", "Ages 3-5", "Illustrated", "Bedtime Story"},
-                 {"cover", "page", "spine"},
-                 {"for bedtime", "for my toddler", "for a preschool class"}},
-                {"self-help book",
-                 false,
-                 "Self-Help Guide",
-                 {"Paperback", "Audiobook Companion", "Workbook", "Bestseller"},
-                 {"cover", "spine", "page"},
-                 {"for a fresh start", "for work", "for my reading list"}},
-                {"history book",
-                 false,
-                 "History Book",
-                 {"Hardcover", "Illustrated", "Maps Included", "Award Winner"},
-                 {"cover", "binding", "page"},
-                 {"for history buffs", "for my dad", "for research"}}},
-               {"Penwright Press", "Harbor Lane Books", "Oakleaf Publishing", "Bluequill", "Storyhouse",
-                "Inkwell & Co", "Northstar Books", "Paperkite"},
-               {"story", "writing", "characters", "print_quality", "pacing"},
-               {"misprint", "arrived_damaged", "late_delivery", "wrong_item"},
-               699,
-               3999,
-               0.1,
-               0.35,
-               {}});
-  c.push_back(
-      {"Clothing",
-       {{"running shoes",
-         true,
-         "Running Shoes",
-         {"Breathable Mesh", "Cushioned Sole", "Lightweight", "Wide Fit Available"},
-         {"sole", "lace", "heel"},
-         {"for running", "for walking", "for the gym"}},
-        {"hoodie",
-         false,
-         "Pullover Hoodie",
-         {"Fleece Lined", "Kangaroo Pocket", "Unisex", "Relaxed Fit"},
-         {"zipper", "cuff", "drawstring"},
-         {"for lounging", "for cold mornings", "for the gym"}},
-        {"jeans",
-         true,
-         "Slim Fit Jeans",
-         {"Stretch Denim", "5 Pocket", "Mid Rise", "Classic Wash"},
-         {"button", "zipper", "seam"},
-         {"for everyday wear", "for work", "for weekends"}},
-        {"winter jacket",
-         false,
-         "Winter Puffer Jacket",
-         {"Water Resistant", "Detachable Hood", "Packable", "Insulated"},
-         {"zipper", "hood", "seam"},
-         {"for winter", "for skiing", "for my commute"}},
-        {"t-shirt",
-         false,
-         "Cotton T-Shirt",
-         {"100% Cotton", "Crew Neck", "Pack of 3", "Pre-Shrunk"},
-         {"collar", "seam", "hem"},
-         {"for everyday wear", "for the gym", "for layering"}},
-        {"socks",
-         true,
-         "Athletic Socks",
-         {"6 Pairs", "Cushioned", "Moisture Wicking", "Ankle"},
-         {"heel", "toe", "cuff"},
-         {"for running", "for hiking", "for work"}}},
-       {"Urbanthread", "Coastline", "Fable & Fox", "Northknit", "Loomwell", "Stride Society", "Aveline",
-        "Denimco"},
-       {"fit", "material", "comfort", "color", "warmth"},
-       {"sizing_off", "seams_ripped", "color_faded", "wrong_item", "late_delivery", "arrived_damaged"},
-       999,
-       14999,
-       0.3,
-       0.65,
-       {{"size", {"XS", "S", "M", "L", "XL", "XXL"}},
-        {"color", {"Black", "White", "Navy", "Heather Gray", "Olive", "Burgundy", "Sand"}}}});
-  c.push_back(
-      {"Pet Supplies",
-       {{"dog bed",
-         false,
-         "Orthopedic Dog Bed",
-         {"Large", "Memory Foam", "Washable Cover", "Non-Slip Bottom"},
-         {"cover", "zipper", "foam"},
-         {"for my senior dog", "for the living room", "for crate training"}},
-        {"scratching post",
-         false,
-         "Cat Scratching Post",
-         {"32 Inch", "Sisal Rope", "Hanging Toy", "Stable Base"},
-         {"base", "rope", "toy"},
-         {"for my kittens", "for an apartment", "to save my sofa"}},
-        {"leash",
-         false,
-         "Dog Leash",
-         {"6 ft", "Reflective", "Padded Handle", "Heavy Duty"},
-         {"clip", "handle", "stitching"},
-         {"for daily walks", "for a big dog", "for training"}},
-        {"chew toy",
-         false,
-         "Dog Chew Toy",
-         {"Tough", "Natural Rubber", "Treat Dispensing", "For Aggressive Chewers"},
-         {"rubber", "rope", "squeaker"},
-         {"for my puppy", "for a heavy chewer", "for crate time"}},
-        {"litter box",
-         false,
-         "Self-Cleaning Litter Box",
-         {"Odor Control", "Large", "App Controlled", "Quiet Motor"},
-         {"motor", "drawer", "lid"},
-         {"for two cats", "for a small apartment", "for busy weeks"}},
-        {"cat food",
-         false,
-         "Grain-Free Cat Food",
-         {"Salmon Recipe", "5 lb Bag", "High Protein", "No Fillers"},
-         {"bag", "seal", "kibble"},
-         {"for a picky eater", "for an indoor cat", "for a senior cat"}}},
-       {"Pawsome", "Whiskerly", "Barkwell", "Furever", "Tailwind Pets", "Snoutly", "Purrfect Co", "Houndry"},
-       {"pet_approval", "durability", "size", "cleaning", "scent"},
-       {"chewed_through", "bad_smell", "broke_quickly", "arrived_damaged", "stopped_working"},
-       599,
-       15999,
-       0.25,
-       0.55,
-       {}});
-  c.push_back(
-      {"Office Products",
-       {{"office chair",
-         false,
-         "Ergonomic Office Chair",
-         {"Lumbar Support", "Adjustable Armrests", "Mesh Back", "Tilt Lock"},
-         {"armrest", "wheel", "gas lift"},
-         {"for working from home", "for long days", "for a home office"}},
-        {"desk lamp",
-         false,
-         "LED Desk Lamp",
-         {"Dimmable", "USB Charging Port", "5 Color Modes", "Eye Care"},
-         {"arm", "switch", "base"},
-         {"for late night work", "for reading", "for a dorm"}},
-        {"gel pens",
-         true,
-         "Gel Pens",
-         {"24 Pack", "Quick Dry", "Fine Point", "Assorted Colors"},
-         {"cap", "clip", "tip"},
-         {"for journaling", "for school", "for the office"}},
-        {"notebook",
-         false,
-         "Hardcover Notebook",
-         {"A5", "Dotted", "120 gsm Paper", "Lay Flat"},
-         {"cover", "binding", "elastic band"},
-         {"for journaling", "for meeting notes", "for sketching"}},
-        {"label printer",
-         false,
-         "Label Printer",
-         {"Bluetooth", "Thermal", "Multiple Fonts", "Rechargeable"},
-         {"cutter", "roll holder", "cover"},
-         {"for organizing", "for a small business", "for the pantry"}},
-        {"monitor stand",
-         false,
-         "Monitor Stand",
-         {"Adjustable Height", "Bamboo", "Storage Drawer", "Dual Monitor"},
-         {"leg", "drawer", "shelf"},
-         {"for a tidier desk", "for better posture", "for a home office"}}},
-       {"Deskwell", "Officio", "Papermint", "Ergonix", "Clarity Works", "Inkpoint", "Worklyn", "Stationo"},
-       {"comfort", "build_quality", "performance", "brightness", "assembly"},
-       {"broke_quickly", "stopped_working", "missing_parts", "arrived_damaged", "wrong_item"},
-       499,
-       34999,
-       0.2,
-       0.5,
-       colors});
-  c.push_back({"Garden & Outdoor",
-               {{"garden hose",
-                 false,
-                 "Expandable Garden Hose",
-                 {"100 ft", "10 Spray Patterns", "Brass Fittings", "Kink Free"},
-                 {"nozzle", "fitting", "connector"},
-                 {"for the backyard", "for washing the car", "for the vegetable patch"}},
-                {"pruning shears",
-                 true,
-                 "Pruning Shears",
-                 {"Bypass", "SK5 Steel", "Safety Lock", "Ergonomic Grip"},
-                 {"spring", "blade", "lock"},
-                 {"for roses", "for fruit trees", "for the hedges"}},
-                {"solar lights",
-                 true,
-                 "Solar Path Lights",
-                 {"8 Pack", "Auto On/Off", "IP65", "Warm White"},
-                 {"stake", "panel", "lid"},
-                 {"for the driveway", "for the garden path", "for the patio"}},
-                {"raised bed",
-                 false,
-                 "Raised Garden Bed",
-                 {"Galvanized Steel", "8x4 ft", "Open Base", "Rust Resistant"},
-                 {"panel", "corner bracket", "screw"},
-                 {"for vegetables", "for herbs", "for a small yard"}},
-                {"bird feeder",
-                 false,
-                 "Hanging Bird Feeder",
-                 {"Squirrel Proof", "Metal", "4 Ports", "Easy Fill"},
-                 {"lid", "hook", "port"},
-                 {"for the backyard", "for my mom", "for the balcony"}},
-                {"sprinkler",
-                 false,
-                 "Oscillating Lawn Sprinkler",
-                 {"Adjustable Range", "Covers 3600 sq ft", "Leak Free", "Metal Base"},
-                 {"nozzle", "base", "dial"},
-                 {"for the lawn", "for summer", "for a big yard"}}},
-               {"Greenhaven", "Rootwell", "Sunpatch", "Yardsmith", "Bloomcraft", "Terrafirm", "Wildroot",
-                "Meadowline"},
-               {"performance", "build_quality", "weather_resistance", "assembly", "size"},
-               {"rusted", "leaks", "broke_quickly", "arrived_damaged", "missing_parts", "stopped_working"},
-               999,
-               19999,
-               0.2,
-               0.5,
-               {}});
-  c.push_back(
-      {"Automotive",
-       {{"dash cam",
-         false,
-         "Dash Cam",
-         {"4K", "Night Vision", "Loop Recording", "Parking Mode"},
-         {"mount", "memory card slot", "power cable"},
-         {"for my daily commute", "for insurance peace of mind", "for road trips"}},
-        {"car vacuum",
-         false,
-         "Handheld Car Vacuum",
-         {"Cordless", "Strong Suction", "HEPA Filter", "Multiple Attachments"},
-         {"filter", "nozzle", "charger"},
-         {"for the kids' crumbs", "for dog hair", "for quick cleanups"}},
-        {"tire inflator",
-         false,
-         "Portable Tire Inflator",
-         {"12V", "Digital Gauge", "Auto Shut-Off", "LED Light"},
-         {"hose", "gauge", "valve connector"},
-         {"for emergencies", "for my bike too", "for road trips"}},
-        {"phone mount",
-         false,
-         "Car Phone Mount",
-         {"Dashboard & Windshield", "360 Rotation", "One Touch Release", "Fits All Phones"},
-         {"holder", "suction cup", "clip"},
-         {"for navigation", "for my commute", "for long drives"}},
-        {"seat covers",
-         true,
-         "Car Seat Covers",
-         {"Full Set", "Waterproof", "Universal Fit", "Leatherette"},
-         {"strap", "seam", "headrest cover"},
-         {"for my dog", "for the kids", "for an older car"}},
-        {"jump starter",
-         false,
-         "Portable Jump Starter",
-         {"2000A", "USB Power Bank", "Safety Clamps", "LED Flashlight"},
-         {"clamp", "cable", "battery pack"},
-         {"for winter", "for emergencies", "for my daughter's first car"}}},
-       {"Roadwise", "Motorae", "Drivelux", "Autonix", "Gearline", "Carvana Pro", "Torqen", "Highway Labs"},
-       {"performance", "installation", "build_quality", "ease_of_use"},
-       {"stopped_working", "broke_quickly", "overheats", "arrived_damaged", "missing_parts", "wrong_item"},
-       999,
-       17999,
-       0.15,
-       0.45,
-       {}});
-  c.push_back({"Health & Household",
-               {{"vitamin D",
-                 false,
-                 "Vitamin D3 Supplement",
-                 {"5000 IU", "360 Softgels", "Non-GMO", "Third Party Tested"},
-                 {"bottle", "seal", "cap"},
-                 {"for the winter months", "for daily wellness", "for my whole family"}},
-                {"thermometer",
-                 false,
-                 "Digital Thermometer",
-                 {"1 Second Reading", "Fever Alarm", "Forehead and Ear", "Memory Recall"},
-                 {"probe", "button", "battery cover"},
-                 {"for the kids", "for flu season", "for the first aid kit"}},
-                {"blood pressure monitor",
-                 false,
-                 "Blood Pressure Monitor",
-                 {"Upper Arm", "Large Cuff", "Irregular Heartbeat Detection", "2 Users"},
-                 {"cuff", "tube", "display"},
-                 {"for my dad", "for daily monitoring", "for home use"}},
-                {"massage gun",
-                 false,
-                 "Massage Gun",
-                 {"6 Heads", "30 Speeds", "Quiet Motor", "Carry Case"},
-                 {"head attachment", "battery", "handle"},
-                 {"for sore muscles", "after the gym", "for back pain"}},
-                {"humidifier",
-                 false,
-                 "Cool Mist Humidifier",
-                 {"4L", "Quiet", "Auto Shut-Off", "Night Light"},
-                 {"water tank", "nozzle", "base"},
-                 {"for the bedroom", "for the nursery", "for dry winters"}},
-                {"protein powder",
-                 false,
-                 "Whey Protein Powder",
-                 {"2 lb", "Chocolate", "25g Protein", "No Added Sugar"},
-                 {"scoop", "seal", "tub"},
-                 {"after workouts", "for smoothies", "for breakfast"}}},
-               {"Vitalis", "Wellspring", "Medica Home", "Purevita", "Calmora", "Nutrient Lab", "Healthwise",
-                "Everbloom"},
-               {"effectiveness", "accuracy", "taste", "noise", "performance"},
-               {"stopped_working", "leaks", "bad_smell", "arrived_damaged", "counterfeit", "skin_reaction"},
-               799,
-               12999,
-               0.3,
-               0.65,
-               {}});
-  // Kinds whose aspects differ from their category's.
-  const std::vector<std::pair<std::string, std::vector<std::string>>> kind_aspects = {
-      {"earbuds", {"battery", "sound", "connectivity", "comfort", "build_quality"}},
-      {"speaker", {"battery", "sound", "connectivity", "build_quality", "size"}},
-      {"smartwatch", {"battery", "screen", "connectivity", "comfort", "accuracy"}},
-      {"power bank", {"battery", "build_quality", "size", "weight"}},
-      {"webcam", {"performance", "build_quality", "ease_of_use", "connectivity"}},
-      {"headphones", {"battery", "sound", "comfort", "connectivity", "build_quality"}},
-      {"USB-C hub", {"performance", "build_quality", "connectivity", "size"}},
-      {"storage set", {"size", "build_quality", "cleaning", "design"}},
-      {"moisturizer", {"texture", "scent", "effectiveness"}},
-      {"shampoo", {"scent", "effectiveness", "texture"}},
-      {"hair dryer", {"performance", "noise", "weight", "build_quality"}},
-      {"electric toothbrush", {"performance", "battery", "noise"}},
-      {"serum", {"effectiveness", "texture", "scent"}},
-      {"perfume", {"scent", "design", "value"}},
-      {"yoga mat", {"grip", "comfort", "weight", "size"}},
-      {"tent", {"weight", "weather_resistance", "assembly", "size"}},
-      {"water bottle", {"size", "build_quality", "cleaning", "weight"}},
-      {"dumbbells", {"build_quality", "grip", "size", "ease_of_use"}},
-      {"hiking backpack", {"comfort", "weight", "build_quality", "size"}},
-      {"bike light", {"brightness", "battery", "installation", "build_quality"}},
-      {"running shoes", {"comfort", "fit", "material", "weight"}},
-      {"socks", {"comfort", "fit", "material", "warmth"}},
-      {"t-shirt", {"fit", "material", "color", "comfort"}},
-      {"jeans", {"fit", "material", "color", "comfort"}},
-      {"dog bed", {"pet_approval", "comfort", "size", "cleaning"}},
-      {"scratching post", {"pet_approval", "build_quality", "size", "assembly"}},
-      {"leash", {"build_quality", "comfort", "size"}},
-      {"chew toy", {"pet_approval", "durability", "size"}},
-      {"litter box", {"cleaning", "noise", "scent", "size"}},
-      {"cat food", {"pet_approval", "scent", "value"}},
-      {"office chair", {"comfort", "build_quality", "assembly"}},
-      {"desk lamp", {"brightness", "build_quality", "design"}},
-      {"gel pens", {"performance", "color", "comfort"}},
-      {"notebook", {"print_quality", "build_quality", "design"}},
-      {"label printer", {"performance", "ease_of_use", "connectivity"}},
-      {"monitor stand", {"build_quality", "assembly", "size"}},
-      {"vitamin D", {"effectiveness", "taste"}},
-      {"thermometer", {"accuracy", "ease_of_use", "build_quality"}},
-      {"blood pressure monitor", {"accuracy", "comfort", "ease_of_use", "screen"}},
-      {"massage gun", {"performance", "noise", "battery", "weight"}},
-      {"humidifier", {"performance", "noise", "cleaning", "size"}},
-      {"protein powder", {"taste", "effectiveness"}},
-      {"dash cam", {"performance", "installation", "build_quality", "screen"}},
-      {"seat covers", {"fit", "material", "installation"}},
+// Collects the textproto parser's errors with their line and column.
+class ErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column, const std::string& message) override {
+    errors_.push_back(absl::StrCat("line ", line + 1, ":", column + 1, ": ", message));
+  }
+  std::string Joined() const { return absl::StrJoin(errors_, "; "); }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+// Everything the accessors below hand out, converted from the schema once.
+struct Catalog {
+  std::vector<AspectSpec> aspects;
+  std::vector<std::string> universal_aspects;
+  std::vector<IssueSpec> issues;
+  std::vector<CategorySpec> categories;
+  std::vector<ClusterSpec> clusters;
+  std::vector<std::string> first_names, last_names, occupations, regions, periods, relatives, platforms,
+      colors, email_domains;
+  std::vector<std::string> deterioration_issues, resolved_update_phrases, title_suffixes;
+  std::vector<std::pair<std::string, double>> purchase_contact_topics;
+  std::vector<std::string> influencer_handle_prefixes, influencer_handle_suffixes;
+  absl::flat_hash_map<std::string, double> platform_reach;
+  absl::flat_hash_map<std::string, const AspectSpec*> aspect_index;
+  absl::flat_hash_map<std::string, const IssueSpec*> issue_index;
+};
+
+// Every list the generator draws from must be non-empty, and names must refer to defined entries.
+absl::Status Validate(const Catalog& c) {
+  for (const auto& [name, list] : std::vector<std::pair<const char*, const std::vector<std::string>*>>{
+           {"universal_aspects", &c.universal_aspects},
+           {"first_names", &c.first_names},
+           {"last_names", &c.last_names},
+           {"occupations", &c.occupations},
+           {"regions", &c.regions},
+           {"periods", &c.periods},
+           {"relatives", &c.relatives},
+           {"platforms", &c.platforms},
+           {"colors", &c.colors},
+           {"email_domains", &c.email_domains},
+           {"deterioration_issues", &c.deterioration_issues},
+           {"resolved_update_phrases", &c.resolved_update_phrases},
+           {"title_suffixes", &c.title_suffixes},
+           {"influencer_handle_prefixes", &c.influencer_handle_prefixes},
+           {"influencer_handle_suffixes", &c.influencer_handle_suffixes}}) {
+    if (list->empty()) return Invalid(absl::StrCat(name, " is empty"));
+  }
+  if (c.categories.empty()) return Invalid("no categories");
+  if (c.clusters.empty()) return Invalid("no clusters");
+  if (c.purchase_contact_topics.empty()) return Invalid("purchase_contact_topics is empty");
+  auto known_aspect = [&](const std::string& name, absl::string_view where) -> absl::Status {
+    if (c.aspect_index.contains(name)) return absl::OkStatus();
+    return Invalid(absl::StrCat(where, ": unknown aspect \"", name, "\""));
   };
-  for (auto& cat : c) {
-    for (auto& kind : cat.kinds) {
-      for (const auto& [noun, aspects] : kind_aspects) {
-        if (kind.noun == noun) kind.aspects = aspects;
+  auto known_issue = [&](const std::string& name, absl::string_view where) -> absl::Status {
+    if (c.issue_index.contains(name)) return absl::OkStatus();
+    return Invalid(absl::StrCat(where, ": unknown issue \"", name, "\""));
+  };
+  for (const auto& a : c.aspects) {
+    if (a.nouns.empty()) return Invalid(absl::StrCat("aspect \"", a.name, "\" has no nouns"));
+  }
+  for (const auto& i : c.issues) {
+    if (i.phrases.empty() || i.titles.empty()) {
+      return Invalid(absl::StrCat("issue \"", i.name, "\" needs phrases and titles"));
+    }
+  }
+  for (const auto& name : c.universal_aspects) {
+    if (absl::Status s = known_aspect(name, "universal_aspects"); !s.ok()) return s;
+  }
+  absl::flat_hash_set<std::string> category_names;
+  for (const auto& cat : c.categories) {
+    const std::string where = absl::StrCat("category \"", cat.name, "\"");
+    if (!category_names.insert(cat.name).second) return Invalid(absl::StrCat(where, " is defined twice"));
+    if (cat.kinds.empty() || cat.brands.empty() || cat.issues.empty()) {
+      return Invalid(absl::StrCat(where, " needs kinds, brands and issues"));
+    }
+    if (cat.price_min_cents <= 0 || cat.price_max_cents < cat.price_min_cents) {
+      return Invalid(absl::StrCat(where, ": prices must be 0 < price_min_cents <= price_max_cents"));
+    }
+    if (cat.margin_min < 0 || cat.margin_max > 1 || cat.margin_max < cat.margin_min) {
+      return Invalid(absl::StrCat(where, ": margins must be 0 <= margin_min <= margin_max <= 1"));
+    }
+    for (const auto& name : cat.aspects) {
+      if (absl::Status s = known_aspect(name, where); !s.ok()) return s;
+    }
+    for (const auto& name : cat.issues) {
+      if (absl::Status s = known_issue(name, where); !s.ok()) return s;
+    }
+    for (const auto& kind : cat.kinds) {
+      if (kind.parts.empty() || kind.uses.empty() || kind.features.empty()) {
+        return Invalid(absl::StrCat(where, " kind \"", kind.noun, "\" needs features, parts and uses"));
+      }
+      if (AspectsOf(cat, kind).empty())
+        return Invalid(absl::StrCat(where, " kind \"", kind.noun, "\" has no aspects"));
+      for (const auto& name : kind.aspects) {
+        if (absl::Status s = known_aspect(name, absl::StrCat(where, " kind \"", kind.noun, "\"")); !s.ok())
+          return s;
       }
     }
   }
+  for (const auto& cluster : c.clusters) {
+    for (const auto& [category, weight] : cluster.category_weights) {
+      if (!category_names.contains(category)) {
+        return Invalid(absl::StrCat("cluster \"", cluster.name, "\": unknown category \"", category, "\""));
+      }
+    }
+  }
+  for (const auto& name : c.deterioration_issues) {
+    if (absl::Status s = known_issue(name, "deterioration_issues"); !s.ok()) return s;
+  }
+  for (const auto& platform : c.platforms) {
+    if (!c.platform_reach.contains(platform)) {
+      return Invalid(absl::StrCat("platform_reach has no entry for platform \"", platform, "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Catalog>> BuildCatalog(absl::string_view textproto) {
+  vocab::Vocabulary v;
+  google::protobuf::TextFormat::Parser parser;
+  ErrorCollector errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(std::string(textproto), &v)) return Invalid(errors.Joined());
+
+  auto c = std::make_unique<Catalog>();
+  for (const auto& a : v.aspects()) {
+    c->aspects.push_back({a.name(), Strings(a.nouns()), Strings(a.good()), Strings(a.bad()),
+                          Strings(a.good_adj()), Strings(a.bad_adj()), a.has_generic() ? a.generic() : true});
+  }
+  c->universal_aspects = Strings(v.universal_aspects());
+  for (const auto& i : v.issues()) {
+    c->issues.push_back({i.name(), Strings(i.phrases()), Strings(i.titles()), i.contact_topic()});
+  }
+  for (const auto& cat : v.categories()) {
+    CategorySpec spec;
+    spec.name = cat.name();
+    for (const auto& k : cat.kinds()) {
+      spec.kinds.push_back({k.noun(), k.plural(), k.title(), Strings(k.features()), Strings(k.parts()),
+                            Strings(k.uses()), Strings(k.aspects())});
+    }
+    spec.brands = Strings(cat.brands());
+    spec.aspects = Strings(cat.aspects());
+    spec.issues = Strings(cat.issues());
+    spec.price_min_cents = cat.price_min_cents();
+    spec.price_max_cents = cat.price_max_cents();
+    spec.margin_min = cat.margin_min();
+    spec.margin_max = cat.margin_max();
+    for (const auto& attribute : cat.attributes())
+      spec.attributes.emplace_back(attribute.key(), Strings(attribute.values()));
+    c->categories.push_back(std::move(spec));
+  }
+  for (const auto& cluster : v.clusters()) {
+    c->clusters.push_back(
+        {cluster.name(), WeightedPairs(cluster.category_weights()), cluster.price_sensitivity()});
+  }
+  c->first_names = Strings(v.first_names());
+  c->last_names = Strings(v.last_names());
+  c->occupations = Strings(v.occupations());
+  c->regions = Strings(v.regions());
+  c->periods = Strings(v.periods());
+  c->relatives = Strings(v.relatives());
+  c->platforms = Strings(v.platforms());
+  c->colors = Strings(v.colors());
+  c->email_domains = Strings(v.email_domains());
+  c->deterioration_issues = Strings(v.deterioration_issues());
+  c->resolved_update_phrases = Strings(v.resolved_update_phrases());
+  c->title_suffixes = Strings(v.title_suffixes());
+  c->purchase_contact_topics = WeightedPairs(v.purchase_contact_topics());
+  c->influencer_handle_prefixes = Strings(v.influencer_handle_prefixes());
+  c->influencer_handle_suffixes = Strings(v.influencer_handle_suffixes());
+  for (const auto& [name, weight] : WeightedPairs(v.platform_reach())) c->platform_reach[name] = weight;
+  for (const AspectSpec& a : c->aspects) {
+    if (!c->aspect_index.emplace(a.name, &a).second)
+      return Invalid(absl::StrCat("aspect \"", a.name, "\" is defined twice"));
+  }
+  for (const IssueSpec& i : c->issues) {
+    if (!c->issue_index.emplace(i.name, &i).second)
+      return Invalid(absl::StrCat("issue \"", i.name, "\" is defined twice"));
+  }
+  if (absl::Status s = Validate(*c); !s.ok()) return s;
   return c;
 }
 
-std::vector<ClusterSpec> BuildClusters() {
-  return {
-      {"tech_enthusiasts", {{"Electronics", 6}, {"Office Products", 2}, {"Automotive", 1.5}}, 0.3},
-      {"home_cooks", {{"Home & Kitchen", 6}, {"Garden & Outdoor", 1.5}, {"Health & Household", 1.2}}, 0.5},
-      {"outdoor_active",
-       {{"Sports & Outdoors", 6}, {"Garden & Outdoor", 2}, {"Automotive", 1.5}, {"Health & Household", 1}},
-       0.4},
-      {"young_parents",
-       {{"Toys & Games", 6}, {"Books", 1.5}, {"Clothing", 1.5}, {"Health & Household", 1.5}},
-       0.6},
-      {"beauty_wellness",
-       {{"Beauty & Personal Care", 6}, {"Health & Household", 2.5}, {"Clothing", 1.5}},
-       0.4},
-      {"bookworms", {{"Books", 6}, {"Office Products", 1.5}, {"Home & Kitchen", 1}}, 0.5},
-      {"pet_owners", {{"Pet Supplies", 6}, {"Home & Kitchen", 1.5}, {"Garden & Outdoor", 1}}, 0.5},
-      {"fashion_followers",
-       {{"Clothing", 6}, {"Beauty & Personal Care", 2}, {"Sports & Outdoors", 1.5}},
-       0.35},
-  };
-}
+// The embedded vocabulary, parsed on first use. It is checked by catalog_test, so a failure here means a
+// broken build: say so and stop rather than generate from half a vocabulary.
+// A vocabulary given by UseVocabulary before first use, and whether the vocabulary is in use yet.
+absl::Mutex override_mu;
+const Catalog* override_catalog ABSL_GUARDED_BY(override_mu) = nullptr;
+bool catalog_in_use ABSL_GUARDED_BY(override_mu) = false;
 
-template <typename T>
-const T* FindByName(const std::vector<T>& items, absl::string_view name) {
-  static const auto* index = [&] {
-    auto* m = new absl::flat_hash_map<std::string, const T*>();
-    for (const T& item : items) (*m)[item.name] = &item;
-    return m;
+// The vocabulary given by UseVocabulary, else the embedded one, parsed on first use. The embedded one is
+// checked by catalog_test, so a failure here means a broken build: say so and stop rather than generate
+// from half a vocabulary.
+const Catalog& TheCatalog() {
+  static const Catalog* catalog = [] {
+    absl::MutexLock lock(&override_mu);
+    catalog_in_use = true;
+    if (override_catalog != nullptr) return override_catalog;
+    absl::StatusOr<std::unique_ptr<Catalog>> built = BuildCatalog(EmbeddedVocabularyText());
+    if (!built.ok()) {
+      std::fprintf(stderr, "the embedded marketplace vocabulary is invalid: %s\n",
+                   built.status().ToString().c_str());
+      std::abort();
+    }
+    return static_cast<const Catalog*>(built->release());
   }();
-  auto it = index->find(name);
-  return it == index->end() ? nullptr : it->second;
+  return *catalog;
 }
 
 }  // namespace
 
-const std::vector<AspectSpec>& Aspects() {
-  static const auto* v = new std::vector<AspectSpec>(BuildAspects());
-  return *v;
+absl::Status UseVocabulary(absl::string_view textproto) {
+  absl::StatusOr<std::unique_ptr<Catalog>> built = BuildCatalog(textproto);
+  if (!built.ok()) return built.status();
+  absl::MutexLock lock(&override_mu);
+  if (catalog_in_use) {
+    return absl::FailedPreconditionError("marketplace vocabulary: already in use, set it before generating");
+  }
+  delete override_catalog;
+  override_catalog = built->release();
+  return absl::OkStatus();
 }
-const std::vector<IssueSpec>& Issues() {
-  static const auto* v = new std::vector<IssueSpec>(BuildIssues());
-  return *v;
+
+absl::Status UseVocabularyFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::Status status = UseVocabulary(text.str());
+  if (!status.ok()) return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));
+  return absl::OkStatus();
 }
-const std::vector<CategorySpec>& Categories() {
-  static const auto* v = new std::vector<CategorySpec>(BuildCategories());
-  return *v;
-}
-const std::vector<ClusterSpec>& Clusters() {
-  static const auto* v = new std::vector<ClusterSpec>(BuildClusters());
-  return *v;
-}
-const std::vector<std::string>& UniversalAspects() {
-  static const auto* v = new std::vector<std::string>{"value",       "delivery",   "packaging",
-                                                      "ease_of_use", "durability", "customer_service"};
-  return *v;
-}
+
+absl::Status CheckVocabulary(absl::string_view textproto) { return BuildCatalog(textproto).status(); }
+absl::string_view VocabularyText() { return EmbeddedVocabularyText(); }
+
+const std::vector<CategorySpec>& Categories() { return TheCatalog().categories; }
+const std::vector<AspectSpec>& Aspects() { return TheCatalog().aspects; }
+const std::vector<IssueSpec>& Issues() { return TheCatalog().issues; }
+const std::vector<ClusterSpec>& Clusters() { return TheCatalog().clusters; }
+const std::vector<std::string>& UniversalAspects() { return TheCatalog().universal_aspects; }
 
 const std::vector<std::string>& AspectsOf(const CategorySpec& category, const ProductKind& kind) {
   return kind.aspects.empty() ? category.aspects : kind.aspects;
 }
 
-const AspectSpec* FindAspect(absl::string_view name) { return FindByName(Aspects(), name); }
-const IssueSpec* FindIssue(absl::string_view name) { return FindByName(Issues(), name); }
+const AspectSpec* FindAspect(absl::string_view name) {
+  const auto& index = TheCatalog().aspect_index;
+  auto it = index.find(name);
+  return it == index.end() ? nullptr : it->second;
+}
+const IssueSpec* FindIssue(absl::string_view name) {
+  const auto& index = TheCatalog().issue_index;
+  auto it = index.find(name);
+  return it == index.end() ? nullptr : it->second;
+}
 
-const std::vector<std::string>& FirstNames() {
-  static const auto* v = new std::vector<std::string>{
-      "James",     "Mary",      "Robert",  "Patricia", "John",     "Jennifer", "Michael", "Linda",  "David",
-      "Elizabeth", "William",   "Barbara", "Richard",  "Susan",    "Joseph",   "Jessica", "Thomas", "Sarah",
-      "Carlos",    "Karen",     "Daniel",  "Lisa",     "Matthew",  "Nancy",    "Anthony", "Sandra", "Mark",
-      "Ashley",    "Priya",     "Emily",   "Kevin",    "Michelle", "Brian",    "Amanda",  "Wei",    "Melissa",
-      "Luis",      "Stephanie", "Omar",    "Rebecca",  "Ahmed",    "Laura",    "Hiroshi", "Sofia",  "Ivan",
-      "Chloe",     "Mateo",     "Aisha",   "Noah",     "Olivia",   "Liam",     "Emma",    "Ethan",  "Ava",
-      "Lucas",     "Mia",       "Jamal",   "Zoe",      "Raj",      "Hannah",   "Diego",   "Grace",  "Tomasz",
-      "Fatima",    "Andre",     "Nina",    "Kenji",    "Leah",     "Marco",    "Yuki"};
-  return *v;
+const std::vector<std::string>& FirstNames() { return TheCatalog().first_names; }
+const std::vector<std::string>& LastNames() { return TheCatalog().last_names; }
+const std::vector<std::string>& Occupations() { return TheCatalog().occupations; }
+const std::vector<std::string>& Regions() { return TheCatalog().regions; }
+const std::vector<std::string>& Periods() { return TheCatalog().periods; }
+const std::vector<std::string>& Relatives() { return TheCatalog().relatives; }
+const std::vector<std::string>& Platforms() { return TheCatalog().platforms; }
+const std::vector<std::string>& Colors() { return TheCatalog().colors; }
+const std::vector<std::string>& EmailDomains() { return TheCatalog().email_domains; }
+
+const std::vector<std::string>& DeteriorationIssues() { return TheCatalog().deterioration_issues; }
+const std::vector<std::string>& ResolvedUpdatePhrases() { return TheCatalog().resolved_update_phrases; }
+const std::vector<std::string>& TitleSuffixes() { return TheCatalog().title_suffixes; }
+const std::vector<std::pair<std::string, double>>& PurchaseContactTopics() {
+  return TheCatalog().purchase_contact_topics;
 }
-const std::vector<std::string>& LastNames() {
-  static const auto* v = new std::vector<std::string>{
-      "Smith",     "Johnson",  "Williams",  "Brown",   "Jones",    "Garcia",   "Miller",   "Davis",
-      "Rodriguez", "Martinez", "Hernandez", "Lopez",   "Gonzalez", "Wilson",   "Anderson", "Thomas",
-      "Taylor",    "Moore",    "Jackson",   "Martin",  "Lee",      "Perez",    "Thompson", "White",
-      "Harris",    "Sanchez",  "Clark",     "Ramirez", "Lewis",    "Robinson", "Walker",   "Young",
-      "Allen",     "King",     "Wright",    "Scott",   "Torres",   "Nguyen",   "Hill",     "Flores",
-      "Patel",     "Kim",      "Chen",      "Singh",   "Kowalski", "Muller",   "Rossi",    "Silva",
-      "Tanaka",    "Okafor",   "Novak",     "Ivanova", "Haddad",   "Costa",    "Murphy",   "O'Brien",
-      "Fischer",   "Larsen",   "Dubois",    "Yamamoto"};
-  return *v;
-}
-const std::vector<std::string>& Occupations() {
-  static const auto* v = new std::vector<std::string>{"software engineer",
-                                                      "teacher",
-                                                      "nurse",
-                                                      "accountant",
-                                                      "student",
-                                                      "retired",
-                                                      "sales manager",
-                                                      "graphic designer",
-                                                      "electrician",
-                                                      "chef",
-                                                      "marketing specialist",
-                                                      "physician",
-                                                      "lawyer",
-                                                      "small business owner",
-                                                      "warehouse associate",
-                                                      "project manager",
-                                                      "pharmacist",
-                                                      "mechanic",
-                                                      "data analyst",
-                                                      "stay-at-home parent",
-                                                      "real estate agent",
-                                                      "police officer",
-                                                      "architect",
-                                                      "customer support agent",
-                                                      "personal trainer",
-                                                      "photographer",
-                                                      "truck driver",
-                                                      "researcher",
-                                                      "procurement officer",
-                                                      "office manager"};
-  return *v;
-}
-const std::vector<std::string>& Regions() {
-  static const auto* v = new std::vector<std::string>{"US-West", "US-East", "US-Central", "US-South", "CA",
-                                                      "UK",      "DE",      "FR",         "AU"};
-  return *v;
-}
-const std::vector<std::string>& Periods() {
-  static const auto* v = new std::vector<std::string>{"a week",  "two weeks",  "three days", "a month",
-                                                      "10 days", "two months", "five weeks", "six weeks"};
-  return *v;
-}
-const std::vector<std::string>& Relatives() {
-  static const auto* v = new std::vector<std::string>{
-      "my wife",    "my husband",    "my son",       "my daughter", "my mom",   "my dad",      "my sister",
-      "my brother", "my girlfriend", "my boyfriend", "my partner",  "a friend", "my grandson", "my coworker"};
-  return *v;
-}
-const std::vector<std::string>& Platforms() {
-  static const auto* v = new std::vector<std::string>{"instagram", "tiktok", "youtube", "pinterest", "x"};
-  return *v;
-}
-const std::vector<std::string>& Colors() {
-  static const auto* v = new std::vector<std::string>{"Black", "White", "Navy",      "Gray",  "Red",
-                                                      "Blue",  "Green", "Rose Gold", "Silver"};
-  return *v;
+const std::vector<std::string>& InfluencerHandlePrefixes() { return TheCatalog().influencer_handle_prefixes; }
+const std::vector<std::string>& InfluencerHandleSuffixes() { return TheCatalog().influencer_handle_suffixes; }
+double PlatformReach(absl::string_view platform) {
+  const auto& reach = TheCatalog().platform_reach;
+  auto it = reach.find(platform);
+  return it == reach.end() ? 0.0 : it->second;
 }
 
 }  // namespace marketlens::marketplace

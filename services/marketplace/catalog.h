@@ -1,7 +1,10 @@
-// The vocabulary of the generated marketplace: categories with their kinds of products, brands, price
-// ranges and attributes; the aspects reviewers talk about (with phrasings for praise and complaint); the
-// issues a product can have (with phrasings and the customer-service topic they lead to); shopper taste
-// clusters; names, occupations and regions. Plain data, built once, shared read-only.
+// The vocabulary of the generated marketplace, read from data/*.textproto (schema: vocabulary.proto;
+// the files are embedded in the binary at build time, so every binary and image carries them): categories
+// with their kinds of products, brands, price ranges and attributes; the aspects reviewers talk about (with
+// phrasings for praise and complaint); the issues a product can have (with phrasings and the customer-service
+// topic they lead to); shopper taste clusters; names, occupations and regions; the word lists the generator
+// draws from. Plain data, parsed and checked once on first use, shared read-only. Editing the data files
+// changes the generated world.
 //
 // Phrases are lower-case clauses that the text generator capitalises and joins. Placeholders:
 //   {it} {is} {was} {has} {does}  - pronoun and verbs agreeing with the product noun ("it is" / "they are")
@@ -16,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace marketlens::marketplace {
@@ -89,6 +93,33 @@ const std::vector<std::string>& Periods();    // "a week", "two months", ...
 const std::vector<std::string>& Relatives();  // "my wife", "my son", ...
 const std::vector<std::string>& Platforms();  // "instagram", "tiktok", ...
 const std::vector<std::string>& Colors();
+const std::vector<std::string>& EmailDomains();  // customers' e-mail domains
+
+// Generator word lists (data/generator.textproto).
+// The issue a deteriorating product develops: the first of these its category has.
+const std::vector<std::string>& DeteriorationIssues();
+// How an edited review tells that a problem was fixed.
+const std::vector<std::string>& ResolvedUpdatePhrases();
+// Model suffixes appended to product titles ("" = none; repeated entries weigh more).
+const std::vector<std::string>& TitleSuffixes();
+// Topics of purchase-related customer-service contacts, with weights.
+const std::vector<std::pair<std::string, double>>& PurchaseContactTopics();
+// Influencer handles are "@" + prefix + suffix.
+const std::vector<std::string>& InfluencerHandlePrefixes();
+const std::vector<std::string>& InfluencerHandleSuffixes();
+// The median share of an influencer's followers a post on this platform reaches (0 when unknown).
+double PlatformReach(absl::string_view platform);
+
+// The embedded vocabulary text (the data files, concatenated).
+absl::string_view VocabularyText();
+// Parses and checks a vocabulary: INVALID_ARGUMENT naming the problem (a parse error with its line, an empty
+// list, a category naming an unknown aspect, ...). The embedded one is checked by catalog_test.
+absl::Status CheckVocabulary(absl::string_view textproto);
+// Replaces the embedded vocabulary (the marketplace's --vocabulary_file), before anything reads it:
+// INVALID_ARGUMENT as CheckVocabulary, FAILED_PRECONDITION once the vocabulary is in use.
+absl::Status UseVocabulary(absl::string_view textproto);
+// The same from a file (NOT_FOUND when it cannot be read); errors name the path.
+absl::Status UseVocabularyFile(const std::string& path);
 
 }  // namespace marketlens::marketplace
 

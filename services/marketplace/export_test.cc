@@ -13,12 +13,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/marketplace/generator.h"
 #include "services/marketplace/replay.h"
 
 namespace marketlens::marketplace {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 std::string TempDir(const std::string& name) {
   const char* dir = std::getenv("TEST_TMPDIR");
@@ -73,7 +76,7 @@ GeneratedWorld Small() {
   o.products = 60;
   o.seed = 4;
   auto g = Generate(o);
-  EXPECT_TRUE(g.ok());
+  EXPECT_THAT(g, IsOk());
   return *std::move(g);
 }
 
@@ -83,7 +86,7 @@ TEST(ExportTest, CleanExportRoundTripsThroughReplay) {
   o.out_dir = TempDir("clean");
   o.mess_rate = 0;
   auto sum = ExportWorld(g.data, o);
-  ASSERT_TRUE(sum.ok()) << sum.status();
+  ASSERT_THAT(sum, IsOk()) << sum.status();
   EXPECT_EQ(sum->products, 60);
   EXPECT_EQ(sum->messy_rows, 0);
   EXPECT_EQ(Lines(o.out_dir + "/summary.txt").at(0), sum->Line());
@@ -114,7 +117,7 @@ TEST(ExportTest, CleanExportRoundTripsThroughReplay) {
   r.metadata_path = o.out_dir + "/meta.json";
   r.ratings_path = o.out_dir + "/u.data";
   auto back = Replay(r);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk()) << back.status();
   for (const auto& f : back->replay_files) {
     EXPECT_EQ(f.bad_lines(), 0) << f.path() << " "
                                 << (f.bad_line_examples_size() ? f.bad_line_examples(0) : "");
@@ -150,7 +153,7 @@ TEST(ExportTest, MessyCsvsMatchTheirManifest) {
   o.mess_rate = 0.1;
   o.truth = false;
   auto sum = ExportWorld(g.data, o);
-  ASSERT_TRUE(sum.ok()) << sum.status();
+  ASSERT_THAT(sum, IsOk()) << sum.status();
   const auto manifest = Lines(o.out_dir + "/csv_mess.csv");
   ASSERT_EQ(static_cast<int64_t>(manifest.size()) - 1, sum->messy_rows);
   EXPECT_GT(sum->messy_rows, 100);

@@ -12,335 +12,29 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "services/marketplace/captions.h"
+#include "services/marketplace/generator_internal.h"
 #include "services/marketplace/text_generator.h"
 
 namespace marketlens::marketplace {
 namespace {
 
-// Independent random streams, so that changing one part does not reshuffle the others.
-enum Stream : uint64_t {
-  kProducts = 1,
-  kCustomers = 2,
-  kSessions = 3,
-  kReviews = 4,
-  kCampaigns = 5,
-  kContacts = 6,
-  kCaptions = 7,
-};
-
-constexpr absl::Duration kDay = absl::Hours(24);
-
-int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
-
-double Clamp(double v, double lo, double hi) { return std::max(lo, std::min(hi, v)); }
-
-double Round(double v, int digits) {
-  const double f = std::pow(10.0, digits);
-  return std::round(v * f) / f;
-}
-
-// A time in [from, to): activity grows over time (half uniform, half weighted towards the end), and
-// the time of day follows a daily curve (lunch and evening peaks).
-absl::Time SampleTime(absl::Time from, absl::Time to, Rng& rng) {
-  if (to <= from) return from;
-  const double u = Uniform01(rng);
-  const double x = Chance(rng, 0.5) ? u : std::sqrt(u);
-  const absl::Time t = from + (to - from) * x;
-  static const std::vector<double>* hours =
-      new std::vector<double>(Cumulative({0.6, 0.4, 0.3, 0.2, 0.2, 0.3, 0.8, 1.5, 2.2, 2.6, 2.8, 3.2,
-                                          4.0, 3.8, 3.0, 2.8, 2.9, 3.2, 3.8, 4.6, 5.2, 5.0, 3.6, 1.6}));
-  const absl::Time day = absl::FromUnixSeconds(absl::ToUnixSeconds(t) / 86400 * 86400);
-  absl::Time out = day + absl::Hours(static_cast<int64_t>(PickCumulative(rng, *hours))) +
-                   absl::Seconds(absl::Uniform<int>(rng, 0, 3600));
-  if (out < from) out = from;
-  if (out >= to) out = to - absl::Seconds(1);
-  return out;
-}
-
-std::string AsinLike(Rng& rng) {
-  static constexpr char kChars[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-  std::string id = "B0";
-  for (int i = 0; i < 8; ++i) id.push_back(kChars[absl::Uniform<int>(rng, 0, 36)]);
-  return id;
-}
-
-double LogNormal(Rng& rng, double median, double sigma) {
-  return median * std::exp(absl::Gaussian<double>(rng, 0.0, sigma));
-}
-
-const ProductKind& KindOf(const ProductPlan& p) { return Categories()[p.category].kinds[p.kind]; }
-
-// Order of preference for the issue a deteriorating product develops.
-const IssueSpec* DeteriorationIssue(const CategorySpec& category) {
-  for (const char* name : {"stopped_working", "broke_quickly", "charging_failure", "seams_ripped", "leaks",
-                           "rusted", "chewed_through", "skin_reaction", "misprint"}) {
-    for (const auto& i : category.issues) {
-      if (i == name) return FindIssue(name);
-    }
-  }
-  return FindIssue(category.issues.front());
-}
+using generator_internal::AsinLike;
+using generator_internal::Clamp;
+using generator_internal::DeteriorationIssue;
+using generator_internal::kCampaigns;
+using generator_internal::kCaptions;
+using generator_internal::kContacts;
+using generator_internal::kCustomers;
+using generator_internal::kDay;
+using generator_internal::kProducts;
+using generator_internal::kReviews;
+using generator_internal::kSessions;
+using generator_internal::LogNormal;
+using generator_internal::Round;
+using generator_internal::SampleTime;
+using generator_internal::Us;
 
 }  // namespace
-
-// ---- PlantedModel
-// ------------------------------------------------------------------------------------------
-
-double PlantedModel::QualityAt(uint32_t product, absl::Time t) const {
-  const ProductPlan& p = products_[product];
-  if (p.deteriorates_at && t >= *p.deteriorates_at) return p.quality_after;
-  return p.quality;
-}
-
-uint32_t PlantedModel::PickCustomer(Rng& rng) const {
-  return static_cast<uint32_t>(PickCumulative(rng, customer_cumulative_));
-}
-
-uint32_t PlantedModel::PickProduct(uint32_t customer, absl::Time t, Rng& rng) const {
-  const int cluster = customers_[customer].cluster;
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    const size_t category = PickCumulative(rng, cluster_category_cumulative_[cluster]);
-    const auto& list = category_products_[cluster][category];
-    if (list.empty()) continue;
-    const uint32_t p = list[PickCumulative(rng, category_product_cumulative_[cluster][category])];
-    if (products_[p].launch <= t) return p;
-  }
-  // Rarely (early dates): any product already launched, else the oldest.
-  uint32_t oldest = 0;
-  for (uint32_t tries = 0; tries < 16; ++tries) {
-    const uint32_t p = absl::Uniform<uint32_t>(rng, 0, static_cast<uint32_t>(products_.size()));
-    if (products_[p].launch <= t) return p;
-    if (products_[p].launch < products_[oldest].launch) oldest = p;
-  }
-  return oldest;
-}
-
-std::vector<InteractionRecord> PlantedModel::SampleSession(uint32_t customer, absl::Time t, uint32_t session,
-                                                           Rng& rng,
-                                                           const std::vector<int32_t>* stock) const {
-  const CustomerPlan& c = customers_[customer];
-  std::vector<InteractionRecord> out;
-  const uint8_t device = Chance(rng, 0.7) ? c.device : static_cast<uint8_t>(UniformInt(rng, 1, 3));
-  const int views = 1 + std::min(absl::Poisson<int>(rng, 2.0), 12);
-  absl::Time cursor = t;
-  for (int v = 0; v < views; ++v) {
-    const uint32_t p = PickProduct(customer, cursor, rng);
-    const ProductPlan& pp = products_[p];
-    out.push_back({Us(cursor), customer, p, session, v1::INTERACTION_TYPE_VIEW, 0, device});
-    cursor += absl::Seconds(UniformInt(rng, 15, 240));
-    // Appeal: quality, taste and price sensitivity decide whether it goes into the cart.
-    const double appeal =
-        Clamp(0.55 + 0.35 * (QualityAt(p, cursor) - 3.5) + 0.4 * std::log(pp.affinity[c.cluster]) -
-                  0.25 * c.price_sensitivity * std::log10(pp.price_cents / 2000.0 + 1),
-              0.15, 1.8);
-    if (!Chance(rng, 0.25 * appeal)) continue;
-    out.push_back({Us(cursor), customer, p, session, v1::INTERACTION_TYPE_ADD_TO_CART, 0, device});
-    cursor += absl::Seconds(UniformInt(rng, 10, 120));
-    const bool in_stock = stock == nullptr || p >= stock->size() || (*stock)[p] > 0;
-    if (in_stock && Chance(rng, 0.38 + 0.15 * (1 - c.price_sensitivity))) {
-      out.push_back({Us(cursor), customer, p, session, v1::INTERACTION_TYPE_PURCHASE, 0, device});
-      cursor += absl::Seconds(UniformInt(rng, 5, 60));
-    }
-  }
-  return out;
-}
-
-int PlantedModel::SampleRating(uint32_t product, uint32_t customer, absl::Time t, Rng& rng,
-                               const ProductPlan::Issue** issue) const {
-  const ProductPlan& p = products_[product];
-  const CustomerPlan& c = customers_[customer];
-  *issue = nullptr;
-  for (const ProductPlan::Issue& i : p.issues) {
-    if (i.since && t < *i.since) continue;
-    if (Chance(rng, i.rate)) {
-      *issue = &i;
-      const double u = Uniform01(rng);
-      return u < 0.55 ? 1 : (u < 0.9 ? 2 : 3);
-    }
-  }
-  const double taste = Clamp(0.35 * std::log(p.affinity[c.cluster]), -0.4, 0.4);
-  const double r = QualityAt(product, t) + taste + absl::Gaussian<double>(rng, 0.25, 0.9);
-  return static_cast<int>(Clamp(std::round(r), 1, 5));
-}
-
-void PlantedModel::ScoreSentiment(int rating, v1::ReviewTruth* truth) {
-  double sum = 0;
-  bool has_pos = false, has_neg = truth->issues_size() > 0;
-  for (const auto& a : truth->aspects()) {
-    sum += a.polarity();
-    has_pos |= a.polarity() > 0;
-    has_neg |= a.polarity() < 0;
-  }
-  const double stars = (rating - 3) / 2.0;
-  double score = truth->aspects_size() == 0 ? 0.9 * stars : 0.55 * stars + 0.45 * sum / truth->aspects_size();
-  if (truth->issues_size() > 0) score -= 0.25;
-  score = Round(Clamp(score, -1, 1), 3);
-  truth->set_sentiment_score(score);
-  if (has_pos && has_neg) {
-    truth->set_sentiment("mixed");
-  } else if (score >= 0.2) {
-    truth->set_sentiment("positive");
-  } else if (score <= -0.2) {
-    truth->set_sentiment("negative");
-  } else {
-    truth->set_sentiment("neutral");
-  }
-}
-
-ReviewDraft PlantedModel::WriteReview(uint32_t product, uint32_t customer, absl::Time t, bool verified,
-                                      Rng& rng) const {
-  const ProductPlan& pp = products_[product];
-  const CategorySpec& category = Categories()[pp.category];
-  const ProductKind& kind = KindOf(pp);
-  const ProductPlan::Issue* issue = nullptr;
-  const int rating = SampleRating(product, customer, t, rng, &issue);
-
-  ReviewPlan plan;
-  plan.category = &category;
-  plan.kind = &kind;
-  plan.rating = rating;
-  const int n_aspects = 1 + std::min(absl::Poisson<int>(rng, 0.9), 3);
-  absl::flat_hash_set<std::string> used;
-  static const double kPositive[] = {0, 0.04, 0.15, 0.45, 0.82, 0.94};
-  for (int k = 0; k < n_aspects * 3 && static_cast<int>(plan.aspects.size()) < n_aspects; ++k) {
-    std::string name;
-    const bool planted = !pp.strengths.empty() || !pp.weaknesses.empty();
-    if (planted && Chance(rng, 0.55)) {
-      std::vector<std::string> both = pp.strengths;
-      both.insert(both.end(), pp.weaknesses.begin(), pp.weaknesses.end());
-      name = Pick(rng, both);
-    } else if (Chance(rng, 0.7)) {
-      name = Pick(rng, AspectsOf(category, kind));
-    } else {
-      name = Pick(rng, UniversalAspects());
-    }
-    if (!used.insert(name).second) continue;
-    const AspectSpec* aspect = FindAspect(name);
-    if (aspect == nullptr) continue;
-    double p_pos = kPositive[rating];
-    if (std::find(pp.strengths.begin(), pp.strengths.end(), name) != pp.strengths.end()) {
-      p_pos += (1 - p_pos) * 0.55;
-    } else if (std::find(pp.weaknesses.begin(), pp.weaknesses.end(), name) != pp.weaknesses.end()) {
-      p_pos *= 0.3;
-    }
-    int polarity = Chance(rng, p_pos) ? 1 : -1;
-    if (Chance(rng, 0.08)) polarity = 0;
-    plan.aspects.push_back({aspect, polarity});
-  }
-  if (issue != nullptr) plan.issues.push_back(FindIssue(issue->name));
-
-  const ReviewText text = marketplace::WriteReview(plan, rng);
-  ReviewDraft draft;
-  v1::Review& r = draft.review;
-  r.set_product_id(product_ids_[product]);
-  r.set_customer_id(customer_ids_[customer]);
-  r.set_rating(rating);
-  r.set_title(text.title);
-  r.set_text(text.text);
-  r.set_verified_purchase(verified);
-  r.set_version(1);
-  ToProto(t, r.mutable_created_at());
-  ToProto(t, r.mutable_updated_at());
-  v1::ReviewTruth& truth = draft.truth;
-  truth.set_product_id(r.product_id());
-  truth.set_version(1);
-  for (size_t i : text.mentioned_aspects) {
-    v1::AspectTruth* a = truth.add_aspects();
-    a->set_aspect(plan.aspects[i].first->name);
-    a->set_polarity(plan.aspects[i].second);
-  }
-  for (size_t i : text.mentioned_issues) truth.add_issues(plan.issues[i]->name);
-  ScoreSentiment(rating, &truth);
-  return draft;
-}
-
-ReviewDraft PlantedModel::EditReview(uint32_t product, const v1::Review& old,
-                                     const v1::ReviewTruth& old_truth, absl::Time t, Rng& rng) const {
-  const ProductPlan& pp = products_[product];
-  const CategorySpec& category = Categories()[pp.category];
-  const ProductKind& kind = KindOf(pp);
-  ReviewDraft draft;
-  draft.review = old;
-  draft.truth = old_truth;
-  v1::Review& r = draft.review;
-  v1::ReviewTruth& truth = draft.truth;
-  int rating = old.rating();
-  std::string update;
-  if (Chance(rng, 0.6)) {
-    // Something went wrong since: the product's own issue if it has one, else one typical of its category.
-    const IssueSpec* issue =
-        pp.issues.empty() ? FindIssue(Pick(rng, category.issues)) : FindIssue(Pick(rng, pp.issues).name);
-    update = FillPlaceholders(Pick(rng, issue->phrases), kind, rng);
-    rating = std::max(1, rating - UniformInt(rng, 1, 3));
-    bool known = false;
-    for (const auto& i : truth.issues()) known |= i == issue->name;
-    if (!known) truth.add_issues(issue->name);
-  } else {
-    update = FillPlaceholders(
-        Pick(rng, std::vector<std::string>{"the seller sent a replacement and this one works perfectly",
-                                           "support sorted it out quickly, bumping my rating",
-                                           "customer service replaced {obj} without any fuss"}),
-        kind, rng);
-    rating = std::min(5, rating + 1);
-    bool known = false;
-    for (auto& a : *truth.mutable_aspects()) {
-      if (a.aspect() == "customer_service") {
-        a.set_polarity(1);
-        known = true;
-      }
-    }
-    if (!known) {
-      v1::AspectTruth* a = truth.add_aspects();
-      a->set_aspect("customer_service");
-      a->set_polarity(1);
-    }
-  }
-  r.set_text(absl::StrCat(old.text(), " Update after ", Pick(rng, Periods()), ": ", update, "."));
-  if (Chance(rng, 0.3) && !absl::StartsWith(old.title(), "UPDATE"))
-    r.set_title(absl::StrCat("UPDATE: ", old.title()));
-  r.set_rating(rating);
-  ToProto(t, r.mutable_updated_at());
-  ScoreSentiment(rating, &truth);
-  return draft;
-}
-
-v1::Contact PlantedModel::WriteContact(uint32_t customer, std::optional<uint32_t> product,
-                                       const std::string& topic, const IssueSpec* issue, absl::Time t,
-                                       Rng& rng) const {
-  v1::Contact c;
-  c.set_customer_id(customer_ids_[customer]);
-  ToProto(t, c.mutable_started_at());
-  const double u = Uniform01(rng);
-  c.set_channel(u < 0.4 ? "email" : (u < 0.75 ? "chat" : "call"));
-  c.set_topic(issue != nullptr ? issue->contact_topic : topic);
-  double mean = -0.1;
-  if (issue != nullptr) {
-    mean = -0.6;
-  } else if (topic == "return request" || topic == "billing question" || topic == "delivery delay") {
-    mean = -0.3;
-  } else if (topic == "product question") {
-    mean = 0.15;
-  } else if (topic == "compliment") {
-    mean = 0.8;
-  } else if (topic == "account access") {
-    mean = -0.2;
-  }
-  const double sentiment = Round(Clamp(absl::Gaussian<double>(rng, mean, 0.22), -1, 1), 2);
-  c.set_sentiment(sentiment);
-  ContactPlan plan;
-  plan.channel = c.channel();
-  plan.topic = c.topic();
-  plan.customer_first_name = customers_[customer].first_name;
-  plan.issue = issue;
-  plan.sentiment = sentiment;
-  if (product) {
-    c.set_product_id(product_ids_[*product]);
-    plan.product_name = product_names_[*product];
-    plan.kind = &KindOf(products_[*product]);
-  }
-  c.set_notes(WriteContactNotes(plan, rng));
-  return c;
-}
 
 // ---- Generator -------------------------------------------------------------------------------------------
 
@@ -491,8 +185,7 @@ void Generator::MakeProducts() {
     const double log_hi = std::log(static_cast<double>(cat.price_max_cents));
     const int64_t dollars = static_cast<int64_t>(std::exp(UniformReal(rng, log_lo, log_hi)) / 100);
     p.price_cents = std::max<int64_t>(dollars, 1) * 100 - 1;
-    static const char* kSuffixes[] = {"",   "",      "",      " Pro", " Max", " Mini",
-                                      " 2", " Plus", " Lite", " X",   " S",   " 3"};
+    const std::vector<std::string>& suffixes = TitleSuffixes();
     std::vector<std::string> features = kind.features;
     std::shuffle(features.begin(), features.end(), rng);
     features.resize(std::min<size_t>(features.size(), UniformInt(rng, 1, 3)));
@@ -500,7 +193,8 @@ void Generator::MakeProducts() {
     prod.set_id(d.id);
     prod.set_brand(p.brand);
     prod.set_category(cat.name);
-    std::string title = absl::StrCat(p.brand, " ", kind.title, kSuffixes[absl::Uniform<int>(rng, 0, 12)]);
+    std::string title = absl::StrCat(p.brand, " ", kind.title,
+                                     suffixes[absl::Uniform<int>(rng, 0, static_cast<int>(suffixes.size()))]);
     for (const auto& f : features) absl::StrAppend(&title, ", ", f);
     for (const auto& [key, values] : cat.attributes) {
       const std::string& v = Pick(rng, values);
@@ -555,7 +249,7 @@ void Generator::MakeCustomers() {
   std::vector<double> cluster_weights(clusters.size(), 1.0);
   cluster_weights[0] = 1.4;  // more tech shoppers
   const std::vector<double> cluster_cumulative = Cumulative(cluster_weights);
-  static const char* kDomains[] = {"example.com", "example.net", "example.org", "mail.example"};
+  const std::vector<std::string>& domains = EmailDomains();
   for (int i = 0; i < n; ++i) {
     CustomerPlan plan;
     plan.cluster = static_cast<int>(PickCumulative(rng, cluster_cumulative));
@@ -575,7 +269,8 @@ void Generator::MakeCustomers() {
     c.set_name(absl::StrCat(plan.first_name, " ", last));
     c.set_email(absl::StrCat(absl::AsciiStrToLower(plan.first_name), ".",
                              absl::AsciiStrToLower(absl::StrReplaceAll(last, {{"'", ""}})),
-                             absl::Uniform<int>(rng, 1, 999), "@", kDomains[absl::Uniform<int>(rng, 0, 4)]));
+                             absl::Uniform<int>(rng, 1, 999), "@",
+                             domains[absl::Uniform<int>(rng, 0, static_cast<int>(domains.size()))]));
     c.set_occupation(Pick(rng, Occupations()));
     c.set_region(Pick(rng, Regions()));
     ToProto(plan.created, c.mutable_created_at());
@@ -647,13 +342,9 @@ void Generator::MakeActivity() {
   std::vector<ContactJob> contact_jobs;
   std::vector<InteractionRecord>& interactions = data_.interactions;
   uint32_t session = 0;
-  static const std::vector<std::pair<std::string, double>> kPurchaseTopics = {{"order status", 0.35},
-                                                                              {"delivery delay", 0.2},
-                                                                              {"billing question", 0.15},
-                                                                              {"product question", 0.2},
-                                                                              {"return request", 0.1}};
+  const std::vector<std::pair<std::string, double>>& purchase_topics = PurchaseContactTopics();
   std::vector<double> topic_weights;
-  for (const auto& [t, w] : kPurchaseTopics) topic_weights.push_back(w);
+  for (const auto& [t, w] : purchase_topics) topic_weights.push_back(w);
   const std::vector<double> topic_cumulative = Cumulative(topic_weights);
 
   for (uint32_t c = 0; c < m.customers_.size(); ++c) {
@@ -687,7 +378,7 @@ void Generator::MakeActivity() {
           const absl::Time at = bought + absl::Hours(UniformInt(rng, 1, 240));
           if (at < o_.end) {
             contact_jobs.push_back(
-                {at, c, r.product, kPurchaseTopics[PickCumulative(rng, topic_cumulative)].first, nullptr});
+                {at, c, r.product, purchase_topics[PickCumulative(rng, topic_cumulative)].first, nullptr});
           }
         }
       }
@@ -759,14 +450,9 @@ void Generator::MakeCampaigns() {
   Rng caption_rng = MakeRng(o_.seed, kCaptions);
   const PlantedModel& m = *model_;
   const auto& platforms = Platforms();
-  static const std::vector<std::string> kPrefixes = {"glow",  "fit",   "tech", "chef", "wander",
-                                                     "daily", "urban", "cozy", "mama", "pet",
-                                                     "book",  "style", "zen",  "gear", "trail"};
-  static const std::vector<std::string> kSuffixes = {"with_mia", "by_jay", "nest", "life", "lab",   "diaries",
-                                                     "hq",       "guru",   "girl", "dad",  "vibes", "ology"};
   std::vector<std::string> handles;
-  for (const auto& p : kPrefixes) {
-    for (const auto& s : kSuffixes) handles.push_back(absl::StrCat("@", p, s));
+  for (const auto& p : InfluencerHandlePrefixes()) {
+    for (const auto& s : InfluencerHandleSuffixes()) handles.push_back(absl::StrCat("@", p, s));
   }
   std::shuffle(handles.begin(), handles.end(), rng);
   const int n_influencers = std::clamp(o_.products / 15, 20, 400);
@@ -789,8 +475,6 @@ void Generator::MakeCampaigns() {
     inf.platform = Pick(rng, platforms);
     influencers.push_back(std::move(inf));
   }
-  static const absl::flat_hash_map<std::string, double> kReach = {
-      {"tiktok", 0.45}, {"instagram", 0.25}, {"youtube", 0.35}, {"pinterest", 0.15}, {"x", 0.1}};
 
   const int n_campaigns = std::clamp(o_.products / 40, 4, 500);
   struct Post {
@@ -833,7 +517,7 @@ void Generator::MakeCampaigns() {
             {plan.brand, category.kinds[plan.kind].noun, category.name, post.platform()}, caption_rng);
         post.set_caption(caption.text);
         for (const std::string& tag : caption.hashtags) post.add_hashtags(tag);
-        const double reach = Clamp(LogNormal(rng, kReach.at(post.platform()), 0.7), 0.005, 3.0);
+        const double reach = Clamp(LogNormal(rng, PlatformReach(post.platform()), 0.7), 0.005, 3.0);
         const int64_t views = static_cast<int64_t>(inf.followers * reach);
         // The planted caption effect: the angle's lift on this platform (expected 1 over the platform).
         const double like_rate =

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 
 namespace marketlens::marketplace::json {
 
@@ -89,9 +90,8 @@ class Parser {
     if (c == '{') return ParseObject(depth);
     if (c == '[') return ParseArray(depth);
     if (c == '"' || (c == '\'' && options_.lenient)) {
-      absl::StatusOr<std::string> str = ParseString();
-      if (!str.ok()) return str.status();
-      return Value::String(*std::move(str));
+      ASSIGN_OR_RETURN(std::string str, ParseString());
+      return Value::String(std::move(str));
     }
     if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber();
     if (Consume("true")) return Value::Bool(true);
@@ -118,15 +118,13 @@ class Parser {
       if (pos_ >= s_.size() || !(s_[pos_] == '"' || (s_[pos_] == '\'' && options_.lenient))) {
         return Error("expected a member name");
       }
-      absl::StatusOr<std::string> key = ParseString();
-      if (!key.ok()) return key.status();
+      ASSIGN_OR_RETURN(std::string key, ParseString());
       SkipSpace();
       if (pos_ >= s_.size() || s_[pos_] != ':') return Error("expected ':'");
       ++pos_;
       SkipSpace();
-      absl::StatusOr<Value> v = ParseValue(depth + 1);
-      if (!v.ok()) return v.status();
-      members.insert_or_assign(*std::move(key), *std::move(v));  // a repeated name: the last wins
+      ASSIGN_OR_RETURN(Value v, ParseValue(depth + 1));
+      members.insert_or_assign(std::move(key), std::move(v));  // a repeated name: the last wins
       SkipSpace();
       if (pos_ >= s_.size()) return Error("unterminated object");
       if (s_[pos_] == ',') {
@@ -151,9 +149,8 @@ class Parser {
     }
     while (true) {
       SkipSpace();
-      absl::StatusOr<Value> v = ParseValue(depth + 1);
-      if (!v.ok()) return v.status();
-      items.push_back(*std::move(v));
+      ASSIGN_OR_RETURN(Value v, ParseValue(depth + 1));
+      items.push_back(std::move(v));
       SkipSpace();
       if (pos_ >= s_.size()) return Error("unterminated array");
       if (s_[pos_] == ',') {

@@ -1,16 +1,19 @@
 #include "services/marketplace/json_lite.h"
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::marketplace::json {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 TEST(JsonLiteTest, ParsesAnAmazonReview) {
   auto v = Parse(R"({"reviewerID": "A2SUAM1J3GNN3B", "asin": "0000013714", "helpful": [2, 3],
       "reviewText": "I bought this for my husband \"Joe\" \u00e9 \ud83d\ude00", "overall": 5.0,
       "verified": true, "vote": "1,234", "style": {"Format:": " Hardcover"}, "x": null})",
                  {.lenient = false});
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_THAT(v, IsOk()) << v.status();
   EXPECT_EQ(v->Find("reviewerID")->text(), "A2SUAM1J3GNN3B");
   EXPECT_EQ(v->Find("overall")->number(), 5.0);
   EXPECT_EQ(v->Find("overall")->text(), "5.0");
@@ -27,7 +30,7 @@ TEST(JsonLiteTest, LenientAcceptsPythonReprs) {
       "{'asin': '0000031852', 'title': \"Kid's Tutu\", 'price': 3.17, 'x': True, 'y': None, "
       "'categories': [['Sports & Outdoors', 'Dance']], 'n': 'caf\\xe9'}";
   auto v = Parse(line);
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_THAT(v, IsOk()) << v.status();
   EXPECT_EQ(v->Find("title")->text(), "Kid's Tutu");
   EXPECT_DOUBLE_EQ(v->Find("price")->number(), 3.17);
   EXPECT_TRUE(v->Find("x")->bool_value());

@@ -5,7 +5,8 @@
 //
 //   bazel-bin/services/marketplace/marketplace --grpc_port=50051 --metrics_port=9101
 //       [--source=generator --seed=42 --products=1000 | --source=replay --replay_reviews=F --replay_meta=F
-//        --replay_ratings=F] [--rate_limit_rps=5 --rate_limit_burst=10] [--fault_*_rate=...]
+//        --replay_ratings=F] [--vocabulary_file=F.textproto] [--rate_limit_rps=5 --rate_limit_burst=10]
+//        [--fault_*_rate=...]
 //       [--clock_speed=3600]
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 #include "common/logging/log.h"
 #include "common/metrics/exposer.h"
 #include "common/service/service_main.h"
+#include "services/marketplace/catalog.h"
 #include "services/marketplace/generator.h"
 #include "services/marketplace/marketplace_service.h"
 #include "services/marketplace/replay.h"
@@ -31,6 +33,9 @@ ABSL_FLAG(std::string, source, "generator",
 ABSL_FLAG(uint64_t, seed, 42, "generator: the seed; the same seed gives the same world");
 ABSL_FLAG(int, products, 1000, "generator: number of products (customers: 8 per product)");
 ABSL_FLAG(int, customers, 0, "generator: number of customers (0: 8 per product)");
+ABSL_FLAG(std::string, vocabulary_file, "",
+          "generator: the vocabulary, a textproto of services/marketplace/vocabulary.proto (empty: the "
+          "embedded services/marketplace/data/*.textproto)");
 ABSL_FLAG(std::string, replay_reviews, "", "replay: Amazon review JSON lines (may be .gz)");
 ABSL_FLAG(std::string, replay_meta, "", "replay: Amazon metadata JSON lines (may be .gz)");
 ABSL_FLAG(std::string, replay_ratings, "", "replay: rating triples, MovieLens u.data style (may be .gz)");
@@ -74,6 +79,12 @@ absl::Status Setup(App& app, service::ServiceContext& ctx) {
       absl::GetFlag(FLAGS_replay_meta).empty() && absl::GetFlag(FLAGS_replay_ratings).empty()) {
     checks.push_back(
         config::FlagError("source", source, "needs --replay_reviews, --replay_meta or --replay_ratings"));
+  }
+  const std::string vocabulary_file = absl::GetFlag(FLAGS_vocabulary_file);
+  if (!vocabulary_file.empty()) {
+    if (absl::Status s = UseVocabularyFile(vocabulary_file); !s.ok()) {
+      checks.push_back(config::FlagError("vocabulary_file", vocabulary_file, s.message()));
+    }
   }
   config::ExitOnInvalid(checks);
 

@@ -4,16 +4,19 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::marketplace {
 namespace {
 
+using ::marketlens::testing::IsOk;
+
 TEST(PageTokenTest, RoundTrips) {
   PageTokenCodec codec("secret");
   const std::string token = codec.Encode("reviews", "product_id=B01", "R000000123");
   auto key = codec.Decode(token, "reviews", "product_id=B01");
-  ASSERT_TRUE(key.ok()) << key.status();
+  ASSERT_THAT(key, IsOk()) << key.status();
   EXPECT_EQ(*key, "R000000123");
 }
 
@@ -29,7 +32,7 @@ TEST(PageTokenTest, EmptyAndOddKeys) {
   PageTokenCodec codec("k");
   for (std::string key : {std::string(""), std::string("a|b\0c", 5), std::string(300, 'x')}) {
     auto decoded = codec.Decode(codec.Encode("l", "f", key), "l", "f");
-    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    ASSERT_THAT(decoded, IsOk()) << decoded.status();
     EXPECT_EQ(*decoded, key);
   }
 }
@@ -76,7 +79,7 @@ TEST(PageTokenTest, RefusesOtherListsFiltersAndKeys) {
   // Two codecs with random keys never accept each other's tokens.
   PageTokenCodec random_a, random_b;
   EXPECT_FALSE(random_b.Decode(random_a.Encode("l", "", "k"), "l", "").ok());
-  EXPECT_TRUE(random_a.Decode(random_a.Encode("l", "", "k"), "l", "").ok());
+  EXPECT_THAT(random_a.Decode(random_a.Encode("l", "", "k"), "l", ""), IsOk());
 }
 
 TEST(PageTokenTest, RefusesGarbage) {

@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status/macros.h"
 #include "services/marketplace/json_lite.h"
 
 namespace marketlens::marketplace {
@@ -133,11 +134,10 @@ struct State {
 };
 
 absl::Status ReadReviews(const ReplayOptions& o, State* st, FileStats* fs) {
-  absl::StatusOr<std::unique_ptr<LineReader>> reader = LineReader::Open(o.reviews_path);
-  if (!reader.ok()) return reader.status();
+  ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, LineReader::Open(o.reviews_path));
   absl::flat_hash_set<Fingerprint> seen;
   std::string line;
-  while ((*reader)->Next(&line)) {
+  while (reader->Next(&line)) {
     fs->Line();
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     absl::StatusOr<json::Value> v = json::Parse(line);
@@ -234,10 +234,9 @@ std::string FirstCategory(const json::Value& v) {
 }
 
 absl::Status ReadMetadata(const ReplayOptions& o, State* st, FileStats* fs) {
-  absl::StatusOr<std::unique_ptr<LineReader>> reader = LineReader::Open(o.metadata_path);
-  if (!reader.ok()) return reader.status();
+  ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, LineReader::Open(o.metadata_path));
   std::string line;
-  while ((*reader)->Next(&line)) {
+  while (reader->Next(&line)) {
     fs->Line();
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     absl::StatusOr<json::Value> v = json::Parse(line);
@@ -290,12 +289,11 @@ absl::Status ReadMetadata(const ReplayOptions& o, State* st, FileStats* fs) {
 }
 
 absl::Status ReadRatings(const ReplayOptions& o, State* st, FileStats* fs) {
-  absl::StatusOr<std::unique_ptr<LineReader>> reader = LineReader::Open(o.ratings_path);
-  if (!reader.ok()) return reader.status();
+  ASSIGN_OR_RETURN(std::unique_ptr<LineReader> reader, LineReader::Open(o.ratings_path));
   absl::flat_hash_set<Fingerprint> seen;
   std::string line;
   bool first = true;
-  while ((*reader)->Next(&line)) {
+  while (reader->Next(&line)) {
     fs->Line();
     const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
     if (trimmed.empty()) continue;

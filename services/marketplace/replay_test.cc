@@ -7,11 +7,14 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/marketplace/world.h"
 
 namespace marketlens::marketplace {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 std::string TempPath(const std::string& name) {
   const char* dir = std::getenv("TEST_TMPDIR");
@@ -62,7 +65,7 @@ TEST(ReplayTest, AmazonReviewsWithMalformedLinesAndDuplicates) {
   ReplayOptions o;
   o.reviews_path = Write("reviews.json", kReviews);
   auto d = Replay(o);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk()) << d.status();
   ASSERT_EQ(d->replay_files.size(), 1u);
   const auto& fs = d->replay_files[0];
   EXPECT_EQ(fs.format(), "amazon_reviews");
@@ -89,7 +92,7 @@ TEST(ReplayTest, AmazonReviewsWithMalformedLinesAndDuplicates) {
   EXPECT_EQ(d->customers[0].name(), "Kim");
   EXPECT_EQ(d->now, absl::FromUnixSeconds(1443744001));
   auto world = World::Create(*d);
-  ASSERT_TRUE(world.ok()) << world.status();
+  ASSERT_THAT(world, IsOk()) << world.status();
   EXPECT_EQ((*world)->GetProduct("0000013714")->rating_count(), 2);
   EXPECT_EQ((*world)->Info().source(), "replay");
 }
@@ -113,7 +116,7 @@ TEST(ReplayTest, AmazonMetadataBothFormatsGzipped) {
   o.metadata_path = WriteGz("meta.json.gz", meta);
   o.reviews_path = Write("reviews2.json", kReviews);
   auto d = Replay(o);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk()) << d.status();
   ASSERT_EQ(d->replay_files.size(), 2u);
   const auto& fs = d->replay_files[1];
   EXPECT_EQ(fs.records(), 3);
@@ -121,7 +124,7 @@ TEST(ReplayTest, AmazonMetadataBothFormatsGzipped) {
   EXPECT_EQ(fs.bad_lines(), 2);
   ASSERT_EQ(d->products.size(), 3u);
   auto world = World::Create(*d);
-  ASSERT_TRUE(world.ok()) << world.status();
+  ASSERT_THAT(world, IsOk()) << world.status();
   auto hymns = (*world)->GetProduct("0000013714");
   EXPECT_EQ(hymns->title(), "Kid's Hymns");
   EXPECT_EQ(hymns->category(), "Books");
@@ -152,14 +155,14 @@ TEST(ReplayTest, MovieLensRatingsInEveryDialect) {
   ReplayOptions o;
   o.ratings_path = Write("u.data", udata);
   auto d = Replay(o);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk()) << d.status();
   const auto& fs = d->replay_files[0];
   EXPECT_EQ(fs.records(), 3);
   EXPECT_EQ(fs.duplicates(), 1);
   EXPECT_EQ(fs.bad_lines(), 4);
   ASSERT_EQ(d->interactions.size(), 3u);
   auto world = World::Create(*d);
-  ASSERT_TRUE(world.ok()) << world.status();
+  ASSERT_THAT(world, IsOk()) << world.status();
   auto page = (*world)->ListInteractions({});
   ASSERT_EQ(page.items.size(), 3u);
   EXPECT_EQ(page.items[0].customer_id(), "22");  // earliest first
@@ -171,7 +174,7 @@ TEST(ReplayTest, MovieLensRatingsInEveryDialect) {
   ReplayOptions ml1m;
   ml1m.ratings_path = Write("ratings.dat", "1::1193::5::978300760\n1::661::3::978302109\n");
   auto d1 = Replay(ml1m);
-  ASSERT_TRUE(d1.ok());
+  ASSERT_THAT(d1, IsOk());
   EXPECT_EQ(d1->interactions.size(), 2u);
   EXPECT_EQ(d1->replay_files[0].bad_lines(), 0);
 
@@ -179,7 +182,7 @@ TEST(ReplayTest, MovieLensRatingsInEveryDialect) {
   csv.ratings_path =
       Write("ratings.csv", "userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n1,1029,3.5,1260759179\n");
   auto d2 = Replay(csv);
-  ASSERT_TRUE(d2.ok());
+  ASSERT_THAT(d2, IsOk());
   EXPECT_EQ(d2->replay_files[0].bad_lines(), 0);
   ASSERT_EQ(d2->interactions.size(), 2u);
   EXPECT_EQ(d2->interactions[0].rating, 3);  // 2.5 rounds half up
@@ -194,8 +197,8 @@ TEST(ReplayTest, ErrorsOnlyForMissingFiles) {
   ReplayOptions empty;
   empty.ratings_path = Write("empty.data", "");
   auto d = Replay(empty);
-  ASSERT_TRUE(d.ok());
-  EXPECT_TRUE(World::Create(*d).ok());
+  ASSERT_THAT(d, IsOk());
+  EXPECT_THAT(World::Create(*d), IsOk());
 }
 
 }  // namespace

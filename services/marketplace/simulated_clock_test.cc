@@ -3,11 +3,14 @@
 #include <memory>
 
 #include "absl/time/clock.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/marketplace/generator.h"
 
 namespace marketlens::marketplace {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 struct Fixture {
   std::unique_ptr<World> world;
@@ -19,9 +22,9 @@ Fixture Make(int products = 80, uint64_t seed = 21) {
   o.products = products;
   o.seed = seed;
   auto g = Generate(o);
-  EXPECT_TRUE(g.ok());
+  EXPECT_THAT(g, IsOk());
   auto w = World::Create(std::move(g->data));
-  EXPECT_TRUE(w.ok());
+  EXPECT_THAT(w, IsOk());
   return {*std::move(w), g->model};
 }
 

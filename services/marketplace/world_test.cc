@@ -9,10 +9,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::marketplace {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
 
@@ -89,12 +92,12 @@ TEST(WorldTest, RejectsBrokenInvariants) {
   d = SmallWorld();
   d.interactions[3].customer = 99;
   EXPECT_FALSE(World::Create(d).ok());
-  EXPECT_TRUE(World::Create(SmallWorld()).ok());
+  EXPECT_THAT(World::Create(SmallWorld()), IsOk());
 }
 
 TEST(WorldTest, ComputesRatingsFromReviews) {
   auto w = World::Create(SmallWorld());
-  ASSERT_TRUE(w.ok());
+  ASSERT_THAT(w, IsOk());
   auto p0 = (*w)->GetProduct("P00");  // reviews 0,5,10,15,20: ratings 1,1,1,1,1
   ASSERT_TRUE(p0.has_value());
   EXPECT_EQ(p0->rating_count(), 5);
@@ -105,7 +108,7 @@ TEST(WorldTest, ComputesRatingsFromReviews) {
 
 TEST(WorldTest, PagesEveryListWithFiltersAtAnyPageSize) {
   auto created = World::Create(SmallWorld());
-  ASSERT_TRUE(created.ok());
+  ASSERT_THAT(created, IsOk());
   const World& w = **created;
   for (int limit : {1, 2, 3, 7, 100}) {
     auto products = WalkAll<v1::Product>(
@@ -158,42 +161,42 @@ TEST(WorldTest, PagesEveryListWithFiltersAtAnyPageSize) {
 
 TEST(WorldTest, WritesKeepOrderAndUpdateProducts) {
   auto created = World::Create(SmallWorld());
-  ASSERT_TRUE(created.ok());
+  ASSERT_THAT(created, IsOk());
   World& w = **created;
   const absl::Time later = kT0 + absl::Hours(200);
   v1::Review r;
   r.set_product_id("P09");
   r.set_rating(4);
   auto id = w.AddReview(r, std::nullopt, later);
-  ASSERT_TRUE(id.ok());
+  ASSERT_THAT(id, IsOk());
   EXPECT_EQ(*id, "R000000026");
   EXPECT_EQ(w.GetProduct("P09")->rating_count(), 1);
   EXPECT_EQ(FromProto(w.GetProduct("P09")->updated_at()), later);
   EXPECT_EQ(w.Now(), later);
-  ASSERT_TRUE(w.EditReview(25, 2, "t", "x", std::nullopt, later + absl::Hours(1)).ok());
+  ASSERT_THAT(w.EditReview(25, 2, "t", "x", std::nullopt, later + absl::Hours(1)), IsOk());
   auto edited = w.ReviewAt(25);
   EXPECT_EQ(edited->review.version(), 2);
   EXPECT_DOUBLE_EQ(w.GetProduct("P09")->rating_average(), 2.0);
   EXPECT_FALSE(w.AddReview(v1::Review(), std::nullopt, later).ok());
   // Interactions stay in time order; a purchase takes stock.
-  ASSERT_TRUE(w.UpdateProduct(3, 1999, 1, later).ok());
-  ASSERT_TRUE(w.AddInteraction({0, 0, 3, 0, v1::INTERACTION_TYPE_PURCHASE, 0, 0}).ok());
+  ASSERT_THAT(w.UpdateProduct(3, 1999, 1, later), IsOk());
+  ASSERT_THAT(w.AddInteraction({0, 0, 3, 0, v1::INTERACTION_TYPE_PURCHASE, 0, 0}), IsOk());
   EXPECT_EQ(w.GetProduct("P03")->stock(), 0);
   EXPECT_EQ(w.GetProduct("P03")->price_cents(), 1999);
   EXPECT_GE(w.InteractionAt(30)->time_us, w.InteractionAt(29)->time_us);
-  ASSERT_TRUE(w.AddInteraction({0, 0, 3, 0, v1::INTERACTION_TYPE_PURCHASE, 0, 0}).ok());
+  ASSERT_THAT(w.AddInteraction({0, 0, 3, 0, v1::INTERACTION_TYPE_PURCHASE, 0, 0}), IsOk());
   EXPECT_EQ(w.GetProduct("P03")->stock(), 0);  // never below zero
   v1::Contact c;
   c.set_customer_id("C2");
   auto cid = w.AddContact(c);
-  ASSERT_TRUE(cid.ok());
+  ASSERT_THAT(cid, IsOk());
   EXPECT_EQ(*cid, ContactId(6));
   EXPECT_EQ(w.ListContacts({.customer_id = "C2"}).items.size(), 3u);
 }
 
 TEST(WorldTest, ConcurrentWalksWhileWritingSeeEveryOldItemOnce) {
   auto created = World::Create(SmallWorld());
-  ASSERT_TRUE(created.ok());
+  ASSERT_THAT(created, IsOk());
   World& w = **created;
   std::atomic<bool> stop{false};
   std::thread writer([&] {
