@@ -1,7 +1,7 @@
 // RedisClient: a thread-safe, bounded pool of synchronous hiredis connections with short timeouts.
 //
 // Why it is built this way:
-// - Redis only holds what can be rebuilt (DESIGN.md §2), so when it is down a service must keep serving
+// - Redis only holds what can be rebuilt (docs/architecture.md), so when it is down a service must keep serving
 //   and Redis must not add latency to every request. After a failed connect (or a run of command
 //   timeouts) the client is "down": calls fail at once with UNAVAILABLE, without touching the network,
 //   and a single probe reconnects after `down_backoff` (jittered). When Redis is back the client

@@ -13,7 +13,7 @@ namespace marketlens::redis {
 
 struct RedisOptions {
   std::string host = "127.0.0.1";
-  int port = 56379;  // The project's local Redis (DESIGN.md §4), not 6379, to avoid a system-wide one.
+  int port = 56379;  // The project's local Redis (docs/architecture.md, Ports), not 6379, to avoid a system-wide one.
   // ACL user and password; empty password: no AUTH. Never logged.
   std::string username;
   std::string password;

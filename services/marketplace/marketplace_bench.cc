@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
   Print(interactions, empty.calls_per_second);
   Print(products, empty.calls_per_second);
   // Headline figures for bench/run.sh's table: pages/s of each list next to the empty call's rate on the
-  // same server (the table's ratio column). No target: DESIGN.md §7 sets none for the marketplace (it is the
+  // same server (the table's ratio column). No target: docs/budgets.md sets none for the marketplace (it is the
   // simulated upstream, by default rate-limited to 5 requests/s per caller); these show its headroom.
   for (const auto& [name, r] : {std::pair<const char*, const Result*>{"reviews", &reviews},
                                 {"interactions", &interactions},
