@@ -3,6 +3,7 @@
 #define MARKETLENS_COMMON_STRINGS_UTF8_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -15,6 +16,10 @@ size_t Utf8SequenceLength(absl::string_view text, size_t i);
 
 // `text` with every byte that does not start a valid sequence replaced by U+FFFD.
 std::string SanitizeUtf8(absl::string_view text);
+
+// Appends `code_point` encoded as UTF-8; a surrogate or a value past U+10FFFF (not a character) is
+// appended as U+FFFD, so the result is always valid UTF-8. For decoders of escapes (JSON \u, XML &#...;).
+void AppendUtf8(uint32_t code_point, std::string* out);
 
 }  // namespace marketlens::strings
 

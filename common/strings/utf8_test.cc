@@ -27,5 +27,19 @@ TEST(Utf8Test, SanitizeReplacesEachBadByte) {
   EXPECT_EQ(SanitizeUtf8(""), "");
 }
 
+TEST(AppendUtf8, EncodesEveryLengthAndReplacesNonCharacters) {
+  std::string out;
+  AppendUtf8('a', &out);
+  AppendUtf8(0xE9, &out);     // é
+  AppendUtf8(0x20AC, &out);   // €
+  AppendUtf8(0x1F600, &out);  // 😀
+  EXPECT_EQ(out, "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+  out.clear();
+  AppendUtf8(0xD800, &out);    // a lone surrogate
+  AppendUtf8(0x110000, &out);  // past the last code point
+  EXPECT_EQ(out, "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(SanitizeUtf8(out), out);
+}
+
 }  // namespace
 }  // namespace marketlens::strings

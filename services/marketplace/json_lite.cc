@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/macros.h"
+#include "common/strings/utf8.h"
 
 namespace marketlens::marketplace::json {
 
@@ -188,24 +189,6 @@ class Parser {
     return Value::Number(d, std::move(text));
   }
 
-  static void AppendUtf8(std::string* out, uint32_t cp) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
   bool Hex4(uint32_t* out) {
     if (pos_ + 4 > s_.size()) return false;
     uint32_t v = 0;
@@ -277,7 +260,7 @@ class Parser {
           const long cp = std::strtol(hex.c_str(), &end, 16);
           if (end != hex.c_str() + 2) return Error("bad \\x escape");
           pos_ += 2;
-          AppendUtf8(&out, static_cast<uint32_t>(cp));
+          strings::AppendUtf8(static_cast<uint32_t>(cp), &out);
           break;
         }
         case 'u': {
@@ -295,7 +278,7 @@ class Parser {
           } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
             cp = 0xFFFD;
           }
-          AppendUtf8(&out, cp);
+          strings::AppendUtf8(cp, &out);
           break;
         }
         default:

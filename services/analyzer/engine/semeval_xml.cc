@@ -3,27 +3,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/strings/utf8.h"
 
 namespace marketlens::analyzer {
 namespace {
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 // Length of the UTF-8 sequence starting with byte `c` (1 for a stray continuation or invalid byte).
 int SequenceLength(unsigned char c) {
@@ -178,7 +161,7 @@ absl::StatusOr<std::string> DecodeXmlEntities(absl::string_view s) {
       if (!ok || cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
         return absl::InvalidArgumentError(absl::StrCat("bad character reference &", name, ";"));
       }
-      AppendUtf8(cp, &out);
+      strings::AppendUtf8(cp, &out);
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown entity &", name, ";"));
     }

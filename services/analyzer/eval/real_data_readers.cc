@@ -8,30 +8,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/strings/utf8.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/analyzer/engine/semeval_xml.h"
 
 namespace marketlens::analyzer {
 namespace {
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 absl::StatusOr<std::ifstream> Open(const std::string& path) {
   std::ifstream in(path);
@@ -77,7 +60,7 @@ std::string DecodeHtmlEntities(absl::string_view s) {
           ok = true;
         }
         if (ok) {
-          AppendUtf8(cp, &out);
+          strings::AppendUtf8(cp == 0 ? 0xFFFD : cp, &out);
           i = semi + 1;
           continue;
         }
@@ -179,35 +162,20 @@ absl::StatusOr<std::vector<RealReview>> ReadSemEvalPolarSentences(const std::str
   auto in = Open(path);
   if (!in.ok()) return in.status();
   const std::string xml((std::istreambuf_iterator<char>(*in)), std::istreambuf_iterator<char>());
+  absl::StatusOr<std::vector<AnnotatedSentence>> sentences = ParseSemEvalXml(xml);
+  if (!sentences.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", sentences.status().message()));
+  }
   std::vector<RealReview> out;
-  auto attribute = [](absl::string_view element, absl::string_view name) -> std::string {
-    const std::string key = absl::StrCat(" ", name, "=\"");
-    const size_t at = element.find(key);
-    if (at == absl::string_view::npos) return "";
-    const size_t end = element.find('"', at + key.size());
-    if (end == absl::string_view::npos) return "";
-    return std::string(element.substr(at + key.size(), end - at - key.size()));
-  };
-  size_t pos = 0;
-  while ((pos = xml.find("<sentence ", pos)) != std::string::npos) {
-    const size_t end = xml.find("</sentence>", pos);
-    if (end == std::string::npos)
-      return absl::InvalidArgumentError(absl::StrCat(path, ": unterminated <sentence>"));
-    const absl::string_view sentence = absl::string_view(xml).substr(pos, end - pos);
-    pos = end;
-    const size_t t0 = sentence.find("<text>"), t1 = sentence.find("</text>");
-    if (t0 == absl::string_view::npos || t1 == absl::string_view::npos || t1 < t0) continue;
+  for (const AnnotatedSentence& sentence : *sentences) {
     int positive = 0, negative = 0, other = 0;
-    for (size_t a = sentence.find("<aspectTerm "); a != absl::string_view::npos;
-         a = sentence.find("<aspectTerm ", a + 1)) {
-      const std::string polarity = attribute(sentence.substr(a, sentence.find('>', a) - a), "polarity");
-      (polarity == "positive" ? positive : polarity == "negative" ? negative : other)++;
+    for (const AnnotatedTerm& term : sentence.terms) {
+      (term.polarity == "positive" ? positive : term.polarity == "negative" ? negative : other)++;
     }
     if (other > 0 || (positive > 0) == (negative > 0)) continue;
     RealReview r;
-    r.id = attribute(sentence.substr(0, sentence.find('>')), "id");
-    r.text =
-        std::string(absl::StripAsciiWhitespace(DecodeHtmlEntities(sentence.substr(t0 + 6, t1 - t0 - 6))));
+    r.id = sentence.id;
+    r.text = std::string(absl::StripAsciiWhitespace(sentence.text));
     r.rating = positive > 0 ? 5 : 1;
     out.push_back(std::move(r));
   }
