@@ -451,7 +451,7 @@ absl::Status InsightsStore::SaveModel(const TextModel& model, bool activate) {
     auto r = tx.Exec(
         "INSERT INTO insights.models (version, kind, examples, holdout_accuracy, top_positive, top_negative, "
         "weights,"
-        " active) VALUES ($1, 'nblr', $2, $3, $4::text[], $5::text[], $6, $7)"
+        " active) VALUES ($1, 'tflr', $2, $3, $4::text[], $5::text[], $6, $7)"
         " ON CONFLICT (version) DO UPDATE SET active = EXCLUDED.active OR insights.models.active",
         model.info().version, model.info().examples,
         model.info().holdout_accuracy >= 0 ? std::optional<double>(model.info().holdout_accuracy)
