@@ -173,6 +173,10 @@ absl::Status Setup(service::ServiceContext& ctx) {
     pipeline->Start();
     logging::Info("analyzer pipeline started",
                   {{"stream", options.stream}, {"consumer", options.consumer}, {"train", options.train}});
+  } else {
+    // --llm_review rides on the pipeline: refuse it without one rather than ignore it.
+    absl::Status llm_review = analyzer::llm_review::SetupLlmReview(ctx, nullptr, nullptr, engine, nullptr);
+    if (!llm_review.ok()) return llm_review;
   }
   return absl::OkStatus();
 }

@@ -185,6 +185,16 @@ TEST(LlmReviewBinaryTest, SampledReviewsAnalysedByTheModelInTheBackground) {
                   log2);
   EXPECT_NE(refused.Kill(0), 0);
   EXPECT_TRUE(absl::StrContains(refused.Log(), "--llm_review needs --llm_backend=openai")) << refused.Log();
+
+  // --llm_review without the pipeline it rides on: refused too, not silently ignored.
+  const std::string log3 = absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-llm-review-nopipeline.log");
+  Process no_pipeline({"services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
+                       absl::StrCat("--metrics_port=", metrics_port), "--grpc_host=127.0.0.1",
+                       "--pg_dsn=" + dsn, "--redis_address=127.0.0.1:1", "--pipeline=false",
+                       "--llm_backend=openai", "--llm_base_url=http://127.0.0.1:1", "--llm_review"},
+                      log3);
+  EXPECT_NE(no_pipeline.Kill(0), 0);
+  EXPECT_TRUE(absl::StrContains(no_pipeline.Log(), "--llm_review needs the pipeline")) << no_pipeline.Log();
 }
 
 }  // namespace
