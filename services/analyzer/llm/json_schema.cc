@@ -81,31 +81,6 @@ absl::Status Check(const Struct& s, const std::vector<FieldSpec>& fields, const 
   return absl::OkStatus();
 }
 
-FieldSpec Str(std::string name, size_t max_length = 20000, std::vector<std::string> one_of = {}) {
-  FieldSpec f;
-  f.name = std::move(name);
-  f.max_length = max_length;
-  f.one_of = std::move(one_of);
-  return f;
-}
-FieldSpec Number(std::string name, double min, double max) {
-  FieldSpec f;
-  f.name = std::move(name);
-  f.type = Type::kNumber;
-  f.min = min;
-  f.max = max;
-  return f;
-}
-FieldSpec Strings(std::string name, size_t max_items, size_t max_length = 500, bool required = true) {
-  FieldSpec f;
-  f.name = std::move(name);
-  f.type = Type::kStringArray;
-  f.max_items = max_items;
-  f.max_length = max_length;
-  f.required = required;
-  return f;
-}
-
 const std::vector<std::string>& Labels() {
   static const auto* v = new std::vector<std::string>{"negative", "neutral", "positive"};
   return *v;
@@ -194,35 +169,26 @@ const Schema& AnalyzeReviewSchema() {
     discovered.name = "discovered";
     discovered.type = Type::kBool;
     discovered.required = false;
-    FieldSpec aspects;
-    aspects.name = "aspects";
-    aspects.type = Type::kObjectArray;
-    aspects.max_items = 64;
-    aspects.item_fields = {Str("aspect", 60), Number("polarity", -1, 1), Str("quote", 2000), discovered};
-    FieldSpec issues;
-    issues.name = "issues";
-    issues.type = Type::kObjectArray;
-    issues.max_items = 12;
-    issues.item_fields = {
-        Str("category", 40,
-            {"damaged_in_shipping", "defective", "durability", "late_delivery", "packaging", "missing_parts",
-             "size_fit", "not_as_described", "smell", "safety", "customer_service", "price_value"}),
-        Str("sentence", 2000)};
+    FieldSpec aspects = ObjectArrayField(
+        "aspects", 64,
+        {StringField("aspect", 60), NumberField("polarity", -1, 1), StringField("quote", 2000), discovered});
+    FieldSpec issues = ObjectArrayField(
+        "issues", 12, {StringField("category", 40, IssueCategories()), StringField("sentence", 2000)});
     // Optional: what the local engine adds (a remote model is not asked for these).
     FieldSpec quality;
     quality.name = "quality";
     quality.type = Type::kObjectArray;
     quality.required = false;
     quality.max_items = 8;
-    quality.item_fields = {Str("flag", 20,
-                               {"empty", "too_short", "truncated", "invalid_utf8", "shouting", "contains_url",
-                                "repetitive", "rating_mismatch"}),
-                           Str("sentence", 2000)};
-    FieldSpec rule_score = Number("rule_score", -1, 1), model_score = Number("model_score", -1, 1),
-              model_version = Str("model_version", 200);
+    quality.item_fields = {StringField("flag", 20,
+                                       {"empty", "too_short", "truncated", "invalid_utf8", "shouting",
+                                        "contains_url", "repetitive", "rating_mismatch"}),
+                           StringField("sentence", 2000)};
+    FieldSpec rule_score = NumberField("rule_score", -1, 1), model_score = NumberField("model_score", -1, 1),
+              model_version = StringField("model_version", 200);
     rule_score.required = model_score.required = model_version.required = false;
-    schema->fields = {Number("sentiment", -1, 1),
-                      Str("label", 10, Labels()),
+    schema->fields = {NumberField("sentiment", -1, 1),
+                      StringField("label", 10, Labels()),
                       aspects,
                       issues,
                       quality,
@@ -235,24 +201,26 @@ const Schema& AnalyzeReviewSchema() {
 }
 
 const Schema& SummarySchema() {
-  static const auto* s = new Schema{"SummaryOutput",
-                                    {Str("summary", 2000), Strings("key_topics", 5, 80),
-                                     Str("sentiment", 10, Labels()), Strings("cited_ids", 100, 200)}};
+  static const auto* s =
+      new Schema{"SummaryOutput",
+                 {StringField("summary", 2000), StringArrayField("key_topics", 5, 80),
+                  StringField("sentiment", 10, Labels()), StringArrayField("cited_ids", 100, 200)}};
   return *s;
 }
 
 const Schema& EmailSchema() {
-  static const auto* s =
-      new Schema{"EmailOutput", {Str("subject", 120), Str("body", 2500), Strings("cited_ids", 100, 200)}};
+  static const auto* s = new Schema{
+      "EmailOutput",
+      {StringField("subject", 120), StringField("body", 2500), StringArrayField("cited_ids", 100, 200)}};
   return *s;
 }
 
 const Schema& BriefSchema() {
-  static const auto* s =
-      new Schema{"BriefOutput",
-                 {Str("caption", 600), Strings("hooks", 5, 300), Strings("hashtags", 12, 60),
-                  Str("call_to_action", 300), Str("tone", 120), Str("persona", 400),
-                  Strings("talking_points", 8, 400), Strings("cited_ids", 100, 200)}};
+  static const auto* s = new Schema{
+      "BriefOutput",
+      {StringField("caption", 600), StringArrayField("hooks", 5, 300), StringArrayField("hashtags", 12, 60),
+       StringField("call_to_action", 300), StringField("tone", 120), StringField("persona", 400),
+       StringArrayField("talking_points", 8, 400), StringArrayField("cited_ids", 100, 200)}};
   return *s;
 }
 
@@ -283,6 +251,50 @@ std::vector<Struct> GetObjects(const Struct& s, const std::string& name) {
     if (v.kind_case() == Value::kStructValue) out.push_back(v.struct_value());
   }
   return out;
+}
+
+FieldSpec StringField(std::string name, size_t max_length, std::vector<std::string> one_of) {
+  FieldSpec f;
+  f.name = std::move(name);
+  f.max_length = max_length;
+  f.one_of = std::move(one_of);
+  return f;
+}
+
+FieldSpec NumberField(std::string name, double min, double max) {
+  FieldSpec f;
+  f.name = std::move(name);
+  f.type = FieldSpec::Type::kNumber;
+  f.min = min;
+  f.max = max;
+  return f;
+}
+
+FieldSpec StringArrayField(std::string name, size_t max_items, size_t max_length, bool required) {
+  FieldSpec f;
+  f.name = std::move(name);
+  f.type = FieldSpec::Type::kStringArray;
+  f.max_items = max_items;
+  f.max_length = max_length;
+  f.required = required;
+  return f;
+}
+
+FieldSpec ObjectArrayField(std::string name, size_t max_items, std::vector<FieldSpec> item_fields) {
+  FieldSpec f;
+  f.name = std::move(name);
+  f.type = FieldSpec::Type::kObjectArray;
+  f.max_items = max_items;
+  f.item_fields = std::move(item_fields);
+  return f;
+}
+
+const std::vector<std::string>& IssueCategories() {
+  static const auto* v = new std::vector<std::string>{
+      "damaged_in_shipping", "defective",  "durability",       "late_delivery", "packaging",
+      "missing_parts",       "size_fit",   "not_as_described", "smell",         "safety",
+      "customer_service",    "price_value"};
+  return *v;
 }
 
 }  // namespace marketlens::analyzer::llm

@@ -31,6 +31,15 @@ struct Schema {
   std::vector<FieldSpec> fields;
 };
 
+// Field builders, so a schema reads as one line per field.
+FieldSpec StringField(std::string name, size_t max_length = 20000, std::vector<std::string> one_of = {});
+FieldSpec NumberField(std::string name, double min, double max);
+FieldSpec StringArrayField(std::string name, size_t max_items, size_t max_length = 500, bool required = true);
+FieldSpec ObjectArrayField(std::string name, size_t max_items, std::vector<FieldSpec> item_fields);
+
+// The issue categories an analysis may name (the local engine's, data/issues.conf).
+const std::vector<std::string>& IssueCategories();
+
 // Parses the first JSON object in `text` (a ```json fence or leading prose is skipped).
 absl::StatusOr<google::protobuf::Struct> ParseJsonObject(absl::string_view text);
 // INVALID_ARGUMENT naming the first violation ("SummaryOutput.sentiment: must be one of ...").

@@ -11,40 +11,10 @@ namespace marketlens::analyzer::llm_review {
 namespace {
 
 using google::protobuf::Struct;
-using llm::FieldSpec;
-using Type = FieldSpec::Type;
-
-FieldSpec Str(std::string name, size_t max_length, std::vector<std::string> one_of = {}) {
-  FieldSpec f;
-  f.name = std::move(name);
-  f.max_length = max_length;
-  f.one_of = std::move(one_of);
-  return f;
-}
-FieldSpec Num(std::string name, double min, double max) {
-  FieldSpec f;
-  f.name = std::move(name);
-  f.type = Type::kNumber;
-  f.min = min;
-  f.max = max;
-  return f;
-}
-FieldSpec Objects(std::string name, size_t max_items, std::vector<FieldSpec> items) {
-  FieldSpec f;
-  f.name = std::move(name);
-  f.type = Type::kObjectArray;
-  f.max_items = max_items;
-  f.item_fields = std::move(items);
-  return f;
-}
-
-const std::vector<std::string>& IssueCategories() {
-  static const auto* v = new std::vector<std::string>{
-      "damaged_in_shipping", "defective",  "durability",       "late_delivery", "packaging",
-      "missing_parts",       "size_fit",   "not_as_described", "smell",         "safety",
-      "customer_service",    "price_value"};
-  return *v;
-}
+using llm::IssueCategories;
+using llm::NumberField;
+using llm::ObjectArrayField;
+using llm::StringField;
 
 // A quote is the review's own when it occurs in the title or text (trailing punctuation and a "..." cut
 // aside). Empty quotes are not accepted: every finding must show where it comes from.
@@ -67,22 +37,28 @@ const std::vector<std::string>& QualityConcernKinds() {
 const llm::Schema& ReviewItemSchema() {
   static const auto* s = new llm::Schema{
       "ReviewInsight",
-      {Str("id", 200), Num("sentiment", -1, 1), Str("label", 10, {"negative", "neutral", "positive"}),
-       Objects("issues", 12, {Str("category", 40, IssueCategories()), Str("sentence", 2000)}),
-       Objects("feature_feedback", 24, {Str("feature", 60), Num("polarity", -1, 1), Str("quote", 2000)}),
-       Objects("quality_concerns", 12,
-               {Str("concern", 20, QualityConcernKinds()), Str("detail", 300), Str("quote", 2000)})}};
+      {StringField("id", 200), NumberField("sentiment", -1, 1),
+       StringField("label", 10, {"negative", "neutral", "positive"}),
+       ObjectArrayField("issues", 12,
+                        {StringField("category", 40, IssueCategories()), StringField("sentence", 2000)}),
+       ObjectArrayField(
+           "feature_feedback", 24,
+           {StringField("feature", 60), NumberField("polarity", -1, 1), StringField("quote", 2000)}),
+       ObjectArrayField("quality_concerns", 12,
+                        {StringField("concern", 20, QualityConcernKinds()), StringField("detail", 300),
+                         StringField("quote", 2000)})}};
   return *s;
 }
 
 const llm::Schema& ReviewBatchSchema() {
-  static const auto* s = new llm::Schema{"ReviewBatchOutput", {Objects("reviews", 64, {Str("id", 200)})}};
+  static const auto* s =
+      new llm::Schema{"ReviewBatchOutput", {ObjectArrayField("reviews", 64, {StringField("id", 200)})}};
   return *s;
 }
 
 const std::string& ReviewBatchJsonSchema() {
   static const auto* s =
-      new std::string(llm::ToJsonSchema({Objects("reviews", 64, ReviewItemSchema().fields)}));
+      new std::string(llm::ToJsonSchema({ObjectArrayField("reviews", 64, ReviewItemSchema().fields)}));
   return *s;
 }
 
