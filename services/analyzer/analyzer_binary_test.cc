@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/redis/client.h"
+#include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
@@ -37,72 +38,10 @@ extern char** environ;
 namespace marketlens::analyzer {
 namespace {
 
+using ::marketlens::testing::ChildProcess;
+using ::marketlens::testing::HttpGet;
+
 namespace v1 = ::marketlens::analyzer::v1;
-
-class Process {
- public:
-  Process(const std::vector<std::string>& args, const std::string& log) : log_(log) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Process() {
-    if (pid_ > 0) Kill(SIGKILL);
-  }
-  int Kill(int sig, absl::Duration timeout = absl::Seconds(20)) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, sig);
-    const absl::Time until = absl::Now() + timeout;
-    int status = 0;
-    for (;;) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) break;
-      if (absl::Now() > until) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  std::string Log() const {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::string log_;
-};
-
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return "";
-  }
-  const std::string req = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: localhost\r\n\r\n");
-  (void)write(fd, req.data(), req.size());
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
-  close(fd);
-  return out;
-}
 
 TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
   auto pg = marketlens::testing::PostgresServer::StartOrDie();
@@ -135,7 +74,7 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
                    " dbname=", testing::Scalar(*pool, "SELECT current_database()"), " user=postgres");
   const std::string log = absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer.log");
   setenv("MARKETLENS_LLM_API_KEY", "sk-from-env", 1);  // the API key comes from the environment
-  auto process = std::make_unique<Process>(
+  auto process = std::make_unique<ChildProcess>(
       std::vector<std::string>{
           "services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
           absl::StrCat("--metrics_port=", metrics_port), "--grpc_host=127.0.0.1", "--pg_dsn=" + dsn,
@@ -258,7 +197,7 @@ TEST(AnalyzerBinaryTest, SigtermInterruptsTrainingAndExitsNormally) {
       absl::StrCat("host=127.0.0.1 port=", pg->port(),
                    " dbname=", testing::Scalar(*pool, "SELECT current_database()"), " user=postgres");
   const std::string log = absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-train.log");
-  Process process(
+  ChildProcess process(
       std::vector<std::string>{"services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
                                absl::StrCat("--metrics_port=", metrics_port), "--grpc_host=127.0.0.1",
                                "--pg_dsn=" + dsn, "--redis_address=127.0.0.1:1", "--drain_seconds=1"},
@@ -324,7 +263,7 @@ TEST(AnalyzerBinaryTest, AspectModelFlag) {
   };
 
   const int grpc_port = *marketlens::testing::PickFreePort();
-  Process process(args(grpc_port, model), absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-aspects.log"));
+  ChildProcess process(args(grpc_port, model), absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-aspects.log"));
   auto stub = v1::AnalyzerService::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
   v1::TextAnalysis resp;
@@ -349,8 +288,8 @@ TEST(AnalyzerBinaryTest, AspectModelFlag) {
   EXPECT_LT(aspects["fan"].polarity(), -0.2);
   EXPECT_EQ(process.Kill(SIGTERM), 0) << process.Log();
 
-  Process bad(args(*marketlens::testing::PickFreePort(), bad_model),
-              absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-bad-model.log"));
+  ChildProcess bad(args(*marketlens::testing::PickFreePort(), bad_model),
+                   absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-bad-model.log"));
   int code = -1;
   for (const absl::Time until = absl::Now() + absl::Seconds(20); absl::Now() < until;) {
     if (absl::StrContains(bad.Log(), "aspect_model")) break;

@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
@@ -31,71 +32,8 @@ extern char** environ;
 namespace marketlens::analyzer::llm_review {
 namespace {
 
-class Process {
- public:
-  Process(const std::vector<std::string>& args, const std::string& log) : log_(log) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Process() {
-    if (pid_ > 0) Kill(SIGKILL);
-  }
-  // Sends `sig` (0: none) and waits for the exit; its code (128 + signal when killed).
-  int Kill(int sig, absl::Duration timeout = absl::Seconds(20)) {
-    if (pid_ <= 0) return -1;
-    if (sig != 0) kill(pid_, sig);
-    const absl::Time until = absl::Now() + timeout;
-    int status = 0;
-    for (;;) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) break;
-      if (absl::Now() > until) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  std::string Log() const {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::string log_;
-};
-
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return "";
-  }
-  const std::string req = absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: localhost\r\n\r\n");
-  (void)write(fd, req.data(), req.size());
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, n);
-  close(fd);
-  return out;
-}
+using ::marketlens::testing::ChildProcess;
+using ::marketlens::testing::HttpGet;
 
 // The value of a sample line "<name>{<labels>} <value>" (0 when absent).
 double MetricValue(const std::string& metrics, const std::string& series) {
@@ -125,7 +63,7 @@ TEST(LlmReviewBinaryTest, SampledReviewsAnalysedByTheModelInTheBackground) {
       "host=127.0.0.1 port=", pg->port(),
       " dbname=", analyzer::testing::Scalar(*pool, "SELECT current_database()"), " user=postgres");
   const std::string log = absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-llm-review.log");
-  auto process = std::make_unique<Process>(
+  auto process = std::make_unique<ChildProcess>(
       std::vector<std::string>{
           "services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
           absl::StrCat("--metrics_port=", metrics_port), "--grpc_host=127.0.0.1", "--pg_dsn=" + dsn,
@@ -179,20 +117,20 @@ TEST(LlmReviewBinaryTest, SampledReviewsAnalysedByTheModelInTheBackground) {
 
   // --llm_review without the openai backend: refused at start, saying why.
   const std::string log2 = absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-llm-review-local.log");
-  Process refused({"services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
-                   absl::StrCat("--metrics_port=", metrics_port), "--grpc_host=127.0.0.1", "--pg_dsn=" + dsn,
-                   "--redis_address=127.0.0.1:1", "--train=false", "--llm_review"},
-                  log2);
+  ChildProcess refused({"services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
+                        absl::StrCat("--metrics_port=", metrics_port), "--grpc_host=127.0.0.1",
+                        "--pg_dsn=" + dsn, "--redis_address=127.0.0.1:1", "--train=false", "--llm_review"},
+                       log2);
   EXPECT_NE(refused.Kill(0), 0);
   EXPECT_TRUE(absl::StrContains(refused.Log(), "--llm_review needs --llm_backend=openai")) << refused.Log();
 
   // --llm_review without the pipeline it rides on: refused too, not silently ignored.
   const std::string log3 = absl::StrCat(getenv("TEST_TMPDIR"), "/analyzer-llm-review-nopipeline.log");
-  Process no_pipeline({"services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
-                       absl::StrCat("--metrics_port=", metrics_port), "--grpc_host=127.0.0.1",
-                       "--pg_dsn=" + dsn, "--redis_address=127.0.0.1:1", "--pipeline=false",
-                       "--llm_backend=openai", "--llm_base_url=http://127.0.0.1:1", "--llm_review"},
-                      log3);
+  ChildProcess no_pipeline({"services/analyzer/analyzer", absl::StrCat("--grpc_port=", grpc_port),
+                            absl::StrCat("--metrics_port=", metrics_port), "--grpc_host=127.0.0.1",
+                            "--pg_dsn=" + dsn, "--redis_address=127.0.0.1:1", "--pipeline=false",
+                            "--llm_backend=openai", "--llm_base_url=http://127.0.0.1:1", "--llm_review"},
+                           log3);
   EXPECT_NE(no_pipeline.Kill(0), 0);
   EXPECT_TRUE(absl::StrContains(no_pipeline.Log(), "--llm_review needs the pipeline")) << no_pipeline.Log();
 }

@@ -1,0 +1,40 @@
+// A service binary started by a test (posix_spawn, stdout and stderr appended to a log file), and a plain
+// HTTP GET for its /metrics. The process is SIGKILLed when the object goes away.
+#ifndef MARKETLENS_COMMON_TESTING_CHILD_PROCESS_H_
+#define MARKETLENS_COMMON_TESTING_CHILD_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace marketlens::testing {
+
+class ChildProcess {
+ public:
+  // args[0] is the binary's path.
+  ChildProcess(const std::vector<std::string>& args, const std::string& log);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Sends `sig` (0: none) and waits up to `timeout` for the exit (then SIGKILL); returns the exit code,
+  // 128 + the signal when killed, -1 when the process never started or was already waited for.
+  int Kill(int sig, absl::Duration timeout = absl::Seconds(20));
+  // What the process wrote so far.
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+// The whole HTTP/1.0 response (status line, headers and body) of GET `path` on 127.0.0.1:`port`; empty
+// when nothing listens there.
+std::string HttpGet(int port, const std::string& path);
+
+}  // namespace marketlens::testing
+
+#endif  // MARKETLENS_COMMON_TESTING_CHILD_PROCESS_H_
