@@ -44,6 +44,45 @@ std::string KeyOf(const HttpRequest& r) {
 
 std::string FullMethodName(const Route& r) { return r.method->full_name(); }
 
+// 404 for an unknown path, 405 (with Allow) for a known path and another method.
+ApiError NoRouteError(const HttpRequest& request, const RouteTable::Lookup& lookup) {
+  if (lookup.allowed_methods.empty()) {
+    return MakeError(absl::StatusCode::kNotFound,
+                     absl::StrCat("no route for ", request.method, " ", request.path));
+  }
+  const std::string allowed = absl::StrJoin(lookup.allowed_methods, ", ");
+  ApiError e = MakeError(
+      absl::StatusCode::kUnimplemented,
+      absl::StrCat(request.method, " is not allowed on ", request.path, " (allowed: ", allowed, ")"));
+  e.http_status = 405;
+  e.headers.emplace_back("Allow", allowed);
+  return e;
+}
+
+// 415 for a non-empty body that is not JSON on a route that takes one.
+std::optional<ApiError> CheckBodyContentType(const Route& route, const HttpRequest& request) {
+  if (route.body.empty() || absl::StripAsciiWhitespace(request.body).empty()) return std::nullopt;
+  const absl::string_view ct = request.Header("content-type");
+  if (ct.empty() || IsJsonContentType(ct)) return std::nullopt;
+  ApiError e = MakeError(absl::StatusCode::kInvalidArgument,
+                         absl::StrCat("unsupported Content-Type \"", ct, "\": send application/json"));
+  e.http_status = 415;
+  return e;
+}
+
+// The client's "Grpc-Timeout" header, if any, as the backend call's deadline (zero: the route's default).
+std::optional<ApiError> ParseDeadline(const HttpRequest& request, absl::Duration* timeout) {
+  const absl::string_view t = request.Header("grpc-timeout");
+  if (t.empty()) return std::nullopt;
+  std::optional<absl::Duration> d = Transcoder::ParseGrpcTimeout(t);
+  if (!d.has_value() || *d <= absl::ZeroDuration()) {
+    return MakeError(absl::StatusCode::kInvalidArgument,
+                     absl::StrCat("bad Grpc-Timeout \"", t, "\" (e.g. 500m, 2S)"), "Grpc-Timeout");
+  }
+  *timeout = *d;
+  return std::nullopt;
+}
+
 // "127.0.0.1:5555" -> "127.0.0.1" (the rate-limit key of anonymous callers).
 std::string HostOf(absl::string_view remote) {
   const size_t colon = remote.rfind(':');
@@ -275,87 +314,68 @@ void Gateway::HandleIngestUpload(const std::shared_ptr<Context>& ctx, HttpReques
                         });
 }
 
+// The steps of an /api/ request, in order; each answers the client itself when it refuses.
 void Gateway::HandleApi(const std::shared_ptr<Context>& ctx, HttpRequest& request) {
   RouteTable::Lookup lookup = deps_.routes->Find(request.method, request.path);
-  if (lookup.route == nullptr) {
-    if (!lookup.allowed_methods.empty()) {
-      ApiError e = MakeError(absl::StatusCode::kUnimplemented,
-                             absl::StrCat(request.method, " is not allowed on ", request.path,
-                                          " (allowed: ", absl::StrJoin(lookup.allowed_methods, ", "), ")"));
-      e.http_status = 405;
-      e.headers.emplace_back("Allow", absl::StrJoin(lookup.allowed_methods, ", "));
-      return FinishError(ctx, e);
-    }
-    return FinishError(ctx, MakeError(absl::StatusCode::kNotFound,
-                                      absl::StrCat("no route for ", request.method, " ", request.path)));
-  }
+  if (lookup.route == nullptr) return FinishError(ctx, NoRouteError(request, lookup));
   const Route& route = *lookup.route;
   ctx->route = route.label;
-
-  // Content type of a body.
-  if (!route.body.empty() && !absl::StripAsciiWhitespace(request.body).empty()) {
-    const absl::string_view ct = request.Header("content-type");
-    if (!ct.empty() && !IsJsonContentType(ct)) {
-      ApiError e = MakeError(absl::StatusCode::kInvalidArgument,
-                             absl::StrCat("unsupported Content-Type \"", ct, "\": send application/json"));
-      e.http_status = 415;
-      return FinishError(ctx, e);
-    }
+  if (std::optional<ApiError> e = CheckBodyContentType(route, request)) return FinishError(ctx, *e);
+  if (std::optional<ApiError> e = Admit(ctx, request, RequiredScope(route), route.label)) {
+    return FinishError(ctx, *e);
   }
-
-  // API key, scope and rate limit.
-  if (std::optional<ApiError> refused = Admit(ctx, request, RequiredScope(route), route.label)) {
-    return FinishError(ctx, *refused);
-  }
-
-  // Deadline.
   absl::Duration timeout = absl::ZeroDuration();
-  if (const absl::string_view t = request.Header("grpc-timeout"); !t.empty()) {
-    std::optional<absl::Duration> d = Transcoder::ParseGrpcTimeout(t);
-    if (!d.has_value() || *d <= absl::ZeroDuration()) {
-      deps_.metrics->Rejected("bad_request");
-      return FinishError(
-          ctx, MakeError(absl::StatusCode::kInvalidArgument,
-                         absl::StrCat("bad Grpc-Timeout \"", t, "\" (e.g. 500m, 2S)"), "Grpc-Timeout"));
-    }
-    timeout = *d;
-  }
-
-  // Bind.
-  auto call = std::make_shared<PreparedCall>();
-  if (auto err = deps_.transcoder->Prepare(route, lookup.bindings, request.query, request.body, call.get())) {
+  if (std::optional<ApiError> e = ParseDeadline(request, &timeout)) {
     deps_.metrics->Rejected("bad_request");
-    return FinishError(ctx, *err);
+    return FinishError(ctx, *e);
   }
+  auto call = std::make_shared<PreparedCall>();
+  if (std::optional<ApiError> e =
+          deps_.transcoder->Prepare(route, lookup.bindings, request.query, request.body, call.get())) {
+    deps_.metrics->Rejected("bad_request");
+    return FinishError(ctx, *e);
+  }
+  std::optional<std::string> cache_key;
+  if (AnswerFromCache(ctx, request, *call, &cache_key)) return;
+  CallBackend(ctx, request, std::move(call), timeout, std::move(cache_key));
+}
 
-  // Cache.
+// Cached GETs (GatewayOptions::cached_methods): true when the client was answered from the cache. On a
+// miss, `cache_key` is where CallBackend stores the backend's answer; it stays nullopt for uncached routes.
+bool Gateway::AnswerFromCache(const std::shared_ptr<Context>& ctx, const HttpRequest& request,
+                              const PreparedCall& call, std::optional<std::string>* cache_key) {
+  const Route& route = *call.route;
   const bool cacheable = deps_.cache != nullptr && route.http_method == "GET" &&
                          options_.cached_methods.contains(FullMethodName(route));
-  std::string cache_key;
-  if (cacheable) {
-    // "Cache-Control: no-cache" skips the cached entry (and refreshes it).
-    const bool no_cache =
-        absl::StrContains(absl::AsciiStrToLower(request.Header("cache-control")), "no-cache");
-    ResponseCache::Lookup hit =
-        deps_.cache->Get(route.service()->full_name(), route.grpc_path, call->request_bytes, !no_cache);
-    deps_.metrics->CacheLookup(route.label, hit.body.has_value());
-    if (hit.body.has_value()) {
-      ctx->cache = "HIT";
-      HttpResponse r;
-      r.headers.emplace_back("Content-Type", kJson);
-      r.headers.emplace_back("X-Cache", "HIT");
-      r.body = *std::move(hit.body);
-      return Finish(ctx, std::move(r));
-    }
+  if (!cacheable) return false;
+  // "Cache-Control: no-cache" skips the cached entry (and refreshes it).
+  const bool no_cache = absl::StrContains(absl::AsciiStrToLower(request.Header("cache-control")), "no-cache");
+  ResponseCache::Lookup hit =
+      deps_.cache->Get(route.service()->full_name(), route.grpc_path, call.request_bytes, !no_cache);
+  deps_.metrics->CacheLookup(route.label, hit.body.has_value());
+  if (!hit.body.has_value()) {
     ctx->cache = "MISS";
-    cache_key = std::move(hit.key);
+    *cache_key = std::move(hit.key);
+    return false;
   }
+  ctx->cache = "HIT";
+  HttpResponse r;
+  r.headers.emplace_back("Content-Type", kJson);
+  r.headers.emplace_back("X-Cache", "HIT");
+  r.body = *std::move(hit.body);
+  Finish(ctx, std::move(r));
+  return true;
+}
 
-  // Backend.
-  const bool is_write = route.http_method != "GET";
+// The backend call, answered from its completion callback. A write invalidates the service's cached GETs.
+// A client that goes away cancels the call (the backend sees its context cancelled).
+void Gateway::CallBackend(const std::shared_ptr<Context>& ctx, const HttpRequest& request,
+                          std::shared_ptr<PreparedCall> call, absl::Duration timeout,
+                          std::optional<std::string> cache_key) {
+  const bool is_write = call->route->http_method != "GET";
   Transcoder::Canceller cancel = deps_.transcoder->Invoke(
       *call, timeout, ctx->request_id,
-      [this, ctx, call, cacheable, cache_key = std::move(cache_key), is_write](CallResult result) {
+      [this, ctx, call, cache_key = std::move(cache_key), is_write](CallResult result) {
         logging::ScopedRequestId scoped(ctx->request_id);
         if (!result.ok) {
           if (ctx->client_gone.load() && result.error.code == absl::StatusCode::kCancelled) {
@@ -365,16 +385,15 @@ void Gateway::HandleApi(const std::shared_ptr<Context>& ctx, HttpRequest& reques
           }
           return FinishError(ctx, result.error);
         }
-        if (cacheable && !cache_key.empty()) deps_.cache->Put(cache_key, result.json);
+        if (cache_key.has_value() && !cache_key->empty()) deps_.cache->Put(*cache_key, result.json);
         if (is_write && deps_.cache != nullptr) deps_.cache->Invalidate(call->route->service()->full_name());
         HttpResponse r;
         r.headers.emplace_back("Content-Type", kJson);
-        if (cacheable) r.headers.emplace_back("X-Cache", "MISS");
+        if (cache_key.has_value()) r.headers.emplace_back("X-Cache", "MISS");
         r.body = std::move(result.json);
         Finish(ctx, std::move(r));
       });
-  // A client that goes away cancels its backend call (the backend sees its context cancelled). Holds the
-  // context weakly: the watch must not keep a finished request alive.
+  // Holds the context weakly: the watch must not keep a finished request alive.
   if (request.disconnect != nullptr) {
     request.disconnect->OnDisconnect([weak = std::weak_ptr<Context>(ctx), cancel = std::move(cancel)] {
       if (std::shared_ptr<Context> c = weak.lock()) {

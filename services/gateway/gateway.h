@@ -95,6 +95,11 @@ class Gateway {
  private:
   struct Context;
   void HandleApi(const std::shared_ptr<Context>& ctx, HttpRequest& request);
+  bool AnswerFromCache(const std::shared_ptr<Context>& ctx, const HttpRequest& request,
+                       const PreparedCall& call, std::optional<std::string>* cache_key);
+  void CallBackend(const std::shared_ptr<Context>& ctx, const HttpRequest& request,
+                   std::shared_ptr<PreparedCall> call, absl::Duration timeout,
+                   std::optional<std::string> cache_key);
   void HandleIngestUpload(const std::shared_ptr<Context>& ctx, HttpRequest request);
   // The API key's scope and the per-key rate limit; the error to answer, if refused.
   std::optional<ApiError> Admit(const std::shared_ptr<Context>& ctx, const HttpRequest& request,
