@@ -17,6 +17,8 @@ PACKAGES=(
   chromium nodejs wrk
   # collector .xlsx ingest (zip + XML) and the workbooks its tests write
   libzip-dev libexpat1-dev python3-openpyxl
+  # JSON documents through a library (header-only)
+  nlohmann-json3-dev
 )
 
 missing=()

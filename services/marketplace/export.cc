@@ -12,8 +12,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "common/logging/log.h"
 #include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 #include "services/marketplace/rng.h"
 
 namespace marketlens::marketplace {
@@ -23,7 +23,10 @@ std::string Rfc3339(const google::protobuf::Timestamp& ts) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProto(ts), absl::UTCTimeZone());
 }
 
-std::string Json(absl::string_view s) { return absl::StrCat("\"", logging::JsonEscape(s), "\""); }
+// One JSON line; invalid UTF-8 in generated or replayed text becomes U+FFFD instead of failing the export.
+std::string JsonLine(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
 
 class File {
  public:
@@ -232,26 +235,31 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
       for (const auto& r : d.reviews) {
         auto it = customer_index.find(r.customer_id());
         const absl::Time t = FromProto(r.created_at());
-        f.out() << "{\"reviewerID\": " << Json(r.customer_id()) << ", \"asin\": " << Json(r.product_id());
-        if (it != customer_index.end() && !names[it->second].empty()) {
-          f.out() << ", \"reviewerName\": " << Json(names[it->second]);
-        }
-        f.out() << ", \"verified\": " << (r.verified_purchase() ? "true" : "false");
-        if (r.helpful_votes() > 0) f.out() << ", \"vote\": \"" << r.helpful_votes() << "\"";
-        f.out() << ", \"overall\": " << r.rating() << ".0, \"reviewText\": " << Json(r.text())
-                << ", \"summary\": " << Json(r.title()) << ", \"unixReviewTime\": " << absl::ToUnixSeconds(t)
-                << ", \"reviewTime\": \"" << absl::FormatTime("%m %-d, %Y", t, absl::UTCTimeZone())
-                << "\"}\n";
+        nlohmann::ordered_json line = {{"reviewerID", r.customer_id()}, {"asin", r.product_id()}};
+        if (it != customer_index.end() && !names[it->second].empty())
+          line["reviewerName"] = names[it->second];
+        line["verified"] = r.verified_purchase();
+        if (r.helpful_votes() > 0) line["vote"] = absl::StrCat(r.helpful_votes());
+        line["overall"] = static_cast<double>(r.rating());
+        line["reviewText"] = r.text();
+        line["summary"] = r.title();
+        line["unixReviewTime"] = absl::ToUnixSeconds(t);
+        line["reviewTime"] = absl::FormatTime("%m %-d, %Y", t, absl::UTCTimeZone());
+        f.out() << JsonLine(line);
       }
       if (absl::Status s = f.Close(); !s.ok()) return s;
     }
     {  // Amazon metadata JSON lines.
       File f(path("meta.json"));
       for (const auto& p : d.products) {
-        f.out() << "{\"asin\": " << Json(p.id()) << ", \"title\": " << Json(p.title()) << ", \"price\": \"$"
-                << absl::StrFormat("%d.%02d", p.price_cents() / 100, p.price_cents() % 100)
-                << "\", \"brand\": " << Json(p.brand()) << ", \"category\": [" << Json(p.category())
-                << "], \"description\": " << Json(p.description()) << "}\n";
+        const nlohmann::ordered_json line = {
+            {"asin", p.id()},
+            {"title", p.title()},
+            {"price", absl::StrFormat("$%d.%02d", p.price_cents() / 100, p.price_cents() % 100)},
+            {"brand", p.brand()},
+            {"category", nlohmann::ordered_json::array({p.category()})},
+            {"description", p.description()}};
+        f.out() << JsonLine(line);
       }
       if (absl::Status s = f.Close(); !s.ok()) return s;
     }
