@@ -14,40 +14,24 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::analyzer::llm {
-namespace {
-
-std::string JsonEscapeMinimal(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 HttpResponse ChatCompletion(const std::string& content, int prompt_tokens, int completion_tokens,
                             const std::string& finish_reason) {
   HttpResponse r;
   r.headers = {{"Content-Type", "application/json"}};
-  r.body = absl::StrCat(
-      R"({"id":"chatcmpl-1","object":"chat.completion","model":"fake-model","choices":[{"index":0,)",
-      R"("message":{"role":"assistant","content":")", JsonEscapeMinimal(content), R"("},"finish_reason":")",
-      finish_reason, R"("}])");
+  nlohmann::ordered_json body = {
+      {"id", "chatcmpl-1"},
+      {"object", "chat.completion"},
+      {"model", "fake-model"},
+      {"choices", nlohmann::ordered_json::array({{{"index", 0},
+                                                  {"message", {{"role", "assistant"}, {"content", content}}},
+                                                  {"finish_reason", finish_reason}}})}};
   if (prompt_tokens >= 0 && completion_tokens >= 0) {
-    absl::StrAppend(&r.body, R"(,"usage":{"prompt_tokens":)", prompt_tokens, R"(,"completion_tokens":)",
-                    completion_tokens, "}");
+    body["usage"] = {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens}};
   }
-  r.body += "}";
+  r.body = body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return r;
 }
 

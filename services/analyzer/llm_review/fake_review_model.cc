@@ -6,9 +6,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/logging/log.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::analyzer::llm_review {
 namespace {
@@ -30,8 +30,6 @@ std::vector<std::string> Sentences(const std::string& text) {
   return out;
 }
 
-std::string Q(const std::string& s) { return absl::StrCat("\"", logging::JsonEscape(s), "\""); }
-
 }  // namespace
 
 FakeReviewModel::FakeReviewModel(FakeModelBehaviour behaviour)
@@ -52,7 +50,8 @@ std::vector<std::string> FakeReviewModel::ReviewLines(const std::string& user) {
 }
 
 std::string FakeReviewModel::Answer(const std::string& user, const FakeModelBehaviour& b) {
-  std::vector<std::string> items;
+  using Json = nlohmann::ordered_json;
+  Json items = Json::array();
   for (const std::string& line : ReviewLines(user)) {
     google::protobuf::Struct review;
     if (!google::protobuf::util::JsonStringToMessage(line, &review).ok()) continue;
@@ -62,46 +61,48 @@ std::string FakeReviewModel::Answer(const std::string& user, const FakeModelBeha
     const int rating = static_cast<int>(f.at("rating").number_value());
     if (b.omit_ids.count(id)) continue;
     if (b.ignore_schema) {
-      items.push_back(absl::StrCat("{\"review\":", Q(id), ",\"verdict\":\"", rating >= 4 ? "good" : "bad",
-                                   "\",\"notes\":\"The customer has opinions.\"}"));
+      items.push_back({{"review", id},
+                       {"verdict", rating >= 4 ? "good" : "bad"},
+                       {"notes", "The customer has opinions."}});
       continue;
     }
     const double sentiment = (rating - 3) / 2.0;
-    std::vector<std::string> issues, features, concerns;
+    Json issues = Json::array(), features = Json::array(), concerns = Json::array();
     for (const std::string& s : Sentences(text)) {
       const std::string lower = absl::AsciiStrToLower(s);
       for (const char* feature : {"battery", "screen", "sound", "strap", "price", "size", "charger", "fit"}) {
         if (absl::StrContains(lower, feature)) {
-          features.push_back(absl::StrCat(
-              "{\"feature\":", Q(feature), ",\"polarity\":", rating >= 4 ? 0.8 : -0.8,
-              ",\"quote\":", Q(b.made_up_ids.count(id) ? "It is the best thing ever made." : s), "}"));
+          features.push_back({{"feature", feature},
+                              {"polarity", rating >= 4 ? 0.8 : -0.8},
+                              {"quote", b.made_up_ids.count(id) ? "It is the best thing ever made." : s}});
           break;
         }
       }
       if (absl::StrContains(lower, "broke") || absl::StrContains(lower, "stopped working")) {
-        issues.push_back(absl::StrCat("{\"category\":\"defective\",\"sentence\":", Q(s), "}"));
-        concerns.push_back(
-            absl::StrCat("{\"concern\":\"defects\",\"detail\":\"stops working\",\"quote\":", Q(s), "}"));
+        issues.push_back({{"category", "defective"}, {"sentence", s}});
+        concerns.push_back({{"concern", "defects"}, {"detail", "stops working"}, {"quote", s}});
       }
     }
     if (b.made_up_ids.count(id) && features.empty()) {
       features.push_back(
-          "{\"feature\":\"design\",\"polarity\":0.9,\"quote\":\"It is the best thing ever made.\"}");
+          {{"feature", "design"}, {"polarity", 0.9}, {"quote", "It is the best thing ever made."}});
     }
     const std::string label = b.off_schema_ids.count(id) ? "furious"
                               : sentiment >= 0.2         ? "positive"
                               : sentiment <= -0.2        ? "negative"
                                                          : "neutral";
-    items.push_back(absl::StrCat("{\"id\":", Q(id), ",\"sentiment\":", sentiment, ",\"label\":", Q(label),
-                                 ",\"issues\":[", absl::StrJoin(issues, ","), "],\"feature_feedback\":[",
-                                 absl::StrJoin(features, ","), "],\"quality_concerns\":[",
-                                 absl::StrJoin(concerns, ","), "]}"));
+    items.push_back({{"id", id},
+                     {"sentiment", sentiment},
+                     {"label", label},
+                     {"issues", issues},
+                     {"feature_feedback", features},
+                     {"quality_concerns", concerns}});
   }
+  auto dump = [](const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); };
   if (b.ignore_schema) {
-    return absl::StrCat("Here is my analysis of the reviews:\n{\"analysis\":[", absl::StrJoin(items, ","),
-                        "]}");
+    return absl::StrCat("Here is my analysis of the reviews:\n", dump(Json{{"analysis", items}}));
   }
-  return absl::StrCat("{\"reviews\":[", absl::StrJoin(items, ","), "]}");
+  return dump(Json{{"reviews", items}});
 }
 
 llm::HttpResponse FakeReviewModel::Handle(const llm::HttpRequest& req) {
