@@ -12,6 +12,10 @@
 // caption angles, engagement-weighted against each creator's usual engagement, with minimum support:
 // brief_tools.h) and what reviewers praise about the product (insights + BM25 over its good reviews).
 //
+// The pieces: content_store.h reads the rows (its SQL beside it), grounded_ask.h asks the configured backend
+// and falls back to the local engine, content_writers.h is the local engine's writers, content_text.h the
+// small text helpers; this file is the three RPCs.
+//
 // Backends, all behind llm::LlmBackend: every answer is asked for with a versioned prompt whose text holds
 // the retrieved facts (each tagged with its id) and whose typed context holds the same facts. The local
 // engine (llm::LocalBackend with the writers registered here; the default, --llm_backend=local) writes
@@ -37,6 +41,9 @@
 #include "services/analyzer/llm/local_backend.h"
 #include "services/analyzer/llm/prompts.h"
 #include "services/analyzer/llm/structured_llm.h"
+#include "services/analyzer/rag/content_store.h"
+#include "services/analyzer/rag/content_text.h"
+#include "services/analyzer/rag/content_writers.h"
 #include "services/analyzer/rag/corpus_index.h"
 #include "services/analyzer/rag/corpus_sync.h"
 
@@ -69,6 +76,7 @@ class GroundedContent : public ContentService {
 
  private:
   postgres::PgPool* pool_;
+  ContentStore store_;
   const Engine* engine_;
   llm::StructuredLlm* llm_;
   const llm::PromptLibrary* prompts_;
@@ -80,20 +88,11 @@ class GroundedContent : public ContentService {
   CorpusSync* corpus_;
 };
 
-// Registers the local engine's writers for the content prompts (summarize_interactions, generate_content,
-// generate_brief) on `backend`.
-void RegisterLocalWriters(llm::LocalBackend* backend);
-// A local backend with those writers.
-std::unique_ptr<llm::LocalBackend> MakeLocalBackend(std::string model = "local-engine");
-
 // What reviewers call `aspect` of a product of `category`: its name and the taxonomy's terms for it, without
 // sentiment words ("value" -> "value", "price", "money", "cost", "value for money", ...; not "overpriced").
 // The praise retrieval's query (joined) and the words its quote is chosen by (exposed for tests).
 std::vector<std::string> PraiseTerms(const Engine& engine, absl::string_view category,
                                      absl::string_view aspect);
-
-// "Voltix Bluetooth Speaker, 360 Degree Sound - Black" -> "Voltix Bluetooth Speaker" (exposed for tests).
-std::string ShortTitle(absl::string_view title);
 
 }  // namespace marketlens::analyzer::rag
 
