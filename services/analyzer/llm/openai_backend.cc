@@ -13,6 +13,7 @@
 #include "common/logging/log.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::analyzer::llm {
 namespace {
@@ -80,22 +81,29 @@ std::string OpenAiBackend::RequestBody(const RenderedPrompt& prompt) const {
 }
 
 std::string OpenAiBackend::Body(const RenderedPrompt& prompt, bool with_schema) const {
-  std::string body = absl::StrCat("{\"model\":\"", logging::JsonEscape(options_.model), "\",\"messages\":[");
-  if (!prompt.system.empty()) {
-    absl::StrAppend(&body, "{\"role\":\"system\",\"content\":\"", logging::JsonEscape(prompt.system), "\"},");
+  using Json = nlohmann::ordered_json;
+  Json messages = Json::array();
+  if (!prompt.system.empty()) messages.push_back({{"role", "system"}, {"content", prompt.system}});
+  messages.push_back({{"role", "user"}, {"content", prompt.user}});
+  Json body = {{"model", options_.model},
+               {"messages", std::move(messages)},
+               {"temperature", options_.temperature},
+               {"max_tokens", options_.max_tokens}};
+  // The schema is our own JSON document (json_schema.h); one that does not parse is sent as json_object.
+  Json schema =
+      with_schema ? Json::parse(prompt.response_schema, nullptr, /*allow_exceptions=*/false) : Json(nullptr);
+  if (with_schema && !schema.is_discarded()) {
+    body["response_format"] = {
+        {"type", "json_schema"},
+        {"json_schema",
+         {{"name", prompt.response_schema_name.empty() ? "output" : prompt.response_schema_name},
+          {"strict", true},
+          {"schema", std::move(schema)}}}};
+  } else if (options_.json_mode || with_schema) {
+    body["response_format"] = {{"type", "json_object"}};
   }
-  absl::StrAppend(&body, "{\"role\":\"user\",\"content\":\"", logging::JsonEscape(prompt.user), "\"}],",
-                  "\"temperature\":", options_.temperature, ",\"max_tokens\":", options_.max_tokens);
-  if (with_schema) {
-    absl::StrAppend(
-        &body, ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"",
-        logging::JsonEscape(prompt.response_schema_name.empty() ? "output" : prompt.response_schema_name),
-        "\",\"strict\":true,\"schema\":", prompt.response_schema, "}}");
-  } else if (options_.json_mode) {
-    absl::StrAppend(&body, ",\"response_format\":{\"type\":\"json_object\"}");
-  }
-  body += "}";
-  return body;
+  // Text from reviews may hold invalid UTF-8: replaced, never fatal.
+  return body.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 absl::StatusOr<LlmResponse> ParseChatCompletion(const std::string& body) {
