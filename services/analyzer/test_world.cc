@@ -1,22 +1,13 @@
 #include "services/analyzer/test_world.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/migrate/migrate.h"
+#include "common/testing/migrated_database.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::analyzer::testing {
 
 std::unique_ptr<postgres::PgPool> MigratedDatabase(marketlens::testing::PostgresServer& server) {
-  const std::string dsn = server.CreateTestDatabaseOrFail();
-  postgres::PoolOptions options;
-  options.dsn = dsn;
-  options.max_size = 4;
-  auto pool = postgres::PgPool::Create(options);
-  EXPECT_TRUE(pool.ok()) << pool.status();
-  if (!pool.ok()) return nullptr;
-  auto applied = migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations");
-  EXPECT_TRUE(applied.ok()) << applied.status();
-  return *std::move(pool);
+  return marketlens::testing::CreateMigratedDatabaseOrFail(server).pool;
 }
 
 absl::Status AddProduct(postgres::PgPool& pool, const std::string& id, const std::string& title,

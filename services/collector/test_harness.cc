@@ -1,6 +1,6 @@
 #include "services/collector/test_harness.h"
 
-#include "common/migrate/migrate.h"
+#include "common/testing/migrated_database.h"
 #include "prometheus/registry.h"
 
 namespace marketlens::collector::testing {
@@ -41,14 +41,10 @@ Marketplace::~Marketplace() {
 
 absl::StatusOr<std::unique_ptr<postgres::PgPool>> MigratedDatabase(
     marketlens::testing::PostgresServer& server, std::string* dsn) {
-  auto db = server.CreateTestDatabase();
+  auto db = marketlens::testing::CreateMigratedDatabase(server, {.pool_size = 8});
   if (!db.ok()) return db.status();
-  if (dsn != nullptr) *dsn = *db;
-  auto pool = postgres::PgPool::Create({.dsn = *db, .max_size = 8});
-  if (!pool.ok()) return pool.status();
-  auto applied = migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations");
-  if (!applied.ok()) return applied.status();
-  return pool;
+  if (dsn != nullptr) *dsn = db->dsn;
+  return std::move(db->pool);
 }
 
 double CounterValue(prometheus::Registry& registry, const std::string& name) {

@@ -1,33 +1,16 @@
 #include "services/recommender/store/test_db.h"
 
-#include "common/logging/log.h"
-#include "common/migrate/migrate.h"
-#include "gtest/gtest.h"
+#include "common/testing/migrated_database.h"
 
 namespace marketlens::recommender::testing {
 
-marketlens::testing::PostgresServer& SharedPostgres() {
-  static marketlens::testing::PostgresServer* server =
-      marketlens::testing::PostgresServer::StartOrDie().release();
-  return *server;
-}
+marketlens::testing::PostgresServer& SharedPostgres() { return marketlens::testing::SharedPostgresServer(); }
 
 std::unique_ptr<postgres::PgPool> MigratedDatabase(int max_size, std::string* dsn_out) {
-  logging::SetMinLevel(logging::Level::kWarning);  // no "migration applied" lines per test
-  std::string dsn = SharedPostgres().CreateTestDatabaseOrFail();
-  if (dsn.empty()) return nullptr;
-  auto pool = postgres::PgPool::Create({.dsn = dsn, .max_size = max_size});
-  if (!pool.ok()) {
-    ADD_FAILURE() << pool.status();
-    return nullptr;
-  }
-  auto applied = migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations");
-  if (!applied.ok()) {
-    ADD_FAILURE() << "migrations: " << applied.status();
-    return nullptr;
-  }
-  if (dsn_out != nullptr) *dsn_out = dsn;
-  return *std::move(pool);
+  marketlens::testing::MigratedDatabase db =
+      marketlens::testing::CreateMigratedDatabaseOrFail(SharedPostgres(), {.pool_size = max_size});
+  if (dsn_out != nullptr) *dsn_out = db.dsn;
+  return std::move(db.pool);
 }
 
 }  // namespace marketlens::recommender::testing
