@@ -2,31 +2,23 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
-#include "common/logging/log.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::recommender {
 namespace {
 
 using postgres::Tx;
 
-std::string Quote(const std::string& s) { return absl::StrCat("\"", logging::JsonEscape(s), "\""); }
-
 std::string VariantsJson(const std::vector<ExperimentVariantSpec>& variants) {
-  std::vector<std::string> parts;
+  nlohmann::json out = nlohmann::json::array();
   for (const auto& v : variants) {
-    parts.push_back(absl::StrCat("{\"name\":", Quote(v.name),
-                                 ",\"weight\":", absl::StrFormat("%.17g", v.weight),
-                                 ",\"model_version\":", Quote(v.model_version), "}"));
+    out.push_back({{"name", v.name}, {"weight", v.weight}, {"model_version", v.model_version}});
   }
-  return absl::StrCat("[", absl::StrJoin(parts, ","), "]");
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string StringsJson(const std::vector<std::string>& values) {
-  std::vector<std::string> parts;
-  for (const auto& v : values) parts.push_back(Quote(v));
-  return absl::StrCat("[", absl::StrJoin(parts, ","), "]");
+  return nlohmann::json(values).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 constexpr char kSelect[] =
