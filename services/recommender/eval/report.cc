@@ -1,11 +1,12 @@
 #include "services/recommender/eval/report.h"
 
 #include <cmath>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/logging/log.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::recommender {
 namespace {
@@ -17,14 +18,19 @@ const AlgorithmResult* Find(const std::vector<AlgorithmResult>& results, const s
   return nullptr;
 }
 
-std::string Quote(absl::string_view s) { return absl::StrCat("\"", logging::JsonEscape(s), "\""); }
+// A figure as a person reads it: 6 significant digits, printed in its shortest form; null when not finite.
+nlohmann::ordered_json Figure(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  return std::strtod(absl::StrFormat("%.6g", v).c_str(), nullptr);
+}
+
+std::string Dump(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
 
 }  // namespace
 
-std::string JsonNumber(double v) {
-  if (!std::isfinite(v)) return "null";
-  return absl::StrFormat("%.6g", v);
-}
+std::string JsonNumber(double v) { return Dump(Figure(v)); }
 
 std::string FormatTable(const std::vector<AlgorithmResult>& results, const ReportContext& c) {
   std::string out;
@@ -70,52 +76,58 @@ std::string FormatTable(const std::vector<AlgorithmResult>& results, const Repor
 }
 
 std::string FormatJson(const std::vector<AlgorithmResult>& results, const ReportContext& c) {
-  std::string out =
-      absl::StrCat("{\"protocol\":", Quote(c.protocol), ",\"k\":", c.k, ",\"baseline\":", Quote(c.baseline));
+  using Json = nlohmann::ordered_json;
+  Json out = {{"protocol", c.protocol}, {"k", c.k}, {"baseline", c.baseline}};
   if (c.data != nullptr) {
     const EvalData& d = *c.data;
-    absl::StrAppend(
-        &out, ",\"train\":{\"users\":", d.train.num_users(), ",\"items\":", d.train.num_items(),
-        ",\"interactions\":", d.train.user_items.nnz(),
-        ",\"hygiene\":{\"input_events\":", d.hygiene.input_events,
-        ",\"duplicate_events\":", d.hygiene.duplicate_events, ",\"bot_users\":", d.hygiene.bot_users,
-        ",\"bot_events\":", d.hygiene.bot_events, ",\"users_dropped\":", d.hygiene.users_dropped,
-        ",\"items_dropped\":", d.hygiene.items_dropped, ",\"output_events\":", d.hygiene.output_events, "}}");
-    absl::StrAppend(&out, ",\"test\":{\"users_evaluated\":", d.eval_users.size(),
-                    ",\"cold_users\":", d.cold_test_users, ",\"relevant_pairs\":", d.test_pairs,
-                    ",\"unknown_item_pairs\":", d.unknown_item_pairs, "}");
+    out["train"] = {{"users", d.train.num_users()},
+                    {"items", d.train.num_items()},
+                    {"interactions", d.train.user_items.nnz()},
+                    {"hygiene",
+                     {{"input_events", d.hygiene.input_events},
+                      {"duplicate_events", d.hygiene.duplicate_events},
+                      {"bot_users", d.hygiene.bot_users},
+                      {"bot_events", d.hygiene.bot_events},
+                      {"users_dropped", d.hygiene.users_dropped},
+                      {"items_dropped", d.hygiene.items_dropped},
+                      {"output_events", d.hygiene.output_events}}}};
+    out["test"] = {{"users_evaluated", d.eval_users.size()},
+                   {"cold_users", d.cold_test_users},
+                   {"relevant_pairs", d.test_pairs},
+                   {"unknown_item_pairs", d.unknown_item_pairs}};
   }
   const AlgorithmResult* base = Find(results, c.baseline);
-  std::vector<std::string> items;
+  Json items = Json::array();
   for (const AlgorithmResult& r : results) {
-    std::string s = absl::StrCat("{\"algorithm\":", Quote(r.name));
+    Json item = {{"algorithm", r.name}};
     if (!r.status.ok()) {
-      absl::StrAppend(&s, ",\"skipped\":", Quote(r.status.ToString()), "}");
-      items.push_back(s);
+      item["skipped"] = r.status.ToString();
+      items.push_back(std::move(item));
       continue;
     }
-    std::vector<std::string> params;
-    for (const auto& [k, v] : r.params) params.push_back(absl::StrCat(Quote(k), ":", Quote(v)));
+    Json params = Json::object();
+    for (const auto& [k, v] : r.params) params[k] = v;
     const EvalMetrics& m = r.metrics;
-    absl::StrAppend(&s, ",\"params\":{", absl::StrJoin(params, ","), "}",
-                    ",\"precision\":", JsonNumber(m.precision), ",\"recall\":", JsonNumber(m.recall),
-                    ",\"ndcg\":", JsonNumber(m.ndcg), ",\"map\":", JsonNumber(m.map),
-                    ",\"coverage\":", JsonNumber(m.coverage), ",\"diversity\":", JsonNumber(m.diversity),
-                    ",\"novelty\":", JsonNumber(m.novelty), ",\"users\":", m.users,
-                    ",\"fit_seconds\":", JsonNumber(r.fit_seconds),
-                    ",\"eval_seconds\":", JsonNumber(r.eval_seconds));
-    if (base != nullptr && base->metrics.ndcg > 0) {
-      absl::StrAppend(&s, ",\"ndcg_vs_baseline\":", JsonNumber(r.metrics.ndcg / base->metrics.ndcg));
-    }
+    item["params"] = std::move(params);
+    item["precision"] = Figure(m.precision);
+    item["recall"] = Figure(m.recall);
+    item["ndcg"] = Figure(m.ndcg);
+    item["map"] = Figure(m.map);
+    item["coverage"] = Figure(m.coverage);
+    item["diversity"] = Figure(m.diversity);
+    item["novelty"] = Figure(m.novelty);
+    item["users"] = m.users;
+    item["fit_seconds"] = Figure(r.fit_seconds);
+    item["eval_seconds"] = Figure(r.eval_seconds);
+    if (base != nullptr && base->metrics.ndcg > 0)
+      item["ndcg_vs_baseline"] = Figure(r.metrics.ndcg / base->metrics.ndcg);
     if (r.tuning_trials > 0) {
-      absl::StrAppend(&s, ",\"tuning\":{\"trials\":", r.tuning_trials,
-                      ",\"validation_ndcg\":", JsonNumber(r.validation_ndcg), "}");
+      item["tuning"] = {{"trials", r.tuning_trials}, {"validation_ndcg", Figure(r.validation_ndcg)}};
     }
-    s.push_back('}');
-    items.push_back(s);
+    items.push_back(std::move(item));
   }
-  absl::StrAppend(&out, ",\"results\":[", absl::StrJoin(items, ","), "]}");
-  return out;
+  out["results"] = std::move(items);
+  return Dump(out);
 }
 
 }  // namespace marketlens::recommender

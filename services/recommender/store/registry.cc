@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/logging/log.h"
+#include "nlohmann/json.hpp"
 #include "services/recommender/store/artifact_store.h"
 
 namespace marketlens::recommender {
@@ -123,23 +124,18 @@ absl::Status SetPromoted(Tx& tx, const std::string& version, const char* reason)
   return absl::OkStatus();
 }
 
-std::string Quote(const std::string& s) { return absl::StrCat("\"", logging::JsonEscape(s), "\""); }
-
 }  // namespace
 
 std::string ParamsToJson(const std::map<std::string, std::string>& params) {
-  std::vector<std::string> parts;
-  for (const auto& [k, v] : params) parts.push_back(absl::StrCat(Quote(k), ":", Quote(v)));
-  return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
+  return nlohmann::json(params).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string MetricsToJson(const std::map<std::string, double>& metrics) {
-  std::vector<std::string> parts;
+  nlohmann::json out = nlohmann::json::object();
   for (const auto& [k, v] : metrics) {
-    if (!std::isfinite(v)) continue;
-    parts.push_back(absl::StrCat(Quote(k), ":", absl::StrFormat("%.17g", v)));
+    if (std::isfinite(v)) out[k] = v;  // JSON has no NaN or infinity
   }
-  return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 ModelRecord RecordFromBundle(const ModelBundle& b, const std::string& artifact_uri) {
