@@ -13,7 +13,12 @@
 namespace marketlens::analyzer {
 namespace {
 
-double Round(double x, double unit = 1e-4) { return std::round(x / unit) * unit; }
+// Rounded to a multiple of `unit` (a power of ten), dividing by the integer scale so that the result is the
+// double nearest the decimal and prints as such (3.4, never 3.4000000000000004).
+double Round(double x, double unit = 1e-4) {
+  const double scale = std::round(1 / unit);
+  return std::round(x * scale) / scale;
+}
 
 }  // namespace
 

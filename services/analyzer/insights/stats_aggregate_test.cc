@@ -90,6 +90,16 @@ TEST(AggregateTest, WeeklyOverallIssuesAndFeatures) {
   EXPECT_EQ(a.last_review_at, Day(2025, 1, 13));
 }
 
+// Figures are the doubles nearest their rounded decimals, so JSON shows 3.4, not 3.4000000000000004.
+TEST(AggregateTest, RoundedFiguresPrintAsTheirDecimals) {
+  std::vector<ReviewFact> facts;
+  for (int rating : {5, 4, 4, 2, 2}) facts.push_back({Day(2025, 1, 6), rating, 0.1, {}, {}, {}, {}});
+  ProductAggregate a = Aggregate(facts, Day(2025, 1, 7));
+  EXPECT_EQ(a.average_rating, 3.4);
+  ASSERT_EQ(a.weekly.size(), 1u);
+  EXPECT_EQ(a.weekly[0].average_rating, 3.4);
+}
+
 TEST(AggregateTest, VelocityTrendCountsEmptyWeeks) {
   std::vector<ReviewFact> facts;
   // Weeks 1..8 before now with 1, 2, ..., 8 reviews: a rising velocity.
