@@ -648,9 +648,11 @@ class Session : public std::enable_shared_from_this<Session> {
       expect_continue_ = false;
       static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       stream_.expires_at(request_deadline_);
+      SetBodyReadPending(true);
       net::async_write(stream_, net::buffer(kContinue),
                        [self = shared_from_this(), max_bytes, done = std::move(done)](beast::error_code ec,
                                                                                       std::size_t) mutable {
+                         self->SetBodyReadPending(false);
                          if (ec) return self->BodyFailed(ec, std::move(done));
                          self->ReadPiece(max_bytes, std::move(done));
                        });
@@ -672,16 +674,23 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (body.size < max_bytes || stream_parser_->is_done()) return DeliverPiece(std::move(done));
     stream_.expires_at(request_deadline_);
+    SetBodyReadPending(true);
     http::async_read_some(
         stream_, buffer_, *stream_parser_,
         [self = shared_from_this(), max_bytes, done = std::move(done)](beast::error_code ec,
                                                                        std::size_t) mutable {
+          self->SetBodyReadPending(false);
           if (ec && ec != http::error::need_buffer) return self->BodyFailed(ec, std::move(done));
           if (self->stream_parser_->get().body().size == max_bytes && !self->stream_parser_->is_done()) {
             return self->ReadPiece(max_bytes, std::move(done));  // framing only (a chunk header)
           }
           self->DeliverPiece(std::move(done));
         });
+  }
+
+  void SetBodyReadPending(bool pending) {
+    absl::MutexLock lock(&mu_);
+    body_read_pending_ = pending;
   }
 
   void DeliverPiece(HttpBodyStream::ReadDone done) {
@@ -748,9 +757,14 @@ class Session : public std::enable_shared_from_this<Session> {
   bool Respond(HttpResponse response, const Pending& pending) {
     pending.watch->Detach();
     bool keep = pending.keep_alive && !response.close && !server_->stopping_.load();
-    if (pending.streamed && keep) {
+    if (pending.streamed) {
       absl::MutexLock lock(&mu_);
-      keep = !body_open_;  // the rest of an unread body cannot be told from the next request
+      if (body_open_) {
+        // The rest of an unread body cannot be told from the next request: the connection ends, after
+        // the body is drained (CloseAfterResponse).
+        keep = false;
+        linger_ = true;
+      }
     }
     const std::string head = ResponseHead(response, keep);
     const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
@@ -778,7 +792,7 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpServer::Impl* server = server_.get();
     if (failed || sent == head.size() + body.size()) {
       if (post_close) {
-        server->SafePost(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+        server->SafePost(stream_.get_executor(), [self = shared_from_this()] { self->CloseAfterResponse(); });
       } else if (post_continue) {
         server->SafePost(stream_.get_executor(), [self = shared_from_this()] { self->Continue(); });
       }
@@ -848,7 +862,7 @@ class Session : public std::enable_shared_from_this<Session> {
                            read_pending = self->read_pending_;
                          }
                        }
-                       if (close) return self->Close();
+                       if (close) return ec ? self->Close() : self->CloseAfterResponse();
                        if (!read_pending) self->Continue();
                      });
   }
@@ -862,6 +876,39 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (buffer_.size() > 0) return BeginRequest();
     WaitForRequest();
+  }
+
+  // After a response that ends the connection. When it answered a streamed upload before the body's end,
+  // the client may still be sending: closing a socket with unread data resets the connection, and the
+  // client could lose the answer. So the write side is shut (the client sees the answer and the end) and
+  // the rest is read and dropped until the client closes, for at most a few seconds ("lingering close").
+  void CloseAfterResponse() {
+    bool linger = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (state_ == State::kClosed) return;
+      linger = linger_ && !peer_gone_ && !body_read_pending_;
+      linger_ = false;
+      if (linger) {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      }
+    }
+    if (!linger) return Close();
+    stream_parser_.reset();
+    buffer_.clear();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    stream_.expires_at(std::min(until, request_deadline_));
+    Drain();
+  }
+
+  void Drain() {
+    drain_.resize(64 << 10);
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->Close();  // the client's end, or the time is up
+                              self->Drain();
+                            });
   }
 
   void Close() {
@@ -890,6 +937,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string piece_;  // the piece being read
   bool expect_continue_ = false;
   absl::Status body_error_;
+  std::string drain_;  // what a lingering close reads and drops
   absl::Time started_at_;
   std::string remote_;
 
@@ -901,6 +949,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::chrono::steady_clock::time_point idle_since_ ABSL_GUARDED_BY(mu_);
   // A streamed request's body is not read to its end: its response closes the connection.
   bool body_open_ ABSL_GUARDED_BY(mu_) = false;
+  bool body_read_pending_ ABSL_GUARDED_BY(mu_) = false;  // a socket operation of a body Read
+  bool linger_ ABSL_GUARDED_BY(mu_) = false;             // its response came first: drain before closing
   // The ClientDisconnect of the request with the handler (null otherwise).
   std::shared_ptr<ClientDisconnect> watch_ ABSL_GUARDED_BY(mu_);
 };

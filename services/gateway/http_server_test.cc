@@ -92,6 +92,10 @@ class HttpServerTest : public ::testing::Test {
       return;
     }
     if (req.path == "/close") r.close = true;
+    if (req.path == "/upload" && req.query == "refuse") {
+      r.status = 415;  // at once, without reading the body
+      return respond(std::move(r));
+    }
     if (req.path == "/upload" && req.body_stream != nullptr) return ReadStreamed(std::move(req), respond);
     respond(std::move(r));
   }
@@ -572,6 +576,35 @@ TEST_F(HttpServerTest, StreamedUploadPastTheLimitIs413MidStream) {
   ASSERT_EQ(StreamErrors().size(), 1u);
   EXPECT_EQ(StreamErrors()[0].code(), absl::StatusCode::kResourceExhausted);
   EXPECT_LE(streamed_bytes_.load(), 200000);
+}
+
+// A streamed upload refused before its body is read (a bad type, a missing key): the client still gets the
+// answer, however much it goes on sending (the server reads and drops the rest before closing, rather than
+// resetting the connection under the answer).
+TEST_F(HttpServerTest, StreamedUploadRefusedAtOnceStillGetsItsAnswer) {
+  StartServer(StreamingOptions());
+  for (int round = 0; round < 3; ++round) {
+    auto c = TestConnection::Connect(server_->port());
+    ASSERT_TRUE(c.ok());
+    const size_t size = 8 << 20;
+    ASSERT_TRUE(
+        c->Send(absl::StrCat("POST /upload?refuse HTTP/1.1\r\nHost: x\r\nContent-Length: ", size, "\r\n\r\n"))
+            .ok());
+    std::atomic<bool> send_ok{true};
+    std::thread sender([&] {
+      const std::string block(64 << 10, 'z');
+      for (size_t sent = 0; sent < size && send_ok.load(); sent += block.size()) {
+        if (!c->Send(block).ok()) send_ok.store(false);
+      }
+    });
+    sender.join();
+    EXPECT_TRUE(send_ok.load()) << "round " << round << ": the body could not be sent (connection reset)";
+    auto r = c->ReadResponse();
+    ASSERT_TRUE(r.ok()) << "round " << round << ": " << r.status();
+    EXPECT_EQ(r->status, 415);
+    EXPECT_FALSE(r->keep_alive);
+    EXPECT_TRUE(c->WaitClosed(absl::Seconds(5)));
+  }
 }
 
 TEST_F(HttpServerTest, StreamedUploadTimesOut) {
