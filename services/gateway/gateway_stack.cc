@@ -102,7 +102,7 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(GatewayStackOp
   deps.uploads = s->uploads_.get();
   if (s->uploads_ != nullptr) {
     options.http.upload_paths.push_back(kIngestPath);
-    options.http.stream_uploads = true;  // the body goes on to the collector as it arrives
+    options.http.stream_uploads = options.uploads.stream;  // on to the collector as it arrives
   }
   s->gateway_ = std::make_unique<Gateway>(options.gateway, std::move(deps));
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "common/logging/log.h"
 #include "google/protobuf/util/json_util.h"
 #include "marketlens/collector/v1/collector.grpc.pb.h"
@@ -222,6 +223,58 @@ std::optional<ApiError> ExtractUploadedFile(absl::string_view content_type, absl
   return std::nullopt;
 }
 
+namespace {
+
+// Reads a body stream one piece ahead: the next piece comes in from the socket while the current one is
+// written to the collector, so the two overlap (two pieces in memory at most).
+class PieceReader {
+ public:
+  PieceReader(HttpBodyStream* stream, size_t piece_bytes) : stream_(stream), piece_bytes_(piece_bytes) {}
+
+  // The next piece ("" at the end); asks for the one after it at once.
+  absl::StatusOr<std::string> Next(absl::Duration wait) {
+    if (pending_ == nullptr) pending_ = Ask();
+    absl::StatusOr<std::string> piece = Wait(std::exchange(pending_, nullptr), wait);
+    if (piece.ok() && !piece->empty()) pending_ = Ask();
+    return piece;
+  }
+
+  // Waits (at most `wait`) for a piece still asked for, dropping it.
+  void Settle(absl::Duration wait) {
+    if (pending_ != nullptr) (void)Wait(std::exchange(pending_, nullptr), wait);
+  }
+
+ private:
+  struct Slot {
+    absl::Mutex mu;
+    std::optional<absl::StatusOr<std::string>> piece ABSL_GUARDED_BY(mu);
+  };
+
+  std::shared_ptr<Slot> Ask() {
+    auto slot = std::make_shared<Slot>();
+    stream_->Read(piece_bytes_, [slot](absl::StatusOr<std::string> piece) {
+      absl::MutexLock lock(&slot->mu);
+      slot->piece = std::move(piece);
+    });
+    return slot;
+  }
+
+  static absl::StatusOr<std::string> Wait(const std::shared_ptr<Slot>& slot, absl::Duration wait) {
+    absl::MutexLock lock(&slot->mu);
+    auto ready = [&slot]() ABSL_SHARED_LOCKS_REQUIRED(slot->mu) { return slot->piece.has_value(); };
+    if (!slot->mu.AwaitWithTimeout(absl::Condition(&ready), wait)) {
+      return absl::DeadlineExceededError("the request body did not arrive in time");
+    }
+    return *std::move(slot->piece);
+  }
+
+  HttpBodyStream* stream_;
+  const size_t piece_bytes_;
+  std::shared_ptr<Slot> pending_;
+};
+
+}  // namespace
+
 IngestUploader::IngestUploader(std::shared_ptr<grpc::Channel> collector, IngestUploadOptions options)
     : collector_(std::move(collector)), options_(options) {}
 
@@ -291,10 +344,10 @@ std::optional<ApiError> IngestUploader::Send(const HttpRequest& request, bool mu
                                              Done* done) {
   // The body's pieces: from the stream, or slices of a body read whole.
   size_t offset = 0;
+  std::optional<PieceReader> reader;
+  if (request.body_stream != nullptr) reader.emplace(request.body_stream.get(), options_.chunk_bytes);
   auto next_piece = [&]() -> absl::StatusOr<std::string> {
-    if (request.body_stream != nullptr) {
-      return request.body_stream->ReadBlocking(options_.chunk_bytes, options_.timeout);
-    }
+    if (reader.has_value()) return reader->Next(options_.timeout);
     const absl::string_view rest = absl::string_view(request.body).substr(offset, options_.chunk_bytes);
     offset += rest.size();
     return std::string(rest);
@@ -358,6 +411,8 @@ std::optional<ApiError> IngestUploader::Send(const HttpRequest& request, bool mu
       out.clear();
     }
   }
+  // The server drains an unread body after an early answer, but not under a read still in flight.
+  if (reader.has_value()) reader->Settle(absl::Seconds(5));
   if (failure.has_value()) {
     // Nothing of a cut upload may be committed: the collector rolls back a cancelled call.
     if (writer != nullptr) {

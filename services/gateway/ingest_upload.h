@@ -47,6 +47,9 @@ struct IngestUploadOptions {
   int max_concurrent = 4;
   absl::Duration timeout = absl::Minutes(10);
   size_t chunk_bytes = 1 << 20;
+  // The body is streamed from the socket (HttpServerOptions::stream_uploads, set by GatewayStack). false:
+  // read whole before the call, as before streaming (the baseline of bench/gateway_upload_bench.sh).
+  bool stream = true;
 };
 
 // The file inside a multipart/form-data body, taken out as the body streams in: the first part with a
