@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -486,6 +487,82 @@ TEST_F(CollectorBinaryTest, IngestFileCancelledMidStreamLeavesNothingAndTheServe
   EXPECT_EQ(report.accepted(), 2);
   EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE id IN ('w1', 'w2')"), 2);
   EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE id = 'w2' AND hashtags = '{c}'"), 1);
+  EXPECT_EQ(collector->Kill(SIGTERM), 0);
+}
+
+// --max_ingest_file_bytes: a streamed file past it is refused with RESOURCE_EXHAUSTED naming the limit, a
+// workbook's spool file is removed, a CSV commits nothing; a file within it is ingested.
+TEST_F(CollectorBinaryTest, IngestFileLargerThanTheLimitIsRefusedAndNotSpooled) {
+  testing::MarketplaceOptions mo;
+  mo.products = 10;
+  mo.service = testing::OpenService();
+  auto m = testing::Marketplace::Start(mo);
+  ASSERT_TRUE(m.ok()) << m.status();
+  // The collector's temporary files go to a directory of this test's own.
+  const std::string spool_dir = absl::StrCat(::testing::TempDir(), "/spool");
+  ASSERT_EQ(std::system(absl::StrCat("rm -rf ", spool_dir, " && mkdir -p ", spool_dir).c_str()), 0);
+  const char* old_tmpdir = std::getenv("TMPDIR");
+  const std::string saved = old_tmpdir != nullptr ? old_tmpdir : "";
+  setenv("TMPDIR", spool_dir.c_str(), 1);
+  auto collector = StartCollector(**m, "ingest-limit", {"--max_ingest_file_bytes=200000"});
+  if (old_tmpdir != nullptr) {
+    setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    unsetenv("TMPDIR");
+  }
+  // Files left in the spool directory.
+  auto spool_files = [&] {
+    return std::distance(std::filesystem::directory_iterator(spool_dir),
+                         std::filesystem::directory_iterator());
+  };
+  // Sends `chunks` chunks of `size` bytes (the first starting with `start`) as one IngestFile call.
+  auto send = [&](cv1::IngestKind kind, const std::string& filename, const std::string& start, int chunks,
+                  size_t size, cv1::IngestReport* report) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    auto writer = stub_->IngestFile(&ctx, report);
+    cv1::IngestFileChunk first;
+    first.mutable_header()->set_kind(kind);
+    first.mutable_header()->set_filename(filename);
+    first.set_data(start);
+    bool ok = writer->Write(first);
+    for (int i = 0; ok && i < chunks; ++i) {
+      cv1::IngestFileChunk chunk;
+      std::string data;
+      while (data.size() < size)
+        absl::StrAppend(&data, filename, "-", i, "-", data.size(), ",C1,@a,tiktok,2024-01-15,x,#t\n");
+      chunk.set_data(data);
+      ok = writer->Write(chunk);
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  };
+
+  // A workbook (a zip: spooled before it is read), 300 kB.
+  cv1::IngestReport report;
+  grpc::Status st =
+      send(cv1::INGEST_KIND_UNSPECIFIED, "big.xlsx", std::string("PK\x03\x04", 4), 3, 100000, &report);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_NE(st.error_message().find("larger than 200000 bytes"), std::string::npos) << st.error_message();
+  EXPECT_NE(st.error_message().find("--max_ingest_file_bytes"), std::string::npos) << st.error_message();
+  EXPECT_EQ(spool_files(), 0) << "the spooled upload was left in " << spool_dir;
+
+  // A CSV of a known kind (parsed as it streams): refused the same way, nothing committed.
+  st = send(cv1::INGEST_KIND_CAMPAIGN_POSTS, "big.csv",
+            "id,campaign,influencer,platform,date,caption,hashtags\n", 3, 100000, &report);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_NE(st.error_message().find("--max_ingest_file_bytes"), std::string::npos) << st.error_message();
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE id LIKE 'big.csv-%'"), 0);
+  EXPECT_EQ(Count("SELECT count(*) FROM ingest.files WHERE filename = 'big.csv' AND status = 'succeeded'"),
+            0);
+  EXPECT_EQ(spool_files(), 0);
+
+  // Within the limit: ingested.
+  st = send(cv1::INGEST_KIND_CAMPAIGN_POSTS, "small.csv",
+            "id,campaign,influencer,platform,date,caption,hashtags\n", 1, 100000, &report);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_GT(report.accepted(), 1000);
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE id LIKE 'small.csv-%'"), report.accepted());
   EXPECT_EQ(collector->Kill(SIGTERM), 0);
 }
 

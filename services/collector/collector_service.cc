@@ -231,12 +231,24 @@ grpc::Status CollectorServiceImpl::IngestFile(grpc::ServerContext* context,
     }
   }
   bool first_served = false;
+  int64_t received = 0;
+  const int64_t max_bytes = ingest_options_.max_file_bytes;
+  // The file's bytes as they come; past max_file_bytes an error, so that neither spool grows unbounded.
+  auto counted = [&](std::string* chunk) -> absl::StatusOr<bool> {
+    received += static_cast<int64_t>(chunk->size());
+    if (max_bytes > 0 && received > max_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat("the file is larger than ", max_bytes,
+                                                       " bytes, the collector's limit "
+                                                       "(--max_ingest_file_bytes)"));
+    }
+    return true;
+  };
   ChunkSource source = [&](std::string* chunk) -> absl::StatusOr<bool> {
     if (!first_served) {
       first_served = true;
       if (!pending.empty()) {
         *chunk = std::move(pending);
-        return true;
+        return counted(chunk);
       }
     }
     for (;;) {
@@ -248,7 +260,7 @@ grpc::Status CollectorServiceImpl::IngestFile(grpc::ServerContext* context,
       if (next.has_header()) return absl::InvalidArgumentError("only the first chunk may carry a header");
       if (next.data().empty()) continue;
       *chunk = std::move(*next.mutable_data());
-      return true;
+      return counted(chunk);
     }
   };
   std::vector<SheetOutcome> outcomes;

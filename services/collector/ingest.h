@@ -36,6 +36,9 @@ namespace marketlens::collector {
 struct IngestOptions {
   // Bound on the whole ingest (reading the input included).
   absl::Duration timeout = absl::Hours(1);
+  // IngestFile: a streamed file larger than this is refused with RESOURCE_EXHAUSTED (0: no limit). Both
+  // paths spool it to disk (a workbook before it is read, a CSV for a staged retry), so this bounds the disk.
+  int64_t max_file_bytes = int64_t{256} << 20;
   // How many rejects the result lists (all of them are in ingest.rejects).
   size_t max_reported_rejects = 100;
   // Stored raw lines of refused rows are cut to this many bytes.

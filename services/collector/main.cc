@@ -49,6 +49,8 @@ ABSL_FLAG(std::string, review_stream, marketlens::collector::kReviewStream,
           "Redis stream announcing new and edited reviews");
 ABSL_FLAG(int64_t, review_stream_maxlen, 1000000, "approximate MAXLEN of the review stream (0: unbounded)");
 ABSL_FLAG(absl::Duration, ingest_timeout, absl::Hours(1), "bound on one IngestFile call");
+ABSL_FLAG(int64_t, max_ingest_file_bytes, int64_t{256} << 20,
+          "IngestFile refuses a file larger than this (RESOURCE_EXHAUSTED); it is spooled to disk first");
 
 namespace {
 
@@ -85,6 +87,8 @@ absl::Status Setup(service::ServiceContext& ctx) {
       config::ValidateRange("review_stream_maxlen", absl::GetFlag(FLAGS_review_stream_maxlen), int64_t{0},
                             int64_t{1} << 40),
       config::ValidatePositive("ingest_timeout", absl::GetFlag(FLAGS_ingest_timeout)),
+      config::ValidateRange("max_ingest_file_bytes", absl::GetFlag(FLAGS_max_ingest_file_bytes), int64_t{1},
+                            int64_t{1} << 40),
   };
   config::ExitOnInvalid(checks);
 
@@ -117,6 +121,7 @@ absl::Status Setup(service::ServiceContext& ctx) {
 
   collector::IngestOptions ingest_options;
   ingest_options.timeout = absl::GetFlag(FLAGS_ingest_timeout);
+  ingest_options.max_file_bytes = absl::GetFlag(FLAGS_max_ingest_file_bytes);
   static collector::CollectorServiceImpl service(pool, crawler, ingest_options);
   ctx.server().AddService(&service);
 

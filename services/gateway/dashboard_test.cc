@@ -71,7 +71,9 @@ TEST(DashboardTest, PagesWorkInHeadlessChromium) {
   }
   EXPECT_TRUE(skipped);
   EXPECT_TRUE(liked);
-  for (const char* name : {"01-products", "03-product", "05-recommendations", "07-campaigns"}) {
+  // The upload reached the collector (the refused one did not).
+  EXPECT_EQ(backends->collector.ingested_files.load(), 1);
+  for (const char* name : {"01-products", "03-product", "05-recommendations", "07-campaigns", "08-upload"}) {
     std::ifstream png(absl::StrCat(shots, "/", name, ".png"), std::ios::binary);
     std::stringstream s;
     s << png.rdbuf();

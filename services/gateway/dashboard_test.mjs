@@ -8,7 +8,9 @@
 // page with the three weekly charts, the price/stock history, issue cards with quotes and feature feedback;
 // the alerts page; the recommendations page with a shopper picked from the collected shoppers (by segment),
 // items with title/category/price, where Skip sends feedback and the list changes live; the campaigns list
-// and a campaign's top performers; no uncaught JavaScript error anywhere. Screenshots of every page go to SCREENSHOT_DIR.
+// and a campaign's top performers; the upload page (a CSV written here, picked with DOM.setFileInputFiles:
+// the report with accepted/rejected counts and each reject's line and reason; a .pdf gets the 415 message);
+// no uncaught JavaScript error anywhere. Screenshots of every page go to SCREENSHOT_DIR.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -211,6 +213,45 @@ try {
   await submitForm('#campaign-form', { campaign: 'CMP0001' });
   await waitFor(`${settled('campaigns')} && ${text('#performers')}.includes('CMP0001-inf0')`, 'a campaign by id');
   await screenshot('07-campaigns');
+
+  // ---- Upload a file: the report with its rejects; a file of another type is refused (415) ---------------
+  // The fake collector accepts a row with as many fields as the header and rejects the others (line, reason).
+  const csvPath = join(profile, 'brief001-sample.csv');
+  writeFileSync(csvPath, 'campaignId,influencerId,Platform,Post Date,views\r\n' +
+    'CMP1,@ana,tiktok,2024-01-15,1200\r\nCMP1,@bo,youtube,2024-01-16\r\nCMP1,@cy,instagram,2024-01-17,90\r\n' +
+    'CMP2,@di,tiktok,2024-01-18,5,extra\r\nCMP2,@ed,tiktok,2024-01-19,77\r\n');
+  await goto(`${BASE}/upload.html`);
+  await page('DOM.enable');
+  const pickFile = async (path) => {
+    const { result } = await page('Runtime.evaluate', { expression: `document.getElementById('file')` });
+    await page('DOM.setFileInputFiles', { files: [path], objectId: result.objectId });
+  };
+  await pickFile(csvPath);
+  check((await evaluate(`document.getElementById('file').files[0]?.name`)) === 'brief001-sample.csv', 'the file is picked');
+  await evaluate(`document.getElementById('upload-form').requestSubmit()`);
+  await waitFor(`${count('#report .card')} === 1`, 'the upload report appears');
+  check((await evaluate(text('#report .summary'))) === 'rows 5 · accepted 3 · rejected 2 · duplicates 0',
+    'the report counts rows, accepted and rejected');
+  check((await evaluate(count('#report .rejects tr'))) === 3, 'both rejects are listed (and a header row)');
+  // Each reject as "line/column/reason".
+  const rejects = await evaluate(`[...document.querySelectorAll('#report .rejects tr')].slice(1)
+    .map(tr => [...tr.cells].map(td => td.textContent).join('/'))`);
+  check(rejects[0] === '3//malformed line: 4 fields but the header has 5', `the cut row's line and reason (${rejects[0]})`);
+  check(rejects[1] === '5//malformed line: 6 fields but the header has 5', `the long row's line and reason (${rejects[1]})`);
+  check((await evaluate(text('#status'))) === 'done', 'the status says done');
+  check(await evaluate(`document.getElementById('error').hidden`), 'no error after a good upload');
+  await screenshot('08-upload');
+
+  const pdfPath = join(profile, 'notes.pdf');
+  writeFileSync(pdfPath, '%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n');
+  await pickFile(pdfPath);
+  await evaluate(`document.getElementById('upload-form').requestSubmit()`);
+  await waitFor(`!document.getElementById('error').hidden`, 'an unknown file type shows an error');
+  const refusal = await evaluate(text('#error'));
+  check(refusal.startsWith('415: unsupported Content-Type "application/pdf"'), `the 415 message is shown (${refusal})`);
+  check(refusal.includes('text/csv') && refusal.includes('(field: content_type)'), 'it says what the gateway reads');
+  check((await evaluate(count('#report .card'))) === 0, 'no report for a refused file');
+  await screenshot('09-upload-refused');
 } catch (e) {
   check(false, `unexpected: ${e.stack || e}`);
   await screenshot('99-failure').catch(() => {});

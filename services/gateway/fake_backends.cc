@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/logging/grpc_request_id.h"
 
@@ -500,6 +501,58 @@ Status FakeCollector::ListCampaigns(grpc::ServerContext*, const collector::v1::L
     c->mutable_first_post_at()->set_seconds(1704067200);
     c->mutable_last_post_at()->set_seconds(1704067200 + 86400 * 30 * i);
   }
+  return Status::OK;
+}
+
+Status FakeCollector::IngestFile(grpc::ServerContext*,
+                                 grpc::ServerReader<collector::v1::IngestFileChunk>* reader,
+                                 collector::v1::IngestReport* resp) {
+  collector::v1::IngestFileChunk chunk;
+  std::string data;
+  std::string kind;
+  bool first = true;
+  while (reader->Read(&chunk)) {
+    if (first) {
+      first = false;
+      if (!chunk.has_header())
+        return Status(StatusCode::INVALID_ARGUMENT, "the first chunk must carry the header");
+      const std::string name = collector::v1::IngestKind_Name(chunk.header().kind());
+      if (chunk.header().kind() != collector::v1::INGEST_KIND_UNSPECIFIED) {
+        kind = absl::AsciiStrToLower(absl::StripPrefix(name, "INGEST_KIND_"));
+      }
+    }
+    data += chunk.data();
+  }
+  if (absl::StartsWith(data, "PK")) {
+    return Status(StatusCode::INVALID_ARGUMENT, "the fake collector reads CSV only, not workbooks");
+  }
+  int64_t line_no = 0;
+  size_t header_fields = 0;
+  for (absl::string_view line : absl::StrSplit(data, '\n')) {
+    ++line_no;
+    line = absl::StripSuffix(line, "\r");
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    const std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
+    if (header_fields == 0) {
+      header_fields = fields.size();
+      if (kind.empty()) kind = absl::StrContains(line, "customer") ? "contacts" : "campaign_posts";
+      continue;
+    }
+    resp->set_rows(resp->rows() + 1);
+    if (fields.size() == header_fields) {
+      resp->set_accepted(resp->accepted() + 1);
+      continue;
+    }
+    resp->set_rejected(resp->rejected() + 1);
+    auto* reject = resp->add_rejects();
+    reject->set_line(line_no);
+    reject->set_reason(
+        absl::StrCat("malformed line: ", fields.size(), " fields but the header has ", header_fields));
+  }
+  if (header_fields == 0) return Status(StatusCode::INVALID_ARGUMENT, "the file is empty");
+  resp->set_kind(kind);
+  resp->set_bytes(static_cast<int64_t>(data.size()));
+  resp->set_file_id(absl::StrCat("fake-", ingested_files.fetch_add(1) + 1));
   return Status::OK;
 }
 

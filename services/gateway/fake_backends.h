@@ -117,6 +117,16 @@ class FakeCollector final : public collector::v1::CollectorService::Service {
                             collector::v1::ListShoppersResponse* resp) override;
   grpc::Status ListCampaigns(grpc::ServerContext* ctx, const collector::v1::ListCampaignsRequest* req,
                              collector::v1::ListCampaignsResponse* resp) override;
+  // A stand-in for the real CSV ingest (it parses nothing special and stores nothing): the first non-blank
+  // line is the header; every later non-blank line is a row, accepted when it has as many comma-separated
+  // fields as the header, else rejected "malformed line: N fields but the header has M" with its line
+  // number. kind: the header's, else "contacts" when the header has a "customer" column, else
+  // "campaign_posts". A zip (a workbook) or an empty file: INVALID_ARGUMENT. Counted in `ingested_files`.
+  grpc::Status IngestFile(grpc::ServerContext* ctx,
+                          grpc::ServerReader<collector::v1::IngestFileChunk>* reader,
+                          collector::v1::IngestReport* resp) override;
+
+  std::atomic<int> ingested_files{0};
 
  private:
   absl::Mutex mu_;

@@ -100,7 +100,10 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(GatewayStackOp
   deps.health = s->health_.get();
   deps.assets = &s->assets_;
   deps.uploads = s->uploads_.get();
-  if (s->uploads_ != nullptr) options.http.upload_paths.push_back(kIngestPath);
+  if (s->uploads_ != nullptr) {
+    options.http.upload_paths.push_back(kIngestPath);
+    options.http.stream_uploads = options.uploads.stream;  // on to the collector as it arrives
+  }
   s->gateway_ = std::make_unique<Gateway>(options.gateway, std::move(deps));
 
   Gateway* gw = s->gateway_.get();

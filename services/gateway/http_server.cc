@@ -70,6 +70,42 @@ absl::string_view HttpRequest::Header(absl::string_view lowercase_name) const {
   return {};
 }
 
+absl::StatusOr<std::string> HttpBodyStream::ReadBlocking(size_t max_bytes, absl::Duration wait) {
+  struct Shared {
+    absl::Mutex mu;
+    std::optional<absl::StatusOr<std::string>> piece ABSL_GUARDED_BY(mu);
+  };
+  auto shared = std::make_shared<Shared>();
+  Read(max_bytes, [shared](absl::StatusOr<std::string> piece) {
+    absl::MutexLock lock(&shared->mu);
+    shared->piece = std::move(piece);
+  });
+  absl::MutexLock lock(&shared->mu);
+  auto ready = [&shared]() ABSL_SHARED_LOCKS_REQUIRED(shared->mu) { return shared->piece.has_value(); };
+  if (!shared->mu.AwaitWithTimeout(absl::Condition(&ready), wait)) {
+    return absl::DeadlineExceededError("the request body did not arrive in time");
+  }
+  return *std::move(shared->piece);
+}
+
+ApiError BodyStreamError(const absl::Status& status) {
+  ApiError e = MakeError(status.code(), status.message(), "body");
+  switch (status.code()) {
+    case absl::StatusCode::kResourceExhausted:
+      e.http_status = 413;
+      break;
+    case absl::StatusCode::kDeadlineExceeded:
+      e.http_status = 408;
+      break;
+    case absl::StatusCode::kInvalidArgument:
+      e.http_status = 400;
+      break;
+    default:
+      break;
+  }
+  return e;
+}
+
 namespace {
 
 std::chrono::steady_clock::duration Chrono(absl::Duration d) {
@@ -184,12 +220,13 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
     threads_.clear();
   }
 
-  // Posts `fn` to `executor` unless the io_contexts were stopped (then `fn` is dropped unrun).
+  // Posts `fn` to `executor` unless the io_contexts were stopped (then `fn` is dropped unrun: false).
   template <typename Executor, typename Fn>
-  void SafePost(const Executor& executor, Fn&& fn) {
+  bool SafePost(const Executor& executor, Fn&& fn) {
     absl::MutexLock lock(&post_mu_);
-    if (ioc_stopped_) return;
+    if (ioc_stopped_) return false;
     net::post(executor, std::forward<Fn>(fn));
+    return true;
   }
 
   void Accept();
@@ -233,6 +270,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::shared_ptr<Session> session ABSL_GUARDED_BY(mu);
     std::shared_ptr<ClientDisconnect> watch;
     bool keep_alive = true;
+    bool streamed = false;  // the body is read by the handler (HttpBodyStream)
   };
 
   enum class State {
@@ -385,6 +423,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ApplyPathLimits()) {
       return RefuseAndClose(413, absl::StrCat("the request body exceeds ", body_limit_, " bytes"));
     }
+    if (upload_ && options().stream_uploads && !parser_->is_done()) return OnStreamedRequest();
     // The rest of the body already in the buffer.
     while (buffer_.size() > 0 && !parser_->is_done()) {
       beast::error_code put_ec;
@@ -414,6 +453,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // upload_request_timeout; others max_body_bytes. False when the Content-Length is over the path's limit.
   bool ApplyPathLimits() {
     const bool upload = IsUploadPath();
+    upload_ = upload;
     if (upload)
       request_deadline_ = std::chrono::steady_clock::now() + Chrono(options().upload_request_timeout);
     const auto length = parser_->content_length();
@@ -484,9 +524,9 @@ class Session : public std::enable_shared_from_this<Session> {
     WriteRest(std::move(bytes), /*counted=*/false, /*keep=*/false);
   }
 
-  void OnRequest() {
-    http::request<http::string_body> req = parser_->release();
-    parser_.reset();
+  // The request line and headers of a parsed request.
+  template <typename Message>
+  HttpRequest RequestHead(const Message& req) {
     HttpRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -501,17 +541,46 @@ class Session : public std::enable_shared_from_this<Session> {
           absl::AsciiStrToLower(absl::string_view(field.name_string().data(), field.name_string().size())),
           std::string(field.value()));
     }
-    r.body = std::move(req.body());
     r.remote_address = remote_;
     r.version = req.version();
     r.keep_alive = req.keep_alive();
     r.started_at = started_at_;
+    return r;
+  }
+
+  void OnRequest() {
+    http::request<http::string_body> req = parser_->release();
+    parser_.reset();
+    HttpRequest r = RequestHead(req);
+    r.body = std::move(req.body());
+    Dispatch(std::move(r), /*streamed=*/false);
+  }
+
+  // An upload whose body is streamed: the handler gets the head now and reads the body through
+  // r.body_stream (ReadPiece on this thread). No read-ahead until the body's end: the socket is the body's.
+  void OnStreamedRequest() {
+    stream_parser_.emplace(std::move(*parser_));
+    parser_.reset();
+    stream_parser_->body_limit(body_limit_);
+    const auto& req = stream_parser_->get();
+    auto expect = req.find(http::field::expect);
+    // "100 Continue" goes out with the first Read: a request the handler refuses never gets its body sent.
+    expect_continue_ = expect != req.end() && beast::iequals(expect->value(), "100-continue");
+    body_error_ = absl::OkStatus();
+    HttpRequest r = RequestHead(req);
+    r.body_stream = std::make_shared<SessionBodyStream>(shared_from_this());
+    Dispatch(std::move(r), /*streamed=*/true);
+  }
+
+  // Hands a request to the handler with its responder (state kBusy).
+  void Dispatch(HttpRequest r, bool streamed) {
     auto watch = std::make_shared<ClientDisconnect>();
     r.disconnect = watch;
 
     auto pending = std::make_shared<Pending>();
     pending->watch = watch;
     pending->keep_alive = r.keep_alive;
+    pending->streamed = streamed;
     {
       absl::MutexLock lock(&pending->mu);
       pending->session = shared_from_this();
@@ -522,8 +591,10 @@ class Session : public std::enable_shared_from_this<Session> {
       state_ = State::kBusy;
       watch_ = watch;
       peer_gone_ = false;
-      // With a pipelined request already buffered there is nothing to watch (the client is there).
-      read_ahead = buffer_.size() == 0;
+      body_open_ = streamed;
+      // With a pipelined request already buffered there is nothing to watch (the client is there). A
+      // streamed body is read by the handler; the read-ahead starts at its end.
+      read_ahead = !streamed && buffer_.size() == 0;
     }
     if (read_ahead) StartRead();
     server_->in_flight_.fetch_add(1);
@@ -544,11 +615,157 @@ class Session : public std::enable_shared_from_this<Session> {
     server_->handler_(std::move(r), std::move(respond));
   }
 
+  // The HttpBodyStream of a streamed request: Read() runs ReadPiece on the session's thread.
+  class SessionBodyStream : public HttpBodyStream {
+   public:
+    explicit SessionBodyStream(const std::shared_ptr<Session>& session)
+        : session_(session), server_(session->server_) {}
+    void Read(size_t max_bytes, ReadDone done) override {
+      std::shared_ptr<Session> s = session_.lock();
+      if (s == nullptr) return done(absl::CancelledError("the connection is closed"));
+      auto shared_done = std::make_shared<ReadDone>(std::move(done));
+      const bool posted = server_->SafePost(s->stream_.get_executor(), [s, max_bytes, shared_done] {
+        s->ReadPiece(std::max<size_t>(1, max_bytes), std::move(*shared_done));
+      });
+      if (!posted) (*shared_done)(absl::CancelledError("the server is stopping"));
+    }
+
+   private:
+    std::weak_ptr<Session> session_;
+    std::shared_ptr<HttpServer::Impl> server_;
+  };
+
+  // On the session's thread: the next piece of a streamed body (see HttpBodyStream::Read).
+  void ReadPiece(size_t max_bytes, HttpBodyStream::ReadDone done) {
+    if (!body_error_.ok()) return done(body_error_);
+    {
+      absl::MutexLock lock(&mu_);
+      if (state_ == State::kClosed) return done(absl::CancelledError("the connection is closed"));
+    }
+    if (!stream_parser_.has_value()) return done(std::string());  // read to its end before
+    if (stream_parser_->is_done()) return EndBody(std::move(done));
+    if (expect_continue_) {
+      expect_continue_ = false;
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_at(request_deadline_);
+      SetBodyReadPending(true);
+      net::async_write(stream_, net::buffer(kContinue),
+                       [self = shared_from_this(), max_bytes, done = std::move(done)](beast::error_code ec,
+                                                                                      std::size_t) mutable {
+                         self->SetBodyReadPending(false);
+                         if (ec) return self->BodyFailed(ec, std::move(done));
+                         self->ReadPiece(max_bytes, std::move(done));
+                       });
+      return;
+    }
+    piece_.resize(max_bytes);
+    auto& body = stream_parser_->get().body();
+    body.data = piece_.data();
+    body.size = piece_.size();
+    body.more = true;
+    // What the buffer holds already (read with the head, or past the previous piece).
+    while (buffer_.size() > 0 && !stream_parser_->is_done() && body.size > 0) {
+      beast::error_code ec;
+      const std::size_t used = stream_parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_buffer) break;
+      if (ec && ec != http::error::need_more) return BodyFailed(ec, std::move(done));
+      if (used == 0) break;
+    }
+    if (body.size < max_bytes || stream_parser_->is_done()) return DeliverPiece(std::move(done));
+    stream_.expires_at(request_deadline_);
+    SetBodyReadPending(true);
+    http::async_read_some(
+        stream_, buffer_, *stream_parser_,
+        [self = shared_from_this(), max_bytes, done = std::move(done)](beast::error_code ec,
+                                                                       std::size_t) mutable {
+          self->SetBodyReadPending(false);
+          if (ec && ec != http::error::need_buffer) return self->BodyFailed(ec, std::move(done));
+          if (self->stream_parser_->get().body().size == max_bytes && !self->stream_parser_->is_done()) {
+            return self->ReadPiece(max_bytes, std::move(done));  // framing only (a chunk header)
+          }
+          self->DeliverPiece(std::move(done));
+        });
+  }
+
+  void SetBodyReadPending(bool pending) {
+    absl::MutexLock lock(&mu_);
+    body_read_pending_ = pending;
+  }
+
+  void DeliverPiece(HttpBodyStream::ReadDone done) {
+    auto& body = stream_parser_->get().body();
+    const size_t got = piece_.size() - body.size;
+    body.data = nullptr;
+    body.size = 0;
+    if (got == 0) return EndBody(std::move(done));  // is_done
+    piece_.resize(got);
+    std::string out = std::move(piece_);
+    piece_ = std::string();
+    done(std::move(out));
+  }
+
+  // The body was read to its end: the connection is watched again (read-ahead) while the handler works.
+  void EndBody(HttpBodyStream::ReadDone done) {
+    stream_parser_.reset();
+    bool read_ahead = false;
+    {
+      absl::MutexLock lock(&mu_);
+      body_open_ = false;
+      read_ahead = state_ == State::kBusy && !read_pending_ && buffer_.size() == 0;
+    }
+    if (read_ahead) StartRead();
+    done(std::string());
+  }
+
+  void BodyFailed(beast::error_code ec, HttpBodyStream::ReadDone done) {
+    bool close = true;
+    if (ec == http::error::body_limit) {
+      body_error_ = absl::ResourceExhaustedError(
+          absl::StrCat("the request body exceeds ", body_limit_, " bytes (the upload limit)"));
+      close = false;  // the handler answers 413 (and the connection is closed after it)
+    } else if (ec == beast::error::timeout) {
+      ProtocolError(408, "request body not received in time");
+      body_error_ = absl::DeadlineExceededError(absl::StrCat(
+          "the request body did not arrive within ", absl::FormatDuration(options().upload_request_timeout)));
+    } else if (ec == http::error::end_of_stream || ec == net::error::eof ||
+               ec == net::error::connection_reset || ec == http::error::partial_message ||
+               ec == net::error::operation_aborted || ec == net::error::broken_pipe) {
+      body_error_ = absl::CancelledError("the client went away before the end of the request body");
+    } else if (ec.category() == http::make_error_code(http::error::bad_chunk).category()) {
+      body_error_ = absl::InvalidArgumentError(absl::StrCat("malformed request body: ", ec.message()));
+      close = false;
+    } else {
+      body_error_ = absl::CancelledError(absl::StrCat("reading the request body failed: ", ec.message()));
+    }
+    stream_parser_.reset();
+    if (close) {
+      std::shared_ptr<ClientDisconnect> gone;
+      {
+        absl::MutexLock lock(&mu_);
+        peer_gone_ = true;
+        gone = watch_;
+      }
+      Close();
+      if (gone != nullptr) gone->Fire();
+    }
+    done(body_error_);
+  }
+
   // Any thread, once per request. True when the response is done with (sent, or dropped); false when the rest
   // of it is left to WriteRest(), which counts it done.
   bool Respond(HttpResponse response, const Pending& pending) {
     pending.watch->Detach();
-    const bool keep = pending.keep_alive && !response.close && !server_->stopping_.load();
+    bool keep = pending.keep_alive && !response.close && !server_->stopping_.load();
+    if (pending.streamed) {
+      absl::MutexLock lock(&mu_);
+      if (body_open_) {
+        // The rest of an unread body cannot be told from the next request: the connection ends, after
+        // the body is drained (CloseAfterResponse).
+        keep = false;
+        linger_ = true;
+      }
+    }
     const std::string head = ResponseHead(response, keep);
     const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
     const absl::string_view body = bodiless ? absl::string_view() : absl::string_view(response.body);
@@ -575,7 +792,7 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpServer::Impl* server = server_.get();
     if (failed || sent == head.size() + body.size()) {
       if (post_close) {
-        server->SafePost(stream_.get_executor(), [self = shared_from_this()] { self->Close(); });
+        server->SafePost(stream_.get_executor(), [self = shared_from_this()] { self->CloseAfterResponse(); });
       } else if (post_continue) {
         server->SafePost(stream_.get_executor(), [self = shared_from_this()] { self->Continue(); });
       }
@@ -645,7 +862,7 @@ class Session : public std::enable_shared_from_this<Session> {
                            read_pending = self->read_pending_;
                          }
                        }
-                       if (close) return self->Close();
+                       if (close) return ec ? self->Close() : self->CloseAfterResponse();
                        if (!read_pending) self->Continue();
                      });
   }
@@ -659,6 +876,39 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (buffer_.size() > 0) return BeginRequest();
     WaitForRequest();
+  }
+
+  // After a response that ends the connection. When it answered a streamed upload before the body's end,
+  // the client may still be sending: closing a socket with unread data resets the connection, and the
+  // client could lose the answer. So the write side is shut (the client sees the answer and the end) and
+  // the rest is read and dropped until the client closes, for at most a few seconds ("lingering close").
+  void CloseAfterResponse() {
+    bool linger = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (state_ == State::kClosed) return;
+      linger = linger_ && !peer_gone_ && !body_read_pending_;
+      linger_ = false;
+      if (linger) {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      }
+    }
+    if (!linger) return Close();
+    stream_parser_.reset();
+    buffer_.clear();
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    stream_.expires_at(std::min(until, request_deadline_));
+    Drain();
+  }
+
+  void Drain() {
+    drain_.resize(64 << 10);
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->Close();  // the client's end, or the time is up
+                              self->Drain();
+                            });
   }
 
   void Close() {
@@ -681,6 +931,13 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::chrono::steady_clock::time_point request_deadline_;
   size_t body_limit_ = 0;
+  bool upload_ = false;  // the request's path is an upload path
+  // A streamed request's body (OnStreamedRequest), read on this thread only.
+  std::optional<http::request_parser<http::buffer_body>> stream_parser_;
+  std::string piece_;  // the piece being read
+  bool expect_continue_ = false;
+  absl::Status body_error_;
+  std::string drain_;  // what a lingering close reads and drops
   absl::Time started_at_;
   std::string remote_;
 
@@ -690,6 +947,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // The read-ahead got EOF or an error while the handler worked: the client went away.
   bool peer_gone_ ABSL_GUARDED_BY(mu_) = false;
   std::chrono::steady_clock::time_point idle_since_ ABSL_GUARDED_BY(mu_);
+  // A streamed request's body is not read to its end: its response closes the connection.
+  bool body_open_ ABSL_GUARDED_BY(mu_) = false;
+  bool body_read_pending_ ABSL_GUARDED_BY(mu_) = false;  // a socket operation of a body Read
+  bool linger_ ABSL_GUARDED_BY(mu_) = false;             // its response came first: drain before closing
   // The ClientDisconnect of the request with the handler (null otherwise).
   std::shared_ptr<ClientDisconnect> watch_ ABSL_GUARDED_BY(mu_);
 };

@@ -16,6 +16,10 @@
 // server thread), so an answered request costs no hop back to a server thread.
 // Keep-alive and pipelined requests are served in order on one connection. Stop() stops accepting, lets
 // requests in flight finish (bounded), then stops the threads.
+// Streamed uploads (HttpServerOptions::stream_uploads): a request on an upload path goes to the handler as
+// soon as its head is parsed, with an HttpBodyStream that hands out the body piece by piece as it arrives;
+// the socket is read only while the handler asks for more (backpressure), so memory stays bounded whatever
+// the body's size. Every other request is read whole first, exactly as before.
 #ifndef MARKETLENS_SERVICES_GATEWAY_HTTP_SERVER_H_
 #define MARKETLENS_SERVICES_GATEWAY_HTTP_SERVER_H_
 
@@ -30,6 +34,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "services/gateway/api_error.h"
 
 namespace marketlens::gateway {
 
@@ -56,6 +61,28 @@ class ClientDisconnect {
   std::function<void()> fn_ ABSL_GUARDED_BY(mu_);
 };
 
+// The body of a streamed request (HttpServerOptions::stream_uploads), read piece by piece as it arrives. The
+// server reads the socket only while a Read is pending, so a slow consumer slows the client down (TCP flow
+// control): the server holds one piece plus its read buffer (about 64 KiB), whatever the body's size.
+// Thread-safe; one Read at a time. A response sent before the body's end closes the connection (the rest of
+// the body is never read); send it when no Read is pending.
+class HttpBodyStream {
+ public:
+  virtual ~HttpBodyStream() = default;
+  // `done` runs once, on a server thread (or at once on this one when the server is stopping): with the next
+  // piece (at most max_bytes, never empty), with "" at the body's end, or with an error, repeated by later
+  // Reads: RESOURCE_EXHAUSTED past the path's body limit (answer 413), DEADLINE_EXCEEDED when the body did
+  // not arrive within the request timeout (the connection is closed: nothing can be answered), CANCELLED when
+  // the client went away, INVALID_ARGUMENT for a malformed body (bad chunked encoding; answer 400).
+  using ReadDone = std::function<void(absl::StatusOr<std::string> piece)>;
+  virtual void Read(size_t max_bytes, ReadDone done) = 0;
+  // Read() for a handler on its own thread: waits for the piece, at most `wait` (then DEADLINE_EXCEEDED).
+  absl::StatusOr<std::string> ReadBlocking(size_t max_bytes, absl::Duration wait);
+};
+
+// The HTTP answer to an HttpBodyStream error: 413, 408, 400 (CANCELLED: 499, which nobody will read).
+ApiError BodyStreamError(const absl::Status& status);
+
 struct HttpRequest {
   std::string method;  // "GET"; any token the client sent
   std::string target;  // "/api/v1/products?page_size=5"
@@ -63,7 +90,9 @@ struct HttpRequest {
   std::string query;   // "page_size=5" (still percent-encoded)
   // Header names lowercased, in arrival order.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
+  std::string body;  // empty when body_stream is set
+  // Set for a streamed upload (HttpServerOptions::stream_uploads): the body, to be read as it arrives.
+  std::shared_ptr<HttpBodyStream> body_stream;
   std::string remote_address;  // "127.0.0.1:53122"
   int version = 11;            // 10 or 11
   bool keep_alive = true;
@@ -105,6 +134,10 @@ struct HttpServerOptions {
   std::vector<std::string> upload_paths;
   size_t upload_max_body_bytes = 64 << 20;
   absl::Duration upload_request_timeout = absl::Minutes(5);
+  // Upload paths get their body streamed (HttpRequest::body_stream) rather than read whole first. The
+  // limits above still hold: past upload_max_body_bytes a Read fails with RESOURCE_EXHAUSTED (or the request
+  // gets 413 at once from its Content-Length), past upload_request_timeout with DEADLINE_EXCEEDED.
+  bool stream_uploads = false;
   // Called for requests the server refuses itself (400, 413, 431) and for read timeouts (408, nothing is
   // sent), e.g. to count them. May be empty.
   std::function<void(int status, absl::string_view reason, absl::string_view remote)> on_protocol_error;

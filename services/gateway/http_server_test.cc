@@ -35,7 +35,11 @@ class HttpServerTest : public ::testing::Test {
  protected:
   // The server's threads call back into the members below (protocol errors, handled requests): stop it
   // before they are destroyed (members go in reverse order, server_ last).
-  void TearDown() override { server_.reset(); }
+  void TearDown() override {
+    paused_.store(false);
+    server_.reset();
+    for (std::thread& t : readers_) t.join();
+  }
 
   void StartServer(HttpServerOptions options = {}) {
     options.host = "127.0.0.1";
@@ -88,7 +92,48 @@ class HttpServerTest : public ::testing::Test {
       return;
     }
     if (req.path == "/close") r.close = true;
+    if (req.path == "/upload" && req.query == "refuse") {
+      r.status = 415;  // at once, without reading the body
+      return respond(std::move(r));
+    }
+    if (req.path == "/upload" && req.body_stream != nullptr) return ReadStreamed(std::move(req), respond);
     respond(std::move(r));
+  }
+
+  // A streamed upload, read on a thread of its own in 64 KiB pieces (none while paused_): answers
+  // "streamed N bytes" at the end, or the body stream's error as the gateway would.
+  void ReadStreamed(HttpRequest req, Responder respond) {
+    absl::MutexLock lock(&mu_);
+    readers_.emplace_back([this, stream = req.body_stream, respond] {
+      int64_t total = 0;
+      for (;;) {
+        while (paused_.load()) absl::SleepFor(absl::Milliseconds(5));
+        absl::StatusOr<std::string> piece = stream->ReadBlocking(64 << 10, absl::Seconds(5));
+        if (!piece.ok()) {
+          {
+            absl::MutexLock lock(&mu_);
+            stream_errors_.push_back(piece.status());
+          }
+          const ApiError e = BodyStreamError(piece.status());
+          HttpResponse r;
+          r.status = e.status();
+          r.headers.emplace_back("Content-Type", "application/json");
+          r.body = ErrorBodyJson(e);
+          return respond(std::move(r));
+        }
+        if (piece->empty()) break;
+        total += static_cast<int64_t>(piece->size());
+        streamed_bytes_.fetch_add(static_cast<int64_t>(piece->size()));
+      }
+      HttpResponse r;
+      r.body = absl::StrCat("streamed ", total, " bytes");
+      respond(std::move(r));
+    });
+  }
+
+  std::vector<absl::Status> StreamErrors() {
+    absl::MutexLock lock(&mu_);
+    return stream_errors_;
   }
 
   std::vector<int> ProtocolErrors() {
@@ -101,7 +146,21 @@ class HttpServerTest : public ::testing::Test {
   std::atomic<int> disconnects_{0};
   absl::Mutex mu_;
   std::vector<int> protocol_errors_;
+  // Streamed uploads (/upload with HttpServerOptions::stream_uploads).
+  std::atomic<bool> paused_{false};
+  std::atomic<int64_t> streamed_bytes_{0};
+  std::vector<std::thread> readers_;
+  std::vector<absl::Status> stream_errors_;
 };
+
+HttpServerOptions StreamingOptions() {
+  HttpServerOptions o;
+  o.max_body_bytes = 1000;
+  o.upload_paths = {"/upload"};
+  o.upload_max_body_bytes = 64 << 20;
+  o.stream_uploads = true;
+  return o;
+}
 
 TEST_F(HttpServerTest, ServesAndKeepsAlive) {
   StartServer();
@@ -420,6 +479,161 @@ TEST_F(HttpServerTest, ClientGoingAwayIsSignalledToTheHandler) {
     EXPECT_EQ(r->status, 200);
   }
   EXPECT_EQ(disconnects_.load(), 1);
+}
+
+TEST_F(HttpServerTest, StreamedUploadIsHandedOverPieceByPieceAsItArrives) {
+  StartServer(StreamingOptions());
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  const size_t size = 3 << 20;
+  ASSERT_TRUE(c->Send(absl::StrCat("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ", size,
+                                   "\r\nExpect: 100-continue\r\n\r\n"))
+                  .ok());
+  // The handler has the request before any byte of the body: "100 Continue" comes with its first read.
+  auto cont = c->ReadResponse(absl::Seconds(5));
+  ASSERT_TRUE(cont.ok()) << cont.status();
+  EXPECT_EQ(cont->status, 100);
+  EXPECT_EQ(handled_.load(), 1);
+  // The first megabyte reaches the handler while the rest is not even sent.
+  ASSERT_TRUE(c->Send(std::string(1 << 20, 'a')).ok());
+  EXPECT_TRUE(WaitFor([&] { return streamed_bytes_.load() == (1 << 20); }, absl::Seconds(5)))
+      << streamed_bytes_.load();
+  ASSERT_TRUE(c->Send(std::string(size - (1 << 20), 'b')).ok());
+  auto r = c->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, absl::StrCat("streamed ", size, " bytes"));
+  EXPECT_TRUE(r->keep_alive);
+  // The connection goes on; other paths are read whole as before (and their own limit holds).
+  ASSERT_TRUE(c->SendRequest("POST", "/echo", {}, "hello").ok());
+  r = c->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, "POST /echo  5 ");
+  // Chunked works as well.
+  std::string chunked = "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 40; ++i) absl::StrAppend(&chunked, "1000\r\n", std::string(4096, 'c'), "\r\n");
+  absl::StrAppend(&chunked, "0\r\n\r\n");
+  ASSERT_TRUE(c->Send(chunked).ok());
+  r = c->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, absl::StrCat("streamed ", 40 * 4096, " bytes"));
+}
+
+TEST_F(HttpServerTest, StreamedUploadIsNotReadFasterThanTheHandlerTakesIt) {
+  StartServer(StreamingOptions());
+  paused_.store(true);
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  const size_t size = 48 << 20;
+  ASSERT_TRUE(
+      c->Send(absl::StrCat("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ", size, "\r\n\r\n")).ok());
+  std::atomic<size_t> sent{0};
+  std::thread sender([&] {
+    const std::string block(64 << 10, 'z');
+    while (sent.load() < size && c->Send(block).ok()) sent.fetch_add(block.size());
+  });
+  // While the handler reads nothing, the client is stalled by TCP flow control after the socket buffers
+  // (a few MiB on loopback): the server does not take the body in on its own.
+  absl::SleepFor(absl::Milliseconds(700));
+  const size_t stalled_at = sent.load();
+  EXPECT_LT(stalled_at, size_t{24} << 20);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(sent.load(), stalled_at) << "the body went on being read while the handler took nothing";
+  paused_.store(false);
+  sender.join();
+  auto r = c->ReadResponse(absl::Seconds(30));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, absl::StrCat("streamed ", size, " bytes"));
+}
+
+TEST_F(HttpServerTest, StreamedUploadPastTheLimitIs413MidStream) {
+  HttpServerOptions o = StreamingOptions();
+  o.upload_max_body_bytes = 200000;
+  StartServer(o);
+  // By Content-Length: 413 at once, the handler never sees it.
+  auto c0 = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c0.ok());
+  ASSERT_TRUE(c0->Send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 200001\r\n\r\n").ok());
+  auto r = c0->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(handled_.load(), 0);
+  // Chunked: the handler has read pieces already when the body passes the limit; its read fails with
+  // RESOURCE_EXHAUSTED, it answers 413 and the connection is closed.
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->Send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n").ok());
+  ASSERT_TRUE(c->Send(absl::StrCat("186a0\r\n", std::string(100000, 'y'), "\r\n")).ok());
+  EXPECT_TRUE(WaitFor([&] { return streamed_bytes_.load() == 100000; }, absl::Seconds(5)));
+  ASSERT_TRUE(c->Send(absl::StrCat("186a0\r\n", std::string(100000, 'y'), "\r\n")).ok());
+  ASSERT_TRUE(c->Send(absl::StrCat("10\r\n", std::string(16, 'y'), "\r\n0\r\n\r\n")).ok());
+  r = c->ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 413);
+  EXPECT_THAT(r->body, HasSubstr("exceeds 200000 bytes"));
+  EXPECT_FALSE(r->keep_alive);
+  EXPECT_TRUE(c->WaitClosed(absl::Seconds(2)));
+  ASSERT_EQ(StreamErrors().size(), 1u);
+  EXPECT_EQ(StreamErrors()[0].code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_LE(streamed_bytes_.load(), 200000);
+}
+
+// A streamed upload refused before its body is read (a bad type, a missing key): the client still gets the
+// answer, however much it goes on sending (the server reads and drops the rest before closing, rather than
+// resetting the connection under the answer).
+TEST_F(HttpServerTest, StreamedUploadRefusedAtOnceStillGetsItsAnswer) {
+  StartServer(StreamingOptions());
+  for (int round = 0; round < 3; ++round) {
+    auto c = TestConnection::Connect(server_->port());
+    ASSERT_TRUE(c.ok());
+    const size_t size = 8 << 20;
+    ASSERT_TRUE(
+        c->Send(absl::StrCat("POST /upload?refuse HTTP/1.1\r\nHost: x\r\nContent-Length: ", size, "\r\n\r\n"))
+            .ok());
+    std::atomic<bool> send_ok{true};
+    std::thread sender([&] {
+      const std::string block(64 << 10, 'z');
+      for (size_t sent = 0; sent < size && send_ok.load(); sent += block.size()) {
+        if (!c->Send(block).ok()) send_ok.store(false);
+      }
+    });
+    sender.join();
+    EXPECT_TRUE(send_ok.load()) << "round " << round << ": the body could not be sent (connection reset)";
+    auto r = c->ReadResponse();
+    ASSERT_TRUE(r.ok()) << "round " << round << ": " << r.status();
+    EXPECT_EQ(r->status, 415);
+    EXPECT_FALSE(r->keep_alive);
+    EXPECT_TRUE(c->WaitClosed(absl::Seconds(5)));
+  }
+}
+
+TEST_F(HttpServerTest, StreamedUploadTimesOut) {
+  HttpServerOptions o = StreamingOptions();
+  o.upload_request_timeout = absl::Milliseconds(400);
+  StartServer(o);
+  auto c = TestConnection::Connect(server_->port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->Send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc").ok());
+  EXPECT_TRUE(c->WaitClosed(absl::Seconds(5)));
+  ASSERT_TRUE(WaitFor([&] { return StreamErrors().size() == 1; }, absl::Seconds(5)));
+  EXPECT_EQ(StreamErrors()[0].code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(streamed_bytes_.load(), 3);
+  EXPECT_THAT(ProtocolErrors(), ::testing::Contains(408));
+  EXPECT_TRUE(WaitFor([&] { return server_->requests_in_flight() == 0; }, absl::Seconds(5)));
+}
+
+TEST_F(HttpServerTest, StreamedUploadClientGoingAwayFailsTheReadAndFiresTheDisconnect) {
+  StartServer(StreamingOptions());
+  {
+    auto c = TestConnection::Connect(server_->port());
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(c->Send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc").ok());
+    ASSERT_TRUE(WaitFor([&] { return streamed_bytes_.load() == 3; }, absl::Seconds(5)));
+  }  // closes the connection mid-body
+  ASSERT_TRUE(WaitFor([&] { return StreamErrors().size() == 1; }, absl::Seconds(5)));
+  EXPECT_EQ(StreamErrors()[0].code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(WaitFor([&] { return server_->requests_in_flight() == 0; }, absl::Seconds(5)));
+  EXPECT_TRUE(ProtocolErrors().empty());
 }
 
 }  // namespace

@@ -58,6 +58,54 @@ TEST(ExtractUploadedFile, BodiesAndMultipart) {
   auto no_boundary = ExtractUploadedFile("multipart/form-data", body, &f);
   ASSERT_TRUE(no_boundary.has_value());
   EXPECT_EQ(no_boundary->status(), 400);
+  // No part with a filename: the first part. No part at all, or a cut one: 400.
+  EXPECT_FALSE(ExtractUploadedFile("multipart/form-data; boundary=XyZ",
+                                   "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\none\r\n"
+                                   "--XyZ\r\n\r\ntwo\r\n--XyZ--",
+                                   &f)
+                   .has_value());
+  EXPECT_EQ(f.data, "one");
+  EXPECT_EQ(f.filename, "");
+  auto none = ExtractUploadedFile("multipart/form-data; boundary=XyZ", "just text", &f);
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(none->status(), 400);
+  auto cut =
+      ExtractUploadedFile("multipart/form-data; boundary=XyZ",
+                          "--XyZ\r\nContent-Disposition: form-data; filename=\"a.csv\"\r\n\r\na,b\r\n1", &f);
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_EQ(cut->status(), 400);
+}
+
+// The streamed form parser gives the same file whatever the pieces the body arrives in (every split point,
+// and byte by byte), with the file's own "\r\n--" lookalikes kept.
+TEST(MultipartFileStream, SameFileWhateverThePieces) {
+  const std::string file = "a,b\r\n1,2\r\n--XyYnot-the-boundary\r\n-\r\n--X\r\n3,4";
+  const std::string body = absl::StrCat(
+      "preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"brief.csv\"\r\n"
+      "Content-Type: text/csv\r\n\r\n",
+      file, "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"after\"\r\n\r\nx\r\n--XyZ--\r\n");
+  for (size_t split = 0; split <= body.size(); ++split) {
+    MultipartFileStream parts("XyZ");
+    std::string out;
+    ASSERT_TRUE(parts.Feed(body.substr(0, split), &out).ok());
+    ASSERT_TRUE(parts.Feed(body.substr(split), &out).ok());
+    ASSERT_TRUE(parts.Finish(&out).ok());
+    EXPECT_EQ(out, file) << "split at " << split;
+    EXPECT_EQ(parts.filename(), "brief.csv");
+  }
+  MultipartFileStream parts("XyZ");
+  std::string out;
+  for (char c : body) ASSERT_TRUE(parts.Feed(std::string(1, c), &out).ok());
+  ASSERT_TRUE(parts.Finish(&out).ok());
+  EXPECT_EQ(out, file);
+  // The file's bytes go out before the body ends (all but a boundary's length).
+  MultipartFileStream early("XyZ");
+  std::string head;
+  const size_t file_at = body.find(file);
+  ASSERT_TRUE(early.Feed(body.substr(0, file_at + file.size()), &head).ok());
+  EXPECT_TRUE(early.file_started());
+  EXPECT_EQ(head, file.substr(0, file.size() - std::string("\r\n--XyZ").size() + 1));
 }
 
 std::string OutputPath(const std::string& name) {
@@ -212,6 +260,44 @@ class IngestUploadTest : public ::testing::Test {
                     absl::Seconds(120));
   }
 
+  static int64_t Count(const std::string& sql) {
+    auto r = pool_->Exec(sql);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
+  }
+  static int64_t FilesWithStatus(const std::string& filename, const std::string& status) {
+    return Count(absl::StrCat("SELECT count(*) FROM ingest.files WHERE filename = '", filename,
+                              "' AND status = '", status, "'"));
+  }
+  // `rows` campaign posts with ids PREFIX-0.., as CSV (about 60 bytes a row).
+  static std::string CampaignPosts(const std::string& prefix, int from, int to) {
+    std::string out;
+    for (int i = from; i < to; ++i) {
+      absl::StrAppend(&out, prefix, "-", i, ",C1,@a,tiktok,2024-01-15,hello #tag number ", i, ",#tag\n");
+    }
+    return out;
+  }
+  // Waits until the collector has begun loading `filename` (its ingest.files row, status receiving).
+  static bool WaitReceiving(const std::string& filename) {
+    const absl::Time until = absl::Now() + absl::Seconds(30);
+    while (FilesWithStatus(filename, "receiving") == 0) {
+      if (absl::Now() > until) return false;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return true;
+  }
+  // The upload of `filename` ends as failed (never committed) and none of its rows landed.
+  static void ExpectNothingCommitted(const std::string& filename, const std::string& prefix) {
+    const absl::Time until = absl::Now() + absl::Seconds(30);
+    while (FilesWithStatus(filename, "receiving") > 0 && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    EXPECT_EQ(FilesWithStatus(filename, "failed"), 1) << filename;
+    EXPECT_EQ(FilesWithStatus(filename, "succeeded"), 0) << filename << ": a cut upload was committed";
+    EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM raw.campaign_posts WHERE id LIKE '", prefix, "-%'")),
+              0);
+  }
+
   static std::string* dir_;
   static marketlens::testing::PostgresServer* pg_;
   static postgres::PgPool* pool_;
@@ -336,6 +422,107 @@ TEST_F(IngestUploadTest, Refusals) {
   auto get = HttpCall(stack_->http_port(), "GET", "/api/v1/ingest");
   ASSERT_TRUE(get.ok());
   EXPECT_EQ(get->status, 405);
+}
+
+constexpr char kPostsHeader[] = "id,campaign,influencer,platform,date,caption,hashtags\n";
+
+// The body goes on to the collector as it arrives: the collector has begun the load (its ingest.files row)
+// while most of the file is not even sent, and the whole file lands.
+TEST_F(IngestUploadTest, RawBodyIsStreamedToTheCollectorWhileItArrives) {
+  const std::string filename = "streamed.csv";
+  const std::string first = absl::StrCat(kPostsHeader, CampaignPosts("st", 0, 20000));
+  const std::string rest = CampaignPosts("st", 20000, 60000);
+  ASSERT_LT(first.size() + rest.size(), size_t{4} << 20);  // the fixture's upload limit
+  auto c = testing::TestConnection::Connect(stack_->http_port());
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->Send(absl::StrCat("POST /api/v1/ingest?kind=campaign_posts&filename=", filename,
+                                   " HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ",
+                                   first.size() + rest.size(), "\r\n\r\n", first))
+                  .ok());
+  ASSERT_TRUE(WaitReceiving(filename)) << "the collector did not start before the upload finished";
+  EXPECT_EQ(FilesWithStatus(filename, "succeeded"), 0);
+  ASSERT_TRUE(c->Send(rest).ok());
+  auto r = c->ReadResponse(absl::Seconds(120));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->status, 200) << r->body;
+  const google::protobuf::Struct report = ParseStruct(r->body);
+  EXPECT_EQ(Num(report, "rows"), 60000);
+  EXPECT_EQ(Num(report, "accepted"), 60000);
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE id LIKE 'st-%'"), 60000);
+  EXPECT_EQ(FilesWithStatus(filename, "succeeded"), 1);
+}
+
+// A form is streamed as well (its boundaries stripped on the fly), in chunked transfer encoding.
+TEST_F(IngestUploadTest, MultipartBodyIsStreamedToo) {
+  const std::string filename = "streamed-form.csv";
+  const std::string boundary = "b0undary";
+  const std::string head =
+      absl::StrCat("--", boundary, "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"", filename,
+                   "\"\r\nContent-Type: text/csv\r\n\r\n", kPostsHeader);
+  auto chunk = [](const std::string& data) {
+    return absl::StrCat(absl::Hex(data.size()), "\r\n", data, "\r\n");
+  };
+  auto c = testing::TestConnection::Connect(stack_->http_port());
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->Send(absl::StrCat("POST /api/v1/ingest?kind=campaign_posts HTTP/1.1\r\nHost: x\r\n"
+                                   "Content-Type: multipart/form-data; boundary=",
+                                   boundary, "\r\nTransfer-Encoding: chunked\r\n\r\n",
+                                   chunk(head + CampaignPosts("mf", 0, 20000))))
+                  .ok());
+  ASSERT_TRUE(WaitReceiving(filename)) << "the collector did not start before the upload finished";
+  ASSERT_TRUE(c->Send(absl::StrCat(chunk(CampaignPosts("mf", 20000, 30000)),
+                                   chunk(absl::StrCat("\r\n--", boundary, "--\r\n")), "0\r\n\r\n"))
+                  .ok());
+  auto r = c->ReadResponse(absl::Seconds(120));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Num(ParseStruct(r->body), "accepted"), 30000);
+  EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE id LIKE 'mf-%'"), 30000);
+}
+
+// Past the limit mid-stream (chunked: no Content-Length to refuse it by): 413, and the collector, which had
+// begun the load, commits nothing.
+TEST_F(IngestUploadTest, PastTheLimitMidStreamIs413AndNothingIsCommitted) {
+  const std::string filename = "too-big.csv";
+  auto chunk = [](const std::string& data) {
+    return absl::StrCat(absl::Hex(data.size()), "\r\n", data, "\r\n");
+  };
+  auto c = testing::TestConnection::Connect(stack_->http_port());
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->Send(absl::StrCat("POST /api/v1/ingest?kind=campaign_posts&filename=", filename,
+                                   " HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                                   "Transfer-Encoding: chunked\r\n\r\n",
+                                   chunk(absl::StrCat(kPostsHeader, CampaignPosts("tb", 0, 30000)))))
+                  .ok());
+  ASSERT_TRUE(WaitReceiving(filename));
+  // 30000 more rows pass 4 MiB.
+  (void)c->Send(chunk(CampaignPosts("tb", 30000, 80000)));
+  auto r = c->ReadResponse(absl::Seconds(60));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 413) << r->body;
+  EXPECT_THAT(r->body, HasSubstr("exceeds 4194304 bytes"));
+  ExpectNothingCommitted(filename, "tb");
+}
+
+// The client going away mid-upload cancels the collector's call: nothing is committed.
+TEST_F(IngestUploadTest, ClientGoingAwayMidUploadCommitsNothing) {
+  const std::string filename = "abandoned.csv";
+  {
+    auto c = testing::TestConnection::Connect(stack_->http_port());
+    ASSERT_TRUE(c.ok()) << c.status();
+    const std::string first = absl::StrCat(kPostsHeader, CampaignPosts("ab", 0, 20000));
+    ASSERT_TRUE(c->Send(absl::StrCat("POST /api/v1/ingest?kind=campaign_posts&filename=", filename,
+                                     " HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ",
+                                     first.size() * 2, "\r\n\r\n", first))
+                    .ok());
+    ASSERT_TRUE(WaitReceiving(filename));
+  }  // closed half-way
+  ExpectNothingCommitted(filename, "ab");
+  // The gateway and the collector go on serving uploads.
+  auto r = Upload("/api/v1/ingest?kind=campaign_posts&filename=after.csv", "text/csv",
+                  absl::StrCat(kPostsHeader, CampaignPosts("af", 0, 10)));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200) << r->body;
 }
 
 }  // namespace

@@ -46,6 +46,14 @@ function renderReport(report, target) {
   for (const skipped of report.skippedSheets || []) target.appendChild(el('p', skipped, 'muted skipped'));
 }
 
+// What the gateway is told the file is: a workbook, CSV text, or else the browser's own idea of it (a .pdf
+// is application/pdf, which the gateway refuses with 415 and a message saying what it reads).
+function contentType(file) {
+  if (/\.xlsx$/i.test(file.name)) return 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+  if (/\.(csv|tsv|txt)$/i.test(file.name) || !file.type) return 'text/csv';
+  return file.type;
+}
+
 $('upload-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   $('error').hidden = true;
@@ -61,9 +69,7 @@ $('upload-form').addEventListener('submit', (ev) => {
   xhr.open('POST', `/api/v1/ingest?${q}`);
   const key = apiKey();
   if (key) xhr.setRequestHeader('Authorization', `Bearer ${key}`);
-  const isXlsx = /\.xlsx$/i.test(file.name);
-  xhr.setRequestHeader('Content-Type', isXlsx
-    ? 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' : 'text/csv');
+  xhr.setRequestHeader('Content-Type', contentType(file));
   $('progress').hidden = false;
   $('progress').value = 0;
   $('send').disabled = true;
