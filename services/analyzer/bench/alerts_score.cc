@@ -28,8 +28,6 @@ ABSL_FLAG(bool, list, false, "also list missed and falsely alerted products");
 // Sensitivity only (the service's defaults when unset): what the calibration trades.
 ABSL_FLAG(double, fdr, -1, "override ChangeOptions::fdr");
 ABSL_FLAG(int, min_before, -1, "override ChangeOptions::min_before");
-ABSL_FLAG(int, quality_issues, -1, "override ChangeOptions::quality_issues (0/1)");
-ABSL_FLAG(int, grid_only, -1, "override ChangeOptions::quality_grid_only (0/1)");
 // Development: the analysed facts and the truth to a file, and read back instead of analysing (the engine's
 // training and analysis dominate a run; the detector is what is being developed).
 ABSL_FLAG(std::string, dump, "", "write the analysed facts and the truth to this file");
@@ -155,8 +153,6 @@ int main(int argc, char** argv) {
   ChangeOptions options;
   if (absl::GetFlag(FLAGS_fdr) > 0) options.fdr = absl::GetFlag(FLAGS_fdr);
   if (absl::GetFlag(FLAGS_min_before) > 0) options.min_before = absl::GetFlag(FLAGS_min_before);
-  if (absl::GetFlag(FLAGS_quality_issues) >= 0) options.quality_issues = absl::GetFlag(FLAGS_quality_issues);
-  if (absl::GetFlag(FLAGS_grid_only) >= 0) options.quality_grid_only = absl::GetFlag(FLAGS_grid_only);
   const std::vector<ChangeFinding> changes = DetectChanges(analysed.products, analysed.now, options);
   // The previous detector on the same facts: one alert per finding, dated at the start of its window.
   std::vector<ChangeFinding> old;
@@ -192,7 +188,8 @@ int main(int argc, char** argv) {
     }
     std::cout << absl::StrFormat("  tests=%d BH threshold=%.3g\n", static_cast<int>(ps.size()),
                                  TaroneBenjaminiHochbergThreshold(ps, min_ps, options.fdr));
-    for (const auto& [kind, count] : by_kind) std::cout << "  tests " << kind << " " << count << "\n";
+    for (const auto& [kind, count] : by_kind)
+      std::cout << "  tests of " << kind << " able to reach p <= fdr/100: " << count << "\n";
     for (const auto& p : s.missed) {
       std::cout << "  missed " << p << "\n";
       if (!absl::GetFlag(FLAGS_diagnose)) continue;

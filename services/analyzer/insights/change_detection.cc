@@ -2,10 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <functional>
-#include <numeric>
-#include <random>
 #include <set>
 
 #include "absl/strings/str_format.h"
@@ -182,136 +179,6 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
   return r;
 }
 
-// Stars and sentiment are tested together, as one question: "did the product's reviews get worse, and from
-// which review on?". Each series is standardised over the product's whole history (z, mean 0, variance 1)
-// and a third is their sum, standardised (a real deterioration moves both; their sum has less noise than
-// either). With prefix sums A_k of z, the standardised drop between the first k reviews and the rest,
-// (mean before - mean after) / sqrt(1/k + 1/(n-k)), is A_k sqrt(n / (k (n-k))). The statistic is its maximum
-// over every split (min_before <= k <= n - min_after) and the three series; its p-value comes from random
-// permutations of the review order (exact under "no change": the order is exchangeable), so the search over
-// splits and series needs no Bonferroni correction. Permutations stop early (Besag & Clifford 1991) once
-// `kStopExceedances` permuted statistics reached the observed one: p = h / L, else (g + 1) / (B + 1).
-constexpr int kStopExceedances = 20;
-
-struct QualityScan {
-  bool tested = false;
-  double p = 1;
-  int split = 0;                              // first "after" review: the sum's most likely split
-  int rating_split = 0, sentiment_split = 0;  // each series' own
-};
-
-uint64_t Fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
-// z-scores of x (empty when x is constant).
-std::vector<double> Standardised(const std::vector<double>& x) {
-  const double n = static_cast<double>(x.size());
-  const double mean = std::accumulate(x.begin(), x.end(), 0.0) / n;
-  double ss = 0;
-  for (double v : x) ss += (v - mean) * (v - mean);
-  const double sd = std::sqrt(ss / n);
-  if (sd < 1e-9) return {};
-  std::vector<double> z;
-  z.reserve(x.size());
-  for (double v : x) z.push_back((v - mean) / sd);
-  return z;
-}
-
-// max over series and splits of A_k sqrt(n / (k (n-k))), reading the series in `order`; the argmax split.
-double MaxStandardisedDrop(const std::vector<std::vector<double>>& series, const std::vector<int>& order,
-                           const std::vector<double>& scale, int min_before, int max_before, int* split) {
-  double best = -1e300;
-  const int n = static_cast<int>(order.size());
-  for (const std::vector<double>& z : series) {
-    double a = 0;
-    for (int k = 1; k <= max_before; ++k) {
-      a += z[order[k - 1]];
-      if (k >= min_before && scale[k] > 0 && a * scale[k] > best) {
-        best = a * scale[k];
-        if (split != nullptr) *split = k;
-      }
-    }
-  }
-  (void)n;
-  return best;
-}
-
-QualityScan ScanQuality(const std::string& seed_text, const std::vector<double>& rating,
-                        const std::vector<double>& sentiment, const std::vector<double>& issue_free,
-                        const ChangeOptions& o) {
-  QualityScan r;
-  const int n = static_cast<int>(rating.size());
-  const int min_before = std::max(1, o.min_before), max_before = n - o.min_after;
-  if (max_before < min_before) return r;
-  std::vector<std::vector<double>> series;
-  std::vector<double> zr = Standardised(rating), zs = Standardised(sentiment), zi = Standardised(issue_free);
-  if (!zr.empty() || !zs.empty()) {
-    std::vector<double> sum(n, 0);
-    for (int i = 0; i < n; ++i) {
-      sum[i] =
-          (zr.empty() ? 0 : zr[i]) + (zs.empty() ? 0 : zs[i]) + (zi.empty() || !o.quality_issues ? 0 : zi[i]);
-    }
-    if (std::vector<double> zc = Standardised(sum); !zc.empty()) series.push_back(std::move(zc));
-  }
-  const bool has_sum = !series.empty();
-  if (!zr.empty()) series.push_back(zr);
-  if (!zs.empty()) series.push_back(zs);
-  r.tested = true;
-  r.split = r.rating_split = r.sentiment_split = n - o.min_after;
-  if (series.empty()) return r;  // nothing varies: nothing changed
-  std::vector<double> scale(n, 0);
-  for (int k = 1; k < n; ++k)
-    scale[k] = std::sqrt(static_cast<double>(n) / (static_cast<double>(k) * (n - k)));
-  const std::vector<double> all_splits = scale;
-  if (o.quality_grid_only) {  // only the split search's grid (before counts n - k)
-    std::vector<double> kept(n, 0);
-    for (int k : Grid(n, o.min_after, o.min_before, o.grid_ratio)) kept[n - k] = scale[n - k];
-    scale = std::move(kept);
-  }
-  std::vector<int> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  // The date: the split of the sum (the best-estimated series) when it is tested.
-  int split = r.split;
-  const double observed = MaxStandardisedDrop(series, order, scale, min_before, max_before, nullptr);
-  MaxStandardisedDrop({series.front()}, order, all_splits, min_before, max_before, &split);
-  r.split = r.rating_split = r.sentiment_split = split;
-  // Each metric is dated by its own series (a metric that does not vary takes the sum's date).
-  if (has_sum && !zr.empty())
-    MaxStandardisedDrop({zr}, order, all_splits, min_before, max_before, &r.rating_split);
-  if (has_sum && !zs.empty())
-    MaxStandardisedDrop({zs}, order, all_splits, min_before, max_before, &r.sentiment_split);
-  std::mt19937_64 rng(Fnv1a(seed_text));
-  int exceed = 0, done = 0;
-  while (done < o.max_permutations && exceed < kStopExceedances) {
-    std::shuffle(order.begin(), order.end(), rng);
-    ++done;
-    if (MaxStandardisedDrop(series, order, scale, min_before, max_before, nullptr) >= observed - 1e-9)
-      ++exceed;
-  }
-  r.p = exceed >= kStopExceedances ? static_cast<double>(exceed) / done : (exceed + 1.0) / (done + 1.0);
-  return r;
-}
-
-// Reverted since the split? The newest reviews of the "after" segment against its start, in the good
-// direction, on x (higher is better): the index of the first review of the recovery, or -1.
-int RecoveryIndex(const std::vector<double>& x, int split, double before, const ChangeOptions& o,
-                  double variance_floor) {
-  const int n = static_cast<int>(x.size());
-  const Prefix p(x);
-  const std::vector<int> rgrid = Grid(n - split, o.min_after, o.min_after, o.grid_ratio);
-  for (int j : rgrid) {
-    const int cut = n - j;
-    const double pr = MeanShiftP(p, split, cut, cut, n, +1, variance_floor) * rgrid.size();
-    const double bad = (p.s[cut] - p.s[split]) / (cut - split);
-    const double recent = (p.s[n] - p.s[cut]) / j;
-    if (pr < o.recovery_alpha && std::fabs(recent - before) * 2 <= std::fabs(bad - before)) return cut;
-  }
-  return -1;
-}
-
 std::vector<std::string> Evidence(const std::vector<const ReviewFact*>& sorted, int from, int to,
                                   const std::function<bool(const ReviewFact&)>& shows, int max) {
   std::vector<std::string> out;
@@ -380,67 +247,46 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     return f;
   };
 
-  // Average rating and sentiment: one test (ScanQuality), dated once; each metric is reported where its own
-  // effect holds. Both findings carry the test's p; the sentiment one says min_p_value 1 so that the
-  // catalogue's FDR counts the test once (Tarone's screen leaves it out of the count; it is still selected
-  // with the rating's p).
+  // Average rating.
   {
-    std::vector<double> stars, sentiment, issue_free;
-    for (const ReviewFact* f : sorted) {
-      stars.push_back(f->rating);
-      sentiment.push_back(f->sentiment);
-      issue_free.push_back(f->issues.empty() ? 1 : 0);
+    std::vector<double> x;
+    for (const ReviewFact* f : sorted) x.push_back(f->rating);
+    const SeriesResult s = TestSeries(x, {false, -1, o.rating_variance_floor}, o);
+    if (s.tested) {
+      ChangeFinding f = base("rating_drop", "average_rating");
+      FillFromSeries(s, sorted, &f);
+      int low_before = 0, low_after = 0;
+      for (int i = 0; i < s.split; ++i) low_before += sorted[i]->rating <= 2;
+      for (int i = s.split; i < s.split + f.after_reviews; ++i) low_after += sorted[i]->rating <= 2;
+      f.meets_effect = f.before - f.after >= o.min_rating_drop &&
+                       static_cast<double>(low_after) / f.after_reviews -
+                               static_cast<double>(low_before) / std::max(1, f.before_reviews) >=
+                           o.min_low_share_rise;
+      const double line = std::min(2.0, f.before - 1);
+      f.evidence = Evidence(
+          sorted, s.split, s.split + f.after_reviews, [&](const ReviewFact& r) { return r.rating <= line; },
+          o.max_evidence);
+      f.message = absl::StrFormat("%s: average rating %.2f stars (%d reviews), was %.2f (%d reviews before)",
+                                  Period(f), f.after, f.after_reviews, f.before, f.before_reviews);
+      out.push_back(std::move(f));
     }
-    const QualityScan q = ScanQuality(product_id + "\x1fquality", stars, sentiment, issue_free, o);
-    if (q.tested) {
-      auto mean = [](const std::vector<double>& x, int from, int to) {
-        return std::accumulate(x.begin() + from, x.begin() + to, 0.0) / (to - from);
-      };
-      // One metric's finding at its own split, with the joint p; recovery on its own series.
-      auto series_at = [&](const std::vector<double>& x, int split, double floor) {
-        SeriesResult s;
-        s.tested = true;
-        s.p = q.p;
-        s.split = split;
-        s.before = mean(x, 0, split);
-        s.recovery = RecoveryIndex(x, split, s.before, o, floor);
-        s.after = mean(x, split, s.recovery >= 0 ? s.recovery : n);
-        return s;
-      };
-      {
-        const SeriesResult s = series_at(stars, q.rating_split, o.rating_variance_floor);
-        const int end = s.recovery >= 0 ? s.recovery : n;
-        ChangeFinding f = base("rating_drop", "average_rating");
-        FillFromSeries(s, sorted, &f);
-        int low_before = 0, low_after = 0;
-        for (int i = 0; i < s.split; ++i) low_before += sorted[i]->rating <= 2;
-        for (int i = s.split; i < end; ++i) low_after += sorted[i]->rating <= 2;
-        f.meets_effect = f.before - f.after >= o.min_rating_drop &&
-                         static_cast<double>(low_after) / f.after_reviews -
-                                 static_cast<double>(low_before) / std::max(1, f.before_reviews) >=
-                             o.min_low_share_rise;
-        const double line = std::min(2.0, f.before - 1);
-        f.evidence = Evidence(
-            sorted, s.split, end, [&](const ReviewFact& r) { return r.rating <= line; }, o.max_evidence);
-        f.message =
-            absl::StrFormat("%s: average rating %.2f stars (%d reviews), was %.2f (%d reviews before)",
-                            Period(f), f.after, f.after_reviews, f.before, f.before_reviews);
-        out.push_back(std::move(f));
-      }
-      {
-        const SeriesResult s = series_at(sentiment, q.sentiment_split, o.sentiment_variance_floor);
-        const int end = s.recovery >= 0 ? s.recovery : n;
-        ChangeFinding g = base("sentiment_drop", "sentiment");
-        FillFromSeries(s, sorted, &g);
-        g.min_p_value = 1;  // the rating's finding counts the test
-        g.meets_effect = g.before - g.after >= o.min_sentiment_drop;
-        const double line = std::min(0.0, g.after);
-        g.evidence = Evidence(
-            sorted, s.split, end, [&](const ReviewFact& r) { return r.sentiment <= line; }, o.max_evidence);
-        g.message = absl::StrFormat("%s: review sentiment %.2f (%d reviews), was %.2f (%d reviews before)",
-                                    Period(g), g.after, g.after_reviews, g.before, g.before_reviews);
-        out.push_back(std::move(g));
-      }
+  }
+  // Sentiment.
+  {
+    std::vector<double> x;
+    for (const ReviewFact* f : sorted) x.push_back(f->sentiment);
+    const SeriesResult s = TestSeries(x, {false, -1, o.sentiment_variance_floor}, o);
+    if (s.tested) {
+      ChangeFinding f = base("sentiment_drop", "sentiment");
+      FillFromSeries(s, sorted, &f);
+      f.meets_effect = f.before - f.after >= o.min_sentiment_drop;
+      const double line = std::min(0.0, f.after);
+      f.evidence = Evidence(
+          sorted, s.split, s.split + f.after_reviews,
+          [&](const ReviewFact& r) { return r.sentiment <= line; }, o.max_evidence);
+      f.message = absl::StrFormat("%s: review sentiment %.2f (%d reviews), was %.2f (%d reviews before)",
+                                  Period(f), f.after, f.after_reviews, f.before, f.before_reviews);
+      out.push_back(std::move(f));
     }
   }
   // Each issue's share of reviews (categories mentioned at least min_issue_count times).

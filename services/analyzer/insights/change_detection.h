@@ -51,9 +51,6 @@ struct ChangeOptions {
   int min_velocity_days = 42;    // an "after" period of velocity must be at least this long
   int min_velocity_before = 20;  // reviews before a velocity change
   double recovery_alpha = 0.01;  // a reversal needs this (after its own grid correction)
-  int max_permutations = 20000;  // of the rating/sentiment scan: its p is at least 1 / (this + 1)
-  bool quality_issues = true;
-  bool quality_grid_only = true;
   int max_evidence = 5;
   double rating_variance_floor = 0.1;
   double sentiment_variance_floor = 0.01;
