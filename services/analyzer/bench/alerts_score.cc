@@ -28,6 +28,7 @@ ABSL_FLAG(bool, list, false, "also list missed and falsely alerted products");
 // Sensitivity only (the service's defaults when unset): what the calibration trades.
 ABSL_FLAG(double, fdr, -1, "override ChangeOptions::fdr");
 ABSL_FLAG(int, min_before, -1, "override ChangeOptions::min_before");
+ABSL_FLAG(double, threshold, -1, "a fixed p threshold instead of Benjamini-Hochberg (sensitivity)");
 // Development: the analysed facts and the truth to a file, and read back instead of analysing (the engine's
 // training and analysis dominate a run; the detector is what is being developed).
 ABSL_FLAG(std::string, dump, "", "write the analysed facts and the truth to this file");
@@ -153,7 +154,16 @@ int main(int argc, char** argv) {
   ChangeOptions options;
   if (absl::GetFlag(FLAGS_fdr) > 0) options.fdr = absl::GetFlag(FLAGS_fdr);
   if (absl::GetFlag(FLAGS_min_before) > 0) options.min_before = absl::GetFlag(FLAGS_min_before);
-  const std::vector<ChangeFinding> changes = DetectChanges(analysed.products, analysed.now, options);
+  std::vector<ChangeFinding> changes;
+  if (absl::GetFlag(FLAGS_threshold) > 0) {  // sensitivity: a fixed p threshold instead of BH
+    for (const auto& [product, facts] : analysed.products) {
+      for (ChangeFinding& f : TestProductChanges(product, facts, analysed.now, options)) {
+        if (f.meets_effect && f.p_value <= absl::GetFlag(FLAGS_threshold)) changes.push_back(std::move(f));
+      }
+    }
+  } else {
+    changes = DetectChanges(analysed.products, analysed.now, options);
+  }
   // The previous detector on the same facts: one alert per finding, dated at the start of its window.
   std::vector<ChangeFinding> old;
   for (const auto& [product, facts] : analysed.products) {
