@@ -87,10 +87,10 @@ TEST(RealText, PlantedChangesInRealReviews) {
     Print(absl::StrCat("real text, planting seed ", seed), s);
     ASSERT_GE(s.eligible, 20);
     // Regression floors, not the targets (recall >= 0.9, <= 1% false alarms), which are not met
-    // yet: measured 0.76-0.88 recall and 0.8-2.7% false alarms depending on the planting seed and the
-    // sentiment model in use (the gated TF-IDF model moved seed 1 from 0.83 to 0.76).
+    // yet: measured 0.76 / 0.85 recall and 0.76% / 1.5% false alarms on planting seeds 1 / 2 (the README's
+    // Alerts section says where the misses are and what was tried).
     EXPECT_GE(s.recall(), 0.7);
-    EXPECT_LE(s.false_alarm_rate(), 0.03);
+    EXPECT_LE(s.false_alarm_rate(), 0.02);
     EXPECT_GE(s.dated_share(), 0.8);
   }
 }

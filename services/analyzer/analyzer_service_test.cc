@@ -4,6 +4,7 @@
 #include "services/analyzer/analyzer_service.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <set>
@@ -457,6 +458,56 @@ TEST_F(AnalyzerServiceTest, StoredReviewsCarryQualityFlagSentences) {
                             "SELECT quality->1->>'sentence' FROM insights.review_analysis"
                             " WHERE review_id = 'q-1'"),
             "It is horrible, useless and the worst kettle ever.");
+}
+
+// A change that had reverted before it was first analysed is history on the product's page: one resolved
+// alert per metric (resolved at the recovery, the change's dates and evidence), never an open one, and
+// re-analysis does not duplicate it.
+TEST_F(AnalyzerServiceTest, ARevertedChangeIsListedAsHistory) {
+  const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
+  const auto days = [](int d) { return absl::Hours(24 * d); };
+  ASSERT_TRUE(AddProduct(*pool_, "p-rev", "Reel Hose 30m", "Gardena", "Garden").ok());
+  ASSERT_TRUE(AddReviews(*pool_, "rev-a", "p-rev", 30, true, now - days(300), now - days(200), 2).ok());
+  ASSERT_TRUE(AddReviews(*pool_, "rev-b", "p-rev", 20, false, now - days(199), now - days(150), 2).ok());
+  ASSERT_TRUE(AddReviews(*pool_, "rev-c", "p-rev", 30, true, now - days(149), now - days(2), 3).ok());
+  InsightsStore store(pool_);
+  Pipeline pipeline(&store, engine_, nullptr, {},
+                    new AnalyzerMetrics(std::make_shared<prometheus::Registry>()));
+  ASSERT_TRUE(pipeline.CatchUp().ok());
+  auto list = [&](const std::string& state) {
+    grpc::ClientContext ctx;
+    v1::ListAlertsRequest req;
+    req.set_product_id("p-rev");
+    req.set_state(state);
+    v1::ListAlertsResponse resp;
+    EXPECT_TRUE(stub_->ListAlerts(&ctx, req, &resp).ok());
+    return resp;
+  };
+  const v1::ListAlertsResponse history = list("resolved");
+  std::set<std::string> kinds;
+  for (const auto& a : history.alerts()) {
+    kinds.insert(a.kind());
+    EXPECT_EQ(a.product_title(), "Reel Hose 30m");
+    EXPECT_NE(a.message().find("recovered"), std::string::npos) << a.message();
+    // Dated at the slip (day -199) and resolved at the recovery (day -149), within a few reviews.
+    EXPECT_LE(std::fabs(absl::ToDoubleHours(absl::FromUnixSeconds(a.since().seconds()) - (now - days(199)))),
+              24 * 15)
+        << a.message();
+    EXPECT_LE(
+        std::fabs(absl::ToDoubleHours(absl::FromUnixSeconds(a.resolved_at().seconds()) - (now - days(149)))),
+        24 * 30)
+        << a.message();
+    ASSERT_FALSE(a.evidence_review_ids().empty());
+    for (const auto& id : a.evidence_review_ids()) EXPECT_EQ(id.rfind("rev-b-", 0), 0u) << id;
+  }
+  EXPECT_TRUE(kinds.contains("rating_drop")) << history.DebugString();
+  for (const auto& a : list("open").alerts()) {
+    EXPECT_NE(a.kind(), "rating_drop") << a.message();
+    EXPECT_NE(a.kind(), "sentiment_drop") << a.message();
+  }
+  ASSERT_TRUE(store.RecomputeProduct("p-rev", *store.DataNow()).ok());
+  ASSERT_TRUE(store.ReconcileAlerts().ok());
+  EXPECT_EQ(list("resolved").alerts_size(), history.alerts_size());
 }
 
 }  // namespace

@@ -165,6 +165,7 @@ try {
   check((await evaluate(text('#issues'))).includes('it broke after a week'), 'issue card with its quote');
   check((await evaluate(text('#features'))).includes('handle'), 'feature feedback');
   check((await evaluate(text('#reviews'))).includes('love it'), 'recent reviews');
+  check((await evaluate(text('#past-changes'))).includes('recovered since'), 'past changes (resolved alerts) listed');
   await screenshot('03-product');
 
   // ---- Alerts ------------------------------------------------------------------------------------------

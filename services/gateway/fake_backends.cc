@@ -191,6 +191,7 @@ Status FakeAnalyzer::ListProductReviews(grpc::ServerContext*,
 
 Status FakeAnalyzer::ListAlerts(grpc::ServerContext*, const analyzer::v1::ListAlertsRequest* req,
                                 analyzer::v1::ListAlertsResponse* resp) {
+  alert_list_calls.fetch_add(1);
   auto* a = resp->add_alerts();
   a->set_id("a1");
   a->set_product_id(req->product_id().empty() ? "p0" : req->product_id());
@@ -199,6 +200,29 @@ Status FakeAnalyzer::ListAlerts(grpc::ServerContext*, const analyzer::v1::ListAl
   a->set_after(3.1);
   a->set_message("average rating fell from 4.2 to 3.1");
   SetTime(absl::FromUnixSeconds(1700000000), a->mutable_raised_at());
+  if (req->state() == "resolved") {  // a past change: reverted since
+    a->set_id("a0");
+    a->set_state("resolved");
+    a->set_message("From 2023-09-01 to 2023-10-15 (recovered since): average rating 2.9, was 4.3");
+    SetTime(absl::FromUnixSeconds(1693526400), a->mutable_since());
+    SetTime(absl::FromUnixSeconds(1697328000), a->mutable_resolved_at());
+  }
+  return Status::OK;
+}
+
+Status FakeAnalyzer::AcknowledgeAlert(grpc::ServerContext*, const analyzer::v1::AlertActionRequest* req,
+                                      analyzer::v1::Alert* resp) {
+  resp->set_id(req->id());
+  resp->set_state("acknowledged");
+  SetTime(absl::FromUnixSeconds(1700000100), resp->mutable_acknowledged_at());
+  return Status::OK;
+}
+
+Status FakeAnalyzer::ResolveAlert(grpc::ServerContext*, const analyzer::v1::AlertActionRequest* req,
+                                  analyzer::v1::Alert* resp) {
+  resp->set_id(req->id());
+  resp->set_state("resolved");
+  SetTime(absl::FromUnixSeconds(1700000200), resp->mutable_resolved_at());
   return Status::OK;
 }
 

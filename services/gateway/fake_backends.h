@@ -44,6 +44,11 @@ class FakeAnalyzer final : public analyzer::v1::AnalyzerService::Service {
                                   analyzer::v1::ListProductReviewsResponse* resp) override;
   grpc::Status ListAlerts(grpc::ServerContext* ctx, const analyzer::v1::ListAlertsRequest* req,
                           analyzer::v1::ListAlertsResponse* resp) override;
+  // The alert named by the id, acknowledged / resolved (any id).
+  grpc::Status AcknowledgeAlert(grpc::ServerContext* ctx, const analyzer::v1::AlertActionRequest* req,
+                                analyzer::v1::Alert* resp) override;
+  grpc::Status ResolveAlert(grpc::ServerContext* ctx, const analyzer::v1::AlertActionRequest* req,
+                            analyzer::v1::Alert* resp) override;
   grpc::Status GenerateContent(grpc::ServerContext* ctx, const analyzer::v1::GenerateContentRequest* req,
                                analyzer::v1::GenerateContentResponse* resp) override;
   grpc::Status SummarizeInteractions(grpc::ServerContext* ctx,
@@ -56,6 +61,7 @@ class FakeAnalyzer final : public analyzer::v1::AnalyzerService::Service {
                                      analyzer::v1::InteractionsByProductResponse* resp) override;
 
   std::atomic<int> list_calls{0};
+  std::atomic<int> alert_list_calls{0};
   // AnalyzeText "sleep:" calls under way, and those that ended because the caller cancelled.
   std::atomic<int> sleeping{0};
   std::atomic<int> cancelled{0};

@@ -804,6 +804,22 @@ TEST_F(GatewayTest, HotListReadsAreCachedAndInvalidated) {
   EXPECT_EQ(Get("/api/v1/recommendations?user_id=u1").Header("x-cache"), "");
 }
 
+// Acknowledging or resolving an alert through the gateway drops the cached alert lists: the caller sees the
+// new state at once, not after the cache TTL.
+TEST_F(GatewayTest, AlertActionsInvalidateCachedAlertLists) {
+  const std::string target = "/api/v1/alerts?state=open";
+  Get(target);
+  ASSERT_EQ(Get(target).Header("x-cache"), "HIT");
+  const int before = backends_->analyzer.alert_list_calls.load();
+  for (const char* action : {"acknowledge", "resolve"}) {
+    TestResponse r = Post(absl::StrCat("/api/v1/alerts/0b6f3a52-8f53-4c1e-9a57-3d1c2f4e5a6b/", action), "{}");
+    ASSERT_EQ(r.status, 200) << action << ": " << r.body;
+    EXPECT_EQ(Get(target).Header("x-cache"), "MISS") << action;
+    EXPECT_EQ(Get(target).Header("x-cache"), "HIT") << action;
+  }
+  EXPECT_EQ(backends_->analyzer.alert_list_calls.load(), before + 2);
+}
+
 TEST_F(GatewayTest, FeedbackChangesRecommendationsLive) {
   auto before =
       Parse<recommender::v1::RecommendResponse>(Get("/api/v1/recommendations?user_id=u77&n=3").body);

@@ -4,13 +4,16 @@
 // For each: recall of planted changes with >= 8 reviews after, the share of unchanged products alerted, and
 // the share of detected changes dated within 30 days, next to the previous detector (insights/aggregate.h
 // DetectAlerts: a recent window against the year before it) on the same reviews as the baseline.
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/logging/log.h"
 #include "services/analyzer/alerts_scoring.h"
@@ -25,6 +28,73 @@ ABSL_FLAG(bool, list, false, "also list missed and falsely alerted products");
 // Sensitivity only (the service's defaults when unset): what the calibration trades.
 ABSL_FLAG(double, fdr, -1, "override ChangeOptions::fdr");
 ABSL_FLAG(int, min_before, -1, "override ChangeOptions::min_before");
+ABSL_FLAG(double, threshold, -1, "a fixed p threshold instead of Benjamini-Hochberg (sensitivity)");
+// Development: the analysed facts and the truth to a file, and read back instead of analysing (the engine's
+// training and analysis dominate a run; the detector is what is being developed).
+ABSL_FLAG(std::string, dump, "", "write the analysed facts and the truth to this file");
+ABSL_FLAG(std::string, facts, "", "read facts and truth written by --dump instead of --world/--real");
+ABSL_FLAG(bool, diagnose, false, "with --list: every test of each missed product");
+
+namespace {
+using marketlens::analyzer::AnalysedReviews;
+using marketlens::analyzer::FileReview;
+using marketlens::analyzer::PlantedTruth;
+using marketlens::analyzer::ReviewFact;
+
+// One line per review: F product id unix_seconds rating sentiment issues(|); per product: T product
+// unix_seconds|-; the scored kinds: K kind,kind.
+void WriteFacts(const std::string& path, const AnalysedReviews& a, const PlantedTruth& truth,
+                const std::set<std::string>& kinds) {
+  std::ofstream out(path);
+  out << "K\t" << absl::StrJoin(kinds, ",") << "\n";
+  for (const auto& [product, since] : truth)
+    out << "T\t" << product << "\t" << (since ? absl::StrCat(absl::ToUnixSeconds(*since)) : "-") << "\n";
+  for (const auto& [product, facts] : a.products) {
+    for (const ReviewFact& f : facts) {
+      out << absl::StrFormat("F\t%s\t%s\t%d\t%d\t%.17g\t%s\n", product, f.id,
+                             absl::ToUnixSeconds(f.created_at), f.rating, f.sentiment,
+                             absl::StrJoin(f.issues, "|"));
+    }
+  }
+}
+
+bool ReadFacts(const std::string& path, AnalysedReviews* a, std::vector<FileReview>* reviews,
+               PlantedTruth* truth, std::set<std::string>* kinds) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> c = absl::StrSplit(line, '\t');
+    if (c[0] == "K") {
+      for (absl::string_view k : absl::StrSplit(c[1], ',', absl::SkipEmpty())) kinds->insert(std::string(k));
+    } else if (c[0] == "T" && c.size() == 3) {
+      int64_t t = 0;
+      (*truth)[c[1]] =
+          absl::SimpleAtoi(c[2], &t) ? std::optional<absl::Time>(absl::FromUnixSeconds(t)) : std::nullopt;
+    } else if (c[0] == "F" && c.size() == 7) {
+      ReviewFact f;
+      f.id = c[2];
+      int64_t t = 0;
+      if (!absl::SimpleAtoi(c[3], &t) || !absl::SimpleAtoi(c[4], &f.rating) ||
+          !absl::SimpleAtod(c[5], &f.sentiment))
+        return false;
+      f.created_at = absl::FromUnixSeconds(t);
+      for (absl::string_view i : absl::StrSplit(c[6], '|', absl::SkipEmpty()))
+        f.issues.push_back(std::string(i));
+      FileReview r;
+      r.id = f.id;
+      r.product_id = c[1];
+      r.rating = f.rating;
+      r.created_at = f.created_at;
+      reviews->push_back(std::move(r));
+      a->now = std::max(a->now, f.created_at);
+      a->products[c[1]].push_back(std::move(f));
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace marketlens::analyzer;  // NOLINT: main only
@@ -34,7 +104,14 @@ int main(int argc, char** argv) {
   PlantedTruth truth;
   int skipped = 0;
   std::set<std::string> kinds;  // scored kinds (empty: all)
-  if (!absl::GetFlag(FLAGS_world).empty()) {
+  AnalysedReviews analysed;
+  const bool from_facts = !absl::GetFlag(FLAGS_facts).empty();
+  if (from_facts) {
+    if (!ReadFacts(absl::GetFlag(FLAGS_facts), &analysed, &reviews, &truth, &kinds)) {
+      std::cerr << "cannot read " << absl::GetFlag(FLAGS_facts) << "\n";
+      return 1;
+    }
+  } else if (!absl::GetFlag(FLAGS_world).empty()) {
     const std::string dir = absl::GetFlag(FLAGS_world);
     auto r = ReadReviewsFile(dir + "/reviews.json", &skipped);
     auto t = ReadMarketplaceTruth(dir + "/truth_products.jsonl");
@@ -65,16 +142,28 @@ int main(int argc, char** argv) {
     std::cerr << "usage: alerts_score --world=DIR | --real=F1,F2 [--seed=S]\n";
     return 2;
   }
-  auto engine = Engine::Create();
-  if (!engine.ok()) {
-    std::cerr << engine.status() << "\n";
-    return 1;
+  if (!from_facts) {
+    auto engine = Engine::Create();
+    if (!engine.ok()) {
+      std::cerr << engine.status() << "\n";
+      return 1;
+    }
+    analysed = AnalyseReviews(reviews, **engine);
   }
-  const AnalysedReviews analysed = AnalyseReviews(reviews, **engine);
+  if (!absl::GetFlag(FLAGS_dump).empty()) WriteFacts(absl::GetFlag(FLAGS_dump), analysed, truth, kinds);
   ChangeOptions options;
   if (absl::GetFlag(FLAGS_fdr) > 0) options.fdr = absl::GetFlag(FLAGS_fdr);
   if (absl::GetFlag(FLAGS_min_before) > 0) options.min_before = absl::GetFlag(FLAGS_min_before);
-  const std::vector<ChangeFinding> changes = DetectChanges(analysed.products, analysed.now, options);
+  std::vector<ChangeFinding> changes;
+  if (absl::GetFlag(FLAGS_threshold) > 0) {  // sensitivity: a fixed p threshold instead of BH
+    for (const auto& [product, facts] : analysed.products) {
+      for (ChangeFinding& f : TestProductChanges(product, facts, analysed.now, options)) {
+        if (f.meets_effect && f.p_value <= absl::GetFlag(FLAGS_threshold)) changes.push_back(std::move(f));
+      }
+    }
+  } else {
+    changes = DetectChanges(analysed.products, analysed.now, options);
+  }
   // The previous detector on the same facts: one alert per finding, dated at the start of its window.
   std::vector<ChangeFinding> old;
   for (const auto& [product, facts] : analysed.products) {
@@ -98,7 +187,32 @@ int main(int argc, char** argv) {
       name, static_cast<int>(truth.size()), static_cast<int>(reviews.size()), s.eligible, s.detected,
       s.unchanged, s.false_alarms, b.detected, b.false_alarms);
   if (absl::GetFlag(FLAGS_list)) {
-    for (const auto& p : s.missed) std::cout << "  missed " << p << "\n";
+    std::vector<double> ps, min_ps;
+    std::map<std::string, int> by_kind;
+    for (const auto& [product, facts] : analysed.products) {
+      for (const ChangeFinding& f : TestProductChanges(product, facts, analysed.now, options)) {
+        ps.push_back(f.p_value);
+        min_ps.push_back(f.min_p_value);
+        if (f.min_p_value <= options.fdr / 100) ++by_kind[f.kind];
+      }
+    }
+    std::cout << absl::StrFormat("  tests=%d BH threshold=%.3g\n", static_cast<int>(ps.size()),
+                                 TaroneBenjaminiHochbergThreshold(ps, min_ps, options.fdr));
+    for (const auto& [kind, count] : by_kind)
+      std::cout << "  tests of " << kind << " able to reach p <= fdr/100: " << count << "\n";
+    for (const auto& p : s.missed) {
+      std::cout << "  missed " << p << "\n";
+      if (!absl::GetFlag(FLAGS_diagnose)) continue;
+      const auto& facts = analysed.products.at(p);
+      const absl::Time planted = *truth.at(p);
+      int before = 0;
+      for (const ReviewFact& f : facts) before += f.created_at < planted;
+      std::cout << absl::StrFormat("    planted %s, reviews before %d after %d\n",
+                                   absl::FormatTime("%Y-%m-%d", planted, absl::UTCTimeZone()), before,
+                                   static_cast<int>(facts.size()) - before);
+      for (const ChangeFinding& f : TestProductChanges(p, facts, analysed.now, options))
+        std::cout << "    test " << (f.meets_effect ? "effect " : "small ") << AlertJson(f) << "\n";
+    }
     for (const auto& p : s.false_alarm_products) {
       std::cout << "  false alarm " << p << "\n";
       for (const ChangeFinding& f : changes)

@@ -164,16 +164,19 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
   // Reverted since? The newest reviews of the "after" segment against its start, in the good direction.
   const int after_n = n - split;
   const std::vector<int> rgrid = Grid(after_n, o.min_after, o.min_after, o.grid_ratio);
+  // Recovered: significantly better than just after the change, and back at least halfway. Of the grid
+  // points that show it, the most significant dates the recovery (the newest few reviews alone would date
+  // it late and count recovered reviews as "after").
+  double best_recovery_p = o.recovery_alpha;
   for (int j : rgrid) {
     const int cut = n - j;
     const double pr = ShiftP(p, spec, split, cut, cut, n, -spec.direction) * rgrid.size();
     const double bad = (p.s[cut] - p.s[split]) / (cut - split);
     const double recent = (p.s[n] - p.s[cut]) / j;
-    // Recovered: significantly better than just after the change, and back at least halfway.
-    if (pr < o.recovery_alpha && std::fabs(recent - r.before) * 2 <= std::fabs(bad - r.before)) {
+    if (pr < best_recovery_p && std::fabs(recent - r.before) * 2 <= std::fabs(bad - r.before)) {
+      best_recovery_p = pr;
       r.recovery = cut;
       r.after = bad;
-      break;
     }
   }
   return r;

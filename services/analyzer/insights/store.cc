@@ -398,6 +398,23 @@ absl::StatusOr<RecomputeResult> InsightsStore::ReconcileAlerts(const std::string
         product_id);
     if (!resolved.ok()) return resolved.status();
     result.alerts_resolved = static_cast<int>(resolved->affected_rows());
+    // History: a change that passes but had already reverted when it was found (a replayed or first-analysed
+    // history, or one that came and went between two analyses) is kept as a resolved alert of its product,
+    // resolved at its recovery, unless an alert for the same change (within 30 days) exists.
+    auto history = tx.Exec(
+        "INSERT INTO insights.alerts (product_id, kind, metric, before, after, p_value, message,"
+        " recent_reviews, baseline_reviews, since, evidence, state, resolved_at, resolved_by)"
+        " SELECT t.product_id, t.kind, t.metric, t.before, t.after, t.p_value, t.message, t.after_reviews,"
+        "   t.before_reviews, t.since, t.evidence, 'resolved', t.recovered_at, 'recovered'"
+        " FROM insights.change_tests t"
+        " WHERE ($1 = '' OR t.product_id = $1) AND NOT t.open AND t.recovered_at IS NOT NULL"
+        "   AND t.meets_effect AND t.p_value <= $2 AND $2 > 0"
+        "   AND NOT EXISTS (SELECT 1 FROM insights.alerts u WHERE u.product_id = t.product_id"
+        "     AND u.kind = t.kind AND u.metric = t.metric"
+        "     AND abs(extract(epoch FROM u.since - t.since)) <= 30 * 86400)",
+        product_id, threshold);
+    if (!history.ok()) return history.status();
+    result.alerts_history = static_cast<int>(history->affected_rows());
     auto counted = tx.Exec(
         "UPDATE insights.product_summary s SET open_alerts = (SELECT count(*) FROM insights.alerts a"
         "   WHERE a.product_id = s.product_id AND a.resolved_at IS NULL)"

@@ -43,6 +43,7 @@ struct RecomputeResult {
   int alerts_open = 0;
   int alerts_raised = 0;
   int alerts_resolved = 0;
+  int alerts_history = 0;  // reverted changes kept as resolved alerts (ReconcileAlerts)
 };
 
 // JSON arrays as stored in insights.review_analysis (exposed for tests).
@@ -80,7 +81,9 @@ class InsightsStore {
   // its effect size raises one alert (or refreshes the unresolved one for that product, kind and metric:
   // never a duplicate; an alert resolved by itself for the same change, dated within 30 days, is reopened,
   // one resolved by a user is not raised again), and an unresolved alert whose metric recovered (the change
-  // reverted or its effect is gone) is resolved. Also keeps product_summary.open_alerts, and (catalogue-wide
+  // reverted or its effect is gone) is resolved; a change that passes but had reverted before any alert was
+  // raised for it is kept as history, a resolved alert (resolved_by 'recovered', resolved_at its recovery),
+  // so the product's alerts list it. Also keeps product_summary.open_alerts, and (catalogue-wide
   // pass) lists catalogue products without reviews in product_summary with review_count 0.
   absl::StatusOr<RecomputeResult> ReconcileAlerts(const std::string& product_id = "",
                                                   const ChangeOptions& options = {});

@@ -1,6 +1,6 @@
 // One product: weekly rating / sentiment / review-velocity charts, issue cards with quotes, feature
-// feedback, price history (the collector's snapshots: price and stock per crawl), open alerts and recent
-// reviews.
+// feedback, price history (the collector's snapshots: price and stock per crawl), open alerts, past changes
+// (resolved alerts: reverted or resolved by a user) and recent reviews.
 import { api } from '../api.js';
 import { esc, num, int, price, date, sentimentClass } from '../format.js';
 import { lineChart } from '../chart.js';
@@ -9,10 +9,11 @@ export async function render(view, args, params, current) {
   const id = args[0] || '';
   const evidence = (params && params.get('review')) || '';  // an alert's evidence link: show and mark it
   // The price history is a nice-to-have: the page still renders without it (a collector that is down).
-  const [p, reviews, prices] = await Promise.all([
+  const [p, reviews, prices, past] = await Promise.all([
     api.product(id),
     api.reviews(id, { page_size: evidence ? 100 : 5 }).catch(() => ({ reviews: [] })),
-    api.priceHistory(id, { page_size: 200 }).catch(() => null)]);
+    api.priceHistory(id, { page_size: 200 }).catch(() => null),
+    api.alerts({ product_id: id, state: 'resolved', page_size: 20 }).catch(() => ({ alerts: [] }))]);
   if (!current()) return;
   const weekly = (p.weekly || []).map((w) => ({ label: date(w.weekStart), ...w }));
   // Newest first from the API; oldest first on the chart.
@@ -57,6 +58,9 @@ export async function render(view, args, params, current) {
     </tbody></table>
     ${(p.alerts || []).length ? `<h2>Open alerts</h2>${p.alerts.map((a) => `<div class="card"><b>${esc(a.kind)}</b> ${esc(a.message)}
       ${(a.evidenceReviewIds || []).map((r, i) => `<a href="#/product/${encodeURIComponent(p.productId)}?review=${encodeURIComponent(r)}">review ${i + 1}</a>`).join(' ')}</div>`).join('')}` : ''}
+    ${(past.alerts || []).length ? `<h2>Past changes</h2><div id="past-changes">${past.alerts.map((a) => `<div class="card"><b>${esc(a.kind)}</b> ${esc(a.message)}
+      <span class="muted">${a.since ? date(a.since) : ''} → ${a.resolvedAt ? date(a.resolvedAt) : ''}</span>
+      ${(a.evidenceReviewIds || []).map((r, i) => `<a href="#/product/${encodeURIComponent(p.productId)}?review=${encodeURIComponent(r)}">review ${i + 1}</a>`).join(' ')}</div>`).join('')}</div>` : ''}
     <h2>Recent reviews</h2>
     <div id="reviews">${(reviews.reviews || []).filter((r) => !evidence || r.reviewId === evidence).slice(0, evidence ? 1 : 5).map((r) => `<div class="card${r.reviewId === evidence ? ' evidence' : ''}" id="review-${esc(r.reviewId)}"><b>${'★'.repeat(r.rating || 0)}</b> ${esc(r.title || '')}
       <div>${esc(r.text)}</div><div class="muted">${date(r.createdAt)}</div></div>`).join('') || '<p class="muted">No reviews.</p>'}</div>`;
