@@ -379,7 +379,9 @@ std::optional<ApiError> IngestUploader::Send(const HttpRequest& request, bool mu
     if (data.empty() || !write_ok) return;
     cv1::IngestFileChunk chunk;
     chunk.set_data(std::move(data));
-    write_ok = writer->Write(chunk);  // blocks while the collector is behind: the next read waits
+    // Blocks while the collector is behind; the piece after this one is read meanwhile, then the socket
+    // waits (TCP slows the client down).
+    write_ok = writer->Write(chunk);
   };
 
   std::optional<ApiError> failure;
