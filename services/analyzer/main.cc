@@ -4,30 +4,24 @@
 // content generation, plus what every service has (health, reflection, /metrics, JSON logs, graceful
 // shutdown; common/service).
 //
-// The pipeline uses its own Postgres pool and Redis client, built from the same flags as RunService's:
-// RunService destroys its clients as soon as the server has drained, while the pipeline may still be
-// finishing a batch. On SIGTERM the pipeline stops promptly, a training run included (unacknowledged stream
-// entries are redelivered to the next instance).
+// The pipeline shares RunService's Postgres pool (--pg_pool_size connections, with the RPCs) and Redis
+// client. On SIGTERM the gRPC server drains first; then shutdown hooks stop the LLM review mode, the pipeline
+// (a training run included; unacknowledged stream entries are redelivered to the next instance) and the
+// retrieval index, each within a bound, before RunService destroys the clients.
 #include <unistd.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
-#include <thread>
 
-#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "common/config/secret.h"
 #include "common/config/validate.h"
 #include "common/logging/log.h"
 #include "common/postgres/pool.h"
 #include "common/redis/client.h"
-#include "common/server/signals.h"
 #include "common/service/service_main.h"
 #include "services/analyzer/analyzer_service.h"
 #include "services/analyzer/content_setup.h"
@@ -36,12 +30,6 @@
 #include "services/analyzer/insights/store.h"
 #include "services/analyzer/llm_review/setup.h"
 #include "services/analyzer/pipeline.h"
-
-ABSL_DECLARE_FLAG(std::string, pg_dsn);
-ABSL_DECLARE_FLAG(int, pg_pool_size);
-ABSL_DECLARE_FLAG(std::string, redis_address);
-ABSL_DECLARE_FLAG(std::string, redis_password);
-ABSL_DECLARE_FLAG(std::string, redis_password_file);
 
 ABSL_FLAG(std::string, lexicon_file, "",
           "sentiment lexicon (token<TAB>valence); empty: the embedded VADER lexicon");
@@ -64,7 +52,11 @@ namespace {
 
 using namespace marketlens;  // NOLINT: main only
 
-analyzer::Pipeline* g_pipeline = nullptr;
+// Bound of the pipeline's shutdown hook: it stops within about a second (a training run checks the stop
+// every ~1024 examples, catch-up every batch); the bound covers a database call stuck until its timeout.
+// Past it RunService exits without waiting (stream entries are acknowledged only after their results are
+// stored, so the work is simply redone after the restart).
+constexpr absl::Duration kPipelineStopBound = absl::Seconds(5);
 
 absl::StatusOr<std::string> ReadFileOrEmpty(const std::string& path) {
   if (path.empty()) return std::string();
@@ -79,23 +71,6 @@ std::string DefaultConsumer() {
   char buf[256] = {0};
   if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return absl::StrCat("analyzer-", getpid());
   return absl::StrCat(buf, "-", getpid());
-}
-
-absl::StatusOr<redis::RedisOptions> RedisOptionsFromFlags(const std::string& name) {
-  redis::RedisOptions o;
-  const std::string address = absl::GetFlag(FLAGS_redis_address);
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return absl::InvalidArgumentError("redis_address must be host:port");
-  o.host = address.substr(0, colon);
-  if (o.host.size() > 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
-  if (!absl::SimpleAtoi(address.substr(colon + 1), &o.port))
-    return absl::InvalidArgumentError("bad redis port");
-  auto password = config::ReadSecret(absl::GetFlag(FLAGS_redis_password),
-                                     absl::GetFlag(FLAGS_redis_password_file), "redis_password");
-  if (!password.ok()) return password.status();
-  o.password = *password;
-  o.name = name;
-  return o;
 }
 
 absl::Status Setup(service::ServiceContext& ctx) {
@@ -148,14 +123,8 @@ absl::Status Setup(service::ServiceContext& ctx) {
   });
 
   if (absl::GetFlag(FLAGS_pipeline)) {
-    // Background clients (see the top of this file). Leaked on purpose: they must outlive every thread.
-    auto bg_pool = postgres::PgPool::Create(
-        {.dsn = absl::GetFlag(FLAGS_pg_dsn), .max_size = 4, .application_name = "analyzer-pipeline"});
-    if (!bg_pool.ok()) return bg_pool.status();
-    auto redis_options = RedisOptionsFromFlags("analyzer-pipeline");
-    if (!redis_options.ok()) return redis_options.status();
-    auto* redis = new redis::RedisClient(*redis_options);
-    auto* store = new analyzer::InsightsStore(bg_pool->release());
+    auto* store = new analyzer::InsightsStore(ctx.postgres());  // lives as long as the process
+    redis::RedisClient* redis = ctx.redis();
     analyzer::PipelineOptions options;
     options.stream = absl::GetFlag(FLAGS_review_stream);
     options.consumer =
@@ -164,8 +133,14 @@ absl::Status Setup(service::ServiceContext& ctx) {
     options.catchup_interval = absl::GetFlag(FLAGS_catchup_interval);
     options.retrain_check_interval = absl::GetFlag(FLAGS_retrain_check_interval);
     auto* pipeline = new analyzer::Pipeline(store, engine, redis, options);
-    g_pipeline = pipeline;
-    server::internal::AddSignalListener([pipeline](int) { pipeline->RequestStop(); });
+    // Registered before the LLM review mode's hook, so that one (which feeds on the pipeline) stops first.
+    ctx.AddShutdownHook(
+        "pipeline",
+        [pipeline] {
+          pipeline->RequestStop();
+          pipeline->Stop();
+        },
+        kPipelineStopBound);
     // --llm_review: sampled reviews through the LLM as well, in the background (llm_review/).
     absl::Status llm_review =
         analyzer::llm_review::SetupLlmReview(ctx, store->pool(), redis, engine, pipeline);
@@ -184,18 +159,7 @@ absl::Status Setup(service::ServiceContext& ctx) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int code = marketlens::service::RunService(
+  return marketlens::service::RunService(
       argc, argv,
       {.name = "analyzer", .grpc_port = 50053, .metrics_port = 9103, .postgres = true, .redis = true}, Setup);
-  // The pipeline saw the stop request with the signal (AddSignalListener above) and stops within about a
-  // second: a training run checks it every ~1024 examples, catch-up every batch, recompute every product.
-  // The bound below is a safety net for a database call stuck until its timeout: rather than outlive the
-  // pod's grace period, exit without it (stream entries are acknowledged only after their results are
-  // stored, so the work is simply redone after the restart).
-  if (g_pipeline != nullptr && !g_pipeline->StopWithin(absl::Seconds(3))) {
-    marketlens::logging::Warn("pipeline still busy 3 s after the drain; exiting without waiting for it",
-                              {{"exit_code", code}});
-    std::_Exit(code);  // no static destructors while the pipeline thread still runs
-  }
-  return code;
 }
