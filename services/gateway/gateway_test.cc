@@ -23,6 +23,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "marketlens/privacy/v1/privacy.pb.h"
 #include "services/gateway/fake_backends.h"
 #include "services/gateway/gateway_stack.h"
 #include "services/gateway/response_cache.h"
@@ -206,7 +207,6 @@ TEST_F(GatewayTest, EveryRouteReachesItsRpc) {
       {"POST", "/api/v1/crawls", R"({"mode":"CRAWL_MODE_FULL","resources":["reviews"]})", a,
        "\"mode\":\"CRAWL_MODE_FULL\""},
       {"GET", "/api/v1/crawls", "", r, "\"crawls\":["},
-      {"DELETE", "/api/v1/users/u-route", "", a, "\"eventsDeleted\":\"1\""},
   };
   for (const Case& c : cases) {
     TestResponse resp = Call(c.method, c.target, c.key, c.body);
@@ -214,6 +214,66 @@ TEST_F(GatewayTest, EveryRouteReachesItsRpc) {
     EXPECT_THAT(resp.body, HasSubstr(c.expect)) << c.method << " " << c.target;
     EXPECT_EQ(resp.Header("content-type"), "application/json") << c.target;
   }
+}
+
+// DELETE /api/v1/users/{id} starts an erasure job (202); the driver calls every backend's EraseUser and the
+// job completes with the kinds erased, who asked and no user id; export merges every backend's ExportUser.
+TEST_F(GatewayTest, ErasureJobAndExport) {
+  ASSERT_EQ(
+      Post("/api/v1/feedback", R"({"userId":"u-erase","itemId":"p1","event":"FEEDBACK_EVENT_CLICK"})").status,
+      200);
+  // Admin scope only.
+  EXPECT_EQ(Call("DELETE", "/api/v1/users/u-erase", *write_key_).status, 403);
+  EXPECT_EQ(Get("/api/v1/users/u-erase/export").status, 403);
+
+  TestResponse exported = Get("/api/v1/users/u-erase/export", *admin_key_);
+  ASSERT_EQ(exported.status, 200) << exported.body;
+  const auto bundle = Parse<privacy::v1::UserExport>(exported.body);
+  EXPECT_EQ(bundle.user_id(), "u-erase");
+  ASSERT_EQ(bundle.services_size(), 3) << exported.body;
+  EXPECT_EQ(bundle.services(0).service(), "collector");
+  EXPECT_THAT(exported.body, HasSubstr(R"("user_id":"u-erase")"));
+
+  TestResponse started = Call("DELETE", "/api/v1/users/u-erase", *admin_key_);
+  ASSERT_EQ(started.status, 202) << started.body;
+  const auto job = Parse<privacy::v1::Erasure>(started.body);
+  ASSERT_FALSE(job.id().empty());
+  // The same person again while the job runs: the same job (or, if it finished already, a new one).
+  privacy::v1::Erasure done;
+  for (int i = 0; i < 100; ++i) {
+    TestResponse got = Get(absl::StrCat("/api/v1/erasures/", job.id()), *admin_key_);
+    ASSERT_EQ(got.status, 200) << got.body;
+    done = Parse<privacy::v1::Erasure>(got.body);
+    if (done.state() == "completed") break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(done.state(), "completed");
+  EXPECT_THAT(done.steps_done(), ::testing::ElementsAre("collector", "analyzer", "recommender"));
+  EXPECT_TRUE(done.has_completed_at());
+  EXPECT_FALSE(done.requested_by().empty());
+  std::map<std::string, int64_t> kinds;
+  for (const auto& e : done.erased()) kinds[e.kind()] = e.count();
+  EXPECT_EQ(kinds["recommender/recsys.events"], 1);
+  EXPECT_EQ(kinds["collector/raw.customers"], 1);
+  // The audit record keeps no user id; the tombstone holds only its hash.
+  auto row = pool_->Exec(
+      "SELECT count(*) FROM privacy.erasures WHERE id = $1::uuid AND subject_id IS NULL AND state = "
+      "'completed'",
+      job.id());
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ((*row)[0][0].as<int>(), 1);
+  auto tomb = pool_->Exec("SELECT privacy.is_erased('u-erase'), privacy.is_erased('u-other')");
+  ASSERT_TRUE(tomb.ok()) << tomb.status();
+  EXPECT_TRUE((*tomb)[0][0].as<bool>());
+  EXPECT_FALSE((*tomb)[0][1].as<bool>());
+
+  TestResponse unknown = Get("/api/v1/erasures/00000000-0000-0000-0000-000000000000", *admin_key_);
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(Get("/api/v1/erasures/not-a-uuid", *admin_key_).status, 404);
+  // The OpenAPI document says 202 for the erasure request.
+  TestResponse openapi = Get("/openapi.json");
+  EXPECT_THAT(openapi.body, HasSubstr("/api/v1/erasures/{id}"));
+  EXPECT_THAT(openapi.body, HasSubstr("\"202\""));
 }
 
 TEST_F(GatewayTest, CustomVerbsAndPathVariables) {

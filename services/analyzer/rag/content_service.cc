@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/logging/log.h"
+#include "common/privacy/person_rows.h"
 #include "pqxx/pqxx"
 #include "services/analyzer/insights/store.h"
 #include "services/analyzer/llm/json_schema.h"
@@ -202,6 +203,10 @@ absl::StatusOr<Customer> LoadCustomer(postgres::PgPool* pool, const std::string&
       [&](Tx& tx) -> absl::Status {
         c = Customer();
         c.id = id;
+        // A forgotten person (privacy.tombstones) is unknown here even before every service erased them.
+        auto erased = privacy::IsErased(tx, id);
+        if (!erased.ok()) return erased.status();
+        if (*erased) return absl::NotFoundError(absl::StrCat("customer ", id, " not found"));
         auto cust = tx.Exec("SELECT name, segment, region, occupation FROM raw.customers WHERE id = $1", id);
         if (!cust.ok()) return cust.status();
         known = !cust->empty();
@@ -372,7 +377,7 @@ absl::StatusOr<Answer> Ask(llm::StructuredLlm* configured, llm::StructuredLlm* l
                            const std::map<std::string, std::string>& vars,
                            std::shared_ptr<const llm::PromptContext> context, const llm::Schema& schema,
                            const std::vector<Fact>& citable, bool need_citation, absl::Time deadline,
-                           AnalyzerMetrics* metrics) {
+                           AnalyzerMetrics* metrics, const std::string& cache_scope = "") {
   llm::RenderedPrompt prompt;
   if (prompts != nullptr) {
     auto tmpl = prompts->Get(name);
@@ -383,6 +388,7 @@ absl::StatusOr<Answer> Ask(llm::StructuredLlm* configured, llm::StructuredLlm* l
   }
   const bool have_text = !prompt.id.empty();
   if (!have_text) prompt.id = name + ".local";  // the local engine reads the context, not the text
+  prompt.cache_scope = cache_scope;
   prompt.context = std::move(context);
   llm::StructuredLlm* engine = IsLocal(configured) ? configured : local;
   if (configured != nullptr && !IsLocal(configured) && have_text && !citable.empty()) {
@@ -988,11 +994,11 @@ absl::Status GroundedContent::SummarizeInteractions(const v1::SummarizeInteracti
   context->sentiment = sentiment;
   context->label = out->sentiment();
   context->facts = facts;
-  auto answer =
-      Ask(llm_, local_.get(), prompts_, "summarize_interactions",
-          {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")")},
-           {"facts", stats + "\n" + FactLines(facts)}},
-          std::move(context), llm::SummarySchema(), citable, /*need_citation=*/false, deadline, metrics_);
+  auto answer = Ask(llm_, local_.get(), prompts_, "summarize_interactions",
+                    {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")")},
+                     {"facts", stats + "\n" + FactLines(facts)}},
+                    std::move(context), llm::SummarySchema(), citable, /*need_citation=*/false, deadline,
+                    metrics_, CustomerCacheScope(c.id));
   if (!answer.ok()) return answer.status();
   out->set_summary(llm::GetString(answer->value, "summary"));
   for (const auto& t : llm::GetStrings(answer->value, "key_topics")) out->add_key_topics(t);
@@ -1144,13 +1150,13 @@ absl::Status GroundedContent::GenerateContent(const v1::GenerateContentRequest& 
   context->quote = quote;
   for (const auto& [r, title] : picks) context->pick_titles.push_back(title);
   context->facts = facts;
-  auto answer =
-      Ask(llm_, local_.get(), prompts_, "generate_content",
-          {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")",
-                                     c.segment.empty() ? "" : ", segment " + c.segment,
-                                     c.occupation.empty() ? "" : ", occupation " + c.occupation)},
-           {"facts", FactLines(facts)}},
-          std::move(context), llm::EmailSchema(), facts, /*need_citation=*/true, deadline, metrics_);
+  auto answer = Ask(llm_, local_.get(), prompts_, "generate_content",
+                    {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")",
+                                               c.segment.empty() ? "" : ", segment " + c.segment,
+                                               c.occupation.empty() ? "" : ", occupation " + c.occupation)},
+                     {"facts", FactLines(facts)}},
+                    std::move(context), llm::EmailSchema(), facts, /*need_citation=*/true, deadline, metrics_,
+                    CustomerCacheScope(c.id));
   if (!answer.ok()) return answer.status();
   out->set_subject(llm::GetString(answer->value, "subject"));
   out->set_body(llm::GetString(answer->value, "body"));

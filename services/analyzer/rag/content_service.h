@@ -66,6 +66,9 @@ class GroundedContent : public ContentService {
                                      v1::SummarizeInteractionsResponse* out) override;
   absl::Status GenerateBrief(const v1::GenerateBriefRequest& req, absl::Time deadline,
                              v1::GenerateBriefResponse* out) override;
+  // The customer's retrieval-index entries and cached LLM answers (content_privacy.cc).
+  absl::Status ForgetCustomer(const std::string& customer_id, privacy::v1::EraseUserResponse* out) override;
+  absl::Status ExportCustomer(const std::string& customer_id, privacy::v1::ExportUserResponse* out) override;
 
  private:
   postgres::PgPool* pool_;
@@ -79,6 +82,9 @@ class GroundedContent : public ContentService {
   std::unique_ptr<CorpusSync> own_sync_;
   CorpusSync* corpus_;
 };
+
+// The cache scope of prompts about one customer: "customer/<sha256 of the id>/" (no id in Redis keys).
+std::string CustomerCacheScope(const std::string& customer_id);
 
 // Registers the local engine's writers for the content prompts (summarize_interactions, generate_content,
 // generate_brief) on `backend`.
