@@ -276,6 +276,96 @@ TEST_F(GatewayTest, ErasureJobAndExport) {
   EXPECT_THAT(openapi.body, HasSubstr("\"202\""));
 }
 
+// The driver on its own database (the suite's gateway runs a driver on the shared one): a service down makes
+// its step fail and later steps wait; a new driver (a restarted gateway) finishes the job; a job claimed by a
+// driver that died is taken over once its lease ends; a repeated request while pending is the same job.
+TEST_F(GatewayTest, ErasureDriverResumesAfterAServiceFailureAndAGatewayRestart) {
+  auto dsn = pg_server_->CreateDatabase("gateway_erasure_driver");
+  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  auto pool = postgres::PgPool::Create({.dsn = *dsn, .max_size = 2});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  ASSERT_TRUE(migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations").ok());
+  ErasureStore store(pool->get());
+  std::atomic<bool> analyzer_up{false};
+  std::atomic<int> recommender_calls{0};
+  auto ok = [](const std::string& kind) -> ErasureStep {
+    return [kind](const std::string& user, const std::string&, absl::Time) {
+      privacy::v1::EraseUserResponse r;
+      privacy::v1::ErasedData* e = r.add_erased();
+      e->set_kind(kind);
+      e->set_count(static_cast<int64_t>(user.size()));
+      return absl::StatusOr<privacy::v1::EraseUserResponse>(r);
+    };
+  };
+  std::map<std::string, ErasureStep> steps = {
+      {"collector", ok("raw.customers")},
+      {"analyzer",
+       [&](const std::string& user, const std::string& id,
+           absl::Time deadline) -> absl::StatusOr<privacy::v1::EraseUserResponse> {
+         if (!analyzer_up) return absl::UnavailableError("connection refused");
+         return ok("retrieval_index")(user, id, deadline);
+       }},
+      {"recommender", [&](const std::string& user, const std::string& id, absl::Time deadline) {
+         ++recommender_calls;
+         return ok("recsys.events")(user, id, deadline);
+       }}};
+  const ErasureDriverOptions fast = {.poll_interval = absl::Milliseconds(20),
+                                     .step_timeout = absl::Seconds(1),
+                                     .lease = absl::Milliseconds(300),
+                                     .initial_backoff = absl::Milliseconds(10),
+                                     .max_backoff = absl::Milliseconds(40)};
+
+  auto job = store.Create("person-1", "key-1");
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(store.Create("person-1", "key-2")->id(), job->id());  // pending: the same job
+  {
+    ErasureDriver first(&store, steps, fast);
+    EXPECT_EQ(first.RunOnce(), 1);  // collector done; the analyzer is down
+  }                                 // this gateway goes away
+  auto pending = store.Get(job->id());
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  EXPECT_EQ(pending->state(), "pending");
+  EXPECT_THAT(pending->steps_done(), ::testing::ElementsAre("collector"));
+  EXPECT_THAT(pending->steps_pending(), ::testing::ElementsAre("analyzer", "recommender"));
+  EXPECT_EQ(pending->attempts(), 1);
+  EXPECT_THAT(pending->last_error(), HasSubstr("analyzer: UNAVAILABLE"));
+  EXPECT_EQ(recommender_calls.load(), 0);  // later steps wait for the analyzer
+
+  analyzer_up = true;
+  ErasureDriver restarted(&store, steps, fast);
+  restarted.Start();
+  privacy::v1::Erasure done;
+  for (int i = 0; i < 200 && done.state() != "completed"; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+    done = *store.Get(job->id());
+  }
+  ASSERT_EQ(done.state(), "completed");
+  EXPECT_EQ(done.requested_by(), "key-1");
+  EXPECT_EQ(recommender_calls.load(), 1);
+  std::map<std::string, int64_t> kinds;
+  for (const auto& e : done.erased()) kinds[e.kind()] = e.count();
+  EXPECT_EQ(kinds, (std::map<std::string, int64_t>{{"analyzer/retrieval_index", 8},
+                                                   {"collector/raw.customers", 8},
+                                                   {"recommender/recsys.events", 8}}));
+  restarted.Stop();
+
+  // A driver claims a job and dies before recording anything: the job waits for the lease, then completes.
+  auto orphan = store.Create("person-2", "key-1");
+  ASSERT_TRUE(orphan.ok());
+  auto claimed = store.ClaimDue(absl::Milliseconds(300));
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 1u);
+  ErasureDriver taker(&store, steps, fast);
+  EXPECT_EQ(taker.RunOnce(), 0);  // still leased
+  absl::SleepFor(absl::Milliseconds(400));
+  EXPECT_EQ(taker.RunOnce(), 3);
+  EXPECT_EQ(store.Get(orphan->id())->state(), "completed");
+  // Nothing keeps the ids once completed.
+  auto ids = (*pool)->Exec("SELECT count(*) FROM privacy.erasures WHERE subject_id IS NOT NULL");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ((*ids)[0][0].as<int>(), 0);
+}
+
 TEST_F(GatewayTest, CustomVerbsAndPathVariables) {
   TestResponse crawl = Post("/api/v1/crawls", R"({"mode":"CRAWL_MODE_INCREMENTAL"})", *admin_key_);
   ASSERT_EQ(crawl.status, 200) << crawl.body;
