@@ -1,6 +1,7 @@
 // Everything the gateway runs, assembled from one options struct: the route table (from the fronted services'
 // descriptors), backend channels, the transcoder, API keys, rate limits, the Redis response cache, backend
-// health, metrics, the dashboard's files and the HTTP server. main.cc and the HTTP tests both build the
+// health, metrics, the dashboard's files and the HTTP server, plus the in-process privacy service and its
+// erasure driver (docs/privacy.md). main.cc and the HTTP tests both build the
 // gateway through this, so the tests exercise exactly what production runs.
 #ifndef MARKETLENS_SERVICES_GATEWAY_GATEWAY_STACK_H_
 #define MARKETLENS_SERVICES_GATEWAY_GATEWAY_STACK_H_
