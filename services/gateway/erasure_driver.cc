@@ -54,7 +54,14 @@ ErasureStep GrpcErasureStep(const std::string& step, std::shared_ptr<grpc::Chann
 
 ErasureDriver::ErasureDriver(ErasureStore* store, std::map<std::string, ErasureStep> steps,
                              ErasureDriverOptions options)
-    : store_(store), steps_(std::move(steps)), options_(options) {}
+    : store_(store), steps_(std::move(steps)), options_(options) {
+  if (options_.registry != nullptr) {
+    steps_counter_ = &prometheus::BuildCounter()
+                          .Name("gateway_erasure_steps_total")
+                          .Help("Steps of privacy erasure jobs run by this gateway, by service and result")
+                          .Register(*options_.registry);
+  }
+}
 
 ErasureDriver::~ErasureDriver() { Stop(); }
 
@@ -108,6 +115,9 @@ int ErasureDriver::RunOnce() {
         erased = it->second(job.subject_id, job.id, absl::Now() + options_.step_timeout);
       }
       absl::Status recorded = erased.ok() ? store_->RecordStep(job.id, step, *erased) : erased.status();
+      if (steps_counter_ != nullptr) {
+        steps_counter_->Add({{"step", step}, {"result", recorded.ok() ? "done" : "failed"}}).Increment();
+      }
       if (!recorded.ok()) {
         // Later steps wait: the order keeps the analyzer from re-indexing rows the collector still holds.
         const double cap = std::min(

@@ -16,6 +16,8 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "marketlens/privacy/v1/privacy.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
 #include "services/gateway/erasure_store.h"
 
 namespace marketlens::gateway {
@@ -35,6 +37,8 @@ struct ErasureDriverOptions {
   // Backoff after a failed step: min(max, initial * 2^attempts), full jitter.
   absl::Duration initial_backoff = absl::Milliseconds(500);
   absl::Duration max_backoff = absl::Seconds(60);
+  // gateway_erasure_steps_total{step, result="done|failed"} is registered here (null: not counted).
+  std::shared_ptr<prometheus::Registry> registry;
 };
 
 class ErasureDriver {
@@ -56,6 +60,7 @@ class ErasureDriver {
   ErasureStore* store_;
   const std::map<std::string, ErasureStep> steps_;
   const ErasureDriverOptions options_;
+  prometheus::Family<prometheus::Counter>* steps_counter_ = nullptr;
   mutable absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool kicked_ ABSL_GUARDED_BY(mu_) = false;

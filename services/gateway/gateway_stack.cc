@@ -83,8 +83,9 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(GatewayStackOp
     s->erasures_ = std::make_unique<ErasureStore>(postgres);
     std::map<std::string, ErasureStep> steps;
     for (const auto& [step, channel] : privacy_backends) steps[step] = GrpcErasureStep(step, channel);
-    s->erasure_driver_ =
-        std::make_unique<ErasureDriver>(s->erasures_.get(), std::move(steps), options.erasure);
+    ErasureDriverOptions erasure = options.erasure;
+    if (erasure.registry == nullptr) erasure.registry = registry;
+    s->erasure_driver_ = std::make_unique<ErasureDriver>(s->erasures_.get(), std::move(steps), erasure);
   }
   s->privacy_ =
       std::make_unique<PrivacyServiceImpl>(s->erasures_.get(), s->erasure_driver_.get(), privacy_backends);

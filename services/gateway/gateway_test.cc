@@ -309,11 +309,13 @@ TEST_F(GatewayTest, ErasureDriverResumesAfterAServiceFailureAndAGatewayRestart) 
          ++recommender_calls;
          return ok("recsys.events")(user, id, deadline);
        }}};
+  auto metrics = std::make_shared<prometheus::Registry>();
   const ErasureDriverOptions fast = {.poll_interval = absl::Milliseconds(20),
                                      .step_timeout = absl::Seconds(1),
                                      .lease = absl::Milliseconds(300),
                                      .initial_backoff = absl::Milliseconds(10),
-                                     .max_backoff = absl::Milliseconds(40)};
+                                     .max_backoff = absl::Milliseconds(40),
+                                     .registry = metrics};
 
   auto job = store.Create("person-1", "key-1");
   ASSERT_TRUE(job.ok()) << job.status();
@@ -330,6 +332,17 @@ TEST_F(GatewayTest, ErasureDriverResumesAfterAServiceFailureAndAGatewayRestart) 
   EXPECT_EQ(pending->attempts(), 1);
   EXPECT_THAT(pending->last_error(), HasSubstr("analyzer: UNAVAILABLE"));
   EXPECT_EQ(recommender_calls.load(), 0);  // later steps wait for the analyzer
+  std::map<std::string, double> counted;
+  for (const auto& family : metrics->Collect()) {
+    if (family.name != "gateway_erasure_steps_total") continue;
+    for (const auto& m : family.metric) {
+      std::map<std::string, std::string> labels;
+      for (const auto& l : m.label) labels[l.name] = l.value;
+      counted[labels["step"] + "/" + labels["result"]] = m.counter.value;
+    }
+  }
+  EXPECT_EQ(counted["collector/done"], 1);
+  EXPECT_EQ(counted["analyzer/failed"], 1);
 
   analyzer_up = true;
   ErasureDriver restarted(&store, steps, fast);
