@@ -87,9 +87,12 @@ service_args() {
   case "$name" in
     # A fixed page-token key, so that page tokens (kept in crawl checkpoints) survive a restart.
     marketplace) printf -- " --page_token_key_file=%s" "$SECRETS_DIR/marketplace_page_token_key" ;;
-    # Crawls the local marketplace every 15 minutes (incremental after the first, full one).
+    # Crawls the local marketplace every 15 minutes (incremental after the first, full one), and deletes
+    # raw contacts and interactions older than RETENTION_DAYS daily (docs/privacy.md; 5 years by default so
+    # the generated world, which ends in mid-2025, stays whole).
     collector) printf -- " --marketplace_address=127.0.0.1:%s --crawl_interval=15m --pg_pool_size=16" \
-      "$MARKETPLACE_GRPC_PORT" ;;
+      "$MARKETPLACE_GRPC_PORT"
+      printf -- " --retention_days=%s" "${RETENTION_DAYS:-1825}" ;;
     recommender) printf -- " --artifact_dir=%s/models" "$RUN_DIR" ;;
     # Personalised emails include products recommended for the customer.
     analyzer) printf -- " --recommender_address=127.0.0.1:%s" "$RECOMMENDER_GRPC_PORT" ;;

@@ -42,6 +42,13 @@ class ContentService {
                                              v1::SummarizeInteractionsResponse* out) = 0;
   virtual absl::Status GenerateBrief(const v1::GenerateBriefRequest& req, absl::Time deadline,
                                      v1::GenerateBriefResponse* out) = 0;
+  // Privacy erasure (docs/privacy.md): drops what the content side keeps about a customer outside Postgres
+  // (retrieval-index entries, cached LLM answers) and records the kinds in `out`. Idempotent.
+  virtual absl::Status ForgetCustomer(const std::string& customer_id,
+                                      privacy::v1::EraseUserResponse* out) = 0;
+  // What it keeps about the customer outside Postgres (their retrieval-index entries), as export tables.
+  virtual absl::Status ExportCustomer(const std::string& customer_id,
+                                      privacy::v1::ExportUserResponse* out) = 0;
 };
 
 class AnalyzerServiceImpl final : public v1::AnalyzerService::Service {
@@ -79,6 +86,11 @@ class AnalyzerServiceImpl final : public v1::AnalyzerService::Service {
                                      v1::SummarizeInteractionsResponse* resp) override;
   grpc::Status GenerateBrief(grpc::ServerContext* ctx, const v1::GenerateBriefRequest* req,
                              v1::GenerateBriefResponse* resp) override;
+  // Privacy (analyzer_privacy.cc, docs/privacy.md).
+  grpc::Status EraseUser(grpc::ServerContext* ctx, const privacy::v1::EraseUserRequest* req,
+                         privacy::v1::EraseUserResponse* resp) override;
+  grpc::Status ExportUser(grpc::ServerContext* ctx, const privacy::v1::ExportUserRequest* req,
+                          privacy::v1::ExportUserResponse* resp) override;
 
  private:
   grpc::Status ChangeAlertState(grpc::ServerContext* ctx, const std::string& id, bool resolve,

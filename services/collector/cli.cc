@@ -11,6 +11,9 @@
 //   cli crawl get CRAWL_ID | crawl list [--limit N] | crawl cancel CRAWL_ID   [--collector HOST:PORT]
 //   [--json]
 //       Talk to a running collector over gRPC.
+//   cli retention --retention_days=N [--dsn DSN] [--json]
+//       Deletes raw contacts and interactions older than N days (docs/privacy.md; run daily by the
+//       retention CronJob and the local stack). Prints "contacts=C interactions=I" (counts deleted).
 //
 // Exit codes: 0 done, 1 failed, 2 usage error.
 #include <cstdio>
@@ -29,12 +32,14 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/config/secret.h"
 #include "common/logging/log.h"
 #include "common/postgres/pool.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "marketlens/collector/v1/collector.grpc.pb.h"
 #include "services/collector/ingest.h"
+#include "services/collector/person_data.h"
 #include "services/collector/workbook_ingest.h"
 
 ABSL_FLAG(std::string, kind, "",
@@ -54,6 +59,12 @@ ABSL_FLAG(std::string, mode, "incremental", "crawl start: full or incremental");
 ABSL_FLAG(std::string, resources, "", "crawl start: comma-separated resources (empty: all)");
 ABSL_FLAG(bool, wait, false, "crawl start: wait until the crawl ends, printing progress");
 ABSL_FLAG(int, limit, 20, "crawl list: how many");
+ABSL_FLAG(
+    std::string, pg_password_file, "",
+    "retention: file holding the Postgres password (a mounted Secret; default $MARKETLENS_PG_PASSWORD_FILE, "
+    "else PGPASSWORD)");
+ABSL_FLAG(int, retention_days, 0,
+          "retention: raw contacts and interactions older than this many days are deleted");
 ABSL_FLAG(std::string, log_level, "warning", "library log level (debug, info, warning, error)");
 
 namespace {
@@ -67,7 +78,8 @@ int Usage(const std::string& problem) {
             << "  cli ingest [--kind KIND] [--sheet NAME=KIND] [--date_order auto|dmy|mdy] [--json] "
                "[--dsn DSN | --collector ADDR] FILE.csv|FILE.xlsx\n"
             << "  cli crawl start [--mode full|incremental] [--resources a,b] [--wait] [--collector ADDR]\n"
-            << "  cli crawl get ID | cli crawl list [--limit N] | cli crawl cancel ID\n";
+            << "  cli crawl get ID | cli crawl list [--limit N] | cli crawl cancel ID\n"
+            << "  cli retention --retention_days=N [--dsn DSN] [--json]\n";
   return 2;
 }
 
@@ -335,6 +347,43 @@ int Crawl(const std::vector<std::string>& args) {
   return Usage(absl::StrCat("unknown crawl subcommand '", sub, "'"));
 }
 
+int Retention(const std::vector<std::string>& args) {
+  if (!args.empty()) return Usage("retention takes no arguments");
+  const int days = absl::GetFlag(FLAGS_retention_days);
+  if (days < 1 || days > 36500) return Usage("--retention_days must be 1..36500");
+  std::string password_file = absl::GetFlag(FLAGS_pg_password_file);
+  if (const char* env = std::getenv("MARKETLENS_PG_PASSWORD_FILE"); password_file.empty() && env != nullptr) {
+    password_file = env;
+  }
+  if (!password_file.empty()) {
+    // libpq reads PGPASSWORD: the password never appears in a connection string or a log line.
+    auto password = marketlens::config::ReadSecret("", password_file, "pg_password");
+    if (!password.ok()) {
+      std::cerr << "collector cli: " << password.status() << "\n";
+      return 1;
+    }
+    if (!password->empty()) ::setenv("PGPASSWORD", password->c_str(), 1);
+  }
+  auto pool = marketlens::postgres::PgPool::Create(
+      {.dsn = absl::GetFlag(FLAGS_dsn), .max_size = 1, .application_name = "collector-cli"});
+  if (!pool.ok()) {
+    std::cerr << "collector cli: " << pool.status() << "\n";
+    return 1;
+  }
+  auto done = marketlens::collector::EnforceRetention(**pool, absl::Hours(24) * days);
+  if (!done.ok()) {
+    std::cerr << "collector cli: retention: " << done.status() << "\n";
+    return 1;
+  }
+  if (absl::GetFlag(FLAGS_json)) {
+    std::cout << "{\"retention_days\":" << days << ",\"contacts\":" << done->contacts
+              << ",\"interactions\":" << done->interactions << "}\n";
+  } else {
+    std::cout << "contacts=" << done->contacts << " interactions=" << done->interactions << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -348,5 +397,6 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "ingest") return Ingest(args);
   if (command == "crawl") return Crawl(args);
+  if (command == "retention") return Retention(args);
   return Usage(absl::StrCat("unknown command '", command, "'"));
 }

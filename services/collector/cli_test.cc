@@ -96,6 +96,33 @@ TEST_F(CliTest, IngestPrintsRejectsAndEndsWithTheSummary) {
   EXPECT_EQ((*count)[0][0].as<int>(), 1);
 }
 
+// The retention command the CronJob runs (docs/privacy.md): old contacts and interactions go, the password
+// may come from a file (as the mounted Secret), bad values are usage errors.
+TEST_F(CliTest, RetentionDeletesOldContactsAndInteractions) {
+  ASSERT_TRUE(pool_
+                  ->Exec("INSERT INTO raw.contacts (id, customer_id, started_at, channel) VALUES"
+                         " ('old', 'c1', now() - interval '40 days', 'email'), ('new', 'c1', now(), 'email')")
+                  .ok());
+  ASSERT_TRUE(
+      pool_
+          ->Exec("INSERT INTO raw.interactions (id, customer_id, product_id, type, occurred_at) VALUES"
+                 " ('i-old', 'c1', 'p1', 'view', now() - interval '31 days')")
+          .ok());
+  const std::string password = absl::StrCat(::testing::TempDir(), "/pg_password");
+  std::ofstream(password) << "\n";  // an empty password (the test server trusts local connections)
+  CliRun run = RunCli(
+      absl::StrCat("retention --retention_days=30 --pg_password_file='", password, "' --dsn '", dsn_, "'"));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(LastLine(run.out), "contacts=1 interactions=1");
+  auto left = pool_->Exec("SELECT string_agg(id, ',') FROM raw.contacts");
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ((*left)[0][0].as<std::string>(), "new");
+  run = RunCli(absl::StrCat("retention --retention_days=30 --json --dsn '", dsn_, "'"));
+  EXPECT_EQ(LastLine(run.out), "{\"retention_days\":30,\"contacts\":0,\"interactions\":0}");
+  EXPECT_EQ(RunCli("retention").exit_code, 2);
+  EXPECT_EQ(RunCli("retention --retention_days=0").exit_code, 2);
+}
+
 TEST_F(CliTest, FailuresAndUsageErrors) {
   Write("name,age\nx,1\n");
   CliRun run = RunCli(absl::StrCat("ingest --kind contacts --dsn '", dsn_, "' ", path_));

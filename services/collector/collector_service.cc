@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/logging/log.h"
+#include "services/collector/person_data.h"
 #include "services/collector/workbook_ingest.h"
 #include "services/collector/xlsx_reader.h"
 
@@ -41,6 +42,7 @@ void FillOneReport(const IngestResult& r, cv1::IngestReport* report) {
   report->set_accepted(r.accepted);
   report->set_rejected(r.rejected);
   report->set_duplicates(r.duplicates);
+  report->set_erased_subject(r.erased_subject);
   report->set_bytes(r.bytes);
   report->set_sha256(r.sha256);
   for (const std::string& c : r.ignored_columns) report->add_ignored_columns(c);
@@ -68,6 +70,7 @@ void FillIngestReport(const std::vector<SheetOutcome>& outcomes, cv1::IngestRepo
     report->set_accepted(report->accepted() + sheet->accepted());
     report->set_rejected(report->rejected() + sheet->rejected());
     report->set_duplicates(report->duplicates() + sheet->duplicates());
+    report->set_erased_subject(report->erased_subject() + sheet->erased_subject());
     report->set_bytes(sheet->bytes());
     report->set_sha256(sheet->sha256());
   }
@@ -292,6 +295,7 @@ grpc::Status CollectorServiceImpl::IngestFile(grpc::ServerContext* context,
     metrics_->ingest_rows(r.kind, "accepted").Increment(static_cast<double>(r.accepted));
     metrics_->ingest_rows(r.kind, "rejected").Increment(static_cast<double>(r.rejected));
     metrics_->ingest_rows(r.kind, "duplicate").Increment(static_cast<double>(r.duplicates));
+    metrics_->ingest_rows(r.kind, "erased_subject").Increment(static_cast<double>(r.erased_subject));
   }
   if (!any_ingested) {
     if (!first_failure.ok()) return ToGrpc(first_failure);
@@ -340,6 +344,26 @@ grpc::Status CollectorServiceImpl::ListCampaigns(grpc::ServerContext* context,
                                                  const cv1::ListCampaignsRequest* request,
                                                  cv1::ListCampaignsResponse* response) {
   return Answer(catalog_.ListCampaigns(*request, TimeLeft(context)), response);
+}
+
+grpc::Status CollectorServiceImpl::EraseUser(grpc::ServerContext*,
+                                             const privacy::v1::EraseUserRequest* request,
+                                             privacy::v1::EraseUserResponse* response) {
+  auto erased = ErasePerson(*pool_, request->user_id());
+  if (!erased.ok()) return ToGrpc(erased.status());
+  *response = *std::move(erased);
+  // The job's id only: the person's id stays out of the logs.
+  logging::Info("person erased", {{"erasure_id", request->erasure_id()}});
+  return grpc::Status::OK;
+}
+
+grpc::Status CollectorServiceImpl::ExportUser(grpc::ServerContext*,
+                                              const privacy::v1::ExportUserRequest* request,
+                                              privacy::v1::ExportUserResponse* response) {
+  auto exported = ExportPerson(*pool_, request->user_id());
+  if (!exported.ok()) return ToGrpc(exported.status());
+  *response = *std::move(exported);
+  return grpc::Status::OK;
 }
 
 }  // namespace marketlens::collector

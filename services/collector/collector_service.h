@@ -37,6 +37,11 @@ class CollectorServiceImpl final : public cv1::CollectorService::Service {
                             cv1::ListShoppersResponse* response) override;
   grpc::Status ListCampaigns(grpc::ServerContext* context, const cv1::ListCampaignsRequest* request,
                              cv1::ListCampaignsResponse* response) override;
+  // Privacy (person_data.h, docs/privacy.md).
+  grpc::Status EraseUser(grpc::ServerContext* context, const privacy::v1::EraseUserRequest* request,
+                         privacy::v1::EraseUserResponse* response) override;
+  grpc::Status ExportUser(grpc::ServerContext* context, const privacy::v1::ExportUserRequest* request,
+                          privacy::v1::ExportUserResponse* response) override;
 
  private:
   grpc::Status FillCrawl(const CrawlRow& row, cv1::Crawl* out);

@@ -20,6 +20,13 @@ namespace marketlens::collector {
 namespace {
 
 constexpr char kStage[] = "collector_ingest_stage";
+
+// The column of a raw table that names the person a row is about ("" when none).
+std::string SubjectColumn(absl::string_view table) {
+  if (table == "raw.contacts" || table == "raw.interactions") return "customer_id";
+  if (table == "raw.customers") return "id";
+  return "";
+}
 constexpr size_t kMaxReasonBytes = 2000;
 
 // Incremental SHA-256 of the file's bytes (ingest.files.sha256).
@@ -225,6 +232,10 @@ class Loader {
   Loader(const KindSpec& spec, const IngestOptions& options, IngestResult* result)
       : spec_(spec), options_(options), result_(result) {
     for (const ColumnSpec& col : spec.columns) columns_.push_back(col.name);
+    // The column naming the person a row is about: rows of a forgotten person are dropped (docs/privacy.md).
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      if (columns_[c] == SubjectColumn(spec.table)) subject_column_ = static_cast<int>(c);
+    }
   }
 
   bool direct_rows_written() const { return direct_rows_ > 0 || direct_open_; }
@@ -408,10 +419,14 @@ class Loader {
         if (!r.ok()) return r.status();
       }
     }
-    result_->accepted = accepted;
+    int64_t erased = 0;
+    if (auto st = DropErasedSubjects(tx, &erased); !st.ok()) return st;
+    result_->erased_subject = erased;
+    result_->accepted = accepted - erased;
     result_->duplicates = good_ - accepted;
     if (result_->rejected > 0) {
       if (auto st = LoadRejects(tx); !st.ok()) return st;
+      if (auto st = DropErasedRejects(tx); !st.ok()) return st;
     }
     result_->sha256 = reader.sha256();
     result_->bytes = reader.bytes();
@@ -431,6 +446,49 @@ class Loader {
   }
 
  private:
+  // Rows of this file about a forgotten person (privacy.tombstones) are deleted again before the commit, so
+  // an ingest never brings them back; they are counted as erased_subject. The person's ids seen in the file
+  // are checked in one query (usually none is tombstoned, and the raw table is not scanned).
+  absl::Status DropErasedSubjects(postgres::Tx& tx, int64_t* erased) {
+    *erased = 0;
+    if (subjects_.empty()) return absl::OkStatus();
+    std::string ids = "[";
+    for (const std::string& id : subjects_) {
+      if (ids.size() > 1) ids.push_back(',');
+      ids += JsonString(id);
+    }
+    ids.push_back(']');
+    auto found = tx.Exec(
+        "SELECT COALESCE(jsonb_agg(s), '[]'::jsonb)::text FROM jsonb_array_elements_text($1::jsonb) s "
+        "WHERE EXISTS (SELECT 1 FROM privacy.tombstones) AND privacy.is_erased(s)",
+        ids);
+    if (!found.ok()) return found.status();
+    const std::string erased_ids = (*found)[0][0].as<std::string>();
+    if (erased_ids == "[]") return absl::OkStatus();
+    auto r = tx.Exec(
+        absl::StrCat("DELETE FROM ", spec_.table, " WHERE ", SubjectColumn(spec_.table),
+                     " IN (SELECT jsonb_array_elements_text($1::jsonb)) AND ingest_file_id = $2::uuid"),
+        erased_ids, result_->file_id);
+    if (!r.ok()) return r.status();
+    *erased = r->affected_rows();
+    logging::Info("ingest: rows of erased subjects dropped",
+                  {{"file_id", result_->file_id}, {"rows", *erased}});
+    return absl::OkStatus();
+  }
+
+  // A refused line that names a forgotten person is not kept either.
+  absl::Status DropErasedRejects(postgres::Tx& tx) {
+    auto r = tx.Exec(
+        "DELETE FROM ingest.rejects r WHERE r.file_id = $1::uuid AND EXISTS (SELECT 1 FROM "
+        "privacy.tombstones)"
+        " AND EXISTS (SELECT 1 FROM unnest(string_to_array(r.raw_line, ',')) x"
+        " WHERE privacy.is_erased(btrim(x, ' \"')))",
+        result_->file_id);
+    if (!r.ok()) return r.status();
+    result_->rejected -= r->affected_rows();
+    return absl::OkStatus();
+  }
+
   absl::Status SpillError() {
     return absl::ResourceExhaustedError("cannot spill rejected rows to a temporary file");
   }
@@ -520,6 +578,9 @@ class Loader {
   }
 
   absl::Status WriteGood(postgres::Tx& tx, int64_t line, const std::vector<FieldValue>& values) {
+    if (subject_column_ >= 0 && values[subject_column_].present) {
+      subjects_.insert(values[subject_column_].text);
+    }
     if (direct_open_) {
       for (size_t c = 0; c < values.size(); ++c) {
         row_[c] = values[c].present ? std::optional<absl::string_view>(values[c].text) : std::nullopt;
@@ -572,6 +633,8 @@ class Loader {
   const IngestOptions& options_;
   IngestResult* result_;
   std::vector<std::string> columns_;
+  int subject_column_ = -1;
+  absl::flat_hash_set<std::string> subjects_;
   TempFile* rejects_ = nullptr;
   absl::Status file_error_;
   absl::flat_hash_set<uint64_t> id_hashes_;

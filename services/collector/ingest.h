@@ -62,7 +62,8 @@ struct IngestResult {
   int64_t rows = 0;         // data rows read (not the header, not blank lines)
   int64_t accepted = 0;     // distinct rows now in the raw table
   int64_t rejected = 0;
-  int64_t duplicates = 0;  // rows whose id appeared again later in the file (the later row wins)
+  int64_t duplicates = 0;      // rows whose id appeared again later in the file (the later row wins)
+  int64_t erased_subject = 0;  // rows about a forgotten person (privacy.tombstones), not stored
   int64_t bytes = 0;
   std::string sha256;
   std::vector<std::string> ignored_columns;

@@ -25,6 +25,7 @@
 #include "services/collector/collector_service.h"
 #include "services/collector/crawler.h"
 #include "services/collector/marketplace_client.h"
+#include "services/collector/person_data.h"
 #include "services/collector/review_publisher.h"
 
 ABSL_FLAG(std::string, marketplace_address, "127.0.0.1:50051",
@@ -38,6 +39,9 @@ ABSL_FLAG(double, marketplace_burst, 1, "client-side token bucket burst");
 ABSL_FLAG(absl::Duration, marketplace_call_timeout, absl::Seconds(2), "deadline of each marketplace request");
 ABSL_FLAG(int, marketplace_max_attempts, 8,
           "tries per page for UNAVAILABLE / DEADLINE_EXCEEDED / INTERNAL before the page is given up");
+ABSL_FLAG(int, retention_days, 0,
+          "delete raw contacts and interactions older than this many days, at start and daily (0: never; "
+          "Kubernetes runs `cli retention` as a CronJob instead)");
 ABSL_FLAG(absl::Duration, crawl_interval, absl::ZeroDuration(),
           "start an incremental crawl this long after the previous one started (0: no scheduled crawls)");
 ABSL_FLAG(absl::Duration, crawl_lease, absl::Seconds(30),
@@ -89,6 +93,7 @@ absl::Status Setup(service::ServiceContext& ctx) {
       config::ValidatePositive("ingest_timeout", absl::GetFlag(FLAGS_ingest_timeout)),
       config::ValidateRange("max_ingest_file_bytes", absl::GetFlag(FLAGS_max_ingest_file_bytes), int64_t{1},
                             int64_t{1} << 40),
+      config::ValidateRange("retention_days", absl::GetFlag(FLAGS_retention_days), 0, 36500),
   };
   config::ExitOnInvalid(checks);
 
@@ -144,6 +149,12 @@ absl::Status Setup(service::ServiceContext& ctx) {
       "review publisher", [publisher] { publisher->Stop(); }, kPublisherStopBound);
   ctx.AddShutdownHook(
       "crawls", [crawler] { crawler->Stop(); }, kCrawlStopBound);
+  if (const int days = absl::GetFlag(FLAGS_retention_days); days > 0) {
+    auto* retention = new collector::RetentionLoop(pool, absl::Hours(24) * days);
+    ctx.AddShutdownHook(
+        "retention", [retention] { retention->Stop(); }, absl::Seconds(15));
+    retention->Start();
+  }
   publisher->Start();
   crawler->Start();
   logging::Info("collector configured",

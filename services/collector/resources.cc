@@ -203,11 +203,16 @@ WITH incoming AS (
 ), up AS (
   INSERT INTO raw.reviews AS t (id, product_id, customer_id, rating, title, text, verified_purchase,
                                 helpful_votes, created_at, updated_at, version)
-  SELECT id, product_id, customer_id, rating, title, text, verified_purchase, helpful_votes, created_at,
-         updated_at, version
+  SELECT id, product_id,
+         -- A forgotten reviewer's review keeps its text under a random id stored nowhere (docs/privacy.md).
+         CASE WHEN privacy.is_erased(customer_id) THEN 'erased-' || substr(md5(random()::text), 1, 16)
+              ELSE customer_id END,
+         rating, title, text, verified_purchase, helpful_votes, created_at, updated_at, version
   FROM incoming
   ON CONFLICT (id) DO UPDATE SET
-    product_id = EXCLUDED.product_id, customer_id = EXCLUDED.customer_id, rating = EXCLUDED.rating,
+    product_id = EXCLUDED.product_id,
+    customer_id = CASE WHEN EXCLUDED.customer_id LIKE 'erased-%' THEN t.customer_id ELSE EXCLUDED.customer_id END,
+    rating = EXCLUDED.rating,
     title = EXCLUDED.title, text = EXCLUDED.text, verified_purchase = EXCLUDED.verified_purchase,
     helpful_votes = EXCLUDED.helpful_votes, created_at = EXCLUDED.created_at,
     updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, last_seen_at = now()
@@ -259,6 +264,7 @@ INSERT INTO raw.customers AS t (id, name, email, occupation, segment, region, cr
 SELECT id, name, email, occupation, segment, region, created_at
 FROM jsonb_to_recordset($1::jsonb) AS x(id text, name text, email text, occupation text, segment text,
                                         region text, created_at timestamptz)
+WHERE NOT privacy.is_erased(id)  -- a forgotten person stays forgotten (docs/privacy.md)
 ON CONFLICT (id) DO UPDATE SET
   name = EXCLUDED.name, email = EXCLUDED.email, occupation = EXCLUDED.occupation, segment = EXCLUDED.segment,
   region = EXCLUDED.region, created_at = EXCLUDED.created_at, last_seen_at = now()
@@ -321,6 +327,7 @@ INSERT INTO raw.interactions (id, customer_id, product_id, type, rating, session
 SELECT id, customer_id, product_id, type, rating, session_id, device, occurred_at
 FROM jsonb_to_recordset($1::jsonb) AS x(id text, customer_id text, product_id text, type text, rating smallint,
                                         session_id text, device text, occurred_at timestamptz)
+WHERE NOT privacy.is_erased(customer_id)
 ON CONFLICT (id) DO NOTHING
 )sql";
 
@@ -415,6 +422,7 @@ INSERT INTO raw.contacts AS t (id, customer_id, started_at, channel, topic, sent
 SELECT id, customer_id, started_at, channel, topic, sentiment, notes, product_id
 FROM jsonb_to_recordset($1::jsonb) AS x(id text, customer_id text, started_at timestamptz, channel text,
                                         topic text, sentiment double precision, notes text, product_id text)
+WHERE NOT privacy.is_erased(customer_id)
 ON CONFLICT (id) DO UPDATE SET
   customer_id = EXCLUDED.customer_id, started_at = EXCLUDED.started_at, channel = EXCLUDED.channel,
   topic = EXCLUDED.topic, sentiment = EXCLUDED.sentiment, notes = EXCLUDED.notes, product_id = EXCLUDED.product_id

@@ -70,6 +70,8 @@ absl::string_view ReasonPhrase(int status) {
       return "Continue";
     case 200:
       return "OK";
+    case 202:
+      return "Accepted";
     case 204:
       return "No Content";
     case 304:

@@ -19,6 +19,25 @@ namespace {
 using grpc::Status;
 using grpc::StatusCode;
 
+Status FakeErase(const std::string& kind, int64_t count, const privacy::v1::EraseUserRequest* req,
+                 privacy::v1::EraseUserResponse* resp) {
+  if (req->user_id().empty()) return Status(StatusCode::INVALID_ARGUMENT, "user_id is required");
+  privacy::v1::ErasedData* e = resp->add_erased();
+  e->set_kind(kind);
+  e->set_count(count);
+  return Status::OK;
+}
+
+Status FakeExport(const std::string& service, const privacy::v1::ExportUserRequest* req,
+                  privacy::v1::ExportUserResponse* resp) {
+  if (req->user_id().empty()) return Status(StatusCode::INVALID_ARGUMENT, "user_id is required");
+  resp->set_service(service);
+  privacy::v1::ExportedTable* t = resp->add_tables();
+  t->set_name(service + ".fake");
+  (*t->add_rows()->mutable_fields())["user_id"].set_string_value(req->user_id());
+  return Status::OK;
+}
+
 void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
   ts->set_seconds(absl::ToUnixSeconds(t));
   ts->set_nanos(0);
@@ -360,6 +379,41 @@ Status FakeRecommender::RecordFeedback(grpc::ServerContext*,
   absl::MutexLock lock(&mu_);
   feedback_.push_back(*req);
   return Status::OK;
+}
+
+Status FakeRecommender::EraseUser(grpc::ServerContext* ctx, const privacy::v1::EraseUserRequest* req,
+                                  privacy::v1::EraseUserResponse* resp) {
+  recommender::v1::ForgetUserRequest forget;
+  forget.set_user_id(req->user_id());
+  recommender::v1::ForgetUserResponse forgotten;
+  if (req->user_id().empty()) return FakeErase("", 0, req, resp);
+  (void)ForgetUser(ctx, &forget, &forgotten);
+  return FakeErase("recsys.events", forgotten.events_deleted(), req, resp);
+}
+
+Status FakeRecommender::ExportUser(grpc::ServerContext*, const privacy::v1::ExportUserRequest* req,
+                                   privacy::v1::ExportUserResponse* resp) {
+  return FakeExport("recommender", req, resp);
+}
+
+Status FakeAnalyzer::EraseUser(grpc::ServerContext*, const privacy::v1::EraseUserRequest* req,
+                               privacy::v1::EraseUserResponse* resp) {
+  return FakeErase("retrieval_index", 1, req, resp);
+}
+
+Status FakeAnalyzer::ExportUser(grpc::ServerContext*, const privacy::v1::ExportUserRequest* req,
+                                privacy::v1::ExportUserResponse* resp) {
+  return FakeExport("analyzer", req, resp);
+}
+
+Status FakeCollector::EraseUser(grpc::ServerContext*, const privacy::v1::EraseUserRequest* req,
+                                privacy::v1::EraseUserResponse* resp) {
+  return FakeErase("raw.customers", 1, req, resp);
+}
+
+Status FakeCollector::ExportUser(grpc::ServerContext*, const privacy::v1::ExportUserRequest* req,
+                                 privacy::v1::ExportUserResponse* resp) {
+  return FakeExport("collector", req, resp);
 }
 
 Status FakeRecommender::ForgetUser(grpc::ServerContext*, const recommender::v1::ForgetUserRequest* req,

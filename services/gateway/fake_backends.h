@@ -59,6 +59,11 @@ class FakeAnalyzer final : public analyzer::v1::AnalyzerService::Service {
   grpc::Status InteractionsByProduct(grpc::ServerContext* ctx,
                                      const analyzer::v1::InteractionsByProductRequest* req,
                                      analyzer::v1::InteractionsByProductResponse* resp) override;
+  // Privacy: a fixed answer naming the user (the recommender's erases and exports its feedback).
+  grpc::Status EraseUser(grpc::ServerContext* ctx, const privacy::v1::EraseUserRequest* req,
+                         privacy::v1::EraseUserResponse* resp) override;
+  grpc::Status ExportUser(grpc::ServerContext* ctx, const privacy::v1::ExportUserRequest* req,
+                          privacy::v1::ExportUserResponse* resp) override;
 
   std::atomic<int> list_calls{0};
   std::atomic<int> alert_list_calls{0};
@@ -86,6 +91,11 @@ class FakeRecommender final : public recommender::v1::RecommenderService::Servic
                               recommender::v1::RecordFeedbackResponse* resp) override;
   grpc::Status ForgetUser(grpc::ServerContext* ctx, const recommender::v1::ForgetUserRequest* req,
                           recommender::v1::ForgetUserResponse* resp) override;
+  // Privacy: a fixed answer naming the user (the recommender's erases and exports its feedback).
+  grpc::Status EraseUser(grpc::ServerContext* ctx, const privacy::v1::EraseUserRequest* req,
+                         privacy::v1::EraseUserResponse* resp) override;
+  grpc::Status ExportUser(grpc::ServerContext* ctx, const privacy::v1::ExportUserRequest* req,
+                          privacy::v1::ExportUserResponse* resp) override;
   grpc::Status ListModels(grpc::ServerContext* ctx, const recommender::v1::ListModelsRequest* req,
                           recommender::v1::ListModelsResponse* resp) override;
   grpc::Status PromoteModel(grpc::ServerContext* ctx, const recommender::v1::PromoteModelRequest* req,
@@ -133,6 +143,11 @@ class FakeCollector final : public collector::v1::CollectorService::Service {
                           collector::v1::IngestReport* resp) override;
 
   std::atomic<int> ingested_files{0};
+  // Privacy: a fixed answer naming the user (the recommender's erases and exports its feedback).
+  grpc::Status EraseUser(grpc::ServerContext* ctx, const privacy::v1::EraseUserRequest* req,
+                         privacy::v1::EraseUserResponse* resp) override;
+  grpc::Status ExportUser(grpc::ServerContext* ctx, const privacy::v1::ExportUserRequest* req,
+                          privacy::v1::ExportUserResponse* resp) override;
 
  private:
   absl::Mutex mu_;

@@ -117,6 +117,9 @@ Gateway::Gateway(GatewayOptions options, GatewayDeps deps)
     if (!options_.require_api_key) return "";
     return ScopeName(RequiredScope(r));
   };
+  o.success_status = [this](const Route& r) {
+    return options_.accepted_methods.contains(FullMethodName(r)) ? 202 : 200;
+  };
   openapi_json_ = BuildOpenApiJson(*deps_.routes, o);
 }
 
@@ -330,6 +333,7 @@ void Gateway::HandleApi(const std::shared_ptr<Context>& ctx, HttpRequest& reques
     return FinishError(ctx, *e);
   }
   auto call = std::make_shared<PreparedCall>();
+  call->api_key_id = ctx->key_id;  // who asked, for the backends that audit it (privacy)
   if (std::optional<ApiError> e =
           deps_.transcoder->Prepare(route, lookup.bindings, request.query, request.body, call.get())) {
     deps_.metrics->Rejected("bad_request");
@@ -388,6 +392,8 @@ void Gateway::CallBackend(const std::shared_ptr<Context>& ctx, const HttpRequest
         if (cache_key.has_value() && !cache_key->empty()) deps_.cache->Put(*cache_key, result.json);
         if (is_write && deps_.cache != nullptr) deps_.cache->Invalidate(call->route->service()->full_name());
         HttpResponse r;
+        // 202 Accepted for RPCs that start work finishing later (an erasure job).
+        if (options_.accepted_methods.contains(FullMethodName(*call->route))) r.status = 202;
         r.headers.emplace_back("Content-Type", kJson);
         if (cache_key.has_value()) r.headers.emplace_back("X-Cache", "MISS");
         r.body = std::move(result.json);

@@ -58,6 +58,8 @@ struct GatewayOptions {
   CorsOptions cors;
   // RPCs whose GET responses are cached in Redis (response_cache.h).
   absl::flat_hash_set<std::string> cached_methods;
+  // RPCs answered 202 Accepted instead of 200 (they start work that completes later).
+  absl::flat_hash_set<std::string> accepted_methods = {"marketlens.privacy.v1.PrivacyService.RequestErasure"};
   // One JSON log line per request.
   bool access_log = true;
 };

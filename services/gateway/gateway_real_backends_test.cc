@@ -9,6 +9,10 @@
 // new RPC must be added), checking the status and the JSON shape (the body parses into the RPC's response
 // message), plus the error mappings the real backends produce: 404 for unknown ids, 400 naming the bad
 // field, 401 / 403 for keys, 409/400 for state conflicts. Process logs are test outputs.
+//
+// Privacy (docs/privacy.md): a person with data in every service is exported, then erased while the analyzer
+// is down (the job completes after it restarts); afterwards no text column of any table names them except
+// the tombstones, their summaries answer 404, and a full crawl and a re-ingest bring nothing back.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -20,6 +24,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -63,11 +68,23 @@ std::string ReadFile(const std::string& path) {
 // destruction.
 class Process {
  public:
-  Process(std::string name, std::vector<std::string> argv) : name_(std::move(name)) {
+  Process(std::string name, std::vector<std::string> argv) : name_(std::move(name)), argv_(std::move(argv)) {
     log_ = OutputPath(absl::StrCat(name_, ".log"));
+    Spawn(O_TRUNC);
+  }
+  // kill -9 (a crash), and a start with the same flags (its log appended).
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  void Restart() { Spawn(O_APPEND); }
+  void Spawn(int mode) {
+    std::vector<std::string> argv = argv_;
     pid_ = fork();
     if (pid_ == 0) {
-      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | mode, 0644);
       dup2(fd, 1);
       dup2(fd, 2);
       std::vector<char*> args;
@@ -93,6 +110,7 @@ class Process {
 
  private:
   std::string name_;
+  std::vector<std::string> argv_;
   std::string log_;
   pid_t pid_ = -1;
 };
@@ -189,6 +207,10 @@ class RealBackendsTest : public ::testing::Test {
                   {"marketlens.collector.v1.CollectorService", absl::StrCat("127.0.0.1:", collector)}};
     o.readiness_interval = absl::Milliseconds(200);
     o.registry = std::make_shared<prometheus::Registry>();
+    o.erasure.poll_interval = absl::Milliseconds(200);
+    o.erasure.initial_backoff = absl::Milliseconds(200);
+    o.erasure.max_backoff = absl::Seconds(1);
+    o.erasure.step_timeout = absl::Seconds(5);
     auto stack = GatewayStack::Start(o, pool_, redis_);
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = stack->release();
@@ -396,7 +418,12 @@ TEST_F(RealBackendsTest, EveryRouteOfTheOpenApiDocument) {
        {{"/api/v1/feedback",
          R"({"userId":")" + c + R"(","itemId":")" + p + R"(","event":"FEEDBACK_EVENT_CLICK"})", w, 200,
          "{"}}},
-      {"DELETE /api/v1/users/{user_id}", {{"/api/v1/users/gw-forget-me", "", a, 200, "{"}}},
+      {"DELETE /api/v1/users/{user_id}",
+       {{"/api/v1/users/gw-forget-me", "", a, 202, "\"state\":\"pending\""}}},
+      {"GET /api/v1/users/{user_id}/export",
+       {{"/api/v1/users/" + c + "/export", "", a, 200, "\"service\":\"collector\""}}},
+      {"GET /api/v1/erasures/{id}",
+       {{"/api/v1/erasures/00000000-0000-0000-0000-000000000000", "", a, 404, "NOT_FOUND"}}},
       {"GET /api/v1/models", {{"/api/v1/models", "", r, 200, promoted}}},
       {"POST /api/v1/models/{version}:promote",
        {{"/api/v1/models/" + promoted + ":promote", "", a, 200, promoted}}},
@@ -467,7 +494,7 @@ TEST_F(RealBackendsTest, EveryRouteOfTheOpenApiDocument) {
       EXPECT_EQ(resp.status, k.status) << key << " " << k.target << ": " << resp.body.substr(0, 400);
       EXPECT_THAT(resp.body, HasSubstr(k.expect)) << key << " " << k.target;
       EXPECT_EQ(resp.Header("content-type"), "application/json") << key;
-      if (resp.status == 200) {
+      if (resp.status == 200 || resp.status == 202) {
         ExpectShape(*route, resp.body, key);
       } else {
         const auto err = ParseStruct(resp.body);
@@ -537,6 +564,195 @@ TEST_F(RealBackendsTest, ErrorMappingsOfRealBackends) {
   resp = Call("POST", "/api/v1/crawls", *write_key_, R"({"mode":"CRAWL_MODE_FULL"})");
   EXPECT_EQ(resp.status, 403) << resp.body;  // admin only
   EXPECT_EQ(ErrorOf(resp).code, "PERMISSION_DENIED");
+}
+
+// Rows naming `needle` (exactly, or as a word of a longer text) in every text column of the data schemas,
+// "schema.table.column" -> count. The tombstones are left out (privacy.*, the recommender's
+// recsys.forgotten_users): they are what remains of a forgotten person by design.
+std::map<std::string, int64_t> RowsNaming(postgres::PgPool& pool, const std::string& needle) {
+  std::map<std::string, int64_t> found;
+  auto columns = pool.Exec(
+      "SELECT table_schema, table_name, column_name FROM information_schema.columns c "
+      "JOIN information_schema.tables t USING (table_schema, table_name) "
+      "WHERE t.table_type = 'BASE TABLE' AND c.data_type = 'text' "
+      "AND table_schema IN ('raw', 'ingest', 'insights', 'recsys', 'ops', 'gateway') "
+      "AND NOT (table_schema = 'recsys' AND table_name = 'forgotten_users')");
+  EXPECT_TRUE(columns.ok()) << columns.status();
+  if (!columns.ok()) return found;
+  std::string pattern = "(^|[^A-Za-z0-9_.@-])";
+  for (char ch : needle) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(ch))) pattern.push_back('\\');
+    pattern.push_back(ch);
+  }
+  pattern += "($|[^A-Za-z0-9_.@-])";
+  for (const auto& row : *columns) {
+    const std::string table = absl::StrCat(row[0].as<std::string>(), ".", row[1].as<std::string>());
+    const std::string column = row[2].as<std::string>();
+    auto n = pool.Exec(
+        absl::StrCat("SELECT count(*) FROM ", table, " WHERE \"", column, "\" = $1 OR \"", column, "\" ~ $2"),
+        needle, pattern);
+    EXPECT_TRUE(n.ok()) << table << "." << column << ": " << n.status();
+    if (n.ok() && (*n)[0][0].as<int64_t>() > 0) found[table + "." + column] = (*n)[0][0].as<int64_t>();
+  }
+  return found;
+}
+
+int64_t Count(postgres::PgPool& pool, const std::string& sql, const std::string& arg) {
+  auto r = pool.Exec(sql, arg);
+  EXPECT_TRUE(r.ok()) << sql << ": " << r.status();
+  return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
+}
+
+TEST_F(RealBackendsTest, ErasureAcrossTheRealServicesSurvivesAServiceDownAndStaysErased) {
+  const std::string& a = *admin_key_;
+  // A person with data everywhere: marketplace profile, contacts, reviews, interactions.
+  auto picked = pool_->Exec(
+      "SELECT c.id, c.email FROM raw.customers c WHERE c.email <> '' "
+      "AND EXISTS (SELECT 1 FROM raw.contacts k WHERE k.customer_id = c.id) "
+      "AND EXISTS (SELECT 1 FROM raw.reviews r WHERE r.customer_id = c.id) "
+      "AND EXISTS (SELECT 1 FROM raw.interactions i WHERE i.customer_id = c.id) "
+      "AND c.id <> $1 ORDER BY c.id LIMIT 1",
+      *customer_);
+  ASSERT_TRUE(picked.ok() && !picked->empty()) << "no customer with contacts, reviews and interactions";
+  const std::string person = (*picked)[0][0].as<std::string>();
+  const std::string email = (*picked)[0][1].as<std::string>();
+  const int64_t reviews = Count(*pool_, "SELECT count(*) FROM raw.reviews WHERE customer_id = $1", person);
+  std::cout << "erasing " << reviews << " reviews' link, contacts and interactions of one customer\n";
+
+  // Their feedback reaches recsys.events (through the recommender's stream writer).
+  const std::string p = *product_;
+  ASSERT_EQ(Call("POST", "/api/v1/feedback", *write_key_,
+                 absl::StrCat(R"({"userId":")", person, R"(","itemId":")", p,
+                              R"(","event":"FEEDBACK_EVENT_CLICK"})"))
+                .status,
+            200);
+  ASSERT_TRUE(WaitFor(
+      [&] { return Count(*pool_, "SELECT count(*) FROM recsys.events WHERE user_id = $1", person) > 0; },
+      absl::Seconds(10)));
+  // Content about them exists, and indexes them in the analyzer.
+  TestResponse summary = Call("GET", "/api/v1/summarized_interactions/" + person, *read_key_);
+  ASSERT_EQ(summary.status, 200) << summary.body;
+  ASSERT_EQ(Call("GET", "/api/v1/generate-content/" + person, *read_key_).status, 200);
+
+  // Export before erasure: every service, their profile and rows.
+  TestResponse exported = Call("GET", "/api/v1/users/" + person + "/export", a);
+  ASSERT_EQ(exported.status, 200) << exported.body.substr(0, 400);
+  EXPECT_THAT(exported.body, HasSubstr(email));
+  for (const char* table : {"raw.customers", "raw.contacts", "raw.interactions", "raw.reviews",
+                            "recsys.events", "retrieval_index"}) {
+    EXPECT_THAT(exported.body, HasSubstr(absl::StrCat("\"name\":\"", table, "\""))) << table;
+  }
+  EXPECT_THAT(exported.body, HasSubstr("\"service\":\"analyzer\""));
+  EXPECT_THAT(exported.body, HasSubstr("\"service\":\"recommender\""));
+  EXPECT_FALSE(RowsNaming(*pool_, person).empty());
+
+  // The analyzer crashes; the erasure is asked for meanwhile.
+  Process& analyzer = *(*processes_)[2];
+  ASSERT_EQ(analyzer.name(), "analyzer");
+  analyzer.Kill();
+  TestResponse started = Call("DELETE", "/api/v1/users/" + person, a);
+  ASSERT_EQ(started.status, 202) << started.body;
+  const std::string id = ParseStruct(started.body).fields().at("id").string_value();
+  // The collector's step is done, the analyzer's keeps failing.
+  std::string job;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        job = Call("GET", "/api/v1/erasures/" + id, a).body;
+        return absl::StrContains(job, R"("stepsDone":["collector"])") && absl::StrContains(job, "analyzer: ");
+      },
+      absl::Seconds(20)))
+      << job;
+  EXPECT_THAT(job, HasSubstr(R"("state":"pending")"));
+  // Already, nothing is generated about them (the tombstone), even from the analyzer's copies.
+  EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM raw.contacts WHERE customer_id = $1", person), 0);
+
+  analyzer.Restart();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        job = Call("GET", "/api/v1/erasures/" + id, a).body;
+        return absl::StrContains(job, R"("state":"completed")");
+      },
+      absl::Seconds(60), absl::Milliseconds(500)))
+      << job;
+  if (!absl::StrContains(job, "completed")) DumpLogs();
+  EXPECT_THAT(job, HasSubstr(R"("stepsDone":["collector","analyzer","recommender"])"));
+  EXPECT_THAT(job, HasSubstr("collector/raw.contacts"));
+  EXPECT_THAT(job, HasSubstr("collector/raw.reviews:pseudonymised"));
+  EXPECT_THAT(job, HasSubstr("recommender/recsys.events"));
+  EXPECT_THAT(job, HasSubstr("analyzer/retrieval_index"));
+  EXPECT_THAT(job, ::testing::Not(HasSubstr(person)));  // the audit record holds no personal data
+  EXPECT_THAT(job, ::testing::Not(HasSubstr(email)));
+
+  // Nothing names them any more, except the tombstones; reviews keep their text under a pseudonym.
+  EXPECT_THAT(RowsNaming(*pool_, person), ::testing::IsEmpty());
+  EXPECT_THAT(RowsNaming(*pool_, email), ::testing::IsEmpty());
+  EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM raw.reviews WHERE customer_id LIKE 'erased-%' AND $1 <> ''",
+                  person),
+            reviews);
+  EXPECT_EQ(Count(*pool_,
+                  "SELECT count(*) FROM privacy.erasures WHERE subject_id IS NULL AND subject_hash = "
+                  "privacy.subject_hash($1)",
+                  person),
+            1);
+
+  // Their summaries and content answer 404; their feedback is refused.
+  const bool analyzer_up = WaitFor(
+      [&] { return Call("GET", "/api/v1/summarized_interactions/" + person, *read_key_).status == 404; },
+      absl::Seconds(30));
+  EXPECT_TRUE(analyzer_up) << Call("GET", "/api/v1/summarized_interactions/" + person, *read_key_).body;
+  EXPECT_EQ(Call("GET", "/api/v1/generate-content/" + person, *read_key_).status, 404);
+  TestResponse feedback = Call(
+      "POST", "/api/v1/feedback", *write_key_,
+      absl::StrCat(R"({"userId":")", person, R"(","itemId":")", p, R"(","event":"FEEDBACK_EVENT_CLICK"})"));
+  EXPECT_EQ(feedback.status, 400) << feedback.body;
+
+  // A re-ingest of a file naming them: their rows (and refused lines) are dropped, counted as erased_subject.
+  const std::string csv =
+      absl::StrCat("id,customer_id,started_at,channel,topic,notes\n",  //
+                   "ct-privacy-1,", person, ",2024-01-05T10:00:00Z,email,billing,asked about a refund\n",
+                   "ct-privacy-2,", *customer_, ",2024-01-05T11:00:00Z,email,billing,someone else\n",
+                   "ct-privacy-3,", person, ",not-a-date,email,billing,a line refused\n");
+  for (int round = 0; round < 2; ++round) {
+    auto ingested = HttpCall(port_, "POST", "/api/v1/ingest?kind=contacts&filename=privacy.csv",
+                             {{"Authorization", "Bearer " + *write_key_}, {"Content-Type", "text/csv"}}, csv,
+                             absl::Seconds(20));
+    ASSERT_TRUE(ingested.ok()) << ingested.status();
+    ASSERT_EQ(ingested->status, 200) << ingested->body;
+    EXPECT_THAT(ingested->body, HasSubstr(R"("erasedSubject":"1")")) << ingested->body;
+  }
+  EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM raw.contacts WHERE id = $1", "ct-privacy-2"), 1);
+
+  // A full crawl: the marketplace still has them; nothing comes back.
+  TestResponse crawl = Call("POST", "/api/v1/crawls", a, R"({"mode":"CRAWL_MODE_FULL"})");
+  ASSERT_EQ(crawl.status, 200) << crawl.body;
+  const std::string crawl_id = ParseStruct(crawl.body).fields().at("id").string_value();
+  std::string last;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        last = Call("GET", "/api/v1/crawls/" + crawl_id, *read_key_).body;
+        return absl::StrContains(last, "CRAWL_STATE_SUCCEEDED") ||
+               absl::StrContains(last, "CRAWL_STATE_FAILED");
+      },
+      absl::Seconds(60), absl::Milliseconds(250)));
+  ASSERT_THAT(last, HasSubstr("CRAWL_STATE_SUCCEEDED"));
+  EXPECT_THAT(RowsNaming(*pool_, person), ::testing::IsEmpty());
+  EXPECT_THAT(RowsNaming(*pool_, email), ::testing::IsEmpty());
+  EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM raw.reviews WHERE customer_id LIKE 'erased-%' AND $1 <> ''",
+                  person),
+            reviews);
+
+  // A second DELETE: a new job, which finds nothing left.
+  TestResponse again = Call("DELETE", "/api/v1/users/" + person, a);
+  ASSERT_EQ(again.status, 202) << again.body;
+  const std::string again_id = ParseStruct(again.body).fields().at("id").string_value();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        job = Call("GET", "/api/v1/erasures/" + again_id, a).body;
+        return absl::StrContains(job, R"("state":"completed")");
+      },
+      absl::Seconds(30)))
+      << job;
+  EXPECT_THAT(job, HasSubstr(R"("kind":"collector/raw.contacts","count":"0")"));
 }
 
 }  // namespace

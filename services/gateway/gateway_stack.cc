@@ -1,11 +1,17 @@
 #include "services/gateway/gateway_stack.h"
 
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging/log.h"
 #include "common/metrics/exposer.h"
 #include "common/server/channel.h"
+#include "grpcpp/server_builder.h"
 #include "marketlens/analyzer/v1/analyzer.pb.h"
 #include "marketlens/collector/v1/collector.pb.h"
+#include "marketlens/privacy/v1/privacy.pb.h"
 #include "marketlens/recommender/v1/recommender.pb.h"
 
 namespace marketlens::gateway {
@@ -15,7 +21,8 @@ std::vector<const google::protobuf::ServiceDescriptor*> GatewayStack::FrontedSer
   // (services, methods and their http options) in the generated pool.
   return {collector::v1::StartCrawlRequest::descriptor()->file()->FindServiceByName("CollectorService"),
           analyzer::v1::AnalyzeTextRequest::descriptor()->file()->FindServiceByName("AnalyzerService"),
-          recommender::v1::RecommendRequest::descriptor()->file()->FindServiceByName("RecommenderService")};
+          recommender::v1::RecommendRequest::descriptor()->file()->FindServiceByName("RecommenderService"),
+          privacy::v1::Erasure::descriptor()->file()->FindServiceByName("PrivacyService")};
 }
 
 std::vector<std::string> GatewayStack::DefaultAdminMethods() {
@@ -25,7 +32,11 @@ std::vector<std::string> GatewayStack::DefaultAdminMethods() {
           "marketlens.recommender.v1.RecommenderService.CreateExperiment",
           "marketlens.recommender.v1.RecommenderService.SetExperimentState",
           "marketlens.collector.v1.CollectorService.StartCrawl",
-          "marketlens.collector.v1.CollectorService.CancelCrawl"};
+          "marketlens.collector.v1.CollectorService.CancelCrawl",
+          // Privacy (docs/privacy.md): forgetting a person, reading the job, exporting their data.
+          "marketlens.privacy.v1.PrivacyService.RequestErasure",
+          "marketlens.privacy.v1.PrivacyService.GetErasure",
+          "marketlens.privacy.v1.PrivacyService.ExportUser"};
 }
 
 // Hot list reads of the dashboard. Not ListModels: models are trained and promoted outside the gateway (the
@@ -51,15 +62,44 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(GatewayStackOp
 
   absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels;
   std::vector<HealthTarget> targets;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> privacy_backends;  // "collector" -> channel
   for (const auto& [service, address] : options.backends) {
     if (address.empty()) continue;
     auto channel = server::MakeChannel(address, {.registry = registry});
     channels[service] = channel;
+    for (const std::string& step : ErasureSteps()) {
+      if (absl::StrContains(absl::AsciiStrToLower(service), absl::StrCat(".", step, "."))) {
+        privacy_backends[step] = channel;
+      }
+    }
     if (service == "marketlens.collector.v1.CollectorService") {
       s->uploads_ = std::make_unique<IngestUploader>(channel, options.uploads);
     }
     targets.push_back({.name = service, .channel = channel, .service = service});
   }
+  // The privacy service runs in this process, behind the same routes and transcoder as any backend: an
+  // in-process gRPC server (no port). Its erasure driver resumes pending jobs now.
+  if (postgres != nullptr) {
+    s->erasures_ = std::make_unique<ErasureStore>(postgres);
+    std::map<std::string, ErasureStep> steps;
+    for (const auto& [step, channel] : privacy_backends) steps[step] = GrpcErasureStep(step, channel);
+    ErasureDriverOptions erasure = options.erasure;
+    if (erasure.registry == nullptr) erasure.registry = registry;
+    s->erasure_driver_ = std::make_unique<ErasureDriver>(s->erasures_.get(), std::move(steps), erasure);
+  }
+  s->privacy_ =
+      std::make_unique<PrivacyServiceImpl>(s->erasures_.get(), s->erasure_driver_.get(), privacy_backends);
+  {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(s->privacy_.get());
+    s->privacy_server_ = builder.BuildAndStart();
+    if (s->privacy_server_ == nullptr)
+      return absl::InternalError("cannot start the in-process privacy service");
+    channels["marketlens.privacy.v1.PrivacyService"] =
+        s->privacy_server_->InProcessChannel(grpc::ChannelArguments());
+  }
+  if (s->erasure_driver_ != nullptr && options.run_erasure_driver) s->erasure_driver_->Start();
+
   absl::StatusOr<std::unique_ptr<Transcoder>> transcoder =
       Transcoder::Create(&s->routes_, std::move(channels), options.transcoder);
   if (!transcoder.ok()) return transcoder.status();
@@ -124,11 +164,14 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(GatewayStackOp
 void GatewayStack::Stop(absl::Duration drain) {
   if (http_ != nullptr) http_->Stop(drain);
   if (health_ != nullptr) health_->Stop();
+  if (erasure_driver_ != nullptr) erasure_driver_->Stop();
 }
 
 GatewayStack::~GatewayStack() {
   Stop(absl::Seconds(5));
   http_.reset();  // before what its handler uses
+  if (privacy_server_ != nullptr)
+    privacy_server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
 }
 
 }  // namespace marketlens::gateway

@@ -1,6 +1,7 @@
 // Everything the gateway runs, assembled from one options struct: the route table (from the fronted services'
 // descriptors), backend channels, the transcoder, API keys, rate limits, the Redis response cache, backend
-// health, metrics, the dashboard's files and the HTTP server. main.cc and the HTTP tests both build the
+// health, metrics, the dashboard's files and the HTTP server, plus the in-process privacy service and its
+// erasure driver (docs/privacy.md). main.cc and the HTTP tests both build the
 // gateway through this, so the tests exercise exactly what production runs.
 #ifndef MARKETLENS_SERVICES_GATEWAY_GATEWAY_STACK_H_
 #define MARKETLENS_SERVICES_GATEWAY_GATEWAY_STACK_H_
@@ -18,10 +19,13 @@
 #include "prometheus/registry.h"
 #include "services/gateway/api_keys.h"
 #include "services/gateway/backend_health.h"
+#include "services/gateway/erasure_driver.h"
+#include "services/gateway/erasure_store.h"
 #include "services/gateway/gateway.h"
 #include "services/gateway/http_metrics.h"
 #include "services/gateway/http_server.h"
 #include "services/gateway/ingest_upload.h"
+#include "services/gateway/privacy_service.h"
 #include "services/gateway/response_cache.h"
 #include "services/gateway/route_table.h"
 #include "services/gateway/static_assets.h"
@@ -45,6 +49,10 @@ struct GatewayStackOptions {
   std::string static_dir;
   // POST /api/v1/ingest (needs the collector backend); its body limit is http.upload_max_body_bytes.
   IngestUploadOptions uploads;
+  // The privacy erasure jobs (erasure_driver.h; needs Postgres). false: jobs are created but only run by
+  // another gateway replica (or a test calling erasure_driver()->RunOnce()).
+  ErasureDriverOptions erasure;
+  bool run_erasure_driver = true;
 };
 
 class GatewayStack {
@@ -68,6 +76,9 @@ class GatewayStack {
   BackendHealth& health() { return *health_; }
   const RouteTable& routes() const { return routes_; }
   HttpServer& http() { return *http_; }
+  // Null without Postgres.
+  ErasureDriver* erasure_driver() { return erasure_driver_.get(); }
+  ErasureStore* erasures() { return erasures_.get(); }
 
   // Stops accepting HTTP, drains requests in flight (bounded), stops the health checks. Idempotent.
   void Stop(absl::Duration drain);
@@ -76,6 +87,10 @@ class GatewayStack {
   GatewayStack() = default;
 
   RouteTable routes_;
+  std::unique_ptr<ErasureStore> erasures_;
+  std::unique_ptr<ErasureDriver> erasure_driver_;
+  std::unique_ptr<PrivacyServiceImpl> privacy_;
+  std::unique_ptr<grpc::Server> privacy_server_;  // in-process only
   std::unique_ptr<Transcoder> transcoder_;
   std::unique_ptr<ApiKeyStore> keys_;
   std::unique_ptr<ResponseCache> cache_;

@@ -23,6 +23,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "marketlens/privacy/v1/privacy.pb.h"
 #include "services/gateway/fake_backends.h"
 #include "services/gateway/gateway_stack.h"
 #include "services/gateway/response_cache.h"
@@ -206,7 +207,6 @@ TEST_F(GatewayTest, EveryRouteReachesItsRpc) {
       {"POST", "/api/v1/crawls", R"({"mode":"CRAWL_MODE_FULL","resources":["reviews"]})", a,
        "\"mode\":\"CRAWL_MODE_FULL\""},
       {"GET", "/api/v1/crawls", "", r, "\"crawls\":["},
-      {"DELETE", "/api/v1/users/u-route", "", a, "\"eventsDeleted\":\"1\""},
   };
   for (const Case& c : cases) {
     TestResponse resp = Call(c.method, c.target, c.key, c.body);
@@ -214,6 +214,169 @@ TEST_F(GatewayTest, EveryRouteReachesItsRpc) {
     EXPECT_THAT(resp.body, HasSubstr(c.expect)) << c.method << " " << c.target;
     EXPECT_EQ(resp.Header("content-type"), "application/json") << c.target;
   }
+}
+
+// DELETE /api/v1/users/{id} starts an erasure job (202); the driver calls every backend's EraseUser and the
+// job completes with the kinds erased, who asked and no user id; export merges every backend's ExportUser.
+TEST_F(GatewayTest, ErasureJobAndExport) {
+  ASSERT_EQ(
+      Post("/api/v1/feedback", R"({"userId":"u-erase","itemId":"p1","event":"FEEDBACK_EVENT_CLICK"})").status,
+      200);
+  // Admin scope only.
+  EXPECT_EQ(Call("DELETE", "/api/v1/users/u-erase", *write_key_).status, 403);
+  EXPECT_EQ(Get("/api/v1/users/u-erase/export").status, 403);
+
+  TestResponse exported = Get("/api/v1/users/u-erase/export", *admin_key_);
+  ASSERT_EQ(exported.status, 200) << exported.body;
+  const auto bundle = Parse<privacy::v1::UserExport>(exported.body);
+  EXPECT_EQ(bundle.user_id(), "u-erase");
+  ASSERT_EQ(bundle.services_size(), 3) << exported.body;
+  EXPECT_EQ(bundle.services(0).service(), "collector");
+  EXPECT_THAT(exported.body, HasSubstr(R"("user_id":"u-erase")"));
+
+  TestResponse started = Call("DELETE", "/api/v1/users/u-erase", *admin_key_);
+  ASSERT_EQ(started.status, 202) << started.body;
+  const auto job = Parse<privacy::v1::Erasure>(started.body);
+  ASSERT_FALSE(job.id().empty());
+  // The same person again while the job runs: the same job (or, if it finished already, a new one).
+  privacy::v1::Erasure done;
+  for (int i = 0; i < 100; ++i) {
+    TestResponse got = Get(absl::StrCat("/api/v1/erasures/", job.id()), *admin_key_);
+    ASSERT_EQ(got.status, 200) << got.body;
+    done = Parse<privacy::v1::Erasure>(got.body);
+    if (done.state() == "completed") break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(done.state(), "completed");
+  EXPECT_THAT(done.steps_done(), ::testing::ElementsAre("collector", "analyzer", "recommender"));
+  EXPECT_TRUE(done.has_completed_at());
+  EXPECT_FALSE(done.requested_by().empty());
+  std::map<std::string, int64_t> kinds;
+  for (const auto& e : done.erased()) kinds[e.kind()] = e.count();
+  EXPECT_EQ(kinds["recommender/recsys.events"], 1);
+  EXPECT_EQ(kinds["collector/raw.customers"], 1);
+  // The audit record keeps no user id; the tombstone holds only its hash.
+  auto row = pool_->Exec(
+      "SELECT count(*) FROM privacy.erasures WHERE id = $1::uuid AND subject_id IS NULL AND state = "
+      "'completed'",
+      job.id());
+  ASSERT_TRUE(row.ok()) << row.status();
+  EXPECT_EQ((*row)[0][0].as<int>(), 1);
+  auto tomb = pool_->Exec("SELECT privacy.is_erased('u-erase'), privacy.is_erased('u-other')");
+  ASSERT_TRUE(tomb.ok()) << tomb.status();
+  EXPECT_TRUE((*tomb)[0][0].as<bool>());
+  EXPECT_FALSE((*tomb)[0][1].as<bool>());
+
+  TestResponse unknown = Get("/api/v1/erasures/00000000-0000-0000-0000-000000000000", *admin_key_);
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(Get("/api/v1/erasures/not-a-uuid", *admin_key_).status, 404);
+  // The OpenAPI document says 202 for the erasure request.
+  TestResponse openapi = Get("/openapi.json");
+  EXPECT_THAT(openapi.body, HasSubstr("/api/v1/erasures/{id}"));
+  EXPECT_THAT(openapi.body, HasSubstr("\"202\""));
+}
+
+// The driver on its own database (the suite's gateway runs a driver on the shared one): a service down makes
+// its step fail and later steps wait; a new driver (a restarted gateway) finishes the job; a job claimed by a
+// driver that died is taken over once its lease ends; a repeated request while pending is the same job.
+TEST_F(GatewayTest, ErasureDriverResumesAfterAServiceFailureAndAGatewayRestart) {
+  auto dsn = pg_server_->CreateDatabase("gateway_erasure_driver");
+  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  auto pool = postgres::PgPool::Create({.dsn = *dsn, .max_size = 2});
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  ASSERT_TRUE(migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations").ok());
+  ErasureStore store(pool->get());
+  std::atomic<bool> analyzer_up{false};
+  std::atomic<int> recommender_calls{0};
+  auto ok = [](const std::string& kind) -> ErasureStep {
+    return [kind](const std::string& user, const std::string&, absl::Time) {
+      privacy::v1::EraseUserResponse r;
+      privacy::v1::ErasedData* e = r.add_erased();
+      e->set_kind(kind);
+      e->set_count(static_cast<int64_t>(user.size()));
+      return absl::StatusOr<privacy::v1::EraseUserResponse>(r);
+    };
+  };
+  std::map<std::string, ErasureStep> steps = {
+      {"collector", ok("raw.customers")},
+      {"analyzer",
+       [&](const std::string& user, const std::string& id,
+           absl::Time deadline) -> absl::StatusOr<privacy::v1::EraseUserResponse> {
+         if (!analyzer_up) return absl::UnavailableError("connection refused");
+         return ok("retrieval_index")(user, id, deadline);
+       }},
+      {"recommender", [&](const std::string& user, const std::string& id, absl::Time deadline) {
+         ++recommender_calls;
+         return ok("recsys.events")(user, id, deadline);
+       }}};
+  auto metrics = std::make_shared<prometheus::Registry>();
+  const ErasureDriverOptions fast = {.poll_interval = absl::Milliseconds(20),
+                                     .step_timeout = absl::Seconds(1),
+                                     .lease = absl::Milliseconds(300),
+                                     .initial_backoff = absl::Milliseconds(10),
+                                     .max_backoff = absl::Milliseconds(40),
+                                     .registry = metrics};
+
+  auto job = store.Create("person-1", "key-1");
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(store.Create("person-1", "key-2")->id(), job->id());  // pending: the same job
+  {
+    ErasureDriver first(&store, steps, fast);
+    EXPECT_EQ(first.RunOnce(), 1);  // collector done; the analyzer is down
+  }                                 // this gateway goes away
+  auto pending = store.Get(job->id());
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  EXPECT_EQ(pending->state(), "pending");
+  EXPECT_THAT(pending->steps_done(), ::testing::ElementsAre("collector"));
+  EXPECT_THAT(pending->steps_pending(), ::testing::ElementsAre("analyzer", "recommender"));
+  EXPECT_EQ(pending->attempts(), 1);
+  EXPECT_THAT(pending->last_error(), HasSubstr("analyzer: UNAVAILABLE"));
+  EXPECT_EQ(recommender_calls.load(), 0);  // later steps wait for the analyzer
+  std::map<std::string, double> counted;
+  for (const auto& family : metrics->Collect()) {
+    if (family.name != "gateway_erasure_steps_total") continue;
+    for (const auto& m : family.metric) {
+      std::map<std::string, std::string> labels;
+      for (const auto& l : m.label) labels[l.name] = l.value;
+      counted[labels["step"] + "/" + labels["result"]] = m.counter.value;
+    }
+  }
+  EXPECT_EQ(counted["collector/done"], 1);
+  EXPECT_EQ(counted["analyzer/failed"], 1);
+
+  analyzer_up = true;
+  ErasureDriver restarted(&store, steps, fast);
+  restarted.Start();
+  privacy::v1::Erasure done;
+  for (int i = 0; i < 200 && done.state() != "completed"; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+    done = *store.Get(job->id());
+  }
+  ASSERT_EQ(done.state(), "completed");
+  EXPECT_EQ(done.requested_by(), "key-1");
+  EXPECT_EQ(recommender_calls.load(), 1);
+  std::map<std::string, int64_t> kinds;
+  for (const auto& e : done.erased()) kinds[e.kind()] = e.count();
+  EXPECT_EQ(kinds, (std::map<std::string, int64_t>{{"analyzer/retrieval_index", 8},
+                                                   {"collector/raw.customers", 8},
+                                                   {"recommender/recsys.events", 8}}));
+  restarted.Stop();
+
+  // A driver claims a job and dies before recording anything: the job waits for the lease, then completes.
+  auto orphan = store.Create("person-2", "key-1");
+  ASSERT_TRUE(orphan.ok());
+  auto claimed = store.ClaimDue(absl::Milliseconds(300));
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 1u);
+  ErasureDriver taker(&store, steps, fast);
+  EXPECT_EQ(taker.RunOnce(), 0);  // still leased
+  absl::SleepFor(absl::Milliseconds(400));
+  EXPECT_EQ(taker.RunOnce(), 3);
+  EXPECT_EQ(store.Get(orphan->id())->state(), "completed");
+  // Nothing keeps the ids once completed.
+  auto ids = (*pool)->Exec("SELECT count(*) FROM privacy.erasures WHERE subject_id IS NOT NULL");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ((*ids)[0][0].as<int>(), 0);
 }
 
 TEST_F(GatewayTest, CustomVerbsAndPathVariables) {

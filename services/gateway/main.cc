@@ -1,7 +1,9 @@
 // The gateway service: HTTP/1.1 + JSON on --http_port in front of the collector, analyzer and
 // recommender (routes from their protos), with API keys, rate limits, CORS, a Redis cache of hot reads,
 // /healthz, /readyz, /metrics, /openapi.json and the dashboard at /. Its gRPC port (50055) serves
-// GatewayAdminService (API keys) and what every service has (health, reflection, metrics).
+// GatewayAdminService (API keys) and what every service has (health, reflection, metrics). The privacy
+// erasure jobs and export (DELETE /api/v1/users/{id}, docs/privacy.md) run inside the gateway: an in-process
+// PrivacyService and a driver that resumes pending jobs from Postgres at start.
 //
 // Shutdown on SIGTERM: the gRPC port drains as in every service (its health, which the Kubernetes probes ask,
 // turns NOT_SERVING at once); then, in a shutdown hook (common/service), /readyz turns 503 while requests

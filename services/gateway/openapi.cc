@@ -240,9 +240,10 @@ JsonValue Operation(const Route& r, const OpenApiOptions& options, SchemaBuilder
 
   JsonValue responses = JsonValue::Object();
   JsonValue ok = JsonValue::Object();
-  ok.Set("description", JsonValue::String("OK"));
+  const int status = options.success_status ? options.success_status(r) : 0;
+  ok.Set("description", JsonValue::String(status == 202 ? "Accepted: the work completes later" : "OK"));
   ok.Set("content", JsonContent(schemas.MessageSchema(r.method->output_type())));
-  responses.Set("200", std::move(ok));
+  responses.Set(status > 0 ? absl::StrCat(status) : "200", std::move(ok));
   JsonValue err = JsonValue::Object();
   err.Set("description", JsonValue::String("An error; the status follows the gRPC code (see ErrorBody)"));
   err.Set("content", JsonContent(schemas.MessageSchema(gateway::v1::ErrorBody::descriptor())));

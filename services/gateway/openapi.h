@@ -19,6 +19,8 @@ struct OpenApiOptions {
   std::string description;
   // The scope a route needs ("read", "write", "admin"), shown as x-required-scope; empty: not shown.
   std::function<std::string(const Route&)> required_scope;
+  // The success status of a route (202 for an erasure request); empty or 0: 200.
+  std::function<int(const Route&)> success_status;
 };
 
 // The document, as compact JSON.

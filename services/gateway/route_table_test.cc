@@ -11,6 +11,7 @@
 #include "marketlens/analyzer/v1/analyzer.pb.h"
 #include "marketlens/api/annotations.pb.h"
 #include "marketlens/collector/v1/collector.pb.h"
+#include "marketlens/privacy/v1/privacy.pb.h"
 #include "marketlens/recommender/v1/recommender.pb.h"
 
 namespace marketlens::gateway {
@@ -24,7 +25,8 @@ using ::testing::UnorderedElementsAre;
 std::vector<const google::protobuf::ServiceDescriptor*> RealServices() {
   return {analyzer::v1::AnalyzeTextRequest::descriptor()->file()->service(0),
           recommender::v1::RecommendRequest::descriptor()->file()->service(0),
-          collector::v1::StartCrawlRequest::descriptor()->file()->service(0)};
+          collector::v1::StartCrawlRequest::descriptor()->file()->service(0),
+          privacy::v1::Erasure::descriptor()->file()->service(0)};
 }
 
 class RealRoutesTest : public ::testing::Test {
@@ -69,7 +71,9 @@ TEST_F(RealRoutesTest, EveryDesignRouteIsDeclaredInTheProtos) {
   // Beyond the first version of the routes.
   EXPECT_EQ(Find("POST", "/api/v1/models:rollback"), "RecommenderService.RollbackModel");
   EXPECT_EQ(Find("POST", "/api/v1/crawls/c1:cancel"), "CollectorService.CancelCrawl");
-  EXPECT_EQ(Find("DELETE", "/api/v1/users/u1"), "RecommenderService.ForgetUser");
+  EXPECT_EQ(Find("DELETE", "/api/v1/users/u1"), "PrivacyService.RequestErasure");
+  EXPECT_EQ(Find("GET", "/api/v1/users/u1/export"), "PrivacyService.ExportUser");
+  EXPECT_EQ(Find("GET", "/api/v1/erasures/e1"), "PrivacyService.GetErasure");
 }
 
 TEST_F(RealRoutesTest, WrongMethodListsTheAllowedOnes) {
@@ -112,7 +116,7 @@ TEST_F(RealRoutesTest, BindingsAndRouteDetails) {
 
 TEST_F(RealRoutesTest, StreamingRpcsWithoutAnOptionAreSkipped) {
   for (const Route& r : table_.routes()) EXPECT_NE(r.method->name(), "IngestFile");
-  EXPECT_EQ(table_.services().size(), 3u);
+  EXPECT_EQ(table_.services().size(), 4u);  // collector, analyzer, recommender, privacy (the gateway)
 }
 
 // ---- Rules checked at build time, on services made up in a private pool ----------------------------

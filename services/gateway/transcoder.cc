@@ -130,6 +130,7 @@ Transcoder::Canceller Transcoder::Invoke(const PreparedCall& call, absl::Duratio
   state->done = std::move(done);
   state->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   if (!request_id.empty()) state->context.AddMetadata("x-request-id", request_id);
+  if (!call.api_key_id.empty()) state->context.AddMetadata("x-api-key-id", call.api_key_id);
   grpc::Slice slice(call.request_bytes);
   state->request = grpc::ByteBuffer(&slice, 1);
 

@@ -49,6 +49,8 @@ struct PreparedCall {
   const Route* route = nullptr;
   std::unique_ptr<google::protobuf::Message> request;
   std::string request_bytes;  // deterministic serialization
+  // The caller's API key id, sent as x-api-key-id (the privacy service records who asked for an erasure).
+  std::string api_key_id;
 };
 
 struct CallResult {

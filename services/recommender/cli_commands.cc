@@ -421,6 +421,7 @@ train      --input F [--items F] | --source postgres --pg_dsn DSN
            [--register [--promote] [--keep N] [--artifact_dir DIR]] [--no_evaluate] [--version V] [--json]
            (--register stores the artifact in Postgres, recsys.model_artifacts: every replica loads it)
 models     list | promote VERSION | rollback | prune --keep N      (--pg_dsn DSN)
+retention  --retention_days N   delete feedback events and exposures older than N days (--pg_dsn DSN)
 Postgres:  --pg_dsn DSN (or MARKETLENS_PG_DSN); the password from --pg_password_file F
            (or MARKETLENS_PG_PASSWORD_FILE) or PGPASSWORD
 generate   --output F [--items_output F] [--users 500] [--items 200] [--clusters 5] [--events_per_user 20]
@@ -446,6 +447,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   if (a.command() == "train") return Train(a, out, err);
   if (a.command() == "generate") return Generate(a, out, err);
   if (a.command() == "models") return RunModelsCommand(a, out, err);
+  if (a.command() == "retention") return RunRetentionCommand(a, out, err);
   err << "unknown command `" << a.command() << "`\n" << CliUsage();
   return kUsage;
 }

@@ -179,4 +179,33 @@ int RunModelsCommand(const CliArgs& args, std::ostream& out, std::ostream& err) 
   return 2;
 }
 
+int RunRetentionCommand(const CliArgs& args, std::ostream& out, std::ostream& err) {
+  RegistryCliOptions options;
+  if (absl::Status s = ParseRegistryCliOptions(args, options); !s.ok()) return err << s.message() << "\n", 2;
+  auto days = args.GetInt("retention_days", 0);
+  if (!days.ok()) return err << "retention: " << days.status().message() << "\n", 2;
+  if (*days < 1 || *days > 36500) return err << "retention: --retention_days must be 1..36500\n", 2;
+  for (const std::string& unused : args.Unused())
+    return err << "retention: unknown flag --" << unused << "\n", 2;
+  auto pool = Connect(options);
+  if (!pool.ok()) return err << "retention: " << pool.status().message() << "\n", 2;
+  int64_t events = 0, exposures = 0;
+  absl::Status s = (*pool)->Transact(
+      [&](postgres::Tx& tx) -> absl::Status {
+        auto e = tx.Exec(
+            "DELETE FROM recsys.events WHERE occurred_at < now() - make_interval(days => $1::int)", *days);
+        if (!e.ok()) return e.status();
+        events = e->affected_rows();
+        auto x = tx.Exec(
+            "DELETE FROM recsys.exposures WHERE occurred_at < now() - make_interval(days => $1::int)", *days);
+        if (!x.ok()) return x.status();
+        exposures = x->affected_rows();
+        return absl::OkStatus();
+      },
+      {.timeout = absl::Minutes(10)});
+  if (!s.ok()) return err << "retention: " << s.message() << "\n", 1;
+  out << "events=" << events << " exposures=" << exposures << "\n";
+  return 0;
+}
+
 }  // namespace marketlens::recommender

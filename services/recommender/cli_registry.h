@@ -39,6 +39,9 @@ absl::StatusOr<std::string> RegisterTrainedModel(const RegistryCliOptions& optio
 
 // `models list|promote VERSION|rollback|prune --keep N`.
 int RunModelsCommand(const CliArgs& args, std::ostream& out, std::ostream& err);
+// `retention --retention_days N`: deletes feedback events and exposures older than N days (docs/privacy.md;
+// run daily by the retention CronJob). Prints "events=E exposures=X" (rows deleted).
+int RunRetentionCommand(const CliArgs& args, std::ostream& out, std::ostream& err);
 
 }  // namespace marketlens::recommender
 

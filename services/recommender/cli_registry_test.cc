@@ -81,5 +81,28 @@ TEST(CliRegistryTest, TrainRegisterPromoteListRollbackPrune) {
   EXPECT_THAT(empty.err, HasSubstr("no interactions left after hygiene"));
 }
 
+// `cli retention` (the retention CronJob, docs/privacy.md): feedback events and exposures older than N days
+// go.
+TEST(CliRegistryTest, RetentionDeletesOldEventsAndExposures) {
+  std::string dsn;
+  auto pool = testing::MigratedDatabase(2, &dsn);
+  ASSERT_NE(pool, nullptr);
+  ASSERT_TRUE(pool->Exec("INSERT INTO recsys.events (user_id, item_id, event, occurred_at) VALUES"
+                         " ('u1', 'i1', 'click', now() - interval '100 days'), ('u1', 'i2', 'click', now())")
+                  .ok());
+  ASSERT_TRUE(pool->Exec("INSERT INTO recsys.exposures (experiment_id, variant, user_id, occurred_at) VALUES"
+                         " ('e', 'a', 'u1', now() - interval '100 days')")
+                  .ok());
+  CliRun r = Cli({"retention", "--retention_days", "90", "--pg_dsn", dsn});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "events=1 exposures=1\n");
+  auto left = pool->Exec("SELECT item_id FROM recsys.events");
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0][0].as<std::string>(), "i2");
+  EXPECT_EQ(Cli({"retention", "--pg_dsn", dsn}).code, 2);
+  EXPECT_EQ(Cli({"retention", "--retention_days", "9", "--bogus", "1", "--pg_dsn", dsn}).code, 2);
+}
+
 }  // namespace
 }  // namespace marketlens::recommender

@@ -116,7 +116,7 @@ class App {
     app->experiments_ = std::make_unique<ExperimentStore>(app->pg_.get());
     app->service_ = std::make_unique<RecommenderServiceImpl>(
         app->engine_.get(), app->models_.get(), app->feedback_.get(), app->registry_.get(),
-        app->experiments_.get(), metrics::DefaultRegistry());
+        app->experiments_.get(), metrics::DefaultRegistry(), app->pg_.get());
     // Start-up: whatever is reachable now is loaded; the rest follows in the background.
     app->models_->Start();
     if (absl::Status s = app->feedback_->LoadPersistentState(); !s.ok()) {

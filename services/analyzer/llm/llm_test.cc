@@ -296,6 +296,33 @@ TEST_F(LlmTest, RedisCacheAnswersRepeatedPrompts) {
   EXPECT_TRUE(llm->Call(Prompt("fresh"), SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
 }
 
+// Answers about one customer are cached under their scope, so a privacy erasure removes exactly those
+// (docs/privacy.md).
+TEST_F(LlmTest, CachedAnswersOfOneCustomerScopeAreInvalidatedTogether) {
+  auto redis_server = marketlens::testing::RedisServer::Create();
+  ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+  redis::RedisOptions ro;
+  ro.port = (*redis_server)->port();
+  redis::RedisClient client(ro);
+  redis::Cache cache(&client, {.prefix = "analyzer:llm:"});
+  FakeLlmServer server([](const HttpRequest&) { return ChatCompletion(kGoodSummary); });
+  auto llm = Make(server, &cache);
+  RenderedPrompt mine = Prompt("Summarise [c1] late parcel");
+  mine.cache_scope = "customer/aaaa/";
+  RenderedPrompt mine_too = Prompt("Write to [c1] about the parcel");
+  mine_too.cache_scope = "customer/aaaa/";
+  RenderedPrompt theirs = Prompt("Summarise [c2] lost parcel");
+  theirs.cache_scope = "customer/bbbb/";
+  for (const RenderedPrompt* p : {&mine, &mine_too, &theirs}) {
+    ASSERT_TRUE(llm->Call(*p, SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+  }
+  EXPECT_EQ(llm->CacheKey(mine).rfind("customer/aaaa/", 0), 0u);
+  EXPECT_EQ(llm->InvalidateScope("customer/aaaa/"), 2);
+  EXPECT_EQ(llm->InvalidateScope("customer/aaaa/"), 0);
+  EXPECT_FALSE(llm->Call(mine, SummarySchema(), absl::Now() + absl::Seconds(5))->cached);
+  EXPECT_TRUE(llm->Call(theirs, SummarySchema(), absl::Now() + absl::Seconds(5))->cached);
+}
+
 // The local engine is one more LlmBackend: StructuredLlm validates its answers like any other's.
 struct NotesContext : PromptContext {
   std::string summary;

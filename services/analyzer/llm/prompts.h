@@ -31,6 +31,9 @@ struct RenderedPrompt {
   // empty: the backend asks for a JSON object only. The answer is validated against our own Schema anyway.
   std::string response_schema;
   std::string response_schema_name;  // e.g. "ReviewBatchOutput"
+  // Prefix of the answer's cache key: "customer/<sha256 of the id>/" for a prompt about one person, so that
+  // erasing the person removes their cached answers (StructuredLlm::InvalidateScope, docs/privacy.md).
+  std::string cache_scope;
 
   // "summarize_interactions" (the id without its version).
   std::string name() const { return id.substr(0, id.rfind('.')); }

@@ -34,7 +34,8 @@ StructuredLlm::StructuredLlm(std::unique_ptr<LlmBackend> backend, redis::Cache* 
       breaker_(options.breaker_threshold, options.breaker_open_for) {}
 
 std::string StructuredLlm::CacheKey(const RenderedPrompt& prompt) const {
-  return migrate::Sha256Hex(absl::StrCat(prompt.id, "\x1f", backend_->name(), "\x1f", backend_->model(),
+  return prompt.cache_scope +
+         migrate::Sha256Hex(absl::StrCat(prompt.id, "\x1f", backend_->name(), "\x1f", backend_->model(),
                                          "\x1f", prompt.system, "\x1f", prompt.user));
 }
 

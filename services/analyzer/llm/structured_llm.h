@@ -68,6 +68,10 @@ class StructuredLlm {
   CircuitBreaker& breaker() { return breaker_; }
   // The cache key of a prompt (exposed for tests).
   std::string CacheKey(const RenderedPrompt& prompt) const;
+  // Removes the cached answers of prompts with this cache_scope; how many (0 without a cache).
+  int64_t InvalidateScope(const std::string& scope) {
+    return cache_ != nullptr ? cache_->InvalidatePrefix(scope) : 0;
+  }
 
  private:
   std::unique_ptr<LlmBackend> backend_;

@@ -238,11 +238,11 @@ absl::Status GroundedContent::SummarizeInteractions(const v1::SummarizeInteracti
   context->sentiment = sentiment;
   context->label = out->sentiment();
   context->facts = facts;
-  auto answer =
-      Ask(llm_, local_.get(), prompts_, "summarize_interactions",
-          {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")")},
-           {"facts", stats + "\n" + FactLines(facts)}},
-          std::move(context), llm::SummarySchema(), citable, /*need_citation=*/false, deadline, metrics_);
+  auto answer = Ask(llm_, local_.get(), prompts_, "summarize_interactions",
+                    {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")")},
+                     {"facts", stats + "\n" + FactLines(facts)}},
+                    std::move(context), llm::SummarySchema(), citable, /*need_citation=*/false, deadline,
+                    metrics_, CustomerCacheScope(c.id));
   if (!answer.ok()) return answer.status();
   out->set_summary(llm::GetString(answer->value, "summary"));
   for (const auto& t : llm::GetStrings(answer->value, "key_topics")) out->add_key_topics(t);
@@ -366,13 +366,13 @@ absl::Status GroundedContent::GenerateContent(const v1::GenerateContentRequest& 
   context->quote = quote;
   for (const auto& [r, title] : picks) context->pick_titles.push_back(title);
   context->facts = facts;
-  auto answer =
-      Ask(llm_, local_.get(), prompts_, "generate_content",
-          {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")",
-                                     c.segment.empty() ? "" : ", segment " + c.segment,
-                                     c.occupation.empty() ? "" : ", occupation " + c.occupation)},
-           {"facts", FactLines(facts)}},
-          std::move(context), llm::EmailSchema(), facts, /*need_citation=*/true, deadline, metrics_);
+  auto answer = Ask(llm_, local_.get(), prompts_, "generate_content",
+                    {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")",
+                                               c.segment.empty() ? "" : ", segment " + c.segment,
+                                               c.occupation.empty() ? "" : ", occupation " + c.occupation)},
+                     {"facts", FactLines(facts)}},
+                    std::move(context), llm::EmailSchema(), facts, /*need_citation=*/true, deadline, metrics_,
+                    CustomerCacheScope(c.id));
   if (!answer.ok()) return answer.status();
   out->set_subject(llm::GetString(answer->value, "subject"));
   out->set_body(llm::GetString(answer->value, "body"));

@@ -73,6 +73,9 @@ class GroundedContent : public ContentService {
                                      v1::SummarizeInteractionsResponse* out) override;
   absl::Status GenerateBrief(const v1::GenerateBriefRequest& req, absl::Time deadline,
                              v1::GenerateBriefResponse* out) override;
+  // The customer's retrieval-index entries and cached LLM answers (content_privacy.cc).
+  absl::Status ForgetCustomer(const std::string& customer_id, privacy::v1::EraseUserResponse* out) override;
+  absl::Status ExportCustomer(const std::string& customer_id, privacy::v1::ExportUserResponse* out) override;
 
  private:
   postgres::PgPool* pool_;
@@ -87,6 +90,9 @@ class GroundedContent : public ContentService {
   std::unique_ptr<CorpusSync> own_sync_;
   CorpusSync* corpus_;
 };
+
+// The cache scope of prompts about one customer: "customer/<sha256 of the id>/" (no id in Redis keys).
+std::string CustomerCacheScope(const std::string& customer_id);
 
 // What reviewers call `aspect` of a product of `category`: its name and the taxonomy's terms for it, without
 // sentiment words ("value" -> "value", "price", "money", "cost", "value for money", ...; not "overpriced").

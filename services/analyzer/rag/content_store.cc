@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/privacy/person_rows.h"
 #include "nlohmann/json.hpp"
 #include "pqxx/pqxx"
 #include "services/analyzer/insights/store.h"
@@ -150,6 +151,10 @@ absl::StatusOr<Customer> ContentStore::LoadCustomer(const std::string& id, absl:
       [&](Tx& tx) -> absl::Status {
         c = Customer();
         c.id = id;
+        // A forgotten person (privacy.tombstones) is unknown here even before every service erased them.
+        auto erased = privacy::IsErased(tx, id);
+        if (!erased.ok()) return erased.status();
+        if (*erased) return absl::NotFoundError(absl::StrCat("customer ", id, " not found"));
         auto cust = tx.Exec(kCustomerSql, id);
         if (!cust.ok()) return cust.status();
         known = !cust->empty();

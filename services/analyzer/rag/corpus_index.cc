@@ -180,6 +180,35 @@ bool CorpusIndex::Remove(Source source, const std::string& id) {
   return true;
 }
 
+size_t CorpusIndex::RemoveCustomer(const std::string& customer_id) {
+  absl::MutexLock lock(&mu_);
+  auto scope = scope_ids_[1].find(customer_id);
+  if (scope == scope_ids_[1].end()) return 0;
+  const std::vector<uint32_t> slots = scope_docs_[1][scope->second];  // a copy: removal edits the list
+  size_t removed = 0;
+  for (uint32_t slot : slots) {
+    if (docs_[slot].alive && docs_[slot].customer == scope->second) {
+      RemoveLocked(slot);
+      ++removed;
+    }
+  }
+  MaybeCompactLocked();
+  return removed;
+}
+
+std::vector<std::pair<Source, std::string>> CorpusIndex::CustomerDocs(const std::string& customer_id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<std::pair<Source, std::string>> out;
+  auto scope = scope_ids_[1].find(customer_id);
+  if (scope == scope_ids_[1].end()) return out;
+  for (uint32_t slot : scope_docs_[1][scope->second]) {
+    if (docs_[slot].alive && docs_[slot].customer == scope->second)
+      out.emplace_back(docs_[slot].source, docs_[slot].id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 int CorpusIndex::IndexedVersion(Source source, const std::string& id) const {
   absl::ReaderMutexLock lock(&mu_);
   auto it = by_id_[static_cast<int>(source)].find(id);

@@ -88,6 +88,10 @@ class CorpusIndex {
   // The same for many (one lock for the batch); returns how many changed the index.
   size_t UpsertBatch(const std::vector<CorpusDoc>& docs);
   bool Remove(Source source, const std::string& id);
+  // Removes every document of one customer (privacy erasure); how many.
+  size_t RemoveCustomer(const std::string& customer_id);
+  // The documents of one customer: (source, id), for a privacy export.
+  std::vector<std::pair<Source, std::string>> CustomerDocs(const std::string& customer_id) const;
 
   // The indexed version of a document, 0 when absent.
   int IndexedVersion(Source source, const std::string& id) const;

@@ -32,6 +32,25 @@ std::vector<std::string> Ids(const std::vector<CorpusHit>& hits) {
   return out;
 }
 
+// A privacy erasure: every document of one customer goes (reviews and contacts), nobody else's.
+TEST(CorpusIndexTest, RemoveCustomerDropsAllTheirDocumentsOnly) {
+  CorpusIndex index;
+  index.Upsert(Review("r1", "p1", "u1", 5, 1, "battery lasts a week"));
+  index.Upsert(Review("r2", "p1", "u2", 4, 2, "battery fine"));
+  index.Upsert(Contact("k1", "u1", 3, "battery warranty claim"));
+  index.Upsert(Contact("k2", "u1", 4, "parcel late"));
+  EXPECT_EQ(index.CustomerDocs("u1"),
+            (std::vector<std::pair<Source, std::string>>{
+                {Source::kReview, "r1"}, {Source::kContact, "k1"}, {Source::kContact, "k2"}}));
+  EXPECT_EQ(index.RemoveCustomer("u1"), 3u);
+  EXPECT_TRUE(index.CustomerDocs("u1").empty());
+  EXPECT_TRUE(index.Search("battery parcel", {.customer_id = "u1"}, 10).empty());
+  EXPECT_EQ(Ids(index.Search("battery", {}, 10)), std::vector<std::string>{"r2"});
+  EXPECT_EQ(index.RemoveCustomer("u1"), 0u);
+  EXPECT_EQ(index.RemoveCustomer("nobody"), 0u);
+  EXPECT_EQ(index.stats().documents, 1u);
+}
+
 TEST(CorpusIndexTest, RelevantRowsOfTheScopeComeFirst) {
   CorpusIndex index;
   // Product p1: two reviews about the battery, one about the strap; p2 mentions the battery a lot.

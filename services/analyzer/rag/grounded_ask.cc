@@ -50,7 +50,7 @@ absl::StatusOr<Answer> Ask(llm::StructuredLlm* configured, llm::StructuredLlm* l
                            const std::map<std::string, std::string>& vars,
                            std::shared_ptr<const llm::PromptContext> context, const llm::Schema& schema,
                            const std::vector<Fact>& citable, bool need_citation, absl::Time deadline,
-                           AnalyzerMetrics* metrics) {
+                           AnalyzerMetrics* metrics, const std::string& cache_scope) {
   llm::RenderedPrompt prompt;
   if (prompts != nullptr) {
     auto tmpl = prompts->Get(name);
@@ -61,6 +61,7 @@ absl::StatusOr<Answer> Ask(llm::StructuredLlm* configured, llm::StructuredLlm* l
   }
   const bool have_text = !prompt.id.empty();
   if (!have_text) prompt.id = name + ".local";  // the local engine reads the context, not the text
+  prompt.cache_scope = cache_scope;
   prompt.context = std::move(context);
   llm::StructuredLlm* engine = IsLocal(configured) ? configured : local;
   if (configured != nullptr && !IsLocal(configured) && have_text && !citable.empty()) {

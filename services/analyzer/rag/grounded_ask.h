@@ -34,13 +34,14 @@ struct Answer {
 // backend (configured and not local) is asked first when there are facts to give it; its answer is used
 // when it is valid, cites only rows in `citable` and (with `need_citation`) cites at least one. Otherwise
 // (or when the backend fails) the local engine answers through the same LlmBackend interface, and the
-// fallback is counted.
+// fallback is counted. `cache_scope` prefixes the answer's cache key (CustomerCacheScope: so that a person's
+// cached answers can be found and erased).
 absl::StatusOr<Answer> Ask(llm::StructuredLlm* configured, llm::StructuredLlm* local,
                            const llm::PromptLibrary* prompts, const std::string& name,
                            const std::map<std::string, std::string>& vars,
                            std::shared_ptr<const llm::PromptContext> context, const llm::Schema& schema,
                            const std::vector<Fact>& citable, bool need_citation, absl::Time deadline,
-                           AnalyzerMetrics* metrics);
+                           AnalyzerMetrics* metrics, const std::string& cache_scope = "");
 
 // The facts as prompt lines, "[source:id] text", at most kMaxFacts.
 std::string FactLines(const std::vector<Fact>& facts);

@@ -55,6 +55,8 @@ constexpr char kInsertEvent[] =
     "SELECT $1, $2, $3, $4, $5, $6, to_timestamp($7), $8 "
     // An event still in the stream when its user was forgotten must not come back.
     "WHERE NOT EXISTS (SELECT 1 FROM recsys.forgotten_users WHERE user_id = $1) "
+    // Nor one whose erasure was asked for (the gateway's tombstone, before this service's step ran).
+    "AND NOT privacy.is_erased($1) "
     "ON CONFLICT (stream_id) WHERE stream_id IS NOT NULL DO NOTHING";
 
 }  // namespace
@@ -271,29 +273,41 @@ void FeedbackPipeline::ExposureLoop() {
 }
 
 absl::StatusOr<int64_t> FeedbackPipeline::ForgetUser(const std::string& user_id) {
-  if (user_id.empty()) return absl::InvalidArgumentError("user_id is required");
+  auto erased = EraseUser(user_id);
+  if (!erased.ok()) return erased.status();
   int64_t deleted = 0;
+  for (const auto& [kind, count] : *erased) {
+    if (kind == "recsys.events" || kind == "raw.interactions") deleted += count;
+  }
+  return deleted;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> FeedbackPipeline::EraseUser(
+    const std::string& user_id) {
+  if (user_id.empty()) return absl::InvalidArgumentError("user_id is required");
+  std::vector<std::pair<std::string, int64_t>> erased;
   absl::Status s = pg_->Transact([&](postgres::Tx& tx) -> absl::Status {
-    deleted = 0;
-    auto events = tx.Exec("DELETE FROM recsys.events WHERE user_id = $1", user_id);
-    if (!events.ok()) return events.status();
-    deleted += events->affected_rows();
-    auto raw = tx.Exec("DELETE FROM raw.interactions WHERE customer_id = $1", user_id);
-    if (!raw.ok()) return raw.status();
-    deleted += raw->affected_rows();
-    for (const char* sql :
-         {"DELETE FROM recsys.exposures WHERE user_id = $1",
-          "DELETE FROM recsys.assignments WHERE user_id = $1",
-          "INSERT INTO recsys.forgotten_users (user_id) VALUES ($1) ON CONFLICT DO NOTHING"}) {
-      if (auto r = tx.Exec(sql, user_id); !r.ok()) return r.status();
+    erased.clear();
+    for (const auto& [kind, sql] : std::vector<std::pair<const char*, const char*>>{
+             {"recsys.events", "DELETE FROM recsys.events WHERE user_id = $1"},
+             {"raw.interactions", "DELETE FROM raw.interactions WHERE customer_id = $1"},
+             {"recsys.exposures", "DELETE FROM recsys.exposures WHERE user_id = $1"},
+             {"recsys.assignments", "DELETE FROM recsys.assignments WHERE user_id = $1"}}) {
+      auto r = tx.Exec(sql, user_id);
+      if (!r.ok()) return r.status();
+      erased.emplace_back(kind, r->affected_rows());
     }
-    return absl::OkStatus();
+    auto r =
+        tx.Exec("INSERT INTO recsys.forgotten_users (user_id) VALUES ($1) ON CONFLICT DO NOTHING", user_id);
+    return r.status();
   });
   if (!s.ok()) return s;
   online_->Forget(user_id);
   {
     absl::MutexLock lock(&mu_);
-    std::erase_if(exposures_, [&](const Exposure& x) { return x.user_id == user_id; });
+    const int64_t pending =
+        std::erase_if(exposures_, [&](const Exposure& x) { return x.user_id == user_id; });
+    erased.emplace_back("exposures_buffered", pending);
   }
   if (redis_ != nullptr) {
     // Events of this user still in the stream would be written again by the writer: the tombstone makes
@@ -305,7 +319,7 @@ absl::StatusOr<int64_t> FeedbackPipeline::ForgetUser(const std::string& user_id)
                         {"origin", options_.instance}},
                        options_.max_stream_length);
   }
-  return deleted;
+  return erased;
 }
 
 absl::Status FeedbackPipeline::LoadPersistentState() {

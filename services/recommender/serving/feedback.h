@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -82,6 +83,9 @@ class FeedbackPipeline {
   // Erases the shopper's events (recsys.events, raw.interactions, exposures, assignments), writes the
   // tombstone, forgets them locally and tells the other replicas. Returns the number of events deleted.
   absl::StatusOr<int64_t> ForgetUser(const std::string& user_id);
+  // The same, reporting what was erased per kind ("recsys.events" -> rows, "online_state", ...): the
+  // recommender's step of a privacy erasure (docs/privacy.md). Idempotent.
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> EraseUser(const std::string& user_id);
 
   // Loads what must survive restarts into the online state: do-not-show lists and forgotten users.
   absl::Status LoadPersistentState();

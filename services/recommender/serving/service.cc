@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging/log.h"
+#include "common/privacy/person_rows.h"
 
 namespace marketlens::recommender {
 namespace {
@@ -152,13 +153,15 @@ v1::ExperimentResults BuildExperimentResults(const std::string& experiment_id,
 RecommenderServiceImpl::RecommenderServiceImpl(Engine* engine, ModelManager* models,
                                                FeedbackPipeline* feedback, ModelRegistry* registry,
                                                ExperimentStore* experiments,
-                                               std::shared_ptr<prometheus::Registry> metrics)
+                                               std::shared_ptr<prometheus::Registry> metrics,
+                                               postgres::PgPool* pg)
     : engine_(engine),
       models_(models),
       feedback_(feedback),
       registry_(registry),
       experiments_(experiments),
-      metrics_(std::move(metrics)) {
+      metrics_(std::move(metrics)),
+      pg_(pg) {
   paths_ =
       &prometheus::BuildCounter()
            .Name("recommender_recommendations_total")
@@ -323,6 +326,44 @@ grpc::Status RecommenderServiceImpl::ForgetUser(grpc::ServerContext*, const v1::
   if (!deleted.ok()) return ToGrpc(deleted.status());
   resp->set_events_deleted(*deleted);
   logging::Info("user forgotten", {{"events_deleted", *deleted}});
+  return grpc::Status::OK;
+}
+
+grpc::Status RecommenderServiceImpl::EraseUser(grpc::ServerContext*, const privacy::v1::EraseUserRequest* req,
+                                               privacy::v1::EraseUserResponse* resp) {
+  if (req->user_id().empty()) return Invalid("user_id is required");
+  auto erased = feedback_->EraseUser(req->user_id());
+  if (!erased.ok()) return ToGrpc(erased.status());
+  for (const auto& [kind, count] : *erased) privacy::RecordErased(kind, count, resp);
+  // Model artifacts trained before the request keep a vector for the user: the serving path ignores it
+  // from now on (online_state's forgotten set), and training skips the user (recsys.forgotten_users).
+  logging::Info("user erased", {{"erasure_id", req->erasure_id()}});
+  return grpc::Status::OK;
+}
+
+grpc::Status RecommenderServiceImpl::ExportUser(grpc::ServerContext*,
+                                                const privacy::v1::ExportUserRequest* req,
+                                                privacy::v1::ExportUserResponse* resp) {
+  if (req->user_id().empty()) return Invalid("user_id is required");
+  if (pg_ == nullptr) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "no database for the export");
+  absl::Status s = pg_->Transact(
+      [&](postgres::Tx& tx) -> absl::Status {
+        resp->Clear();
+        resp->set_service("recommender");
+        for (const auto& [name, sql] : std::vector<std::pair<const char*, const char*>>{
+                 {"recsys.events",
+                  "SELECT row_to_json(t)::text FROM recsys.events t WHERE t.user_id = $1 ORDER BY t.id"},
+                 {"recsys.exposures",
+                  "SELECT row_to_json(t)::text FROM recsys.exposures t WHERE t.user_id = $1 ORDER BY t.id"},
+                 {"recsys.assignments",
+                  "SELECT row_to_json(t)::text FROM recsys.assignments t WHERE t.user_id = $1 "
+                  "ORDER BY t.experiment_id"}}) {
+          if (auto st = privacy::ExportRows(tx, name, sql, req->user_id(), resp); !st.ok()) return st;
+        }
+        return absl::OkStatus();
+      },
+      {.read_only = true, .timeout = absl::Seconds(30)});
+  if (!s.ok()) return ToGrpc(s);
   return grpc::Status::OK;
 }
 

@@ -10,6 +10,7 @@
 
 #include <memory>
 
+#include "common/postgres/pool.h"
 #include "marketlens/recommender/v1/recommender.grpc.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
@@ -25,9 +26,10 @@ namespace v1 = ::marketlens::recommender::v1;
 
 class RecommenderServiceImpl final : public v1::RecommenderService::Service {
  public:
+  // `pg` (may be null: ExportUser then answers UNAVAILABLE) reads the user's rows for ExportUser.
   RecommenderServiceImpl(Engine* engine, ModelManager* models, FeedbackPipeline* feedback,
                          ModelRegistry* registry, ExperimentStore* experiments,
-                         std::shared_ptr<prometheus::Registry> metrics);
+                         std::shared_ptr<prometheus::Registry> metrics, postgres::PgPool* pg = nullptr);
 
   grpc::Status Recommend(grpc::ServerContext*, const v1::RecommendRequest*, v1::RecommendResponse*) override;
   grpc::Status SimilarItems(grpc::ServerContext*, const v1::SimilarItemsRequest*,
@@ -39,6 +41,11 @@ class RecommenderServiceImpl final : public v1::RecommenderService::Service {
                               v1::RecordFeedbackResponse*) override;
   grpc::Status ForgetUser(grpc::ServerContext*, const v1::ForgetUserRequest*,
                           v1::ForgetUserResponse*) override;
+  // Privacy (docs/privacy.md): ForgetUser's erasure with counts per kind, and the user's rows.
+  grpc::Status EraseUser(grpc::ServerContext*, const privacy::v1::EraseUserRequest*,
+                         privacy::v1::EraseUserResponse*) override;
+  grpc::Status ExportUser(grpc::ServerContext*, const privacy::v1::ExportUserRequest*,
+                          privacy::v1::ExportUserResponse*) override;
   grpc::Status ListModels(grpc::ServerContext*, const v1::ListModelsRequest*,
                           v1::ListModelsResponse*) override;
   grpc::Status PromoteModel(grpc::ServerContext*, const v1::PromoteModelRequest*, v1::Model*) override;
@@ -66,6 +73,7 @@ class RecommenderServiceImpl final : public v1::RecommenderService::Service {
   ModelRegistry* registry_;
   ExperimentStore* experiments_;
   std::shared_ptr<prometheus::Registry> metrics_;
+  postgres::PgPool* pg_;
   prometheus::Family<prometheus::Counter>* paths_;
   prometheus::Family<prometheus::Counter>* feedback_events_;
   // Looked up once: Family::Add hashes labels under a lock on every call.

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -69,7 +70,7 @@ class ServiceTest : public ::testing::Test {
     experiments_ = std::make_unique<ExperimentStore>(pg_.get());
     service_ = std::make_unique<RecommenderServiceImpl>(engine_.get(), models_.get(), feedback_.get(),
                                                         registry_.get(), experiments_.get(),
-                                                        std::make_shared<prometheus::Registry>());
+                                                        std::make_shared<prometheus::Registry>(), pg_.get());
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -274,6 +275,74 @@ TEST_F(ServiceTest, FeedbackChangesTheNextAnswerAndIsStored) {
   while (absl::Now() < deadline && Count("SELECT count(*) FROM recsys.events") < 7)
     absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(Count(absl::StrCat("SELECT count(*) FROM recsys.events WHERE user_id = '", user, "'")), 7);
+}
+
+// The recommender's step of a privacy erasure (docs/privacy.md): export first, then erase with counts per
+// kind; idempotent; the user is cold-start afterwards and their feedback refused.
+TEST_F(ServiceTest, ExportThenEraseUser) {
+  const std::string user = World().UserInCluster(1);
+  ASSERT_TRUE(Feedback(user, "i3", v1::FEEDBACK_EVENT_CLICK).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  auto events = [&] {
+    auto r = pg_->Exec("SELECT count(*) FROM recsys.events WHERE user_id = $1", user);
+    return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
+  };
+  while (absl::Now() < deadline && events() < 1) absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_EQ(events(), 1);
+
+  grpc::ClientContext ex;
+  privacy::v1::ExportUserRequest export_req;
+  export_req.set_user_id(user);
+  privacy::v1::ExportUserResponse exported;
+  ASSERT_TRUE(stub_->ExportUser(&ex, export_req, &exported).ok());
+  EXPECT_EQ(exported.service(), "recommender");
+  ASSERT_GE(exported.tables_size(), 1);
+  EXPECT_EQ(exported.tables(0).name(), "recsys.events");
+  ASSERT_EQ(exported.tables(0).rows_size(), 1);
+  EXPECT_EQ(exported.tables(0).rows(0).fields().at("item_id").string_value(), "i3");
+
+  privacy::v1::EraseUserRequest req;
+  req.set_user_id(user);
+  req.set_erasure_id("job-1");
+  for (int round = 0; round < 2; ++round) {
+    grpc::ClientContext ctx;
+    privacy::v1::EraseUserResponse resp;
+    ASSERT_TRUE(stub_->EraseUser(&ctx, req, &resp).ok());
+    std::map<std::string, int64_t> kinds;
+    for (const auto& e : resp.erased()) kinds[e.kind()] = e.count();
+    EXPECT_EQ(kinds["recsys.events"], round == 0 ? 1 : 0) << round;
+    EXPECT_TRUE(kinds.contains("recsys.exposures"));
+    EXPECT_TRUE(kinds.contains("raw.interactions"));
+  }
+  EXPECT_EQ(events(), 0);
+  const v1::RecommendResponse after = MustRecommend(user, 5);  // their vector is no longer used
+  for (const auto& item : after.items()) EXPECT_EQ(item.source(), "popular");
+  EXPECT_EQ(Feedback(user, "i2", v1::FEEDBACK_EVENT_LIKE).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  grpc::ClientContext bad;
+  privacy::v1::EraseUserRequest empty;
+  privacy::v1::EraseUserResponse resp;
+  EXPECT_EQ(stub_->EraseUser(&bad, empty, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// An event of a user tombstoned by the gateway (privacy.tombstones) is never written, even before the
+// recommender's own step ran.
+TEST_F(ServiceTest, FeedbackOfATombstonedUserIsNotWritten) {
+  const std::string user = World().UserInCluster(3);
+  ASSERT_TRUE(
+      pg_->Exec("INSERT INTO privacy.tombstones (subject_hash) VALUES (privacy.subject_hash($1))", user)
+          .ok());
+  (void)Feedback(user, "i4", v1::FEEDBACK_EVENT_CLICK);
+  const std::string other = World().UserInCluster(0);
+  ASSERT_TRUE(Feedback(other, "i4", v1::FEEDBACK_EVENT_CLICK).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  auto count = [&](const std::string& u) {
+    auto r = pg_->Exec("SELECT count(*) FROM recsys.events WHERE user_id = $1 AND item_id = 'i4'", u);
+    return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
+  };
+  while (absl::Now() < deadline && count(other) < 1) absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_EQ(count(other), 1);  // the writer has passed both events
+  EXPECT_EQ(count(user), 0);
 }
 
 TEST_F(ServiceTest, ForgetUser) {
