@@ -25,6 +25,7 @@ void AlsModel::SolveSide(const CsrMatrix& interactions, const Matrix& fixed, Mat
   const int cg_steps = options_.cg_steps;
   // Rows longer than this are solved by the per-interaction loop (bounded gather buffers per thread).
   constexpr size_t kMaxGatherRows = 16384;
+  constexpr Eigen::Index kPrefetchAhead = 8;
   const bool gather = options_.gather_rows;
   ParallelFor(interactions.rows, options_.threads, 64, [&](int64_t begin, int64_t end, int) {
     Vector x(k), r(k), p(k), ap(k);
@@ -45,6 +46,9 @@ void AlsModel::SolveSide(const CsrMatrix& interactions, const Matrix& fixed, Mat
         Eigen::Map<Vector> conf(conf_buffer.data(), n);       // c - 1 = alpha * weight
         Eigen::Map<Vector> t(t_buffer.data(), n);
         for (Eigen::Index m = 0; m < n; ++m) {
+          // The rows are scattered over a matrix larger than the cache (500k users x 64 floats = 128 MB):
+          // ask for a later one while this one is copied.
+          if (m + kPrefetchAhead < n) __builtin_prefetch(fixed.row(items[m + kPrefetchAhead]).data());
           block.row(m) = fixed.row(items[m]);
           conf[m] = alpha * weights[m];
         }
