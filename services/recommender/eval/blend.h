@@ -4,14 +4,14 @@
 // How: for each validation split (a fold), each member is fitted on its train side; for every validation
 // user the union of the members' top-`pool` items (training items excluded) is the candidate pool, each
 // member's scores there are scaled by its largest absolute score for that user (as HybridModel does when
-// serving). The pools of all folds are pooled (cross-fitting: with 5 repeated 80/20 splits nearly every
-// training pair is a validation pair once, so small data sets give ~5x the validation evidence of one
-// split), and coordinate ascent over the weights (a grid per weight, a few sweeps) keeps a change only when
-// it raises pooled validation NDCG by more than `min_gain`. It runs from two starts, the best single member
-// alone and an equal blend of the members within `start_within` of it, and keeps the better end.
-// An optional guard (min_gain_se, off by default) keeps the best member alone unless the blend's paired
-// per-user gain over it is at least that many standard errors. Whether the hybrid beats its best part on
-// the test side is what the evaluation measures.
+// serving). The pools of all folds are pooled (cross-fitting over 5 independent random 80/20 splits: 5x
+// the validation users of one split, and 1 - 0.8^5 = 67% of the training pairs are validation pairs at
+// least once, so small data sets give the weights far more evidence than one split), and coordinate ascent
+// over the weights (a grid per weight, a few sweeps) keeps a change only when it raises pooled validation
+// NDCG by more than `min_gain`. It runs from two starts, the best single member alone and an equal blend of
+// the members within `start_within` of it, and keeps the better end. An optional guard (min_gain_se, off by
+// default) keeps the best member alone unless the blend's paired per-user gain over it is at least that many
+// standard errors. Whether the hybrid beats its best part on the test side is what the evaluation measures.
 #ifndef MARKETLENS_SERVICES_RECOMMENDER_EVAL_BLEND_H_
 #define MARKETLENS_SERVICES_RECOMMENDER_EVAL_BLEND_H_
 
