@@ -196,14 +196,14 @@ int Evaluate(const CliArgs& a, std::ostream& out, std::ostream& err) {
   if (!data.ok()) return err << "evaluate: " << data.status().message() << "\n", kFailed;
 
   // Tuning and the hybrid's blend weights use a validation split carved from the training side only.
-  std::optional<EvalData> validation;
+  // The hybrid learns its weights on 5 such splits (cross-fitting, eval/blend.h); the first is tuning's.
+  std::vector<EvalData> folds;
+  const EvalData* validation = nullptr;
   if (tune || with_hybrid) {
-    Split split = RandomPerUser(train, 0.2, 11);
-    EvalOptions validation_options = options;
-    validation_options.max_users = 0;
-    auto v = PrepareEvaluation(split.train, split.test, catalog_ptr, validation_options);
+    auto v = BlendValidationFolds(train, catalog_ptr, options, with_hybrid ? 5 : 1);
     if (!v.ok()) return err << "evaluate: validation split: " << v.status().message() << "\n", kFailed;
-    validation = *std::move(v);
+    folds = *std::move(v);
+    validation = &folds[0];
   }
   std::vector<AlgorithmResult> results;
   std::vector<std::pair<std::string, Params>> members;
@@ -233,7 +233,9 @@ int Evaluate(const CliArgs& a, std::ostream& out, std::ostream& err) {
   }
   if (with_hybrid) {
     if (!json) err << "blending " << members.size() << " models on validation...\n";
-    auto hybrid = EvaluateLearnedHybrid(members, *validation, *data, options);
+    std::vector<const EvalData*> fold_views;
+    for (const EvalData& f : folds) fold_views.push_back(&f);
+    auto hybrid = EvaluateLearnedHybrid(members, fold_views, *data, options);
     if (hybrid.ok()) {
       results.push_back(hybrid->result);
     } else {
@@ -310,6 +312,7 @@ int Train(const CliArgs& a, std::ostream& out, std::ostream& err) {
     if (config.algorithm == "hybrid" || config.algorithm == "als") tuned_parts.push_back("als");
     if (config.algorithm == "hybrid" || config.algorithm == "item_knn") tuned_parts.push_back("item_knn");
     if (config.algorithm == "two_tower") tuned_parts.push_back("two_tower");
+    if (config.algorithm == "ncf") tuned_parts.push_back("ncf");
     EvalOptions eval{.k = config.eval_k, .hygiene = config.hygiene, .threads = config.threads};
     for (const std::string& part : tuned_parts) {
       auto tuned = Tune(part, log, catalog.empty() ? nullptr : &catalog, Prefixed(config.params, part), eval,
@@ -416,7 +419,7 @@ evaluate   --train F --test F | --input F [--format interactions|online_retail|a
            [--tune [--tune_trials 27] [--tune_seconds 0]] [--relevance_min_rating 0] [--min_rating 0] [--max_users 0] [--threads 0]
            [--min_user_interactions 5] [--min_item_interactions 5] [--bot_max_events_per_minute 300] [--json]
 train      --input F [--items F] | --source postgres --pg_dsn DSN
-           [--algorithm hybrid|als|item_knn|popularity|two_tower] [--params ...] [--tune] [--output FILE]
+           [--algorithm hybrid|als|item_knn|popularity|two_tower|ncf] [--params ...] [--tune] [--output FILE]
            [--format interactions|online_retail|amazon]
            [--register [--promote] [--keep N] [--artifact_dir DIR]] [--no_evaluate] [--version V] [--json]
            (--register stores the artifact in Postgres, recsys.model_artifacts: every replica loads it)

@@ -23,8 +23,13 @@ void AlsModel::SolveSide(const CsrMatrix& interactions, const Matrix& fixed, Mat
   yty.diagonal().array() += options_.regularization;
   const float alpha = options_.alpha;
   const int cg_steps = options_.cg_steps;
+  // Rows longer than this are solved by the per-interaction loop (bounded gather buffers per thread).
+  constexpr size_t kMaxGatherRows = 16384;
+  constexpr Eigen::Index kPrefetchAhead = 8;
+  const bool gather = options_.gather_rows;
   ParallelFor(interactions.rows, options_.threads, 64, [&](int64_t begin, int64_t end, int) {
     Vector x(k), r(k), p(k), ap(k);
+    std::vector<float> block_buffer, conf_buffer, t_buffer;
     for (int64_t row = begin; row < end; ++row) {
       auto items = interactions.RowIndices(static_cast<int32_t>(row));
       auto weights = interactions.RowValues(static_cast<int32_t>(row));
@@ -33,6 +38,46 @@ void AlsModel::SolveSide(const CsrMatrix& interactions, const Matrix& fixed, Mat
         continue;
       }
       x = solve.row(row).transpose();
+      if (gather && items.size() <= kMaxGatherRows) {
+        const Eigen::Index n = static_cast<Eigen::Index>(items.size());
+        if (block_buffer.size() < static_cast<size_t>(n) * k) block_buffer.resize(static_cast<size_t>(n) * k);
+        if (conf_buffer.size() < static_cast<size_t>(n)) conf_buffer.resize(n), t_buffer.resize(n);
+        Eigen::Map<Matrix> block(block_buffer.data(), n, k);  // the row's fixed vectors, one per line
+        Eigen::Map<Vector> conf(conf_buffer.data(), n);       // c - 1 = alpha * weight
+        Eigen::Map<Vector> t(t_buffer.data(), n);
+        for (Eigen::Index m = 0; m < n; ++m) {
+          // The rows are scattered over a matrix larger than the cache (500k users x 64 floats = 128 MB):
+          // ask for a later one while this one is copied.
+          if (m + kPrefetchAhead < n) __builtin_prefetch(fixed.row(items[m + kPrefetchAhead]).data());
+          block.row(m) = fixed.row(items[m]);
+          conf[m] = alpha * weights[m];
+        }
+        // r = b - A x = sum_i (c_i - (c_i - 1) y_i.x) y_i - YtY x = Y_u^T (1 + conf * (1 - Y_u x)) - YtY x.
+        t.noalias() = block * x;
+        t = (conf.array() * (1.0f - t.array()) + 1.0f).matrix();
+        r.noalias() = block.transpose() * t;
+        r.noalias() -= yty * x;
+        p = r;
+        float rs_old = r.squaredNorm();
+        if (rs_old < 1e-20f) continue;
+        for (int step = 0; step < cg_steps; ++step) {
+          ap.noalias() = yty * p;
+          t.noalias() = block * p;
+          t.array() *= conf.array();
+          ap.noalias() += block.transpose() * t;
+          const float pap = p.dot(ap);
+          if (pap <= 0) break;
+          const float step_size = rs_old / pap;
+          x.noalias() += step_size * p;
+          r.noalias() -= step_size * ap;
+          const float rs_new = r.squaredNorm();
+          if (rs_new < 1e-20f) break;
+          p = r + (rs_new / rs_old) * p;
+          rs_old = rs_new;
+        }
+        solve.row(row) = x.transpose();
+        continue;
+      }
       // r = b - A x, with b = sum_i c_i y_i and A = YtY + reg I + sum_i (c_i - 1) y_i y_i^T.
       r.noalias() = -(yty * x);
       for (size_t n = 0; n < items.size(); ++n) {

@@ -3,7 +3,9 @@
 //   sum_ui c_ui (p_ui - x_u . y_i)^2 + reg * (|X|^2 + |Y|^2).
 // Each half-iteration fixes one side and solves every row of the other with a few steps of the conjugate
 // gradient method (Takacs, Pilaszy & Tikk 2011), warm-started from the previous factors: O(nnz * k) per
-// step instead of the O(k^3) per row of an exact solve. Rows are solved on `threads` threads.
+// step instead of the O(k^3) per row of an exact solve. Rows are solved on `threads` threads. YtY + reg I is
+// computed once per half-iteration; each row's fixed-side vectors are gathered into a contiguous block
+// once (gather_rows), so its cg_steps + 1 passes are cache-resident matrix-vector products.
 //
 // Fold-in: a user unknown at training time, or a known user with new feedback, gets an exact least-squares
 // vector from their history against the fixed item factors (a k x k solve, ~20 us for k = 64), so feedback
@@ -35,6 +37,10 @@ struct AlsOptions {
   // Serving factors of another dot-product model (two_tower.h): FoldIn is then the mean of the history's
   // item vectors (that model's user tower without a user embedding), not a least-squares solve.
   bool mean_fold_in = false;
+  // Copies a row's fixed-side vectors into one contiguous block before its CG steps, so the residual and
+  // every step read them from cache as two matrix-vector products (one pass of random reads per row instead
+  // of cg_steps + 1). false: the per-interaction loop (the benchmark's baseline; same arithmetic).
+  bool gather_rows = true;
 };
 
 class AlsModel : public Model {

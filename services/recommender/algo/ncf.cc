@@ -1,5 +1,6 @@
 #include "services/recommender/algo/ncf.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -46,7 +47,6 @@ absl::Status NcfModel::Fit(const TrainingData& data) {
   w_g_ = Eigen::VectorXf::Constant(k, 1.0f);
   w_m_ = Eigen::VectorXf::Constant(h, 1.0f / h);
   item_bias_ = Eigen::VectorXf::Zero(ni);
-  item_users_ = data.item_users;
 
   // Training pairs (user, item) in CSR order, visited in a fresh random order every epoch.
   std::vector<std::pair<int32_t, int32_t>> pairs;
@@ -108,42 +108,79 @@ absl::Status NcfModel::Fit(const TrainingData& data) {
     epoch_seconds_.push_back(absl::ToDoubleSeconds(absl::Now() - start));
     epoch_losses_.push_back(pairs.empty() ? 0 : loss / pairs.size());
   }
-  item_hidden_ = qm_ * b_.transpose();
-  item_hidden_.rowwise() += bias_h_.transpose();
+  NcfScorer::Parts parts;
+  parts.user_gmf = p_ * w_g_.asDiagonal();
+  parts.user_hidden = pm_ * a_.transpose();
+  parts.item_gmf = q_;
+  parts.item_hidden = qm_ * b_.transpose();
+  parts.item_hidden.rowwise() += bias_h_.transpose();
+  parts.w_mlp = w_m_;
+  parts.item_bias = item_bias_;
+  scorer_ = NcfScorer(std::move(parts), data.item_users);
   return absl::OkStatus();
 }
 
-void NcfModel::ScoreUser(const Eigen::VectorXf& p, const Eigen::VectorXf& pm, absl::Span<float> out) const {
-  const Eigen::VectorXf gmf = w_g_.cwiseProduct(p);
-  const Eigen::VectorXf au = a_ * pm;
-  Eigen::Map<Eigen::VectorXf> scores(out.data(), static_cast<Eigen::Index>(out.size()));
-  scores.noalias() = q_ * gmf + item_bias_;
-  for (int32_t i = 0; i < q_.rows(); ++i) {
-    scores[i] += w_m_.dot((item_hidden_.row(i).transpose() + au).cwiseMax(0.0f));
+void NcfModel::Score(int32_t user, const UserHistory& history, absl::Span<float> out) const {
+  if (user >= 0 && user < scorer_.num_users()) {
+    scorer_.ScoreUser(user, out);
+  } else {
+    scorer_.ScoreHistory(history, out);
   }
 }
 
-void NcfModel::Score(int32_t user, const UserHistory& history, absl::Span<float> out) const {
-  if (user >= 0 && user < p_.rows()) {
-    ScoreUser(p_.row(user).transpose(), pm_.row(user).transpose(), out);
-    return;
+NcfScorer::NcfScorer(Parts parts, CsrMatrix item_users)
+    : parts_(std::move(parts)), item_users_(std::move(item_users)) {}
+
+absl::Status NcfScorer::Check() const {
+  const Parts& p = parts_;
+  const auto users = p.user_gmf.rows(), items = p.item_gmf.rows(), k = p.item_gmf.cols(),
+             h = p.item_hidden.cols();
+  if (p.user_gmf.cols() != k || p.user_hidden.rows() != users || p.user_hidden.cols() != h ||
+      p.item_hidden.rows() != items || p.w_mlp.size() != h || p.item_bias.size() != items) {
+    return absl::DataLossError("ncf: part sizes do not agree");
   }
-  // Fold-in: the mean embedding of the training users who have the history's items.
-  Eigen::VectorXf p = Eigen::VectorXf::Zero(p_.cols()), pm = Eigen::VectorXf::Zero(pm_.cols());
-  double n = 0;
-  for (int32_t i : history.items) {
+  if (item_users_.rows != items || item_users_.cols != users) {
+    return absl::DataLossError("ncf: item_users does not match the parts");
+  }
+  return absl::OkStatus();
+}
+
+void NcfScorer::ScoreVectors(const Eigen::Ref<const Eigen::VectorXf>& gmf,
+                             const Eigen::Ref<const Eigen::VectorXf>& hidden, absl::Span<float> out) const {
+  Eigen::Map<Eigen::VectorXf> scores(out.data(), static_cast<Eigen::Index>(out.size()));
+  scores.noalias() = parts_.item_gmf * gmf + parts_.item_bias;
+  const int32_t n = num_items();
+  for (int32_t i = 0; i < n; ++i) {
+    scores[i] += parts_.w_mlp.dot((parts_.item_hidden.row(i).transpose() + hidden).cwiseMax(0.0f));
+  }
+}
+
+void NcfScorer::ScoreUser(int32_t user, absl::Span<float> out) const {
+  ScoreVectors(parts_.user_gmf.row(user).transpose(), parts_.user_hidden.row(user).transpose(), out);
+}
+
+void NcfScorer::ScoreHistory(const UserHistory& history, absl::Span<float> out) const {
+  Eigen::VectorXf gmf = Eigen::VectorXf::Zero(parts_.user_gmf.cols());
+  Eigen::VectorXf hidden = Eigen::VectorXf::Zero(parts_.user_hidden.cols());
+  double total = 0;
+  for (size_t n = 0; n < history.items.size(); ++n) {
+    const int32_t i = history.items[n];
     if (i < 0 || i >= item_users_.rows) continue;
-    for (int32_t u : item_users_.RowIndices(i)) {
-      p += p_.row(u).transpose();
-      pm += pm_.row(u).transpose();
-      n += 1;
+    const float w = n < history.weights.size() ? history.weights[n] : 1.0f;
+    if (!(w > 0)) continue;
+    auto users = item_users_.RowIndices(i);
+    const size_t take = std::min<size_t>(users.size(), kNcfFoldInUsersPerItem);
+    for (size_t m = 0; m < take; ++m) {
+      gmf += w * parts_.user_gmf.row(users[m]).transpose();
+      hidden += w * parts_.user_hidden.row(users[m]).transpose();
+      total += w;
     }
   }
-  if (n > 0) {
-    p /= static_cast<float>(n);
-    pm /= static_cast<float>(n);
+  if (total > 0) {
+    gmf /= static_cast<float>(total);
+    hidden /= static_cast<float>(total);
   }
-  ScoreUser(p, pm, out);
+  ScoreVectors(gmf, hidden, out);
 }
 
 }  // namespace marketlens::recommender

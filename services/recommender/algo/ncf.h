@@ -5,8 +5,13 @@
 // trained with BPR (Rendle et al. 2009: for a user, an item they have and a uniformly sampled one they do
 // not, maximise log sigmoid(s(u, i) - s(u, j))) by SGD with explicit gradients in Eigen (see README: why not
 // libtorch). Scoring all items for a user precomputes B q'_i per item at Fit, so it costs items x hidden.
-// A user unknown at training time is scored with the mean embedding of the training users who share their
-// history items (weighted by the history), a cheap fold-in.
+// A user unknown at training time (or one with fresh feedback, when served) is scored with the mean
+// embedding of the training users who share their history items (weighted by the history; at most
+// kNcfFoldInUsersPerItem users per item), a cheap fold-in.
+//
+// NcfScorer is the scoring half, shared by NcfModel and the serving path (the bundle stores its parts):
+// the GMF weights are folded into the user vector (w_g * p_u) and the user's part of the hidden layer
+// (A p'_u) is precomputed, so a user costs items x (factors + hidden) and no matrix product per request.
 #ifndef MARKETLENS_SERVICES_RECOMMENDER_ALGO_NCF_H_
 #define MARKETLENS_SERVICES_RECOMMENDER_ALGO_NCF_H_
 
@@ -16,6 +21,39 @@
 #include "services/recommender/algo/model.h"
 
 namespace marketlens::recommender {
+
+inline constexpr int kNcfFoldInUsersPerItem = 256;
+
+class NcfScorer {
+ public:
+  using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  struct Parts {
+    Matrix user_gmf;            // users x factors: w_g * p_u
+    Matrix user_hidden;         // users x hidden: A p'_u
+    Matrix item_gmf;            // items x factors: q_i
+    Matrix item_hidden;         // items x hidden: B q'_i + b
+    Eigen::VectorXf w_mlp;      // hidden
+    Eigen::VectorXf item_bias;  // items
+  };
+  NcfScorer() = default;
+  // `item_users` (items x users) is for the fold-in; the parts' sizes must agree (Check()).
+  NcfScorer(Parts parts, CsrMatrix item_users);
+  absl::Status Check() const;
+
+  const Parts& parts() const { return parts_; }
+  int32_t num_users() const { return static_cast<int32_t>(parts_.user_gmf.rows()); }
+  int32_t num_items() const { return static_cast<int32_t>(parts_.item_gmf.rows()); }
+  // A trained user's scores.
+  void ScoreUser(int32_t user, absl::Span<float> out) const;
+  // Anyone, from a history: the mean of the vectors of the training users sharing its items.
+  void ScoreHistory(const UserHistory& history, absl::Span<float> out) const;
+
+ private:
+  void ScoreVectors(const Eigen::Ref<const Eigen::VectorXf>& gmf,
+                    const Eigen::Ref<const Eigen::VectorXf>& hidden, absl::Span<float> out) const;
+  Parts parts_;
+  CsrMatrix item_users_;
+};
 
 struct NcfOptions {
   int factors = 32;  // GMF and MLP embedding size
@@ -34,19 +72,17 @@ class NcfModel : public Model {
   Params params() const override;
   absl::Status Fit(const TrainingData& data) override;
   void Score(int32_t user, const UserHistory& history, absl::Span<float> out) const override;
-  int32_t num_items() const override { return static_cast<int32_t>(q_.rows()); }
+  int32_t num_items() const override { return scorer_.num_items(); }
+  const NcfScorer& scorer() const { return scorer_; }
   const std::vector<double>& epoch_seconds() const { return epoch_seconds_; }
   const std::vector<double>& epoch_losses() const { return epoch_losses_; }
 
  private:
-  void ScoreUser(const Eigen::VectorXf& p, const Eigen::VectorXf& pm, absl::Span<float> out) const;
-
   NcfOptions options_;
   Matrix p_, q_, pm_, qm_;  // users / items, GMF and MLP embeddings
   Matrix a_, b_;            // hidden x factors
   Eigen::VectorXf bias_h_, w_g_, w_m_, item_bias_;
-  Matrix item_hidden_;    // items x hidden: B q'_i + b, precomputed
-  CsrMatrix item_users_;  // for the fold-in of unknown users
+  NcfScorer scorer_;  // built at the end of Fit
   std::vector<double> epoch_seconds_, epoch_losses_;
 };
 

@@ -16,7 +16,7 @@ namespace marketlens::recommender {
 namespace {
 
 constexpr char kMagic[8] = {'M', 'L', 'R', 'E', 'C', 'B', '0', '1'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;  // 2: the NCF section at the end; 1 is still read
 
 uint64_t Fnv1a64(const char* data, size_t n) {
   uint64_t h = 1469598103934665603ull;
@@ -163,6 +163,15 @@ absl::Status ModelBundle::Validate() const {
       item_factors.size() != static_cast<size_t>(i) * factors) {
     return absl::DataLossError("bundle: factor sizes");
   }
+  if (ncf_factors < 0 || ncf_hidden < 0 || (ncf_factors == 0) != (ncf_hidden == 0) ||
+      ncf_user_gmf.size() != static_cast<size_t>(u) * ncf_factors ||
+      ncf_user_hidden.size() != static_cast<size_t>(u) * ncf_hidden ||
+      ncf_item_gmf.size() != static_cast<size_t>(i) * ncf_factors ||
+      ncf_item_hidden.size() != static_cast<size_t>(i) * ncf_hidden ||
+      ncf_w_mlp.size() != static_cast<size_t>(ncf_hidden) ||
+      ncf_item_bias.size() != (ncf_factors > 0 ? static_cast<size_t>(i) : 0)) {
+    return absl::DataLossError("bundle: ncf sizes");
+  }
   if (absl::Status s = CheckCsr(item_neighbors, i, i, "item_neighbors"); !s.ok()) return s;
   if (absl::Status s = CheckCsr(copurchase, i, i, "copurchase"); !s.ok()) return s;
   auto check_pop = [&](const std::vector<float>& v, const std::string& what) -> absl::Status {
@@ -223,6 +232,12 @@ std::string SerializeBundle(const ModelBundle& b) {
   w.Pod(b.w_als);
   w.Pod(b.w_item_knn);
   w.Pod(b.w_popularity);
+  w.Pod(b.ncf_factors);
+  w.Pod(b.ncf_hidden);
+  for (const auto* v : {&b.ncf_user_gmf, &b.ncf_user_hidden, &b.ncf_item_gmf, &b.ncf_item_hidden,
+                        &b.ncf_w_mlp, &b.ncf_item_bias}) {
+    w.Vector(*v);
+  }
   std::string payload = std::move(w.out());
   std::string out(kMagic, sizeof(kMagic));
   const uint64_t size = payload.size(), sum = Fnv1a64(payload.data(), payload.size());
@@ -248,7 +263,7 @@ absl::StatusOr<ModelBundle> ParseBundle(const std::string& bytes) {
   ModelBundle b;
   uint32_t format = 0;
   r.Pod(&format);
-  if (format != kFormatVersion) {
+  if (format != kFormatVersion && format != 1) {
     return absl::DataLossError(absl::StrCat("bundle: format version ", format, " is not supported"));
   }
   r.String(&b.version);
@@ -301,6 +316,14 @@ absl::StatusOr<ModelBundle> ParseBundle(const std::string& bytes) {
   r.Pod(&b.w_als);
   r.Pod(&b.w_item_knn);
   r.Pod(&b.w_popularity);
+  if (format >= 2) {
+    r.Pod(&b.ncf_factors);
+    r.Pod(&b.ncf_hidden);
+    for (auto* v : {&b.ncf_user_gmf, &b.ncf_user_hidden, &b.ncf_item_gmf, &b.ncf_item_hidden, &b.ncf_w_mlp,
+                    &b.ncf_item_bias}) {
+      r.Vector(v);
+    }
+  }
   if (r.failed() || !r.done()) return absl::DataLossError("bundle: payload does not match the format");
   if (b.users.size() != static_cast<int32_t>(users.size()) ||
       b.items.size() != static_cast<int32_t>(items.size())) {

@@ -5,10 +5,12 @@
 //     SimilarItems, reasons), co-purchase lists (FrequentlyBoughtTogether);
 //   - popularity tables: all time, the most recent window ("this week"), per part of the day and per
 //     region, for cold start in context;
+//   - NCF's scoring parts when the algorithm is "ncf";
 //   - the blend weights and the registry metadata (algorithm, data window, parameters, offline metrics).
 // File format: "MLRECB01", payload length, FNV-1a-64 checksum of the payload, then the payload (fields in
-// a fixed order, little-endian). A truncated or corrupted file is DATA_LOSS, never a crash, so a bad
-// artifact can not take the serving path down: it keeps the model it has.
+// a fixed order, little-endian). Format 2 appends the NCF section; format 1 files still load (no NCF). A
+// truncated or corrupted file is DATA_LOSS, never a crash, so a bad artifact can not take the serving path
+// down: it keeps the model it has.
 #ifndef MARKETLENS_SERVICES_RECOMMENDER_BUNDLE_BUNDLE_H_
 #define MARKETLENS_SERVICES_RECOMMENDER_BUNDLE_BUNDLE_H_
 
@@ -64,6 +66,17 @@ struct ModelBundle {
   int64_t recent_window_seconds = 0;
   std::array<std::vector<float>, kDayparts> pop_daypart;
   std::map<std::string, std::vector<float>> pop_region;
+
+  // NCF (ncf_factors == 0: none; algo/ncf.h NcfScorer's parts). When present it gives the personal
+  // collaborative score instead of the factor dot product (w_als weighs it).
+  int32_t ncf_factors = 0;
+  int32_t ncf_hidden = 0;
+  std::vector<float> ncf_user_gmf;     // users x ncf_factors
+  std::vector<float> ncf_user_hidden;  // users x ncf_hidden
+  std::vector<float> ncf_item_gmf;     // items x ncf_factors
+  std::vector<float> ncf_item_hidden;  // items x ncf_hidden
+  std::vector<float> ncf_w_mlp;        // ncf_hidden
+  std::vector<float> ncf_item_bias;    // items
 
   // Blend of the personal score (normalised per signal).
   float w_als = 1;

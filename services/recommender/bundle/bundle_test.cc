@@ -1,6 +1,7 @@
 #include "services/recommender/bundle/bundle.h"
 
 #include <cstdlib>
+#include <cstring>
 
 #include "gtest/gtest.h"
 #include "services/recommender/bundle/trainer.h"
@@ -83,6 +84,28 @@ TEST(BundleTest, HelpersAndArtifactUris) {
   EXPECT_EQ(*ArtifactPath("file:///var/m.bin"), "/var/m.bin");
   EXPECT_EQ(*ArtifactPath("/var/m.bin"), "/var/m.bin");
   EXPECT_EQ(ArtifactPath("s3://b/m.bin").status().code(), absl::StatusCode::kUnimplemented);
+}
+
+// Artifacts written before the NCF section (format 1: the same payload without its 56 trailing bytes)
+// still load, so replicas keep serving models registered before the upgrade.
+TEST(BundleTest, ReadsFormatOneArtifacts) {
+  ModelBundle b = Small();
+  const std::string v2 = SerializeBundle(b);
+  std::string payload = v2.substr(24, v2.size() - 24 - 56);  // ncf sizes (2 x 4) + 6 empty vectors (6 x 8)
+  const uint32_t one = 1;
+  std::memcpy(payload.data(), &one, 4);
+  uint64_t sum = 1469598103934665603ull;  // FNV-1a-64, as the format
+  for (unsigned char c : payload) sum = (sum ^ c) * 1099511628211ull;
+  const uint64_t size = payload.size();
+  std::string v1 = v2.substr(0, 8);
+  v1.append(reinterpret_cast<const char*>(&size), 8);
+  v1.append(reinterpret_cast<const char*>(&sum), 8);
+  v1.append(payload);
+  auto back = ParseBundle(v1);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->item_factors, b.item_factors);
+  EXPECT_EQ(back->ncf_factors, 0);
+  EXPECT_EQ(back->w_popularity, b.w_popularity);
 }
 
 }  // namespace

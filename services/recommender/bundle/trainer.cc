@@ -13,6 +13,7 @@
 #include "services/recommender/algo/copurchase.h"
 #include "services/recommender/algo/factory.h"
 #include "services/recommender/algo/item_knn.h"
+#include "services/recommender/algo/ncf.h"
 #include "services/recommender/algo/popularity.h"
 #include "services/recommender/algo/two_tower.h"
 #include "services/recommender/eval/split.h"
@@ -63,14 +64,14 @@ absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConf
   if (input.log == nullptr) return absl::InvalidArgumentError("train: no interactions");
   const std::string& algo = config.algorithm;
   if (algo != "hybrid" && algo != "als" && algo != "item_knn" && algo != "popularity" &&
-      algo != "two_tower") {
+      algo != "two_tower" && algo != "ncf") {
     return absl::InvalidArgumentError(absl::StrCat(
-        "train: algorithm must be hybrid, als, item_knn, popularity or two_tower, got `", algo, "`"));
+        "train: algorithm must be hybrid, als, item_knn, popularity, two_tower or ncf, got `", algo, "`"));
   }
   for (const auto& [k, v] : config.params) {
     if (k == "w_als" || k == "w_item_knn" || k == "w_popularity" || absl::StartsWith(k, "als.") ||
         absl::StartsWith(k, "item_knn.") || absl::StartsWith(k, "copurchase.") ||
-        absl::StartsWith(k, "two_tower.")) {
+        absl::StartsWith(k, "two_tower.") || absl::StartsWith(k, "ncf.")) {
       continue;
     }
     return absl::InvalidArgumentError(absl::StrCat("train: unknown parameter `", k, "`"));
@@ -80,7 +81,7 @@ absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConf
   ModelBundle& b = result.bundle;
   b.algorithm = algo;
   b.params = config.params;
-  b.w_als = algo == "hybrid" || algo == "als" || algo == "two_tower" ? 1.0f : 0.0f;
+  b.w_als = algo == "hybrid" || algo == "als" || algo == "two_tower" || algo == "ncf" ? 1.0f : 0.0f;
   b.w_item_knn = algo == "hybrid" ? 0.5f : (algo == "item_knn" ? 1.0f : 0.0f);
   b.w_popularity = algo == "hybrid" ? 0.1f : (algo == "popularity" ? 1.0f : 0.0f);
   if (algo == "hybrid") {
@@ -124,6 +125,25 @@ absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConf
     b.item_factors.assign(tt->item_vectors().data(), tt->item_vectors().data() + tt->item_vectors().size());
     for (const auto& [k, v] : tt->params()) b.params.try_emplace("two_tower." + k, v);
     b.params["fold_in"] = "mean";
+  } else if (algo == "ncf") {
+    // Served through the NCF section: the scorer's parts (GMF weights folded into the user vectors, the
+    // users' and items' parts of the hidden layer precomputed); fresh feedback folds in through the users
+    // who share the items (NcfScorer::ScoreHistory).
+    auto ncf_or = MakeModel("ncf", Prefixed(config.params, "ncf"), config.threads);
+    if (!ncf_or.ok()) return ncf_or.status();
+    auto* ncf = static_cast<NcfModel*>(ncf_or->get());
+    if (absl::Status s = ncf->Fit(data); !s.ok()) return s;
+    const NcfScorer::Parts& p = ncf->scorer().parts();
+    b.ncf_factors = static_cast<int32_t>(p.item_gmf.cols());
+    b.ncf_hidden = static_cast<int32_t>(p.item_hidden.cols());
+    auto copy = [](const auto& m) { return std::vector<float>(m.data(), m.data() + m.size()); };
+    b.ncf_user_gmf = copy(p.user_gmf);
+    b.ncf_user_hidden = copy(p.user_hidden);
+    b.ncf_item_gmf = copy(p.item_gmf);
+    b.ncf_item_hidden = copy(p.item_hidden);
+    b.ncf_w_mlp = copy(p.w_mlp);
+    b.ncf_item_bias = copy(p.item_bias);
+    for (const auto& [k, v] : ncf->params()) b.params.try_emplace("ncf." + k, v);
   } else if (b.w_als > 0) {
     auto* als = static_cast<AlsModel*>(als_or->get());
     if (absl::Status s = als->Fit(data); !s.ok()) return s;

@@ -141,7 +141,14 @@ void Engine::PersonalScores(const ServingModel& model, const History& h, std::ve
   }
   thread_local std::vector<float> buffer;
   buffer.resize(n);
-  if (b.w_als > 0 && model.als() != nullptr && !h.items.items.empty()) {
+  if (b.w_als > 0 && model.ncf() != nullptr && !h.items.items.empty()) {
+    if (h.user >= 0 && h.training_only) {
+      model.ncf()->ScoreUser(h.user, absl::MakeSpan(buffer));
+    } else {
+      model.ncf()->ScoreHistory(h.items.view(), absl::MakeSpan(buffer));
+    }
+    add_scaled(buffer.data(), b.w_als);
+  } else if (b.w_als > 0 && model.als() != nullptr && !h.items.items.empty()) {
     const AlsModel& als = *model.als();
     AlsModel::Vector x = (h.user >= 0 && h.training_only)
                              ? AlsModel::Vector(als.user_factors().row(h.user).transpose())
@@ -275,9 +282,9 @@ void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, 
         c.reason = absl::StrCat("because you ", ItemKindVerb(KindOf(model, h, best)), " ", name);
         c.source = "item_knn";
       }
-    } else if (b.w_als > 0 && model.als() != nullptr) {
+    } else if (b.w_als > 0 && (model.als() != nullptr || model.ncf() != nullptr)) {
       c.reason = "recommended for you";
-      c.source = "als";
+      c.source = model.ncf() != nullptr ? "ncf" : "als";
     } else {
       c.reason = "popular right now";
       c.source = "popular";

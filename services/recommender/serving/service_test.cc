@@ -15,6 +15,7 @@
 #include "common/testing/redis_fixture.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "services/recommender/bundle/trainer.h"
 #include "services/recommender/serving/test_world.h"
 #include "services/recommender/store/test_db.h"
 
@@ -519,6 +520,59 @@ TEST_F(ServiceTest, PromoteAndRollbackUnderLoadWithoutErrors) {
   v1::ListModelsResponse list;
   ASSERT_TRUE(stub_->ListModels(&lctx, {}, &list).ok());
   EXPECT_EQ(list.models_size(), 3);
+}
+
+// NCF is registered (artifact in Postgres, as the CronJob does), promoted through the RPC and served through
+// Recommend like the other models: a known shopper gets their trained NCF scores, a shopper with fresh
+// feedback is folded in through the users who share the items.
+TEST_F(ServiceTest, NcfModelIsRegisteredPromotedAndServed) {
+  TrainConfig config;
+  config.algorithm = "ncf";
+  config.params = {{"ncf.factors", "16"}, {"ncf.hidden", "16"}, {"ncf.epochs", "15"}};
+  config.hygiene.min_user_interactions = 3;
+  config.hygiene.min_item_interactions = 3;
+  config.version = "v-ncf";
+  config.threads = 2;
+  auto trained = TrainBundle({.log = &World().data.log, .catalog = &World().data.catalog}, config);
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  const ModelBundle& b = trained->bundle;
+  EXPECT_EQ(b.algorithm, "ncf");
+  EXPECT_EQ(b.ncf_factors, 16);
+  EXPECT_EQ(b.ncf_hidden, 16);
+  EXPECT_EQ(b.factors, 0);
+  EXPECT_EQ(b.params.at("ncf.epochs"), "15");
+  EXPECT_GT(b.metrics.at("ndcg@10"), b.metrics.at("popularity.ndcg@10"));
+  auto record = registry_->RegisterWithArtifact(b);
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->algorithm, "ncf");
+
+  grpc::ClientContext pctx;
+  v1::PromoteModelRequest promote;
+  promote.set_version("v-ncf");
+  v1::Model model;
+  grpc::Status s = stub_->PromoteModel(&pctx, promote, &model);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(model.promoted());
+  ASSERT_NE(models_->Current()->ncf(), nullptr);
+
+  // Users are 90% in their taste cluster (of 5): a known shopper's list is mostly from their cluster.
+  int in_cluster = 0;
+  for (int c = 0; c < 5; ++c) {
+    const std::string user = World().UserInCluster(c);
+    v1::RecommendResponse resp = MustRecommend(user);
+    EXPECT_EQ(resp.model_version(), "v-ncf");
+    ASSERT_EQ(resp.items_size(), 10);
+    EXPECT_GE(InCluster(resp, c), 5) << user;
+    in_cluster += InCluster(resp, c);
+  }
+  EXPECT_GE(in_cluster, 35);  // of 50
+  // Fresh feedback: the shopper is no longer the trained row, so NCF folds them in from their history.
+  const std::string user = World().UserInCluster(4);
+  ASSERT_TRUE(Feedback(user, "i9", v1::FEEDBACK_EVENT_PURCHASE).ok());
+  v1::RecommendResponse after = MustRecommend(user);
+  EXPECT_EQ(after.model_version(), "v-ncf");
+  ASSERT_EQ(after.items_size(), 10);
+  EXPECT_GE(InCluster(after, 4), 6);
 }
 
 TEST_F(ServiceTest, PromotionOnAnotherReplicaIsPickedUpByPolling) {

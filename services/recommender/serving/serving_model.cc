@@ -40,6 +40,19 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(ModelBu
       m->ann_ = *std::move(index);
     }
   }
+  if (b.ncf_factors > 0) {
+    using M = NcfScorer::Matrix;
+    NcfScorer::Parts p;
+    const int32_t u = b.num_users(), i = b.num_items(), k = b.ncf_factors, h = b.ncf_hidden;
+    p.user_gmf = Eigen::Map<const M>(b.ncf_user_gmf.data(), u, k);
+    p.user_hidden = Eigen::Map<const M>(b.ncf_user_hidden.data(), u, h);
+    p.item_gmf = Eigen::Map<const M>(b.ncf_item_gmf.data(), i, k);
+    p.item_hidden = Eigen::Map<const M>(b.ncf_item_hidden.data(), i, h);
+    p.w_mlp = Eigen::Map<const Eigen::VectorXf>(b.ncf_w_mlp.data(), h);
+    p.item_bias = Eigen::Map<const Eigen::VectorXf>(b.ncf_item_bias.data(), i);
+    m->ncf_ = std::make_unique<NcfScorer>(std::move(p), b.user_items.Transpose());
+    if (absl::Status s = m->ncf_->Check(); !s.ok()) return s;
+  }
   m->pop_recent_ = Scaled(b.pop_recent);
   m->pop_all_ = Scaled(b.pop_all);
   for (float v : m->pop_recent_) m->pop_recent_has_signal_ |= v > 0;

@@ -1,4 +1,5 @@
-// ServingModel: a loaded ModelBundle made ready to answer requests: the ALS model for fold-in, the
+// ServingModel: a loaded ModelBundle made ready to answer requests: the ALS model for fold-in (or the NCF
+// scorer of an NCF bundle), the
 // popularity tables scaled to [0, 1], and an HNSW index over the item factors when the catalogue is large
 // enough for exact scoring to cost more than the latency budget. Immutable once created, shared between
 // requests through shared_ptr; a hot reload swaps the pointer, in-flight requests finish on the old one.
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "services/recommender/algo/als.h"
 #include "services/recommender/algo/ann.h"
+#include "services/recommender/algo/ncf.h"
 #include "services/recommender/bundle/bundle.h"
 
 namespace marketlens::recommender {
@@ -36,6 +38,8 @@ class ServingModel {
   int32_t num_items() const { return bundle_.num_items(); }
   // Null when the bundle has no ALS factors.
   const AlsModel* als() const { return als_.get(); }
+  // Null when the bundle has no NCF section; when set it gives the personal collaborative scores.
+  const NcfScorer* ncf() const { return ncf_.get(); }
   // Null unless the catalogue is above ann_min_items.
   const MipsIndex* ann() const { return ann_.get(); }
 
@@ -54,6 +58,7 @@ class ServingModel {
   uint64_t instance_id_ = 0;
   std::unique_ptr<AlsModel> als_;
   std::unique_ptr<MipsIndex> ann_;
+  std::unique_ptr<NcfScorer> ncf_;
   std::vector<float> pop_recent_, pop_all_;
   bool pop_recent_has_signal_ = false;
   std::array<std::vector<float>, kDayparts> pop_daypart_;
