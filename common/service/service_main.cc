@@ -153,6 +153,10 @@ bool ServiceContext::RunShutdownHooks() {
   return all_finished;
 }
 
+void ServiceContext::OnStopRequested(std::function<void()> request_stop) {
+  server::internal::AddSignalListener([fn = std::move(request_stop)](int) { fn(); });
+}
+
 int RunService(int argc, char** argv, const ServiceSpec& spec,
                const std::function<absl::Status(ServiceContext&)>& setup) {
   // Debian's Abseil is built with mutex deadlock detection on, which costs every Mutex acquisition a

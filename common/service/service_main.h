@@ -84,6 +84,11 @@ class ServiceContext {
   // thread.
   void AddShutdownHook(std::string name, std::function<void()> hook,
                        absl::Duration timeout = kDefaultShutdownHookTimeout);
+  // Registers `request_stop` to run as soon as SIGTERM/SIGINT arrives, while the gRPC server is still
+  // draining: for background work that takes a while to wind down (a training run), so that it starts
+  // stopping at once instead of after the drain. It must not block (set a flag); the work is still joined
+  // in a shutdown hook. Called at once when the signal already arrived.
+  void OnStopRequested(std::function<void()> request_stop);
 
   // Runs the shutdown hooks as described above (RunService calls it; later calls do nothing). Returns
   // false when a hook overran its timeout and may still be running.

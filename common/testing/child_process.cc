@@ -33,8 +33,25 @@ ChildProcess::~ChildProcess() {
   if (pid_ > 0) Kill(SIGKILL);
 }
 
+int ChildProcess::ExitCode(int wait_status) {
+  return WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+}
+
+bool ChildProcess::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
+  exit_code_ = ExitCode(status);
+  pid_ = -1;
+  return false;
+}
+
 int ChildProcess::Kill(int sig, absl::Duration timeout) {
-  if (pid_ <= 0) return -1;
+  if (pid_ <= 0) {
+    const int code = exit_code_;
+    exit_code_ = -1;
+    return code;
+  }
   if (sig != 0) kill(pid_, sig);
   const absl::Time until = absl::Now() + timeout;
   int status = 0;
@@ -48,7 +65,7 @@ int ChildProcess::Kill(int sig, absl::Duration timeout) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return ExitCode(status);
 }
 
 std::string ChildProcess::Log() const {

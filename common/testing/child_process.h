@@ -21,13 +21,19 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   // Sends `sig` (0: none) and waits up to `timeout` for the exit (then SIGKILL); returns the exit code,
-  // 128 + the signal when killed, -1 when the process never started or was already waited for.
+  // 128 + the signal when killed, -1 when the process never started or was already waited for by Kill
+  // (an exit seen by Running() is returned).
   int Kill(int sig, absl::Duration timeout = absl::Seconds(20));
+  // Whether it is still running (an exit is reaped here, and its code kept for Kill).
+  bool Running();
   // What the process wrote so far.
   std::string Log() const;
 
  private:
+  static int ExitCode(int wait_status);
+
   pid_t pid_ = -1;
+  int exit_code_ = -1;  // once reaped by Running()
   std::string log_;
 };
 

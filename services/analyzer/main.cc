@@ -133,7 +133,10 @@ absl::Status Setup(service::ServiceContext& ctx) {
     options.catchup_interval = absl::GetFlag(FLAGS_catchup_interval);
     options.retrain_check_interval = absl::GetFlag(FLAGS_retrain_check_interval);
     auto* pipeline = new analyzer::Pipeline(store, engine, redis, options);
-    // Registered before the LLM review mode's hook, so that one (which feeds on the pipeline) stops first.
+    // It starts stopping with the signal (a training run is cancelled while the server drains) and is joined
+    // after the drain; registered before the LLM review mode's hook, so that one (which feeds on the
+    // pipeline) stops first.
+    ctx.OnStopRequested([pipeline] { pipeline->RequestStop(); });
     ctx.AddShutdownHook(
         "pipeline",
         [pipeline] {

@@ -191,8 +191,8 @@ class RealBackendsTest : public ::testing::Test {
                   {absl::StrCat("--recommender_address=127.0.0.1:", recommender), "--catchup_interval=1s"});
     const std::string models = OutputPath("models");
     start_process("recommender", common("services/recommender/recommender", recommender, true),
-                  {"--artifact_dir=" + models, "--bootstrap_retry_seconds=1", "--model_poll_seconds=1",
-                   "--catalog_refresh_seconds=1", "--experiments_refresh_seconds=1"});
+                  {"--artifact_dir=" + models, "--bootstrap_retry_interval=1s", "--model_poll_interval=1s",
+                   "--catalog_refresh_interval=1s", "--experiments_refresh_interval=1s"});
 
     GatewayStackOptions o;
     o.http.host = "127.0.0.1";

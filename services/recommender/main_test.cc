@@ -4,11 +4,7 @@
 // process (the real //services/recommender:cli, as the training CronJob runs it, with no access to the
 // service's disk: the artifact travels through Postgres), exports the model's age, and exits 0 on SIGTERM
 // after draining.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -17,6 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/testing/child_process.h"
+#include "common/testing/free_port.h"
 #include "common/testing/redis_fixture.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -28,43 +26,6 @@ namespace marketlens::recommender {
 namespace {
 
 namespace v1 = ::marketlens::recommender::v1;
-
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-// GET http://127.0.0.1:port/metrics (the body and headers; "" on error).
-std::string FetchMetrics(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  timeval tv{.tv_sec = 5, .tv_usec = 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string req = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
-      char buf[8192];
-      ssize_t n;
-      while ((n = ::read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  return out;
-}
 
 // The value of an unlabelled sample `name` in Prometheus text, or -1.
 double MetricValue(const std::string& text, const std::string& name) {
@@ -114,31 +75,26 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
   });
   ASSERT_TRUE(loaded.ok()) << loaded;
 
-  const int grpc_port = FreePort(), metrics_port = FreePort();
+  auto grpc_port = marketlens::testing::PickFreePort();
+  auto metrics_port = marketlens::testing::PickFreePort();
+  ASSERT_TRUE(grpc_port.ok() && metrics_port.ok());
   const std::string models_dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/models");
   std::vector<std::string> args = {"services/recommender/recommender",
-                                   absl::StrCat("--grpc_port=", grpc_port),
-                                   absl::StrCat("--metrics_port=", metrics_port),
+                                   absl::StrCat("--grpc_port=", *grpc_port),
+                                   absl::StrCat("--metrics_port=", *metrics_port),
                                    "--grpc_host=127.0.0.1",
                                    absl::StrCat("--pg_dsn=", dsn),
                                    absl::StrCat("--redis_address=127.0.0.1:", (*redis)->port()),
                                    absl::StrCat("--artifact_dir=", models_dir),
-                                   "--bootstrap_retry_seconds=1",
-                                   "--model_poll_seconds=1",
-                                   "--experiments_refresh_seconds=1",
+                                   "--bootstrap_retry_interval=1s",
+                                   "--model_poll_interval=1s",
+                                   "--experiments_refresh_interval=1s",
                                    "--drain_seconds=5",
                                    "--log_level=warning"};
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  marketlens::testing::ChildProcess process(args,
+                                            absl::StrCat(std::getenv("TEST_TMPDIR"), "/recommender.log"));
   auto stub = v1::RecommenderService::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", *grpc_port), grpc::InsecureChannelCredentials()));
 
   // Wait for the bootstrap model.
   const std::string user = "u0";
@@ -152,8 +108,7 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
     req.set_n(5);
     resp.Clear();
     if (stub->Recommend(&ctx, req, &resp).ok() && !resp.model_version().empty()) break;
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0) << "the service exited during start-up";
+    ASSERT_TRUE(process.Running()) << "the service exited during start-up: " << process.Log();
     absl::SleepFor(absl::Milliseconds(200));
   }
   ASSERT_FALSE(resp.model_version().empty()) << "no model was bootstrapped";
@@ -183,7 +138,7 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
   ASSERT_TRUE(stub->RecordFeedback(&fb_ctx, fb, &fb_resp).ok());
 
   // The metrics show the serving model's age (trained a moment ago).
-  const std::string metrics_text = FetchMetrics(metrics_port);
+  const std::string metrics_text = marketlens::testing::HttpGet(*metrics_port, "/metrics");
   const double age = MetricValue(metrics_text, "recommender_model_age_seconds");
   EXPECT_GE(age, 0) << metrics_text.substr(0, 300);
   EXPECT_LT(age, 600);
@@ -237,23 +192,25 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
   bad.set_n(-3);
   EXPECT_EQ(stub->Recommend(&bad_ctx, bad, &resp).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
-  int status = 0;
-  const absl::Time stop_deadline = absl::Now() + absl::Seconds(20);
-  pid_t done = 0;
-  while (absl::Now() < stop_deadline && (done = waitpid(pid, &status, WNOHANG)) == 0)
-    absl::SleepFor(absl::Milliseconds(50));
-  if (done == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    FAIL() << "the service did not stop within 20 s of SIGTERM";
-  }
-  ASSERT_TRUE(WIFEXITED(status)) << "terminated by signal " << WTERMSIG(status);
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // SIGTERM: drained, background work stopped in the shutdown hooks, exit 0.
+  EXPECT_EQ(process.Kill(SIGTERM, absl::Seconds(20)), 0) << process.Log();
   // The feedback reached Postgres before the exit.
   auto events = pg->Exec("SELECT count(*) FROM recsys.events WHERE user_id = 'u0' AND event = 'do_not_show'");
   ASSERT_TRUE(events.ok());
   EXPECT_EQ((*events)[0][0].as<int>(), 1);
+}
+
+// A flag out of range is refused at start: exit 2, naming the flag (before any connection is tried).
+TEST(RecommenderBinaryTest, InvalidFlagsExitTwoNamingTheFlag) {
+  for (const std::string flag : {"--cache_ttl=0s", "--candidate_pool=0", "--high_margin_threshold=1.5",
+                                 "--model_poll_interval=-1s", "--feedback_stream="}) {
+    const std::string name = flag.substr(2, flag.find('=') - 2);
+    marketlens::testing::ChildProcess process(
+        {"services/recommender/recommender", flag, "--pg_dsn=host=/nonexistent"},
+        absl::StrCat(std::getenv("TEST_TMPDIR"), "/bad-", name, ".log"));
+    EXPECT_EQ(process.Kill(0, absl::Seconds(20)), 2) << flag << ": " << process.Log();
+    EXPECT_NE(process.Log().find(name), std::string::npos) << process.Log();
+  }
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ MARKETPLACE_ARGS = (f"--products={PRODUCTS} --seed={SEED} --rate_limit_rps=40 --
                     "--fault_unavailable_rate=0.06 --fault_internal_rate=0.02 --fault_slow_rate=0.02 "
                     "--fault_slow_max_ms=4000")
 COLLECTOR_ARGS = "--marketplace_rate=38 --crawl_interval=30m"
-RECOMMENDER_ARGS = "--model_poll_seconds=2 --bootstrap_retry_seconds=15"
+RECOMMENDER_ARGS = "--model_poll_interval=2s --bootstrap_retry_interval=15s"
 
 
 def q(**params):

@@ -26,7 +26,7 @@ MARKETPLACE_ARGS = (f"--products={PRODUCTS} --seed={SEED} --rate_limit_rps=12 --
                     "--fault_slow_max_ms=3000")
 # A dead collector's crawl is taken over after 5 s without a heartbeat.
 COLLECTOR_ARGS = "--marketplace_rate=11 --crawl_interval=30m --crawl_lease=5s"
-RECOMMENDER_ARGS = "--model_poll_seconds=2 --bootstrap_retry_seconds=10"
+RECOMMENDER_ARGS = "--model_poll_interval=2s --bootstrap_retry_interval=10s"
 
 
 def latest_crawl(s):
