@@ -20,6 +20,7 @@
 #include "common/postgres/pool.h"
 #include "marketlens/analyzer/v1/analyzer.grpc.pb.h"
 #include "services/analyzer/engine/engine.h"
+#include "services/analyzer/insights_queries.h"
 #include "services/analyzer/text_analyzer.h"
 
 namespace marketlens::analyzer {
@@ -96,6 +97,7 @@ class AnalyzerServiceImpl final : public v1::AnalyzerService::Service {
   grpc::Status ChangeAlertState(grpc::ServerContext* ctx, const std::string& id, bool resolve,
                                 v1::Alert* resp);
   postgres::PgPool* pool_;
+  std::unique_ptr<InsightsQueries> queries_;  // the insight RPCs' SQL (insights_queries.h)
   const Engine* engine_;
   ContentService* content_ = nullptr;
   std::unique_ptr<TextAnalyzer> local_text_;  // the default: the local engine

@@ -29,6 +29,7 @@
 #include "common/logging/log.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 #include "services/analyzer/cli_alerts.h"
 #include "services/analyzer/cli_aspects.h"
 #include "services/analyzer/engine/engine.h"
@@ -43,6 +44,21 @@ namespace {
 using namespace marketlens;  // NOLINT: main only
 using google::protobuf::Struct;
 using google::protobuf::Value;
+using OrderedJson = nlohmann::ordered_json;
+
+// One JSON line; invalid UTF-8 is replaced, never an exception.
+std::string JsonLine(const OrderedJson& j) {
+  return j.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+}
+// A document the insights store built (valid JSON), nested as it is.
+OrderedJson Document(const std::string& json) {
+  return OrderedJson::parse(json, nullptr, /*allow_exceptions=*/false);
+}
+// The score a line shows, with four decimals as always.
+double FourDecimals(double v) {
+  double out = 0;
+  return absl::SimpleAtod(absl::StrFormat("%.4f", v), &out) ? out : v;
+}
 
 std::string Field(const Struct& s, const std::string& name) {
   auto it = s.fields().find(name);
@@ -70,7 +86,7 @@ int Score(analyzer::Engine& engine) {
     Struct s;
     std::string error;
     if (!ParseLine(line, &s, &error)) {
-      std::cout << "{\"line\":" << n << ",\"error\":\"" << logging::JsonEscape(error) << "\"}\n";
+      std::cout << JsonLine({{"line", n}, {"error", error}}) << "\n";
       continue;
     }
     std::string text = Field(s, "text"), title = Field(s, "title");
@@ -85,14 +101,16 @@ int Score(analyzer::Engine& engine) {
     if (!absl::SimpleAtod(Field(s, "rating"), &rating)) (void)absl::SimpleAtod(Field(s, "overall"), &rating);
     const analyzer::Analysis a = engine.Analyze(
         {.title = title, .text = text, .category = category, .rating = static_cast<int>(rating)});
-    std::string flags;
-    for (size_t i = 0; i < a.quality_flags.size(); ++i)
-      absl::StrAppend(&flags, i ? "," : "", "\"", a.quality_flags[i].flag, "\"");
-    std::cout << absl::StrFormat(
-        "{\"id\":\"%s\",\"sentiment\":%.4f,\"label\":\"%s\",\"aspects\":%s,\"issues\":%s,"
-        "\"quality_flags\":[%s],\"quality\":%s}\n",
-        logging::JsonEscape(id), a.sentiment, a.label, analyzer::AspectsJson(a.aspects),
-        analyzer::IssuesJson(a.issues), flags, analyzer::QualityJson(a.quality_flags));
+    OrderedJson flags = OrderedJson::array();
+    for (const analyzer::QualityFlag& f : a.quality_flags) flags.push_back(f.flag);
+    const OrderedJson out = {{"id", id},
+                             {"sentiment", FourDecimals(a.sentiment)},
+                             {"label", a.label},
+                             {"aspects", Document(analyzer::AspectsJson(a.aspects))},
+                             {"issues", Document(analyzer::IssuesJson(a.issues))},
+                             {"quality_flags", std::move(flags)},
+                             {"quality", Document(analyzer::QualityJson(a.quality_flags))}};
+    std::cout << JsonLine(out) << "\n";
   }
   return 0;
 }

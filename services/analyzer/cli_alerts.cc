@@ -1,5 +1,6 @@
 #include "services/analyzer/cli_alerts.h"
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -10,9 +11,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "common/logging/log.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::analyzer {
 namespace {
@@ -135,16 +136,27 @@ OfflineAlerts AlertsForReviews(const std::vector<FileReview>& reviews, Engine& e
 }
 
 std::string AlertJson(const ChangeFinding& f) {
-  std::vector<std::string> evidence;
-  for (const std::string& id : f.evidence)
-    evidence.push_back(absl::StrCat("\"", logging::JsonEscape(id), "\""));
-  return absl::StrFormat(
-      "{\"product_id\":\"%s\",\"kind\":\"%s\",\"metric\":\"%s\",\"since\":\"%s\",\"before\":%.4g,"
-      "\"after\":%.4g,\"p_value\":%.3g,\"after_reviews\":%d,\"before_reviews\":%d,\"evidence\":[%s],"
-      "\"message\":\"%s\"}",
-      logging::JsonEscape(f.product_id), f.kind, logging::JsonEscape(f.metric), Day(f.since), f.before,
-      f.after, f.p_value, f.after_reviews, f.before_reviews, absl::StrJoin(evidence, ","),
-      logging::JsonEscape(f.message));
+  // Figures with the significant digits the line always had (before/after 4, p-value 3); whole numbers
+  // print without a fraction, as %g printed them.
+  auto digits = [](const std::string& printed, double v) -> nlohmann::ordered_json {
+    double out = 0;
+    if (!absl::SimpleAtod(printed, &out)) out = v;
+    if (std::isfinite(out) && std::trunc(out) == out && std::fabs(out) < 1e15)
+      return static_cast<int64_t>(out);
+    return out;
+  };
+  const nlohmann::ordered_json line = {{"product_id", f.product_id},
+                                       {"kind", f.kind},
+                                       {"metric", f.metric},
+                                       {"since", Day(f.since)},
+                                       {"before", digits(absl::StrFormat("%.4g", f.before), f.before)},
+                                       {"after", digits(absl::StrFormat("%.4g", f.after), f.after)},
+                                       {"p_value", digits(absl::StrFormat("%.3g", f.p_value), f.p_value)},
+                                       {"after_reviews", f.after_reviews},
+                                       {"before_reviews", f.before_reviews},
+                                       {"evidence", f.evidence},
+                                       {"message", f.message}};
+  return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 int RunAlertsCommand(const std::string& file, std::ostream& out, std::ostream& err) {

@@ -21,9 +21,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
-#include "common/logging/log.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 #include "services/analyzer/engine/aspect_tagger.h"
 #include "services/analyzer/engine/semeval_xml.h"
 
@@ -36,6 +36,11 @@ namespace marketlens::analyzer {
 namespace {
 
 using google::protobuf::Struct;
+
+// One JSON line; invalid UTF-8 is replaced, never an exception.
+std::string JsonLine(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
 using google::protobuf::Value;
 
 std::string StringOrNumber(const Struct& s, const std::string& name, bool* present) {
@@ -127,16 +132,15 @@ int ExtractAspectsCommand(const std::vector<char*>& args) {
       error = "field \"text\" (a string) is required";
     }
     if (!error.empty()) {
-      std::cout << "{\"line\":" << n << ",\"error\":\"" << logging::JsonEscape(error) << "\"}\n";
+      std::cout << JsonLine({{"line", n}, {"error", error}}) << "\n";
       continue;
     }
     if (!has_id) id = absl::StrCat(n);
-    std::string terms;
+    nlohmann::ordered_json terms = nlohmann::ordered_json::array();
     for (const ExtractedTerm& t : (*tagger)->Extract(text)) {
-      absl::StrAppend(&terms, terms.empty() ? "" : ",", "{\"term\":\"", logging::JsonEscape(t.term),
-                      "\",\"from\":", t.from, ",\"to\":", t.to, ",\"polarity\":\"", t.polarity, "\"}");
+      terms.push_back({{"term", t.term}, {"from", t.from}, {"to", t.to}, {"polarity", t.polarity}});
     }
-    std::cout << "{\"id\":\"" << logging::JsonEscape(id) << "\",\"terms\":[" << terms << "]}\n";
+    std::cout << JsonLine({{"id", id}, {"terms", std::move(terms)}}) << "\n";
   }
   return 0;
 }

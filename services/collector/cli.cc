@@ -38,6 +38,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "marketlens/collector/v1/collector.grpc.pb.h"
+#include "nlohmann/json.hpp"
 #include "services/collector/ingest.h"
 #include "services/collector/person_data.h"
 #include "services/collector/workbook_ingest.h"
@@ -209,9 +210,10 @@ int Ingest(const std::vector<std::string>& args) {
   if (!outcomes.ok()) {
     std::cerr << "collector cli: ingest failed: " << outcomes.status() << "\n";
     if (absl::GetFlag(FLAGS_json)) {
-      std::cout << "{\"error\":{\"code\":\"" << absl::StatusCodeToString(outcomes.status().code())
-                << "\",\"message\":\"" << marketlens::logging::JsonEscape(outcomes.status().message())
-                << "\"}}\n";
+      const nlohmann::ordered_json error = {{"error",
+                                             {{"code", absl::StatusCodeToString(outcomes.status().code())},
+                                              {"message", outcomes.status().message()}}}};
+      std::cout << error.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     }
     return 1;
   }

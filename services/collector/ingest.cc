@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "common/logging/log.h"
 #include "common/postgres/errors.h"
+#include "nlohmann/json.hpp"
 #include "services/collector/values.h"
 
 namespace marketlens::collector {
@@ -52,7 +53,11 @@ class Sha256Stream {
   EVP_MD_CTX* ctx_;
 };
 
-std::string JsonString(absl::string_view s) { return absl::StrCat("\"", logging::JsonEscape(s), "\""); }
+using OrderedJson = nlohmann::ordered_json;
+
+std::string Dump(const OrderedJson& j) {
+  return j.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -66,24 +71,24 @@ std::string IngestResult::SheetSummary() const {
 }
 
 std::string IngestResult::Json() const {
-  std::string out =
-      absl::StrCat("{\"file_id\":", JsonString(file_id), ",\"kind\":", JsonString(kind),
-                   ",\"sheet\":", JsonString(sheet), ",\"rows\":", rows, ",\"accepted\":", accepted,
-                   ",\"rejected\":", rejected, ",\"duplicates\":", duplicates, ",\"bytes\":", bytes,
-                   ",\"sha256\":", JsonString(sha256), ",\"ignored_columns\":[");
-  for (size_t i = 0; i < ignored_columns.size(); ++i) {
-    absl::StrAppend(&out, i ? "," : "", JsonString(ignored_columns[i]));
+  OrderedJson rejects_json = OrderedJson::array();
+  for (const IngestRejectInfo& r : rejects) {
+    rejects_json.push_back({{"line", r.line}, {"column", r.column}, {"reason", r.reason}});
   }
-  absl::StrAppend(&out, "],\"notes\":[");
-  for (size_t i = 0; i < notes.size(); ++i) absl::StrAppend(&out, i ? "," : "", JsonString(notes[i]));
-  absl::StrAppend(&out, "],\"rejects\":[");
-  for (size_t i = 0; i < rejects.size(); ++i) {
-    absl::StrAppend(&out, i ? "," : "", "{\"line\":", rejects[i].line,
-                    ",\"column\":", JsonString(rejects[i].column),
-                    ",\"reason\":", JsonString(rejects[i].reason), "}");
-  }
-  absl::StrAppend(&out, "],\"seconds\":", absl::ToDoubleSeconds(elapsed), "}");
-  return out;
+  const OrderedJson out = {{"file_id", file_id},
+                           {"kind", kind},
+                           {"sheet", sheet},
+                           {"rows", rows},
+                           {"accepted", accepted},
+                           {"rejected", rejected},
+                           {"duplicates", duplicates},
+                           {"bytes", bytes},
+                           {"sha256", sha256},
+                           {"ignored_columns", ignored_columns},
+                           {"notes", notes},
+                           {"rejects", std::move(rejects_json)},
+                           {"seconds", absl::ToDoubleSeconds(elapsed)}};
+  return Dump(out);
 }
 
 absl::StatusOr<std::string> FileSha256(const std::string& path, int64_t* bytes) {
@@ -452,12 +457,9 @@ class Loader {
   absl::Status DropErasedSubjects(postgres::Tx& tx, int64_t* erased) {
     *erased = 0;
     if (subjects_.empty()) return absl::OkStatus();
-    std::string ids = "[";
-    for (const std::string& id : subjects_) {
-      if (ids.size() > 1) ids.push_back(',');
-      ids += JsonString(id);
-    }
-    ids.push_back(']');
+    OrderedJson ids_json = OrderedJson::array();
+    for (const std::string& id : subjects_) ids_json.push_back(id);
+    const std::string ids = Dump(ids_json);
     auto found = tx.Exec(
         "SELECT COALESCE(jsonb_agg(s), '[]'::jsonb)::text FROM jsonb_array_elements_text($1::jsonb) s "
         "WHERE EXISTS (SELECT 1 FROM privacy.tombstones) AND privacy.is_erased(s)",

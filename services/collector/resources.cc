@@ -4,29 +4,32 @@
 #include <cmath>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "common/logging/log.h"
+#include "nlohmann/json.hpp"
 #include "services/collector/values.h"
 
 namespace marketlens::collector {
 
-std::string JsonQuote(absl::string_view s) {
-  // SanitizeUtf8 drops NULs (jsonb refuses \u0000 in text) and invalid bytes.
-  return absl::StrCat("\"", logging::JsonEscape(SanitizeUtf8(s, 1 << 20)), "\"");
-}
-
-std::string JsonTimestamp(const google::protobuf::Timestamp& ts, bool unset_is_null) {
-  if (unset_is_null && ts.seconds() == 0 && ts.nanos() == 0) return "null";
-  const absl::Time t = absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-  return absl::StrCat("\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone()), "\"");
-}
-
 namespace {
 
-std::string JsonDouble(double v) {
-  if (!std::isfinite(v)) return "null";
-  return absl::StrFormat("%.17g", v);
+using Json = nlohmann::ordered_json;
+
+// The page documents go to Postgres as jsonb: invalid UTF-8 is replaced, never an exception.
+std::string Dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+// SanitizeUtf8 drops NULs (jsonb refuses \u0000 in text) and invalid bytes.
+Json JsonText(absl::string_view s) { return SanitizeUtf8(s, 1 << 20); }
+
+Json JsonTime(const google::protobuf::Timestamp& ts, bool unset_is_null = true) {
+  if (unset_is_null && ts.seconds() == 0 && ts.nanos() == 0) return nullptr;
+  const absl::Time t = absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
+}
+
+Json Double(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  return v;
 }
 
 void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
@@ -35,42 +38,9 @@ void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
   out->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
 }
 
-class JsonArray {
- public:
-  JsonArray() { out_.push_back('['); }
-  // Starts an object: fields are appended with Field(); closed by the next Begin() or Finish().
-  void Begin() {
-    Close();
-    if (count_++ > 0) out_.push_back(',');
-    out_.push_back('{');
-    open_ = true;
-    first_ = true;
-  }
-  void Field(absl::string_view name, absl::string_view json_value) {
-    absl::StrAppend(&out_, first_ ? "" : ",", "\"", name, "\":", json_value);
-    first_ = false;
-  }
-  std::string Finish() {
-    Close();
-    out_.push_back(']');
-    return std::move(out_);
-  }
-  int64_t count() const { return count_; }
-
- private:
-  void Close() {
-    if (open_) out_.push_back('}');
-    open_ = false;
-  }
-  std::string out_;
-  int64_t count_ = 0;
-  bool open_ = false;
-  bool first_ = true;
-};
-
-template <typename T>
-std::string Num(T v) {
-  return absl::StrCat(v);
+void FinishPage(const Json& items, Page* page) {
+  page->items = static_cast<int64_t>(items.size());
+  page->items_json = Dump(items);
 }
 
 // Lower-case, without '#', no repeats, empty ones dropped (what raw.campaign_posts.hashtags holds).
@@ -93,36 +63,29 @@ absl::Status FetchProducts(MarketplaceClient& client, const PageRequest& request
   if (request.since) ToProto(*request.since, req.mutable_updated_since());
   mv1::ListProductsResponse resp;
   if (absl::Status st = client.ListProducts(req, &resp, stop, outcome); !st.ok()) return st;
-  JsonArray a;
+  Json items = Json::array();
   for (const mv1::Product& p : resp.products()) {
-    a.Begin();
-    a.Field("id", JsonQuote(p.id()));
-    a.Field("title", JsonQuote(p.title()));
-    a.Field("brand", JsonQuote(p.brand()));
-    a.Field("category", JsonQuote(p.category()));
-    a.Field("description", JsonQuote(p.description()));
-    a.Field("price_cents", Num(std::max<int64_t>(0, p.price_cents())));
+    Json& o = items.emplace_back(Json::object());
+    o["id"] = JsonText(p.id());
+    o["title"] = JsonText(p.title());
+    o["brand"] = JsonText(p.brand());
+    o["category"] = JsonText(p.category());
+    o["description"] = JsonText(p.description());
+    o["price_cents"] = std::max<int64_t>(0, p.price_cents());
     std::string currency = absl::AsciiStrToUpper(p.currency());
     const bool currency_ok = currency.size() == 3 && absl::ascii_isalpha(currency[0]) &&
                              absl::ascii_isalpha(currency[1]) && absl::ascii_isalpha(currency[2]);
-    a.Field("currency", JsonQuote(currency_ok ? currency : "USD"));
-    a.Field("stock", Num(p.stock()));
-    a.Field("margin", p.margin() >= 0 && p.margin() <= 1 ? JsonDouble(p.margin()) : "null");
-    a.Field("launch_date", JsonTimestamp(p.launch_date()));
-    a.Field("rating_average", JsonDouble(std::clamp(p.rating_average(), 0.0, 5.0)));
-    a.Field("rating_count", Num(std::max(0, p.rating_count())));
-    std::string attributes = "{";
-    bool first = true;
-    for (const auto& [k, v] : p.attributes()) {
-      absl::StrAppend(&attributes, first ? "" : ",", JsonQuote(k), ":", JsonQuote(v));
-      first = false;
-    }
-    attributes.push_back('}');
-    a.Field("attributes", attributes);
-    a.Field("updated_at", JsonTimestamp(p.updated_at()));
+    o["currency"] = JsonText(currency_ok ? currency : "USD");
+    o["stock"] = p.stock();
+    o["margin"] = p.margin() >= 0 && p.margin() <= 1 ? Double(p.margin()) : Json(nullptr);
+    o["launch_date"] = JsonTime(p.launch_date());
+    o["rating_average"] = Double(std::clamp(p.rating_average(), 0.0, 5.0));
+    o["rating_count"] = std::max(0, p.rating_count());
+    Json& attributes = o["attributes"] = Json::object();
+    for (const auto& [k, v] : p.attributes()) attributes[SanitizeUtf8(k, 1 << 20)] = JsonText(v);
+    o["updated_at"] = JsonTime(p.updated_at());
   }
-  page->items = a.count();
-  page->items_json = a.Finish();
+  FinishPage(items, page);
   page->next_page_token = resp.next_page_token();
   return absl::OkStatus();
 }
@@ -171,23 +134,22 @@ absl::Status FetchReviews(MarketplaceClient& client, const PageRequest& request,
   if (request.since) ToProto(*request.since, req.mutable_since());
   mv1::ListReviewsResponse resp;
   if (absl::Status st = client.ListReviews(req, &resp, stop, outcome); !st.ok()) return st;
-  JsonArray a;
+  Json items = Json::array();
   for (const mv1::Review& r : resp.reviews()) {
-    a.Begin();
-    a.Field("id", JsonQuote(r.id()));
-    a.Field("product_id", JsonQuote(r.product_id()));
-    a.Field("customer_id", JsonQuote(r.customer_id()));
-    a.Field("rating", Num(std::clamp(r.rating(), 1, 5)));
-    a.Field("title", JsonQuote(r.title()));
-    a.Field("text", JsonQuote(r.text()));
-    a.Field("verified_purchase", r.verified_purchase() ? "true" : "false");
-    a.Field("helpful_votes", Num(std::max(0, r.helpful_votes())));
-    a.Field("created_at", JsonTimestamp(r.created_at(), false));
-    a.Field("updated_at", JsonTimestamp(r.updated_at(), false));
-    a.Field("version", Num(std::max(1, r.version())));
+    Json& o = items.emplace_back(Json::object());
+    o["id"] = JsonText(r.id());
+    o["product_id"] = JsonText(r.product_id());
+    o["customer_id"] = JsonText(r.customer_id());
+    o["rating"] = std::clamp(r.rating(), 1, 5);
+    o["title"] = JsonText(r.title());
+    o["text"] = JsonText(r.text());
+    o["verified_purchase"] = r.verified_purchase();
+    o["helpful_votes"] = std::max(0, r.helpful_votes());
+    o["created_at"] = JsonTime(r.created_at(), false);
+    o["updated_at"] = JsonTime(r.updated_at(), false);
+    o["version"] = std::max(1, r.version());
   }
-  page->items = a.count();
-  page->items_json = a.Finish();
+  FinishPage(items, page);
   page->next_page_token = resp.next_page_token();
   return absl::OkStatus();
 }
@@ -242,19 +204,18 @@ absl::Status FetchCustomers(MarketplaceClient& client, const PageRequest& reques
   if (request.since) ToProto(*request.since, req.mutable_updated_since());
   mv1::ListCustomersResponse resp;
   if (absl::Status st = client.ListCustomers(req, &resp, stop, outcome); !st.ok()) return st;
-  JsonArray a;
+  Json items = Json::array();
   for (const mv1::Customer& c : resp.customers()) {
-    a.Begin();
-    a.Field("id", JsonQuote(c.id()));
-    a.Field("name", JsonQuote(c.name()));
-    a.Field("email", JsonQuote(c.email()));
-    a.Field("occupation", JsonQuote(c.occupation()));
-    a.Field("segment", JsonQuote(c.segment()));
-    a.Field("region", JsonQuote(c.region()));
-    a.Field("created_at", JsonTimestamp(c.created_at()));
+    Json& o = items.emplace_back(Json::object());
+    o["id"] = JsonText(c.id());
+    o["name"] = JsonText(c.name());
+    o["email"] = JsonText(c.email());
+    o["occupation"] = JsonText(c.occupation());
+    o["segment"] = JsonText(c.segment());
+    o["region"] = JsonText(c.region());
+    o["created_at"] = JsonTime(c.created_at());
   }
-  page->items = a.count();
-  page->items_json = a.Finish();
+  FinishPage(items, page);
   page->next_page_token = resp.next_page_token();
   return absl::OkStatus();
 }
@@ -295,7 +256,7 @@ absl::Status FetchInteractions(MarketplaceClient& client, const PageRequest& req
   if (request.since) ToProto(*request.since, req.mutable_since());
   mv1::ListInteractionsResponse resp;
   if (absl::Status st = client.ListInteractions(req, &resp, stop, outcome); !st.ok()) return st;
-  JsonArray a;
+  Json items = Json::array();
   int64_t skipped = 0;
   for (const mv1::Interaction& i : resp.interactions()) {
     const char* type = InteractionTypeText(i.type());
@@ -303,21 +264,20 @@ absl::Status FetchInteractions(MarketplaceClient& client, const PageRequest& req
       ++skipped;
       continue;
     }
-    a.Begin();
-    a.Field("id", JsonQuote(i.id()));
-    a.Field("customer_id", JsonQuote(i.customer_id()));
-    a.Field("product_id", JsonQuote(i.product_id()));
-    a.Field("type", JsonQuote(type));
-    a.Field("rating", i.rating() >= 1 && i.rating() <= 5 ? Num(i.rating()) : "null");
-    a.Field("session_id", JsonQuote(i.session_id()));
-    a.Field("device", JsonQuote(i.device()));
-    a.Field("occurred_at", JsonTimestamp(i.occurred_at(), false));
+    Json& o = items.emplace_back(Json::object());
+    o["id"] = JsonText(i.id());
+    o["customer_id"] = JsonText(i.customer_id());
+    o["product_id"] = JsonText(i.product_id());
+    o["type"] = JsonText(type);
+    o["rating"] = i.rating() >= 1 && i.rating() <= 5 ? Json(i.rating()) : Json(nullptr);
+    o["session_id"] = JsonText(i.session_id());
+    o["device"] = JsonText(i.device());
+    o["occurred_at"] = JsonTime(i.occurred_at(), false);
   }
   if (skipped > 0) {
     logging::Warn("interactions without a known type were not stored", {{"count", skipped}});
   }
-  page->items = a.count();
-  page->items_json = a.Finish();
+  FinishPage(items, page);
   page->next_page_token = resp.next_page_token();
   return absl::OkStatus();
 }
@@ -341,30 +301,25 @@ absl::Status FetchCampaignPosts(MarketplaceClient& client, const PageRequest& re
   if (request.since) ToProto(*request.since, req.mutable_updated_since());
   mv1::ListCampaignPostsResponse resp;
   if (absl::Status st = client.ListCampaignPosts(req, &resp, stop, outcome); !st.ok()) return st;
-  JsonArray a;
+  Json items = Json::array();
   for (const mv1::CampaignPost& p : resp.posts()) {
-    a.Begin();
-    a.Field("id", JsonQuote(p.id()));
-    a.Field("campaign_id", JsonQuote(p.campaign_id()));
-    a.Field("influencer", JsonQuote(p.influencer()));
-    a.Field("platform", JsonQuote(p.platform()));
-    a.Field("product_id", JsonQuote(p.product_id()));
-    a.Field("views", Num(std::max<int64_t>(0, p.views())));
-    a.Field("likes", Num(std::max<int64_t>(0, p.likes())));
-    a.Field("comments", Num(std::max<int64_t>(0, p.comments())));
-    a.Field("shares", Num(std::max<int64_t>(0, p.shares())));
-    a.Field("posted_at", JsonTimestamp(p.posted_at(), false));
-    a.Field("caption", JsonQuote(p.caption()));
+    Json& o = items.emplace_back(Json::object());
+    o["id"] = JsonText(p.id());
+    o["campaign_id"] = JsonText(p.campaign_id());
+    o["influencer"] = JsonText(p.influencer());
+    o["platform"] = JsonText(p.platform());
+    o["product_id"] = JsonText(p.product_id());
+    o["views"] = std::max<int64_t>(0, p.views());
+    o["likes"] = std::max<int64_t>(0, p.likes());
+    o["comments"] = std::max<int64_t>(0, p.comments());
+    o["shares"] = std::max<int64_t>(0, p.shares());
+    o["posted_at"] = JsonTime(p.posted_at(), false);
+    o["caption"] = JsonText(p.caption());
     // Stored as the marketplace documents them (lower-case, no '#'), normalised again in case it does not.
-    std::string tags = "[";
-    for (const std::string& tag : NormalizeHashtags(p.hashtags())) {
-      absl::StrAppend(&tags, tags.size() > 1 ? "," : "", JsonQuote(tag));
-    }
-    tags.push_back(']');
-    a.Field("hashtags", tags);
+    Json& tags = o["hashtags"] = Json::array();
+    for (const std::string& tag : NormalizeHashtags(p.hashtags())) tags.push_back(JsonText(tag));
   }
-  page->items = a.count();
-  page->items_json = a.Finish();
+  FinishPage(items, page);
   page->next_page_token = resp.next_page_token();
   return absl::OkStatus();
 }
@@ -399,20 +354,19 @@ absl::Status FetchContacts(MarketplaceClient& client, const PageRequest& request
   if (request.since) ToProto(*request.since, req.mutable_since());
   mv1::ListContactsResponse resp;
   if (absl::Status st = client.ListContacts(req, &resp, stop, outcome); !st.ok()) return st;
-  JsonArray a;
+  Json items = Json::array();
   for (const mv1::Contact& c : resp.contacts()) {
-    a.Begin();
-    a.Field("id", JsonQuote(c.id()));
-    a.Field("customer_id", JsonQuote(c.customer_id()));
-    a.Field("started_at", JsonTimestamp(c.started_at(), false));
-    a.Field("channel", JsonQuote(c.channel()));
-    a.Field("topic", JsonQuote(c.topic()));
-    a.Field("sentiment", JsonDouble(std::clamp(c.sentiment(), -1.0, 1.0)));
-    a.Field("notes", JsonQuote(c.notes()));
-    a.Field("product_id", JsonQuote(c.product_id()));
+    Json& o = items.emplace_back(Json::object());
+    o["id"] = JsonText(c.id());
+    o["customer_id"] = JsonText(c.customer_id());
+    o["started_at"] = JsonTime(c.started_at(), false);
+    o["channel"] = JsonText(c.channel());
+    o["topic"] = JsonText(c.topic());
+    o["sentiment"] = Double(std::clamp(c.sentiment(), -1.0, 1.0));
+    o["notes"] = JsonText(c.notes());
+    o["product_id"] = JsonText(c.product_id());
   }
-  page->items = a.count();
-  page->items_json = a.Finish();
+  FinishPage(items, page);
   page->next_page_token = resp.next_page_token();
   return absl::OkStatus();
 }
@@ -429,6 +383,12 @@ ON CONFLICT (id) DO UPDATE SET
 )sql";
 
 }  // namespace
+
+std::string JsonQuote(absl::string_view s) { return Dump(JsonText(s)); }
+
+std::string JsonTimestamp(const google::protobuf::Timestamp& ts, bool unset_is_null) {
+  return Dump(JsonTime(ts, unset_is_null));
+}
 
 const std::vector<Resource>& Resources() {
   static const auto* resources = new std::vector<Resource>{

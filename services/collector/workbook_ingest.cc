@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "common/logging/log.h"
+#include "nlohmann/json.hpp"
 #include "services/collector/values.h"
 #include "services/collector/xlsx_reader.h"
 
@@ -20,8 +20,6 @@ namespace {
 
 // Rows looked at for a sheet's header (title rows and blank rows above it included).
 constexpr int kHeaderSearchRows = 10;
-
-std::string JsonString(absl::string_view s) { return absl::StrCat("\"", logging::JsonEscape(s), "\""); }
 
 // A row's cells as one CSV line (the raw line of a reject).
 std::string CsvLine(const std::vector<std::string>& cells) {
@@ -288,20 +286,18 @@ absl::StatusOr<std::vector<SheetOutcome>> IngestSpooled(postgres::PgPool& pool, 
 }
 
 std::string OutcomesJson(const std::vector<SheetOutcome>& outcomes) {
-  std::string out = "{\"sheets\":[";
-  for (size_t i = 0; i < outcomes.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    const SheetOutcome& o = outcomes[i];
+  using OrderedJson = nlohmann::ordered_json;
+  OrderedJson sheets = OrderedJson::array();
+  for (const SheetOutcome& o : outcomes) {
     if (o.result.ok()) {
-      out += o.result->Json();
+      // One document per sheet, as IngestResult::Json() prints it.
+      sheets.push_back(OrderedJson::parse(o.result->Json(), nullptr, /*allow_exceptions=*/false));
     } else {
-      absl::StrAppend(&out, "{\"sheet\":", JsonString(o.sheet),
-                      o.skipped ? ",\"skipped\":" : ",\"error\":", JsonString(o.result.status().message()),
-                      "}");
+      sheets.push_back({{"sheet", o.sheet}, {o.skipped ? "skipped" : "error", o.result.status().message()}});
     }
   }
-  out += "]}";
-  return out;
+  return OrderedJson{{"sheets", std::move(sheets)}}.dump(-1, ' ', false,
+                                                         OrderedJson::error_handler_t::replace);
 }
 
 }  // namespace marketlens::collector

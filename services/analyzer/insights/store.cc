@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/logging/log.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::analyzer {
 namespace {
@@ -23,6 +24,17 @@ std::string TimeText(absl::Time t) {
 }
 std::string FormatDay(absl::CivilDay d) { return absl::FormatCivilTime(d); }
 std::string Num(double v) { return absl::StrCat(v); }
+// The jsonb documents keep numbers as the Postgres arrays above do: six significant digits.
+double SixDigits(double v) {
+  double out = 0;
+  return absl::SimpleAtod(Num(v), &out) ? out : v;
+}
+
+using OrderedJson = nlohmann::ordered_json;
+// jsonb documents: invalid UTF-8 is replaced, never an exception.
+std::string Dump(const OrderedJson& j) {
+  return j.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+}
 
 std::vector<std::string> SplitSep(const std::string& s) {
   if (s.empty()) return {};
@@ -49,32 +61,25 @@ constexpr char kReviewColumns[] =
 }  // namespace
 
 std::string AspectsJson(const std::vector<AspectMention>& aspects) {
-  std::string out = "[";
-  for (size_t i = 0; i < aspects.size(); ++i) {
-    const AspectMention& a = aspects[i];
-    absl::StrAppend(&out, i ? "," : "", "{\"aspect\":\"", logging::JsonEscape(a.aspect),
-                    "\",\"polarity\":", a.polarity, ",\"quote\":\"", logging::JsonEscape(a.quote), "\"",
-                    a.discovered ? ",\"discovered\":true" : "", "}");
+  OrderedJson out = OrderedJson::array();
+  for (const AspectMention& a : aspects) {
+    OrderedJson& o = out.emplace_back(
+        OrderedJson{{"aspect", a.aspect}, {"polarity", SixDigits(a.polarity)}, {"quote", a.quote}});
+    if (a.discovered) o["discovered"] = true;
   }
-  return out + "]";
+  return Dump(out);
 }
 
 std::string IssuesJson(const std::vector<IssueFlag>& issues) {
-  std::string out = "[";
-  for (size_t i = 0; i < issues.size(); ++i) {
-    absl::StrAppend(&out, i ? "," : "", "{\"category\":\"", logging::JsonEscape(issues[i].category),
-                    "\",\"sentence\":\"", logging::JsonEscape(issues[i].sentence), "\"}");
-  }
-  return out + "]";
+  OrderedJson out = OrderedJson::array();
+  for (const IssueFlag& i : issues) out.push_back({{"category", i.category}, {"sentence", i.sentence}});
+  return Dump(out);
 }
 
 std::string QualityJson(const std::vector<QualityFlag>& flags) {
-  std::string out = "[";
-  for (size_t i = 0; i < flags.size(); ++i) {
-    absl::StrAppend(&out, i ? "," : "", "{\"flag\":\"", logging::JsonEscape(flags[i].flag),
-                    "\",\"sentence\":\"", logging::JsonEscape(flags[i].sentence), "\"}");
-  }
-  return out + "]";
+  OrderedJson out = OrderedJson::array();
+  for (const QualityFlag& f : flags) out.push_back({{"flag", f.flag}, {"sentence", f.sentence}});
+  return Dump(out);
 }
 
 std::string PgTextArray(const std::vector<std::string>& values) {
@@ -252,25 +257,22 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
           product_id, PgTextArray(iw_weeks), PgTextArray(iw_categories), PgTextArray(iw_counts));
       if (!w.ok()) return w.status();
     }
-    std::string issues_json = "[";
-    for (size_t i = 0; i < agg.issues.size(); ++i) {
-      const IssueAggregate& ia = agg.issues[i];
+    OrderedJson issues = OrderedJson::array();
+    for (const IssueAggregate& ia : agg.issues) {
       auto w = tx.Exec(
           "INSERT INTO insights.issues (product_id, category, count, share, quotes, updated_at)"
           " VALUES ($1, $2, $3, $4, $5::text[], now())",
           product_id, ia.category, ia.count, ia.share, PgTextArray(ia.quotes));
       if (!w.ok()) return w.status();
-      absl::StrAppend(&issues_json, i ? "," : "", "{\"category\":\"", logging::JsonEscape(ia.category),
-                      "\",\"count\":", ia.count, ",\"share\":", ia.share, "}");
+      issues.push_back({{"category", ia.category}, {"count", ia.count}, {"share", SixDigits(ia.share)}});
     }
-    issues_json += "]";
-    std::string features_json = "[";
-    for (size_t i = 0; i < agg.features.size(); ++i) {
-      const FeatureAggregate& f = agg.features[i];
-      absl::StrAppend(&features_json, i ? "," : "", "{\"aspect\":\"", logging::JsonEscape(f.aspect),
-                      "\",\"mentions\":", f.mentions, ",\"polarity\":", f.polarity, "}");
+    const std::string issues_json = Dump(issues);
+    OrderedJson features = OrderedJson::array();
+    for (const FeatureAggregate& f : agg.features) {
+      features.push_back(
+          {{"aspect", f.aspect}, {"mentions", f.mentions}, {"polarity", SixDigits(f.polarity)}});
     }
-    features_json += "]";
+    const std::string features_json = Dump(features);
 
     // Change tests (alerts are reconciled from them below, after this transaction).
     auto cleared = tx.Exec("DELETE FROM insights.change_tests WHERE product_id = $1", product_id);

@@ -10,6 +10,7 @@
 #include "common/logging/log.h"
 #include "common/migrate/sha256.h"
 #include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::analyzer::llm_review {
 
@@ -133,10 +134,12 @@ llm::RenderedPrompt LlmReviewer::Render(const std::vector<Pending>& batch) const
     if (!text.empty() && text.size() < r.text.size() && static_cast<unsigned char>(text.back()) >= 0xC0)
       text.pop_back();
     // Short positional ids ("r1", ...): fewer tokens, and nothing for the model to mangle.
-    lines.push_back(absl::StrCat("{\"id\":\"r", i + 1, "\",\"category\":\"",
-                                 logging::JsonEscape(r.category.empty() ? "unknown" : r.category),
-                                 "\",\"rating\":", r.rating, ",\"title\":\"", logging::JsonEscape(r.title),
-                                 "\",\"text\":\"", logging::JsonEscape(text), "\"}"));
+    const nlohmann::ordered_json line = {{"id", absl::StrCat("r", i + 1)},
+                                         {"category", r.category.empty() ? "unknown" : r.category},
+                                         {"rating", r.rating},
+                                         {"title", r.title},
+                                         {"text", text}};
+    lines.push_back(line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   }
   auto rendered =
       template_->Render({{"count", absl::StrCat(batch.size())}, {"reviews", absl::StrJoin(lines, "\n")}});

@@ -3,9 +3,10 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "common/logging/log.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::analyzer::llm_review {
 namespace {
@@ -114,24 +115,37 @@ bool Grounded(const ReviewInsight& insight, absl::string_view title, absl::strin
   return true;
 }
 
+namespace {
+
+using OrderedJson = nlohmann::ordered_json;
+
+// jsonb documents: invalid UTF-8 is replaced, never an exception.
+std::string Dump(const OrderedJson& j) {
+  return j.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+}
+
+// Polarities keep the six significant digits they were stored with.
+double SixDigits(double v) {
+  double out = 0;
+  return absl::SimpleAtod(absl::StrCat(v), &out) ? out : v;
+}
+
+}  // namespace
+
 std::string FeaturesJson(const std::vector<FeatureFeedback>& features) {
-  std::string out = "[";
-  for (size_t i = 0; i < features.size(); ++i) {
-    absl::StrAppend(&out, i ? "," : "", "{\"feature\":\"", logging::JsonEscape(features[i].feature),
-                    "\",\"polarity\":", features[i].polarity, ",\"quote\":\"",
-                    logging::JsonEscape(features[i].quote), "\"}");
+  OrderedJson out = OrderedJson::array();
+  for (const FeatureFeedback& f : features) {
+    out.push_back({{"feature", f.feature}, {"polarity", SixDigits(f.polarity)}, {"quote", f.quote}});
   }
-  return out + "]";
+  return Dump(out);
 }
 
 std::string ConcernsJson(const std::vector<QualityConcern>& concerns) {
-  std::string out = "[";
-  for (size_t i = 0; i < concerns.size(); ++i) {
-    absl::StrAppend(&out, i ? "," : "", "{\"concern\":\"", logging::JsonEscape(concerns[i].concern),
-                    "\",\"detail\":\"", logging::JsonEscape(concerns[i].detail), "\",\"quote\":\"",
-                    logging::JsonEscape(concerns[i].quote), "\"}");
+  OrderedJson out = OrderedJson::array();
+  for (const QualityConcern& c : concerns) {
+    out.push_back({{"concern", c.concern}, {"detail", c.detail}, {"quote", c.quote}});
   }
-  return out + "]";
+  return Dump(out);
 }
 
 }  // namespace marketlens::analyzer::llm_review

@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <optional>
+#include <utility>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging/log.h"
@@ -49,21 +52,11 @@ std::optional<Parsed> ParseEntry(const redis::StreamEntry& entry) {
   return p;
 }
 
-constexpr char kInsertEvent[] =
-    "INSERT INTO recsys.events (user_id, item_id, event, experiment_id, variant, surface, occurred_at, "
-    "stream_id) "
-    "SELECT $1, $2, $3, $4, $5, $6, to_timestamp($7), $8 "
-    // An event still in the stream when its user was forgotten must not come back.
-    "WHERE NOT EXISTS (SELECT 1 FROM recsys.forgotten_users WHERE user_id = $1) "
-    // Nor one whose erasure was asked for (the gateway's tombstone, before this service's step ran).
-    "AND NOT privacy.is_erased($1) "
-    "ON CONFLICT (stream_id) WHERE stream_id IS NOT NULL DO NOTHING";
-
 }  // namespace
 
 FeedbackPipeline::FeedbackPipeline(redis::RedisClient* redis, postgres::PgPool* pg, OnlineState* online,
                                    FeedbackOptions options)
-    : redis_(redis), pg_(pg), online_(online), options_(std::move(options)) {
+    : redis_(redis), store_(pg), online_(online), options_(std::move(options)) {
   if (options_.instance.empty()) options_.instance = DefaultInstance();
 }
 
@@ -84,12 +77,6 @@ void FeedbackPipeline::Stop() {
   for (auto& t : threads_) t.join();
   threads_.clear();
   (void)FlushExposures();
-}
-
-absl::Status FeedbackPipeline::InsertDirect(const FeedbackEvent& e) {
-  auto r = pg_->Exec(kInsertEvent, e.user_id, e.item_id, std::string(EventTypeName(e.type)), e.experiment_id,
-                     e.variant, e.surface, Seconds(e.time), std::optional<std::string>());
-  return r.status();
 }
 
 absl::Status FeedbackPipeline::RecordEvent(const FeedbackEvent& e) {
@@ -113,7 +100,7 @@ absl::Status FeedbackPipeline::RecordEvent(const FeedbackEvent& e) {
       return absl::OkStatus();
     }
   }
-  absl::Status s = InsertDirect(e);
+  absl::Status s = store_.InsertEvent(e);
   if (!s.ok()) {
     ++write_errors_;
     return absl::UnavailableError(absl::StrCat("feedback could not be stored: ", s.message()));
@@ -138,22 +125,7 @@ absl::Status FeedbackPipeline::FlushExposures() {
     batch.swap(exposures_);
   }
   if (batch.empty()) return absl::OkStatus();
-  absl::Status s = pg_->Transact([&](postgres::Tx& tx) -> absl::Status {
-    for (const Exposure& x : batch) {
-      auto r = tx.Exec(
-          "INSERT INTO recsys.exposures (experiment_id, variant, user_id, surface, model_version, items) "
-          "VALUES ($1, $2, $3, $4, $5, $6)",
-          x.experiment_id, x.variant, x.user_id, x.surface, x.model_version, x.items);
-      if (!r.ok()) return r.status();
-      auto a = tx.Exec(
-          "INSERT INTO recsys.assignments (experiment_id, user_id, variant) "
-          "SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM recsys.experiments WHERE id = $1) "
-          "ON CONFLICT (experiment_id, user_id) DO NOTHING",
-          x.experiment_id, x.user_id, x.variant);
-      if (!a.ok()) return a.status();
-    }
-    return absl::OkStatus();
-  });
+  absl::Status s = store_.WriteExposures(batch);
   if (!s.ok()) {
     exposures_dropped_ += static_cast<int64_t>(batch.size());
     logging::Warn("exposures not written", {{"count", static_cast<int64_t>(batch.size())}, {"error", s}});
@@ -187,27 +159,20 @@ absl::StatusOr<int64_t> FeedbackPipeline::WriteOnce(int64_t block_ms) {
     return entries.status();
   }
   if (entries->empty()) return 0;
-  std::vector<std::string> ids;
-  int64_t written = 0;
-  absl::Status s = pg_->Transact([&](postgres::Tx& tx) -> absl::Status {
-    written = 0;
-    for (const redis::StreamEntry& entry : *entries) {
-      if (entry.deleted) continue;
-      std::optional<Parsed> p = ParseEntry(entry);
-      if (!p || p->kind != "event") continue;  // malformed entries are dropped (acked); forget is no write
-      const FeedbackEvent& e = p->event;
-      auto r =
-          tx.Exec(kInsertEvent, e.user_id, e.item_id, std::string(EventTypeName(e.type)), e.experiment_id,
-                  e.variant, e.surface, Seconds(e.time), std::optional<std::string>(entry.id));
-      if (!r.ok()) return r.status();
-      ++written;
-    }
-    return absl::OkStatus();
-  });
+  std::vector<std::pair<FeedbackEvent, std::string>> events;
+  for (const redis::StreamEntry& entry : *entries) {
+    if (entry.deleted) continue;
+    std::optional<Parsed> p = ParseEntry(entry);
+    if (!p || p->kind != "event") continue;  // malformed entries are dropped (acked); forget is no write
+    events.emplace_back(std::move(p->event), entry.id);
+  }
+  const int64_t written = static_cast<int64_t>(events.size());
+  absl::Status s = store_.InsertStreamEvents(events);
   if (!s.ok()) {
     ++write_errors_;
     return s;  // not acked: redelivered
   }
+  std::vector<std::string> ids;
   for (const redis::StreamEntry& entry : *entries) ids.push_back(entry.id);
   if (auto acked = redis_->XAck(options_.stream, options_.group, ids); !acked.ok()) return acked.status();
   written_ += written;
@@ -285,23 +250,9 @@ absl::StatusOr<int64_t> FeedbackPipeline::ForgetUser(const std::string& user_id)
 absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> FeedbackPipeline::EraseUser(
     const std::string& user_id) {
   if (user_id.empty()) return absl::InvalidArgumentError("user_id is required");
-  std::vector<std::pair<std::string, int64_t>> erased;
-  absl::Status s = pg_->Transact([&](postgres::Tx& tx) -> absl::Status {
-    erased.clear();
-    for (const auto& [kind, sql] : std::vector<std::pair<const char*, const char*>>{
-             {"recsys.events", "DELETE FROM recsys.events WHERE user_id = $1"},
-             {"raw.interactions", "DELETE FROM raw.interactions WHERE customer_id = $1"},
-             {"recsys.exposures", "DELETE FROM recsys.exposures WHERE user_id = $1"},
-             {"recsys.assignments", "DELETE FROM recsys.assignments WHERE user_id = $1"}}) {
-      auto r = tx.Exec(sql, user_id);
-      if (!r.ok()) return r.status();
-      erased.emplace_back(kind, r->affected_rows());
-    }
-    auto r =
-        tx.Exec("INSERT INTO recsys.forgotten_users (user_id) VALUES ($1) ON CONFLICT DO NOTHING", user_id);
-    return r.status();
-  });
-  if (!s.ok()) return s;
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> stored = store_.EraseUser(user_id);
+  if (!stored.ok()) return stored.status();
+  std::vector<std::pair<std::string, int64_t>> erased = std::move(*stored);
   online_->Forget(user_id);
   {
     absl::MutexLock lock(&mu_);
@@ -323,22 +274,13 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> FeedbackPipeline::E
 }
 
 absl::Status FeedbackPipeline::LoadPersistentState() {
-  return pg_->Transact(
-      [&](postgres::Tx& tx) -> absl::Status {
-        auto forgotten = tx.Exec("SELECT user_id FROM recsys.forgotten_users");
-        if (!forgotten.ok()) return forgotten.status();
-        for (const auto& row : *forgotten) online_->Forget(row[0].as<std::string>());
-        auto dns = tx.Exec(
-            "SELECT user_id, item_id, floor(extract(epoch FROM max(occurred_at)))::bigint FROM recsys.events "
-            "WHERE event = 'do_not_show' GROUP BY user_id, item_id");
-        if (!dns.ok()) return dns.status();
-        for (const auto& row : *dns) {
-          online_->Record(row[0].as<std::string>(), row[1].as<std::string>(), EventType::kDoNotShow,
-                          row[2].as<int64_t>());
-        }
-        return absl::OkStatus();
-      },
-      {.read_only = true, .timeout = absl::Seconds(60)});
+  absl::StatusOr<PersistentFeedback> state = store_.LoadPersistentState();
+  if (!state.ok()) return state.status();
+  for (const std::string& user_id : state->forgotten_users) online_->Forget(user_id);
+  for (const PersistentFeedback::DoNotShow& d : state->do_not_show) {
+    online_->Record(d.user_id, d.item_id, EventType::kDoNotShow, d.unix_seconds);
+  }
+  return absl::OkStatus();
 }
 
 FeedbackPipeline::Stats FeedbackPipeline::stats() const {

@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "common/postgres/pool.h"
 #include "common/redis/client.h"
+#include "services/recommender/serving/feedback_store.h"
 #include "services/recommender/serving/online_state.h"
 
 namespace marketlens::recommender {
@@ -41,25 +42,6 @@ struct FeedbackOptions {
   absl::Duration claim_idle = absl::Seconds(30);
   absl::Duration flush_interval = absl::Milliseconds(250);
   size_t max_pending_exposures = 100000;  // beyond this, exposures are dropped and counted
-};
-
-struct FeedbackEvent {
-  std::string user_id;
-  std::string item_id;
-  EventType type = EventType::kView;
-  std::string experiment_id;
-  std::string variant;
-  std::string surface;
-  absl::Time time = absl::Now();
-};
-
-struct Exposure {
-  std::string experiment_id;
-  std::string variant;
-  std::string user_id;
-  std::string surface;
-  std::string model_version;
-  int items = 0;
 };
 
 class FeedbackPipeline {
@@ -108,13 +90,12 @@ class FeedbackPipeline {
   absl::Status FlushExposures();
 
  private:
-  absl::Status InsertDirect(const FeedbackEvent& event);
   void WriterLoop();
   void FoldInLoop();
   void ExposureLoop();
 
   redis::RedisClient* redis_;
-  postgres::PgPool* pg_;
+  FeedbackStore store_;  // the SQL (feedback_store.h)
   OnlineState* online_;
   FeedbackOptions options_;
 
