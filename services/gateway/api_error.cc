@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging/log.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::gateway {
 
@@ -59,9 +60,11 @@ int HttpStatusFromCode(absl::StatusCode code) {
 std::string CodeName(absl::StatusCode code) { return absl::StatusCodeToString(code); }
 
 std::string ErrorBodyJson(const ApiError& error) {
-  return absl::StrCat("{\"error\":{\"code\":\"", CodeName(error.code), "\",\"message\":\"",
-                      logging::JsonEscape(SanitizeUtf8(error.message)), "\",\"field\":\"",
-                      logging::JsonEscape(SanitizeUtf8(error.field)), "\"}}");
+  const nlohmann::ordered_json body = {{"error",
+                                        {{"code", CodeName(error.code)},
+                                         {"message", SanitizeUtf8(error.message)},
+                                         {"field", SanitizeUtf8(error.field)}}}};
+  return body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 absl::string_view ReasonPhrase(int status) {

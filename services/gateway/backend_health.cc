@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_health/health_client.h"
 #include "common/logging/log.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::gateway {
 
@@ -81,13 +82,10 @@ BackendHealth::Report BackendHealth::Current() const {
 }
 
 std::string BackendHealth::ToJson(const Report& report) {
-  std::string out = absl::StrCat("{\"status\":\"", report.ready ? "ready" : "not_ready", "\",\"checks\":{");
-  for (size_t i = 0; i < report.items.size(); ++i) {
-    absl::StrAppend(&out, i > 0 ? "," : "", "\"", logging::JsonEscape(report.items[i].name), "\":\"",
-                    logging::JsonEscape(report.items[i].detail), "\"");
-  }
-  out += "}}";
-  return out;
+  nlohmann::ordered_json checks = nlohmann::ordered_json::object();
+  for (const auto& item : report.items) checks[item.name] = item.detail;
+  const nlohmann::ordered_json out = {{"status", report.ready ? "ready" : "not_ready"}, {"checks", checks}};
+  return out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace marketlens::gateway

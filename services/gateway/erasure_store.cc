@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "common/logging/log.h"
 #include "google/protobuf/util/time_util.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::gateway {
 namespace {
@@ -132,12 +133,10 @@ absl::StatusOr<std::vector<DueErasure>> ErasureStore::ClaimDue(absl::Duration le
 
 absl::Status ErasureStore::RecordStep(const std::string& id, const std::string& step,
                                       const privacy::v1::EraseUserResponse& erased) {
-  std::string kinds = "{";
-  for (const privacy::v1::ErasedData& d : erased.erased()) {
-    if (kinds.size() > 1) kinds.push_back(',');
-    absl::StrAppend(&kinds, "\"", logging::JsonEscape(absl::StrCat(step, "/", d.kind())), "\":", d.count());
-  }
-  kinds.push_back('}');
+  nlohmann::json counts = nlohmann::json::object();
+  for (const privacy::v1::ErasedData& d : erased.erased())
+    counts[absl::StrCat(step, "/", d.kind())] = d.count();
+  const std::string kinds = counts.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return pool_->Transact([&](postgres::Tx& tx) -> absl::Status {
     auto r = tx.Exec(
         "UPDATE privacy.erasures SET steps_done = array_append(steps_done, $2::text), erased = erased || "

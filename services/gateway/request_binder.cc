@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "common/logging/log.h"
 #include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 #include "services/gateway/path_template.h"
 
 namespace marketlens::gateway {
@@ -260,8 +261,10 @@ std::optional<ApiError> SetFieldFromString(Message* message, const FieldPath& pa
   }
   // Timestamp / Duration / FieldMask: their JSON form is a string, so let protobuf's JSON parser read it.
   std::unique_ptr<Message> tmp(msg->New());
-  const std::string json = absl::StrCat("{\"", f->json_name(), "\":", f->is_repeated() ? "[" : "", "\"",
-                                        logging::JsonEscape(value), "\"", f->is_repeated() ? "]" : "", "}");
+  nlohmann::json field = std::string(value);
+  if (f->is_repeated()) field = nlohmann::json::array({field});
+  const std::string json =
+      nlohmann::json{{f->json_name(), field}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   google::protobuf::util::JsonParseOptions options;
   if (!google::protobuf::util::JsonStringToMessage(json, tmp.get(), options).ok()) {
     return Invalid(name, absl::StrCat(name, ": ", Quote(value), " is not a valid ", type->name()));
