@@ -69,7 +69,7 @@ done
 
 # The build stage's package list stays within deploy/local/install_deps.sh's.
 for p in $(sed -n '/apt-get install/,/ca-certificates/p' deploy/docker/build.Dockerfile | tr -d '\\' | tr ' ' '\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vE '^(apt-get|install|rm)$'); do
-  grep -qE "(^|[ (])$p( |$)" deploy/local/install_deps.sh \
+  tr -s ' ()' '\n\n\n' <deploy/local/install_deps.sh | grep -qxF -- "$p" \
     || { echo "build.sh: $p (deploy/docker/build.Dockerfile) is not in deploy/local/install_deps.sh" >&2; exit 1; }
 done
 
