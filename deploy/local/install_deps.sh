@@ -19,6 +19,9 @@ PACKAGES=(
   libzip-dev libexpat1-dev python3-openpyxl
 )
 
+# The container images' build and run test (tests/images, MARKETLENS_IMAGE_TESTS=1): daemonless builders.
+if [ "${MARKETLENS_IMAGE_TESTS:-0}" = 1 ]; then PACKAGES+=(buildah podman debootstrap runc); fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
