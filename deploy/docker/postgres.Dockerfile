@@ -3,6 +3,8 @@
 # Same contract as the manifest expects from the official image: uid/gid 999, POSTGRES_USER, POSTGRES_DB,
 # POSTGRES_PASSWORD_FILE and PGDATA; the data directory is initialised on first start
 # (deploy/docker/postgres-entrypoint.sh); pg_isready on PATH for the probes.
+# Without the JIT (LLVM and Z3, 130 MB; jit=off in the entrypoint) and without Perl (only Debian's cluster
+# wrappers use it; PATH takes the server's own binaries): dpkg --purge --force-depends, so the SBOM says so.
 ARG BASE_IMAGE=marketlens/debian:bookworm
 FROM ${BASE_IMAGE}
 ENV DEBIAN_FRONTEND=noninteractive
@@ -13,6 +15,8 @@ RUN groupadd -r -g 999 postgres \
  && echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.conf \
  && apt-get update -q \
  && apt-get install -y -q --no-install-recommends postgresql-15 \
+ && dpkg --purge --force-depends libllvm14 libz3-4 perl perl-modules-5.36 libperl5.36 \
+ && rm -rf /usr/lib/postgresql/15/lib/llvmjit* /usr/lib/postgresql/15/lib/bitcode \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/* /usr/share/doc/*/changelog* /usr/share/man/* \
  && mkdir -p /var/lib/postgresql/data /var/run/postgresql \
  && chown -R 999:999 /var/lib/postgresql /var/run/postgresql

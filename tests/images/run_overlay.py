@@ -5,7 +5,7 @@ One podman pod stands in for the cluster: every workload's containers join it (t
 collide), the Services' names resolve to the pod's loopback through a mounted /etc/hosts, and the pod has
 no network beyond its loopback (nothing can reach a registry or the host's servers). Each container runs
 with its manifest's image, command, args, env (envFrom/configMapKeyRef/secretKeyRef resolved from the
-rendered ConfigMaps and Secrets made here), volumes (emptyDir -> tmpfs, Secret -> files, the StatefulSet's
+rendered ConfigMaps and Secrets made here), volumes (emptyDir -> a world-writable directory, Secret -> files, the StatefulSet's
 claim -> a directory), user/group, read-only root filesystem, dropped capabilities and no-new-privileges.
 Probes (grpc, httpGet, tcpSocket, exec) are run by this script inside the pod's network namespace.
 
@@ -169,8 +169,11 @@ class Overlay:
                 os.chown(d, uid or 0, fs_group or gid or 0)
                 os.chmod(d, 0o770)
                 a += ["-v", f"{d}:{target}{ro}"]
-            elif "emptyDir" in v:
-                a += ["--mount", f"type=tmpfs,destination={target},tmpfs-mode=1777"]
+            elif "emptyDir" in v:  # world-writable like a node's emptyDir (podman's tmpfs mounts keep
+                d = os.path.join(self.workdir, "emptydirs", f"{name}-{vm['name']}")  # the image's mode)
+                os.makedirs(d, exist_ok=True)
+                os.chmod(d, 0o1777)
+                a += ["-v", f"{d}:{target}"]
             elif "secret" in v:
                 src = self.secret_dir(v["secret"]["secretName"])
                 items = v["secret"].get("items")
