@@ -12,16 +12,31 @@ bin_dir="$1" out="$2"; shift 2
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
-# The package that owns a library path; Debian 12 registers most under /lib, the loader finds them
-# under /usr/lib or /lib64 too (merged /usr), so try the spellings.
-owner_of() {
-  local p="$1" real cand
-  real="$(readlink -f "$p")"
-  for cand in "$p" "$real" "${p#/usr}" "/usr$p" "${real#/usr}" "/usr$real"; do
-    dpkg -S "$cand" 2>/dev/null | head -n1 | cut -d: -f1 && return 0
+# The packages that own the binaries' shared libraries (ldd), with one dpkg -S for all of them (it reads
+# every package's file list on each call). Debian 12 registers most libraries under /lib while the loader
+# may report /usr/lib or /lib64 (merged /usr), so each library is looked up under every spelling.
+owners_of_libraries() {  # binary...
+  local libs lib real cand found
+  libs="$(for b in "$@"; do
+            ldd "$b" | awk '/=>/ {print $3} /^[[:space:]]*\/[^ ]*ld-linux/ {print $1}' | grep '^/'
+          done | sort -u)"
+  declare -A owner=()
+  local -a cands=()
+  for lib in $libs; do
+    real="$(readlink -f "$lib")"
+    cands+=("$lib" "$real" "${lib#/usr}" "/usr$lib" "${real#/usr}" "/usr$real")
   done
-  echo "runtime_root.sh: no Debian package owns $p" >&2
-  return 1
+  while IFS= read -r line; do
+    owner["${line#*: }"]="${line%%:*}"
+  done < <(dpkg -S "${cands[@]}" 2>/dev/null | grep -v '^diversion')
+  for lib in $libs; do
+    real="$(readlink -f "$lib")"; found=""
+    for cand in "$lib" "$real" "${lib#/usr}" "/usr$lib" "${real#/usr}" "/usr$real"; do
+      if [ -n "${owner[$cand]:-}" ]; then found="${owner[$cand]}"; break; fi
+    done
+    [ -n "$found" ] || { echo "runtime_root.sh: no Debian package owns $lib" >&2; return 1; }
+    echo "$found"
+  done
 }
 
 for image in "$@"; do
@@ -40,25 +55,21 @@ for image in "$@"; do
   done
   # Packages: every shared library any binary loads, and the CA certificates (the bundle file itself is
   # generated at install time, so it is copied from this stage).
-  pkgs="$(for b in "${bins[@]}"; do
-            ldd "$b" | awk '/=>/ {print $3} /^[[:space:]]*\/[^ ]*ld-linux/ {print $1}' | grep '^/' \
-              | while read -r lib; do owner_of "$lib"; done
-          done; echo ca-certificates)"
-  pkgs="$(sort -u <<<"$pkgs")"
+  pkgs="$(owners_of_libraries "${bins[@]}")"
+  pkgs="$(printf '%s\nca-certificates\n' "$pkgs" | sort -u)"
+  # The packages' files (their directories and symlinks too) under their merged-/usr paths: on Debian 12
+  # /lib, /lib64, /bin and /sbin are symlinks into /usr, and those symlinks come along as they are.
   for pkg in $pkgs; do
-    dpkg -L "$pkg" | while read -r f; do
-      case "$f" in
-        /usr/share/doc/*/copyright) ;;
-        /usr/share/doc/*|/usr/share/man/*|/usr/share/info/*|/usr/share/lintian/*|/usr/share/locale/*|/usr/share/bug/*) continue ;;
-      esac
-      if [ -L "$f" ] || [ -f "$f" ]; then cp -a --parents "$f" "$root/"; fi
-    done
     dpkg -s "$pkg" | grep -vE '^(Status|Conffiles|Description|Homepage| )' >"$root/var/lib/dpkg/status.d/$pkg"
   done
-  # merged /usr: the loader path the binaries were linked against (/lib64/ld-linux-x86-64.so.2) and /lib.
+  # shellcheck disable=SC2086
+  dpkg -L $pkgs | grep '^/' \
+    | grep -vE '^/usr/share/(man|info|lintian|locale|bug)/' | awk '!/^\/usr\/share\/doc\/[^\/]+\/./ || /\/copyright$/' \
+    | sed -E 's#^/(lib|lib64|lib32|libx32|bin|sbin)/#/usr/\1/#; s#^/##' | grep -v '^\.\?$' | sort -u \
+    | tar -C / --no-recursion -cf - -T - | tar -C "$root" -xf -
+  # merged /usr, as Debian 12: the loader path the binaries were linked against (/lib64/ld-linux-x86-64.so.2).
   for d in lib lib64 bin sbin; do
-    if [ -d "$root/$d" ] && [ ! -L "$root/$d" ]; then mkdir -p "$root/usr/$d"; cp -a "$root/$d/." "$root/usr/$d/"; rm -rf "${root:?}/$d"; fi
-    [ -d "$root/usr/$d" ] && ln -s "usr/$d" "$root/$d"
+    if [ -d "$root/usr/$d" ] && [ ! -e "$root/$d" ]; then ln -s "usr/$d" "$root/$d"; fi
   done
   cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
   printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$root/etc/passwd"
