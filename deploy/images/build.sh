@@ -76,7 +76,8 @@ done
 build() {  # image-ref dockerfile [build args...]
   local ref="$1" file="$2"; shift 2
   local tags=(-t "$ref")
-  for t in "${extra_tags[@]}"; do tags+=(-t "${ref%:*}:$t"); done
+  local extra
+  for extra in "${extra_tags[@]}"; do tags+=(-t "${ref%:*}:$extra"); done
   case "$builder" in
     docker) DOCKER_BUILDKIT=1 docker build -q "${tags[@]}" -f "$file" "$@" "$ctx" >/dev/null ;;
     podman) podman build -q --layers --pull=never --network=host --isolation=chroot "${tags[@]}" -f "$file" "$@" "$ctx" >/dev/null ;;
