@@ -5,6 +5,7 @@
 # (deploy/docker/postgres-entrypoint.sh); pg_isready on PATH for the probes.
 # Without the JIT (LLVM and Z3, 130 MB; jit=off in the entrypoint) and without Perl (only Debian's cluster
 # wrappers use it; PATH takes the server's own binaries): dpkg --purge --force-depends, so the SBOM says so.
+# ssl-cert's snakeoil key pair is deleted: a private key made at build time would be the same in every copy.
 ARG BASE_IMAGE=marketlens/debian:bookworm
 FROM ${BASE_IMAGE}
 ENV DEBIAN_FRONTEND=noninteractive
@@ -17,6 +18,7 @@ RUN groupadd -r -g 999 postgres \
  && apt-get install -y -q --no-install-recommends postgresql-15 \
  && dpkg --purge --force-depends libllvm14 libz3-4 perl perl-modules-5.36 libperl5.36 \
  && rm -rf /usr/lib/postgresql/15/lib/llvmjit* /usr/lib/postgresql/15/lib/bitcode \
+ && rm -f /etc/ssl/private/ssl-cert-snakeoil.key /etc/ssl/certs/ssl-cert-snakeoil.pem \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/* /usr/share/doc/*/changelog* /usr/share/man/* \
  && mkdir -p /var/lib/postgresql/data /var/run/postgresql \
  && chown -R 999:999 /var/lib/postgresql /var/run/postgresql

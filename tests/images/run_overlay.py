@@ -13,7 +13,7 @@ What differs from a cluster, on purpose: one replica per workload, no resource l
 cgroup v1 layout), NetworkPolicies and HPAs/PDBs are not enforced.
 
   run_overlay.py up   --manifests FILE --tag TAG --pod NAME --workdir DIR --health-probe BIN
-  run_overlay.py job  --manifests FILE --tag TAG --pod NAME --workdir DIR --name CRONJOB_OR_JOB [--timeout S]
+  run_overlay.py job  --manifests FILE --tag TAG --pod NAME --workdir DIR --name CRONJOB_OR_JOB [--timeout S | --detach]
   run_overlay.py run  --manifests FILE --tag TAG --pod NAME --workdir DIR --like WORKLOAD -- COMMAND...
   run_overlay.py down --pod NAME
 """
@@ -309,7 +309,10 @@ class Overlay:
     def job(self):
         spec = self.job_spec(self.args.name)
         for c in spec["containers"]:
-            sys.stdout.write(self.run_to_completion(self.args.name, spec, c, timeout=self.args.timeout))
+            if self.args.detach:  # started like the Job's pod; the caller watches its effect and its exit
+                print(self.start(self.args.name, spec, c))
+            else:
+                sys.stdout.write(self.run_to_completion(self.args.name, spec, c, timeout=self.args.timeout))
 
     def run_like(self):
         spec = self.workloads()[self.args.like] if self.args.like in self.workloads() else self.job_spec(self.args.like)
@@ -330,6 +333,7 @@ def main():
     p.add_argument("--name")
     p.add_argument("--like")
     p.add_argument("--timeout", type=int, default=300)
+    p.add_argument("--detach", action="store_true")
     p.add_argument("command", nargs="*")
     args = p.parse_args()
     if args.action == "down":
