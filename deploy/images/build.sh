@@ -52,17 +52,19 @@ if ! git diff --quiet HEAD -- 2>/dev/null; then
 fi
 
 # images.txt: name budget entrypoint contents...
-declare -A budget contents
+declare -A budget contents entrypoint
 names=()
-while read -r name mib _ rest; do
+while read -r name mib ep rest; do
   case "$name" in ''|'#'*) continue ;; esac
-  names+=("$name"); budget[$name]="$mib"; contents[$name]="$rest"
+  names+=("$name"); budget[$name]="$mib"; contents[$name]="$rest"; entrypoint[$name]="$ep"
 done <deploy/images/images.txt
 if [ ${#only[@]} -gt 0 ]; then names=("${only[@]}"); fi
 service_images=() targets=()
 for n in "${names[@]}"; do
   [ -n "${budget[$n]:-}" ] || { echo "build.sh: no image $n in deploy/images/images.txt" >&2; exit 2; }
   [ "${contents[$n]}" = - ] && continue
+  grep -qF "ENTRYPOINT [\"${entrypoint[$n]}\"]" "deploy/docker/$n.Dockerfile" \
+    || { echo "build.sh: deploy/docker/$n.Dockerfile does not say ENTRYPOINT [\"${entrypoint[$n]}\"] (images.txt)" >&2; exit 1; }
   service_images+=("$n")
   for item in ${contents[$n]}; do case "$item" in //*) targets+=("$item") ;; esac; done
 done
