@@ -334,8 +334,11 @@ def main():
     p.add_argument("--like")
     p.add_argument("--timeout", type=int, default=300)
     p.add_argument("--detach", action="store_true")
-    p.add_argument("command", nargs="*")
-    args = p.parse_args()
+    # Everything after "--" is the command of `run` (argparse would bind an empty positional list early).
+    argv = sys.argv[1:]
+    command = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = p.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    args.command = command
     if args.action == "down":
         sh(["podman", "pod", "rm", "-f", "-t", "10", args.pod], check=False)
         return
