@@ -7,8 +7,8 @@
 # (the crawl CronJob's command), the gateway's /api/v1 with a key made by the image's own CLI; every
 # container non-root with a read-only root filesystem.
 # Needs podman (the builder and the runtime) and root (podman's rootful storage, nsenter into the pod).
-# Called by tests/run.sh's full run when MARKETLENS_IMAGE_TESTS=1; about 5 minutes with a warm Bazel disk
-# cache (the build stage is then cache hits), ~30 minutes cold on 2 cores.
+# Called by tests/run.sh's full run when MARKETLENS_IMAGE_TESTS=1; ~3.5 minutes with a warm Bazel disk cache
+# (measured 205 s: the build stage is then cache hits), ~25 minutes the first time on 2 cores.
 #   tests/images/images_test.sh [--skip-build]   (--skip-build: use the images of HEAD already built)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
