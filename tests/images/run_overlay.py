@@ -9,6 +9,10 @@ rendered ConfigMaps and Secrets made here), volumes (emptyDir -> a world-writabl
 claim -> a directory), user/group, read-only root filesystem, dropped capabilities and no-new-privileges.
 Probes (grpc, httpGet, tcpSocket, exec) are run by this script inside the pod's network namespace.
 
+Why not `podman kube play`: Debian 12's podman (4.3) plays Pods and Deployments, but not the StatefulSet,
+the Job or the CronJobs the overlay also has, and does not run gRPC probes; the order (Postgres, the
+migration Job, init containers, services) is the manifests' too.
+
 What differs from a cluster, on purpose: one replica per workload, no resource limits (this machine's
 cgroup v1 layout), NetworkPolicies and HPAs/PDBs are not enforced.
 
