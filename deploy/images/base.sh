@@ -44,12 +44,17 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
+  # Every mtime is the archive's Release date: the same archive state gives the same bytes (the contents
+  # are the same from run to run; only debootstrap's own timestamps were not).
+  release="$(ls "$root"/var/lib/apt/lists/*Release 2>/dev/null | head -n1)"
+  epoch="$( [ -n "$release" ] && date -d "$(sed -n 's/^Date: //p' "$release" | head -n1)" +%s 2>/dev/null \
+            || stat -c %Y "$root/var/lib/dpkg/status")"
+  echo "base.sh: mtimes @$epoch (${release:+Release date of ${release##*/}})" >&2
   # Images do not keep apt's downloads, indexes or logs.
   printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' >"$root/etc/apt/apt.conf.d/90marketlens"
   rm -rf "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
     "$root"/var/log/* "$root"/tmp/* "$root"/etc/machine-id "$root"/var/cache/ldconfig/aux-cache
   : >"$root/etc/machine-id"
-  epoch="$(stat -c %Y "$root/var/lib/dpkg/status")"
   tar -C "$root" --sort=name --numeric-owner --owner=0 --group=0 --mtime="@$epoch" \
     --exclude=./proc/* --exclude=./sys/* --exclude=./dev/* -cf "$tarball.tmp" .
   mv "$tarball.tmp" "$tarball"
