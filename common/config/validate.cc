@@ -81,6 +81,30 @@ absl::Status ValidateHostPort(absl::string_view flag, absl::string_view value, b
   return absl::OkStatus();
 }
 
+absl::Status ValidateGrpcTarget(absl::string_view flag, absl::string_view value) {
+  absl::string_view rest = value;
+  if (absl::ConsumePrefix(&rest, "unix:")) {
+    absl::ConsumePrefix(&rest, "//");
+    if (rest.empty() || rest.front() != '/') return FlagError(flag, value, "unix: needs an absolute path");
+    return absl::OkStatus();
+  }
+  if (absl::ConsumePrefix(&rest, "dns:")) {
+    if (absl::ConsumePrefix(&rest, "//")) {  // dns://[authority]/host:port
+      const size_t slash = rest.find('/');
+      if (slash == absl::string_view::npos) return FlagError(flag, value, "must be dns:///host:port");
+      rest.remove_prefix(slash + 1);
+    }
+  } else if (!absl::ConsumePrefix(&rest, "ipv4:") && !absl::ConsumePrefix(&rest, "ipv6:")) {
+    return ValidateHostPort(flag, value);
+  }
+  // The endpoint's own problem, reported against the whole value.
+  absl::Status endpoint = ValidateHostPort(flag, rest);
+  if (endpoint.ok()) return endpoint;
+  const absl::string_view message = endpoint.message();
+  const size_t problem = message.find(": ");
+  return FlagError(flag, value, problem == absl::string_view::npos ? message : message.substr(problem + 2));
+}
+
 absl::Status ValidateOneOf(absl::string_view flag, absl::string_view value,
                            const std::vector<std::string>& allowed) {
   for (const std::string& a : allowed) {

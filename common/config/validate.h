@@ -59,6 +59,12 @@ absl::Status ValidateRange(absl::string_view flag, T value, std::type_identity_t
 // is 1..65535 (0 allowed with allow_zero_port).
 absl::Status ValidateHostPort(absl::string_view flag, absl::string_view value, bool allow_zero_port = false);
 
+// A gRPC client target: "host:port" as ValidateHostPort, or a resolver URI whose endpoint is host:port
+// ("dns:///collector-headless:50052", "dns://8.8.8.8/host:port", "ipv4:127.0.0.1:50051",
+// "ipv6:[::1]:50051"), or "unix:/path" / "unix:///path". The Kubernetes manifests use dns:/// for
+// client-side round_robin over headless Services.
+absl::Status ValidateGrpcTarget(absl::string_view flag, absl::string_view value);
+
 // value is one of `allowed` (case-sensitive).
 absl::Status ValidateOneOf(absl::string_view flag, absl::string_view value,
                            const std::vector<std::string>& allowed);

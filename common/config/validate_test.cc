@@ -68,6 +68,26 @@ TEST(ValidateTest, HostPort) {
   EXPECT_EQ(Message(ValidateHostPort("a", "")), "--a=\"\": must be host:port");
 }
 
+TEST(ValidateTest, GrpcTarget) {
+  // k8s/base/gateway.yaml passes dns:/// targets (client-side round_robin over headless Services).
+  for (const char* good :
+       {"localhost:50051", "[::1]:50051", "dns:///collector-headless:50052", "dns:collector:50052",
+        "dns://10.0.0.10/collector.marketlens.svc:50052", "ipv4:127.0.0.1:50051", "ipv6:[::1]:50051",
+        "unix:/run/x.sock", "unix:///run/x.sock"}) {
+    EXPECT_THAT(ValidateGrpcTarget("addr", good), IsOk()) << good << ": " << ValidateGrpcTarget("addr", good);
+  }
+  EXPECT_EQ(Message(ValidateGrpcTarget("collector_address", "dns:///collector-headless")),
+            "--collector_address=dns:///collector-headless: must be host:port");
+  EXPECT_EQ(Message(ValidateGrpcTarget("collector_address", "dns:///collector:70000")),
+            "--collector_address=dns:///collector:70000: port must be 1..65535");
+  EXPECT_EQ(Message(ValidateGrpcTarget("a", "dns://collector:50052")),
+            "--a=dns://collector:50052: must be dns:///host:port");
+  EXPECT_EQ(Message(ValidateGrpcTarget("a", "unix:relative.sock")),
+            "--a=unix:relative.sock: unix: needs an absolute path");
+  EXPECT_FALSE(ValidateGrpcTarget("a", "::1:80").ok());
+  EXPECT_FALSE(ValidateGrpcTarget("a", "").ok());
+}
+
 TEST(ValidateTest, OneOf) {
   EXPECT_THAT(ValidateOneOf("llm_backend", "local", {"local", "openai"}), IsOk());
   EXPECT_EQ(Message(ValidateOneOf("llm_backend", "gpt", {"local", "openai"})),

@@ -1,22 +1,13 @@
-# marketlens marketplace image: `docker build -f deploy/docker/marketplace.Dockerfile -t marketlens/marketplace .` from the repo root.
-# Stage 1 builds with the same offline Bazel set-up as CI; stage 2 carries only the binary and the shared
-# libraries it links, and runs as a non-root user with a read-only root filesystem in Kubernetes.
-# The generator's vocabulary (services/marketplace/data/*.textproto) is embedded in the binary at build time:
-# no data files to copy.
-FROM debian:12 AS build
-WORKDIR /src
-COPY deploy/local/install_deps.sh deploy/local/install_deps.sh
-RUN bash deploy/local/install_deps.sh
-COPY . .
-RUN bazel build -c opt //services/marketplace:marketplace //services/marketplace:cli && mkdir -p /out && cp -L bazel-bin/services/marketplace/marketplace bazel-bin/services/marketplace/cli /out/
+# marketlens marketplace image. Built by deploy/images/build.sh (one command for every image), which first builds the
+# shared build stage (deploy/docker/build.Dockerfile: one Bazel build for all binaries) as BUILD_IMAGE.
+# FROM scratch: the binaries, the Debian packages their shared libraries come from, the CA bundle and a
+# non-root user (deploy/images/runtime_root.sh); no shell, no package manager, no compiler.
+# The generator's vocabulary is embedded in the binary: no data files to copy.
+ARG BUILD_IMAGE=marketlens/build:dev
+FROM ${BUILD_IMAGE} AS build
 
-FROM debian:12-slim
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libgrpc++1.51 libprotobuf32 libabsl20220623 libpqxx-6.4 libpq5 libhiredis0.14 \
-      libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcurl4 libssl3 ca-certificates \
- && rm -rf /var/lib/apt/lists/*
-COPY --from=build /out/marketplace /app/marketplace
-COPY --from=build /out/cli /app/cli
+FROM scratch
+COPY --from=build /images/marketplace/rootfs/ /
 USER 65532:65532
+WORKDIR /app
 ENTRYPOINT ["/app/marketplace"]

@@ -21,6 +21,9 @@ PACKAGES=(
   nlohmann-json3-dev
 )
 
+# The container images' build and run test (tests/images, MARKETLENS_IMAGE_TESTS=1): daemonless builders.
+if [ "${MARKETLENS_IMAGE_TESTS:-0}" = 1 ]; then PACKAGES+=(buildah podman debootstrap runc); fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -114,9 +114,9 @@ GatewayStackOptions OptionsFromFlags() {
   std::vector<absl::Status> checks = {
       config::ValidatePort("http_port", o.http.port, /*allow_zero=*/true),
       config::ValidateRange("http_threads", o.http.threads, 1, 64),
-      config::ValidateHostPort("collector_address", absl::GetFlag(FLAGS_collector_address)),
-      config::ValidateHostPort("analyzer_address", absl::GetFlag(FLAGS_analyzer_address)),
-      config::ValidateHostPort("recommender_address", absl::GetFlag(FLAGS_recommender_address)),
+      config::ValidateGrpcTarget("collector_address", absl::GetFlag(FLAGS_collector_address)),
+      config::ValidateGrpcTarget("analyzer_address", absl::GetFlag(FLAGS_analyzer_address)),
+      config::ValidateGrpcTarget("recommender_address", absl::GetFlag(FLAGS_recommender_address)),
       config::ValidateRange("max_body_bytes", absl::GetFlag(FLAGS_max_body_bytes), int64_t{1},
                             int64_t{256} << 20),
       config::ValidateRange("max_header_bytes", absl::GetFlag(FLAGS_max_header_bytes), int64_t{1024},
