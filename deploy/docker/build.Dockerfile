@@ -14,6 +14,7 @@ RUN apt-get update -q \
       protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev \
       libhiredis-dev libpqxx-dev libpq-dev prometheus-cpp-dev libssl-dev libcurl4-openssl-dev \
       libboost-dev libeigen3-dev libhnswlib-dev libgtest-dev libgmock-dev libzip-dev libexpat1-dev \
+      nlohmann-json3-dev \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 WORKDIR /src

@@ -74,6 +74,11 @@ for p in $(sed -n '/apt-get install/,/ca-certificates/p' deploy/docker/build.Doc
   tr -s ' ()' '\n\n\n' <deploy/local/install_deps.sh | grep -qxF -- "$p" \
     || { echo "build.sh: $p (deploy/docker/build.Dockerfile) is not in deploy/local/install_deps.sh" >&2; exit 1; }
 done
+# ...and holds every -dev package the local build needs, or the image build fails half an hour in.
+missing_dev="$(comm -23 <(grep -oE '[a-z0-9.+-]+-dev\b' deploy/local/install_deps.sh | sort -u) \
+                        <(grep -oE '[a-z0-9.+-]+-dev\b' deploy/docker/build.Dockerfile | sort -u) | tr '\n' ' ')"
+[ -z "$missing_dev" ] \
+  || { echo "build.sh: deploy/docker/build.Dockerfile lacks $missing_dev(deploy/local/install_deps.sh)" >&2; exit 1; }
 
 build() {  # image-ref dockerfile [build args...]
   local ref="$1" file="$2"; shift 2
