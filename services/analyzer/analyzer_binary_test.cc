@@ -24,6 +24,7 @@
 #include "common/redis/client.h"
 #include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
 #include "grpcpp/grpcpp.h"
@@ -38,6 +39,8 @@ extern char** environ;
 namespace marketlens::analyzer {
 namespace {
 
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+
 using ::marketlens::testing::ChildProcess;
 using ::marketlens::testing::HttpGet;
 
@@ -45,7 +48,7 @@ namespace v1 = ::marketlens::analyzer::v1;
 
 TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
   auto pg = marketlens::testing::PostgresServer::StartOrDie();
-  auto pool = testing::MigratedDatabase(*pg);
+  auto pool = CreateMigratedDatabaseOrFail(*pg).pool;
   ASSERT_NE(pool, nullptr);
   auto redis_server = marketlens::testing::RedisServer::Create();
   ASSERT_TRUE(redis_server.ok()) << redis_server.status();
@@ -177,7 +180,7 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
 // last-resort exit.
 TEST(AnalyzerBinaryTest, SigtermInterruptsTrainingAndExitsNormally) {
   auto pg = marketlens::testing::PostgresServer::StartOrDie();
-  auto pool = testing::MigratedDatabase(*pg);
+  auto pool = CreateMigratedDatabaseOrFail(*pg).pool;
   ASSERT_NE(pool, nullptr);
   ASSERT_TRUE(testing::AddProduct(*pool, "p-1", "Voltix Speaker", "Voltix", "Electronics").ok());
   ASSERT_TRUE(
@@ -245,7 +248,7 @@ TEST(AnalyzerBinaryTest, AspectModelFlag) {
   std::ofstream(bad_model) << "hello\n";
 
   auto pg = marketlens::testing::PostgresServer::StartOrDie();
-  auto pool = testing::MigratedDatabase(*pg);
+  auto pool = CreateMigratedDatabaseOrFail(*pg).pool;
   ASSERT_NE(pool, nullptr);
   const std::string dsn =
       absl::StrCat("host=127.0.0.1 port=", pg->port(),

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/testing/free_port.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -21,6 +22,8 @@
 namespace marketlens::analyzer {
 namespace {
 
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+
 using testing::AddProduct;
 using testing::AddReviews;
 
@@ -28,7 +31,7 @@ class AnalyzerServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     pg_ = marketlens::testing::PostgresServer::StartOrDie().release();
-    pool_ = testing::MigratedDatabase(*pg_).release();
+    pool_ = CreateMigratedDatabaseOrFail(*pg_).pool.release();
     auto engine = Engine::Create();
     ASSERT_TRUE(engine.ok());
     engine_ = engine->release();

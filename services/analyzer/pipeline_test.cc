@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/redis/client.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
 #include "gtest/gtest.h"
@@ -14,6 +15,8 @@
 
 namespace marketlens::analyzer {
 namespace {
+
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 
 using testing::AddProduct;
 using testing::AddReview;
@@ -26,7 +29,7 @@ class PipelineTest : public ::testing::Test {
   static void TearDownTestSuite() { delete pg_; }
 
   void SetUp() override {
-    pool_ = testing::MigratedDatabase(*pg_);
+    pool_ = CreateMigratedDatabaseOrFail(*pg_).pool;
     ASSERT_NE(pool_, nullptr);
     auto redis = marketlens::testing::RedisServer::Create();
     ASSERT_TRUE(redis.ok()) << redis.status();

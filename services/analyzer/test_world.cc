@@ -1,14 +1,9 @@
 #include "services/analyzer/test_world.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/testing/migrated_database.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::analyzer::testing {
-
-std::unique_ptr<postgres::PgPool> MigratedDatabase(marketlens::testing::PostgresServer& server) {
-  return marketlens::testing::CreateMigratedDatabaseOrFail(server).pool;
-}
 
 absl::Status AddProduct(postgres::PgPool& pool, const std::string& id, const std::string& title,
                         const std::string& brand, const std::string& category, int64_t price_cents) {

@@ -15,9 +15,6 @@
 
 namespace marketlens::analyzer::testing {
 
-// A pool on a new database of `server` with deploy/migrations applied (gtest failure on error).
-std::unique_ptr<postgres::PgPool> MigratedDatabase(marketlens::testing::PostgresServer& server);
-
 absl::Status AddProduct(postgres::PgPool& pool, const std::string& id, const std::string& title,
                         const std::string& brand, const std::string& category, int64_t price_cents = 1999);
 absl::Status AddReview(postgres::PgPool& pool, const std::string& id, const std::string& product_id,

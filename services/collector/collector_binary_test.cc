@@ -28,6 +28,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/testing/free_port.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
 #include "grpcpp/grpcpp.h"
@@ -39,6 +40,8 @@ extern char** environ;
 
 namespace marketlens::collector {
 namespace {
+
+using ::marketlens::testing::CreateMigratedDatabase;
 
 namespace cv1 = ::marketlens::collector::v1;
 namespace mp = ::marketlens::marketplace;
@@ -115,9 +118,10 @@ class CollectorBinaryTest : public ::testing::Test {
   static void TearDownTestSuite() { delete pg_; }
 
   void SetUp() override {
-    auto pool = testing::MigratedDatabase(*pg_, &dsn_);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
+    auto db = CreateMigratedDatabase(*pg_, {.pool_size = 8});
+    ASSERT_TRUE(db.ok()) << db.status();
+    pool_ = std::move(db->pool);
+    dsn_ = db->dsn;
     auto redis = marketlens::testing::RedisServer::Create();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = *std::move(redis);

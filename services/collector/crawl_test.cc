@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/redis/client.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
 #include "grpcpp/grpcpp.h"
@@ -26,6 +27,8 @@
 
 namespace marketlens::collector {
 namespace {
+
+using ::marketlens::testing::CreateMigratedDatabase;
 
 using ::marketlens::testing::PostgresServer;
 namespace mp = ::marketlens::marketplace;
@@ -94,9 +97,9 @@ class CrawlTest : public ::testing::Test {
   static void TearDownTestSuite() { delete pg_; }
 
   void SetUp() override {
-    auto pool = testing::MigratedDatabase(*pg_);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
+    auto db = CreateMigratedDatabase(*pg_, {.pool_size = 8});
+    ASSERT_TRUE(db.ok()) << db.status();
+    pool_ = std::move(db->pool);
   }
 
   std::unique_ptr<testing::Marketplace> StartMarketplace(int products, mp::ServiceOptions service) {

@@ -1,6 +1,5 @@
 #include "services/collector/test_harness.h"
 
-#include "common/testing/migrated_database.h"
 #include "prometheus/registry.h"
 
 namespace marketlens::collector::testing {
@@ -37,14 +36,6 @@ absl::StatusOr<std::unique_ptr<Marketplace>> Marketplace::Start(MarketplaceOptio
 
 Marketplace::~Marketplace() {
   if (server_ != nullptr) server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
-}
-
-absl::StatusOr<std::unique_ptr<postgres::PgPool>> MigratedDatabase(
-    marketlens::testing::PostgresServer& server, std::string* dsn) {
-  auto db = marketlens::testing::CreateMigratedDatabase(server, {.pool_size = 8});
-  if (!db.ok()) return db.status();
-  if (dsn != nullptr) *dsn = db->dsn;
-  return std::move(db->pool);
 }
 
 double CounterValue(prometheus::Registry& registry, const std::string& name) {

@@ -46,10 +46,6 @@ class Marketplace {
   int port_ = 0;
 };
 
-// A fresh database on `server` with deploy/migrations applied; its pool.
-absl::StatusOr<std::unique_ptr<postgres::PgPool>> MigratedDatabase(
-    marketlens::testing::PostgresServer& server, std::string* dsn = nullptr);
-
 // A counter's value in a registry ("name" with all labels summed), 0 when absent.
 double CounterValue(prometheus::Registry& registry, const std::string& name);
 

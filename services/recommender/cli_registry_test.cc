@@ -2,14 +2,17 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "common/testing/migrated_database.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/recommender/cli_commands.h"
 #include "services/recommender/store/registry.h"
-#include "services/recommender/store/test_db.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+using ::marketlens::testing::SharedPostgresServer;
 
 using ::testing::HasSubstr;
 
@@ -26,7 +29,9 @@ CliRun Cli(std::vector<std::string> args) {
 
 TEST(CliRegistryTest, TrainRegisterPromoteListRollbackPrune) {
   std::string dsn;
-  auto pool = testing::MigratedDatabase(2, &dsn);
+  auto db = CreateMigratedDatabaseOrFail(SharedPostgresServer(), {.pool_size = 2});
+  dsn = db.dsn;
+  auto pool = std::move(db.pool);
   ASSERT_NE(pool, nullptr);
   const std::string tmp = std::getenv("TEST_TMPDIR");
   ASSERT_EQ(Cli({"generate", "--output", tmp + "/d.data", "--users", "200", "--items", "60", "--shop"}).code,
@@ -85,7 +90,9 @@ TEST(CliRegistryTest, TrainRegisterPromoteListRollbackPrune) {
 // go.
 TEST(CliRegistryTest, RetentionDeletesOldEventsAndExposures) {
   std::string dsn;
-  auto pool = testing::MigratedDatabase(2, &dsn);
+  auto db = CreateMigratedDatabaseOrFail(SharedPostgresServer(), {.pool_size = 2});
+  dsn = db.dsn;
+  auto pool = std::move(db.pool);
   ASSERT_NE(pool, nullptr);
   ASSERT_TRUE(pool->Exec("INSERT INTO recsys.events (user_id, item_id, event, occurred_at) VALUES"
                          " ('u1', 'i1', 'click', now() - interval '100 days'), ('u1', 'i2', 'click', now())")

@@ -15,15 +15,18 @@
 #include "absl/time/clock.h"
 #include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/redis_fixture.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "marketlens/recommender/v1/recommender.grpc.pb.h"
 #include "services/recommender/data/synthetic.h"
-#include "services/recommender/store/test_db.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+using ::marketlens::testing::SharedPostgresServer;
 
 namespace v1 = ::marketlens::recommender::v1;
 
@@ -39,7 +42,9 @@ double MetricValue(const std::string& text, const std::string& name) {
 
 TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
   std::string dsn;
-  auto pg = testing::MigratedDatabase(2, &dsn);
+  auto db = CreateMigratedDatabaseOrFail(SharedPostgresServer(), {.pool_size = 2});
+  dsn = db.dsn;
+  auto pg = std::move(db.pool);
   ASSERT_NE(pg, nullptr);
   auto redis = marketlens::testing::RedisServer::Create();
   ASSERT_TRUE(redis.ok()) << redis.status();

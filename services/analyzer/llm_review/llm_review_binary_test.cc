@@ -21,6 +21,7 @@
 #include "absl/time/clock.h"
 #include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
 #include "gtest/gtest.h"
@@ -31,6 +32,8 @@ extern char** environ;
 
 namespace marketlens::analyzer::llm_review {
 namespace {
+
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 
 using ::marketlens::testing::ChildProcess;
 using ::marketlens::testing::HttpGet;
@@ -44,7 +47,7 @@ double MetricValue(const std::string& metrics, const std::string& series) {
 
 TEST(LlmReviewBinaryTest, SampledReviewsAnalysedByTheModelInTheBackground) {
   auto pg = marketlens::testing::PostgresServer::StartOrDie();
-  auto pool = analyzer::testing::MigratedDatabase(*pg);
+  auto pool = CreateMigratedDatabaseOrFail(*pg).pool;
   ASSERT_NE(pool, nullptr);
   auto redis_server = marketlens::testing::RedisServer::Create();
   ASSERT_TRUE(redis_server.ok()) << redis_server.status();

@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/redis/cache.h"
 #include "common/redis/client.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
 #include "gtest/gtest.h"
@@ -24,6 +25,8 @@
 namespace marketlens::analyzer::llm_review {
 namespace {
 
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+
 using testing::Scalar;
 
 class LlmReviewerTest : public ::testing::Test {
@@ -32,7 +35,7 @@ class LlmReviewerTest : public ::testing::Test {
   static void TearDownTestSuite() { delete pg_; }
 
   void SetUp() override {
-    pool_ = testing::MigratedDatabase(*pg_);
+    pool_ = CreateMigratedDatabaseOrFail(*pg_).pool;
     ASSERT_NE(pool_, nullptr);
     auto engine = Engine::Create();
     ASSERT_TRUE(engine.ok());

@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/llm/fake_llm_server.h"
@@ -18,6 +19,8 @@
 namespace marketlens::analyzer::rag {
 namespace {
 
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+
 using analyzer::testing::AddProduct;
 using analyzer::testing::AddReview;
 using analyzer::testing::AddReviews;
@@ -27,7 +30,7 @@ class ContentTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     pg_ = marketlens::testing::PostgresServer::StartOrDie().release();
-    pool_ = analyzer::testing::MigratedDatabase(*pg_).release();
+    pool_ = CreateMigratedDatabaseOrFail(*pg_).pool.release();
     const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
     ASSERT_TRUE(AddProduct(*pool_, "p-1", "Voltix Bluetooth Speaker, 360 Degree Sound - Black", "Voltix",
                            "Electronics")

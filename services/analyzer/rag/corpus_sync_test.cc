@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/pipeline.h"
@@ -17,6 +18,8 @@
 
 namespace marketlens::analyzer::rag {
 namespace {
+
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 
 using analyzer::testing::AddProduct;
 using analyzer::testing::AddReview;
@@ -26,7 +29,7 @@ class CorpusSyncTest : public ::testing::Test {
  protected:
   void SetUp() override {
     pg_ = marketlens::testing::PostgresServer::StartOrDie();
-    pool_ = analyzer::testing::MigratedDatabase(*pg_);
+    pool_ = CreateMigratedDatabaseOrFail(*pg_).pool;
     now_ = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
     ASSERT_TRUE(AddProduct(*pool_, "p-1", "Voltix Bluetooth Speaker", "Voltix", "Electronics").ok());
     ASSERT_TRUE(AddProduct(*pool_, "p-2", "Sonara Earbuds", "Sonara", "Electronics").ok());

@@ -1,12 +1,15 @@
 #include "services/recommender/serving/experiment_store.h"
 
+#include "common/testing/migrated_database.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/recommender/serving/service.h"
-#include "services/recommender/store/test_db.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+using ::marketlens::testing::SharedPostgresServer;
 
 using ::testing::HasSubstr;
 
@@ -20,7 +23,7 @@ ExperimentRow Row(const std::string& id) {
 }
 
 TEST(ExperimentStoreTest, CreateListAndStates) {
-  auto pool = testing::MigratedDatabase();
+  auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer()).pool;
   ASSERT_NE(pool, nullptr);
   ExperimentStore store(pool.get());
   auto created = store.Create(Row("e1"));
@@ -53,7 +56,7 @@ TEST(ExperimentStoreTest, CreateListAndStates) {
 }
 
 TEST(ExperimentStoreTest, CountsAndStatistics) {
-  auto pool = testing::MigratedDatabase();
+  auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer()).pool;
   ASSERT_NE(pool, nullptr);
   ExperimentStore store(pool.get());
   ExperimentRow row = Row("e1");

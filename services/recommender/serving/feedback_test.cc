@@ -4,17 +4,20 @@
 #include "services/recommender/serving/feedback.h"
 
 #include "absl/time/clock.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/redis_fixture.h"
 #include "gtest/gtest.h"
-#include "services/recommender/store/test_db.h"
 
 namespace marketlens::recommender {
 namespace {
 
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+using ::marketlens::testing::SharedPostgresServer;
+
 class FeedbackTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pg_ = testing::MigratedDatabase(6);
+    pg_ = CreateMigratedDatabaseOrFail(SharedPostgresServer(), {.pool_size = 6}).pool;
     ASSERT_NE(pg_, nullptr);
     auto server = marketlens::testing::RedisServer::Create();
     ASSERT_TRUE(server.ok()) << server.status();

@@ -11,13 +11,16 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/migrated_database.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "services/recommender/serving/test_world.h"
-#include "services/recommender/store/test_db.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+using ::marketlens::testing::SharedPostgresServer;
 
 using testing::World;
 
@@ -53,7 +56,7 @@ double Counter(prometheus::Registry& registry, const std::string& name, const st
 class ModelManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pg_ = testing::MigratedDatabase(4);
+    pg_ = CreateMigratedDatabaseOrFail(SharedPostgresServer(), {.pool_size = 4}).pool;
     ASSERT_NE(pg_, nullptr);
     ModelRegistry registry(pg_.get());
     ModelBundle bundle = World().model->bundle();

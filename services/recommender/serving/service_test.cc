@@ -12,22 +12,25 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/redis_fixture.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "services/recommender/bundle/trainer.h"
 #include "services/recommender/serving/test_world.h"
-#include "services/recommender/store/test_db.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+using ::marketlens::testing::SharedPostgresServer;
 
 using testing::World;
 
 class ServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pg_ = testing::MigratedDatabase(12);
+    pg_ = CreateMigratedDatabaseOrFail(SharedPostgresServer(), {.pool_size = 12}).pool;
     ASSERT_NE(pg_, nullptr);
     auto redis_server = marketlens::testing::RedisServer::Create();
     ASSERT_TRUE(redis_server.ok()) << redis_server.status();

@@ -4,12 +4,15 @@
 
 #include <random>
 
+#include "common/testing/migrated_database.h"
 #include "gtest/gtest.h"
 #include "services/recommender/store/registry.h"
-#include "services/recommender/store/test_db.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+using ::marketlens::testing::SharedPostgresServer;
 
 std::string RandomBytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -35,7 +38,7 @@ TEST(ArtifactStoreTest, UriRoundTrip) {
 }
 
 TEST(ArtifactStoreTest, ChunkedRoundTripIdempotentAndVerified) {
-  auto pool = testing::MigratedDatabase();
+  auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer()).pool;
   ASSERT_NE(pool, nullptr);
   ModelRegistry registry(pool.get());
   ArtifactStore store(pool.get());
@@ -85,7 +88,7 @@ TEST(ArtifactStoreTest, ChunkedRoundTripIdempotentAndVerified) {
 }
 
 TEST(ArtifactStoreTest, RegisterWithArtifactLoadsBackAndPruneDeletesIt) {
-  auto pool = testing::MigratedDatabase();
+  auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer()).pool;
   ASSERT_NE(pool, nullptr);
   ModelRegistry registry(pool.get());
   ArtifactStore store(pool.get());

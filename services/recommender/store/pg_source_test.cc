@@ -1,13 +1,16 @@
 #include "services/recommender/store/pg_source.h"
 
+#include "common/testing/migrated_database.h"
 #include "gtest/gtest.h"
-#include "services/recommender/store/test_db.h"
 
 namespace marketlens::recommender {
 namespace {
 
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+using ::marketlens::testing::SharedPostgresServer;
+
 TEST(PgSourceTest, LoadsInteractionsFeedbackCatalogRegionsAndSkipsForgotten) {
-  auto pool = testing::MigratedDatabase();
+  auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer()).pool;
   ASSERT_NE(pool, nullptr);
   const char* setup[] = {
       "INSERT INTO raw.products (id, title, category, brand, description, price_cents, attributes, "

@@ -4,11 +4,14 @@
 #include <atomic>
 #include <thread>
 
+#include "common/testing/migrated_database.h"
 #include "gtest/gtest.h"
-#include "services/recommender/store/test_db.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+using ::marketlens::testing::SharedPostgresServer;
 
 ModelRecord Record(const std::string& version, int64_t trained_at) {
   ModelRecord r;
@@ -24,7 +27,7 @@ ModelRecord Record(const std::string& version, int64_t trained_at) {
 }
 
 TEST(RegistryTest, RegisterGetListRoundTrip) {
-  auto pool = testing::MigratedDatabase();
+  auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer()).pool;
   ASSERT_NE(pool, nullptr);
   ModelRegistry registry(pool.get());
   ASSERT_TRUE(registry.Register(Record("a", 100)).ok());
@@ -49,7 +52,7 @@ TEST(RegistryTest, RegisterGetListRoundTrip) {
 }
 
 TEST(RegistryTest, PromoteAndRollbackWalkTheStack) {
-  auto pool = testing::MigratedDatabase();
+  auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer()).pool;
   ASSERT_NE(pool, nullptr);
   ModelRegistry registry(pool.get());
   for (const char* v : {"a", "b", "c"}) ASSERT_TRUE(registry.Register(Record(v, 100)).ok());
@@ -76,7 +79,7 @@ TEST(RegistryTest, PromoteAndRollbackWalkTheStack) {
 }
 
 TEST(RegistryTest, ConcurrentPromotionsLeaveOnePromoted) {
-  auto pool = testing::MigratedDatabase(8);
+  auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer(), {.pool_size = 8}).pool;
   ASSERT_NE(pool, nullptr);
   ModelRegistry registry(pool.get());
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(registry.Register(Record("m" + std::to_string(i), 100 + i)).ok());
@@ -104,7 +107,7 @@ TEST(RegistryTest, ConcurrentPromotionsLeaveOnePromoted) {
 }
 
 TEST(RegistryTest, PruneKeepsNewestPromotedAndExperimentModels) {
-  auto pool = testing::MigratedDatabase();
+  auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer()).pool;
   ASSERT_NE(pool, nullptr);
   ModelRegistry registry(pool.get());
   for (int i = 0; i < 6; ++i) ASSERT_TRUE(registry.Register(Record("m" + std::to_string(i), 100 + i)).ok());
