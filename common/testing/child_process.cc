@@ -17,20 +17,31 @@
 
 namespace marketlens::testing {
 
-ChildProcess::ChildProcess(const std::vector<std::string>& args, const std::string& log) : log_(log) {
+ChildProcess::ChildProcess(const std::vector<std::string>& args, const std::string& log)
+    : args_(args), log_(log) {
+  Spawn();
+}
+
+void ChildProcess::Spawn() {
+  exit_code_ = -1;
   std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : args_) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
   posix_spawn_file_actions_destroy(&actions);
 }
 
 ChildProcess::~ChildProcess() {
+  if (pid_ > 0) Kill(SIGTERM, absl::Seconds(5));
+}
+
+void ChildProcess::Restart() {
   if (pid_ > 0) Kill(SIGKILL);
+  Spawn();
 }
 
 int ChildProcess::ExitCode(int wait_status) {

@@ -1,5 +1,6 @@
 // A service binary started by a test (posix_spawn, stdout and stderr appended to a log file), and a plain
-// HTTP GET for its /metrics. The process is SIGKILLed when the object goes away.
+// HTTP GET for its /metrics. When the object goes away a process still running gets SIGTERM, and SIGKILL
+// if it has not exited 5 s later.
 #ifndef MARKETLENS_COMMON_TESTING_CHILD_PROCESS_H_
 #define MARKETLENS_COMMON_TESTING_CHILD_PROCESS_H_
 
@@ -26,12 +27,16 @@ class ChildProcess {
   int Kill(int sig, absl::Duration timeout = absl::Seconds(20));
   // Whether it is still running (an exit is reaped here, and its code kept for Kill).
   bool Running();
+  // kill -9 if still running, then a start with the same arguments (the log appended): a crash and restart.
+  void Restart();
   // What the process wrote so far.
   std::string Log() const;
 
  private:
   static int ExitCode(int wait_status);
+  void Spawn();
 
+  std::vector<std::string> args_;
   pid_t pid_ = -1;
   int exit_code_ = -1;  // once reaped by Running()
   std::string log_;

@@ -30,6 +30,17 @@ TEST(ChildProcessTest, KillEndsARunningProcess) {
   EXPECT_FALSE(p.Running());
 }
 
+TEST(ChildProcessTest, RestartRunsTheSameCommandAgainAppendingToTheLog) {
+  ChildProcess p({"/bin/sh", "-c", "echo started; exec sleep 30"}, LogPath("restart"));
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (p.Log().empty() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
+  p.Restart();  // kill -9, then the same command
+  EXPECT_TRUE(p.Running());
+  while (p.Log() != "started\nstarted\n" && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(p.Log(), "started\nstarted\n");
+  EXPECT_EQ(p.Kill(SIGTERM), 128 + SIGTERM);
+}
+
 TEST(ChildProcessTest, AMissingBinaryNeverRuns) {
   ChildProcess p({"/no/such/binary"}, LogPath("missing"));
   const absl::Time until = absl::Now() + absl::Seconds(10);

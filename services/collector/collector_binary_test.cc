@@ -2,13 +2,7 @@
 // Redis: a full crawl survives `kill -9` twice (resuming each time where it stopped, no page stored twice,
 // nothing missing), a graceful SIGTERM hands the crawl over at once to another instance, and the gRPC API
 // (StartCrawl, GetCrawl, ListCrawls, CancelCrawl, IngestFile through the CLI) behaves.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
@@ -35,8 +30,6 @@
 #include "gtest/gtest.h"
 #include "marketlens/collector/v1/collector.grpc.pb.h"
 #include "services/collector/test_harness.h"
-
-extern char** environ;
 
 namespace marketlens::collector {
 namespace {
@@ -47,65 +40,7 @@ namespace cv1 = ::marketlens::collector::v1;
 namespace mp = ::marketlens::marketplace;
 using ::marketlens::testing::PostgresServer;
 
-class Process {
- public:
-  Process(const std::vector<std::string>& args, const std::string& log) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Process() {
-    if (pid_ > 0) Kill(SIGKILL);
-  }
-  // Sends `sig` and waits for the exit; returns the exit code (128 + signal when killed).
-  int Kill(int sig, absl::Duration timeout = absl::Seconds(20)) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, sig);
-    const absl::Time until = absl::Now() + timeout;
-    int status = 0;
-    for (;;) {
-      const pid_t r = waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) break;
-      if (absl::Now() > until) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  bool alive() const { return pid_ > 0 && kill(pid_, 0) == 0; }
-
- private:
-  pid_t pid_ = -1;
-};
-
-// GET http://127.0.0.1:port/metrics (HTTP/1.0, whole answer).
-std::string FetchMetrics(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    (void)!write(fd, request.data(), request.size());
-    char buf[8192];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return out;
-}
+using ::marketlens::testing::ChildProcess;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -132,8 +67,8 @@ class CollectorBinaryTest : public ::testing::Test {
   }
 
   // Starts the collector binary and waits until it answers gRPC.
-  std::unique_ptr<Process> StartCollector(const testing::Marketplace& m, const std::string& instance,
-                                          std::vector<std::string> extra = {}) {
+  std::unique_ptr<ChildProcess> StartCollector(const testing::Marketplace& m, const std::string& instance,
+                                               std::vector<std::string> extra = {}) {
     auto grpc_port = marketlens::testing::PickFreePort();
     auto metrics_port = marketlens::testing::PickFreePort();
     EXPECT_TRUE(grpc_port.ok() && metrics_port.ok());
@@ -149,7 +84,7 @@ class CollectorBinaryTest : public ::testing::Test {
                                      "--crawl_progress_interval=1s",
                                      "--drain_seconds=2"};
     args.insert(args.end(), extra.begin(), extra.end());
-    auto p = std::make_unique<Process>(args, log_);
+    auto p = std::make_unique<ChildProcess>(args, log_);
     stub_ = cv1::CollectorService::NewStub(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", *grpc_port), grpc::InsecureChannelCredentials()));
     const absl::Time until = absl::Now() + absl::Seconds(20);
@@ -159,7 +94,7 @@ class CollectorBinaryTest : public ::testing::Test {
       cv1::ListCrawlsRequest req;
       cv1::ListCrawlsResponse resp;
       if (stub_->ListCrawls(&ctx, req, &resp).ok()) break;
-      if (absl::Now() > until || !p->alive()) {
+      if (absl::Now() > until || !p->Running()) {
         ADD_FAILURE() << "collector did not come up; log:\n" << ReadFile(log_);
         break;
       }
@@ -289,7 +224,7 @@ TEST_F(CollectorBinaryTest, KillNineMidCrawlResumesWithNothingMissingAndNothingT
   EXPECT_NE(log.find("crawl paused for shutdown"), std::string::npos);
   // The crawl's metrics on /metrics (this instance ran the last part of the crawl).
   absl::SleepFor(absl::Seconds(5.5));  // the lag gauge is refreshed every 5 s
-  const std::string metrics = FetchMetrics(metrics_port_);
+  const std::string metrics = marketlens::testing::HttpGet(metrics_port_, "/metrics");
   for (const char* want : {"collector_crawl_pages_total{resource=\"interactions\"}",
                            "collector_crawl_items_total{resource=\"interactions\"}",
                            "collector_marketplace_requests_total{code=\"OK\",method=\"ListInteractions\"}",

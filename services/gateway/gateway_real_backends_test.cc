@@ -31,6 +31,7 @@
 #include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
 #include "common/redis/client.h"
+#include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
@@ -64,55 +65,13 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// A service binary as a child process, logs to <name>.log in the test outputs; SIGTERM then SIGKILL on
-// destruction.
-class Process {
- public:
-  Process(std::string name, std::vector<std::string> argv) : name_(std::move(name)), argv_(std::move(argv)) {
-    log_ = OutputPath(absl::StrCat(name_, ".log"));
-    Spawn(O_TRUNC);
-  }
-  // kill -9 (a crash), and a start with the same flags (its log appended).
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  void Restart() { Spawn(O_APPEND); }
-  void Spawn(int mode) {
-    std::vector<std::string> argv = argv_;
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int fd = open(log_.c_str(), O_WRONLY | O_CREAT | mode, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> args;
-      for (std::string& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  bool running() const { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
-  std::string log() const { return ReadFile(log_); }
-  const std::string& name() const { return name_; }
-
- private:
-  std::string name_;
-  std::vector<std::string> argv_;
-  std::string log_;
-  pid_t pid_ = -1;
+// A service binary as a child process, logging to <name>.log in the test outputs (common/testing's
+// ChildProcess: SIGTERM, then SIGKILL, when destroyed).
+struct Service {
+  Service(std::string service_name, const std::vector<std::string>& argv)
+      : name(std::move(service_name)), process(argv, OutputPath(absl::StrCat(name, ".log"))) {}
+  std::string name;
+  marketlens::testing::ChildProcess process;
 };
 
 template <typename Fn>
@@ -174,11 +133,11 @@ class RealBackendsTest : public ::testing::Test {
       }
       return argv;
     };
-    processes_ = new std::vector<std::unique_ptr<Process>>;
+    processes_ = new std::vector<std::unique_ptr<Service>>;
     auto start_process = [&](const std::string& name, std::vector<std::string> argv,
                              std::vector<std::string> extra) {
       for (auto& e : extra) argv.push_back(std::move(e));
-      processes_->push_back(std::make_unique<Process>(name, std::move(argv)));
+      processes_->push_back(std::make_unique<Service>(name, argv));
     };
     // A small generated world, no rate limit or faults, the clock standing still (a stable world).
     start_process("marketplace", common("services/marketplace/marketplace", marketplace, false),
@@ -293,9 +252,10 @@ class RealBackendsTest : public ::testing::Test {
 
   static void DumpLogs() {
     for (const auto& p : *processes_) {
-      std::string log = p->log();
+      std::string log = p->process.Log();
       if (log.size() > 4000) log = log.substr(log.size() - 4000);
-      std::cerr << "---- " << p->name() << (p->running() ? "" : " (EXITED)") << " ----\n" << log << "\n";
+      std::cerr << "---- " << p->name << (p->process.Running() ? "" : " (EXITED)") << " ----\n"
+                << log << "\n";
     }
   }
 
@@ -313,7 +273,7 @@ class RealBackendsTest : public ::testing::Test {
   static postgres::PgPool* pool_;
   static marketlens::testing::RedisServer* redis_server_;
   static redis::RedisClient* redis_;
-  static std::vector<std::unique_ptr<Process>>* processes_;
+  static std::vector<std::unique_ptr<Service>>* processes_;
   static GatewayStack* stack_;
   static int port_;
   static std::string *read_key_, *write_key_, *admin_key_;
@@ -325,7 +285,7 @@ std::string* RealBackendsTest::dsn_ = nullptr;
 postgres::PgPool* RealBackendsTest::pool_ = nullptr;
 marketlens::testing::RedisServer* RealBackendsTest::redis_server_ = nullptr;
 redis::RedisClient* RealBackendsTest::redis_ = nullptr;
-std::vector<std::unique_ptr<Process>>* RealBackendsTest::processes_ = nullptr;
+std::vector<std::unique_ptr<Service>>* RealBackendsTest::processes_ = nullptr;
 GatewayStack* RealBackendsTest::stack_ = nullptr;
 int RealBackendsTest::port_ = 0;
 std::string *RealBackendsTest::read_key_ = nullptr, *RealBackendsTest::write_key_ = nullptr,
@@ -647,9 +607,9 @@ TEST_F(RealBackendsTest, ErasureAcrossTheRealServicesSurvivesAServiceDownAndStay
   EXPECT_FALSE(RowsNaming(*pool_, person).empty());
 
   // The analyzer crashes; the erasure is asked for meanwhile.
-  Process& analyzer = *(*processes_)[2];
-  ASSERT_EQ(analyzer.name(), "analyzer");
-  analyzer.Kill();
+  Service& analyzer = *(*processes_)[2];
+  ASSERT_EQ(analyzer.name, "analyzer");
+  analyzer.process.Kill(SIGKILL);
   TestResponse started = Call("DELETE", "/api/v1/users/" + person, a);
   ASSERT_EQ(started.status, 202) << started.body;
   const std::string id = ParseStruct(started.body).fields().at("id").string_value();
@@ -666,7 +626,7 @@ TEST_F(RealBackendsTest, ErasureAcrossTheRealServicesSurvivesAServiceDownAndStay
   // Already, nothing is generated about them (the tombstone), even from the analyzer's copies.
   EXPECT_EQ(Count(*pool_, "SELECT count(*) FROM raw.contacts WHERE customer_id = $1", person), 0);
 
-  analyzer.Restart();
+  analyzer.process.Restart();
   ASSERT_TRUE(WaitFor(
       [&] {
         job = Call("GET", "/api/v1/erasures/" + id, a).body;

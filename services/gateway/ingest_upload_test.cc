@@ -24,6 +24,7 @@
 #include "absl/time/clock.h"
 #include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
+#include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
@@ -121,37 +122,8 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// A service binary as a child process (logs in the test outputs); SIGTERM, then SIGKILL, when destroyed.
-class Process {
- public:
-  Process(const std::string& name, std::vector<std::string> argv) {
-    const std::string log = OutputPath(absl::StrCat(name, ".log"));
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> args;
-      for (std::string& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Process() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-
- private:
-  pid_t pid_ = -1;
-};
+// The services run as child processes (common/testing's ChildProcess), logs in the test outputs.
+using ::marketlens::testing::ChildProcess;
 
 google::protobuf::Struct ParseStruct(const std::string& json) {
   google::protobuf::Struct s;
@@ -214,8 +186,8 @@ class IngestUploadTest : public ::testing::Test {
     c.push_back(absl::StrCat("--marketplace_address=127.0.0.1:", unused));  // no crawl in this test
     auto a = argv("services/analyzer/analyzer", analyzer);
     a.push_back(absl::StrCat("--recommender_address=127.0.0.1:", unused));
-    collector_ = new Process("collector", c);
-    analyzer_ = new Process("analyzer", a);
+    collector_ = new ChildProcess(c, OutputPath("collector.log"));
+    analyzer_ = new ChildProcess(a, OutputPath("analyzer.log"));
 
     GatewayStackOptions o;
     o.http.host = "127.0.0.1";
@@ -302,16 +274,16 @@ class IngestUploadTest : public ::testing::Test {
   static marketlens::testing::PostgresServer* pg_;
   static postgres::PgPool* pool_;
   static marketlens::testing::RedisServer* redis_server_;
-  static Process* collector_;
-  static Process* analyzer_;
+  static ChildProcess* collector_;
+  static ChildProcess* analyzer_;
   static GatewayStack* stack_;
 };
 std::string* IngestUploadTest::dir_ = nullptr;
 marketlens::testing::PostgresServer* IngestUploadTest::pg_ = nullptr;
 postgres::PgPool* IngestUploadTest::pool_ = nullptr;
 marketlens::testing::RedisServer* IngestUploadTest::redis_server_ = nullptr;
-Process* IngestUploadTest::collector_ = nullptr;
-Process* IngestUploadTest::analyzer_ = nullptr;
+ChildProcess* IngestUploadTest::collector_ = nullptr;
+ChildProcess* IngestUploadTest::analyzer_ = nullptr;
 GatewayStack* IngestUploadTest::stack_ = nullptr;
 
 TEST_F(IngestUploadTest, Brief001CsvAsARawBody) {
