@@ -1,5 +1,6 @@
 #include "common/postgres/tx.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -16,6 +17,13 @@
 #include "pqxx/tablewriter"
 
 namespace marketlens::postgres {
+
+TxOptions ReadOnlyUntil(absl::Time deadline) {
+  TxOptions o;
+  o.read_only = true;
+  o.timeout = std::max(absl::Milliseconds(1), deadline - absl::Now());
+  return o;
+}
 
 const char* IsolationLevelName(IsolationLevel level) {
   switch (level) {

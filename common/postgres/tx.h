@@ -51,6 +51,10 @@ struct TxOptions {
   retry::BackoffPolicy backoff = {absl::Milliseconds(5), absl::Milliseconds(500), 2.0, 8};
 };
 
+// A read-only transaction bounded by a request's deadline (at least 1 ms: a deadline already passed fails
+// at once instead of falling back to the default timeout).
+TxOptions ReadOnlyUntil(absl::Time deadline);
+
 class Tx;
 
 // COPY ... FROM STDIN (text format) inside a transaction: the fast way to load many rows. Finish() must

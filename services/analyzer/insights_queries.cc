@@ -127,13 +127,6 @@ constexpr char kInteractionsByProduct[] =
 
 constexpr char kSep = '\x1f';
 
-TxOptions ReadTx(absl::Time deadline) {
-  TxOptions o;
-  o.read_only = true;
-  o.timeout = std::max(absl::Milliseconds(1), deadline - absl::Now());
-  return o;
-}
-
 void SetTime(int64_t micros, google::protobuf::Timestamp* ts) {
   ts->set_seconds(micros >= 0 ? micros / 1000000 : -((-micros + 999999) / 1000000));
   ts->set_nanos(static_cast<int32_t>((micros - ts->seconds() * 1000000) * 1000));
@@ -299,7 +292,7 @@ absl::StatusOr<ProductPage> InsightsQueries::ListProducts(const ProductListQuery
         page.total = (*total)[0][0].as<int64_t>();
         return absl::OkStatus();
       },
-      ReadTx(deadline));
+      postgres::ReadOnlyUntil(deadline));
   if (!st.ok()) return st;
   return page;
 }
@@ -365,7 +358,7 @@ absl::StatusOr<std::optional<v1::ProductInsights>> InsightsQueries::GetProduct(c
         for (const auto& row : *alerts) FillAlert(row, resp.add_alerts());
         return absl::OkStatus();
       },
-      ReadTx(deadline));
+      postgres::ReadOnlyUntil(deadline));
   if (!st.ok()) return st;
   return out;
 }
@@ -408,7 +401,7 @@ absl::StatusOr<ReviewPage> InsightsQueries::ListReviews(const std::string& produ
         }
         return absl::OkStatus();
       },
-      ReadTx(deadline));
+      postgres::ReadOnlyUntil(deadline));
   if (!st.ok()) return st;
   return page;
 }
@@ -431,7 +424,7 @@ absl::StatusOr<AlertPage> InsightsQueries::ListAlerts(const AlertQuery& query, a
         }
         return absl::OkStatus();
       },
-      ReadTx(deadline));
+      postgres::ReadOnlyUntil(deadline));
   if (!st.ok()) return st;
   return page;
 }
@@ -484,7 +477,7 @@ absl::StatusOr<std::vector<v1::TopPerformer>> InsightsQueries::TopPerformers(con
         }
         return absl::OkStatus();
       },
-      ReadTx(deadline));
+      postgres::ReadOnlyUntil(deadline));
   if (!st.ok()) return st;
   return out;
 }
@@ -505,7 +498,7 @@ absl::StatusOr<std::vector<v1::ProductInteractionCount>> InsightsQueries::Intera
         }
         return absl::OkStatus();
       },
-      ReadTx(deadline));
+      postgres::ReadOnlyUntil(deadline));
   if (!st.ok()) return st;
   return out;
 }

@@ -91,13 +91,6 @@ constexpr char kPlatformPostsSql[] =
 #undef CONTACT_COLUMNS
 #undef REVIEW_COLUMNS
 
-postgres::TxOptions ReadTx(absl::Time deadline) {
-  postgres::TxOptions o;
-  o.read_only = true;
-  o.timeout = std::max(absl::Milliseconds(1), deadline - absl::Now());
-  return o;
-}
-
 Contact ContactFromRow(const pqxx::row& row) {
   Contact k;
   k.id = row[0].as<std::string>();
@@ -196,7 +189,7 @@ absl::StatusOr<Customer> ContentStore::LoadCustomer(const std::string& id, absl:
         }
         return absl::OkStatus();
       },
-      ReadTx(deadline));
+      postgres::ReadOnlyUntil(deadline));
   if (!st.ok()) return st;
   if (!known && c.contacts.empty() && c.reviews.empty() && c.activity.empty()) {
     return absl::NotFoundError(absl::StrCat("customer ", id, " not found"));
@@ -216,7 +209,7 @@ absl::StatusOr<std::vector<Contact>> ContentStore::LoadContacts(const std::vecto
         for (const auto& row : *rows) out.push_back(ContactFromRow(row));
         return absl::OkStatus();
       },
-      ReadTx(deadline));
+      postgres::ReadOnlyUntil(deadline));
   if (!st.ok()) return st;
   return out;
 }
@@ -233,7 +226,7 @@ absl::StatusOr<std::vector<Review>> ContentStore::LoadReviews(const std::vector<
         for (const auto& row : *rows) out.push_back(ReviewFromRow(row));
         return absl::OkStatus();
       },
-      ReadTx(deadline));
+      postgres::ReadOnlyUntil(deadline));
   if (!st.ok()) return st;
   return out;
 }
@@ -254,7 +247,7 @@ absl::StatusOr<ProductPraise> ContentStore::LoadProductPraise(const std::string&
         }
         return absl::OkStatus();
       },
-      ReadTx(deadline));
+      postgres::ReadOnlyUntil(deadline));
   if (!st.ok()) return st;
   return out;
 }
@@ -270,7 +263,7 @@ absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ContentStore::Load
         for (const auto& row : *rows) titles[row[0].as<std::string>()] = row[1].as<std::string>();
         return absl::OkStatus();
       },
-      ReadTx(deadline));
+      postgres::ReadOnlyUntil(deadline));
   if (!st.ok()) return st;
   return titles;
 }
@@ -335,7 +328,7 @@ absl::StatusOr<BriefData> ContentStore::LoadBriefData(const std::string& product
         }
         return absl::OkStatus();
       },
-      ReadTx(deadline));
+      postgres::ReadOnlyUntil(deadline));
   if (!st.ok()) return st;
   return d;
 }

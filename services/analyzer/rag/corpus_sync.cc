@@ -46,13 +46,6 @@ CorpusDoc ContactDoc(const pqxx::row& row) {
   return d;
 }
 
-postgres::TxOptions ReadTx(absl::Duration timeout) {
-  postgres::TxOptions o;
-  o.read_only = true;
-  o.timeout = std::max(absl::Milliseconds(1), timeout);
-  return o;
-}
-
 }  // namespace
 
 CorpusSync::CorpusSync(postgres::PgPool* pool, CorpusIndex* index, CorpusSyncOptions options,
@@ -275,7 +268,7 @@ absl::Status CorpusSync::EnsureScope(bool product, const std::string& id, absl::
         for (const auto& row : *contacts) docs.push_back(ContactDoc(row));
         return absl::OkStatus();
       },
-      ReadTx(deadline - absl::Now()));
+      postgres::ReadOnlyUntil(deadline));
   metrics_->retrieval_syncs("scope", st.ok() ? "ok" : "error").Increment();
   if (!st.ok()) return st;
   index_->UpsertBatch(docs);
