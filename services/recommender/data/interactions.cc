@@ -23,15 +23,6 @@ constexpr absl::string_view kMovieLensGenres[19] = {
     "Documentary", "Drama",  "Fantasy",   "Film-Noir", "Horror",     "Musical", "Mystery",
     "Romance",     "Sci-Fi", "Thriller",  "War",       "Western"};
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
-  return buffer.str();
-}
-
 std::vector<absl::string_view> SplitFields(absl::string_view line) {
   if (line.find('\t') != absl::string_view::npos) {
     return absl::StrSplit(line, '\t', absl::SkipWhitespace());
@@ -201,6 +192,15 @@ absl::StatusOr<ItemCatalog> ReadItemsFile(const std::string& path) {
   absl::StatusOr<std::string> text = ReadWholeFile(path);
   if (!text.ok()) return text.status();
   return ParseItems(*text, path);
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
+  return buffer.str();
 }
 
 }  // namespace marketlens::recommender

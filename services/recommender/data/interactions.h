@@ -91,6 +91,9 @@ std::string FormatUData(const InteractionLog& log);
 absl::Status WriteUDataFile(const std::string& path, const InteractionLog& log);
 
 absl::StatusOr<ItemCatalog> ReadItemsFile(const std::string& path);
+
+// The whole file: NOT_FOUND when it cannot be opened, DATA_LOSS when reading fails.
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 absl::StatusOr<ItemCatalog> ParseItems(absl::string_view text, absl::string_view name);
 
 }  // namespace marketlens::recommender

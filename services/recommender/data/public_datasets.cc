@@ -1,7 +1,5 @@
 #include "services/recommender/data/public_datasets.h"
 
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -15,15 +13,6 @@
 
 namespace marketlens::recommender {
 namespace {
-
-absl::StatusOr<std::string> ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
-  return buffer.str();
-}
 
 // One CSV record (RFC 4180: quoted fields may hold commas and doubled quotes; no embedded newlines here).
 bool SplitCsv(absl::string_view line, std::vector<std::string>* fields) {
@@ -156,7 +145,7 @@ absl::StatusOr<PublicDataset> ParseOnlineRetailCsv(absl::string_view text, absl:
 
 absl::StatusOr<PublicDataset> ReadOnlineRetailCsv(const std::string& path,
                                                   const OnlineRetailOptions& options) {
-  absl::StatusOr<std::string> text = ReadWhole(path);
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
   if (!text.ok()) return text.status();
   return ParseOnlineRetailCsv(*text, path, options);
 }
@@ -202,7 +191,7 @@ absl::StatusOr<PublicDataset> ParseAmazonReviewsJson(absl::string_view text, abs
 }
 
 absl::StatusOr<PublicDataset> ReadAmazonReviewsJson(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadWhole(path);
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
   if (!text.ok()) return text.status();
   return ParseAmazonReviewsJson(*text, path);
 }
