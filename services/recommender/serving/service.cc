@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging/grpc_request_id.h"
 #include "common/logging/log.h"
 #include "common/privacy/person_rows.h"
 
@@ -185,9 +186,14 @@ bool RecommenderServiceImpl::KnownItem(const ServingModel* model, const CatalogS
          (catalog != nullptr && catalog->Find(id) != nullptr);
 }
 
-grpc::Status RecommenderServiceImpl::Recommend(grpc::ServerContext*, const v1::RecommendRequest* req,
-                                               v1::RecommendResponse* resp) {
-  return DoRecommend(req, resp);
+grpc::ServerUnaryReactor* RecommenderServiceImpl::Recommend(grpc::CallbackServerContext* ctx,
+                                                            const v1::RecommendRequest* req,
+                                                            v1::RecommendResponse* resp) {
+  // Callback handlers get no thread-local request id from the interceptor: set it for this call's logs.
+  logging::ScopedRequestId request_id(logging::RequestIdFrom(*ctx));
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(DoRecommend(req, resp));
+  return reactor;
 }
 
 grpc::Status RecommenderServiceImpl::SimilarItems(grpc::ServerContext*, const v1::SimilarItemsRequest* req,
