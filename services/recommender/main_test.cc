@@ -118,6 +118,22 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
   }
   ASSERT_FALSE(resp.model_version().empty()) << "no model was bootstrapped";
   ASSERT_EQ(resp.items_size(), 5);
+  {
+    // Recommend is a callback-API method: the common server's interceptors still see it (the request id
+    // comes back in the initial metadata) and its arena-allocated answer is complete.
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    ctx.AddMetadata("x-request-id", "main-test-recommend-1");
+    v1::RecommendRequest req;
+    req.set_user_id(user);
+    req.set_n(5);
+    v1::RecommendResponse again;
+    ASSERT_TRUE(stub->Recommend(&ctx, req, &again).ok());
+    auto id = ctx.GetServerInitialMetadata().find("x-request-id");
+    ASSERT_NE(id, ctx.GetServerInitialMetadata().end());
+    EXPECT_EQ(std::string(id->second.data(), id->second.size()), "main-test-recommend-1");
+    EXPECT_EQ(again.SerializeAsString(), resp.SerializeAsString());  // same shopper, same model: same list
+  }
   // Their own taste cluster first, but at most 3 per category (the default diversity cap; category =
   // cluster).
   int own_cluster = 0;

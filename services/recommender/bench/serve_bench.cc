@@ -13,6 +13,7 @@
 // in their session (10%), cold start with a category, region and time (20%) and anonymous visitors with
 // session items (10%). No Redis: hot lists are computed in process (the engine's in-process memo answers
 // repeated contexts before Redis would be asked, so a warm replica does not reach Redis per request either).
+#include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
@@ -59,8 +60,17 @@ double ThreadCpuMicros() {
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+// CPU time of the whole process (server and load generator: they share the cores), microseconds.
+double ProcessCpuMicros() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
+}
+
 struct Result {
   double rps = 0, p50_ms = 0, p99_ms = 0, p999_ms = 0;
+  // Process CPU per call (server + client): unlike rates and latencies, barely moved by other processes.
+  double cpu_us_per_call = 0;
   int64_t errors = 0;
 };
 
@@ -145,6 +155,7 @@ class Client {
 Result OpenLoop(const std::string& target, bool recommend, int rate, int seconds, int users) {
   const int clients = 8;  // enough outstanding capacity that the schedule, not the clients, sets the load
   const absl::Duration interval = absl::Seconds(1) * clients / rate;
+  const double cpu0 = ProcessCpuMicros();
   std::vector<std::vector<double>> latencies(clients);
   std::atomic<int64_t> errors{0};
   std::vector<std::thread> workers;
@@ -167,10 +178,14 @@ Result OpenLoop(const std::string& target, bool recommend, int rate, int seconds
   for (auto& w : workers) w.join();
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  return Summarise(all, seconds, errors);
+  const double calls = all.size() + 50.0 * clients;  // with the warm-up calls
+  Result r = Summarise(all, seconds, errors);
+  r.cpu_us_per_call = (ProcessCpuMicros() - cpu0) / calls;
+  return r;
 }
 
 Result ClosedLoop(const std::string& target, bool recommend, int threads, int seconds, int users) {
+  const double cpu0 = ProcessCpuMicros();
   std::vector<std::vector<double>> latencies(threads);
   std::atomic<int64_t> errors{0};
   std::vector<std::thread> workers;
@@ -193,12 +208,16 @@ Result ClosedLoop(const std::string& target, bool recommend, int threads, int se
   for (auto& w : workers) w.join();
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  return Summarise(all, seconds, errors);
+  const double calls = all.size() + 50.0 * threads;  // with the warm-up calls
+  Result r = Summarise(all, seconds, errors);
+  r.cpu_us_per_call = (ProcessCpuMicros() - cpu0) / calls;
+  return r;
 }
 
 void Print(const char* name, const Result& r) {
-  std::printf("%-46s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   p99.9 %6.2f ms   errors %lld\n", name, r.rps,
-              r.p50_ms, r.p99_ms, r.p999_ms, static_cast<long long>(r.errors));
+  std::printf(
+      "%-46s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   p99.9 %6.2f ms   CPU %5.0f us/call   errors %lld\n",
+      name, r.rps, r.p50_ms, r.p99_ms, r.p999_ms, r.cpu_us_per_call, static_cast<long long>(r.errors));
 }
 
 // One model's rounds: per round the open-loop P99s and the peak rates of both kinds, alternating.
@@ -232,9 +251,10 @@ ModelFigures MeasureModel(const std::string& algorithm, const std::string& targe
     f.rec_errors += f.rec_open.back().errors + f.rec_peak.back().errors;
     std::printf(
         "  round %d (load average %.2f): p99 empty %6.2f ms  Recommend %6.2f ms  ratio %.2f | peak empty "
-        "%6.0f req/s  Recommend %6.0f req/s  ratio %.2f\n",
+        "%6.0f req/s  Recommend %6.0f req/s  ratio %.2f | CPU/call at peak %.0f / %.0f us\n",
         r + 1, f.load.back(), f.empty_open.back().p99_ms, f.rec_open.back().p99_ms, f.p99_ratio.back(),
-        f.empty_peak.back().rps, f.rec_peak.back().rps, f.peak_ratio.back());
+        f.empty_peak.back().rps, f.rec_peak.back().rps, f.peak_ratio.back(),
+        f.empty_peak.back().cpu_us_per_call, f.rec_peak.back().cpu_us_per_call);
   }
   auto by_p99 = [](const Result& a, const Result& b) { return a.p99_ms < b.p99_ms; };
   auto by_rps = [](const Result& a, const Result& b) { return a.rps < b.rps; };

@@ -211,8 +211,10 @@ std::vector<Candidate> Engine::PersonalCandidates(const ServingModel& model, con
     out.push_back(std::move(c));
   }
 
-  // Items new since training (in the catalogue, unknown to the model) that resemble recent interests.
-  if (catalog != nullptr && !catalog->empty()) {
+  // Items new since training (in the catalogue, unknown to the model) that resemble recent interests. The
+  // content search scans the catalogue, so it is skipped when the catalogue has no such item.
+  if (catalog != nullptr && !catalog->empty() && !h.recent_ids.empty() &&
+      CatalogHasNewItems(model, *catalog)) {
     const double top_score = out.empty() ? 1.0 : std::max(1e-6, out.front().score);
     int seeds = 0;
     absl::flat_hash_set<std::string> added;
@@ -354,6 +356,19 @@ std::shared_ptr<const std::vector<Candidate>> Engine::PopularCandidates(const Se
   });
 }
 
+bool Engine::CatalogHasNewItems(const ServingModel& model, const CatalogSnapshot& catalog) const {
+  const std::pair<uint64_t, uint64_t> key(model.instance_id(), catalog.instance_id());
+  absl::MutexLock lock(&new_items_mu_);
+  if (auto it = new_items_.find(key); it != new_items_.end()) return it->second;
+  bool any = false;
+  for (size_t i = 0; i < catalog.size() && !any; ++i) {
+    any = !model.bundle().items.Contains(catalog.at(static_cast<int32_t>(i)).id);
+  }
+  if (new_items_.size() >= 16) new_items_.clear();  // old snapshots: keeps it bounded
+  new_items_[key] = any;
+  return any;
+}
+
 std::shared_ptr<const std::vector<Candidate>> Engine::MemoLookup(const ServingModel& model,
                                                                  const CatalogSnapshot* catalog,
                                                                  const std::string& key) const {
@@ -421,7 +436,7 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
   } else {
     outcome.path = "popular";
   }
-  outcome.items = ApplyBusinessRules(candidates, context, options_.rules);
+  outcome.items = ApplyBusinessRules(std::move(candidates), context, options_.rules);
   if (static_cast<int>(outcome.items.size()) < *n) {
     // Not enough personal candidates survived the rules (or none: cold start): top up with what is popular
     // in context, below every personal item. The rules see the head of the popular list first, more only

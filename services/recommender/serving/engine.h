@@ -109,6 +109,8 @@ class Engine {
   std::shared_ptr<const std::vector<Candidate>> Memoized(
       const ServingModel& model, const CatalogSnapshot* catalog, const std::string& key,
       const std::function<std::vector<Candidate>()>& compute) const;
+  // Whether the catalogue has items the model does not know (new since training), per snapshot pair.
+  bool CatalogHasNewItems(const ServingModel& model, const CatalogSnapshot& catalog) const;
   std::shared_ptr<const std::vector<Candidate>> PopularCandidates(const ServingModel& model,
                                                                   const CatalogSnapshot* catalog,
                                                                   const RecommendQuery& q) const;
@@ -124,6 +126,9 @@ class Engine {
     absl::flat_hash_map<int32_t, std::vector<ScoredItem>> pools ABSL_GUARDED_BY(mu);
   };
   mutable std::array<PoolMemoShard, 16> pool_memo_;
+
+  mutable absl::Mutex new_items_mu_;
+  mutable absl::flat_hash_map<std::pair<uint64_t, uint64_t>, bool> new_items_ ABSL_GUARDED_BY(new_items_mu_);
 
   mutable absl::Mutex memo_mu_;
   mutable uint64_t memo_model_ ABSL_GUARDED_BY(memo_mu_) = 0;    // ServingModel::instance_id()

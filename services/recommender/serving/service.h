@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "common/postgres/pool.h"
+#include "grpcpp/support/message_allocator.h"
 #include "marketlens/recommender/v1/recommender.grpc.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
@@ -88,6 +89,13 @@ class RecommenderServiceImpl final
   prometheus::Counter* path_personal_;
   prometheus::Counter* path_session_;
   prometheus::Counter* path_popular_;
+  // Recommend's request and response live in one protobuf arena per call (its first block inside the
+  // holder), so the ~50 strings of a response are not malloc'ed and freed one by one.
+  class ArenaAllocator final : public grpc::MessageAllocator<v1::RecommendRequest, v1::RecommendResponse> {
+   public:
+    grpc::MessageHolder<v1::RecommendRequest, v1::RecommendResponse>* AllocateMessages() override;
+  };
+  ArenaAllocator recommend_allocator_;
 };
 
 // Statistics of an experiment from its counts (experiments.h), as the API returns them.
