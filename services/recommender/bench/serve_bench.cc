@@ -47,7 +47,8 @@ ABSL_FLAG(std::vector<std::string>, algorithms, std::vector<std::string>({"hybri
           "served models, each measured in its own rounds (the first one's figures keep the old names)");
 ABSL_FLAG(std::string, only, "",
           "run only this part: engine, open, peak, or one kind for --seconds (open_empty, open_recommend, "
-          "peak_empty, peak_recommend) with the first algorithm, for profiling (perf, strace -c)");
+          "peak_empty, peak_recommend) with the first algorithm, for profiling (perf, strace -c); "
+          "peak_canned: empty call and a fixed Recommend response without the engine");
 
 using namespace marketlens::recommender;
 
@@ -220,6 +221,22 @@ void Print(const char* name, const Result& r) {
       name, r.rps, r.p50_ms, r.p99_ms, r.p999_ms, r.cpu_us_per_call, static_cast<long long>(r.errors));
 }
 
+// Answers every Recommend with one fixed response (diagnosis: --only=peak_canned).
+class CannedRecommender final : public v1::RecommenderService::CallbackService {
+ public:
+  explicit CannedRecommender(v1::RecommendResponse response) : response_(std::move(response)) {}
+  grpc::ServerUnaryReactor* Recommend(grpc::CallbackServerContext* ctx, const v1::RecommendRequest*,
+                                      v1::RecommendResponse* resp) override {
+    *resp = response_;
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  const v1::RecommendResponse response_;
+};
+
 // One model's rounds: per round the open-loop P99s and the peak rates of both kinds, alternating.
 struct ModelFigures {
   std::string algorithm;
@@ -389,6 +406,28 @@ int main(int argc, char** argv) {
       if (only != "peak_recommend")
         Print("empty call, peak", ClosedLoop(target, false, threads, seconds, users));
       if (only != "peak_empty") Print("Recommend, peak", ClosedLoop(target, true, threads, seconds, users));
+    } else if (only == "peak_canned") {
+      // Diagnosis: the same request mix answered with a fixed, typical Recommend response (no engine) by
+      // a second server with the same bootstrap: what gRPC and the message sizes cost beyond an empty call.
+      v1::RecommendResponse canned;
+      {
+        grpc::ClientContext ctx;
+        v1::RecommendRequest req;
+        req.set_user_id("u1");
+        req.set_n(10);
+        auto stub =
+            v1::RecommenderService::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+        if (!stub->Recommend(&ctx, req, &canned).ok()) return 1;
+      }
+      CannedRecommender canned_service(canned);
+      marketlens::server::Server canned_server(
+          {.service_name = "recommender-canned", .grpc_address = "127.0.0.1:0"});
+      canned_server.AddService(&canned_service);
+      if (!canned_server.Start().ok()) return 1;
+      const std::string canned_target = absl::StrCat("127.0.0.1:", canned_server.grpc_port());
+      Print("empty call, peak", ClosedLoop(canned_target, false, threads, seconds, users));
+      Print("canned Recommend response, peak", ClosedLoop(canned_target, true, threads, seconds, users));
+      canned_server.Shutdown();
     } else {
       std::fprintf(stderr, "unknown --only=%s\n", only.c_str());
       return 1;
