@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Recommender benchmarks (picked up by bench/run.sh): training time on 1M interactions, ALS 64 factors on
 # 10M interactions, and Recommend
-# latency / throughput next to an empty gRPC call on the same server; both print figure lines for
-# bench/run.sh. Optimised build; the bazel-* symlinks of the checkout are left alone (--symlink_prefix=/).
+# latency / throughput next to an empty gRPC call on the same server (hybrid, two-tower and NCF models;
+# alternating rounds, median ratios, load average per round); both print figure lines for bench/run.sh. Optimised build; the bazel-* symlinks of the checkout are left alone (--symlink_prefix=/).
 # Extra arguments go to the serving benchmark (e.g. --rate=1000 --seconds=5 --threads=8). A failing part
 # does not stop the other; the script then exits non-zero.
 set -euo pipefail
