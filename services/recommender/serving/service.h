@@ -28,8 +28,8 @@ namespace v1 = ::marketlens::recommender::v1;
 // Recommend is a callback-API method: it runs on the gRPC thread that read the request, where a
 // synchronous method is handed to the sync server's thread pool, which under load starts and ends threads
 // (measured: one thread created per ~4 calls at peak, with the futex wake-ups of every hand-off). The call
-// does no I/O once the engine's in-process memo is warm (a cold context may read Redis once, within the
-// client's deadline), so it does not need a thread of its own. The other methods stay synchronous: they
+// does no I/O once the engine's in-process memo is warm (a cold context may read Redis once, bounded by
+// the Redis client's short command timeout), so it does not need a thread of its own. The other methods stay synchronous: they
 // write to Postgres or Redis.
 class RecommenderServiceImpl final
     : public v1::RecommenderService::WithCallbackMethod_Recommend<v1::RecommenderService::Service> {
