@@ -9,7 +9,8 @@
 # Needs podman (the builder and the runtime) and root (podman's rootful storage, nsenter into the pod).
 # Part of tests/run.sh's full run (MARKETLENS_IMAGE_TESTS=0 opts out), after its `bazel test --config=image`,
 # so the build stage's Bazel step is disk-cache hits: ~3.5 minutes (measured 205 s warm). Alone on a cold
-# cache the build stage compiles every binary with -c opt: ~25 minutes on 2 cores.
+# cache the build stage compiles every binary with -c opt: ~25-35 minutes on 2 cores (measured 2187 s for the
+# whole test at load 9-13).
 # build.sh's docker path cannot run here (no Docker engine): its commands are checked with --dry-run.
 #   tests/images/images_test.sh [--skip-build]   (--skip-build: use the images of HEAD already built)
 set -euo pipefail
