@@ -9,24 +9,28 @@
 # then checks each image's size against its budget (deploy/images/images.txt; over budget fails) and writes
 # an SBOM per image (dpkg packages with versions, binaries' sha256) to OUT/<image>.sbom.txt.
 #
-#   deploy/images/build.sh [--out DIR] [--tag TAG]... [--only IMAGE]...
+#   deploy/images/build.sh [--out DIR] [--tag TAG]... [--only IMAGE]... [--dry-run]
 # Images are tagged marketlens/<image>:<commit> (12 hex digits of HEAD) plus any --tag (e.g. --tag dev, which
 # the dev overlay uses). The build context is `git archive HEAD`: uncommitted changes, .run/ (the local
 # stack's data and secrets), bazel-* trees and .git never reach an image. OUT defaults to .run/images/<commit>.
 # Env: MARKETLENS_IMAGE_BUILDER (docker|podman|buildah), MARKETLENS_BAZEL_DISK_CACHE (deploy/local/env.sh),
 # MARKETLENS_BASE_IMAGE (use an existing Debian 12 image instead of the debootstrap one).
+# --dry-run prints the builder commands instead of running them (no image is built or needed).
+# Tested for real with podman and buildah (tests/images); the docker path only with --dry-run, as the team's
+# machines have no Docker engine: it says so when it runs.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 source deploy/local/env.sh
 
-out="" extra_tags=() only=()
+out="" extra_tags=() only=() dry_run=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="$2"; shift 2 ;;
     --tag) extra_tags+=("$2"); shift 2 ;;
     --only) only+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --dry-run) dry_run=1; shift ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -38,6 +42,11 @@ if [ -z "$builder" ]; then
   elif command -v buildah >/dev/null; then builder=buildah
   else echo "build.sh: no image builder (docker with an engine, podman or buildah; apt-get install buildah podman)" >&2; exit 1
   fi
+fi
+if [ "$builder" = docker ]; then
+  echo "build.sh: note: the docker path is UNTESTED (no Docker engine on the team's machines; only --dry-run is" \
+       "checked); podman and buildah are tested. Docker cannot mount the Bazel disk cache into the build" \
+       "stage, so every commit rebuilds the binaries there (~20 min on 2 cores)." >&2
 fi
 # podman/buildah on small VMs: no default ulimits, runc, cgroupfs (deploy/images/containers.conf).
 if [ "$builder" != docker ]; then export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/deploy/images/containers.conf}"; fi
@@ -80,30 +89,39 @@ missing_dev="$(comm -23 <(grep -oE '[a-z0-9.+-]+-dev\b' deploy/local/install_dep
 [ -z "$missing_dev" ] \
   || { echo "build.sh: deploy/docker/build.Dockerfile lacks $missing_dev(deploy/local/install_deps.sh)" >&2; exit 1; }
 
+# Every builder command goes through x: with --dry-run it is printed (to stderr) instead of run.
+x() {
+  if [ "$dry_run" = 1 ]; then { printf '+'; printf ' %q' "$@"; printf '\n'; } >&2; else "$@"; fi
+}
 build() {  # image-ref dockerfile [build args...]
   local ref="$1" file="$2"; shift 2
   local tags=(-t "$ref")
   local extra
   for extra in "${extra_tags[@]}"; do tags+=(-t "${ref%:*}:$extra"); done
   case "$builder" in
-    docker) DOCKER_BUILDKIT=1 docker build -q "${tags[@]}" -f "$file" "$@" "$ctx" >/dev/null ;;
-    podman) podman build -q --layers --pull=never --network=host --isolation=chroot "${tags[@]}" -f "$file" "$@" "$ctx" >/dev/null ;;
-    buildah) buildah bud -q --layers --pull=never --network=host --isolation=chroot "${tags[@]}" -f "$file" "$@" "$ctx" >/dev/null ;;
+    docker) DOCKER_BUILDKIT=1 x docker build -q "${tags[@]}" -f "$file" "$@" "$ctx" >/dev/null ;;
+    podman) x podman build -q --layers --pull=never --network=host --isolation=chroot "${tags[@]}" -f "$file" "$@" "$ctx" >/dev/null ;;
+    buildah) x buildah bud -q --layers --pull=never --network=host --isolation=chroot "${tags[@]}" -f "$file" "$@" "$ctx" >/dev/null ;;
   esac
 }
 image_size() {  # ref -> bytes
   case "$builder" in
     docker) docker image inspect -f '{{.Size}}' "$1" ;;
     podman) podman image inspect -f '{{.Size}}' "$1" ;;
-    buildah) buildah images --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["size"])' ;;
+    # buildah's own size is a rounded string ("34.1 MB"): the manifest's layers and config, in bytes,
+    # as podman counts them.
+    buildah) buildah inspect --type image "$1" | python3 -c 'import json,sys
+m = json.loads(json.load(sys.stdin)["Manifest"])
+print(sum(l["size"] for l in m["layers"]) + m["config"]["size"])' ;;
   esac
 }
 run_in() {  # image entrypoint args... (stdout of a throwaway container)
   local image="$1" ep="$2"; shift 2
   case "$builder" in
-    docker) docker run --rm --network=none --entrypoint "$ep" "$image" "$@" ;;
-    podman) podman run --rm --network=none --entrypoint "$ep" "$image" "$@" ;;
-    buildah) local c; c="$(buildah from -q --pull=never "$image")"
+    docker) x docker run --rm --network=none --entrypoint "$ep" "$image" "$@" ;;
+    podman) x podman run --rm --network=none --entrypoint "$ep" "$image" "$@" ;;
+    buildah) if [ "$dry_run" = 1 ]; then x buildah from -q --pull=never "$image"; x buildah run --isolation=chroot C -- "$ep" "$@"; return; fi
+             local c; c="$(buildah from -q --pull=never "$image")"
              buildah run --isolation=chroot "$c" -- "$ep" "$@"; buildah rm "$c" >/dev/null ;;
   esac
 }
@@ -114,7 +132,7 @@ trap 'rm -rf "$ctx"' EXIT
 git archive HEAD | tar -x -C "$ctx"
 
 t0=$(date +%s)
-if [ -z "${MARKETLENS_BASE_IMAGE:-}" ]; then bash deploy/images/base.sh "$builder" "$base_image"; fi
+if [ -z "${MARKETLENS_BASE_IMAGE:-}" ]; then x bash deploy/images/base.sh "$builder" "$base_image"; fi
 echo "build.sh: builder $builder, tag $tag, base $base_image ($(elapsed "$t0"))" >&2
 
 if [ ${#service_images[@]} -gt 0 ]; then
@@ -125,7 +143,8 @@ if [ ${#service_images[@]} -gt 0 ]; then
     --build-arg BAZEL_TARGETS="$(printf '%s\n' "${targets[@]}" | sort -u | tr '\n' ' ')" \
     --build-arg IMAGES="${service_images[*]}"
   echo "build.sh: build stage $build_image ($(elapsed "$t"))" >&2
-  run_in "$build_image" tar -C /images -c "${service_images[@]/%//sbom.txt}" | tar -x -C "$out"
+  if [ "$dry_run" = 1 ]; then run_in "$build_image" tar -C /images -c "${service_images[@]/%//sbom.txt}"
+  else run_in "$build_image" tar -C /images -c "${service_images[@]/%//sbom.txt}" | tar -x -C "$out"; fi
 fi
 
 failures=0
@@ -135,10 +154,12 @@ for n in "${names[@]}"; do
   ref="localhost/marketlens/$n:$tag"
   if [ "${contents[$n]}" = - ]; then
     build "$ref" "deploy/docker/$n.Dockerfile" --build-arg BASE_IMAGE="$base_image"
+    if [ "$dry_run" = 1 ]; then run_in "$ref" dpkg-query -W; continue; fi
     { echo "# image: $n"; echo "# packages (dpkg name version architecture)"
       run_in "$ref" dpkg-query -W -f='${Package} ${Version} ${Architecture}\n'; } >"$out/$n.sbom.txt"
   else
     build "$ref" "deploy/docker/$n.Dockerfile" --build-arg BUILD_IMAGE="$build_image"
+    [ "$dry_run" = 1 ] && continue
     mv "$out/$n/sbom.txt" "$out/$n.sbom.txt" && rmdir "$out/$n"
   fi
   size=$(image_size "$ref"); mib=$(( (size + 1048575) / 1048576 ))
@@ -147,10 +168,13 @@ for n in "${names[@]}"; do
   printf 'image: %-40s %4d MiB (budget %4d MiB) %s, %s\n' "$ref" "$mib" "${budget[$n]}" "$verdict" "$(elapsed "$t")"
   printf '%s %s %s\n' "$ref" "$mib" "${budget[$n]}" >>"$out/sizes.txt.tmp"
 done
+if [ "$dry_run" = 1 ]; then echo "build.sh: dry run ($builder): nothing built" >&2; exit 0; fi
 mv "$out/sizes.txt.tmp" "$out/sizes.txt"
 # Only this commit's build stage is kept (its layers make the next build quick); older ones go.
 if [ "$builder" != docker ]; then
-  for old in $($builder images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep '^localhost/marketlens/build:' | grep -v ":$tag$"); do
+  # (buildah's images template names the repository .Name, podman's .Repository)
+  fmt='{{.Repository}}:{{.Tag}}'; [ "$builder" = buildah ] && fmt='{{.Name}}:{{.Tag}}'
+  for old in $($builder images --format "$fmt" 2>/dev/null | grep '^localhost/marketlens/build:' | grep -v ":$tag$"); do
     $builder rmi "$old" >/dev/null 2>&1 || true
   done
 fi

@@ -21,8 +21,9 @@ PACKAGES=(
   nlohmann-json3-dev
 )
 
-# The container images' build and run test (tests/images, MARKETLENS_IMAGE_TESTS=1): daemonless builders.
-if [ "${MARKETLENS_IMAGE_TESTS:-0}" = 1 ]; then PACKAGES+=(buildah podman debootstrap runc); fi
+# The container images' build and run test (tests/images; part of tests/run.sh's full run unless
+# MARKETLENS_IMAGE_TESTS=0): daemonless builders.
+if [ "${MARKETLENS_IMAGE_TESTS:-1}" != 0 ]; then PACKAGES+=(buildah podman debootstrap runc); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

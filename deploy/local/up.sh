@@ -19,7 +19,10 @@ for name in "${SERVICES[@]}"; do
 done
 [ -f services/gateway/BUILD ] && targets+=(//services/gateway:cli)
 mkdir -p "$BAZEL_DISK_CACHE"
-bazel build --disk_cache="$BAZEL_DISK_CACHE" "${targets[@]}"
+# MARKETLENS_BAZEL_FLAGS: tests/run.sh's full run builds everything with --config=image (one build shared
+# with the container images), and the stack then runs those binaries instead of building a second set.
+# shellcheck disable=SC2086
+bazel build --disk_cache="$BAZEL_DISK_CACHE" ${MARKETLENS_BAZEL_FLAGS:-} "${targets[@]}"
 
 mkdir -p "$RUN_DIR" "$LOG_DIR" "$PID_DIR"
 

@@ -206,7 +206,9 @@ def _alive(pid):
 
 def build_tools():
     """The CLIs the tests call beside the stack (up.sh builds the services themselves)."""
+    # MARKETLENS_BAZEL_FLAGS: the full run's configuration (tests/run.sh), as up.sh builds with.
     subprocess.run(["bazel", "build", f"--disk_cache={os.path.expanduser('~/.cache/marketlens/bazel-disk')}",
+                    *os.environ.get("MARKETLENS_BAZEL_FLAGS", "").split(),
                     "//services/marketplace:cli", "//services/recommender:cli",
                     "//common/grpc_health:health_probe"], cwd=ROOT, check=True)
 

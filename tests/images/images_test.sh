@@ -7,8 +7,11 @@
 # (the crawl CronJob's command), the gateway's /api/v1 with a key made by the image's own CLI; every
 # container non-root with a read-only root filesystem.
 # Needs podman (the builder and the runtime) and root (podman's rootful storage, nsenter into the pod).
-# Called by tests/run.sh's full run when MARKETLENS_IMAGE_TESTS=1; ~3.5 minutes with a warm Bazel disk cache
-# (measured 205 s: the build stage is then cache hits), ~25 minutes the first time on 2 cores.
+# Part of tests/run.sh's full run (MARKETLENS_IMAGE_TESTS=0 opts out), after its `bazel test --config=image`,
+# so the build stage's Bazel step is disk-cache hits: ~3.5 minutes (measured 205 s warm). Alone on a cold
+# cache the build stage compiles every binary with -c opt: ~25-35 minutes on 2 cores (measured 2187 s for the
+# whole test at load 9-13).
+# build.sh's docker path cannot run here (no Docker engine): its commands are checked with --dry-run.
 #   tests/images/images_test.sh [--skip-build]   (--skip-build: use the images of HEAD already built)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -44,6 +47,16 @@ fi
 services=(marketplace collector analyzer recommender gateway)
 all_images=("${services[@]}" migrate postgres redis)
 
+# ---- build.sh's docker path, which no team machine can run: the commands it would run -----------------
+dry="$(MARKETLENS_IMAGE_BUILDER=docker bash deploy/images/build.sh --dry-run --out "$work/dry" 2>&1 || echo "exit $?")"
+check "build.sh --dry-run (docker) says the docker path is untested" grep -q 'docker path is UNTESTED' <<<"$dry"
+check "build.sh --dry-run (docker) builds the shared build stage once" \
+  test "$(grep -c '^+ docker build .* -f deploy/docker/build.Dockerfile' <<<"$dry")" -eq 1
+for n in "${all_images[@]}"; do
+  check "build.sh --dry-run (docker) builds $n tagged $tag" \
+    grep -qE "^\+ docker build -q -t localhost/marketlens/$n:$tag -f deploy/docker/$n.Dockerfile" <<<"$dry"
+done
+
 # ---- what is in each image ----------------------------------------------------------------------------
 for n in "${all_images[@]}"; do
   ref="localhost/marketlens/$n:$tag"
@@ -71,8 +84,9 @@ for n in "${all_images[@]}"; do
 done
 
 # ---- the dev overlay's workloads, as the manifests say ---------------------------------------------------
-bazel build //common/grpc_health:health_probe >/dev/null 2>&1
-probe="$(bazel info bazel-bin 2>/dev/null)/common/grpc_health/health_probe"
+# --config=image as the full run's test build (tests/run.sh): no second configuration of the libraries.
+bazel build --config=image //common/grpc_health:health_probe >/dev/null 2>&1
+probe="$(bazel info --config=image bazel-bin 2>/dev/null)/common/grpc_health/health_probe"
 kubectl kustomize k8s/overlays/dev >"$work/dev.yaml"
 overlay() { python3 tests/images/run_overlay.py "$1" --manifests "$work/dev.yaml" --tag "$tag" --pod "$pod" \
               --workdir "$work/pod" --health-probe "$probe" "${@:2}"; }

@@ -7,7 +7,8 @@ pods; the services' ports match their defaults in deploy/local/env.sh; HPAs and 
 default-deny NetworkPolicy covers the namespace and every service pod has its own ingress rule; Jobs and
 CronJobs are bounded (backoffLimit; CronJobs: concurrencyPolicy Forbid/Replace, startingDeadlineSeconds,
 activeDeadlineSeconds, restartPolicy Never/OnFailure) and each has an egress NetworkPolicy of its own (under
-default deny it could reach nothing else); the recommender's training CronJob exists, runs the image's CLI
+default deny it could reach nothing else); every container runs an image deploy/images/build.sh builds
+(marketlens/<image>, all of one overlay at one tag; the only other image is CloudNativePG's operand); the recommender's training CronJob exists, runs the image's CLI
 `train --register --promote`, and may reach Postgres only; no Secret value is committed anywhere.
 
 Usage: check_manifests.py REPO_ROOT  (exit 0 when every check passes; prints each failure)
@@ -20,6 +21,8 @@ import sys
 import yaml
 
 SERVICES = ["marketplace", "collector", "analyzer", "recommender", "gateway"]
+# The images of deploy/images/images.txt.
+BUILT_IMAGES = SERVICES + ["migrate", "postgres", "redis"]
 REQUIRED = {  # kind -> fields every object of that kind must have under spec (or at top level)
     "Deployment": ["spec.selector", "spec.template.spec.containers"],
     "StatefulSet": ["spec.selector", "spec.serviceName", "spec.template.spec.containers"],
@@ -173,6 +176,7 @@ def check_overlay(root, overlay, ports):
             for c in spec.get("initContainers") or []:
                 check_container(where, c, True)
             pod_labels.append((w, labels, containers))
+    check_images(where0, workloads)
 
     # Our services: gRPC probes on the right port, ports as in deploy/local/env.sh.
     deployments = {d["metadata"]["name"]: d for d in by_kind.get("Deployment", [])}
@@ -250,6 +254,27 @@ def image_name(image):
     """marketlens/recommender:1.2@sha256:... -> marketlens/recommender"""
     image = (image or "").split("@")[0]
     return image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+
+
+def check_images(where0, workloads):
+    """Every container runs an image deploy/images/build.sh makes (marketlens/<image>), and every image of
+    one overlay has the same tag: the overlay runs one build, pulls nothing from a public registry."""
+    tags = {}
+    for w in workloads:
+        for tmpl in pod_specs(w):
+            spec = tmpl.get("spec") or {}
+            for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+                image = c.get("image") or ""
+                where = f"{where0} {w['kind']}/{w['metadata']['name']} container {c.get('name')}"
+                name, tag = image_name(image), image.split("@")[0][len(image_name(image)) + 1:]
+                if name.split("/")[0] != "marketlens" or name.count("/") != 1 or name.split("/")[1] not in BUILT_IMAGES:
+                    fail(where, f"image {image} is not one deploy/images/build.sh builds (marketlens/<image>)")
+                elif not tag or tag == "latest":
+                    fail(where, f"image {image} has no pinned tag")
+                else:
+                    tags.setdefault(tag, []).append(name)
+    if len(tags) > 1:
+        fail(where0, f"images carry different tags {sorted(tags)}: an overlay runs the images of one build")
 
 
 def egress_policies_for(policies, labels):

@@ -52,6 +52,8 @@ broken "training that never promotes" "does not pass --promote" 's/"--register",
 broken "no training CronJob" "no CronJob runs the recommender's training" 's/args: \["train", /args: ["evaluate", /' base/cronjobs.yaml
 broken "a job with no egress policy" "no egress NetworkPolicy selects its pods" '/^  name: train-egress$/,/^---$/s/name: train$/name: trainer/' base/network-policies.yaml
 broken "training reaching Redis" "lets training reach more than Postgres" '/^  name: train-egress$/,/^---$/s/name: postgres$/name: redis/' base/network-policies.yaml
+broken "a public registry's image" "is not one deploy/images/build.sh builds" '/name: redis, newName: marketlens\/redis/d' overlays/prod/kustomization.yaml
+broken "an image of another build" "images carry different tags" 's/{name: marketlens\/gateway, newTag: dev}/{name: marketlens\/gateway, newTag: abc123}/' overlays/dev/kustomization.yaml
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"
