@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <random>
 #include <set>
 
 #include "absl/strings/str_format.h"
@@ -91,6 +92,17 @@ double ShareShiftP(const Prefix& p, int b0, int b1, int a0, int a1, int directio
                        : HypergeometricLowerTail(xa, total, xa + xb, a1 - a0);
 }
 
+// A stable 64-bit hash (FNV-1a) of a product and metric: the permutation test's seed, so the same reviews
+// give the same p in the service, the cli and the tests.
+uint64_t StableSeed(const std::string& a, const std::string& b) {
+  uint64_t h = 1469598103934665603ULL;
+  for (const std::string* s : {&a, &b}) {
+    for (unsigned char c : *s) h = (h ^ c) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL;
+  }
+  return h;
+}
+
 struct SeriesSpec {
   bool binary = false;  // issue mentions: Fisher; else Welch
   int direction = -1;   // the bad direction: -1 lower (rating, sentiment), +1 higher (issue share)
@@ -128,7 +140,62 @@ double SplitGain(const Prefix& p, const SeriesSpec& spec, int i, int n) {
   return ll(x1, n1) + ll(x2, n2) - ll(x1 + x2, n);
 }
 
-SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, const ChangeOptions& o) {
+// The split search's p by permutation. The statistic is the largest standardised mean shift in the bad
+// direction over the grid's splits and over the given series (the same reviews' stars, sentiment, ...;
+// each series' total variance is fixed under permutation, so each is a scan of pooled t-like statistics),
+// Its p is the share of random orders of the same reviews whose statistic reaches it: exact under "no
+// change", where the reviews' order is exchangeable, however correlated the grid points and the series are
+// (Bonferroni over them is far more conservative). Under "no change" the p-values are uniform.
+double PermutationScanP(const std::vector<const std::vector<double>*>& series,
+                        const std::vector<double>& variance_floors, const std::vector<int>& grid,
+                        int direction, int permutations, uint64_t seed) {
+  const int n = static_cast<int>(series.front()->size());
+  const size_t m = series.size();
+  std::vector<double> mean(m, 0), sd(m, 1);
+  for (size_t j = 0; j < m; ++j) {
+    double sq = 0;
+    for (double v : *series[j]) mean[j] += v;
+    mean[j] /= n;
+    for (double v : *series[j]) sq += (v - mean[j]) * (v - mean[j]);
+    sd[j] = std::sqrt(std::max(variance_floors[j], sq / std::max(1, n - 1)));
+  }
+  std::vector<double> weight;  // z_k = (mean of the last k - overall mean) * weight_k / sd, bad direction
+  for (int k : grid) weight.push_back(direction / std::sqrt(1.0 / k - 1.0 / n));
+  auto statistic = [&](const std::vector<int>& order) {
+    double best = -1e300;
+    for (size_t j = 0; j < m; ++j) {
+      const std::vector<double>& x = *series[j];
+      double tail = 0;
+      size_t g = 0;
+      for (int i = n - 1, taken = 1; i >= 0; --i, ++taken) {
+        const double v = x[order[i]];
+        tail += v;
+        if (g < grid.size() && taken == grid[g]) {
+          best = std::max(best, (tail / taken - mean[j]) * weight[g] / sd[j]);
+          ++g;
+        }
+      }
+    }
+    return best;
+  };
+  std::vector<int> order(n);
+  for (int i = 0; i < n; ++i) order[i] = i;
+  const double observed = statistic(order) - 1e-12;
+  std::mt19937_64 rng(seed);
+  // Besag and Clifford's sequential p: stop once kEnoughReached orders reach the statistic (p = reached /
+  // orders drawn, still a valid p); an unchanged product, the common case, stops after a few dozen.
+  constexpr int kEnoughReached = 20;
+  int reached = 0;
+  for (int b = 1; b <= permutations; ++b) {
+    std::shuffle(order.begin(), order.end(), rng);
+    reached += statistic(order) >= observed;
+    if (reached == kEnoughReached) return static_cast<double>(reached) / b;
+  }
+  return (1.0 + reached) / (1.0 + permutations);
+}
+
+SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, const ChangeOptions& o,
+                        uint64_t seed = 0) {
   SeriesResult r;
   const int n = static_cast<int>(x.size());
   const std::vector<int> grid = Grid(n, o.min_after, o.min_before, o.grid_ratio);
@@ -142,6 +209,9 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
     if (pk < best_p) best_p = pk, best_k = k;
   }
   r.p = std::min(1.0, best_p * grid.size());
+  if (!spec.binary && o.permutations > 0) {
+    r.p = PermutationScanP({&x}, {spec.variance_floor}, grid, spec.direction, o.permutations, seed);
+  }
   if (spec.binary) {  // all mentions as late as possible: the most extreme outcome the margins allow
     const int total = static_cast<int>(std::lround(p.s[n]));
     double min_p = 1;
@@ -182,6 +252,38 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
   return r;
 }
 
+// Each review's stars and sentiment standardised over the product's whole history and summed: a series
+// whose mean shift is a joint deterioration of both. Under "no change" the reviews are exchangeable, and
+// standardising by the whole history keeps them so (the t-test stays valid).
+std::vector<double> StandardisedSum(const std::vector<double>& a, const std::vector<double>& b,
+                                    double floor_a, double floor_b) {
+  auto standardise = [](const std::vector<double>& x, double floor) {
+    double mean = 0, sq = 0;
+    for (double v : x) mean += v;
+    mean /= x.size();
+    for (double v : x) sq += (v - mean) * (v - mean);
+    const double sd = std::sqrt(std::max(floor, x.size() > 1 ? sq / (x.size() - 1) : 0));
+    std::vector<double> z;
+    for (double v : x) z.push_back((v - mean) / sd);
+    return z;
+  };
+  std::vector<double> za = standardise(a, floor_a), zb = standardise(b, floor_b);
+  for (size_t i = 0; i < za.size(); ++i) za[i] += zb[i];
+  return za;
+}
+
+// One metric's values at the split (and recovery) found on another series: same p, own before/after.
+SeriesResult AtSplitOf(const SeriesResult& found, const std::vector<double>& x) {
+  SeriesResult r = found;
+  if (!r.tested) return r;
+  const Prefix p(x);
+  const int n = static_cast<int>(x.size());
+  const int end = r.recovery >= 0 ? r.recovery : n;
+  r.before = p.s[r.split] / r.split;
+  r.after = (p.s[end] - p.s[r.split]) / (end - r.split);
+  return r;
+}
+
 std::vector<std::string> Evidence(const std::vector<const ReviewFact*>& sorted, int from, int to,
                                   const std::function<bool(const ReviewFact&)>& shows, int max) {
   std::vector<std::string> out;
@@ -194,6 +296,7 @@ std::vector<std::string> Evidence(const std::vector<const ReviewFact*>& sorted, 
 void FillFromSeries(const SeriesResult& s, const std::vector<const ReviewFact*>& sorted, ChangeFinding* f) {
   const int n = static_cast<int>(sorted.size());
   f->p_value = s.p;
+  f->test_p_value = s.p;
   f->min_p_value = s.min_p;
   f->since = sorted[s.split]->created_at;
   f->before = s.before;
@@ -202,6 +305,71 @@ void FillFromSeries(const SeriesResult& s, const std::vector<const ReviewFact*>&
   f->after_reviews = (s.recovery >= 0 ? s.recovery : n) - s.split;
   f->open = s.recovery < 0;
   if (s.recovery >= 0) f->recovered_at = sorted[s.recovery]->created_at;
+}
+
+// Per-product calibration: the product's tests are one family, tested by weighted Holm at product_alpha.
+// Stars and sentiment (one member when judged jointly) are the primary test with weight quality_weight;
+// the issue shares and the velocity share the rest, after Tarone's screen within that share (count tests
+// whose smallest attainable p cannot reach their level do not count, for the smallest K with at most K
+// tests left). Each finding's p_value becomes its adjusted p (1 for screened-out tests), so "p_value <=
+// product_alpha" is the product's rule and the family-wise error per unchanged product is <= product_alpha.
+void AdjustWithinProduct(const ChangeOptions& o, std::vector<ChangeFinding>* tests) {
+  const bool joint = o.quality_test != QualityTest::kSeparate;
+  std::map<std::string, std::vector<ChangeFinding*>> members;
+  for (ChangeFinding& t : *tests) {
+    const bool quality = t.metric == "average_rating" || t.metric == "sentiment";
+    members[joint && quality ? "quality" : t.metric].push_back(&t);
+  }
+  auto is_primary = [&](const std::string& key) {
+    return key == "quality" || (!joint && (key == "average_rating" || key == "sentiment"));
+  };
+  size_t primaries = 0, secondaries = 0;
+  for (const auto& [key, fs] : members) (is_primary(key) ? primaries : secondaries)++;
+  if (primaries == 0 && secondaries == 0) return;
+  const double secondary_share = secondaries == 0 ? 0 : primaries == 0 ? 1 : 1 - o.quality_weight;
+  // Tarone within the secondary share.
+  double level = 0;
+  for (size_t k = 1; k <= secondaries; ++k) {
+    size_t m_k = 0;
+    for (const auto& [key, fs] : members)
+      m_k += !is_primary(key) && fs.front()->min_p_value <= o.product_alpha * secondary_share / k;
+    if (m_k <= k) {
+      level = o.product_alpha * secondary_share / k;
+      break;
+    }
+  }
+  struct Member {
+    double p, weight;
+    std::vector<ChangeFinding*>* findings;
+  };
+  std::vector<Member> kept;
+  size_t kept_secondaries = 0;
+  for (auto& [key, fs] : members) {
+    if (!is_primary(key) && fs.front()->min_p_value <= level) ++kept_secondaries;
+  }
+  for (auto& [key, fs] : members) {
+    double weight = 0;
+    if (is_primary(key)) {
+      weight = (kept_secondaries == 0 ? 1.0 : o.quality_weight) / primaries;
+    } else if (fs.front()->min_p_value <= level) {
+      weight = (primaries == 0 ? 1.0 : 1 - o.quality_weight) / kept_secondaries;
+    }
+    if (weight > 0) {
+      kept.push_back({fs.front()->p_value, weight, &fs});
+    } else {
+      for (ChangeFinding* f : fs) f->p_value = 1;
+    }
+  }
+  // Weighted Holm: in order of p / weight, each step's adjusted p is p / weight x the weight still untested.
+  std::sort(kept.begin(), kept.end(),
+            [](const Member& a, const Member& b) { return a.p / a.weight < b.p / b.weight; });
+  double remaining = 0, running = 0;
+  for (const Member& m : kept) remaining += m.weight;
+  for (const Member& m : kept) {
+    running = std::max(running, std::min(1.0, m.p / m.weight * remaining));
+    remaining -= m.weight;
+    for (ChangeFinding* f : *m.findings) f->p_value = running;
+  }
 }
 
 std::string Period(const ChangeFinding& f) {
@@ -250,12 +418,51 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     return f;
   };
 
-  // Average rating.
+  // Average rating and sentiment. Both are judged by one test of their standardised sum (a planted or real
+  // deterioration moves both; testing the sum once, rather than each alone, is both more powerful and one
+  // test fewer in the product's family). The split, the dates and the recovery come from the sum; the
+  // before/after values are each metric's own at that split, and each metric alerts on its own effect size.
   {
-    std::vector<double> x;
-    for (const ReviewFact* f : sorted) x.push_back(f->rating);
-    const SeriesResult s = TestSeries(x, {false, -1, o.rating_variance_floor}, o);
-    if (s.tested) {
+    std::vector<double> stars, sentiment;
+    for (const ReviewFact* f : sorted) {
+      stars.push_back(f->rating);
+      sentiment.push_back(f->sentiment);
+    }
+    SeriesResult rating_series, sentiment_series;
+    if (o.quality_test == QualityTest::kStandardisedSum) {
+      const SeriesResult combined =
+          TestSeries(StandardisedSum(stars, sentiment, o.rating_variance_floor, o.sentiment_variance_floor),
+                     {false, -1, o.combined_variance_floor}, o, StableSeed(product_id, "quality"));
+      rating_series = AtSplitOf(combined, stars);
+      sentiment_series = AtSplitOf(combined, sentiment);
+    } else if (o.quality_test == QualityTest::kJointScan) {
+      // Each metric dated by its own split search; one permutation test of the largest shift of the stars,
+      // the sentiment or their standardised sum judges both.
+      ChangeOptions own = o;
+      own.permutations = 0;
+      rating_series = TestSeries(stars, {false, -1, o.rating_variance_floor}, own);
+      sentiment_series = TestSeries(sentiment, {false, -1, o.sentiment_variance_floor}, own);
+      if (rating_series.tested && o.permutations > 0) {
+        const std::vector<double> sum =
+            StandardisedSum(stars, sentiment, o.rating_variance_floor, o.sentiment_variance_floor);
+        const double p =
+            PermutationScanP({&stars, &sentiment, &sum},
+                             {o.rating_variance_floor, o.sentiment_variance_floor, o.combined_variance_floor},
+                             Grid(n, o.min_after, o.min_before, o.grid_ratio), -1, o.permutations,
+                             StableSeed(product_id, "quality"));
+        rating_series.p = sentiment_series.p = p;
+      } else {
+        rating_series.p = sentiment_series.p =
+            std::min(1.0, 2 * std::min(rating_series.p, sentiment_series.p));
+      }
+    } else {
+      rating_series = TestSeries(stars, {false, -1, o.rating_variance_floor}, o,
+                                 StableSeed(product_id, "average_rating"));
+      sentiment_series = TestSeries(sentiment, {false, -1, o.sentiment_variance_floor}, o,
+                                    StableSeed(product_id, "sentiment"));
+    }
+    if (rating_series.tested) {
+      const SeriesResult& s = rating_series;
       ChangeFinding f = base("rating_drop", "average_rating");
       FillFromSeries(s, sorted, &f);
       int low_before = 0, low_after = 0;
@@ -273,13 +480,8 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
                                   Period(f), f.after, f.after_reviews, f.before, f.before_reviews);
       out.push_back(std::move(f));
     }
-  }
-  // Sentiment.
-  {
-    std::vector<double> x;
-    for (const ReviewFact* f : sorted) x.push_back(f->sentiment);
-    const SeriesResult s = TestSeries(x, {false, -1, o.sentiment_variance_floor}, o);
-    if (s.tested) {
+    if (sentiment_series.tested) {
+      const SeriesResult& s = sentiment_series;
       ChangeFinding f = base("sentiment_drop", "sentiment");
       FillFromSeries(s, sorted, &f);
       f.meets_effect = f.before - f.after >= o.min_sentiment_drop;
@@ -347,6 +549,10 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       }
       ChangeFinding f = base("velocity_drop", "review_velocity");
       f.p_value = std::min(1.0, best_p * usable.size());
+      f.test_p_value = f.p_value;
+      double min_p = 1;  // no review at all after the split: the smallest p the history allows (Tarone)
+      for (double d : usable) min_p = std::min(min_p, BinomialLowerTail(0, n, d / span_days));
+      f.min_p_value = std::min(1.0, min_p * usable.size());
       // Refine: the maximum-likelihood split time (two Poisson rates) among review times near the grid point.
       const absl::Time lo = now - absl::Hours(24) * best_d * o.grid_ratio * o.grid_ratio;
       const absl::Time hi = now - absl::Hours(24) * std::max<double>(o.min_velocity_days / 2.0,
@@ -376,6 +582,7 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       out.push_back(std::move(f));
     }
   }
+  if (o.calibration == ChangeCalibration::kPerProduct) AdjustWithinProduct(o, &out);
   return out;
 }
 
@@ -408,15 +615,32 @@ double TaroneBenjaminiHochbergThreshold(const std::vector<double>& p_values,
   return BenjaminiHochbergThreshold(p_values, q);
 }
 
-std::vector<ChangeFinding> SelectChanges(const std::vector<ChangeFinding>& tests, const ChangeOptions& o) {
-  std::vector<double> ps, min_ps;
-  ps.reserve(tests.size());
-  min_ps.reserve(tests.size());
-  for (const ChangeFinding& t : tests) {
-    ps.push_back(t.p_value);
-    min_ps.push_back(t.min_p_value);
+double AlertThreshold(const std::vector<ChangeFinding>& tests, const ChangeOptions& o) {
+  if (o.calibration == ChangeCalibration::kBenjaminiHochberg) {
+    std::vector<double> ps, min_ps;
+    ps.reserve(tests.size());
+    min_ps.reserve(tests.size());
+    for (const ChangeFinding& t : tests) {
+      ps.push_back(t.p_value);
+      min_ps.push_back(t.min_p_value);
+    }
+    return TaroneBenjaminiHochbergThreshold(ps, min_ps, o.fdr);
   }
-  const double threshold = TaroneBenjaminiHochbergThreshold(ps, min_ps, o.fdr);
+  if (o.product_fdr <= 0) return o.product_alpha;
+  // Or Benjamini-Hochberg over the products (each product's smallest adjusted p).
+  std::map<std::string, double> product_p;
+  for (const ChangeFinding& t : tests) {
+    auto [it, inserted] = product_p.emplace(t.product_id, t.p_value);
+    if (!inserted) it->second = std::min(it->second, t.p_value);
+  }
+  std::vector<double> ps;
+  ps.reserve(product_p.size());
+  for (const auto& [product, p] : product_p) ps.push_back(p);
+  return std::max(o.product_alpha, BenjaminiHochbergThreshold(std::move(ps), o.product_fdr));
+}
+
+std::vector<ChangeFinding> SelectChanges(const std::vector<ChangeFinding>& tests, const ChangeOptions& o) {
+  const double threshold = AlertThreshold(tests, o);
   std::vector<ChangeFinding> out;
   for (const ChangeFinding& t : tests) {
     if (threshold > 0 && t.p_value <= threshold && t.meets_effect) out.push_back(t);
