@@ -142,7 +142,7 @@ double SplitGain(const Prefix& p, const SeriesSpec& spec, int i, int n) {
 
 // The split search's p by permutation. The statistic is the largest standardised mean shift in the bad
 // direction over the grid's splits and over the given series (the same reviews' stars, sentiment, ...;
-// each series' total variance is fixed under permutation, so each is a scan of pooled t-like statistics),
+// each series' total variance is fixed under permutation, so each is a scan of pooled t-like statistics).
 // Its p is the share of random orders of the same reviews whose statistic reaches it: exact under "no
 // change", where the reviews' order is exchangeable, however correlated the grid points and the series are
 // (Bonferroni over them is far more conservative). Under "no change" the p-values are uniform.
@@ -254,7 +254,7 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
 
 // Each review's stars and sentiment standardised over the product's whole history and summed: a series
 // whose mean shift is a joint deterioration of both. Under "no change" the reviews are exchangeable, and
-// standardising by the whole history keeps them so (the t-test stays valid).
+// standardising by the whole history keeps them so (a permutation test on the sum stays exact).
 std::vector<double> StandardisedSum(const std::vector<double>& a, const std::vector<double>& b,
                                     double floor_a, double floor_b) {
   auto standardise = [](const std::vector<double>& x, double floor) {
@@ -418,10 +418,10 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     return f;
   };
 
-  // Average rating and sentiment. Both are judged by one test of their standardised sum (a planted or real
-  // deterioration moves both; testing the sum once, rather than each alone, is both more powerful and one
-  // test fewer in the product's family). The split, the dates and the recovery come from the sum; the
-  // before/after values are each metric's own at that split, and each metric alerts on its own effect size.
+  // Average rating and sentiment: by default one permutation test judges both (one member of the product's
+  // family, not two; a change may move the stars, the sentiment or both), each metric dated by its own
+  // split search and alerting on its own effect size. kStandardisedSum tests and dates their sum only;
+  // kSeparate tests each alone.
   {
     std::vector<double> stars, sentiment;
     for (const ReviewFact* f : sorted) {
