@@ -60,6 +60,7 @@ TEST_P(GeneratedWorld, PlantedChangesAreFoundAndUnchangedProductsStayQuiet) {
   EXPECT_GE(s.recall(), 0.85);
   EXPECT_LE(s.false_alarm_rate(), 0.01);
   EXPECT_GE(s.dated_share(), 0.75);
+  EXPECT_EQ(s.dated + static_cast<int>(s.misdated.size()), s.detected);
   for (const ChangeFinding& f : alerts.changes) {  // every alert names its own product's reviews
     for (const std::string& id : f.evidence) EXPECT_NE(id.find(f.product_id), std::string::npos) << id;
   }
@@ -96,6 +97,7 @@ TEST(RealText, PlantedChangesInRealReviews) {
     EXPECT_GE(s.recall(), 0.7);
     EXPECT_LE(s.false_alarm_rate(), 0.01);
     EXPECT_GE(s.dated_share(), 0.85);
+    EXPECT_EQ(s.dated + static_cast<int>(s.misdated.size()), s.detected);
   }
 }
 

@@ -5,8 +5,9 @@
 // the share of detected changes dated within 30 days, next to the previous detector (insights/aggregate.h
 // DetectAlerts: a recent window against the year before it) on the same reviews as the baseline.
 // Development: --facts (analysed reviews from --dump), --curve (recall and false alarms per product_alpha),
-// --by_signal (recall by the planted change's strength), --list --diagnose (every test of each miss), and
-// overrides of the calibration (--calibration=bh, --alpha, --quality, --quality_weight, --product_fdr).
+// --by_signal (recall by the planted change's strength), --list --diagnose (every test of each miss; --list
+// also the detections dated > 30 days off), and overrides of the calibration (--calibration=bh, --alpha,
+// --quality, --quality_weight, --product_fdr) and of the dating (--dating, --date_support).
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -35,6 +36,11 @@ ABSL_FLAG(int, min_before, -1, "override ChangeOptions::min_before");
 ABSL_FLAG(std::string, calibration, "", "override ChangeOptions::calibration: product | bh");
 ABSL_FLAG(double, alpha, -1, "override ChangeOptions::product_alpha");
 ABSL_FLAG(int, quality, -1, "override ChangeOptions::quality_test (0 separate | 1 sum | 2 joint scan)");
+ABSL_FLAG(
+    int, dating, -1,
+    "override ChangeOptions::dating (0 first review after | 1 arrival likelihood | 2 gap midpoint | 3 just "
+    "after the last review before)");
+ABSL_FLAG(double, date_support, -1, "override ChangeOptions::date_support");
 ABSL_FLAG(int, permutations, -1, "override ChangeOptions::permutations");
 ABSL_FLAG(double, quality_weight, -1, "override ChangeOptions::quality_weight");
 ABSL_FLAG(double, product_fdr, -1, "override ChangeOptions::product_fdr");
@@ -191,6 +197,9 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_alpha) > 0) options.product_alpha = absl::GetFlag(FLAGS_alpha);
   if (absl::GetFlag(FLAGS_quality) >= 0)
     options.quality_test = static_cast<QualityTest>(absl::GetFlag(FLAGS_quality));
+  if (absl::GetFlag(FLAGS_dating) >= 0)
+    options.dating = static_cast<ChangeDating>(absl::GetFlag(FLAGS_dating));
+  if (absl::GetFlag(FLAGS_date_support) >= 0) options.date_support = absl::GetFlag(FLAGS_date_support);
   if (absl::GetFlag(FLAGS_permutations) >= 0) options.permutations = absl::GetFlag(FLAGS_permutations);
   if (absl::GetFlag(FLAGS_quality_weight) > 0) options.quality_weight = absl::GetFlag(FLAGS_quality_weight);
   if (absl::GetFlag(FLAGS_product_fdr) >= 0) options.product_fdr = absl::GetFlag(FLAGS_product_fdr);
@@ -267,6 +276,17 @@ int main(int argc, char** argv) {
         std::cout << "    test " << (f.meets_effect ? "effect " : "small ")
                   << (f.open ? "open " : "reverted ") << absl::StrFormat("test_p=%.3g ", f.test_p_value)
                   << AlertJson(f) << "\n";
+    }
+    for (const auto& p : s.misdated) {  // detected, but no open alert within 30 days of the planted date
+      const auto& facts = analysed.products.at(p);
+      const absl::Time planted = *truth.at(p);
+      int before = 0;
+      for (const ReviewFact& f : facts) before += f.created_at < planted;
+      std::cout << absl::StrFormat("  misdated %s: planted %s, reviews before %d after %d\n", p,
+                                   absl::FormatTime("%Y-%m-%d", planted, absl::UTCTimeZone()), before,
+                                   static_cast<int>(facts.size()) - before);
+      for (const ChangeFinding& f : changes)
+        if (f.product_id == p && f.open) std::cout << "    " << AlertJson(f) << "\n";
     }
     for (const auto& p : s.false_alarm_products) {
       std::cout << "  false alarm " << p << "\n";

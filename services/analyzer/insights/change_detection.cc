@@ -224,9 +224,22 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
       std::min(n - o.min_before, static_cast<int>(std::ceil(best_k * o.grid_ratio * o.grid_ratio)));
   int split = n - best_k;
   double best_gain = -1;
+  std::vector<double> gains(n + 1, -1);
   for (int k = k_lo; k <= k_hi; ++k) {
     const double g = SplitGain(p, spec, n - k, n);
+    gains[k] = g;
     if (g > best_gain) best_gain = g, split = n - k;
+  }
+  if (o.date_support > 0 && best_gain > 0) {
+    // Gaussian gains are n1 n2 / n (m2 - m1)^2: in log-likelihood units over 2 variance.
+    const double scale =
+        spec.binary ? 1 : 2 * std::max(spec.variance_floor, p.Segment(0, n, 0).m2 / std::max(1, n - 1));
+    for (int k = k_hi; k >= k_lo; --k) {
+      if (gains[k] >= best_gain - o.date_support * scale) {
+        split = n - k;
+        break;
+      }
+    }
   }
   r.split = split;
   r.before = p.s[split] / split;
@@ -293,12 +306,42 @@ std::vector<std::string> Evidence(const std::vector<const ReviewFact*>& sorted, 
   return out;
 }
 
-void FillFromSeries(const SeriesResult& s, const std::vector<const ReviewFact*>& sorted, ChangeFinding* f) {
+// The change happened after review split - 1 and by review split; where in that gap (ChangeDating)? The
+// default, the first review after, is what the reviews show. kArrivalLikelihood: with reviews arriving as a
+// Poisson process whose rate may change with the product, the likelihood of the arrival times with one rate
+// before the change time t and another after (profiled) is convex in t within the gap, so its maximum is at
+// an end: just after the last review before when reviews came more slowly afterwards, else the first after.
+absl::Time ChangeTime(const std::vector<const ReviewFact*>& sorted, int split, absl::Time now,
+                      ChangeDating dating) {
+  const absl::Time last_before = sorted[split - 1]->created_at, first_after = sorted[split]->created_at;
+  const absl::Time just_after = std::min(first_after, last_before + absl::Seconds(1));
+  switch (dating) {
+    case ChangeDating::kFirstReviewAfter:
+      return first_after;
+    case ChangeDating::kGapMidpoint:
+      return last_before + (first_after - last_before) / 2;
+    case ChangeDating::kAfterLastBefore:
+      return just_after;
+    case ChangeDating::kArrivalLikelihood:
+      break;
+  }
+  const double n = static_cast<double>(sorted.size()), x1 = split, x2 = n - split;
+  const absl::Time start = sorted.front()->created_at;
+  auto log_likelihood = [&](absl::Time t) {
+    const double t1 = absl::ToDoubleHours(t - start), t2 = absl::ToDoubleHours(now - t);
+    if (t1 <= 0 || t2 <= 0) return -1e300;
+    return x1 * std::log(x1 / t1) + x2 * std::log(x2 / t2);
+  };
+  return log_likelihood(just_after) > log_likelihood(first_after) ? just_after : first_after;
+}
+
+void FillFromSeries(const SeriesResult& s, const std::vector<const ReviewFact*>& sorted, absl::Time now,
+                    ChangeDating dating, ChangeFinding* f) {
   const int n = static_cast<int>(sorted.size());
   f->p_value = s.p;
   f->test_p_value = s.p;
   f->min_p_value = s.min_p;
-  f->since = sorted[s.split]->created_at;
+  f->since = ChangeTime(sorted, s.split, now, dating);
   f->before = s.before;
   f->after = s.after;
   f->before_reviews = s.split;
@@ -464,7 +507,7 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     if (rating_series.tested) {
       const SeriesResult& s = rating_series;
       ChangeFinding f = base("rating_drop", "average_rating");
-      FillFromSeries(s, sorted, &f);
+      FillFromSeries(s, sorted, now, o.dating, &f);
       int low_before = 0, low_after = 0;
       for (int i = 0; i < s.split; ++i) low_before += sorted[i]->rating <= 2;
       for (int i = s.split; i < s.split + f.after_reviews; ++i) low_after += sorted[i]->rating <= 2;
@@ -483,7 +526,7 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     if (sentiment_series.tested) {
       const SeriesResult& s = sentiment_series;
       ChangeFinding f = base("sentiment_drop", "sentiment");
-      FillFromSeries(s, sorted, &f);
+      FillFromSeries(s, sorted, now, o.dating, &f);
       f.meets_effect = f.before - f.after >= o.min_sentiment_drop;
       const double line = std::min(0.0, f.after);
       f.evidence = Evidence(
@@ -511,7 +554,7 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       const SeriesResult s = TestSeries(x, {true, +1, 0}, o);
       if (!s.tested) continue;
       ChangeFinding f = base("issue_spike", "issue_share:" + category);
-      FillFromSeries(s, sorted, &f);
+      FillFromSeries(s, sorted, now, o.dating, &f);
       const int mentions_after = static_cast<int>(std::lround(f.after * f.after_reviews));
       const int mentions_before = static_cast<int>(std::lround(f.before * f.before_reviews));
       f.meets_effect = f.after - f.before >= o.min_issue_rise && f.after >= o.issue_ratio * f.before &&

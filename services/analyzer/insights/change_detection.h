@@ -58,6 +58,14 @@ enum class QualityTest {
   kJointScan,        // once: the largest shift of stars, sentiment or their sum, by permutation
 };
 
+// Where in the gap between the last review before a change and the first after it the change is dated.
+enum class ChangeDating {
+  kFirstReviewAfter,   // the first review that shows it
+  kArrivalLikelihood,  // the end of the gap the review arrivals favour (two Poisson rates, see ChangeTime)
+  kGapMidpoint,        // halfway
+  kAfterLastBefore,    // just after the last review before it
+};
+
 struct ChangeOptions {
   ChangeCalibration calibration = ChangeCalibration::kPerProduct;
   double product_alpha = 0.015;  // per-product family-wise level: E[unchanged products alerted] <= alpha x N
@@ -65,6 +73,8 @@ struct ChangeOptions {
   double product_fdr = 0;       // > 0: also alert products that BH at this level over products passes
   double quality_weight = 0.6;  // the stars/sentiment test's share of product_alpha (weighted Holm)
   double combined_variance_floor = 0.1;
+  ChangeDating dating = ChangeDating::kFirstReviewAfter;  // others: measured, not kept (README)
+  double date_support = 0;  // > 0: the earliest split within this many log-likelihood units of the best
   int permutations = 999;   // the split search's p by permutation (0: Bonferroni over the grid)
   int min_after = 8;        // reviews after a change before it can be reported
   int min_before = 5;       // reviews before it

@@ -58,6 +58,36 @@ TEST(ChangeDetection, FindsAndDatesAnOldDropThatPersists) {
   EXPECT_TRUE(rating);
 }
 
+// A drop after a 40-day gap without reviews: the split is the same whichever way the gap is dated; the
+// default dates the change at the first review that shows it, the other rules inside the gap.
+TEST(ChangeDetection, TheDatingRulePlacesTheChangeInTheGapBeforeTheFirstReviewAfterIt) {
+  std::mt19937 rng(5);
+  std::vector<ReviewFact> facts;
+  AddReviews(&facts, 40, 0, 4.6, &rng);              // days 0..117
+  AddReviews(&facts, 30, 157, 1.8, &rng, "", 0, 6);  // days 157..331, half the rate
+  const absl::Time now = facts.back().created_at + absl::Hours(24);
+  auto rating_since = [&](ChangeDating dating, ChangeFinding* out) {
+    ChangeOptions o;
+    o.dating = dating;
+    for (const ChangeFinding& c : TestProductChanges("p1", facts, now, o))
+      if (c.metric == "average_rating") *out = c;
+    return absl::ToDoubleHours(out->since - kStart) / 24;
+  };
+  ChangeFinding first, arrival, midpoint, just_after;
+  EXPECT_NEAR(rating_since(ChangeDating::kFirstReviewAfter, &first), 157, 1e-6);
+  EXPECT_EQ(first.before_reviews, 40);
+  EXPECT_NEAR(rating_since(ChangeDating::kGapMidpoint, &midpoint), 137, 1e-6);
+  EXPECT_NEAR(rating_since(ChangeDating::kAfterLastBefore, &just_after), 117, 1e-3);
+  // Reviews came at half the rate after: the arrival times favour the gap's start.
+  EXPECT_NEAR(rating_since(ChangeDating::kArrivalLikelihood, &arrival), 117, 1e-3);
+  for (const ChangeFinding* c : {&arrival, &midpoint, &just_after}) {
+    EXPECT_EQ(c->before_reviews, first.before_reviews);
+    EXPECT_EQ(c->after_reviews, first.after_reviews);
+    EXPECT_EQ(c->p_value, first.p_value);
+    EXPECT_EQ(c->meets_effect, first.meets_effect);
+  }
+}
+
 // Unchanged products of many shapes (20-79 reviews, means 3.2-4.8, an issue at 8%).
 std::map<std::string, std::vector<ReviewFact>> UnchangedProducts(int count) {
   std::map<std::string, std::vector<ReviewFact>> products;
