@@ -123,7 +123,11 @@ AlertScore ScoreAlerts(const std::vector<FileReview>& reviews, const PlantedTrut
     double best = 1e18;
     for (const ChangeFinding* c : alerts->second)
       best = std::min(best, std::fabs(absl::ToDoubleHours(c->since - *since)) / 24);
-    if (best <= o.max_date_error_days) ++s.dated;
+    if (best <= o.max_date_error_days) {
+      ++s.dated;
+    } else {
+      s.misdated.push_back(product);
+    }
   }
   return s;
 }

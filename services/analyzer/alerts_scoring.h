@@ -56,7 +56,7 @@ struct AlertScore {
   double recall() const { return eligible ? static_cast<double>(detected) / eligible : 0; }
   double false_alarm_rate() const { return unchanged ? static_cast<double>(false_alarms) / unchanged : 0; }
   double dated_share() const { return detected ? static_cast<double>(dated) / detected : 0; }
-  std::vector<std::string> missed, false_alarm_products;
+  std::vector<std::string> missed, false_alarm_products, misdated;  // misdated: detected, dated > 30 days off
 };
 
 struct ScoreOptions {

@@ -6,7 +6,7 @@
 //     planting seeds.
 // The figures are printed; the assertions are floors a little under what was measured (bench/alerts_bench.sh
 // reports them against the targets: recall >= 0.9, <= 1% of unchanged products alerted, dated within
-// 30 days).
+// 30 days). Sharded: each case runs alone (the engine's analysis of each world dominates).
 #include "services/analyzer/alerts_scoring.h"
 
 #include <cstdio>
@@ -54,9 +54,13 @@ TEST_P(GeneratedWorld, PlantedChangesAreFoundAndUnchangedProductsStayQuiet) {
   const AlertScore s = ScoreAlerts(*reviews, *truth, alerts.changes);
   Print(absl::StrCat("seed ", c.seed, " products ", c.products), s);
   ASSERT_GE(s.eligible, 8);
-  EXPECT_GE(s.recall(), 0.6);
+  // Measured (2026-12-07, per-product calibration at product_alpha 0.015): seed 42 recall 0.93 (13 of 14),
+  // 0.75% false alarms (7 of 939), dated 0.85; seed 7 recall 0.91 (10 of 11), 0.74% (7 of 948), dated 0.80.
+  // The targets: recall >= 0.9, <= 1% false alarms. One missed change is 0.07-0.09 of recall here.
+  EXPECT_GE(s.recall(), 0.85);
   EXPECT_LE(s.false_alarm_rate(), 0.01);
-  EXPECT_GE(s.dated_share(), 0.8);
+  EXPECT_GE(s.dated_share(), 0.75);
+  EXPECT_EQ(s.dated + static_cast<int>(s.misdated.size()), s.detected);
   for (const ChangeFinding& f : alerts.changes) {  // every alert names its own product's reviews
     for (const std::string& id : f.evidence) EXPECT_NE(id.find(f.product_id), std::string::npos) << id;
   }
@@ -86,12 +90,14 @@ TEST(RealText, PlantedChangesInRealReviews) {
     const AlertScore s = ScoreAlerts(w.reviews, w.truth, alerts.changes, so);
     Print(absl::StrCat("real text, planting seed ", seed), s);
     ASSERT_GE(s.eligible, 20);
-    // Regression floors, not the targets (recall >= 0.9, <= 1% false alarms), which are not met
-    // yet: measured 0.76 / 0.85 recall and 0.76% / 1.5% false alarms on planting seeds 1 / 2 (the README's
-    // Alerts section says where the misses are and what was tried).
+    // Measured (2026-12-07): recall 0.73 / 0.80 (30 / 33 of 41), false alarms 0.38% / 0.77% (1 of 264 / 2
+    // of 261), dated 0.93 / 0.91 on planting seeds 1 / 2. False alarms meet the issue's <= 1%; recall is
+    // under its 0.9: every planted change whose stars differ at p <= 0.0005 at the planted date is found
+    // (29 / 32), the misses are changes with less signal (the README's Alerts section, by signal).
     EXPECT_GE(s.recall(), 0.7);
-    EXPECT_LE(s.false_alarm_rate(), 0.02);
-    EXPECT_GE(s.dated_share(), 0.8);
+    EXPECT_LE(s.false_alarm_rate(), 0.01);
+    EXPECT_GE(s.dated_share(), 0.85);
+    EXPECT_EQ(s.dated + static_cast<int>(s.misdated.size()), s.detected);
   }
 }
 

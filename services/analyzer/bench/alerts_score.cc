@@ -4,6 +4,10 @@
 // For each: recall of planted changes with >= 8 reviews after, the share of unchanged products alerted, and
 // the share of detected changes dated within 30 days, next to the previous detector (insights/aggregate.h
 // DetectAlerts: a recent window against the year before it) on the same reviews as the baseline.
+// Development: --facts (analysed reviews from --dump), --curve (recall and false alarms per product_alpha),
+// --by_signal (recall by the planted change's strength), --list --diagnose (every test of each miss; --list
+// also the detections dated > 30 days off), and overrides of the calibration (--calibration=bh, --alpha,
+// --quality, --quality_weight, --product_fdr) and of the dating (--dating, --date_support).
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -19,6 +23,7 @@
 #include "services/analyzer/alerts_scoring.h"
 #include "services/analyzer/cli_alerts.h"
 #include "services/analyzer/insights/aggregate.h"
+#include "services/analyzer/insights/stats.h"
 
 ABSL_FLAG(std::string, world, "", "a marketplace export directory");
 ABSL_FLAG(std::string, real, "", "comma-separated Amazon JSON-lines files");
@@ -28,12 +33,27 @@ ABSL_FLAG(bool, list, false, "also list missed and falsely alerted products");
 // Sensitivity only (the service's defaults when unset): what the calibration trades.
 ABSL_FLAG(double, fdr, -1, "override ChangeOptions::fdr");
 ABSL_FLAG(int, min_before, -1, "override ChangeOptions::min_before");
+ABSL_FLAG(std::string, calibration, "", "override ChangeOptions::calibration: product | bh");
+ABSL_FLAG(double, alpha, -1, "override ChangeOptions::product_alpha");
+ABSL_FLAG(int, quality, -1, "override ChangeOptions::quality_test (0 separate | 1 sum | 2 joint scan)");
+ABSL_FLAG(
+    int, dating, -1,
+    "override ChangeOptions::dating (0 first review after | 1 arrival likelihood | 2 gap midpoint | 3 just "
+    "after the last review before)");
+ABSL_FLAG(double, date_support, -1, "override ChangeOptions::date_support");
+ABSL_FLAG(int, permutations, -1, "override ChangeOptions::permutations");
+ABSL_FLAG(double, quality_weight, -1, "override ChangeOptions::quality_weight");
+ABSL_FLAG(double, product_fdr, -1, "override ChangeOptions::product_fdr");
+ABSL_FLAG(std::string, curve, "", "comma-separated product alphas: print recall and false alarms at each");
 ABSL_FLAG(double, threshold, -1, "a fixed p threshold instead of Benjamini-Hochberg (sensitivity)");
 // Development: the analysed facts and the truth to a file, and read back instead of analysing (the engine's
 // training and analysis dominate a run; the detector is what is being developed).
 ABSL_FLAG(std::string, dump, "", "write the analysed facts and the truth to this file");
 ABSL_FLAG(std::string, facts, "", "read facts and truth written by --dump instead of --world/--real");
 ABSL_FLAG(bool, diagnose, false, "with --list: every test of each missed product");
+ABSL_FLAG(bool, by_signal, false,
+          "recall by signal strength: the one-sided t-test of the stars split at the planted date (an "
+          "oracle that knows the date; no search, no calibration)");
 
 namespace {
 using marketlens::analyzer::AnalysedReviews;
@@ -92,6 +112,25 @@ bool ReadFacts(const std::string& path, AnalysedReviews* a, std::vector<FileRevi
     }
   }
   return true;
+}
+
+// The stars' one-sided p at the planted date (Student's pooled t; before vs after), and the after reviews.
+double OracleP(const std::vector<ReviewFact>& facts, absl::Time planted, int* after_reviews) {
+  double sb = 0, sa = 0, qb = 0, qa = 0;
+  int nb = 0, na = 0;
+  for (const ReviewFact& f : facts) {
+    if (f.created_at < planted) {
+      sb += f.rating, qb += f.rating * f.rating, ++nb;
+    } else {
+      sa += f.rating, qa += f.rating * f.rating, ++na;
+    }
+  }
+  *after_reviews = na;
+  if (nb < 2 || na < 2) return 1;
+  const double mb = sb / nb, ma = sa / na;
+  const double pooled = std::max(0.1, ((qb - nb * mb * mb) + (qa - na * ma * ma)) / (nb + na - 2));
+  const double t = (ma - mb) / std::sqrt(pooled * (1.0 / na + 1.0 / nb));
+  return marketlens::analyzer::StudentTCdf(t, nb + na - 2);
 }
 
 }  // namespace
@@ -154,6 +193,30 @@ int main(int argc, char** argv) {
   ChangeOptions options;
   if (absl::GetFlag(FLAGS_fdr) > 0) options.fdr = absl::GetFlag(FLAGS_fdr);
   if (absl::GetFlag(FLAGS_min_before) > 0) options.min_before = absl::GetFlag(FLAGS_min_before);
+  if (absl::GetFlag(FLAGS_calibration) == "bh") options.calibration = ChangeCalibration::kBenjaminiHochberg;
+  if (absl::GetFlag(FLAGS_alpha) > 0) options.product_alpha = absl::GetFlag(FLAGS_alpha);
+  if (absl::GetFlag(FLAGS_quality) >= 0)
+    options.quality_test = static_cast<QualityTest>(absl::GetFlag(FLAGS_quality));
+  if (absl::GetFlag(FLAGS_dating) >= 0)
+    options.dating = static_cast<ChangeDating>(absl::GetFlag(FLAGS_dating));
+  if (absl::GetFlag(FLAGS_date_support) >= 0) options.date_support = absl::GetFlag(FLAGS_date_support);
+  if (absl::GetFlag(FLAGS_permutations) >= 0) options.permutations = absl::GetFlag(FLAGS_permutations);
+  if (absl::GetFlag(FLAGS_quality_weight) > 0) options.quality_weight = absl::GetFlag(FLAGS_quality_weight);
+  if (absl::GetFlag(FLAGS_product_fdr) >= 0) options.product_fdr = absl::GetFlag(FLAGS_product_fdr);
+  if (!absl::GetFlag(FLAGS_curve).empty()) {  // the operating curve: recall and false alarms per alpha
+    ScoreOptions so;
+    so.kinds = kinds;
+    for (absl::string_view a : absl::StrSplit(absl::GetFlag(FLAGS_curve), ',')) {
+      ChangeOptions co = options;
+      if (!absl::SimpleAtod(a, &co.product_alpha)) continue;
+      const AlertScore c =
+          ScoreAlerts(reviews, truth, DetectChanges(analysed.products, analysed.now, co), so);
+      std::cout << absl::StrFormat(
+          "curve: alpha=%g recall=%.3f (%d/%d) false_alarms=%.4f (%d/%d) dated=%.3f\n", co.product_alpha,
+          c.recall(), c.detected, c.eligible, c.false_alarm_rate(), c.false_alarms, c.unchanged,
+          c.dated_share());
+    }
+  }
   std::vector<ChangeFinding> changes;
   if (absl::GetFlag(FLAGS_threshold) > 0) {  // sensitivity: a fixed p threshold instead of BH
     for (const auto& [product, facts] : analysed.products) {
@@ -187,17 +250,16 @@ int main(int argc, char** argv) {
       name, static_cast<int>(truth.size()), static_cast<int>(reviews.size()), s.eligible, s.detected,
       s.unchanged, s.false_alarms, b.detected, b.false_alarms);
   if (absl::GetFlag(FLAGS_list)) {
-    std::vector<double> ps, min_ps;
+    std::vector<ChangeFinding> all;
     std::map<std::string, int> by_kind;
     for (const auto& [product, facts] : analysed.products) {
-      for (const ChangeFinding& f : TestProductChanges(product, facts, analysed.now, options)) {
-        ps.push_back(f.p_value);
-        min_ps.push_back(f.min_p_value);
+      for (ChangeFinding& f : TestProductChanges(product, facts, analysed.now, options)) {
         if (f.min_p_value <= options.fdr / 100) ++by_kind[f.kind];
+        all.push_back(std::move(f));
       }
     }
-    std::cout << absl::StrFormat("  tests=%d BH threshold=%.3g\n", static_cast<int>(ps.size()),
-                                 TaroneBenjaminiHochbergThreshold(ps, min_ps, options.fdr));
+    std::cout << absl::StrFormat("  tests=%d alert threshold=%.3g\n", static_cast<int>(all.size()),
+                                 AlertThreshold(all, options));
     for (const auto& [kind, count] : by_kind)
       std::cout << "  tests of " << kind << " able to reach p <= fdr/100: " << count << "\n";
     for (const auto& p : s.missed) {
@@ -211,12 +273,44 @@ int main(int argc, char** argv) {
                                    absl::FormatTime("%Y-%m-%d", planted, absl::UTCTimeZone()), before,
                                    static_cast<int>(facts.size()) - before);
       for (const ChangeFinding& f : TestProductChanges(p, facts, analysed.now, options))
-        std::cout << "    test " << (f.meets_effect ? "effect " : "small ") << AlertJson(f) << "\n";
+        std::cout << "    test " << (f.meets_effect ? "effect " : "small ")
+                  << (f.open ? "open " : "reverted ") << absl::StrFormat("test_p=%.3g ", f.test_p_value)
+                  << AlertJson(f) << "\n";
+    }
+    for (const auto& p : s.misdated) {  // detected, but no open alert within 30 days of the planted date
+      const auto& facts = analysed.products.at(p);
+      const absl::Time planted = *truth.at(p);
+      int before = 0;
+      for (const ReviewFact& f : facts) before += f.created_at < planted;
+      std::cout << absl::StrFormat("  misdated %s: planted %s, reviews before %d after %d\n", p,
+                                   absl::FormatTime("%Y-%m-%d", planted, absl::UTCTimeZone()), before,
+                                   static_cast<int>(facts.size()) - before);
+      for (const ChangeFinding& f : changes)
+        if (f.product_id == p && f.open) std::cout << "    " << AlertJson(f) << "\n";
     }
     for (const auto& p : s.false_alarm_products) {
       std::cout << "  false alarm " << p << "\n";
       for (const ChangeFinding& f : changes)
         if (f.product_id == p && f.open) std::cout << "    " << AlertJson(f) << "\n";
+    }
+  }
+  if (absl::GetFlag(FLAGS_by_signal)) {
+    const double edges[] = {0.0005, 0.005, 0.05, 1.01};
+    int eligible[4] = {0}, found[4] = {0};
+    const std::set<std::string> missed(s.missed.begin(), s.missed.end());
+    for (const auto& [product, since] : truth) {
+      if (!since || !analysed.products.count(product)) continue;
+      int after = 0;
+      const double p = OracleP(analysed.products.at(product), *since, &after);
+      if (after < so.min_after) continue;
+      int b = 0;
+      while (p > edges[b]) ++b;
+      ++eligible[b];
+      found[b] += !missed.count(product);
+    }
+    for (int b = 0; b < 4; ++b) {
+      std::cout << absl::StrFormat("signal: oracle_p<=%g eligible=%d detected=%d\n", edges[b], eligible[b],
+                                   found[b]);
     }
   }
   std::cout << absl::StrFormat(

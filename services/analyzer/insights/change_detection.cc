@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <random>
 #include <set>
 
 #include "absl/strings/str_format.h"
@@ -91,6 +92,17 @@ double ShareShiftP(const Prefix& p, int b0, int b1, int a0, int a1, int directio
                        : HypergeometricLowerTail(xa, total, xa + xb, a1 - a0);
 }
 
+// A stable 64-bit hash (FNV-1a) of a product and metric: the permutation test's seed, so the same reviews
+// give the same p in the service, the cli and the tests.
+uint64_t StableSeed(const std::string& a, const std::string& b) {
+  uint64_t h = 1469598103934665603ULL;
+  for (const std::string* s : {&a, &b}) {
+    for (unsigned char c : *s) h = (h ^ c) * 1099511628211ULL;
+    h = (h ^ 0xff) * 1099511628211ULL;
+  }
+  return h;
+}
+
 struct SeriesSpec {
   bool binary = false;  // issue mentions: Fisher; else Welch
   int direction = -1;   // the bad direction: -1 lower (rating, sentiment), +1 higher (issue share)
@@ -128,7 +140,62 @@ double SplitGain(const Prefix& p, const SeriesSpec& spec, int i, int n) {
   return ll(x1, n1) + ll(x2, n2) - ll(x1 + x2, n);
 }
 
-SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, const ChangeOptions& o) {
+// The split search's p by permutation. The statistic is the largest standardised mean shift in the bad
+// direction over the grid's splits and over the given series (the same reviews' stars, sentiment, ...;
+// each series' total variance is fixed under permutation, so each is a scan of pooled t-like statistics).
+// Its p is the share of random orders of the same reviews whose statistic reaches it: exact under "no
+// change", where the reviews' order is exchangeable, however correlated the grid points and the series are
+// (Bonferroni over them is far more conservative). Under "no change" the p-values are uniform.
+double PermutationScanP(const std::vector<const std::vector<double>*>& series,
+                        const std::vector<double>& variance_floors, const std::vector<int>& grid,
+                        int direction, int permutations, uint64_t seed) {
+  const int n = static_cast<int>(series.front()->size());
+  const size_t m = series.size();
+  std::vector<double> mean(m, 0), sd(m, 1);
+  for (size_t j = 0; j < m; ++j) {
+    double sq = 0;
+    for (double v : *series[j]) mean[j] += v;
+    mean[j] /= n;
+    for (double v : *series[j]) sq += (v - mean[j]) * (v - mean[j]);
+    sd[j] = std::sqrt(std::max(variance_floors[j], sq / std::max(1, n - 1)));
+  }
+  std::vector<double> weight;  // z_k = (mean of the last k - overall mean) * weight_k / sd, bad direction
+  for (int k : grid) weight.push_back(direction / std::sqrt(1.0 / k - 1.0 / n));
+  auto statistic = [&](const std::vector<int>& order) {
+    double best = -1e300;
+    for (size_t j = 0; j < m; ++j) {
+      const std::vector<double>& x = *series[j];
+      double tail = 0;
+      size_t g = 0;
+      for (int i = n - 1, taken = 1; i >= 0; --i, ++taken) {
+        const double v = x[order[i]];
+        tail += v;
+        if (g < grid.size() && taken == grid[g]) {
+          best = std::max(best, (tail / taken - mean[j]) * weight[g] / sd[j]);
+          ++g;
+        }
+      }
+    }
+    return best;
+  };
+  std::vector<int> order(n);
+  for (int i = 0; i < n; ++i) order[i] = i;
+  const double observed = statistic(order) - 1e-12;
+  std::mt19937_64 rng(seed);
+  // Besag and Clifford's sequential p: stop once kEnoughReached orders reach the statistic (p = reached /
+  // orders drawn, still a valid p); an unchanged product, the common case, stops after a few dozen.
+  constexpr int kEnoughReached = 20;
+  int reached = 0;
+  for (int b = 1; b <= permutations; ++b) {
+    std::shuffle(order.begin(), order.end(), rng);
+    reached += statistic(order) >= observed;
+    if (reached == kEnoughReached) return static_cast<double>(reached) / b;
+  }
+  return (1.0 + reached) / (1.0 + permutations);
+}
+
+SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, const ChangeOptions& o,
+                        uint64_t seed = 0) {
   SeriesResult r;
   const int n = static_cast<int>(x.size());
   const std::vector<int> grid = Grid(n, o.min_after, o.min_before, o.grid_ratio);
@@ -142,6 +209,9 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
     if (pk < best_p) best_p = pk, best_k = k;
   }
   r.p = std::min(1.0, best_p * grid.size());
+  if (!spec.binary && o.permutations > 0) {
+    r.p = PermutationScanP({&x}, {spec.variance_floor}, grid, spec.direction, o.permutations, seed);
+  }
   if (spec.binary) {  // all mentions as late as possible: the most extreme outcome the margins allow
     const int total = static_cast<int>(std::lround(p.s[n]));
     double min_p = 1;
@@ -154,9 +224,22 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
       std::min(n - o.min_before, static_cast<int>(std::ceil(best_k * o.grid_ratio * o.grid_ratio)));
   int split = n - best_k;
   double best_gain = -1;
+  std::vector<double> gains(n + 1, -1);
   for (int k = k_lo; k <= k_hi; ++k) {
     const double g = SplitGain(p, spec, n - k, n);
+    gains[k] = g;
     if (g > best_gain) best_gain = g, split = n - k;
+  }
+  if (o.date_support > 0 && best_gain > 0) {
+    // Gaussian gains are n1 n2 / n (m2 - m1)^2: in log-likelihood units over 2 variance.
+    const double scale =
+        spec.binary ? 1 : 2 * std::max(spec.variance_floor, p.Segment(0, n, 0).m2 / std::max(1, n - 1));
+    for (int k = k_hi; k >= k_lo; --k) {
+      if (gains[k] >= best_gain - o.date_support * scale) {
+        split = n - k;
+        break;
+      }
+    }
   }
   r.split = split;
   r.before = p.s[split] / split;
@@ -182,6 +265,38 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
   return r;
 }
 
+// Each review's stars and sentiment standardised over the product's whole history and summed: a series
+// whose mean shift is a joint deterioration of both. Under "no change" the reviews are exchangeable, and
+// standardising by the whole history keeps them so (a permutation test on the sum stays exact).
+std::vector<double> StandardisedSum(const std::vector<double>& a, const std::vector<double>& b,
+                                    double floor_a, double floor_b) {
+  auto standardise = [](const std::vector<double>& x, double floor) {
+    double mean = 0, sq = 0;
+    for (double v : x) mean += v;
+    mean /= x.size();
+    for (double v : x) sq += (v - mean) * (v - mean);
+    const double sd = std::sqrt(std::max(floor, x.size() > 1 ? sq / (x.size() - 1) : 0));
+    std::vector<double> z;
+    for (double v : x) z.push_back((v - mean) / sd);
+    return z;
+  };
+  std::vector<double> za = standardise(a, floor_a), zb = standardise(b, floor_b);
+  for (size_t i = 0; i < za.size(); ++i) za[i] += zb[i];
+  return za;
+}
+
+// One metric's values at the split (and recovery) found on another series: same p, own before/after.
+SeriesResult AtSplitOf(const SeriesResult& found, const std::vector<double>& x) {
+  SeriesResult r = found;
+  if (!r.tested) return r;
+  const Prefix p(x);
+  const int n = static_cast<int>(x.size());
+  const int end = r.recovery >= 0 ? r.recovery : n;
+  r.before = p.s[r.split] / r.split;
+  r.after = (p.s[end] - p.s[r.split]) / (end - r.split);
+  return r;
+}
+
 std::vector<std::string> Evidence(const std::vector<const ReviewFact*>& sorted, int from, int to,
                                   const std::function<bool(const ReviewFact&)>& shows, int max) {
   std::vector<std::string> out;
@@ -191,17 +306,113 @@ std::vector<std::string> Evidence(const std::vector<const ReviewFact*>& sorted, 
   return out;
 }
 
-void FillFromSeries(const SeriesResult& s, const std::vector<const ReviewFact*>& sorted, ChangeFinding* f) {
+// The change happened after review split - 1 and by review split; where in that gap (ChangeDating)? The
+// default, the first review after, is what the reviews show. kArrivalLikelihood: with reviews arriving as a
+// Poisson process whose rate may change with the product, the likelihood of the arrival times with one rate
+// before the change time t and another after (profiled) is convex in t within the gap, so its maximum is at
+// an end: just after the last review before when reviews came more slowly afterwards, else the first after.
+absl::Time ChangeTime(const std::vector<const ReviewFact*>& sorted, int split, absl::Time now,
+                      ChangeDating dating) {
+  const absl::Time last_before = sorted[split - 1]->created_at, first_after = sorted[split]->created_at;
+  const absl::Time just_after = std::min(first_after, last_before + absl::Seconds(1));
+  switch (dating) {
+    case ChangeDating::kFirstReviewAfter:
+      return first_after;
+    case ChangeDating::kGapMidpoint:
+      return last_before + (first_after - last_before) / 2;
+    case ChangeDating::kAfterLastBefore:
+      return just_after;
+    case ChangeDating::kArrivalLikelihood:
+      break;
+  }
+  const double n = static_cast<double>(sorted.size()), x1 = split, x2 = n - split;
+  const absl::Time start = sorted.front()->created_at;
+  auto log_likelihood = [&](absl::Time t) {
+    const double t1 = absl::ToDoubleHours(t - start), t2 = absl::ToDoubleHours(now - t);
+    if (t1 <= 0 || t2 <= 0) return -1e300;
+    return x1 * std::log(x1 / t1) + x2 * std::log(x2 / t2);
+  };
+  return log_likelihood(just_after) > log_likelihood(first_after) ? just_after : first_after;
+}
+
+void FillFromSeries(const SeriesResult& s, const std::vector<const ReviewFact*>& sorted, absl::Time now,
+                    ChangeDating dating, ChangeFinding* f) {
   const int n = static_cast<int>(sorted.size());
   f->p_value = s.p;
+  f->test_p_value = s.p;
   f->min_p_value = s.min_p;
-  f->since = sorted[s.split]->created_at;
+  f->since = ChangeTime(sorted, s.split, now, dating);
   f->before = s.before;
   f->after = s.after;
   f->before_reviews = s.split;
   f->after_reviews = (s.recovery >= 0 ? s.recovery : n) - s.split;
   f->open = s.recovery < 0;
   if (s.recovery >= 0) f->recovered_at = sorted[s.recovery]->created_at;
+}
+
+// Per-product calibration: the product's tests are one family, tested by weighted Holm at product_alpha.
+// Stars and sentiment (one member when judged jointly) are the primary test with weight quality_weight;
+// the issue shares and the velocity share the rest, after Tarone's screen within that share (count tests
+// whose smallest attainable p cannot reach their level do not count, for the smallest K with at most K
+// tests left). Each finding's p_value becomes its adjusted p (1 for screened-out tests), so "p_value <=
+// product_alpha" is the product's rule and the family-wise error per unchanged product is <= product_alpha.
+void AdjustWithinProduct(const ChangeOptions& o, std::vector<ChangeFinding>* tests) {
+  const bool joint = o.quality_test != QualityTest::kSeparate;
+  std::map<std::string, std::vector<ChangeFinding*>> members;
+  for (ChangeFinding& t : *tests) {
+    const bool quality = t.metric == "average_rating" || t.metric == "sentiment";
+    members[joint && quality ? "quality" : t.metric].push_back(&t);
+  }
+  auto is_primary = [&](const std::string& key) {
+    return key == "quality" || (!joint && (key == "average_rating" || key == "sentiment"));
+  };
+  size_t primaries = 0, secondaries = 0;
+  for (const auto& [key, fs] : members) (is_primary(key) ? primaries : secondaries)++;
+  if (primaries == 0 && secondaries == 0) return;
+  const double secondary_share = secondaries == 0 ? 0 : primaries == 0 ? 1 : 1 - o.quality_weight;
+  // Tarone within the secondary share.
+  double level = 0;
+  for (size_t k = 1; k <= secondaries; ++k) {
+    size_t m_k = 0;
+    for (const auto& [key, fs] : members)
+      m_k += !is_primary(key) && fs.front()->min_p_value <= o.product_alpha * secondary_share / k;
+    if (m_k <= k) {
+      level = o.product_alpha * secondary_share / k;
+      break;
+    }
+  }
+  struct Member {
+    double p, weight;
+    std::vector<ChangeFinding*>* findings;
+  };
+  std::vector<Member> kept;
+  size_t kept_secondaries = 0;
+  for (auto& [key, fs] : members) {
+    if (!is_primary(key) && fs.front()->min_p_value <= level) ++kept_secondaries;
+  }
+  for (auto& [key, fs] : members) {
+    double weight = 0;
+    if (is_primary(key)) {
+      weight = (kept_secondaries == 0 ? 1.0 : o.quality_weight) / primaries;
+    } else if (fs.front()->min_p_value <= level) {
+      weight = (primaries == 0 ? 1.0 : 1 - o.quality_weight) / kept_secondaries;
+    }
+    if (weight > 0) {
+      kept.push_back({fs.front()->p_value, weight, &fs});
+    } else {
+      for (ChangeFinding* f : fs) f->p_value = 1;
+    }
+  }
+  // Weighted Holm: in order of p / weight, each step's adjusted p is p / weight x the weight still untested.
+  std::sort(kept.begin(), kept.end(),
+            [](const Member& a, const Member& b) { return a.p / a.weight < b.p / b.weight; });
+  double remaining = 0, running = 0;
+  for (const Member& m : kept) remaining += m.weight;
+  for (const Member& m : kept) {
+    running = std::max(running, std::min(1.0, m.p / m.weight * remaining));
+    remaining -= m.weight;
+    for (ChangeFinding* f : *m.findings) f->p_value = running;
+  }
 }
 
 std::string Period(const ChangeFinding& f) {
@@ -250,14 +461,53 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     return f;
   };
 
-  // Average rating.
+  // Average rating and sentiment: by default one permutation test judges both (one member of the product's
+  // family, not two; a change may move the stars, the sentiment or both), each metric dated by its own
+  // split search and alerting on its own effect size. kStandardisedSum tests and dates their sum only;
+  // kSeparate tests each alone.
   {
-    std::vector<double> x;
-    for (const ReviewFact* f : sorted) x.push_back(f->rating);
-    const SeriesResult s = TestSeries(x, {false, -1, o.rating_variance_floor}, o);
-    if (s.tested) {
+    std::vector<double> stars, sentiment;
+    for (const ReviewFact* f : sorted) {
+      stars.push_back(f->rating);
+      sentiment.push_back(f->sentiment);
+    }
+    SeriesResult rating_series, sentiment_series;
+    if (o.quality_test == QualityTest::kStandardisedSum) {
+      const SeriesResult combined =
+          TestSeries(StandardisedSum(stars, sentiment, o.rating_variance_floor, o.sentiment_variance_floor),
+                     {false, -1, o.combined_variance_floor}, o, StableSeed(product_id, "quality"));
+      rating_series = AtSplitOf(combined, stars);
+      sentiment_series = AtSplitOf(combined, sentiment);
+    } else if (o.quality_test == QualityTest::kJointScan) {
+      // Each metric dated by its own split search; one permutation test of the largest shift of the stars,
+      // the sentiment or their standardised sum judges both.
+      ChangeOptions own = o;
+      own.permutations = 0;
+      rating_series = TestSeries(stars, {false, -1, o.rating_variance_floor}, own);
+      sentiment_series = TestSeries(sentiment, {false, -1, o.sentiment_variance_floor}, own);
+      if (rating_series.tested && o.permutations > 0) {
+        const std::vector<double> sum =
+            StandardisedSum(stars, sentiment, o.rating_variance_floor, o.sentiment_variance_floor);
+        const double p =
+            PermutationScanP({&stars, &sentiment, &sum},
+                             {o.rating_variance_floor, o.sentiment_variance_floor, o.combined_variance_floor},
+                             Grid(n, o.min_after, o.min_before, o.grid_ratio), -1, o.permutations,
+                             StableSeed(product_id, "quality"));
+        rating_series.p = sentiment_series.p = p;
+      } else {
+        rating_series.p = sentiment_series.p =
+            std::min(1.0, 2 * std::min(rating_series.p, sentiment_series.p));
+      }
+    } else {
+      rating_series = TestSeries(stars, {false, -1, o.rating_variance_floor}, o,
+                                 StableSeed(product_id, "average_rating"));
+      sentiment_series = TestSeries(sentiment, {false, -1, o.sentiment_variance_floor}, o,
+                                    StableSeed(product_id, "sentiment"));
+    }
+    if (rating_series.tested) {
+      const SeriesResult& s = rating_series;
       ChangeFinding f = base("rating_drop", "average_rating");
-      FillFromSeries(s, sorted, &f);
+      FillFromSeries(s, sorted, now, o.dating, &f);
       int low_before = 0, low_after = 0;
       for (int i = 0; i < s.split; ++i) low_before += sorted[i]->rating <= 2;
       for (int i = s.split; i < s.split + f.after_reviews; ++i) low_after += sorted[i]->rating <= 2;
@@ -273,15 +523,10 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
                                   Period(f), f.after, f.after_reviews, f.before, f.before_reviews);
       out.push_back(std::move(f));
     }
-  }
-  // Sentiment.
-  {
-    std::vector<double> x;
-    for (const ReviewFact* f : sorted) x.push_back(f->sentiment);
-    const SeriesResult s = TestSeries(x, {false, -1, o.sentiment_variance_floor}, o);
-    if (s.tested) {
+    if (sentiment_series.tested) {
+      const SeriesResult& s = sentiment_series;
       ChangeFinding f = base("sentiment_drop", "sentiment");
-      FillFromSeries(s, sorted, &f);
+      FillFromSeries(s, sorted, now, o.dating, &f);
       f.meets_effect = f.before - f.after >= o.min_sentiment_drop;
       const double line = std::min(0.0, f.after);
       f.evidence = Evidence(
@@ -309,7 +554,7 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       const SeriesResult s = TestSeries(x, {true, +1, 0}, o);
       if (!s.tested) continue;
       ChangeFinding f = base("issue_spike", "issue_share:" + category);
-      FillFromSeries(s, sorted, &f);
+      FillFromSeries(s, sorted, now, o.dating, &f);
       const int mentions_after = static_cast<int>(std::lround(f.after * f.after_reviews));
       const int mentions_before = static_cast<int>(std::lround(f.before * f.before_reviews));
       f.meets_effect = f.after - f.before >= o.min_issue_rise && f.after >= o.issue_ratio * f.before &&
@@ -347,6 +592,10 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       }
       ChangeFinding f = base("velocity_drop", "review_velocity");
       f.p_value = std::min(1.0, best_p * usable.size());
+      f.test_p_value = f.p_value;
+      double min_p = 1;  // no review at all after the split: the smallest p the history allows (Tarone)
+      for (double d : usable) min_p = std::min(min_p, BinomialLowerTail(0, n, d / span_days));
+      f.min_p_value = std::min(1.0, min_p * usable.size());
       // Refine: the maximum-likelihood split time (two Poisson rates) among review times near the grid point.
       const absl::Time lo = now - absl::Hours(24) * best_d * o.grid_ratio * o.grid_ratio;
       const absl::Time hi = now - absl::Hours(24) * std::max<double>(o.min_velocity_days / 2.0,
@@ -376,6 +625,7 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       out.push_back(std::move(f));
     }
   }
+  if (o.calibration == ChangeCalibration::kPerProduct) AdjustWithinProduct(o, &out);
   return out;
 }
 
@@ -408,15 +658,32 @@ double TaroneBenjaminiHochbergThreshold(const std::vector<double>& p_values,
   return BenjaminiHochbergThreshold(p_values, q);
 }
 
-std::vector<ChangeFinding> SelectChanges(const std::vector<ChangeFinding>& tests, const ChangeOptions& o) {
-  std::vector<double> ps, min_ps;
-  ps.reserve(tests.size());
-  min_ps.reserve(tests.size());
-  for (const ChangeFinding& t : tests) {
-    ps.push_back(t.p_value);
-    min_ps.push_back(t.min_p_value);
+double AlertThreshold(const std::vector<ChangeFinding>& tests, const ChangeOptions& o) {
+  if (o.calibration == ChangeCalibration::kBenjaminiHochberg) {
+    std::vector<double> ps, min_ps;
+    ps.reserve(tests.size());
+    min_ps.reserve(tests.size());
+    for (const ChangeFinding& t : tests) {
+      ps.push_back(t.p_value);
+      min_ps.push_back(t.min_p_value);
+    }
+    return TaroneBenjaminiHochbergThreshold(ps, min_ps, o.fdr);
   }
-  const double threshold = TaroneBenjaminiHochbergThreshold(ps, min_ps, o.fdr);
+  if (o.product_fdr <= 0) return o.product_alpha;
+  // Or Benjamini-Hochberg over the products (each product's smallest adjusted p).
+  std::map<std::string, double> product_p;
+  for (const ChangeFinding& t : tests) {
+    auto [it, inserted] = product_p.emplace(t.product_id, t.p_value);
+    if (!inserted) it->second = std::min(it->second, t.p_value);
+  }
+  std::vector<double> ps;
+  ps.reserve(product_p.size());
+  for (const auto& [product, p] : product_p) ps.push_back(p);
+  return std::max(o.product_alpha, BenjaminiHochbergThreshold(std::move(ps), o.product_fdr));
+}
+
+std::vector<ChangeFinding> SelectChanges(const std::vector<ChangeFinding>& tests, const ChangeOptions& o) {
+  const double threshold = AlertThreshold(tests, o);
   std::vector<ChangeFinding> out;
   for (const ChangeFinding& t : tests) {
     if (threshold > 0 && t.p_value <= threshold && t.meets_effect) out.push_back(t);

@@ -1,11 +1,15 @@
-// Quality change detection over each product's whole review history, calibrated for a whole catalogue
-//. Pure C++: the service's store, the `cli alerts` command, the tests and the bench call this.
+// Quality change detection over each product's whole review history, calibrated for a whole catalogue.
+// Pure C++: the service's store, the `cli alerts` command, the tests and the bench call this.
 //
-// Per product and metric, one test of "the newest reviews are worse than everything before them":
-//   average_rating      Student's t-test on the stars with the pooled variance (exact under "no change",
-//                       a small variance floor so that "all 5 stars, then all 1 star" is testable),
-//                       drop >= min_rating_drop and the share of 1-2 star reviews up >= min_low_share_rise;
-//   sentiment           the same on review sentiment, drop >= min_sentiment_drop;
+// Per product, tests of "the newest reviews are worse than everything before them":
+//   stars and sentiment one permutation test (quality_test kJointScan): the largest standardised drop of
+//                       the stars, the sentiment or their standardised sum over the split search below; its
+//                       p is the share of random orders of the same reviews (permutations, seeded by the
+//                       product) that reach it, exact under "no change" whatever the stars' skew and ties.
+//                       average_rating and sentiment each carry this p, are dated by their own maximum-
+//                       likelihood split, and alert on their own effect: a rating drop >= min_rating_drop
+//                       with the share of 1-2 star reviews up >= min_low_share_rise; a sentiment drop >=
+//                       min_sentiment_drop;
 //   issue_share:<cat>   Fisher's exact test (hypergeometric tail) on the reviews mentioning the issue,
 //                       rise >= min_issue_rise, at least issue_ratio times the share before and
 //                       min_issue_count mentions after;
@@ -14,16 +18,21 @@
 //                       max_velocity_ratio of the rate before.
 // The split is searched, not fixed: candidate splits leave the newest k reviews "after", for k on a geometric
 // grid (min_after, x grid_ratio, ...) and the oldest j likewise (min_before, ...), so the search covers the
-// whole history; the p-value of the best grid
-// point is multiplied by the number of grid points (Bonferroni over the search). The change date is then
-// refined to the maximum-likelihood split near that grid point, and the before/after values are taken there.
-// A change that has since reverted (the newest reviews are significantly better than those just after the
-// change and no longer worse than before) is kept as history: `open` false, `recovered_at` set.
+// whole history. The permutation test pays for the search exactly; the count tests multiply their best grid
+// point's p by the number of grid points (Bonferroni). The change date is then refined to the maximum-
+// likelihood split near the best grid point, and the before/after values are taken there. A change that
+// has since reverted (the newest reviews are significantly better than those just after the change and no
+// longer worse than before) is kept as history: `open` false, `recovered_at` set.
 //
-// Calibration across products x metrics: Benjamini-Hochberg at `fdr` over every test performed, then the
-// minimum effect sizes. Tests that could not be run for lack of reviews do not count, nor (Tarone; Gilbert's
-// FDR version) issue tests whose margins make them unable ever to reach the BH level: an issue mentioned
-// 3 times in 40 reviews cannot be significant however the mentions fall, so it must not dilute the rest.
+// Calibration (ChangeCalibration::kPerProduct, the default): the issue's false-alarm target is a rate per
+// unchanged product, so each product's tests are one family with a family-wise error <= product_alpha:
+// weighted Holm, stars/sentiment weighted quality_weight, the issue and velocity tests sharing the rest
+// after Tarone's screen (a count test whose margins can never reach its level does not count: an issue
+// mentioned 3 times in 40 reviews cannot be significant however the mentions fall). Then the expected
+// number of unchanged products alerted is <= product_alpha x their number, however many products and
+// metrics; the minimum effect sizes cut it further. kBenjaminiHochberg (the previous rule) controls the
+// false discovery rate at `fdr` over every products x metrics test instead (Tarone-screened, Gilbert's
+// FDR version).
 #ifndef MARKETLENS_SERVICES_ANALYZER_INSIGHTS_CHANGE_DETECTION_H_
 #define MARKETLENS_SERVICES_ANALYZER_INSIGHTS_CHANGE_DETECTION_H_
 
@@ -36,7 +45,37 @@
 
 namespace marketlens::analyzer {
 
+// How the catalogue's many tests are calibrated (see the file comment).
+enum class ChangeCalibration {
+  kPerProduct,         // each product's tests as one family (weighted Holm, Tarone-screened) at product_alpha
+  kBenjaminiHochberg,  // the false discovery rate over every products x metrics test at fdr
+};
+
+// How stars and sentiment are tested.
+enum class QualityTest {
+  kSeparate,         // each alone (two members of the product's family)
+  kStandardisedSum,  // once, as the standardised sum of the two
+  kJointScan,        // once: the largest shift of stars, sentiment or their sum, by permutation
+};
+
+// Where in the gap between the last review before a change and the first after it the change is dated.
+enum class ChangeDating {
+  kFirstReviewAfter,   // the first review that shows it
+  kArrivalLikelihood,  // the end of the gap the review arrivals favour (two Poisson rates, see ChangeTime)
+  kGapMidpoint,        // halfway
+  kAfterLastBefore,    // just after the last review before it
+};
+
 struct ChangeOptions {
+  ChangeCalibration calibration = ChangeCalibration::kPerProduct;
+  double product_alpha = 0.015;  // per-product family-wise level: E[unchanged products alerted] <= alpha x N
+  QualityTest quality_test = QualityTest::kJointScan;
+  double product_fdr = 0;       // > 0: also alert products that BH at this level over products passes
+  double quality_weight = 0.6;  // the stars/sentiment test's share of product_alpha (weighted Holm)
+  double combined_variance_floor = 0.1;
+  ChangeDating dating = ChangeDating::kFirstReviewAfter;  // others: measured, not kept (README)
+  double date_support = 0;  // > 0: the earliest split within this many log-likelihood units of the best
+  int permutations = 999;   // the split search's p by permutation (0: Bonferroni over the grid)
   int min_after = 8;        // reviews after a change before it can be reported
   int min_before = 5;       // reviews before it
   double grid_ratio = 1.5;  // the split search's geometric grid of "newest k reviews"
@@ -61,7 +100,8 @@ struct ChangeFinding {
   std::string product_id;
   std::string kind;           // "rating_drop", "sentiment_drop", "issue_spike", "velocity_drop"
   std::string metric;         // "average_rating", "sentiment", "issue_share:<category>", "review_velocity"
-  double p_value = 1;         // adjusted for the split search
+  double p_value = 1;         // adjusted for the split search (and, per product, for the product's family)
+  double test_p_value = 1;    // adjusted for the split search only
   double min_p_value = 0;     // the smallest p this test could give with its margins (count tests)
   bool meets_effect = false;  // the minimum effect size holds at the refined split
   absl::Time since = absl::InfinitePast();         // first review after the change
@@ -87,7 +127,12 @@ double BenjaminiHochbergThreshold(std::vector<double> p_values, double q);
 double TaroneBenjaminiHochbergThreshold(const std::vector<double>& p_values,
                                         const std::vector<double>& min_p_values, double q);
 
-// The findings that are alerts: p <= the BH threshold over all of `tests`, and the effect sizes hold.
+// The p threshold that makes a test an alert (with its effect size). Per product: product_alpha (p_value is
+// then already adjusted within the product), or, with product_fdr > 0, the larger of it and the BH threshold
+// at product_fdr over the products' smallest p. Across tests: the Tarone-screened BH threshold over all.
+double AlertThreshold(const std::vector<ChangeFinding>& tests, const ChangeOptions& options = {});
+
+// The findings that are alerts: p <= AlertThreshold over all of `tests`, and the effect sizes hold.
 // Order: product id, then metric.
 std::vector<ChangeFinding> SelectChanges(const std::vector<ChangeFinding>& tests,
                                          const ChangeOptions& options = {});

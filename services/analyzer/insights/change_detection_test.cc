@@ -1,10 +1,12 @@
-// Change detection on hand-made histories: a drop is found and dated, an unchanged product stays quiet, a
-// reverted change is history, small counts do not alert, and the BH / Tarone thresholds and exact tails
-// give their textbook values.
+// Change detection on hand-made histories: a drop is found and dated, unchanged products rarely alert (their
+// permutation p-values are uniform), a reverted change is history, small counts do not alert, the
+// within-product weighted Holm and the BH / Tarone thresholds and exact tails give their textbook values.
 #include "services/analyzer/insights/change_detection.h"
 
 #include <cmath>
+#include <cstdio>
 #include <random>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -56,15 +58,117 @@ TEST(ChangeDetection, FindsAndDatesAnOldDropThatPersists) {
   EXPECT_TRUE(rating);
 }
 
-TEST(ChangeDetection, UnchangedProductsStayQuiet) {
+// A drop after a 40-day gap without reviews: the split is the same whichever way the gap is dated; the
+// default dates the change at the first review that shows it, the other rules inside the gap.
+TEST(ChangeDetection, TheDatingRulePlacesTheChangeInTheGapBeforeTheFirstReviewAfterIt) {
+  std::mt19937 rng(5);
+  std::vector<ReviewFact> facts;
+  AddReviews(&facts, 40, 0, 4.6, &rng);              // days 0..117
+  AddReviews(&facts, 30, 157, 1.8, &rng, "", 0, 6);  // days 157..331, half the rate
+  const absl::Time now = facts.back().created_at + absl::Hours(24);
+  auto rating_since = [&](ChangeDating dating, ChangeFinding* out) {
+    ChangeOptions o;
+    o.dating = dating;
+    for (const ChangeFinding& c : TestProductChanges("p1", facts, now, o))
+      if (c.metric == "average_rating") *out = c;
+    return absl::ToDoubleHours(out->since - kStart) / 24;
+  };
+  ChangeFinding first, arrival, midpoint, just_after;
+  EXPECT_NEAR(rating_since(ChangeDating::kFirstReviewAfter, &first), 157, 1e-6);
+  EXPECT_EQ(first.before_reviews, 40);
+  EXPECT_NEAR(rating_since(ChangeDating::kGapMidpoint, &midpoint), 137, 1e-6);
+  EXPECT_NEAR(rating_since(ChangeDating::kAfterLastBefore, &just_after), 117, 1e-3);
+  // Reviews came at half the rate after: the arrival times favour the gap's start.
+  EXPECT_NEAR(rating_since(ChangeDating::kArrivalLikelihood, &arrival), 117, 1e-3);
+  for (const ChangeFinding* c : {&arrival, &midpoint, &just_after}) {
+    EXPECT_EQ(c->before_reviews, first.before_reviews);
+    EXPECT_EQ(c->after_reviews, first.after_reviews);
+    EXPECT_EQ(c->p_value, first.p_value);
+    EXPECT_EQ(c->meets_effect, first.meets_effect);
+  }
+}
+
+// Unchanged products of many shapes (20-79 reviews, means 3.2-4.8, an issue at 8%).
+std::map<std::string, std::vector<ReviewFact>> UnchangedProducts(int count) {
   std::map<std::string, std::vector<ReviewFact>> products;
-  for (int p = 0; p < 200; ++p) {
+  for (int p = 0; p < count; ++p) {
     std::mt19937 rng(100 + p);
     const int n = 20 + p % 60;
     AddReviews(&products[absl::StrCat("p", p)], n, 0, 3.2 + (p % 5) * 0.4, &rng, "smell", 0.08, 400.0 / n);
   }
-  const auto changes = DetectChanges(products, kStart + absl::Hours(24 * 400));
+  return products;
+}
+
+TEST(ChangeDetection, UnchangedProductsRarelyAlertAndTheirPValuesAreCalibrated) {
+  // Per product, the family-wise error is at most product_alpha: of 600 unchanged products, the expected
+  // number alerted is at most 9 (the effect sizes cut it further); the stars/sentiment permutation test's
+  // p is uniform under "no change" (share <= 0.1 near 0.1).
+  const auto products = UnchangedProducts(600);
+  const absl::Time now = kStart + absl::Hours(24 * 400);
+  std::set<std::string> alerted;
+  for (const ChangeFinding& c : DetectChanges(products, now)) alerted.insert(c.product_id);
+  EXPECT_LE(alerted.size(), 9u);
+  int tested = 0, small = 0;
+  for (const auto& [id, facts] : products) {
+    for (const ChangeFinding& t : TestProductChanges(id, facts, now)) {
+      if (t.metric != "average_rating") continue;
+      ++tested;
+      small += t.test_p_value <= 0.1;
+    }
+  }
+  ASSERT_EQ(tested, 600);
+  EXPECT_GE(small, 35);  // binomial(600, 0.1): 60 +- 7.3
+  EXPECT_LE(small, 85);
+}
+
+TEST(ChangeDetection, BenjaminiHochbergAcrossTestsStaysAvailable) {
+  ChangeOptions bh;
+  bh.calibration = ChangeCalibration::kBenjaminiHochberg;
+  const auto changes = DetectChanges(UnchangedProducts(200), kStart + absl::Hours(24 * 400), bh);
   EXPECT_TRUE(changes.empty()) << changes.front().product_id << ": " << changes.front().message;
+}
+
+TEST(ChangeDetection, PermutationPIsReproducible) {
+  // The permutation test's seed comes from the product and metric: the service, the cli and the tests give
+  // the same p for the same reviews. Its smallest p is 1 / (permutations + 1).
+  std::mt19937 rng(9);
+  std::vector<ReviewFact> facts;
+  AddReviews(&facts, 14, 0, 4.4, &rng);
+  AddReviews(&facts, 10, 60, 3.6, &rng);
+  const absl::Time now = facts.back().created_at;
+  const auto a = TestProductChanges("p", facts, now), b = TestProductChanges("p", facts, now);
+  ASSERT_FALSE(a.empty());
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].p_value, b[i].p_value) << a[i].metric;
+  ASSERT_EQ(a[0].metric, "average_rating");
+  EXPECT_GE(a[0].test_p_value, 1.0 / 1000);
+  EXPECT_LT(a[0].test_p_value, 0.05);
+}
+
+TEST(ChangeDetection, WeightedHolmWithinAProduct) {
+  // Stars/sentiment (one joint test, weight 0.6) and one issue (weight 0.4) in the family: the issue's
+  // adjusted p is its p / 0.4 while the joint test has not passed, the joint test's p / 0.6; after the
+  // smaller passes, the other is compared with alpha alone.
+  std::mt19937 rng(4);
+  std::vector<ReviewFact> facts;
+  AddReviews(&facts, 30, 0, 4.5, &rng, "defective", 0.02);
+  AddReviews(&facts, 20, 90, 4.5, &rng, "defective", 0.8);
+  ChangeOptions o;
+  o.min_velocity_before = 1000;  // no velocity test: a family of two
+  const auto tests = TestProductChanges("p", facts, facts.back().created_at, o);
+  const ChangeFinding *issue = nullptr, *rating = nullptr;
+  for (const ChangeFinding& t : tests) {
+    if (t.metric == "issue_share:defective") issue = &t;
+    if (t.metric == "average_rating") rating = &t;
+  }
+  ASSERT_NE(issue, nullptr);
+  ASSERT_NE(rating, nullptr);
+  EXPECT_LT(issue->test_p_value, 1e-4);
+  EXPECT_NEAR(issue->p_value, std::min(1.0, issue->test_p_value / 0.4), 1e-12);
+  EXPECT_NEAR(rating->p_value, std::min(1.0, std::max(issue->p_value, rating->test_p_value)), 1e-12);
+  const auto alerts = DetectChanges({{"p", facts}}, facts.back().created_at, o);
+  ASSERT_FALSE(alerts.empty());
+  EXPECT_EQ(alerts.front().metric, "issue_share:defective");
 }
 
 TEST(ChangeDetection, ARevertedChangeIsHistory) {

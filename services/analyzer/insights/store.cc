@@ -346,14 +346,15 @@ absl::StatusOr<RecomputeResult> InsightsStore::ReconcileAlerts(const std::string
           " ON CONFLICT (product_id) DO NOTHING");
       if (!listed.ok()) return listed.status();
     }
-    auto ps = tx.Exec("SELECT p_value, min_p_value FROM insights.change_tests");
+    auto ps = tx.Exec("SELECT product_id, p_value, min_p_value FROM insights.change_tests");
     if (!ps.ok()) return ps.status();
-    std::vector<double> p_values, min_p_values;
-    for (const auto& row : *ps) {
-      p_values.push_back(row[0].as<double>());
-      min_p_values.push_back(row[1].as<double>());
+    std::vector<ChangeFinding> tests(ps->size());
+    for (size_t i = 0; i < tests.size(); ++i) {
+      tests[i].product_id = (*ps)[i][0].as<std::string>();
+      tests[i].p_value = (*ps)[i][1].as<double>();
+      tests[i].min_p_value = (*ps)[i][2].as<double>();
     }
-    const double threshold = TaroneBenjaminiHochbergThreshold(p_values, min_p_values, options.fdr);
+    const double threshold = AlertThreshold(tests, options);
     // Raise or refresh: open changes that pass. A resolved alert for the same change (within 30 days) that
     // resolved by itself is reopened; one a user resolved stays resolved.
     auto reopened = tx.Exec(
