@@ -10,7 +10,7 @@
 
 #include "absl/random/distributions.h"
 #include "absl/time/time.h"
-#include "services/marketplace/catalog.h"
+#include "services/marketplace/vocabulary.h"
 #include "services/marketplace/generator.h"
 #include "services/marketplace/rng.h"
 

@@ -21,7 +21,7 @@
 #include "common/logging/log.h"
 #include "common/metrics/exposer.h"
 #include "common/service/service_main.h"
-#include "services/marketplace/catalog.h"
+#include "services/marketplace/vocabulary.h"
 #include "services/marketplace/generator.h"
 #include "services/marketplace/marketplace_service.h"
 #include "services/marketplace/replay.h"
