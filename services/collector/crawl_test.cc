@@ -21,8 +21,8 @@
 #include "prometheus/registry.h"
 #include "services/collector/crawler.h"
 #include "services/collector/marketplace_client.h"
+#include "services/collector/marketplace_fixture.h"
 #include "services/collector/review_publisher.h"
-#include "services/collector/test_harness.h"
 #include "services/marketplace/simulated_clock.h"
 
 namespace marketlens::collector {

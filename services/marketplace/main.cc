@@ -21,11 +21,11 @@
 #include "common/logging/log.h"
 #include "common/metrics/exposer.h"
 #include "common/service/service_main.h"
-#include "services/marketplace/vocabulary.h"
 #include "services/marketplace/generator.h"
 #include "services/marketplace/marketplace_service.h"
 #include "services/marketplace/replay.h"
 #include "services/marketplace/simulated_clock.h"
+#include "services/marketplace/vocabulary.h"
 #include "services/marketplace/world.h"
 
 ABSL_FLAG(std::string, source, "generator",

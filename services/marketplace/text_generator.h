@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "services/marketplace/vocabulary.h"
 #include "services/marketplace/rng.h"
+#include "services/marketplace/vocabulary.h"
 
 namespace marketlens::marketplace {
 

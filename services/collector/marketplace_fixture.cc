@@ -1,4 +1,4 @@
-#include "services/collector/test_harness.h"
+#include "services/collector/marketplace_fixture.h"
 
 #include "prometheus/registry.h"
 

@@ -1,4 +1,4 @@
-#include "services/collector/catalog_queries.h"
+#include "services/collector/dashboard_queries.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -82,7 +82,7 @@ postgres::TxOptions ReadOnly(absl::Duration timeout) {
 
 }  // namespace
 
-absl::StatusOr<v1::ListPriceHistoryResponse> CatalogQueries::ListPriceHistory(
+absl::StatusOr<v1::ListPriceHistoryResponse> DashboardQueries::ListPriceHistory(
     const v1::ListPriceHistoryRequest& request, absl::Duration timeout) const {
   if (request.product_id().empty()) return absl::InvalidArgumentError("product_id is required");
   if (request.product_id().size() > 256) return absl::InvalidArgumentError("product_id is too long");
@@ -156,8 +156,8 @@ absl::StatusOr<v1::ListPriceHistoryResponse> CatalogQueries::ListPriceHistory(
   return response;
 }
 
-absl::StatusOr<v1::ListShoppersResponse> CatalogQueries::ListShoppers(const v1::ListShoppersRequest& request,
-                                                                      absl::Duration timeout) const {
+absl::StatusOr<v1::ListShoppersResponse> DashboardQueries::ListShoppers(
+    const v1::ListShoppersRequest& request, absl::Duration timeout) const {
   absl::StatusOr<int> size = PageSize(request.page_size(), kDefaultShopperPageSize, kMaxShopperPageSize);
   if (!size.ok()) return size.status();
   if (request.segment().size() > 128) return absl::InvalidArgumentError("segment is too long");
@@ -209,7 +209,7 @@ absl::StatusOr<v1::ListShoppersResponse> CatalogQueries::ListShoppers(const v1::
   return response;
 }
 
-absl::StatusOr<v1::ListCampaignsResponse> CatalogQueries::ListCampaigns(
+absl::StatusOr<v1::ListCampaignsResponse> DashboardQueries::ListCampaigns(
     const v1::ListCampaignsRequest& request, absl::Duration timeout) const {
   absl::StatusOr<int> size = PageSize(request.page_size(), kDefaultCampaignPageSize, kMaxCampaignPageSize);
   if (!size.ok()) return size.status();

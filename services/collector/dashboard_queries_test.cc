@@ -1,7 +1,7 @@
 // The dashboard's read views against a real PostgreSQL with the real
 // migrations: rows seeded in raw.*, read back in order, paged with tokens that
 // cannot be reused elsewhere, with the errors naming fields.
-#include "services/collector/catalog_queries.h"
+#include "services/collector/dashboard_queries.h"
 
 #include <memory>
 #include <set>
@@ -19,7 +19,7 @@ namespace {
 
 using ::marketlens::testing::PostgresServer;
 
-class CatalogQueriesTest : public ::testing::Test {
+class DashboardQueriesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = PostgresServer::StartOrDie().release(); }
   static void TearDownTestSuite() { delete server_; }
@@ -31,7 +31,7 @@ class CatalogQueriesTest : public ::testing::Test {
     pool_ = std::move(*pool);
     auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
     ASSERT_TRUE(applied.ok()) << applied.status();
-    queries_ = std::make_unique<CatalogQueries>(pool_.get());
+    queries_ = std::make_unique<DashboardQueries>(pool_.get());
   }
 
   void Exec(const std::string& sql) {
@@ -58,11 +58,11 @@ class CatalogQueriesTest : public ::testing::Test {
 
   static PostgresServer* server_;
   std::unique_ptr<postgres::PgPool> pool_;
-  std::unique_ptr<CatalogQueries> queries_;
+  std::unique_ptr<DashboardQueries> queries_;
 };
-PostgresServer* CatalogQueriesTest::server_ = nullptr;
+PostgresServer* DashboardQueriesTest::server_ = nullptr;
 
-TEST_F(CatalogQueriesTest, PriceHistoryNewestFirstWithEveryField) {
+TEST_F(DashboardQueriesTest, PriceHistoryNewestFirstWithEveryField) {
   SeedProducts();
   v1::ListPriceHistoryRequest req;
   req.set_product_id("p1");
@@ -86,7 +86,7 @@ TEST_F(CatalogQueriesTest, PriceHistoryNewestFirstWithEveryField) {
   }
 }
 
-TEST_F(CatalogQueriesTest, PriceHistoryPagesAndTimeRange) {
+TEST_F(DashboardQueriesTest, PriceHistoryPagesAndTimeRange) {
   SeedProducts();
   v1::ListPriceHistoryRequest req;
   req.set_product_id("p1");
@@ -125,7 +125,7 @@ TEST_F(CatalogQueriesTest, PriceHistoryPagesAndTimeRange) {
   EXPECT_EQ(empty->currency(), "USD");
 }
 
-TEST_F(CatalogQueriesTest, PriceHistoryErrorsNameTheField) {
+TEST_F(DashboardQueriesTest, PriceHistoryErrorsNameTheField) {
   SeedProducts();
   v1::ListPriceHistoryRequest req;
   req.set_product_id("nope");
@@ -171,7 +171,7 @@ TEST_F(CatalogQueriesTest, PriceHistoryErrorsNameTheField) {
   EXPECT_EQ(r.status().message().substr(0, 6), "until ");
 }
 
-TEST_F(CatalogQueriesTest, ShoppersBySegmentWithInteractionCountsAndPages) {
+TEST_F(DashboardQueriesTest, ShoppersBySegmentWithInteractionCountsAndPages) {
   Exec(
       "INSERT INTO raw.customers (id, name, segment, region, occupation, "
       "created_at) VALUES"
@@ -231,7 +231,7 @@ TEST_F(CatalogQueriesTest, ShoppersBySegmentWithInteractionCountsAndPages) {
   EXPECT_EQ(bad.status().message().substr(0, 10), "page_size ");
 }
 
-TEST_F(CatalogQueriesTest, CampaignsWithTotalsAndPages) {
+TEST_F(DashboardQueriesTest, CampaignsWithTotalsAndPages) {
   // spring: 3 posts by 2 influencers; views 1000 + 0 + 3000, engagement
   // (100/1000, NULL, 600/3000).
   Exec(
