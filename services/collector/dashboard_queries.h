@@ -1,7 +1,8 @@
-// Read views of what the collector stored, for the gateway's dashboard (issue
-// #7): a product's price, stock and rating history (raw.product_snapshots), the
-// shoppers (raw.customers) to pick a demo shopper from, and the campaigns seen
-// in influencer posts (raw.campaign_posts) with their totals.
+// Read views of what the collector stored, for the gateway's dashboard
+// (docs/architecture.md, Services): a product's price, stock and rating history
+// (raw.product_snapshots), the shoppers (raw.customers) to pick a demo shopper
+// from, and the campaigns seen in influencer posts (raw.campaign_posts) with
+// their totals.
 //
 // Why here and not in the analyzer: these are plain reads of raw.*, which the
 // collector owns; the analyzer serves derived insights. Kept out of
