@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "common/status/macros.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "services/marketplace/vocabulary.pb.h"
@@ -110,7 +111,7 @@ absl::Status Validate(const ParsedVocabulary& c) {
     }
   }
   for (const auto& name : c.universal_aspects) {
-    if (absl::Status s = known_aspect(name, "universal_aspects"); !s.ok()) return s;
+    RETURN_IF_ERROR(known_aspect(name, "universal_aspects"));
   }
   absl::flat_hash_set<std::string> category_names;
   for (const auto& cat : c.categories) {
@@ -126,10 +127,10 @@ absl::Status Validate(const ParsedVocabulary& c) {
       return Invalid(absl::StrCat(where, ": margins must be 0 <= margin_min <= margin_max <= 1"));
     }
     for (const auto& name : cat.aspects) {
-      if (absl::Status s = known_aspect(name, where); !s.ok()) return s;
+      RETURN_IF_ERROR(known_aspect(name, where));
     }
     for (const auto& name : cat.issues) {
-      if (absl::Status s = known_issue(name, where); !s.ok()) return s;
+      RETURN_IF_ERROR(known_issue(name, where));
     }
     for (const auto& kind : cat.kinds) {
       if (kind.parts.empty() || kind.uses.empty() || kind.features.empty()) {
@@ -151,7 +152,7 @@ absl::Status Validate(const ParsedVocabulary& c) {
     }
   }
   for (const auto& name : c.deterioration_issues) {
-    if (absl::Status s = known_issue(name, "deterioration_issues"); !s.ok()) return s;
+    RETURN_IF_ERROR(known_issue(name, "deterioration_issues"));
   }
   for (const auto& platform : c.platforms) {
     if (!c.platform_reach.contains(platform)) {
@@ -223,7 +224,7 @@ absl::StatusOr<std::unique_ptr<ParsedVocabulary>> BuildVocabulary(absl::string_v
     if (!c->issue_index.emplace(i.name, &i).second)
       return Invalid(absl::StrCat("issue \"", i.name, "\" is defined twice"));
   }
-  if (absl::Status s = Validate(*c); !s.ok()) return s;
+  RETURN_IF_ERROR(Validate(*c));
   return c;
 }
 
@@ -256,14 +257,13 @@ const ParsedVocabulary& TheVocabulary() {
 }  // namespace
 
 absl::Status UseVocabulary(absl::string_view textproto) {
-  absl::StatusOr<std::unique_ptr<ParsedVocabulary>> built = BuildVocabulary(textproto);
-  if (!built.ok()) return built.status();
+  ASSIGN_OR_RETURN(std::unique_ptr<ParsedVocabulary> built, BuildVocabulary(textproto));
   absl::MutexLock lock(&override_mu);
   if (vocabulary_in_use) {
     return absl::FailedPreconditionError("marketplace vocabulary: already in use, set it before generating");
   }
   delete override_vocabulary;
-  override_vocabulary = built->release();
+  override_vocabulary = built.release();
   return absl::OkStatus();
 }
 
