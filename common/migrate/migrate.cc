@@ -9,10 +9,10 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "common/logging/log.h"
 #include "common/migrate/sha256.h"
+#include "common/status/macros.h"
 
 namespace marketlens::migrate {
 namespace {
@@ -69,10 +70,9 @@ absl::Status CheckNoTransactionControl(absl::string_view filename, absl::string_
 }
 
 absl::StatusOr<std::vector<AppliedRow>> ReadApplied(Tx& tx) {
-  auto exists = tx.Exec("SELECT to_regclass('public.schema_migrations') IS NOT NULL");
-  if (!exists.ok()) return exists.status();
+  ASSIGN_OR_RETURN(auto exists, tx.Exec("SELECT to_regclass('public.schema_migrations') IS NOT NULL"));
   std::vector<AppliedRow> rows;
-  if (!(*exists)[0][0].as<bool>()) return rows;
+  if (!exists[0][0].as<bool>()) return rows;
   auto r = tx.Exec(
       "SELECT version, name, checksum, (extract(epoch FROM applied_at) * 1000000)::bigint "
       "FROM public.schema_migrations ORDER BY version");
@@ -203,8 +203,7 @@ absl::StatusOr<Migration> ParseMigration(absl::string_view filename, std::string
     return bad("the name must be lowercase letters, digits and '_'");
   }
   if (filename != FileNameOf(version, name)) return bad("a version above 9999 has no leading zeros");
-  absl::Status control = CheckNoTransactionControl(filename, contents);
-  if (!control.ok()) return control;
+  RETURN_IF_ERROR(CheckNoTransactionControl(filename, contents));
   if (absl::StripAsciiWhitespace(contents).empty()) {
     return absl::InvalidArgumentError(absl::StrCat("migration ", filename, " is empty"));
   }
@@ -230,9 +229,8 @@ absl::StatusOr<std::vector<Migration>> LoadMigrations(const std::string& dir) {
     if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", entry.path().string()));
     std::stringstream buffer;
     buffer << in.rdbuf();
-    absl::StatusOr<Migration> m = ParseMigration(filename, buffer.str());
-    if (!m.ok()) return m.status();
-    migrations.push_back(*std::move(m));
+    ASSIGN_OR_RETURN(Migration m, ParseMigration(filename, buffer.str()));
+    migrations.push_back(std::move(m));
   }
   if (ec) return absl::InternalError(absl::StrCat("listing ", dir, ": ", ec.message()));
   std::sort(migrations.begin(), migrations.end(),
@@ -252,9 +250,8 @@ absl::StatusOr<std::vector<MigrationState>> Migrator::Status(const std::vector<M
   tx_options.read_only = true;
   absl::Status status = pool_->Transact(
       [&](Tx& tx) -> absl::Status {
-        auto rows = ReadApplied(tx);
-        if (!rows.ok()) return rows.status();
-        applied = *std::move(rows);
+        ASSIGN_OR_RETURN(auto rows, ReadApplied(tx));
+        applied = std::move(rows);
         return absl::OkStatus();
       },
       tx_options);
@@ -275,9 +272,8 @@ absl::StatusOr<std::vector<Migration>> Migrator::Apply(const std::vector<Migrati
   bool locked = false;
   while (true) {
     absl::Status status = run(absl::Seconds(10), [&](Tx& tx) -> absl::Status {
-      auto r = tx.Exec("SELECT pg_try_advisory_lock($1)", kAdvisoryLockKey);
-      if (!r.ok()) return r.status();
-      locked = (*r)[0][0].as<bool>();
+      ASSIGN_OR_RETURN(auto r, tx.Exec("SELECT pg_try_advisory_lock($1)", kAdvisoryLockKey));
+      locked = r[0][0].as<bool>();
       return absl::OkStatus();
     });
     if (!status.ok()) return Prefixed(status, "migrate: taking the migration lock: ");
@@ -305,10 +301,9 @@ absl::StatusOr<std::vector<Migration>> Migrator::Apply(const std::vector<Migrati
 
   std::vector<AppliedRow> applied;
   absl::Status status = run(absl::Seconds(30), [&](Tx& tx) -> absl::Status {
-    if (absl::Status s = tx.ExecScript(kCreateTable); !s.ok()) return s;
-    auto rows = ReadApplied(tx);
-    if (!rows.ok()) return rows.status();
-    applied = *std::move(rows);
+    RETURN_IF_ERROR(tx.ExecScript(kCreateTable));
+    ASSIGN_OR_RETURN(auto rows, ReadApplied(tx));
+    applied = std::move(rows);
     return absl::OkStatus();
   });
   if (!status.ok()) return Prefixed(status, "migrate: reading public.schema_migrations: ");
@@ -325,7 +320,7 @@ absl::StatusOr<std::vector<Migration>> Migrator::Apply(const std::vector<Migrati
     if (!pending) continue;
     const absl::Time start = absl::Now();
     status = run(options_.migration_timeout, [&](Tx& tx) -> absl::Status {
-      if (absl::Status s = tx.ExecScript(m.sql); !s.ok()) return s;
+      RETURN_IF_ERROR(tx.ExecScript(m.sql));
       return tx
           .Exec("INSERT INTO public.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
                 m.version, m.name, m.checksum)
@@ -345,9 +340,8 @@ absl::StatusOr<std::vector<Migration>> Migrator::Apply(const std::vector<Migrati
 
 absl::StatusOr<std::vector<Migration>> ApplyMigrationsFromDir(PgPool& pool, const std::string& dir,
                                                               Options options) {
-  absl::StatusOr<std::vector<Migration>> migrations = LoadMigrations(dir);
-  if (!migrations.ok()) return migrations.status();
-  return Migrator(&pool, options).Apply(*migrations);
+  ASSIGN_OR_RETURN(std::vector<Migration> migrations, LoadMigrations(dir));
+  return Migrator(&pool, options).Apply(migrations);
 }
 
 std::string FormatStatus(const std::vector<MigrationState>& states) {
@@ -365,13 +359,12 @@ std::string FormatStatus(const std::vector<MigrationState>& states) {
 absl::Status Migrator::AwaitApplied(const std::vector<Migration>& migrations, absl::Time deadline,
                                     absl::Duration poll) {
   for (;;) {
-    absl::StatusOr<std::vector<MigrationState>> states = Status(migrations);
-    if (!states.ok()) return states.status();
+    ASSIGN_OR_RETURN(std::vector<MigrationState> states, Status(migrations));
     int pending = 0;
-    for (const MigrationState& s : *states) {
+    for (const MigrationState& s : states) {
       if (s.state == State::kChanged || s.state == State::kMissing) {
         return absl::FailedPreconditionError(
-            absl::StrCat("the applied history does not match the files:\n", FormatStatus(*states)));
+            absl::StrCat("the applied history does not match the files:\n", FormatStatus(states)));
       }
       if (s.state == State::kPending) ++pending;
     }

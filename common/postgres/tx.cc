@@ -14,6 +14,7 @@
 // byte-wise: ASCII bytes never occur inside a multi-byte sequence).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#include "common/status/macros.h"
 #include "pqxx/tablewriter"
 
 namespace marketlens::postgres {
@@ -178,8 +179,7 @@ absl::StatusOr<std::unique_ptr<CopyWriter>> Tx::Copy(absl::string_view table,
   if (copy_open_) {
     return Record(absl::FailedPreconditionError("postgres copy: another COPY is open in this transaction"));
   }
-  absl::StatusOr<std::string> quoted_table = QuoteQualifiedName(table);
-  if (!quoted_table.ok()) return quoted_table.status();
+  ASSIGN_OR_RETURN(std::string quoted_table, QuoteQualifiedName(table));
   if (columns.empty()) return absl::InvalidArgumentError("postgres copy: no columns");
   std::vector<std::string> quoted_columns;
   for (const std::string& column : columns) {
@@ -190,10 +190,10 @@ absl::StatusOr<std::unique_ptr<CopyWriter>> Tx::Copy(absl::string_view table,
   }
   auto impl = std::make_unique<CopyWriter::Impl>();
   try {
-    impl->writer = std::make_unique<pqxx::tablewriter>(*work_, *quoted_table, quoted_columns.begin(),
+    impl->writer = std::make_unique<pqxx::tablewriter>(*work_, quoted_table, quoted_columns.begin(),
                                                        quoted_columns.end());
   } catch (...) {
-    return Record(StatusFromException(std::current_exception(), "copy", *quoted_table));
+    return Record(StatusFromException(std::current_exception(), "copy", quoted_table));
   }
   copy_open_ = true;
   return std::unique_ptr<CopyWriter>(new CopyWriter(this, std::move(impl), columns.size()));

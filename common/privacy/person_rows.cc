@@ -1,15 +1,15 @@
 #include "common/privacy/person_rows.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace marketlens::privacy {
 
 absl::Status EraseRows(postgres::Tx& tx, absl::string_view kind, const std::string& sql,
                        const std::string& user_id, v1::EraseUserResponse* out) {
-  auto r = tx.Exec(sql, user_id);
-  if (!r.ok()) return r.status();
-  RecordErased(kind, r->affected_rows(), out);
+  ASSIGN_OR_RETURN(auto r, tx.Exec(sql, user_id));
+  RecordErased(kind, r.affected_rows(), out);
   return absl::OkStatus();
 }
 
@@ -21,11 +21,10 @@ void RecordErased(absl::string_view kind, int64_t count, v1::EraseUserResponse* 
 
 absl::Status ExportRows(postgres::Tx& tx, absl::string_view name, const std::string& sql,
                         const std::string& user_id, v1::ExportUserResponse* out) {
-  auto r = tx.Exec(sql, user_id);
-  if (!r.ok()) return r.status();
+  ASSIGN_OR_RETURN(auto r, tx.Exec(sql, user_id));
   v1::ExportedTable* table = out->add_tables();
   table->set_name(std::string(name));
-  for (const auto& row : *r) {
+  for (const auto& row : r) {
     const std::string json = row[0].as<std::string>();
     auto parsed = google::protobuf::util::JsonStringToMessage(json, table->add_rows());
     if (!parsed.ok()) {
@@ -36,9 +35,8 @@ absl::Status ExportRows(postgres::Tx& tx, absl::string_view name, const std::str
 }
 
 absl::StatusOr<bool> IsErased(postgres::Tx& tx, const std::string& user_id) {
-  auto r = tx.Exec("SELECT privacy.is_erased($1)", user_id);
-  if (!r.ok()) return r.status();
-  return (*r)[0][0].as<bool>();
+  ASSIGN_OR_RETURN(auto r, tx.Exec("SELECT privacy.is_erased($1)", user_id));
+  return r[0][0].as<bool>();
 }
 
 }  // namespace marketlens::privacy

@@ -2,17 +2,16 @@
 // Kubernetes: standard health service, server reflection, Prometheus metrics and request ids on every call,
 // keepalive, message size limits, and a graceful drain on SIGTERM.
 //
-//   int main(int argc, char** argv) {
-//     marketlens::server::InstallShutdownSignalHandling();   // before any thread starts
-//     marketlens::logging::SetServiceName("collector");
-//     ... parse flags, connect to Postgres ...
-//     marketlens::server::Server s({.service_name = "collector", .grpc_address = "0.0.0.0:50052",
-//                                   .metrics_address = "0.0.0.0:9102", .drain_timeout = absl::Seconds(10)});
-//     s.AddService(&collector_impl);
-//     s.SetReadinessCheck([&] { return db.Ping(); });
-//     if (absl::Status st = s.Start(); !st.ok()) { logging::Error("cannot start", {{"error", st}}); return 1;
-//     } s.WaitForShutdownSignal(); return 0;
-//   }
+// A service's main does not build it: common/service/service_main.h's RunService does (flags, clients,
+// shutdown hooks), and hands it to the service as ctx.server(). Used directly (tests, small servers):
+//
+//   marketlens::server::InstallShutdownSignalHandling();   // before any thread starts
+//   marketlens::server::Server s({.service_name = "collector", .grpc_address = "0.0.0.0:50052",
+//                                 .metrics_address = "0.0.0.0:9102", .drain_timeout = absl::Seconds(10)});
+//   s.AddService(&collector_impl);
+//   s.SetReadinessCheck([&] { return db.Ping(); });
+//   RETURN_IF_ERROR(s.Start());
+//   s.WaitForShutdownSignal();
 //
 // Health (grpc.health.v1.Health): "" and the full name of every added service are SERVING once started
 // (NOT_SERVING while the readiness check fails), and NOT_SERVING from the moment shutdown begins.

@@ -18,6 +18,7 @@
 #include "common/logging/log.h"
 #include "common/metrics/exposer.h"
 #include "common/server/signals.h"
+#include "common/status/macros.h"
 #include "prometheus/gauge.h"
 
 // The flags every service has. A service's own defaults for the ports are set before parsing (see
@@ -234,7 +235,7 @@ int RunService(int argc, char** argv, const ServiceSpec& spec,
       if (!st.ok()) return absl::UnavailableError(absl::StrCat("postgres: ", st.message()));
     }
     for (const auto& check : context.readiness_checks()) {
-      if (absl::Status st = check(); !st.ok()) return st;
+      RETURN_IF_ERROR(check());
     }
     return absl::OkStatus();
   });

@@ -27,6 +27,7 @@
 #include "common/testing/free_port.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "marketlens/marketplace/v1/marketplace.grpc.pb.h"
@@ -34,6 +35,7 @@
 namespace marketlens::service {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using marketplace::v1::MarketplaceService;
 
 // Calls RunService with these flags (argv[0] added).
@@ -124,7 +126,7 @@ TEST(ShutdownHookTest, HooksRunOnceWhenSetupFails) {
 TEST(ShutdownHookTest, OnSigtermHooksRunAfterTheDrainLastFirstOnceBeforeTheClientsAreDestroyed) {
   std::unique_ptr<testing::PostgresServer> pg = testing::PostgresServer::StartOrDie();
   auto redis_server = testing::RedisServer::Create();
-  ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+  ASSERT_THAT(redis_server, IsOk());
   const std::string name = "hooks_test";
 
   Events events;
@@ -187,18 +189,18 @@ TEST(ShutdownHookTest, OnSigtermHooksRunAfterTheDrainLastFirstOnceBeforeTheClien
   EXPECT_EQ(first_runs.load(), 1);
   EXPECT_EQ(second_runs.load(), 1);
   // In the hook the shared clients worked (the pool's own connection is one of those counted) ...
-  EXPECT_TRUE(pg_in_hook.ok()) << pg_in_hook;
+  EXPECT_THAT(pg_in_hook, IsOk());
   EXPECT_GE(open_in_hook, 1);
-  EXPECT_TRUE(redis_in_hook.ok()) << redis_in_hook;
+  EXPECT_THAT(redis_in_hook, IsOk());
   // ... and once RunService has returned the pool is gone: its connections are closed.
   auto observer = postgres::PgPool::Create({.dsn = pg->dsn(), .max_size = 1, .application_name = "observer"});
-  ASSERT_TRUE(observer.ok()) << observer.status();
+  ASSERT_THAT(observer, IsOk());
   absl::StatusOr<int64_t> open = OpenConnections(**observer, name);
   for (const absl::Time until = absl::Now() + absl::Seconds(10);
        open.ok() && *open != 0 && absl::Now() < until; open = OpenConnections(**observer, name)) {
     absl::SleepFor(absl::Milliseconds(20));  // the server notices a closed connection asynchronously
   }
-  ASSERT_TRUE(open.ok()) << open.status();
+  ASSERT_THAT(open, IsOk());
   EXPECT_EQ(*open, 0) << "the service's pool still has connections open after RunService returned";
 }
 

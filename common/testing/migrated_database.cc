@@ -5,6 +5,7 @@
 
 #include "common/logging/log.h"
 #include "common/migrate/migrate.h"
+#include "common/status/macros.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::testing {
@@ -13,15 +14,13 @@ absl::StatusOr<MigratedDatabase> CreateMigratedDatabase(PostgresServer& server,
                                                         const MigratedDatabaseOptions& options) {
   logging::SetMinLevel(logging::Level::kWarning);
   MigratedDatabase db;
-  absl::StatusOr<std::string> dsn = server.CreateTestDatabase();
-  if (!dsn.ok()) return dsn.status();
-  db.dsn = *std::move(dsn);
+  ASSIGN_OR_RETURN(std::string dsn, server.CreateTestDatabase());
+  db.dsn = std::move(dsn);
   postgres::PoolOptions pool_options;
   pool_options.dsn = db.dsn;
   pool_options.max_size = options.pool_size;
-  absl::StatusOr<std::unique_ptr<postgres::PgPool>> pool = postgres::PgPool::Create(pool_options);
-  if (!pool.ok()) return pool.status();
-  db.pool = *std::move(pool);
+  ASSIGN_OR_RETURN(std::unique_ptr<postgres::PgPool> pool, postgres::PgPool::Create(pool_options));
+  db.pool = std::move(pool);
   if (auto applied = migrate::ApplyMigrationsFromDir(*db.pool, options.migrations_dir); !applied.ok()) {
     return applied.status();
   }

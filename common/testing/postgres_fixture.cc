@@ -27,6 +27,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/status/macros.h"
 #include "common/testing/free_port.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
@@ -129,8 +130,7 @@ PostgresServer::PostgresServer(Options options) : options_(std::move(options)) {
 
 absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Create(Options options) {
   std::unique_ptr<PostgresServer> server(new PostgresServer(std::move(options)));
-  absl::Status status = server->Init();
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(server->Init());
   return server;
 }
 
@@ -224,9 +224,8 @@ absl::Status PostgresServer::Init() {
   // The port can be taken between picking and binding it: try a few.
   absl::Status started;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    absl::StatusOr<int> port = PickFreePort();
-    if (!port.ok()) return port.status();
-    port_ = *port;
+    ASSIGN_OR_RETURN(int port, PickFreePort());
+    port_ = port;
     started = Start();
     if (started.ok()) break;
   }
@@ -335,8 +334,7 @@ absl::Status PostgresServer::Kill() {
 }
 
 absl::Status PostgresServer::Restart() {
-  absl::Status status = Stop();
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(Stop());
   return Start();
 }
 
@@ -358,8 +356,7 @@ absl::StatusOr<std::string> PostgresServer::CreateDatabase(absl::string_view nam
     return absl::InvalidArgumentError(
         absl::StrCat("bad database name '", name, "': use [a-z_][a-z0-9_]*, at most 63 bytes"));
   }
-  absl::Status status = ExecOnMaintenanceDb(absl::StrCat("CREATE DATABASE ", name));
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(ExecOnMaintenanceDb(absl::StrCat("CREATE DATABASE ", name)));
   return DsnFor(name);
 }
 

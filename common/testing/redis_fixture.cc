@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
+#include "common/status/macros.h"
 #include "common/testing/free_port.h"
 
 namespace marketlens::testing {
@@ -72,16 +73,13 @@ absl::StatusOr<std::string> MakeTempDir() {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Create(RedisServerOptions options) {
-  auto binary = FindBinary(options.binary);
-  if (!binary.ok()) return binary.status();
+  ASSIGN_OR_RETURN(auto binary, FindBinary(options.binary));
   absl::Status last = absl::OkStatus();
   // A free port can be taken by someone else between picking and binding: try a few.
   for (int attempt = 0; attempt < 5; ++attempt) {
-    auto port = PickFreePort();
-    if (!port.ok()) return port.status();
-    auto dir = MakeTempDir();
-    if (!dir.ok()) return dir.status();
-    std::unique_ptr<RedisServer> server(new RedisServer(options, *binary, *dir, *port));
+    ASSIGN_OR_RETURN(auto port, PickFreePort());
+    ASSIGN_OR_RETURN(auto dir, MakeTempDir());
+    std::unique_ptr<RedisServer> server(new RedisServer(options, binary, dir, port));
     last = server->Start();
     if (last.ok()) return server;
     // The destructor kills whatever was started and removes the dir.
@@ -177,7 +175,7 @@ absl::Status RedisServer::WaitUntilReady() {
 
 absl::Status RedisServer::Start() {
   if (running()) return absl::OkStatus();
-  if (absl::Status s = Spawn(); !s.ok()) return s;
+  RETURN_IF_ERROR(Spawn());
   return WaitUntilReady();
 }
 

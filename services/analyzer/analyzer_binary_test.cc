@@ -32,7 +32,7 @@
 #include "marketlens/analyzer/v1/analyzer.grpc.pb.h"
 #include "services/analyzer/engine/aspect_tagger.h"
 #include "services/analyzer/llm/fake_llm_server.h"
-#include "services/analyzer/test_world.h"
+#include "services/analyzer/raw_data_fixture.h"
 
 extern char** environ;
 

@@ -17,7 +17,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/pipeline.h"
-#include "services/analyzer/test_world.h"
+#include "services/analyzer/raw_data_fixture.h"
 
 namespace marketlens::analyzer {
 namespace {

@@ -15,10 +15,13 @@
 #include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::collector {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 struct CliRun {
   int exit_code = -1;
@@ -57,10 +60,10 @@ class CliTest : public ::testing::Test {
   void SetUp() override {
     dsn_ = server_->CreateTestDatabaseOrFail();
     auto pool = postgres::PgPool::Create({.dsn = dsn_, .max_size = 2});
-    ASSERT_TRUE(pool.ok()) << pool.status();
+    ASSERT_THAT(pool, IsOk());
     pool_ = std::move(*pool);
     auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_TRUE(applied.ok()) << applied.status();
+    ASSERT_THAT(applied, IsOk());
     path_ = absl::StrCat(::testing::TempDir(), "/posts.csv");
   }
   void Write(const std::string& content) {
@@ -92,7 +95,7 @@ TEST_F(CliTest, IngestPrintsRejectsAndEndsWithTheSummary) {
       << json;
   EXPECT_NE(json.find("\"rejects\":[{\"line\":3,\"column\":\"views\""), std::string::npos) << json;
   auto count = pool_->Exec("SELECT count(*) FROM raw.campaign_posts");
-  ASSERT_TRUE(count.ok());
+  ASSERT_THAT(count, IsOk());
   EXPECT_EQ((*count)[0][0].as<int>(), 1);
 }
 
@@ -115,7 +118,7 @@ TEST_F(CliTest, RetentionDeletesOldContactsAndInteractions) {
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(LastLine(run.out), "contacts=1 interactions=1");
   auto left = pool_->Exec("SELECT string_agg(id, ',') FROM raw.contacts");
-  ASSERT_TRUE(left.ok());
+  ASSERT_THAT(left, IsOk());
   EXPECT_EQ((*left)[0][0].as<std::string>(), "new");
   run = RunCli(absl::StrCat("retention --retention_days=30 --json --dsn '", dsn_, "'"));
   EXPECT_EQ(LastLine(run.out), "{\"retention_days\":30,\"contacts\":0,\"interactions\":0}");

@@ -29,7 +29,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "marketlens/collector/v1/collector.grpc.pb.h"
-#include "services/collector/test_harness.h"
+#include "services/collector/marketplace_fixture.h"
 
 namespace marketlens::collector {
 namespace {

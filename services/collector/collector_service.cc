@@ -307,7 +307,7 @@ grpc::Status CollectorServiceImpl::IngestFile(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-// ---- Read views (catalog_queries.h) ----
+// ---- Read views (dashboard_queries.h) ----
 
 namespace {
 
@@ -331,19 +331,19 @@ grpc::Status Answer(absl::StatusOr<T> result, T* response) {
 grpc::Status CollectorServiceImpl::ListPriceHistory(grpc::ServerContext* context,
                                                     const cv1::ListPriceHistoryRequest* request,
                                                     cv1::ListPriceHistoryResponse* response) {
-  return Answer(catalog_.ListPriceHistory(*request, TimeLeft(context)), response);
+  return Answer(dashboard_.ListPriceHistory(*request, TimeLeft(context)), response);
 }
 
 grpc::Status CollectorServiceImpl::ListShoppers(grpc::ServerContext* context,
                                                 const cv1::ListShoppersRequest* request,
                                                 cv1::ListShoppersResponse* response) {
-  return Answer(catalog_.ListShoppers(*request, TimeLeft(context)), response);
+  return Answer(dashboard_.ListShoppers(*request, TimeLeft(context)), response);
 }
 
 grpc::Status CollectorServiceImpl::ListCampaigns(grpc::ServerContext* context,
                                                  const cv1::ListCampaignsRequest* request,
                                                  cv1::ListCampaignsResponse* response) {
-  return Answer(catalog_.ListCampaigns(*request, TimeLeft(context)), response);
+  return Answer(dashboard_.ListCampaigns(*request, TimeLeft(context)), response);
 }
 
 grpc::Status CollectorServiceImpl::EraseUser(grpc::ServerContext*,

@@ -5,9 +5,9 @@
 
 #include "common/postgres/pool.h"
 #include "marketlens/collector/v1/collector.grpc.pb.h"
-#include "services/collector/catalog_queries.h"
 #include "services/collector/collector_metrics.h"
 #include "services/collector/crawler.h"
+#include "services/collector/dashboard_queries.h"
 #include "services/collector/ingest.h"
 
 namespace marketlens::collector {
@@ -30,7 +30,7 @@ class CollectorServiceImpl final : public cv1::CollectorService::Service {
                            cv1::Crawl* response) override;
   grpc::Status IngestFile(grpc::ServerContext* context, grpc::ServerReader<cv1::IngestFileChunk>* reader,
                           cv1::IngestReport* response) override;
-  // Read views for the dashboard (catalog_queries.h).
+  // Read views for the dashboard (dashboard_queries.h).
   grpc::Status ListPriceHistory(grpc::ServerContext* context, const cv1::ListPriceHistoryRequest* request,
                                 cv1::ListPriceHistoryResponse* response) override;
   grpc::Status ListShoppers(grpc::ServerContext* context, const cv1::ListShoppersRequest* request,
@@ -50,7 +50,7 @@ class CollectorServiceImpl final : public cv1::CollectorService::Service {
   CrawlManager* crawler_;
   IngestOptions ingest_options_;
   CollectorMetrics* metrics_;
-  CatalogQueries catalog_{pool_};
+  DashboardQueries dashboard_{pool_};
 };
 
 }  // namespace marketlens::collector

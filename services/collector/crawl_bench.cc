@@ -24,7 +24,7 @@
 #include "prometheus/registry.h"
 #include "services/collector/crawler.h"
 #include "services/collector/marketplace_client.h"
-#include "services/collector/test_harness.h"
+#include "services/collector/marketplace_fixture.h"
 
 ABSL_FLAG(int, products, 50, "products in the generated world (its other lists scale with it)");
 ABSL_FLAG(double, server_rate, 5, "the marketplace's per-caller limit (requests/s)");

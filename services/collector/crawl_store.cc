@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "common/status/macros.h"
 #include "services/collector/values.h"
 
 namespace marketlens::collector {
@@ -110,10 +111,11 @@ absl::StatusOr<CrawlRow> CrawlStore::CreateCrawl(const std::string& mode,
 
 absl::StatusOr<CrawlRow> CrawlStore::GetCrawl(const std::string& id) {
   if (!IsUuid(id)) return absl::InvalidArgumentError(absl::StrCat("crawl_id '", id, "' is not a UUID"));
-  auto r = pool_->Exec(absl::StrCat("SELECT ", CrawlColumns(), " FROM ops.crawls WHERE id = $1::uuid"), id);
-  if (!r.ok()) return r.status();
-  if (r->empty()) return absl::NotFoundError(absl::StrCat("no crawl ", id));
-  return CrawlFrom((*r)[0]);
+  ASSIGN_OR_RETURN(
+      auto r,
+      pool_->Exec(absl::StrCat("SELECT ", CrawlColumns(), " FROM ops.crawls WHERE id = $1::uuid"), id));
+  if (r.empty()) return absl::NotFoundError(absl::StrCat("no crawl ", id));
+  return CrawlFrom(r[0]);
 }
 
 absl::StatusOr<std::vector<CheckpointRow>> CrawlStore::GetCheckpoints(const std::string& id) {
@@ -318,10 +320,9 @@ absl::StatusOr<CrawlRow> CrawlStore::Cancel(const std::string& id) {
                        id);
   if (!r.ok()) return r.status();
   if (!r->empty()) return CrawlFrom((*r)[0]);
-  auto crawl = GetCrawl(id);
-  if (!crawl.ok()) return crawl.status();
-  if (crawl->state == "cancelled") return crawl;
-  return absl::FailedPreconditionError(absl::StrCat("crawl ", id, " already ", crawl->state));
+  ASSIGN_OR_RETURN(auto crawl, GetCrawl(id));
+  if (crawl.state == "cancelled") return crawl;
+  return absl::FailedPreconditionError(absl::StrCat("crawl ", id, " already ", crawl.state));
 }
 
 absl::StatusOr<std::map<std::string, absl::Time>> CrawlStore::LastCompletedWalks() {

@@ -16,13 +16,14 @@
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "services/collector/crawler.h"
 #include "services/collector/marketplace_client.h"
+#include "services/collector/marketplace_fixture.h"
 #include "services/collector/review_publisher.h"
-#include "services/collector/test_harness.h"
 #include "services/marketplace/simulated_clock.h"
 
 namespace marketlens::collector {
@@ -30,6 +31,7 @@ namespace {
 
 using ::marketlens::testing::CreateMigratedDatabase;
 
+using ::marketlens::testing::IsOk;
 using ::marketlens::testing::PostgresServer;
 namespace mp = ::marketlens::marketplace;
 
@@ -70,7 +72,7 @@ CrawlerOptions TestCrawler(int page_size = 100) {
 
 std::set<std::string> Ids(postgres::PgPool& pool, const std::string& table) {
   auto r = pool.Exec(absl::StrCat("SELECT id FROM ", table));
-  EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r, IsOk());
   std::set<std::string> ids;
   if (r.ok()) {
     for (const auto& row : *r) ids.insert(row[0].as<std::string>());
@@ -98,7 +100,7 @@ class CrawlTest : public ::testing::Test {
 
   void SetUp() override {
     auto db = CreateMigratedDatabase(*pg_, {.pool_size = 8});
-    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_THAT(db, IsOk());
     pool_ = std::move(db->pool);
   }
 
@@ -107,7 +109,7 @@ class CrawlTest : public ::testing::Test {
     o.products = products;
     o.service = service;
     auto m = testing::Marketplace::Start(o);
-    EXPECT_TRUE(m.ok()) << m.status();
+    EXPECT_THAT(m, IsOk());
     return m.ok() ? *std::move(m) : nullptr;
   }
 
@@ -135,7 +137,7 @@ class CrawlTest : public ::testing::Test {
     const absl::Time until = absl::Now() + timeout;
     for (;;) {
       auto row = c.manager->store().GetCrawl(id);
-      EXPECT_TRUE(row.ok()) << row.status();
+      EXPECT_THAT(row, IsOk());
       if (!row.ok()) return CrawlRow();
       if (row->state != "running" && row->state != "pending") {
         // Let the crawl thread wind down too.
@@ -152,13 +154,13 @@ class CrawlTest : public ::testing::Test {
 
   int64_t Count(const std::string& sql) {
     auto r = pool_->Exec(sql);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_THAT(r, IsOk());
     return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
   }
 
   std::map<std::string, CheckpointRow> Checkpoints(Collector& c, const std::string& id) {
     auto cps = c.manager->store().GetCheckpoints(id);
-    EXPECT_TRUE(cps.ok()) << cps.status();
+    EXPECT_THAT(cps, IsOk());
     std::map<std::string, CheckpointRow> out;
     if (cps.ok()) {
       for (auto& cp : *cps) out[cp.resource] = cp;
@@ -203,7 +205,7 @@ TEST_F(CrawlTest, FullCrawlWithTenPercentFaultsLosesNothing) {
 
   auto c = MakeCollector(*m, FastClient(), TestCrawler(100));
   auto crawl = c->manager->StartCrawl("full", {});
-  ASSERT_TRUE(crawl.ok()) << crawl.status();
+  ASSERT_THAT(crawl, IsOk());
   const CrawlRow end = WaitForEnd(*c, crawl->id);
   EXPECT_EQ(end.state, "succeeded") << end.last_error;
   EXPECT_EQ(end.errors, 0);
@@ -233,7 +235,7 @@ TEST_F(CrawlTest, FullCrawlWithTenPercentFaultsLosesNothing) {
   auto stored = pool_->Exec(
       "SELECT id, caption, array_to_string(hashtags, ' ') FROM "
       "raw.campaign_posts");
-  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_THAT(stored, IsOk());
   std::map<std::string, std::pair<std::string, std::string>> by_id;
   for (const auto& row : *stored) {
     by_id[row[0].as<std::string>()] = {row[1].as<std::string>(), row[2].as<std::string>()};
@@ -258,7 +260,7 @@ TEST_F(CrawlTest, StaysUnderTheRealRateLimitWithZeroResourceExhausted) {
   auto c = MakeCollector(*m, client, TestCrawler(5));
   const absl::Time start = absl::Now();
   auto crawl = c->manager->StartCrawl("full", {"products", "customers"});
-  ASSERT_TRUE(crawl.ok()) << crawl.status();
+  ASSERT_THAT(crawl, IsOk());
   const CrawlRow end = WaitForEnd(*c, crawl->id, absl::Seconds(30));
   const absl::Duration took = absl::Now() - start;
   EXPECT_EQ(end.state, "succeeded") << end.last_error;
@@ -282,11 +284,11 @@ TEST_F(CrawlTest, IncrementalCrawlPicksUpOnlyChangesAndKeepsHistory) {
   ASSERT_NE(m, nullptr);
   auto c = MakeCollector(*m, FastClient(), TestCrawler(50));
   auto full = c->manager->StartCrawl("incremental", {});  // the first crawl of each resource is full
-  ASSERT_TRUE(full.ok()) << full.status();
+  ASSERT_THAT(full, IsOk());
   ASSERT_EQ(WaitForEnd(*c, full->id).state, "succeeded");
   for (const auto& [name, cp] : Checkpoints(*c, full->id)) EXPECT_FALSE(cp.since.has_value()) << name;
   const mp::WorldData before = m->world().Snapshot();
-  ASSERT_TRUE(pool_->Exec("DELETE FROM ops.review_outbox").ok());
+  ASSERT_THAT(pool_->Exec("DELETE FROM ops.review_outbox"), IsOk());
 
   // Two simulated days of shop life: sessions, reviews, edits, price changes, restocks, contacts.
   mp::ClockOptions clock_options;
@@ -298,10 +300,11 @@ TEST_F(CrawlTest, IncrementalCrawlPicksUpOnlyChangesAndKeepsHistory) {
   // And one price change and one review edit we know about.
   const absl::Time t = m->world().Now() + absl::Minutes(5);
   m->world().AdvanceTo(t);
-  ASSERT_TRUE(m->world().UpdateProduct(0, before.products[0].price_cents() + 1234, std::nullopt, t).ok());
-  ASSERT_TRUE(m->world().EditReview(0, 1, "Changed my mind", "It broke after a week.", std::nullopt, t).ok());
+  ASSERT_THAT(m->world().UpdateProduct(0, before.products[0].price_cents() + 1234, std::nullopt, t), IsOk());
+  ASSERT_THAT(m->world().EditReview(0, 1, "Changed my mind", "It broke after a week.", std::nullopt, t),
+              IsOk());
   // A customer and a campaign post we know changed.
-  ASSERT_TRUE(m->world().UpdateCustomerSegment(1, "loyal", t).ok());
+  ASSERT_THAT(m->world().UpdateCustomerSegment(1, "loyal", t), IsOk());
   const mp::v1::CampaignPost post1 = *m->world().PostAt(1);
   ASSERT_TRUE(
       m->world()
@@ -314,7 +317,7 @@ TEST_F(CrawlTest, IncrementalCrawlPicksUpOnlyChangesAndKeepsHistory) {
   const mp::WorldData after = m->world().Snapshot();
 
   auto inc = c->manager->StartCrawl("incremental", {});
-  ASSERT_TRUE(inc.ok()) << inc.status();
+  ASSERT_THAT(inc, IsOk());
   ASSERT_EQ(WaitForEnd(*c, inc->id).state, "succeeded");
   ExpectSameAsWorld(*m);
 
@@ -367,7 +370,7 @@ TEST_F(CrawlTest, IncrementalCrawlPicksUpOnlyChangesAndKeepsHistory) {
   const std::string p0 = after.products[0].id();
   auto history =
       pool_->Exec("SELECT price_cents FROM raw.product_snapshots WHERE product_id = $1 ORDER BY seen_at", p0);
-  ASSERT_TRUE(history.ok());
+  ASSERT_THAT(history, IsOk());
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[0][0].as<int64_t>(), before.products[0].price_cents());
   EXPECT_EQ((*history)[1][0].as<int64_t>(), before.products[0].price_cents() + 1234);
@@ -380,7 +383,7 @@ TEST_F(CrawlTest, IncrementalCrawlPicksUpOnlyChangesAndKeepsHistory) {
   const std::string r0 = after.reviews[0].id();
   auto versions =
       pool_->Exec("SELECT version, title FROM raw.review_versions WHERE review_id = $1 ORDER BY version", r0);
-  ASSERT_TRUE(versions.ok());
+  ASSERT_THAT(versions, IsOk());
   ASSERT_GE(versions->size(), 2u);
   EXPECT_EQ(versions->back()[1].as<std::string>(), "Changed my mind");
   EXPECT_NE((*versions)[0][1].as<std::string>(), "Changed my mind");
@@ -397,7 +400,7 @@ TEST_F(CrawlTest, IncrementalCrawlPicksUpOnlyChangesAndKeepsHistory) {
 
 TEST_F(CrawlTest, NewAndEditedReviewsAreAnnouncedOnTheStreamEvenAcrossARedisOutage) {
   auto redis_server = marketlens::testing::RedisServer::Create();
-  ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+  ASSERT_THAT(redis_server, IsOk());
   redis::RedisOptions ro;
   ro.port = (*redis_server)->port();
   ro.down_backoff = absl::Milliseconds(100);
@@ -408,9 +411,9 @@ TEST_F(CrawlTest, NewAndEditedReviewsAreAnnouncedOnTheStreamEvenAcrossARedisOuta
   const int64_t reviews = m->world().Info().reviews();
 
   // The analyzer's consumer group exists before anything is published, and reads every entry.
-  ASSERT_TRUE(redis.XGroupCreate(kReviewStream, "analyzer").ok());
+  ASSERT_THAT(redis.XGroupCreate(kReviewStream, "analyzer"), IsOk());
   auto crawl = c->manager->StartCrawl("full", {"reviews"});
-  ASSERT_TRUE(crawl.ok());
+  ASSERT_THAT(crawl, IsOk());
   ASSERT_EQ(WaitForEnd(*c, crawl->id).state, "succeeded");
   const absl::Time until = absl::Now() + absl::Seconds(10);
   while (Count("SELECT count(*) FROM ops.review_outbox") > 0 && absl::Now() < until) {
@@ -421,7 +424,7 @@ TEST_F(CrawlTest, NewAndEditedReviewsAreAnnouncedOnTheStreamEvenAcrossARedisOuta
   std::set<std::string> announced;
   for (;;) {
     auto entries = redis.XReadGroup("analyzer", "a1", kReviewStream, 1000, 0);
-    ASSERT_TRUE(entries.ok()) << entries.status();
+    ASSERT_THAT(entries, IsOk());
     if (entries->empty()) break;
     for (const auto& e : *entries) {
       ASSERT_NE(e.Find("review_id"), nullptr);
@@ -434,26 +437,26 @@ TEST_F(CrawlTest, NewAndEditedReviewsAreAnnouncedOnTheStreamEvenAcrossARedisOuta
   EXPECT_EQ(static_cast<int64_t>(announced.size()), reviews);
 
   // Redis goes down; a review is edited and crawled: the announcement waits in Postgres, then arrives.
-  ASSERT_TRUE((*redis_server)->Stop().ok());
+  ASSERT_THAT((*redis_server)->Stop(), IsOk());
   const absl::Time t = m->world().Now() + absl::Hours(1);
   m->world().AdvanceTo(t);
-  ASSERT_TRUE(m->world().EditReview(3, 2, "Meh", "Worse than I thought.", std::nullopt, t).ok());
+  ASSERT_THAT(m->world().EditReview(3, 2, "Meh", "Worse than I thought.", std::nullopt, t), IsOk());
   auto inc = c->manager->StartCrawl("incremental", {"reviews"});
-  ASSERT_TRUE(inc.ok());
+  ASSERT_THAT(inc, IsOk());
   ASSERT_EQ(WaitForEnd(*c, inc->id).state, "succeeded");
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_EQ(Count("SELECT count(*) FROM ops.review_outbox WHERE event = 'edited'"), 1);
   EXPECT_GT(testing::CounterValue(*c->registry, "collector_stream_publish_errors_total"), 0);
-  ASSERT_TRUE((*redis_server)->Start().ok());
+  ASSERT_THAT((*redis_server)->Start(), IsOk());
   const absl::Time until2 = absl::Now() + absl::Seconds(10);
   while (Count("SELECT count(*) FROM ops.review_outbox") > 0 && absl::Now() < until2) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   // Redis restarted empty (no persistence in the fixture): the group is recreated by the consumer, which
   // then sees the entry published after the outage.
-  ASSERT_TRUE(redis.XGroupCreate(kReviewStream, "analyzer").ok());
+  ASSERT_THAT(redis.XGroupCreate(kReviewStream, "analyzer"), IsOk());
   auto entries = redis.XReadGroup("analyzer", "a1", kReviewStream, 100, 0);
-  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_THAT(entries, IsOk());
   ASSERT_EQ(entries->size(), 1u);
   EXPECT_EQ(*(*entries)[0].Find("event"), "edited");
   const auto edited = m->world().Snapshot().reviews[3];
@@ -489,7 +492,7 @@ TEST_F(CrawlTest, SlowAnswersCostAShortAdaptiveDeadlineNotTheFullOne) {
     mp::v1::ListCustomersResponse resp;
     CallOutcome outcome;
     const absl::Status st = client.ListCustomers(req, &resp, stop, &outcome);
-    ASSERT_TRUE(st.ok()) << st;
+    ASSERT_THAT(st, IsOk());
     ++calls;
     requests += outcome.requests;
     slow += outcome.retries;
@@ -518,7 +521,7 @@ TEST_F(CrawlTest, HonoursRetryAfterWhenTheServerRefuses) {
   auto c = MakeCollector(*m, FastClient(), TestCrawler(10));
   const absl::Time start = absl::Now();
   auto crawl = c->manager->StartCrawl("full", {"products", "customers"});
-  ASSERT_TRUE(crawl.ok());
+  ASSERT_THAT(crawl, IsOk());
   const CrawlRow end = WaitForEnd(*c, crawl->id);
   const absl::Duration took = absl::Now() - start;
   EXPECT_EQ(end.state, "succeeded") << end.last_error;
@@ -543,7 +546,7 @@ TEST_F(CrawlTest, APageThatKeepsFailingIsGivenUpWithTheReason) {
   client.max_attempts = 3;
   auto c = MakeCollector(*m, client, TestCrawler());
   auto crawl = c->manager->StartCrawl("full", {"products", "reviews"});
-  ASSERT_TRUE(crawl.ok());
+  ASSERT_THAT(crawl, IsOk());
   const CrawlRow end = WaitForEnd(*c, crawl->id);
   EXPECT_EQ(end.state, "failed");
   EXPECT_EQ(end.errors, 2);
@@ -557,7 +560,7 @@ TEST_F(CrawlTest, APageThatKeepsFailingIsGivenUpWithTheReason) {
   EXPECT_EQ(testing::CounterValue(*c->registry, "collector_crawl_page_failures_total"), 2);
   // A failed walk does not move the watermark: the next incremental crawl of it is full again.
   auto since = c->manager->store().IncrementalSince("products");
-  ASSERT_TRUE(since.ok());
+  ASSERT_THAT(since, IsOk());
   EXPECT_FALSE(since->has_value());
 }
 
@@ -569,12 +572,12 @@ TEST_F(CrawlTest, CancelStopsTheCrawlAndOneCrawlRunsAtATime) {
   client.burst = 1;
   auto c = MakeCollector(*m, client, TestCrawler(10));
   auto crawl = c->manager->StartCrawl("full", {});
-  ASSERT_TRUE(crawl.ok());
+  ASSERT_THAT(crawl, IsOk());
   auto second = c->manager->StartCrawl("full", {});
   EXPECT_EQ(second.status().code(), absl::StatusCode::kAlreadyExists) << second.status();
   absl::SleepFor(absl::Seconds(1));
   auto cancelled = c->manager->CancelCrawl(crawl->id);
-  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  ASSERT_THAT(cancelled, IsOk());
   EXPECT_EQ(cancelled->state, "cancelled");
   const absl::Time until = absl::Now() + absl::Seconds(5);
   while (c->manager->running() > 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
@@ -586,7 +589,7 @@ TEST_F(CrawlTest, CancelStopsTheCrawlAndOneCrawlRunsAtATime) {
   EXPECT_EQ(c->manager->CancelCrawl(crawl->id)->state, "cancelled");  // idempotent
   // Now another crawl may start.
   auto third = c->manager->StartCrawl("incremental", {"products"});
-  ASSERT_TRUE(third.ok()) << third.status();
+  ASSERT_THAT(third, IsOk());
   EXPECT_EQ(WaitForEnd(*c, third->id).state, "succeeded");
   EXPECT_EQ(c->manager->CancelCrawl(third->id).status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(c->manager->StartCrawl("full", {"nope"}).status().code(), absl::StatusCode::kInvalidArgument);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "common/logging/log.h"
 #include "common/retry/backoff.h"
+#include "common/status/macros.h"
 
 namespace marketlens::collector {
 
@@ -100,21 +101,19 @@ absl::StatusOr<CrawlRow> CrawlManager::StartCrawl(const std::string& mode,
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("the collector is shutting down");
   }
-  absl::StatusOr<CrawlRow> row = store_.CreateCrawl(mode, names, options_.owner);
-  if (!row.ok()) return row.status();
+  ASSIGN_OR_RETURN(CrawlRow row, store_.CreateCrawl(mode, names, options_.owner));
   logging::Info("crawl created",
-                {{"crawl_id", row->id}, {"mode", mode}, {"resources", absl::StrJoin(names, ",")}});
-  if (absl::StatusOr<bool> launched = Launch(row->id); !launched.ok()) {
+                {{"crawl_id", row.id}, {"mode", mode}, {"resources", absl::StrJoin(names, ",")}});
+  if (absl::StatusOr<bool> launched = Launch(row.id); !launched.ok()) {
     logging::Warn("crawl created but not started yet (the manager will retry)",
-                  {{"crawl_id", row->id}, {"error", launched.status()}});
+                  {{"crawl_id", row.id}, {"error", launched.status()}});
   }
-  absl::StatusOr<CrawlRow> now = store_.GetCrawl(row->id);
+  absl::StatusOr<CrawlRow> now = store_.GetCrawl(row.id);
   return now.ok() ? now : row;
 }
 
 absl::StatusOr<CrawlRow> CrawlManager::CancelCrawl(const std::string& id) {
-  absl::StatusOr<CrawlRow> row = store_.Cancel(id);
-  if (!row.ok()) return row.status();
+  ASSIGN_OR_RETURN(CrawlRow row, store_.Cancel(id));
   absl::MutexLock lock(&mu_);
   auto it = crawls_.find(id);
   if (it != crawls_.end()) {
@@ -186,9 +185,8 @@ absl::Status CrawlManager::InitCrawl(Running* c, const CrawlRow& row) {
     CheckpointRow cp;
     cp.resource = name;
     if (row.mode == "incremental" && r->supports_since) {
-      absl::StatusOr<std::optional<absl::Time>> since = store_.IncrementalSince(name);
-      if (!since.ok()) return since.status();
-      cp.since = *since;
+      ASSIGN_OR_RETURN(std::optional<absl::Time> since, store_.IncrementalSince(name));
+      cp.since = since;
     }
     cp.expected_items = cp.since.has_value() ? 0 : r->expected(info);
     cp.watermark = watermark;

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "common/logging/log.h"
 #include "common/postgres/errors.h"
+#include "common/status/macros.h"
 #include "nlohmann/json.hpp"
 #include "services/collector/values.h"
 
@@ -97,9 +98,8 @@ absl::StatusOr<std::string> FileSha256(const std::string& path, int64_t* bytes) 
   std::string chunk;
   *bytes = 0;
   for (;;) {
-    absl::StatusOr<bool> more = source(&chunk);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
+    ASSIGN_OR_RETURN(bool more, source(&chunk));
+    if (!more) break;
     sha.Update(chunk);
     *bytes += static_cast<int64_t>(chunk.size());
   }
@@ -192,9 +192,8 @@ class CsvRecordReader : public RecordReader {
         reader_.Finish();
         continue;
       }
-      absl::StatusOr<bool> more = source_(&chunk_);
-      if (!more.ok()) return more.status();
-      if (!*more) {
+      ASSIGN_OR_RETURN(bool more, source_(&chunk_));
+      if (!more) {
         eof_ = true;
         reader_.Finish();
         continue;
@@ -312,9 +311,8 @@ class Loader {
     };
 
     for (;;) {
-      absl::StatusOr<bool> more = reader.Next(&record);
-      if (!more.ok()) return more.status();
-      if (!*more) break;
+      ASSIGN_OR_RETURN(bool more, reader.Next(&record));
+      if (!more) break;
       if (!validator.has_value()) {
         // The header: the first row that names the kind's columns (title rows above it are skipped).
         if (record.error.empty() && RowValidator::IsBlank(record.fields)) continue;
@@ -420,8 +418,7 @@ class Loader {
       if (stage_rows_ > 0) {
         // Statistics for the planner (a fresh temp table has none): anti-join vs. index probes.
         if (auto r = tx.Exec(absl::StrCat("ANALYZE ", kStage)); !r.ok()) return r.status();
-        auto r = tx.Exec(UpsertSql(spec_), result_->file_id);
-        if (!r.ok()) return r.status();
+        ASSIGN_OR_RETURN(auto r, tx.Exec(UpsertSql(spec_), result_->file_id));
       }
     }
     int64_t erased = 0;
@@ -531,8 +528,8 @@ class Loader {
 
   absl::Status LoadRejects(postgres::Tx& tx) {
     if (!rejects_->Rewind()) return SpillError();
-    auto copy = tx.Copy("ingest.rejects", {"file_id", "line", "column_name", "reason", "raw_line"});
-    if (!copy.ok()) return copy.status();
+    ASSIGN_OR_RETURN(auto copy,
+                     tx.Copy("ingest.rejects", {"file_id", "line", "column_name", "reason", "raw_line"}));
     std::string column, reason, raw, line_text;
     for (int64_t i = 0; i < result_->rejected; ++i) {
       int64_t line = 0;
@@ -541,18 +538,16 @@ class Loader {
         return SpillError();
       }
       line_text = absl::StrCat(line);
-      if (auto st = (*copy)->WriteRow({result_->file_id, line_text, column, reason, raw}); !st.ok())
-        return st;
+      if (auto st = copy->WriteRow({result_->file_id, line_text, column, reason, raw}); !st.ok()) return st;
     }
-    return (*copy)->Finish().status();
+    return copy->Finish().status();
   }
 
   absl::Status OpenDirect(postgres::Tx& tx) {
     std::vector<std::string> cols = columns_;
     cols.push_back("ingest_file_id");
-    auto copy = tx.Copy(spec_.table, cols);
-    if (!copy.ok()) return copy.status();
-    direct_copy_ = *std::move(copy);
+    ASSIGN_OR_RETURN(auto copy, tx.Copy(spec_.table, cols));
+    direct_copy_ = std::move(copy);
     direct_open_ = true;
     row_.assign(cols.size(), std::nullopt);
     return absl::OkStatus();
@@ -572,9 +567,8 @@ class Loader {
     if (auto r = tx.Exec(ddl); !r.ok()) return r.status();
     std::vector<std::string> cols = {"line"};
     cols.insert(cols.end(), columns_.begin(), columns_.end());
-    auto copy = tx.Copy(kStage, cols);
-    if (!copy.ok()) return copy.status();
-    stage_copy_ = *std::move(copy);
+    ASSIGN_OR_RETURN(auto copy, tx.Copy(kStage, cols));
+    stage_copy_ = std::move(copy);
     row_.assign(cols.size(), std::nullopt);
     return absl::OkStatus();
   }

@@ -4,12 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::collector {
 namespace {
 
 using Values = RowValues;
+using ::marketlens::testing::IsOk;
 
 std::vector<absl::string_view> V(const std::vector<std::string>& s) {
   return std::vector<absl::string_view>(s.begin(), s.end());
@@ -31,7 +33,7 @@ TEST(RowValidator, MatchesHeadersByNameInAnyOrder) {
   std::vector<std::string> header = {"Posted At", "campaignId",    " INFLUENCER ", "Platform", "Views",
                                      "likes",     "Comment Count", "shares",       "notes",    ""};
   auto v = RowValidator::Create(spec, V(header));
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_THAT(v, IsOk());
   EXPECT_EQ(v->ignored_columns(), (std::vector<std::string>{"notes"}));
   std::vector<std::string> row = {"Jan 15, 2024", " C1 ", "@anna", "Instagram", "1,200",
                                   "100",          "10",   "2",     "x",         ""};
@@ -63,7 +65,7 @@ TEST(RowValidator, CampaignPostCaptionsAndHashtagsAreOptional) {
   // Both columns: the hashtags cell wins, split on spaces, commas and '#', lower-cased.
   auto both =
       RowValidator::Create(spec, V({"campaign", "influencer", "platform", "date", "Caption", "Hashtags"}));
-  ASSERT_TRUE(both.ok()) << both.status();
+  ASSERT_THAT(both, IsOk());
   Values values;
   ASSERT_FALSE(
       both->Validate(V({"C1", "@a", "tiktok", "2024-01-15", "Look! #Tutorial", "#Tutorial, fyp#Ad"}), &values)
@@ -78,14 +80,14 @@ TEST(RowValidator, CampaignPostCaptionsAndHashtagsAreOptional) {
   EXPECT_EQ(Get(*spec, values, "hashtags"), "{}");
   // Only a caption column: hashtags from it.
   auto caption_only = RowValidator::Create(spec, V({"campaign", "influencer", "platform", "date", "text"}));
-  ASSERT_TRUE(caption_only.ok());
+  ASSERT_THAT(caption_only, IsOk());
   ASSERT_FALSE(caption_only->Validate(V({"C1", "@a", "x", "2024-01-15", "so good #HonestReview"}), &values)
                    .has_value());
   EXPECT_EQ(Get(*spec, values, "caption"), "so good #HonestReview");
   EXPECT_EQ(Get(*spec, values, "hashtags"), "{\"honestreview\"}");
   // Neither: empty caption, no hashtags (the old file shape still loads).
   auto neither = RowValidator::Create(spec, V({"campaign", "influencer", "platform", "date"}));
-  ASSERT_TRUE(neither.ok());
+  ASSERT_THAT(neither, IsOk());
   ASSERT_FALSE(neither->Validate(V({"C1", "@a", "x", "2024-01-15"}), &values).has_value());
   EXPECT_EQ(Get(*spec, values, "caption"), "");
   EXPECT_EQ(Get(*spec, values, "hashtags"), "{}");
@@ -109,7 +111,7 @@ TEST(RowValidator, DuplicateColumnFailsTheFileButBetterNamesWin) {
   EXPECT_NE(dup.status().message().find("duplicate"), std::string::npos);
   // "date" is only an alias of started_at: the exact name wins, the alias is ignored.
   auto ok = RowValidator::Create(FindKind("contacts"), V({"date", "customer_id", "started_at", "channel"}));
-  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_THAT(ok, IsOk());
   EXPECT_EQ(ok->ignored_columns(), (std::vector<std::string>{"date"}));
 }
 
@@ -117,7 +119,7 @@ TEST(RowValidator, RefusesBadRowsWithColumnAndReason) {
   const KindSpec* spec = FindKind("campaign_posts");
   auto v = RowValidator::Create(
       spec, V({"post_id", "campaign_id", "influencer", "platform", "views", "likes", "posted_at"}));
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_THAT(v, IsOk());
   Values values;
   auto p = v->Validate(V({"p1", "C1", "anna", "tiktok", "abc", "-3", "2024-02-30"}), &values);
   ASSERT_TRUE(p.has_value());
@@ -157,7 +159,7 @@ TEST(RowValidator, RefusesBadRowsWithColumnAndReason) {
 TEST(RowValidator, ContactsAndInteractions) {
   const KindSpec* contacts = FindKind("contacts");
   auto v = RowValidator::Create(contacts, V({"Customer", "Date", "Medium", "Subject", "Sentiment", "Notes"}));
-  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_THAT(v, IsOk());
   Values values;
   ASSERT_FALSE(
       v->Validate(V({"C7", "15/01/2024 10:00", "Phone", "refund", "-40%", "line1\nline2"}), &values));
@@ -173,7 +175,7 @@ TEST(RowValidator, ContactsAndInteractions) {
 
   const KindSpec* interactions = FindKind("interactions");
   auto iv = RowValidator::Create(interactions, V({"user", "item", "event", "stars", "timestamp"}));
-  ASSERT_TRUE(iv.ok()) << iv.status();
+  ASSERT_THAT(iv, IsOk());
   ASSERT_FALSE(iv->Validate(V({"U1", "P1", "Add to cart", "", "2024-01-15"}), &values));
   EXPECT_EQ(Get(*interactions, values, "type"), "add_to_cart");
   p = iv->Validate(V({"U1", "P1", "rating", "", "2024-01-15"}), &values);
@@ -202,18 +204,18 @@ TEST(RowValidator, RealHeaderNames) {
       "comments",
       "shares"};
   auto posts = RowValidator::Create(FindKind("campaign_posts"), V(brief001));
-  ASSERT_TRUE(posts.ok()) << posts.status();
+  ASSERT_THAT(posts, IsOk());
   EXPECT_EQ(posts->matched_columns(), 8u);
   EXPECT_TRUE(posts->ignored_columns().empty());
   const std::vector<std::string> ext = {"Date Start", "Interaction", "Customers", "Topic", "Sentiment"};
   auto contacts = RowValidator::Create(FindKind("contacts"), V(ext));
-  ASSERT_TRUE(contacts.ok()) << contacts.status();
+  ASSERT_THAT(contacts, IsOk());
   EXPECT_EQ(contacts->matched_columns(), 5u);
   for (const std::vector<std::string>& header :
        {std::vector<std::string>{"campaign_id", "influencer_id", "PLATFORM", "post_date", "Views (count)"},
         std::vector<std::string>{"CampaignID", "Influencer Id", "platform", "postDate [UTC]", "likes"}}) {
     auto v = RowValidator::Create(FindKind("campaign_posts"), V(header));
-    ASSERT_TRUE(v.ok()) << v.status();
+    ASSERT_THAT(v, IsOk());
     EXPECT_EQ(v->matched_columns(), 5u);
   }
   // Kinds detected from the header alone.

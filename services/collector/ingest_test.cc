@@ -11,11 +11,13 @@
 #include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::collector {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::marketlens::testing::PostgresServer;
 
 // Feeds `content` in chunks of `chunk` bytes (small chunks exercise the streaming paths).
@@ -38,15 +40,15 @@ class IngestTest : public ::testing::Test {
   void SetUp() override {
     const std::string dsn = server_->CreateTestDatabaseOrFail();
     auto pool = postgres::PgPool::Create({.dsn = dsn, .max_size = 4});
-    ASSERT_TRUE(pool.ok()) << pool.status();
+    ASSERT_THAT(pool, IsOk());
     pool_ = std::move(*pool);
     auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_TRUE(applied.ok()) << applied.status();
+    ASSERT_THAT(applied, IsOk());
   }
 
   pqxx::result Query(const std::string& sql) {
     auto r = pool_->Exec(sql);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_THAT(r, IsOk());
     return r.ok() ? *r : pqxx::result();
   }
   int64_t Count(const std::string& sql) { return Query(sql)[0][0].as<int64_t>(); }
@@ -81,7 +83,7 @@ const char kMessyPosts[] =
 TEST_F(IngestTest, MessyCampaignPostsLandExactlyTheGoodRows) {
   const KindSpec* spec = FindKind("campaign_posts");
   auto result = IngestCsv(*pool_, *spec, "posts.csv", StringSource(kMessyPosts));
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->Summary(), "rows=16 accepted=5 rejected=9 duplicates=2");
   EXPECT_TRUE(result->ignored_columns.empty());
   EXPECT_EQ(Query("SELECT caption FROM raw.campaign_posts WHERE id = 'p1'")[0][0].as<std::string>(),
@@ -158,14 +160,14 @@ TEST_F(IngestTest, MessyCampaignPostsLandExactlyTheGoodRows) {
 TEST_F(IngestTest, ReingestingTheSameFileChangesNothing) {
   const KindSpec* spec = FindKind("campaign_posts");
   auto first = IngestCsv(*pool_, *spec, "posts.csv", StringSource(kMessyPosts));
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   const std::string before = Query(
                                  "SELECT string_agg(id || ':' || views || ':' || xmin::text || ':' || "
                                  "ingest_file_id::text, ',' ORDER BY id) "
                                  "FROM raw.campaign_posts")[0][0]
                                  .as<std::string>();
   auto second = IngestCsv(*pool_, *spec, "posts-again.csv", StringSource(kMessyPosts, 1 << 20));
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(second->Summary(), first->Summary());
   EXPECT_NE(second->file_id, first->file_id);
   EXPECT_EQ(second->sha256, first->sha256);
@@ -191,7 +193,7 @@ TEST_F(IngestTest, CaptionsAndHashtagsLandAndReingestUpdatesThem) {
       "h3,C1,@c,youtube,2024-01-15,no tags at all,n/a\n"
       "h4,C1,@d,x,2024-01-15,bad tags,\"tutorial;sale|promo\"\n";
   auto first = IngestCsv(*pool_, *spec, "captions.csv", StringSource(file));
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   EXPECT_EQ(first->Summary(), "rows=4 accepted=4 rejected=0 duplicates=0");
   auto rows = Query(
       "SELECT id, caption, array_to_string(hashtags, ' '), "
@@ -213,7 +215,7 @@ TEST_F(IngestTest, CaptionsAndHashtagsLandAndReingestUpdatesThem) {
   std::string edited = file;
   edited.replace(edited.find("Morning light"), 13, "Evening light");
   auto second = IngestCsv(*pool_, *spec, "captions2.csv", StringSource(edited, 1 << 20));
-  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_THAT(second, IsOk());
   EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts"), 4);
   EXPECT_EQ(Query("SELECT caption FROM raw.campaign_posts WHERE id = 'h2'")[0][0].as<std::string>(),
             "Evening light #DayInMyLife #aesthetic");
@@ -228,11 +230,11 @@ TEST_F(IngestTest, RowsWithoutIdsGetStableDerivedIds) {
       "C1,anna,instagram,200,20,Jan 15 2024\n";  // same post as line 2 (same normalised identity), newer
                                                  // numbers
   auto r1 = IngestCsv(*pool_, *spec, "noid.csv", StringSource(file));
-  ASSERT_TRUE(r1.ok()) << r1.status();
+  ASSERT_THAT(r1, IsOk());
   EXPECT_EQ(r1->Summary(), "rows=3 accepted=2 rejected=0 duplicates=1");
   EXPECT_EQ(Count("SELECT views FROM raw.campaign_posts WHERE influencer = 'anna'"), 200);
   auto r2 = IngestCsv(*pool_, *spec, "noid.csv", StringSource(file));
-  ASSERT_TRUE(r2.ok()) << r2.status();
+  ASSERT_THAT(r2, IsOk());
   EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts"), 2);
 }
 
@@ -247,7 +249,7 @@ TEST_F(IngestTest, MessyContacts) {
       ";2024-03-01;chat;question;;;\n"             // 7: no customer
       "C5;13/01/2024;Live Chat;;;  trimmed  ;\n";  // 8
   auto result = IngestCsv(*pool_, *spec, "contacts.csv", StringSource(file, 3));
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->Summary(), "rows=6 accepted=5 rejected=1 duplicates=0");
   auto words = Query(
       "SELECT customer_id, channel, sentiment FROM raw.contacts WHERE customer_id IN ('C3', 'C4') "
@@ -288,7 +290,7 @@ TEST_F(IngestTest, Interactions) {
       "U1,P1,rating,5,2024-01-20,,desktop\n"
       "U1,P1,rating,,2024-01-20,,desktop\n";
   auto result = IngestCsv(*pool_, *spec, "ix.csv", StringSource(file));
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->Summary(), "rows=4 accepted=3 rejected=1 duplicates=0");
   auto rows = Query("SELECT type, rating, device, session_id FROM raw.interactions ORDER BY occurred_at");
   ASSERT_EQ(rows.size(), 3u);
@@ -338,13 +340,13 @@ TEST_F(IngestTest, LateDuplicatesAndLateExistingIdsOnTheFastPath) {
   const KindSpec* spec = FindKind("campaign_posts");
   const std::string header = "id,campaign_id,influencer,platform,views,posted_at\n";
   auto old = IngestCsv(*pool_, *spec, "old.csv", StringSource(header + "x1,C0,old,ig,1,2024-01-01\n"));
-  ASSERT_TRUE(old.ok()) << old.status();
+  ASSERT_THAT(old, IsOk());
 
   std::string dup_file = header;
   for (int i = 0; i < 3000; ++i) absl::StrAppend(&dup_file, "d", i, ",C1,inf", i, ",ig,", i, ",2024-01-02\n");
   absl::StrAppend(&dup_file, "d10,C1,inf10,ig,777,2024-01-02\n");
   auto dup = IngestCsv(*pool_, *spec, "dup.csv", StringSource(dup_file, 4096));
-  ASSERT_TRUE(dup.ok()) << dup.status();
+  ASSERT_THAT(dup, IsOk());
   EXPECT_EQ(dup->Summary(), "rows=3001 accepted=3000 rejected=0 duplicates=1");
   EXPECT_EQ(Count("SELECT views FROM raw.campaign_posts WHERE id = 'd10'"), 777);
 
@@ -353,7 +355,7 @@ TEST_F(IngestTest, LateDuplicatesAndLateExistingIdsOnTheFastPath) {
     absl::StrAppend(&late_file, "n", i, ",C2,inf", i, ",ig,", i, ",2024-01-03\n");
   absl::StrAppend(&late_file, "x1,C0,new,ig,99,2024-01-01\nbad,C0,new,ig,lots,2024-01-01\n");
   auto late = IngestCsv(*pool_, *spec, "late.csv", StringSource(late_file, 4096));
-  ASSERT_TRUE(late.ok()) << late.status();
+  ASSERT_THAT(late, IsOk());
   EXPECT_EQ(late->Summary(), "rows=2502 accepted=2501 rejected=1 duplicates=0");
   EXPECT_EQ(Count("SELECT views FROM raw.campaign_posts WHERE id = 'x1'"), 99);
   EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts"), 1 + 3000 + 2500);
@@ -382,7 +384,7 @@ TEST_F(IngestTest, TenThousandRowsWithMalformedLines) {
   const absl::Time start = absl::Now();
   auto result = IngestCsv(*pool_, *FindKind("campaign_posts"), "big.csv", StringSource(file, 64 << 10));
   const absl::Duration took = absl::Now() - start;
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->rows, 10000);
   EXPECT_EQ(result->rejected, bad);
   EXPECT_EQ(result->accepted, 10000 - bad);

@@ -10,6 +10,7 @@
 #include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/collector/ingest.h"
@@ -18,6 +19,7 @@
 namespace marketlens::collector {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::marketlens::testing::PostgresServer;
 
 ChunkSource WholeSource(std::string content) {
@@ -38,10 +40,10 @@ class PersonDataTest : public ::testing::Test {
 
   void SetUp() override {
     auto pool = postgres::PgPool::Create({.dsn = server_->CreateTestDatabaseOrFail(), .max_size = 4});
-    ASSERT_TRUE(pool.ok()) << pool.status();
+    ASSERT_THAT(pool, IsOk());
     pool_ = std::move(*pool);
     auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_TRUE(applied.ok()) << applied.status();
+    ASSERT_THAT(applied, IsOk());
     Exec(
         "INSERT INTO raw.customers (id, name, email) VALUES ('c1', 'Ada Lovelace', 'ada@example.com'),"
         " ('c2', 'Bob', 'bob@example.com')");
@@ -66,17 +68,17 @@ class PersonDataTest : public ::testing::Test {
 
   void Exec(const std::string& sql) {
     auto r = pool_->Exec(sql);
-    ASSERT_TRUE(r.ok()) << sql << ": " << r.status();
+    ASSERT_THAT(r, IsOk()) << sql << ": " << r.status();
   }
   int64_t Count(const std::string& sql) {
     auto r = pool_->Exec(sql);
-    EXPECT_TRUE(r.ok()) << sql << ": " << r.status();
+    EXPECT_THAT(r, IsOk()) << sql << ": " << r.status();
     return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
   }
   void Tombstone(const std::string& id) {
     auto r =
         pool_->Exec("INSERT INTO privacy.tombstones (subject_hash) VALUES (privacy.subject_hash($1))", id);
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
   }
 
   static PostgresServer* server_;
@@ -92,7 +94,7 @@ std::map<std::string, int64_t> Kinds(const privacy::v1::EraseUserResponse& r) {
 
 TEST_F(PersonDataTest, ExportThenEraseEverythingLinkedAndStayIdempotent) {
   auto exported = ExportPerson(*pool_, "c1");
-  ASSERT_TRUE(exported.ok()) << exported.status();
+  ASSERT_THAT(exported, IsOk());
   std::map<std::string, int> rows;
   for (const auto& t : exported->tables()) rows[t.name()] = t.rows_size();
   EXPECT_EQ(rows["raw.customers"], 1);
@@ -103,7 +105,7 @@ TEST_F(PersonDataTest, ExportThenEraseEverythingLinkedAndStayIdempotent) {
   EXPECT_EQ(exported->tables(0).rows(0).fields().at("email").string_value(), "ada@example.com");
 
   auto erased = ErasePerson(*pool_, "c1");
-  ASSERT_TRUE(erased.ok()) << erased.status();
+  ASSERT_THAT(erased, IsOk());
   EXPECT_THAT(Kinds(*erased),
               ::testing::UnorderedElementsAre(
                   ::testing::Pair("raw.customers", 1), ::testing::Pair("raw.contacts", 2),
@@ -122,13 +124,13 @@ TEST_F(PersonDataTest, ExportThenEraseEverythingLinkedAndStayIdempotent) {
   EXPECT_EQ(Count("SELECT count(*) FROM ingest.rejects"), 1);
 
   auto again = ErasePerson(*pool_, "c1");
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_THAT(again, IsOk());
   for (const auto& [kind, n] : Kinds(*again)) EXPECT_EQ(n, 0) << kind;
   EXPECT_EQ(ErasePerson(*pool_, "").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(PersonDataTest, IngestDropsRowsAndRejectsOfATombstonedPersonInBothModes) {
-  ASSERT_TRUE(ErasePerson(*pool_, "c1").ok());
+  ASSERT_THAT(ErasePerson(*pool_, "c1"), IsOk());
   Tombstone("c1");
   const KindSpec* spec = FindKind("contacts");
   ASSERT_NE(spec, nullptr);
@@ -140,7 +142,7 @@ TEST_F(PersonDataTest, IngestDropsRowsAndRejectsOfATombstonedPersonInBothModes) 
   // First into empty-ish tables (direct COPY when possible), then again (staged upsert).
   for (int round = 0; round < 2; ++round) {
     auto r = IngestCsv(*pool_, *spec, "contacts.csv", WholeSource(csv));
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
     EXPECT_EQ(r->erased_subject, 1) << "round " << round;
     EXPECT_EQ(r->rejected, 0) << "round " << round;  // the refused line names the forgotten person
     EXPECT_EQ(Count("SELECT count(*) FROM raw.contacts WHERE customer_id = 'c1'"), 0);
@@ -150,7 +152,7 @@ TEST_F(PersonDataTest, IngestDropsRowsAndRejectsOfATombstonedPersonInBothModes) 
   // Customers sheet: keyed by id.
   auto customers = IngestCsv(*pool_, *FindKind("customers"), "customers.csv",
                              WholeSource("id,occupation\nc1,Mathematician\nc3,Baker\n"));
-  ASSERT_TRUE(customers.ok()) << customers.status();
+  ASSERT_THAT(customers, IsOk());
   EXPECT_EQ(customers->erased_subject, 1);
   EXPECT_EQ(Count("SELECT count(*) FROM raw.customers WHERE id = 'c1'"), 0);
   EXPECT_EQ(Count("SELECT count(*) FROM raw.customers WHERE id = 'c3'"), 1);
@@ -159,7 +161,7 @@ TEST_F(PersonDataTest, IngestDropsRowsAndRejectsOfATombstonedPersonInBothModes) 
 TEST_F(PersonDataTest, RetentionDeletesOnlyOldContactsAndInteractions) {
   Exec("UPDATE raw.interactions SET occurred_at = now() - interval '1000 days' WHERE id = 'i2'");
   auto done = EnforceRetention(*pool_, absl::Hours(24) * 730);
-  ASSERT_TRUE(done.ok()) << done.status();
+  ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->contacts, 2);  // k2, k3
   EXPECT_EQ(done->interactions, 1);
   EXPECT_EQ(Count("SELECT count(*) FROM raw.contacts"), 1);

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/time/time.h"
 #include "common/logging/log.h"
+#include "common/status/macros.h"
 #include "nlohmann/json.hpp"
 #include "services/collector/values.h"
 
@@ -62,7 +63,7 @@ absl::Status FetchProducts(MarketplaceClient& client, const PageRequest& request
   req.set_page_token(request.page_token);
   if (request.since) ToProto(*request.since, req.mutable_updated_since());
   mv1::ListProductsResponse resp;
-  if (absl::Status st = client.ListProducts(req, &resp, stop, outcome); !st.ok()) return st;
+  RETURN_IF_ERROR(client.ListProducts(req, &resp, stop, outcome));
   Json items = Json::array();
   for (const mv1::Product& p : resp.products()) {
     Json& o = items.emplace_back(Json::object());
@@ -133,7 +134,7 @@ absl::Status FetchReviews(MarketplaceClient& client, const PageRequest& request,
   req.set_page_token(request.page_token);
   if (request.since) ToProto(*request.since, req.mutable_since());
   mv1::ListReviewsResponse resp;
-  if (absl::Status st = client.ListReviews(req, &resp, stop, outcome); !st.ok()) return st;
+  RETURN_IF_ERROR(client.ListReviews(req, &resp, stop, outcome));
   Json items = Json::array();
   for (const mv1::Review& r : resp.reviews()) {
     Json& o = items.emplace_back(Json::object());
@@ -203,7 +204,7 @@ absl::Status FetchCustomers(MarketplaceClient& client, const PageRequest& reques
   req.set_page_token(request.page_token);
   if (request.since) ToProto(*request.since, req.mutable_updated_since());
   mv1::ListCustomersResponse resp;
-  if (absl::Status st = client.ListCustomers(req, &resp, stop, outcome); !st.ok()) return st;
+  RETURN_IF_ERROR(client.ListCustomers(req, &resp, stop, outcome));
   Json items = Json::array();
   for (const mv1::Customer& c : resp.customers()) {
     Json& o = items.emplace_back(Json::object());
@@ -255,7 +256,7 @@ absl::Status FetchInteractions(MarketplaceClient& client, const PageRequest& req
   req.set_page_token(request.page_token);
   if (request.since) ToProto(*request.since, req.mutable_since());
   mv1::ListInteractionsResponse resp;
-  if (absl::Status st = client.ListInteractions(req, &resp, stop, outcome); !st.ok()) return st;
+  RETURN_IF_ERROR(client.ListInteractions(req, &resp, stop, outcome));
   Json items = Json::array();
   int64_t skipped = 0;
   for (const mv1::Interaction& i : resp.interactions()) {
@@ -300,7 +301,7 @@ absl::Status FetchCampaignPosts(MarketplaceClient& client, const PageRequest& re
   req.set_page_token(request.page_token);
   if (request.since) ToProto(*request.since, req.mutable_updated_since());
   mv1::ListCampaignPostsResponse resp;
-  if (absl::Status st = client.ListCampaignPosts(req, &resp, stop, outcome); !st.ok()) return st;
+  RETURN_IF_ERROR(client.ListCampaignPosts(req, &resp, stop, outcome));
   Json items = Json::array();
   for (const mv1::CampaignPost& p : resp.posts()) {
     Json& o = items.emplace_back(Json::object());
@@ -353,7 +354,7 @@ absl::Status FetchContacts(MarketplaceClient& client, const PageRequest& request
   req.set_page_token(request.page_token);
   if (request.since) ToProto(*request.since, req.mutable_since());
   mv1::ListContactsResponse resp;
-  if (absl::Status st = client.ListContacts(req, &resp, stop, outcome); !st.ok()) return st;
+  RETURN_IF_ERROR(client.ListContacts(req, &resp, stop, outcome));
   Json items = Json::array();
   for (const mv1::Contact& c : resp.contacts()) {
     Json& o = items.emplace_back(Json::object());

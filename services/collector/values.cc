@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/status/macros.h"
 #include "common/strings/utf8.h"
 
 namespace marketlens::collector {
@@ -631,7 +632,7 @@ absl::StatusOr<absl::Time> ParseDateTime(absl::string_view value, const DateOpti
       }
     }
     if (!ok || !absl::ascii_isdigit(static_cast<unsigned char>(c.peek()))) return Unrecognised(s);
-    if (absl::Status st = ParseTimePart(c, s, &p); !st.ok()) return st;
+    RETURN_IF_ERROR(ParseTimePart(c, s, &p));
     c.SkipSpaces();
     if (!c.done()) return Unrecognised(s);
   }

@@ -4,10 +4,13 @@
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::collector {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 absl::Time Utc(int y, int m, int d, int hh = 0, int mm = 0, int ss = 0) {
   return absl::FromCivil(absl::CivilSecond(y, m, d, hh, mm, ss), absl::UTCTimeZone());
@@ -113,7 +116,7 @@ TEST(ParseDateTime, OtherUnambiguousForms) {
                         "jan 15 2024", "Mon, 15 Jan 2024", "Monday January 15, 2024", "15/01/2024",
                         "01/15/2024", "15-01-2024", "15.01.2024", "  2024-01-15  "}) {
     auto t = ParseDateTime(s);
-    ASSERT_TRUE(t.ok()) << s << ": " << t.status();
+    ASSERT_THAT(t, IsOk()) << s << ": " << t.status();
     EXPECT_EQ(*t, want) << s;
   }
   EXPECT_EQ(*ParseDateTime("Jan 15, 2024 3:04 PM"), Utc(2024, 1, 15, 15, 4));
@@ -128,7 +131,7 @@ TEST(ParseDateTime, RefusesAmbiguousAndImpossible) {
   EXPECT_NE(ParseDateTime("15/01/24").status().message().find("two-digit"), std::string::npos);
   EXPECT_NE(ParseDateTime("2024-02-30").status().message().find("impossible"), std::string::npos);
   EXPECT_NE(ParseDateTime("2023-02-29").status().message().find("impossible"), std::string::npos);
-  EXPECT_TRUE(ParseDateTime("2024-02-29").ok());
+  EXPECT_THAT(ParseDateTime("2024-02-29"), IsOk());
   EXPECT_NE(ParseDateTime("2024-13-01").status().message().find("impossible"), std::string::npos);
   EXPECT_NE(ParseDateTime("31/31/2024").status().message().find("impossible"), std::string::npos);
   EXPECT_FALSE(ParseDateTime("2024-01-15 25:00").ok());
@@ -210,11 +213,11 @@ TEST(SpreadsheetValues, DayMonthOrderEvidenceAndStrictOrders) {
   DateParseInfo info;
   EXPECT_FALSE(ParseDateTime("04/10/2019 09:00", {}, &info).ok());
   EXPECT_TRUE(info.ambiguous);
-  ASSERT_TRUE(ParseDateTime("13/10/2019", {}, &info).ok());
+  ASSERT_THAT(ParseDateTime("13/10/2019", {}, &info), IsOk());
   EXPECT_EQ(info.evidence, DayMonthOrder::kDayFirst);
-  ASSERT_TRUE(ParseDateTime("10/13/2019", {}, &info).ok());
+  ASSERT_THAT(ParseDateTime("10/13/2019", {}, &info), IsOk());
   EXPECT_EQ(info.evidence, DayMonthOrder::kMonthFirst);
-  ASSERT_TRUE(ParseDateTime("15.01.2024", {}, &info).ok());
+  ASSERT_THAT(ParseDateTime("15.01.2024", {}, &info), IsOk());
   EXPECT_EQ(info.evidence, DayMonthOrder::kUnknown);  // dotted dates say nothing about the others
   EXPECT_EQ(Iso(*ParseDateTime("04/10/2019 09:00", {.order = DayMonthOrder::kDayFirst}, nullptr)),
             "2019-10-04 09:00:00");
@@ -229,7 +232,7 @@ TEST(SpreadsheetValues, DayMonthOrderEvidenceAndStrictOrders) {
 TEST(SpreadsheetValues, MonthsAndSentimentWords) {
   for (const char* v : {"04-2019", "4/2019", "2019-04", "Apr 2019", "April-2019", "2019-04-17", "43570"}) {
     auto m = ParseMonth(v, {});
-    ASSERT_TRUE(m.ok()) << v << ": " << m.status();
+    ASSERT_THAT(m, IsOk()) << v << ": " << m.status();
     EXPECT_EQ(*m, absl::CivilMonth(2019, 4)) << v;
   }
   EXPECT_FALSE(ParseMonth("13-2019", {}).ok());

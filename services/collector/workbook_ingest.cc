@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/status/macros.h"
 #include "nlohmann/json.hpp"
 #include "services/collector/values.h"
 #include "services/collector/xlsx_reader.h"
@@ -79,15 +80,13 @@ class SheetRecordReader : public RecordReader {
 
 // The kind of a sheet from the first rows that look like a header; the error names what was read.
 absl::StatusOr<const KindSpec*> DetectSheetKind(const XlsxWorkbook& wb, size_t index) {
-  auto rows = wb.ReadSheet(index);
-  if (!rows.ok()) return rows.status();
+  ASSIGN_OR_RETURN(auto rows, wb.ReadSheet(index));
   std::vector<std::string> cells;
   int64_t row = 0;
   std::string first_header;
   for (int seen = 0; seen < kHeaderSearchRows;) {
-    absl::StatusOr<bool> more = (*rows)->Next(&row, &cells);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
+    ASSIGN_OR_RETURN(bool more, rows->Next(&row, &cells));
+    if (!more) break;
     std::vector<absl::string_view> views(cells.begin(), cells.end());
     if (RowValidator::IsBlank(views)) continue;
     ++seen;
@@ -130,26 +129,24 @@ absl::Status ParseSheetMapping(absl::string_view mapping, std::map<std::string, 
 absl::StatusOr<std::vector<SheetOutcome>> IngestWorkbook(postgres::PgPool& pool, const std::string& path,
                                                          absl::string_view filename,
                                                          const WorkbookOptions& options) {
-  auto wb = XlsxWorkbook::Open(path);
-  if (!wb.ok()) return wb.status();
+  ASSIGN_OR_RETURN(auto wb, XlsxWorkbook::Open(path));
   int64_t bytes = 0;
-  auto sha = FileSha256(path, &bytes);
-  if (!sha.ok()) return sha.status();
+  ASSIGN_OR_RETURN(auto sha, FileSha256(path, &bytes));
   for (const auto& [name, kind] : options.sheet_kinds) {
     bool found = false;
-    for (const auto& s : (*wb)->sheets()) found |= s.name == name;
+    for (const auto& s : wb->sheets()) found |= s.name == name;
     if (!found) {
       std::vector<std::string> names;
-      for (const auto& s : (*wb)->sheets()) names.push_back(absl::StrCat("\"", s.name, "\""));
+      for (const auto& s : wb->sheets()) names.push_back(absl::StrCat("\"", s.name, "\""));
       return absl::InvalidArgumentError(absl::StrCat("the workbook has no sheet \"", name,
                                                      "\" (its sheets: ", absl::StrJoin(names, ", "), ")"));
     }
   }
   IngestOptions ingest = options.ingest;
-  ingest.dates.excel_1904 = (*wb)->date1904();
+  ingest.dates.excel_1904 = wb->date1904();
   std::vector<SheetOutcome> outcomes;
-  for (size_t i = 0; i < (*wb)->sheets().size(); ++i) {
-    const std::string& name = (*wb)->sheets()[i].name;
+  for (size_t i = 0; i < wb->sheets().size(); ++i) {
+    const std::string& name = wb->sheets()[i].name;
     if (!options.only_sheets.empty() && std::find(options.only_sheets.begin(), options.only_sheets.end(),
                                                   name) == options.only_sheets.end()) {
       continue;
@@ -161,7 +158,7 @@ absl::StatusOr<std::vector<SheetOutcome>> IngestWorkbook(postgres::PgPool& pool,
     } else if (!options.kind.empty()) {
       spec = FindKind(options.kind);
     } else {
-      auto detected = DetectSheetKind(**wb, i);
+      auto detected = DetectSheetKind(*wb, i);
       if (!detected.ok()) {
         outcome.result = detected.status();
         outcome.skipped = absl::IsInvalidArgument(detected.status());
@@ -175,12 +172,10 @@ absl::StatusOr<std::vector<SheetOutcome>> IngestWorkbook(postgres::PgPool& pool,
       outcomes.push_back(std::move(outcome));
       continue;
     }
-    const XlsxWorkbook& workbook = **wb;
+    const XlsxWorkbook& workbook = *wb;
     ReaderFactory open = [&](bool) -> absl::StatusOr<std::unique_ptr<RecordReader>> {
-      auto rows = workbook.ReadSheet(i);
-      if (!rows.ok()) return rows.status();
-      return std::unique_ptr<RecordReader>(
-          std::make_unique<SheetRecordReader>(*std::move(rows), bytes, *sha));
+      ASSIGN_OR_RETURN(auto rows, workbook.ReadSheet(i));
+      return std::unique_ptr<RecordReader>(std::make_unique<SheetRecordReader>(std::move(rows), bytes, sha));
     };
     outcome.result = IngestRecords(pool, *spec, filename, name, open, ingest);
     outcomes.push_back(std::move(outcome));
@@ -201,9 +196,8 @@ absl::StatusOr<const KindSpec*> DetectCsvKind(const std::string& path) {
     const CsvReader::Result next = reader.Next(&record);
     if (next == CsvReader::Result::kEnd) break;
     if (next == CsvReader::Result::kNeedMore) {
-      absl::StatusOr<bool> more = eof || read > (4u << 20) ? absl::StatusOr<bool>(false) : source(&chunk);
-      if (!more.ok()) return more.status();
-      if (!*more) {
+      ASSIGN_OR_RETURN(bool more, eof || read > (4u << 20) ? absl::StatusOr<bool>(false) : source(&chunk));
+      if (!more) {
         eof = true;
         reader.Finish();
         continue;
@@ -240,9 +234,8 @@ absl::StatusOr<std::vector<SheetOutcome>> IngestUploadedFile(postgres::PgPool& p
         absl::StrCat("unknown kind '", options.kind, "' (kinds: ", absl::StrJoin(KindNames(), ", "), ")"));
   }
   if (spec == nullptr) {
-    auto detected = DetectCsvKind(path);
-    if (!detected.ok()) return detected.status();
-    spec = *detected;
+    ASSIGN_OR_RETURN(auto detected, DetectCsvKind(path));
+    spec = detected;
   }
   std::vector<SheetOutcome> outcomes;
   outcomes.push_back(
@@ -269,9 +262,8 @@ absl::StatusOr<std::vector<SheetOutcome>> IngestSpooled(postgres::PgPool& pool, 
   std::string chunk;
   int64_t total = 0;
   for (;;) {
-    absl::StatusOr<bool> more = source(&chunk);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
+    ASSIGN_OR_RETURN(bool more, source(&chunk));
+    if (!more) break;
     total += static_cast<int64_t>(chunk.size());
     if (max_bytes > 0 && total > max_bytes) {
       return absl::ResourceExhaustedError(absl::StrCat("the upload is larger than ", max_bytes, " bytes"));

@@ -19,12 +19,14 @@
 #include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/collector/xlsx_reader.h"
 
 namespace marketlens::collector {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::marketlens::testing::PostgresServer;
 
 std::string Dir() {
@@ -47,14 +49,14 @@ std::string Dir() {
 std::vector<std::vector<std::string>> AllRows(const XlsxWorkbook& wb, size_t sheet,
                                               std::vector<int64_t>* numbers = nullptr) {
   auto rows = wb.ReadSheet(sheet);
-  EXPECT_TRUE(rows.ok()) << rows.status();
+  EXPECT_THAT(rows, IsOk());
   std::vector<std::vector<std::string>> out;
   if (!rows.ok()) return out;
   int64_t n = 0;
   std::vector<std::string> cells;
   for (;;) {
     auto more = (*rows)->Next(&n, &cells);
-    EXPECT_TRUE(more.ok()) << more.status();
+    EXPECT_THAT(more, IsOk());
     if (!more.ok() || !*more) break;
     out.push_back(cells);
     if (numbers != nullptr) numbers->push_back(n);
@@ -64,7 +66,7 @@ std::vector<std::vector<std::string>> AllRows(const XlsxWorkbook& wb, size_t she
 
 TEST(XlsxReader, EveryCellType) {
   auto wb = XlsxWorkbook::Open(Dir() + "/cells.xlsx");
-  ASSERT_TRUE(wb.ok()) << wb.status();
+  ASSERT_THAT(wb, IsOk());
   ASSERT_EQ((*wb)->sheets().size(), 1u);
   EXPECT_EQ((*wb)->sheets()[0].name, "Cells");
   EXPECT_FALSE((*wb)->date1904());
@@ -79,7 +81,7 @@ TEST(XlsxReader, EveryCellType) {
   EXPECT_EQ(rows[2], (std::vector<std::string>{"inline text"}));
 
   auto mac = XlsxWorkbook::Open(Dir() + "/mac1904.xlsx");
-  ASSERT_TRUE(mac.ok()) << mac.status();
+  ASSERT_THAT(mac, IsOk());
   EXPECT_TRUE((*mac)->date1904());
   auto mac_rows = AllRows(**mac, 0);
   ASSERT_FALSE(mac_rows.empty());
@@ -88,7 +90,7 @@ TEST(XlsxReader, EveryCellType) {
 
 TEST(XlsxReader, SharedStringsJoinRunsAndSkipPhonetics) {
   auto wb = XlsxWorkbook::Open(Dir() + "/brief002.xlsx");
-  ASSERT_TRUE(wb.ok()) << wb.status();
+  ASSERT_THAT(wb, IsOk());
   std::vector<std::string> names;
   for (const auto& s : (*wb)->sheets()) names.push_back(s.name);
   EXPECT_EQ(names, (std::vector<std::string>{"Customers", "External interactions", "Products of discussion",
@@ -113,14 +115,14 @@ class WorkbookIngestTest : public ::testing::Test {
   void SetUp() override {
     dsn_ = server_->CreateTestDatabaseOrFail();
     auto pool = postgres::PgPool::Create({.dsn = dsn_, .max_size = 4});
-    ASSERT_TRUE(pool.ok()) << pool.status();
+    ASSERT_THAT(pool, IsOk());
     pool_ = std::move(*pool);
     auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_TRUE(applied.ok()) << applied.status();
+    ASSERT_THAT(applied, IsOk());
   }
   pqxx::result Query(const std::string& sql) {
     auto r = pool_->Exec(sql);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_THAT(r, IsOk());
     return r.ok() ? *r : pqxx::result();
   }
   std::string One(const std::string& sql) {
@@ -148,7 +150,7 @@ TEST_F(WorkbookIngestTest, Brief002WorkbookLoadsSheetBySheet) {
       "INSERT INTO raw.customers (id, name, region, occupation, segment) VALUES "
       "('C001', 'Luke Skywalker', 'Tatooine', '', 'new')");
   auto outcomes = IngestUploadedFile(*pool_, Dir() + "/brief002.xlsx", "brief002.xlsx", {});
-  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  ASSERT_THAT(outcomes, IsOk());
   std::vector<std::string> lines;
   for (const auto& o : *outcomes) lines.push_back(o.Line());
   ASSERT_EQ(lines.size(), 4u);
@@ -209,17 +211,17 @@ TEST_F(WorkbookIngestTest, Brief002WorkbookLoadsSheetBySheet) {
 
   // Loading the same workbook again changes nothing.
   auto again = IngestUploadedFile(*pool_, Dir() + "/brief002.xlsx", "brief002.xlsx", {});
-  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ((*again)[1].Line(), lines[1]);
   EXPECT_EQ(One("SELECT count(*) FROM raw.contacts"), "7");
 }
 
 TEST_F(WorkbookIngestTest, SheetMappingOverridesTheHeader) {
   WorkbookOptions options;
-  ASSERT_TRUE(ParseSheetMapping("Notes=customers", &options.sheet_kinds).ok());
+  ASSERT_THAT(ParseSheetMapping("Notes=customers", &options.sheet_kinds), IsOk());
   options.only_sheets = {"Notes"};
   auto outcomes = IngestUploadedFile(*pool_, Dir() + "/brief002.xlsx", "brief002.xlsx", options);
-  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  ASSERT_THAT(outcomes, IsOk());
   ASSERT_EQ(outcomes->size(), 1u);
   ASSERT_FALSE((*outcomes)[0].result.ok());
   EXPECT_NE((*outcomes)[0].result.status().message().find("missing required column(s) id (accepted names"),
@@ -230,7 +232,7 @@ TEST_F(WorkbookIngestTest, SheetMappingOverridesTheHeader) {
 
   WorkbookOptions bad;
   EXPECT_FALSE(ParseSheetMapping("Customers=people", &bad.sheet_kinds).ok());
-  ASSERT_TRUE(ParseSheetMapping("Nope=customers", &bad.sheet_kinds).ok());
+  ASSERT_THAT(ParseSheetMapping("Nope=customers", &bad.sheet_kinds), IsOk());
   auto missing = IngestUploadedFile(*pool_, Dir() + "/brief002.xlsx", "brief002.xlsx", bad);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("no sheet \"Nope\""), std::string::npos);
@@ -238,7 +240,7 @@ TEST_F(WorkbookIngestTest, SheetMappingOverridesTheHeader) {
 
 TEST_F(WorkbookIngestTest, UndecidedDayMonthOrderIsReportedOrGiven) {
   auto outcomes = IngestUploadedFile(*pool_, Dir() + "/undecided.xlsx", "undecided.xlsx", {});
-  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  ASSERT_THAT(outcomes, IsOk());
   EXPECT_EQ((*outcomes)[0].Line(),
             "sheet=\"Contacts\" kind=contacts rows=3 accepted=1 rejected=2 duplicates=0");
   const IngestResult& r = *(*outcomes)[0].result;
@@ -252,7 +254,7 @@ TEST_F(WorkbookIngestTest, UndecidedDayMonthOrderIsReportedOrGiven) {
   WorkbookOptions mdy;
   mdy.ingest.dates.order = DayMonthOrder::kMonthFirst;
   auto given = IngestUploadedFile(*pool_, Dir() + "/undecided.xlsx", "undecided.xlsx", mdy);
-  ASSERT_TRUE(given.ok()) << given.status();
+  ASSERT_THAT(given, IsOk());
   EXPECT_EQ((*given)[0].Line(), "sheet=\"Contacts\" kind=contacts rows=3 accepted=3 rejected=0 duplicates=0");
   EXPECT_EQ(One("SELECT to_char(min(started_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM raw.contacts "
                 "WHERE customer_id = 'C1'"),
@@ -261,9 +263,9 @@ TEST_F(WorkbookIngestTest, UndecidedDayMonthOrderIsReportedOrGiven) {
 
 TEST_F(WorkbookIngestTest, Brief001InfluencerCsvWithoutKind) {
   auto outcomes = IngestUploadedFile(*pool_, Dir() + "/brief001.csv", "brief001.csv", {});
-  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  ASSERT_THAT(outcomes, IsOk());
   ASSERT_EQ(outcomes->size(), 1u);
-  ASSERT_TRUE((*outcomes)[0].result.ok()) << (*outcomes)[0].result.status();
+  ASSERT_THAT((*outcomes)[0].result, IsOk());
   const IngestResult& r = *(*outcomes)[0].result;
   EXPECT_EQ(r.kind, "campaign_posts");
   EXPECT_EQ(r.Summary(), "rows=10002 accepted=9966 rejected=34 duplicates=2");

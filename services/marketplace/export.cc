@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/status/macros.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 #include "services/marketplace/rng.h"
@@ -247,7 +248,7 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
         line["reviewTime"] = absl::FormatTime("%m %-d, %Y", t, absl::UTCTimeZone());
         f.out() << JsonLine(line);
       }
-      if (absl::Status s = f.Close(); !s.ok()) return s;
+      RETURN_IF_ERROR(f.Close());
     }
     {  // Amazon metadata JSON lines.
       File f(path("meta.json"));
@@ -261,7 +262,7 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
             {"description", p.description()}};
         f.out() << JsonLine(line);
       }
-      if (absl::Status s = f.Close(); !s.ok()) return s;
+      RETURN_IF_ERROR(f.Close());
     }
     {  // MovieLens-style ratings.
       File f(path("u.data"));
@@ -271,7 +272,7 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
                 << static_cast<int>(i.rating) << '\t' << i.time_us / 1000000 << '\n';
         ++sum.ratings;
       }
-      if (absl::Status s = f.Close(); !s.ok()) return s;
+      RETURN_IF_ERROR(f.Close());
     }
 
     // CSVs with mess, and the manifest of the mess.
@@ -299,7 +300,7 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
                  absl::StrCat(p.stock()), absl::StrCat(p.margin()), Rfc3339(p.launch_date()),
                  absl::StrCat(p.rating_average()), absl::StrCat(p.rating_count()), Rfc3339(p.updated_at())});
       }
-      if (absl::Status s = csv.Close(); !s.ok()) return s;
+      RETURN_IF_ERROR(csv.Close());
     }
     {
       MessyCsv csv(dir, "customers.csv",
@@ -315,7 +316,7 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
         csv.Row(
             {c.id(), c.name(), c.email(), c.occupation(), c.segment(), c.region(), Rfc3339(c.created_at())});
       }
-      if (absl::Status s = csv.Close(); !s.ok()) return s;
+      RETURN_IF_ERROR(csv.Close());
     }
     {
       MessyCsv csv(dir, "reviews.csv",
@@ -336,7 +337,7 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
                  r.verified_purchase() ? "true" : "false", absl::StrCat(r.helpful_votes()),
                  Rfc3339(r.created_at()), Rfc3339(r.updated_at()), absl::StrCat(r.version())});
       }
-      if (absl::Status s = csv.Close(); !s.ok()) return s;
+      RETURN_IF_ERROR(csv.Close());
     }
     {
       MessyCsv csv(dir, "interactions.csv",
@@ -357,7 +358,7 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
              SessionId(r.session), std::string(DeviceName(r.device)),
              absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMicros(r.time_us), absl::UTCTimeZone())});
       }
-      if (absl::Status s = csv.Close(); !s.ok()) return s;
+      RETURN_IF_ERROR(csv.Close());
     }
     {
       MessyCsv csv(dir, "campaign_posts.csv",
@@ -382,7 +383,7 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
                  absl::StrCat(p.views()), absl::StrCat(p.likes()), absl::StrCat(p.comments()),
                  absl::StrCat(p.shares()), Rfc3339(p.posted_at()), p.caption(), tags});
       }
-      if (absl::Status s = csv.Close(); !s.ok()) return s;
+      RETURN_IF_ERROR(csv.Close());
     }
     {
       MessyCsv csv(dir, "contacts.csv",
@@ -399,9 +400,9 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
         csv.Row({c.id(), c.customer_id(), Rfc3339(c.started_at()), c.channel(), c.topic(),
                  absl::StrCat(c.sentiment()), c.notes(), c.product_id()});
       }
-      if (absl::Status s = csv.Close(); !s.ok()) return s;
+      RETURN_IF_ERROR(csv.Close());
     }
-    if (absl::Status s = manifest.Close(); !s.ok()) return s;
+    RETURN_IF_ERROR(manifest.Close());
   }
   // What the world holds (also when only the truth was written).
   sum.products = d.products.size();
@@ -419,13 +420,13 @@ absl::StatusOr<ExportSummary> ExportWorld(const WorldData& d, const ExportOption
              {"truth_customers.jsonl", Pointers(d.customer_truth)},
              {"truth_influencers.jsonl", Pointers(d.influencer_truth)},
              {"truth_captions.jsonl", Pointers(d.caption_truth)}}) {
-      if (absl::Status s = WriteTruth(path(name), items); !s.ok()) return s;
+      RETURN_IF_ERROR(WriteTruth(path(name), items));
       sum.truth_records += items.size();
     }
   }
   File summary(path("summary.txt"));
   summary.out() << sum.Line() << "\n";
-  if (absl::Status s = summary.Close(); !s.ok()) return s;
+  RETURN_IF_ERROR(summary.Close());
   return sum;
 }
 

@@ -22,8 +22,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "services/marketplace/catalog.h"
 #include "services/marketplace/rng.h"
+#include "services/marketplace/vocabulary.h"
 #include "services/marketplace/world.h"
 
 namespace marketlens::marketplace {

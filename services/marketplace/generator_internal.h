@@ -10,9 +10,9 @@
 
 #include "absl/random/distributions.h"
 #include "absl/time/time.h"
-#include "services/marketplace/catalog.h"
 #include "services/marketplace/generator.h"
 #include "services/marketplace/rng.h"
+#include "services/marketplace/vocabulary.h"
 
 namespace marketlens::marketplace::generator_internal {
 

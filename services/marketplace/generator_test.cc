@@ -18,7 +18,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "gtest/gtest.h"
-#include "services/marketplace/catalog.h"
+#include "services/marketplace/vocabulary.h"
 #include "services/marketplace/world.h"
 
 namespace marketlens::marketplace {

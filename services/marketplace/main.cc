@@ -21,11 +21,12 @@
 #include "common/logging/log.h"
 #include "common/metrics/exposer.h"
 #include "common/service/service_main.h"
-#include "services/marketplace/catalog.h"
+#include "common/status/macros.h"
 #include "services/marketplace/generator.h"
 #include "services/marketplace/marketplace_service.h"
 #include "services/marketplace/replay.h"
 #include "services/marketplace/simulated_clock.h"
+#include "services/marketplace/vocabulary.h"
 #include "services/marketplace/world.h"
 
 ABSL_FLAG(std::string, source, "generator",
@@ -96,18 +97,16 @@ absl::Status Setup(App& app, service::ServiceContext& ctx) {
     g.seed = absl::GetFlag(FLAGS_seed);
     g.products = absl::GetFlag(FLAGS_products);
     g.customers = absl::GetFlag(FLAGS_customers);
-    absl::StatusOr<GeneratedWorld> generated = Generate(g);
-    if (!generated.ok()) return generated.status();
-    model = generated->model;
-    world = World::Create(std::move(generated->data));
+    ASSIGN_OR_RETURN(GeneratedWorld generated, Generate(g));
+    model = generated.model;
+    world = World::Create(std::move(generated.data));
   } else {
     ReplayOptions r;
     r.reviews_path = absl::GetFlag(FLAGS_replay_reviews);
     r.metadata_path = absl::GetFlag(FLAGS_replay_meta);
     r.ratings_path = absl::GetFlag(FLAGS_replay_ratings);
-    absl::StatusOr<WorldData> data = Replay(r);
-    if (!data.ok()) return data.status();
-    for (const auto& f : data->replay_files) {
+    ASSIGN_OR_RETURN(WorldData data, Replay(r));
+    for (const auto& f : data.replay_files) {
       logging::Info("replayed file", {{"path", f.path()},
                                       {"format", f.format()},
                                       {"lines", static_cast<long long>(f.lines())},
@@ -118,7 +117,7 @@ absl::Status Setup(App& app, service::ServiceContext& ctx) {
         logging::Warn("malformed line skipped", {{"path", f.path()}, {"detail", example}});
       }
     }
-    world = World::Create(*std::move(data));
+    world = World::Create(std::move(data));
   }
   if (!world.ok()) return world.status();
   app.world = *std::move(world);

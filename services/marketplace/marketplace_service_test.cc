@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "common/retry/clock.h"
+#include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "marketlens/marketplace/v1/marketplace.grpc.pb.h"
@@ -25,6 +26,7 @@
 namespace marketlens::marketplace {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using v1::MarketplaceService;
 
 ServiceOptions Open() {
@@ -72,7 +74,7 @@ class MarketplaceServiceTest : public ::testing::Test {
     o.products = 150;
     o.seed = 99;
     auto g = Generate(o);
-    ASSERT_TRUE(g.ok());
+    ASSERT_THAT(g, IsOk());
     model_ = new std::shared_ptr<const PlantedModel>(g->model);
     data_ = new WorldData(std::move(g->data));
   }
@@ -82,7 +84,7 @@ class MarketplaceServiceTest : public ::testing::Test {
   }
   void SetUp() override {
     auto w = World::Create(*data_);
-    ASSERT_TRUE(w.ok());
+    ASSERT_THAT(w, IsOk());
     world_ = *std::move(w);
   }
 
@@ -270,7 +272,7 @@ TEST_F(MarketplaceServiceTest, CustomersAndCampaignPostsFilterByUpdatedSince) {
   EXPECT_TRUE(customers().empty());
   EXPECT_TRUE(posts().empty());
   // Two changes after the mark: exactly those come back.
-  ASSERT_TRUE(world_->UpdateCustomerSegment(3, "loyal", mark + absl::Minutes(1)).ok());
+  ASSERT_THAT(world_->UpdateCustomerSegment(3, "loyal", mark + absl::Minutes(1)), IsOk());
   const v1::CampaignPost before = *world_->PostAt(5);
   ASSERT_TRUE(world_
                   ->UpdatePostCounts(5, before.views() + 100, before.likes() + 10, before.comments(),

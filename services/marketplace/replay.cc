@@ -357,17 +357,17 @@ absl::StatusOr<WorldData> Replay(const ReplayOptions& o) {
   d.source = "replay";
   if (!o.reviews_path.empty()) {
     FileStats fs(o.reviews_path, "amazon_reviews", o.max_bad_line_examples);
-    if (absl::Status s = ReadReviews(o, &st, &fs); !s.ok()) return s;
+    RETURN_IF_ERROR(ReadReviews(o, &st, &fs));
     d.replay_files.push_back(fs.stats());
   }
   if (!o.metadata_path.empty()) {
     FileStats fs(o.metadata_path, "amazon_metadata", o.max_bad_line_examples);
-    if (absl::Status s = ReadMetadata(o, &st, &fs); !s.ok()) return s;
+    RETURN_IF_ERROR(ReadMetadata(o, &st, &fs));
     d.replay_files.push_back(fs.stats());
   }
   if (!o.ratings_path.empty()) {
     FileStats fs(o.ratings_path, "ratings", o.max_bad_line_examples);
-    if (absl::Status s = ReadRatings(o, &st, &fs); !s.ok()) return s;
+    RETURN_IF_ERROR(ReadRatings(o, &st, &fs));
     d.replay_files.push_back(fs.stats());
   }
 

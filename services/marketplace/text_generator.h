@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "services/marketplace/catalog.h"
 #include "services/marketplace/rng.h"
+#include "services/marketplace/vocabulary.h"
 
 namespace marketlens::marketplace {
 
@@ -54,7 +54,7 @@ std::string WriteDescription(const CategorySpec& category, const ProductKind& ki
                              const std::vector<std::string>& features,
                              const std::vector<std::string>& strengths, Rng& rng);
 
-// Fills the catalog placeholders ({it}, {is}, {obj}, {noun}, {part}, {period}, ...) for `kind`.
+// Fills the vocabulary placeholders ({it}, {is}, {obj}, {noun}, {part}, {period}, ...) for `kind`.
 std::string FillPlaceholders(absl::string_view tmpl, const ProductKind& kind, Rng& rng);
 
 // Introduces typos at about `rate` per word (swaps, drops, doubled letters, common misspellings).

@@ -8,7 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
-#include "services/marketplace/catalog.h"
+#include "services/marketplace/vocabulary.h"
 
 namespace marketlens::marketplace {
 namespace {
@@ -21,7 +21,7 @@ const CategorySpec& Category(absl::string_view name) {
   return Categories().front();
 }
 
-TEST(CatalogTest, HasAtLeastTenCategoriesWithKnownAspectsAndIssues) {
+TEST(VocabularyTest, HasAtLeastTenCategoriesWithKnownAspectsAndIssues) {
   EXPECT_GE(Categories().size(), 10u);
   for (const auto& c : Categories()) {
     EXPECT_FALSE(c.kinds.empty()) << c.name;

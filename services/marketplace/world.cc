@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/status/macros.h"
 
 namespace marketlens::marketplace {
 namespace {
@@ -140,16 +141,16 @@ absl::StatusOr<std::unique_ptr<World>> World::Create(WorldData data) {
   std::unique_ptr<World> w(new World());
   absl::MutexLock lock(&w->mu_);
   w->d_ = std::move(data);
-  if (absl::Status st = w->BuildIndexes(); !st.ok()) return st;
+  RETURN_IF_ERROR(w->BuildIndexes());
   w->has_truth_ = !w->d_.product_truth.empty();
   return w;
 }
 
 absl::Status World::BuildIndexes() {
   WorldData& d = d_;
-  if (absl::Status st = CheckIdOrder(d.products, "products"); !st.ok()) return st;
-  if (absl::Status st = CheckIdOrder(d.customers, "customers"); !st.ok()) return st;
-  if (absl::Status st = CheckIdOrder(d.posts, "campaign_posts"); !st.ok()) return st;
+  RETURN_IF_ERROR(CheckIdOrder(d.products, "products"));
+  RETURN_IF_ERROR(CheckIdOrder(d.customers, "customers"));
+  RETURN_IF_ERROR(CheckIdOrder(d.posts, "campaign_posts"));
   for (size_t i = 0; i < d.reviews.size(); ++i) {
     if (d.reviews[i].id() != ReviewId(i))
       return Invalid("reviews: id must be ReviewId(position)", d.reviews[i].id());

@@ -1,16 +1,21 @@
 #include "services/recommender/cli_commands.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <optional>
+#include <set>
 
+#include "absl/flags/flag.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/recommender/algo/factory.h"
 #include "services/recommender/bundle/trainer.h"
-#include "services/recommender/cli_args.h"
+#include "services/recommender/cli_flags.h"
 #include "services/recommender/cli_registry.h"
 #include "services/recommender/data/public_datasets.h"
 #include "services/recommender/data/synthetic.h"
@@ -18,6 +23,56 @@
 #include "services/recommender/eval/report.h"
 #include "services/recommender/eval/split.h"
 #include "services/recommender/eval/tuning.h"
+
+// The flags of every command (Abseil flags, parsed in cli.cc); the Postgres ones are in cli_registry.cc.
+// A command refuses the flags of the others (RejectOtherCommandsFlags).
+ABSL_FLAG(std::string, input, "", "evaluate, train: the interactions file (--format)");
+ABSL_FLAG(std::string, train, "", "evaluate: the training file (with --test)");
+ABSL_FLAG(std::string, test, "", "evaluate: the test file (with --train)");
+ABSL_FLAG(std::string, format, "interactions",
+          "evaluate, train: the input's format: interactions (u.data-like), online_retail (UCI Online Retail "
+          "CSV) or amazon (5-core JSON lines)");
+ABSL_FLAG(double, min_rating, 0, "evaluate, train: drop ratings below this");
+ABSL_FLAG(std::string, split, "temporal", "evaluate --input: temporal or random");
+ABSL_FLAG(int64_t, leave_last, 1, "evaluate --split temporal: test events per user");
+ABSL_FLAG(double, test_fraction, 0.2,
+          "evaluate --split random: the test share of each user's events, (0, 1)");
+ABSL_FLAG(int64_t, seed, 1, "evaluate --split random, generate: random seed");
+ABSL_FLAG(
+    std::string, items, "",
+    "evaluate, train: the items file (MovieLens u.item or item<TAB>category<TAB>title...); generate: how "
+    "many items (default 200)");
+ABSL_FLAG(int64_t, k, 10, "evaluate, train: the cut-off of the metrics (1..1000)");
+ABSL_FLAG(std::string, algorithms, "", "evaluate: comma-separated algorithms (default: all)");
+ABSL_FLAG(std::string, algorithm, "hybrid", "train: hybrid, als, item_knn, popularity, two_tower or ncf");
+ABSL_FLAG(std::string, params, "",
+          "evaluate, train: hyper-parameters, e.g. als.factors=64,item_knn.neighbors=50");
+ABSL_FLAG(bool, tune, false,
+          "evaluate, train: tune hyper-parameters on a validation split of the training side");
+ABSL_FLAG(int64_t, tune_trials, 27, "evaluate --tune: candidates per algorithm");
+ABSL_FLAG(double, tune_seconds, 0, "evaluate --tune: time budget per algorithm (0: none)");
+ABSL_FLAG(double, relevance_min_rating, 0, "evaluate: test ratings below this are not relevant");
+ABSL_FLAG(int64_t, max_users, 0, "evaluate: evaluate at most this many users (0: all)");
+ABSL_FLAG(int64_t, threads, 0, "evaluate, train: worker threads (0: hardware concurrency)");
+ABSL_FLAG(int64_t, min_user_interactions, 5, "evaluate, train: hygiene: users with fewer are dropped");
+ABSL_FLAG(int64_t, min_item_interactions, 5, "evaluate, train: hygiene: items with fewer are dropped");
+ABSL_FLAG(int64_t, bot_max_events_per_minute, 300, "evaluate, train: hygiene: faster users are bots");
+ABSL_FLAG(int64_t, duplicate_window_seconds, 1,
+          "evaluate, train: hygiene: repeats within this are one event");
+ABSL_FLAG(bool, json, false, "evaluate, train, models list: print JSON");
+ABSL_FLAG(std::string, source, "", "train: file or postgres (default: file with --input, else postgres)");
+ABSL_FLAG(double, recent_window_days, 7, "train: the window of the trending signal, in days");
+ABSL_FLAG(bool, no_evaluate, false, "train: skip the holdout evaluation");
+ABSL_FLAG(std::string, version, "", "train: the model's version (default: from the time)");
+ABSL_FLAG(std::string, output, "", "train: write the artifact here; generate: the interactions file");
+ABSL_FLAG(bool, register, false, "train: register the model (artifact stored in Postgres)");
+ABSL_FLAG(bool, promote, false, "train: register and promote the model");
+ABSL_FLAG(std::string, items_output, "", "generate: also write the items file here");
+ABSL_FLAG(int64_t, users, 500, "generate: how many users");
+ABSL_FLAG(int64_t, clusters, 5, "generate: planted taste clusters (1..items)");
+ABSL_FLAG(double, events_per_user, 20, "generate: mean events per user");
+ABSL_FLAG(double, in_cluster, 0.9, "generate: share of a user's events inside their cluster");
+ABSL_FLAG(bool, shop, false, "generate: shop events (views, carts, purchases) besides ratings");
 
 namespace marketlens::recommender {
 namespace {
@@ -38,39 +93,37 @@ Params Prefixed(const Params& params, absl::string_view prefix) {
   return out;
 }
 
+const std::set<std::string>& HygieneFlags() {
+  static const auto* names =
+      new std::set<std::string>{"min_user_interactions", "min_item_interactions", "bot_max_events_per_minute",
+                                "duplicate_window_seconds"};
+  return *names;
+}
+
 // Hygiene flags shared by evaluate and train.
-absl::StatusOr<HygieneOptions> HygieneFromArgs(const CliArgs& a) {
+HygieneOptions HygieneFromFlags() {
   HygieneOptions h;
-  auto min_user = a.GetInt("min_user_interactions", 5);
-  auto min_item = a.GetInt("min_item_interactions", 5);
-  auto bots = a.GetInt("bot_max_events_per_minute", 300);
-  auto dup = a.GetInt("duplicate_window_seconds", 1);
-  for (const auto* s : {&min_user, &min_item, &bots, &dup}) {
-    if (!s->ok()) return s->status();
-  }
-  h.min_user_interactions = static_cast<int>(*min_user);
-  h.min_item_interactions = static_cast<int>(*min_item);
-  h.bot_max_events_per_minute = static_cast<int>(*bots);
-  h.duplicate_window_seconds = *dup;
+  h.min_user_interactions = static_cast<int>(absl::GetFlag(FLAGS_min_user_interactions));
+  h.min_item_interactions = static_cast<int>(absl::GetFlag(FLAGS_min_item_interactions));
+  h.bot_max_events_per_minute = static_cast<int>(absl::GetFlag(FLAGS_bot_max_events_per_minute));
+  h.duplicate_window_seconds = absl::GetFlag(FLAGS_duplicate_window_seconds);
   return h;
 }
 
 // --format interactions (u.data-like, the default) | online_retail (UCI Online Retail CSV) | amazon (5-core
 // JSON lines). The public formats also yield a catalogue (titles, categories, price buckets), merged into
 // `catalog` when given.
-absl::StatusOr<InteractionLog> ReadLog(const CliArgs& a, const std::string& flag,
-                                       ItemCatalog* catalog = nullptr) {
-  auto min_rating = a.GetDouble("min_rating", 0);
-  if (!min_rating.ok()) return min_rating.status();
-  const std::string format = a.Get("format", "interactions");
+absl::StatusOr<InteractionLog> ReadLog(const std::string& path, ItemCatalog* catalog = nullptr) {
+  const double min_rating = absl::GetFlag(FLAGS_min_rating);
+  const std::string format = absl::GetFlag(FLAGS_format);
   if (format == "interactions") {
-    return ReadInteractionsFile(a.Get(flag), {.min_rating = static_cast<float>(*min_rating)});
+    return ReadInteractionsFile(path, {.min_rating = static_cast<float>(min_rating)});
   }
   absl::StatusOr<PublicDataset> d;
   if (format == "online_retail") {
-    d = ReadOnlineRetailCsv(a.Get(flag));
+    d = ReadOnlineRetailCsv(path);
   } else if (format == "amazon") {
-    d = ReadAmazonReviewsJson(a.Get(flag));
+    d = ReadAmazonReviewsJson(path);
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("--format must be interactions, online_retail or amazon, got `", format, "`"));
@@ -79,10 +132,10 @@ absl::StatusOr<InteractionLog> ReadLog(const CliArgs& a, const std::string& flag
   if (catalog != nullptr) {
     for (auto& [id, info] : d->catalog) catalog->try_emplace(id, std::move(info));
   }
-  if (*min_rating > 0) {
+  if (min_rating > 0) {
     InteractionLog kept;
     for (const Event& e : d->log.events) {
-      if (e.type == EventType::kRating && e.value < *min_rating) continue;
+      if (e.type == EventType::kRating && e.value < min_rating) continue;
       kept.Add(d->log.users.Name(e.user), d->log.items.Name(e.item), e.type, e.value, e.timestamp,
                e.session >= 0 ? d->log.sessions.Name(e.session) : "");
     }
@@ -91,48 +144,75 @@ absl::StatusOr<InteractionLog> ReadLog(const CliArgs& a, const std::string& flag
   return std::move(d->log);
 }
 
-int Evaluate(const CliArgs& a, std::ostream& out, std::ostream& err) {
-  const bool json = a.GetBool("json");
+int Evaluate(std::ostream& out, std::ostream& err) {
+  if (RejectOtherCommandsFlags("evaluate",
+                               Union({"train",
+                                      "test",
+                                      "input",
+                                      "format",
+                                      "min_rating",
+                                      "split",
+                                      "leave_last",
+                                      "test_fraction",
+                                      "seed",
+                                      "items",
+                                      "k",
+                                      "algorithms",
+                                      "params",
+                                      "tune",
+                                      "tune_trials",
+                                      "tune_seconds",
+                                      "relevance_min_rating",
+                                      "max_users",
+                                      "threads",
+                                      "json"},
+                                     HygieneFlags()),
+                               err)) {
+    return kUsage;
+  }
+  const bool json = absl::GetFlag(FLAGS_json);
+  const std::string train_file = absl::GetFlag(FLAGS_train), test_file = absl::GetFlag(FLAGS_test),
+                    input_file = absl::GetFlag(FLAGS_input), items_file = absl::GetFlag(FLAGS_items);
   InteractionLog train, test;
   std::string protocol;
   ItemCatalog format_catalog;  // from --format online_retail|amazon
-  if (a.Has("train") || a.Has("test")) {
-    if (!a.Has("train") || !a.Has("test") || a.Has("input")) {
+  if (!train_file.empty() || !test_file.empty()) {
+    if (train_file.empty() || test_file.empty() || !input_file.empty()) {
       err << "evaluate: give --train and --test together (or --input with --split)\n";
       return kUsage;
     }
-    auto tr = ReadLog(a, "train", &format_catalog);
+    auto tr = ReadLog(train_file, &format_catalog);
     if (!tr.ok()) return err << tr.status().message() << "\n", kFailed;
-    auto te = ReadLog(a, "test", &format_catalog);
+    auto te = ReadLog(test_file, &format_catalog);
     if (!te.ok()) return err << te.status().message() << "\n", kFailed;
     train = *std::move(tr);
     test = *std::move(te);
     protocol = "explicit train/test files";
-  } else if (a.Has("input")) {
-    auto log = ReadLog(a, "input", &format_catalog);
+  } else if (!input_file.empty()) {
+    auto log = ReadLog(input_file, &format_catalog);
     if (!log.ok()) return err << log.status().message() << "\n", kFailed;
-    const std::string split = a.Get("split", "temporal");
+    const std::string split = absl::GetFlag(FLAGS_split);
     if (split == "random") {
-      auto fraction = a.GetDouble("test_fraction", 0.2);
-      auto seed = a.GetInt("seed", 1);
-      if (!fraction.ok() || !seed.ok() || *fraction <= 0 || *fraction >= 1) {
+      const double fraction = absl::GetFlag(FLAGS_test_fraction);
+      const int64_t seed = absl::GetFlag(FLAGS_seed);
+      if (fraction <= 0 || fraction >= 1) {
         err << "evaluate: --test_fraction must be in (0, 1)\n";
         return kUsage;
       }
-      Split s = RandomPerUser(*log, *fraction, static_cast<uint64_t>(*seed));
+      Split s = RandomPerUser(*log, fraction, static_cast<uint64_t>(seed));
       train = std::move(s.train);
       test = std::move(s.test);
-      protocol = absl::StrFormat("random %.0f%% per user (seed %d)", *fraction * 100, *seed);
+      protocol = absl::StrFormat("random %.0f%% per user (seed %d)", fraction * 100, seed);
     } else if (split == "temporal") {
-      auto n = a.GetInt("leave_last", 1);
-      if (!n.ok() || *n < 1) {
+      const int64_t n = absl::GetFlag(FLAGS_leave_last);
+      if (n < 1) {
         err << "evaluate: --leave_last must be >= 1\n";
         return kUsage;
       }
-      Split s = TemporalLeaveLastN(*log, static_cast<int>(*n));
+      Split s = TemporalLeaveLastN(*log, static_cast<int>(n));
       train = std::move(s.train);
       test = std::move(s.test);
-      protocol = absl::StrCat("temporal leave-last-", *n, " per user");
+      protocol = absl::StrCat("temporal leave-last-", n, " per user");
     } else {
       err << "evaluate: --split must be random or temporal, got `" << split << "`\n";
       return kUsage;
@@ -143,27 +223,21 @@ int Evaluate(const CliArgs& a, std::ostream& out, std::ostream& err) {
   }
 
   std::optional<ItemCatalog> catalog;
-  if (a.Has("items")) {
-    auto c = ReadItemsFile(a.Get("items"));
+  if (!items_file.empty()) {
+    auto c = ReadItemsFile(items_file);
     if (!c.ok()) return err << c.status().message() << "\n", kFailed;
     catalog = *std::move(c);
   }
-  auto hygiene = HygieneFromArgs(a);
-  auto k = a.GetInt("k", 10);
-  auto threads = a.GetInt("threads", 0);
-  auto relevance = a.GetDouble("relevance_min_rating", 0);
-  auto max_users = a.GetInt("max_users", 0);
-  auto trials = a.GetInt("tune_trials", 27);
-  auto tune_seconds = a.GetDouble("tune_seconds", 0);
-  auto params = ParseParams(a.Get("params"));
-  for (const absl::Status& s :
-       {hygiene.status(), k.status(), threads.status(), relevance.status(), max_users.status(),
-        trials.status(), tune_seconds.status(), params.status()}) {
-    if (!s.ok()) return err << "evaluate: " << s.message() << "\n", kUsage;
-  }
-  if (*k < 1 || *k > 1000) return err << "evaluate: --k must be 1..1000\n", kUsage;
+  const int64_t k = absl::GetFlag(FLAGS_k);
+  const int64_t trials = absl::GetFlag(FLAGS_tune_trials);
+  const double tune_seconds = absl::GetFlag(FLAGS_tune_seconds);
+  auto params = ParseParams(absl::GetFlag(FLAGS_params));
+  if (!params.ok()) return err << "evaluate: " << params.status().message() << "\n", kUsage;
+  if (k < 1 || k > 1000) return err << "evaluate: --k must be 1..1000\n", kUsage;
   std::vector<std::string> algorithms = AlgorithmNames();
-  if (a.Has("algorithms")) algorithms = absl::StrSplit(a.Get("algorithms"), ',', absl::SkipWhitespace());
+  if (const std::string names = absl::GetFlag(FLAGS_algorithms); !names.empty()) {
+    algorithms = absl::StrSplit(names, ',', absl::SkipWhitespace());
+  }
   for (const std::string& name : algorithms) {
     if (std::find(AlgorithmNames().begin(), AlgorithmNames().end(), name) == AlgorithmNames().end()) {
       err << "evaluate: unknown algorithm `" << name << "` (known: " << absl::StrJoin(AlgorithmNames(), ", ")
@@ -177,18 +251,14 @@ int Evaluate(const CliArgs& a, std::ostream& out, std::ostream& err) {
   // The hybrid blends the others, so it comes last.
   const bool with_hybrid = std::find(algorithms.begin(), algorithms.end(), "hybrid") != algorithms.end();
   algorithms.erase(std::remove(algorithms.begin(), algorithms.end(), "hybrid"), algorithms.end());
-  const bool tune = a.GetBool("tune");
-  for (const std::string& unused : a.Unused()) {
-    err << "evaluate: unknown flag --" << unused << "\n";
-    return kUsage;
-  }
+  const bool tune = absl::GetFlag(FLAGS_tune);
 
   EvalOptions options;
-  options.k = static_cast<int>(*k);
-  options.hygiene = *hygiene;
-  options.relevance_min_rating = static_cast<float>(*relevance);
-  options.threads = static_cast<int>(*threads);
-  options.max_users = static_cast<int>(*max_users);
+  options.k = static_cast<int>(k);
+  options.hygiene = HygieneFromFlags();
+  options.relevance_min_rating = static_cast<float>(absl::GetFlag(FLAGS_relevance_min_rating));
+  options.threads = static_cast<int>(absl::GetFlag(FLAGS_threads));
+  options.max_users = static_cast<int>(absl::GetFlag(FLAGS_max_users));
   options.build.include_catalog_items = catalog.has_value();
   if (!catalog && !format_catalog.empty()) catalog = std::move(format_catalog);
   const ItemCatalog* catalog_ptr = catalog ? &*catalog : nullptr;
@@ -213,7 +283,7 @@ int Evaluate(const CliArgs& a, std::ostream& out, std::ostream& err) {
     double validation_ndcg = 0;
     if (tune) {
       if (!json) err << "tuning " << name << "...\n";
-      TuningOptions t{.max_trials = static_cast<int>(*trials), .time_budget_seconds = *tune_seconds};
+      TuningOptions t{.max_trials = static_cast<int>(trials), .time_budget_seconds = tune_seconds};
       auto tuned = TuneOn(name, *validation, p, options, t);
       if (tuned.ok()) {
         p = tuned->best;
@@ -250,54 +320,57 @@ int Evaluate(const CliArgs& a, std::ostream& out, std::ostream& err) {
   return kOk;
 }
 
-int Train(const CliArgs& a, std::ostream& out, std::ostream& err) {
-  const bool json = a.GetBool("json");
-  TrainConfig config;
-  config.algorithm = a.Get("algorithm", "hybrid");
-  auto params = ParseParams(a.Get("params"));
-  auto hygiene = HygieneFromArgs(a);
-  auto threads = a.GetInt("threads", 0);
-  auto window = a.GetDouble("recent_window_days", 7);
-  auto k = a.GetInt("k", 10);
-  for (const absl::Status& s :
-       {params.status(), hygiene.status(), threads.status(), window.status(), k.status()}) {
-    if (!s.ok()) return err << "train: " << s.message() << "\n", kUsage;
+int Train(std::ostream& out, std::ostream& err) {
+  if (RejectOtherCommandsFlags(
+          "train",
+          Union(Union({"input", "items", "format", "min_rating", "source", "algorithm", "params", "tune",
+                       "threads", "recent_window_days", "k", "no_evaluate", "version", "output", "register",
+                       "promote", "json"},
+                      HygieneFlags()),
+                RegistryCliFlags()),
+          err)) {
+    return kUsage;
   }
+  const bool json = absl::GetFlag(FLAGS_json);
+  const std::string input_file = absl::GetFlag(FLAGS_input), items_file = absl::GetFlag(FLAGS_items);
+  TrainConfig config;
+  config.algorithm = absl::GetFlag(FLAGS_algorithm);
+  auto params = ParseParams(absl::GetFlag(FLAGS_params));
+  if (!params.ok()) return err << "train: " << params.status().message() << "\n", kUsage;
   config.params = *params;
-  config.hygiene = *hygiene;
-  config.threads = static_cast<int>(*threads);
-  config.recent_window_seconds = static_cast<int64_t>(*window * 86400);
-  config.eval_k = static_cast<int>(*k);
-  config.evaluate = !a.GetBool("no_evaluate");
-  config.version = a.Get("version");
+  config.hygiene = HygieneFromFlags();
+  config.threads = static_cast<int>(absl::GetFlag(FLAGS_threads));
+  config.recent_window_seconds = static_cast<int64_t>(absl::GetFlag(FLAGS_recent_window_days) * 86400);
+  config.eval_k = static_cast<int>(absl::GetFlag(FLAGS_k));
+  config.evaluate = !absl::GetFlag(FLAGS_no_evaluate);
+  config.version = absl::GetFlag(FLAGS_version);
 
   // Source: a file, or Postgres (the job in the cluster).
   InteractionLog log;
   ItemCatalog catalog;
   absl::flat_hash_map<std::string, std::string> regions;
-  const bool from_postgres = a.Get("source", a.Has("input") ? "file" : "postgres") == "postgres";
+  std::string source = absl::GetFlag(FLAGS_source);
+  if (source.empty()) source = input_file.empty() ? "postgres" : "file";
+  const bool from_postgres = source == "postgres";
   if (!from_postgres) {
-    if (!a.Has("input")) return err << "train: give --input F (or --source=postgres --pg_dsn ...)\n", kUsage;
-    auto l = ReadLog(a, "input", &catalog);
+    if (input_file.empty())
+      return err << "train: give --input F (or --source=postgres --pg_dsn ...)\n", kUsage;
+    auto l = ReadLog(input_file, &catalog);
     if (!l.ok()) return err << l.status().message() << "\n", kFailed;
     log = *std::move(l);
-    if (a.Has("items")) {
-      auto c = ReadItemsFile(a.Get("items"));
+    if (!items_file.empty()) {
+      auto c = ReadItemsFile(items_file);
       if (!c.ok()) return err << c.status().message() << "\n", kFailed;
       catalog = *std::move(c);
     }
   }
   RegistryCliOptions registry;
-  if (absl::Status s = ParseRegistryCliOptions(a, registry); !s.ok())
+  if (absl::Status s = RegistryCliOptionsFromFlags(registry); !s.ok())
     return err << "train: " << s.message() << "\n", kUsage;
-  const bool promote = a.GetBool("promote");
-  const bool do_register = a.GetBool("register") || promote;
-  const bool tune = a.GetBool("tune");
-  const std::string output = a.Get("output");
-  for (const std::string& unused : a.Unused()) {
-    err << "train: unknown flag --" << unused << "\n";
-    return kUsage;
-  }
+  const bool promote = absl::GetFlag(FLAGS_promote);
+  const bool do_register = absl::GetFlag(FLAGS_register) || promote;
+  const bool tune = absl::GetFlag(FLAGS_tune);
+  const std::string output = absl::GetFlag(FLAGS_output);
   if (output.empty() && !do_register) return err << "train: give --output FILE and/or --register\n", kUsage;
   if ((from_postgres || do_register) && registry.pg_dsn.empty()) {
     return err << "train: --pg_dsn (or MARKETLENS_PG_DSN) is required with Postgres or --register\n", kUsage;
@@ -363,32 +436,32 @@ int Train(const CliArgs& a, std::ostream& out, std::ostream& err) {
   return kOk;
 }
 
-int Generate(const CliArgs& a, std::ostream& out, std::ostream& err) {
-  SyntheticOptions o;
-  auto users = a.GetInt("users", o.users);
-  auto items = a.GetInt("items", o.items);
-  auto clusters = a.GetInt("clusters", o.clusters);
-  auto events = a.GetDouble("events_per_user", o.events_per_user);
-  auto in_cluster = a.GetDouble("in_cluster", o.in_cluster);
-  auto seed = a.GetInt("seed", 1);
-  for (const absl::Status& s : {users.status(), items.status(), clusters.status(), events.status(),
-                                in_cluster.status(), seed.status()}) {
-    if (!s.ok()) return err << "generate: " << s.message() << "\n", kUsage;
+int Generate(std::ostream& out, std::ostream& err) {
+  if (RejectOtherCommandsFlags("generate",
+                               {"output", "items_output", "users", "items", "clusters", "events_per_user",
+                                "in_cluster", "shop", "seed"},
+                               err)) {
+    return kUsage;
   }
-  const std::string output = a.Get("output"), items_output = a.Get("items_output");
-  o.shop_events = a.GetBool("shop");
-  for (const std::string& unused : a.Unused())
-    return err << "generate: unknown flag --" << unused << "\n", kUsage;
+  SyntheticOptions o;
+  // --items is a file for evaluate and train, a count here.
+  int64_t items = o.items;
+  if (const std::string text = absl::GetFlag(FLAGS_items); !text.empty() && !absl::SimpleAtoi(text, &items)) {
+    return err << "generate: --items=`" << text << "` is not an integer\n", kUsage;
+  }
+  const int64_t users = absl::GetFlag(FLAGS_users), clusters = absl::GetFlag(FLAGS_clusters);
+  const std::string output = absl::GetFlag(FLAGS_output), items_output = absl::GetFlag(FLAGS_items_output);
+  o.shop_events = absl::GetFlag(FLAGS_shop);
   if (output.empty()) return err << "generate: --output FILE is required\n", kUsage;
-  if (*users < 1 || *items < 1 || *clusters < 1 || *clusters > *items) {
+  if (users < 1 || items < 1 || clusters < 1 || clusters > items) {
     return err << "generate: need users >= 1, items >= 1, 1 <= clusters <= items\n", kUsage;
   }
-  o.users = static_cast<int>(*users);
-  o.items = static_cast<int>(*items);
-  o.clusters = static_cast<int>(*clusters);
-  o.events_per_user = *events;
-  o.in_cluster = *in_cluster;
-  o.seed = static_cast<uint64_t>(*seed);
+  o.users = static_cast<int>(users);
+  o.items = static_cast<int>(items);
+  o.clusters = static_cast<int>(clusters);
+  o.events_per_user = absl::GetFlag(FLAGS_events_per_user);
+  o.in_cluster = absl::GetFlag(FLAGS_in_cluster);
+  o.seed = static_cast<uint64_t>(absl::GetFlag(FLAGS_seed));
   SyntheticData s = GenerateSynthetic(o);
   if (absl::Status st = WriteUDataFile(output, s.log); !st.ok()) return err << st.message() << "\n", kFailed;
   if (!items_output.empty()) {
@@ -412,7 +485,7 @@ int Generate(const CliArgs& a, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 std::string CliUsage() {
-  return R"(usage: cli <command> [flags]
+  return R"(usage: cli <command> [flags]      (--help lists every flag)
 
 evaluate   --train F --test F | --input F [--format interactions|online_retail|amazon] [--split temporal|random] [--leave_last 1] [--test_fraction 0.2] [--seed 1]
            [--items F] [--k 10] [--algorithms popularity,als,...] [--params als.factors=64,item_knn.neighbors=50]
@@ -436,22 +509,22 @@ Item files: MovieLens u.item, or `item<TAB>category<TAB>title[<TAB>description[<
 }
 
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  auto parsed = CliArgs::Parse(args, {"json", "tune", "register", "promote", "no_evaluate", "shop", "help"});
-  if (!parsed.ok()) {
-    err << parsed.status().message() << "\n" << CliUsage();
+  if (args.empty()) {
+    err << CliUsage();
     return kUsage;
   }
-  const CliArgs& a = *parsed;
-  if (a.command().empty() || a.command() == "help" || a.Has("help")) {
-    (a.command().empty() ? err : out) << CliUsage();
-    return a.command().empty() ? kUsage : kOk;
+  const std::string& command = args[0];
+  const std::vector<std::string> positional(args.begin() + 1, args.end());
+  if (command == "help") {
+    out << CliUsage();
+    return kOk;
   }
-  if (a.command() == "evaluate") return Evaluate(a, out, err);
-  if (a.command() == "train") return Train(a, out, err);
-  if (a.command() == "generate") return Generate(a, out, err);
-  if (a.command() == "models") return RunModelsCommand(a, out, err);
-  if (a.command() == "retention") return RunRetentionCommand(a, out, err);
-  err << "unknown command `" << a.command() << "`\n" << CliUsage();
+  if (command == "evaluate") return Evaluate(out, err);
+  if (command == "train") return Train(out, err);
+  if (command == "generate") return Generate(out, err);
+  if (command == "models") return RunModelsCommand(positional, out, err);
+  if (command == "retention") return RunRetentionCommand(out, err);
+  err << "unknown command `" << command << "`\n" << CliUsage();
   return kUsage;
 }
 

@@ -18,7 +18,8 @@
 
 namespace marketlens::recommender {
 
-// Runs one invocation (args without the program name). Exit code: 0 success, 1 failure, 2 usage error.
+// Runs one invocation on the parsed flags (cli_flags.h); args are the positional arguments, the command
+// first. Exit code: 0 success, 1 failure, 2 usage error.
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 std::string CliUsage();

@@ -7,16 +7,33 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/config/secret.h"
 #include "common/postgres/pool.h"
+#include "services/recommender/cli_flags.h"
 #include "services/recommender/eval/report.h"
 #include "services/recommender/store/artifact_store.h"
 #include "services/recommender/store/pg_source.h"
 #include "services/recommender/store/registry.h"
+
+ABSL_FLAG(std::string, pg_dsn, "",
+          "train, models, retention: libpq connection string (default $MARKETLENS_PG_DSN)");
+ABSL_FLAG(
+    std::string, pg_password_file, "",
+    "train, models, retention: file holding the Postgres password (default $MARKETLENS_PG_PASSWORD_FILE, "
+    "else PGPASSWORD)");
+ABSL_FLAG(int64_t, keep, 0, "train --register, models prune: keep this many models (0: no pruning)");
+ABSL_FLAG(std::string, artifact_dir, "",
+          "train --register: also keep a local copy of the artifact, <dir>/<version>.mlrec");
+ABSL_FLAG(int64_t, retention_days, 0,
+          "retention: events and exposures older than this many days go (1..36500)");
+
+ABSL_DECLARE_FLAG(bool, json);
 
 namespace marketlens::recommender {
 namespace {
@@ -63,23 +80,28 @@ void PrintModels(const std::vector<ModelRecord>& models, std::ostream& out) {
 
 }  // namespace
 
-absl::Status ParseRegistryCliOptions(const CliArgs& args, RegistryCliOptions& o) {
+const std::set<std::string>& RegistryCliFlags() {
+  static const auto* names = new std::set<std::string>{"pg_dsn", "pg_password_file", "keep", "artifact_dir"};
+  return *names;
+}
+
+absl::Status RegistryCliOptionsFromFlags(RegistryCliOptions& o) {
   const char* env_dsn = std::getenv("MARKETLENS_PG_DSN");
   const char* env_password_file = std::getenv("MARKETLENS_PG_PASSWORD_FILE");
-  o.pg_dsn = args.Get("pg_dsn", env_dsn != nullptr ? env_dsn : "");
-  o.artifact_dir = args.Get("artifact_dir", "");
+  o.pg_dsn = absl::GetFlag(FLAGS_pg_dsn);
+  if (o.pg_dsn.empty() && env_dsn != nullptr) o.pg_dsn = env_dsn;
+  o.artifact_dir = absl::GetFlag(FLAGS_artifact_dir);
   // libpq reads the password from PGPASSWORD, so it never appears in a connection string or a log line.
-  const std::string password_file =
-      args.Get("pg_password_file", env_password_file != nullptr ? env_password_file : "");
+  std::string password_file = absl::GetFlag(FLAGS_pg_password_file);
+  if (password_file.empty() && env_password_file != nullptr) password_file = env_password_file;
   if (!password_file.empty()) {
     auto password = config::ReadSecret("", password_file, "pg_password");
     if (!password.ok()) return password.status();
     if (!password->empty()) ::setenv("PGPASSWORD", password->c_str(), 1);
   }
-  auto keep = args.GetInt("keep", 0);
-  if (!keep.ok()) return keep.status();
-  if (*keep < 0) return absl::InvalidArgumentError("--keep must be >= 0");
-  o.keep = static_cast<int>(*keep);
+  const int64_t keep = absl::GetFlag(FLAGS_keep);
+  if (keep < 0) return absl::InvalidArgumentError("--keep must be >= 0");
+  o.keep = static_cast<int>(keep);
   return absl::OkStatus();
 }
 
@@ -130,13 +152,11 @@ absl::StatusOr<std::string> RegisterTrainedModel(const RegistryCliOptions& optio
   return record->artifact_uri;
 }
 
-int RunModelsCommand(const CliArgs& args, std::ostream& out, std::ostream& err) {
+int RunModelsCommand(const std::vector<std::string>& pos, std::ostream& out, std::ostream& err) {
+  if (RejectOtherCommandsFlags("models", Union(RegistryCliFlags(), {"json"}), err)) return 2;
   RegistryCliOptions options;
-  if (absl::Status s = ParseRegistryCliOptions(args, options); !s.ok()) return err << s.message() << "\n", 2;
-  const bool json = args.GetBool("json");
-  for (const std::string& unused : args.Unused())
-    return err << "models: unknown flag --" << unused << "\n", 2;
-  const std::vector<std::string>& pos = args.positional();
+  if (absl::Status s = RegistryCliOptionsFromFlags(options); !s.ok()) return err << s.message() << "\n", 2;
+  const bool json = absl::GetFlag(FLAGS_json);
   const std::string action = pos.empty() ? "list" : pos[0];
   auto pool = Connect(options);
   if (!pool.ok()) return err << "models: " << pool.status().message() << "\n", 2;
@@ -179,25 +199,23 @@ int RunModelsCommand(const CliArgs& args, std::ostream& out, std::ostream& err) 
   return 2;
 }
 
-int RunRetentionCommand(const CliArgs& args, std::ostream& out, std::ostream& err) {
+int RunRetentionCommand(std::ostream& out, std::ostream& err) {
+  if (RejectOtherCommandsFlags("retention", Union(RegistryCliFlags(), {"retention_days"}), err)) return 2;
   RegistryCliOptions options;
-  if (absl::Status s = ParseRegistryCliOptions(args, options); !s.ok()) return err << s.message() << "\n", 2;
-  auto days = args.GetInt("retention_days", 0);
-  if (!days.ok()) return err << "retention: " << days.status().message() << "\n", 2;
-  if (*days < 1 || *days > 36500) return err << "retention: --retention_days must be 1..36500\n", 2;
-  for (const std::string& unused : args.Unused())
-    return err << "retention: unknown flag --" << unused << "\n", 2;
+  if (absl::Status s = RegistryCliOptionsFromFlags(options); !s.ok()) return err << s.message() << "\n", 2;
+  const int64_t days = absl::GetFlag(FLAGS_retention_days);
+  if (days < 1 || days > 36500) return err << "retention: --retention_days must be 1..36500\n", 2;
   auto pool = Connect(options);
   if (!pool.ok()) return err << "retention: " << pool.status().message() << "\n", 2;
   int64_t events = 0, exposures = 0;
   absl::Status s = (*pool)->Transact(
       [&](postgres::Tx& tx) -> absl::Status {
         auto e = tx.Exec(
-            "DELETE FROM recsys.events WHERE occurred_at < now() - make_interval(days => $1::int)", *days);
+            "DELETE FROM recsys.events WHERE occurred_at < now() - make_interval(days => $1::int)", days);
         if (!e.ok()) return e.status();
         events = e->affected_rows();
         auto x = tx.Exec(
-            "DELETE FROM recsys.exposures WHERE occurred_at < now() - make_interval(days => $1::int)", *days);
+            "DELETE FROM recsys.exposures WHERE occurred_at < now() - make_interval(days => $1::int)", days);
         if (!x.ok()) return x.status();
         exposures = x->affected_rows();
         return absl::OkStatus();

@@ -4,12 +4,13 @@
 #define MARKETLENS_SERVICES_RECOMMENDER_CLI_REGISTRY_H_
 
 #include <ostream>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "services/recommender/bundle/bundle.h"
-#include "services/recommender/cli_args.h"
 #include "services/recommender/data/interactions.h"
 
 namespace marketlens::recommender {
@@ -24,7 +25,9 @@ struct RegistryCliOptions {
   std::string artifact_dir;
 };
 
-absl::Status ParseRegistryCliOptions(const CliArgs& args, RegistryCliOptions& options);
+// From the flags --pg_dsn, --pg_password_file, --keep and --artifact_dir (their names: RegistryCliFlags).
+absl::Status RegistryCliOptionsFromFlags(RegistryCliOptions& options);
+const std::set<std::string>& RegistryCliFlags();
 
 absl::Status LoadTrainingInputFromPostgres(const RegistryCliOptions& options, InteractionLog& log,
                                            ItemCatalog& catalog,
@@ -37,11 +40,11 @@ absl::Status LoadTrainingInputFromPostgres(const RegistryCliOptions& options, In
 absl::StatusOr<std::string> RegisterTrainedModel(const RegistryCliOptions& options, const ModelBundle& bundle,
                                                  bool promote, std::ostream& err);
 
-// `models list|promote VERSION|rollback|prune --keep N`.
-int RunModelsCommand(const CliArgs& args, std::ostream& out, std::ostream& err);
+// `models list|promote VERSION|rollback|prune --keep N`; `args` follow the command word.
+int RunModelsCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 // `retention --retention_days N`: deletes feedback events and exposures older than N days (docs/privacy.md;
 // run daily by the retention CronJob). Prints "events=E exposures=X" (rows deleted).
-int RunRetentionCommand(const CliArgs& args, std::ostream& out, std::ostream& err);
+int RunRetentionCommand(std::ostream& out, std::ostream& err);
 
 }  // namespace marketlens::recommender
 

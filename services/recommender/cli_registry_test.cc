@@ -5,7 +5,7 @@
 #include "common/testing/migrated_database.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/recommender/cli_commands.h"
+#include "services/recommender/cli_test_runner.h"
 #include "services/recommender/store/registry.h"
 
 namespace marketlens::recommender {
@@ -15,17 +15,6 @@ using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 using ::marketlens::testing::SharedPostgresServer;
 
 using ::testing::HasSubstr;
-
-struct CliRun {
-  int code;
-  std::string out, err;
-};
-
-CliRun Cli(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  int code = RunCli(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 TEST(CliRegistryTest, TrainRegisterPromoteListRollbackPrune) {
   std::string dsn;

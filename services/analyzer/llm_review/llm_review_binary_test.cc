@@ -26,7 +26,7 @@
 #include "common/testing/redis_fixture.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/llm_review/fake_review_model.h"
-#include "services/analyzer/test_world.h"
+#include "services/analyzer/raw_data_fixture.h"
 
 extern char** environ;
 

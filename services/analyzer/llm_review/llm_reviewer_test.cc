@@ -20,7 +20,7 @@
 #include "services/analyzer/llm/openai_backend.h"
 #include "services/analyzer/llm_review/fake_review_model.h"
 #include "services/analyzer/pipeline.h"
-#include "services/analyzer/test_world.h"
+#include "services/analyzer/raw_data_fixture.h"
 
 namespace marketlens::analyzer::llm_review {
 namespace {

@@ -14,7 +14,7 @@
 #include "services/analyzer/llm/fake_llm_server.h"
 #include "services/analyzer/llm/openai_backend.h"
 #include "services/analyzer/pipeline.h"
-#include "services/analyzer/test_world.h"
+#include "services/analyzer/raw_data_fixture.h"
 
 namespace marketlens::analyzer::rag {
 namespace {

@@ -14,7 +14,7 @@
 #include "common/testing/postgres_fixture.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/pipeline.h"
-#include "services/analyzer/test_world.h"
+#include "services/analyzer/raw_data_fixture.h"
 
 namespace marketlens::analyzer::rag {
 namespace {

@@ -1,5 +1,6 @@
-#include "services/collector/test_harness.h"
+#include "services/collector/marketplace_fixture.h"
 
+#include "common/status/macros.h"
 #include "prometheus/registry.h"
 
 namespace marketlens::collector::testing {
@@ -16,13 +17,11 @@ absl::StatusOr<std::unique_ptr<Marketplace>> Marketplace::Start(MarketplaceOptio
   marketplace::GeneratorOptions g;
   g.products = options.products;
   g.seed = options.seed;
-  auto generated = marketplace::Generate(g);
-  if (!generated.ok()) return generated.status();
+  ASSIGN_OR_RETURN(auto generated, marketplace::Generate(g));
   std::unique_ptr<Marketplace> m(new Marketplace());
-  m->model_ = generated->model;
-  auto world = marketplace::World::Create(std::move(generated->data));
-  if (!world.ok()) return world.status();
-  m->world_ = *std::move(world);
+  m->model_ = generated.model;
+  ASSIGN_OR_RETURN(auto world, marketplace::World::Create(std::move(generated.data)));
+  m->world_ = std::move(world);
   m->registry_ = std::make_shared<prometheus::Registry>();
   options.service.registry = m->registry_;
   m->service_ = std::make_unique<marketplace::MarketplaceServiceImpl>(m->world_.get(), options.service);

@@ -1,4 +1,4 @@
-#include "services/collector/catalog_queries.h"
+#include "services/collector/dashboard_queries.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "common/status/macros.h"
 
 namespace marketlens::collector {
 namespace {
@@ -82,27 +83,26 @@ postgres::TxOptions ReadOnly(absl::Duration timeout) {
 
 }  // namespace
 
-absl::StatusOr<v1::ListPriceHistoryResponse> CatalogQueries::ListPriceHistory(
+absl::StatusOr<v1::ListPriceHistoryResponse> DashboardQueries::ListPriceHistory(
     const v1::ListPriceHistoryRequest& request, absl::Duration timeout) const {
   if (request.product_id().empty()) return absl::InvalidArgumentError("product_id is required");
   if (request.product_id().size() > 256) return absl::InvalidArgumentError("product_id is too long");
   absl::StatusOr<int> size =
       PageSize(request.page_size(), kDefaultPriceHistoryPageSize, kMaxPriceHistoryPageSize);
   if (!size.ok()) return size.status();
-  absl::StatusOr<std::optional<int64_t>> since = MicrosOfField(request.since(), request.has_since(), "since");
-  if (!since.ok()) return since.status();
-  absl::StatusOr<std::optional<int64_t>> until = MicrosOfField(request.until(), request.has_until(), "until");
-  if (!until.ok()) return until.status();
-  if (since->has_value() && until->has_value() && **since >= **until) {
+  ASSIGN_OR_RETURN(std::optional<int64_t> since,
+                   MicrosOfField(request.since(), request.has_since(), "since"));
+  ASSIGN_OR_RETURN(std::optional<int64_t> until,
+                   MicrosOfField(request.until(), request.has_until(), "until"));
+  if (since.has_value() && until.has_value() && *since >= *until) {
     return absl::InvalidArgumentError("until must be after since");
   }
   // The token: "<micros of the last point>/<product id>", so it cannot be used
   // for another product.
-  absl::StatusOr<std::optional<std::string>> payload = DecodeToken(request.page_token(), "ph");
-  if (!payload.ok()) return payload.status();
+  ASSIGN_OR_RETURN(std::optional<std::string> payload, DecodeToken(request.page_token(), "ph"));
   std::optional<int64_t> before;
-  if (payload->has_value()) {
-    std::pair<std::string, std::string> parts = absl::StrSplit(**payload, absl::MaxSplits('/', 1));
+  if (payload.has_value()) {
+    std::pair<std::string, std::string> parts = absl::StrSplit(*payload, absl::MaxSplits('/', 1));
     int64_t us = 0;
     if (!absl::SimpleAtoi(parts.first, &us) || parts.second != request.product_id()) {
       return absl::InvalidArgumentError("page_token is not valid for this product");
@@ -132,7 +132,7 @@ absl::StatusOr<v1::ListPriceHistoryResponse> CatalogQueries::ListPriceHistory(
         response.set_product_id(request.product_id());
         response.set_currency((*product)[0][0].as<std::string>());
         absl::StatusOr<pqxx::result> rows =
-            tx.Exec(sql, request.product_id(), *since, *until, before, static_cast<int64_t>(*size) + 1);
+            tx.Exec(sql, request.product_id(), since, until, before, static_cast<int64_t>(*size) + 1);
         if (!rows.ok()) return rows.status();
         for (const auto& row : *rows) {
           if (response.points_size() == *size) {
@@ -156,22 +156,20 @@ absl::StatusOr<v1::ListPriceHistoryResponse> CatalogQueries::ListPriceHistory(
   return response;
 }
 
-absl::StatusOr<v1::ListShoppersResponse> CatalogQueries::ListShoppers(const v1::ListShoppersRequest& request,
-                                                                      absl::Duration timeout) const {
-  absl::StatusOr<int> size = PageSize(request.page_size(), kDefaultShopperPageSize, kMaxShopperPageSize);
-  if (!size.ok()) return size.status();
+absl::StatusOr<v1::ListShoppersResponse> DashboardQueries::ListShoppers(
+    const v1::ListShoppersRequest& request, absl::Duration timeout) const {
+  ASSIGN_OR_RETURN(int size, PageSize(request.page_size(), kDefaultShopperPageSize, kMaxShopperPageSize));
   if (request.segment().size() > 128) return absl::InvalidArgumentError("segment is too long");
   // The token: "<segment>/<last id>" (the segment first: ids may contain '/').
-  absl::StatusOr<std::optional<std::string>> payload = DecodeToken(request.page_token(), "sh");
-  if (!payload.ok()) return payload.status();
+  ASSIGN_OR_RETURN(std::optional<std::string> payload, DecodeToken(request.page_token(), "sh"));
   std::optional<std::string> after;
-  if (payload->has_value()) {
-    const size_t slash = (*payload)->find('/');
-    if (slash == std::string::npos || (*payload)->substr(0, slash) != request.segment() ||
-        slash + 1 == (*payload)->size()) {
+  if (payload.has_value()) {
+    const size_t slash = payload->find('/');
+    if (slash == std::string::npos || payload->substr(0, slash) != request.segment() ||
+        slash + 1 == payload->size()) {
       return absl::InvalidArgumentError("page_token is not valid for this segment");
     }
-    after = (*payload)->substr(slash + 1);
+    after = payload->substr(slash + 1);
   }
   v1::ListShoppersResponse response;
   const std::string sql =
@@ -184,10 +182,10 @@ absl::StatusOr<v1::ListShoppersResponse> CatalogQueries::ListShoppers(const v1::
       [&](postgres::Tx& tx) -> absl::Status {
         response.Clear();
         absl::StatusOr<pqxx::result> rows =
-            tx.Exec(sql, request.segment(), after, static_cast<int64_t>(*size) + 1);
+            tx.Exec(sql, request.segment(), after, static_cast<int64_t>(size) + 1);
         if (!rows.ok()) return rows.status();
         for (const auto& row : *rows) {
-          if (response.shoppers_size() == *size) {
+          if (response.shoppers_size() == size) {
             response.set_next_page_token(EncodeToken(
                 "sh",
                 absl::StrCat(request.segment(), "/", response.shoppers(response.shoppers_size() - 1).id())));
@@ -209,12 +207,10 @@ absl::StatusOr<v1::ListShoppersResponse> CatalogQueries::ListShoppers(const v1::
   return response;
 }
 
-absl::StatusOr<v1::ListCampaignsResponse> CatalogQueries::ListCampaigns(
+absl::StatusOr<v1::ListCampaignsResponse> DashboardQueries::ListCampaigns(
     const v1::ListCampaignsRequest& request, absl::Duration timeout) const {
-  absl::StatusOr<int> size = PageSize(request.page_size(), kDefaultCampaignPageSize, kMaxCampaignPageSize);
-  if (!size.ok()) return size.status();
-  absl::StatusOr<std::optional<std::string>> after = DecodeToken(request.page_token(), "ca");
-  if (!after.ok()) return after.status();
+  ASSIGN_OR_RETURN(int size, PageSize(request.page_size(), kDefaultCampaignPageSize, kMaxCampaignPageSize));
+  ASSIGN_OR_RETURN(std::optional<std::string> after, DecodeToken(request.page_token(), "ca"));
   v1::ListCampaignsResponse response;
   const std::string sql = absl::StrCat(
       "SELECT campaign_id, count(*), count(DISTINCT influencer), "
@@ -226,10 +222,9 @@ absl::StatusOr<v1::ListCampaignsResponse> CatalogQueries::ListCampaigns(
   absl::Status st = pool_->Transact(
       [&](postgres::Tx& tx) -> absl::Status {
         response.Clear();
-        absl::StatusOr<pqxx::result> rows = tx.Exec(sql, *after, static_cast<int64_t>(*size) + 1);
-        if (!rows.ok()) return rows.status();
-        for (const auto& row : *rows) {
-          if (response.campaigns_size() == *size) {
+        ASSIGN_OR_RETURN(pqxx::result rows, tx.Exec(sql, after, static_cast<int64_t>(size) + 1));
+        for (const auto& row : rows) {
+          if (response.campaigns_size() == size) {
             response.set_next_page_token(
                 EncodeToken("ca", response.campaigns(response.campaigns_size() - 1).campaign_id()));
             break;

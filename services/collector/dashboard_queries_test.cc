@@ -1,7 +1,7 @@
 // The dashboard's read views against a real PostgreSQL with the real
 // migrations: rows seeded in raw.*, read back in order, paged with tokens that
 // cannot be reused elsewhere, with the errors naming fields.
-#include "services/collector/catalog_queries.h"
+#include "services/collector/dashboard_queries.h"
 
 #include <memory>
 #include <set>
@@ -12,14 +12,16 @@
 #include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::collector {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::marketlens::testing::PostgresServer;
 
-class CatalogQueriesTest : public ::testing::Test {
+class DashboardQueriesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = PostgresServer::StartOrDie().release(); }
   static void TearDownTestSuite() { delete server_; }
@@ -27,16 +29,16 @@ class CatalogQueriesTest : public ::testing::Test {
   void SetUp() override {
     const std::string dsn = server_->CreateTestDatabaseOrFail();
     auto pool = postgres::PgPool::Create({.dsn = dsn, .max_size = 2});
-    ASSERT_TRUE(pool.ok()) << pool.status();
+    ASSERT_THAT(pool, IsOk());
     pool_ = std::move(*pool);
     auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_TRUE(applied.ok()) << applied.status();
-    queries_ = std::make_unique<CatalogQueries>(pool_.get());
+    ASSERT_THAT(applied, IsOk());
+    queries_ = std::make_unique<DashboardQueries>(pool_.get());
   }
 
   void Exec(const std::string& sql) {
     auto r = pool_->Exec(sql);
-    ASSERT_TRUE(r.ok()) << r.status() << "\n" << sql;
+    ASSERT_THAT(r, IsOk()) << r.status() << "\n" << sql;
   }
 
   // Product p1 with 5 snapshots one day apart (2024-01-01 .. 2024-01-05), price
@@ -58,16 +60,16 @@ class CatalogQueriesTest : public ::testing::Test {
 
   static PostgresServer* server_;
   std::unique_ptr<postgres::PgPool> pool_;
-  std::unique_ptr<CatalogQueries> queries_;
+  std::unique_ptr<DashboardQueries> queries_;
 };
-PostgresServer* CatalogQueriesTest::server_ = nullptr;
+PostgresServer* DashboardQueriesTest::server_ = nullptr;
 
-TEST_F(CatalogQueriesTest, PriceHistoryNewestFirstWithEveryField) {
+TEST_F(DashboardQueriesTest, PriceHistoryNewestFirstWithEveryField) {
   SeedProducts();
   v1::ListPriceHistoryRequest req;
   req.set_product_id("p1");
   auto r = queries_->ListPriceHistory(req, absl::Seconds(5));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->product_id(), "p1");
   EXPECT_EQ(r->currency(), "EUR");
   ASSERT_EQ(r->points_size(), 5);
@@ -86,7 +88,7 @@ TEST_F(CatalogQueriesTest, PriceHistoryNewestFirstWithEveryField) {
   }
 }
 
-TEST_F(CatalogQueriesTest, PriceHistoryPagesAndTimeRange) {
+TEST_F(DashboardQueriesTest, PriceHistoryPagesAndTimeRange) {
   SeedProducts();
   v1::ListPriceHistoryRequest req;
   req.set_product_id("p1");
@@ -95,7 +97,7 @@ TEST_F(CatalogQueriesTest, PriceHistoryPagesAndTimeRange) {
   int pages = 0;
   do {
     auto r = queries_->ListPriceHistory(req, absl::Seconds(5));
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
     for (const auto& p : r->points()) prices.push_back(p.price_cents());
     req.set_page_token(r->next_page_token());
     ++pages;
@@ -111,7 +113,7 @@ TEST_F(CatalogQueriesTest, PriceHistoryPagesAndTimeRange) {
   range.mutable_until()->set_seconds(1704369600);  // 2024-01-04T12:00:00Z
   range.mutable_until()->set_nanos(123456000);
   auto r = queries_->ListPriceHistory(range, absl::Seconds(5));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->points_size(), 2);
   EXPECT_EQ(r->points(0).price_cents(), 1300);
   EXPECT_EQ(r->points(1).price_cents(), 1200);
@@ -120,12 +122,12 @@ TEST_F(CatalogQueriesTest, PriceHistoryPagesAndTimeRange) {
   v1::ListPriceHistoryRequest p2;
   p2.set_product_id("p2");
   auto empty = queries_->ListPriceHistory(p2, absl::Seconds(5));
-  ASSERT_TRUE(empty.ok()) << empty.status();
+  ASSERT_THAT(empty, IsOk());
   EXPECT_EQ(empty->points_size(), 0);
   EXPECT_EQ(empty->currency(), "USD");
 }
 
-TEST_F(CatalogQueriesTest, PriceHistoryErrorsNameTheField) {
+TEST_F(DashboardQueriesTest, PriceHistoryErrorsNameTheField) {
   SeedProducts();
   v1::ListPriceHistoryRequest req;
   req.set_product_id("nope");
@@ -155,7 +157,7 @@ TEST_F(CatalogQueriesTest, PriceHistoryErrorsNameTheField) {
   // A token of p1 used for p2.
   req.clear_page_token();
   auto first = queries_->ListPriceHistory(req, absl::Seconds(5));
-  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_THAT(first, IsOk());
   ASSERT_FALSE(first->next_page_token().empty());
   req.set_product_id("p2");
   req.set_page_token(first->next_page_token());
@@ -171,7 +173,7 @@ TEST_F(CatalogQueriesTest, PriceHistoryErrorsNameTheField) {
   EXPECT_EQ(r.status().message().substr(0, 6), "until ");
 }
 
-TEST_F(CatalogQueriesTest, ShoppersBySegmentWithInteractionCountsAndPages) {
+TEST_F(DashboardQueriesTest, ShoppersBySegmentWithInteractionCountsAndPages) {
   Exec(
       "INSERT INTO raw.customers (id, name, segment, region, occupation, "
       "created_at) VALUES"
@@ -188,7 +190,7 @@ TEST_F(CatalogQueriesTest, ShoppersBySegmentWithInteractionCountsAndPages) {
 
   v1::ListShoppersRequest all;
   auto r = queries_->ListShoppers(all, absl::Seconds(5));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->shoppers_size(), 4);
   EXPECT_EQ(r->shoppers(0).id(), "c1");
   EXPECT_EQ(r->shoppers(0).name(), "Ann");
@@ -207,7 +209,7 @@ TEST_F(CatalogQueriesTest, ShoppersBySegmentWithInteractionCountsAndPages) {
   std::vector<std::string> ids;
   for (int page = 0; page < 5; ++page) {
     auto p = queries_->ListShoppers(loyal, absl::Seconds(5));
-    ASSERT_TRUE(p.ok()) << p.status();
+    ASSERT_THAT(p, IsOk());
     for (const auto& s : p->shoppers()) ids.push_back(s.id());
     if (p->next_page_token().empty()) break;
     loyal.set_page_token(p->next_page_token());
@@ -219,7 +221,7 @@ TEST_F(CatalogQueriesTest, ShoppersBySegmentWithInteractionCountsAndPages) {
   other.set_segment("loyal");
   other.set_page_size(1);
   auto first = queries_->ListShoppers(other, absl::Seconds(5));
-  ASSERT_TRUE(first.ok());
+  ASSERT_THAT(first, IsOk());
   other.set_segment("new");
   other.set_page_token(first->next_page_token());
   EXPECT_EQ(queries_->ListShoppers(other, absl::Seconds(5)).status().code(),
@@ -231,7 +233,7 @@ TEST_F(CatalogQueriesTest, ShoppersBySegmentWithInteractionCountsAndPages) {
   EXPECT_EQ(bad.status().message().substr(0, 10), "page_size ");
 }
 
-TEST_F(CatalogQueriesTest, CampaignsWithTotalsAndPages) {
+TEST_F(DashboardQueriesTest, CampaignsWithTotalsAndPages) {
   // spring: 3 posts by 2 influencers; views 1000 + 0 + 3000, engagement
   // (100/1000, NULL, 600/3000).
   Exec(
@@ -245,7 +247,7 @@ TEST_F(CatalogQueriesTest, CampaignsWithTotalsAndPages) {
       " ('e', 'winter', 'cy', 'instagram', 0, 0, 0, 0, '2024-12-01Z')");
   v1::ListCampaignsRequest req;
   auto r = queries_->ListCampaigns(req, absl::Seconds(5));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->campaigns_size(), 3);
   EXPECT_EQ(r->campaigns(0).campaign_id(), "autumn");
   const v1::Campaign& spring = r->campaigns(1);
@@ -261,12 +263,12 @@ TEST_F(CatalogQueriesTest, CampaignsWithTotalsAndPages) {
 
   req.set_page_size(2);
   auto p1 = queries_->ListCampaigns(req, absl::Seconds(5));
-  ASSERT_TRUE(p1.ok());
+  ASSERT_THAT(p1, IsOk());
   ASSERT_EQ(p1->campaigns_size(), 2);
   ASSERT_FALSE(p1->next_page_token().empty());
   req.set_page_token(p1->next_page_token());
   auto p2 = queries_->ListCampaigns(req, absl::Seconds(5));
-  ASSERT_TRUE(p2.ok());
+  ASSERT_THAT(p2, IsOk());
   ASSERT_EQ(p2->campaigns_size(), 1);
   EXPECT_EQ(p2->campaigns(0).campaign_id(), "winter");
   EXPECT_TRUE(p2->next_page_token().empty());
@@ -276,7 +278,7 @@ TEST_F(CatalogQueriesTest, CampaignsWithTotalsAndPages) {
   s.set_page_size(1);
   Exec("INSERT INTO raw.customers (id) VALUES ('x1'), ('x2')");
   auto shoppers = queries_->ListShoppers(s, absl::Seconds(5));
-  ASSERT_TRUE(shoppers.ok());
+  ASSERT_THAT(shoppers, IsOk());
   req.set_page_token(shoppers->next_page_token());
   EXPECT_EQ(queries_->ListCampaigns(req, absl::Seconds(5)).status().code(),
             absl::StatusCode::kInvalidArgument);

@@ -1,8 +1,8 @@
 // Test helpers shared by the analyzer's integration tests: a fresh database with the real migrations, and
 // hand-made raw.* rows (products, reviews with chosen ratings and texts and dates, customers, contacts,
 // interactions, campaign posts).
-#ifndef MARKETLENS_SERVICES_ANALYZER_TEST_WORLD_H_
-#define MARKETLENS_SERVICES_ANALYZER_TEST_WORLD_H_
+#ifndef MARKETLENS_SERVICES_ANALYZER_RAW_DATA_FIXTURE_H_
+#define MARKETLENS_SERVICES_ANALYZER_RAW_DATA_FIXTURE_H_
 
 #include <memory>
 #include <string>
@@ -38,4 +38,4 @@ std::string Scalar(postgres::PgPool& pool, const std::string& sql);
 
 }  // namespace marketlens::analyzer::testing
 
-#endif  // MARKETLENS_SERVICES_ANALYZER_TEST_WORLD_H_
+#endif  // MARKETLENS_SERVICES_ANALYZER_RAW_DATA_FIXTURE_H_

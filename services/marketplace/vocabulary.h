@@ -12,8 +12,8 @@
 //   {noun}                        - the product noun, e.g. "earbuds"
 //   {part}                        - a part of the product, e.g. "charging case", "holder"
 //   {period}                      - a span of use, e.g. "a week"
-#ifndef MARKETLENS_SERVICES_MARKETPLACE_CATALOG_H_
-#define MARKETLENS_SERVICES_MARKETPLACE_CATALOG_H_
+#ifndef MARKETLENS_SERVICES_MARKETPLACE_VOCABULARY_H_
+#define MARKETLENS_SERVICES_MARKETPLACE_VOCABULARY_H_
 
 #include <string>
 #include <utility>
@@ -113,7 +113,7 @@ double PlatformReach(absl::string_view platform);
 // The embedded vocabulary text (the data files, concatenated).
 absl::string_view VocabularyText();
 // Parses and checks a vocabulary: INVALID_ARGUMENT naming the problem (a parse error with its line, an empty
-// list, a category naming an unknown aspect, ...). The embedded one is checked by catalog_test.
+// list, a category naming an unknown aspect, ...). The embedded one is checked by vocabulary_test.
 absl::Status CheckVocabulary(absl::string_view textproto);
 // Replaces the embedded vocabulary (the marketplace's --vocabulary_file), before anything reads it:
 // INVALID_ARGUMENT as CheckVocabulary, FAILED_PRECONDITION once the vocabulary is in use.
@@ -123,4 +123,4 @@ absl::Status UseVocabularyFile(const std::string& path);
 
 }  // namespace marketlens::marketplace
 
-#endif  // MARKETLENS_SERVICES_MARKETPLACE_CATALOG_H_
+#endif  // MARKETLENS_SERVICES_MARKETPLACE_VOCABULARY_H_

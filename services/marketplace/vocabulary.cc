@@ -1,4 +1,4 @@
-#include "services/marketplace/catalog.h"
+#include "services/marketplace/vocabulary.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "common/status/macros.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "services/marketplace/vocabulary.pb.h"
@@ -54,7 +55,7 @@ class ErrorCollector : public google::protobuf::io::ErrorCollector {
 };
 
 // Everything the accessors below hand out, converted from the schema once.
-struct Catalog {
+struct ParsedVocabulary {
   std::vector<AspectSpec> aspects;
   std::vector<std::string> universal_aspects;
   std::vector<IssueSpec> issues;
@@ -71,7 +72,7 @@ struct Catalog {
 };
 
 // Every list the generator draws from must be non-empty, and names must refer to defined entries.
-absl::Status Validate(const Catalog& c) {
+absl::Status Validate(const ParsedVocabulary& c) {
   for (const auto& [name, list] : std::vector<std::pair<const char*, const std::vector<std::string>*>>{
            {"universal_aspects", &c.universal_aspects},
            {"first_names", &c.first_names},
@@ -110,7 +111,7 @@ absl::Status Validate(const Catalog& c) {
     }
   }
   for (const auto& name : c.universal_aspects) {
-    if (absl::Status s = known_aspect(name, "universal_aspects"); !s.ok()) return s;
+    RETURN_IF_ERROR(known_aspect(name, "universal_aspects"));
   }
   absl::flat_hash_set<std::string> category_names;
   for (const auto& cat : c.categories) {
@@ -126,10 +127,10 @@ absl::Status Validate(const Catalog& c) {
       return Invalid(absl::StrCat(where, ": margins must be 0 <= margin_min <= margin_max <= 1"));
     }
     for (const auto& name : cat.aspects) {
-      if (absl::Status s = known_aspect(name, where); !s.ok()) return s;
+      RETURN_IF_ERROR(known_aspect(name, where));
     }
     for (const auto& name : cat.issues) {
-      if (absl::Status s = known_issue(name, where); !s.ok()) return s;
+      RETURN_IF_ERROR(known_issue(name, where));
     }
     for (const auto& kind : cat.kinds) {
       if (kind.parts.empty() || kind.uses.empty() || kind.features.empty()) {
@@ -151,7 +152,7 @@ absl::Status Validate(const Catalog& c) {
     }
   }
   for (const auto& name : c.deterioration_issues) {
-    if (absl::Status s = known_issue(name, "deterioration_issues"); !s.ok()) return s;
+    RETURN_IF_ERROR(known_issue(name, "deterioration_issues"));
   }
   for (const auto& platform : c.platforms) {
     if (!c.platform_reach.contains(platform)) {
@@ -161,14 +162,14 @@ absl::Status Validate(const Catalog& c) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<Catalog>> BuildCatalog(absl::string_view textproto) {
+absl::StatusOr<std::unique_ptr<ParsedVocabulary>> BuildVocabulary(absl::string_view textproto) {
   vocab::Vocabulary v;
   google::protobuf::TextFormat::Parser parser;
   ErrorCollector errors;
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(std::string(textproto), &v)) return Invalid(errors.Joined());
 
-  auto c = std::make_unique<Catalog>();
+  auto c = std::make_unique<ParsedVocabulary>();
   for (const auto& a : v.aspects()) {
     c->aspects.push_back({a.name(), Strings(a.nouns()), Strings(a.good()), Strings(a.bad()),
                           Strings(a.good_adj()), Strings(a.bad_adj()), a.has_generic() ? a.generic() : true});
@@ -223,47 +224,46 @@ absl::StatusOr<std::unique_ptr<Catalog>> BuildCatalog(absl::string_view textprot
     if (!c->issue_index.emplace(i.name, &i).second)
       return Invalid(absl::StrCat("issue \"", i.name, "\" is defined twice"));
   }
-  if (absl::Status s = Validate(*c); !s.ok()) return s;
+  RETURN_IF_ERROR(Validate(*c));
   return c;
 }
 
-// The embedded vocabulary, parsed on first use. It is checked by catalog_test, so a failure here means a
+// The embedded vocabulary, parsed on first use. It is checked by vocabulary_test, so a failure here means a
 // broken build: say so and stop rather than generate from half a vocabulary.
 // A vocabulary given by UseVocabulary before first use, and whether the vocabulary is in use yet.
 absl::Mutex override_mu;
-const Catalog* override_catalog ABSL_GUARDED_BY(override_mu) = nullptr;
-bool catalog_in_use ABSL_GUARDED_BY(override_mu) = false;
+const ParsedVocabulary* override_vocabulary ABSL_GUARDED_BY(override_mu) = nullptr;
+bool vocabulary_in_use ABSL_GUARDED_BY(override_mu) = false;
 
 // The vocabulary given by UseVocabulary, else the embedded one, parsed on first use. The embedded one is
-// checked by catalog_test, so a failure here means a broken build: say so and stop rather than generate
+// checked by vocabulary_test, so a failure here means a broken build: say so and stop rather than generate
 // from half a vocabulary.
-const Catalog& TheCatalog() {
-  static const Catalog* catalog = [] {
+const ParsedVocabulary& TheVocabulary() {
+  static const ParsedVocabulary* vocabulary = [] {
     absl::MutexLock lock(&override_mu);
-    catalog_in_use = true;
-    if (override_catalog != nullptr) return override_catalog;
-    absl::StatusOr<std::unique_ptr<Catalog>> built = BuildCatalog(EmbeddedVocabularyText());
+    vocabulary_in_use = true;
+    if (override_vocabulary != nullptr) return override_vocabulary;
+    absl::StatusOr<std::unique_ptr<ParsedVocabulary>> built = BuildVocabulary(EmbeddedVocabularyText());
     if (!built.ok()) {
       std::fprintf(stderr, "the embedded marketplace vocabulary is invalid: %s\n",
                    built.status().ToString().c_str());
       std::abort();
     }
-    return static_cast<const Catalog*>(built->release());
+    return static_cast<const ParsedVocabulary*>(built->release());
   }();
-  return *catalog;
+  return *vocabulary;
 }
 
 }  // namespace
 
 absl::Status UseVocabulary(absl::string_view textproto) {
-  absl::StatusOr<std::unique_ptr<Catalog>> built = BuildCatalog(textproto);
-  if (!built.ok()) return built.status();
+  ASSIGN_OR_RETURN(std::unique_ptr<ParsedVocabulary> built, BuildVocabulary(textproto));
   absl::MutexLock lock(&override_mu);
-  if (catalog_in_use) {
+  if (vocabulary_in_use) {
     return absl::FailedPreconditionError("marketplace vocabulary: already in use, set it before generating");
   }
-  delete override_catalog;
-  override_catalog = built->release();
+  delete override_vocabulary;
+  override_vocabulary = built.release();
   return absl::OkStatus();
 }
 
@@ -277,50 +277,54 @@ absl::Status UseVocabularyFile(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status CheckVocabulary(absl::string_view textproto) { return BuildCatalog(textproto).status(); }
+absl::Status CheckVocabulary(absl::string_view textproto) { return BuildVocabulary(textproto).status(); }
 absl::string_view VocabularyText() { return EmbeddedVocabularyText(); }
 
-const std::vector<CategorySpec>& Categories() { return TheCatalog().categories; }
-const std::vector<AspectSpec>& Aspects() { return TheCatalog().aspects; }
-const std::vector<IssueSpec>& Issues() { return TheCatalog().issues; }
-const std::vector<ClusterSpec>& Clusters() { return TheCatalog().clusters; }
-const std::vector<std::string>& UniversalAspects() { return TheCatalog().universal_aspects; }
+const std::vector<CategorySpec>& Categories() { return TheVocabulary().categories; }
+const std::vector<AspectSpec>& Aspects() { return TheVocabulary().aspects; }
+const std::vector<IssueSpec>& Issues() { return TheVocabulary().issues; }
+const std::vector<ClusterSpec>& Clusters() { return TheVocabulary().clusters; }
+const std::vector<std::string>& UniversalAspects() { return TheVocabulary().universal_aspects; }
 
 const std::vector<std::string>& AspectsOf(const CategorySpec& category, const ProductKind& kind) {
   return kind.aspects.empty() ? category.aspects : kind.aspects;
 }
 
 const AspectSpec* FindAspect(absl::string_view name) {
-  const auto& index = TheCatalog().aspect_index;
+  const auto& index = TheVocabulary().aspect_index;
   auto it = index.find(name);
   return it == index.end() ? nullptr : it->second;
 }
 const IssueSpec* FindIssue(absl::string_view name) {
-  const auto& index = TheCatalog().issue_index;
+  const auto& index = TheVocabulary().issue_index;
   auto it = index.find(name);
   return it == index.end() ? nullptr : it->second;
 }
 
-const std::vector<std::string>& FirstNames() { return TheCatalog().first_names; }
-const std::vector<std::string>& LastNames() { return TheCatalog().last_names; }
-const std::vector<std::string>& Occupations() { return TheCatalog().occupations; }
-const std::vector<std::string>& Regions() { return TheCatalog().regions; }
-const std::vector<std::string>& Periods() { return TheCatalog().periods; }
-const std::vector<std::string>& Relatives() { return TheCatalog().relatives; }
-const std::vector<std::string>& Platforms() { return TheCatalog().platforms; }
-const std::vector<std::string>& Colors() { return TheCatalog().colors; }
-const std::vector<std::string>& EmailDomains() { return TheCatalog().email_domains; }
+const std::vector<std::string>& FirstNames() { return TheVocabulary().first_names; }
+const std::vector<std::string>& LastNames() { return TheVocabulary().last_names; }
+const std::vector<std::string>& Occupations() { return TheVocabulary().occupations; }
+const std::vector<std::string>& Regions() { return TheVocabulary().regions; }
+const std::vector<std::string>& Periods() { return TheVocabulary().periods; }
+const std::vector<std::string>& Relatives() { return TheVocabulary().relatives; }
+const std::vector<std::string>& Platforms() { return TheVocabulary().platforms; }
+const std::vector<std::string>& Colors() { return TheVocabulary().colors; }
+const std::vector<std::string>& EmailDomains() { return TheVocabulary().email_domains; }
 
-const std::vector<std::string>& DeteriorationIssues() { return TheCatalog().deterioration_issues; }
-const std::vector<std::string>& ResolvedUpdatePhrases() { return TheCatalog().resolved_update_phrases; }
-const std::vector<std::string>& TitleSuffixes() { return TheCatalog().title_suffixes; }
+const std::vector<std::string>& DeteriorationIssues() { return TheVocabulary().deterioration_issues; }
+const std::vector<std::string>& ResolvedUpdatePhrases() { return TheVocabulary().resolved_update_phrases; }
+const std::vector<std::string>& TitleSuffixes() { return TheVocabulary().title_suffixes; }
 const std::vector<std::pair<std::string, double>>& PurchaseContactTopics() {
-  return TheCatalog().purchase_contact_topics;
+  return TheVocabulary().purchase_contact_topics;
 }
-const std::vector<std::string>& InfluencerHandlePrefixes() { return TheCatalog().influencer_handle_prefixes; }
-const std::vector<std::string>& InfluencerHandleSuffixes() { return TheCatalog().influencer_handle_suffixes; }
+const std::vector<std::string>& InfluencerHandlePrefixes() {
+  return TheVocabulary().influencer_handle_prefixes;
+}
+const std::vector<std::string>& InfluencerHandleSuffixes() {
+  return TheVocabulary().influencer_handle_suffixes;
+}
 double PlatformReach(absl::string_view platform) {
-  const auto& reach = TheCatalog().platform_reach;
+  const auto& reach = TheVocabulary().platform_reach;
   auto it = reach.find(platform);
   return it == reach.end() ? 0.0 : it->second;
 }

@@ -1,7 +1,8 @@
-// Read views of what the collector stored, for the gateway's dashboard (issue
-// #7): a product's price, stock and rating history (raw.product_snapshots), the
-// shoppers (raw.customers) to pick a demo shopper from, and the campaigns seen
-// in influencer posts (raw.campaign_posts) with their totals.
+// Read views of what the collector stored, for the gateway's dashboard
+// (docs/architecture.md, Services): a product's price, stock and rating history
+// (raw.product_snapshots), the shoppers (raw.customers) to pick a demo shopper
+// from, and the campaigns seen in influencer posts (raw.campaign_posts) with
+// their totals.
 //
 // Why here and not in the analyzer: these are plain reads of raw.*, which the
 // collector owns; the analyzer serves derived insights. Kept out of
@@ -12,8 +13,8 @@
 // Errors name the request field they are about
 // ("page_size must be 0..1000"), so the gateway can return it as the error's
 // field. Every query is read-only and bounded by the caller's timeout.
-#ifndef MARKETLENS_SERVICES_COLLECTOR_CATALOG_QUERIES_H_
-#define MARKETLENS_SERVICES_COLLECTOR_CATALOG_QUERIES_H_
+#ifndef MARKETLENS_SERVICES_COLLECTOR_DASHBOARD_QUERIES_H_
+#define MARKETLENS_SERVICES_COLLECTOR_DASHBOARD_QUERIES_H_
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -29,10 +30,10 @@ inline constexpr int kMaxShopperPageSize = 500;
 inline constexpr int kDefaultCampaignPageSize = 50;
 inline constexpr int kMaxCampaignPageSize = 500;
 
-class CatalogQueries {
+class DashboardQueries {
  public:
   // `pool` must outlive this object.
-  explicit CatalogQueries(postgres::PgPool* pool) : pool_(pool) {}
+  explicit DashboardQueries(postgres::PgPool* pool) : pool_(pool) {}
 
   // Newest observation first, optionally within [since, until). NOT_FOUND
   // naming product_id for a product the collector never saw; INVALID_ARGUMENT
@@ -55,4 +56,4 @@ class CatalogQueries {
 
 }  // namespace marketlens::collector
 
-#endif  // MARKETLENS_SERVICES_COLLECTOR_CATALOG_QUERIES_H_
+#endif  // MARKETLENS_SERVICES_COLLECTOR_DASHBOARD_QUERIES_H_

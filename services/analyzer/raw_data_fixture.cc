@@ -1,4 +1,4 @@
-#include "services/analyzer/test_world.h"
+#include "services/analyzer/raw_data_fixture.h"
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"

@@ -1,7 +1,7 @@
 // Test support for the collector's integration tests: a real marketplace (the marketplace service library
 // over a small generated world, served on a free loopback port) and a migrated test database.
-#ifndef MARKETLENS_SERVICES_COLLECTOR_TEST_HARNESS_H_
-#define MARKETLENS_SERVICES_COLLECTOR_TEST_HARNESS_H_
+#ifndef MARKETLENS_SERVICES_COLLECTOR_MARKETPLACE_FIXTURE_H_
+#define MARKETLENS_SERVICES_COLLECTOR_MARKETPLACE_FIXTURE_H_
 
 #include <memory>
 #include <string>
@@ -51,4 +51,4 @@ double CounterValue(prometheus::Registry& registry, const std::string& name);
 
 }  // namespace marketlens::collector::testing
 
-#endif  // MARKETLENS_SERVICES_COLLECTOR_TEST_HARNESS_H_
+#endif  // MARKETLENS_SERVICES_COLLECTOR_MARKETPLACE_FIXTURE_H_

@@ -1,4 +1,4 @@
-#include "services/marketplace/catalog.h"
+#include "services/marketplace/vocabulary.h"
 
 #include <string>
 
@@ -26,7 +26,7 @@ std::string Edited(const std::string& from, const std::string& to) {
   return text;
 }
 
-TEST(CatalogTest, EmbeddedVocabularyIsValidAndComplete) {
+TEST(VocabularyTest, EmbeddedVocabularyIsValidAndComplete) {
   EXPECT_THAT(CheckVocabulary(VocabularyText()), IsOk());
   EXPECT_EQ(Categories().size(), 12u);
   EXPECT_EQ(Clusters().size(), 8u);
@@ -47,13 +47,13 @@ TEST(CatalogTest, EmbeddedVocabularyIsValidAndComplete) {
   for (const auto& platform : Platforms()) EXPECT_GT(PlatformReach(platform), 0) << platform;
 }
 
-TEST(CatalogTest, ReportsParseErrorsWithTheirLine) {
+TEST(VocabularyTest, ReportsParseErrorsWithTheirLine) {
   EXPECT_THAT(CheckVocabulary("first_names: \"Ann\"\nno_such_field: 1\n"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 2")));
   EXPECT_THAT(CheckVocabulary("first_names: \"unterminated\n"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST(CatalogTest, RejectsEmptyListsAndUnknownNames) {
+TEST(VocabularyTest, RejectsEmptyListsAndUnknownNames) {
   EXPECT_THAT(CheckVocabulary(""), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is empty")));
   EXPECT_THAT(CheckVocabulary(Edited("universal_aspects: [\"value\"", "universal_aspects: [\"valeu\"")),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown aspect \"valeu\"")));
@@ -64,7 +64,7 @@ TEST(CatalogTest, RejectsEmptyListsAndUnknownNames) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("platform \"tiktok\"")));
 }
 
-TEST(CatalogTest, AnotherVocabularyOnlyBeforeFirstUse) {
+TEST(VocabularyTest, AnotherVocabularyOnlyBeforeFirstUse) {
   EXPECT_THAT(UseVocabulary("first_names: \"Ann\""), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(UseVocabularyFile("/no/such/vocabulary.textproto"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("/no/such/vocabulary.textproto")));
