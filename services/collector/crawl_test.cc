@@ -56,6 +56,7 @@ MarketplaceClientOptions FastClient() {
   o.burst = 10;
   o.call_timeout = absl::Milliseconds(400);
   o.max_attempts = 12;
+  o.min_retry_window = absl::ZeroDuration();  // tries alone decide (MinRetryWindow... tests the window)
   o.backoff = {absl::Milliseconds(2), absl::Milliseconds(50), 2.0, 0};
   return o;
 }
@@ -535,6 +536,26 @@ TEST_F(CrawlTest, HonoursRetryAfterWhenTheServerRefuses) {
   const int64_t pages = (info.products() + 9) / 10 + (info.customers() + 9) / 10;
   EXPECT_LE(refused, 2.0 * (pages + 1));
   EXPECT_GE(took, absl::Seconds(pages / 20.0) - absl::Milliseconds(200));
+}
+
+TEST_F(CrawlTest, MinRetryWindowKeepsRetryingAfterTheTriesAreSpent) {
+  // A marketplace restart: tries that fail fast must not all be spent before it is back.
+  mp::ServiceOptions service = testing::OpenService();
+  service.faults.unavailable_rate = 1.0;
+  auto m = StartMarketplace(5, service);
+  ASSERT_NE(m, nullptr);
+  MarketplaceClientOptions client = FastClient();
+  client.max_attempts = 3;
+  client.min_retry_window = absl::Milliseconds(600);
+  auto c = MakeCollector(*m, client, TestCrawler());
+  const absl::Time start = absl::Now();
+  auto crawl = c->manager->StartCrawl("full", {"products"});
+  ASSERT_THAT(crawl, IsOk());
+  const CrawlRow end = WaitForEnd(*c, crawl->id);
+  EXPECT_EQ(end.state, "failed");
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(600));
+  EXPECT_GT(end.retries, 2);  // more than max_attempts - 1: the window, not the count, ended the call
+  EXPECT_NE(end.last_error.find("UNAVAILABLE"), std::string::npos) << end.last_error;
 }
 
 TEST_F(CrawlTest, APageThatKeepsFailingIsGivenUpWithTheReason) {

@@ -39,6 +39,9 @@ ABSL_FLAG(double, marketplace_burst, 1, "client-side token bucket burst");
 ABSL_FLAG(absl::Duration, marketplace_call_timeout, absl::Seconds(2), "deadline of each marketplace request");
 ABSL_FLAG(int, marketplace_max_attempts, 8,
           "tries per page for UNAVAILABLE / DEADLINE_EXCEEDED / INTERNAL before the page is given up");
+ABSL_FLAG(absl::Duration, marketplace_min_retry_window, absl::Seconds(30),
+          "a failing page is retried at least this long after its first failure, whatever "
+          "--marketplace_max_attempts says (rides out a marketplace restart)");
 ABSL_FLAG(int, retention_days, 0,
           "delete raw contacts and interactions older than this many days, at start and daily (0: never; "
           "Kubernetes runs `cli retention` as a CronJob instead)");
@@ -82,6 +85,8 @@ absl::Status Setup(service::ServiceContext& ctx) {
       config::ValidatePositive("marketplace_call_timeout", absl::GetFlag(FLAGS_marketplace_call_timeout)),
       config::ValidateRange("marketplace_max_attempts", absl::GetFlag(FLAGS_marketplace_max_attempts), 1,
                             100),
+      config::ValidateRange("marketplace_min_retry_window", absl::GetFlag(FLAGS_marketplace_min_retry_window),
+                            absl::ZeroDuration(), absl::Hours(1)),
       config::ValidateRange("crawl_interval", absl::GetFlag(FLAGS_crawl_interval), absl::ZeroDuration(),
                             absl::Hours(24 * 365)),
       config::ValidateRange("crawl_lease", absl::GetFlag(FLAGS_crawl_lease), absl::Seconds(1),
@@ -107,6 +112,7 @@ absl::Status Setup(service::ServiceContext& ctx) {
   client_options.burst = absl::GetFlag(FLAGS_marketplace_burst);
   client_options.call_timeout = absl::GetFlag(FLAGS_marketplace_call_timeout);
   client_options.max_attempts = absl::GetFlag(FLAGS_marketplace_max_attempts);
+  client_options.min_retry_window = absl::GetFlag(FLAGS_marketplace_min_retry_window);
   auto* client = new collector::MarketplaceClient(
       server::MakeChannel(absl::GetFlag(FLAGS_marketplace_address)), client_options);
 

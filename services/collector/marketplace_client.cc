@@ -109,6 +109,7 @@ absl::Status MarketplaceClient::Call(const char* name, Method<Req, Resp> method,
   int failures = 0;
   int refusals = 0;
   int timeouts = 0;  // DEADLINE_EXCEEDED in a row
+  absl::Time first_failure = absl::InfiniteFuture();
   for (;;) {
     if (!AwaitTurn(stop, outcome)) return absl::CancelledError(absl::StrCat("stopped: ", stop.reason()));
     grpc::ClientContext ctx;
@@ -150,7 +151,8 @@ absl::Status MarketplaceClient::Call(const char* name, Method<Req, Resp> method,
     }
     if (!IsRetryable(status.error_code())) return as_absl;
     ++failures;
-    if (failures >= options_.max_attempts) {
+    first_failure = std::min(first_failure, absl::Now());
+    if (failures >= options_.max_attempts && absl::Now() - first_failure >= options_.min_retry_window) {
       return absl::Status(as_absl.code(), absl::StrCat(name, ": gave up after ", failures,
                                                        " tries; last: ", as_absl.ToString()));
     }

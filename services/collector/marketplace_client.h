@@ -7,8 +7,10 @@
 //   client pauses that long (all workers, since they share the limit). Such refusals do not use up a
 //   call's tries, but are bounded too (max_rate_limited).
 // - UNAVAILABLE, DEADLINE_EXCEEDED and INTERNAL are retried with exponential backoff and full jitter, each
-//   try under its own deadline, up to max_attempts tries; then the call gives up and says why ("gave up
-//   after 8 tries; last: UNAVAILABLE: ..."). Other errors are returned at once.
+//   try under its own deadline, up to max_attempts tries and for at least min_retry_window since the call's
+//   first failure (a marketplace restart takes seconds, and the channel's own reconnect backoff makes tries
+//   in that time fail fast: counted tries alone could all be spent before it is back); then the call gives
+//   up and says why ("gave up after 8 tries; last: UNAVAILABLE: ..."). Other errors are returned at once.
 // - Hedging against slow answers: a try that takes far longer than the server usually needs is not waited
 //   out for the whole call_timeout (a crawl walk is a chain of pages, so a stuck try idles the whole chain
 //   and wastes the rate-limit tokens of that time). Each try's deadline is `slow_multiple` times the recent
@@ -51,6 +53,8 @@ struct MarketplaceClientOptions {
   double slow_multiple = 8;
   // Tries per call for UNAVAILABLE / DEADLINE_EXCEEDED / INTERNAL (including the first).
   int max_attempts = 8;
+  // ...and keep retrying them, however many tries that takes, until this long after the call's first failure.
+  absl::Duration min_retry_window = absl::Seconds(30);
   retry::BackoffPolicy backoff = {absl::Milliseconds(200), absl::Seconds(5), 2.0, 0};
   // RESOURCE_EXHAUSTED answers tolerated per call before giving up.
   int max_rate_limited = 100;
