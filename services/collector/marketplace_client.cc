@@ -108,8 +108,8 @@ absl::Status MarketplaceClient::Call(const char* name, Method<Req, Resp> method,
                                      StopSignal& stop, CallOutcome* outcome) {
   int failures = 0;
   int refusals = 0;
-  int timeouts = 0;  // DEADLINE_EXCEEDED in a row
-  absl::Time first_failure = absl::InfiniteFuture();
+  int timeouts = 0;          // DEADLINE_EXCEEDED in a row
+  absl::Time first_failure;  // of UNAVAILABLE / DEADLINE_EXCEEDED / INTERNAL, set with failures = 1
   for (;;) {
     if (!AwaitTurn(stop, outcome)) return absl::CancelledError(absl::StrCat("stopped: ", stop.reason()));
     grpc::ClientContext ctx;
@@ -150,9 +150,9 @@ absl::Status MarketplaceClient::Call(const char* name, Method<Req, Resp> method,
       continue;
     }
     if (!IsRetryable(status.error_code())) return as_absl;
-    ++failures;
-    first_failure = std::min(first_failure, absl::Now());
-    if (failures >= options_.max_attempts && absl::Now() - first_failure >= options_.min_retry_window) {
+    const absl::Time now = absl::Now();
+    if (++failures == 1) first_failure = now;
+    if (failures >= options_.max_attempts && now - first_failure >= options_.min_retry_window) {
       return absl::Status(as_absl.code(), absl::StrCat(name, ": gave up after ", failures,
                                                        " tries; last: ", as_absl.ToString()));
     }
