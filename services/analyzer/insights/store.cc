@@ -280,13 +280,16 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
     for (const ChangeFinding& t : tests) {
       auto w = tx.Exec(
           "INSERT INTO insights.change_tests (product_id, metric, kind, p_value, min_p_value, meets_effect,"
-          " open, since, recovered_at, before, after, before_reviews, after_reviews, evidence, message)"
+          " open, since, recovered_at, before, after, before_reviews, after_reviews, evidence, message,"
+          " changed_after)"
           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz, $10, $11, $12, $13,"
-          " $14::text[], $15)",
+          " $14::text[], $15, $16::timestamptz)",
           product_id, t.metric, t.kind, std::clamp(t.p_value, 0.0, 1.0), std::clamp(t.min_p_value, 0.0, 1.0),
           t.meets_effect, t.open, TimeText(t.since),
           t.open ? std::nullopt : std::optional<std::string>(TimeText(t.recovered_at)), t.before, t.after,
-          t.before_reviews, t.after_reviews, PgTextArray(t.evidence), t.message);
+          t.before_reviews, t.after_reviews, PgTextArray(t.evidence), t.message,
+          t.changed_after == absl::InfinitePast() ? std::nullopt
+                                                  : std::optional<std::string>(TimeText(t.changed_after)));
       if (!w.ok()) return w.status();
     }
     auto open_alerts = tx.Exec(
@@ -370,9 +373,9 @@ absl::StatusOr<RecomputeResult> InsightsStore::ReconcileAlerts(const std::string
     if (!reopened.ok()) return reopened.status();
     auto raised = tx.Exec(
         "INSERT INTO insights.alerts (product_id, kind, metric, before, after, p_value, message,"
-        " recent_reviews, baseline_reviews, since, evidence, state)"
+        " recent_reviews, baseline_reviews, since, evidence, state, changed_after)"
         " SELECT t.product_id, t.kind, t.metric, t.before, t.after, t.p_value, t.message, t.after_reviews,"
-        "   t.before_reviews, t.since, t.evidence, 'open' FROM insights.change_tests t"
+        "   t.before_reviews, t.since, t.evidence, 'open', t.changed_after FROM insights.change_tests t"
         " WHERE ($1 = '' OR t.product_id = $1) AND t.open AND t.meets_effect AND t.p_value <= $2"
         "   AND NOT EXISTS (SELECT 1 FROM insights.alerts u WHERE u.product_id = t.product_id"
         "     AND u.kind = t.kind AND u.metric = t.metric AND u.state = 'resolved' AND u.resolved_by = 'user'"
@@ -381,7 +384,7 @@ absl::StatusOr<RecomputeResult> InsightsStore::ReconcileAlerts(const std::string
         "   before = EXCLUDED.before, after = EXCLUDED.after, p_value = EXCLUDED.p_value,"
         "   message = EXCLUDED.message, recent_reviews = EXCLUDED.recent_reviews,"
         "   baseline_reviews = EXCLUDED.baseline_reviews, since = EXCLUDED.since, evidence = "
-        "EXCLUDED.evidence"
+        "EXCLUDED.evidence, changed_after = EXCLUDED.changed_after"
         " RETURNING (xmax = 0), product_id, kind, metric",
         product_id, threshold);
     if (!raised.ok()) return raised.status();
@@ -406,9 +409,9 @@ absl::StatusOr<RecomputeResult> InsightsStore::ReconcileAlerts(const std::string
     // resolved at its recovery, unless an alert for the same change (within 30 days) exists.
     auto history = tx.Exec(
         "INSERT INTO insights.alerts (product_id, kind, metric, before, after, p_value, message,"
-        " recent_reviews, baseline_reviews, since, evidence, state, resolved_at, resolved_by)"
+        " recent_reviews, baseline_reviews, since, evidence, state, resolved_at, resolved_by, changed_after)"
         " SELECT t.product_id, t.kind, t.metric, t.before, t.after, t.p_value, t.message, t.after_reviews,"
-        "   t.before_reviews, t.since, t.evidence, 'resolved', t.recovered_at, 'recovered'"
+        "   t.before_reviews, t.since, t.evidence, 'resolved', t.recovered_at, 'recovered', t.changed_after"
         " FROM insights.change_tests t"
         " WHERE ($1 = '' OR t.product_id = $1) AND NOT t.open AND t.recovered_at IS NOT NULL"
         "   AND t.meets_effect AND t.p_value <= $2 AND $2 > 0"
