@@ -334,7 +334,10 @@ int main(int argc, char** argv) {
   // informative as the gaps are short, hence the median gap beside it.
   std::cout << absl::StrFormat(
       "figure: name=alerts_interval_within_30d_%s value=%.3f unit=ratio target=>=0.9 baseline=- "
-      "baseline_value=- median_gap_days=%.1f\n",
-      name, s.interval_share(), s.median_gap_days());
+      "baseline_value=-\n",
+      name, s.interval_share());
+  std::cout << absl::StrFormat(
+      "figure: name=alerts_median_gap_days_%s value=%.1f unit=days target=- baseline=- baseline_value=-\n",
+      name, s.median_gap_days());
   return 0;
 }
