@@ -7,7 +7,9 @@
 // Development: --facts (analysed reviews from --dump), --curve (recall and false alarms per product_alpha),
 // --by_signal (recall by the planted change's strength), --list --diagnose (every test of each miss; --list
 // also the detections dated > 30 days off), and overrides of the calibration (--calibration=bh, --alpha,
-// --quality, --quality_weight, --product_fdr) and of the dating (--dating, --date_support).
+// --quality, --quality_weight, --product_fdr, --low_share, --star_levels) and of the dating (--dating,
+// --date_support). Dating is printed twice: `since` within 30 days, and the planted date inside the
+// interval (changed_after, since] widened by 30 days, with the median gap.
 #include <fstream>
 #include <iostream>
 #include <string>
