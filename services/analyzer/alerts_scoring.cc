@@ -90,6 +90,14 @@ PlantedWorld PlantRealChanges(const std::vector<FileReview>& reviews, const Plan
   return world;
 }
 
+double AlertScore::median_gap_days() const {
+  if (gap_days.empty()) return 0;
+  std::vector<double> g = gap_days;
+  std::sort(g.begin(), g.end());
+  const size_t m = g.size() / 2;
+  return g.size() % 2 ? g[m] : (g[m - 1] + g[m]) / 2;
+}
+
 AlertScore ScoreAlerts(const std::vector<FileReview>& reviews, const PlantedTruth& truth,
                        const std::vector<ChangeFinding>& changes, const ScoreOptions& o) {
   std::map<std::string, std::vector<const ChangeFinding*>> open;
@@ -120,9 +128,17 @@ AlertScore ScoreAlerts(const std::vector<FileReview>& reviews, const PlantedTrut
       continue;
     }
     ++s.detected;
-    double best = 1e18;
-    for (const ChangeFinding* c : alerts->second)
-      best = std::min(best, std::fabs(absl::ToDoubleHours(c->since - *since)) / 24);
+    double best = 1e18, gap = 0;
+    bool inside = false;
+    const absl::Duration margin = absl::Hours(24) * o.max_date_error_days;
+    for (const ChangeFinding* c : alerts->second) {
+      const double error = std::fabs(absl::ToDoubleHours(c->since - *since)) / 24;
+      if (error < best) best = error, gap = absl::ToDoubleHours(c->since - c->changed_after) / 24;
+      // changed_after unset (InfinitePast) leaves the interval open below: no alert of this code does that.
+      inside = inside || (*since >= c->changed_after - margin && *since <= c->since + margin);
+    }
+    s.gap_days.push_back(gap);
+    s.in_interval += inside;
     if (best <= o.max_date_error_days) {
       ++s.dated;
     } else {

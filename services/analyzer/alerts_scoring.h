@@ -6,8 +6,11 @@
 //     reviews after a date are partly replaced by real 1-2 star reviews of other products (text and stars;
 //     the product and time stay), the rest are left untouched as controls.
 // Figures: recall over planted changes with >= min_after reviews after the change, the share of products
-// without a planted change that have an open alert, and the share of detected changes dated within
-// max_date_error_days of the planted date.
+// without a planted change that have an open alert, and two datings of the detected changes: `since` (the
+// first review that shows the change) within max_date_error_days of the planted date (strict), and the
+// planted date inside the interval the reviews allow, (changed_after, since], widened by
+// max_date_error_days either side. The interval is fixed by the data (the last review before the change and
+// the first after it), not chosen by the detector, so gap_days says how wide it was.
 #ifndef MARKETLENS_SERVICES_ANALYZER_ALERTS_SCORING_H_
 #define MARKETLENS_SERVICES_ANALYZER_ALERTS_SCORING_H_
 
@@ -50,12 +53,16 @@ PlantedWorld PlantRealChanges(const std::vector<FileReview>& reviews, const Plan
 struct AlertScore {
   int eligible = 0;  // planted changes with >= min_after reviews after
   int detected = 0;
-  int dated = 0;  // detected and dated within max_date_error_days
+  int dated = 0;        // detected and dated within max_date_error_days
+  int in_interval = 0;  // detected, the planted date in [changed_after - max error, since + max error]
+  std::vector<double> gap_days;  // detected: since - changed_after, days (the alert dated nearest)
   int unchanged = 0;
   int false_alarms = 0;  // unchanged products with an open alert
   double recall() const { return eligible ? static_cast<double>(detected) / eligible : 0; }
   double false_alarm_rate() const { return unchanged ? static_cast<double>(false_alarms) / unchanged : 0; }
   double dated_share() const { return detected ? static_cast<double>(dated) / detected : 0; }
+  double interval_share() const { return detected ? static_cast<double>(in_interval) / detected : 0; }
+  double median_gap_days() const;                                   // 0 when nothing was detected
   std::vector<std::string> missed, false_alarm_products, misdated;  // misdated: detected, dated > 30 days off
 };
 

@@ -321,6 +321,9 @@ TEST_F(AnalyzerServiceTest, AlertFiltersAndLifecycle) {
     EXPECT_EQ(a.category(), "Electronics");
     EXPECT_EQ(a.state(), "open");
     EXPECT_GT(a.since().seconds(), 0);
+    // The interval the reviews allow: after the last review before the change, by `since`.
+    EXPECT_TRUE(a.has_changed_after()) << a.message();
+    EXPECT_LT(a.changed_after().seconds(), a.since().seconds()) << a.message();
     EXPECT_FALSE(a.evidence_review_ids().empty());
     for (const auto& id : a.evidence_review_ids()) EXPECT_EQ(id.rfind("slip-", 0), 0u) << id;  // p-03's own
     EXPECT_GT(a.recent_reviews(), 0);
@@ -494,6 +497,13 @@ TEST_F(AnalyzerServiceTest, ARevertedChangeIsListedAsHistory) {
     EXPECT_NE(a.message().find("recovered"), std::string::npos) << a.message();
     // Dated at the slip (day -199) and resolved at the recovery (day -149), within a few reviews.
     EXPECT_LE(std::fabs(absl::ToDoubleHours(absl::FromUnixSeconds(a.since().seconds()) - (now - days(199)))),
+              24 * 15)
+        << a.message();
+    // Changed after the last review before the slip (day -200), by the first that shows it.
+    ASSERT_TRUE(a.has_changed_after()) << a.message();
+    EXPECT_LT(a.changed_after().seconds(), a.since().seconds()) << a.message();
+    EXPECT_LE(std::fabs(absl::ToDoubleHours(absl::FromUnixSeconds(a.changed_after().seconds()) -
+                                            (now - days(200)))),
               24 * 15)
         << a.message();
     EXPECT_LE(

@@ -149,6 +149,7 @@ std::string AlertJson(const ChangeFinding& f) {
                                        {"kind", f.kind},
                                        {"metric", f.metric},
                                        {"since", Day(f.since)},
+                                       {"changed_after", Day(f.changed_after)},
                                        {"before", digits(absl::StrFormat("%.4g", f.before), f.before)},
                                        {"after", digits(absl::StrFormat("%.4g", f.after), f.after)},
                                        {"p_value", digits(absl::StrFormat("%.3g", f.p_value), f.p_value)},

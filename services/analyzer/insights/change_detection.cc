@@ -146,9 +146,15 @@ double SplitGain(const Prefix& p, const SeriesSpec& spec, int i, int n) {
 // Its p is the share of random orders of the same reviews whose statistic reaches it: exact under "no
 // change", where the reviews' order is exchangeable, however correlated the grid points and the series are
 // (Bonferroni over them is far more conservative). Under "no change" the p-values are uniform.
+// With `levels` (each review's star level 0..4), the maximum also takes the two-sample multinomial
+// log-likelihood ratio of the star levels at each split where the later reviews' mean is lower (the star
+// mix changed, e.g. some 5-star reviews became 1-2 stars, others stayed), on the z scale by Wilson and
+// Hilferty's cube-root normal approximation of its chi-square (levels present - 1 degrees of freedom), so
+// it competes with the mean shifts on a like footing; the permutation keeps the p exact whatever the scale.
 double PermutationScanP(const std::vector<const std::vector<double>*>& series,
                         const std::vector<double>& variance_floors, const std::vector<int>& grid,
-                        int direction, int permutations, uint64_t seed) {
+                        int direction, int permutations, uint64_t seed,
+                        const std::vector<int>* levels = nullptr) {
   const int n = static_cast<int>(series.front()->size());
   const size_t m = series.size();
   std::vector<double> mean(m, 0), sd(m, 1);
@@ -158,6 +164,18 @@ double PermutationScanP(const std::vector<const std::vector<double>*>& series,
     mean[j] /= n;
     for (double v : *series[j]) sq += (v - mean[j]) * (v - mean[j]);
     sd[j] = std::sqrt(std::max(variance_floors[j], sq / std::max(1, n - 1)));
+  }
+  constexpr int kLevels = 5;
+  int level_counts[kLevels] = {0}, level_df = -1;
+  double level_mean = 0, level_ll_total = 0;  // the levels' mean and log-likelihood without a split
+  if (levels != nullptr) {
+    for (int l : *levels) ++level_counts[l], level_mean += l;
+    level_mean /= n;
+    for (int c : level_counts) {
+      if (c == 0) continue;
+      ++level_df;
+      level_ll_total += c * std::log(static_cast<double>(c) / n);
+    }
   }
   std::vector<double> weight;  // z_k = (mean of the last k - overall mean) * weight_k / sd, bad direction
   for (int k : grid) weight.push_back(direction / std::sqrt(1.0 / k - 1.0 / n));
@@ -174,6 +192,27 @@ double PermutationScanP(const std::vector<const std::vector<double>*>& series,
           best = std::max(best, (tail / taken - mean[j]) * weight[g] / sd[j]);
           ++g;
         }
+      }
+    }
+    if (levels != nullptr && level_df >= 1) {
+      int tail_counts[kLevels] = {0};
+      double tail_sum = 0;
+      size_t g = 0;
+      for (int i = n - 1, taken = 1; i >= 0 && g < grid.size(); --i, ++taken) {
+        const int l = (*levels)[order[i]];
+        ++tail_counts[l];
+        tail_sum += l;
+        if (taken != grid[g]) continue;
+        ++g;
+        if (tail_sum / taken >= level_mean) continue;  // only a worse mix counts
+        double llr = -level_ll_total;
+        for (int v = 0; v < kLevels; ++v) {
+          const int a = tail_counts[v], b = level_counts[v] - a;
+          if (a > 0) llr += a * std::log(static_cast<double>(a) / taken);
+          if (b > 0) llr += b * std::log(static_cast<double>(b) / (n - taken));
+        }
+        const double x = std::max(0.0, 2 * llr) / level_df, c = 2.0 / (9 * level_df);
+        best = std::max(best, (std::cbrt(x) - (1 - c)) / std::sqrt(c));
       }
     }
     return best;
@@ -342,6 +381,7 @@ void FillFromSeries(const SeriesResult& s, const std::vector<const ReviewFact*>&
   f->test_p_value = s.p;
   f->min_p_value = s.min_p;
   f->since = ChangeTime(sorted, s.split, now, dating);
+  f->changed_after = sorted[s.split - 1]->created_at;
   f->before = s.before;
   f->after = s.after;
   f->before_reviews = s.split;
@@ -415,9 +455,15 @@ void AdjustWithinProduct(const ChangeOptions& o, std::vector<ChangeFinding>* tes
   }
 }
 
+// "Since <first review that shows it>", with the last review before it when that is another day: the
+// change happened in between, and the reviews cannot say where.
 std::string Period(const ChangeFinding& f) {
-  return f.open ? absl::StrFormat("Since %s", Day(f.since))
-                : absl::StrFormat("From %s to %s (recovered since)", Day(f.since), Day(f.recovered_at));
+  const std::string since =
+      f.changed_after == absl::InfinitePast() || Day(f.changed_after) == Day(f.since)
+          ? Day(f.since)
+          : absl::StrFormat("%s (the last review before it: %s)", Day(f.since), Day(f.changed_after));
+  return f.open ? absl::StrFormat("Since %s", since)
+                : absl::StrFormat("From %s to %s (recovered since)", since, Day(f.recovered_at));
 }
 
 }  // namespace
@@ -488,11 +534,22 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       if (rating_series.tested && o.permutations > 0) {
         const std::vector<double> sum =
             StandardisedSum(stars, sentiment, o.rating_variance_floor, o.sentiment_variance_floor);
-        const double p =
-            PermutationScanP({&stars, &sentiment, &sum},
-                             {o.rating_variance_floor, o.sentiment_variance_floor, o.combined_variance_floor},
-                             Grid(n, o.min_after, o.min_before, o.grid_ratio), -1, o.permutations,
-                             StableSeed(product_id, "quality"));
+        std::vector<const std::vector<double>*> scanned = {&stars, &sentiment, &sum};
+        std::vector<double> floors = {o.rating_variance_floor, o.sentiment_variance_floor,
+                                      o.combined_variance_floor};
+        std::vector<double> not_low;  // 1 for a review above 2 stars: its drop is a rise of the low share
+        if (o.scan_low_share) {
+          for (double v : stars) not_low.push_back(v > 2 ? 1 : 0);
+          scanned.push_back(&not_low);
+          floors.push_back(o.low_share_variance_floor);
+        }
+        std::vector<int> levels;
+        if (o.scan_star_levels) {
+          for (double v : stars) levels.push_back(std::clamp(static_cast<int>(std::lround(v)), 1, 5) - 1);
+        }
+        const double p = PermutationScanP(scanned, floors, Grid(n, o.min_after, o.min_before, o.grid_ratio),
+                                          -1, o.permutations, StableSeed(product_id, "quality"),
+                                          o.scan_star_levels ? &levels : nullptr);
         rating_series.p = sentiment_series.p = p;
       } else {
         rating_series.p = sentiment_series.p =
@@ -615,6 +672,7 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       const double after_days = absl::ToDoubleHours(now - split) / 24, before_days = span_days - after_days;
       const int after = count_after(split);
       f.since = split;
+      if (after < n) f.changed_after = sorted[n - after - 1]->created_at;
       f.after_reviews = after;
       f.before_reviews = n - after;
       f.after = after_days > 0 ? after / after_days * kDaysPerWeek : 0;

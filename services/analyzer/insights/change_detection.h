@@ -73,6 +73,11 @@ struct ChangeOptions {
   double product_fdr = 0;       // > 0: also alert products that BH at this level over products passes
   double quality_weight = 0.6;  // the stars/sentiment test's share of product_alpha (weighted Holm)
   double combined_variance_floor = 0.1;
+  // kJointScan: also scan the share of reviews above 2 stars (a standardised difference of proportions)
+  // and / or the multinomial likelihood ratio of the star levels, in the same permutation maximum.
+  bool scan_low_share = false;
+  double low_share_variance_floor = 0.01;
+  bool scan_star_levels = false;
   ChangeDating dating = ChangeDating::kFirstReviewAfter;  // others: measured, not kept (README)
   double date_support = 0;  // > 0: the earliest split within this many log-likelihood units of the best
   int permutations = 999;   // the split search's p by permutation (0: Bonferroni over the grid)
@@ -104,7 +109,10 @@ struct ChangeFinding {
   double test_p_value = 1;    // adjusted for the split search only
   double min_p_value = 0;     // the smallest p this test could give with its margins (count tests)
   bool meets_effect = false;  // the minimum effect size holds at the refined split
-  absl::Time since = absl::InfinitePast();         // first review after the change
+  absl::Time since = absl::InfinitePast();  // first review after the change
+  // The last review before the change: the change happened after it and by `since`. The reviews cannot
+  // date it more closely (nothing was written in between), so (changed_after, since] is the interval.
+  absl::Time changed_after = absl::InfinitePast();
   absl::Time recovered_at = absl::InfinitePast();  // first review of the recovery (history only)
   bool open = true;                                // persists to the newest data
   double before = 0;  // value before / after the change (stars, sentiment, share, reviews per week)

@@ -76,11 +76,15 @@ TEST(ChangeDetection, TheDatingRulePlacesTheChangeInTheGapBeforeTheFirstReviewAf
   ChangeFinding first, arrival, midpoint, just_after;
   EXPECT_NEAR(rating_since(ChangeDating::kFirstReviewAfter, &first), 157, 1e-6);
   EXPECT_EQ(first.before_reviews, 40);
+  // The interval the reviews allow: after the last review before (day 117), by the first after (day 157).
+  EXPECT_NEAR(absl::ToDoubleHours(first.changed_after - kStart) / 24, 117, 1e-6);
+  EXPECT_NE(first.message.find("the last review before it: "), std::string::npos) << first.message;
   EXPECT_NEAR(rating_since(ChangeDating::kGapMidpoint, &midpoint), 137, 1e-6);
   EXPECT_NEAR(rating_since(ChangeDating::kAfterLastBefore, &just_after), 117, 1e-3);
   // Reviews came at half the rate after: the arrival times favour the gap's start.
   EXPECT_NEAR(rating_since(ChangeDating::kArrivalLikelihood, &arrival), 117, 1e-3);
   for (const ChangeFinding* c : {&arrival, &midpoint, &just_after}) {
+    EXPECT_EQ(c->changed_after, first.changed_after);  // whatever the rule, the data's interval is the same
     EXPECT_EQ(c->before_reviews, first.before_reviews);
     EXPECT_EQ(c->after_reviews, first.after_reviews);
     EXPECT_EQ(c->p_value, first.p_value);
@@ -119,6 +123,41 @@ TEST(ChangeDetection, UnchangedProductsRarelyAlertAndTheirPValuesAreCalibrated) 
   ASSERT_EQ(tested, 600);
   EXPECT_GE(small, 35);  // binomial(600, 0.1): 60 +- 7.3
   EXPECT_LE(small, 85);
+}
+
+// The low-share and star-level scans (measured, not the default: README) join the same permutation
+// maximum: still uniform p-values under "no change", and a mix change of real shape is found.
+TEST(ChangeDetection, TheLowShareAndStarLevelScansKeepThePermutationExact) {
+  ChangeOptions o;
+  o.scan_low_share = true;
+  o.scan_star_levels = true;
+  const auto products = UnchangedProducts(300);
+  const absl::Time now = kStart + absl::Hours(24 * 400);
+  int tested = 0, small = 0;
+  for (const auto& [id, facts] : products) {
+    for (const ChangeFinding& t : TestProductChanges(id, facts, now, o)) {
+      if (t.metric != "average_rating") continue;
+      ++tested;
+      small += t.test_p_value <= 0.1;
+    }
+  }
+  ASSERT_EQ(tested, 300);
+  EXPECT_GE(small, 15);  // binomial(300, 0.1): 30 +- 5.2
+  EXPECT_LE(small, 45);
+  // 30 five-star reviews, then 16 of which 8 are 1-2 stars and the rest still 5 stars.
+  std::vector<ReviewFact> facts;
+  for (int i = 0; i < 46; ++i) {
+    ReviewFact f;
+    f.id = absl::StrCat("r", i);
+    f.created_at = kStart + absl::Hours(24 * 3 * i);
+    f.rating = i < 30 || i % 2 == 0 ? 5 : 1 + i % 4 / 2;
+    f.sentiment = f.rating >= 4 ? 0.8 : -0.6;
+    facts.push_back(f);
+  }
+  const auto changes = DetectChanges({{"mix", facts}}, facts.back().created_at, o);
+  bool rating = false;
+  for (const ChangeFinding& c : changes) rating = rating || c.metric == "average_rating";
+  EXPECT_TRUE(rating);
 }
 
 TEST(ChangeDetection, BenjaminiHochbergAcrossTestsStaysAvailable) {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/logging/log.h"
+#include "common/status/macros.h"
 #include "nlohmann/json.hpp"
 
 namespace marketlens::analyzer {
@@ -117,13 +118,13 @@ absl::StatusOr<std::vector<ReviewRow>> InsightsStore::PendingReviews(const std::
 
 absl::StatusOr<std::vector<ReviewRow>> InsightsStore::LoadReviews(const std::vector<std::string>& ids) {
   if (ids.empty()) return std::vector<ReviewRow>{};
-  auto r = pool_->Exec(absl::StrCat("SELECT ", kReviewColumns,
-                                    " FROM raw.reviews r LEFT JOIN raw.products p ON p.id = r.product_id"
-                                    " WHERE r.id = ANY($1::text[]) ORDER BY r.id"),
-                       PgTextArray(ids));
-  if (!r.ok()) return r.status();
+  ASSIGN_OR_RETURN(
+      auto r, pool_->Exec(absl::StrCat("SELECT ", kReviewColumns,
+                                       " FROM raw.reviews r LEFT JOIN raw.products p ON p.id = r.product_id"
+                                       " WHERE r.id = ANY($1::text[]) ORDER BY r.id"),
+                          PgTextArray(ids)));
   std::vector<ReviewRow> out;
-  for (const auto& row : *r) out.push_back(RowToReview(row));
+  for (const auto& row : r) out.push_back(RowToReview(row));
   return out;
 }
 
@@ -146,7 +147,7 @@ absl::StatusOr<std::vector<std::string>> InsightsStore::SaveAnalyses(
     touched.insert(review.product_id);
   }
   if (ids.empty()) return std::vector<std::string>{};
-  auto r = pool_->Exec(
+  RETURN_IF_ERROR(pool_->Exec(
       "INSERT INTO insights.review_analysis (review_id, product_id, review_version, sentiment, label, "
       "aspects,"
       " issues, quality_flags, quality, backend, model_version, analyzed_at)"
@@ -164,16 +165,15 @@ absl::StatusOr<std::vector<std::string>> InsightsStore::SaveAnalyses(
       " WHERE insights.review_analysis.review_version <= EXCLUDED.review_version",
       PgTextArray(ids), PgTextArray(products), PgTextArray(versions), PgTextArray(sentiments),
       PgTextArray(labels), PgTextArray(aspects), PgTextArray(issues), PgTextArray(flags), engine_version,
-      PgTextArray(quality));
-  if (!r.ok()) return r.status();
+      PgTextArray(quality)));
   return std::vector<std::string>(touched.begin(), touched.end());
 }
 
 absl::StatusOr<absl::Time> InsightsStore::DataNow() {
-  auto r = pool_->Exec("SELECT (extract(epoch FROM max(created_at)) * 1000000)::bigint FROM raw.reviews");
-  if (!r.ok()) return r.status();
-  if (r->empty() || (*r)[0][0].is_null()) return absl::InfinitePast();
-  return absl::FromUnixMicros((*r)[0][0].as<int64_t>());
+  ASSIGN_OR_RETURN(
+      auto r, pool_->Exec("SELECT (extract(epoch FROM max(created_at)) * 1000000)::bigint FROM raw.reviews"));
+  if (r.empty() || r[0][0].is_null()) return absl::InfinitePast();
+  return absl::FromUnixMicros(r[0][0].as<int64_t>());
 }
 
 absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::string& product_id, absl::Time now,
@@ -183,27 +183,28 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
   absl::Status status = pool_->Transact([&](Tx& tx) -> absl::Status {
     result = RecomputeResult();
     // One recompute of a product at a time (two instances may both be told about it).
-    auto lock = tx.Exec("SELECT pg_advisory_xact_lock(hashtext('analyzer:' || $1))", product_id);
-    if (!lock.ok()) return lock.status();
-    auto rows = tx.Exec(
-        "SELECT (extract(epoch FROM r.created_at) * 1000000)::bigint, r.rating, a.sentiment,"
-        " COALESCE((SELECT string_agg(e->>'category', E'\\x1f' ORDER BY o) FROM "
-        "jsonb_array_elements(a.issues)"
-        "   WITH ORDINALITY AS x(e, o)), ''),"
-        " COALESCE((SELECT string_agg(e->>'sentence', E'\\x1f' ORDER BY o) FROM "
-        "jsonb_array_elements(a.issues)"
-        "   WITH ORDINALITY AS x(e, o)), ''),"
-        " COALESCE((SELECT string_agg(e->>'aspect', E'\\x1f' ORDER BY o) FROM jsonb_array_elements(a.aspects)"
-        "   WITH ORDINALITY AS x(e, o)), ''),"
-        " COALESCE((SELECT string_agg(e->>'polarity', E'\\x1f' ORDER BY o) FROM "
-        "jsonb_array_elements(a.aspects)"
-        "   WITH ORDINALITY AS x(e, o)), ''), r.id"
-        " FROM raw.reviews r JOIN insights.review_analysis a ON a.review_id = r.id WHERE r.product_id = $1",
-        product_id);
-    if (!rows.ok()) return rows.status();
+    RETURN_IF_ERROR(tx.Exec("SELECT pg_advisory_xact_lock(hashtext('analyzer:' || $1))", product_id));
+    ASSIGN_OR_RETURN(
+        auto rows,
+        tx.Exec("SELECT (extract(epoch FROM r.created_at) * 1000000)::bigint, r.rating, a.sentiment,"
+                " COALESCE((SELECT string_agg(e->>'category', E'\\x1f' ORDER BY o) FROM "
+                "jsonb_array_elements(a.issues)"
+                "   WITH ORDINALITY AS x(e, o)), ''),"
+                " COALESCE((SELECT string_agg(e->>'sentence', E'\\x1f' ORDER BY o) FROM "
+                "jsonb_array_elements(a.issues)"
+                "   WITH ORDINALITY AS x(e, o)), ''),"
+                " COALESCE((SELECT string_agg(e->>'aspect', E'\\x1f' ORDER BY o) FROM "
+                "jsonb_array_elements(a.aspects)"
+                "   WITH ORDINALITY AS x(e, o)), ''),"
+                " COALESCE((SELECT string_agg(e->>'polarity', E'\\x1f' ORDER BY o) FROM "
+                "jsonb_array_elements(a.aspects)"
+                "   WITH ORDINALITY AS x(e, o)), ''), r.id"
+                " FROM raw.reviews r JOIN insights.review_analysis a ON a.review_id = r.id WHERE "
+                "r.product_id = $1",
+                product_id));
     std::vector<ReviewFact> facts;
-    facts.reserve(rows->size());
-    for (const auto& row : *rows) {
+    facts.reserve(rows.size());
+    for (const auto& row : rows) {
       ReviewFact f;
       f.created_at = absl::FromUnixMicros(row[0].as<int64_t>());
       f.id = row[7].as<std::string>();
@@ -239,31 +240,28 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
     for (const char* sql : {"DELETE FROM insights.product_weekly WHERE product_id = $1",
                             "DELETE FROM insights.issue_weekly WHERE product_id = $1",
                             "DELETE FROM insights.issues WHERE product_id = $1"}) {
-      auto d = tx.Exec(sql, product_id);
-      if (!d.ok()) return d.status();
+      RETURN_IF_ERROR(tx.Exec(sql, product_id));
     }
     if (!weeks.empty()) {
-      auto w = tx.Exec(
+      RETURN_IF_ERROR(tx.Exec(
           "INSERT INTO insights.product_weekly (product_id, week_start, average_rating, sentiment, reviews)"
           " SELECT $1, w, r, s, n FROM unnest($2::date[], $3::float8[], $4::float8[], $5::int[]) AS u(w, r, "
           "s, n)",
-          product_id, PgTextArray(weeks), PgTextArray(ratings), PgTextArray(sentiments), PgTextArray(counts));
-      if (!w.ok()) return w.status();
+          product_id, PgTextArray(weeks), PgTextArray(ratings), PgTextArray(sentiments),
+          PgTextArray(counts)));
     }
     if (!iw_weeks.empty()) {
-      auto w = tx.Exec(
-          "INSERT INTO insights.issue_weekly (product_id, week_start, category, count)"
-          " SELECT $1, w, c, n FROM unnest($2::date[], $3::text[], $4::int[]) AS u(w, c, n)",
-          product_id, PgTextArray(iw_weeks), PgTextArray(iw_categories), PgTextArray(iw_counts));
-      if (!w.ok()) return w.status();
+      RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO insights.issue_weekly (product_id, week_start, category, count)"
+                  " SELECT $1, w, c, n FROM unnest($2::date[], $3::text[], $4::int[]) AS u(w, c, n)",
+                  product_id, PgTextArray(iw_weeks), PgTextArray(iw_categories), PgTextArray(iw_counts)));
     }
     OrderedJson issues = OrderedJson::array();
     for (const IssueAggregate& ia : agg.issues) {
-      auto w = tx.Exec(
-          "INSERT INTO insights.issues (product_id, category, count, share, quotes, updated_at)"
-          " VALUES ($1, $2, $3, $4, $5::text[], now())",
-          product_id, ia.category, ia.count, ia.share, PgTextArray(ia.quotes));
-      if (!w.ok()) return w.status();
+      RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO insights.issues (product_id, category, count, share, quotes, updated_at)"
+                  " VALUES ($1, $2, $3, $4, $5::text[], now())",
+                  product_id, ia.category, ia.count, ia.share, PgTextArray(ia.quotes)));
       issues.push_back({{"category", ia.category}, {"count", ia.count}, {"share", SixDigits(ia.share)}});
     }
     const std::string issues_json = Dump(issues);
@@ -275,27 +273,29 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
     const std::string features_json = Dump(features);
 
     // Change tests (alerts are reconciled from them below, after this transaction).
-    auto cleared = tx.Exec("DELETE FROM insights.change_tests WHERE product_id = $1", product_id);
-    if (!cleared.ok()) return cleared.status();
+    RETURN_IF_ERROR(tx.Exec("DELETE FROM insights.change_tests WHERE product_id = $1", product_id));
     for (const ChangeFinding& t : tests) {
-      auto w = tx.Exec(
+      RETURN_IF_ERROR(tx.Exec(
           "INSERT INTO insights.change_tests (product_id, metric, kind, p_value, min_p_value, meets_effect,"
-          " open, since, recovered_at, before, after, before_reviews, after_reviews, evidence, message)"
+          " open, since, recovered_at, before, after, before_reviews, after_reviews, evidence, message,"
+          " changed_after)"
           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz, $10, $11, $12, $13,"
-          " $14::text[], $15)",
+          " $14::text[], $15, $16::timestamptz)",
           product_id, t.metric, t.kind, std::clamp(t.p_value, 0.0, 1.0), std::clamp(t.min_p_value, 0.0, 1.0),
           t.meets_effect, t.open, TimeText(t.since),
           t.open ? std::nullopt : std::optional<std::string>(TimeText(t.recovered_at)), t.before, t.after,
-          t.before_reviews, t.after_reviews, PgTextArray(t.evidence), t.message);
-      if (!w.ok()) return w.status();
+          t.before_reviews, t.after_reviews, PgTextArray(t.evidence), t.message,
+          t.changed_after == absl::InfinitePast() ? std::nullopt
+                                                  : std::optional<std::string>(TimeText(t.changed_after))));
     }
-    auto open_alerts = tx.Exec(
-        "SELECT count(*) FROM insights.alerts WHERE product_id = $1 AND state <> 'resolved'", product_id);
-    if (!open_alerts.ok()) return open_alerts.status();
+    ASSIGN_OR_RETURN(
+        auto open_alerts,
+        tx.Exec("SELECT count(*) FROM insights.alerts WHERE product_id = $1 AND state <> 'resolved'",
+                product_id));
 
     const double sentiment = agg.sentiment;
     const std::string label = LabelFor(sentiment, 0.2);
-    auto s = tx.Exec(
+    RETURN_IF_ERROR(tx.Exec(
         "INSERT INTO insights.product_summary (product_id, title, brand, category, price_cents, "
         "average_rating,"
         " review_count, sentiment, sentiment_label, reviews_per_week, velocity_trend, features, updated_at,"
@@ -314,18 +314,16 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
         "   last_review_at = EXCLUDED.last_review_at, issues = EXCLUDED.issues",
         product_id, std::clamp(agg.average_rating, 0.0, 5.0), agg.review_count,
         std::clamp(sentiment, -1.0, 1.0), label, agg.reviews_per_week, agg.velocity_trend, features_json,
-        agg.sentiment_trend, (*open_alerts)[0][0].as<int>(),
+        agg.sentiment_trend, open_alerts[0][0].as<int>(),
         agg.review_count > 0 ? std::optional<std::string>(TimeText(agg.last_review_at)) : std::nullopt,
-        issues_json);
-    if (!s.ok()) return s.status();
+        issues_json));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  auto reconciled = ReconcileAlerts(product_id);
-  if (!reconciled.ok()) return reconciled.status();
-  result.alerts_open = reconciled->alerts_open;
-  result.alerts_raised = reconciled->alerts_raised;
-  result.alerts_resolved = reconciled->alerts_resolved;
+  ASSIGN_OR_RETURN(auto reconciled, ReconcileAlerts(product_id));
+  result.alerts_open = reconciled.alerts_open;
+  result.alerts_raised = reconciled.alerts_raised;
+  result.alerts_resolved = reconciled.alerts_resolved;
   return result;
 }
 
@@ -335,57 +333,56 @@ absl::StatusOr<RecomputeResult> InsightsStore::ReconcileAlerts(const std::string
   absl::Status status = pool_->Transact([&](Tx& tx) -> absl::Status {
     result = RecomputeResult();
     // One reconciliation at a time (the threshold is catalogue-wide).
-    auto lock = tx.Exec("SELECT pg_advisory_xact_lock(hashtext('analyzer:alerts'))");
-    if (!lock.ok()) return lock.status();
+    RETURN_IF_ERROR(tx.Exec("SELECT pg_advisory_xact_lock(hashtext('analyzer:alerts'))"));
     if (product_id.empty()) {  // catalogue products without reviews are listed too (review_count 0)
-      auto listed = tx.Exec(
-          "INSERT INTO insights.product_summary (product_id, title, brand, category, price_cents)"
-          " SELECT p.id, COALESCE(p.title, ''), COALESCE(p.brand, ''), COALESCE(p.category, ''),"
-          "   COALESCE(p.price_cents, 0) FROM raw.products p"
-          " WHERE NOT EXISTS (SELECT 1 FROM insights.product_summary s WHERE s.product_id = p.id)"
-          " ON CONFLICT (product_id) DO NOTHING");
-      if (!listed.ok()) return listed.status();
+      RETURN_IF_ERROR(
+          tx.Exec("INSERT INTO insights.product_summary (product_id, title, brand, category, price_cents)"
+                  " SELECT p.id, COALESCE(p.title, ''), COALESCE(p.brand, ''), COALESCE(p.category, ''),"
+                  "   COALESCE(p.price_cents, 0) FROM raw.products p"
+                  " WHERE NOT EXISTS (SELECT 1 FROM insights.product_summary s WHERE s.product_id = p.id)"
+                  " ON CONFLICT (product_id) DO NOTHING"));
     }
-    auto ps = tx.Exec("SELECT product_id, p_value, min_p_value FROM insights.change_tests");
-    if (!ps.ok()) return ps.status();
-    std::vector<ChangeFinding> tests(ps->size());
+    ASSIGN_OR_RETURN(auto ps, tx.Exec("SELECT product_id, p_value, min_p_value FROM insights.change_tests"));
+    std::vector<ChangeFinding> tests(ps.size());
     for (size_t i = 0; i < tests.size(); ++i) {
-      tests[i].product_id = (*ps)[i][0].as<std::string>();
-      tests[i].p_value = (*ps)[i][1].as<double>();
-      tests[i].min_p_value = (*ps)[i][2].as<double>();
+      tests[i].product_id = ps[i][0].as<std::string>();
+      tests[i].p_value = ps[i][1].as<double>();
+      tests[i].min_p_value = ps[i][2].as<double>();
     }
     const double threshold = AlertThreshold(tests, options);
     // Raise or refresh: open changes that pass. A resolved alert for the same change (within 30 days) that
     // resolved by itself is reopened; one a user resolved stays resolved.
-    auto reopened = tx.Exec(
-        "UPDATE insights.alerts a SET state = 'open', resolved_at = NULL, resolved_by = NULL"
-        " FROM insights.change_tests t"
-        " WHERE t.product_id = a.product_id AND t.metric = a.metric AND t.kind = a.kind"
-        "   AND ($1 = '' OR t.product_id = $1) AND t.open AND t.meets_effect AND t.p_value <= $2"
-        "   AND a.state = 'resolved' AND a.resolved_by = 'recovered'"
-        "   AND abs(extract(epoch FROM a.since - t.since)) <= 30 * 86400"
-        "   AND NOT EXISTS (SELECT 1 FROM insights.alerts b WHERE b.product_id = a.product_id"
-        "     AND b.kind = a.kind AND b.metric = a.metric AND b.resolved_at IS NULL)",
-        product_id, threshold);
-    if (!reopened.ok()) return reopened.status();
-    auto raised = tx.Exec(
-        "INSERT INTO insights.alerts (product_id, kind, metric, before, after, p_value, message,"
-        " recent_reviews, baseline_reviews, since, evidence, state)"
-        " SELECT t.product_id, t.kind, t.metric, t.before, t.after, t.p_value, t.message, t.after_reviews,"
-        "   t.before_reviews, t.since, t.evidence, 'open' FROM insights.change_tests t"
-        " WHERE ($1 = '' OR t.product_id = $1) AND t.open AND t.meets_effect AND t.p_value <= $2"
-        "   AND NOT EXISTS (SELECT 1 FROM insights.alerts u WHERE u.product_id = t.product_id"
-        "     AND u.kind = t.kind AND u.metric = t.metric AND u.state = 'resolved' AND u.resolved_by = 'user'"
-        "     AND abs(extract(epoch FROM u.since - t.since)) <= 30 * 86400)"
-        " ON CONFLICT (product_id, kind, metric) WHERE resolved_at IS NULL DO UPDATE SET"
-        "   before = EXCLUDED.before, after = EXCLUDED.after, p_value = EXCLUDED.p_value,"
-        "   message = EXCLUDED.message, recent_reviews = EXCLUDED.recent_reviews,"
-        "   baseline_reviews = EXCLUDED.baseline_reviews, since = EXCLUDED.since, evidence = "
-        "EXCLUDED.evidence"
-        " RETURNING (xmax = 0), product_id, kind, metric",
-        product_id, threshold);
-    if (!raised.ok()) return raised.status();
-    for (const auto& row : *raised) {
+    RETURN_IF_ERROR(
+        tx.Exec("UPDATE insights.alerts a SET state = 'open', resolved_at = NULL, resolved_by = NULL"
+                " FROM insights.change_tests t"
+                " WHERE t.product_id = a.product_id AND t.metric = a.metric AND t.kind = a.kind"
+                "   AND ($1 = '' OR t.product_id = $1) AND t.open AND t.meets_effect AND t.p_value <= $2"
+                "   AND a.state = 'resolved' AND a.resolved_by = 'recovered'"
+                "   AND abs(extract(epoch FROM a.since - t.since)) <= 30 * 86400"
+                "   AND NOT EXISTS (SELECT 1 FROM insights.alerts b WHERE b.product_id = a.product_id"
+                "     AND b.kind = a.kind AND b.metric = a.metric AND b.resolved_at IS NULL)",
+                product_id, threshold));
+    ASSIGN_OR_RETURN(
+        auto raised,
+        tx.Exec(
+            "INSERT INTO insights.alerts (product_id, kind, metric, before, after, p_value, message,"
+            " recent_reviews, baseline_reviews, since, evidence, state, changed_after)"
+            " SELECT t.product_id, t.kind, t.metric, t.before, t.after, t.p_value, t.message, "
+            "t.after_reviews,"
+            "   t.before_reviews, t.since, t.evidence, 'open', t.changed_after FROM insights.change_tests t"
+            " WHERE ($1 = '' OR t.product_id = $1) AND t.open AND t.meets_effect AND t.p_value <= $2"
+            "   AND NOT EXISTS (SELECT 1 FROM insights.alerts u WHERE u.product_id = t.product_id"
+            "     AND u.kind = t.kind AND u.metric = t.metric AND u.state = 'resolved' AND u.resolved_by = "
+            "'user'"
+            "     AND abs(extract(epoch FROM u.since - t.since)) <= 30 * 86400)"
+            " ON CONFLICT (product_id, kind, metric) WHERE resolved_at IS NULL DO UPDATE SET"
+            "   before = EXCLUDED.before, after = EXCLUDED.after, p_value = EXCLUDED.p_value,"
+            "   message = EXCLUDED.message, recent_reviews = EXCLUDED.recent_reviews,"
+            "   baseline_reviews = EXCLUDED.baseline_reviews, since = EXCLUDED.since, evidence = "
+            "EXCLUDED.evidence, changed_after = EXCLUDED.changed_after"
+            " RETURNING (xmax = 0), product_id, kind, metric",
+            product_id, threshold));
+    for (const auto& row : raised) {
       if (!row[0].as<bool>()) continue;
       ++result.alerts_raised;
       logging::Info("alert raised", {{"product_id", row[1].as<std::string>()},
@@ -393,38 +390,42 @@ absl::StatusOr<RecomputeResult> InsightsStore::ReconcileAlerts(const std::string
                                      {"metric", row[3].as<std::string>()}});
     }
     // Resolve: unresolved alerts whose metric recovered (no open change meeting its effect any more).
-    auto resolved = tx.Exec(
-        "UPDATE insights.alerts a SET state = 'resolved', resolved_at = now(), resolved_by = 'recovered'"
-        " WHERE a.resolved_at IS NULL AND ($1 = '' OR a.product_id = $1)"
-        "   AND NOT EXISTS (SELECT 1 FROM insights.change_tests t WHERE t.product_id = a.product_id"
-        "     AND t.metric = a.metric AND t.kind = a.kind AND t.open AND t.meets_effect)",
-        product_id);
-    if (!resolved.ok()) return resolved.status();
-    result.alerts_resolved = static_cast<int>(resolved->affected_rows());
+    ASSIGN_OR_RETURN(
+        auto resolved,
+        tx.Exec(
+            "UPDATE insights.alerts a SET state = 'resolved', resolved_at = now(), resolved_by = 'recovered'"
+            " WHERE a.resolved_at IS NULL AND ($1 = '' OR a.product_id = $1)"
+            "   AND NOT EXISTS (SELECT 1 FROM insights.change_tests t WHERE t.product_id = a.product_id"
+            "     AND t.metric = a.metric AND t.kind = a.kind AND t.open AND t.meets_effect)",
+            product_id));
+    result.alerts_resolved = static_cast<int>(resolved.affected_rows());
     // History: a change that passes but had already reverted when it was found (a replayed or first-analysed
     // history, or one that came and went between two analyses) is kept as a resolved alert of its product,
     // resolved at its recovery, unless an alert for the same change (within 30 days) exists.
-    auto history = tx.Exec(
-        "INSERT INTO insights.alerts (product_id, kind, metric, before, after, p_value, message,"
-        " recent_reviews, baseline_reviews, since, evidence, state, resolved_at, resolved_by)"
-        " SELECT t.product_id, t.kind, t.metric, t.before, t.after, t.p_value, t.message, t.after_reviews,"
-        "   t.before_reviews, t.since, t.evidence, 'resolved', t.recovered_at, 'recovered'"
-        " FROM insights.change_tests t"
-        " WHERE ($1 = '' OR t.product_id = $1) AND NOT t.open AND t.recovered_at IS NOT NULL"
-        "   AND t.meets_effect AND t.p_value <= $2 AND $2 > 0"
-        "   AND NOT EXISTS (SELECT 1 FROM insights.alerts u WHERE u.product_id = t.product_id"
-        "     AND u.kind = t.kind AND u.metric = t.metric"
-        "     AND abs(extract(epoch FROM u.since - t.since)) <= 30 * 86400)",
-        product_id, threshold);
-    if (!history.ok()) return history.status();
-    result.alerts_history = static_cast<int>(history->affected_rows());
-    auto counted = tx.Exec(
-        "UPDATE insights.product_summary s SET open_alerts = (SELECT count(*) FROM insights.alerts a"
-        "   WHERE a.product_id = s.product_id AND a.resolved_at IS NULL)"
-        " WHERE ($1 = '' OR s.product_id = $1) RETURNING open_alerts",
-        product_id);
-    if (!counted.ok()) return counted.status();
-    for (const auto& row : *counted) result.alerts_open += row[0].as<int>();
+    ASSIGN_OR_RETURN(
+        auto history,
+        tx.Exec("INSERT INTO insights.alerts (product_id, kind, metric, before, after, p_value, message,"
+                " recent_reviews, baseline_reviews, since, evidence, state, resolved_at, resolved_by, "
+                "changed_after)"
+                " SELECT t.product_id, t.kind, t.metric, t.before, t.after, t.p_value, t.message, "
+                "t.after_reviews,"
+                "   t.before_reviews, t.since, t.evidence, 'resolved', t.recovered_at, 'recovered', "
+                "t.changed_after"
+                " FROM insights.change_tests t"
+                " WHERE ($1 = '' OR t.product_id = $1) AND NOT t.open AND t.recovered_at IS NOT NULL"
+                "   AND t.meets_effect AND t.p_value <= $2 AND $2 > 0"
+                "   AND NOT EXISTS (SELECT 1 FROM insights.alerts u WHERE u.product_id = t.product_id"
+                "     AND u.kind = t.kind AND u.metric = t.metric"
+                "     AND abs(extract(epoch FROM u.since - t.since)) <= 30 * 86400)",
+                product_id, threshold));
+    result.alerts_history = static_cast<int>(history.affected_rows());
+    ASSIGN_OR_RETURN(
+        auto counted,
+        tx.Exec("UPDATE insights.product_summary s SET open_alerts = (SELECT count(*) FROM insights.alerts a"
+                "   WHERE a.product_id = s.product_id AND a.resolved_at IS NULL)"
+                " WHERE ($1 = '' OR s.product_id = $1) RETURNING open_alerts",
+                product_id));
+    for (const auto& row : counted) result.alerts_open += row[0].as<int>();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -432,14 +433,15 @@ absl::StatusOr<RecomputeResult> InsightsStore::ReconcileAlerts(const std::string
 }
 
 absl::StatusOr<std::vector<InsightsStore::TrainingRow>> InsightsStore::TrainingData(int limit) {
-  auto r = pool_->Exec(
-      "SELECT COALESCE(p.category, ''), r.title, r.text, r.rating FROM raw.reviews r"
-      " LEFT JOIN raw.products p ON p.id = r.product_id ORDER BY r.created_at DESC, r.id LIMIT $1",
-      limit);
-  if (!r.ok()) return r.status();
+  ASSIGN_OR_RETURN(
+      auto r,
+      pool_->Exec(
+          "SELECT COALESCE(p.category, ''), r.title, r.text, r.rating FROM raw.reviews r"
+          " LEFT JOIN raw.products p ON p.id = r.product_id ORDER BY r.created_at DESC, r.id LIMIT $1",
+          limit));
   std::vector<TrainingRow> out;
-  out.reserve(r->size());
-  for (const auto& row : *r) {
+  out.reserve(r.size());
+  for (const auto& row : r) {
     TrainingRow t;
     t.category = row[0].as<std::string>();
     const std::string title = row[1].as<std::string>();
@@ -452,9 +454,8 @@ absl::StatusOr<std::vector<InsightsStore::TrainingRow>> InsightsStore::TrainingD
 }
 
 absl::StatusOr<int64_t> InsightsStore::CountReviews() {
-  auto r = pool_->Exec("SELECT count(*) FROM raw.reviews");
-  if (!r.ok()) return r.status();
-  return (*r)[0][0].as<int64_t>();
+  ASSIGN_OR_RETURN(auto r, pool_->Exec("SELECT count(*) FROM raw.reviews"));
+  return r[0][0].as<int64_t>();
 }
 
 absl::Status InsightsStore::SaveModel(const TextModel& model, bool activate) {
@@ -464,9 +465,8 @@ absl::Status InsightsStore::SaveModel(const TextModel& model, bool activate) {
   const std::string weights = absl::Base64Escape(model.Serialize());
   return pool_->Transact([&](Tx& tx) -> absl::Status {
     if (activate) {
-      auto off = tx.Exec("UPDATE insights.models SET active = false WHERE active AND version <> $1",
-                         model.info().version);
-      if (!off.ok()) return off.status();
+      RETURN_IF_ERROR(tx.Exec("UPDATE insights.models SET active = false WHERE active AND version <> $1",
+                              model.info().version));
     }
     auto r = tx.Exec(
         "INSERT INTO insights.models (version, kind, examples, holdout_accuracy, top_positive, top_negative, "
@@ -482,16 +482,14 @@ absl::Status InsightsStore::SaveModel(const TextModel& model, bool activate) {
 }
 
 absl::StatusOr<std::optional<TextModel>> InsightsStore::LoadActiveModel() {
-  auto r = pool_->Exec("SELECT weights FROM insights.models WHERE active");
-  if (!r.ok()) return r.status();
-  if (r->empty()) return std::optional<TextModel>();
+  ASSIGN_OR_RETURN(auto r, pool_->Exec("SELECT weights FROM insights.models WHERE active"));
+  if (r.empty()) return std::optional<TextModel>();
   std::string bytes;
-  if (!absl::Base64Unescape((*r)[0][0].as<std::string>(), &bytes)) {
+  if (!absl::Base64Unescape(r[0][0].as<std::string>(), &bytes)) {
     return absl::DataLossError("insights.models: weights are not base64");
   }
-  auto m = TextModel::Deserialize(bytes);
-  if (!m.ok()) return m.status();
-  return std::optional<TextModel>(*std::move(m));
+  ASSIGN_OR_RETURN(auto m, TextModel::Deserialize(bytes));
+  return std::optional<TextModel>(std::move(m));
 }
 
 absl::Status InsightsStore::SaveDiscoveredTerms(const std::vector<DiscoveredTerm>& terms) {
@@ -511,10 +509,11 @@ absl::Status InsightsStore::SaveDiscoveredTerms(const std::vector<DiscoveredTerm
 }
 
 absl::StatusOr<std::vector<DiscoveredTerm>> InsightsStore::LoadDiscoveredTerms() {
-  auto r = pool_->Exec("SELECT category, term, documents FROM insights.aspect_terms ORDER BY category, term");
-  if (!r.ok()) return r.status();
+  ASSIGN_OR_RETURN(
+      auto r,
+      pool_->Exec("SELECT category, term, documents FROM insights.aspect_terms ORDER BY category, term"));
   std::vector<DiscoveredTerm> out;
-  for (const auto& row : *r)
+  for (const auto& row : r)
     out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int>()});
   return out;
 }
