@@ -2,12 +2,16 @@
 //
 //   migrate --dsn="host=127.0.0.1 port=55432 dbname=marketlens user=marketlens" --dir=deploy/migrations
 //   MARKETLENS_PG_DSN=... migrate --status
+//   migrate --comment_edit_entry=deploy/migrations/0001_schemas.sql   (no database: see comment_edits.txt)
 //
 // The password comes from the DSN, PGPASSWORD or a password file (libpq), never from a flag.
 // Exit codes: 0 done (or, with --status, history consistent); 1 failure (message on stderr);
 // 2 bad usage.
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -30,6 +34,9 @@ ABSL_FLAG(absl::Duration, await_applied, absl::ZeroDuration(),
           "For init containers that hold a service back until its schema is there.");
 ABSL_FLAG(absl::Duration, lock_timeout, absl::Seconds(60), "wait up to this long for another runner's lock");
 ABSL_FLAG(absl::Duration, migration_timeout, absl::Minutes(10), "time limit of each migration");
+ABSL_FLAG(std::string, comment_edit_entry, "",
+          "no database: print the deploy/migrations/comment_edits.txt line of this migration file, read "
+          "BEFORE its comments are edited (version, whole-file sha256, statements sha256), and exit");
 ABSL_FLAG(absl::Duration, connect_timeout, absl::Seconds(10), "libpq connect_timeout");
 
 namespace marketlens::migrate {
@@ -50,6 +57,18 @@ int Main(int argc, char** argv) {
     return 2;
   }
   logging::SetServiceName("migrate");
+
+  if (const std::string path = absl::GetFlag(FLAGS_comment_edit_entry); !path.empty()) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Fail(absl::NotFoundError(absl::StrCat("cannot read ", path)));
+    std::stringstream contents;
+    contents << in.rdbuf();
+    absl::StatusOr<Migration> m =
+        ParseMigration(std::filesystem::path(path).filename().string(), contents.str());
+    if (!m.ok()) return Fail(m.status());
+    std::cout << m->version << " " << m->checksum << " " << m->statements_checksum << "\n";
+    return 0;
+  }
 
   std::string dsn = absl::GetFlag(FLAGS_dsn);
   if (dsn.empty()) {

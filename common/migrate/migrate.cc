@@ -87,7 +87,9 @@ absl::StatusOr<std::vector<AppliedRow>> ReadApplied(Tx& tx) {
 std::vector<MigrationState> ComputeStates(const std::vector<Migration>& migrations,
                                           const std::vector<AppliedRow>& applied) {
   std::map<int64_t, MigrationState> states;
+  std::map<int64_t, const Migration*> by_version;
   for (const Migration& m : migrations) {
+    by_version[m.version] = &m;
     MigrationState& s = states[m.version];
     s.version = m.version;
     s.filename = m.filename;
@@ -110,7 +112,15 @@ std::vector<MigrationState> ComputeStates(const std::vector<Migration>& migratio
     s.applied_checksum = row.checksum;
     s.applied_at = row.applied_at;
     const bool same_name = s.filename == FileNameOf(row.version, row.name);
-    s.state = (s.file_checksum == row.checksum && same_name) ? State::kApplied : State::kChanged;
+    const std::vector<std::string>& edited_from = by_version[row.version]->comment_edited_from;
+    if (same_name && s.file_checksum == row.checksum) {
+      s.state = State::kApplied;
+    } else if (same_name &&
+               std::find(edited_from.begin(), edited_from.end(), row.checksum) != edited_from.end()) {
+      s.state = State::kCommentsEdited;
+    } else {
+      s.state = State::kChanged;
+    }
   }
   std::vector<MigrationState> out;
   for (auto& [version, s] : states) out.push_back(std::move(s));
@@ -154,6 +164,7 @@ absl::Status CheckHistory(const std::vector<MigrationState>& states, const std::
         }
         break;
       case State::kApplied:
+      case State::kCommentsEdited:
         break;
     }
   }
@@ -174,10 +185,124 @@ const char* StateName(State state) {
       return "pending";
     case State::kChanged:
       return "CHANGED";
+    case State::kCommentsEdited:
+      return "comments";
     case State::kMissing:
       return "MISSING";
   }
   return "?";
+}
+
+std::string StripSqlComments(absl::string_view sql) {
+  auto ident_char = [](char c) {
+    return absl::ascii_isalnum(c) || c == '_' || c == '$' || static_cast<unsigned char>(c) >= 0x80;
+  };
+  std::string out;
+  bool space = false;  // whitespace or a comment was seen since the last token character
+  auto emit = [&](absl::string_view text) {
+    if (space && !out.empty()) out += ' ';
+    space = false;
+    out.append(text.data(), text.size());
+  };
+  const size_t n = sql.size();
+  size_t i = 0;
+  while (i < n) {
+    const char c = sql[i];
+    const char next = i + 1 < n ? sql[i + 1] : '\0';
+    if (absl::ascii_isspace(c)) {
+      space = true;
+      ++i;
+    } else if (c == '-' && next == '-') {  // to the end of the line
+      while (i < n && sql[i] != '\n') ++i;
+      space = true;
+    } else if (c == '/' && next == '*') {  // PostgreSQL nests block comments
+      int depth = 0;
+      while (i < n) {
+        if (sql[i] == '/' && i + 1 < n && sql[i + 1] == '*') {
+          ++depth;
+          i += 2;
+        } else if (sql[i] == '*' && i + 1 < n && sql[i + 1] == '/') {
+          i += 2;
+          if (--depth == 0) break;
+        } else {
+          ++i;
+        }
+      }
+      space = true;
+    } else if (c == '\'' || c == '"') {
+      // 'it''s', "a""b"; in E'...' a backslash escapes the next character.
+      const bool escapes = c == '\'' && i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
+                           (i < 2 || !ident_char(sql[i - 2]));
+      size_t j = i + 1;
+      while (j < n) {
+        if (escapes && sql[j] == '\\') {
+          j += 2;
+        } else if (sql[j] == c) {
+          if (j + 1 < n && sql[j + 1] == c) {
+            j += 2;
+          } else {
+            ++j;
+            break;
+          }
+        } else {
+          ++j;
+        }
+      }
+      j = std::min(j, n);
+      emit(sql.substr(i, j - i));
+      i = j;
+    } else if (c == '$' && (i == 0 || !ident_char(sql[i - 1])) && !absl::ascii_isdigit(next)) {
+      // $$...$$ or $tag$...$tag$ (a $1 parameter is not one).
+      size_t j = i + 1;
+      while (j < n && sql[j] != '$' && ident_char(sql[j])) ++j;
+      if (j < n && sql[j] == '$') {
+        const absl::string_view tag = sql.substr(i, j + 1 - i);
+        const size_t close = sql.find(tag, j + 1);
+        const size_t end = close == absl::string_view::npos ? n : close + tag.size();
+        emit(sql.substr(i, end - i));
+        i = end;
+      } else {
+        emit(sql.substr(i, 1));
+        ++i;
+      }
+    } else {
+      emit(sql.substr(i, 1));
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string StatementsChecksum(absl::string_view sql) { return Sha256Hex(StripSqlComments(sql)); }
+
+absl::StatusOr<std::vector<CommentEdit>> ParseCommentEdits(absl::string_view contents) {
+  std::vector<CommentEdit> edits;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(contents, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || absl::StartsWith(line, "#")) continue;
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat(kCommentEditsFile, " line ", line_number, ": ", why,
+                                                     " (want: version old_sha256 statements_sha256)"));
+    };
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipWhitespace());
+    if (fields.size() != 3) return bad("three fields expected");
+    CommentEdit edit;
+    if (!absl::SimpleAtoi(fields[0], &edit.version) || edit.version < 1) return bad("bad version");
+    for (absl::string_view sha : {fields[1], fields[2]}) {
+      if (sha.size() != 64 || !std::all_of(sha.begin(), sha.end(), [](char c) {
+            return absl::ascii_isdigit(c) || (c >= 'a' && c <= 'f');
+          })) {
+        return bad("a checksum is 64 lowercase hex characters");
+      }
+    }
+    edit.old_checksum = std::string(fields[1]);
+    edit.statements_checksum = std::string(fields[2]);
+    edits.push_back(std::move(edit));
+  }
+  return edits;
 }
 
 absl::StatusOr<Migration> ParseMigration(absl::string_view filename, std::string contents) {
@@ -212,6 +337,7 @@ absl::StatusOr<Migration> ParseMigration(absl::string_view filename, std::string
   m.name = std::string(name);
   m.filename = std::string(filename);
   m.checksum = Sha256Hex(contents);
+  m.statements_checksum = StatementsChecksum(contents);
   m.sql = std::move(contents);
   return m;
 }
@@ -239,6 +365,29 @@ absl::StatusOr<std::vector<Migration>> LoadMigrations(const std::string& dir) {
     if (migrations[i].version == migrations[i - 1].version) {
       return absl::InvalidArgumentError(absl::StrCat("migrations ", migrations[i - 1].filename, " and ",
                                                      migrations[i].filename, " have the same version"));
+    }
+  }
+  const std::filesystem::path edits_path = std::filesystem::path(dir) / kCommentEditsFile;
+  if (std::filesystem::exists(edits_path, ec)) {
+    std::ifstream in(edits_path, std::ios::binary);
+    if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", edits_path.string()));
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    ASSIGN_OR_RETURN(std::vector<CommentEdit> edits, ParseCommentEdits(buffer.str()));
+    for (const CommentEdit& edit : edits) {
+      auto m = std::find_if(migrations.begin(), migrations.end(),
+                            [&](const Migration& x) { return x.version == edit.version; });
+      if (m == migrations.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(kCommentEditsFile, " lists version ", edit.version,
+                                                       ", which has no migration file"));
+      }
+      if (m->statements_checksum != edit.statements_checksum) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            kCommentEditsFile, " lists ", m->filename, " with statements sha256 ", edit.statements_checksum,
+            " but its statements now hash to ", m->statements_checksum,
+            ": only comments of an applied migration may change; put the change in a new migration"));
+      }
+      m->comment_edited_from.push_back(edit.old_checksum);
     }
   }
   return migrations;
@@ -311,6 +460,24 @@ absl::StatusOr<std::vector<Migration>> Migrator::Apply(const std::vector<Migrati
   const std::vector<MigrationState> states = ComputeStates(migrations, applied);
   if (absl::Status s = CheckHistory(states, applied); !s.ok())
     return Prefixed(s, "migrate: refusing to run: ");
+
+  // Comment-only edits (comment_edits.txt): record the file's new checksum.
+  for (const MigrationState& s : states) {
+    if (s.state != State::kCommentsEdited) continue;
+    status = run(absl::Seconds(30), [&](Tx& tx) -> absl::Status {
+      ASSIGN_OR_RETURN(auto r, tx.Exec("UPDATE public.schema_migrations SET checksum = $1"
+                                       " WHERE version = $2 AND checksum = $3 RETURNING version",
+                                       s.file_checksum, s.version, s.applied_checksum));
+      if (r.empty()) return absl::AbortedError("its recorded checksum changed meanwhile");
+      return absl::OkStatus();
+    });
+    if (!status.ok()) {
+      return Prefixed(status, absl::StrCat("migrate: recording the comment-edited ", s.filename, ": "));
+    }
+    logging::Info(
+        "migration comments edited: recorded checksum updated",
+        {{"file", s.filename}, {"old_checksum", s.applied_checksum}, {"checksum", s.file_checksum}});
+  }
 
   std::vector<Migration> done;
   for (const Migration& m : migrations) {

@@ -16,6 +16,12 @@
 // - It refuses to run (FAILED_PRECONDITION naming the file) if an applied file's SHA-256 changed, if the
 //   file of an applied version is missing, or if a pending version is older than the newest applied one
 //   of its group (a file added "in the past" would run out of order). Change the schema with a new file.
+// - Comment-only edits of an applied file are accepted when listed in the directory's comment_edits.txt
+//   (kCommentEditsFile): one line per edit, "version old_sha256 statements_sha256". A recorded checksum
+//   equal to a listed old_sha256 of that version is accepted when the file's statements checksum (SQL
+//   comments removed, whitespace normalised: StatementsChecksum) equals the listed one; Apply then records
+//   the file's new SHA-256 (logged). LoadMigrations refuses a list whose entry names no file, or whose
+//   statements checksum is not the file's: the list cannot vouch for a statement change.
 // - One runner at a time: a session-level pg_advisory_lock is held for the whole run; a second runner
 //   waits for it (up to lock_timeout, then DEADLINE_EXCEEDED) and then finds the work done.
 #ifndef MARKETLENS_COMMON_MIGRATE_MIGRATE_H_
@@ -39,20 +45,49 @@ struct Migration {
   std::string name;      // "raw"
   std::string filename;  // "0002_raw.sql"
   std::string sql;
-  std::string checksum;  // SHA-256 of the file's bytes, lowercase hex
+  std::string checksum;             // SHA-256 of the file's bytes, lowercase hex
+  std::string statements_checksum;  // StatementsChecksum(sql)
+  // Whole-file SHA-256s of earlier texts that differed only in comments (from comment_edits.txt): a
+  // database that recorded one of these accepts this file.
+  std::vector<std::string> comment_edited_from;
 };
+
+// The list of comment-only edits beside the migrations (see the rules above).
+inline constexpr char kCommentEditsFile[] = "comment_edits.txt";
+
+// The SQL with its comments removed and whitespace normalised: "--" to the end of the line and /* */
+// (nested, as PostgreSQL nests them) outside string literals ('...', E'...'), quoted identifiers ("...")
+// and dollar-quoted bodies ($$...$$, $tag$...$tag$) become one space; every run of whitespace outside
+// those becomes one space; leading and trailing whitespace goes. Literals and bodies are kept byte for byte.
+std::string StripSqlComments(absl::string_view sql);
+
+// SHA-256 (lowercase hex) of StripSqlComments(sql): equal for two texts that differ only in comments and
+// whitespace between tokens.
+std::string StatementsChecksum(absl::string_view sql);
+
+struct CommentEdit {
+  int64_t version = 0;
+  std::string old_checksum;         // the whole file's SHA-256 before the edit
+  std::string statements_checksum;  // StatementsChecksum of the file (before and after: the same)
+};
+
+// Parses comment_edits.txt: "version old_sha256 statements_sha256" per line (fields apart by spaces or
+// tabs); blank lines and lines starting with '#' are skipped. INVALID_ARGUMENT naming the line otherwise.
+absl::StatusOr<std::vector<CommentEdit>> ParseCommentEdits(absl::string_view contents);
 
 // Builds a Migration from a file name and its contents (checks the name and the content rules).
 absl::StatusOr<Migration> ParseMigration(absl::string_view filename, std::string contents);
 
-// Reads the migrations of `dir`, sorted by version.
+// Reads the migrations of `dir`, sorted by version, and its comment_edits.txt if present (each entry checked
+// against its file and attached to it as comment_edited_from).
 absl::StatusOr<std::vector<Migration>> LoadMigrations(const std::string& dir);
 
 enum class State {
-  kApplied,  // recorded, file unchanged
-  kPending,  // file present, not recorded
-  kChanged,  // recorded, but the file's checksum (or name) differs
-  kMissing,  // recorded, but no file has this version
+  kApplied,         // recorded, file unchanged
+  kPending,         // file present, not recorded
+  kChanged,         // recorded, but the file's checksum (or name) differs
+  kCommentsEdited,  // recorded with an earlier text that differed only in comments (comment_edits.txt)
+  kMissing,         // recorded, but no file has this version
 };
 const char* StateName(State state);
 
@@ -83,6 +118,7 @@ class Migrator {
   explicit Migrator(postgres::PgPool* pool, Options options = {}) : pool_(pool), options_(options) {}
 
   // Applies the pending migrations in order; returns those applied by this call (empty: up to date).
+  // First records the new checksum of each comment-edited file (kCommentsEdited), logging old and new.
   // Stops at the first failure, which is returned with the file's name; earlier files stay applied.
   absl::StatusOr<std::vector<Migration>> Apply(const std::vector<Migration>& migrations);
 

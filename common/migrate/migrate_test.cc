@@ -11,12 +11,14 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/migrate/sha256.h"
 #include "common/postgres/pool.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/status_matchers.h"
@@ -127,6 +129,107 @@ TEST(LoadMigrationsTest, RealFilesAreValid) {
   for (size_t i = 1; i < loaded->size(); ++i) EXPECT_LT((*loaded)[i - 1].version, (*loaded)[i].version);
 }
 
+// ---- Comment-only edits (comment_edits.txt), no database -----------------------------------------
+
+TEST(StripSqlCommentsTest, RemovesCommentsOutsideLiteralsAndBodies) {
+  EXPECT_EQ(StripSqlComments("-- head (first version)\nCREATE TABLE a (\n  id int  -- the key\n);\n"),
+            "CREATE TABLE a ( id int );");
+  EXPECT_EQ(StripSqlComments("SELECT 1 /* a /* nested */ comment */ + 2;"), "SELECT 1 + 2;");
+  EXPECT_EQ(StripSqlComments("SELECT a--x\n+b;"), "SELECT a +b;");
+  // Inside literals, quoted identifiers and dollar-quoted bodies nothing is a comment, and nothing moves.
+  EXPECT_EQ(StripSqlComments("SELECT '-- kept',  'it''s /* kept */', \"a--b\";  -- gone"),
+            "SELECT '-- kept', 'it''s /* kept */', \"a--b\";");
+  EXPECT_EQ(StripSqlComments("SELECT E'\\'-- kept', 1; -- gone"), "SELECT E'\\'-- kept', 1;");
+  EXPECT_EQ(StripSqlComments("SELECT 'a\\'; -- gone"), "SELECT 'a\\';") << "a backslash escapes only in E''";
+  const std::string body =
+      "$fn$\nBEGIN\n  -- kept: part of the function\n  RETURN 1;  /* kept */\nEND;\n$fn$;";
+  EXPECT_EQ(StripSqlComments("CREATE FUNCTION f() RETURNS int\n  LANGUAGE plpgsql AS " + body + " -- gone\n"),
+            "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS " + body);
+  EXPECT_EQ(StripSqlComments("DO $$ -- kept $$; /* gone */"), "DO $$ -- kept $$;");
+  // $1 is a parameter and a$b an identifier, not dollar quotes.
+  EXPECT_EQ(StripSqlComments("SELECT $1 -- gone\n, a$b -- gone\n;"), "SELECT $1 , a$b ;");
+}
+
+TEST(StripSqlCommentsTest, StatementsChecksumSeesStatementsOnly) {
+  const std::string base = "CREATE TABLE a (id int);\nCREATE INDEX a_idx ON a (id);\n";
+  EXPECT_EQ(
+      StatementsChecksum(base),
+      StatementsChecksum("-- Collector (services/collector): table a\n\nCREATE TABLE a (id int);  -- key\n"
+                         "/* why the index */\nCREATE INDEX a_idx\n  ON a (id);"));
+  EXPECT_NE(StatementsChecksum(base),
+            StatementsChecksum("CREATE TABLE a (id bigint);\nCREATE INDEX a_idx ON a (id);"));
+  EXPECT_NE(StatementsChecksum(base), StatementsChecksum("CREATE TABLE a (id int);\n"));
+  EXPECT_NE(StatementsChecksum("SELECT 'a  b';"), StatementsChecksum("SELECT 'a b';"));
+  EXPECT_NE(StatementsChecksum("SELECT '-- x';"), StatementsChecksum("SELECT '';"));
+  EXPECT_NE(StatementsChecksum("DO $$ -- x $$;"), StatementsChecksum("DO $$ $$;"));
+  EXPECT_EQ(StatementsChecksum(base), Sha256Hex(StripSqlComments(base)));
+}
+
+TEST(CommentEditsTest, Parses) {
+  const std::string a(64, 'a'), b(64, 'b');
+  auto edits = ParseCommentEdits(absl::StrCat("# version old_sha256 statements_sha256\n\n1 ", a, " ", b,
+                                              "\n  42  ", b, "\t", a, "  \n"));
+  ASSERT_THAT(edits, IsOk()) << edits.status();
+  ASSERT_EQ(edits->size(), 2u);
+  EXPECT_EQ((*edits)[0].version, 1);
+  EXPECT_EQ((*edits)[0].old_checksum, a);
+  EXPECT_EQ((*edits)[0].statements_checksum, b);
+  EXPECT_EQ((*edits)[1].version, 42);
+  for (const std::string& bad :
+       {absl::StrCat("1 ", a), absl::StrCat("x ", a, " ", b), absl::StrCat("0 ", a, " ", b),
+        absl::StrCat("1 ", std::string(64, 'A'), " ", b), absl::StrCat("1 ", a, " ", b, "0"),
+        absl::StrCat("1 ", a, " ", b, " extra")}) {
+    auto r = ParseCommentEdits(absl::StrCat("# ok\n", bad, "\n"));
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_TRUE(Contains(r.status().message(), "comment_edits.txt line 2")) << r.status();
+  }
+}
+
+TEST(CommentEditsTest, LoadMigrationsChecksEachEntryAgainstItsFile) {
+  TempDir dir;
+  const std::string old_text = "-- table a, first version\nCREATE TABLE a (id int);\n";
+  const std::string new_text = "-- Collector: table a\nCREATE TABLE a (id int);\n";
+  dir.Write("0001_a.sql", new_text);
+  dir.Write(kCommentEditsFile,
+            absl::StrCat("1 ", Sha256Hex(old_text), " ", StatementsChecksum(old_text), "\n"));
+  auto loaded = LoadMigrations(dir.path());
+  ASSERT_THAT(loaded, IsOk()) << loaded.status();
+  EXPECT_EQ((*loaded)[0].comment_edited_from, std::vector<std::string>{Sha256Hex(old_text)});
+
+  // An entry cannot vouch for a statement change...
+  dir.Write("0001_a.sql", "-- Collector: table a\nCREATE TABLE a (id bigint);\n");
+  auto changed = LoadMigrations(dir.path());
+  EXPECT_EQ(changed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(changed.status().message(), "0001_a.sql")) << changed.status();
+  EXPECT_TRUE(Contains(changed.status().message(), "only comments")) << changed.status();
+  // ...nor name a version without a file.
+  dir.Write("0001_a.sql", new_text);
+  dir.Write(kCommentEditsFile,
+            absl::StrCat("2 ", Sha256Hex(old_text), " ", StatementsChecksum(old_text), "\n"));
+  auto orphan = LoadMigrations(dir.path());
+  EXPECT_EQ(orphan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(orphan.status().message(), "version 2")) << orphan.status();
+}
+
+// The committed list: every entry is for an earlier text of its file with the same statements.
+TEST(CommentEditsTest, RealListMatchesTheFiles) {
+  std::ifstream in(absl::StrCat(kRealDir, "/", kCommentEditsFile));
+  ASSERT_TRUE(in) << "deploy/migrations/" << kCommentEditsFile << " is missing";
+  std::stringstream contents;
+  contents << in.rdbuf();
+  auto edits = ParseCommentEdits(contents.str());
+  ASSERT_THAT(edits, IsOk()) << edits.status();
+  auto files = LoadMigrations(kRealDir);
+  ASSERT_THAT(files, IsOk()) << files.status();
+  for (const CommentEdit& edit : *edits) {
+    auto m = std::find_if(files->begin(), files->end(),
+                          [&](const Migration& x) { return x.version == edit.version; });
+    ASSERT_NE(m, files->end()) << edit.version;
+    EXPECT_EQ(StatementsChecksum(m->sql), edit.statements_checksum) << m->filename;
+    EXPECT_NE(m->checksum, edit.old_checksum) << m->filename << ": an entry is for an earlier text";
+  }
+}
+
 // ---- Against PostgreSQL --------------------------------------------------------------------------
 
 class MigrateTest : public ::testing::Test {
@@ -218,6 +321,85 @@ TEST_F(MigrateTest, FreshDatabaseGetsEverythingThenNothing) {
   ASSERT_THAT(states, IsOk()) << states.status();
   for (const MigrationState& s : *states) EXPECT_EQ(s.state, State::kApplied) << s.filename;
   EXPECT_TRUE(Contains(FormatStatus(*states), "0002_raw.sql")) << FormatStatus(*states);
+}
+
+TEST_F(MigrateTest, CommentOnlyEditIsAcceptedWhenListed) {
+  TempDir dir;
+  const std::string old_text = "-- Collector: table a, first version\nCREATE TABLE a (id int);\n";
+  const std::string new_text =
+      "-- Collector (services/collector): table a, one row per crawl\nCREATE TABLE a (id int);  -- the key\n";
+  dir.Write("0001_a.sql", old_text);
+  ASSERT_THAT(ApplyDir(dir.path()), IsOk());
+
+  // Not listed: a changed file, refused.
+  dir.Write("0001_a.sql", new_text);
+  auto unlisted = ApplyDir(dir.path());
+  EXPECT_EQ(unlisted.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(unlisted.status().message(), "changed")) << unlisted.status();
+
+  // Listed: accepted, and the recorded checksum becomes the new file's.
+  dir.Write(kCommentEditsFile, absl::StrCat("# version old_sha256 statements_sha256\n1 ", Sha256Hex(old_text),
+                                            " ", StatementsChecksum(old_text), "\n"));
+  auto loaded = LoadMigrations(dir.path());
+  ASSERT_THAT(loaded, IsOk()) << loaded.status();
+  auto before = Migrator(pool_.get()).Status(*loaded);
+  ASSERT_THAT(before, IsOk());
+  EXPECT_EQ((*before)[0].state, State::kCommentsEdited);
+  EXPECT_TRUE(Contains(FormatStatus(*before), "comments")) << FormatStatus(*before);
+  EXPECT_THAT(Migrator(pool_.get()).AwaitApplied(*loaded, absl::Now()), IsOk());
+  auto applied = ApplyDir(dir.path());
+  ASSERT_THAT(applied, IsOk()) << applied.status();
+  EXPECT_TRUE(applied->empty());
+  EXPECT_EQ(Scalar("SELECT checksum FROM public.schema_migrations WHERE version = 1"), Sha256Hex(new_text));
+  auto after = Migrator(pool_.get()).Status(*loaded);
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ((*after)[0].state, State::kApplied);
+  ASSERT_THAT(ApplyDir(dir.path()), IsOk());
+
+  // A statement change is still refused: by the list (its entry no longer matches the file)...
+  dir.Write("0001_a.sql", "-- Collector (services/collector): table a\nCREATE TABLE a (id bigint);\n");
+  auto changed = ApplyDir(dir.path());
+  EXPECT_EQ(changed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(changed.status().message(), "only comments")) << changed.status();
+  // ...and by the runner, when an entry matches the new statements but not what the database recorded.
+  const std::string other = "CREATE TABLE a (id bigint);\n";
+  dir.Write(kCommentEditsFile, absl::StrCat("1 ", Sha256Hex(old_text), " ", StatementsChecksum(other), "\n"));
+  auto refused = ApplyDir(dir.path());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(refused.status().message(), "changed")) << refused.status();
+  EXPECT_EQ(Scalar("SELECT checksum FROM public.schema_migrations WHERE version = 1"), Sha256Hex(new_text));
+}
+
+// A database migrated with the texts before their comments were edited (its recorded checksums are the
+// listed old ones) accepts today's files, and then records their checksums.
+TEST_F(MigrateTest, DatabaseMigratedWithTheOldTextsAcceptsTheCommentEditedFiles) {
+  auto files = LoadMigrations(kRealDir);
+  ASSERT_THAT(files, IsOk()) << files.status();
+  ASSERT_THAT(ApplyDir(kRealDir), IsOk());
+  std::ifstream in(absl::StrCat(kRealDir, "/", kCommentEditsFile));
+  std::stringstream contents;
+  contents << in.rdbuf();
+  auto edits = ParseCommentEdits(contents.str());
+  ASSERT_THAT(edits, IsOk()) << edits.status();
+  ASSERT_FALSE(edits->empty());
+  for (const CommentEdit& edit : *edits) {
+    ASSERT_THAT(pool_->Exec("UPDATE public.schema_migrations SET checksum = $1 WHERE version = $2",
+                            edit.old_checksum, edit.version),
+                IsOk());
+  }
+  auto before = Migrator(pool_.get()).Status(*files);
+  ASSERT_THAT(before, IsOk());
+  for (const MigrationState& s : *before) {
+    const bool listed = std::any_of(edits->begin(), edits->end(),
+                                    [&](const CommentEdit& e) { return e.version == s.version; });
+    EXPECT_EQ(s.state, listed ? State::kCommentsEdited : State::kApplied) << s.filename;
+  }
+  auto applied = ApplyDir(kRealDir);
+  ASSERT_THAT(applied, IsOk()) << applied.status();
+  EXPECT_TRUE(applied->empty());
+  auto after = Migrator(pool_.get()).Status(*files);
+  ASSERT_THAT(after, IsOk());
+  for (const MigrationState& s : *after) EXPECT_EQ(s.state, State::kApplied) << s.filename;
 }
 
 TEST_F(MigrateTest, SchemaBehaves) {
@@ -514,6 +696,18 @@ TEST_F(MigrateTest, Binary) {
   RunResult pending = RunMigrate(absl::StrCat("--dsn='", fresh, "' --await_applied=1s --dir=", kRealDir));
   EXPECT_EQ(pending.exit_code, 1) << pending.output;
   EXPECT_TRUE(Contains(pending.output, "still pending")) << pending.output;
+
+  // --comment_edit_entry needs no database: the comment_edits.txt line of a file.
+  const std::string text = "-- table e\nCREATE TABLE e (id int);\n";
+  dir.Write("0007_e.sql", text);
+  RunResult entry =
+      RunMigrate(absl::StrCat("--comment_edit_entry=", dir.path(), "/0007_e.sql"), "MARKETLENS_PG_DSN=");
+  EXPECT_EQ(entry.exit_code, 0) << entry.output;
+  EXPECT_TRUE(
+      Contains(entry.output, absl::StrCat("7 ", Sha256Hex(text), " ", StatementsChecksum(text), "\n")))
+      << entry.output;
+  RunResult no_entry = RunMigrate(absl::StrCat("--comment_edit_entry=", dir.path(), "/0008_none.sql"));
+  EXPECT_EQ(no_entry.exit_code, 1) << no_entry.output;
 
   // Usage errors.
   RunResult no_dsn = RunMigrate("", "MARKETLENS_PG_DSN=");

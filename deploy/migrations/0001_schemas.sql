@@ -1,4 +1,4 @@
--- One schema per stage of the data (DESIGN.md §6):
+-- One schema per stage of the data (docs/architecture.md, "Storage"):
 --   raw       as collected from the marketplace and CSV files; history is appended, never overwritten
 --   ingest    bookkeeping of ingested files and the rows they were refused
 --   insights  what the analyzer derives from raw (per review, per product, alerts)

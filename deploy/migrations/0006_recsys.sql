@@ -2,7 +2,7 @@
 -- (protos/marketlens/recommender/v1).
 
 -- Feedback from RecordFeedback; training reads it together with raw.interactions. To be partitioned by
--- occurred_at once it grows (DESIGN.md §8).
+-- occurred_at once it grows (docs/architecture.md, "Scale-out").
 CREATE TABLE recsys.events (
   id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   user_id       text NOT NULL,

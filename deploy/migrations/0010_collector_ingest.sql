@@ -1,4 +1,4 @@
--- Collector, batch ingest (issue #4).
+-- Collector (services/collector), batch ingest of CSV files: the engagement rate of campaign posts.
 --
 -- The engagement rate of an influencer post, (likes + comments + shares) / views, computed by the database
 -- whenever a row is written, so that CSV ingest and the crawler can never disagree on it. NULL when

@@ -1,5 +1,5 @@
--- Collector, crawling (issue #4): leases on running crawls, per-resource crawl state, page failures, the
--- review announcement outbox, and the source's time on product snapshots.
+-- Collector (services/collector), crawling: leases on running crawls, per-resource crawl state, page
+-- failures, the review announcement outbox, and the source's time on product snapshots.
 
 -- Who runs a crawl: a collector instance holds it while its heartbeat is fresh; a crawl whose owner died
 -- (kill -9, node loss) is taken over by the next collector that sees the stale heartbeat, and resumes from

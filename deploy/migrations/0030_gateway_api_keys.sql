@@ -1,4 +1,4 @@
--- gateway.*: API keys of the REST gateway (services/gateway, issue #7).
+-- gateway.*: API keys of the REST gateway (services/gateway).
 --
 -- A key is shown once, when it is created ("mlk_<id>_<secret>"); only the SHA-256 of the whole key is kept,
 -- so a leaked table does not leak keys. Keys are random (160 bits of secret), so an unsalted hash is safe

@@ -1,4 +1,4 @@
--- Analyzer (issue #5): trends and issue shares over time, weak-label model versions, aspect terms
+-- Analyzer (services/analyzer): trends and issue shares over time, weak-label model versions, aspect terms
 -- discovered from the data, and at most one open alert per product, kind and metric.
 
 -- The list view also shows the sentiment trend, open alerts and the newest review.

@@ -27,6 +27,7 @@
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "marketlens/analyzer/v1/analyzer.grpc.pb.h"
@@ -43,6 +44,7 @@ using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 
 using ::marketlens::testing::ChildProcess;
 using ::marketlens::testing::HttpGet;
+using ::marketlens::testing::IsOk;
 
 namespace v1 = ::marketlens::analyzer::v1;
 
@@ -51,16 +53,16 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
   auto pool = CreateMigratedDatabaseOrFail(*pg).pool;
   ASSERT_NE(pool, nullptr);
   auto redis_server = marketlens::testing::RedisServer::Create();
-  ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+  ASSERT_THAT(redis_server, IsOk());
   const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
-  ASSERT_TRUE(testing::AddProduct(*pool, "p-1", "Voltix Speaker", "Voltix", "Electronics").ok());
-  ASSERT_TRUE(testing::AddProduct(*pool, "p-2", "Sonara Earbuds", "Sonara", "Electronics").ok());
+  ASSERT_THAT(testing::AddProduct(*pool, "p-1", "Voltix Speaker", "Voltix", "Electronics"), IsOk());
+  ASSERT_THAT(testing::AddProduct(*pool, "p-2", "Sonara Earbuds", "Sonara", "Electronics"), IsOk());
   ASSERT_TRUE(testing::AddReviews(*pool, "a", "p-1", 60, true, now - absl::Hours(24 * 200),
                                   now - absl::Hours(24 * 30))
                   .ok());
-  ASSERT_TRUE(testing::AddReviews(*pool, "b", "p-2", 60, false, now - absl::Hours(24 * 200), now, 2).ok());
+  ASSERT_THAT(testing::AddReviews(*pool, "b", "p-2", 60, false, now - absl::Hours(24 * 200), now, 2), IsOk());
   // Reviews only a model trained on the ratings reads right, so the gate lets the model go live.
-  ASSERT_TRUE(testing::AddProduct(*pool, "p-3", "Kinetek Watch", "Kinetek", "Electronics").ok());
+  ASSERT_THAT(testing::AddProduct(*pool, "p-3", "Kinetek Watch", "Kinetek", "Electronics"), IsOk());
   ASSERT_TRUE(testing::AddDomainWordReviews(*pool, "c", "p-3", 60, now - absl::Hours(24 * 200),
                                             now - absl::Hours(24 * 30))
                   .ok());
@@ -182,7 +184,7 @@ TEST(AnalyzerBinaryTest, SigtermInterruptsTrainingAndExitsNormally) {
   auto pg = marketlens::testing::PostgresServer::StartOrDie();
   auto pool = CreateMigratedDatabaseOrFail(*pg).pool;
   ASSERT_NE(pool, nullptr);
-  ASSERT_TRUE(testing::AddProduct(*pool, "p-1", "Voltix Speaker", "Voltix", "Electronics").ok());
+  ASSERT_THAT(testing::AddProduct(*pool, "p-1", "Voltix Speaker", "Voltix", "Electronics"), IsOk());
   ASSERT_TRUE(
       pool->Exec("INSERT INTO raw.reviews (id, product_id, rating, title, text, created_at, updated_at)"
                  " SELECT 'bulk-' || g, 'p-1', CASE WHEN g % 3 = 0 THEN 1 ELSE 5 END, 'Review ' || g,"
@@ -241,7 +243,7 @@ TEST(AnalyzerBinaryTest, AspectModelFlag) {
                       {{term, k % 2 ? "positive" : "negative", from, to, from, to}}});
   }
   auto tagger = AspectTagger::Train(corpus);
-  ASSERT_TRUE(tagger.ok()) << tagger.status();
+  ASSERT_THAT(tagger, IsOk());
   const std::string model = absl::StrCat(getenv("TEST_TMPDIR"), "/aspects.model");
   std::ofstream(model) << tagger->Serialize();
   const std::string bad_model = absl::StrCat(getenv("TEST_TMPDIR"), "/not-a.model");

@@ -14,6 +14,7 @@
 #include "common/testing/free_port.h"
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/pipeline.h"
@@ -24,6 +25,7 @@ namespace {
 
 using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 
+using ::marketlens::testing::IsOk;
 using testing::AddProduct;
 using testing::AddReviews;
 
@@ -33,7 +35,7 @@ class AnalyzerServiceTest : public ::testing::Test {
     pg_ = marketlens::testing::PostgresServer::StartOrDie().release();
     pool_ = CreateMigratedDatabaseOrFail(*pg_).pool.release();
     auto engine = Engine::Create();
-    ASSERT_TRUE(engine.ok());
+    ASSERT_THAT(engine, IsOk());
     engine_ = engine->release();
     // 12 products in two categories; p-03 slips in the last two weeks.
     const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
@@ -46,9 +48,9 @@ class AnalyzerServiceTest : public ::testing::Test {
                              now - absl::Hours(24 * 200), now - absl::Hours(24 * 30), i)
                       .ok());
     }
-    ASSERT_TRUE(AddReviews(*pool_, "slip", "p-03", 25, false, now - absl::Hours(24 * 14), now, 1).ok());
+    ASSERT_THAT(AddReviews(*pool_, "slip", "p-03", 25, false, now - absl::Hours(24 * 14), now, 1), IsOk());
     // A catalogue product nobody has reviewed yet: listed all the same.
-    ASSERT_TRUE(AddProduct(*pool_, "p-new", "Zzz Unreviewed Lamp", "Lumo", "Home & Kitchen").ok());
+    ASSERT_THAT(AddProduct(*pool_, "p-new", "Zzz Unreviewed Lamp", "Lumo", "Home & Kitchen"), IsOk());
     ASSERT_TRUE(pool_
                     ->Exec("INSERT INTO raw.campaign_posts (id, campaign_id, influencer, platform, views, "
                            "likes, comments,"
@@ -70,9 +72,9 @@ class AnalyzerServiceTest : public ::testing::Test {
     InsightsStore store(pool_);
     Pipeline pipeline(&store, engine_, nullptr, {},
                       new AnalyzerMetrics(std::make_shared<prometheus::Registry>()));
-    ASSERT_TRUE(pipeline.Init().ok());
+    ASSERT_THAT(pipeline.Init(), IsOk());
     auto r = pipeline.CatchUp();
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
 
     service_ = new AnalyzerServiceImpl(pool_, engine_);
     const int port = *marketlens::testing::PickFreePort();
@@ -358,8 +360,8 @@ TEST_F(AnalyzerServiceTest, AlertFiltersAndLifecycle) {
   // Re-analysis neither duplicates nor re-raises: one unresolved alert per kind and metric, the resolved
   // one stays resolved, the acknowledged one stays acknowledged.
   InsightsStore store(pool_);
-  ASSERT_TRUE(store.RecomputeProduct("p-03", *store.DataNow()).ok());
-  ASSERT_TRUE(store.ReconcileAlerts().ok());
+  ASSERT_THAT(store.RecomputeProduct("p-03", *store.DataNow()), IsOk());
+  ASSERT_THAT(store.ReconcileAlerts(), IsOk());
   EXPECT_EQ(list("", "", "").alerts_size(), all.alerts_size());
   EXPECT_EQ(list("", "acknowledged", "").alerts_size(), 1);
   EXPECT_EQ(list("", "resolved", "").alerts_size(), 1);
@@ -417,7 +419,7 @@ TEST_F(AnalyzerServiceTest, InteractionsByProductCountsContactsAndProductsOfDisc
            "INSERT INTO raw.discussed_products (id, month, product) VALUES ('b2-d1', '2019-10-01', "
            "'Lightsaber'), ('b2-d2', '2019-12-01', 'Hyperdrive')",
        }) {
-    ASSERT_TRUE(pool_->Exec(sql).ok()) << sql;
+    ASSERT_THAT(pool_->Exec(sql), IsOk()) << sql;
   }
   grpc::ClientContext ctx;
   v1::InteractionsByProductRequest req;
@@ -443,7 +445,7 @@ TEST_F(AnalyzerServiceTest, StoredReviewsCarryQualityFlagSentences) {
   InsightsStore store(pool_);
   Pipeline pipeline(&store, engine_, nullptr, {},
                     new AnalyzerMetrics(std::make_shared<prometheus::Registry>()));
-  ASSERT_TRUE(pipeline.ProcessReviews({"q-1"}, "request").ok());
+  ASSERT_THAT(pipeline.ProcessReviews({"q-1"}, "request"), IsOk());
   grpc::ClientContext ctx;
   v1::ListProductReviewsRequest req;
   req.set_product_id("p-quality");
@@ -472,14 +474,14 @@ TEST_F(AnalyzerServiceTest, StoredReviewsCarryQualityFlagSentences) {
 TEST_F(AnalyzerServiceTest, ARevertedChangeIsListedAsHistory) {
   const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
   const auto days = [](int d) { return absl::Hours(24 * d); };
-  ASSERT_TRUE(AddProduct(*pool_, "p-rev", "Reel Hose 30m", "Gardena", "Garden").ok());
-  ASSERT_TRUE(AddReviews(*pool_, "rev-a", "p-rev", 30, true, now - days(300), now - days(200), 2).ok());
-  ASSERT_TRUE(AddReviews(*pool_, "rev-b", "p-rev", 20, false, now - days(199), now - days(150), 2).ok());
-  ASSERT_TRUE(AddReviews(*pool_, "rev-c", "p-rev", 30, true, now - days(149), now - days(2), 3).ok());
+  ASSERT_THAT(AddProduct(*pool_, "p-rev", "Reel Hose 30m", "Gardena", "Garden"), IsOk());
+  ASSERT_THAT(AddReviews(*pool_, "rev-a", "p-rev", 30, true, now - days(300), now - days(200), 2), IsOk());
+  ASSERT_THAT(AddReviews(*pool_, "rev-b", "p-rev", 20, false, now - days(199), now - days(150), 2), IsOk());
+  ASSERT_THAT(AddReviews(*pool_, "rev-c", "p-rev", 30, true, now - days(149), now - days(2), 3), IsOk());
   InsightsStore store(pool_);
   Pipeline pipeline(&store, engine_, nullptr, {},
                     new AnalyzerMetrics(std::make_shared<prometheus::Registry>()));
-  ASSERT_TRUE(pipeline.CatchUp().ok());
+  ASSERT_THAT(pipeline.CatchUp(), IsOk());
   auto list = [&](const std::string& state) {
     grpc::ClientContext ctx;
     v1::ListAlertsRequest req;
@@ -518,8 +520,8 @@ TEST_F(AnalyzerServiceTest, ARevertedChangeIsListedAsHistory) {
     EXPECT_NE(a.kind(), "rating_drop") << a.message();
     EXPECT_NE(a.kind(), "sentiment_drop") << a.message();
   }
-  ASSERT_TRUE(store.RecomputeProduct("p-rev", *store.DataNow()).ok());
-  ASSERT_TRUE(store.ReconcileAlerts().ok());
+  ASSERT_THAT(store.RecomputeProduct("p-rev", *store.DataNow()), IsOk());
+  ASSERT_THAT(store.ReconcileAlerts(), IsOk());
   EXPECT_EQ(list("resolved").alerts_size(), history.alerts_size());
 }
 

@@ -12,6 +12,7 @@
 #include "common/logging/log.h"
 #include "common/redis/cache.h"
 #include "common/server/channel.h"
+#include "common/status/macros.h"
 #include "marketlens/recommender/v1/recommender.grpc.pb.h"
 #include "services/analyzer/llm/json_schema.h"
 #include "services/analyzer/llm/openai_backend.h"
@@ -62,17 +63,16 @@ absl::Status SetupContent(service::ServiceContext& ctx, Engine* engine, Analyzer
       config::ValidatePositive("retrieval_reconcile_interval",
                                absl::GetFlag(FLAGS_retrieval_reconcile_interval)),
   });
-  absl::StatusOr<llm::PromptLibrary> prompts =
-      absl::GetFlag(FLAGS_prompt_dir).empty()
-          ? llm::PromptLibrary::Embedded()
-          : llm::PromptLibrary::FromDirectory(absl::GetFlag(FLAGS_prompt_dir));
-  if (!prompts.ok()) return prompts.status();
+  ASSIGN_OR_RETURN(llm::PromptLibrary prompts,
+                   absl::GetFlag(FLAGS_prompt_dir).empty()
+                       ? llm::PromptLibrary::Embedded()
+                       : llm::PromptLibrary::FromDirectory(absl::GetFlag(FLAGS_prompt_dir)));
   for (const char* name :
        {"analyze_review", "summarize_interactions", "generate_content", "generate_brief"}) {
-    if (!prompts->Get(name).ok())
+    if (!prompts.Get(name).ok())
       return absl::InvalidArgumentError(absl::StrCat("prompt template ", name, " is missing"));
   }
-  auto* library = new llm::PromptLibrary(*std::move(prompts));  // lives as long as the process
+  auto* library = new llm::PromptLibrary(std::move(prompts));  // lives as long as the process
 
   // One LlmBackend, chosen by configuration; StructuredLlm adds the cache, retries, breaker and schema
   // checks.
@@ -83,13 +83,12 @@ absl::Status SetupContent(service::ServiceContext& ctx, Engine* engine, Analyzer
   so.breaker_open_for = absl::GetFlag(FLAGS_llm_breaker_open_for);
   llm::StructuredLlm* structured = nullptr;  // lives as long as the process
   if (backend == "openai") {
-    auto key = config::ReadSecret(absl::GetFlag(FLAGS_llm_api_key), absl::GetFlag(FLAGS_llm_api_key_file),
-                                  "llm_api_key");
-    if (!key.ok()) return key.status();
+    ASSIGN_OR_RETURN(auto key, config::ReadSecret(absl::GetFlag(FLAGS_llm_api_key),
+                                                  absl::GetFlag(FLAGS_llm_api_key_file), "llm_api_key"));
     llm::OpenAiOptions o;
     o.base_url = absl::GetFlag(FLAGS_llm_base_url);
     o.model = absl::GetFlag(FLAGS_llm_model);
-    o.api_key = *key;
+    o.api_key = key;
     o.timeout = absl::GetFlag(FLAGS_llm_timeout);
     redis::Cache* cache =
         ctx.redis() != nullptr ? new redis::Cache(ctx.redis(), {.prefix = "analyzer:llm:"}) : nullptr;

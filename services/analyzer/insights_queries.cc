@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/status/macros.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "pqxx/pqxx"
@@ -275,66 +276,60 @@ absl::StatusOr<ProductPage> InsightsQueries::ListProducts(const ProductListQuery
                                        kSummaryFrom, where, keyset, " ORDER BY ", sort.column, dir,
                                        ", product_id", dir, " LIMIT ", query.page_size + 1);
   ProductPage page;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         page = ProductPage();
-        auto rows = tx.Exec(sql, pqxx::prepare::make_dynamic_params(params));
-        if (!rows.ok()) return rows.status();
-        for (size_t i = 0; i < rows->size() && static_cast<int>(i) < query.page_size; ++i) {
-          FillSummary((*rows)[i], &page.products.emplace_back());
+        ASSIGN_OR_RETURN(auto rows, tx.Exec(sql, pqxx::prepare::make_dynamic_params(params)));
+        for (size_t i = 0; i < rows.size() && static_cast<int>(i) < query.page_size; ++i) {
+          FillSummary(rows[i], &page.products.emplace_back());
         }
-        if (static_cast<int>(rows->size()) > query.page_size) {
-          const auto& last = (*rows)[query.page_size - 1];
+        if (static_cast<int>(rows.size()) > query.page_size) {
+          const auto& last = rows[query.page_size - 1];
           page.last = PageKey{last[17].as<std::string>(), last[0].as<std::string>()};
         }
-        auto total =
-            tx.Exec(absl::StrCat(kCountSummaries, where), pqxx::prepare::make_dynamic_params(filter_params));
-        if (!total.ok()) return total.status();
-        page.total = (*total)[0][0].as<int64_t>();
+        ASSIGN_OR_RETURN(auto total, tx.Exec(absl::StrCat(kCountSummaries, where),
+                                             pqxx::prepare::make_dynamic_params(filter_params)));
+        page.total = total[0][0].as<int64_t>();
         return absl::OkStatus();
       },
-      postgres::ReadOnlyUntil(deadline));
-  if (!st.ok()) return st;
+      postgres::ReadOnlyUntil(deadline)));
   return page;
 }
 
 absl::StatusOr<std::optional<v1::ProductInsights>> InsightsQueries::GetProduct(const std::string& product_id,
                                                                                absl::Time deadline) const {
   std::optional<v1::ProductInsights> out;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         out.reset();
-        auto s = tx.Exec(absl::StrCat("SELECT ", kSummaryColumns, kSummaryOfProduct), product_id);
-        if (!s.ok()) return s.status();
-        if (s->empty()) {
+        ASSIGN_OR_RETURN(auto s,
+                         tx.Exec(absl::StrCat("SELECT ", kSummaryColumns, kSummaryOfProduct), product_id));
+        if (s.empty()) {
           // Known to raw.* but not analysed yet: the product with no insights.
-          auto p = tx.Exec(kCatalogueProduct, product_id);
-          if (!p.ok()) return p.status();
-          if (p->empty()) return absl::OkStatus();
+          ASSIGN_OR_RETURN(auto p, tx.Exec(kCatalogueProduct, product_id));
+          if (p.empty()) return absl::OkStatus();
           v1::ProductInsights& resp = out.emplace();
-          resp.set_product_id((*p)[0][0].as<std::string>());
-          resp.set_title((*p)[0][1].as<std::string>());
-          resp.set_brand((*p)[0][2].as<std::string>());
-          resp.set_category((*p)[0][3].as<std::string>());
-          resp.set_price_cents((*p)[0][4].as<int64_t>());
+          resp.set_product_id(p[0][0].as<std::string>());
+          resp.set_title(p[0][1].as<std::string>());
+          resp.set_brand(p[0][2].as<std::string>());
+          resp.set_category(p[0][3].as<std::string>());
+          resp.set_price_cents(p[0][4].as<int64_t>());
           resp.set_sentiment_label("neutral");
           return absl::OkStatus();
         }
         v1::ProductInsights& resp = out.emplace();
-        FillSummary((*s)[0], &resp);
-        auto weekly = tx.Exec(kProductWeekly, product_id);
-        if (!weekly.ok()) return weekly.status();
-        for (auto it = weekly->rbegin(); it != weekly->rend(); ++it) {
+        FillSummary(s[0], &resp);
+        ASSIGN_OR_RETURN(auto weekly, tx.Exec(kProductWeekly, product_id));
+        for (auto it = weekly.rbegin(); it != weekly.rend(); ++it) {
           auto* w = resp.add_weekly();
           SetTime(Micros((*it)[0]), w->mutable_week_start());
           w->set_average_rating((*it)[1].as<double>());
           w->set_sentiment((*it)[2].as<double>());
           w->set_reviews((*it)[3].as<int>());
         }
-        auto issues = tx.Exec(kProductIssues, product_id);
-        if (!issues.ok()) return issues.status();
+        ASSIGN_OR_RETURN(auto issues, tx.Exec(kProductIssues, product_id));
         resp.clear_issues();
-        for (const auto& row : *issues) {
+        for (const auto& row : issues) {
           auto* i = resp.add_issues();
           i->set_category(row[0].as<std::string>());
           i->set_count(row[1].as<int>());
@@ -344,23 +339,21 @@ absl::StatusOr<std::optional<v1::ProductInsights>> InsightsQueries::GetProduct(c
             for (absl::string_view q : absl::StrSplit(quotes, kSep)) i->add_quotes(std::string(q));
           }
         }
-        auto history = tx.Exec(kProductIssueHistory, product_id);
-        if (!history.ok()) return history.status();
-        for (const auto& row : *history) {
+        ASSIGN_OR_RETURN(auto history, tx.Exec(kProductIssueHistory, product_id));
+        for (const auto& row : history) {
           auto* h = resp.add_issue_history();
           SetTime(Micros(row[0]), h->mutable_week_start());
           h->set_category(row[1].as<std::string>());
           h->set_count(row[2].as<int>());
           h->set_share(row[3].as<double>());
         }
-        auto alerts =
-            tx.Exec(absl::StrCat("SELECT ", kAlertColumns, kAlertFrom, kOpenAlertsOfProduct), product_id);
-        if (!alerts.ok()) return alerts.status();
-        for (const auto& row : *alerts) FillAlert(row, resp.add_alerts());
+        ASSIGN_OR_RETURN(
+            auto alerts,
+            tx.Exec(absl::StrCat("SELECT ", kAlertColumns, kAlertFrom, kOpenAlertsOfProduct), product_id));
+        for (const auto& row : alerts) FillAlert(row, resp.add_alerts());
         return absl::OkStatus();
       },
-      postgres::ReadOnlyUntil(deadline));
-  if (!st.ok()) return st;
+      postgres::ReadOnlyUntil(deadline)));
   return out;
 }
 
@@ -369,13 +362,13 @@ absl::StatusOr<ReviewPage> InsightsQueries::ListReviews(const std::string& produ
                                                         const std::string& after_id, int page_size,
                                                         absl::Time deadline) const {
   ReviewPage page;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         page = ReviewPage();
-        auto rows = tx.Exec(kProductReviews, product_id, after_micros, after_id, page_size + 1);
-        if (!rows.ok()) return rows.status();
-        for (size_t i = 0; i < rows->size() && static_cast<int>(i) < page_size; ++i) {
-          const auto& row = (*rows)[i];
+        ASSIGN_OR_RETURN(auto rows,
+                         tx.Exec(kProductReviews, product_id, after_micros, after_id, page_size + 1));
+        for (size_t i = 0; i < rows.size() && static_cast<int>(i) < page_size; ++i) {
+          const auto& row = rows[i];
           v1::ProductReview* r = &page.reviews.emplace_back();
           r->set_review_id(row[0].as<std::string>());
           r->set_rating(row[1].as<int>());
@@ -396,37 +389,36 @@ absl::StatusOr<ReviewPage> InsightsQueries::ListReviews(const std::string& produ
             a->set_backend(row[11].as<std::string>());
           }
         }
-        if (static_cast<int>(rows->size()) > page_size) {
-          const auto& last = (*rows)[page_size - 1];
+        if (static_cast<int>(rows.size()) > page_size) {
+          const auto& last = rows[page_size - 1];
           page.last = PageKey{absl::StrCat(Micros(last[4])), last[0].as<std::string>()};
         }
         return absl::OkStatus();
       },
-      postgres::ReadOnlyUntil(deadline));
-  if (!st.ok()) return st;
+      postgres::ReadOnlyUntil(deadline)));
   return page;
 }
 
 absl::StatusOr<AlertPage> InsightsQueries::ListAlerts(const AlertQuery& query, absl::Time deadline) const {
   AlertPage page;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         page = AlertPage();
-        auto rows = tx.Exec(absl::StrCat("SELECT ", kAlertColumns, kAlertFrom, kAlertsFiltered),
-                            query.product_id, query.kind, query.open_only, query.after_micros, query.after_id,
-                            query.page_size + 1, query.category, query.state, query.since_micros);
-        if (!rows.ok()) return rows.status();
-        for (size_t i = 0; i < rows->size() && static_cast<int>(i) < query.page_size; ++i) {
-          FillAlert((*rows)[i], &page.alerts.emplace_back());
+        ASSIGN_OR_RETURN(
+            auto rows,
+            tx.Exec(absl::StrCat("SELECT ", kAlertColumns, kAlertFrom, kAlertsFiltered), query.product_id,
+                    query.kind, query.open_only, query.after_micros, query.after_id, query.page_size + 1,
+                    query.category, query.state, query.since_micros));
+        for (size_t i = 0; i < rows.size() && static_cast<int>(i) < query.page_size; ++i) {
+          FillAlert(rows[i], &page.alerts.emplace_back());
         }
-        if (static_cast<int>(rows->size()) > query.page_size) {
-          const auto& last = (*rows)[query.page_size - 1];
+        if (static_cast<int>(rows.size()) > query.page_size) {
+          const auto& last = rows[query.page_size - 1];
           page.last = PageKey{absl::StrCat(Micros(last[8])), last[0].as<std::string>()};
         }
         return absl::OkStatus();
       },
-      postgres::ReadOnlyUntil(deadline));
-  if (!st.ok()) return st;
+      postgres::ReadOnlyUntil(deadline)));
   return page;
 }
 
@@ -435,27 +427,23 @@ absl::StatusOr<v1::Alert> InsightsQueries::ChangeAlertState(const std::string& i
   TxOptions write;
   write.timeout = std::max(absl::Milliseconds(1), deadline - absl::Now());
   v1::Alert alert;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
-        auto current = tx.Exec(kLockAlertState, id);
-        if (!current.ok()) return current.status();
-        if (current->empty()) return absl::NotFoundError(absl::StrCat("alert ", id, " not found"));
-        const std::string state = (*current)[0][0].as<std::string>();
+        ASSIGN_OR_RETURN(auto current, tx.Exec(kLockAlertState, id));
+        if (current.empty()) return absl::NotFoundError(absl::StrCat("alert ", id, " not found"));
+        const std::string state = current[0][0].as<std::string>();
         if (state == "resolved") return absl::FailedPreconditionError("the alert is already resolved");
-        auto upd = tx.Exec(resolve ? kResolveAlert : kAcknowledgeAlert, id);
-        if (!upd.ok()) return upd.status();
+        RETURN_IF_ERROR(tx.Exec(resolve ? kResolveAlert : kAcknowledgeAlert, id));
         if (resolve) {
-          auto count = tx.Exec(kRefreshOpenAlerts, id);
-          if (!count.ok()) return count.status();
+          RETURN_IF_ERROR(tx.Exec(kRefreshOpenAlerts, id));
         }
-        auto row = tx.Exec(absl::StrCat("SELECT ", kAlertColumns, kAlertFrom, kAlertById), id);
-        if (!row.ok()) return row.status();
+        ASSIGN_OR_RETURN(auto row,
+                         tx.Exec(absl::StrCat("SELECT ", kAlertColumns, kAlertFrom, kAlertById), id));
         alert.Clear();
-        FillAlert((*row)[0], &alert);
+        FillAlert(row[0], &alert);
         return absl::OkStatus();
       },
-      write);
-  if (!st.ok()) return st;
+      write));
   return alert;
 }
 
@@ -463,12 +451,11 @@ absl::StatusOr<std::vector<v1::TopPerformer>> InsightsQueries::TopPerformers(con
                                                                              int limit,
                                                                              absl::Time deadline) const {
   std::vector<v1::TopPerformer> out;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         out.clear();
-        auto rows = tx.Exec(kTopPerformers, campaign_id, limit);
-        if (!rows.ok()) return rows.status();
-        for (const auto& row : *rows) {
+        ASSIGN_OR_RETURN(auto rows, tx.Exec(kTopPerformers, campaign_id, limit));
+        for (const auto& row : rows) {
           v1::TopPerformer& p = out.emplace_back();
           p.set_influencer(row[0].as<std::string>());
           p.set_platform(row[1].as<std::string>());
@@ -478,20 +465,18 @@ absl::StatusOr<std::vector<v1::TopPerformer>> InsightsQueries::TopPerformers(con
         }
         return absl::OkStatus();
       },
-      postgres::ReadOnlyUntil(deadline));
-  if (!st.ok()) return st;
+      postgres::ReadOnlyUntil(deadline)));
   return out;
 }
 
 absl::StatusOr<std::vector<v1::ProductInteractionCount>> InsightsQueries::InteractionsByProduct(
     const std::string& customer_type, absl::Time deadline) const {
   std::vector<v1::ProductInteractionCount> out;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         out.clear();
-        auto rows = tx.Exec(kInteractionsByProduct, customer_type);
-        if (!rows.ok()) return rows.status();
-        for (const auto& row : *rows) {
+        ASSIGN_OR_RETURN(auto rows, tx.Exec(kInteractionsByProduct, customer_type));
+        for (const auto& row : rows) {
           v1::ProductInteractionCount& p = out.emplace_back();
           p.set_customer_type(row[0].as<std::string>());
           p.set_product_id(row[1].as<std::string>());
@@ -499,8 +484,7 @@ absl::StatusOr<std::vector<v1::ProductInteractionCount>> InsightsQueries::Intera
         }
         return absl::OkStatus();
       },
-      postgres::ReadOnlyUntil(deadline));
-  if (!st.ok()) return st;
+      postgres::ReadOnlyUntil(deadline)));
   return out;
 }
 

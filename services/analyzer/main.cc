@@ -23,6 +23,7 @@
 #include "common/postgres/pool.h"
 #include "common/redis/client.h"
 #include "common/service/service_main.h"
+#include "common/status/macros.h"
 #include "services/analyzer/analyzer_service.h"
 #include "services/analyzer/content_setup.h"
 #include "services/analyzer/engine/aspect_tagger.h"
@@ -85,13 +86,11 @@ absl::Status Setup(service::ServiceContext& ctx) {
         std::pair{absl::GetFlag(FLAGS_domain_lexicon_file), &engine_config.domain_lexicon_tsv},
         std::pair{absl::GetFlag(FLAGS_aspects_file), &engine_config.aspects_conf},
         std::pair{absl::GetFlag(FLAGS_issues_file), &engine_config.issues_conf}}) {
-    auto contents = ReadFileOrEmpty(flag);
-    if (!contents.ok()) return contents.status();
-    *target = *contents;
+    ASSIGN_OR_RETURN(auto contents, ReadFileOrEmpty(flag));
+    *target = contents;
   }
-  auto engine_or = analyzer::Engine::Create(engine_config);
-  if (!engine_or.ok()) return engine_or.status();
-  analyzer::Engine* engine = engine_or->release();  // lives as long as the process
+  ASSIGN_OR_RETURN(std::unique_ptr<analyzer::Engine> owned_engine, analyzer::Engine::Create(engine_config));
+  analyzer::Engine* engine = owned_engine.release();  // lives as long as the process
   if (const std::string path = absl::GetFlag(FLAGS_aspect_model); !path.empty()) {
     auto tagger = analyzer::LoadAspectTaggerFile(path);
     if (!tagger.ok())
@@ -101,8 +100,7 @@ absl::Status Setup(service::ServiceContext& ctx) {
   }
 
   static analyzer::AnalyzerServiceImpl service(ctx.postgres(), engine);
-  absl::Status content = analyzer::SetupContent(ctx, engine, &service);
-  if (!content.ok()) return content;
+  RETURN_IF_ERROR(analyzer::SetupContent(ctx, engine, &service));
   ctx.server().AddService(&service);
 
   // Not ready until the analyzer's migrations are applied: 0040 (its tables), 0042 (quality flags with
@@ -148,16 +146,13 @@ absl::Status Setup(service::ServiceContext& ctx) {
         },
         kPipelineStopBound);
     // --llm_review: sampled reviews through the LLM as well, in the background (llm_review/).
-    absl::Status llm_review =
-        analyzer::llm_review::SetupLlmReview(ctx, store->pool(), redis, engine, pipeline);
-    if (!llm_review.ok()) return llm_review;
+    RETURN_IF_ERROR(analyzer::llm_review::SetupLlmReview(ctx, store->pool(), redis, engine, pipeline));
     pipeline->Start();
     logging::Info("analyzer pipeline started",
                   {{"stream", options.stream}, {"consumer", options.consumer}, {"train", options.train}});
   } else {
     // --llm_review rides on the pipeline: refuse it without one rather than ignore it.
-    absl::Status llm_review = analyzer::llm_review::SetupLlmReview(ctx, nullptr, nullptr, engine, nullptr);
-    if (!llm_review.ok()) return llm_review;
+    RETURN_IF_ERROR(analyzer::llm_review::SetupLlmReview(ctx, nullptr, nullptr, engine, nullptr));
   }
   return absl::OkStatus();
 }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/logging/log.h"
+#include "common/status/macros.h"
 
 namespace marketlens::analyzer {
 
@@ -30,9 +31,8 @@ absl::Status Pipeline::Init() {
                   {{"version", (*model)->info().version}, {"examples", (*model)->info().examples}});
     engine_->SetModel(std::make_shared<const TextModel>(**std::move(model)));
   }
-  auto terms = store_->LoadDiscoveredTerms();
-  if (!terms.ok()) return terms.status();
-  engine_->SetDiscoveredTerms(*terms);
+  ASSIGN_OR_RETURN(auto terms, store_->LoadDiscoveredTerms());
+  engine_->SetDiscoveredTerms(terms);
   if (options_.train && engine_->model() == nullptr) {
     absl::Status s = Retrain();
     if (!s.ok() && !absl::IsFailedPrecondition(s)) return s;  // CANCELLED: the loop is stopping
@@ -134,14 +134,13 @@ absl::Status Pipeline::Retrain() {
 
 absl::Status Pipeline::MaybeRetrain() {
   if (!options_.train) return absl::OkStatus();
-  auto count = store_->CountReviews();
-  if (!count.ok()) return count.status();
+  ASSIGN_OR_RETURN(auto count, store_->CountReviews());
   auto model = engine_->model();
   const int64_t trained_on = model ? model->info().examples + model->info().gate.examples : 0;
-  if (model != nullptr && *count < trained_on * (1 + options_.retrain_growth) + 20) return absl::OkStatus();
-  if (model == nullptr && *count < 50) return absl::OkStatus();
+  if (model != nullptr && count < trained_on * (1 + options_.retrain_growth) + 20) return absl::OkStatus();
+  if (model == nullptr && count < 50) return absl::OkStatus();
   // After a rejection, wait for as much new data as after a training.
-  if (rejected_at_reviews_ > 0 && *count < rejected_at_reviews_ * (1 + options_.retrain_growth) + 20) {
+  if (rejected_at_reviews_ > 0 && count < rejected_at_reviews_ * (1 + options_.retrain_growth) + 20) {
     return absl::OkStatus();
   }
   absl::Status s = Retrain();
@@ -172,11 +171,10 @@ absl::Status Pipeline::AnalyzeAndSave(const std::vector<ReviewRow>& rows, const 
 
 absl::Status Pipeline::Recompute(const std::set<std::string>& products, BatchResult* result) {
   if (products.empty()) return absl::OkStatus();
-  auto now = store_->DataNow();
-  if (!now.ok()) return now.status();
+  ASSIGN_OR_RETURN(auto now, store_->DataNow());
   for (const std::string& product : products) {
     if (stop_.load()) return absl::CancelledError("stopping");
-    auto r = store_->RecomputeProduct(product, *now, options_.aggregate, options_.alerts);
+    auto r = store_->RecomputeProduct(product, now, options_.aggregate, options_.alerts);
     if (!r.ok()) {
       metrics_->errors("recompute").Increment();
       return r.status();
@@ -186,9 +184,8 @@ absl::Status Pipeline::Recompute(const std::set<std::string>& products, BatchRes
     result->alerts_raised += r->alerts_raised;
   }
   // The catalogue-wide FDR threshold moved with these products' tests: re-judge every product's alerts.
-  auto reconciled = store_->ReconcileAlerts();
-  if (!reconciled.ok()) return reconciled.status();
-  result->alerts_raised += reconciled->alerts_raised;
+  ASSIGN_OR_RETURN(auto reconciled, store_->ReconcileAlerts());
+  result->alerts_raised += reconciled.alerts_raised;
   return absl::OkStatus();
 }
 
@@ -201,11 +198,9 @@ absl::StatusOr<BatchResult> Pipeline::ProcessReviews(const std::vector<std::stri
   }
   BatchResult result;
   std::set<std::string> products;
-  absl::Status s = AnalyzeAndSave(*rows, source, &products);
-  if (!s.ok()) return s;
+  RETURN_IF_ERROR(AnalyzeAndSave(*rows, source, &products));
   result.reviews = static_cast<int>(rows->size());
-  s = Recompute(products, &result);
-  if (!s.ok()) return s;
+  RETURN_IF_ERROR(Recompute(products, &result));
   return result;
 }
 
@@ -226,18 +221,15 @@ absl::StatusOr<BatchResult> Pipeline::CatchUp() {
     if (rows->empty()) break;
     pending += rows->size();
     after = rows->back().id;
-    absl::Status s = AnalyzeAndSave(*rows, "catchup", &products);
-    if (!s.ok()) return s;
+    RETURN_IF_ERROR(AnalyzeAndSave(*rows, "catchup", &products));
     total.reviews += static_cast<int>(rows->size());
     if (products.size() >= kRecomputeEvery) {
-      s = Recompute(products, &total);
-      if (!s.ok()) return s;
+      RETURN_IF_ERROR(Recompute(products, &total));
       products.clear();
     }
     if (static_cast<int>(rows->size()) < options_.catchup_batch) break;
   }
-  absl::Status s = Recompute(products, &total);
-  if (!s.ok()) return s;
+  RETURN_IF_ERROR(Recompute(products, &total));
   metrics_->pending_reviews().Set(static_cast<double>(pending));
   if (total.reviews > 0) {
     logging::Info(
@@ -250,8 +242,7 @@ absl::StatusOr<BatchResult> Pipeline::CatchUp() {
 absl::StatusOr<int> Pipeline::PollStreamOnce(absl::Duration block) {
   if (redis_ == nullptr) return 0;
   if (!group_ready_) {
-    absl::Status s = redis_->XGroupCreate(options_.stream, options_.group, /*mkstream=*/true, "0");
-    if (!s.ok()) return s;
+    RETURN_IF_ERROR(redis_->XGroupCreate(options_.stream, options_.group, /*mkstream=*/true, "0"));
     group_ready_ = true;
   }
   // Our own pending entries first (a restart with the same consumer name), then entries idle at dead
@@ -295,10 +286,8 @@ absl::StatusOr<int> Pipeline::PollStreamOnce(absl::Duration block) {
     }
   }
   metrics_->stream_entries().Increment(static_cast<double>(entries.size()));
-  auto r = ProcessReviews(ids, "stream");
-  if (!r.ok()) return r.status();  // not acknowledged: redelivered
-  auto acked = redis_->XAck(options_.stream, options_.group, acks);
-  if (!acked.ok()) return acked.status();
+  RETURN_IF_ERROR(ProcessReviews(ids, "stream"));  // not acknowledged: redelivered
+  RETURN_IF_ERROR(redis_->XAck(options_.stream, options_.group, acks));
   if (oldest_queued != absl::InfiniteFuture()) {
     metrics_->insights_lag_seconds().Set(std::max(0.0, absl::ToDoubleSeconds(absl::Now() - oldest_queued)));
   }

@@ -10,6 +10,7 @@
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/raw_data_fixture.h"
 
@@ -18,6 +19,7 @@ namespace {
 
 using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 
+using ::marketlens::testing::IsOk;
 using testing::AddProduct;
 using testing::AddReview;
 using testing::AddReviews;
@@ -32,14 +34,14 @@ class PipelineTest : public ::testing::Test {
     pool_ = CreateMigratedDatabaseOrFail(*pg_).pool;
     ASSERT_NE(pool_, nullptr);
     auto redis = marketlens::testing::RedisServer::Create();
-    ASSERT_TRUE(redis.ok()) << redis.status();
+    ASSERT_THAT(redis, IsOk());
     redis_server_ = *std::move(redis);
     redis::RedisOptions ro;
     ro.host = "127.0.0.1";
     ro.port = redis_server_->port();
     redis_ = std::make_unique<redis::RedisClient>(ro);
     auto engine = Engine::Create();
-    ASSERT_TRUE(engine.ok());
+    ASSERT_THAT(engine, IsOk());
     engine_ = *std::move(engine);
     store_ = std::make_unique<InsightsStore>(pool_.get());
     metrics_ = std::make_unique<AnalyzerMetrics>(std::make_shared<prometheus::Registry>());
@@ -53,18 +55,18 @@ class PipelineTest : public ::testing::Test {
   // A product whose rating collapsed in the last two weeks, and a steady one.
   void AddHistory() {
     const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
-    ASSERT_TRUE(AddProduct(*pool_, "p-slip", "Voltix Speaker", "Voltix", "Electronics").ok());
-    ASSERT_TRUE(AddProduct(*pool_, "p-ok", "Sonara Earbuds", "Sonara", "Electronics").ok());
+    ASSERT_THAT(AddProduct(*pool_, "p-slip", "Voltix Speaker", "Voltix", "Electronics"), IsOk());
+    ASSERT_THAT(AddProduct(*pool_, "p-ok", "Sonara Earbuds", "Sonara", "Electronics"), IsOk());
     ASSERT_TRUE(AddReviews(*pool_, "slip-old", "p-slip", 60, true, now - absl::Hours(24 * 200),
                            now - absl::Hours(24 * 40))
                     .ok());
-    ASSERT_TRUE(AddReviews(*pool_, "slip-new", "p-slip", 20, false, now - absl::Hours(24 * 14), now).ok());
+    ASSERT_THAT(AddReviews(*pool_, "slip-new", "p-slip", 20, false, now - absl::Hours(24 * 14), now), IsOk());
     ASSERT_TRUE(AddReviews(*pool_, "ok-old", "p-ok", 60, true, now - absl::Hours(24 * 200),
                            now - absl::Hours(24 * 40), 2)
                     .ok());
-    ASSERT_TRUE(AddReviews(*pool_, "ok-new", "p-ok", 20, true, now - absl::Hours(24 * 14), now, 3).ok());
+    ASSERT_THAT(AddReviews(*pool_, "ok-new", "p-ok", 20, true, now - absl::Hours(24 * 14), now, 3), IsOk());
     // Filler for training: both classes.
-    ASSERT_TRUE(AddProduct(*pool_, "p-x", "Kinetek Watch", "Kinetek", "Electronics").ok());
+    ASSERT_THAT(AddProduct(*pool_, "p-x", "Kinetek Watch", "Kinetek", "Electronics"), IsOk());
     ASSERT_TRUE(AddReviews(*pool_, "x-bad", "p-x", 40, false, now - absl::Hours(24 * 300),
                            now - absl::Hours(24 * 100), 4)
                     .ok());
@@ -87,12 +89,12 @@ marketlens::testing::PostgresServer* PipelineTest::pg_ = nullptr;
 
 TEST_F(PipelineTest, CatchUpTrainsAnalysesAggregatesAndAlerts) {
   AddHistory();
-  ASSERT_TRUE(pipeline_->Init().ok());  // trains: no model yet, enough rated reviews
+  ASSERT_THAT(pipeline_->Init(), IsOk());  // trains: no model yet, enough rated reviews
   ASSERT_NE(engine_->model(), nullptr);
   EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.models WHERE active"), "1");
 
   auto r = pipeline_->CatchUp();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->reviews, 260);
   EXPECT_EQ(r->products, 3);
   EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.review_analysis"), "260");
@@ -143,7 +145,7 @@ TEST_F(PipelineTest, CatchUpTrainsAnalysesAggregatesAndAlerts) {
       "t");
 
   // Recomputing again keeps one open alert per kind and metric (no duplicates).
-  ASSERT_TRUE(store_->RecomputeProduct("p-slip", *store_->DataNow()).ok());
+  ASSERT_THAT(store_->RecomputeProduct("p-slip", *store_->DataNow()), IsOk());
   EXPECT_EQ(
       Scalar(*pool_,
              "SELECT count(*) FROM insights.alerts WHERE product_id = 'p-slip' AND kind = 'rating_drop'"),
@@ -152,7 +154,7 @@ TEST_F(PipelineTest, CatchUpTrainsAnalysesAggregatesAndAlerts) {
   const absl::Time later = absl::FromCivil(absl::CivilSecond(2025, 8, 1, 0, 0, 0), absl::UTCTimeZone());
   ASSERT_TRUE(
       AddReviews(*pool_, "slip-recovered", "p-slip", 30, true, later - absl::Hours(24 * 20), later, 5).ok());
-  ASSERT_TRUE(pipeline_->CatchUp().ok());
+  ASSERT_THAT(pipeline_->CatchUp(), IsOk());
   EXPECT_EQ(Scalar(*pool_,
                    "SELECT count(*) FROM insights.alerts WHERE product_id = 'p-slip' AND kind = 'rating_drop'"
                    " AND resolved_at IS NOT NULL"),
@@ -161,8 +163,8 @@ TEST_F(PipelineTest, CatchUpTrainsAnalysesAggregatesAndAlerts) {
 
 TEST_F(PipelineTest, StreamEntriesAreProcessedThenAcknowledged) {
   AddHistory();
-  ASSERT_TRUE(pipeline_->Init().ok());
-  ASSERT_TRUE(pipeline_->CatchUp().ok());
+  ASSERT_THAT(pipeline_->Init(), IsOk());
+  ASSERT_THAT(pipeline_->CatchUp(), IsOk());
   // A new review arrives and is announced.
   const absl::Time at = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 1, 0, 0), absl::UTCTimeZone());
   ASSERT_TRUE(
@@ -177,7 +179,7 @@ TEST_F(PipelineTest, StreamEntriesAreProcessedThenAcknowledged) {
   ASSERT_TRUE(
       redis_->XAdd(kReviewStream, {{"event", "created"}, {"garbage", "x"}}).ok());  // malformed: dropped
   auto n = pipeline_->PollStreamOnce(absl::Milliseconds(100));
-  ASSERT_TRUE(n.ok()) << n.status();
+  ASSERT_THAT(n, IsOk());
   EXPECT_EQ(*n, 2);
   EXPECT_EQ(
       Scalar(*pool_, "SELECT issues->0->>'category' FROM insights.review_analysis WHERE review_id = 'new-1'"),
@@ -186,7 +188,7 @@ TEST_F(PipelineTest, StreamEntriesAreProcessedThenAcknowledged) {
             "81");
   // Acknowledged: nothing pending for the group.
   auto pending = redis_->Command({"XPENDING", kReviewStream, "analyzer"});
-  ASSERT_TRUE(pending.ok());
+  ASSERT_THAT(pending, IsOk());
   EXPECT_EQ((*pending)[0].integer(), 0);
 
   // An edit (version 2) is re-analysed.
@@ -195,7 +197,7 @@ TEST_F(PipelineTest, StreamEntriesAreProcessedThenAcknowledged) {
           .ok());
   ASSERT_TRUE(
       redis_->XAdd(kReviewStream, {{"event", "edited"}, {"review_id", "new-1"}, {"version", "2"}}).ok());
-  ASSERT_TRUE(pipeline_->PollStreamOnce(absl::Milliseconds(100)).ok());
+  ASSERT_THAT(pipeline_->PollStreamOnce(absl::Milliseconds(100)), IsOk());
   EXPECT_EQ(
       Scalar(*pool_,
              "SELECT review_version || ' ' || label FROM insights.review_analysis WHERE review_id = 'new-1'"),
@@ -214,16 +216,16 @@ TEST_F(PipelineTest, StopWithinEndsAnIdleLoopPromptly) {
 
 TEST_F(PipelineTest, EntriesOfACrashedConsumerAreClaimed) {
   AddHistory();
-  ASSERT_TRUE(pipeline_->Init().ok());
-  ASSERT_TRUE(redis_->XGroupCreate(kReviewStream, "analyzer").ok());
-  ASSERT_TRUE(redis_->XAdd(kReviewStream, {{"review_id", "ok-new-3"}}).ok());
+  ASSERT_THAT(pipeline_->Init(), IsOk());
+  ASSERT_THAT(redis_->XGroupCreate(kReviewStream, "analyzer"), IsOk());
+  ASSERT_THAT(redis_->XAdd(kReviewStream, {{"review_id", "ok-new-3"}}), IsOk());
   // Another consumer reads the entry and dies without acknowledging.
   auto stolen = redis_->XReadGroup("analyzer", "dead-consumer", kReviewStream, 10, 0, ">");
-  ASSERT_TRUE(stolen.ok());
+  ASSERT_THAT(stolen, IsOk());
   ASSERT_EQ(stolen->size(), 1u);
   absl::SleepFor(absl::Milliseconds(150));  // > claim_idle
   auto n = pipeline_->PollStreamOnce(absl::Milliseconds(10));
-  ASSERT_TRUE(n.ok()) << n.status();
+  ASSERT_THAT(n, IsOk());
   EXPECT_EQ(*n, 1);
   EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.review_analysis WHERE review_id = 'ok-new-3'"),
             "1");
@@ -232,7 +234,7 @@ TEST_F(PipelineTest, EntriesOfACrashedConsumerAreClaimed) {
 TEST_F(PipelineTest, WorksWithoutRedisAndRetrainingRescoresEverything) {
   AddHistory();
   redis_server_->Stop().IgnoreError();
-  ASSERT_TRUE(pipeline_->Init().ok());
+  ASSERT_THAT(pipeline_->Init(), IsOk());
   EXPECT_FALSE(pipeline_->PollStreamOnce(absl::Milliseconds(10)).ok());  // Redis down: an error, not a crash
   ASSERT_EQ(pipeline_->CatchUp()->reviews, 260);                         // the catch-up still works
   const std::string v1 = engine_->version();
@@ -241,10 +243,10 @@ TEST_F(PipelineTest, WorksWithoutRedisAndRetrainingRescoresEverything) {
   ASSERT_TRUE(
       AddReviews(*pool_, "more", "p-x", 80, true, now - absl::Hours(24 * 90), now - absl::Hours(24 * 60), 6)
           .ok());
-  ASSERT_TRUE(pipeline_->MaybeRetrain().ok());
+  ASSERT_THAT(pipeline_->MaybeRetrain(), IsOk());
   EXPECT_NE(engine_->version(), v1);
   auto r = pipeline_->CatchUp();
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->reviews, 340);
   EXPECT_EQ(
       Scalar(*pool_, absl::StrCat("SELECT count(*) FROM insights.review_analysis WHERE model_version = '",
@@ -261,7 +263,7 @@ TEST_F(PipelineTest, StopInterruptsTraining) {
   AddHistory();
   pipeline_->RequestStop();
   EXPECT_EQ(pipeline_->Retrain().code(), absl::StatusCode::kCancelled);
-  EXPECT_TRUE(pipeline_->MaybeRetrain().ok());
+  EXPECT_THAT(pipeline_->MaybeRetrain(), IsOk());
   EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.models"), "0");
   EXPECT_EQ(engine_->model(), nullptr);
   pipeline_->Start();
@@ -276,9 +278,9 @@ TEST_F(PipelineTest, StopInterruptsTraining) {
 // trains again.
 TEST_F(PipelineTest, GateRejectsAModelThatDoesNotBeatRules) {
   const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
-  ASSERT_TRUE(AddProduct(*pool_, "p-a", "Voltix Speaker", "Voltix", "Electronics").ok());
-  ASSERT_TRUE(AddReviews(*pool_, "a", "p-a", 100, true, now - absl::Hours(24 * 200), now).ok());
-  ASSERT_TRUE(AddReviews(*pool_, "b", "p-a", 60, false, now - absl::Hours(24 * 200), now, 2).ok());
+  ASSERT_THAT(AddProduct(*pool_, "p-a", "Voltix Speaker", "Voltix", "Electronics"), IsOk());
+  ASSERT_THAT(AddReviews(*pool_, "a", "p-a", 100, true, now - absl::Hours(24 * 200), now), IsOk());
+  ASSERT_THAT(AddReviews(*pool_, "b", "p-a", 60, false, now - absl::Hours(24 * 200), now, 2), IsOk());
   EXPECT_EQ(pipeline_->Retrain().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(engine_->model(), nullptr);
   EXPECT_EQ(Scalar(*pool_, "SELECT count(*) FROM insights.models"), "0");
@@ -286,9 +288,9 @@ TEST_F(PipelineTest, GateRejectsAModelThatDoesNotBeatRules) {
   EXPECT_EQ(metrics_->gate_balanced_accuracy("rules").Value(), 1.0);
   EXPECT_LE(metrics_->gate_balanced_accuracy("combined").Value(), 1.0);
   // Init tolerates it (the engine runs on rules); MaybeRetrain does not try again on the same data.
-  EXPECT_TRUE(pipeline_->Init().ok());
+  EXPECT_THAT(pipeline_->Init(), IsOk());
   EXPECT_EQ(metrics_->trainings("rejected").Value(), 2);
-  EXPECT_TRUE(pipeline_->MaybeRetrain().ok());
+  EXPECT_THAT(pipeline_->MaybeRetrain(), IsOk());
   EXPECT_EQ(metrics_->trainings("rejected").Value(), 2);
   EXPECT_EQ(engine_->version(), "local-2+rules");
 }

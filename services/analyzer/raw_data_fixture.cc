@@ -1,6 +1,8 @@
 #include "services/analyzer/raw_data_fixture.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::analyzer::testing {
@@ -47,9 +49,8 @@ absl::Status AddReviews(postgres::PgPool& pool, const std::string& prefix, const
     const int k = (i * 7 + seed) % 5;
     const int rating = good ? 4 + (i + seed) % 2 : 1 + (i + seed) % 2;
     const absl::Time at = n > 1 ? from + (to - from) * i / (n - 1) : from;
-    absl::Status s = AddReview(pool, absl::StrCat(prefix, "-", i), product_id, rating, good ? "Great" : "Bad",
-                               good ? kGood[k] : kBad[k], at);
-    if (!s.ok()) return s;
+    RETURN_IF_ERROR(AddReview(pool, absl::StrCat(prefix, "-", i), product_id, rating, good ? "Great" : "Bad",
+                              good ? kGood[k] : kBad[k], at));
   }
   return absl::OkStatus();
 }
@@ -65,16 +66,15 @@ absl::Status AddDomainWordReviews(postgres::PgPool& pool, const std::string& pre
   for (int i = 0; i < n; ++i) {
     const bool good = i % 2 == 0;
     const absl::Time at = n > 1 ? from + (to - from) * i / (n - 1) : from;
-    absl::Status s = AddReview(pool, absl::StrCat(prefix, "-", i), product_id, good ? 5 : 1, "Clasp",
-                               good ? kGood[(i / 2) % 3] : kBad[(i / 2) % 3], at);
-    if (!s.ok()) return s;
+    RETURN_IF_ERROR(AddReview(pool, absl::StrCat(prefix, "-", i), product_id, good ? 5 : 1, "Clasp",
+                              good ? kGood[(i / 2) % 3] : kBad[(i / 2) % 3], at));
   }
   return absl::OkStatus();
 }
 
 std::string Scalar(postgres::PgPool& pool, const std::string& sql) {
   auto r = pool.Exec(sql);
-  EXPECT_TRUE(r.ok()) << r.status() << " in " << sql;
+  EXPECT_THAT(r, ::marketlens::testing::IsOk()) << " in " << sql;
   if (!r.ok() || r->empty() || (*r)[0][0].is_null()) return "";
   return (*r)[0][0].as<std::string>();
 }

@@ -10,12 +10,15 @@
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/llm/fake_llm_server.h"
 #include "services/analyzer/llm/openai_backend.h"
 
 namespace marketlens::analyzer {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 constexpr char kGrounded[] =
     R"({"sentiment":-0.8,"label":"negative","aspects":[{"aspect":"hinge","polarity":-0.9,"quote":"The hinge cracked."}],"issues":[{"category":"durability","sentence":"The hinge cracked."}]})";
@@ -24,7 +27,7 @@ class TextAnalyzerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto e = Engine::Create();
-    ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_THAT(e, IsOk());
     engine_ = e->release();
   }
   static void TearDownTestSuite() { delete engine_; }
@@ -65,7 +68,7 @@ TEST_F(TextAnalyzerTest, LocalBackendAnswersWithTheEngineFullAnalysis) {
   const std::string review =
       "The battery is great but the strap snapped after a week. VISIT www.example.com FOR DEALS NOW";
   v1::TextAnalysis out;
-  ASSERT_TRUE(text.Analyze(Request(review, 5), Soon(), &out).ok());
+  ASSERT_THAT(text.Analyze(Request(review, 5), Soon(), &out), IsOk());
   EXPECT_EQ(out.backend(), "local");
   EXPECT_EQ(Calls("local", "ok"), 1);  // through StructuredLlm, like any backend
 
@@ -103,7 +106,7 @@ TEST_F(TextAnalyzerTest, OpenAiAnswersWhenGroundedAndTheLocalEngineOtherwise) {
   TextAnalyzer text(engine_, nullptr, openai.get(), &metrics_);
 
   v1::TextAnalysis out;
-  ASSERT_TRUE(text.Analyze(Request("Nice look. The hinge cracked.", 5), Soon(), &out).ok());
+  ASSERT_THAT(text.Analyze(Request("Nice look. The hinge cracked.", 5), Soon(), &out), IsOk());
   EXPECT_EQ(out.backend(), "openai");
   EXPECT_EQ(out.model_version(), "fake-model/analyze_review.v1");
   EXPECT_EQ(out.issues(0).sentence(), "The hinge cracked.");
@@ -119,14 +122,14 @@ TEST_F(TextAnalyzerTest, OpenAiAnswersWhenGroundedAndTheLocalEngineOtherwise) {
 
   // The same answer for a review that does not say so: its quotes are not the review's, so the local
   // engine answers.
-  ASSERT_TRUE(text.Analyze(Request("Lovely speaker, the sound is great."), Soon(), &out).ok());
+  ASSERT_THAT(text.Analyze(Request("Lovely speaker, the sound is great."), Soon(), &out), IsOk());
   EXPECT_EQ(out.backend(), "local");
   EXPECT_EQ(out.label(), "positive");
   EXPECT_EQ(Fallbacks("ungrounded"), 1);
 
   // The request may pick the local backend: no HTTP call.
   const int before = server.requests();
-  ASSERT_TRUE(text.Analyze(Request("Nice look. The hinge cracked.", 0, "local"), Soon(), &out).ok());
+  ASSERT_THAT(text.Analyze(Request("Nice look. The hinge cracked.", 0, "local"), Soon(), &out), IsOk());
   EXPECT_EQ(out.backend(), "local");
   EXPECT_EQ(server.requests(), before);
   EXPECT_EQ(out.model_version(), engine_->version());
@@ -167,7 +170,7 @@ TEST_F(TextAnalyzerTest, EveryRemoteFailureFallsBackToTheLocalEngine) {
     v1::TextAnalysis out;
     const absl::Time start = absl::Now();
     const absl::Time deadline = start + absl::Milliseconds(m == 4 ? 800 : 3000);
-    ASSERT_TRUE(text.Analyze(Request(review), deadline, &out).ok()) << "mode " << m;
+    ASSERT_THAT(text.Analyze(Request(review), deadline, &out), IsOk()) << "mode " << m;
     EXPECT_EQ(out.backend(), "local") << "mode " << m;
     EXPECT_DOUBLE_EQ(out.sentiment(), local.sentiment) << "mode " << m;
     EXPECT_EQ(out.issues(0).category(), "durability") << "mode " << m;
@@ -185,9 +188,9 @@ TEST_F(TextAnalyzerTest, EveryRemoteFailureFallsBackToTheLocalEngine) {
   TextAnalyzer guarded(engine_, nullptr, fragile.get(), &metrics_);
   mode = 2;
   v1::TextAnalysis out;
-  ASSERT_TRUE(guarded.Analyze(Request(review), Soon(), &out).ok());  // two 500s: the circuit opens
+  ASSERT_THAT(guarded.Analyze(Request(review), Soon(), &out), IsOk());  // two 500s: the circuit opens
   const int sent = server.requests();
-  ASSERT_TRUE(guarded.Analyze(Request(review), Soon(), &out).ok());
+  ASSERT_THAT(guarded.Analyze(Request(review), Soon(), &out), IsOk());
   EXPECT_EQ(out.backend(), "local");
   EXPECT_EQ(server.requests(), sent);
   EXPECT_GE(Calls("openai", "circuit_open"), 1);
@@ -201,7 +204,7 @@ TEST_F(TextAnalyzerTest, LocalAnswersPassTheSchemaForOddInput) {
   for (int i = 0; i < 4096; ++i) binary.push_back(static_cast<char>((i * 7919) & 0xFF));
   for (const std::string& input : {std::string("."), std::string("ok"), huge, binary}) {
     v1::TextAnalysis out;
-    ASSERT_TRUE(text.Analyze(Request(input), Soon(), &out).ok()) << input.substr(0, 40);
+    ASSERT_THAT(text.Analyze(Request(input), Soon(), &out), IsOk()) << input.substr(0, 40);
     EXPECT_EQ(out.backend(), "local");
     EXPECT_GE(out.quality_size(), 1) << input.substr(0, 40);
   }

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 #include "services/analyzer/engine/tokenizer.h"
 
 namespace marketlens::analyzer {
@@ -194,22 +195,19 @@ void TermDictionary::Match(const std::vector<TagToken>& tokens, std::vector<char
 }
 
 absl::StatusOr<std::unique_ptr<AspectFeaturizer>> AspectFeaturizer::Create(absl::string_view category) {
-  absl::StatusOr<Lexicon> lexicon = Lexicon::Parse(EmbeddedData("vader_lexicon.tsv"));
-  if (!lexicon.ok()) return lexicon.status();
-  absl::StatusOr<Lexicon> domain = Lexicon::Parse(EmbeddedData("domain_lexicon.tsv"));
-  if (!domain.ok()) return domain.status();
-  if (absl::Status st = lexicon->Merge(*domain); !st.ok()) return st;
-  absl::StatusOr<AspectTaxonomy> taxonomy = AspectTaxonomy::Parse(EmbeddedData("aspects.conf"));
-  if (!taxonomy.ok()) return taxonomy.status();
+  ASSIGN_OR_RETURN(Lexicon lexicon, Lexicon::Parse(EmbeddedData("vader_lexicon.tsv")));
+  ASSIGN_OR_RETURN(Lexicon domain, Lexicon::Parse(EmbeddedData("domain_lexicon.tsv")));
+  RETURN_IF_ERROR(lexicon.Merge(domain));
+  ASSIGN_OR_RETURN(AspectTaxonomy taxonomy, AspectTaxonomy::Parse(EmbeddedData("aspects.conf")));
   std::vector<std::string> sections = {std::string(category)};
-  if (category.empty()) sections = taxonomy->categories();
+  if (category.empty()) sections = taxonomy.categories();
   absl::flat_hash_set<std::string> terms;
   for (const std::string& section : sections) {
-    for (const std::string& aspect : taxonomy->AspectsOf(section)) {
-      for (std::string& term : taxonomy->TermsOf(section, aspect)) terms.insert(std::move(term));
+    for (const std::string& aspect : taxonomy.AspectsOf(section)) {
+      for (std::string& term : taxonomy.TermsOf(section, aspect)) terms.insert(std::move(term));
     }
   }
-  return std::unique_ptr<AspectFeaturizer>(new AspectFeaturizer(*std::move(lexicon), std::move(terms)));
+  return std::unique_ptr<AspectFeaturizer>(new AspectFeaturizer(std::move(lexicon), std::move(terms)));
 }
 
 bool AspectFeaturizer::InTaxonomy(absl::string_view phrase) const {

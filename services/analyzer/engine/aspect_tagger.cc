@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/status/macros.h"
 #include "services/analyzer/engine/aspect_features.h"
 
 namespace marketlens::analyzer {
@@ -123,8 +124,7 @@ absl::StatusOr<AspectTagger> AspectTagger::Train(const std::vector<AnnotatedSent
   *report = {};
   if (sentences.empty()) return absl::InvalidArgumentError("no training sentences");
   if (options.dictionary_folds < 2) return absl::InvalidArgumentError("dictionary_folds must be >= 2");
-  auto featurizer = AspectFeaturizer::Create(options.category);
-  if (!featurizer.ok()) return featurizer.status();
+  ASSIGN_OR_RETURN(auto featurizer, AspectFeaturizer::Create(options.category));
   auto cancelled = [&] { return options.cancel != nullptr && options.cancel->load(); };
 
   const size_t n = sentences.size();
@@ -180,7 +180,7 @@ absl::StatusOr<AspectTagger> AspectTagger::Train(const std::vector<AnnotatedSent
       std::vector<FeatureSink*> sink_ptrs;
       sinks.reserve(strings.size());
       for (auto& per_token : strings) sink_ptrs.push_back(&sinks.emplace_back(&per_token));
-      (*featurizer)->TokenFeatures(tokens[s], dictionary, sink_ptrs);
+      featurizer->TokenFeatures(tokens[s], dictionary, sink_ptrs);
       features[s].resize(strings.size());
       for (size_t i = 0; i < strings.size(); ++i) {
         for (const std::string& f : strings[i]) features[s][i].push_back(Intern(&ids, &names, f));
@@ -263,7 +263,7 @@ absl::StatusOr<AspectTagger> AspectTagger::Train(const std::vector<AnnotatedSent
     const PolarityExample& ex = polarity_examples[e];
     fs.clear();
     StringFeatures sink(&fs);
-    (*featurizer)->PolarityFeatures(tokens[ex.sentence], ex.first, ex.end, sink);
+    featurizer->PolarityFeatures(tokens[ex.sentence], ex.first, ex.end, sink);
     for (const std::string& f : fs) pfeatures[e].push_back(Intern(&pids, &pnames, f));
   }
   Averaged pw;
@@ -294,7 +294,7 @@ absl::StatusOr<AspectTagger> AspectTagger::Train(const std::vector<AnnotatedSent
     for (int y = 0; y < 3; ++y) any |= (v[y] = pw.Final(id * 3 + y, pc)) != 0;
     if (any) tagger.polarity_weights_.emplace(pnames[id], v);
   }
-  tagger.featurizer_ = *std::move(featurizer);
+  tagger.featurizer_ = std::move(featurizer);
   report->features = static_cast<int>(tagger.tag_weights_.size());
   // Through the file format, so that a trained model and the same model loaded answer alike.
   return Load(tagger.Serialize());
@@ -378,9 +378,8 @@ absl::StatusOr<AspectTagger> AspectTagger::Load(absl::string_view contents) {
   if (!header) return absl::InvalidArgumentError("aspect model: empty file");
   if (!have_category) return absl::InvalidArgumentError("aspect model: no category line");
   if (tagger.tag_weights_.empty()) return absl::InvalidArgumentError("aspect model: no tagger weights");
-  auto featurizer = AspectFeaturizer::Create(tagger.category_);
-  if (!featurizer.ok()) return featurizer.status();
-  tagger.featurizer_ = *std::move(featurizer);
+  ASSIGN_OR_RETURN(auto featurizer, AspectFeaturizer::Create(tagger.category_));
+  tagger.featurizer_ = std::move(featurizer);
   tagger.FinishLoad();
   return tagger;
 }

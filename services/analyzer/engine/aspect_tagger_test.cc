@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/testing/real_data.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/engine/semeval_xml.h"
@@ -16,6 +17,8 @@
 
 namespace marketlens::analyzer {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -26,7 +29,7 @@ std::string ReadFile(const std::string& path) {
 
 std::vector<AnnotatedSentence> MustParse(const std::string& path) {
   auto parsed = ParseSemEvalXml(ReadFile(path));
-  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_THAT(parsed, IsOk());
   return parsed.ok() ? *std::move(parsed) : std::vector<AnnotatedSentence>{};
 }
 
@@ -39,7 +42,7 @@ TEST(SemEvalXml, CharacterOffsetsEntitiesAndErrors) {
       "      <aspectTerm term=\"&quot;OS&quot;\" polarity=\"neutral\" from=\"21\" to=\"25\"/></aspectTerms>\n"
       "  </sentence>\n  <sentence id=\"2\"><text>No terms here.</text></sentence>\n</sentences>\n";
   auto parsed = ParseSemEvalXml(xml);
-  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_THAT(parsed, IsOk());
   ASSERT_EQ(parsed->size(), 2u);
   const AnnotatedSentence& s = (*parsed)[0];
   EXPECT_EQ(s.id, "1");
@@ -103,7 +106,7 @@ std::vector<AnnotatedSentence> TinyCorpus() {
 TEST(AspectTagger, LearnsSavesAndLoads) {
   AspectTrainReport report;
   auto tagger = AspectTagger::Train(TinyCorpus(), {}, &report);
-  ASSERT_TRUE(tagger.ok()) << tagger.status();
+  ASSERT_THAT(tagger, IsOk());
   EXPECT_EQ(report.sentences, 41);
   EXPECT_EQ(report.terms, 40);
   EXPECT_EQ(report.misaligned_terms, 0);
@@ -118,7 +121,7 @@ TEST(AspectTagger, LearnsSavesAndLoads) {
   EXPECT_GT(terms[0].polarity_score, 0);
 
   auto loaded = AspectTagger::Load(tagger->Serialize());
-  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_THAT(loaded, IsOk());
   EXPECT_EQ(loaded->version(), tagger->version());
   EXPECT_EQ(loaded->Serialize(), tagger->Serialize());
   EXPECT_EQ(loaded->Extract(text)[0].polarity_score, terms[0].polarity_score);
@@ -159,7 +162,7 @@ Scored Score(const AspectTagger& tagger, const std::vector<AnnotatedSentence>& t
 const AspectTagger* LaptopTagger(const std::vector<AnnotatedSentence>& train) {
   static const AspectTagger* tagger = [&] {
     auto t = AspectTagger::Train(train);
-    EXPECT_TRUE(t.ok()) << t.status();
+    EXPECT_THAT(t, IsOk());
     return t.ok() ? new AspectTagger(*std::move(t)) : nullptr;
   }();
   return tagger;
@@ -198,7 +201,7 @@ TEST(AspectTaggerRealData, RestaurantTestF1) {
   AspectTrainOptions options;
   options.category = "";
   auto tagger = AspectTagger::Train(train, options);
-  ASSERT_TRUE(tagger.ok()) << tagger.status();
+  ASSERT_THAT(tagger, IsOk());
   const Scored s = Score(*tagger, train, test);
   std::printf("restaurants test: P %.3f R %.3f F1 %.3f; dictionary baseline F1 %.3f; polarity %.3f\n",
               s.model.precision(), s.model.recall(), s.model.f1(), s.baseline.f1(),
@@ -214,7 +217,7 @@ TEST(AspectTaggerRealData, EngineGroupsTermsByAspect) {
   const AspectTagger* tagger = LaptopTagger(train);
   ASSERT_NE(tagger, nullptr);
   auto engine = Engine::Create();
-  ASSERT_TRUE(engine.ok());
+  ASSERT_THAT(engine, IsOk());
   const ReviewInput review{.title = "",
                            .text =
                                "The keyboard is excellent. But the battery life is terrible and the "

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/engine/aspects.h"
 #include "services/analyzer/engine/engine.h"
@@ -12,11 +13,13 @@
 namespace marketlens::analyzer {
 namespace {
 
+using ::marketlens::testing::IsOk;
+
 class EngineTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto e = Engine::Create();
-    ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_THAT(e, IsOk());
     engine_ = e->release();
   }
   static void TearDownTestSuite() { delete engine_; }
@@ -115,7 +118,7 @@ TEST(AspectTaxonomyTest, ParseErrorsNameTheLine) {
 
 TEST(IssueRulesTest, WildcardsAlternativesAndPrefixes) {
   auto rules = IssueRules::Parse("[rust]\nrust*\n[late]\ntook * weeks|forever * arrive\n");
-  ASSERT_TRUE(rules.ok()) << rules.status();
+  ASSERT_THAT(rules, IsOk());
   auto find = [&](const std::string& text) {
     TokenizedText t;
     Tokenize(text, {}, &t);
@@ -136,7 +139,7 @@ TEST(IssueRulesTest, WildcardsAlternativesAndPrefixes) {
 
 TEST(AspectDiscoveryTest, FindsRepeatedlyJudgedNouns) {
   auto tax = AspectTaxonomy::Parse("[Toys]\nfun = fun\n");
-  ASSERT_TRUE(tax.ok());
+  ASSERT_THAT(tax, IsOk());
   AspectDiscoverer d(
       [&](absl::string_view category, absl::string_view term) { return tax->Knows(category, term); });
   const std::vector<std::string> texts = {"The remote control is flimsy.", "My remote control broke.",

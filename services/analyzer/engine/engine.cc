@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 #include "services/analyzer/engine/aspect_tagger.h"
 #include "services/analyzer/engine/tagged_aspects.h"
 
@@ -81,20 +82,15 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const EngineConfig& confi
   auto pick = [](const std::string& given, absl::string_view name) -> absl::string_view {
     return given.empty() ? EmbeddedData(name) : absl::string_view(given);
   };
-  absl::StatusOr<Lexicon> lexicon = Lexicon::Parse(pick(config.lexicon_tsv, "vader_lexicon.tsv"));
-  if (!lexicon.ok()) return lexicon.status();
-  if (lexicon->size() == 0) return absl::FailedPreconditionError("the sentiment lexicon is empty");
-  absl::StatusOr<Lexicon> domain = Lexicon::Parse(pick(config.domain_lexicon_tsv, "domain_lexicon.tsv"));
-  if (!domain.ok()) return domain.status();
-  absl::Status merged = lexicon->Merge(*domain);
-  if (!merged.ok()) return merged;
-  absl::StatusOr<AspectTaxonomy> taxonomy = AspectTaxonomy::Parse(pick(config.aspects_conf, "aspects.conf"));
-  if (!taxonomy.ok()) return taxonomy.status();
-  absl::StatusOr<IssueRules> issues = IssueRules::Parse(pick(config.issues_conf, "issues.conf"));
-  if (!issues.ok()) return issues.status();
+  ASSIGN_OR_RETURN(Lexicon lexicon, Lexicon::Parse(pick(config.lexicon_tsv, "vader_lexicon.tsv")));
+  if (lexicon.size() == 0) return absl::FailedPreconditionError("the sentiment lexicon is empty");
+  ASSIGN_OR_RETURN(Lexicon domain, Lexicon::Parse(pick(config.domain_lexicon_tsv, "domain_lexicon.tsv")));
+  RETURN_IF_ERROR(lexicon.Merge(domain));
+  ASSIGN_OR_RETURN(AspectTaxonomy taxonomy, AspectTaxonomy::Parse(pick(config.aspects_conf, "aspects.conf")));
+  ASSIGN_OR_RETURN(IssueRules issues, IssueRules::Parse(pick(config.issues_conf, "issues.conf")));
   if (config.max_bytes < 16) return absl::InvalidArgumentError("max_bytes must be >= 16");
   return std::unique_ptr<Engine>(
-      new Engine(*std::move(lexicon), *std::move(taxonomy), *std::move(issues), config));
+      new Engine(std::move(lexicon), std::move(taxonomy), std::move(issues), config));
 }
 
 void Engine::SetModel(std::shared_ptr<const TextModel> model) {

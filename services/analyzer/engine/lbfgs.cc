@@ -4,6 +4,8 @@
 #include <cmath>
 #include <deque>
 
+#include "common/status/macros.h"
+
 namespace marketlens::analyzer {
 namespace {
 
@@ -30,8 +32,7 @@ absl::Status MinimizeLbfgs(const Objective& f, std::vector<double>* x, const Lbf
   std::vector<double> alpha(options.history);
   for (int it = 0; it < options.max_iterations; ++it) {
     if (options.before_iteration) {
-      absl::Status st = options.before_iteration(it);
-      if (!st.ok()) return st;
+      RETURN_IF_ERROR(options.before_iteration(it));
     }
     if (MaxAbs(g) <= options.gradient_tolerance * std::max(1.0, std::abs(fx))) break;
     // Two-loop recursion: d = -H g.

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status/macros.h"
 
 namespace marketlens::analyzer {
 namespace {
@@ -68,8 +69,7 @@ absl::StatusOr<Lexicon> Lexicon::Parse(absl::string_view tsv) {
 absl::Status Lexicon::Merge(const Lexicon& other) {
   for (const auto& [k, v] : other.words_) words_[k] = v;
   for (const auto& [k, v] : other.phrases_) {
-    absl::Status s = Set(k, v);
-    if (!s.ok()) return s;
+    RETURN_IF_ERROR(Set(k, v));
   }
   for (const auto& [k, v] : other.emoticons_) {
     emoticons_[k] = v;

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 
 namespace marketlens::analyzer {
 namespace {
@@ -68,9 +69,8 @@ absl::StatusOr<TextModel> TrainGatedModel(const Engine& engine, const std::vecto
   topts.lexicon_score = [&engine](const TokenizedText& t, uint32_t first, uint32_t end) {
     return engine.LexiconScore(t, first, end);
   };
-  absl::StatusOr<TextModel> model = TextModel::Train(train, topts, engine.tokenizer_options());
-  if (!model.ok()) return model.status();
-  model->set_gate(JudgeModel(engine, *model, gate_sample, options.min_gain));
+  ASSIGN_OR_RETURN(TextModel model, TextModel::Train(train, topts, engine.tokenizer_options()));
+  model.set_gate(JudgeModel(engine, model, gate_sample, options.min_gain));
   return model;
 }
 

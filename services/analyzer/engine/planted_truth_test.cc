@@ -20,6 +20,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/engine/model_gate.h"
@@ -28,6 +29,8 @@
 
 namespace marketlens::analyzer {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 namespace mp = ::marketlens::marketplace;
 
@@ -85,7 +88,7 @@ TEST(PlantedTruthTest, EngineScoresOnHeldOutGeneratedReviews) {
   options.seed = 11;
   options.products = 300;
   auto world = mp::Generate(options);
-  ASSERT_TRUE(world.ok()) << world.status();
+  ASSERT_THAT(world, IsOk());
   const mp::WorldData& data = world->data;
   absl::flat_hash_map<std::string, std::string> category;
   for (const auto& p : data.products) category[p.id()] = p.category();
@@ -100,10 +103,11 @@ TEST(PlantedTruthTest, EngineScoresOnHeldOutGeneratedReviews) {
   for (const auto* r : train) rated.push_back({r->title() + ".\n" + r->text(), r->rating()});
   auto with_model = Engine::Create();
   auto rules_only = Engine::Create();
-  ASSERT_TRUE(with_model.ok() && rules_only.ok());
+  ASSERT_THAT(with_model, IsOk());
+  ASSERT_THAT(rules_only, IsOk());
   // Trained as the service trains it: through the gate.
   auto model = TrainGatedModel(**with_model, rated);
-  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_THAT(model, IsOk());
   ASSERT_TRUE(model->info().gate.passed);
   (*with_model)->SetModel(std::make_shared<TextModel>(*std::move(model)));
 
@@ -239,9 +243,9 @@ TEST(PlantedTruthTest, QualityFlagsQuoteThePlantedSentence) {
   options.seed = 11;
   options.products = 300;
   auto world = mp::Generate(options);
-  ASSERT_TRUE(world.ok()) << world.status();
+  ASSERT_THAT(world, IsOk());
   auto engine = Engine::Create();
-  ASSERT_TRUE(engine.ok());
+  ASSERT_THAT(engine, IsOk());
   absl::flat_hash_map<std::string, const mp::v1::ReviewTruth*> truth;
   for (const auto& t : world->data.review_truth) truth[t.review_id()] = &t;
 

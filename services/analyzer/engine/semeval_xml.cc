@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 #include "common/strings/utf8.h"
 
 namespace marketlens::analyzer {
@@ -197,9 +198,8 @@ absl::StatusOr<std::vector<AnnotatedSentence>> ParseSemEvalXml(absl::string_view
   absl::string_view text;
   bool in_sentence = false, in_text = false, seen_root = false;
   while (true) {
-    absl::StatusOr<bool> more = reader.Next(&tag, &text);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
+    ASSIGN_OR_RETURN(bool more, reader.Next(&tag, &text));
+    if (!more) break;
     if (tag.name == "sentences") {
       seen_root = true;
     } else if (tag.name == "sentence") {
@@ -225,8 +225,7 @@ absl::StatusOr<std::vector<AnnotatedSentence>> ParseSemEvalXml(absl::string_view
       out.back().text = *std::move(decoded);
     } else if (tag.name == "aspectTerm" && !tag.closing) {
       if (!in_sentence) return reader.Error("<aspectTerm> outside a <sentence>");
-      absl::Status st = AddTerm(tag, &out.back());
-      if (!st.ok()) return st;
+      RETURN_IF_ERROR(AddTerm(tag, &out.back()));
     }
   }
   if (!seen_root) return absl::InvalidArgumentError("SemEval XML: no <sentences> element");

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/engine/rule_sentiment.h"
@@ -11,11 +12,13 @@
 namespace marketlens::analyzer {
 namespace {
 
+using ::marketlens::testing::IsOk;
+
 class SentimentTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto e = Engine::Create();
-    ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_THAT(e, IsOk());
     engine_ = e->release();
   }
   static void TearDownTestSuite() { delete engine_; }

@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/status/macros.h"
 #include "services/analyzer/engine/lbfgs.h"
 
 namespace marketlens::analyzer {
@@ -340,10 +341,9 @@ absl::StatusOr<TextModel> TextModel::Train(const std::vector<RatedText>& example
   if (folds >= 2) {
     std::vector<StackPoint> points(rows.size());
     for (int k = 0; k < folds; ++k) {
-      absl::StatusOr<std::vector<double>> p = fit(k);
-      if (!p.ok()) return p.status();
+      ASSIGN_OR_RETURN(std::vector<double> p, fit(k));
       for (size_t i = k; i < rows.size(); i += folds)
-        points[i] = {margin(*p, rows[i]), rows[i].lexicon, rows[i].positive};
+        points[i] = {margin(p, rows[i]), rows[i].lexicon, rows[i].positive};
     }
     stack = FitStacker(points, use_lex);
     int64_t tp = 0, tn = 0;
@@ -356,16 +356,15 @@ absl::StatusOr<TextModel> TextModel::Train(const std::vector<RatedText>& example
     model.info_.holdout_balanced_accuracy =
         (static_cast<double>(tp) / pos + static_cast<double>(tn) / neg) / 2;
   }
-  absl::StatusOr<std::vector<double>> params = fit(-1);
-  if (!params.ok()) return params.status();
+  ASSIGN_OR_RETURN(std::vector<double> params, fit(-1));
   rows.clear();
 
-  model.bias_ = (*params)[m];
+  model.bias_ = params[m];
   model.lexicon_weight_ = use_lex ? stack[1] : 0.0;
   model.calib_a_ = stack[0];
   model.calib_b_ = stack[2];
   model.weights_.assign(dim, 0.f);
-  for (size_t i = 0; i < m; ++i) model.weights_[bucket_of[i]] = static_cast<float>((*params)[i]);
+  for (size_t i = 0; i < m; ++i) model.weights_[bucket_of[i]] = static_cast<float>(params[i]);
   model.info_.uses_lexicon = use_lex;
   model.info_.examples = static_cast<int64_t>(n_train);
   model.info_.positives = pos;

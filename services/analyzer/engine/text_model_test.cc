@@ -11,10 +11,13 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::analyzer {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 // Reviews whose opinion words are NOT in a general lexicon ("flimsy" and "wobbly" vs "sturdy" and
 // "solid"), with the rating the writer gave. Words are mixed with neutral filler so the model must pick them.
@@ -44,7 +47,7 @@ double Predict(const TextModel& m, const std::string& text) {
 
 TEST(TextModelTest, LearnsDomainWordsFromRatings) {
   auto model = TextModel::Train(Corpus(2000, 1), {.hash_bits = 16});
-  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_THAT(model, IsOk());
   EXPECT_GT(Predict(*model, "the lamp is sturdy"), 0.5);
   EXPECT_LT(Predict(*model, "the lamp is flimsy"), -0.5);
   EXPECT_GT(model->info().holdout_accuracy, 0.95);
@@ -71,17 +74,17 @@ TEST(TextModelTest, NegationScopeIsItsOwnFeature) {
     corpus.push_back({"the color is drab", 2});
   }
   auto model = TextModel::Train(corpus, {.hash_bits = 14, .folds = 0});
-  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_THAT(model, IsOk());
   EXPECT_GT(Predict(*model, "snug"), 0.3);
   EXPECT_LT(Predict(*model, "not snug"), -0.3);
 }
 
 TEST(TextModelTest, SerializeRoundTrip) {
   auto model = TextModel::Train(Corpus(500, 2), {.hash_bits = 14});
-  ASSERT_TRUE(model.ok());
+  ASSERT_THAT(model, IsOk());
   const std::string blob = model->Serialize();
   auto back = TextModel::Deserialize(blob);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->info().version, model->info().version);
   EXPECT_EQ(back->info().examples, model->info().examples);
   EXPECT_DOUBLE_EQ(Predict(*back, "the base is wobbly"), Predict(*model, "the base is wobbly"));
@@ -95,7 +98,8 @@ TEST(TextModelTest, SerializeRoundTrip) {
 TEST(TextModelTest, SameDataSameModel) {
   auto a = TextModel::Train(Corpus(300, 3), {.hash_bits = 14});
   auto b = TextModel::Train(Corpus(300, 3), {.hash_bits = 14});
-  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
   EXPECT_EQ(a->info().version, b->info().version);
 }
 

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/status/macros.h"
 #include "common/strings/utf8.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -73,14 +74,13 @@ std::string DecodeHtmlEntities(absl::string_view s) {
 }
 
 absl::StatusOr<std::vector<RealReview>> ReadBlitzerReviews(const std::string& path) {
-  auto in = Open(path);
-  if (!in.ok()) return in.status();
+  ASSIGN_OR_RETURN(auto in, Open(path));
   std::vector<RealReview> out;
   RealReview current;
   std::string tag, value, rating, line;
   bool in_review = false;
   int64_t line_no = 0, review_line = 0;
-  while (std::getline(*in, line)) {
+  while (std::getline(in, line)) {
     ++line_no;
     if (line == "<review>") {
       current = RealReview();
@@ -124,13 +124,12 @@ absl::StatusOr<std::vector<RealReview>> ReadBlitzerReviews(const std::string& pa
 }
 
 absl::StatusOr<std::vector<RealReview>> ReadAmazonJsonLines(const std::string& path) {
-  auto in = Open(path);
-  if (!in.ok()) return in.status();
+  ASSIGN_OR_RETURN(auto in, Open(path));
   std::vector<RealReview> out;
   absl::flat_hash_map<std::string, int> ids;
   std::string line;
   int64_t line_no = 0;
-  while (std::getline(*in, line)) {
+  while (std::getline(in, line)) {
     ++line_no;
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     google::protobuf::Struct s;
@@ -159,9 +158,8 @@ absl::StatusOr<std::vector<RealReview>> ReadAmazonJsonLines(const std::string& p
 }
 
 absl::StatusOr<std::vector<RealReview>> ReadSemEvalPolarSentences(const std::string& path) {
-  auto in = Open(path);
-  if (!in.ok()) return in.status();
-  const std::string xml((std::istreambuf_iterator<char>(*in)), std::istreambuf_iterator<char>());
+  ASSIGN_OR_RETURN(auto in, Open(path));
+  const std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   absl::StatusOr<std::vector<AnnotatedSentence>> sentences = ParseSemEvalXml(xml);
   if (!sentences.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", sentences.status().message()));

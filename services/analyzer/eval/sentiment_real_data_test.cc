@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "common/testing/real_data.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/engine/model_gate.h"
@@ -19,6 +20,10 @@
 
 namespace marketlens::analyzer {
 namespace {
+
+using ::marketlens::testing::IsOk;
+using ::marketlens::testing::StatusIs;
+using ::testing::AnyOf;
 
 std::vector<RatedText> Rated(const std::vector<RealReview>& reviews) {
   std::vector<RatedText> out;
@@ -29,7 +34,8 @@ std::vector<RatedText> Rated(const std::vector<RealReview>& reviews) {
 std::vector<RealReview> Blitzer(const std::string& positive, const std::string& negative) {
   auto p = ReadBlitzerReviews(positive);
   auto n = ReadBlitzerReviews(negative);
-  EXPECT_TRUE(p.ok() && n.ok());
+  EXPECT_THAT(p, IsOk());
+  EXPECT_THAT(n, IsOk());
   if (!p.ok() || !n.ok()) return {};
   p->insert(p->end(), n->begin(), n->end());
   return *std::move(p);
@@ -66,7 +72,7 @@ TEST(RealDataReaders, BlitzerAmazonAndSemEvalFilesReadAsDocumented) {
   MARKETLENS_REQUIRE_REAL_DATA(gift, "amazon-5core/Gift_Cards_5.json");
   MARKETLENS_REQUIRE_REAL_DATA(laptop, "semeval2014/Laptop_Train_v2.xml");
   auto books = ReadBlitzerReviews(books_pos);
-  ASSERT_TRUE(books.ok()) << books.status();
+  ASSERT_THAT(books, IsOk());
   ASSERT_EQ(books->size(), 1000u);
   int four = 0, five = 0;
   for (const RealReview& r : *books) {
@@ -78,14 +84,14 @@ TEST(RealDataReaders, BlitzerAmazonAndSemEvalFilesReadAsDocumented) {
   EXPECT_EQ(four, 269);  // SOURCES.md
   EXPECT_EQ(five, 731);
   auto kitchen = ReadBlitzerReviews(kitchen_neg);
-  ASSERT_TRUE(kitchen.ok()) << kitchen.status();
+  ASSERT_THAT(kitchen, IsOk());
   int one = 0;
   for (const RealReview& r : *kitchen) one += r.rating == 1;
   EXPECT_EQ(kitchen->size(), 1000u);
   EXPECT_EQ(one, 687);
 
   auto cards = ReadAmazonJsonLines(gift);
-  ASSERT_TRUE(cards.ok()) << cards.status();
+  ASSERT_THAT(cards, IsOk());
   int stars[6] = {0};
   for (const RealReview& r : *cards) ++stars[r.rating];
   EXPECT_EQ(cards->size(), 2972u);  // rows without reviewText still have a summary
@@ -95,7 +101,7 @@ TEST(RealDataReaders, BlitzerAmazonAndSemEvalFilesReadAsDocumented) {
   EXPECT_EQ(stars[5], 2752);
 
   auto sentences = ReadSemEvalPolarSentences(laptop);
-  ASSERT_TRUE(sentences.ok()) << sentences.status();
+  ASSERT_THAT(sentences, IsOk());
   EXPECT_GT(sentences->size(), 800u);
   for (const RealReview& r : *sentences) ASSERT_TRUE(r.rating == 1 || r.rating == 5);
 
@@ -111,9 +117,9 @@ TEST(SentimentRealData, InDomainKitchenModelPassesTheGateAndBeatsRules) {
   const std::vector<RealReview> all = Sample(Blitzer(pos, neg), 1200, 1);
   const std::vector<RealReview> train(all.begin(), all.begin() + 600), test(all.begin() + 600, all.end());
   auto engine = Engine::Create();
-  ASSERT_TRUE(engine.ok());
+  ASSERT_THAT(engine, IsOk());
   auto model = TrainGatedModel(**engine, Rated(train));
-  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_THAT(model, IsOk());
   const GateFigures& g = model->info().gate;
   EXPECT_TRUE(g.passed);
   EXPECT_GT(g.combined_balanced_accuracy, g.rules_balanced_accuracy);
@@ -138,13 +144,14 @@ TEST(SentimentRealData, OutOfDomainNeverBelowRules) {
   MARKETLENS_REQUIRE_REAL_DATA(magazine, "amazon-5core/Magazine_Subscriptions_5.json");
   MARKETLENS_REQUIRE_REAL_DATA(laptop, "semeval2014/Laptop_Train_v2.xml");
   auto engine = Engine::Create();
-  ASSERT_TRUE(engine.ok());
+  ASSERT_THAT(engine, IsOk());
   const std::vector<RealReview> books = Sample(Blitzer(books_pos, books_neg), 800, 2);
   const std::vector<RealReview> kitchen = Sample(Blitzer(kitchen_pos, kitchen_neg), 800, 3);
   const std::vector<RealReview> dvd = Sample(Blitzer(dvd_pos, dvd_neg), 800, 4);
   auto mag = ReadAmazonJsonLines(magazine);
   auto sentences = ReadSemEvalPolarSentences(laptop);
-  ASSERT_TRUE(mag.ok() && sentences.ok());
+  ASSERT_THAT(mag, IsOk());
+  ASSERT_THAT(sentences, IsOk());
 
   // 95% positive, as the store: all 1,000 positive kitchen reviews and 1 negative for every 19.
   std::vector<RealReview> skewed;
@@ -175,7 +182,7 @@ TEST(SentimentRealData, OutOfDomainNeverBelowRules) {
     auto it = models.find(c.train);
     if (it == models.end()) it = models.emplace(c.train, TrainGatedModel(**engine, Rated(*c.train))).first;
     const absl::StatusOr<TextModel>& model = it->second;
-    ASSERT_TRUE(model.ok() || absl::IsFailedPrecondition(model.status())) << c.name << ": " << model.status();
+    ASSERT_THAT(model, AnyOf(IsOk(), StatusIs(absl::StatusCode::kFailedPrecondition))) << c.name;
     const double rules = BalancedAccuracy(**engine, nullptr, *c.test);
     const double combined = ServiceBalancedAccuracy(**engine, model, *c.test);
     std::printf("%-42s rules %.3f engine %.3f (%s)\n", c.name, rules, combined,
@@ -194,7 +201,7 @@ TEST(SentimentRealData, GateRejectsAModelThatDoesNotBeatRules) {
   MARKETLENS_REQUIRE_REAL_DATA(neg, "blitzer/dvd_negative.review");
   MARKETLENS_REQUIRE_REAL_DATA(gift, "amazon-5core/Gift_Cards_5.json");
   auto engine = Engine::Create();
-  ASSERT_TRUE(engine.ok());
+  ASSERT_THAT(engine, IsOk());
   std::vector<RatedText> shuffled = Rated(Sample(Blitzer(pos, neg), 800, 5));
   std::vector<int> ratings;
   for (const RatedText& r : shuffled) ratings.push_back(r.rating);
@@ -202,7 +209,7 @@ TEST(SentimentRealData, GateRejectsAModelThatDoesNotBeatRules) {
   std::shuffle(ratings.begin(), ratings.end(), rng);
   for (size_t i = 0; i < shuffled.size(); ++i) shuffled[i].rating = ratings[i];
   auto model = TrainGatedModel(**engine, shuffled);
-  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_THAT(model, IsOk());
   const GateFigures& g = model->info().gate;
   std::printf("shuffled ratings: gate on %lld, rules %.3f / %.3f, combined %.3f / %.3f\n",
               static_cast<long long>(g.examples), g.rules_balanced_accuracy, g.rules_macro_f1,
@@ -210,7 +217,7 @@ TEST(SentimentRealData, GateRejectsAModelThatDoesNotBeatRules) {
   EXPECT_FALSE(g.passed);
 
   auto cards = ReadAmazonJsonLines(gift);
-  ASSERT_TRUE(cards.ok());
+  ASSERT_THAT(cards, IsOk());
   EXPECT_EQ(TrainGatedModel(**engine, Rated(*cards)).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 

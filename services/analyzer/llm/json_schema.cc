@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/status/macros.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace marketlens::analyzer::llm {
@@ -55,11 +56,11 @@ absl::Status CheckField(const Value& v, const FieldSpec& f, const std::string& w
         if (f.type == Type::kStringArray) {
           if (item.kind_case() != Value::kStringValue)
             return absl::InvalidArgumentError(absl::StrCat(at, ": must be a string"));
-          if (auto s = CheckString(item.string_value(), f, at); !s.ok()) return s;
+          RETURN_IF_ERROR(CheckString(item.string_value(), f, at));
         } else {
           if (item.kind_case() != Value::kStructValue)
             return absl::InvalidArgumentError(absl::StrCat(at, ": must be an object"));
-          if (auto s = Check(item.struct_value(), f.item_fields, at); !s.ok()) return s;
+          RETURN_IF_ERROR(Check(item.struct_value(), f.item_fields, at));
         }
       }
       return absl::OkStatus();
@@ -76,7 +77,7 @@ absl::Status Check(const Struct& s, const std::vector<FieldSpec>& fields, const 
       if (f.required) return absl::InvalidArgumentError(absl::StrCat(where, ": missing"));
       continue;
     }
-    if (auto st = CheckField(it->second, f, where); !st.ok()) return st;
+    RETURN_IF_ERROR(CheckField(it->second, f, where));
   }
   return absl::OkStatus();
 }

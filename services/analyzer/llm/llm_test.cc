@@ -9,6 +9,7 @@
 #include "common/redis/cache.h"
 #include "common/redis/client.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/analyzer_metrics.h"
 #include "services/analyzer/llm/circuit_breaker.h"
@@ -21,6 +22,8 @@
 
 namespace marketlens::analyzer::llm {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 constexpr char kGoodSummary[] =
     R"({"summary":"Anna called twice about a late parcel.","key_topics":["delivery"],"sentiment":"negative","cited_ids":["c1"]})";
@@ -49,7 +52,7 @@ TEST_F(LlmTest, ValidAnswerAndTheRequestItSent) {
   FakeLlmServer server([](const HttpRequest&) { return ChatCompletion(kGoodSummary); });
   auto llm = Make(server);
   auto r = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(GetString(r->value, "sentiment"), "negative");
   EXPECT_EQ(GetStrings(r->value, "cited_ids"), std::vector<std::string>{"c1"});
   EXPECT_EQ(r->model, "fake-model");
@@ -76,7 +79,7 @@ TEST_F(LlmTest, MalformedJsonIsRetriedThenGivenUp) {
   });
   auto llm = Make(server);
   auto r = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5));
-  ASSERT_TRUE(r.ok()) << r.status();  // the fenced answer on the second try is accepted
+  ASSERT_THAT(r, IsOk());  // the fenced answer on the second try is accepted
   EXPECT_EQ(r->attempts, 2);
 
   // Always invalid (schema): one retry, then INVALID_ARGUMENT naming the field.
@@ -109,9 +112,9 @@ TEST_F(LlmTest, AnswerCutAtMaxTokensIsOutOfRangeAndNotAskedAgain) {
   EXPECT_EQ(metrics_.llm_calls("openai", "truncated").Value(), 1);
   // A complete answer that merely reached the limit is used.
   server.set_handler([](const HttpRequest&) { return ChatCompletion(kGoodSummary, 12, 34, "length"); });
-  EXPECT_TRUE(llm->Call(Prompt("b"), SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_THAT(llm->Call(Prompt("b"), SummarySchema(), absl::Now() + absl::Seconds(5)), IsOk());
   auto parsed = ParseChatCompletion(ChatCompletion("{}", -1, -1, "length").body);
-  ASSERT_TRUE(parsed.ok());
+  ASSERT_THAT(parsed, IsOk());
   EXPECT_EQ(parsed->finish_reason, "length");
   EXPECT_EQ(parsed->prompt_tokens, 0);  // no usage reported
 }
@@ -142,12 +145,12 @@ TEST_F(LlmTest, JsonSchemaResponseFormatAndTheFallbackToJsonObject) {
   RenderedPrompt p = Prompt();
   p.response_schema = ToJsonSchema(SummarySchema());
   p.response_schema_name = "SummaryOutput";
-  EXPECT_TRUE(llm.Call(p, SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_THAT(llm.Call(p, SummarySchema(), absl::Now() + absl::Seconds(5)), IsOk());
   EXPECT_TRUE(raw->json_schema_rejected());
   EXPECT_EQ(server.requests(), 2);
   EXPECT_TRUE(absl::StrContains(raw->RequestBody(p), R"("response_format":{"type":"json_object"})"));
   // The schema document: every field required, nothing else allowed, valid JSON.
-  EXPECT_TRUE(ParseJsonObject(ToJsonSchema(AnalyzeReviewSchema())).ok());
+  EXPECT_THAT(ParseJsonObject(ToJsonSchema(AnalyzeReviewSchema())), IsOk());
   EXPECT_TRUE(absl::StrContains(
       ToJsonSchema(SummarySchema()),
       R"("required":["summary","key_topics","sentiment","cited_ids"],"additionalProperties":false)"))
@@ -169,7 +172,7 @@ TEST_F(LlmTest, RateLimitHonoursRetryAfter) {
   auto llm = Make(server);
   const absl::Time start = absl::Now();
   auto r = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(950));  // waited as told, not the 10 ms backoff
   EXPECT_EQ(server.requests(), 2);
   // A Retry-After beyond the deadline: give up at once instead of sleeping past it.
@@ -199,7 +202,7 @@ TEST_F(LlmTest, ServerErrorsAreRetriedWithBackoff) {
   });
   auto llm = Make(server);
   auto r = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->attempts, 3);
   // 401 is not retried.
   server.set_handler([](const HttpRequest&) {
@@ -246,7 +249,7 @@ TEST_F(LlmTest, CircuitOpensAfterRepeatedFailuresAndRecovers) {
   // After open_for, one probe; the server is back, so the circuit closes.
   server.set_handler([](const HttpRequest&) { return ChatCompletion(kGoodSummary); });
   absl::SleepFor(absl::Milliseconds(350));
-  EXPECT_TRUE(llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(2)).ok());
+  EXPECT_THAT(llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(2)), IsOk());
   EXPECT_EQ(llm->breaker().state(), CircuitBreaker::State::kClosed);
 }
 
@@ -265,16 +268,16 @@ TEST_F(LlmTest, ConnectionRefusedIsUnavailable) {
 
 TEST_F(LlmTest, RedisCacheAnswersRepeatedPrompts) {
   auto redis_server = marketlens::testing::RedisServer::Create();
-  ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+  ASSERT_THAT(redis_server, IsOk());
   redis::RedisOptions ro;
   ro.port = (*redis_server)->port();
   redis::RedisClient client(ro);
   redis::Cache cache(&client, {.prefix = "analyzer:llm:"});
   FakeLlmServer server([](const HttpRequest&) { return ChatCompletion(kGoodSummary); });
   auto llm = Make(server, &cache);
-  ASSERT_TRUE(llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+  ASSERT_THAT(llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5)), IsOk());
   auto again = llm->Call(Prompt(), SummarySchema(), absl::Now() + absl::Seconds(5));
-  ASSERT_TRUE(again.ok());
+  ASSERT_THAT(again, IsOk());
   EXPECT_TRUE(again->cached);
   EXPECT_EQ(server.requests(), 1);
   // The key is a hash of (prompt version, model, input): another version, model or input is another key.
@@ -288,19 +291,19 @@ TEST_F(LlmTest, RedisCacheAnswersRepeatedPrompts) {
   StructuredLlm other(std::make_unique<OpenAiBackend>(other_model), &cache, {}, &metrics_);
   EXPECT_NE(other.CacheKey(Prompt()), llm->CacheKey(Prompt()));
   EXPECT_EQ(llm->CacheKey(Prompt()).size(), 64u);  // SHA-256, hex
-  ASSERT_TRUE(llm->Call(v2, SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+  ASSERT_THAT(llm->Call(v2, SummarySchema(), absl::Now() + absl::Seconds(5)), IsOk());
   EXPECT_EQ(server.requests(), 2);
   EXPECT_EQ(metrics_.llm_calls("openai", "cached").Value(), 1);
   // Redis down: calls still work (uncached).
-  ASSERT_TRUE((*redis_server)->Stop().ok());
-  EXPECT_TRUE(llm->Call(Prompt("fresh"), SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+  ASSERT_THAT((*redis_server)->Stop(), IsOk());
+  EXPECT_THAT(llm->Call(Prompt("fresh"), SummarySchema(), absl::Now() + absl::Seconds(5)), IsOk());
 }
 
 // Answers about one customer are cached under their scope, so a privacy erasure removes exactly those
 // (docs/privacy.md).
 TEST_F(LlmTest, CachedAnswersOfOneCustomerScopeAreInvalidatedTogether) {
   auto redis_server = marketlens::testing::RedisServer::Create();
-  ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+  ASSERT_THAT(redis_server, IsOk());
   redis::RedisOptions ro;
   ro.port = (*redis_server)->port();
   redis::RedisClient client(ro);
@@ -314,7 +317,7 @@ TEST_F(LlmTest, CachedAnswersOfOneCustomerScopeAreInvalidatedTogether) {
   RenderedPrompt theirs = Prompt("Summarise [c2] lost parcel");
   theirs.cache_scope = "customer/bbbb/";
   for (const RenderedPrompt* p : {&mine, &mine_too, &theirs}) {
-    ASSERT_TRUE(llm->Call(*p, SummarySchema(), absl::Now() + absl::Seconds(5)).ok());
+    ASSERT_THAT(llm->Call(*p, SummarySchema(), absl::Now() + absl::Seconds(5)), IsOk());
   }
   EXPECT_EQ(llm->CacheKey(mine).rfind("customer/aaaa/", 0), 0u);
   EXPECT_EQ(llm->InvalidateScope("customer/aaaa/"), 2);
@@ -353,7 +356,7 @@ TEST_F(LlmTest, LocalBackendAnswersFromThePromptContext) {
   context->ids = {"contact:c1"};
   prompt.context = context;
   auto r = llm.Call(prompt, SummarySchema(), absl::Now() + absl::Seconds(1));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->backend, "local");
   EXPECT_EQ(r->model, "local-test");
   EXPECT_EQ(GetString(r->value, "summary"), "Anna called twice about a late parcel.");
@@ -374,14 +377,14 @@ TEST_F(LlmTest, LocalBackendAnswersFromThePromptContext) {
 
 TEST(PromptsTest, EmbeddedTemplatesRender) {
   auto lib = PromptLibrary::Embedded();
-  ASSERT_TRUE(lib.ok()) << lib.status();
+  ASSERT_THAT(lib, IsOk());
   for (const char* name :
        {"analyze_review", "summarize_interactions", "generate_content", "generate_brief"}) {
-    EXPECT_TRUE(lib->Get(name).ok()) << name;
+    EXPECT_THAT(lib->Get(name), IsOk()) << name;
   }
   auto t = lib->Get("summarize_interactions");
   auto r = (*t)->Render({{"customer", "Anna (c-1)"}, {"facts", "[x1] call about a parcel"}});
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->id, "summarize_interactions.v1");
   EXPECT_TRUE(absl::StrContains(r->user, "Anna (c-1)"));
   EXPECT_FALSE(absl::StrContains(r->user, "{{"));
@@ -397,8 +400,8 @@ TEST(PromptsTest, EmbeddedTemplatesRender) {
 TEST(SchemaTest, ValidationNamesTheViolation) {
   auto ok = ParseJsonObject(
       R"({"sentiment":0.5,"label":"positive","aspects":[{"aspect":"battery","polarity":0.9,"quote":"q"}],"issues":[]})");
-  ASSERT_TRUE(ok.ok());
-  EXPECT_TRUE(Validate(*ok, AnalyzeReviewSchema()).ok());
+  ASSERT_THAT(ok, IsOk());
+  EXPECT_THAT(Validate(*ok, AnalyzeReviewSchema()), IsOk());
   auto out_of_range = ParseJsonObject(R"({"sentiment":3,"label":"positive","aspects":[],"issues":[]})");
   EXPECT_TRUE(
       absl::StrContains(Validate(*out_of_range, AnalyzeReviewSchema()).message(), "sentiment: must be in"));

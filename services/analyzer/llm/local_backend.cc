@@ -1,6 +1,7 @@
 #include "services/analyzer/llm/local_backend.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace marketlens::analyzer::llm {
@@ -14,13 +15,12 @@ absl::StatusOr<LlmResponse> LocalBackend::Complete(const RenderedPrompt& prompt,
     return absl::InvalidArgumentError(
         absl::StrCat("prompt ", prompt.id, " carries no context for the local engine"));
   }
-  absl::StatusOr<google::protobuf::Struct> answer = it->second(prompt);
-  if (!answer.ok()) return answer.status();
+  ASSIGN_OR_RETURN(google::protobuf::Struct answer, it->second(prompt));
   LlmResponse r;
   r.model = model_;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
-  auto st = google::protobuf::util::MessageToJsonString(*answer, &r.content, options);
+  auto st = google::protobuf::util::MessageToJsonString(answer, &r.content, options);
   if (!st.ok())
     return absl::InternalError(absl::StrCat("local answer to ", prompt.id, ": ", st.message().as_string()));
   return r;

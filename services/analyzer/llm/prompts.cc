@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status/macros.h"
 #include "services/analyzer/engine/engine.h"
 
 namespace marketlens::analyzer {
@@ -107,9 +108,8 @@ absl::StatusOr<PromptLibrary> PromptLibrary::Embedded() {
   PromptLibrary lib;
   for (const std::string& name : EmbeddedDataNames()) {
     if (!absl::EndsWith(name, ".txt")) continue;
-    auto t = PromptTemplate::Parse(name, EmbeddedData(name));
-    if (!t.ok()) return t.status();
-    (void)lib.Add(*std::move(t));
+    ASSIGN_OR_RETURN(auto t, PromptTemplate::Parse(name, EmbeddedData(name)));
+    (void)lib.Add(std::move(t));
   }
   return lib;
 }
@@ -128,9 +128,8 @@ absl::StatusOr<PromptLibrary> PromptLibrary::FromDirectory(const std::string& di
     std::ifstream in(dir + "/" + name, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
-    auto t = PromptTemplate::Parse(name, ss.str());
-    if (!t.ok()) return t.status();
-    (void)lib.Add(*std::move(t));
+    ASSIGN_OR_RETURN(auto t, PromptTemplate::Parse(name, ss.str()));
+    (void)lib.Add(std::move(t));
   }
   return lib;
 }

@@ -24,6 +24,7 @@
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/llm_review/fake_review_model.h"
 #include "services/analyzer/raw_data_fixture.h"
@@ -37,6 +38,7 @@ using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 
 using ::marketlens::testing::ChildProcess;
 using ::marketlens::testing::HttpGet;
+using ::marketlens::testing::IsOk;
 
 // The value of a sample line "<name>{<labels>} <value>" (0 when absent).
 double MetricValue(const std::string& metrics, const std::string& series) {
@@ -50,9 +52,9 @@ TEST(LlmReviewBinaryTest, SampledReviewsAnalysedByTheModelInTheBackground) {
   auto pool = CreateMigratedDatabaseOrFail(*pg).pool;
   ASSERT_NE(pool, nullptr);
   auto redis_server = marketlens::testing::RedisServer::Create();
-  ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+  ASSERT_THAT(redis_server, IsOk());
   const absl::Time now = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
-  ASSERT_TRUE(analyzer::testing::AddProduct(*pool, "p-1", "Voltix Speaker", "Voltix", "Electronics").ok());
+  ASSERT_THAT(analyzer::testing::AddProduct(*pool, "p-1", "Voltix Speaker", "Voltix", "Electronics"), IsOk());
   ASSERT_TRUE(
       analyzer::testing::AddReviews(*pool, "good", "p-1", 30, true, now - absl::Hours(24 * 100), now).ok());
   ASSERT_TRUE(

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/logging/log.h"
 #include "common/migrate/sha256.h"
+#include "common/status/macros.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 
@@ -61,13 +62,12 @@ absl::StatusOr<std::unique_ptr<LlmReviewer>> LlmReviewer::Create(
     ReviewInsightStore* store, redis::Cache* cache, const Engine* engine, ReviewerOptions options,
     ReviewMetrics* metrics, AnalyzerMetrics* llm_metrics) {
   if (prompts == nullptr) return absl::InvalidArgumentError("no prompt library");
-  auto tmpl = prompts->Get("review_batch");
-  if (!tmpl.ok()) return tmpl.status();
+  ASSIGN_OR_RETURN(auto tmpl, prompts->Get("review_batch"));
   if (options.batch_size < 1 || options.batch_size > 64)
     return absl::InvalidArgumentError("llm_review_batch_size must be in 1..64");
   std::unique_ptr<LlmReviewer> r(new LlmReviewer(prompts, store, cache, engine, std::move(options), metrics));
-  r->template_ = *tmpl;
-  r->prompt_id_ = (*tmpl)->id();
+  r->template_ = tmpl;
+  r->prompt_id_ = tmpl->id();
   auto metered = std::make_unique<MeteredBackend>(backend(&r->stop_), metrics);
   r->meter_ = metered.get();
   r->model_ = metered->model();
@@ -335,12 +335,11 @@ absl::StatusOr<int> LlmReviewer::RunOnce() {
 
 absl::StatusOr<int> LlmReviewer::Backfill() {
   if (engine_ == nullptr) return 0;
-  auto rows = store_->Backlog(prompt_id_, 4 * options_.batch_size);
-  if (!rows.ok()) return rows.status();
+  ASSIGN_OR_RETURN(auto rows, store_->Backlog(prompt_id_, 4 * options_.batch_size));
   SamplingPolicy own_sake = options_.sampling;
   own_sake.sample_rate = 0;
   std::vector<ReviewCandidate> picked;
-  for (ReviewRow& r : *rows) {
+  for (ReviewRow& r : rows) {
     Analysis a =
         engine_->Analyze({.title = r.title, .text = r.text, .category = r.category, .rating = r.rating});
     const int p = SamplePriority(r, a, own_sake);

@@ -16,6 +16,7 @@
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/llm/openai_backend.h"
 #include "services/analyzer/llm_review/fake_review_model.h"
@@ -27,6 +28,7 @@ namespace {
 
 using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 
+using ::marketlens::testing::IsOk;
 using testing::Scalar;
 
 class LlmReviewerTest : public ::testing::Test {
@@ -38,10 +40,10 @@ class LlmReviewerTest : public ::testing::Test {
     pool_ = CreateMigratedDatabaseOrFail(*pg_).pool;
     ASSERT_NE(pool_, nullptr);
     auto engine = Engine::Create();
-    ASSERT_TRUE(engine.ok());
+    ASSERT_THAT(engine, IsOk());
     engine_ = *std::move(engine);
     auto prompts = llm::PromptLibrary::Embedded();
-    ASSERT_TRUE(prompts.ok()) << prompts.status();
+    ASSERT_THAT(prompts, IsOk());
     prompts_ = std::make_unique<llm::PromptLibrary>(*std::move(prompts));
     store_ = std::make_unique<ReviewInsightStore>(pool_.get());
     registry_ = std::make_shared<prometheus::Registry>();
@@ -71,7 +73,7 @@ class LlmReviewerTest : public ::testing::Test {
           return std::make_unique<llm::OpenAiBackend>(o);
         },
         so, prompts_.get(), store_.get(), cache, engine_.get(), options, metrics_.get(), llm_metrics_.get());
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_THAT(r, IsOk());
     return r.ok() ? *std::move(r) : nullptr;
   }
 
@@ -110,7 +112,7 @@ class LlmReviewerTest : public ::testing::Test {
     int stored = 0;
     for (int i = 0; i < 100 && r.queue().size() > 0; ++i) {
       auto n = r.RunOnce();
-      EXPECT_TRUE(n.ok()) << n.status();
+      EXPECT_THAT(n, IsOk());
       if (!n.ok()) break;
       stored += *n;
     }
@@ -149,7 +151,7 @@ TEST_F(LlmReviewerTest, BatchesThroughJsonSchemaAndRecordsTheModelsAnswer) {
   ASSERT_EQ(model.requests(), 2);
   const auto requests = model.recorded();
   auto first = llm::ParseChatRequest(requests[0].body);
-  ASSERT_TRUE(first.ok());
+  ASSERT_THAT(first, IsOk());
   EXPECT_EQ(FakeReviewModel::ReviewLines(first->user).size(), 4u);
   EXPECT_TRUE(absl::StrContains(first->user, "The strap broke")) << first->user;
   EXPECT_EQ(FakeReviewModel::ReviewLines(llm::ParseChatRequest(requests[1].body)->user).size(), 3u);
@@ -236,7 +238,7 @@ TEST_F(LlmReviewerTest, ServerStillLoadingAndNoUsageReported) {
   EXPECT_EQ(Q("SELECT count(*) FROM insights.review_llm_analysis WHERE backend = 'openai'"), "2");
   // No usage in the answer: the tokens charged are estimated from the bytes of the prompt (~4 a token).
   auto sent = llm::ParseChatRequest(model.recorded()[2].body);
-  ASSERT_TRUE(sent.ok());
+  ASSERT_THAT(sent, IsOk());
   EXPECT_EQ(metrics_->tokens("prompt").Value(),
             static_cast<int64_t>((sent->system.size() + sent->user.size()) / 4));
   EXPECT_GT(metrics_->tokens("completion").Value(), 20);
@@ -334,7 +336,7 @@ TEST_F(LlmReviewerTest, SlowServerPastTheDeadlineFallsBack) {
 
 TEST_F(LlmReviewerTest, CachedByContentHashAndUnchangedReviewsSkipped) {
   auto redis_server = marketlens::testing::RedisServer::Create();
-  ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+  ASSERT_THAT(redis_server, IsOk());
   redis::RedisOptions ro;
   ro.port = (*redis_server)->port();
   redis::RedisClient client(ro);
@@ -444,7 +446,7 @@ TEST_F(LlmReviewerTest, SamplingPrefersNewLowStarAndFlaggedReviews) {
 
 // Reviews analysed before the mode was turned on (or queued when the process stopped): the backlog.
 TEST_F(LlmReviewerTest, BacklogOfLowStarAndFlaggedReviewsWithoutAResult) {
-  ASSERT_TRUE(testing::AddProduct(*pool_, "p-1", "Kinetek Watch", "Kinetek", "Electronics").ok());
+  ASSERT_THAT(testing::AddProduct(*pool_, "p-1", "Kinetek Watch", "Kinetek", "Electronics"), IsOk());
   ASSERT_TRUE(testing::AddReview(*pool_, "old-low", "p-1", 1, "", "The strap broke after two days of use.",
                                  now_ - absl::Hours(48))
                   .ok());
@@ -457,7 +459,7 @@ TEST_F(LlmReviewerTest, BacklogOfLowStarAndFlaggedReviewsWithoutAResult) {
   ASSERT_TRUE(
       testing::AddReview(*pool_, "plain", "p-1", 5, "", "Nice watch, I like the colour and the weight.", now_)
           .ok());
-  ASSERT_TRUE(testing::AddReview(*pool_, "short", "p-1", 1, "", "Bad.", now_).ok());
+  ASSERT_THAT(testing::AddReview(*pool_, "short", "p-1", 1, "", "Bad.", now_), IsOk());
   InsightsStore insights(pool_.get());
   AnalyzerMetrics pipeline_metrics(registry_);
   PipelineOptions po;
@@ -470,7 +472,7 @@ TEST_F(LlmReviewerTest, BacklogOfLowStarAndFlaggedReviewsWithoutAResult) {
   o.batch_size = 2;
   auto reviewer = Make(model, o);
   auto n = reviewer->Backfill();
-  ASSERT_TRUE(n.ok()) << n.status();
+  ASSERT_THAT(n, IsOk());
   EXPECT_EQ(*n, 3);  // not "plain" (5 stars, nothing flagged), not "short"
   std::vector<std::string> order;
   for (auto& c : reviewer->queue().PopBest(10)) order.push_back(c.review.id);
@@ -503,7 +505,7 @@ TEST(DailyBudgetTest, FitsSpendsAndRollsOverAtUtcMidnight) {
 
 // The pipeline hands its analyses to the reviewer and goes on: a slow model does not hold up the stream.
 TEST_F(LlmReviewerTest, PipelineDoesNotWaitForTheLlm) {
-  ASSERT_TRUE(testing::AddProduct(*pool_, "p-1", "Kinetek Watch", "Kinetek", "Electronics").ok());
+  ASSERT_THAT(testing::AddProduct(*pool_, "p-1", "Kinetek Watch", "Kinetek", "Electronics"), IsOk());
   for (int i = 0; i < 6; ++i) {
     ASSERT_TRUE(testing::AddReview(*pool_, absl::StrCat("rv-", i), "p-1", i < 3 ? 1 : 5, "",
                                    absl::StrCat("Order ", i, ". The strap broke after two days of use."),
@@ -528,7 +530,7 @@ TEST_F(LlmReviewerTest, PipelineDoesNotWaitForTheLlm) {
   const absl::Time start = absl::Now();
   auto r = pipeline.CatchUp();
   const absl::Duration took = absl::Now() - start;
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->reviews, 6);
   EXPECT_LT(took, absl::Seconds(1));  // the model takes 1.5 s; the pipeline does not wait for it
   EXPECT_EQ(Q("SELECT count(*) FROM insights.review_analysis"), "6");

@@ -1,6 +1,7 @@
 #include "services/analyzer/llm_review/review_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 #include "services/analyzer/insights/store.h"
 
 namespace marketlens::analyzer::llm_review {
@@ -9,30 +10,29 @@ absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ReviewInsightStore
     const std::vector<std::string>& ids, const std::string& prompt_id) {
   absl::flat_hash_map<std::string, std::string> out;
   if (ids.empty()) return out;
-  auto r = pool_->Exec(
-      "SELECT review_id, content_hash FROM insights.review_llm_analysis"
-      " WHERE review_id = ANY($1::text[]) AND prompt_id = $2",
-      PgTextArray(ids), prompt_id);
-  if (!r.ok()) return r.status();
-  for (const auto& row : *r) out[row[0].as<std::string>()] = row[1].as<std::string>();
+  ASSIGN_OR_RETURN(auto r, pool_->Exec("SELECT review_id, content_hash FROM insights.review_llm_analysis"
+                                       " WHERE review_id = ANY($1::text[]) AND prompt_id = $2",
+                                       PgTextArray(ids), prompt_id));
+  for (const auto& row : r) out[row[0].as<std::string>()] = row[1].as<std::string>();
   return out;
 }
 
 absl::StatusOr<std::vector<ReviewRow>> ReviewInsightStore::Backlog(const std::string& prompt_id, int limit) {
-  auto r = pool_->Exec(
-      "SELECT r.id, r.product_id, COALESCE(p.category, ''), r.title, r.text, r.rating, r.version,"
-      " (extract(epoch FROM r.created_at) * 1000000)::bigint"
-      " FROM insights.review_analysis a JOIN raw.reviews r ON r.id = a.review_id"
-      " LEFT JOIN raw.products p ON p.id = r.product_id"
-      " WHERE (r.rating <= 2 OR a.issues <> '[]'::jsonb OR 'rating_mismatch' = ANY(a.quality_flags))"
-      "   AND NOT ('too_short' = ANY(a.quality_flags) OR 'empty' = ANY(a.quality_flags))"
-      "   AND NOT EXISTS (SELECT 1 FROM insights.review_llm_analysis l"
-      "                   WHERE l.review_id = r.id AND l.prompt_id = $1)"
-      " ORDER BY (r.rating <= 2) DESC, r.created_at DESC, r.id LIMIT $2",
-      prompt_id, limit);
-  if (!r.ok()) return r.status();
+  ASSIGN_OR_RETURN(
+      auto r,
+      pool_->Exec(
+          "SELECT r.id, r.product_id, COALESCE(p.category, ''), r.title, r.text, r.rating, r.version,"
+          " (extract(epoch FROM r.created_at) * 1000000)::bigint"
+          " FROM insights.review_analysis a JOIN raw.reviews r ON r.id = a.review_id"
+          " LEFT JOIN raw.products p ON p.id = r.product_id"
+          " WHERE (r.rating <= 2 OR a.issues <> '[]'::jsonb OR 'rating_mismatch' = ANY(a.quality_flags))"
+          "   AND NOT ('too_short' = ANY(a.quality_flags) OR 'empty' = ANY(a.quality_flags))"
+          "   AND NOT EXISTS (SELECT 1 FROM insights.review_llm_analysis l"
+          "                   WHERE l.review_id = r.id AND l.prompt_id = $1)"
+          " ORDER BY (r.rating <= 2) DESC, r.created_at DESC, r.id LIMIT $2",
+          prompt_id, limit));
   std::vector<ReviewRow> out;
-  for (const auto& row : *r) {
+  for (const auto& row : r) {
     ReviewRow v;
     v.id = row[0].as<std::string>();
     v.product_id = row[1].as<std::string>();

@@ -10,6 +10,7 @@
 #include "common/config/validate.h"
 #include "common/logging/log.h"
 #include "common/redis/cache.h"
+#include "common/status/macros.h"
 #include "services/analyzer/llm/openai_backend.h"
 #include "services/analyzer/llm/prompts.h"
 #include "services/analyzer/llm_review/llm_reviewer.h"
@@ -68,15 +69,13 @@ absl::Status SetupLlmReview(service::ServiceContext& ctx, postgres::PgPool* pool
                             4000),
   });
   if (pipeline == nullptr) return absl::InvalidArgumentError("--llm_review needs the pipeline (--pipeline)");
-  absl::StatusOr<llm::PromptLibrary> prompts =
-      absl::GetFlag(FLAGS_prompt_dir).empty()
-          ? llm::PromptLibrary::Embedded()
-          : llm::PromptLibrary::FromDirectory(absl::GetFlag(FLAGS_prompt_dir));
-  if (!prompts.ok()) return prompts.status();
-  auto* library = new llm::PromptLibrary(*std::move(prompts));  // lives as long as the process
-  auto key = config::ReadSecret(absl::GetFlag(FLAGS_llm_api_key), absl::GetFlag(FLAGS_llm_api_key_file),
-                                "llm_api_key");
-  if (!key.ok()) return key.status();
+  ASSIGN_OR_RETURN(llm::PromptLibrary prompts,
+                   absl::GetFlag(FLAGS_prompt_dir).empty()
+                       ? llm::PromptLibrary::Embedded()
+                       : llm::PromptLibrary::FromDirectory(absl::GetFlag(FLAGS_prompt_dir)));
+  auto* library = new llm::PromptLibrary(std::move(prompts));  // lives as long as the process
+  ASSIGN_OR_RETURN(auto key, config::ReadSecret(absl::GetFlag(FLAGS_llm_api_key),
+                                                absl::GetFlag(FLAGS_llm_api_key_file), "llm_api_key"));
 
   ReviewerOptions options;
   options.batch_size = absl::GetFlag(FLAGS_llm_review_batch_size);
@@ -91,7 +90,7 @@ absl::Status SetupLlmReview(service::ServiceContext& ctx, postgres::PgPool* pool
   llm::OpenAiOptions o;
   o.base_url = absl::GetFlag(FLAGS_llm_base_url);
   o.model = absl::GetFlag(FLAGS_llm_model);
-  o.api_key = *key;
+  o.api_key = key;
   o.timeout = options.call_timeout;
   o.json_schema = absl::GetFlag(FLAGS_llm_review_response_format) == "json_schema";
   o.max_tokens = options.answer_tokens_per_review * options.batch_size + 200;
@@ -104,15 +103,14 @@ absl::Status SetupLlmReview(service::ServiceContext& ctx, postgres::PgPool* pool
   redis::Cache* cache =
       redis != nullptr ? new redis::Cache(redis, {.prefix = "analyzer:llm_review:"}) : nullptr;
   auto* store = new ReviewInsightStore(pool);
-  auto reviewer = LlmReviewer::Create(
-      [o](const std::atomic<bool>* cancel) {
-        llm::OpenAiOptions with_cancel = o;
-        with_cancel.cancel = cancel;
-        return std::make_unique<llm::OpenAiBackend>(with_cancel);
-      },
-      so, library, store, cache, engine, options);
-  if (!reviewer.ok()) return reviewer.status();
-  LlmReviewer* r = reviewer->release();  // lives as long as the process; its thread stops in the hook
+  ASSIGN_OR_RETURN(auto reviewer, LlmReviewer::Create(
+                                      [o](const std::atomic<bool>* cancel) {
+                                        llm::OpenAiOptions with_cancel = o;
+                                        with_cancel.cancel = cancel;
+                                        return std::make_unique<llm::OpenAiBackend>(with_cancel);
+                                      },
+                                      so, library, store, cache, engine, options));
+  LlmReviewer* r = reviewer.release();  // lives as long as the process; its thread stops in the hook
   pipeline->set_analysed_observer(
       [r](const std::vector<std::pair<ReviewRow, Analysis>>& analysed) { r->Offer(analysed); });
   // Not ready until its table exists (migration 0048).

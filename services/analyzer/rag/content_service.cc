@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/logging/log.h"
+#include "common/status/macros.h"
 #include "services/analyzer/llm/json_schema.h"
 #include "services/analyzer/rag/brief_tools.h"
 #include "services/analyzer/rag/corpus_index.h"
@@ -105,9 +106,7 @@ absl::Status GroundedContent::SummarizeInteractions(const v1::SummarizeInteracti
                                                     absl::Time deadline,
                                                     v1::SummarizeInteractionsResponse* out) {
   if (pool_ == nullptr) return absl::UnavailableError("no database configured");
-  auto loaded = store_.LoadCustomer(req.customer_id(), deadline);
-  if (!loaded.ok()) return loaded.status();
-  const Customer& c = *loaded;
+  ASSIGN_OR_RETURN(const Customer c, store_.LoadCustomer(req.customer_id(), deadline));
   out->set_customer_id(c.id);
   out->set_total_interactions(static_cast<int32_t>(c.contacts_total));
   out->set_shop_interactions(static_cast<int32_t>(c.shop_interactions));
@@ -182,17 +181,15 @@ absl::Status GroundedContent::SummarizeInteractions(const v1::SummarizeInteracti
         corpus_->index()->Search(absl::StrJoin(key_topics, " "), {.customer_id = c.id}, 6);
     std::vector<std::string> contact_ids, review_ids;
     for (const CorpusHit& h : hits) (h.source == Source::kContact ? contact_ids : review_ids).push_back(h.id);
-    auto contacts = store_.LoadContacts(contact_ids, deadline);
-    auto reviews = store_.LoadReviews(review_ids, deadline);
-    if (!contacts.ok()) return contacts.status();
-    if (!reviews.ok()) return reviews.status();
+    ASSIGN_OR_RETURN(const std::vector<Contact> contacts, store_.LoadContacts(contact_ids, deadline));
+    ASSIGN_OR_RETURN(const std::vector<Review> reviews, store_.LoadReviews(review_ids, deadline));
     for (const CorpusHit& h : hits) {  // rank order
       if (h.source == Source::kContact) {
-        for (const Contact& k : *contacts) {
+        for (const Contact& k : contacts) {
           if (k.id == h.id) add_contact(k);
         }
       } else if (used.insert("review:" + h.id).second) {
-        for (const Review& r : *reviews) {
+        for (const Review& r : reviews) {
           if (r.id == h.id) facts.push_back({"review", r.id, ReviewFact(r)});
         }
       }
@@ -238,17 +235,17 @@ absl::Status GroundedContent::SummarizeInteractions(const v1::SummarizeInteracti
   context->sentiment = sentiment;
   context->label = out->sentiment();
   context->facts = facts;
-  auto answer = Ask(llm_, local_.get(), prompts_, "summarize_interactions",
-                    {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")")},
-                     {"facts", stats + "\n" + FactLines(facts)}},
-                    std::move(context), llm::SummarySchema(), citable, /*need_citation=*/false, deadline,
-                    metrics_, CustomerCacheScope(c.id));
-  if (!answer.ok()) return answer.status();
-  out->set_summary(llm::GetString(answer->value, "summary"));
-  for (const auto& t : llm::GetStrings(answer->value, "key_topics")) out->add_key_topics(t);
+  ASSIGN_OR_RETURN(auto answer,
+                   Ask(llm_, local_.get(), prompts_, "summarize_interactions",
+                       {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")")},
+                        {"facts", stats + "\n" + FactLines(facts)}},
+                       std::move(context), llm::SummarySchema(), citable, /*need_citation=*/false, deadline,
+                       metrics_, CustomerCacheScope(c.id)));
+  out->set_summary(llm::GetString(answer.value, "summary"));
+  for (const auto& t : llm::GetStrings(answer.value, "key_topics")) out->add_key_topics(t);
   std::set<std::string> seen;
-  for (const Fact* f : answer->cited) AddCitation(*f, out->mutable_citations(), &seen);
-  out->set_backend(answer->backend);
+  for (const Fact* f : answer.cited) AddCitation(*f, out->mutable_citations(), &seen);
+  out->set_backend(answer.backend);
   return absl::OkStatus();
 }
 
@@ -257,9 +254,7 @@ absl::Status GroundedContent::SummarizeInteractions(const v1::SummarizeInteracti
 absl::Status GroundedContent::GenerateContent(const v1::GenerateContentRequest& req, absl::Time deadline,
                                               v1::GenerateContentResponse* out) {
   if (pool_ == nullptr) return absl::UnavailableError("no database configured");
-  auto loaded = store_.LoadCustomer(req.customer_id(), deadline);
-  if (!loaded.ok()) return loaded.status();
-  const Customer& c = *loaded;
+  ASSIGN_OR_RETURN(const Customer c, store_.LoadCustomer(req.customer_id(), deadline));
   out->set_customer_id(c.id);
   std::vector<Fact> facts;
 
@@ -290,11 +285,10 @@ absl::Status GroundedContent::GenerateContent(const v1::GenerateContentRequest& 
     facts.push_back({"interaction", anchor->last_id,
                      absl::StrCat(bought ? "bought" : (anchor->carts > 0 ? "added to cart" : "viewed"), " ",
                                   ShortTitle(anchor->title), " on ", Date(anchor->last_micros))});
-    absl::StatusOr<ProductPraise> summary = store_.LoadProductPraise(anchor->product_id, deadline);
-    if (!summary.ok()) return summary.status();
-    rating = summary->rating;
-    review_count = summary->review_count;
-    praised = summary->praised;
+    ASSIGN_OR_RETURN(ProductPraise summary, store_.LoadProductPraise(anchor->product_id, deadline));
+    rating = summary.rating;
+    review_count = summary.review_count;
+    praised = summary.praised;
     // The good review that best says what reviewers praise (the index's BM25 over the product's reviews),
     // asked for in the words reviewers use for those features.
     std::vector<std::string> query_terms;
@@ -366,19 +360,20 @@ absl::Status GroundedContent::GenerateContent(const v1::GenerateContentRequest& 
   context->quote = quote;
   for (const auto& [r, title] : picks) context->pick_titles.push_back(title);
   context->facts = facts;
-  auto answer = Ask(llm_, local_.get(), prompts_, "generate_content",
-                    {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")",
-                                               c.segment.empty() ? "" : ", segment " + c.segment,
-                                               c.occupation.empty() ? "" : ", occupation " + c.occupation)},
-                     {"facts", FactLines(facts)}},
-                    std::move(context), llm::EmailSchema(), facts, /*need_citation=*/true, deadline, metrics_,
-                    CustomerCacheScope(c.id));
-  if (!answer.ok()) return answer.status();
-  out->set_subject(llm::GetString(answer->value, "subject"));
-  out->set_body(llm::GetString(answer->value, "body"));
+  ASSIGN_OR_RETURN(
+      auto answer,
+      Ask(llm_, local_.get(), prompts_, "generate_content",
+          {{"customer", absl::StrCat(c.name.empty() ? c.id : c.name, " (", c.id, ")",
+                                     c.segment.empty() ? "" : ", segment " + c.segment,
+                                     c.occupation.empty() ? "" : ", occupation " + c.occupation)},
+           {"facts", FactLines(facts)}},
+          std::move(context), llm::EmailSchema(), facts, /*need_citation=*/true, deadline, metrics_,
+          CustomerCacheScope(c.id)));
+  out->set_subject(llm::GetString(answer.value, "subject"));
+  out->set_body(llm::GetString(answer.value, "body"));
   std::set<std::string> seen;
-  for (const Fact* f : answer->cited) AddCitation(*f, out->mutable_citations(), &seen);
-  out->set_backend(answer->backend);
+  for (const Fact* f : answer.cited) AddCitation(*f, out->mutable_citations(), &seen);
+  out->set_backend(answer.backend);
   return absl::OkStatus();
 }
 
@@ -388,9 +383,7 @@ absl::Status GroundedContent::GenerateBrief(const v1::GenerateBriefRequest& req,
                                             v1::GenerateBriefResponse* out) {
   if (pool_ == nullptr) return absl::UnavailableError("no database configured");
   const std::string platform = absl::AsciiStrToLower(req.platform().empty() ? "instagram" : req.platform());
-  absl::StatusOr<BriefData> loaded = store_.LoadBriefData(req.product(), req.brand(), platform, deadline);
-  if (!loaded.ok()) return loaded.status();
-  const BriefData& d = *loaded;
+  ASSIGN_OR_RETURN(const BriefData d, store_.LoadBriefData(req.product(), req.brand(), platform, deadline));
   const BriefData::Product& product = d.product;
   const auto& praised = d.praised;
   const auto& issues = d.issues;
@@ -509,16 +502,15 @@ absl::Status GroundedContent::GenerateBrief(const v1::GenerateBriefRequest& req,
   context->performance = performance;
   context->angle_examples = angle_examples;
   context->facts = facts;
-  auto answer =
-      Ask(llm_, local_.get(), prompts_, "generate_brief",
-          {{"brand", brand},
-           {"product", name},
-           {"goal", req.goal()},
-           {"platform", platform},
-           {"facts", FactLines(facts)}},
-          std::move(context), llm::BriefSchema(), facts, /*need_citation=*/false, deadline, metrics_);
-  if (!answer.ok()) return answer.status();
-  const google::protobuf::Struct& v = answer->value;
+  ASSIGN_OR_RETURN(auto answer, Ask(llm_, local_.get(), prompts_, "generate_brief",
+                                    {{"brand", brand},
+                                     {"product", name},
+                                     {"goal", req.goal()},
+                                     {"platform", platform},
+                                     {"facts", FactLines(facts)}},
+                                    std::move(context), llm::BriefSchema(), facts, /*need_citation=*/false,
+                                    deadline, metrics_));
+  const google::protobuf::Struct& v = answer.value;
   out->set_caption(llm::GetString(v, "caption"));
   for (const auto& h : llm::GetStrings(v, "hooks")) out->add_hooks(h);
   for (const auto& h : llm::GetStrings(v, "hashtags")) out->add_hashtags(h);
@@ -527,8 +519,8 @@ absl::Status GroundedContent::GenerateBrief(const v1::GenerateBriefRequest& req,
   out->set_persona(llm::GetString(v, "persona"));
   for (const auto& t : llm::GetStrings(v, "talking_points")) out->add_talking_points(t);
   std::set<std::string> seen;
-  for (const Fact* f : answer->cited) AddCitation(*f, out->mutable_citations(), &seen);
-  out->set_backend(answer->backend);
+  for (const Fact* f : answer.cited) AddCitation(*f, out->mutable_citations(), &seen);
+  out->set_backend(answer.backend);
   out->set_brief(absl::StrCat(out->caption(), "\n\nHooks:\n- ", absl::StrJoin(out->hooks(), "\n- "),
                               "\n\nTalking points:\n- ", absl::StrJoin(out->talking_points(), "\n- "),
                               "\n\nCall to action: ", out->call_to_action(), "\nTone: ", out->tone(),

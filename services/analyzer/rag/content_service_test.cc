@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/llm/fake_llm_server.h"
 #include "services/analyzer/llm/openai_backend.h"
@@ -25,6 +26,7 @@ using analyzer::testing::AddProduct;
 using analyzer::testing::AddReview;
 using analyzer::testing::AddReviews;
 using analyzer::testing::Scalar;
+using ::marketlens::testing::IsOk;
 
 class ContentTest : public ::testing::Test {
  protected:
@@ -37,11 +39,11 @@ class ContentTest : public ::testing::Test {
                     .ok());
     ASSERT_TRUE(
         AddProduct(*pool_, "p-2", "Sonara Wireless Earbuds, 30H Playtime", "Sonara", "Electronics").ok());
-    ASSERT_TRUE(AddProduct(*pool_, "p-3", "Kinetek Smartwatch", "Kinetek", "Electronics").ok());
-    ASSERT_TRUE(AddProduct(*pool_, "p-4", "Zentro Power Bank", "Zentro", "Electronics").ok());
-    ASSERT_TRUE(AddReviews(*pool_, "p1", "p-1", 30, true, now - absl::Hours(24 * 100), now).ok());
-    ASSERT_TRUE(AddReviews(*pool_, "p2", "p-2", 20, true, now - absl::Hours(24 * 100), now, 2).ok());
-    ASSERT_TRUE(AddReviews(*pool_, "p4", "p-4", 30, false, now - absl::Hours(24 * 100), now, 3).ok());
+    ASSERT_THAT(AddProduct(*pool_, "p-3", "Kinetek Smartwatch", "Kinetek", "Electronics"), IsOk());
+    ASSERT_THAT(AddProduct(*pool_, "p-4", "Zentro Power Bank", "Zentro", "Electronics"), IsOk());
+    ASSERT_THAT(AddReviews(*pool_, "p1", "p-1", 30, true, now - absl::Hours(24 * 100), now), IsOk());
+    ASSERT_THAT(AddReviews(*pool_, "p2", "p-2", 20, true, now - absl::Hours(24 * 100), now, 2), IsOk());
+    ASSERT_THAT(AddReviews(*pool_, "p4", "p-4", 30, false, now - absl::Hours(24 * 100), now, 3), IsOk());
     ASSERT_TRUE(AddReview(*pool_, "anna-r1", "p-2", 2, "Left earbud died",
                           "The left earbud stopped working after a month.", now - absl::Hours(24 * 10), 1,
                           "u1")
@@ -81,15 +83,15 @@ class ContentTest : public ::testing::Test {
                            " ('cp3', 'c', 'cid', 'instagram', 'p-1', 1000, 10, 0, 0, now())")
                     .ok());
     auto engine = Engine::Create();
-    ASSERT_TRUE(engine.ok());
+    ASSERT_THAT(engine, IsOk());
     engine_ = engine->release();
     store_ = new InsightsStore(pool_);
     metrics_ = new AnalyzerMetrics(std::make_shared<prometheus::Registry>());
     Pipeline pipeline(store_, engine_, nullptr, {}, metrics_);
-    ASSERT_TRUE(pipeline.Init().ok());
-    ASSERT_TRUE(pipeline.CatchUp().ok());
+    ASSERT_THAT(pipeline.Init(), IsOk());
+    ASSERT_THAT(pipeline.CatchUp(), IsOk());
     auto prompts = llm::PromptLibrary::Embedded();
-    ASSERT_TRUE(prompts.ok());
+    ASSERT_THAT(prompts, IsOk());
     prompts_ = new llm::PromptLibrary(*std::move(prompts));
   }
   static void TearDownTestSuite() {
@@ -149,7 +151,7 @@ TEST_F(ContentTest, SummarizeInteractionsLocal) {
   v1::SummarizeInteractionsRequest req;
   req.set_customer_id("u1");
   v1::SummarizeInteractionsResponse resp;
-  ASSERT_TRUE(content.SummarizeInteractions(req, Soon(), &resp).ok());
+  ASSERT_THAT(content.SummarizeInteractions(req, Soon(), &resp), IsOk());
   std::printf("summary (local): %s\n", resp.summary().c_str());
   EXPECT_EQ(resp.backend(), "local");
   EXPECT_EQ(resp.total_interactions(), 3);
@@ -183,7 +185,7 @@ TEST_F(ContentTest, GenerateContentLocalIsGroundedInRetrievedRows) {
   v1::GenerateContentRequest req;
   req.set_customer_id("u1");
   v1::GenerateContentResponse resp;
-  ASSERT_TRUE(content.GenerateContent(req, Soon(), &resp).ok());
+  ASSERT_THAT(content.GenerateContent(req, Soon(), &resp), IsOk());
   std::printf("email (local):\nSubject: %s\n%s\n", resp.subject().c_str(), resp.body().c_str());
   EXPECT_EQ(resp.backend(), "local");
   EXPECT_EQ(resp.subject(), "Anna, still thinking about the Voltix Bluetooth Speaker?");
@@ -208,7 +210,7 @@ TEST_F(ContentTest, GenerateContentLocalIsGroundedInRetrievedRows) {
     return absl::StatusOr<std::vector<Recommendation>>(absl::UnavailableError("down"));
   });
   v1::GenerateContentResponse plain;
-  ASSERT_TRUE(no_recs.GenerateContent(req, Soon(), &plain).ok());
+  ASSERT_THAT(no_recs.GenerateContent(req, Soon(), &plain), IsOk());
   EXPECT_FALSE(absl::StrContains(plain.body(), "You might also like"));
 }
 
@@ -222,7 +224,7 @@ TEST_F(ContentTest, GenerateContentWithOpenAiAndItsFallbacks) {
   v1::GenerateContentRequest req;
   req.set_customer_id("u1");
   v1::GenerateContentResponse resp;
-  ASSERT_TRUE(content.GenerateContent(req, Soon(), &resp).ok());
+  ASSERT_THAT(content.GenerateContent(req, Soon(), &resp), IsOk());
   EXPECT_EQ(resp.backend(), "openai");
   EXPECT_EQ(resp.subject(), "Anna, your speaker is waiting");
   ASSERT_EQ(resp.citations_size(), 2);
@@ -238,7 +240,7 @@ TEST_F(ContentTest, GenerateContentWithOpenAiAndItsFallbacks) {
     return llm::ChatCompletion(R"({"subject":"s","body":"b","cited_ids":["review:made-up"]})");
   });
   v1::GenerateContentResponse fallback;
-  ASSERT_TRUE(content.GenerateContent(req, Soon(), &fallback).ok());
+  ASSERT_THAT(content.GenerateContent(req, Soon(), &fallback), IsOk());
   EXPECT_EQ(fallback.backend(), "local");
   // The endpoint failing: the local engine answers too.
   server.set_handler([](const llm::HttpRequest&) {
@@ -247,7 +249,7 @@ TEST_F(ContentTest, GenerateContentWithOpenAiAndItsFallbacks) {
     return r;
   });
   v1::GenerateContentResponse failed;
-  ASSERT_TRUE(content.GenerateContent(req, Soon(), &failed).ok());
+  ASSERT_THAT(content.GenerateContent(req, Soon(), &failed), IsOk());
   EXPECT_EQ(failed.backend(), "local");
   EXPECT_EQ(failed.subject(), "Anna, still thinking about the Voltix Bluetooth Speaker?");
 }
@@ -262,7 +264,7 @@ TEST_F(ContentTest, SummarizeWithOpenAi) {
   v1::SummarizeInteractionsRequest req;
   req.set_customer_id("u1");
   v1::SummarizeInteractionsResponse resp;
-  ASSERT_TRUE(content.SummarizeInteractions(req, Soon(), &resp).ok());
+  ASSERT_THAT(content.SummarizeInteractions(req, Soon(), &resp), IsOk());
   EXPECT_EQ(resp.backend(), "openai");
   EXPECT_EQ(resp.summary(), "Anna had delivery delays and a warranty claim for her earbuds.");
   EXPECT_EQ(resp.total_interactions(), 3);  // figures always come from the data
@@ -277,7 +279,7 @@ TEST_F(ContentTest, GenerateBriefFromOurOwnData) {
   req.set_goal("Launch sales");
   req.set_platform("TikTok");
   v1::GenerateBriefResponse resp;
-  ASSERT_TRUE(content.GenerateBrief(req, Soon(), &resp).ok());
+  ASSERT_THAT(content.GenerateBrief(req, Soon(), &resp), IsOk());
   std::printf("brief (local):\n%s\n", resp.brief().c_str());
   EXPECT_EQ(resp.backend(), "local");
   EXPECT_EQ(resp.product_id(), "p-1");
@@ -350,7 +352,7 @@ TEST_F(ContentTest, GenerateBriefLeadsWithWhatPerformsOnThePlatform) {
   req.set_goal("awareness");
   req.set_platform("YouTube");
   v1::GenerateBriefResponse resp;
-  ASSERT_TRUE(content.GenerateBrief(req, Soon(), &resp).ok());
+  ASSERT_THAT(content.GenerateBrief(req, Soon(), &resp), IsOk());
   std::printf("brief (local, youtube):\n%s\n", resp.brief().c_str());
   EXPECT_EQ(resp.backend(), "local");
   // The planted hashtags first, best first; then our own (brand, product...).
@@ -396,7 +398,7 @@ TEST_F(ContentTest, GenerateBriefLeadsWithWhatPerformsOnThePlatform) {
   auto llm = Llm(server);
   GroundedContent remote(pool_, engine_, llm.get(), prompts_);
   v1::GenerateBriefResponse fallback;
-  ASSERT_TRUE(remote.GenerateBrief(req, Soon(), &fallback).ok());
+  ASSERT_THAT(remote.GenerateBrief(req, Soon(), &fallback), IsOk());
   ASSERT_GE(server.requests(), 1);
   EXPECT_TRUE(absl::StrContains(server.recorded()[0].body, "#dupealert:")) << server.recorded()[0].body;
   EXPECT_EQ(fallback.backend(), "local");
@@ -413,7 +415,7 @@ TEST_F(ContentTest, GenerateBriefLeadsWithWhatPerformsOnThePlatform) {
         R"("]})"));
   });
   v1::GenerateBriefResponse grounded;
-  ASSERT_TRUE(remote.GenerateBrief(req, Soon(), &grounded).ok());
+  ASSERT_THAT(remote.GenerateBrief(req, Soon(), &grounded), IsOk());
   EXPECT_EQ(grounded.backend(), "openai");
   EXPECT_EQ(grounded.caption(), "Sound that fills the room");
   ASSERT_EQ(grounded.citations_size(), 1);
@@ -449,7 +451,7 @@ TEST_F(ContentTest, SummaryRetrievesTheCustomersRelevantRowsOfAnyAge) {
   v1::SummarizeInteractionsRequest req;
   req.set_customer_id("u3");
   v1::SummarizeInteractionsResponse resp;
-  ASSERT_TRUE(content.SummarizeInteractions(req, Soon(), &resp).ok());
+  ASSERT_THAT(content.SummarizeInteractions(req, Soon(), &resp), IsOk());
   EXPECT_EQ(resp.reviews(), 23);
   std::set<std::string> cited;
   for (const auto& c : resp.citations()) cited.insert(absl::StrCat(c.source(), ":", c.id()));
@@ -463,14 +465,14 @@ TEST_F(ContentTest, SummaryRetrievesTheCustomersRelevantRowsOfAnyAge) {
 TEST_F(ContentTest, ASharedSyncedIndexServesEveryRequest) {
   CorpusIndex index;
   CorpusSync sync(pool_, &index, {}, metrics_);
-  ASSERT_TRUE(sync.SyncAll().ok());
+  ASSERT_THAT(sync.SyncAll(), IsOk());
   GroundedContent content(pool_, engine_, nullptr, prompts_, nullptr, metrics_, &sync);
   v1::GenerateBriefRequest req;
   req.set_brand("Voltix");
   req.set_product("Bluetooth Speaker");
   req.set_platform("instagram");
   v1::GenerateBriefResponse brief;
-  ASSERT_TRUE(content.GenerateBrief(req, Soon(), &brief).ok());
+  ASSERT_THAT(content.GenerateBrief(req, Soon(), &brief), IsOk());
   int quoted = 0;
   for (const auto& c : brief.citations()) {
     if (c.source() != "review") continue;
@@ -485,7 +487,7 @@ TEST_F(ContentTest, ASharedSyncedIndexServesEveryRequest) {
   v1::GenerateContentRequest creq;
   creq.set_customer_id("u1");
   v1::GenerateContentResponse email;
-  ASSERT_TRUE(content.GenerateContent(creq, Soon(), &email).ok());
+  ASSERT_THAT(content.GenerateContent(creq, Soon(), &email), IsOk());
   EXPECT_EQ(email.subject(), "Anna, still thinking about the Voltix Bluetooth Speaker?");
   bool review = false;
   for (const auto& c : email.citations()) review |= c.source() == "review";
@@ -504,20 +506,20 @@ TEST_F(ContentTest, CustomersKnownByOccupationAndProductsOfDiscussion) {
            "INSERT INTO raw.discussed_products (id, month, product) VALUES ('b2-d1', '2019-10-01', "
            "'Lightsaber'), ('b2-d2', '2019-11-01', 'Hyperdrive')",
        }) {
-    ASSERT_TRUE(pool_->Exec(sql).ok()) << sql;
+    ASSERT_THAT(pool_->Exec(sql), IsOk()) << sql;
   }
   GroundedContent content(pool_, engine_, nullptr, prompts_);
   v1::GenerateContentRequest req;
   req.set_customer_id("b2-c001");
   v1::GenerateContentResponse email;
-  ASSERT_TRUE(content.GenerateContent(req, Soon(), &email).ok());
+  ASSERT_THAT(content.GenerateContent(req, Soon(), &email), IsOk());
   EXPECT_TRUE(absl::StartsWith(email.body(), "Dear Jedi,")) << email.body();
   EXPECT_TRUE(absl::StartsWith(email.subject(), "Jedi, ")) << email.subject();
 
   v1::SummarizeInteractionsRequest sreq;
   sreq.set_customer_id("b2-c001");
   v1::SummarizeInteractionsResponse summary;
-  ASSERT_TRUE(content.SummarizeInteractions(sreq, Soon(), &summary).ok());
+  ASSERT_THAT(content.SummarizeInteractions(sreq, Soon(), &summary), IsOk());
   EXPECT_EQ(summary.total_interactions(), 2);
   EXPECT_TRUE(absl::StrContains(summary.summary(), "Customer b2-c001 (Jedi, Loyal) has contacted us 2 times"))
       << summary.summary();

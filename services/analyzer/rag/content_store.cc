@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/privacy/person_rows.h"
+#include "common/status/macros.h"
 #include "nlohmann/json.hpp"
 #include "pqxx/pqxx"
 #include "services/analyzer/insights/store.h"
@@ -140,41 +141,35 @@ bool Praised(const nlohmann::json& feature) {
 absl::StatusOr<Customer> ContentStore::LoadCustomer(const std::string& id, absl::Time deadline) const {
   Customer c;
   bool known = false;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         c = Customer();
         c.id = id;
         // A forgotten person (privacy.tombstones) is unknown here even before every service erased them.
-        auto erased = privacy::IsErased(tx, id);
-        if (!erased.ok()) return erased.status();
-        if (*erased) return absl::NotFoundError(absl::StrCat("customer ", id, " not found"));
-        auto cust = tx.Exec(kCustomerSql, id);
-        if (!cust.ok()) return cust.status();
-        known = !cust->empty();
+        ASSIGN_OR_RETURN(auto erased, privacy::IsErased(tx, id));
+        if (erased) return absl::NotFoundError(absl::StrCat("customer ", id, " not found"));
+        ASSIGN_OR_RETURN(auto cust, tx.Exec(kCustomerSql, id));
+        known = !cust.empty();
         if (known) {
-          c.name = (*cust)[0][0].as<std::string>();
-          c.segment = (*cust)[0][1].as<std::string>();
-          c.region = (*cust)[0][2].as<std::string>();
-          c.occupation = (*cust)[0][3].as<std::string>();
+          c.name = cust[0][0].as<std::string>();
+          c.segment = cust[0][1].as<std::string>();
+          c.region = cust[0][2].as<std::string>();
+          c.occupation = cust[0][3].as<std::string>();
         }
-        auto discussed = tx.Exec(kDiscussedInContactMonthsSql, id);
-        if (!discussed.ok()) return discussed.status();
-        for (const auto& row : *discussed) c.discussed.push_back(row[0].as<std::string>());
-        auto contacts = tx.Exec(kCustomerContactsSql, id);
-        if (!contacts.ok()) return contacts.status();
-        for (const auto& row : *contacts) {
+        ASSIGN_OR_RETURN(auto discussed, tx.Exec(kDiscussedInContactMonthsSql, id));
+        for (const auto& row : discussed) c.discussed.push_back(row[0].as<std::string>());
+        ASSIGN_OR_RETURN(auto contacts, tx.Exec(kCustomerContactsSql, id));
+        for (const auto& row : contacts) {
           c.contacts_total = row[8].as<int64_t>();
           c.contacts.push_back(ContactFromRow(row));
         }
-        auto reviews = tx.Exec(kCustomerReviewsSql, id);
-        if (!reviews.ok()) return reviews.status();
-        for (const auto& row : *reviews) {
+        ASSIGN_OR_RETURN(auto reviews, tx.Exec(kCustomerReviewsSql, id));
+        for (const auto& row : reviews) {
           c.reviews_total = row[7].as<int64_t>();
           c.reviews.push_back(ReviewFromRow(row));
         }
-        auto activity = tx.Exec(kCustomerActivitySql, id);
-        if (!activity.ok()) return activity.status();
-        for (const auto& row : *activity) {
+        ASSIGN_OR_RETURN(auto activity, tx.Exec(kCustomerActivitySql, id));
+        for (const auto& row : activity) {
           Activity a;
           a.product_id = row[0].as<std::string>();
           a.title = row[1].as<std::string>();
@@ -189,8 +184,7 @@ absl::StatusOr<Customer> ContentStore::LoadCustomer(const std::string& id, absl:
         }
         return absl::OkStatus();
       },
-      postgres::ReadOnlyUntil(deadline));
-  if (!st.ok()) return st;
+      postgres::ReadOnlyUntil(deadline)));
   if (!known && c.contacts.empty() && c.reviews.empty() && c.activity.empty()) {
     return absl::NotFoundError(absl::StrCat("customer ", id, " not found"));
   }
@@ -201,16 +195,14 @@ absl::StatusOr<std::vector<Contact>> ContentStore::LoadContacts(const std::vecto
                                                                 absl::Time deadline) const {
   std::vector<Contact> out;
   if (ids.empty()) return out;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         out.clear();
-        auto rows = tx.Exec(kContactsByIdSql, PgTextArray(ids));
-        if (!rows.ok()) return rows.status();
-        for (const auto& row : *rows) out.push_back(ContactFromRow(row));
+        ASSIGN_OR_RETURN(auto rows, tx.Exec(kContactsByIdSql, PgTextArray(ids)));
+        for (const auto& row : rows) out.push_back(ContactFromRow(row));
         return absl::OkStatus();
       },
-      postgres::ReadOnlyUntil(deadline));
-  if (!st.ok()) return st;
+      postgres::ReadOnlyUntil(deadline)));
   return out;
 }
 
@@ -218,53 +210,47 @@ absl::StatusOr<std::vector<Review>> ContentStore::LoadReviews(const std::vector<
                                                               absl::Time deadline) const {
   std::vector<Review> out;
   if (ids.empty()) return out;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         out.clear();
-        auto rows = tx.Exec(kReviewsByIdSql, PgTextArray(ids));
-        if (!rows.ok()) return rows.status();
-        for (const auto& row : *rows) out.push_back(ReviewFromRow(row));
+        ASSIGN_OR_RETURN(auto rows, tx.Exec(kReviewsByIdSql, PgTextArray(ids)));
+        for (const auto& row : rows) out.push_back(ReviewFromRow(row));
         return absl::OkStatus();
       },
-      postgres::ReadOnlyUntil(deadline));
-  if (!st.ok()) return st;
+      postgres::ReadOnlyUntil(deadline)));
   return out;
 }
 
 absl::StatusOr<ProductPraise> ContentStore::LoadProductPraise(const std::string& product_id,
                                                               absl::Time deadline) const {
   ProductPraise out;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         out = ProductPraise();
-        auto s = tx.Exec(kProductSummarySql, product_id);
-        if (!s.ok()) return s.status();
-        if (s->empty()) return absl::OkStatus();
-        out.rating = (*s)[0][0].as<double>();
-        out.review_count = (*s)[0][1].as<int>();
-        for (const nlohmann::json& f : JsonArray((*s)[0][2].as<std::string>())) {
+        ASSIGN_OR_RETURN(auto s, tx.Exec(kProductSummarySql, product_id));
+        if (s.empty()) return absl::OkStatus();
+        out.rating = s[0][0].as<double>();
+        out.review_count = s[0][1].as<int>();
+        for (const nlohmann::json& f : JsonArray(s[0][2].as<std::string>())) {
           if (Praised(f) && out.praised.size() < 2) out.praised.push_back(String(f, "aspect"));
         }
         return absl::OkStatus();
       },
-      postgres::ReadOnlyUntil(deadline));
-  if (!st.ok()) return st;
+      postgres::ReadOnlyUntil(deadline)));
   return out;
 }
 
 absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ContentStore::LoadTitles(
     const std::vector<std::string>& ids, absl::Time deadline) const {
   absl::flat_hash_map<std::string, std::string> titles;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         titles.clear();
-        auto rows = tx.Exec(kTitlesSql, PgTextArray(ids));
-        if (!rows.ok()) return rows.status();
-        for (const auto& row : *rows) titles[row[0].as<std::string>()] = row[1].as<std::string>();
+        ASSIGN_OR_RETURN(auto rows, tx.Exec(kTitlesSql, PgTextArray(ids)));
+        for (const auto& row : rows) titles[row[0].as<std::string>()] = row[1].as<std::string>();
         return absl::OkStatus();
       },
-      postgres::ReadOnlyUntil(deadline));
-  if (!st.ok()) return st;
+      postgres::ReadOnlyUntil(deadline)));
   return titles;
 }
 
@@ -272,13 +258,12 @@ absl::StatusOr<BriefData> ContentStore::LoadBriefData(const std::string& product
                                                       const std::string& platform,
                                                       absl::Time deadline) const {
   BriefData d;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         d = BriefData();
-        auto p = tx.Exec(kBriefProductSql, product, brand);
-        if (!p.ok()) return p.status();
-        if (!p->empty()) {
-          const auto& row = (*p)[0];
+        ASSIGN_OR_RETURN(auto p, tx.Exec(kBriefProductSql, product, brand));
+        if (!p.empty()) {
+          const auto& row = p[0];
           d.product = {row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
                        row[3].as<std::string>(), row[4].as<double>(),      row[5].as<int>()};
           for (const nlohmann::json& f : JsonArray(row[6].as<std::string>())) {
@@ -292,29 +277,25 @@ absl::StatusOr<BriefData> ContentStore::LoadBriefData(const std::string& product
               d.issues.push_back({String(i, "category"), Number(i, "share")});
             }
           }
-          auto seg = tx.Exec(kBuyerSegmentSql, d.product.id);
-          if (!seg.ok()) return seg.status();
-          if (!seg->empty()) {
-            d.segment = (*seg)[0][0].as<std::string>();
-            d.region = (*seg)[0][1].as<std::string>();
-            d.segment_share = (*seg)[0][2].as<double>();
+          ASSIGN_OR_RETURN(auto seg, tx.Exec(kBuyerSegmentSql, d.product.id));
+          if (!seg.empty()) {
+            d.segment = seg[0][0].as<std::string>();
+            d.region = seg[0][1].as<std::string>();
+            d.segment_share = seg[0][2].as<double>();
           }
         }
-        auto er = tx.Exec(kEngagementSql, platform);
-        if (!er.ok()) return er.status();
-        d.platform_er = (*er)[0][0].as<double>();
-        d.overall_er = (*er)[0][1].as<double>();
-        d.platform_posts = (*er)[0][2].as<int>();
-        auto inf = tx.Exec(kTopInfluencersSql, platform);
-        if (!inf.ok()) return inf.status();
-        for (const auto& row : *inf) {
+        ASSIGN_OR_RETURN(auto er, tx.Exec(kEngagementSql, platform));
+        d.platform_er = er[0][0].as<double>();
+        d.overall_er = er[0][1].as<double>();
+        d.platform_posts = er[0][2].as<int>();
+        ASSIGN_OR_RETURN(auto inf, tx.Exec(kTopInfluencersSql, platform));
+        for (const auto& row : inf) {
           d.top_influencers.emplace_back(row[0].as<std::string>(), row[1].as<double>(),
                                          row[2].as<std::string>());
         }
-        auto rows = tx.Exec(kPlatformPostsSql, platform, kMaxBriefPosts);
-        if (!rows.ok()) return rows.status();
-        d.posts.reserve(rows->size());
-        for (const auto& row : *rows) {
+        ASSIGN_OR_RETURN(auto rows, tx.Exec(kPlatformPostsSql, platform, kMaxBriefPosts));
+        d.posts.reserve(rows.size());
+        for (const auto& row : rows) {
           CampaignPost post;
           post.id = row[0].as<std::string>();
           post.influencer = row[1].as<std::string>();
@@ -328,8 +309,7 @@ absl::StatusOr<BriefData> ContentStore::LoadBriefData(const std::string& product
         }
         return absl::OkStatus();
       },
-      postgres::ReadOnlyUntil(deadline));
-  if (!st.ok()) return st;
+      postgres::ReadOnlyUntil(deadline)));
   return d;
 }
 

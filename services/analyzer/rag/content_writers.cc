@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/status/macros.h"
 #include "services/analyzer/llm/json_schema.h"
 
 namespace marketlens::analyzer::rag {
@@ -32,9 +33,8 @@ absl::StatusOr<const T*> ContextOf(const llm::RenderedPrompt& p) {
 }
 
 absl::StatusOr<google::protobuf::Struct> WriteSummary(const llm::RenderedPrompt& p) {
-  auto ctx = ContextOf<SummaryContext>(p);
-  if (!ctx.ok()) return ctx.status();
-  const SummaryContext& c = **ctx;
+  ASSIGN_OR_RETURN(auto ctx, ContextOf<SummaryContext>(p));
+  const SummaryContext& c = *ctx;
   std::vector<std::string> sentences;
   if (c.contacts_total == 0 || !c.last.has_value()) {
     sentences.push_back(absl::StrCat(c.who, " has no customer-service contacts on record."));
@@ -83,9 +83,8 @@ absl::StatusOr<google::protobuf::Struct> WriteSummary(const llm::RenderedPrompt&
 }
 
 absl::StatusOr<google::protobuf::Struct> WriteEmail(const llm::RenderedPrompt& p) {
-  auto ctx = ContextOf<EmailContext>(p);
-  if (!ctx.ok()) return ctx.status();
-  const EmailContext& c = **ctx;
+  ASSIGN_OR_RETURN(auto ctx, ContextOf<EmailContext>(p));
+  const EmailContext& c = *ctx;
   const std::string& first = c.first_name;
   std::vector<std::string> paragraphs;
   if (c.complaint.has_value()) {
@@ -191,9 +190,8 @@ std::string AngleHook(const std::string& angle, const BriefContext& c) {
 }
 
 absl::StatusOr<google::protobuf::Struct> WriteBrief(const llm::RenderedPrompt& p) {
-  auto ctx = ContextOf<BriefContext>(p);
-  if (!ctx.ok()) return ctx.status();
-  const BriefContext& c = **ctx;
+  ASSIGN_OR_RETURN(auto ctx, ContextOf<BriefContext>(p));
+  const BriefContext& c = *ctx;
   const std::string goal = absl::AsciiStrToLower(c.goal);
   const std::string& name = c.name;
   const std::string& brand = c.brand;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/logging/log.h"
+#include "common/status/macros.h"
 #include "pqxx/pqxx"
 #include "services/analyzer/insights/store.h"
 
@@ -59,9 +60,8 @@ absl::Status CorpusSync::InitMarks() {
     absl::MutexLock lock(&mu_);
     if (marks_set_) return absl::OkStatus();
   }
-  auto r = pool_->Exec("SELECT (extract(epoch FROM now()) * 1000000)::bigint");
-  if (!r.ok()) return r.status();
-  const int64_t mark = (*r)[0][0].as<int64_t>() - absl::ToInt64Microseconds(options_.commit_allowance);
+  ASSIGN_OR_RETURN(auto r, pool_->Exec("SELECT (extract(epoch FROM now()) * 1000000)::bigint"));
+  const int64_t mark = r[0][0].as<int64_t>() - absl::ToInt64Microseconds(options_.commit_allowance);
   absl::MutexLock lock(&mu_);
   if (!marks_set_) {
     review_mark_ = contact_mark_ = mark;
@@ -72,27 +72,26 @@ absl::Status CorpusSync::InitMarks() {
 
 absl::Status CorpusSync::IndexReviews(const std::vector<std::string>& ids) {
   if (ids.empty()) return absl::OkStatus();
-  auto r =
-      pool_->Exec(absl::StrCat("SELECT ", kReviewColumns, " FROM raw.reviews r WHERE r.id = ANY($1::text[])"),
-                  PgTextArray(ids));
-  if (!r.ok()) return r.status();
+  ASSIGN_OR_RETURN(auto r, pool_->Exec(absl::StrCat("SELECT ", kReviewColumns,
+                                                    " FROM raw.reviews r WHERE r.id = ANY($1::text[])"),
+                                       PgTextArray(ids)));
   std::vector<CorpusDoc> docs;
-  docs.reserve(r->size());
-  for (const auto& row : *r) docs.push_back(ReviewDoc(row));
+  docs.reserve(r.size());
+  for (const auto& row : r) docs.push_back(ReviewDoc(row));
   index_->UpsertBatch(docs);
   return absl::OkStatus();
 }
 
 absl::Status CorpusSync::IndexContacts(const std::vector<std::string>& ids) {
   if (ids.empty()) return absl::OkStatus();
-  auto r = pool_->Exec(absl::StrCat("SELECT ", kContactColumns,
-                                    " FROM raw.contacts k LEFT JOIN raw.products p ON p.id = k.product_id"
-                                    " WHERE k.id = ANY($1::text[])"),
-                       PgTextArray(ids));
-  if (!r.ok()) return r.status();
+  ASSIGN_OR_RETURN(
+      auto r, pool_->Exec(absl::StrCat("SELECT ", kContactColumns,
+                                       " FROM raw.contacts k LEFT JOIN raw.products p ON p.id = k.product_id"
+                                       " WHERE k.id = ANY($1::text[])"),
+                          PgTextArray(ids)));
   std::vector<CorpusDoc> docs;
-  docs.reserve(r->size());
-  for (const auto& row : *r) docs.push_back(ContactDoc(row));
+  docs.reserve(r.size());
+  for (const auto& row : r) docs.push_back(ContactDoc(row));
   index_->UpsertBatch(docs);
   return absl::OkStatus();
 }
@@ -104,16 +103,15 @@ absl::Status CorpusSync::SyncAll() {
   // index lacks, a batch at a time.
   auto index_missing = [&](const char* select, auto needed, auto index_ids) -> absl::Status {
     for (std::string after; !stop_.load();) {
-      auto rows =
-          pool_->Exec(absl::StrCat(select, " WHERE id > $1 ORDER BY id LIMIT $2"), after, options_.batch);
-      if (!rows.ok()) return rows.status();
+      ASSIGN_OR_RETURN(auto rows, pool_->Exec(absl::StrCat(select, " WHERE id > $1 ORDER BY id LIMIT $2"),
+                                              after, options_.batch));
       std::vector<std::string> need;
-      for (const auto& row : *rows) {
+      for (const auto& row : rows) {
         if (needed(row)) need.push_back(row[0].as<std::string>());
       }
-      if (absl::Status s = (this->*index_ids)(need); !s.ok()) return s;
-      if (rows->empty() || static_cast<int>(rows->size()) < options_.batch) break;
-      after = (*rows)[rows->size() - 1][0].as<std::string>();
+      RETURN_IF_ERROR((this->*index_ids)(need));
+      if (rows.empty() || static_cast<int>(rows.size()) < options_.batch) break;
+      after = rows[rows.size() - 1][0].as<std::string>();
     }
     return absl::OkStatus();
   };
@@ -163,18 +161,16 @@ absl::Status CorpusSync::Refresh() {
   };
   auto advance = [&](const std::string& sql, Mark* mark, auto index) -> absl::Status {
     for (int round = 0; round < 100 && !stop_.load(); ++round) {
-      auto now = pool_->Exec("SELECT (extract(epoch FROM now()) * 1000000)::bigint");
-      if (!now.ok()) return now.status();
-      auto rows = pool_->Exec(sql, mark->micros, mark->id, options_.batch);
-      if (!rows.ok()) return rows.status();
-      if (absl::Status s = index(*rows); !s.ok()) return s;
-      if (static_cast<int>(rows->size()) == options_.batch) {
-        const auto& last = (*rows)[rows->size() - 1];
+      ASSIGN_OR_RETURN(auto now, pool_->Exec("SELECT (extract(epoch FROM now()) * 1000000)::bigint"));
+      ASSIGN_OR_RETURN(auto rows, pool_->Exec(sql, mark->micros, mark->id, options_.batch));
+      RETURN_IF_ERROR(index(rows));
+      if (static_cast<int>(rows.size()) == options_.batch) {
+        const auto& last = rows[rows.size() - 1];
         *mark = {last[2].as<int64_t>(), last[0].as<std::string>()};
         continue;
       }
       // Everything up to now is read; rows committed late may still carry a time up to `allowance` ago.
-      const int64_t floor = (*now)[0][0].as<int64_t>() - allowance;
+      const int64_t floor = now[0][0].as<int64_t>() - allowance;
       if (floor > mark->micros) *mark = {floor, ""};
       return absl::OkStatus();
     }
@@ -247,25 +243,25 @@ absl::Status CorpusSync::EnsureScope(bool product, const std::string& id, absl::
     if (loaded_scopes_.contains(key)) return absl::OkStatus();
   }
   // The marks first: rows written after this load are the refresh's.
-  if (absl::Status s = InitMarks(); !s.ok()) return s;
+  RETURN_IF_ERROR(InitMarks());
   std::vector<CorpusDoc> docs;
   absl::Status st = pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         docs.clear();
-        auto reviews = tx.Exec(absl::StrCat("SELECT ", kReviewColumns, " FROM raw.reviews r WHERE ",
-                                            product ? "r.product_id" : "r.customer_id",
-                                            " = $1 ORDER BY r.created_at DESC LIMIT $2"),
-                               id, options_.scope_limit);
-        if (!reviews.ok()) return reviews.status();
-        for (const auto& row : *reviews) docs.push_back(ReviewDoc(row));
+        ASSIGN_OR_RETURN(auto reviews,
+                         tx.Exec(absl::StrCat("SELECT ", kReviewColumns, " FROM raw.reviews r WHERE ",
+                                              product ? "r.product_id" : "r.customer_id",
+                                              " = $1 ORDER BY r.created_at DESC LIMIT $2"),
+                                 id, options_.scope_limit));
+        for (const auto& row : reviews) docs.push_back(ReviewDoc(row));
         if (product) return absl::OkStatus();
-        auto contacts =
+        ASSIGN_OR_RETURN(
+            auto contacts,
             tx.Exec(absl::StrCat("SELECT ", kContactColumns,
                                  " FROM raw.contacts k LEFT JOIN raw.products p ON p.id = k.product_id"
                                  " WHERE k.customer_id = $1 ORDER BY k.started_at DESC LIMIT $2"),
-                    id, options_.scope_limit);
-        if (!contacts.ok()) return contacts.status();
-        for (const auto& row : *contacts) docs.push_back(ContactDoc(row));
+                    id, options_.scope_limit));
+        for (const auto& row : contacts) docs.push_back(ContactDoc(row));
         return absl::OkStatus();
       },
       postgres::ReadOnlyUntil(deadline));

@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/pipeline.h"
 #include "services/analyzer/raw_data_fixture.h"
@@ -24,6 +25,7 @@ using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 using analyzer::testing::AddProduct;
 using analyzer::testing::AddReview;
 using analyzer::testing::AddReviews;
+using ::marketlens::testing::IsOk;
 
 class CorpusSyncTest : public ::testing::Test {
  protected:
@@ -31,10 +33,10 @@ class CorpusSyncTest : public ::testing::Test {
     pg_ = marketlens::testing::PostgresServer::StartOrDie();
     pool_ = CreateMigratedDatabaseOrFail(*pg_).pool;
     now_ = absl::FromCivil(absl::CivilSecond(2025, 6, 1, 0, 0, 0), absl::UTCTimeZone());
-    ASSERT_TRUE(AddProduct(*pool_, "p-1", "Voltix Bluetooth Speaker", "Voltix", "Electronics").ok());
-    ASSERT_TRUE(AddProduct(*pool_, "p-2", "Sonara Earbuds", "Sonara", "Electronics").ok());
-    ASSERT_TRUE(AddReviews(*pool_, "a", "p-1", 20, true, now_ - absl::Hours(24 * 100), now_).ok());
-    ASSERT_TRUE(AddReviews(*pool_, "b", "p-2", 20, false, now_ - absl::Hours(24 * 100), now_, 2).ok());
+    ASSERT_THAT(AddProduct(*pool_, "p-1", "Voltix Bluetooth Speaker", "Voltix", "Electronics"), IsOk());
+    ASSERT_THAT(AddProduct(*pool_, "p-2", "Sonara Earbuds", "Sonara", "Electronics"), IsOk());
+    ASSERT_THAT(AddReviews(*pool_, "a", "p-1", 20, true, now_ - absl::Hours(24 * 100), now_), IsOk());
+    ASSERT_THAT(AddReviews(*pool_, "b", "p-2", 20, false, now_ - absl::Hours(24 * 100), now_, 2), IsOk());
     ASSERT_TRUE(AddReview(*pool_, "hinge-1", "p-1", 5, "Solid", "The hinge of the carry handle is solid.",
                           now_ - absl::Hours(24 * 50), 1, "u1")
                     .ok());
@@ -49,8 +51,8 @@ class CorpusSyncTest : public ::testing::Test {
     store_ = std::make_unique<InsightsStore>(pool_.get());
     pipeline_ =
         std::make_unique<Pipeline>(store_.get(), engine_.get(), nullptr, PipelineOptions{}, &metrics_);
-    ASSERT_TRUE(pipeline_->Init().ok());
-    ASSERT_TRUE(pipeline_->CatchUp().ok());
+    ASSERT_THAT(pipeline_->Init(), IsOk());
+    ASSERT_THAT(pipeline_->CatchUp(), IsOk());
   }
 
   std::vector<std::string> Find(CorpusIndex& index, const std::string& query, const CorpusFilter& filter) {
@@ -71,7 +73,7 @@ class CorpusSyncTest : public ::testing::Test {
 TEST_F(CorpusSyncTest, LoadsEverythingThenFollowsNewEditedAndFirstSeenRows) {
   CorpusIndex index;
   CorpusSync sync(pool_.get(), &index, {}, &metrics_);
-  ASSERT_TRUE(sync.SyncAll().ok());
+  ASSERT_THAT(sync.SyncAll(), IsOk());
   EXPECT_TRUE(sync.synced());
   EXPECT_EQ(index.stats().reviews, 41u);
   EXPECT_EQ(index.stats().contacts, 2u);
@@ -82,10 +84,10 @@ TEST_F(CorpusSyncTest, LoadsEverythingThenFollowsNewEditedAndFirstSeenRows) {
   // A new review: searchable once the pipeline has analysed it and the index refreshed.
   ASSERT_TRUE(
       AddReview(*pool_, "new-1", "p-1", 2, "Tinny", "The tweeter sounds tinny at high volume.", now_).ok());
-  ASSERT_TRUE(sync.Refresh().ok());
+  ASSERT_THAT(sync.Refresh(), IsOk());
   EXPECT_TRUE(Find(index, "tweeter", {}).empty());  // stored, not analysed yet: the pipeline comes first
-  ASSERT_TRUE(pipeline_->ProcessReviews({"new-1"}, "stream").ok());
-  ASSERT_TRUE(sync.Refresh().ok());
+  ASSERT_THAT(pipeline_->ProcessReviews({"new-1"}, "stream"), IsOk());
+  ASSERT_THAT(sync.Refresh(), IsOk());
   EXPECT_EQ(Find(index, "tweeter", {.product_id = "p-1"}), std::vector<std::string>{"new-1"});
 
   // An edit (version 2) replaces the old text.
@@ -93,8 +95,8 @@ TEST_F(CorpusSyncTest, LoadsEverythingThenFollowsNewEditedAndFirstSeenRows) {
                   ->Exec("UPDATE raw.reviews SET text = 'The hinge cracked after a month.', version = 2,"
                          " updated_at = now() WHERE id = 'hinge-1'")
                   .ok());
-  ASSERT_TRUE(pipeline_->ProcessReviews({"hinge-1"}, "stream").ok());
-  ASSERT_TRUE(sync.Refresh().ok());
+  ASSERT_THAT(pipeline_->ProcessReviews({"hinge-1"}, "stream"), IsOk());
+  ASSERT_THAT(sync.Refresh(), IsOk());
   EXPECT_EQ(index.IndexedVersion(Source::kReview, "hinge-1"), 2);
   EXPECT_EQ(Find(index, "cracked month", {.product_id = "p-1"}).front(), "hinge-1");
   EXPECT_TRUE(Find(index, "carry handle", {.product_id = "p-1"}).empty());
@@ -105,11 +107,11 @@ TEST_F(CorpusSyncTest, LoadsEverythingThenFollowsNewEditedAndFirstSeenRows) {
                          " VALUES ('k3', 'u1', '2025-05-01T10:00:00Z', 'chat', 'refund request',"
                          " 'Wants a refund for the speaker.')")
                   .ok());
-  ASSERT_TRUE(sync.Refresh().ok());
+  ASSERT_THAT(sync.Refresh(), IsOk());
   EXPECT_EQ(Find(index, "refund", {.customer_id = "u1"}), std::vector<std::string>{"k3"});
   // Nothing is read twice: a second full pass changes nothing.
   const size_t before = index.stats().postings;
-  ASSERT_TRUE(sync.SyncAll().ok());
+  ASSERT_THAT(sync.SyncAll(), IsOk());
   EXPECT_EQ(index.stats().postings, before);
 }
 
@@ -117,10 +119,10 @@ TEST_F(CorpusSyncTest, BeforeTheFullLoadScopesAreLoadedOnDemand) {
   CorpusIndex index;
   // No allowance: the first refresh does not re-read the analyses SetUp just wrote.
   CorpusSync sync(pool_.get(), &index, {.commit_allowance = absl::ZeroDuration()}, &metrics_);
-  ASSERT_TRUE(sync.EnsureProduct("p-1", absl::Now() + absl::Seconds(5)).ok());
+  ASSERT_THAT(sync.EnsureProduct("p-1", absl::Now() + absl::Seconds(5)), IsOk());
   EXPECT_EQ(Find(index, "hinge", {.product_id = "p-1"}), std::vector<std::string>{"hinge-1"});
   EXPECT_TRUE(Find(index, "stopped working", {.product_id = "p-2"}).empty());  // not asked for yet
-  ASSERT_TRUE(sync.EnsureCustomer("u2", absl::Now() + absl::Seconds(5)).ok());
+  ASSERT_THAT(sync.EnsureCustomer("u2", absl::Now() + absl::Seconds(5)), IsOk());
   EXPECT_EQ(Find(index, "earbud", {.customer_id = "u2"}), std::vector<std::string>{"k2"});
   EXPECT_EQ(index.stats().documents, 22u);  // p-1's 21 reviews and u2's contact
   EXPECT_EQ(metrics_.retrieval_syncs("scope", "ok").Value(), 2);
@@ -135,7 +137,7 @@ TEST_F(CorpusSyncTest, TheBackgroundThreadLoadsAndRefreshesByItself) {
   ASSERT_TRUE(sync.synced());
   ASSERT_TRUE(
       AddReview(*pool_, "new-2", "p-2", 1, "Buzz", "A loud buzzing noise in the right earbud.", now_).ok());
-  ASSERT_TRUE(pipeline_->ProcessReviews({"new-2"}, "stream").ok());
+  ASSERT_THAT(pipeline_->ProcessReviews({"new-2"}, "stream"), IsOk());
   const absl::Time analysed = absl::Now();
   until = absl::Now() + absl::Seconds(10);
   while (Find(index, "buzzing", {}).empty() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
@@ -148,7 +150,7 @@ TEST_F(CorpusSyncTest, TheBackgroundThreadLoadsAndRefreshesByItself) {
 TEST_F(CorpusSyncTest, ASmallIndexKeepsTheNewest) {
   CorpusIndex index({.max_docs = 10});
   CorpusSync sync(pool_.get(), &index, {.batch = 7}, &metrics_);  // several keyset pages
-  ASSERT_TRUE(sync.SyncAll().ok());
+  ASSERT_THAT(sync.SyncAll(), IsOk());
   EXPECT_EQ(index.stats().documents, 10u);
   // The newest of each product's reviews are kept; the April contacts are older than all of them.
   EXPECT_EQ(index.IndexedVersion(Source::kReview, "a-19"), 1);

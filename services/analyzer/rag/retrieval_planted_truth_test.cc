@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/engine/engine.h"
 #include "services/analyzer/rag/content_service.h"
@@ -26,6 +27,8 @@
 
 namespace marketlens::analyzer::rag {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 namespace mp = ::marketlens::marketplace;
 
@@ -58,7 +61,7 @@ TEST(RetrievalPlantedTruthTest, RelevantReviewsRankFirst) {
   options.seed = 11;
   options.products = 300;
   auto world = mp::Generate(options);
-  ASSERT_TRUE(world.ok()) << world.status();
+  ASSERT_THAT(world, IsOk());
   const mp::WorldData& data = world->data;
   absl::flat_hash_map<std::string, const mp::v1::ReviewTruth*> truth;
   for (const auto& t : data.review_truth) truth[t.review_id()] = &t;
@@ -76,7 +79,7 @@ TEST(RetrievalPlantedTruthTest, RelevantReviewsRankFirst) {
 
   // Praise.
   auto engine = Engine::Create();
-  ASSERT_TRUE(engine.ok());
+  ASSERT_THAT(engine, IsOk());
   std::map<std::string, std::string> category;
   for (const auto& p : data.products) category[p.id()] = p.category();
   int praise_queries = 0, praise_hits = 0, name_only_hits = 0;
