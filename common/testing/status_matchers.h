@@ -23,8 +23,11 @@ namespace internal {
 
 // How a status-like type reads as an absl::Status. A class template (not overloads) so that a header
 // included later can add types: grpc_status_matchers.h specialises it for grpc::Status.
+// Anything else converts to an absl::Status (by value: the conversion may make a temporary).
 template <typename T>
-struct StatusAdapter;
+struct StatusAdapter {
+  static absl::Status Get(const absl::Status& status) { return status; }
+};
 template <>
 struct StatusAdapter<absl::Status> {
   static const absl::Status& Get(const absl::Status& status) { return status; }
