@@ -21,10 +21,26 @@
 namespace marketlens::testing {
 namespace internal {
 
-inline const absl::Status& GetStatus(const absl::Status& status) { return status; }
+// How a status-like type reads as an absl::Status. A class template (not overloads) so that a header
+// included later can add types: grpc_status_matchers.h specialises it for grpc::Status.
+// Anything else converts to an absl::Status (by value: the conversion may make a temporary).
 template <typename T>
-const absl::Status& GetStatus(const absl::StatusOr<T>& status_or) {
-  return status_or.status();
+struct StatusAdapter {
+  static absl::Status Get(const absl::Status& status) { return status; }
+};
+template <>
+struct StatusAdapter<absl::Status> {
+  static const absl::Status& Get(const absl::Status& status) { return status; }
+};
+template <typename T>
+struct StatusAdapter<absl::StatusOr<T>> {
+  static const absl::Status& Get(const absl::StatusOr<T>& status_or) { return status_or.status(); }
+};
+
+// A reference for absl types, a converted value for others (bound to a const reference by callers).
+template <typename StatusType>
+decltype(auto) GetStatus(const StatusType& actual) {
+  return StatusAdapter<StatusType>::Get(actual);
 }
 
 class IsOkMatcher {

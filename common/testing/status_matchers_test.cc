@@ -41,6 +41,19 @@ TEST(IsOkTest, ExplainsTheStatusItSaw) {
   EXPECT_EQ(DescribeMatcher<absl::Status>(IsOk()), "is OK");
 }
 
+// A type that converts to absl::Status is read through the conversion.
+struct ConvertsToStatus {
+  absl::StatusCode code;
+  operator absl::Status() const { return absl::Status(code, "converted"); }  // NOLINT: the point
+};
+
+TEST(IsOkTest, TakesATypeThatConvertsToStatus) {
+  EXPECT_THAT(ConvertsToStatus{absl::StatusCode::kOk}, IsOk());
+  EXPECT_THAT(ConvertsToStatus{absl::StatusCode::kNotFound},
+              StatusIs(absl::StatusCode::kNotFound, "converted"));
+  EXPECT_THAT(Explain(IsOk(), ConvertsToStatus{absl::StatusCode::kAborted}), HasSubstr("ABORTED: converted"));
+}
+
 TEST(IsOkAndHoldsTest, MatchesTheValue) {
   EXPECT_THAT(absl::StatusOr<int>(3), IsOkAndHolds(3));
   EXPECT_THAT(absl::StatusOr<int>(3), IsOkAndHolds(Gt(2)));

@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "common/logging/log.h"
 #include "common/migrate/sha256.h"
+#include "common/status/macros.h"
 
 namespace marketlens::gateway {
 namespace {
@@ -83,9 +84,8 @@ const char* ScopeName(Scope scope) {
 absl::StatusOr<std::vector<Scope>> ParseScopes(absl::string_view comma_separated) {
   std::vector<Scope> out;
   for (absl::string_view part : absl::StrSplit(comma_separated, ',', absl::SkipWhitespace())) {
-    absl::StatusOr<Scope> s = ParseScope(part);
-    if (!s.ok()) return s.status();
-    if (std::find(out.begin(), out.end(), *s) == out.end()) out.push_back(*s);
+    ASSIGN_OR_RETURN(Scope s, ParseScope(part));
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
   }
   if (out.empty()) return absl::InvalidArgumentError("no scopes given (read, write or admin)");
   return out;
@@ -116,65 +116,61 @@ absl::StatusOr<NewApiKey> ApiKeyStore::Create(absl::string_view name, const std:
   if (absl::StripAsciiWhitespace(name).empty()) return absl::InvalidArgumentError("name: must not be empty");
   if (scopes.empty()) return absl::InvalidArgumentError("scopes: at least one of read, write, admin");
   if (rate_limit_per_second < 0) return absl::InvalidArgumentError("rate_limit_per_second: must be >= 0");
-  absl::StatusOr<std::string> id = RandomHex(kIdHex);
-  absl::StatusOr<std::string> secret = RandomHex(kSecretHex);
-  if (!id.ok()) return id.status();
-  if (!secret.ok()) return secret.status();
+  ASSIGN_OR_RETURN(const std::string id, RandomHex(kIdHex));
+  ASSIGN_OR_RETURN(const std::string secret, RandomHex(kSecretHex));
   NewApiKey out;
-  out.secret = absl::StrCat(kPrefix, *id, "_", *secret);
+  out.secret = absl::StrCat(kPrefix, id, "_", secret);
   std::vector<std::string> names;
   for (Scope s : scopes) names.push_back(ScopeName(s));
   ApiKey key;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](postgres::Tx& tx) -> absl::Status {
-        auto r = tx.Exec(
-            absl::StrCat("INSERT INTO gateway.api_keys (id, name, key_sha256, scopes, "
-                         "rate_limit_per_second) VALUES ($1, $2, $3, string_to_array($4, ','), $5) "
-                         "RETURNING ",
-                         kColumns),
-            *id, std::string(name), HashKey(out.secret), absl::StrJoin(names, ","), rate_limit_per_second);
-        if (!r.ok()) return r.status();
-        key = FromRow((*r)[0]);
+        ASSIGN_OR_RETURN(
+            auto r,
+            tx.Exec(absl::StrCat("INSERT INTO gateway.api_keys (id, name, key_sha256, scopes, "
+                                 "rate_limit_per_second) VALUES ($1, $2, $3, string_to_array($4, ','), $5) "
+                                 "RETURNING ",
+                                 kColumns),
+                    id, std::string(name), HashKey(out.secret), absl::StrJoin(names, ","),
+                    rate_limit_per_second));
+        key = FromRow(r[0]);
         return absl::OkStatus();
       },
-      {.timeout = options_.query_timeout});
-  if (!st.ok()) return st;
+      {.timeout = options_.query_timeout}));
   out.key = std::move(key);
   return out;
 }
 
 absl::StatusOr<std::vector<ApiKey>> ApiKeyStore::List(bool include_revoked) {
   std::vector<ApiKey> out;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](postgres::Tx& tx) -> absl::Status {
         out.clear();
-        auto r = tx.Exec(absl::StrCat("SELECT ", kColumns, " FROM gateway.api_keys",
-                                      include_revoked ? "" : " WHERE revoked_at IS NULL",
-                                      " ORDER BY created_at DESC, id"));
-        if (!r.ok()) return r.status();
-        for (const auto& row : *r) out.push_back(FromRow(row));
+        ASSIGN_OR_RETURN(auto r, tx.Exec(absl::StrCat("SELECT ", kColumns, " FROM gateway.api_keys",
+                                                      include_revoked ? "" : " WHERE revoked_at IS NULL",
+                                                      " ORDER BY created_at DESC, id")));
+        for (const auto& row : r) out.push_back(FromRow(row));
         return absl::OkStatus();
       },
-      {.read_only = true, .timeout = options_.query_timeout});
-  if (!st.ok()) return st;
+      {.read_only = true, .timeout = options_.query_timeout}));
   return out;
 }
 
 absl::StatusOr<ApiKey> ApiKeyStore::Revoke(absl::string_view id) {
   std::optional<ApiKey> key;
-  absl::Status st = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](postgres::Tx& tx) -> absl::Status {
         key.reset();
-        auto r = tx.Exec(absl::StrCat("UPDATE gateway.api_keys SET revoked_at = coalesce(revoked_at, now()) "
-                                      "WHERE id = $1 RETURNING ",
-                                      kColumns),
-                         std::string(id));
-        if (!r.ok()) return r.status();
-        if (!r->empty()) key = FromRow((*r)[0]);
+        ASSIGN_OR_RETURN(
+            auto r,
+            tx.Exec(absl::StrCat("UPDATE gateway.api_keys SET revoked_at = coalesce(revoked_at, now()) "
+                                 "WHERE id = $1 RETURNING ",
+                                 kColumns),
+                    std::string(id)));
+        if (!r.empty()) key = FromRow(r[0]);
         return absl::OkStatus();
       },
-      {.timeout = options_.query_timeout});
-  if (!st.ok()) return st;
+      {.timeout = options_.query_timeout}));
   if (!key.has_value()) return absl::NotFoundError(absl::StrCat("no API key with id \"", id, "\""));
   absl::MutexLock lock(&mu_);
   for (auto it = cache_.begin(); it != cache_.end();) {
@@ -219,10 +215,10 @@ absl::StatusOr<ApiKey> ApiKeyStore::Authenticate(absl::string_view key) {
   absl::Status st = pool_->Transact(
       [&](postgres::Tx& tx) -> absl::Status {
         found.reset();
-        auto r =
-            tx.Exec(absl::StrCat("SELECT ", kColumns, " FROM gateway.api_keys WHERE key_sha256 = $1"), hash);
-        if (!r.ok()) return r.status();
-        if (!r->empty()) found = FromRow((*r)[0]);
+        ASSIGN_OR_RETURN(
+            auto r,
+            tx.Exec(absl::StrCat("SELECT ", kColumns, " FROM gateway.api_keys WHERE key_sha256 = $1"), hash));
+        if (!r.empty()) found = FromRow(r[0]);
         return absl::OkStatus();
       },
       {.read_only = true, .timeout = options_.query_timeout});

@@ -13,12 +13,15 @@
 #include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/gateway/fake_backends.h"
 #include "services/gateway/gateway_stack.h"
 
 namespace marketlens::gateway {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 bool Executable(const char* path) { return access(path, X_OK) == 0; }
 
@@ -30,8 +33,8 @@ TEST(DashboardTest, PagesWorkInHeadlessChromium) {
 
   auto pg = marketlens::testing::PostgresServer::StartOrDie();
   auto pool = postgres::PgPool::Create({.dsn = pg->dsn(), .max_size = 2});
-  ASSERT_TRUE(pool.ok());
-  ASSERT_TRUE(migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations").ok());
+  ASSERT_THAT(pool, IsOk());
+  ASSERT_THAT(migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations"), IsOk());
   auto backends = testing::FakeBackends::Start(/*products=*/30);
 
   GatewayStackOptions o;
@@ -43,9 +46,9 @@ TEST(DashboardTest, PagesWorkInHeadlessChromium) {
                 {"marketlens.recommender.v1.RecommenderService", backends->recommender_address()},
                 {"marketlens.collector.v1.CollectorService", backends->collector_address()}};
   auto stack = GatewayStack::Start(o, pool->get(), nullptr);
-  ASSERT_TRUE(stack.ok()) << stack.status();
+  ASSERT_THAT(stack, IsOk());
   auto key = (*stack)->api_keys()->Create("dashboard-test", {Scope::kWrite}, 0);
-  ASSERT_TRUE(key.ok());
+  ASSERT_THAT(key, IsOk());
 
   const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
   const std::string shots = absl::StrCat(outputs != nullptr ? outputs : "/tmp", "/dashboard-screenshots");

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/logging/log.h"
+#include "common/status/macros.h"
 #include "google/protobuf/util/time_util.h"
 #include "nlohmann/json.hpp"
 
@@ -74,52 +75,52 @@ absl::StatusOr<Erasure> ErasureStore::Create(const std::string& user_id, const s
                                              const std::vector<std::string>& steps) {
   if (user_id.empty()) return absl::InvalidArgumentError("user_id is required");
   Erasure out;
-  absl::Status s = pool_->Transact([&](postgres::Tx& tx) -> absl::Status {
-    auto tomb = tx.Exec(
-        "INSERT INTO privacy.tombstones (subject_hash) VALUES (privacy.subject_hash($1)) ON CONFLICT DO "
-        "NOTHING",
-        user_id);
-    if (!tomb.ok()) return tomb.status();
-    auto created = tx.Exec(
-        "INSERT INTO privacy.erasures (subject_hash, subject_id, requested_by, steps) "
-        "VALUES (privacy.subject_hash($1), $1, $2, string_to_array($3, ',')) "
-        "ON CONFLICT (subject_hash) WHERE state = 'pending' DO NOTHING",
-        user_id, requested_by, absl::StrJoin(steps, ","));
-    if (!created.ok()) return created.status();
-    auto job = tx.Exec(absl::StrCat("SELECT ", kErasureColumns,
-                                    " FROM privacy.erasures WHERE subject_hash = privacy.subject_hash($1) "
-                                    "AND state = 'pending'"),
-                       user_id);
-    if (!job.ok()) return job.status();
-    if (job->empty()) return absl::InternalError("the erasure job was not created");
-    out = FromRow((*job)[0]);
+  RETURN_IF_ERROR(pool_->Transact([&](postgres::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(
+        auto tomb,
+        tx.Exec(
+            "INSERT INTO privacy.tombstones (subject_hash) VALUES (privacy.subject_hash($1)) ON CONFLICT DO "
+            "NOTHING",
+            user_id));
+    ASSIGN_OR_RETURN(auto created,
+                     tx.Exec("INSERT INTO privacy.erasures (subject_hash, subject_id, requested_by, steps) "
+                             "VALUES (privacy.subject_hash($1), $1, $2, string_to_array($3, ',')) "
+                             "ON CONFLICT (subject_hash) WHERE state = 'pending' DO NOTHING",
+                             user_id, requested_by, absl::StrJoin(steps, ",")));
+    ASSIGN_OR_RETURN(
+        auto job, tx.Exec(absl::StrCat("SELECT ", kErasureColumns,
+                                       " FROM privacy.erasures WHERE subject_hash = privacy.subject_hash($1) "
+                                       "AND state = 'pending'"),
+                          user_id));
+    if (job.empty()) return absl::InternalError("the erasure job was not created");
+    out = FromRow(job[0]);
     return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
+  }));
   return out;
 }
 
 absl::StatusOr<Erasure> ErasureStore::Get(const std::string& id) {
   if (!LooksLikeUuid(id)) return absl::NotFoundError(absl::StrCat("erasure ", id, " not found"));
-  auto r =
-      pool_->Exec(absl::StrCat("SELECT ", kErasureColumns, " FROM privacy.erasures WHERE id = $1::uuid"), id);
-  if (!r.ok()) return r.status();
-  if (r->empty()) return absl::NotFoundError(absl::StrCat("erasure ", id, " not found"));
-  return FromRow((*r)[0]);
+  ASSIGN_OR_RETURN(auto r, pool_->Exec(absl::StrCat("SELECT ", kErasureColumns,
+                                                    " FROM privacy.erasures WHERE id = $1::uuid"),
+                                       id));
+  if (r.empty()) return absl::NotFoundError(absl::StrCat("erasure ", id, " not found"));
+  return FromRow(r[0]);
 }
 
 absl::StatusOr<std::vector<DueErasure>> ErasureStore::ClaimDue(absl::Duration lease, int limit) {
-  auto r = pool_->Exec(
-      "UPDATE privacy.erasures e SET next_try_at = now() + make_interval(secs => $1::double precision) "
-      "WHERE e.id IN (SELECT id FROM privacy.erasures WHERE state = 'pending' AND next_try_at <= now() "
-      "ORDER BY requested_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
-      "RETURNING e.id::text, e.subject_id, array_to_string(e.steps, ','), array_to_string(e.steps_done, "
-      "','), "
-      "e.attempts",
-      absl::ToDoubleSeconds(lease), limit);
-  if (!r.ok()) return r.status();
+  ASSIGN_OR_RETURN(
+      auto r,
+      pool_->Exec(
+          "UPDATE privacy.erasures e SET next_try_at = now() + make_interval(secs => $1::double precision) "
+          "WHERE e.id IN (SELECT id FROM privacy.erasures WHERE state = 'pending' AND next_try_at <= now() "
+          "ORDER BY requested_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
+          "RETURNING e.id::text, e.subject_id, array_to_string(e.steps, ','), array_to_string(e.steps_done, "
+          "','), "
+          "e.attempts",
+          absl::ToDoubleSeconds(lease), limit));
   std::vector<DueErasure> out;
-  for (const auto& row : *r) {
+  for (const auto& row : r) {
     DueErasure d;
     d.id = row[0].as<std::string>();
     d.subject_id = row[1].is_null() ? "" : row[1].as<std::string>();
@@ -138,13 +139,14 @@ absl::Status ErasureStore::RecordStep(const std::string& id, const std::string& 
     counts[absl::StrCat(step, "/", d.kind())] = d.count();
   const std::string kinds = counts.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return pool_->Transact([&](postgres::Tx& tx) -> absl::Status {
-    auto r = tx.Exec(
-        "UPDATE privacy.erasures SET steps_done = array_append(steps_done, $2::text), erased = erased || "
-        "$3::jsonb, "
-        "last_error = '', next_try_at = now() "
-        "WHERE id = $1::uuid AND state = 'pending' AND NOT ($2::text = ANY(steps_done))",
-        id, step, kinds);
-    if (!r.ok()) return r.status();
+    ASSIGN_OR_RETURN(
+        auto r,
+        tx.Exec(
+            "UPDATE privacy.erasures SET steps_done = array_append(steps_done, $2::text), erased = erased || "
+            "$3::jsonb, "
+            "last_error = '', next_try_at = now() "
+            "WHERE id = $1::uuid AND state = 'pending' AND NOT ($2::text = ANY(steps_done))",
+            id, step, kinds));
     // The last step: the job becomes the audit record, without the person's id.
     auto done = tx.Exec(
         "UPDATE privacy.erasures SET state = 'completed', completed_at = now(), subject_id = NULL "

@@ -16,6 +16,7 @@
 #include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
 #include "common/testing/free_port.h"
+#include "common/testing/grpc_status_matchers.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
 #include "gmock/gmock.h"
@@ -28,6 +29,7 @@
 namespace marketlens::gateway {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::testing::HasSubstr;
 using testing::HttpCall;
 
@@ -77,14 +79,14 @@ class GatewayMainTest : public ::testing::Test {
   void SetUp() override {
     pg_ = marketlens::testing::PostgresServer::StartOrDie();
     auto dsn = pg_->CreateDatabase("gateway_main");
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
+    ASSERT_THAT(dsn, IsOk());
     dsn_ = *dsn;
     auto pool = postgres::PgPool::Create({.dsn = dsn_, .max_size = 2});
-    ASSERT_TRUE(pool.ok());
+    ASSERT_THAT(pool, IsOk());
     auto applied = migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations");
-    ASSERT_TRUE(applied.ok()) << applied.status();
+    ASSERT_THAT(applied, IsOk());
     auto redis = marketlens::testing::RedisServer::Create();
-    ASSERT_TRUE(redis.ok()) << redis.status();
+    ASSERT_THAT(redis, IsOk());
     redis_ = *std::move(redis);
     backends_ = testing::FakeBackends::Start();
   }
@@ -134,7 +136,9 @@ TEST_F(GatewayMainTest, BinaryServesAndShutsDownGracefully) {
   auto http = marketlens::testing::PickFreePort();
   auto grpc_port = marketlens::testing::PickFreePort();
   auto metrics = marketlens::testing::PickFreePort();
-  ASSERT_TRUE(http.ok() && grpc_port.ok() && metrics.ok());
+  ASSERT_THAT(http, IsOk());
+  ASSERT_THAT(grpc_port, IsOk());
+  ASSERT_THAT(metrics, IsOk());
   const std::string err = TempPath("gateway.err");
   pid_ = Spawn({"services/gateway/gateway", absl::StrCat("--http_port=", *http),
                 absl::StrCat("--grpc_port=", *grpc_port), absl::StrCat("--metrics_port=", *metrics),
@@ -155,26 +159,26 @@ TEST_F(GatewayMainTest, BinaryServesAndShutsDownGracefully) {
 
   const std::vector<std::pair<std::string, std::string>> auth = {{"Authorization", "Bearer " + key}};
   auto r = HttpCall(*http, "GET", "/api/v1/products?page_size=2", auth);
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_THAT(r->body, HasSubstr("\"totalSize\":\"10\""));
   EXPECT_EQ(r->Header("x-cache"), "MISS");
   r = HttpCall(*http, "GET", "/api/v1/products?page_size=2", auth);
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->Header("x-cache"), "HIT") << "Redis from --redis_address caches: " << ReadFile(err);
   r = HttpCall(*http, "GET", "/api/v1/products", {{"Authorization", "Bearer " + doomed}});
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 401);
   r = HttpCall(*http, "GET", "/");
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
   EXPECT_THAT(r->Header("content-type"), HasSubstr("text/html"));
   EXPECT_THAT(r->body, HasSubstr("marketlens"));
   r = HttpCall(*http, "GET", "/openapi.json");
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_THAT(r->body, HasSubstr("\"/api/v1/products\""));
   r = HttpCall(*metrics, "GET", "/metrics");
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_THAT(r->body, HasSubstr("http_requests_total{"));
 
   // The admin API on the gRPC port.
@@ -185,36 +189,36 @@ TEST_F(GatewayMainTest, BinaryServesAndShutsDownGracefully) {
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   v1::ListApiKeysResponse keys;
   grpc::Status st = stub->ListApiKeys(&ctx, v1::ListApiKeysRequest(), &keys);
-  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_THAT(st, IsOk());
   EXPECT_EQ(keys.keys_size(), 2);
   grpc::ClientContext ctx2;
   v1::CreateApiKeyRequest create;
   create.set_name("over-grpc");
   create.add_scopes(v1::SCOPE_ADMIN);
   v1::CreateApiKeyResponse created;
-  ASSERT_TRUE(stub->CreateApiKey(&ctx2, create, &created).ok());
+  ASSERT_THAT(stub->CreateApiKey(&ctx2, create, &created), IsOk());
   r = HttpCall(*http, "POST", "/api/v1/models/als-2:promote", {{"X-Api-Key", created.secret()}});
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200) << r->body;
   grpc::ClientContext ctx3;
   v1::RevokeApiKeyRequest revoke;
   revoke.set_id(created.key().id());
   v1::ApiKey revoked;
-  ASSERT_TRUE(stub->RevokeApiKey(&ctx3, revoke, &revoked).ok());
+  ASSERT_THAT(stub->RevokeApiKey(&ctx3, revoke, &revoked), IsOk());
   EXPECT_TRUE(revoked.has_revoked_at());
   r = HttpCall(*http, "GET", "/api/v1/models", {{"X-Api-Key", created.secret()}});
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 401) << "revoked over gRPC: refused at once by the same process";
 
   // SIGTERM: /readyz fails during the lame duck while requests are still served, then the process exits 0.
   ASSERT_EQ(kill(pid_, SIGTERM), 0);
   absl::SleepFor(absl::Milliseconds(150));
   r = HttpCall(*http, "GET", "/readyz");
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 503);
   EXPECT_THAT(r->body, HasSubstr("draining"));
   r = HttpCall(*http, "GET", "/api/v1/alerts", auth);
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
   int status = 0;
   bool exited = false;

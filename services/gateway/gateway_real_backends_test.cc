@@ -35,6 +35,7 @@
 #include "common/testing/free_port.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
@@ -51,6 +52,7 @@ using ::testing::HasSubstr;
 using testing::HttpCall;
 using testing::TestResponse;
 using Headers = std::vector<std::pair<std::string, std::string>>;
+using ::marketlens::testing::IsOk;
 
 std::string OutputPath(const std::string& name) {
   const char* dir = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
@@ -102,15 +104,15 @@ class RealBackendsTest : public ::testing::Test {
     const absl::Time start = absl::Now();
     pg_ = marketlens::testing::PostgresServer::StartOrDie().release();
     auto dsn = pg_->CreateDatabase("real_backends");
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
+    ASSERT_THAT(dsn, IsOk());
     dsn_ = new std::string(*dsn);
     auto pool = postgres::PgPool::Create({.dsn = *dsn_, .max_size = 4});
-    ASSERT_TRUE(pool.ok()) << pool.status();
+    ASSERT_THAT(pool, IsOk());
     pool_ = pool->release();
     auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_TRUE(applied.ok()) << applied.status();
+    ASSERT_THAT(applied, IsOk());
     auto redis_server = marketlens::testing::RedisServer::Create();
-    ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+    ASSERT_THAT(redis_server, IsOk());
     redis_server_ = redis_server->release();
     redis::RedisOptions ro;
     ro.host = redis_server_->host();
@@ -120,7 +122,7 @@ class RealBackendsTest : public ::testing::Test {
 
     auto port = [] {
       absl::StatusOr<int> p = marketlens::testing::PickFreePort();
-      EXPECT_TRUE(p.ok()) << p.status();
+      EXPECT_THAT(p, IsOk());
       return p.ok() ? *p : 0;
     };
     const int marketplace = port(), collector = port(), analyzer = port(), recommender = port();
@@ -171,12 +173,12 @@ class RealBackendsTest : public ::testing::Test {
     o.erasure.max_backoff = absl::Seconds(1);
     o.erasure.step_timeout = absl::Seconds(5);
     auto stack = GatewayStack::Start(o, pool_, redis_);
-    ASSERT_TRUE(stack.ok()) << stack.status();
+    ASSERT_THAT(stack, IsOk());
     stack_ = stack->release();
     port_ = stack_->http_port();
     auto make = [](const char* name, Scope scope) {
       auto k = stack_->api_keys()->Create(name, {scope}, 0);
-      EXPECT_TRUE(k.ok()) << k.status();
+      EXPECT_THAT(k, IsOk());
       return new std::string(k.ok() ? k->secret : "");
     };
     read_key_ = make("reader", Scope::kRead);
@@ -264,7 +266,7 @@ class RealBackendsTest : public ::testing::Test {
     if (!key.empty()) headers.emplace_back("Authorization", absl::StrCat("Bearer ", key));
     if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
     auto r = HttpCall(port_, method, target, headers, body, absl::Seconds(20));
-    EXPECT_TRUE(r.ok()) << method << " " << target << ": " << r.status();
+    EXPECT_THAT(r, IsOk()) << method << " " << target << ": " << r.status();
     return r.ok() ? *r : TestResponse();
   }
 
@@ -400,7 +402,7 @@ TEST_F(RealBackendsTest, EveryRouteOfTheOpenApiDocument) {
   };
 
   auto doc_resp = HttpCall(port_, "GET", "/openapi.json");
-  ASSERT_TRUE(doc_resp.ok());
+  ASSERT_THAT(doc_resp, IsOk());
   const google::protobuf::Struct doc = ParseStruct(doc_resp->body);
   const google::protobuf::Struct* paths = Field(doc, "paths");
   ASSERT_NE(paths, nullptr);
@@ -537,7 +539,7 @@ std::map<std::string, int64_t> RowsNaming(postgres::PgPool& pool, const std::str
       "WHERE t.table_type = 'BASE TABLE' AND c.data_type = 'text' "
       "AND table_schema IN ('raw', 'ingest', 'insights', 'recsys', 'ops', 'gateway') "
       "AND NOT (table_schema = 'recsys' AND table_name = 'forgotten_users')");
-  EXPECT_TRUE(columns.ok()) << columns.status();
+  EXPECT_THAT(columns, IsOk());
   if (!columns.ok()) return found;
   std::string pattern = "(^|[^A-Za-z0-9_.@-])";
   for (char ch : needle) {
@@ -551,7 +553,7 @@ std::map<std::string, int64_t> RowsNaming(postgres::PgPool& pool, const std::str
     auto n = pool.Exec(
         absl::StrCat("SELECT count(*) FROM ", table, " WHERE \"", column, "\" = $1 OR \"", column, "\" ~ $2"),
         needle, pattern);
-    EXPECT_TRUE(n.ok()) << table << "." << column << ": " << n.status();
+    EXPECT_THAT(n, IsOk()) << table << "." << column << ": " << n.status();
     if (n.ok() && (*n)[0][0].as<int64_t>() > 0) found[table + "." + column] = (*n)[0][0].as<int64_t>();
   }
   return found;
@@ -559,7 +561,7 @@ std::map<std::string, int64_t> RowsNaming(postgres::PgPool& pool, const std::str
 
 int64_t Count(postgres::PgPool& pool, const std::string& sql, const std::string& arg) {
   auto r = pool.Exec(sql, arg);
-  EXPECT_TRUE(r.ok()) << sql << ": " << r.status();
+  EXPECT_THAT(r, IsOk()) << sql << ": " << r.status();
   return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
 }
 
@@ -676,7 +678,7 @@ TEST_F(RealBackendsTest, ErasureAcrossTheRealServicesSurvivesAServiceDownAndStay
     auto ingested = HttpCall(port_, "POST", "/api/v1/ingest?kind=contacts&filename=privacy.csv",
                              {{"Authorization", "Bearer " + *write_key_}, {"Content-Type", "text/csv"}}, csv,
                              absl::Seconds(20));
-    ASSERT_TRUE(ingested.ok()) << ingested.status();
+    ASSERT_THAT(ingested, IsOk());
     ASSERT_EQ(ingested->status, 200) << ingested->body;
     EXPECT_THAT(ingested->body, HasSubstr(R"("erasedSubject":"1")")) << ingested->body;
   }

@@ -8,6 +8,7 @@
 #include "common/logging/log.h"
 #include "common/metrics/exposer.h"
 #include "common/server/channel.h"
+#include "common/status/macros.h"
 #include "grpcpp/server_builder.h"
 #include "marketlens/analyzer/v1/analyzer.pb.h"
 #include "marketlens/collector/v1/collector.pb.h"
@@ -56,9 +57,8 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(GatewayStackOp
   std::unique_ptr<GatewayStack> s(new GatewayStack());
   auto registry = options.registry != nullptr ? options.registry : metrics::DefaultRegistry();
 
-  absl::StatusOr<RouteTable> routes = RouteTable::Build(FrontedServices());
-  if (!routes.ok()) return routes.status();
-  s->routes_ = *std::move(routes);
+  ASSIGN_OR_RETURN(RouteTable routes, RouteTable::Build(FrontedServices()));
+  s->routes_ = std::move(routes);
 
   absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels;
   std::vector<HealthTarget> targets;
@@ -100,10 +100,9 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(GatewayStackOp
   }
   if (s->erasure_driver_ != nullptr && options.run_erasure_driver) s->erasure_driver_->Start();
 
-  absl::StatusOr<std::unique_ptr<Transcoder>> transcoder =
-      Transcoder::Create(&s->routes_, std::move(channels), options.transcoder);
-  if (!transcoder.ok()) return transcoder.status();
-  s->transcoder_ = *std::move(transcoder);
+  ASSIGN_OR_RETURN(std::unique_ptr<Transcoder> transcoder,
+                   Transcoder::Create(&s->routes_, std::move(channels), options.transcoder));
+  s->transcoder_ = std::move(transcoder);
 
   std::vector<ExtraCheck> extra;
   if (postgres != nullptr) {
@@ -121,9 +120,8 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(GatewayStackOp
   s->metrics_ = std::make_unique<HttpMetrics>(registry);
 
   if (!options.static_dir.empty()) {
-    absl::StatusOr<StaticAssets> assets = StaticAssets::FromDirectory(options.static_dir);
-    if (!assets.ok()) return assets.status();
-    s->assets_ = *std::move(assets);
+    ASSIGN_OR_RETURN(StaticAssets assets, StaticAssets::FromDirectory(options.static_dir));
+    s->assets_ = std::move(assets);
   } else {
     s->assets_ = StaticAssets::Embedded();
   }
@@ -150,11 +148,11 @@ absl::StatusOr<std::unique_ptr<GatewayStack>> GatewayStack::Start(GatewayStackOp
   options.http.on_protocol_error = [gw](int status, absl::string_view reason, absl::string_view remote) {
     gw->OnProtocolError(status, reason, remote);
   };
-  absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
-      options.http,
-      [gw](HttpRequest request, Responder respond) { gw->Handle(std::move(request), std::move(respond)); });
-  if (!http.ok()) return http.status();
-  s->http_ = *std::move(http);
+  ASSIGN_OR_RETURN(std::unique_ptr<HttpServer> http,
+                   HttpServer::Start(options.http, [gw](HttpRequest request, Responder respond) {
+                     gw->Handle(std::move(request), std::move(respond));
+                   }));
+  s->http_ = std::move(http);
   logging::Info("gateway listening", {{"http_port", s->http_->port()},
                                       {"routes", static_cast<int>(s->routes_.routes().size())},
                                       {"static_files", static_cast<int>(s->assets_.size())}});

@@ -19,6 +19,7 @@
 #include "common/testing/free_port.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -42,6 +43,7 @@ using testing::TestConnection;
 using testing::TestResponse;
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
+using ::marketlens::testing::IsOk;
 
 // Parses JSON into a proto (the response's own message: checks the JSON mapping both ways).
 template <typename M>
@@ -72,15 +74,15 @@ class GatewayTest : public ::testing::Test {
   static void SetUpTestSuite() {
     pg_server_ = marketlens::testing::PostgresServer::StartOrDie().release();
     auto dsn = pg_server_->CreateDatabase("gateway_test");
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
+    ASSERT_THAT(dsn, IsOk());
     auto pool = postgres::PgPool::Create({.dsn = *dsn, .max_size = 4});
-    ASSERT_TRUE(pool.ok()) << pool.status();
+    ASSERT_THAT(pool, IsOk());
     pool_ = pool->release();
     auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_TRUE(applied.ok()) << applied.status();
+    ASSERT_THAT(applied, IsOk());
 
     auto redis_server = marketlens::testing::RedisServer::Create();
-    ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+    ASSERT_THAT(redis_server, IsOk());
     redis_server_ = redis_server->release();
     redis::RedisOptions ro;
     ro.host = redis_server_->host();
@@ -90,13 +92,13 @@ class GatewayTest : public ::testing::Test {
 
     backends_ = testing::FakeBackends::Start().release();
     auto stack = GatewayStack::Start(DefaultOptions(), pool_, redis_);
-    ASSERT_TRUE(stack.ok()) << stack.status();
+    ASSERT_THAT(stack, IsOk());
     stack_ = stack->release();
     port_ = stack_->http_port();
 
     auto make = [](const char* name, std::vector<Scope> scopes, int rate) {
       auto k = stack_->api_keys()->Create(name, scopes, rate);
-      EXPECT_TRUE(k.ok()) << k.status();
+      EXPECT_THAT(k, IsOk());
       return k.ok() ? k->secret : std::string();
     };
     read_key_ = new std::string(make("reader", {Scope::kRead}, 0));
@@ -140,7 +142,7 @@ class GatewayTest : public ::testing::Test {
     if (!key.empty()) headers.emplace_back("Authorization", absl::StrCat("Bearer ", key));
     if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
     auto r = HttpCall(port == 0 ? port_ : port, method, target, headers, body);
-    EXPECT_TRUE(r.ok()) << method << " " << target << ": " << r.status();
+    EXPECT_THAT(r, IsOk()) << method << " " << target << ": " << r.status();
     return r.ok() ? *r : TestResponse();
   }
   static TestResponse Get(absl::string_view target, const std::string& key = *read_key_,
@@ -260,10 +262,10 @@ TEST_F(GatewayTest, ErasureJobAndExport) {
       "SELECT count(*) FROM privacy.erasures WHERE id = $1::uuid AND subject_id IS NULL AND state = "
       "'completed'",
       job.id());
-  ASSERT_TRUE(row.ok()) << row.status();
+  ASSERT_THAT(row, IsOk());
   EXPECT_EQ((*row)[0][0].as<int>(), 1);
   auto tomb = pool_->Exec("SELECT privacy.is_erased('u-erase'), privacy.is_erased('u-other')");
-  ASSERT_TRUE(tomb.ok()) << tomb.status();
+  ASSERT_THAT(tomb, IsOk());
   EXPECT_TRUE((*tomb)[0][0].as<bool>());
   EXPECT_FALSE((*tomb)[0][1].as<bool>());
 
@@ -281,10 +283,10 @@ TEST_F(GatewayTest, ErasureJobAndExport) {
 // driver that died is taken over once its lease ends; a repeated request while pending is the same job.
 TEST_F(GatewayTest, ErasureDriverResumesAfterAServiceFailureAndAGatewayRestart) {
   auto dsn = pg_server_->CreateDatabase("gateway_erasure_driver");
-  ASSERT_TRUE(dsn.ok()) << dsn.status();
+  ASSERT_THAT(dsn, IsOk());
   auto pool = postgres::PgPool::Create({.dsn = *dsn, .max_size = 2});
-  ASSERT_TRUE(pool.ok()) << pool.status();
-  ASSERT_TRUE(migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations").ok());
+  ASSERT_THAT(pool, IsOk());
+  ASSERT_THAT(migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations"), IsOk());
   ErasureStore store(pool->get());
   std::atomic<bool> analyzer_up{false};
   std::atomic<int> recommender_calls{0};
@@ -318,14 +320,14 @@ TEST_F(GatewayTest, ErasureDriverResumesAfterAServiceFailureAndAGatewayRestart) 
                                      .registry = metrics};
 
   auto job = store.Create("person-1", "key-1");
-  ASSERT_TRUE(job.ok()) << job.status();
+  ASSERT_THAT(job, IsOk());
   EXPECT_EQ(store.Create("person-1", "key-2")->id(), job->id());  // pending: the same job
   {
     ErasureDriver first(&store, steps, fast);
     EXPECT_EQ(first.RunOnce(), 1);  // collector done; the analyzer is down
   }                                 // this gateway goes away
   auto pending = store.Get(job->id());
-  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_THAT(pending, IsOk());
   EXPECT_EQ(pending->state(), "pending");
   EXPECT_THAT(pending->steps_done(), ::testing::ElementsAre("collector"));
   EXPECT_THAT(pending->steps_pending(), ::testing::ElementsAre("analyzer", "recommender"));
@@ -364,9 +366,9 @@ TEST_F(GatewayTest, ErasureDriverResumesAfterAServiceFailureAndAGatewayRestart) 
 
   // A driver claims a job and dies before recording anything: the job waits for the lease, then completes.
   auto orphan = store.Create("person-2", "key-1");
-  ASSERT_TRUE(orphan.ok());
+  ASSERT_THAT(orphan, IsOk());
   auto claimed = store.ClaimDue(absl::Milliseconds(300));
-  ASSERT_TRUE(claimed.ok());
+  ASSERT_THAT(claimed, IsOk());
   ASSERT_EQ(claimed->size(), 1u);
   ErasureDriver taker(&store, steps, fast);
   EXPECT_EQ(taker.RunOnce(), 0);  // still leased
@@ -375,7 +377,7 @@ TEST_F(GatewayTest, ErasureDriverResumesAfterAServiceFailureAndAGatewayRestart) 
   EXPECT_EQ(store.Get(orphan->id())->state(), "completed");
   // Nothing keeps the ids once completed.
   auto ids = (*pool)->Exec("SELECT count(*) FROM privacy.erasures WHERE subject_id IS NOT NULL");
-  ASSERT_TRUE(ids.ok());
+  ASSERT_THAT(ids, IsOk());
   EXPECT_EQ((*ids)[0][0].as<int>(), 0);
 }
 
@@ -553,7 +555,7 @@ TEST_F(GatewayTest, BadRequestsNameTheField) {
 TEST_F(GatewayTest, UnsupportedContentTypeIs415) {
   auto r = HttpCall(port_, "POST", "/api/v1/analyze",
                     {{"Authorization", "Bearer " + *write_key_}, {"Content-Type", "text/plain"}}, "hello");
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 415);
   EXPECT_EQ(ParseError(r->body).code, "INVALID_ARGUMENT");
   // application/json with a charset, and +json types, are fine.
@@ -561,7 +563,7 @@ TEST_F(GatewayTest, UnsupportedContentTypeIs415) {
       port_, "POST", "/api/v1/analyze",
       {{"Authorization", "Bearer " + *write_key_}, {"Content-Type", "application/json; charset=utf-8"}},
       R"({"text":"fine"})");
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
 }
 
@@ -579,9 +581,9 @@ TEST_F(GatewayTest, OversizedBodyIs413) {
 
 TEST_F(GatewayTest, SlowClientsAreCutOffAndOthersServed) {
   auto slow = TestConnection::Connect(port_);
-  ASSERT_TRUE(slow.ok());
-  ASSERT_TRUE(
-      slow->Send("POST /api/v1/analyze HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"te").ok());
+  ASSERT_THAT(slow, IsOk());
+  ASSERT_THAT(slow->Send("POST /api/v1/analyze HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"te"),
+              IsOk());
   // While it dawdles, others are served.
   for (int i = 0; i < 3; ++i) EXPECT_EQ(Get("/api/v1/alerts").status, 200);
   const absl::Time start = absl::Now();
@@ -642,13 +644,13 @@ TEST_F(GatewayTest, ClientGoingAwayCancelsTheBackendCall) {
   const absl::Time start = absl::Now();
   {
     auto c = TestConnection::Connect(port_);
-    ASSERT_TRUE(c.ok()) << c.status();
-    ASSERT_TRUE(c->SendRequest("POST", "/api/v1/analyze",
+    ASSERT_THAT(c, IsOk());
+    ASSERT_THAT(c->SendRequest("POST", "/api/v1/analyze",
                                {{"Authorization", absl::StrCat("Bearer ", *write_key_)},
                                 {"Content-Type", "application/json"},
                                 {"X-Request-Id", "gone-client"}},
-                               R"({"text":"sleep:4000"})")
-                    .ok());
+                               R"({"text":"sleep:4000"})"),
+                IsOk());
     ASSERT_TRUE(WaitFor([] { return backends_->analyzer.sleeping.load() > 0; }, absl::Seconds(5)));
   }  // the client closes its socket while the backend works
   // The backend sees its call cancelled long before it would have answered.
@@ -709,11 +711,11 @@ TEST_F(GatewayTest, ApiKeysAndScopes) {
   EXPECT_EQ(r.status, 401);
   EXPECT_THAT(ParseError(r.body).message, HasSubstr("unknown"));
   auto basic = HttpCall(port_, "GET", "/api/v1/products", {{"Authorization", "Basic dXNlcjpwYXNz"}});
-  ASSERT_TRUE(basic.ok());
+  ASSERT_THAT(basic, IsOk());
   EXPECT_EQ(basic->status, 401);
   // X-Api-Key works as well as Bearer.
   auto header = HttpCall(port_, "GET", "/api/v1/products", {{"X-Api-Key", *read_key_}});
-  ASSERT_TRUE(header.ok());
+  ASSERT_THAT(header, IsOk());
   EXPECT_EQ(header->status, 200);
   // Insufficient scope: read cannot write, write cannot do admin things; admin can do all.
   r = Post("/api/v1/feedback", R"({"userId":"u","itemId":"p1","event":"FEEDBACK_EVENT_LIKE"})", *read_key_);
@@ -731,9 +733,9 @@ TEST_F(GatewayTest, ApiKeysAndScopes) {
 
 TEST_F(GatewayTest, RevokedKeysStopWorking) {
   auto k = stack_->api_keys()->Create("temp", {Scope::kRead}, 0);
-  ASSERT_TRUE(k.ok());
+  ASSERT_THAT(k, IsOk());
   EXPECT_EQ(Get("/api/v1/alerts", k->secret).status, 200);
-  ASSERT_TRUE(stack_->api_keys()->Revoke(k->key.id).ok());
+  ASSERT_THAT(stack_->api_keys()->Revoke(k->key.id), IsOk());
   TestResponse r = Get("/api/v1/alerts", k->secret);
   EXPECT_EQ(r.status, 401);
   EXPECT_THAT(ParseError(r.body).message, HasSubstr("revoked"));
@@ -741,7 +743,7 @@ TEST_F(GatewayTest, RevokedKeysStopWorking) {
 
 TEST_F(GatewayTest, PerKeyRateLimit) {
   auto k = stack_->api_keys()->Create("slow-partner", {Scope::kRead}, 1);  // 1/s, burst 2
-  ASSERT_TRUE(k.ok());
+  ASSERT_THAT(k, IsOk());
   int ok = 0;
   TestResponse limited;
   for (int i = 0; i < 4; ++i) {
@@ -765,19 +767,19 @@ TEST_F(GatewayTest, PerKeyRateLimit) {
 
 TEST_F(GatewayTest, ApiKeysLiveHashedInPostgres) {
   auto k = stack_->api_keys()->Create("audit", {Scope::kRead, Scope::kWrite}, 7);
-  ASSERT_TRUE(k.ok());
+  ASSERT_THAT(k, IsOk());
   EXPECT_TRUE(absl::StartsWith(k->secret, absl::StrCat("mlk_", k->key.id, "_")));
   auto row = pool_->Exec(
       "SELECT key_sha256, array_to_string(scopes, ','), rate_limit_per_second FROM "
       "gateway.api_keys WHERE id = $1",
       k->key.id);
-  ASSERT_TRUE(row.ok()) << row.status();
+  ASSERT_THAT(row, IsOk());
   ASSERT_EQ(row->size(), 1u);
   EXPECT_EQ((*row)[0][0].as<std::string>(), ApiKeyStore::HashKey(k->secret));
   EXPECT_EQ((*row)[0][1].as<std::string>(), "read,write");
   EXPECT_EQ((*row)[0][2].as<int>(), 7);
   auto all = pool_->Exec("SELECT count(*) FROM gateway.api_keys WHERE key_sha256 = $1 OR id = $1", k->secret);
-  ASSERT_TRUE(all.ok());
+  ASSERT_THAT(all, IsOk());
   EXPECT_EQ((*all)[0][0].as<int>(), 0) << "the key itself is stored nowhere";
 }
 
@@ -788,7 +790,7 @@ TEST_F(GatewayTest, Cors) {
                       {{"Origin", "http://dash.example"},
                        {"Access-Control-Request-Method", "POST"},
                        {"Access-Control-Request-Headers", "authorization,content-type"}});
-  ASSERT_TRUE(pre.ok());
+  ASSERT_THAT(pre, IsOk());
   EXPECT_EQ(pre->status, 204);
   EXPECT_EQ(pre->Header("access-control-allow-origin"), "http://dash.example");
   EXPECT_THAT(pre->Header("access-control-allow-methods"), HasSubstr("POST"));
@@ -796,7 +798,7 @@ TEST_F(GatewayTest, Cors) {
   // Another origin: no CORS headers.
   auto other = HttpCall(port_, "OPTIONS", "/api/v1/feedback",
                         {{"Origin", "http://evil.example"}, {"Access-Control-Request-Method", "POST"}});
-  ASSERT_TRUE(other.ok());
+  ASSERT_THAT(other, IsOk());
   EXPECT_EQ(other->Header("access-control-allow-origin"), "");
   // Actual requests from the allowed origin expose the headers a client needs, errors included.
   TestResponse r = Get("/api/v1/products", *read_key_, {{"Origin", "http://dash.example"}});
@@ -809,15 +811,15 @@ TEST_F(GatewayTest, Cors) {
 
 TEST_F(GatewayTest, HealthAndReadiness) {
   auto h = HttpCall(port_, "GET", "/healthz");
-  ASSERT_TRUE(h.ok());
+  ASSERT_THAT(h, IsOk());
   EXPECT_EQ(h->status, 200);
   auto ready = HttpCall(port_, "GET", "/readyz");
-  ASSERT_TRUE(ready.ok());
+  ASSERT_THAT(ready, IsOk());
   EXPECT_EQ(ready->status, 200) << ready->body;
   EXPECT_THAT(ready->body, HasSubstr(R"("marketlens.analyzer.v1.AnalyzerService":"SERVING")"));
   EXPECT_THAT(ready->body, HasSubstr(R"("postgres":"OK")"));
   auto post = HttpCall(port_, "POST", "/healthz");
-  ASSERT_TRUE(post.ok());
+  ASSERT_THAT(post, IsOk());
   EXPECT_EQ(post->status, 405);
 }
 
@@ -825,7 +827,7 @@ TEST_F(GatewayTest, MetricsByRouteAndCode) {
   Get("/api/v1/products/p1");
   Get("/api/v1/products/nope");
   auto m = HttpCall(port_, "GET", "/metrics");
-  ASSERT_TRUE(m.ok());
+  ASSERT_THAT(m, IsOk());
   EXPECT_EQ(m->status, 200);
   EXPECT_THAT(m->Header("content-type"), HasSubstr("text/plain"));
   EXPECT_THAT(
@@ -849,7 +851,7 @@ TEST_F(GatewayTest, MetricsByRouteAndCode) {
 
 TEST_F(GatewayTest, OpenApiDocumentDescribesEveryRoute) {
   auto r = HttpCall(port_, "GET", "/openapi.json");
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->status, 200);
   google::protobuf::Struct doc = Parse<google::protobuf::Struct>(r->body);
   EXPECT_EQ(doc.fields().at("openapi").string_value(), "3.0.3");
@@ -924,7 +926,7 @@ TEST_F(GatewayTest, OpenApiDocumentDescribesEveryRoute) {
 
 TEST_F(GatewayTest, UnknownNonApiPathsAre404) {
   auto r = HttpCall(port_, "GET", "/no-such-file.js");
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 404);
   EXPECT_EQ(ParseError(r->body).code, "NOT_FOUND");
 }
@@ -959,7 +961,7 @@ TEST_F(GatewayTest, HotListReadsAreCachedAndInvalidated) {
   EXPECT_EQ(Get(target).Header("x-cache"), "MISS");
   EXPECT_EQ(Get(target).Header("x-cache"), "HIT");
   // ...and so does a backend bumping its generation itself.
-  ASSERT_TRUE(redis_->Incr(ResponseCache::GenerationKey("marketlens.analyzer.v1.AnalyzerService")).ok());
+  ASSERT_THAT(redis_->Incr(ResponseCache::GenerationKey("marketlens.analyzer.v1.AnalyzerService")), IsOk());
   EXPECT_EQ(Get(target).Header("x-cache"), "MISS");
   // Errors are not cached; uncached routes have no X-Cache.
   EXPECT_EQ(Get("/api/v1/products?page_size=500").Header("x-cache"), "");
@@ -1004,13 +1006,13 @@ TEST_F(GatewayTest, RedisDownMeansNoCacheNotErrors) {
   const std::string target = "/api/v1/alerts?product_id=p5";
   Get(target);
   ASSERT_EQ(Get(target).Header("x-cache"), "HIT");
-  ASSERT_TRUE(redis_server_->Stop().ok());
+  ASSERT_THAT(redis_server_->Stop(), IsOk());
   for (int i = 0; i < 3; ++i) {
     TestResponse r = Get(target);
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.Header("x-cache"), "MISS");
   }
-  ASSERT_TRUE(redis_server_->Start().ok());
+  ASSERT_THAT(redis_server_->Start(), IsOk());
   // Back after the client's down backoff.
   bool hit = false;
   for (int i = 0; i < 50 && !hit; ++i) {
@@ -1026,18 +1028,18 @@ TEST_F(GatewayTest, RedisDownMeansNoCacheNotErrors) {
 TEST_F(GatewayTest, BackendDownIs503AndNotReady) {
   GatewayStackOptions o = DefaultOptions();
   auto port = marketlens::testing::PickFreePort();
-  ASSERT_TRUE(port.ok());
+  ASSERT_THAT(port, IsOk());
   o.backends["marketlens.recommender.v1.RecommenderService"] = absl::StrCat("127.0.0.1:", *port);
   o.transcoder.default_timeout = absl::Seconds(2);
   auto stack = GatewayStack::Start(o, pool_, redis_);
-  ASSERT_TRUE(stack.ok()) << stack.status();
+  ASSERT_THAT(stack, IsOk());
   const int p = (*stack)->http_port();
   TestResponse r = Call("GET", "/api/v1/recommendations?user_id=u1", *read_key_, "", {}, p);
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(ParseError(r.body).code, "UNAVAILABLE");
   EXPECT_EQ(Call("GET", "/api/v1/products", *read_key_, "", {}, p).status, 200) << "the others still work";
   auto ready = HttpCall(p, "GET", "/readyz");
-  ASSERT_TRUE(ready.ok());
+  ASSERT_THAT(ready, IsOk());
   EXPECT_EQ(ready->status, 503);
   EXPECT_THAT(ready->body, HasSubstr(R"("status":"not_ready")"));
   EXPECT_THAT(ready->body, HasSubstr(R"("marketlens.analyzer.v1.AnalyzerService":"SERVING")"));
@@ -1048,7 +1050,7 @@ TEST_F(GatewayTest, AnonymousReadScope) {
   GatewayStackOptions o = DefaultOptions();
   o.gateway.anonymous_scope = Scope::kRead;
   auto stack = GatewayStack::Start(o, pool_, redis_);
-  ASSERT_TRUE(stack.ok()) << stack.status();
+  ASSERT_THAT(stack, IsOk());
   const int p = (*stack)->http_port();
   EXPECT_EQ(Call("GET", "/api/v1/products", "", "", {}, p).status, 200);
   TestResponse w = Call("POST", "/api/v1/feedback", "",
@@ -1091,13 +1093,13 @@ TEST_F(GatewayTest, AccessLogLines) {
 
 TEST_F(GatewayTest, KeepAliveAcrossManyRequests) {
   auto c = TestConnection::Connect(port_);
-  ASSERT_TRUE(c.ok());
+  ASSERT_THAT(c, IsOk());
   for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(c->SendRequest("GET", absl::StrCat("/api/v1/similar-items?item_id=p", i),
-                               {{"Authorization", "Bearer " + *read_key_}})
-                    .ok());
+    ASSERT_THAT(c->SendRequest("GET", absl::StrCat("/api/v1/similar-items?item_id=p", i),
+                               {{"Authorization", "Bearer " + *read_key_}}),
+                IsOk());
     auto r = c->ReadResponse();
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
     ASSERT_EQ(r->status, 200);
     EXPECT_THAT(r->body, HasSubstr(absl::StrCat("p", i, "-sim0")));
   }

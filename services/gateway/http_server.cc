@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging/log.h"
+#include "common/status/macros.h"
 #include "services/gateway/http_server_impl.h"
 #include "services/gateway/http_session.h"
 
@@ -141,7 +142,7 @@ void HttpServer::Impl::Accept() {
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
                                                               HttpHandler handler) {
   auto impl = std::make_shared<Impl>(std::move(options), std::move(handler));
-  if (absl::Status st = impl->Listen(); !st.ok()) return st;
+  RETURN_IF_ERROR(impl->Listen());
   impl->Run();
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/gateway/test_http_client.h"
@@ -15,6 +16,7 @@
 namespace marketlens::gateway {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::testing::HasSubstr;
 using testing::HttpCall;
 using testing::TestConnection;
@@ -50,7 +52,7 @@ class HttpServerTest : public ::testing::Test {
     };
     auto s = HttpServer::Start(
         options, [this](HttpRequest req, Responder respond) { Handle(std::move(req), respond); });
-    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_THAT(s, IsOk());
     server_ = *std::move(s);
   }
 
@@ -165,11 +167,11 @@ HttpServerOptions StreamingOptions() {
 TEST_F(HttpServerTest, ServesAndKeepsAlive) {
   StartServer();
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_THAT(c, IsOk());
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(c->SendRequest("POST", absl::StrCat("/echo?i=", i), {{"X-Test", "yes"}}, "hello").ok());
+    ASSERT_THAT(c->SendRequest("POST", absl::StrCat("/echo?i=", i), {{"X-Test", "yes"}}, "hello"), IsOk());
     auto r = c->ReadResponse();
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(r->body, absl::StrCat("POST /echo i=", i, " 5 yes"));
     EXPECT_TRUE(r->keep_alive);
@@ -177,9 +179,9 @@ TEST_F(HttpServerTest, ServesAndKeepsAlive) {
   }
   EXPECT_EQ(server_->open_connections(), 1);
   // Connection: close is honoured.
-  ASSERT_TRUE(c->SendRequest("GET", "/echo", {{"Connection", "close"}}).ok());
+  ASSERT_THAT(c->SendRequest("GET", "/echo", {{"Connection", "close"}}), IsOk());
   auto r = c->ReadResponse();
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_FALSE(r->keep_alive);
   EXPECT_TRUE(c->WaitClosed(absl::Seconds(2)));
 }
@@ -187,16 +189,16 @@ TEST_F(HttpServerTest, ServesAndKeepsAlive) {
 TEST_F(HttpServerTest, ResponsesBiggerThanTheSocketBufferArriveWhole) {
   StartServer();
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
+  ASSERT_THAT(c, IsOk());
   constexpr int kBytes = 8 << 20;
   // Pipelined behind the big one: parsed only once the big response is out.
-  ASSERT_TRUE(c->Send(absl::StrCat("GET /big?bytes=", kBytes, " HTTP/1.1\r\nHost: x\r\n\r\n",
-                                   "GET /echo?after=big HTTP/1.1\r\nHost: x\r\n\r\n"))
-                  .ok());
+  ASSERT_THAT(c->Send(absl::StrCat("GET /big?bytes=", kBytes, " HTTP/1.1\r\nHost: x\r\n\r\n",
+                                   "GET /echo?after=big HTTP/1.1\r\nHost: x\r\n\r\n")),
+              IsOk());
   // Not reading for a while: the socket's buffers fill up, and the rest of the answer waits for us.
   absl::SleepFor(absl::Milliseconds(200));
   auto r = c->ReadResponse();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
   ASSERT_EQ(r->body.size(), kBytes);
   bool intact = true;
@@ -204,12 +206,12 @@ TEST_F(HttpServerTest, ResponsesBiggerThanTheSocketBufferArriveWhole) {
   EXPECT_TRUE(intact);
   EXPECT_TRUE(r->keep_alive);
   auto r2 = c->ReadResponse();
-  ASSERT_TRUE(r2.ok()) << r2.status();
+  ASSERT_THAT(r2, IsOk());
   EXPECT_EQ(r2->body, "GET /echo after=big 0 ");
   // And the connection goes on.
-  ASSERT_TRUE(c->SendRequest("GET", "/echo?n=3").ok());
+  ASSERT_THAT(c->SendRequest("GET", "/echo?n=3"), IsOk());
   auto r3 = c->ReadResponse();
-  ASSERT_TRUE(r3.ok()) << r3.status();
+  ASSERT_THAT(r3, IsOk());
   EXPECT_EQ(r3->body, "GET /echo n=3 0 ");
   EXPECT_TRUE(WaitFor([&] { return server_->requests_in_flight() == 0; }, absl::Seconds(5)));
 }
@@ -217,12 +219,14 @@ TEST_F(HttpServerTest, ResponsesBiggerThanTheSocketBufferArriveWhole) {
 TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   StartServer();
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(
-      c->Send("GET /slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\nGET /echo?n=2 HTTP/1.1\r\nHost: x\r\n\r\n").ok());
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT(
+      c->Send("GET /slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\nGET /echo?n=2 HTTP/1.1\r\nHost: x\r\n\r\n"),
+      IsOk());
   auto r1 = c->ReadResponse();
   auto r2 = c->ReadResponse();
-  ASSERT_TRUE(r1.ok() && r2.ok());
+  ASSERT_THAT(r1, IsOk());
+  ASSERT_THAT(r2, IsOk());
   EXPECT_EQ(r1->body, "GET /slow ms=100 0 ");
   EXPECT_EQ(r2->body, "GET /echo n=2 0 ");
 }
@@ -233,24 +237,24 @@ TEST_F(HttpServerTest, AnswersFromOtherThreadsWithoutBlockingOthers) {
   StartServer(o);
   // A slow answer does not hold the only server thread.
   auto slow = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(slow.ok());
-  ASSERT_TRUE(slow->SendRequest("GET", "/slow?ms=500").ok());
+  ASSERT_THAT(slow, IsOk());
+  ASSERT_THAT(slow->SendRequest("GET", "/slow?ms=500"), IsOk());
   const absl::Time start = absl::Now();
   auto fast = HttpCall(server_->port(), "GET", "/echo");
-  ASSERT_TRUE(fast.ok()) << fast.status();
+  ASSERT_THAT(fast, IsOk());
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(300));
   auto r = slow->ReadResponse();
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
 }
 
 TEST_F(HttpServerTest, ResponseAskingToCloseClosesTheConnection) {
   StartServer();
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(c->SendRequest("GET", "/close").ok());
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT(c->SendRequest("GET", "/close"), IsOk());
   auto r = c->ReadResponse();
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_FALSE(r->keep_alive);
   EXPECT_TRUE(c->WaitClosed(absl::Seconds(2)));
 }
@@ -260,15 +264,15 @@ TEST_F(HttpServerTest, OversizedBodyByContentLengthIs413) {
   o.max_body_bytes = 1000;
   StartServer(o);
   auto ok = HttpCall(server_->port(), "POST", "/echo", {}, std::string(1000, 'x'));
-  ASSERT_TRUE(ok.ok());
+  ASSERT_THAT(ok, IsOk());
   EXPECT_EQ(ok->status, 200);
 
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
+  ASSERT_THAT(c, IsOk());
   // Only the headers are sent: the refusal must come from Content-Length alone.
-  ASSERT_TRUE(c->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n").ok());
+  ASSERT_THAT(c->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n"), IsOk());
   auto r = c->ReadResponse();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 413);
   EXPECT_THAT(r->body, HasSubstr(R"("code":"RESOURCE_EXHAUSTED")"));
   EXPECT_THAT(r->body, HasSubstr("exceeds 1000 bytes"));
@@ -284,25 +288,25 @@ TEST_F(HttpServerTest, ExpectContinue) {
   StartServer(o);
   // Within the limit: 100 Continue, then the body, then the answer.
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(
-      c->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n").ok());
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT(c->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"),
+              IsOk());
   auto cont = c->ReadResponse(absl::Seconds(2));
-  ASSERT_TRUE(cont.ok()) << cont.status();
+  ASSERT_THAT(cont, IsOk());
   EXPECT_EQ(cont->status, 100);
-  ASSERT_TRUE(c->Send("hello").ok());
+  ASSERT_THAT(c->Send("hello"), IsOk());
   auto r = c->ReadResponse();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "POST /echo  5 ");
   // Over it: 413 at once, the body is never asked for.
   auto c2 = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c2.ok());
-  ASSERT_TRUE(
-      c2->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n")
-          .ok());
+  ASSERT_THAT(c2, IsOk());
+  ASSERT_THAT(
+      c2->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n"),
+      IsOk());
   auto r2 = c2->ReadResponse(absl::Seconds(2));
-  ASSERT_TRUE(r2.ok()) << r2.status();
+  ASSERT_THAT(r2, IsOk());
   EXPECT_EQ(r2->status, 413);
 }
 
@@ -311,13 +315,13 @@ TEST_F(HttpServerTest, OversizedChunkedBodyIs413) {
   o.max_body_bytes = 100;
   StartServer(o);
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
+  ASSERT_THAT(c, IsOk());
   std::string req = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 5; ++i) absl::StrAppend(&req, "32\r\n", std::string(50, 'y'), "\r\n");
   absl::StrAppend(&req, "0\r\n\r\n");
-  ASSERT_TRUE(c->Send(req).ok());
+  ASSERT_THAT(c->Send(req), IsOk());
   auto r = c->ReadResponse();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 413);
 }
 
@@ -326,7 +330,7 @@ TEST_F(HttpServerTest, OversizedHeadersAre431) {
   o.max_header_bytes = 2048;
   StartServer(o);
   auto r = HttpCall(server_->port(), "GET", "/echo", {{"X-Big", std::string(4000, 'h')}});
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 431);
   EXPECT_THAT(r->body, HasSubstr("headers exceed 2048 bytes"));
 }
@@ -337,10 +341,10 @@ TEST_F(HttpServerTest, MalformedRequestsAre400) {
        {"GARBAGE\r\n\r\n", "GET /x HTTP/9.9\r\n\r\n", "GET /x HTTP/1.1\r\nBad Header\r\n\r\n",
         "POST /x HTTP/1.1\r\nContent-Length: abc\r\n\r\n"}) {
     auto c = TestConnection::Connect(server_->port());
-    ASSERT_TRUE(c.ok());
-    ASSERT_TRUE(c->Send(bad).ok());
+    ASSERT_THAT(c, IsOk());
+    ASSERT_THAT(c->Send(bad), IsOk());
     auto r = c->ReadResponse();
-    ASSERT_TRUE(r.ok()) << bad << ": " << r.status();
+    ASSERT_THAT(r, IsOk()) << bad << ": " << r.status();
     EXPECT_EQ(r->status, 400) << bad;
     EXPECT_THAT(r->body, HasSubstr("malformed HTTP request")) << bad;
     EXPECT_TRUE(c->WaitClosed(absl::Seconds(2))) << bad;
@@ -355,15 +359,15 @@ TEST_F(HttpServerTest, SlowClientIsCutOffWhileOthersAreServed) {
   StartServer(o);
   // Slowloris: a header line every 100 ms, never finishing.
   auto slow = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(slow.ok());
-  ASSERT_TRUE(slow->Send("GET /echo HTTP/1.1\r\n").ok());
+  ASSERT_THAT(slow, IsOk());
+  ASSERT_THAT(slow->Send("GET /echo HTTP/1.1\r\n"), IsOk());
   const absl::Time start = absl::Now();
   bool closed = false;
   for (int i = 0; i < 20 && !closed; ++i) {
     // Meanwhile, a normal client is served at once.
     if (i == 1) {
       auto r = HttpCall(server_->port(), "GET", "/echo");
-      ASSERT_TRUE(r.ok()) << r.status();
+      ASSERT_THAT(r, IsOk());
       EXPECT_EQ(r->status, 200);
     }
     if (!slow->Send(absl::StrCat("X-Drip-", i, ": 1\r\n")).ok()) break;
@@ -380,8 +384,8 @@ TEST_F(HttpServerTest, SlowClientIsCutOffWhileOthersAreServed) {
 
   // A body that never completes is cut off the same way.
   auto slow_body = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(slow_body.ok());
-  ASSERT_TRUE(slow_body->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc").ok());
+  ASSERT_THAT(slow_body, IsOk());
+  ASSERT_THAT(slow_body->Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"), IsOk());
   EXPECT_TRUE(slow_body->WaitClosed(absl::Seconds(2)));
 }
 
@@ -390,9 +394,9 @@ TEST_F(HttpServerTest, IdleKeepAliveConnectionsAreClosed) {
   o.idle_timeout = absl::Milliseconds(300);
   StartServer(o);
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(c->SendRequest("GET", "/echo").ok());
-  ASSERT_TRUE(c->ReadResponse().ok());
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT(c->SendRequest("GET", "/echo"), IsOk());
+  ASSERT_THAT(c->ReadResponse(), IsOk());
   EXPECT_FALSE(c->WaitClosed(absl::Milliseconds(100)));
   EXPECT_TRUE(c->WaitClosed(absl::Seconds(2)));
 }
@@ -403,32 +407,33 @@ TEST_F(HttpServerTest, TooManyConnectionsAreRefused) {
   StartServer(o);
   auto a = TestConnection::Connect(server_->port());
   auto b = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_TRUE(a->SendRequest("GET", "/echo").ok());
-  ASSERT_TRUE(a->ReadResponse().ok());
-  ASSERT_TRUE(b->SendRequest("GET", "/echo").ok());
-  ASSERT_TRUE(b->ReadResponse().ok());
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  ASSERT_THAT(a->SendRequest("GET", "/echo"), IsOk());
+  ASSERT_THAT(a->ReadResponse(), IsOk());
+  ASSERT_THAT(b->SendRequest("GET", "/echo"), IsOk());
+  ASSERT_THAT(b->ReadResponse(), IsOk());
   auto third = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(third.ok());
+  ASSERT_THAT(third, IsOk());
   EXPECT_TRUE(third->WaitClosed(absl::Seconds(2)));
   // Once one goes away, new connections are served again.
   a = absl::CancelledError("closed by the test");  // closes the connection `a` held
   absl::SleepFor(absl::Milliseconds(100));
   auto r = HttpCall(server_->port(), "GET", "/echo");
-  EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r, IsOk());
 }
 
 TEST_F(HttpServerTest, StopDrainsRequestsInFlight) {
   StartServer();
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(c->SendRequest("GET", "/slow?ms=300").ok());
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT(c->SendRequest("GET", "/slow?ms=300"), IsOk());
   absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(server_->requests_in_flight(), 1);
   const int port = server_->port();
   server_->Stop(absl::Seconds(5));
   auto r = c->ReadResponse();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
   EXPECT_FALSE(r->keep_alive);
   EXPECT_FALSE(HttpCall(port, "GET", "/echo", {}, "", absl::Milliseconds(500)).ok());
@@ -450,8 +455,8 @@ TEST_F(HttpServerTest, ClientGoingAwayIsSignalledToTheHandler) {
   StartServer();
   {
     auto c = TestConnection::Connect(server_->port());
-    ASSERT_TRUE(c.ok());
-    ASSERT_TRUE(c->SendRequest("GET", "/hang").ok());
+    ASSERT_THAT(c, IsOk());
+    ASSERT_THAT(c->SendRequest("GET", "/hang"), IsOk());
     ASSERT_TRUE(WaitFor([&] { return server_->requests_in_flight() == 1; }, absl::Seconds(5)));
     absl::SleepFor(absl::Milliseconds(50));
     EXPECT_EQ(disconnects_.load(), 0) << "a client that waits is not gone";
@@ -461,21 +466,21 @@ TEST_F(HttpServerTest, ClientGoingAwayIsSignalledToTheHandler) {
 
   // A slow answer to a client that stays: no disconnect, and the connection still works afterwards.
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(c->SendRequest("GET", "/slow?ms=100").ok());
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT(c->SendRequest("GET", "/slow?ms=100"), IsOk());
   auto r = c->ReadResponse();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
-  ASSERT_TRUE(c->SendRequest("GET", "/echo").ok());
+  ASSERT_THAT(c->SendRequest("GET", "/echo"), IsOk());
   r = c->ReadResponse();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
   // Pipelined: the second request waits in the socket while the first is handled; it is not a disconnect.
-  ASSERT_TRUE(
-      c->Send("GET /slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n").ok());
+  ASSERT_THAT(c->Send("GET /slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n"),
+              IsOk());
   for (int i = 0; i < 2; ++i) {
     r = c->ReadResponse();
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
     EXPECT_EQ(r->status, 200);
   }
   EXPECT_EQ(disconnects_.load(), 1);
@@ -484,38 +489,38 @@ TEST_F(HttpServerTest, ClientGoingAwayIsSignalledToTheHandler) {
 TEST_F(HttpServerTest, StreamedUploadIsHandedOverPieceByPieceAsItArrives) {
   StartServer(StreamingOptions());
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
+  ASSERT_THAT(c, IsOk());
   const size_t size = 3 << 20;
-  ASSERT_TRUE(c->Send(absl::StrCat("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ", size,
-                                   "\r\nExpect: 100-continue\r\n\r\n"))
-                  .ok());
+  ASSERT_THAT(c->Send(absl::StrCat("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ", size,
+                                   "\r\nExpect: 100-continue\r\n\r\n")),
+              IsOk());
   // The handler has the request before any byte of the body: "100 Continue" comes with its first read.
   auto cont = c->ReadResponse(absl::Seconds(5));
-  ASSERT_TRUE(cont.ok()) << cont.status();
+  ASSERT_THAT(cont, IsOk());
   EXPECT_EQ(cont->status, 100);
   EXPECT_EQ(handled_.load(), 1);
   // The first megabyte reaches the handler while the rest is not even sent.
-  ASSERT_TRUE(c->Send(std::string(1 << 20, 'a')).ok());
+  ASSERT_THAT(c->Send(std::string(1 << 20, 'a')), IsOk());
   EXPECT_TRUE(WaitFor([&] { return streamed_bytes_.load() == (1 << 20); }, absl::Seconds(5)))
       << streamed_bytes_.load();
-  ASSERT_TRUE(c->Send(std::string(size - (1 << 20), 'b')).ok());
+  ASSERT_THAT(c->Send(std::string(size - (1 << 20), 'b')), IsOk());
   auto r = c->ReadResponse();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, absl::StrCat("streamed ", size, " bytes"));
   EXPECT_TRUE(r->keep_alive);
   // The connection goes on; other paths are read whole as before (and their own limit holds).
-  ASSERT_TRUE(c->SendRequest("POST", "/echo", {}, "hello").ok());
+  ASSERT_THAT(c->SendRequest("POST", "/echo", {}, "hello"), IsOk());
   r = c->ReadResponse();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->body, "POST /echo  5 ");
   // Chunked works as well.
   std::string chunked = "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 40; ++i) absl::StrAppend(&chunked, "1000\r\n", std::string(4096, 'c'), "\r\n");
   absl::StrAppend(&chunked, "0\r\n\r\n");
-  ASSERT_TRUE(c->Send(chunked).ok());
+  ASSERT_THAT(c->Send(chunked), IsOk());
   r = c->ReadResponse();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->body, absl::StrCat("streamed ", 40 * 4096, " bytes"));
 }
 
@@ -523,10 +528,10 @@ TEST_F(HttpServerTest, StreamedUploadIsNotReadFasterThanTheHandlerTakesIt) {
   StartServer(StreamingOptions());
   paused_.store(true);
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
+  ASSERT_THAT(c, IsOk());
   const size_t size = 48 << 20;
-  ASSERT_TRUE(
-      c->Send(absl::StrCat("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ", size, "\r\n\r\n")).ok());
+  ASSERT_THAT(c->Send(absl::StrCat("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ", size, "\r\n\r\n")),
+              IsOk());
   std::atomic<size_t> sent{0};
   std::thread sender([&] {
     const std::string block(64 << 10, 'z');
@@ -542,7 +547,7 @@ TEST_F(HttpServerTest, StreamedUploadIsNotReadFasterThanTheHandlerTakesIt) {
   paused_.store(false);
   sender.join();
   auto r = c->ReadResponse(absl::Seconds(30));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->body, absl::StrCat("streamed ", size, " bytes"));
 }
 
@@ -552,23 +557,23 @@ TEST_F(HttpServerTest, StreamedUploadPastTheLimitIs413MidStream) {
   StartServer(o);
   // By Content-Length: 413 at once, the handler never sees it.
   auto c0 = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c0.ok());
-  ASSERT_TRUE(c0->Send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 200001\r\n\r\n").ok());
+  ASSERT_THAT(c0, IsOk());
+  ASSERT_THAT(c0->Send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 200001\r\n\r\n"), IsOk());
   auto r = c0->ReadResponse();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 413);
   EXPECT_EQ(handled_.load(), 0);
   // Chunked: the handler has read pieces already when the body passes the limit; its read fails with
   // RESOURCE_EXHAUSTED, it answers 413 and the connection is closed.
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(c->Send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n").ok());
-  ASSERT_TRUE(c->Send(absl::StrCat("186a0\r\n", std::string(100000, 'y'), "\r\n")).ok());
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT(c->Send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"), IsOk());
+  ASSERT_THAT(c->Send(absl::StrCat("186a0\r\n", std::string(100000, 'y'), "\r\n")), IsOk());
   EXPECT_TRUE(WaitFor([&] { return streamed_bytes_.load() == 100000; }, absl::Seconds(5)));
-  ASSERT_TRUE(c->Send(absl::StrCat("186a0\r\n", std::string(100000, 'y'), "\r\n")).ok());
-  ASSERT_TRUE(c->Send(absl::StrCat("10\r\n", std::string(16, 'y'), "\r\n0\r\n\r\n")).ok());
+  ASSERT_THAT(c->Send(absl::StrCat("186a0\r\n", std::string(100000, 'y'), "\r\n")), IsOk());
+  ASSERT_THAT(c->Send(absl::StrCat("10\r\n", std::string(16, 'y'), "\r\n0\r\n\r\n")), IsOk());
   r = c->ReadResponse();
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 413);
   EXPECT_THAT(r->body, HasSubstr("exceeds 200000 bytes"));
   EXPECT_FALSE(r->keep_alive);
@@ -585,11 +590,11 @@ TEST_F(HttpServerTest, StreamedUploadRefusedAtOnceStillGetsItsAnswer) {
   StartServer(StreamingOptions());
   for (int round = 0; round < 3; ++round) {
     auto c = TestConnection::Connect(server_->port());
-    ASSERT_TRUE(c.ok());
+    ASSERT_THAT(c, IsOk());
     const size_t size = 8 << 20;
-    ASSERT_TRUE(
-        c->Send(absl::StrCat("POST /upload?refuse HTTP/1.1\r\nHost: x\r\nContent-Length: ", size, "\r\n\r\n"))
-            .ok());
+    ASSERT_THAT(c->Send(absl::StrCat("POST /upload?refuse HTTP/1.1\r\nHost: x\r\nContent-Length: ", size,
+                                     "\r\n\r\n")),
+                IsOk());
     std::atomic<bool> send_ok{true};
     std::thread sender([&] {
       const std::string block(64 << 10, 'z');
@@ -600,7 +605,7 @@ TEST_F(HttpServerTest, StreamedUploadRefusedAtOnceStillGetsItsAnswer) {
     sender.join();
     EXPECT_TRUE(send_ok.load()) << "round " << round << ": the body could not be sent (connection reset)";
     auto r = c->ReadResponse();
-    ASSERT_TRUE(r.ok()) << "round " << round << ": " << r.status();
+    ASSERT_THAT(r, IsOk()) << "round " << round << ": " << r.status();
     EXPECT_EQ(r->status, 415);
     EXPECT_FALSE(r->keep_alive);
     EXPECT_TRUE(c->WaitClosed(absl::Seconds(5)));
@@ -612,8 +617,8 @@ TEST_F(HttpServerTest, StreamedUploadTimesOut) {
   o.upload_request_timeout = absl::Milliseconds(400);
   StartServer(o);
   auto c = TestConnection::Connect(server_->port());
-  ASSERT_TRUE(c.ok());
-  ASSERT_TRUE(c->Send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc").ok());
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT(c->Send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc"), IsOk());
   EXPECT_TRUE(c->WaitClosed(absl::Seconds(5)));
   ASSERT_TRUE(WaitFor([&] { return StreamErrors().size() == 1; }, absl::Seconds(5)));
   EXPECT_EQ(StreamErrors()[0].code(), absl::StatusCode::kDeadlineExceeded);
@@ -626,8 +631,8 @@ TEST_F(HttpServerTest, StreamedUploadClientGoingAwayFailsTheReadAndFiresTheDisco
   StartServer(StreamingOptions());
   {
     auto c = TestConnection::Connect(server_->port());
-    ASSERT_TRUE(c.ok());
-    ASSERT_TRUE(c->Send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc").ok());
+    ASSERT_THAT(c, IsOk());
+    ASSERT_THAT(c->Send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc"), IsOk());
     ASSERT_TRUE(WaitFor([&] { return streamed_bytes_.load() == 3; }, absl::Seconds(5)));
   }  // closes the connection mid-body
   ASSERT_TRUE(WaitFor([&] { return StreamErrors().size() == 1; }, absl::Seconds(5)));

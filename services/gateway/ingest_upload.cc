@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging/log.h"
+#include "common/status/macros.h"
 #include "google/protobuf/util/json_util.h"
 #include "marketlens/collector/v1/collector.grpc.pb.h"
 #include "services/gateway/request_binder.h"
@@ -68,7 +69,7 @@ absl::Status MultipartFileStream::Feed(absl::string_view in, std::string* out) {
   buffer_.append(in.data(), in.size());
   bool progressed = true;
   while (progressed) {
-    if (absl::Status st = Step(out, &progressed); !st.ok()) return st;
+    RETURN_IF_ERROR(Step(out, &progressed));
   }
   return absl::OkStatus();
 }

@@ -28,6 +28,7 @@
 #include "common/testing/free_port.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -38,6 +39,7 @@
 namespace marketlens::gateway {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::testing::HasSubstr;
 using testing::HttpCall;
 
@@ -89,22 +91,22 @@ TEST(MultipartFileStream, SameFileWhateverThePieces) {
   for (size_t split = 0; split <= body.size(); ++split) {
     MultipartFileStream parts("XyZ");
     std::string out;
-    ASSERT_TRUE(parts.Feed(body.substr(0, split), &out).ok());
-    ASSERT_TRUE(parts.Feed(body.substr(split), &out).ok());
-    ASSERT_TRUE(parts.Finish(&out).ok());
+    ASSERT_THAT(parts.Feed(body.substr(0, split), &out), IsOk());
+    ASSERT_THAT(parts.Feed(body.substr(split), &out), IsOk());
+    ASSERT_THAT(parts.Finish(&out), IsOk());
     EXPECT_EQ(out, file) << "split at " << split;
     EXPECT_EQ(parts.filename(), "brief.csv");
   }
   MultipartFileStream parts("XyZ");
   std::string out;
-  for (char c : body) ASSERT_TRUE(parts.Feed(std::string(1, c), &out).ok());
-  ASSERT_TRUE(parts.Finish(&out).ok());
+  for (char c : body) ASSERT_THAT(parts.Feed(std::string(1, c), &out), IsOk());
+  ASSERT_THAT(parts.Finish(&out), IsOk());
   EXPECT_EQ(out, file);
   // The file's bytes go out before the body ends (all but a boundary's length).
   MultipartFileStream early("XyZ");
   std::string head;
   const size_t file_at = body.find(file);
-  ASSERT_TRUE(early.Feed(body.substr(0, file_at + file.size()), &head).ok());
+  ASSERT_THAT(early.Feed(body.substr(0, file_at + file.size()), &head), IsOk());
   EXPECT_TRUE(early.file_started());
   EXPECT_EQ(head, file.substr(0, file.size() - std::string("\r\n--XyZ").size() + 1));
 }
@@ -157,20 +159,20 @@ class IngestUploadTest : public ::testing::Test {
         << "cannot write the test workbooks (python3-openpyxl: deploy/local/install_deps.sh)";
     pg_ = marketlens::testing::PostgresServer::StartOrDie().release();
     auto dsn = pg_->CreateDatabase("uploads");
-    ASSERT_TRUE(dsn.ok()) << dsn.status();
+    ASSERT_THAT(dsn, IsOk());
     auto pool = postgres::PgPool::Create({.dsn = *dsn, .max_size = 2});
-    ASSERT_TRUE(pool.ok()) << pool.status();
+    ASSERT_THAT(pool, IsOk());
     pool_ = pool->release();
     auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_TRUE(applied.ok()) << applied.status();
+    ASSERT_THAT(applied, IsOk());
     auto redis_server = marketlens::testing::RedisServer::Create();
-    ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+    ASSERT_THAT(redis_server, IsOk());
     redis_server_ = redis_server->release();
     const std::string redis_address = absl::StrCat(redis_server_->host(), ":", redis_server_->port());
 
     auto port = [] {
       absl::StatusOr<int> p = marketlens::testing::PickFreePort();
-      EXPECT_TRUE(p.ok()) << p.status();
+      EXPECT_THAT(p, IsOk());
       return p.ok() ? *p : 0;
     };
     const int collector = port(), analyzer = port(), unused = port();
@@ -203,7 +205,7 @@ class IngestUploadTest : public ::testing::Test {
     o.registry = std::make_shared<prometheus::Registry>();
     o.cache_ttl = absl::ZeroDuration();
     auto stack = GatewayStack::Start(o, nullptr, nullptr);
-    ASSERT_TRUE(stack.ok()) << stack.status();
+    ASSERT_THAT(stack, IsOk());
     stack_ = stack->release();
     // Both backends serving.
     const absl::Time until = absl::Now() + absl::Seconds(60);
@@ -234,7 +236,7 @@ class IngestUploadTest : public ::testing::Test {
 
   static int64_t Count(const std::string& sql) {
     auto r = pool_->Exec(sql);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_THAT(r, IsOk());
     return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
   }
   static int64_t FilesWithStatus(const std::string& filename, const std::string& status) {
@@ -288,7 +290,7 @@ GatewayStack* IngestUploadTest::stack_ = nullptr;
 
 TEST_F(IngestUploadTest, Brief001CsvAsARawBody) {
   auto r = Upload("/api/v1/ingest?filename=brief001.csv", "text/csv", ReadFile(*dir_ + "/brief001.csv"));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->status, 200) << r->body;
   const google::protobuf::Struct report = ParseStruct(r->body);
   EXPECT_EQ(Str(report, "kind"), "campaign_posts");
@@ -306,7 +308,7 @@ TEST_F(IngestUploadTest, Brief002WorkbookAsAFormAndTheEndpointsAnswerFromIt) {
       "Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n",
       ReadFile(*dir_ + "/brief002.xlsx"), "\r\n--", boundary, "--\r\n");
   auto r = Upload("/api/v1/ingest", absl::StrCat("multipart/form-data; boundary=", boundary), body);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->status, 200) << r->body;
   const google::protobuf::Struct report = ParseStruct(r->body);
   EXPECT_EQ(Num(report, "rows"), 20);
@@ -323,18 +325,18 @@ TEST_F(IngestUploadTest, Brief002WorkbookAsAFormAndTheEndpointsAnswerFromIt) {
   // The seed-style endpoints answer from what was loaded.
   auto email =
       HttpCall(stack_->http_port(), "GET", "/api/v1/generate-content/C001", {}, "", absl::Seconds(30));
-  ASSERT_TRUE(email.ok()) << email.status();
+  ASSERT_THAT(email, IsOk());
   ASSERT_EQ(email->status, 200) << email->body;
   EXPECT_THAT(email->body, HasSubstr("Dear Jedi,"));
   auto summary =
       HttpCall(stack_->http_port(), "GET", "/api/v1/summarized_interactions/C003", {}, "", absl::Seconds(30));
-  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_THAT(summary, IsOk());
   ASSERT_EQ(summary->status, 200) << summary->body;
   EXPECT_THAT(summary->body, HasSubstr("Customer C003 (Smuggler, Loyal) has contacted us 2 times"));
   EXPECT_THAT(summary->body, HasSubstr("Products under discussion in the months of their contacts: "));
   auto by_product =
       HttpCall(stack_->http_port(), "GET", "/api/v1/interactions-by-product?customerType=Loyal");
-  ASSERT_TRUE(by_product.ok()) << by_product.status();
+  ASSERT_THAT(by_product, IsOk());
   ASSERT_EQ(by_product->status, 200) << by_product->body;
   // Loyal customers C001 and C003 have 4 contacts, none about a product, so each counts for the products
   // discussed in its month: April 2019 (Lightsaber), October x2 (Lightsaber, Hyperdrive), November
@@ -351,48 +353,47 @@ TEST_F(IngestUploadTest, Brief002WorkbookAsAFormAndTheEndpointsAnswerFromIt) {
 
 TEST_F(IngestUploadTest, Refusals) {
   auto json = Upload("/api/v1/ingest", "application/json", "{}");
-  ASSERT_TRUE(json.ok());
+  ASSERT_THAT(json, IsOk());
   EXPECT_EQ(json->status, 415);
   EXPECT_THAT(json->body, HasSubstr("\"field\":\"content_type\""));
 
   // Past the upload limit (4 MiB here): 413 from the Content-Length, before the body is sent.
   auto conn = testing::TestConnection::Connect(stack_->http_port());
-  ASSERT_TRUE(conn.ok()) << conn.status();
-  ASSERT_TRUE(conn->Send("POST /api/v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
-                         "Content-Length: 5242880\r\n\r\n")
-                  .ok());
+  ASSERT_THAT(conn, IsOk());
+  ASSERT_THAT(conn->Send("POST /api/v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+                         "Content-Length: 5242880\r\n\r\n"),
+              IsOk());
   auto big = conn->ReadResponse();
-  ASSERT_TRUE(big.ok()) << big.status();
+  ASSERT_THAT(big, IsOk());
   EXPECT_EQ(big->status, 413);
   EXPECT_THAT(big->body, HasSubstr("exceeds 4194304 bytes"));
   // Under it but over the other routes' limit (1 MiB): accepted and read (then refused as no known kind).
   auto two_mb = Upload("/api/v1/ingest", "text/csv", "name,age\n" + std::string(2 << 20, 'x') + "\n");
-  ASSERT_TRUE(two_mb.ok()) << two_mb.status();
+  ASSERT_THAT(two_mb, IsOk());
   EXPECT_EQ(two_mb->status, 400) << two_mb->body.substr(0, 300);
   // Other routes keep theirs.
   auto conn2 = testing::TestConnection::Connect(stack_->http_port());
-  ASSERT_TRUE(conn2.ok());
-  ASSERT_TRUE(conn2
-                  ->Send("POST /api/v1/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                         "Content-Length: 2097152\r\n\r\n")
-                  .ok());
+  ASSERT_THAT(conn2, IsOk());
+  ASSERT_THAT(conn2->Send("POST /api/v1/analyze HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 2097152\r\n\r\n"),
+              IsOk());
   auto other = conn2->ReadResponse();
-  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_THAT(other, IsOk());
   EXPECT_EQ(other->status, 413);
 
   auto kind = Upload("/api/v1/ingest?kind=people", "text/csv", "a,b\n");
-  ASSERT_TRUE(kind.ok());
+  ASSERT_THAT(kind, IsOk());
   EXPECT_EQ(kind->status, 400);
   EXPECT_THAT(kind->body, HasSubstr("\"field\":\"kind\""));
 
   auto unreadable = Upload("/api/v1/ingest", "text/csv", "name,age\nx,1\n");
-  ASSERT_TRUE(unreadable.ok());
+  ASSERT_THAT(unreadable, IsOk());
   EXPECT_EQ(unreadable->status, 400);
   EXPECT_THAT(unreadable->body,
               HasSubstr("cannot tell what the file holds from its header (read: name,age)"));
 
   auto get = HttpCall(stack_->http_port(), "GET", "/api/v1/ingest");
-  ASSERT_TRUE(get.ok());
+  ASSERT_THAT(get, IsOk());
   EXPECT_EQ(get->status, 405);
 }
 
@@ -406,16 +407,16 @@ TEST_F(IngestUploadTest, RawBodyIsStreamedToTheCollectorWhileItArrives) {
   const std::string rest = CampaignPosts("st", 20000, 60000);
   ASSERT_LT(first.size() + rest.size(), size_t{4} << 20);  // the fixture's upload limit
   auto c = testing::TestConnection::Connect(stack_->http_port());
-  ASSERT_TRUE(c.ok()) << c.status();
-  ASSERT_TRUE(c->Send(absl::StrCat("POST /api/v1/ingest?kind=campaign_posts&filename=", filename,
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT(c->Send(absl::StrCat("POST /api/v1/ingest?kind=campaign_posts&filename=", filename,
                                    " HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ",
-                                   first.size() + rest.size(), "\r\n\r\n", first))
-                  .ok());
+                                   first.size() + rest.size(), "\r\n\r\n", first)),
+              IsOk());
   ASSERT_TRUE(WaitReceiving(filename)) << "the collector did not start before the upload finished";
   EXPECT_EQ(FilesWithStatus(filename, "succeeded"), 0);
-  ASSERT_TRUE(c->Send(rest).ok());
+  ASSERT_THAT(c->Send(rest), IsOk());
   auto r = c->ReadResponse(absl::Seconds(120));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->status, 200) << r->body;
   const google::protobuf::Struct report = ParseStruct(r->body);
   EXPECT_EQ(Num(report, "rows"), 60000);
@@ -435,18 +436,18 @@ TEST_F(IngestUploadTest, MultipartBodyIsStreamedToo) {
     return absl::StrCat(absl::Hex(data.size()), "\r\n", data, "\r\n");
   };
   auto c = testing::TestConnection::Connect(stack_->http_port());
-  ASSERT_TRUE(c.ok()) << c.status();
-  ASSERT_TRUE(c->Send(absl::StrCat("POST /api/v1/ingest?kind=campaign_posts HTTP/1.1\r\nHost: x\r\n"
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT(c->Send(absl::StrCat("POST /api/v1/ingest?kind=campaign_posts HTTP/1.1\r\nHost: x\r\n"
                                    "Content-Type: multipart/form-data; boundary=",
                                    boundary, "\r\nTransfer-Encoding: chunked\r\n\r\n",
-                                   chunk(head + CampaignPosts("mf", 0, 20000))))
-                  .ok());
+                                   chunk(head + CampaignPosts("mf", 0, 20000)))),
+              IsOk());
   ASSERT_TRUE(WaitReceiving(filename)) << "the collector did not start before the upload finished";
-  ASSERT_TRUE(c->Send(absl::StrCat(chunk(CampaignPosts("mf", 20000, 30000)),
-                                   chunk(absl::StrCat("\r\n--", boundary, "--\r\n")), "0\r\n\r\n"))
-                  .ok());
+  ASSERT_THAT(c->Send(absl::StrCat(chunk(CampaignPosts("mf", 20000, 30000)),
+                                   chunk(absl::StrCat("\r\n--", boundary, "--\r\n")), "0\r\n\r\n")),
+              IsOk());
   auto r = c->ReadResponse(absl::Seconds(120));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Num(ParseStruct(r->body), "accepted"), 30000);
   EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE id LIKE 'mf-%'"), 30000);
@@ -460,17 +461,17 @@ TEST_F(IngestUploadTest, PastTheLimitMidStreamIs413AndNothingIsCommitted) {
     return absl::StrCat(absl::Hex(data.size()), "\r\n", data, "\r\n");
   };
   auto c = testing::TestConnection::Connect(stack_->http_port());
-  ASSERT_TRUE(c.ok()) << c.status();
-  ASSERT_TRUE(c->Send(absl::StrCat("POST /api/v1/ingest?kind=campaign_posts&filename=", filename,
+  ASSERT_THAT(c, IsOk());
+  ASSERT_THAT(c->Send(absl::StrCat("POST /api/v1/ingest?kind=campaign_posts&filename=", filename,
                                    " HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
                                    "Transfer-Encoding: chunked\r\n\r\n",
-                                   chunk(absl::StrCat(kPostsHeader, CampaignPosts("tb", 0, 30000)))))
-                  .ok());
+                                   chunk(absl::StrCat(kPostsHeader, CampaignPosts("tb", 0, 30000))))),
+              IsOk());
   ASSERT_TRUE(WaitReceiving(filename));
   // 30000 more rows pass 4 MiB.
   (void)c->Send(chunk(CampaignPosts("tb", 30000, 80000)));
   auto r = c->ReadResponse(absl::Seconds(60));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 413) << r->body;
   EXPECT_THAT(r->body, HasSubstr("exceeds 4194304 bytes"));
   ExpectNothingCommitted(filename, "tb");
@@ -481,19 +482,19 @@ TEST_F(IngestUploadTest, ClientGoingAwayMidUploadCommitsNothing) {
   const std::string filename = "abandoned.csv";
   {
     auto c = testing::TestConnection::Connect(stack_->http_port());
-    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_THAT(c, IsOk());
     const std::string first = absl::StrCat(kPostsHeader, CampaignPosts("ab", 0, 20000));
-    ASSERT_TRUE(c->Send(absl::StrCat("POST /api/v1/ingest?kind=campaign_posts&filename=", filename,
+    ASSERT_THAT(c->Send(absl::StrCat("POST /api/v1/ingest?kind=campaign_posts&filename=", filename,
                                      " HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: ",
-                                     first.size() * 2, "\r\n\r\n", first))
-                    .ok());
+                                     first.size() * 2, "\r\n\r\n", first)),
+                IsOk());
     ASSERT_TRUE(WaitReceiving(filename));
   }  // closed half-way
   ExpectNothingCommitted(filename, "ab");
   // The gateway and the collector go on serving uploads.
   auto r = Upload("/api/v1/ingest?kind=campaign_posts&filename=after.csv", "text/csv",
                   absl::StrCat(kPostsHeader, CampaignPosts("af", 0, 10)));
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200) << r->body;
 }
 

@@ -21,6 +21,7 @@
 #include "common/config/validate.h"
 #include "common/logging/log.h"
 #include "common/service/service_main.h"
+#include "common/status/macros.h"
 #include "marketlens/gateway/v1/gateway.grpc.pb.h"
 #include "services/gateway/admin_service.h"
 #include "services/gateway/gateway_stack.h"
@@ -158,10 +159,9 @@ int main(int argc, char** argv) {
       {.name = "gateway", .grpc_port = 50055, .metrics_port = 9105, .postgres = true, .redis = true},
       [&](marketlens::service::ServiceContext& ctx) -> absl::Status {
         GatewayStackOptions options = OptionsFromFlags();
-        absl::StatusOr<std::unique_ptr<GatewayStack>> started =
-            GatewayStack::Start(std::move(options), ctx.postgres(), ctx.redis());
-        if (!started.ok()) return started.status();
-        stack = *std::move(started);
+        ASSIGN_OR_RETURN(std::unique_ptr<GatewayStack> started,
+                         GatewayStack::Start(std::move(options), ctx.postgres(), ctx.redis()));
+        stack = std::move(started);
         // The same store as the HTTP side, so a key revoked over gRPC stops working here at once.
         admin = std::make_unique<marketlens::gateway::GatewayAdminServiceImpl>(stack->api_keys());
         ctx.server().AddService(admin.get());

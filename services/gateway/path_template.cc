@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/status/macros.h"
 
 namespace marketlens::gateway {
 namespace {
@@ -144,14 +145,14 @@ absl::StatusOr<PathTemplate> PathTemplate::Parse(absl::string_view text) {
       v.field_path = std::string(field);
       v.first = static_cast<int>(t.segments_.size());
       for (absl::string_view seg : absl::StrSplit(pattern, '/')) {
-        if (absl::Status st = add_plain(seg); !st.ok()) return st;
+        RETURN_IF_ERROR(add_plain(seg));
       }
       v.last = static_cast<int>(t.segments_.size());
       t.variables_.push_back(std::move(v));
     } else if (part.find_first_of("{}") != absl::string_view::npos) {
       return Invalid(text, "a variable must be a whole segment");
     } else {
-      if (absl::Status st = add_plain(part); !st.ok()) return st;
+      RETURN_IF_ERROR(add_plain(part));
     }
   }
   for (size_t i = 0; i + 1 < t.segments_.size(); ++i) {

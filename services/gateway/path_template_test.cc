@@ -1,17 +1,19 @@
 #include "services/gateway/path_template.h"
 
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::gateway {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::Pair;
 
 PathTemplate MustParse(absl::string_view text) {
   absl::StatusOr<PathTemplate> t = PathTemplate::Parse(text);
-  EXPECT_TRUE(t.ok()) << text << ": " << t.status();
+  EXPECT_THAT(t, IsOk()) << text << ": " << t.status();
   return t.ok() ? *t : PathTemplate();
 }
 

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/dynamic_message.h"
@@ -16,6 +17,7 @@
 namespace marketlens::gateway {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
@@ -26,7 +28,7 @@ class BinderTest : public ::testing::Test {
     auto t = RouteTable::Build({analyzer::v1::AnalyzeTextRequest::descriptor()->file()->service(0),
                                 recommender::v1::RecommendRequest::descriptor()->file()->service(0),
                                 collector::v1::StartCrawlRequest::descriptor()->file()->service(0)});
-    ASSERT_TRUE(t.ok()) << t.status();
+    ASSERT_THAT(t, IsOk());
     table_ = new RouteTable(*std::move(t));
   }
   static void TearDownTestSuite() { delete table_; }
@@ -282,7 +284,7 @@ TEST(BinderMadeUpTest, BodyFieldAndPathOverride) {
   const google::protobuf::FileDescriptor* file = pool.BuildFile(fp);
   ASSERT_NE(file, nullptr);
   auto table = RouteTable::Build({file->service(0)});
-  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_THAT(table, IsOk());
   google::protobuf::DynamicMessageFactory factory(&pool);
   const google::protobuf::Descriptor* req = pool.FindMessageTypeByName("t.Req");
 

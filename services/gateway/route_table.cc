@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 #include "marketlens/api/annotations.pb.h"
 
 namespace marketlens::gateway {
@@ -93,15 +94,13 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<const ServiceDesc
         return RuleError(m, "streaming RPCs cannot be served over HTTP/JSON");
       }
       const api::HttpRule& rule = m->options().GetExtension(api::http);
-      absl::StatusOr<Route> main = MakeRoute(m, rule, 0);
-      if (!main.ok()) return main.status();
-      routes.push_back(*std::move(main));
+      ASSIGN_OR_RETURN(Route main, MakeRoute(m, rule, 0));
+      routes.push_back(std::move(main));
       int binding = 1;
       for (const api::HttpRule& extra : rule.additional_bindings()) {
         if (extra.additional_bindings_size() > 0) return RuleError(m, "additional_bindings cannot nest");
-        absl::StatusOr<Route> r = MakeRoute(m, extra, binding++);
-        if (!r.ok()) return r.status();
-        routes.push_back(*std::move(r));
+        ASSIGN_OR_RETURN(Route r, MakeRoute(m, extra, binding++));
+        routes.push_back(std::move(r));
       }
     }
   }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/text_format.h"
@@ -17,6 +18,7 @@
 namespace marketlens::gateway {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;
@@ -33,7 +35,7 @@ class RealRoutesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<RouteTable> t = RouteTable::Build(RealServices());
-    ASSERT_TRUE(t.ok()) << t.status();
+    ASSERT_THAT(t, IsOk());
     table_ = *std::move(t);
   }
   // "Service.Method" of the route found, or "" / "405:GET,POST".
@@ -171,7 +173,7 @@ TEST_F(BadRulesTest, AValidMadeUpServiceBuilds) {
   auto t = BuildWith(Method("Get", R"(get: "/x/{id}")") + Method("Nested", R"(get: "/y/{sub.name}")") +
                      Method("Put", R"(put: "/x/{id}" body: "sub")") +
                      Method("Del", R"(delete: "/x/{id}" additional_bindings { post: "/x/{id}:delete" })"));
-  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_THAT(t, IsOk());
   EXPECT_EQ(t->routes().size(), 5u);
   RouteTable::Lookup l = t->Find("GET", "/y/abc");
   ASSERT_NE(l.route, nullptr);
@@ -212,7 +214,7 @@ TEST_F(BadRulesTest, InconsistentRulesAreRefusedWithTheRpcName) {
 TEST_F(BadRulesTest, MoreSpecificRoutesWin) {
   auto t = BuildWith(Method("Any", R"(get: "/x/{id}")") + Method("Me", R"(get: "/x/me")") +
                      Method("Rest", R"(get: "/x/{id=**}")"));
-  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_THAT(t, IsOk());
   EXPECT_EQ(t->Find("GET", "/x/me").route->method->name(), "Me");
   EXPECT_EQ(t->Find("GET", "/x/you").route->method->name(), "Any");
   EXPECT_EQ(t->Find("GET", "/x/a/b").route->method->name(), "Rest");

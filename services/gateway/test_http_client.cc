@@ -13,6 +13,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 
 namespace marketlens::gateway::testing {
 
@@ -171,10 +172,9 @@ bool TestConnection::WaitClosed(absl::Duration timeout) {
 absl::StatusOr<TestResponse> HttpCall(int port, absl::string_view method, absl::string_view target,
                                       const std::vector<std::pair<std::string, std::string>>& headers,
                                       absl::string_view body, absl::Duration timeout) {
-  absl::StatusOr<TestConnection> c = TestConnection::Connect(port, timeout);
-  if (!c.ok()) return c.status();
-  if (absl::Status st = c->SendRequest(method, target, headers, body); !st.ok()) return st;
-  return c->ReadResponse(timeout);
+  ASSIGN_OR_RETURN(TestConnection c, TestConnection::Connect(port, timeout));
+  RETURN_IF_ERROR(c.SendRequest(method, target, headers, body));
+  return c.ReadResponse(timeout);
 }
 
 }  // namespace marketlens::gateway::testing

@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/status/macros.h"
 #include "services/recommender/algo/factory.h"
 #include "services/recommender/bundle/trainer.h"
 #include "services/recommender/cli_flags.h"
@@ -119,29 +120,28 @@ absl::StatusOr<InteractionLog> ReadLog(const std::string& path, ItemCatalog* cat
   if (format == "interactions") {
     return ReadInteractionsFile(path, {.min_rating = static_cast<float>(min_rating)});
   }
-  absl::StatusOr<PublicDataset> d;
+  PublicDataset d;
   if (format == "online_retail") {
-    d = ReadOnlineRetailCsv(path);
+    ASSIGN_OR_RETURN(d, ReadOnlineRetailCsv(path));
   } else if (format == "amazon") {
-    d = ReadAmazonReviewsJson(path);
+    ASSIGN_OR_RETURN(d, ReadAmazonReviewsJson(path));
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("--format must be interactions, online_retail or amazon, got `", format, "`"));
   }
-  if (!d.ok()) return d.status();
   if (catalog != nullptr) {
-    for (auto& [id, info] : d->catalog) catalog->try_emplace(id, std::move(info));
+    for (auto& [id, info] : d.catalog) catalog->try_emplace(id, std::move(info));
   }
   if (min_rating > 0) {
     InteractionLog kept;
-    for (const Event& e : d->log.events) {
+    for (const Event& e : d.log.events) {
       if (e.type == EventType::kRating && e.value < min_rating) continue;
-      kept.Add(d->log.users.Name(e.user), d->log.items.Name(e.item), e.type, e.value, e.timestamp,
-               e.session >= 0 ? d->log.sessions.Name(e.session) : "");
+      kept.Add(d.log.users.Name(e.user), d.log.items.Name(e.item), e.type, e.value, e.timestamp,
+               e.session >= 0 ? d.log.sessions.Name(e.session) : "");
     }
     return kept;
   }
-  return std::move(d->log);
+  return std::move(d.log);
 }
 
 int Evaluate(std::ostream& out, std::ostream& err) {

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "common/config/secret.h"
 #include "common/postgres/pool.h"
+#include "common/status/macros.h"
 #include "services/recommender/cli_flags.h"
 #include "services/recommender/eval/report.h"
 #include "services/recommender/store/artifact_store.h"
@@ -95,9 +96,8 @@ absl::Status RegistryCliOptionsFromFlags(RegistryCliOptions& o) {
   std::string password_file = absl::GetFlag(FLAGS_pg_password_file);
   if (password_file.empty() && env_password_file != nullptr) password_file = env_password_file;
   if (!password_file.empty()) {
-    auto password = config::ReadSecret("", password_file, "pg_password");
-    if (!password.ok()) return password.status();
-    if (!password->empty()) ::setenv("PGPASSWORD", password->c_str(), 1);
+    ASSIGN_OR_RETURN(auto password, config::ReadSecret("", password_file, "pg_password"));
+    if (!password.empty()) ::setenv("PGPASSWORD", password.c_str(), 1);
   }
   const int64_t keep = absl::GetFlag(FLAGS_keep);
   if (keep < 0) return absl::InvalidArgumentError("--keep must be >= 0");
@@ -109,47 +109,40 @@ absl::Status LoadTrainingInputFromPostgres(const RegistryCliOptions& options, In
                                            ItemCatalog& catalog,
                                            absl::flat_hash_map<std::string, std::string>& regions,
                                            std::ostream& err) {
-  auto pool = Connect(options);
-  if (!pool.ok()) return pool.status();
-  auto data = LoadTrainingData(**pool);
-  if (!data.ok()) return data.status();
-  err << "loaded " << data->raw_interactions << " interactions and " << data->feedback_events
-      << " feedback events from Postgres (" << data->forgotten.size() << " forgotten users excluded)\n";
-  log = std::move(data->log);
-  catalog = std::move(data->catalog);
-  regions = std::move(data->user_region);
+  ASSIGN_OR_RETURN(auto pool, Connect(options));
+  ASSIGN_OR_RETURN(auto data, LoadTrainingData(*pool));
+  err << "loaded " << data.raw_interactions << " interactions and " << data.feedback_events
+      << " feedback events from Postgres (" << data.forgotten.size() << " forgotten users excluded)\n";
+  log = std::move(data.log);
+  catalog = std::move(data.catalog);
+  regions = std::move(data.user_region);
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> RegisterTrainedModel(const RegistryCliOptions& options, const ModelBundle& bundle,
                                                  bool promote, std::ostream& err) {
-  auto pool = Connect(options);
-  if (!pool.ok()) return pool.status();
-  ModelRegistry registry(pool->get());
-  auto record = registry.RegisterWithArtifact(bundle);
-  if (!record.ok()) return record.status();
-  err << "registered " << bundle.version << " at " << record->artifact_uri << "\n";
+  ASSIGN_OR_RETURN(auto pool, Connect(options));
+  ModelRegistry registry(pool.get());
+  ASSIGN_OR_RETURN(auto record, registry.RegisterWithArtifact(bundle));
+  err << "registered " << bundle.version << " at " << record.artifact_uri << "\n";
   if (!options.artifact_dir.empty()) {
     const std::string path = absl::StrCat(options.artifact_dir, "/", bundle.version, ".mlrec");
-    absl::Status s = MakeDirs(options.artifact_dir);
-    if (s.ok()) s = WriteBundleFile(bundle, path);
-    if (!s.ok()) return s;
+    RETURN_IF_ERROR(MakeDirs(options.artifact_dir));
+    RETURN_IF_ERROR(WriteBundleFile(bundle, path));
     err << "local copy at " << path << "\n";
   }
   if (promote) {
-    auto p = registry.Promote(bundle.version);
-    if (!p.ok()) return p.status();
+    RETURN_IF_ERROR(registry.Promote(bundle.version));
     err << "promoted " << bundle.version << "\n";
   }
   if (options.keep > 0) {
-    auto pruned = registry.Prune(options.keep);
-    if (!pruned.ok()) return pruned.status();
-    for (const ModelRecord& m : *pruned) {
+    ASSIGN_OR_RETURN(auto pruned, registry.Prune(options.keep));
+    for (const ModelRecord& m : pruned) {
       err << "pruned " << m.version << "\n";
       DeleteFileArtifact(m);
     }
   }
-  return record->artifact_uri;
+  return record.artifact_uri;
 }
 
 int RunModelsCommand(const std::vector<std::string>& pos, std::ostream& out, std::ostream& err) {
@@ -210,14 +203,16 @@ int RunRetentionCommand(std::ostream& out, std::ostream& err) {
   int64_t events = 0, exposures = 0;
   absl::Status s = (*pool)->Transact(
       [&](postgres::Tx& tx) -> absl::Status {
-        auto e = tx.Exec(
-            "DELETE FROM recsys.events WHERE occurred_at < now() - make_interval(days => $1::int)", days);
-        if (!e.ok()) return e.status();
-        events = e->affected_rows();
-        auto x = tx.Exec(
-            "DELETE FROM recsys.exposures WHERE occurred_at < now() - make_interval(days => $1::int)", days);
-        if (!x.ok()) return x.status();
-        exposures = x->affected_rows();
+        ASSIGN_OR_RETURN(
+            auto e,
+            tx.Exec("DELETE FROM recsys.events WHERE occurred_at < now() - make_interval(days => $1::int)",
+                    days));
+        events = e.affected_rows();
+        ASSIGN_OR_RETURN(
+            auto x,
+            tx.Exec("DELETE FROM recsys.exposures WHERE occurred_at < now() - make_interval(days => $1::int)",
+                    days));
+        exposures = x.affected_rows();
         return absl::OkStatus();
       },
       {.timeout = absl::Minutes(10)});

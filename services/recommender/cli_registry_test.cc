@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "common/testing/migrated_database.h"
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/recommender/cli_test_runner.h"
@@ -14,6 +15,7 @@ namespace {
 using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 using ::marketlens::testing::SharedPostgresServer;
 
+using ::marketlens::testing::IsOk;
 using ::testing::HasSubstr;
 
 TEST(CliRegistryTest, TrainRegisterPromoteListRollbackPrune) {
@@ -36,7 +38,7 @@ TEST(CliRegistryTest, TrainRegisterPromoteListRollbackPrune) {
     EXPECT_THAT(r.err, HasSubstr("local copy at " + tmp + "/copies/sub/" + v + ".mlrec"));
   }
   auto stored = pool->Exec("SELECT count(*) FROM recsys.model_artifacts");
-  ASSERT_TRUE(stored.ok());
+  ASSERT_THAT(stored, IsOk());
   EXPECT_EQ((*stored)[0][0].as<int>(), 3);
   // An older registration with its artifact on disk.
   ASSERT_EQ(Cli({"train", "--input", tmp + "/d.data", "--output", tmp + "/old.mlrec", "--version", "v0",
@@ -47,7 +49,7 @@ TEST(CliRegistryTest, TrainRegisterPromoteListRollbackPrune) {
   old.version = "v0";
   old.algorithm = "hybrid";
   old.artifact_uri = "file://" + tmp + "/old.mlrec";
-  ASSERT_TRUE(ModelRegistry(pool.get()).Register(old).ok());
+  ASSERT_THAT(ModelRegistry(pool.get()).Register(old), IsOk());
   CliRun list = Cli({"models", "list", "--pg_dsn", dsn});
   ASSERT_EQ(list.code, 0) << list.err;
   EXPECT_THAT(list.out, HasSubstr("v3"));
@@ -64,7 +66,7 @@ TEST(CliRegistryTest, TrainRegisterPromoteListRollbackPrune) {
   EXPECT_THAT(prune.out, HasSubstr("pruned v2"));
   EXPECT_NE(std::system(("test -e " + tmp + "/old.mlrec").c_str()), 0);  // the file artifact is deleted
   stored = pool->Exec("SELECT string_agg(version, ',') FROM recsys.model_artifacts");
-  ASSERT_TRUE(stored.ok());
+  ASSERT_THAT(stored, IsOk());
   EXPECT_EQ((*stored)[0][0].as<std::string>(), "v3");  // stored artifacts went with their rows
   CliRun json = Cli({"models", "list", "--json", "--pg_dsn", dsn});
   EXPECT_THAT(json.out, HasSubstr("\"version\":\"v3\",\"algorithm\":\"hybrid\""));
@@ -83,17 +85,17 @@ TEST(CliRegistryTest, RetentionDeletesOldEventsAndExposures) {
   dsn = db.dsn;
   auto pool = std::move(db.pool);
   ASSERT_NE(pool, nullptr);
-  ASSERT_TRUE(pool->Exec("INSERT INTO recsys.events (user_id, item_id, event, occurred_at) VALUES"
-                         " ('u1', 'i1', 'click', now() - interval '100 days'), ('u1', 'i2', 'click', now())")
-                  .ok());
-  ASSERT_TRUE(pool->Exec("INSERT INTO recsys.exposures (experiment_id, variant, user_id, occurred_at) VALUES"
-                         " ('e', 'a', 'u1', now() - interval '100 days')")
-                  .ok());
+  ASSERT_THAT(pool->Exec("INSERT INTO recsys.events (user_id, item_id, event, occurred_at) VALUES"
+                         " ('u1', 'i1', 'click', now() - interval '100 days'), ('u1', 'i2', 'click', now())"),
+              IsOk());
+  ASSERT_THAT(pool->Exec("INSERT INTO recsys.exposures (experiment_id, variant, user_id, occurred_at) VALUES"
+                         " ('e', 'a', 'u1', now() - interval '100 days')"),
+              IsOk());
   CliRun r = Cli({"retention", "--retention_days", "90", "--pg_dsn", dsn});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "events=1 exposures=1\n");
   auto left = pool->Exec("SELECT item_id FROM recsys.events");
-  ASSERT_TRUE(left.ok());
+  ASSERT_THAT(left, IsOk());
   ASSERT_EQ(left->size(), 1u);
   EXPECT_EQ((*left)[0][0].as<std::string>(), "i2");
   EXPECT_EQ(Cli({"retention", "--pg_dsn", dsn}).code, 2);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/testing/real_data.h"
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -18,6 +19,7 @@
 namespace marketlens::recommender {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::testing::HasSubstr;
 
 std::string Tmp(const std::string& name) { return std::string(std::getenv("TEST_TMPDIR")) + "/" + name; }
@@ -119,7 +121,7 @@ TEST_F(CliTest, TrainWithTuningStoresTheChosenValues) {
   std::stringstream bytes;
   bytes << in.rdbuf();
   auto bundle = ParseBundle(bytes.str());
-  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  ASSERT_THAT(bundle, IsOk());
   // The chosen neighbours/shrink come from the search's wide ranges, not the defaults.
   ASSERT_TRUE(bundle->params.count("item_knn.neighbors"));
   ASSERT_TRUE(bundle->params.count("item_knn.shrink"));

@@ -13,8 +13,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status/macros.h"
 #include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
+#include "common/testing/grpc_status_matchers.h"
 #include "common/testing/migrated_database.h"
 #include "common/testing/redis_fixture.h"
 #include "grpcpp/grpcpp.h"
@@ -26,6 +28,7 @@ namespace marketlens::recommender {
 namespace {
 
 using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+using ::marketlens::testing::IsOk;
 using ::marketlens::testing::SharedPostgresServer;
 
 namespace v1 = ::marketlens::recommender::v1;
@@ -47,22 +50,20 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
   auto pg = std::move(db.pool);
   ASSERT_NE(pg, nullptr);
   auto redis = marketlens::testing::RedisServer::Create();
-  ASSERT_TRUE(redis.ok()) << redis.status();
+  ASSERT_THAT(redis, IsOk());
 
   // What the collector would have stored: products and shop interactions with planted clusters.
   SyntheticData world = GenerateSynthetic(
       {.users = 300, .items = 60, .clusters = 3, .events_per_user = 15, .seed = 4, .shop_events = true});
   absl::Status loaded = pg->Transact([&](postgres::Tx& tx) -> absl::Status {
     for (const auto& [id, info] : world.catalog) {
-      auto r = tx.Exec(
+      RETURN_IF_ERROR(tx.Exec(
           "INSERT INTO raw.products (id, title, category, description, price_cents, stock, updated_at) "
           "VALUES ($1, $2, $3, $4, 999, 10, now())",
-          id, info.title, info.category, info.description);
-      if (!r.ok()) return r.status();
+          id, info.title, info.category, info.description));
     }
-    auto copy =
-        tx.Copy("raw.interactions", {"id", "customer_id", "product_id", "type", "session_id", "occurred_at"});
-    if (!copy.ok()) return copy.status();
+    ASSIGN_OR_RETURN(auto copy, tx.Copy("raw.interactions", {"id", "customer_id", "product_id", "type",
+                                                             "session_id", "occurred_at"}));
     for (size_t k = 0; k < world.log.events.size(); ++k) {
       const Event& e = world.log.events[k];
       const std::string id = absl::StrCat("I", k);
@@ -70,19 +71,17 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
       const std::string session = e.session >= 0 ? world.log.sessions.Name(e.session) : "";
       const std::string at =
           absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(e.timestamp), absl::UTCTimeZone());
-      if (absl::Status s = (*copy)->WriteRow(
-              {id, world.log.users.Name(e.user), world.log.items.Name(e.item), type, session, at});
-          !s.ok()) {
-        return s;
-      }
+      RETURN_IF_ERROR(copy->WriteRow(
+          {id, world.log.users.Name(e.user), world.log.items.Name(e.item), type, session, at}));
     }
-    return (*copy)->Finish().status();
+    return copy->Finish().status();
   });
-  ASSERT_TRUE(loaded.ok()) << loaded;
+  ASSERT_THAT(loaded, IsOk());
 
   auto grpc_port = marketlens::testing::PickFreePort();
   auto metrics_port = marketlens::testing::PickFreePort();
-  ASSERT_TRUE(grpc_port.ok() && metrics_port.ok());
+  ASSERT_THAT(grpc_port, IsOk());
+  ASSERT_THAT(metrics_port, IsOk());
   const std::string models_dir = absl::StrCat(std::getenv("TEST_TMPDIR"), "/models");
   std::vector<std::string> args = {"services/recommender/recommender",
                                    absl::StrCat("--grpc_port=", *grpc_port),
@@ -128,7 +127,7 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
     req.set_user_id(user);
     req.set_n(5);
     v1::RecommendResponse again;
-    ASSERT_TRUE(stub->Recommend(&ctx, req, &again).ok());
+    ASSERT_THAT(stub->Recommend(&ctx, req, &again), IsOk());
     auto id = ctx.GetServerInitialMetadata().find("x-request-id");
     ASSERT_NE(id, ctx.GetServerInitialMetadata().end());
     EXPECT_EQ(std::string(id->second.data(), id->second.size()), "main-test-recommend-1");
@@ -145,7 +144,7 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
 
   grpc::ClientContext list_ctx;
   v1::ListModelsResponse models;
-  ASSERT_TRUE(stub->ListModels(&list_ctx, {}, &models).ok());
+  ASSERT_THAT(stub->ListModels(&list_ctx, {}, &models), IsOk());
   ASSERT_EQ(models.models_size(), 1);
   EXPECT_TRUE(models.models(0).promoted());
   EXPECT_GT(models.models(0).metrics().at("ndcg@10"), models.models(0).metrics().at("popularity.ndcg@10"));
@@ -156,7 +155,7 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
   fb.set_item_id("i1");
   fb.set_event(v1::FEEDBACK_EVENT_DO_NOT_SHOW);
   v1::RecordFeedbackResponse fb_resp;
-  ASSERT_TRUE(stub->RecordFeedback(&fb_ctx, fb, &fb_resp).ok());
+  ASSERT_THAT(stub->RecordFeedback(&fb_ctx, fb, &fb_resp), IsOk());
 
   // The metrics show the serving model's age (trained a moment ago).
   const std::string metrics_text = marketlens::testing::HttpGet(*metrics_port, "/metrics");
@@ -198,7 +197,7 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
   // --keep 1 pruned the bootstrap model: its registry row and stored artifact are gone, and the
   // service's local cache holds only the model it serves.
   auto stored = pg->Exec("SELECT string_agg(version, ',') FROM recsys.model_artifacts");
-  ASSERT_TRUE(stored.ok());
+  ASSERT_THAT(stored, IsOk());
   EXPECT_EQ((*stored)[0][0].as<std::string>(""), "cronjob-v2");
   EXPECT_EQ(std::system(absl::StrCat("test -s '", models_dir, "/cache/cronjob-v2.mlrec'").c_str()), 0);
   // The old model is unloaded (and its cached copy removed) at the next experiments refresh.
@@ -217,7 +216,7 @@ TEST(RecommenderBinaryTest, BootstrapsServesAndDrains) {
   EXPECT_EQ(process.Kill(SIGTERM, absl::Seconds(20)), 0) << process.Log();
   // The feedback reached Postgres before the exit.
   auto events = pg->Exec("SELECT count(*) FROM recsys.events WHERE user_id = 'u0' AND event = 'do_not_show'");
-  ASSERT_TRUE(events.ok());
+  ASSERT_THAT(events, IsOk());
   EXPECT_EQ((*events)[0][0].as<int>(), 1);
 }
 

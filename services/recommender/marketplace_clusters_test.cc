@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/marketplace/generator.h"
 #include "services/recommender/algo/als.h"
@@ -14,6 +15,8 @@
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 namespace mp = ::marketlens::marketplace;
 
@@ -35,7 +38,7 @@ TEST(MarketplaceClustersTest, AlsRecoversPlantedTasteClusters) {
   options.seed = 11;
   options.products = 300;
   auto world = mp::Generate(options);
-  ASSERT_TRUE(world.ok()) << world.status();
+  ASSERT_THAT(world, IsOk());
   const mp::WorldData& d = world->data;
   ASSERT_FALSE(d.customer_truth.empty());
 
@@ -51,9 +54,9 @@ TEST(MarketplaceClustersTest, AlsRecoversPlantedTasteClusters) {
   ASSERT_GT(data.num_users(), 500);
 
   AlsModel als({.factors = 24, .regularization = 0.1f, .alpha = 2, .iterations = 10, .threads = 2});
-  ASSERT_TRUE(als.Fit(data).ok());
+  ASSERT_THAT(als.Fit(data), IsOk());
   PopularityModel popularity;
-  ASSERT_TRUE(popularity.Fit(data).ok());
+  ASSERT_THAT(popularity.Fit(data), IsOk());
 
   // Planted truth by id.
   absl::flat_hash_map<std::string, int> cluster_of;

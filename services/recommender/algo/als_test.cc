@@ -1,11 +1,14 @@
 // ALS recovers planted taste clusters, converges, folds in new users and is identical on 1 or 2 threads.
 #include "services/recommender/algo/als.h"
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/data/synthetic.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 // Share of the top-10 recommendations (unseen items) that fall in the user's planted cluster.
 double ClusterPrecision(const Model& m, const TrainingData& d, const SyntheticData& s) {
@@ -40,7 +43,7 @@ class AlsTest : public ::testing::Test {
 
 TEST_F(AlsTest, RecoversPlantedClusters) {
   AlsModel als({.factors = 16, .regularization = 0.1f, .alpha = 2, .iterations = 10, .threads = 2});
-  ASSERT_TRUE(als.Fit(data_).ok());
+  ASSERT_THAT(als.Fit(data_), IsOk());
   const double precision = ClusterPrecision(als, data_, synthetic_);
   // Random would be 0.2; the users' own data is 85% in-cluster.
   EXPECT_GT(precision, 0.85) << precision;
@@ -49,7 +52,7 @@ TEST_F(AlsTest, RecoversPlantedClusters) {
 
 TEST_F(AlsTest, LossDecreases) {
   AlsModel als({.factors = 8, .iterations = 6, .cg_steps = 3, .threads = 2, .track_loss = true});
-  ASSERT_TRUE(als.Fit(data_).ok());
+  ASSERT_THAT(als.Fit(data_), IsOk());
   ASSERT_EQ(als.losses().size(), 6u);
   EXPECT_LT(als.losses().back(), als.losses().front());
   for (size_t i = 1; i < als.losses().size(); ++i)
@@ -59,15 +62,15 @@ TEST_F(AlsTest, LossDecreases) {
 TEST_F(AlsTest, SameResultOnOneOrTwoThreads) {
   AlsModel one({.factors = 8, .iterations = 3, .threads = 1});
   AlsModel two({.factors = 8, .iterations = 3, .threads = 2});
-  ASSERT_TRUE(one.Fit(data_).ok());
-  ASSERT_TRUE(two.Fit(data_).ok());
+  ASSERT_THAT(one.Fit(data_), IsOk());
+  ASSERT_THAT(two.Fit(data_), IsOk());
   EXPECT_TRUE(one.item_factors().isApprox(two.item_factors(), 1e-6f));
   EXPECT_TRUE(one.user_factors().isApprox(two.user_factors(), 1e-6f));
 }
 
 TEST_F(AlsTest, FoldInMatchesTrainedVectorAndServesNewUsers) {
   AlsModel als({.factors = 16, .iterations = 10, .cg_steps = 3, .threads = 2});
-  ASSERT_TRUE(als.Fit(data_).ok());
+  ASSERT_THAT(als.Fit(data_), IsOk());
   // For a trained user, the exact fold-in is close to the CG vector (same objective, one more solve).
   const int32_t u = 3;
   AlsModel::Vector folded = als.FoldIn(HistoryOf(data_, u));

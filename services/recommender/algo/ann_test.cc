@@ -2,10 +2,13 @@
 
 #include <random>
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 TEST(AnnTest, HnswFindsTheLargestInnerProducts) {
   ASSERT_TRUE(HnswAvailable()) << "libhnswlib-dev is not installed (deploy/local/install_deps.sh)";
@@ -20,7 +23,8 @@ TEST(AnnTest, HnswFindsTheLargestInnerProducts) {
   }
   auto exact = MipsIndex::Build(rows.data(), n, dim, {.exact = true});
   auto approx = MipsIndex::Build(rows.data(), n, dim, {.ef_search = 400});
-  ASSERT_TRUE(exact.ok() && approx.ok());
+  ASSERT_THAT(exact, IsOk());
+  ASSERT_THAT(approx, IsOk());
   EXPECT_FALSE((*exact)->approximate());
   EXPECT_TRUE((*approx)->approximate());
   int found = 0, total = 0;
@@ -42,7 +46,7 @@ TEST(AnnTest, HnswFindsTheLargestInnerProducts) {
 TEST(AnnTest, ExactOnTinyInput) {
   std::vector<float> rows = {1, 0, 0, 1, 0.5f, 0.5f};
   auto index = MipsIndex::Build(rows.data(), 3, 2, {.exact = true});
-  ASSERT_TRUE(index.ok());
+  ASSERT_THAT(index, IsOk());
   float q[2] = {1, 0.2f};
   auto r = (*index)->Search(q, 2);
   ASSERT_EQ(r.size(), 2u);

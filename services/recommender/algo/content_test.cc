@@ -1,10 +1,13 @@
 #include "services/recommender/algo/content.h"
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/data/synthetic.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 TEST(TokenizeTest, LowercasesDropsStopWordsAndShortNumbers) {
   EXPECT_EQ(Tokenize("The Chef's KNIFE, 8-inch (1995) a 42"),
@@ -15,7 +18,7 @@ TEST(ContentTest, SimilarItemsShareClusterAndNewItemsAreFound) {
   SyntheticData s = GenerateSynthetic({.users = 50, .items = 100, .clusters = 5, .events_per_user = 5});
   TrainingData d = BuildTrainingData(s.log, {}, &s.catalog);
   ContentModel m({.neighbors = 10, .threads = 1});
-  ASSERT_TRUE(m.Fit(d).ok());
+  ASSERT_THAT(m.Fit(d), IsOk());
   int same = 0, total = 0;
   for (int32_t i = 0; i < d.num_items(); ++i) {
     for (int32_t j : m.neighbors().RowIndices(i)) {

@@ -1,9 +1,12 @@
 #include "services/recommender/algo/copurchase.h"
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 TEST(CoPurchaseTest, LiftByHand) {
   // Sessions (baskets of purchases): {a,b} x3, {a,c}, {c,d} x2, {b} (singletons don't count).
@@ -24,7 +27,7 @@ TEST(CoPurchaseTest, LiftByHand) {
   basket({"b"});
   TrainingData d = BuildTrainingData(log);
   CoPurchaseModel m({.min_support = 2, .shrink = 0, .threads = 1});
-  ASSERT_TRUE(m.Fit(d).ok());
+  ASSERT_THAT(m.Fit(d), IsOk());
   EXPECT_EQ(m.basket_used(), BasketBy::kSession);
   EXPECT_EQ(m.baskets(), 6);
   const int a = d.items.Find("a"), b = d.items.Find("b"), c = d.items.Find("c"), dd = d.items.Find("d");
@@ -39,7 +42,7 @@ TEST(CoPurchaseTest, LiftByHand) {
   EXPECT_FLOAT_EQ(n.RowValues(dd)[0], 2.0f);
   // Shrinkage: 1.5 * 3 / (3 + 3).
   CoPurchaseModel shrunk({.min_support = 2, .shrink = 3, .threads = 1});
-  ASSERT_TRUE(shrunk.Fit(d).ok());
+  ASSERT_THAT(shrunk.Fit(d), IsOk());
   EXPECT_FLOAT_EQ(shrunk.neighbors().RowValues(a)[0], 0.75f);
   // Scoring from a cart holding d.
   std::vector<float> scores(d.num_items());
@@ -58,7 +61,7 @@ TEST(CoPurchaseTest, WithoutSessionsOrPurchasesUsesUsersAndAllEvents) {
   }
   TrainingData d = BuildTrainingData(log);
   CoPurchaseModel m({.threads = 1});
-  ASSERT_TRUE(m.Fit(d).ok());
+  ASSERT_THAT(m.Fit(d), IsOk());
   EXPECT_EQ(m.basket_used(), BasketBy::kUser);
   EXPECT_EQ(m.neighbors().RowSize(d.items.Find("x")), 1);
 }

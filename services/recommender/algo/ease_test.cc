@@ -1,10 +1,13 @@
 #include "services/recommender/algo/ease.h"
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/data/synthetic.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 TEST(EaseTest, ClosedFormByHand) {
   // X = [[1,1,0],[1,1,1],[0,0,1]] -> G = X^T X = [[2,2,1],[2,2,1],[1,1,2]], lambda = 1.
@@ -15,7 +18,7 @@ TEST(EaseTest, ClosedFormByHand) {
   }
   TrainingData d = BuildTrainingData(log);
   EaseModel ease({.lambda = 1, .threads = 1});
-  ASSERT_TRUE(ease.Fit(d).ok());
+  ASSERT_THAT(ease.Fit(d), IsOk());
   Eigen::Matrix3d g;
   g << 3, 2, 1, 2, 3, 1, 1, 1, 3;
   Eigen::Matrix3d p = g.inverse();

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status/macros.h"
 #include "services/recommender/algo/als.h"
 #include "services/recommender/algo/content.h"
 #include "services/recommender/algo/copurchase.h"
@@ -56,7 +57,7 @@ class ParamReader {
     if (status_.ok()) status_ = std::move(s);
   }
   absl::Status Finish(bool allow_prefixed = false) {
-    if (!status_.ok()) return status_;
+    RETURN_IF_ERROR(status_);
     for (const auto& [k, v] : params_) {
       if (used_.contains(k)) continue;
       if (allow_prefixed && k.find('.') != std::string::npos) continue;
@@ -195,9 +196,8 @@ absl::StatusOr<std::unique_ptr<Model>> MakeModel(absl::string_view name, const P
     std::vector<HybridMember> members;
     auto add = [&](absl::string_view member, float weight) -> absl::Status {
       if (weight == 0) return absl::OkStatus();
-      absl::StatusOr<std::unique_ptr<Model>> m = MakeModel(member, SubParams(params, member), threads);
-      if (!m.ok()) return m.status();
-      members.push_back({std::shared_ptr<Model>(std::move(*m)), weight});
+      ASSIGN_OR_RETURN(std::unique_ptr<Model> m, MakeModel(member, SubParams(params, member), threads));
+      members.push_back({std::shared_ptr<Model>(std::move(m)), weight});
       return absl::OkStatus();
     };
     for (auto [member, weight] : {std::pair<absl::string_view, float>{"als", w_als},
@@ -206,14 +206,14 @@ absl::StatusOr<std::unique_ptr<Model>> MakeModel(absl::string_view name, const P
                                   {"popularity", w_pop}}) {
       if (absl::Status s = add(member, weight); !s.ok()) r.Fail(s);
     }
-    if (absl::Status s = r.Finish(/*allow_prefixed=*/true); !s.ok()) return s;
+    RETURN_IF_ERROR(r.Finish(/*allow_prefixed=*/true));
     if (members.empty()) return absl::InvalidArgumentError("hybrid: every weight is 0");
     return std::unique_ptr<Model>(new HybridModel(std::move(members)));
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown algorithm `", name, "` (known: ", absl::StrJoin(AlgorithmNames(), ", "), ")"));
   }
-  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  RETURN_IF_ERROR(r.Finish());
   return model;
 }
 

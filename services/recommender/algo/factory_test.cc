@@ -1,5 +1,6 @@
 #include "services/recommender/algo/factory.h"
 
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/recommender/algo/hybrid.h"
@@ -8,6 +9,7 @@
 namespace marketlens::recommender {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::testing::HasSubstr;
 
 TEST(FactoryTest, EveryNameBuildsAndFits) {
@@ -18,9 +20,9 @@ TEST(FactoryTest, EveryNameBuildsAndFits) {
     Params p;
     if (name == "als" || name == "hybrid") p[name == "als" ? "iterations" : "als.iterations"] = "2";
     auto m = MakeModel(name, p, 1);
-    ASSERT_TRUE(m.ok()) << name << ": " << m.status();
+    ASSERT_THAT(m, IsOk()) << name << ": " << m.status();
     EXPECT_EQ((*m)->name(), name);
-    ASSERT_TRUE((*m)->Fit(d).ok()) << name;
+    ASSERT_THAT((*m)->Fit(d), IsOk()) << name;
     EXPECT_EQ((*m)->num_items(), d.num_items()) << name;
     std::vector<float> scores(d.num_items());
     (*m)->Score(0, HistoryOf(d, 0), absl::MakeSpan(scores));
@@ -34,7 +36,7 @@ TEST(FactoryTest, ParamsAreCheckedAndPassedToMembers) {
   EXPECT_THAT(MakeModel("als", {{"factors", "many"}}).status().message(), HasSubstr("factors=`many`"));
   EXPECT_THAT(MakeModel("copurchase", {{"basket", "cart"}}).status().message(), HasSubstr("basket must be"));
   auto h = MakeModel("hybrid", {{"w_content", "0"}, {"w_popularity", "0"}, {"als.factors", "4"}});
-  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_THAT(h, IsOk());
   auto* hybrid = static_cast<HybridModel*>(h->get());
   ASSERT_EQ(hybrid->members().size(), 2u);
   EXPECT_EQ(hybrid->members()[0].model->params().at("factors"), "4");
@@ -43,7 +45,7 @@ TEST(FactoryTest, ParamsAreCheckedAndPassedToMembers) {
 
 TEST(FactoryTest, ParseAndFormatParams) {
   auto p = ParseParams("factors=64, alpha = 2");
-  ASSERT_TRUE(p.ok());
+  ASSERT_THAT(p, IsOk());
   EXPECT_EQ(p->at("alpha"), "2");
   EXPECT_EQ(FormatParams(*p), "alpha=2,factors=64");
   EXPECT_FALSE(ParseParams("factors").ok());

@@ -1,11 +1,14 @@
 #include "services/recommender/algo/hybrid.h"
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/algo/content.h"
 #include "services/recommender/algo/popularity.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 // A fixed-score model for checking the blend arithmetic.
 class Fixed : public Model {
@@ -28,7 +31,7 @@ TEST(HybridTest, BlendsNormalisedScores) {
   HybridModel h({{std::make_shared<Fixed>("a", std::vector<float>{10, 5, 0}), 1.0f},
                  {std::make_shared<Fixed>("b", std::vector<float>{0, 1, 2}), 0.5f}});
   TrainingData d;
-  ASSERT_TRUE(h.Fit(d).ok());
+  ASSERT_THAT(h.Fit(d), IsOk());
   std::vector<float> s(3);
   h.Score(0, {}, absl::MakeSpan(s));
   EXPECT_FLOAT_EQ(s[0], 1.0f);
@@ -45,7 +48,7 @@ TEST(HybridTest, DropsMembersThatCannotFit) {
   log.Add("u", "x", EventType::kView, 1, 0);
   TrainingData d = BuildTrainingData(log);  // no item metadata: content cannot fit
   HybridModel h({{std::make_shared<ContentModel>(), 1}, {std::make_shared<PopularityModel>(), 1}});
-  ASSERT_TRUE(h.Fit(d).ok());
+  ASSERT_THAT(h.Fit(d), IsOk());
   ASSERT_EQ(h.members().size(), 1u);
   EXPECT_EQ(h.members()[0].model->name(), "popularity");
   HybridModel only({{std::make_shared<ContentModel>(), 1}});

@@ -2,11 +2,14 @@
 
 #include <cmath>
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/data/synthetic.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 // 3 users x 3 items:  u0: a b   u1: a b c   u2: c
 TrainingData Tiny() {
@@ -23,7 +26,7 @@ TrainingData Tiny() {
 TEST(ItemKnnTest, CosineByHand) {
   TrainingData d = Tiny();
   ItemKnnModel knn({.neighbors = 5, .threads = 1});
-  ASSERT_TRUE(knn.Fit(d).ok());
+  ASSERT_THAT(knn.Fit(d), IsOk());
   const int a = d.items.Find("a"), b = d.items.Find("b"), c = d.items.Find("c");
   // a = (1,1,0), b = (1,1,0), c = (0,1,1): cos(a,b) = 1, cos(a,c) = 1/2.
   const NeighborLists& n = knn.neighbors();
@@ -42,12 +45,12 @@ TEST(ItemKnnTest, CosineByHand) {
 
   // Shrinkage: cos(a,c) = 1 / (sqrt2 * sqrt2 + 2) = 0.25.
   ItemKnnModel shrunk({.neighbors = 5, .shrink = 2, .threads = 1});
-  ASSERT_TRUE(shrunk.Fit(d).ok());
+  ASSERT_THAT(shrunk.Fit(d), IsOk());
   EXPECT_FLOAT_EQ(shrunk.neighbors().RowValues(a)[1], 0.25f);
 
   // Keeps only k neighbours.
   ItemKnnModel one({.neighbors = 1, .threads = 1});
-  ASSERT_TRUE(one.Fit(d).ok());
+  ASSERT_THAT(one.Fit(d), IsOk());
   EXPECT_EQ(one.neighbors().RowSize(a), 1);
 }
 
@@ -56,7 +59,7 @@ TEST(ItemKnnTest, Bm25RecoversClusters) {
   TrainingData d = BuildTrainingData(s.log);
   for (bool bm25 : {false, true}) {
     ItemKnnModel knn({.neighbors = 20, .bm25 = bm25, .threads = 2});
-    ASSERT_TRUE(knn.Fit(d).ok());
+    ASSERT_THAT(knn.Fit(d), IsOk());
     EXPECT_EQ(knn.name(), bm25 ? "item_knn_bm25" : "item_knn");
     // Most of an item's nearest neighbours share its cluster.
     int same = 0, total = 0;

@@ -2,12 +2,15 @@
 // options.
 #include "services/recommender/algo/ncf.h"
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/algo/popularity.h"
 #include "services/recommender/data/synthetic.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 double ClusterPrecision(const Model& m, const TrainingData& d, const SyntheticData& s, bool fold_in) {
   std::vector<float> scores(d.num_items());
@@ -29,11 +32,11 @@ TEST(NcfTest, LearnsPlantedClustersWithBpr) {
       {.users = 300, .items = 120, .clusters = 5, .events_per_user = 15, .in_cluster = 0.85});
   TrainingData d = BuildTrainingData(s.log);
   NcfModel ncf({.factors = 16, .hidden = 16, .learning_rate = 0.05f, .epochs = 15});
-  ASSERT_TRUE(ncf.Fit(d).ok());
+  ASSERT_THAT(ncf.Fit(d), IsOk());
   ASSERT_EQ(ncf.epoch_losses().size(), 15u);
   EXPECT_LT(ncf.epoch_losses().back(), 0.6 * ncf.epoch_losses().front());  // BPR loss starts at log 2
   PopularityModel pop;
-  ASSERT_TRUE(pop.Fit(d).ok());
+  ASSERT_THAT(pop.Fit(d), IsOk());
   const double ncf_precision = ClusterPrecision(ncf, d, s, false);
   EXPECT_GT(ncf_precision, 0.6);  // 5 clusters: chance is 0.2
   EXPECT_GT(ncf_precision, ClusterPrecision(pop, d, s, false) + 0.2);

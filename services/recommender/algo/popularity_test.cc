@@ -1,9 +1,12 @@
 #include "services/recommender/algo/popularity.h"
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 TEST(PopularityTest, DistinctUsersWindowAndCategory) {
   InteractionLog log;
@@ -25,7 +28,7 @@ TEST(PopularityTest, DistinctUsersWindowAndCategory) {
   const int old = d.items.Find("old"), fresh = d.items.Find("fresh"), k2 = d.items.Find("k2");
 
   PopularityModel all;
-  ASSERT_TRUE(all.Fit(d).ok());
+  ASSERT_THAT(all.Fit(d), IsOk());
   EXPECT_EQ(all.counts()[old], 3);
   EXPECT_EQ(all.counts()[fresh], 2);
   std::vector<float> s(3);
@@ -34,14 +37,14 @@ TEST(PopularityTest, DistinctUsersWindowAndCategory) {
   EXPECT_NEAR(s[fresh], 2.0 / 3, 1e-6);
 
   PopularityModel week({.window_seconds = 7 * day});
-  ASSERT_TRUE(week.Fit(d).ok());
+  ASSERT_THAT(week.Fit(d), IsOk());
   EXPECT_EQ(week.name(), "popularity_window");
   EXPECT_EQ(week.counts()[old], 0);
   EXPECT_EQ(week.counts()[fresh], 2);
   EXPECT_EQ(week.counts()[k2], 1);
 
   PopularityModel cat({.by_category = true});
-  ASSERT_TRUE(cat.Fit(d).ok());
+  ASSERT_THAT(cat.Fit(d), IsOk());
   std::vector<int32_t> items = {k2};
   std::vector<float> w = {1};
   cat.Score(-1, {items, w}, absl::MakeSpan(s));  // a Kitchen shopper: Kitchen first

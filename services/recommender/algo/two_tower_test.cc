@@ -3,11 +3,14 @@
 #include "services/recommender/algo/two_tower.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/data/synthetic.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 // Items whose titles and categories name their planted cluster, as a catalogue would.
 ItemCatalog ClusterCatalog(const SyntheticData& s, int clusters) {
@@ -27,7 +30,7 @@ TEST(TwoTowerTest, RanksByTasteAndEmbedsColdItemsFromContent) {
   ItemCatalog catalog = ClusterCatalog(s, 5);
   TrainingData d = BuildTrainingData(s.log, {}, &catalog);
   TwoTowerModel model({.factors = 16, .learning_rate = 0.05f, .epochs = 10});
-  ASSERT_TRUE(model.Fit(d).ok());
+  ASSERT_THAT(model.Fit(d), IsOk());
   ASSERT_EQ(model.item_vectors().rows(), d.num_items());
   // Taste: the top 10 of a user fall mostly in their cluster (chance: 0.2), also for an anonymous history.
   std::vector<float> scores(d.num_items());

@@ -6,11 +6,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/files/read_file.h"
+#include "common/status/macros.h"
 
 namespace marketlens::recommender {
 namespace {
@@ -154,7 +154,7 @@ const char* DaypartName(int daypart) {
 
 absl::Status ModelBundle::Validate() const {
   const int32_t u = num_users(), i = num_items();
-  if (absl::Status s = CheckCsr(user_items, u, i, "user_items"); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckCsr(user_items, u, i, "user_items"));
   if (user_item_kind.size() != user_items.values.size())
     return absl::DataLossError("bundle: user_item_kind size");
   if (item_category.size() != static_cast<size_t>(i))
@@ -172,20 +172,20 @@ absl::Status ModelBundle::Validate() const {
       ncf_item_bias.size() != (ncf_factors > 0 ? static_cast<size_t>(i) : 0)) {
     return absl::DataLossError("bundle: ncf sizes");
   }
-  if (absl::Status s = CheckCsr(item_neighbors, i, i, "item_neighbors"); !s.ok()) return s;
-  if (absl::Status s = CheckCsr(copurchase, i, i, "copurchase"); !s.ok()) return s;
+  RETURN_IF_ERROR(CheckCsr(item_neighbors, i, i, "item_neighbors"));
+  RETURN_IF_ERROR(CheckCsr(copurchase, i, i, "copurchase"));
   auto check_pop = [&](const std::vector<float>& v, const std::string& what) -> absl::Status {
     if (v.size() != static_cast<size_t>(i))
       return absl::DataLossError(absl::StrCat("bundle: ", what, " size"));
     return absl::OkStatus();
   };
-  if (absl::Status s = check_pop(pop_all, "pop_all"); !s.ok()) return s;
-  if (absl::Status s = check_pop(pop_recent, "pop_recent"); !s.ok()) return s;
+  RETURN_IF_ERROR(check_pop(pop_all, "pop_all"));
+  RETURN_IF_ERROR(check_pop(pop_recent, "pop_recent"));
   for (int d = 0; d < kDayparts; ++d) {
-    if (absl::Status s = check_pop(pop_daypart[d], "pop_daypart"); !s.ok()) return s;
+    RETURN_IF_ERROR(check_pop(pop_daypart[d], "pop_daypart"));
   }
   for (const auto& [region, v] : pop_region) {
-    if (absl::Status s = check_pop(v, "pop_region " + region); !s.ok()) return s;
+    RETURN_IF_ERROR(check_pop(v, "pop_region " + region));
   }
   return absl::OkStatus();
 }
@@ -329,7 +329,7 @@ absl::StatusOr<ModelBundle> ParseBundle(const std::string& bytes) {
       b.items.size() != static_cast<int32_t>(items.size())) {
     return absl::DataLossError("bundle: duplicate ids");
   }
-  if (absl::Status s = b.Validate(); !s.ok()) return s;
+  RETURN_IF_ERROR(b.Validate());
   return b;
 }
 
@@ -366,18 +366,13 @@ absl::Status WriteFileAtomically(const std::string& bytes, const std::string& pa
 }
 
 absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open model artifact ", path));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::UnavailableError(absl::StrCat("cannot read ", path));
-  return buffer.str();
+  return files::ReadFileToString(path,
+                                 {.what = "model artifact", .read_error = absl::StatusCode::kUnavailable});
 }
 
 absl::StatusOr<ModelBundle> ReadBundleFile(const std::string& path) {
-  absl::StatusOr<std::string> bytes = ReadFileBytes(path);
-  if (!bytes.ok()) return bytes.status();
-  absl::StatusOr<ModelBundle> b = ParseBundle(*bytes);
+  ASSIGN_OR_RETURN(std::string bytes, ReadFileBytes(path));
+  absl::StatusOr<ModelBundle> b = ParseBundle(bytes);
   if (!b.ok()) return absl::Status(b.status().code(), absl::StrCat(path, ": ", b.status().message()));
   return b;
 }

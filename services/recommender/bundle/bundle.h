@@ -97,7 +97,8 @@ absl::Status WriteBundleFile(const ModelBundle& bundle, const std::string& path)
 absl::StatusOr<ModelBundle> ReadBundleFile(const std::string& path);
 // The same for raw artifact bytes (local caches of artifacts stored in Postgres).
 absl::Status WriteFileAtomically(const std::string& bytes, const std::string& path);
-absl::StatusOr<std::string> ReadFileBytes(const std::string& path);  // NOT_FOUND when absent
+// NOT_FOUND when absent, UNAVAILABLE when reading fails (common/files/read_file.h).
+absl::StatusOr<std::string> ReadFileBytes(const std::string& path);
 
 // "file:///a/b" or "/a/b" -> "/a/b"; other schemes are UNIMPLEMENTED here (artifacts stored in Postgres,
 // "pg://recsys.model_artifacts/<version>", are read through store/artifact_store.h).

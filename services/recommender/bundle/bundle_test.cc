@@ -3,12 +3,15 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/bundle/trainer.h"
 #include "services/recommender/data/synthetic.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 ModelBundle Small() {
   SyntheticData s =
@@ -21,7 +24,7 @@ ModelBundle Small() {
   config.evaluate = false;
   config.version = "v-test";
   auto r = TrainBundle({.log = &s.log, .catalog = &s.catalog, .user_region = &regions}, config);
-  EXPECT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r, IsOk());
   return r->bundle;
 }
 
@@ -29,7 +32,7 @@ TEST(BundleTest, RoundTrip) {
   ModelBundle b = Small();
   const std::string bytes = SerializeBundle(b);
   auto back = ParseBundle(bytes);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->version, "v-test");
   EXPECT_EQ(back->algorithm, "hybrid");
   EXPECT_EQ(back->users.names(), b.users.names());
@@ -46,9 +49,9 @@ TEST(BundleTest, RoundTrip) {
   EXPECT_EQ(SerializeBundle(*back), bytes);
 
   const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/m.bin";
-  ASSERT_TRUE(WriteBundleFile(b, path).ok());
+  ASSERT_THAT(WriteBundleFile(b, path), IsOk());
   auto file = ReadBundleFile(path);
-  ASSERT_TRUE(file.ok()) << file.status();
+  ASSERT_THAT(file, IsOk());
   EXPECT_EQ(file->version, "v-test");
   EXPECT_EQ(ReadBundleFile(path + ".missing").status().code(), absl::StatusCode::kNotFound);
 }
@@ -65,7 +68,7 @@ TEST(BundleTest, CorruptionIsDataLoss) {
 
 TEST(BundleTest, ValidateCatchesInconsistentArrays) {
   ModelBundle b = Small();
-  ASSERT_TRUE(b.Validate().ok());
+  ASSERT_THAT(b.Validate(), IsOk());
   b.pop_recent.pop_back();
   EXPECT_EQ(b.Validate().code(), absl::StatusCode::kDataLoss);
   b = Small();
@@ -102,7 +105,7 @@ TEST(BundleTest, ReadsFormatOneArtifacts) {
   v1.append(reinterpret_cast<const char*>(&sum), 8);
   v1.append(payload);
   auto back = ParseBundle(v1);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->item_factors, b.item_factors);
   EXPECT_EQ(back->ncf_factors, 0);
   EXPECT_EQ(back->w_popularity, b.w_popularity);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/status/macros.h"
 #include "services/recommender/algo/als.h"
 #include "services/recommender/algo/copurchase.h"
 #include "services/recommender/algo/factory.h"
@@ -88,7 +89,7 @@ absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConf
     for (auto [key, w] : {std::pair<const char*, float*>{"w_als", &b.w_als},
                           {"w_item_knn", &b.w_item_knn},
                           {"w_popularity", &b.w_popularity}}) {
-      if (absl::Status s = ReadWeight(config.params, key, w); !s.ok()) return s;
+      RETURN_IF_ERROR(ReadWeight(config.params, key, w));
     }
   }
 
@@ -112,10 +113,10 @@ absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConf
   if (algo == "two_tower") {
     // Served through the factor path: user vectors are the user tower on the training history, item vectors
     // the item tower, and an unknown user is folded in as the mean of their items' vectors (fold_in=mean).
-    auto tt_or = MakeModel("two_tower", Prefixed(config.params, "two_tower"), config.threads);
-    if (!tt_or.ok()) return tt_or.status();
-    auto* tt = static_cast<TwoTowerModel*>(tt_or->get());
-    if (absl::Status s = tt->Fit(data); !s.ok()) return s;
+    ASSIGN_OR_RETURN(auto tt_or,
+                     MakeModel("two_tower", Prefixed(config.params, "two_tower"), config.threads));
+    auto* tt = static_cast<TwoTowerModel*>(tt_or.get());
+    RETURN_IF_ERROR(tt->Fit(data));
     b.factors = static_cast<int32_t>(tt->item_vectors().cols());
     b.user_factors.resize(static_cast<size_t>(data.num_users()) * b.factors);
     for (int32_t u = 0; u < data.num_users(); ++u) {
@@ -129,10 +130,9 @@ absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConf
     // Served through the NCF section: the scorer's parts (GMF weights folded into the user vectors, the
     // users' and items' parts of the hidden layer precomputed); fresh feedback folds in through the users
     // who share the items (NcfScorer::ScoreHistory).
-    auto ncf_or = MakeModel("ncf", Prefixed(config.params, "ncf"), config.threads);
-    if (!ncf_or.ok()) return ncf_or.status();
-    auto* ncf = static_cast<NcfModel*>(ncf_or->get());
-    if (absl::Status s = ncf->Fit(data); !s.ok()) return s;
+    ASSIGN_OR_RETURN(auto ncf_or, MakeModel("ncf", Prefixed(config.params, "ncf"), config.threads));
+    auto* ncf = static_cast<NcfModel*>(ncf_or.get());
+    RETURN_IF_ERROR(ncf->Fit(data));
     const NcfScorer::Parts& p = ncf->scorer().parts();
     b.ncf_factors = static_cast<int32_t>(p.item_gmf.cols());
     b.ncf_hidden = static_cast<int32_t>(p.item_hidden.cols());
@@ -146,7 +146,7 @@ absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConf
     for (const auto& [k, v] : ncf->params()) b.params.try_emplace("ncf." + k, v);
   } else if (b.w_als > 0) {
     auto* als = static_cast<AlsModel*>(als_or->get());
-    if (absl::Status s = als->Fit(data); !s.ok()) return s;
+    RETURN_IF_ERROR(als->Fit(data));
     b.factors = als->options().factors;
     b.als_alpha = als->options().alpha;
     b.als_regularization = als->options().regularization;
@@ -157,10 +157,10 @@ absl::StatusOr<TrainResult> TrainBundle(const TrainInput& input, const TrainConf
     for (const auto& [k, v] : als->params()) b.params.try_emplace("als." + k, v);
   }
   auto* knn = static_cast<ItemKnnModel*>(knn_or->get());
-  if (absl::Status s = knn->Fit(data); !s.ok()) return s;
+  RETURN_IF_ERROR(knn->Fit(data));
   b.item_neighbors = knn->neighbors();
   auto* co = static_cast<CoPurchaseModel*>(co_or->get());
-  if (absl::Status s = co->Fit(data); !s.ok()) return s;
+  RETURN_IF_ERROR(co->Fit(data));
   b.copurchase = co->neighbors();
 
   // Ids, histories, categories.

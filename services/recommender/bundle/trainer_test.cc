@@ -2,6 +2,7 @@
 
 #include <eigen3/Eigen/Dense>
 
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/recommender/algo/ncf.h"
@@ -12,6 +13,7 @@
 namespace marketlens::recommender {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::testing::HasSubstr;
 
 class TrainerTest : public ::testing::Test {
@@ -31,7 +33,7 @@ class TrainerTest : public ::testing::Test {
 
 TEST_F(TrainerTest, HybridBundleHasEverythingAndBeatsPopularity) {
   auto r = TrainBundle({.log = &synthetic_.log, .catalog = &synthetic_.catalog}, config_);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   const ModelBundle& b = r->bundle;
   EXPECT_EQ(b.version, "v20250615T150640-hybrid");
   EXPECT_EQ(b.factors, 8);
@@ -57,7 +59,7 @@ TEST_F(TrainerTest, OtherBlendsAndErrors) {
   config_.algorithm = "popularity";
   config_.evaluate = false;
   auto pop = TrainBundle({.log = &synthetic_.log}, config_);
-  ASSERT_TRUE(pop.ok()) << pop.status();
+  ASSERT_THAT(pop, IsOk());
   EXPECT_EQ(pop->bundle.factors, 0);
   EXPECT_EQ(pop->bundle.w_popularity, 1);
   EXPECT_GT(pop->bundle.item_neighbors.nnz(), 0);  // always built (SimilarItems)
@@ -89,7 +91,7 @@ TEST_F(TrainerTest, TwoTowerBundleEmbedsColdCatalogItems) {
   config_.algorithm = "two_tower";
   config_.params = {{"two_tower.factors", "16"}, {"two_tower.epochs", "10"}};
   auto r = TrainBundle({.log = &synthetic_.log, .catalog = &catalog}, config_);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   const ModelBundle& b = r->bundle;
   EXPECT_EQ(b.factors, 16);
   EXPECT_EQ(b.params.at("fold_in"), "mean");
@@ -122,7 +124,7 @@ TEST_F(TrainerTest, NcfBundleScoresAsTheTrainedModel) {
   config_.algorithm = "ncf";
   config_.params = {{"ncf.factors", "8"}, {"ncf.hidden", "8"}, {"ncf.epochs", "10"}};
   auto r = TrainBundle({.log = &synthetic_.log}, config_);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   const ModelBundle& b = r->bundle;
   EXPECT_EQ(b.algorithm, "ncf");
   EXPECT_EQ(b.ncf_factors, 8);
@@ -130,14 +132,14 @@ TEST_F(TrainerTest, NcfBundleScoresAsTheTrainedModel) {
   EXPECT_EQ(b.w_item_knn, 0);
   EXPECT_GT(b.metrics.at("ndcg@10"), b.metrics.at("popularity.ndcg@10"));
   auto back = ParseBundle(SerializeBundle(b));
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   ASSERT_EQ(back->ncf_item_hidden, b.ncf_item_hidden);
 
   // The same model trained directly (same data, options and seed).
   InteractionLog clean = Clean(synthetic_.log, config_.hygiene, nullptr);
   const TrainingData data = BuildTrainingData(clean, {.weights = config_.weights});
   NcfModel ncf({.factors = 8, .hidden = 8, .epochs = 10});
-  ASSERT_TRUE(ncf.Fit(data).ok());
+  ASSERT_THAT(ncf.Fit(data), IsOk());
   ASSERT_EQ(data.num_items(), back->num_items());
   NcfScorer::Parts p;
   using M = NcfScorer::Matrix;
@@ -149,7 +151,7 @@ TEST_F(TrainerTest, NcfBundleScoresAsTheTrainedModel) {
   p.w_mlp = Eigen::Map<const Eigen::VectorXf>(back->ncf_w_mlp.data(), 8);
   p.item_bias = Eigen::Map<const Eigen::VectorXf>(back->ncf_item_bias.data(), i);
   NcfScorer served(std::move(p), back->user_items.Transpose());
-  ASSERT_TRUE(served.Check().ok());
+  ASSERT_THAT(served.Check(), IsOk());
   std::vector<float> want(i), got(i);
   ncf.Score(3, HistoryOf(data, 3), absl::MakeSpan(want));
   served.ScoreUser(3, absl::MakeSpan(got));

@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/files/read_file.h"
+#include "common/status/macros.h"
 
 namespace marketlens::recommender {
 namespace {
@@ -111,9 +112,8 @@ absl::StatusOr<InteractionLog> ParseInteractions(absl::string_view text, absl::s
 }
 
 absl::StatusOr<InteractionLog> ReadInteractionsFile(const std::string& path, const ReadOptions& options) {
-  absl::StatusOr<std::string> text = ReadWholeFile(path);
-  if (!text.ok()) return text.status();
-  return ParseInteractions(*text, path, options);
+  ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  return ParseInteractions(text, path, options);
 }
 
 std::string FormatUData(const InteractionLog& log) {
@@ -189,18 +189,12 @@ absl::StatusOr<ItemCatalog> ParseItems(absl::string_view text, absl::string_view
 }
 
 absl::StatusOr<ItemCatalog> ReadItemsFile(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadWholeFile(path);
-  if (!text.ok()) return text.status();
-  return ParseItems(*text, path);
+  ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  return ParseItems(text, path);
 }
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
-  return buffer.str();
+  return files::ReadFileToString(path, {.read_error = absl::StatusCode::kDataLoss});
 }
 
 }  // namespace marketlens::recommender

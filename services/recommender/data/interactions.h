@@ -92,7 +92,8 @@ absl::Status WriteUDataFile(const std::string& path, const InteractionLog& log);
 
 absl::StatusOr<ItemCatalog> ReadItemsFile(const std::string& path);
 
-// The whole file: NOT_FOUND when it cannot be opened, DATA_LOSS when reading fails.
+// The whole file: NOT_FOUND when it cannot be opened, DATA_LOSS when reading fails
+// (common/files/read_file.h).
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 absl::StatusOr<ItemCatalog> ParseItems(absl::string_view text, absl::string_view name);
 

@@ -3,18 +3,20 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::recommender {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::testing::HasSubstr;
 
 TEST(InteractionsTest, ParsesUData) {
   auto log =
       ParseInteractions("196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t302\t5\t881250950\n", "u.data");
-  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_THAT(log, IsOk());
   ASSERT_EQ(log->events.size(), 3u);
   EXPECT_EQ(log->users.size(), 2);
   EXPECT_EQ(log->items.size(), 2);
@@ -28,12 +30,12 @@ TEST(InteractionsTest, ParsesUData) {
 
 TEST(InteractionsTest, ParsesCsvWithHeaderSpacesAndEventTypes) {
   auto csv = ParseInteractions("userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n", "ratings.csv");
-  ASSERT_TRUE(csv.ok()) << csv.status();
+  ASSERT_THAT(csv, IsOk());
   ASSERT_EQ(csv->events.size(), 1u);
   EXPECT_FLOAT_EQ(csv->events[0].value, 2.5f);
 
   auto spaces = ParseInteractions("u1 i1 1 10 purchase\nu1 i2 1 11 view\nu2  i1  4\n", "events");
-  ASSERT_TRUE(spaces.ok()) << spaces.status();
+  ASSERT_THAT(spaces, IsOk());
   ASSERT_EQ(spaces->events.size(), 3u);
   EXPECT_EQ(spaces->events[0].type, EventType::kPurchase);
   EXPECT_EQ(spaces->events[1].type, EventType::kView);
@@ -42,7 +44,7 @@ TEST(InteractionsTest, ParsesCsvWithHeaderSpacesAndEventTypes) {
 
 TEST(InteractionsTest, MinRatingDropsLowRatings) {
   auto log = ParseInteractions("1\t1\t5\t1\n1\t2\t2\t2\n", "f", {.min_rating = 4});
-  ASSERT_TRUE(log.ok());
+  ASSERT_THAT(log, IsOk());
   EXPECT_EQ(log->events.size(), 1u);
 }
 
@@ -63,9 +65,9 @@ TEST(InteractionsTest, FormatRoundTripsThroughAFile) {
   log.Add("a", "x", EventType::kRating, 4, 100);
   log.Add("b", "y", EventType::kAddToCart, 1, 200);
   const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/u.data";
-  ASSERT_TRUE(WriteUDataFile(path, log).ok());
+  ASSERT_THAT(WriteUDataFile(path, log), IsOk());
   auto back = ReadInteractionsFile(path);
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   ASSERT_EQ(back->events.size(), 2u);
   EXPECT_EQ(back->events[1].type, EventType::kAddToCart);
   EXPECT_EQ(back->items.Name(back->events[1].item), "y");
@@ -83,7 +85,7 @@ TEST(InteractionsTest, EventTypeNames) {
 TEST(ItemsTest, ParsesMovieLensUItem) {
   auto items = ParseItems("1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n",
                           "u.item");
-  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(items, IsOk());
   const ItemInfo& info = items->at("1");
   EXPECT_EQ(info.title, "Toy Story (1995)");
   EXPECT_EQ(info.category, "Animation");
@@ -94,7 +96,7 @@ TEST(ItemsTest, ParsesMovieLensUItem) {
 TEST(ItemsTest, ParsesTsv) {
   auto items =
       ParseItems("P1\tKitchen\tChef knife\tSharp steel\tcolor=red;size=L\nP2\tGarden\tHose\n", "items");
-  ASSERT_TRUE(items.ok()) << items.status();
+  ASSERT_THAT(items, IsOk());
   EXPECT_EQ(items->at("P1").category, "Kitchen");
   ASSERT_EQ(items->at("P1").attributes.size(), 2u);
   EXPECT_EQ(items->at("P1").attributes[1].second, "L");

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "common/status/macros.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -145,9 +146,8 @@ absl::StatusOr<PublicDataset> ParseOnlineRetailCsv(absl::string_view text, absl:
 
 absl::StatusOr<PublicDataset> ReadOnlineRetailCsv(const std::string& path,
                                                   const OnlineRetailOptions& options) {
-  absl::StatusOr<std::string> text = ReadWholeFile(path);
-  if (!text.ok()) return text.status();
-  return ParseOnlineRetailCsv(*text, path, options);
+  ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  return ParseOnlineRetailCsv(text, path, options);
 }
 
 absl::StatusOr<PublicDataset> ParseAmazonReviewsJson(absl::string_view text, absl::string_view name) {
@@ -191,9 +191,8 @@ absl::StatusOr<PublicDataset> ParseAmazonReviewsJson(absl::string_view text, abs
 }
 
 absl::StatusOr<PublicDataset> ReadAmazonReviewsJson(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadWholeFile(path);
-  if (!text.ok()) return text.status();
-  return ParseAmazonReviewsJson(*text, path);
+  ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  return ParseAmazonReviewsJson(text, path);
 }
 
 }  // namespace marketlens::recommender

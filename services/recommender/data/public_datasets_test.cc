@@ -2,10 +2,13 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "common/testing/real_data.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 TEST(OnlineRetailTest, ParsesQuotedFieldsAndDropsWhatIsNoPurchase) {
   const char* csv =
@@ -23,7 +26,7 @@ TEST(OnlineRetailTest, ParsesQuotedFieldsAndDropsWhatIsNoPurchase) {
       "\"572518\",\"21733\",\"RED HANGING HEART T-LIGHT HOLDER\",1,\"2011-10-24 "
       "15:00:00\",2.95,NA,\"UK\"\r\n";
   auto d = ParseOnlineRetailCsv(csv, "t.csv");
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk());
   EXPECT_EQ(d->report.lines, 6);
   EXPECT_EQ(d->report.kept, 2);
   EXPECT_EQ(d->report.cancellations, 1);
@@ -38,7 +41,7 @@ TEST(OnlineRetailTest, ParsesQuotedFieldsAndDropsWhatIsNoPurchase) {
   EXPECT_EQ(d->catalog.at("21733").attributes[0].second, "2-5");
 
   auto anon = ParseOnlineRetailCsv(csv, "t.csv", {.keep_anonymous = true});
-  ASSERT_TRUE(anon.ok());
+  ASSERT_THAT(anon, IsOk());
   EXPECT_EQ(anon->log.events.size(), 3u);
   EXPECT_TRUE(anon->log.users.Contains("anon:572518"));
 }
@@ -62,7 +65,7 @@ TEST(AmazonReviewsTest, ParsesJsonLinesWithAnyKeyOrder) {
       "\"unixReviewTime\": 1529193600}\n"
       "{\"asin\": \"B\", \"unixReviewTime\": 1528934400, \"overall\": 2.0, \"reviewerID\": \"U1\"}\n";
   auto d = ParseAmazonReviewsJson(json, "t.json");
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk());
   ASSERT_EQ(d->log.events.size(), 2u);
   EXPECT_EQ(d->log.events[1].value, 2.0f);
   EXPECT_EQ(d->log.events[0].timestamp, 1529193600);
@@ -77,7 +80,7 @@ TEST(AmazonReviewsTest, ParsesJsonLinesWithAnyKeyOrder) {
 TEST(PublicDatasetsTest, RealOnlineRetailSample) {
   MARKETLENS_REQUIRE_REAL_DATA(path, "online-retail/online_retail_sample.csv");
   auto d = ReadOnlineRetailCsv(path);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk());
   EXPECT_EQ(d->report.lines, 20000);
   EXPECT_EQ(d->report.cancellations, 350);  // SOURCES.md: 350 cancellation rows
   EXPECT_GT(d->report.no_customer, 4000);
@@ -89,7 +92,7 @@ TEST(PublicDatasetsTest, RealOnlineRetailSample) {
 TEST(PublicDatasetsTest, RealAmazonFiveCore) {
   MARKETLENS_REQUIRE_REAL_DATA(path, "amazon-5core/Magazine_Subscriptions_5.json");
   auto d = ReadAmazonReviewsJson(path);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk());
   EXPECT_EQ(d->log.events.size(), 2375u);  // SOURCES.md: 2,375 rows, 348 reviewers, 157 asins
   EXPECT_EQ(d->log.users.size(), 348);
   EXPECT_EQ(d->log.items.size(), 157);

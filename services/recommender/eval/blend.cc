@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status/macros.h"
 #include "services/recommender/algo/factory.h"
 #include "services/recommender/algo/hybrid.h"
 #include "services/recommender/algo/parallel.h"
@@ -188,9 +189,8 @@ absl::StatusOr<std::vector<EvalData>> BlendValidationFolds(const InteractionLog&
   std::vector<EvalData> out;
   for (int f = 0; f < folds; ++f) {
     Split split = RandomPerUser(train, 0.2, seed + f);
-    absl::StatusOr<EvalData> v = PrepareEvaluation(split.train, split.test, catalog, options);
-    if (!v.ok()) return v.status();
-    out.push_back(*std::move(v));
+    ASSIGN_OR_RETURN(EvalData v, PrepareEvaluation(split.train, split.test, catalog, options));
+    out.push_back(std::move(v));
   }
   return out;
 }
@@ -214,15 +214,14 @@ absl::StatusOr<LearnedHybridResult> EvaluateLearnedHybrid(
     std::vector<std::unique_ptr<Model>> fitted;
     bool skip = false;
     for (const EvalData* validation : validations) {
-      absl::StatusOr<std::unique_ptr<Model>> model = MakeModel(name, params, eval.threads);
-      if (!model.ok()) return model.status();
-      absl::Status s = (*model)->Fit(validation->train);
+      ASSIGN_OR_RETURN(std::unique_ptr<Model> model, MakeModel(name, params, eval.threads));
+      absl::Status s = model->Fit(validation->train);
       if (s.code() == absl::StatusCode::kFailedPrecondition && fitted.empty()) {
         skip = true;
         break;
       }
       if (!s.ok()) return absl::Status(s.code(), absl::StrCat("hybrid member ", name, ": ", s.message()));
-      fitted.push_back(*std::move(model));
+      fitted.push_back(std::move(model));
     }
     if (skip) continue;
     for (size_t f = 0; f < validations.size(); ++f) on_validation[f].push_back(std::move(fitted[f]));
@@ -244,13 +243,12 @@ absl::StatusOr<LearnedHybridResult> EvaluateLearnedHybrid(
     out.members.push_back(name);
     r.params[absl::StrCat("w_", name)] = absl::StrCat(out.fit.weights[j]);
     if (out.fit.weights[j] == 0) continue;
-    absl::StatusOr<std::unique_ptr<Model>> model = MakeModel(name, params, eval.threads);
-    if (!model.ok()) return model.status();
-    if (absl::Status s = (*model)->Fit(test.train); !s.ok()) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Model> model, MakeModel(name, params, eval.threads));
+    if (absl::Status s = model->Fit(test.train); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("hybrid member ", name, ": ", s.message()));
     }
-    for (const auto& [k, v] : (*model)->params()) r.params[absl::StrCat(name, ".", k)] = v;
-    hybrid_members.push_back({std::shared_ptr<Model>(std::move(*model)), out.fit.weights[j]});
+    for (const auto& [k, v] : model->params()) r.params[absl::StrCat(name, ".", k)] = v;
+    hybrid_members.push_back({std::shared_ptr<Model>(std::move(model)), out.fit.weights[j]});
   }
   HybridModel hybrid(std::move(hybrid_members), /*fit_members=*/false);
   r.fit_seconds = absl::ToDoubleSeconds(absl::Now() - start);

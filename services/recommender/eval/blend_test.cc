@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/algo/factory.h"
 #include "services/recommender/data/synthetic.h"
@@ -13,16 +14,18 @@
 namespace marketlens::recommender {
 namespace {
 
+using ::marketlens::testing::IsOk;
+
 class BlendTest : public ::testing::Test {
  protected:
   void SetUp() override {
     synthetic_ = GenerateSynthetic({.users = 300, .items = 80, .clusters = 4, .events_per_user = 12});
     Split split = RandomPerUser(synthetic_.log, 0.25, 1);
     auto test = PrepareEvaluation(split.train, split.test, nullptr, eval_);
-    ASSERT_TRUE(test.ok()) << test.status();
+    ASSERT_THAT(test, IsOk());
     test_ = std::make_unique<EvalData>(*std::move(test));
     auto folds = BlendValidationFolds(split.train, nullptr, eval_, 3);
-    ASSERT_TRUE(folds.ok()) << folds.status();
+    ASSERT_THAT(folds, IsOk());
     folds_ = *std::move(folds);
   }
   std::vector<const EvalData*> Views() const {
@@ -46,7 +49,7 @@ TEST_F(BlendTest, CrossFittedWeightsPoolEveryFold) {
   // Different seeds: the folds hold out different pairs.
   EXPECT_NE(folds_[0].relevant, folds_[1].relevant);
   auto r = EvaluateLearnedHybrid(members_, Views(), *test_, eval_);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->fit.folds, 3);
   EXPECT_EQ(r->fit.validation_users, users);
   ASSERT_EQ(r->fit.weights.size(), 3u);
@@ -65,7 +68,7 @@ TEST_F(BlendTest, GuardFallsBackToTheBestMemberAlone) {
   BlendOptions strict;
   strict.min_gain_se = 1e9;  // no blend can be this clearly better
   auto r = EvaluateLearnedHybrid(members_, Views(), *test_, eval_, strict);
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_TRUE(r->fit.fell_back);
   for (size_t j = 0; j < r->fit.weights.size(); ++j) {
     EXPECT_EQ(r->fit.weights[j], static_cast<int>(j) == r->fit.best_member ? 1.0f : 0.0f);

@@ -2,12 +2,15 @@
 // (cold users, unknown items, hygiene) are reported.
 #include "services/recommender/eval/evaluator.h"
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/data/synthetic.h"
 #include "services/recommender/eval/split.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 TEST(EvaluatorTest, PersonalisedModelsBeatPopularity) {
   SyntheticData s = GenerateSynthetic({.users = 400, .items = 120, .clusters = 6, .events_per_user = 20});
@@ -16,7 +19,7 @@ TEST(EvaluatorTest, PersonalisedModelsBeatPopularity) {
   options.hygiene.min_user_interactions = 3;
   options.hygiene.min_item_interactions = 3;
   auto data = PrepareEvaluation(split.train, split.test, &s.catalog, options);
-  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_THAT(data, IsOk());
   EXPECT_GT(data->eval_users.size(), 300u);
   auto results = EvaluateAlgorithms(*data,
                                     {{"popularity", {}},
@@ -28,7 +31,7 @@ TEST(EvaluatorTest, PersonalisedModelsBeatPopularity) {
                                     options);
   ASSERT_EQ(results.size(), 6u);
   for (const auto& r : results) {
-    ASSERT_TRUE(r.status.ok()) << r.name << ": " << r.status;
+    ASSERT_THAT(r.status, IsOk()) << r.name << ": " << r.status;
     EXPECT_EQ(r.metrics.users, static_cast<int64_t>(data->eval_users.size()));
   }
   const double pop = results[0].metrics.ndcg;
@@ -54,7 +57,7 @@ TEST(EvaluatorTest, CountsColdUsersUnknownItemsAndSeenItems) {
   options.hygiene.min_user_interactions = 1;
   options.hygiene.min_item_interactions = 1;
   auto data = PrepareEvaluation(train, test, nullptr, options);
-  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_THAT(data, IsOk());
   EXPECT_EQ(data->test_users, 3);
   EXPECT_EQ(data->cold_test_users, 1);
   EXPECT_EQ(data->eval_users.size(), 2u);
@@ -76,7 +79,7 @@ TEST(EvaluatorTest, UnfittableAlgorithmsAreReportedNotFatal) {
   options.hygiene.min_user_interactions = 2;
   options.hygiene.min_item_interactions = 2;
   auto data = PrepareEvaluation(split.train, split.test, nullptr, options);
-  ASSERT_TRUE(data.ok());
+  ASSERT_THAT(data, IsOk());
   auto results =
       EvaluateAlgorithms(*data, {{"content", {}}, {"ease", {{"max_items", "10"}}}, {"bogus", {}}}, options);
   EXPECT_EQ(results[0].status.code(), absl::StatusCode::kFailedPrecondition);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/algo/als.h"
 #include "services/recommender/algo/ease.h"
@@ -25,6 +26,8 @@
 namespace marketlens::recommender {
 namespace {
 
+using ::marketlens::testing::IsOk;
+
 EvalOptions Options() {
   EvalOptions eval{.k = 10, .threads = 2};
   eval.hygiene.min_user_interactions = 2;
@@ -33,7 +36,7 @@ EvalOptions Options() {
 }
 
 double Ndcg(Model& model, const EvalData& data, const EvalOptions& eval) {
-  EXPECT_TRUE(model.Fit(data.train).ok()) << model.name();
+  EXPECT_THAT(model.Fit(data.train), IsOk()) << model.name();
   return EvaluateModel(model, data, eval).ndcg;
 }
 
@@ -42,11 +45,11 @@ double Ndcg(Model& model, const EvalData& data, const EvalOptions& eval) {
 TEST(RealDataTest, PopularityAndEaseMatchReferencesOnAmazonMagazines) {
   MARKETLENS_REQUIRE_REAL_DATA(path, "amazon-5core/Magazine_Subscriptions_5.json");
   auto d = ReadAmazonReviewsJson(path);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk());
   Split split = RandomPerUser(d->log, 0.25, 1);
   const EvalOptions eval = Options();
   auto data = PrepareEvaluation(split.train, split.test, nullptr, eval);
-  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_THAT(data, IsOk());
   ASSERT_GT(data->eval_users.size(), 200u);
 
   PopularityModel pop;
@@ -67,12 +70,12 @@ TEST(RealDataTest, PopularityAndEaseMatchReferencesOnAmazonMagazines) {
 TEST(RealDataTest, AlsMatchesReferenceIalsOnAmazonMagazines) {
   MARKETLENS_REQUIRE_REAL_DATA(path, "amazon-5core/Magazine_Subscriptions_5.json");
   auto d = ReadAmazonReviewsJson(path);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk());
   Split split = RandomPerUser(d->log, 0.25, 1);
   EvalOptions eval = Options();
   eval.build.weights.max_weight = 1;  // binary, as the reference
   auto data = PrepareEvaluation(split.train, split.test, nullptr, eval);
-  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_THAT(data, IsOk());
   AlsModel als({.factors = 32, .regularization = 1, .alpha = 10, .iterations = 15, .threads = 2});
   ReferenceIals ref(32, 1, 10, 15);
   const double als_ndcg = Ndcg(als, *data, eval);
@@ -95,16 +98,16 @@ void RunHybrid(const PublicDataset& d, const std::vector<std::string>& names, Hy
   Split split = RandomPerUser(d.log, 0.25, 1);
   const EvalOptions eval = Options();
   auto test = PrepareEvaluation(split.train, split.test, &d.catalog, eval);
-  ASSERT_TRUE(test.ok()) << test.status();
+  ASSERT_THAT(test, IsOk());
   auto folds = BlendValidationFolds(split.train, &d.catalog, eval, 5);
-  ASSERT_TRUE(folds.ok()) << folds.status();
+  ASSERT_THAT(folds, IsOk());
   const EvalData& validation = (*folds)[0];  // the tuning split (seed 11)
   std::vector<std::pair<std::string, Params>> members;
   for (const std::string& name : names) {
     auto tuned = TuneOn(name, validation, {}, eval, {.max_trials = 9});
-    ASSERT_TRUE(tuned.ok()) << name << ": " << tuned.status();
+    ASSERT_THAT(tuned, IsOk()) << name << ": " << tuned.status();
     auto r = EvaluateAlgorithms(*test, {{name, tuned->best}}, eval);
-    ASSERT_TRUE(r[0].status.ok()) << name << ": " << r[0].status;
+    ASSERT_THAT(r[0].status, IsOk()) << name << ": " << r[0].status;
     std::printf("%s test NDCG@10 %.4f\n", name.c_str(), r[0].metrics.ndcg);
     if (r[0].metrics.ndcg > out->best_single) out->best_single = r[0].metrics.ndcg, out->best_name = name;
     members.push_back({name, tuned->best});
@@ -112,7 +115,7 @@ void RunHybrid(const PublicDataset& d, const std::vector<std::string>& names, Hy
   std::vector<const EvalData*> views;
   for (const EvalData& f : *folds) views.push_back(&f);
   auto hybrid = EvaluateLearnedHybrid(members, views, *test, eval);
-  ASSERT_TRUE(hybrid.ok()) << hybrid.status();
+  ASSERT_THAT(hybrid, IsOk());
   out->hybrid = hybrid->result.metrics.ndcg;
   out->fit = hybrid->fit;
   std::string weights;
@@ -132,7 +135,7 @@ void RunHybrid(const PublicDataset& d, const std::vector<std::string>& names, Hy
 TEST(RealDataTest, LearnedHybridAtLeastItsBestPartOnAmazonGiftCards) {
   MARKETLENS_REQUIRE_REAL_DATA(path, "amazon-5core/Gift_Cards_5.json");
   auto d = ReadAmazonReviewsJson(path);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk());
   HybridRun run;
   RunHybrid(*d, {"popularity", "item_knn", "item_knn_bm25", "ease", "als", "copurchase", "two_tower"}, &run);
   EXPECT_GE(run.hybrid, run.best_single) << "best part " << run.best_name;
@@ -141,7 +144,7 @@ TEST(RealDataTest, LearnedHybridAtLeastItsBestPartOnAmazonGiftCards) {
 TEST(RealDataTest, LearnedHybridAtLeastItsBestPartOnAmazonMagazines) {
   MARKETLENS_REQUIRE_REAL_DATA(path, "amazon-5core/Magazine_Subscriptions_5.json");
   auto d = ReadAmazonReviewsJson(path);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk());
   HybridRun run;
   RunHybrid(*d, {"popularity", "item_knn", "item_knn_bm25", "ease", "als", "copurchase", "two_tower"}, &run);
   EXPECT_GE(run.hybrid, run.best_single) << "best part " << run.best_name;
@@ -150,7 +153,7 @@ TEST(RealDataTest, LearnedHybridAtLeastItsBestPartOnAmazonMagazines) {
 TEST(RealDataTest, LearnedHybridAtLeastItsBestPartOnOnlineRetail) {
   MARKETLENS_REQUIRE_REAL_DATA(path, "online-retail/online_retail_sample.csv");
   auto d = ReadOnlineRetailCsv(path);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk());
   HybridRun run;
   RunHybrid(*d, {"popularity", "item_knn", "ease", "als", "content"}, &run);
   EXPECT_GE(run.hybrid, run.best_single) << "best part " << run.best_name;
@@ -160,7 +163,7 @@ TEST(RealDataTest, LearnedHybridAtLeastItsBestPartOnOnlineRetail) {
 TEST(RealDataTest, SessionKnnBeatsItemToItemOnNextItem) {
   MARKETLENS_REQUIRE_REAL_DATA(path, "online-retail/online_retail_sample.csv");
   auto d = ReadOnlineRetailCsv(path);
-  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_THAT(d, IsOk());
   SessionEvalOptions o;
   SessionSplitData s = SplitSessions(d->log, o);
   ASSERT_GT(s.test.size(), 300u);

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/data/synthetic.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 TEST(TuningTest, ExpandGrid) {
   auto all = ExpandGrid({{"a", {"1", "2"}}, {"b", {"x", "y", "z"}}}, {{"c", "keep"}});
@@ -55,12 +58,12 @@ TEST(TuningTest, SuccessiveHalvingRacesCandidatesOnValidationOnly) {
   eval.hygiene.min_user_interactions = 2;
   eval.hygiene.min_item_interactions = 2;
   auto result = Tune("item_knn", s.log, nullptr, {}, eval, {.max_trials = 9});
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   ASSERT_EQ(result->trials.size(), 9u + 3u + 1u);  // rungs of 9, 3 and 1 (eta = 3)
   EXPECT_EQ(result->best_rung, 2);
   int last_rung = 0;
   for (const Trial& t : result->trials) {
-    ASSERT_TRUE(t.status.ok());
+    ASSERT_THAT(t.status, IsOk());
     EXPECT_GE(t.rung, last_rung);  // rung by rung
     last_rung = t.rung;
   }
@@ -80,7 +83,7 @@ TEST(TuningTest, SuccessiveHalvingRacesCandidatesOnValidationOnly) {
   EXPECT_NE(DescribeTuning(*result, 10).find("neighbors="), std::string::npos);
   // Nothing to tune: the base comes back without trials.
   auto none = Tune("popularity", s.log, nullptr, {{"window_days", "0"}}, eval);
-  ASSERT_TRUE(none.ok());
+  ASSERT_THAT(none, IsOk());
   EXPECT_TRUE(none->trials.empty());
   EXPECT_EQ(none->best.at("window_days"), "0");
 }
@@ -91,7 +94,7 @@ TEST(TuningTest, TimeBudgetStopsTheRace) {
   eval.hygiene.min_user_interactions = 2;
   eval.hygiene.min_item_interactions = 2;
   auto result = Tune("als", s.log, nullptr, {}, eval, {.max_trials = 27, .time_budget_seconds = 1e-9});
-  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_THAT(result, IsOk());
   EXPECT_TRUE(result->budget_exhausted);
   EXPECT_EQ(result->trials.size(), 1u);  // the first trial always runs, then the budget stops the race
   EXPECT_FALSE(result->best.empty());

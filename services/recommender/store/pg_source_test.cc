@@ -1,12 +1,14 @@
 #include "services/recommender/store/pg_source.h"
 
 #include "common/testing/migrated_database.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::recommender {
 namespace {
 
 using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+using ::marketlens::testing::IsOk;
 using ::marketlens::testing::SharedPostgresServer;
 
 TEST(PgSourceTest, LoadsInteractionsFeedbackCatalogRegionsAndSkipsForgotten) {
@@ -29,9 +31,9 @@ TEST(PgSourceTest, LoadsInteractionsFeedbackCatalogRegionsAndSkipsForgotten) {
       "('C2', 'P1', 'like', '2025-01-04T00:00:00Z'), ('C3', 'P1', 'click', '2025-01-04T00:00:00Z')",
       "INSERT INTO recsys.forgotten_users (user_id) VALUES ('C3')",
   };
-  for (const char* sql : setup) ASSERT_TRUE(pool->Exec(sql).ok()) << sql;
+  for (const char* sql : setup) ASSERT_THAT(pool->Exec(sql), IsOk()) << sql;
   auto data = LoadTrainingData(*pool);
-  ASSERT_TRUE(data.ok()) << data.status();
+  ASSERT_THAT(data, IsOk());
   EXPECT_EQ(data->raw_interactions, 3);
   EXPECT_EQ(data->feedback_events, 1);
   EXPECT_FALSE(data->log.users.Contains("C3"));
@@ -49,7 +51,7 @@ TEST(PgSourceTest, LoadsInteractionsFeedbackCatalogRegionsAndSkipsForgotten) {
   EXPECT_TRUE(data->forgotten.contains("C3"));
 
   auto recent = LoadTrainingData(*pool, {.since = absl::FromUnixSeconds(1735800000)});
-  ASSERT_TRUE(recent.ok());
+  ASSERT_THAT(recent, IsOk());
   EXPECT_EQ(recent->raw_interactions, 1);
   EXPECT_EQ(RawInteractionType("rating"), EventType::kRating);
   EXPECT_FALSE(RawInteractionType("teleport").has_value());

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/logging/log.h"
+#include "common/status/macros.h"
 #include "nlohmann/json.hpp"
 #include "services/recommender/store/artifact_store.h"
 
@@ -101,26 +102,18 @@ ModelRecord FromRow(const pqxx::row& row) {
 }
 
 absl::StatusOr<ModelRecord> GetIn(Tx& tx, const std::string& version) {
-  auto rows = tx.Exec(absl::StrCat(kSelect, " WHERE version = $1"), version);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty())
+  ASSIGN_OR_RETURN(auto rows, tx.Exec(absl::StrCat(kSelect, " WHERE version = $1"), version));
+  if (rows.empty())
     return absl::NotFoundError(absl::StrCat("model version `", version, "` is not registered"));
-  return FromRow((*rows)[0]);
+  return FromRow(rows[0]);
 }
 
 absl::Status SetPromoted(Tx& tx, const std::string& version, const char* reason) {
-  if (auto r = tx.Exec("UPDATE recsys.models SET promoted = false WHERE promoted AND version <> $1", version);
-      !r.ok()) {
-    return r.status();
-  }
-  if (auto r = tx.Exec("UPDATE recsys.models SET promoted = true WHERE version = $1", version); !r.ok()) {
-    return r.status();
-  }
-  if (auto r = tx.Exec("INSERT INTO recsys.model_promotions (version, reason) VALUES ($1, $2)", version,
-                       std::string(reason));
-      !r.ok()) {
-    return r.status();
-  }
+  RETURN_IF_ERROR(
+      tx.Exec("UPDATE recsys.models SET promoted = false WHERE promoted AND version <> $1", version));
+  RETURN_IF_ERROR(tx.Exec("UPDATE recsys.models SET promoted = true WHERE version = $1", version));
+  RETURN_IF_ERROR(tx.Exec("INSERT INTO recsys.model_promotions (version, reason) VALUES ($1, $2)", version,
+                          std::string(reason)));
   return absl::OkStatus();
 }
 
@@ -187,121 +180,103 @@ absl::StatusOr<ModelRecord> ModelRegistry::RegisterWithArtifact(const ModelBundl
   if (bundle.version.empty()) return absl::InvalidArgumentError("registry: the bundle has no version");
   ModelRecord record = RecordFromBundle(bundle, PgArtifactUri(bundle.version));
   const std::string bytes = SerializeBundle(bundle);
-  absl::Status s = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
-        if (absl::Status st = RegisterIn(tx, record); !st.ok()) return st;
+        RETURN_IF_ERROR(RegisterIn(tx, record));
         return ArtifactStore::PutIn(tx, bundle.version, bytes);
       },
-      {.timeout = absl::Minutes(2)});
-  if (!s.ok()) return s;
+      {.timeout = absl::Minutes(2)}));
   return record;
 }
 
 absl::StatusOr<std::vector<ModelRecord>> ModelRegistry::List() {
-  auto rows = pool_->Exec(absl::StrCat(kSelect, " ORDER BY trained_at DESC, version DESC"));
-  if (!rows.ok()) return rows.status();
+  ASSIGN_OR_RETURN(auto rows, pool_->Exec(absl::StrCat(kSelect, " ORDER BY trained_at DESC, version DESC")));
   std::vector<ModelRecord> out;
-  for (const auto& row : *rows) out.push_back(FromRow(row));
+  for (const auto& row : rows) out.push_back(FromRow(row));
   return out;
 }
 
 absl::StatusOr<ModelRecord> ModelRegistry::Get(const std::string& version) {
   ModelRecord out;
-  absl::Status s = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
-        auto r = GetIn(tx, version);
-        if (!r.ok()) return r.status();
-        out = *std::move(r);
+        ASSIGN_OR_RETURN(auto r, GetIn(tx, version));
+        out = std::move(r);
         return absl::OkStatus();
       },
-      {.read_only = true, .timeout = absl::Seconds(5)});
-  if (!s.ok()) return s;
+      {.read_only = true, .timeout = absl::Seconds(5)}));
   return out;
 }
 
 absl::StatusOr<std::optional<ModelRecord>> ModelRegistry::Promoted() {
-  auto rows = pool_->Exec(absl::StrCat(kSelect, " WHERE promoted"));
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return std::optional<ModelRecord>();
-  return std::optional<ModelRecord>(FromRow((*rows)[0]));
+  ASSIGN_OR_RETURN(auto rows, pool_->Exec(absl::StrCat(kSelect, " WHERE promoted")));
+  if (rows.empty()) return std::optional<ModelRecord>();
+  return std::optional<ModelRecord>(FromRow(rows[0]));
 }
 
 absl::StatusOr<ModelRecord> ModelRegistry::Promote(const std::string& version) {
   ModelRecord out;
-  absl::Status s = pool_->Transact([&](Tx& tx) -> absl::Status {
-    if (auto r = tx.Exec("SELECT pg_advisory_xact_lock($1)", kPromotionLockKey); !r.ok()) return r.status();
-    auto record = GetIn(tx, version);
-    if (!record.ok()) return record.status();
-    if (!record->promoted) {
-      if (absl::Status st = SetPromoted(tx, version, "promote"); !st.ok()) return st;
-      record->promoted = true;
+  RETURN_IF_ERROR(pool_->Transact([&](Tx& tx) -> absl::Status {
+    RETURN_IF_ERROR(tx.Exec("SELECT pg_advisory_xact_lock($1)", kPromotionLockKey));
+    ASSIGN_OR_RETURN(auto record, GetIn(tx, version));
+    if (!record.promoted) {
+      RETURN_IF_ERROR(SetPromoted(tx, version, "promote"));
+      record.promoted = true;
     }
-    out = *std::move(record);
+    out = std::move(record);
     return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
+  }));
   return out;
 }
 
 absl::StatusOr<ModelRecord> ModelRegistry::Rollback() {
   ModelRecord out;
-  absl::Status s = pool_->Transact([&](Tx& tx) -> absl::Status {
-    if (auto r = tx.Exec("SELECT pg_advisory_xact_lock($1)", kPromotionLockKey); !r.ok()) return r.status();
-    auto stack = tx.Exec(
-        "SELECT id, version FROM recsys.model_promotions WHERE reason = 'promote' AND rolled_back_at IS NULL "
-        "ORDER BY id DESC LIMIT 2");
-    if (!stack.ok()) return stack.status();
-    if (stack->size() < 2) {
+  RETURN_IF_ERROR(pool_->Transact([&](Tx& tx) -> absl::Status {
+    RETURN_IF_ERROR(tx.Exec("SELECT pg_advisory_xact_lock($1)", kPromotionLockKey));
+    ASSIGN_OR_RETURN(auto stack, tx.Exec("SELECT id, version FROM recsys.model_promotions WHERE reason = "
+                                         "'promote' AND rolled_back_at IS NULL "
+                                         "ORDER BY id DESC LIMIT 2"));
+    if (stack.size() < 2) {
       return absl::FailedPreconditionError("no earlier promoted model to roll back to");
     }
-    const int64_t top = (*stack)[0][0].as<int64_t>();
-    const std::string target = (*stack)[1][1].as<std::string>();
-    if (auto r = tx.Exec("UPDATE recsys.model_promotions SET rolled_back_at = now() WHERE id = $1", top);
-        !r.ok()) {
-      return r.status();
-    }
-    if (absl::Status st = SetPromoted(tx, target, "rollback"); !st.ok()) return st;
-    auto record = GetIn(tx, target);
-    if (!record.ok()) return record.status();
-    out = *std::move(record);
+    const int64_t top = stack[0][0].as<int64_t>();
+    const std::string target = stack[1][1].as<std::string>();
+    RETURN_IF_ERROR(tx.Exec("UPDATE recsys.model_promotions SET rolled_back_at = now() WHERE id = $1", top));
+    RETURN_IF_ERROR(SetPromoted(tx, target, "rollback"));
+    ASSIGN_OR_RETURN(auto record, GetIn(tx, target));
+    out = std::move(record);
     return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
+  }));
   return out;
 }
 
 absl::StatusOr<std::vector<ModelRecord>> ModelRegistry::Prune(int keep) {
   if (keep < 1) return absl::InvalidArgumentError("prune: keep must be >= 1");
   std::vector<ModelRecord> deleted;
-  absl::Status s = pool_->Transact([&](Tx& tx) -> absl::Status {
+  RETURN_IF_ERROR(pool_->Transact([&](Tx& tx) -> absl::Status {
     deleted.clear();
-    if (auto r = tx.Exec("SELECT pg_advisory_xact_lock($1)", kPromotionLockKey); !r.ok()) return r.status();
+    RETURN_IF_ERROR(tx.Exec("SELECT pg_advisory_xact_lock($1)", kPromotionLockKey));
     // Versions a running experiment serves.
-    auto rows = tx.Exec(
-        absl::StrCat(kSelect,
-                     " WHERE NOT promoted AND version NOT IN (SELECT version FROM recsys.models ORDER BY "
-                     "trained_at DESC, "
-                     "version DESC LIMIT $1) AND version NOT IN (SELECT v->>'model_version' FROM "
-                     "recsys.experiments e, "
-                     "jsonb_array_elements(e.variants) v WHERE e.state = 'running' AND v ? 'model_version')"),
-        keep);
-    if (!rows.ok()) return rows.status();
-    for (const auto& row : *rows) {
+    ASSIGN_OR_RETURN(
+        auto rows,
+        tx.Exec(absl::StrCat(
+                    kSelect,
+                    " WHERE NOT promoted AND version NOT IN (SELECT version FROM recsys.models ORDER BY "
+                    "trained_at DESC, "
+                    "version DESC LIMIT $1) AND version NOT IN (SELECT v->>'model_version' FROM "
+                    "recsys.experiments e, "
+                    "jsonb_array_elements(e.variants) v WHERE e.state = 'running' AND v ? 'model_version')"),
+                keep));
+    for (const auto& row : rows) {
       ModelRecord r = FromRow(row);
-      if (auto d = tx.Exec("DELETE FROM recsys.model_promotions WHERE version = $1", r.version); !d.ok()) {
-        return d.status();
-      }
+      RETURN_IF_ERROR(tx.Exec("DELETE FROM recsys.model_promotions WHERE version = $1", r.version));
       // Its stored artifact (ON DELETE CASCADE would do it too; explicit so the intent reads here).
-      if (auto d = tx.Exec("DELETE FROM recsys.model_artifacts WHERE version = $1", r.version); !d.ok()) {
-        return d.status();
-      }
-      if (auto d = tx.Exec("DELETE FROM recsys.models WHERE version = $1", r.version); !d.ok())
-        return d.status();
+      RETURN_IF_ERROR(tx.Exec("DELETE FROM recsys.model_artifacts WHERE version = $1", r.version));
+      RETURN_IF_ERROR(tx.Exec("DELETE FROM recsys.models WHERE version = $1", r.version));
       deleted.push_back(std::move(r));
     }
     return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
+  }));
   return deleted;
 }
 

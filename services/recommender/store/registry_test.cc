@@ -5,12 +5,14 @@
 #include <thread>
 
 #include "common/testing/migrated_database.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::recommender {
 namespace {
 
 using ::marketlens::testing::CreateMigratedDatabaseOrFail;
+using ::marketlens::testing::IsOk;
 using ::marketlens::testing::SharedPostgresServer;
 
 ModelRecord Record(const std::string& version, int64_t trained_at) {
@@ -30,12 +32,12 @@ TEST(RegistryTest, RegisterGetListRoundTrip) {
   auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer()).pool;
   ASSERT_NE(pool, nullptr);
   ModelRegistry registry(pool.get());
-  ASSERT_TRUE(registry.Register(Record("a", 100)).ok());
-  ASSERT_TRUE(registry.Register(Record("b", 200)).ok());
+  ASSERT_THAT(registry.Register(Record("a", 100)), IsOk());
+  ASSERT_THAT(registry.Register(Record("b", 200)), IsOk());
   EXPECT_EQ(registry.Register(Record("a", 300)).code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(registry.Register(ModelRecord{}).code(), absl::StatusCode::kInvalidArgument);
   auto a = registry.Get("a");
-  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_THAT(a, IsOk());
   EXPECT_EQ(a->params, Record("a", 100).params);
   EXPECT_EQ(a->metrics, Record("a", 100).metrics);
   EXPECT_EQ(a->trained_at, absl::FromUnixSeconds(100));
@@ -43,11 +45,11 @@ TEST(RegistryTest, RegisterGetListRoundTrip) {
   EXPECT_FALSE(a->promoted);
   EXPECT_EQ(registry.Get("zzz").status().code(), absl::StatusCode::kNotFound);
   auto list = registry.List();
-  ASSERT_TRUE(list.ok());
+  ASSERT_THAT(list, IsOk());
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].version, "b");  // newest first
   auto promoted = registry.Promoted();
-  ASSERT_TRUE(promoted.ok());
+  ASSERT_THAT(promoted, IsOk());
   EXPECT_FALSE(promoted->has_value());
 }
 
@@ -55,13 +57,13 @@ TEST(RegistryTest, PromoteAndRollbackWalkTheStack) {
   auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer()).pool;
   ASSERT_NE(pool, nullptr);
   ModelRegistry registry(pool.get());
-  for (const char* v : {"a", "b", "c"}) ASSERT_TRUE(registry.Register(Record(v, 100)).ok());
+  for (const char* v : {"a", "b", "c"}) ASSERT_THAT(registry.Register(Record(v, 100)), IsOk());
   EXPECT_EQ(registry.Rollback().status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(registry.Promote("nope").status().code(), absl::StatusCode::kNotFound);
-  for (const char* v : {"a", "b", "b", "c"}) ASSERT_TRUE(registry.Promote(v).ok());  // b twice: one push
+  for (const char* v : {"a", "b", "b", "c"}) ASSERT_THAT(registry.Promote(v), IsOk());  // b twice: one push
   EXPECT_EQ((*registry.Promoted())->version, "c");
   auto back = registry.Rollback();
-  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_THAT(back, IsOk());
   EXPECT_EQ(back->version, "b");
   EXPECT_TRUE(back->promoted);
   EXPECT_EQ((*registry.Promoted())->version, "b");
@@ -69,11 +71,11 @@ TEST(RegistryTest, PromoteAndRollbackWalkTheStack) {
   EXPECT_EQ(registry.Rollback().status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ((*registry.Promoted())->version, "a");
   // Promoting again after rollbacks pushes on the shortened stack.
-  ASSERT_TRUE(registry.Promote("c").ok());
+  ASSERT_THAT(registry.Promote("c"), IsOk());
   EXPECT_EQ(registry.Rollback()->version, "a");
   // The history keeps everything.
   auto rows = pool->Exec("SELECT count(*), count(rolled_back_at) FROM recsys.model_promotions");
-  ASSERT_TRUE(rows.ok());
+  ASSERT_THAT(rows, IsOk());
   EXPECT_EQ((*rows)[0][0].as<int>(), 7);  // promote a b c, rollback to b, to a, promote c, rollback to a
   EXPECT_EQ((*rows)[0][1].as<int>(), 3);
 }
@@ -82,7 +84,8 @@ TEST(RegistryTest, ConcurrentPromotionsLeaveOnePromoted) {
   auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer(), {.pool_size = 8}).pool;
   ASSERT_NE(pool, nullptr);
   ModelRegistry registry(pool.get());
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(registry.Register(Record("m" + std::to_string(i), 100 + i)).ok());
+  for (int i = 0; i < 4; ++i)
+    ASSERT_THAT(registry.Register(Record("m" + std::to_string(i), 100 + i)), IsOk());
   std::atomic<int> errors{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -96,13 +99,13 @@ TEST(RegistryTest, ConcurrentPromotionsLeaveOnePromoted) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(errors.load(), 0);
   auto rows = pool->Exec("SELECT count(*) FROM recsys.models WHERE promoted");
-  ASSERT_TRUE(rows.ok());
+  ASSERT_THAT(rows, IsOk());
   EXPECT_EQ((*rows)[0][0].as<int>(), 1);
   // The promoted model is the top of the stack.
   auto top = pool->Exec(
       "SELECT version FROM recsys.model_promotions WHERE reason = 'promote' AND rolled_back_at IS NULL "
       "ORDER BY id DESC LIMIT 1");
-  ASSERT_TRUE(top.ok());
+  ASSERT_THAT(top, IsOk());
   EXPECT_EQ((*top)[0][0].as<std::string>(), (*registry.Promoted())->version);
 }
 
@@ -110,16 +113,17 @@ TEST(RegistryTest, PruneKeepsNewestPromotedAndExperimentModels) {
   auto pool = CreateMigratedDatabaseOrFail(SharedPostgresServer()).pool;
   ASSERT_NE(pool, nullptr);
   ModelRegistry registry(pool.get());
-  for (int i = 0; i < 6; ++i) ASSERT_TRUE(registry.Register(Record("m" + std::to_string(i), 100 + i)).ok());
-  ASSERT_TRUE(registry.Promote("m0").ok());
-  ASSERT_TRUE(pool->Exec("INSERT INTO recsys.experiments (id, variants, state) VALUES ('e1', "
+  for (int i = 0; i < 6; ++i)
+    ASSERT_THAT(registry.Register(Record("m" + std::to_string(i), 100 + i)), IsOk());
+  ASSERT_THAT(registry.Promote("m0"), IsOk());
+  ASSERT_THAT(pool->Exec("INSERT INTO recsys.experiments (id, variants, state) VALUES ('e1', "
                          "'[{\"name\":\"control\",\"weight\":1},{\"name\":\"new\",\"weight\":1,\"model_"
                          "version\":\"m1\"}]', "
-                         "'running')")
-                  .ok());
+                         "'running')"),
+              IsOk());
   EXPECT_EQ(registry.Prune(0).status().code(), absl::StatusCode::kInvalidArgument);
   auto pruned = registry.Prune(2);
-  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  ASSERT_THAT(pruned, IsOk());
   std::vector<std::string> gone;
   for (const auto& m : *pruned) gone.push_back(m.version);
   std::sort(gone.begin(), gone.end());
