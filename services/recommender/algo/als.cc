@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/recommender/algo/als_kernels.h"
 #include "services/recommender/algo/parallel.h"
 
 namespace marketlens::recommender {
@@ -27,9 +28,10 @@ void AlsModel::SolveSide(const CsrMatrix& interactions, const Matrix& fixed, Mat
   constexpr size_t kMaxGatherRows = 16384;
   constexpr Eigen::Index kPrefetchAhead = 8;
   const bool gather = options_.gather_rows;
+  const bool avx2 = options_.avx2_kernels;
   ParallelFor(interactions.rows, options_.threads, 64, [&](int64_t begin, int64_t end, int) {
     Vector x(k), r(k), p(k), ap(k);
-    std::vector<float> block_buffer, conf_buffer, t_buffer;
+    std::vector<float> block_buffer, conf_buffer, work_buffer;
     for (int64_t row = begin; row < end; ++row) {
       auto items = interactions.RowIndices(static_cast<int32_t>(row));
       auto weights = interactions.RowValues(static_cast<int32_t>(row));
@@ -41,10 +43,9 @@ void AlsModel::SolveSide(const CsrMatrix& interactions, const Matrix& fixed, Mat
       if (gather && items.size() <= kMaxGatherRows) {
         const Eigen::Index n = static_cast<Eigen::Index>(items.size());
         if (block_buffer.size() < static_cast<size_t>(n) * k) block_buffer.resize(static_cast<size_t>(n) * k);
-        if (conf_buffer.size() < static_cast<size_t>(n)) conf_buffer.resize(n), t_buffer.resize(n);
+        if (conf_buffer.size() < static_cast<size_t>(n)) conf_buffer.resize(n);
         Eigen::Map<Matrix> block(block_buffer.data(), n, k);  // the row's fixed vectors, one per line
         Eigen::Map<Vector> conf(conf_buffer.data(), n);       // c - 1 = alpha * weight
-        Eigen::Map<Vector> t(t_buffer.data(), n);
         for (Eigen::Index m = 0; m < n; ++m) {
           // The rows are scattered over a matrix larger than the cache (500k users x 64 floats = 128 MB):
           // ask for a later one while this one is copied.
@@ -52,29 +53,17 @@ void AlsModel::SolveSide(const CsrMatrix& interactions, const Matrix& fixed, Mat
           block.row(m) = fixed.row(items[m]);
           conf[m] = alpha * weights[m];
         }
-        // r = b - A x = sum_i (c_i - (c_i - 1) y_i.x) y_i - YtY x = Y_u^T (1 + conf * (1 - Y_u x)) - YtY x.
-        t.noalias() = block * x;
-        t = (conf.array() * (1.0f - t.array()) + 1.0f).matrix();
-        r.noalias() = block.transpose() * t;
-        r.noalias() -= yty * x;
-        p = r;
-        float rs_old = r.squaredNorm();
-        if (rs_old < 1e-20f) continue;
-        for (int step = 0; step < cg_steps; ++step) {
-          ap.noalias() = yty * p;
-          t.noalias() = block * p;
-          t.array() *= conf.array();
-          ap.noalias() += block.transpose() * t;
-          const float pap = p.dot(ap);
-          if (pap <= 0) break;
-          const float step_size = rs_old / pap;
-          x.noalias() += step_size * p;
-          r.noalias() -= step_size * ap;
-          const float rs_new = r.squaredNorm();
-          if (rs_new < 1e-20f) break;
-          p = r + (rs_new / rs_old) * p;
-          rs_old = rs_new;
+        // The CG steps on the gathered block: AVX2 + FMA when the CPU has them (als_kernels.h).
+        if (work_buffer.size() < static_cast<size_t>(AlsCgWorkSize(k, static_cast<int>(n)))) {
+          work_buffer.resize(AlsCgWorkSize(k, static_cast<int>(n)));
         }
+        AlsCgSolveRow({.gramian = yty.data(),
+                       .block = block_buffer.data(),
+                       .conf = conf_buffer.data(),
+                       .k = k,
+                       .n = static_cast<int>(n),
+                       .cg_steps = cg_steps},
+                      x.data(), work_buffer.data(), avx2);
         solve.row(row) = x.transpose();
         continue;
       }

@@ -41,6 +41,10 @@ struct AlsOptions {
   // every step read them from cache as two matrix-vector products (one pass of random reads per row instead
   // of cg_steps + 1). false: the per-interaction loop (the benchmark's baseline; same arithmetic).
   bool gather_rows = true;
+  // With gather_rows: run the CG steps with the AVX2 + FMA kernel when the CPU has both (run-time dispatch,
+  // als_kernels.h; the environment variable MARKETLENS_ALS_PORTABLE_KERNELS=1 also turns it off). false:
+  // the portable Eigen kernel (baseline x86-64), e.g. to compare the two in the benchmark.
+  bool avx2_kernels = true;
 };
 
 class AlsModel : public Model {
