@@ -66,4 +66,18 @@ void AlsCgSolveRow(const AlsCgRow& row, float* x, float* work, bool allow_avx2) 
   }
 }
 
+void AlsGramianAddPortable(const float* rows, long n, int k, float* out) {
+  Eigen::Map<const RowMajor> r(rows, n, k);
+  Eigen::Map<Eigen::MatrixXf> g(out, k, k);
+  g.noalias() += r.transpose() * r;
+}
+
+void AlsGramianAdd(const float* rows, long n, int k, float* out, bool allow_avx2) {
+  if (allow_avx2 && AlsCpuHasAvx2Fma()) {
+    AlsGramianAddAvx2(rows, n, k, out);
+  } else {
+    AlsGramianAddPortable(rows, n, k, out);
+  }
+}
+
 }  // namespace marketlens::recommender

@@ -38,6 +38,12 @@ bool AlsCpuHasAvx2Fma();
 // AVX2 when allowed and AlsCpuHasAvx2Fma(), else portable.
 void AlsCgSolveRow(const AlsCgRow& row, float* x, float* work, bool allow_avx2);
 
+// The Gramian of the fixed side, once per half-iteration: out (k x k, symmetric) += R^T R for the n x k
+// row-major rows R. Portable: Eigen's matrix product; AVX2: four rank-1 updates per pass over out.
+void AlsGramianAddPortable(const float* rows, long n, int k, float* out);
+void AlsGramianAddAvx2(const float* rows, long n, int k, float* out);
+void AlsGramianAdd(const float* rows, long n, int k, float* out, bool allow_avx2);
+
 }  // namespace marketlens::recommender
 
 #endif  // MARKETLENS_SERVICES_RECOMMENDER_ALGO_ALS_KERNELS_H_

@@ -9,7 +9,7 @@
 // them. So this file includes only <immintrin.h> (whose intrinsics are always-inline and never emitted)
 // and als_kernels.h (declarations and a plain aggregate), works on raw float pointers, keeps every helper
 // in an anonymous namespace (internal linkage: never merged), and exports exactly one function with
-// external linkage, AlsCgSolveRowAvx2.
+// external linkage per kernel, AlsCgSolveRowAvx2 and AlsGramianAddAvx2.
 #include <immintrin.h>
 
 #include "services/recommender/algo/als_kernels.h"
@@ -47,17 +47,22 @@ template <int V>
 void AccumulateColumns(const float* a, const float* ca, int na, const float* b, const float* cb, int nb,
                        int k, float* out) {
   __m256 acc[V];
+  // Unrolled so that acc lives in registers (GCC -O2 otherwise keeps it in memory, one store per FMA).
+#pragma GCC unroll 8
   for (int v = 0; v < V; ++v) acc[v] = _mm256_setzero_ps();
   for (int j = 0; j < na; ++j) {
     const __m256 c = _mm256_broadcast_ss(ca + j);
     const float* src = a + static_cast<long>(j) * k;
+#pragma GCC unroll 8
     for (int v = 0; v < V; ++v) acc[v] = _mm256_fmadd_ps(c, _mm256_loadu_ps(src + 8 * v), acc[v]);
   }
   for (int m = 0; m < nb; ++m) {
     const __m256 c = _mm256_broadcast_ss(cb + m);
     const float* src = b + static_cast<long>(m) * k;
+#pragma GCC unroll 8
     for (int v = 0; v < V; ++v) acc[v] = _mm256_fmadd_ps(c, _mm256_loadu_ps(src + 8 * v), acc[v]);
   }
+#pragma GCC unroll 8
   for (int v = 0; v < V; ++v) _mm256_storeu_ps(out + 8 * v, acc[v]);
 }
 
@@ -124,6 +129,44 @@ void AlsCgSolveRowAvx2(const AlsCgRow& row, float* x, float* work) {
     }
     for (; i < k; ++i) p[i] = r[i] + beta * p[i];
     rs_old = rs_new;
+  }
+}
+
+void AlsGramianAddAvx2(const float* rows, long n, int k, float* out) {
+  // Four rows per pass over out: out[j, :] += sum_q r_q[j] r_q (four FMAs per load and store of out).
+  long m = 0;
+  for (; m + 4 <= n; m += 4) {
+    const float* r0 = rows + m * k;
+    const float* r1 = r0 + k;
+    const float* r2 = r1 + k;
+    const float* r3 = r2 + k;
+    for (int j = 0; j < k; ++j) {
+      const __m256 c0 = _mm256_broadcast_ss(r0 + j), c1 = _mm256_broadcast_ss(r1 + j),
+                   c2 = _mm256_broadcast_ss(r2 + j), c3 = _mm256_broadcast_ss(r3 + j);
+      float* o = out + static_cast<long>(j) * k;
+      int c = 0;
+      for (; c + 8 <= k; c += 8) {
+        __m256 acc = _mm256_loadu_ps(o + c);
+        acc = _mm256_fmadd_ps(c0, _mm256_loadu_ps(r0 + c), acc);
+        acc = _mm256_fmadd_ps(c1, _mm256_loadu_ps(r1 + c), acc);
+        acc = _mm256_fmadd_ps(c2, _mm256_loadu_ps(r2 + c), acc);
+        acc = _mm256_fmadd_ps(c3, _mm256_loadu_ps(r3 + c), acc);
+        _mm256_storeu_ps(o + c, acc);
+      }
+      for (; c < k; ++c) o[c] += r0[j] * r0[c] + r1[j] * r1[c] + r2[j] * r2[c] + r3[j] * r3[c];
+    }
+  }
+  for (; m < n; ++m) {
+    const float* r0 = rows + m * k;
+    for (int j = 0; j < k; ++j) {
+      const __m256 c0 = _mm256_broadcast_ss(r0 + j);
+      float* o = out + static_cast<long>(j) * k;
+      int c = 0;
+      for (; c + 8 <= k; c += 8) {
+        _mm256_storeu_ps(o + c, _mm256_fmadd_ps(c0, _mm256_loadu_ps(r0 + c), _mm256_loadu_ps(o + c)));
+      }
+      for (; c < k; ++c) o[c] += r0[j] * r0[c];
+    }
   }
 }
 

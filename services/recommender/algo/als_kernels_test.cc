@@ -3,6 +3,7 @@
 // reaches the same factors. On a CPU without AVX2 + FMA the AVX2 comparisons are skipped with a notice.
 #include "services/recommender/algo/als_kernels.h"
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -105,12 +106,40 @@ TEST(AlsKernelsTest, BothKernelsSolveTheRowSystem) {
   }
 }
 
+TEST(AlsKernelsTest, Avx2GramianMatchesPortable) {
+  if (!AlsCpuHasAvx2Fma())
+    GTEST_SKIP() << "this CPU has no AVX2 + FMA (or MARKETLENS_ALS_PORTABLE_KERNELS=1)";
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int k : kFactors) {
+    for (long n : {1L, 3L, 4L, 9L, 1000L, 4096L}) {
+      std::vector<float> rows(n * k);
+      for (float& v : rows) v = normal(rng);
+      // Both add into what is there.
+      std::vector<float> portable(k * k), avx2;
+      for (float& v : portable) v = normal(rng);
+      avx2 = portable;
+      AlsGramianAddPortable(rows.data(), n, k, portable.data());
+      AlsGramianAddAvx2(rows.data(), n, k, avx2.data());
+      const float scale = 1.0f + MaxAbs(portable);
+      for (int i = 0; i < k * k; ++i) {
+        ASSERT_NEAR(avx2[i], portable[i], 1e-5f * scale * std::sqrt(static_cast<float>(n)))
+            << "k=" << k << " n=" << n << " i=" << i;
+      }
+    }
+  }
+}
+
 TEST(AlsKernelsTest, DispatchHonoursAllowAvx2) {
   RandomRow r(64, 20, 7);
   std::vector<float> dispatched = r.x, portable = r.x, work(AlsCgWorkSize(64, 20));
   AlsCgSolveRow(r.row(3), dispatched.data(), work.data(), /*allow_avx2=*/false);
   AlsCgSolveRowPortable(r.row(3), portable.data(), work.data());
   EXPECT_EQ(dispatched, portable);  // bit for bit: the same code ran
+  std::vector<float> g_dispatched(64 * 64), g_portable(64 * 64);
+  AlsGramianAdd(r.block.data(), 20, 64, g_dispatched.data(), /*allow_avx2=*/false);
+  AlsGramianAddPortable(r.block.data(), 20, 64, g_portable.data());
+  EXPECT_EQ(g_dispatched, g_portable);
 }
 
 TEST(AlsKernelsTest, AlsTrainsToTheSameFactorsWithEitherKernel) {
