@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -50,13 +52,24 @@ std::string LoadAverage() {
   return absl::StrFormat("%.2f", one);
 }
 
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 // Fits ALS and prints its cost and the load average before and after; returns the mean seconds per
-// iteration (-1: the fit failed). avx2_kernels: AlsOptions::avx2_kernels (the CPU-dispatched CG kernel).
+// iteration (-1: the fit failed). avx2_kernels: AlsOptions::avx2_kernels (the CPU-dispatched kernels).
+// cpu_per_iteration, when given: the process CPU seconds per iteration from the second on (the first
+// also holds the set-up), which a shared box's load moves far less than the wall clock; -1 with fewer
+// than 2 iterations.
 double Als(const TrainingData& data, int factors, int threads, bool gather_rows = true,
-           bool avx2_kernels = true) {
+           bool avx2_kernels = true, double* cpu_per_iteration = nullptr) {
+  std::vector<double> cpu_after;  // process CPU seconds at the end of each iteration
   AlsModel als({.factors = factors,
                 .iterations = absl::GetFlag(FLAGS_iterations),
                 .threads = threads,
+                .on_iteration = [&](int, double) { cpu_after.push_back(ProcessCpuSeconds()); },
                 .gather_rows = gather_rows,
                 .avx2_kernels = avx2_kernels});
   const std::string load_before = LoadAverage();
@@ -74,10 +87,13 @@ double Als(const TrainingData& data, int factors, int threads, bool gather_rows 
   const char* path = !gather_rows                         ? "per-interaction loop"
                      : avx2_kernels && AlsCpuHasAvx2Fma() ? "gathered, avx2+fma"
                                                           : "gathered, portable";
+  const double cpu =
+      cpu_after.size() >= 2 ? (cpu_after.back() - cpu_after.front()) / (cpu_after.size() - 1) : -1;
+  if (cpu_per_iteration != nullptr) *cpu_per_iteration = cpu;
   std::printf(
-      "als  factors=%-3d threads=%d %-22s %6.3f s/iteration (mean of %zu, best %.3f)   fit %.2f s   load "
-      "%s -> %s\n",
-      factors, threads, path, sum / als.iteration_seconds().size(), als.iteration_seconds().size(), best,
+      "als  factors=%-3d threads=%d %-22s %6.3f s/iteration (mean of %zu, best %.3f; cpu %.3f s)   "
+      "fit %.2f s   load %s -> %s\n",
+      factors, threads, path, sum / als.iteration_seconds().size(), als.iteration_seconds().size(), best, cpu,
       total, load_before.c_str(), LoadAverage().c_str());
   std::fflush(stdout);
   return sum / als.iteration_seconds().size();
@@ -115,16 +131,18 @@ int main(int argc, char** argv) {
     std::printf("cpu avx2+fma: %s (MARKETLENS_ALS_PORTABLE_KERNELS=1 turns the AVX2 kernel off)\n",
                 AlsCpuHasAvx2Fma() ? "yes" : "no");
     const double interactions = static_cast<double>(data.user_items.nnz());
-    double base_sum = 0, new_sum = 0;
+    double base_sum = 0, new_sum = 0, base_cpu_sum = 0, new_cpu_sum = 0;
     const int repeats = std::max(1, absl::GetFlag(FLAGS_als_baseline_repeats));
     for (int rep = 0; rep < repeats; ++rep) {
-      double base = 0;
-      if (baseline == "portable_kernel") base = Als(data, f, cores, true, false);
-      if (baseline == "per_interaction_loop") base = Als(data, f, cores, false);
-      const double dispatched = Als(data, f, cores, true, true);
+      double base = 0, base_cpu = 0, new_cpu = 0;
+      if (baseline == "portable_kernel") base = Als(data, f, cores, true, false, &base_cpu);
+      if (baseline == "per_interaction_loop") base = Als(data, f, cores, false, true, &base_cpu);
+      const double dispatched = Als(data, f, cores, true, true, &new_cpu);
       if (base < 0 || dispatched < 0) return 1;
       base_sum += base;
       new_sum += dispatched;
+      base_cpu_sum += base_cpu;
+      new_cpu_sum += new_cpu;
     }
     const double per_iteration = new_sum / repeats;
     std::printf(
@@ -133,6 +151,15 @@ int main(int argc, char** argv) {
         f, static_cast<long long>(std::llround(interactions / 1e6)), per_iteration,
         baseline == "none" ? "-" : absl::StrCat("als_", baseline).c_str(),
         baseline == "none" ? "-" : absl::StrFormat("%.3f", base_sum / repeats).c_str());
+    // For context: process CPU seconds per iteration (all threads), which the box's load moves far less.
+    if (absl::GetFlag(FLAGS_iterations) >= 2) {
+      std::printf(
+          "figure: name=recommender_als%d_cpu_s_per_iteration_%lldm value=%.3f unit=s target=- baseline=%s "
+          "baseline_value=%s\n",
+          f, static_cast<long long>(std::llround(interactions / 1e6)), new_cpu_sum / repeats,
+          baseline == "none" ? "-" : absl::StrCat("als_", baseline).c_str(),
+          baseline == "none" ? "-" : absl::StrFormat("%.3f", base_cpu_sum / repeats).c_str());
+    }
     return 0;
   }
   double als32_one = -1, als32_all = -1;
