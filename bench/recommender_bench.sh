@@ -15,7 +15,7 @@ echo "== recommender training (services/recommender/bench/train_bench.cc)"
 status=0
 "$BIN/train_bench" || status=1
 echo
-echo "== recommender ALS, 64 factors on 10M interactions (train_bench --als_only_factors=64; baseline: the per-interaction loop, same run)"
+echo "== recommender ALS, 64 factors on 10M interactions (train_bench --als_only_factors=64; AVX2+FMA kernels where the CPU has them; baseline: the portable kernels, same run, alternating)"
 "$BIN/train_bench" --users=500000 --items=50000 --events_per_user=20 --iterations=3 --als_only_factors=64 || status=1
 echo
 echo "== recommender serving (services/recommender/bench/serve_bench.cc)"

@@ -1,9 +1,12 @@
 #include "services/recommender/algo/als.h"
 
+#include <algorithm>
 #include <random>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/recommender/algo/als_kernels.h"
 #include "services/recommender/algo/parallel.h"
 
 namespace marketlens::recommender {
@@ -18,8 +21,22 @@ Params AlsModel::params() const {
 
 void AlsModel::SolveSide(const CsrMatrix& interactions, const Matrix& fixed, Matrix& solve) const {
   const int k = options_.factors;
-  // A = YtY + reg I (the part shared by every row).
-  Eigen::MatrixXf yty = fixed.transpose() * fixed;
+  const bool avx2 = options_.avx2_kernels;
+  // A = YtY + reg I (the part shared by every row). Over blocks of rows fixed in size, on all threads, summed
+  // in block order: the same result on any number of threads, and shorter float sums than one pass over
+  // 500k rows.
+  constexpr int64_t kGramianBlockRows = 4096;
+  const int64_t gramian_blocks = (fixed.rows() + kGramianBlockRows - 1) / kGramianBlockRows;
+  std::vector<Eigen::MatrixXf> partial(gramian_blocks, Eigen::MatrixXf::Zero(k, k));
+  ParallelFor(gramian_blocks, options_.threads, 1, [&](int64_t begin, int64_t end, int) {
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t first = b * kGramianBlockRows;
+      AlsGramianAdd(fixed.data() + first * k, std::min<int64_t>(kGramianBlockRows, fixed.rows() - first), k,
+                    partial[b].data(), avx2);
+    }
+  });
+  Eigen::MatrixXf yty = Eigen::MatrixXf::Zero(k, k);
+  for (const Eigen::MatrixXf& p : partial) yty += p;
   yty.diagonal().array() += options_.regularization;
   const float alpha = options_.alpha;
   const int cg_steps = options_.cg_steps;
@@ -29,7 +46,7 @@ void AlsModel::SolveSide(const CsrMatrix& interactions, const Matrix& fixed, Mat
   const bool gather = options_.gather_rows;
   ParallelFor(interactions.rows, options_.threads, 64, [&](int64_t begin, int64_t end, int) {
     Vector x(k), r(k), p(k), ap(k);
-    std::vector<float> block_buffer, conf_buffer, t_buffer;
+    std::vector<float> block_buffer, conf_buffer, work_buffer;
     for (int64_t row = begin; row < end; ++row) {
       auto items = interactions.RowIndices(static_cast<int32_t>(row));
       auto weights = interactions.RowValues(static_cast<int32_t>(row));
@@ -41,10 +58,9 @@ void AlsModel::SolveSide(const CsrMatrix& interactions, const Matrix& fixed, Mat
       if (gather && items.size() <= kMaxGatherRows) {
         const Eigen::Index n = static_cast<Eigen::Index>(items.size());
         if (block_buffer.size() < static_cast<size_t>(n) * k) block_buffer.resize(static_cast<size_t>(n) * k);
-        if (conf_buffer.size() < static_cast<size_t>(n)) conf_buffer.resize(n), t_buffer.resize(n);
+        if (conf_buffer.size() < static_cast<size_t>(n)) conf_buffer.resize(n);
         Eigen::Map<Matrix> block(block_buffer.data(), n, k);  // the row's fixed vectors, one per line
         Eigen::Map<Vector> conf(conf_buffer.data(), n);       // c - 1 = alpha * weight
-        Eigen::Map<Vector> t(t_buffer.data(), n);
         for (Eigen::Index m = 0; m < n; ++m) {
           // The rows are scattered over a matrix larger than the cache (500k users x 64 floats = 128 MB):
           // ask for a later one while this one is copied.
@@ -52,29 +68,17 @@ void AlsModel::SolveSide(const CsrMatrix& interactions, const Matrix& fixed, Mat
           block.row(m) = fixed.row(items[m]);
           conf[m] = alpha * weights[m];
         }
-        // r = b - A x = sum_i (c_i - (c_i - 1) y_i.x) y_i - YtY x = Y_u^T (1 + conf * (1 - Y_u x)) - YtY x.
-        t.noalias() = block * x;
-        t = (conf.array() * (1.0f - t.array()) + 1.0f).matrix();
-        r.noalias() = block.transpose() * t;
-        r.noalias() -= yty * x;
-        p = r;
-        float rs_old = r.squaredNorm();
-        if (rs_old < 1e-20f) continue;
-        for (int step = 0; step < cg_steps; ++step) {
-          ap.noalias() = yty * p;
-          t.noalias() = block * p;
-          t.array() *= conf.array();
-          ap.noalias() += block.transpose() * t;
-          const float pap = p.dot(ap);
-          if (pap <= 0) break;
-          const float step_size = rs_old / pap;
-          x.noalias() += step_size * p;
-          r.noalias() -= step_size * ap;
-          const float rs_new = r.squaredNorm();
-          if (rs_new < 1e-20f) break;
-          p = r + (rs_new / rs_old) * p;
-          rs_old = rs_new;
+        // The CG steps on the gathered block: AVX2 + FMA when the CPU has them (als_kernels.h).
+        if (work_buffer.size() < static_cast<size_t>(AlsCgWorkSize(k, static_cast<int>(n)))) {
+          work_buffer.resize(AlsCgWorkSize(k, static_cast<int>(n)));
         }
+        AlsCgSolveRow({.gramian = yty.data(),
+                       .block = block_buffer.data(),
+                       .conf = conf_buffer.data(),
+                       .k = k,
+                       .n = static_cast<int>(n),
+                       .cg_steps = cg_steps},
+                      x.data(), work_buffer.data(), avx2);
         solve.row(row) = x.transpose();
         continue;
       }

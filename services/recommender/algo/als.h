@@ -4,8 +4,10 @@
 // Each half-iteration fixes one side and solves every row of the other with a few steps of the conjugate
 // gradient method (Takacs, Pilaszy & Tikk 2011), warm-started from the previous factors: O(nnz * k) per
 // step instead of the O(k^3) per row of an exact solve. Rows are solved on `threads` threads. YtY + reg I is
-// computed once per half-iteration; each row's fixed-side vectors are gathered into a contiguous block
-// once (gather_rows), so its cg_steps + 1 passes are cache-resident matrix-vector products.
+// computed once per half-iteration (in blocks of rows on all threads); each row's fixed-side vectors are
+// gathered into a contiguous block once (gather_rows), so its cg_steps + 1 passes are cache-resident
+// matrix-vector products. The Gramian and the CG steps run on AVX2 + FMA kernels where the CPU has them,
+// chosen at run time (als_kernels.h).
 //
 // Fold-in: a user unknown at training time, or a known user with new feedback, gets an exact least-squares
 // vector from their history against the fixed item factors (a k x k solve, ~20 us for k = 64), so feedback
@@ -41,6 +43,11 @@ struct AlsOptions {
   // every step read them from cache as two matrix-vector products (one pass of random reads per row instead
   // of cg_steps + 1). false: the per-interaction loop (the benchmark's baseline; same arithmetic).
   bool gather_rows = true;
+  // Run the Gramian and (with gather_rows) the CG steps with the AVX2 + FMA kernels when the CPU has both
+  // (run-time dispatch, als_kernels.h; the environment variable MARKETLENS_ALS_PORTABLE_KERNELS=1 also
+  // turns them off). false: the portable Eigen kernels (baseline x86-64), e.g. to compare the two in the
+  // benchmark.
+  bool avx2_kernels = true;
 };
 
 class AlsModel : public Model {

@@ -4,8 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -13,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "services/recommender/algo/als.h"
+#include "services/recommender/algo/als_kernels.h"
 #include "services/recommender/algo/item_knn.h"
 #include "services/recommender/bundle/trainer.h"
 #include "services/recommender/data/dataset.h"
@@ -26,9 +29,12 @@ ABSL_FLAG(
     int, als_only_factors, 0,
     "when > 0: only ALS with this many factors on all cores, with its figure (the 10M-interaction run)");
 
-ABSL_FLAG(bool, als_baseline, true,
-          "with --als_only_factors: also run the per-interaction-loop solver (the baseline) in the same run");
-ABSL_FLAG(int, als_baseline_repeats, 1,
+ABSL_FLAG(std::string, als_baseline, "portable_kernel",
+          "with --als_only_factors, the baseline run in the same process, alternating with the new path: "
+          "portable_kernel (gathered rows, the CG steps on the portable Eigen kernel built for baseline "
+          "x86-64: what runs on CPUs without AVX2 + FMA), per_interaction_loop (AlsOptions::gather_rows = "
+          "false, the solver before the gathered blocks), or none");
+ABSL_FLAG(int, als_baseline_repeats, 2,
           "with --als_only_factors: alternate baseline and new this many times");
 
 using namespace marketlens::recommender;
@@ -37,12 +43,36 @@ namespace {
 
 double Seconds(absl::Time start) { return absl::ToDoubleSeconds(absl::Now() - start); }
 
-// Fits ALS and prints its cost; returns the mean seconds per iteration (-1: the fit failed).
-double Als(const TrainingData& data, int factors, int threads, bool gather_rows = true) {
+std::string LoadAverage() {
+  double one = -1;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &one) != 1) one = -1;
+    std::fclose(f);
+  }
+  return absl::StrFormat("%.2f", one);
+}
+
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+// Fits ALS and prints its cost and the load average before and after; returns the mean seconds per
+// iteration (-1: the fit failed). avx2_kernels: AlsOptions::avx2_kernels (the CPU-dispatched kernels).
+// cpu_per_iteration, when given: the process CPU seconds per iteration from the second on (the first
+// also holds the set-up), which a shared box's load moves far less than the wall clock; -1 with fewer
+// than 2 iterations.
+double Als(const TrainingData& data, int factors, int threads, bool gather_rows = true,
+           bool avx2_kernels = true, double* cpu_per_iteration = nullptr) {
+  std::vector<double> cpu_after;  // process CPU seconds at the end of each iteration
   AlsModel als({.factors = factors,
                 .iterations = absl::GetFlag(FLAGS_iterations),
                 .threads = threads,
-                .gather_rows = gather_rows});
+                .on_iteration = [&](int, double) { cpu_after.push_back(ProcessCpuSeconds()); },
+                .gather_rows = gather_rows,
+                .avx2_kernels = avx2_kernels});
+  const std::string load_before = LoadAverage();
   const absl::Time start = absl::Now();
   if (absl::Status st = als.Fit(data); !st.ok()) {
     std::fprintf(stderr, "als factors=%d threads=%d: %s\n", factors, threads, st.ToString().c_str());
@@ -54,9 +84,18 @@ double Als(const TrainingData& data, int factors, int threads, bool gather_rows 
     best = std::min(best, s);
     sum += s;
   }
-  std::printf("als  factors=%-3d threads=%d %-22s %6.3f s/iteration (mean of %zu, best %.3f)   fit %.2f s\n",
-              factors, threads, gather_rows ? "gathered rows" : "per-interaction loop",
-              sum / als.iteration_seconds().size(), als.iteration_seconds().size(), best, total);
+  const char* path = !gather_rows                         ? "per-interaction loop"
+                     : avx2_kernels && AlsCpuHasAvx2Fma() ? "gathered, avx2+fma"
+                                                          : "gathered, portable";
+  const double cpu =
+      cpu_after.size() >= 2 ? (cpu_after.back() - cpu_after.front()) / (cpu_after.size() - 1) : -1;
+  if (cpu_per_iteration != nullptr) *cpu_per_iteration = cpu;
+  std::printf(
+      "als  factors=%-3d threads=%d %-22s %6.3f s/iteration (mean of %zu, best %.3f; cpu %.3f s)   "
+      "fit %.2f s   load %s -> %s\n",
+      factors, threads, path, sum / als.iteration_seconds().size(), als.iteration_seconds().size(), best, cpu,
+      total, load_before.c_str(), LoadAverage().c_str());
+  std::fflush(stdout);
   return sum / als.iteration_seconds().size();
 }
 
@@ -79,26 +118,48 @@ int main(int argc, char** argv) {
               Seconds(start));
   if (const int f = absl::GetFlag(FLAGS_als_only_factors); f > 0) {
     // ALS with 64 factors on 10M interactions <= 2 s per iteration on 2 cores (the per-core speed of the
-    // `implicit` library; docs/budgets.md). The baseline is the same solver with the per-interaction loop
-    // (AlsOptions::gather_rows = false, the code before the gathered blocks), measured in the same run;
-    // --als_baseline_repeats alternates them to even out a shared box's load.
+    // `implicit` library; docs/budgets.md). The new path is the gathered solver with the CPU-dispatched CG
+    // kernel (AVX2 + FMA where the CPU has them); the baseline, measured in the same run, is by default the
+    // same solver on the portable kernel (what a CPU without AVX2 runs). --als_baseline_repeats alternates
+    // them, baseline first, to even out a shared box's load.
+    const std::string baseline = absl::GetFlag(FLAGS_als_baseline);
+    if (baseline != "portable_kernel" && baseline != "per_interaction_loop" && baseline != "none") {
+      std::fprintf(stderr, "--als_baseline must be portable_kernel, per_interaction_loop or none, got %s\n",
+                   baseline.c_str());
+      return 2;
+    }
+    std::printf("cpu avx2+fma: %s (MARKETLENS_ALS_PORTABLE_KERNELS=1 turns the AVX2 kernel off)\n",
+                AlsCpuHasAvx2Fma() ? "yes" : "no");
     const double interactions = static_cast<double>(data.user_items.nnz());
-    double base_sum = 0, new_sum = 0;
+    double base_sum = 0, new_sum = 0, base_cpu_sum = 0, new_cpu_sum = 0;
     const int repeats = std::max(1, absl::GetFlag(FLAGS_als_baseline_repeats));
     for (int rep = 0; rep < repeats; ++rep) {
-      const double base = absl::GetFlag(FLAGS_als_baseline) ? Als(data, f, cores, false) : 0;
-      const double gathered = Als(data, f, cores, true);
-      if (base < 0 || gathered < 0) return 1;
+      double base = 0, base_cpu = 0, new_cpu = 0;
+      if (baseline == "portable_kernel") base = Als(data, f, cores, true, false, &base_cpu);
+      if (baseline == "per_interaction_loop") base = Als(data, f, cores, false, true, &base_cpu);
+      const double dispatched = Als(data, f, cores, true, true, &new_cpu);
+      if (base < 0 || dispatched < 0) return 1;
       base_sum += base;
-      new_sum += gathered;
+      new_sum += dispatched;
+      base_cpu_sum += base_cpu;
+      new_cpu_sum += new_cpu;
     }
     const double per_iteration = new_sum / repeats;
     std::printf(
         "figure: name=recommender_als%d_s_per_iteration_%lldm value=%.3f unit=s target=<=2 baseline=%s "
         "baseline_value=%s\n",
         f, static_cast<long long>(std::llround(interactions / 1e6)), per_iteration,
-        absl::GetFlag(FLAGS_als_baseline) ? "als_per_interaction_loop" : "-",
-        absl::GetFlag(FLAGS_als_baseline) ? absl::StrFormat("%.3f", base_sum / repeats).c_str() : "-");
+        baseline == "none" ? "-" : absl::StrCat("als_", baseline).c_str(),
+        baseline == "none" ? "-" : absl::StrFormat("%.3f", base_sum / repeats).c_str());
+    // For context: process CPU seconds per iteration (all threads), which the box's load moves far less.
+    if (absl::GetFlag(FLAGS_iterations) >= 2) {
+      std::printf(
+          "figure: name=recommender_als%d_cpu_s_per_iteration_%lldm value=%.3f unit=s target=- baseline=%s "
+          "baseline_value=%s\n",
+          f, static_cast<long long>(std::llround(interactions / 1e6)), new_cpu_sum / repeats,
+          baseline == "none" ? "-" : absl::StrCat("als_", baseline).c_str(),
+          baseline == "none" ? "-" : absl::StrFormat("%.3f", base_cpu_sum / repeats).c_str());
+    }
     return 0;
   }
   double als32_one = -1, als32_all = -1;
