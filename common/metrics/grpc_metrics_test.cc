@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/testing/grpc_status_matchers.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -21,6 +22,7 @@ namespace marketlens::metrics {
 namespace {
 
 using collector::v1::CollectorService;
+using ::marketlens::testing::IsOk;
 using marketplace::v1::MarketplaceService;
 
 class FakeMarketplace : public MarketplaceService::Service {
@@ -136,8 +138,8 @@ constexpr char kMarketplace[] = "marketlens.marketplace.v1.MarketplaceService";
 constexpr char kCollector[] = "marketlens.collector.v1.CollectorService";
 
 TEST_F(GrpcMetricsTest, UnaryCallsAreCountedByCodeOnServerAndClient) {
-  EXPECT_TRUE(GetProduct("B001").ok());
-  EXPECT_TRUE(GetProduct("B002").ok());
+  EXPECT_THAT(GetProduct("B001"), IsOk());
+  EXPECT_THAT(GetProduct("B002"), IsOk());
   EXPECT_EQ(GetProduct("missing").error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(GetProduct("").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 
@@ -175,7 +177,7 @@ TEST_F(GrpcMetricsTest, ClientStreamCountsEveryMessage) {
   chunk.set_data("a,b\n");
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(writer->Write(chunk));
   ASSERT_TRUE(writer->WritesDone());
-  ASSERT_TRUE(writer->Finish().ok());
+  ASSERT_THAT(writer->Finish(), IsOk());
   EXPECT_EQ(report.rows(), 3);
 
   auto labels = L("client_stream", kCollector, "IngestFile");
@@ -193,7 +195,7 @@ TEST_F(GrpcMetricsTest, ClientStreamCountsEveryMessage) {
 }
 
 TEST_F(GrpcMetricsTest, HandlingSecondsUsesGoDefaultBuckets) {
-  ASSERT_TRUE(GetProduct("slow").ok());  // the handler sleeps 60 ms
+  ASSERT_THAT(GetProduct("slow"), IsOk());  // the handler sleeps 60 ms
   for (const std::string side : {"server", "client"}) {
     SCOPED_TRACE(side);
     auto hist =

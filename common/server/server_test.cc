@@ -22,6 +22,7 @@
 #include "common/grpc_health/health_client.h"
 #include "common/logging/log.h"
 #include "common/server/channel.h"
+#include "common/testing/grpc_status_matchers.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "grpcpp/grpcpp.h"
@@ -32,6 +33,7 @@ namespace marketlens::server {
 namespace {
 
 using grpc::health::v1::HealthCheckResponse;
+using ::marketlens::testing::IsOk;
 using marketplace::v1::MarketplaceService;
 
 constexpr char kService[] = "marketlens.marketplace.v1.MarketplaceService";
@@ -116,7 +118,7 @@ std::vector<std::string> ReflectionListServices(const std::shared_ptr<grpc::Chan
   grpc::ByteBuffer in;
   while (stream->Read(&in)) {
     std::vector<grpc::Slice> slices;
-    EXPECT_TRUE(in.Dump(&slices).ok());
+    EXPECT_THAT(in.Dump(&slices), IsOk());
     std::string data;
     for (const auto& s : slices) data.append(reinterpret_cast<const char*>(s.begin()), s.size());
     std::unique_ptr<pb::Message> resp(factory.GetPrototype(resp_type)->New());
@@ -129,7 +131,7 @@ std::vector<std::string> ReflectionListServices(const std::shared_ptr<grpc::Chan
       names.push_back(svc.GetReflection()->GetString(svc, svc.GetDescriptor()->FindFieldByName("name")));
     }
   }
-  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_THAT(stream->Finish(), IsOk());
   return names;
 }
 
@@ -195,15 +197,15 @@ class ServerTest : public ::testing::Test {
 TEST_F(ServerTest, HealthIsServingForServerAndEachService) {
   Server s(Options());
   s.AddService(&service_);
-  ASSERT_TRUE(s.Start().ok());
+  ASSERT_THAT(s.Start(), IsOk());
   EXPECT_GT(s.grpc_port(), 0);
   EXPECT_GT(s.metrics_port(), 0);
   EXPECT_EQ(s.service_names(), std::vector<std::string>{kService});
   auto overall = Health(s, "");
-  ASSERT_TRUE(overall.ok()) << overall.status();
+  ASSERT_THAT(overall, IsOk());
   EXPECT_EQ(*overall, HealthCheckResponse::SERVING);
   auto svc = Health(s, kService);
-  ASSERT_TRUE(svc.ok()) << svc.status();
+  ASSERT_THAT(svc, IsOk());
   EXPECT_EQ(*svc, HealthCheckResponse::SERVING);
   EXPECT_EQ(Health(s, "no.such.Service").status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(s.serving());
@@ -212,7 +214,7 @@ TEST_F(ServerTest, HealthIsServingForServerAndEachService) {
 TEST_F(ServerTest, ReflectionListsTheServices) {
   Server s(Options());
   s.AddService(&service_);
-  ASSERT_TRUE(s.Start().ok());
+  ASSERT_THAT(s.Start(), IsOk());
   std::vector<std::string> names = ReflectionListServices(Channel(s));
   EXPECT_NE(std::find(names.begin(), names.end(), kService), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "grpc.health.v1.Health"), names.end());
@@ -221,7 +223,7 @@ TEST_F(ServerTest, ReflectionListsTheServices) {
 TEST_F(ServerTest, MetricsAndRequestIdInterceptorsAreInstalled) {
   Server s(Options());
   s.AddService(&service_);
-  ASSERT_TRUE(s.Start().ok());
+  ASSERT_THAT(s.Start(), IsOk());
   // Every method's series exist before the first call.
   const std::map<std::string, std::string> list_products = {{"grpc_type", "unary"},
                                                             {"grpc_service", kService},
@@ -232,7 +234,7 @@ TEST_F(ServerTest, MetricsAndRequestIdInterceptorsAreInstalled) {
   std::string echoed;
   {
     logging::ScopedRequestId id("req-from-caller");
-    ASSERT_TRUE(GetProduct(Channel(s), "B001", absl::Seconds(5), &echoed).ok());
+    ASSERT_THAT(GetProduct(Channel(s), "B001", absl::Seconds(5), &echoed), IsOk());
   }
   EXPECT_EQ(echoed, "req-from-caller");  // MakeChannel sent it, the server echoed it
   const std::map<std::string, std::string> ok = {
@@ -246,8 +248,8 @@ TEST_F(ServerTest, MaxMessageSizeIsEnforced) {
   o.max_message_bytes = 1024;
   Server s(o);
   s.AddService(&service_);
-  ASSERT_TRUE(s.Start().ok());
-  EXPECT_TRUE(GetProduct(Channel(s), std::string(100, 'x')).ok());
+  ASSERT_THAT(s.Start(), IsOk());
+  EXPECT_THAT(GetProduct(Channel(s), std::string(100, 'x')), IsOk());
   EXPECT_EQ(GetProduct(Channel(s), std::string(4096, 'x')).error_code(),
             grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
@@ -261,7 +263,7 @@ TEST_F(ServerTest, ReadinessCheckDrivesHealth) {
   s.SetReadinessCheck([&]() -> absl::Status {
     return ready.load() ? absl::OkStatus() : absl::UnavailableError("postgres unreachable");
   });
-  ASSERT_TRUE(s.Start().ok());
+  ASSERT_THAT(s.Start(), IsOk());
   EXPECT_EQ(*Health(s, ""), HealthCheckResponse::NOT_SERVING);
   EXPECT_EQ(*Health(s, kService), HealthCheckResponse::NOT_SERVING);
   // Not ready, but alive: a liveness probe must not restart the pod for a dependency outage.
@@ -280,7 +282,7 @@ TEST_F(ServerTest, GracefulShutdownFinishesInFlightCallsAndRefusesNewOnes) {
   o.lame_duck = absl::Milliseconds(400);
   Server s(o);
   s.AddService(&service_);
-  ASSERT_TRUE(s.Start().ok());
+  ASSERT_THAT(s.Start(), IsOk());
   auto channel = Channel(s);
 
   grpc::Status slow_status;
@@ -300,7 +302,7 @@ TEST_F(ServerTest, GracefulShutdownFinishesInFlightCallsAndRefusesNewOnes) {
   EXPECT_FALSE(late.ok()) << "a call after shutdown began was accepted";
 
   slow.join();
-  EXPECT_TRUE(slow_status.ok()) << slow_status.error_message();
+  EXPECT_THAT(slow_status, IsOk());
   stopper.join();
   EXPECT_LT(absl::Now() - shutdown_start, o.drain_timeout);
   s.Shutdown();  // idempotent
@@ -311,7 +313,7 @@ TEST_F(ServerTest, DrainTimeoutCancelsStragglers) {
   o.drain_timeout = absl::Milliseconds(300);
   Server s(o);
   s.AddService(&service_);
-  ASSERT_TRUE(s.Start().ok());
+  ASSERT_THAT(s.Start(), IsOk());
   grpc::Status straggler;
   std::thread slow([&] { straggler = GetProduct(Channel(s), "sleep:20000", absl::Seconds(30)); });
   while (service_.entered() == 0) absl::SleepFor(absl::Milliseconds(5));
@@ -325,7 +327,7 @@ TEST_F(ServerTest, DrainTimeoutCancelsStragglers) {
 TEST_F(ServerTest, WaitForShutdownSignalReturnsWhenShutdownIsCalled) {
   Server s(Options());
   s.AddService(&service_);
-  ASSERT_TRUE(s.Start().ok());
+  ASSERT_THAT(s.Start(), IsOk());
   std::thread other([&] {
     absl::SleepFor(absl::Milliseconds(100));
     s.Shutdown();
@@ -362,22 +364,22 @@ TEST_F(ServerTest, MakeChannelBalancesRoundRobinOverAllAddresses) {
   TestMarketplace other_service;
   Server a(Options());
   a.AddService(&service_);
-  ASSERT_TRUE(a.Start().ok());
+  ASSERT_THAT(a.Start(), IsOk());
   Server b(Options());
   b.AddService(&other_service);
-  ASSERT_TRUE(b.Start().ok());
+  ASSERT_THAT(b.Start(), IsOk());
   auto channel = MakeChannel(absl::StrCat("ipv4:127.0.0.1:", a.grpc_port(), ",127.0.0.1:", b.grpc_port()),
                              ChannelOptions{.registry = registry_});
   // round_robin starts picking as soon as the first subchannel is READY; wait (bounded) until both
   // servers have been reached once, so a slow second connect on a loaded machine is not a failure.
   const absl::Time until = absl::Now() + absl::Seconds(10);
   while ((service_.calls() == 0 || other_service.calls() == 0) && absl::Now() < until) {
-    ASSERT_TRUE(GetProduct(channel, "B001").ok());
+    ASSERT_THAT(GetProduct(channel, "B001"), IsOk());
   }
   const int a_before = service_.calls(), b_before = other_service.calls();
   ASSERT_GT(a_before, 0);
   ASSERT_GT(b_before, 0);
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(GetProduct(channel, "B001").ok());
+  for (int i = 0; i < 20; ++i) ASSERT_THAT(GetProduct(channel, "B001"), IsOk());
   // Both connected, round_robin alternates; pick_first would send all twenty to one server.
   EXPECT_GE(service_.calls() - a_before, 8);
   EXPECT_GE(other_service.calls() - b_before, 8);
@@ -387,7 +389,7 @@ TEST_F(ServerTest, MakeChannelBalancesRoundRobinOverAllAddresses) {
 TEST_F(ServerTest, StartTwiceIsAnError) {
   Server s(Options());
   s.AddService(&service_);
-  ASSERT_TRUE(s.Start().ok());
+  ASSERT_THAT(s.Start(), IsOk());
   EXPECT_EQ(s.Start().code(), absl::StatusCode::kFailedPrecondition);
 }
 

@@ -14,11 +14,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/testing/grpc_status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "marketlens/marketplace/v1/marketplace.grpc.pb.h"
 
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 std::string ServerBinary() {
   const char* srcdir = std::getenv("TEST_SRCDIR");
@@ -120,7 +123,7 @@ TEST(SignalTest, SigtermDrainsInFlightCallAndExitsZero) {
   ASSERT_GT(p.pid(), 0);
   const int port = StartedPort(p);
   ASSERT_GT(port, 0);
-  ASSERT_TRUE(GetProduct(port, "B001", absl::Seconds(5)).ok());
+  ASSERT_THAT(GetProduct(port, "B001", absl::Seconds(5)), IsOk());
 
   grpc::Status slow;
   std::thread caller([&] { slow = GetProduct(port, "sleep:700", absl::Seconds(10)); });
@@ -133,7 +136,7 @@ TEST(SignalTest, SigtermDrainsInFlightCallAndExitsZero) {
   ASSERT_NE(status, -1) << "server did not exit within the drain deadline";
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
-  EXPECT_TRUE(slow.ok()) << slow.error_message();  // the in-flight call finished
+  EXPECT_THAT(slow, IsOk());  // the in-flight call finished
   EXPECT_LT(absl::Now() - sent, absl::Seconds(5));
   EXPECT_FALSE(GetProduct(port, "B002", absl::Milliseconds(500)).ok());  // nobody listens any more
 }

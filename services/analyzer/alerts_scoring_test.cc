@@ -18,10 +18,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/testing/real_data.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/analyzer/cli_alerts.h"
 
 namespace marketlens::analyzer {
+
+using ::marketlens::testing::IsOk;
 namespace {
 
 void Print(const std::string& name, const AlertScore& s) {
@@ -49,12 +52,12 @@ TEST_P(GeneratedWorld, PlantedChangesAreFoundAndUnchangedProductsStayQuiet) {
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   int skipped = 0;
   auto reviews = ReadReviewsFile(dir + "/reviews.json", &skipped);
-  ASSERT_TRUE(reviews.ok()) << reviews.status();
+  ASSERT_THAT(reviews, IsOk());
   EXPECT_EQ(skipped, 0);
   auto truth = ReadMarketplaceTruth(dir + "/truth_products.jsonl");
-  ASSERT_TRUE(truth.ok()) << truth.status();
+  ASSERT_THAT(truth, IsOk());
   auto engine = Engine::Create();
-  ASSERT_TRUE(engine.ok());
+  ASSERT_THAT(engine, IsOk());
   const OfflineAlerts alerts = AlertsForReviews(*reviews, **engine);
   const AlertScore s = ScoreAlerts(*reviews, *truth, alerts.changes);
   Print(absl::StrCat("seed ", c.seed, " products ", c.products), s);
@@ -82,7 +85,7 @@ TEST(RealText, PlantedChangesInRealReviews) {
   for (const std::string& path : {gift, magazines}) {
     int skipped = 0;
     auto r = ReadReviewsFile(path, &skipped);
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
     all.insert(all.end(), r->begin(), r->end());
   }
   for (uint64_t seed : {1, 2}) {
@@ -90,7 +93,7 @@ TEST(RealText, PlantedChangesInRealReviews) {
     po.seed = seed;
     const PlantedWorld w = PlantRealChanges(all, po);
     auto engine = Engine::Create();
-    ASSERT_TRUE(engine.ok());
+    ASSERT_THAT(engine, IsOk());
     const OfflineAlerts alerts = AlertsForReviews(w.reviews, **engine);
     ScoreOptions so;
     so.kinds = {"rating_drop", "sentiment_drop", "issue_spike"};  // nothing planted touches velocity

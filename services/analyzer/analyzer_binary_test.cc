@@ -24,6 +24,7 @@
 #include "common/redis/client.h"
 #include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
+#include "common/testing/grpc_status_matchers.h"
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
@@ -130,7 +131,7 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
   v1::AnalyzeTextRequest req;
   req.set_text("Nice look. The hinge cracked.");
   v1::TextAnalysis resp;
-  ASSERT_TRUE(stub->AnalyzeText(&ctx, req, &resp).ok());
+  ASSERT_THAT(stub->AnalyzeText(&ctx, req, &resp), IsOk());
   EXPECT_EQ(resp.backend(), "openai");
   EXPECT_EQ(resp.issues(0).category(), "durability");
   ASSERT_GE(llm_server.requests(), 1);
@@ -138,7 +139,7 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
   // The same answer for a text that does not contain the quote: the local engine answers instead.
   grpc::ClientContext ctx2;
   req.set_text("Lovely kettle, works great.");
-  ASSERT_TRUE(stub->AnalyzeText(&ctx2, req, &resp).ok());
+  ASSERT_THAT(stub->AnalyzeText(&ctx2, req, &resp), IsOk());
   EXPECT_EQ(resp.backend(), "local");
   EXPECT_EQ(resp.label(), "positive");
   EXPECT_EQ(resp.model_version().rfind("local-2+tflr-", 0), 0u) << resp.model_version();
@@ -152,7 +153,7 @@ TEST(AnalyzerBinaryTest, TrainsCatchesUpFollowsTheStreamServesAndDrains) {
   brief_req.set_product("Speaker");
   brief_req.set_platform("tiktok");
   v1::GenerateBriefResponse brief;
-  ASSERT_TRUE(stub->GenerateBrief(&ctx3, brief_req, &brief).ok());
+  ASSERT_THAT(stub->GenerateBrief(&ctx3, brief_req, &brief), IsOk());
   EXPECT_EQ(brief.backend(), "local");
   EXPECT_EQ(brief.product_id(), "p-1");
   EXPECT_FALSE(brief.caption().empty());

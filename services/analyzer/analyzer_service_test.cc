@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/testing/free_port.h"
+#include "common/testing/grpc_status_matchers.h"
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/status_matchers.h"
@@ -120,7 +121,7 @@ TEST_F(AnalyzerServiceTest, AnalyzeText) {
   req.set_text("The battery is great but the strap snapped after a week.");
   req.set_category("Electronics");
   v1::TextAnalysis resp;
-  ASSERT_TRUE(stub_->AnalyzeText(&ctx, req, &resp).ok());
+  ASSERT_THAT(stub_->AnalyzeText(&ctx, req, &resp), IsOk());
   EXPECT_EQ(resp.backend(), "local");
   EXPECT_EQ(resp.model_version(), engine_->version());
   ASSERT_GE(resp.issues_size(), 1);
@@ -162,7 +163,7 @@ TEST_F(AnalyzerServiceTest, ListProductInsightsFiltersSortsAndPages) {
     v1::ListProductInsightsResponse resp;
     {
       grpc::Status st = stub_->ListProductInsights(&ctx, req, &resp);
-      ASSERT_TRUE(st.ok()) << st.error_message();
+      ASSERT_THAT(st, IsOk());
     }
     EXPECT_EQ(resp.total_size(), 13);  // 12 reviewed + p-new
     for (const auto& p : resp.products()) {
@@ -185,14 +186,14 @@ TEST_F(AnalyzerServiceTest, ListProductInsightsFiltersSortsAndPages) {
   req.set_q("voltix");
   req.set_sort("title");
   v1::ListProductInsightsResponse resp;
-  ASSERT_TRUE(stub_->ListProductInsights(&ctx, req, &resp).ok());
+  ASSERT_THAT(stub_->ListProductInsights(&ctx, req, &resp), IsOk());
   ASSERT_EQ(resp.total_size(), 3);                          // p-07, p-09, p-11
   EXPECT_EQ(resp.products(0).title(), "Voltix Gadget 11");  // "11" < "7" < "9" as text
 
   grpc::ClientContext neg_ctx;
   v1::ListProductInsightsRequest neg;
   neg.set_sentiment("negative");
-  ASSERT_TRUE(stub_->ListProductInsights(&neg_ctx, neg, &resp).ok());
+  ASSERT_THAT(stub_->ListProductInsights(&neg_ctx, neg, &resp), IsOk());
   ASSERT_EQ(resp.products_size(), 1);
   EXPECT_EQ(resp.products(0).product_id(), "p-07");
 
@@ -218,7 +219,7 @@ TEST_F(AnalyzerServiceTest, GetProductInsights) {
   v1::GetProductInsightsRequest req;
   req.set_product_id("p-03");
   v1::ProductInsights p;
-  ASSERT_TRUE(stub_->GetProductInsights(&ctx, req, &p).ok());
+  ASSERT_THAT(stub_->GetProductInsights(&ctx, req, &p), IsOk());
   EXPECT_EQ(p.title(), "Voltix Gadget 3");
   EXPECT_EQ(p.review_count(), 44);
   int weekly_reviews = 0;
@@ -253,7 +254,7 @@ TEST_F(AnalyzerServiceTest, ListProductReviewsPagesNewestFirstWithAnalysis) {
     req.set_page_size(7);
     req.set_page_token(token);
     v1::ListProductReviewsResponse resp;
-    ASSERT_TRUE(stub_->ListProductReviews(&ctx, req, &resp).ok());
+    ASSERT_THAT(stub_->ListProductReviews(&ctx, req, &resp), IsOk());
     for (const auto& r : resp.reviews()) {
       ids.push_back(r.review_id());
       EXPECT_LE(r.created_at().seconds(), last);
@@ -271,19 +272,19 @@ TEST_F(AnalyzerServiceTest, ListAlerts) {
   v1::ListAlertsRequest req;
   req.set_open_only(true);
   v1::ListAlertsResponse resp;
-  ASSERT_TRUE(stub_->ListAlerts(&ctx, req, &resp).ok());
+  ASSERT_THAT(stub_->ListAlerts(&ctx, req, &resp), IsOk());
   std::set<std::string> products;
   for (const auto& a : resp.alerts()) products.insert(a.product_id());
   EXPECT_TRUE(products.contains("p-03"));
   grpc::ClientContext page_ctx;
   req.set_page_size(1);
-  ASSERT_TRUE(stub_->ListAlerts(&page_ctx, req, &resp).ok());
+  ASSERT_THAT(stub_->ListAlerts(&page_ctx, req, &resp), IsOk());
   EXPECT_EQ(resp.alerts_size(), 1);
   if (products.size() + 0 > 1 || resp.next_page_token().size()) {
     grpc::ClientContext next_ctx;
     req.set_page_token(resp.next_page_token());
     v1::ListAlertsResponse next;
-    ASSERT_TRUE(stub_->ListAlerts(&next_ctx, req, &next).ok());
+    ASSERT_THAT(stub_->ListAlerts(&next_ctx, req, &next), IsOk());
     if (next.alerts_size() > 0) {
       EXPECT_NE(next.alerts(0).id(), resp.alerts(0).id());
     }
@@ -313,7 +314,7 @@ TEST_F(AnalyzerServiceTest, AlertFiltersAndLifecycle) {
     req.set_state(state);
     req.set_since(since);
     v1::ListAlertsResponse resp;
-    EXPECT_TRUE(stub_->ListAlerts(&ctx, req, &resp).ok());
+    EXPECT_THAT(stub_->ListAlerts(&ctx, req, &resp), IsOk());
     return resp;
   };
   const v1::ListAlertsResponse all = list("", "open", "");
@@ -341,7 +342,7 @@ TEST_F(AnalyzerServiceTest, AlertFiltersAndLifecycle) {
   {
     grpc::ClientContext ctx;
     req.set_id(first);
-    ASSERT_TRUE(stub_->AcknowledgeAlert(&ctx, req, &out).ok());
+    ASSERT_THAT(stub_->AcknowledgeAlert(&ctx, req, &out), IsOk());
     EXPECT_EQ(out.state(), "acknowledged");
     EXPECT_GT(out.acknowledged_at().seconds(), 0);
   }
@@ -349,7 +350,7 @@ TEST_F(AnalyzerServiceTest, AlertFiltersAndLifecycle) {
   {
     grpc::ClientContext ctx;
     req.set_id(second);
-    ASSERT_TRUE(stub_->ResolveAlert(&ctx, req, &out).ok());
+    ASSERT_THAT(stub_->ResolveAlert(&ctx, req, &out), IsOk());
     EXPECT_EQ(out.state(), "resolved");
     EXPECT_GT(out.resolved_at().seconds(), 0);
   }
@@ -382,7 +383,7 @@ TEST_F(AnalyzerServiceTest, TopPerformersAndInteractionsByProduct) {
   v1::TopPerformersRequest req;
   req.set_campaign_id("camp");
   v1::TopPerformersResponse resp;
-  ASSERT_TRUE(stub_->TopPerformers(&ctx, req, &resp).ok());
+  ASSERT_THAT(stub_->TopPerformers(&ctx, req, &resp), IsOk());
   ASSERT_EQ(resp.performers_size(), 3);
   EXPECT_EQ(resp.performers(0).influencer(), "cid");  // 100 / 200
   EXPECT_NEAR(resp.performers(0).engagement_rate(), 0.5, 1e-9);
@@ -398,7 +399,7 @@ TEST_F(AnalyzerServiceTest, TopPerformersAndInteractionsByProduct) {
   v1::InteractionsByProductRequest ireq;
   ireq.set_customer_type("loyal");
   v1::InteractionsByProductResponse iresp;
-  ASSERT_TRUE(stub_->InteractionsByProduct(&ictx, ireq, &iresp).ok());
+  ASSERT_THAT(stub_->InteractionsByProduct(&ictx, ireq, &iresp), IsOk());
   ASSERT_EQ(iresp.products_size(), 2);
   EXPECT_EQ(iresp.products(0).product_id(), "p-01");
   EXPECT_EQ(iresp.products(0).interactions(), 2);
@@ -425,7 +426,7 @@ TEST_F(AnalyzerServiceTest, InteractionsByProductCountsContactsAndProductsOfDisc
   v1::InteractionsByProductRequest req;
   req.set_customer_type("SMUGGLER");
   v1::InteractionsByProductResponse resp;
-  ASSERT_TRUE(stub_->InteractionsByProduct(&ctx, req, &resp).ok());
+  ASSERT_THAT(stub_->InteractionsByProduct(&ctx, req, &resp), IsOk());
   std::vector<std::string> got;
   for (const auto& p : resp.products()) {
     got.push_back(absl::StrCat(p.customer_type(), " ", p.product_id(), " ", p.interactions()));
@@ -451,7 +452,7 @@ TEST_F(AnalyzerServiceTest, StoredReviewsCarryQualityFlagSentences) {
   req.set_product_id("p-quality");
   req.set_page_size(1);
   v1::ListProductReviewsResponse resp;
-  ASSERT_TRUE(stub_->ListProductReviews(&ctx, req, &resp).ok());
+  ASSERT_THAT(stub_->ListProductReviews(&ctx, req, &resp), IsOk());
   ASSERT_EQ(resp.reviews_size(), 1);
   ASSERT_EQ(resp.reviews(0).review_id(), "q-1");
   const v1::TextAnalysis& a = resp.reviews(0).analysis();
@@ -488,7 +489,7 @@ TEST_F(AnalyzerServiceTest, ARevertedChangeIsListedAsHistory) {
     req.set_product_id("p-rev");
     req.set_state(state);
     v1::ListAlertsResponse resp;
-    EXPECT_TRUE(stub_->ListAlerts(&ctx, req, &resp).ok());
+    EXPECT_THAT(stub_->ListAlerts(&ctx, req, &resp), IsOk());
     return resp;
   };
   const v1::ListAlertsResponse history = list("resolved");

@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
+#include "common/testing/grpc_status_matchers.h"
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
@@ -35,6 +36,7 @@ namespace marketlens::collector {
 namespace {
 
 using ::marketlens::testing::CreateMigratedDatabase;
+using ::marketlens::testing::IsOk;
 
 namespace cv1 = ::marketlens::collector::v1;
 namespace mp = ::marketlens::marketplace;
@@ -54,11 +56,11 @@ class CollectorBinaryTest : public ::testing::Test {
 
   void SetUp() override {
     auto db = CreateMigratedDatabase(*pg_, {.pool_size = 8});
-    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_THAT(db, IsOk());
     pool_ = std::move(db->pool);
     dsn_ = db->dsn;
     auto redis = marketlens::testing::RedisServer::Create();
-    ASSERT_TRUE(redis.ok()) << redis.status();
+    ASSERT_THAT(redis, IsOk());
     redis_ = *std::move(redis);
     // Kept after the test (bazel-testlogs/.../test.outputs) when Bazel offers a place for it.
     const char* outputs = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
@@ -71,7 +73,8 @@ class CollectorBinaryTest : public ::testing::Test {
                                                std::vector<std::string> extra = {}) {
     auto grpc_port = marketlens::testing::PickFreePort();
     auto metrics_port = marketlens::testing::PickFreePort();
-    EXPECT_TRUE(grpc_port.ok() && metrics_port.ok());
+    EXPECT_THAT(grpc_port, IsOk());
+    EXPECT_THAT(metrics_port, IsOk());
     grpc_port_ = *grpc_port;
     metrics_port_ = *metrics_port;
     std::vector<std::string> args = {"services/collector/collector",
@@ -113,7 +116,7 @@ class CollectorBinaryTest : public ::testing::Test {
 
   int64_t Count(const std::string& sql) {
     auto r = pool_->Exec(sql);
-    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_THAT(r, IsOk());
     return r.ok() ? (*r)[0][0].as<int64_t>() : -1;
   }
 
@@ -142,7 +145,7 @@ TEST_F(CollectorBinaryTest, KillNineMidCrawlResumesWithNothingMissingAndNothingT
   mo.products = 25;
   mo.service = testing::OpenService();
   auto m = testing::Marketplace::Start(mo);
-  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_THAT(m, IsOk());
   const std::vector<std::string> flags = {"--crawl_page_size=20", "--marketplace_rate=150",
                                           "--marketplace_burst=1", "--crawl_lease=30s"};
   auto collector = StartCollector(**m, "collector-a", flags);
@@ -152,7 +155,7 @@ TEST_F(CollectorBinaryTest, KillNineMidCrawlResumesWithNothingMissingAndNothingT
     grpc::ClientContext ctx;
     cv1::StartCrawlRequest req;
     req.set_mode(cv1::CRAWL_MODE_FULL);
-    ASSERT_TRUE(stub_->StartCrawl(&ctx, req, &crawl).ok());
+    ASSERT_THAT(stub_->StartCrawl(&ctx, req, &crawl), IsOk());
   }
   const std::string id = crawl.id();
   const mp::v1::WorldInfo info = (*m)->world().Info();
@@ -180,7 +183,7 @@ TEST_F(CollectorBinaryTest, KillNineMidCrawlResumesWithNothingMissingAndNothingT
   const absl::Time handover = absl::Now();
   collector = StartCollector(**m, "collector-b", flags);
   for (;;) {
-    ASSERT_TRUE(Get(id, &crawl).ok());
+    ASSERT_THAT(Get(id, &crawl), IsOk());
     if (crawl.state() != cv1::CRAWL_STATE_RUNNING) break;
     ASSERT_LT(absl::Now() - handover, absl::Seconds(25)) << "the crawl did not finish; log:\n"
                                                          << ReadFile(log_);
@@ -214,7 +217,7 @@ TEST_F(CollectorBinaryTest, KillNineMidCrawlResumesWithNothingMissingAndNothingT
     absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(Count("SELECT count(*) FROM ops.review_outbox"), 0);
   auto xlen = redis_->RawCommand("XLEN marketlens:reviews");
-  ASSERT_TRUE(xlen.ok()) << xlen.status();
+  ASSERT_THAT(xlen, IsOk());
   int64_t stream_length = 0;
   ASSERT_TRUE(absl::SimpleAtoi(absl::StripPrefix(*xlen, ":"), &stream_length)) << *xlen;
   EXPECT_GE(stream_length, info.reviews());
@@ -241,7 +244,7 @@ TEST_F(CollectorBinaryTest, GrpcApiAndIngestThroughTheCli) {
   mo.products = 5;
   mo.service = testing::OpenService();
   auto m = testing::Marketplace::Start(mo);
-  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_THAT(m, IsOk());
   auto collector = StartCollector(**m, "collector-api", {"--marketplace_rate=200"});
 
   // Three crawls one after the other, listed newest first over two pages.
@@ -254,13 +257,13 @@ TEST_F(CollectorBinaryTest, GrpcApiAndIngestThroughTheCli) {
     req.add_resources("reviews");
     cv1::Crawl crawl;
     grpc::Status s = stub_->StartCrawl(&ctx, req, &crawl);
-    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_THAT(s, IsOk());
     ids.push_back(crawl.id());
     const absl::Time until = absl::Now() + absl::Seconds(20);
     while (crawl.state() == cv1::CRAWL_STATE_RUNNING || crawl.state() == cv1::CRAWL_STATE_PENDING) {
       ASSERT_LT(absl::Now(), until);
       absl::SleepFor(absl::Milliseconds(20));
-      ASSERT_TRUE(Get(crawl.id(), &crawl).ok());
+      ASSERT_THAT(Get(crawl.id(), &crawl), IsOk());
     }
     EXPECT_EQ(crawl.state(), cv1::CRAWL_STATE_SUCCEEDED) << crawl.last_error();
     ASSERT_EQ(crawl.resources_size(), 2);
@@ -274,7 +277,7 @@ TEST_F(CollectorBinaryTest, GrpcApiAndIngestThroughTheCli) {
     grpc::ClientContext ctx;
     cv1::ListCrawlsRequest req;
     req.set_page_size(2);
-    ASSERT_TRUE(stub_->ListCrawls(&ctx, req, &page1).ok());
+    ASSERT_THAT(stub_->ListCrawls(&ctx, req, &page1), IsOk());
   }
   ASSERT_EQ(page1.crawls_size(), 2);
   EXPECT_EQ(page1.crawls(0).id(), ids[2]);
@@ -285,7 +288,7 @@ TEST_F(CollectorBinaryTest, GrpcApiAndIngestThroughTheCli) {
     cv1::ListCrawlsRequest req;
     req.set_page_size(2);
     req.set_page_token(page1.next_page_token());
-    ASSERT_TRUE(stub_->ListCrawls(&ctx, req, &page2).ok());
+    ASSERT_THAT(stub_->ListCrawls(&ctx, req, &page2), IsOk());
   }
   ASSERT_EQ(page2.crawls_size(), 1);
   EXPECT_EQ(page2.crawls(0).id(), ids[0]);
@@ -334,7 +337,7 @@ TEST_F(CollectorBinaryTest, IngestFileCancelledMidStreamLeavesNothingAndTheServe
   mo.products = 10;
   mo.service = testing::OpenService();
   auto m = testing::Marketplace::Start(mo);
-  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_THAT(m, IsOk());
   auto collector = StartCollector(**m, "ingest-cancel");
   // The collector's connections to its database (other than ours), and how many are busy.
   const std::string others =
@@ -421,7 +424,7 @@ TEST_F(CollectorBinaryTest, IngestFileCancelledMidStreamLeavesNothingAndTheServe
   ASSERT_TRUE(writer->Write(more));
   ASSERT_TRUE(writer->WritesDone());
   const grpc::Status st = writer->Finish();
-  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_THAT(st, IsOk());
   EXPECT_EQ(report.rows(), 2);
   EXPECT_EQ(report.accepted(), 2);
   EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE id IN ('w1', 'w2')"), 2);
@@ -436,7 +439,7 @@ TEST_F(CollectorBinaryTest, IngestFileLargerThanTheLimitIsRefusedAndNotSpooled) 
   mo.products = 10;
   mo.service = testing::OpenService();
   auto m = testing::Marketplace::Start(mo);
-  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_THAT(m, IsOk());
   // The collector's temporary files go to a directory of this test's own.
   const std::string spool_dir = absl::StrCat(::testing::TempDir(), "/spool");
   ASSERT_EQ(std::system(absl::StrCat("rm -rf ", spool_dir, " && mkdir -p ", spool_dir).c_str()), 0);
@@ -499,7 +502,7 @@ TEST_F(CollectorBinaryTest, IngestFileLargerThanTheLimitIsRefusedAndNotSpooled) 
   // Within the limit: ingested.
   st = send(cv1::INGEST_KIND_CAMPAIGN_POSTS, "small.csv",
             "id,campaign,influencer,platform,date,caption,hashtags\n", 1, 100000, &report);
-  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_THAT(st, IsOk());
   EXPECT_GT(report.accepted(), 1000);
   EXPECT_EQ(Count("SELECT count(*) FROM raw.campaign_posts WHERE id LIKE 'small.csv-%'"), report.accepted());
   EXPECT_EQ(collector->Kill(SIGTERM), 0);

@@ -172,6 +172,7 @@ try {
   await evaluate(`document.querySelector('nav a[data-nav="alerts"]').click()`);
   await waitFor(`${settled('alerts')} && ${count('.alert')} > 0`, 'alerts load');
   check((await evaluate(text('#alerts'))).includes('average rating fell'), 'the alert says what changed');
+  check((await evaluate(text('#alerts'))).includes('after 2023-10-11'), 'the alert shows the interval its change lies in');
   await screenshot('04-alerts');
 
   // ---- Recommendations: a real shopper from /api/v1/shoppers ----------------------------------------------

@@ -219,11 +219,14 @@ Status FakeAnalyzer::ListAlerts(grpc::ServerContext*, const analyzer::v1::ListAl
   a->set_after(3.1);
   a->set_message("average rating fell from 4.2 to 3.1");
   SetTime(absl::FromUnixSeconds(1700000000), a->mutable_raised_at());
-  if (req->state() == "resolved") {  // a past change: reverted since
+  SetTime(absl::FromUnixSeconds(1699000000), a->mutable_since());          // 2023-11-03
+  SetTime(absl::FromUnixSeconds(1697000000), a->mutable_changed_after());  // 2023-10-11
+  if (req->state() == "resolved") {                                        // a past change: reverted since
     a->set_id("a0");
     a->set_state("resolved");
     a->set_message("From 2023-09-01 to 2023-10-15 (recovered since): average rating 2.9, was 4.3");
     SetTime(absl::FromUnixSeconds(1693526400), a->mutable_since());
+    a->clear_changed_after();
     SetTime(absl::FromUnixSeconds(1697328000), a->mutable_resolved_at());
   }
   return Status::OK;

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "common/retry/clock.h"
+#include "common/testing/grpc_status_matchers.h"
 #include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -105,7 +106,7 @@ std::vector<std::string> Walk(Req req, Call call, Items items, int* pages = null
     Deadline(&ctx);
     Resp resp;
     grpc::Status s = call(&ctx, req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    EXPECT_THAT(s, IsOk());
     if (!s.ok()) return ids;
     for (const auto& item : items(resp)) ids.push_back(item.id());
     if (pages != nullptr) ++*pages;
@@ -285,7 +286,7 @@ TEST_F(MarketplaceServiceTest, CustomersAndCampaignPostsFilterByUpdatedSince) {
   v1::ListCampaignPostsRequest all;
   grpc::ClientContext ctx;
   v1::ListCampaignPostsResponse page;
-  ASSERT_TRUE(stub.ListCampaignPosts(&ctx, all, &page).ok());
+  ASSERT_THAT(stub.ListCampaignPosts(&ctx, all, &page), IsOk());
   ASSERT_GT(page.posts_size(), 0);
   for (const auto& p : page.posts()) {
     EXPECT_TRUE(p.has_updated_at());
@@ -297,7 +298,7 @@ TEST_F(MarketplaceServiceTest, CustomersAndCampaignPostsFilterByUpdatedSince) {
   small.set_page_size(1);
   grpc::ClientContext c1;
   v1::ListCustomersResponse r1;
-  ASSERT_TRUE(stub.ListCustomers(&c1, small, &r1).ok());
+  ASSERT_THAT(stub.ListCustomers(&c1, small, &r1), IsOk());
   ASSERT_FALSE(r1.next_page_token().empty());
   v1::ListCustomersRequest misuse = creq;
   misuse.set_page_token(r1.next_page_token());
@@ -328,7 +329,7 @@ TEST_F(MarketplaceServiceTest, FiltersWork) {
   req.set_category(category);
   grpc::ClientContext ctx;
   v1::ListProductsResponse resp;
-  ASSERT_TRUE(stub.ListProducts(&ctx, req, &resp).ok());
+  ASSERT_THAT(stub.ListProducts(&ctx, req, &resp), IsOk());
   ASSERT_GT(resp.products_size(), 0);
   for (const auto& p : resp.products()) EXPECT_EQ(p.category(), category);
 
@@ -347,7 +348,7 @@ TEST_F(MarketplaceServiceTest, FiltersWork) {
   ireq.set_customer_id(customer);
   grpc::ClientContext ictx;
   v1::ListInteractionsResponse iresp;
-  ASSERT_TRUE(stub.ListInteractions(&ictx, ireq, &iresp).ok());
+  ASSERT_THAT(stub.ListInteractions(&ictx, ireq, &iresp), IsOk());
   for (const auto& i : iresp.interactions()) EXPECT_EQ(i.customer_id(), customer);
 
   const std::string campaign = data_->posts[0].campaign_id();
@@ -355,7 +356,7 @@ TEST_F(MarketplaceServiceTest, FiltersWork) {
   creq.set_campaign_id(campaign);
   grpc::ClientContext cctx;
   v1::ListCampaignPostsResponse cresp;
-  ASSERT_TRUE(stub.ListCampaignPosts(&cctx, creq, &cresp).ok());
+  ASSERT_THAT(stub.ListCampaignPosts(&cctx, creq, &cresp), IsOk());
   ASSERT_GT(cresp.posts_size(), 0);
   for (const auto& p : cresp.posts()) EXPECT_EQ(p.campaign_id(), campaign);
 
@@ -363,7 +364,7 @@ TEST_F(MarketplaceServiceTest, FiltersWork) {
   v1::GetProductRequest greq;
   greq.set_product_id(product);
   v1::Product p;
-  ASSERT_TRUE(stub.GetProduct(&gctx, greq, &p).ok());
+  ASSERT_THAT(stub.GetProduct(&gctx, greq, &p), IsOk());
   EXPECT_EQ(p.id(), product);
   EXPECT_EQ(p.rating_count(), static_cast<int>(expected));
 }
@@ -391,7 +392,7 @@ TEST_F(MarketplaceServiceTest, PageSizeIsValidated) {
     grpc::ClientContext ctx;
     v1::ListReviewsRequest req;  // unset: 100
     v1::ListReviewsResponse resp;
-    ASSERT_TRUE(stub.ListReviews(&ctx, req, &resp).ok());
+    ASSERT_THAT(stub.ListReviews(&ctx, req, &resp), IsOk());
     EXPECT_EQ(resp.reviews_size(), 100);
   }
   for (int size : {1, 100}) {
@@ -399,7 +400,7 @@ TEST_F(MarketplaceServiceTest, PageSizeIsValidated) {
     v1::ListInteractionsRequest req;
     req.set_page_size(size);
     v1::ListInteractionsResponse resp;
-    ASSERT_TRUE(stub.ListInteractions(&ctx, req, &resp).ok());
+    ASSERT_THAT(stub.ListInteractions(&ctx, req, &resp), IsOk());
     EXPECT_EQ(resp.interactions_size(), size);
   }
 }
@@ -411,7 +412,7 @@ TEST_F(MarketplaceServiceTest, TamperedOrMisusedPageTokensAreRefused) {
   req.set_page_size(10);
   grpc::ClientContext ctx;
   v1::ListReviewsResponse first;
-  ASSERT_TRUE(stub.ListReviews(&ctx, req, &first).ok());
+  ASSERT_THAT(stub.ListReviews(&ctx, req, &first), IsOk());
   const std::string token = first.next_page_token();
   ASSERT_FALSE(token.empty());
 
@@ -564,7 +565,7 @@ TEST_F(MarketplaceServiceTest, RateLimitIsPerCallerAndSaysWhenToRetry) {
     v1::ListTruthRequest req;
     req.set_kind(v1::TRUTH_KIND_PRODUCTS);
     v1::ListTruthResponse resp;
-    EXPECT_TRUE(server.stub().ListTruth(&ctx, req, &resp).ok());
+    EXPECT_THAT(server.stub().ListTruth(&ctx, req, &resp), IsOk());
   }
   prometheus::TextSerializer serializer;
   const std::string metrics = serializer.Serialize(registry->Collect());
@@ -648,7 +649,7 @@ TEST_F(MarketplaceServiceTest, ConfiguredFaultRatesHitEveryRpcButNotTheOracle) {
     grpc::ClientContext ctx;
     v1::GetWorldInfoRequest req;
     v1::WorldInfo resp;
-    EXPECT_TRUE(server.stub().GetWorldInfo(&ctx, req, &resp).ok());
+    EXPECT_THAT(server.stub().GetWorldInfo(&ctx, req, &resp), IsOk());
   }
 }
 
@@ -657,7 +658,7 @@ TEST_F(MarketplaceServiceTest, TruthAndWorldInfo) {
   auto& stub = server.stub();
   grpc::ClientContext ctx;
   v1::WorldInfo info;
-  ASSERT_TRUE(stub.GetWorldInfo(&ctx, v1::GetWorldInfoRequest(), &info).ok());
+  ASSERT_THAT(stub.GetWorldInfo(&ctx, v1::GetWorldInfoRequest(), &info), IsOk());
   EXPECT_EQ(info.source(), "generator");
   EXPECT_EQ(info.seed(), 99u);
   EXPECT_EQ(info.products(), static_cast<int64_t>(data_->products.size()));
@@ -683,7 +684,7 @@ TEST_F(MarketplaceServiceTest, TruthAndWorldInfo) {
     v1::ListTruthRequest r;
     r.set_kind(kind);
     v1::ListTruthResponse resp;
-    ASSERT_TRUE(stub.ListTruth(&c, r, &resp).ok());
+    ASSERT_THAT(stub.ListTruth(&c, r, &resp), IsOk());
     EXPECT_GT(resp.products_size() + resp.customers_size() + resp.influencers_size() + resp.captions_size(),
               0);
   }
