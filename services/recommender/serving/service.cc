@@ -67,13 +67,14 @@ void AddItems(const std::vector<Candidate>& items, const ServingModel* model, co
     item->set_score(c.score);
     item->set_reason(c.reason);
     item->set_source(c.source);
-    const CatalogItem* product = catalog != nullptr ? catalog->Find(c.item_id) : nullptr;
+    // By the catalogue index the engine resolved (the same snapshot), else by id.
+    const CatalogItem* product = catalog != nullptr ? CatalogEntry(*catalog, c) : nullptr;
     if (product != nullptr) {
       item->set_title(product->info.title);
       item->set_category(product->info.category);
       if (product->price) item->set_price(*product->price);
     } else if (model != nullptr) {
-      const int32_t index = model->bundle().items.Find(c.item_id);
+      const int32_t index = c.model_index >= 0 ? c.model_index : model->bundle().items.Find(c.item_id);
       if (index >= 0 && index < static_cast<int32_t>(model->bundle().item_category.size())) {
         item->set_category(model->bundle().item_category[index]);
       }
