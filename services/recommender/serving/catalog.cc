@@ -46,9 +46,21 @@ CatalogSnapshot::CatalogSnapshot(std::vector<CatalogItem> items, std::vector<Pro
   index_.reserve(items_.size());
   std::vector<ItemInfo> infos;
   infos.reserve(items_.size());
+  facts_.resize(items_.size());
+  absl::flat_hash_map<absl::string_view, int32_t> category_ids;
   for (size_t i = 0; i < items_.size(); ++i) {
-    index_.emplace(items_[i].id, static_cast<int32_t>(i));
-    infos.push_back(items_[i].info);
+    const CatalogItem& item = items_[i];
+    index_.emplace(item.id, static_cast<int32_t>(i));
+    infos.push_back(item.info);
+    RuleFacts& f = facts_[i];
+    f.in_stock = item.stock > 0;
+    f.has_margin = item.margin.has_value();
+    f.margin = item.margin.value_or(0);
+    f.has_blocked_regions = !item.blocked_regions.empty();
+    if (!item.info.category.empty()) {
+      f.category =
+          category_ids.emplace(item.info.category, static_cast<int32_t>(category_ids.size())).first->second;
+    }
   }
   content_.Build(infos);
   std::stable_sort(promotions_.begin(), promotions_.end(),

@@ -43,16 +43,17 @@ template <typename CandidateAt, typename ScoreAt>
 std::vector<Selected> Select(size_t count, CandidateAt candidate_at, ScoreAt score_at, const RuleContext& c,
                              const RuleConfig& config) {
   const bool have_catalog = c.catalog != nullptr && !c.catalog->empty();
-  // One catalogue lookup per candidate (by index when resolved), kept next to it for the later rules.
+  // One catalogue lookup per candidate (by index when resolved), reading the snapshot's packed rule facts;
+  // the category id is kept next to it for the diversity rule.
   struct Kept {
     size_t index;
     double score;
-    const CatalogItem* item;
+    int32_t category;
   };
   std::vector<Kept> kept;
   kept.reserve(count);
-  // Duplicates: by catalogue entry when there is a catalogue (every kept item has one), else by id.
-  absl::flat_hash_set<const CatalogItem*> seen_items;
+  // Duplicates: by catalogue index when there is a catalogue (every kept item has one), else by id.
+  absl::flat_hash_set<int32_t> seen_items;
   absl::flat_hash_set<absl::string_view> seen_ids;
   if (have_catalog) {
     seen_items.reserve(count);
@@ -64,22 +65,27 @@ std::vector<Selected> Select(size_t count, CandidateAt candidate_at, ScoreAt sco
     const absl::string_view id = cand.item_id;
     if (Contains(c.do_not_show, id) || Contains(c.exclude, id)) continue;
     if (config.exclude_bought && Contains(c.bought, id)) continue;
-    const CatalogItem* item = nullptr;
+    double score = score_at(i);
+    int32_t category = -1;
     if (have_catalog) {
-      item = CatalogEntry(*c.catalog, cand);
-      if (item == nullptr || item->stock <= 0) continue;
-      if (!c.region.empty() && item->blocked_regions.contains(c.region)) continue;
-      if (!seen_items.insert(item).second) continue;
+      const int32_t ci = cand.catalog_index >= 0               ? cand.catalog_index
+                         : cand.catalog_index == kNotInCatalog ? -1
+                                                               : c.catalog->IndexOf(id);
+      if (ci < 0) continue;
+      const RuleFacts& f = c.catalog->facts(ci);
+      if (!f.in_stock) continue;
+      if (f.has_blocked_regions && !c.region.empty() && c.catalog->at(ci).blocked_regions.contains(c.region))
+        continue;
+      if (!seen_items.insert(ci).second) continue;
+      if (config.high_margin_boost != 0 && f.has_margin && f.margin >= config.high_margin_threshold) {
+        // Scores can be negative (ALS); the boost moves an item up either way.
+        score += std::abs(score) * config.high_margin_boost;
+      }
+      category = f.category;
     } else if (!seen_ids.insert(id).second) {
       continue;
     }
-    double score = score_at(i);
-    if (item != nullptr && config.high_margin_boost != 0 && item->margin &&
-        *item->margin >= config.high_margin_threshold) {
-      // Scores can be negative (ALS); the boost moves an item up either way.
-      score += std::abs(score) * config.high_margin_boost;
-    }
-    kept.push_back({i, score, item});
+    kept.push_back({i, score, category});
   }
   std::stable_sort(kept.begin(), kept.end(), [](const Kept& a, const Kept& b) { return a.score > b.score; });
 
@@ -87,12 +93,12 @@ std::vector<Selected> Select(size_t count, CandidateAt candidate_at, ScoreAt sco
   const size_t n = static_cast<size_t>(std::max(0, c.n));
   out.reserve(n + 1);
   if (c.diversity && config.max_per_category > 0 && have_catalog) {
-    absl::flat_hash_map<absl::string_view, int> per_category;
+    absl::flat_hash_map<int32_t, int> per_category;
     std::vector<Selected> overflow;
     for (const Kept& k : kept) {
       if (out.size() >= n) break;
-      const std::string& category = k.item->info.category;
-      if (!category.empty() && per_category[category] >= config.max_per_category) {
+      const int32_t category = k.category;
+      if (category >= 0 && per_category[category] >= config.max_per_category) {
         overflow.push_back({k.index, k.score});
         continue;
       }

@@ -15,6 +15,7 @@
 #include "common/testing/migrated_database.h"
 #include "common/testing/redis_fixture.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/client_unary_call.h"
 #include "gtest/gtest.h"
 #include "services/recommender/bundle/trainer.h"
 #include "services/recommender/serving/test_world.h"
@@ -81,8 +82,8 @@ class ServiceTest : public ::testing::Test {
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = v1::RecommenderService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    stub_ = v1::RecommenderService::NewStub(channel_);
   }
 
   void TearDown() override {
@@ -155,6 +156,7 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<ExperimentStore> experiments_;
   std::unique_ptr<RecommenderServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RecommenderService::Stub> stub_;
 };
 
@@ -224,6 +226,13 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
     EXPECT_FALSE(item.category().empty());
     EXPECT_DOUBLE_EQ(item.price(), 10.0);
   }
+  // Asked again, the list comes from the in-process memo: Redis is not read, the answer is the same.
+  const int64_t cache_calls = cache_->hits() + cache_->misses();
+  grpc::ClientContext c_again;
+  v1::ItemsResponse similar_again;
+  ASSERT_TRUE(stub_->SimilarItems(&c_again, sim, &similar_again).ok());
+  EXPECT_EQ(cache_->hits() + cache_->misses(), cache_calls);
+  EXPECT_EQ(similar_again.SerializeAsString(), items.SerializeAsString());
 
   grpc::ClientContext c5;
   v1::FrequentlyBoughtTogetherRequest fbt_ok;
@@ -260,6 +269,23 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Feedback("", "i1", v1::FEEDBACK_EVENT_CLICK).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Feedback(user, "ghost", v1::FEEDBACK_EVENT_CLICK).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// Recommend reads raw bytes (response_encoding.h): bytes that are not a RecommendRequest are refused.
+TEST_F(ServiceTest, RecommendRefusesBytesThatAreNotARequest) {
+  const std::string garbage = "\xff\xff\xff\xff";
+  grpc::Slice slice(garbage);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Status s = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      channel_.get(),
+      grpc::internal::RpcMethod("/marketlens.recommender.v1.RecommenderService/Recommend",
+                                grpc::internal::RpcMethod::NORMAL_RPC),
+      &ctx, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  // A well-formed request on the same channel is answered.
+  EXPECT_EQ(MustRecommend(World().UserInCluster(2)).items_size(), 10);
 }
 
 TEST_F(ServiceTest, FeedbackChangesTheNextAnswerAndIsStored) {
