@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 #include "services/recommender/algo/neighbors.h"
 #include "services/recommender/data/hygiene.h"
 
@@ -412,11 +413,10 @@ std::shared_ptr<const std::vector<Candidate>> Engine::Memoized(
 
 absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, const CatalogSnapshot* catalog,
                                                    const RecommendQuery& q) const {
-  absl::StatusOr<int> n = CheckN(q.n);
-  if (!n.ok()) return n.status();
+  ASSIGN_OR_RETURN(int n, CheckN(q.n));
   RecommendOutcome outcome;
   RuleContext context{
-      .catalog = catalog, .region = q.region, .surface = q.surface, .now = absl::Now(), .n = *n};
+      .catalog = catalog, .region = q.region, .surface = q.surface, .now = absl::Now(), .n = n};
   absl::flat_hash_set<std::string> session(q.session_items.begin(), q.session_items.end());
   context.exclude = &session;
   if (model == nullptr) {
@@ -443,7 +443,7 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
   context.do_not_show = &h.do_not_show;
   context.bought = &h.bought;
   std::vector<Candidate> candidates;
-  const int pool = std::min(options_.candidate_pool, std::max(4 * *n, 40));
+  const int pool = std::min(options_.candidate_pool, std::max(4 * n, 40));
   if (!h.empty()) {
     candidates = PersonalCandidates(*model, catalog, h, pool);
     outcome.path = (h.user < 0 && !h.has_overlay && !q.session_items.empty()) ? "session" : "personal";
@@ -451,7 +451,7 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
     outcome.path = "popular";
   }
   outcome.items = ApplyBusinessRules(std::move(candidates), context, options_.rules);
-  if (static_cast<int>(outcome.items.size()) < *n) {
+  if (static_cast<int>(outcome.items.size()) < n) {
     // Not enough personal candidates survived the rules (or none: cold start): top up with what is popular
     // in context, below every personal item. The rules see the head of the popular list first, more only
     // when too much of it is filtered out.
@@ -472,7 +472,7 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
         merged.push_back({&c, personal.empty() ? c.score : floor - 1.0 - 1e-3 * (merged.size() + 1)});
       }
       outcome.items = ApplyBusinessRules(absl::MakeConstSpan(merged), context, options_.rules);
-      if (static_cast<int>(outcome.items.size()) >= *n || take >= popular->size()) break;
+      if (static_cast<int>(outcome.items.size()) >= n || take >= popular->size()) break;
     }
   }
   Explain(*model, catalog, h, outcome.items);
@@ -482,8 +482,7 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
 absl::StatusOr<std::vector<Candidate>> Engine::SimilarItems(const ServingModel* model,
                                                             const CatalogSnapshot* catalog,
                                                             const std::string& item_id, int n_in) const {
-  absl::StatusOr<int> n = CheckN(n_in);
-  if (!n.ok()) return n.status();
+  ASSIGN_OR_RETURN(int n, CheckN(n_in));
   if (item_id.empty()) return absl::InvalidArgumentError("item_id is required");
   const int32_t i = model != nullptr ? model->bundle().items.Find(item_id) : -1;
   const int32_t ci = catalog != nullptr ? catalog->IndexOf(item_id) : -1;
@@ -523,7 +522,7 @@ absl::StatusOr<std::vector<Candidate>> Engine::SimilarItems(const ServingModel* 
       [&] { return cache_ != nullptr ? cache_->GetOrCompute("similar", key, compute) : compute(); });
   absl::flat_hash_set<std::string> exclude = {item_id};
   RuleContext context{
-      .catalog = catalog, .now = absl::Now(), .exclude = &exclude, .n = *n, .diversity = false};
+      .catalog = catalog, .now = absl::Now(), .exclude = &exclude, .n = n, .diversity = false};
   RuleConfig rules = options_.rules;
   rules.insert_promotions = false;
   std::vector<CandidateRef> refs;
@@ -535,8 +534,7 @@ absl::StatusOr<std::vector<Candidate>> Engine::SimilarItems(const ServingModel* 
 absl::StatusOr<std::vector<Candidate>> Engine::FrequentlyBoughtTogether(
     const ServingModel* model, const CatalogSnapshot* catalog, const std::vector<std::string>& item_ids,
     int n_in) const {
-  absl::StatusOr<int> n = CheckN(n_in);
-  if (!n.ok()) return n.status();
+  ASSIGN_OR_RETURN(int n, CheckN(n_in));
   if (item_ids.empty()) return absl::InvalidArgumentError("item_ids must not be empty");
   if (static_cast<int>(item_ids.size()) > options_.max_input_items) {
     return absl::InvalidArgumentError(absl::StrCat("at most ", options_.max_input_items, " item_ids"));
@@ -580,7 +578,7 @@ absl::StatusOr<std::vector<Candidate>> Engine::FrequentlyBoughtTogether(
   }
   absl::flat_hash_set<std::string> exclude(item_ids.begin(), item_ids.end());
   RuleContext context{
-      .catalog = catalog, .now = absl::Now(), .exclude = &exclude, .n = *n, .diversity = false};
+      .catalog = catalog, .now = absl::Now(), .exclude = &exclude, .n = n, .diversity = false};
   RuleConfig rules = options_.rules;
   rules.insert_promotions = false;
   return ApplyBusinessRules(std::move(candidates), context, rules);

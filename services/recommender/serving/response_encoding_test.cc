@@ -2,13 +2,15 @@
 // answers on every path, items the model or the catalogue lacks, prices, negative and zero scores.
 #include "services/recommender/serving/response_encoding.h"
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/serving/engine.h"
-#include "services/recommender/serving/test_world.h"
+#include "services/recommender/serving/serving_fixture.h"
 
 namespace marketlens::recommender {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using testing::World;
 
 std::string Reference(const std::vector<Candidate>& items, const ServingModel* model,
@@ -65,7 +67,7 @@ TEST_F(ResponseEncodingTest, EngineAnswersOnEveryPathEncodeLikeTheGeneratedSeria
   };
   for (const RecommendQuery& q : queries) {
     auto outcome = engine.Recommend(model, catalog_.get(), q);
-    ASSERT_TRUE(outcome.ok()) << outcome.status();
+    ASSERT_THAT(outcome, IsOk());
     ASSERT_FALSE(outcome->items.empty());
     EXPECT_EQ(Written(outcome->items, model, catalog_.get(), "", caches_),
               Reference(outcome->items, model, catalog_.get(), ""));
