@@ -2,9 +2,13 @@
 # Recommender benchmarks (picked up by bench/run.sh): training time on 1M interactions, ALS 64 factors on
 # 10M interactions, and Recommend
 # latency / throughput next to an empty gRPC call on the same server (hybrid, two-tower and NCF models;
-# alternating rounds, median ratios, load average per round); both print figure lines for bench/run.sh. Optimised build; the bazel-* symlinks of the checkout are left alone (--symlink_prefix=/).
-# Extra arguments go to the serving benchmark (e.g. --rate=1000 --seconds=5 --threads=8). A failing part
-# does not stop the other; the script then exits non-zero.
+# alternating rounds, median ratios, load average per round; the load generator is a separate process
+# sending pre-serialised requests, and server and client CPU per call are printed apart); both print figure
+# lines for bench/run.sh. Optimised build; the bazel-* symlinks of the checkout are left alone
+# (--symlink_prefix=/).
+# Extra arguments go to the serving benchmark (e.g. --rate=1000 --seconds=5 --threads=8, or
+# --compare_typed_client to print the earlier client method's figures beside). A failing part does not stop
+# the other; the script then exits non-zero.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

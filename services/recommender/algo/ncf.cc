@@ -129,7 +129,22 @@ void NcfModel::Score(int32_t user, const UserHistory& history, absl::Span<float>
 }
 
 NcfScorer::NcfScorer(Parts parts, CsrMatrix item_users)
-    : parts_(std::move(parts)), item_users_(std::move(item_users)) {}
+    : parts_(std::move(parts)), item_users_(std::move(item_users)) {
+  if (!Check().ok()) return;
+  const int32_t items = item_users_.rows;
+  item_user_gmf_sum_ = Matrix::Zero(items, parts_.user_gmf.cols());
+  item_user_hidden_sum_ = Matrix::Zero(items, parts_.user_hidden.cols());
+  item_user_count_ = Eigen::VectorXf::Zero(items);
+  for (int32_t i = 0; i < items; ++i) {
+    auto users = item_users_.RowIndices(i);
+    const size_t take = std::min<size_t>(users.size(), kNcfFoldInUsersPerItem);
+    for (size_t m = 0; m < take; ++m) {
+      item_user_gmf_sum_.row(i) += parts_.user_gmf.row(users[m]);
+      item_user_hidden_sum_.row(i) += parts_.user_hidden.row(users[m]);
+    }
+    item_user_count_[i] = static_cast<float>(take);
+  }
+}
 
 absl::Status NcfScorer::Check() const {
   const Parts& p = parts_;
@@ -168,6 +183,12 @@ void NcfScorer::ScoreHistory(const UserHistory& history, absl::Span<float> out) 
     if (i < 0 || i >= item_users_.rows) continue;
     const float w = n < history.weights.size() ? history.weights[n] : 1.0f;
     if (!(w > 0)) continue;
+    if (item_user_count_.size() == item_users_.rows) {
+      gmf += w * item_user_gmf_sum_.row(i).transpose();
+      hidden += w * item_user_hidden_sum_.row(i).transpose();
+      total += static_cast<double>(w) * item_user_count_[i];
+      continue;
+    }
     auto users = item_users_.RowIndices(i);
     const size_t take = std::min<size_t>(users.size(), kNcfFoldInUsersPerItem);
     for (size_t m = 0; m < take; ++m) {

@@ -53,6 +53,11 @@ class NcfScorer {
                     const Eigen::Ref<const Eigen::VectorXf>& hidden, absl::Span<float> out) const;
   Parts parts_;
   CsrMatrix item_users_;
+  // Per item, the sums of the user vectors its fold-in reads (its first kNcfFoldInUsersPerItem users) and
+  // their count: a history's fold-in is then one weighted row per history item instead of up to 256
+  // (the same sums, added in another order). Empty when the parts' sizes do not agree (Check()).
+  Matrix item_user_gmf_sum_, item_user_hidden_sum_;
+  Eigen::VectorXf item_user_count_;
 };
 
 struct NcfOptions {

@@ -5,35 +5,52 @@
 //   - open loop at --rate req/s for --seconds: latency counted from each request's scheduled send time, so
 //     a stall shows up in the percentiles instead of silently lowering the offered load;
 //   - peak: --threads closed-loop clients for --seconds.
-// The load generator shares the server's cores, and other work on a shared box comes and goes, so every
-// round runs empty, Recommend, empty, Recommend back to back (open loop, then peak) and the figures are the
-// MEDIAN of the per-round ratios; each round prints the 1-minute load average it started at.
+// The load generator shares the server's two cores, so it is made as cheap as possible per call and the
+// same for both calls (a method fix, not a target): it runs in its own process (forked before any thread or
+// gRPC state exists; the server process trains and serves), so server and client CPU are counted apart
+// (getrusage of each process) and can be profiled apart (`perf record -p`); and it sends pre-serialised
+// request bytes through a generic call (grpc::ByteBuffer in and out), checking only the status in the
+// timed loop; its warm-up calls parse the responses and check them (items present). --compare_typed_client
+// adds, in every round, the earlier method's runs (generated stubs: a request built and serialised and a
+// response parsed per call) so the change of method shows in the same run.
+// Other work on a shared box comes and goes, so every round runs empty, Recommend, empty, Recommend back to
+// back (open loop, then peak) and the figures are the MEDIAN of the per-round ratios; each round prints the
+// 1-minute load average it started at.
 // World: models trained on a marketplace-sized synthetic world (1,000 items in 12 categories, 8,000
 // shoppers) with the default business rules; requests mix known shoppers (60%), known shoppers with items
 // in their session (10%), cold start with a category, region and time (20%) and anonymous visitors with
 // session items (10%). No Redis: hot lists are computed in process (the engine's in-process memo answers
 // repeated contexts before Redis would be asked, so a warm replica does not reach Redis per request either).
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/logging/log.h"
 #include "common/server/server.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/client_unary_call.h"
 #include "services/recommender/bundle/trainer.h"
 #include "services/recommender/data/synthetic.h"
 #include "services/recommender/serving/service.h"
@@ -49,6 +66,9 @@ ABSL_FLAG(std::string, only, "",
           "run only this part: engine, open, peak, or one kind for --seconds (open_empty, open_recommend, "
           "peak_empty, peak_recommend) with the first algorithm, for profiling (perf, strace -c); "
           "peak_canned: empty call and a fixed Recommend response without the engine");
+ABSL_FLAG(bool, compare_typed_client, false,
+          "also run, in every round, the earlier client method (generated stubs, request serialised and "
+          "response parsed per call) and print its figures beside");
 
 using namespace marketlens::recommender;
 
@@ -61,7 +81,7 @@ double ThreadCpuMicros() {
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-// CPU time of the whole process (server and load generator: they share the cores), microseconds.
+// CPU time of this process, microseconds (the server and the load generator are separate processes).
 double ProcessCpuMicros() {
   rusage u;
   getrusage(RUSAGE_SELF, &u);
@@ -70,8 +90,9 @@ double ProcessCpuMicros() {
 
 struct Result {
   double rps = 0, p50_ms = 0, p99_ms = 0, p999_ms = 0;
-  // Process CPU per call (server + client): unlike rates and latencies, barely moved by other processes.
-  double cpu_us_per_call = 0;
+  // CPU per call of the server process, of the load generator, and both: unlike rates and latencies,
+  // barely moved by other processes.
+  double server_cpu_us_per_call = 0, client_cpu_us_per_call = 0, cpu_us_per_call = 0;
   int64_t errors = 0;
 };
 
@@ -125,19 +146,77 @@ double Median(std::vector<double> v) {
   return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
+// The server process answers the load generator's commands on a pair of pipes, one line each:
+// "model K" (serve model K; answers "ok"), "cpu" (answers its process CPU time in microseconds), "quit".
+class ServerControl {
+ public:
+  ServerControl(FILE* to_server, FILE* from_server) : to_(to_server), from_(from_server) {}
+  std::string Ask(const std::string& command) {
+    std::fprintf(to_, "%s\n", command.c_str());
+    std::fflush(to_);
+    char line[256] = {0};
+    if (std::fgets(line, sizeof(line), from_) == nullptr) return "";
+    std::string answer(line);
+    while (!answer.empty() && answer.back() == '\n') answer.pop_back();
+    return answer;
+  }
+  double ServerCpuMicros() { return std::atof(Ask("cpu").c_str()); }
+  void Quit() {
+    std::fprintf(to_, "quit\n");
+    std::fflush(to_);
+  }
+
+ private:
+  FILE* to_;
+  FILE* from_;
+};
+
+constexpr char kRecommendMethod[] = "/marketlens.recommender.v1.RecommenderService/Recommend";
+constexpr char kHealthCheckMethod[] = "/grpc.health.v1.Health/Check";
+
+// How the load generator makes a call: kRaw (the method of record) sends request bytes serialised before
+// the run through a generic call and reads only the status; kTyped (the earlier method) uses the generated
+// stubs, building and serialising a request and parsing the response on every call.
+enum class ClientMethod { kRaw, kTyped };
+
 // One call of the kind measured: Recommend (true) or the empty health check.
 class Client {
  public:
-  Client(const std::string& target, int index, int users) : rng_(index * 7919 + 1), users_(users) {
+  static constexpr int kRequests = 512;  // pre-serialised requests per client, sent round-robin
+
+  Client(const std::string& target, int index, int users, ClientMethod method)
+      : rng_(index * 7919 + 1),
+        users_(users),
+        method_(method),
+        recommend_method_(kRecommendMethod, grpc::internal::RpcMethod::NORMAL_RPC),
+        health_method_(kHealthCheckMethod, grpc::internal::RpcMethod::NORMAL_RPC) {
     grpc::ChannelArguments args;
     args.SetInt("marketlens.bench.client", index);  // one connection per client
-    auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-    rec_ = v1::RecommenderService::NewStub(channel);
-    health_ = grpc::health::v1::Health::NewStub(channel);
+    channel_ = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+    rec_ = v1::RecommenderService::NewStub(channel_);
+    health_ = grpc::health::v1::Health::NewStub(channel_);
+    if (method_ == ClientMethod::kRaw) {
+      for (int k = 0; k < kRequests; ++k) {
+        const std::string bytes = MakeRequest(rng_, users_).SerializeAsString();
+        grpc::Slice slice(bytes);
+        requests_.emplace_back(&slice, 1);
+      }
+      const std::string empty = grpc::health::v1::HealthCheckRequest().SerializeAsString();
+      grpc::Slice slice(empty);
+      empty_request_ = grpc::ByteBuffer(&slice, 1);
+    }
   }
+  // The timed call: only the status counts.
   bool Call(bool recommend) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (method_ == ClientMethod::kRaw) {
+      grpc::ByteBuffer response;
+      const grpc::ByteBuffer& request = recommend ? requests_[next_++ % requests_.size()] : empty_request_;
+      return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+                 channel_.get(), recommend ? recommend_method_ : health_method_, &ctx, request, &response)
+          .ok();
+    }
     if (recommend) {
       v1::RecommendResponse resp;
       return rec_->Recommend(&ctx, MakeRequest(rng_, users_), &resp).ok() && resp.items_size() > 0;
@@ -145,80 +224,140 @@ class Client {
     grpc::health::v1::HealthCheckResponse resp;
     return health_->Check(&ctx, grpc::health::v1::HealthCheckRequest(), &resp).ok();
   }
+  // A warm-up call, outside the timed loop: the response is parsed and checked (a Recommend answer has
+  // items; the health check answers SERVING).
+  bool CheckedCall(bool recommend) {
+    if (method_ == ClientMethod::kTyped) return Call(recommend);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::ByteBuffer response;
+    const grpc::ByteBuffer& request = recommend ? requests_[next_++ % requests_.size()] : empty_request_;
+    if (!grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+             channel_.get(), recommend ? recommend_method_ : health_method_, &ctx, request, &response)
+             .ok()) {
+      return false;
+    }
+    std::vector<grpc::Slice> slices;
+    if (!response.Dump(&slices).ok()) return false;
+    std::string bytes;
+    for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    if (recommend) {
+      v1::RecommendResponse resp;
+      return resp.ParseFromString(bytes) && resp.items_size() > 0 && !resp.items(0).item_id().empty();
+    }
+    grpc::health::v1::HealthCheckResponse resp;
+    return resp.ParseFromString(bytes) && resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  }
 
  private:
   std::mt19937 rng_;
   int users_;
+  ClientMethod method_;
+  grpc::internal::RpcMethod recommend_method_, health_method_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RecommenderService::Stub> rec_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
+  std::vector<grpc::ByteBuffer> requests_;
+  grpc::ByteBuffer empty_request_;
+  size_t next_ = 0;
 };
 
-Result OpenLoop(const std::string& target, bool recommend, int rate, int seconds, int users) {
-  const int clients = 8;  // enough outstanding capacity that the schedule, not the clients, sets the load
-  const absl::Duration interval = absl::Seconds(1) * clients / rate;
-  const double cpu0 = ProcessCpuMicros();
-  std::vector<std::vector<double>> latencies(clients);
-  std::atomic<int64_t> errors{0};
-  std::vector<std::thread> workers;
-  const absl::Time start = absl::Now() + absl::Milliseconds(50);
-  const absl::Time end = start + absl::Seconds(seconds);
-  for (int c = 0; c < clients; ++c) {
-    workers.emplace_back([&, c] {
-      Client client(target, 100 + c, users);
-      for (int k = 0; k < 50; ++k) client.Call(recommend);  // warm-up
-      absl::Time next = start + interval * c / clients;
-      while (next < end) {
-        const absl::Time now = absl::Now();
-        if (now < next) absl::SleepFor(next - now);
-        if (!client.Call(recommend)) ++errors;
-        latencies[c].push_back(absl::ToDoubleMilliseconds(absl::Now() - next));
-        next += interval;
-      }
-    });
-  }
-  for (auto& w : workers) w.join();
+// Runs `body` (the timed part) and fills the CPU figures: the server's from its process, this process's
+// for the client; `calls` counts the warm-up calls too, as both CPU figures include them.
+template <typename Body>
+Result Measured(ServerControl& server, Body body) {
+  const double server0 = server.ServerCpuMicros(), client0 = ProcessCpuMicros();
+  int64_t warmup_calls = 0;
   std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  const double calls = all.size() + 50.0 * clients;  // with the warm-up calls
+  int64_t errors = 0;
+  const int seconds = body(all, errors, warmup_calls);
+  const double server_cpu = server.ServerCpuMicros() - server0, client_cpu = ProcessCpuMicros() - client0;
+  const double calls = std::max<double>(1, all.size() + warmup_calls);
   Result r = Summarise(all, seconds, errors);
-  r.cpu_us_per_call = (ProcessCpuMicros() - cpu0) / calls;
+  r.server_cpu_us_per_call = server_cpu / calls;
+  r.client_cpu_us_per_call = client_cpu / calls;
+  r.cpu_us_per_call = r.server_cpu_us_per_call + r.client_cpu_us_per_call;
   return r;
 }
 
-Result ClosedLoop(const std::string& target, bool recommend, int threads, int seconds, int users) {
-  const double cpu0 = ProcessCpuMicros();
-  std::vector<std::vector<double>> latencies(threads);
-  std::atomic<int64_t> errors{0};
-  std::vector<std::thread> workers;
-  absl::Time start, end;
-  std::atomic<int> ready{0};
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      Client client(target, 200 + t + (recommend ? 0 : 100), users);
-      for (int k = 0; k < 50; ++k) client.Call(recommend);
-      ++ready;
-      while (ready < threads) std::this_thread::yield();
-      const absl::Time stop = absl::Now() + absl::Seconds(seconds);
-      while (absl::Now() < stop) {
-        const absl::Time t0 = absl::Now();
-        if (!client.Call(recommend)) ++errors;
-        latencies[t].push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
-      }
-    });
-  }
-  for (auto& w : workers) w.join();
-  std::vector<double> all;
-  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  const double calls = all.size() + 50.0 * threads;  // with the warm-up calls
-  Result r = Summarise(all, seconds, errors);
-  r.cpu_us_per_call = (ProcessCpuMicros() - cpu0) / calls;
-  return r;
+Result OpenLoop(ServerControl& server, const std::string& target, bool recommend, int rate, int seconds,
+                int users, ClientMethod method) {
+  return Measured(server, [&](std::vector<double>& all, int64_t& error_count, int64_t& warmup) {
+    const int clients = 8;  // enough outstanding capacity that the schedule, not the clients, sets the load
+    const absl::Duration interval = absl::Seconds(1) * clients / rate;
+    std::vector<std::vector<double>> latencies(clients);
+    std::atomic<int64_t> errors{0};
+    std::vector<std::unique_ptr<Client>> pool;
+    for (int c = 0; c < clients; ++c)
+      pool.push_back(std::make_unique<Client>(target, 100 + c, users, method));
+    std::vector<std::thread> workers;
+    const absl::Time start = absl::Now() + absl::Milliseconds(50);
+    const absl::Time end = start + absl::Seconds(seconds);
+    for (int c = 0; c < clients; ++c) {
+      workers.emplace_back([&, c] {
+        Client& client = *pool[c];
+        for (int k = 0; k < 50; ++k) {  // warm-up, responses checked
+          if (!client.CheckedCall(recommend)) ++errors;
+        }
+        absl::Time next = start + interval * c / clients;
+        while (next < end) {
+          const absl::Time now = absl::Now();
+          if (now < next) absl::SleepFor(next - now);
+          if (!client.Call(recommend)) ++errors;
+          latencies[c].push_back(absl::ToDoubleMilliseconds(absl::Now() - next));
+          next += interval;
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+    warmup = 50 * clients;
+    error_count = errors;
+    return seconds;
+  });
+}
+
+Result ClosedLoop(ServerControl& server, const std::string& target, bool recommend, int threads, int seconds,
+                  int users, ClientMethod method) {
+  return Measured(server, [&](std::vector<double>& all, int64_t& error_count, int64_t& warmup) {
+    std::vector<std::vector<double>> latencies(threads);
+    std::atomic<int64_t> errors{0};
+    std::vector<std::unique_ptr<Client>> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.push_back(std::make_unique<Client>(target, 200 + t + (recommend ? 0 : 100), users, method));
+    }
+    std::vector<std::thread> workers;
+    std::atomic<int> ready{0};
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        Client& client = *pool[t];
+        for (int k = 0; k < 50; ++k) {
+          if (!client.CheckedCall(recommend)) ++errors;
+        }
+        ++ready;
+        while (ready < threads) std::this_thread::yield();
+        const absl::Time stop = absl::Now() + absl::Seconds(seconds);
+        while (absl::Now() < stop) {
+          const absl::Time t0 = absl::Now();
+          if (!client.Call(recommend)) ++errors;
+          latencies[t].push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+    warmup = 50 * threads;
+    error_count = errors;
+    return seconds;
+  });
 }
 
 void Print(const char* name, const Result& r) {
   std::printf(
-      "%-46s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   p99.9 %6.2f ms   CPU %5.0f us/call   errors %lld\n",
-      name, r.rps, r.p50_ms, r.p99_ms, r.p999_ms, r.cpu_us_per_call, static_cast<long long>(r.errors));
+      "%-46s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   p99.9 %6.2f ms   CPU/call server %4.0f + client "
+      "%4.0f us   errors %lld\n",
+      name, r.rps, r.p50_ms, r.p99_ms, r.p999_ms, r.server_cpu_us_per_call, r.client_cpu_us_per_call,
+      static_cast<long long>(r.errors));
 }
 
 // Answers every Recommend with one fixed response (diagnosis: --only=peak_canned).
@@ -237,43 +376,71 @@ class CannedRecommender final : public v1::RecommenderService::CallbackService {
   const v1::RecommendResponse response_;
 };
 
-// One model's rounds: per round the open-loop P99s and the peak rates of both kinds, alternating.
-struct ModelFigures {
-  std::string algorithm;
+// One model's rounds: per round the open-loop P99s and the peak rates of both kinds, alternating; with
+// --compare_typed_client the same four runs with the earlier client method follow in the round.
+struct MethodFigures {
   std::vector<Result> empty_open, rec_open, empty_peak, rec_peak;
-  std::vector<double> p99_ratio, peak_ratio, cpu_ratio, load;
+  std::vector<double> p99_ratio, peak_ratio, cpu_ratio, server_cpu_ratio;
   int64_t rec_errors = 0;
+
+  void Round(ServerControl& server, const std::string& target, int users, ClientMethod method) {
+    const int rate = absl::GetFlag(FLAGS_rate), seconds = absl::GetFlag(FLAGS_seconds);
+    const int threads = absl::GetFlag(FLAGS_threads);
+    empty_open.push_back(OpenLoop(server, target, false, rate, seconds, users, method));
+    rec_open.push_back(OpenLoop(server, target, true, rate, seconds, users, method));
+    empty_peak.push_back(ClosedLoop(server, target, false, threads, seconds, users, method));
+    rec_peak.push_back(ClosedLoop(server, target, true, threads, seconds, users, method));
+    p99_ratio.push_back(rec_open.back().p99_ms / std::max(1e-3, empty_open.back().p99_ms));
+    peak_ratio.push_back(rec_peak.back().rps / std::max(1.0, empty_peak.back().rps));
+    cpu_ratio.push_back(rec_peak.back().cpu_us_per_call / std::max(1e-3, empty_peak.back().cpu_us_per_call));
+    server_cpu_ratio.push_back(rec_peak.back().server_cpu_us_per_call /
+                               std::max(1e-3, empty_peak.back().server_cpu_us_per_call));
+    rec_errors +=
+        rec_open.back().errors + rec_peak.back().errors + empty_open.back().errors + empty_peak.back().errors;
+  }
+  void PrintRound(const char* label, int r, double load) const {
+    std::printf(
+        "  round %d %s(load average %.2f): p99 empty %6.2f ms  Recommend %6.2f ms  ratio %.2f | peak empty "
+        "%6.0f req/s  Recommend %6.0f req/s  ratio %.2f | CPU/call at peak, server + client: empty %.0f + "
+        "%.0f us, Recommend %.0f + %.0f us\n",
+        r + 1, label, load, empty_open.back().p99_ms, rec_open.back().p99_ms, p99_ratio.back(),
+        empty_peak.back().rps, rec_peak.back().rps, peak_ratio.back(),
+        empty_peak.back().server_cpu_us_per_call, empty_peak.back().client_cpu_us_per_call,
+        rec_peak.back().server_cpu_us_per_call, rec_peak.back().client_cpu_us_per_call);
+  }
 };
 
-ModelFigures MeasureModel(const std::string& algorithm, const std::string& target, int users) {
+struct ModelFigures {
+  std::string algorithm;
+  MethodFigures raw, typed;  // typed: only with --compare_typed_client
+  std::vector<double> load;
+};
+
+ModelFigures MeasureModel(ServerControl& server, const std::string& algorithm, const std::string& target,
+                          int users) {
   const int rate = absl::GetFlag(FLAGS_rate), seconds = absl::GetFlag(FLAGS_seconds);
   const int threads = absl::GetFlag(FLAGS_threads), rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
+  const bool typed = absl::GetFlag(FLAGS_compare_typed_client);
   ModelFigures f;
   f.algorithm = algorithm;
   std::printf(
       "\nmodel %s: %d rounds of [open loop at %d req/s: empty, Recommend; peak with %d closed-loop clients: "
-      "empty, Recommend], %d s per run, after a 1 s warm-up of each kind (latency from the scheduled send "
+      "empty, Recommend]%s, %d s per run, after a 1 s warm-up of each kind (latency from the scheduled send "
       "time)\n",
-      algorithm.c_str(), rounds, rate, threads, seconds);
-  OpenLoop(target, false, rate, 1, users);
-  OpenLoop(target, true, rate, 1, users);
+      algorithm.c_str(), rounds, rate, threads, typed ? ", then the same with the typed-stub client" : "",
+      seconds);
+  OpenLoop(server, target, false, rate, 1, users, ClientMethod::kRaw);
+  OpenLoop(server, target, true, rate, 1, users, ClientMethod::kRaw);
   for (int r = 0; r < rounds; ++r) {
     f.load.push_back(LoadAverage());
-    f.empty_open.push_back(OpenLoop(target, false, rate, seconds, users));
-    f.rec_open.push_back(OpenLoop(target, true, rate, seconds, users));
-    f.empty_peak.push_back(ClosedLoop(target, false, threads, seconds, users));
-    f.rec_peak.push_back(ClosedLoop(target, true, threads, seconds, users));
-    f.p99_ratio.push_back(f.rec_open.back().p99_ms / std::max(1e-3, f.empty_open.back().p99_ms));
-    f.peak_ratio.push_back(f.rec_peak.back().rps / std::max(1.0, f.empty_peak.back().rps));
-    f.cpu_ratio.push_back(f.rec_peak.back().cpu_us_per_call /
-                          std::max(1e-3, f.empty_peak.back().cpu_us_per_call));
-    f.rec_errors += f.rec_open.back().errors + f.rec_peak.back().errors;
-    std::printf(
-        "  round %d (load average %.2f): p99 empty %6.2f ms  Recommend %6.2f ms  ratio %.2f | peak empty "
-        "%6.0f req/s  Recommend %6.0f req/s  ratio %.2f | CPU/call at peak %.0f / %.0f us\n",
-        r + 1, f.load.back(), f.empty_open.back().p99_ms, f.rec_open.back().p99_ms, f.p99_ratio.back(),
-        f.empty_peak.back().rps, f.rec_peak.back().rps, f.peak_ratio.back(),
-        f.empty_peak.back().cpu_us_per_call, f.rec_peak.back().cpu_us_per_call);
+    f.raw.Round(server, target, users, ClientMethod::kRaw);
+    f.raw.PrintRound("", r, f.load.back());
+    if (typed) {
+      const double load = LoadAverage();
+      f.typed.Round(server, target, users, ClientMethod::kTyped);
+      f.typed.PrintRound("typed-stub client, earlier method ", r, load);
+    }
+    std::fflush(stdout);
   }
   auto by_p99 = [](const Result& a, const Result& b) { return a.p99_ms < b.p99_ms; };
   auto by_rps = [](const Result& a, const Result& b) { return a.rps < b.rps; };
@@ -281,24 +448,175 @@ ModelFigures MeasureModel(const std::string& algorithm, const std::string& targe
     std::sort(v.begin(), v.end(), less);
     return v[v.size() / 2];
   };
-  Print("empty call (Health/Check), median P99 run", median_of(f.empty_open, by_p99));
-  Print("Recommend, median P99 run", median_of(f.rec_open, by_p99));
-  Print("empty call (Health/Check), median peak run", median_of(f.empty_peak, by_rps));
-  Print("Recommend, median peak run", median_of(f.rec_peak, by_rps));
+  Print("empty call (Health/Check), median P99 run", median_of(f.raw.empty_open, by_p99));
+  Print("Recommend, median P99 run", median_of(f.raw.rec_open, by_p99));
+  Print("empty call (Health/Check), median peak run", median_of(f.raw.empty_peak, by_rps));
+  Print("Recommend, median peak run", median_of(f.raw.rec_peak, by_rps));
   std::printf(
-      "median ratios (%s): P99 %.2f (target <= 1.5), peak %.2f (target >= 0.8); load average %.2f-%.2f\n",
-      algorithm.c_str(), Median(f.p99_ratio), Median(f.peak_ratio),
-      *std::min_element(f.load.begin(), f.load.end()), *std::max_element(f.load.begin(), f.load.end()));
+      "median ratios (%s): P99 %.2f (target <= 1.5), peak %.2f (target >= 0.8), CPU/call at peak %.2f "
+      "(server alone %.2f); load average %.2f-%.2f\n",
+      algorithm.c_str(), Median(f.raw.p99_ratio), Median(f.raw.peak_ratio), Median(f.raw.cpu_ratio),
+      Median(f.raw.server_cpu_ratio), *std::min_element(f.load.begin(), f.load.end()),
+      *std::max_element(f.load.begin(), f.load.end()));
+  if (typed) {
+    std::printf(
+        "  earlier method (typed-stub client), same rounds: P99 %.2f, peak %.2f, CPU/call at peak %.2f "
+        "(server alone %.2f)\n",
+        Median(f.typed.p99_ratio), Median(f.typed.peak_ratio), Median(f.typed.cpu_ratio),
+        Median(f.typed.server_cpu_ratio));
+  }
+  std::fflush(stdout);
   return f;
+}
+
+// The load generator's process: every measurement, the figures; the server process serves it.
+int RunLoadGenerator(ServerControl& server, const std::string& target, const std::string& canned_target,
+                     const std::vector<std::string>& algorithms, int users) {
+  const int rate = absl::GetFlag(FLAGS_rate), seconds = absl::GetFlag(FLAGS_seconds);
+  const int threads = absl::GetFlag(FLAGS_threads);
+  const std::string only = absl::GetFlag(FLAGS_only);
+  const ClientMethod method =
+      absl::GetFlag(FLAGS_compare_typed_client) ? ClientMethod::kTyped : ClientMethod::kRaw;
+  std::printf("load generator: pid %d; server: pid %s\n", static_cast<int>(getpid()),
+              server.Ask("pid").c_str());
+  std::fflush(stdout);
+  if (!only.empty()) {  // one part or one kind, for profiling
+    if (only == "open_empty" || only == "open_recommend" || only == "open") {
+      if (only != "open_recommend")
+        Print("empty call, open loop", OpenLoop(server, target, false, rate, seconds, users, method));
+      if (only != "open_empty")
+        Print("Recommend, open loop", OpenLoop(server, target, true, rate, seconds, users, method));
+    } else if (only == "peak_empty" || only == "peak_recommend" || only == "peak") {
+      if (only != "peak_recommend")
+        Print("empty call, peak", ClosedLoop(server, target, false, threads, seconds, users, method));
+      if (only != "peak_empty")
+        Print("Recommend, peak", ClosedLoop(server, target, true, threads, seconds, users, method));
+    } else if (only == "peak_canned") {
+      Print("empty call, peak", ClosedLoop(server, canned_target, false, threads, seconds, users, method));
+      Print("canned Recommend response, peak",
+            ClosedLoop(server, canned_target, true, threads, seconds, users, method));
+    }
+    return 0;
+  }
+
+  std::vector<ModelFigures> figures;
+  for (size_t m = 0; m < algorithms.size(); ++m) {
+    server.Ask(absl::StrCat("model ", m));
+    figures.push_back(MeasureModel(server, algorithms[m], target, users));
+  }
+
+  // Headline figures for bench/run.sh's table, whose targets are checked against the value. The first
+  // model keeps the names of the earlier bench (absolute P99 against the 5 ms budget, peak rates); every
+  // model gets its two ratio figures (median of the per-round ratios, the targets of issue 16).
+  const MethodFigures& first = figures[0].raw;
+  std::vector<double> rec_p99, empty_p99, rec_rps, empty_rps;
+  for (size_t r = 0; r < first.rec_open.size(); ++r) {
+    rec_p99.push_back(first.rec_open[r].p99_ms);
+    empty_p99.push_back(first.empty_open[r].p99_ms);
+    rec_rps.push_back(first.rec_peak[r].rps);
+    empty_rps.push_back(first.empty_peak[r].rps);
+  }
+  std::printf(
+      "\nfigure: name=recommender_recommend_p99_at_%drps value=%.2f unit=ms target=<5 "
+      "baseline=empty_grpc_call "
+      "baseline_value=%.2f\n",
+      rate, Median(rec_p99), Median(empty_p99));
+  std::printf(
+      "figure: name=recommender_recommend_peak_req_per_s value=%.0f unit=req/s target=- "
+      "baseline=empty_grpc_call baseline_value=%.0f\n",
+      Median(rec_rps), Median(empty_rps));
+  int64_t errors = 0;
+  for (const ModelFigures& f : figures) {
+    std::printf(
+        "figure: name=recommender_%s_p99_over_empty_call_at_%drps value=%.2f unit=x target=<=1.5 baseline=- "
+        "baseline_value=-\n",
+        f.algorithm.c_str(), rate, Median(f.raw.p99_ratio));
+    std::printf(
+        "figure: name=recommender_%s_peak_over_empty_call value=%.2f unit=x target=>=0.8 baseline=- "
+        "baseline_value=-\n",
+        f.algorithm.c_str(), Median(f.raw.peak_ratio));
+    // CPU per call at peak, Recommend over the empty call: moves far less with other work on the box than
+    // rates and percentiles do; on a saturated box peak ratio ~ 1 / the total one.
+    std::printf(
+        "figure: name=recommender_%s_cpu_per_call_over_empty_call value=%.2f unit=x target=- baseline=- "
+        "baseline_value=-\n",
+        f.algorithm.c_str(), Median(f.raw.cpu_ratio));
+    std::printf(
+        "figure: name=recommender_%s_server_cpu_per_call_over_empty_call value=%.2f unit=x target=- "
+        "baseline=- baseline_value=-\n",
+        f.algorithm.c_str(), Median(f.raw.server_cpu_ratio));
+    errors += f.raw.rec_errors + f.typed.rec_errors;
+  }
+  double load_min = 1e9, load_max = 0;
+  for (const ModelFigures& f : figures) {
+    for (double l : f.load) load_min = std::min(load_min, l), load_max = std::max(load_max, l);
+  }
+  std::printf("(1-minute load average during the rounds: %.2f-%.2f on %u cores)\n", load_min, load_max,
+              std::thread::hardware_concurrency());
+  // A failed call or a Recommend answer without items is a broken service, not a slow one: the run fails.
+  if (errors > 0) {
+    std::fprintf(stderr, "failed or empty answers: %lld\n", static_cast<long long>(errors));
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  const std::string only = absl::GetFlag(FLAGS_only);
+  const std::vector<std::string> algorithm_flags = absl::GetFlag(FLAGS_algorithms);
+  static const std::set<std::string> kOnly = {"",           "engine",         "open",
+                                              "open_empty", "open_recommend", "peak",
+                                              "peak_empty", "peak_recommend", "peak_canned"};
+  if (!kOnly.contains(only)) {
+    std::fprintf(stderr, "unknown --only=%s\n", only.c_str());
+    return 1;
+  }
   marketlens::logging::SetMinLevel(marketlens::logging::Level::kWarning);
-  // Abseil's debug-mode deadlock detection costs microseconds per lock on the request path.
+  // Abseil's debug-mode deadlock detection costs microseconds per lock, in the server and the load
+  // generator alike.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // The load generator is forked now, before any thread or gRPC state exists: a process of its own.
+  int to_server[2], from_server[2];
+  if (pipe(to_server) != 0 || pipe(from_server) != 0) {
+    std::perror("pipe");
+    return 1;
+  }
+  std::fflush(stdout);
+  const pid_t generator = only == "engine" ? 0 : fork();
+  if (generator < 0) {
+    std::perror("fork");
+    return 1;
+  }
+  if (only != "engine" && generator == 0) {
+    close(to_server[0]);
+    close(from_server[1]);
+    ServerControl server(fdopen(to_server[1], "w"), fdopen(from_server[0], "r"));
+    const std::string ready = server.Ask("wait");  // "ready TARGET CANNED_TARGET", or "fail"
+    std::vector<std::string> parts = absl::StrSplit(ready, ' ');
+    if (parts.size() != 3 || parts[0] != "ready") return 1;
+    const int status = RunLoadGenerator(server, parts[1], parts[2], algorithm_flags, 8000);
+    std::fflush(stdout);
+    server.Quit();
+    return status;
+  }
+  close(to_server[1]);
+  close(from_server[0]);
+  FILE* commands = fdopen(to_server[0], "r");
+  FILE* answers = fdopen(from_server[1], "w");
+  auto answer = [&](const std::string& text) {
+    std::fprintf(answers, "%s\n", text.c_str());
+    std::fflush(answers);
+  };
+  // Tells a waiting load generator that there is nothing to measure, and reaps it.
+  auto fail = [&] {
+    if (generator > 0) {
+      answer("fail");
+      waitpid(generator, nullptr, 0);
+    }
+  };
   const int users = 8000;
   SyntheticData world = GenerateSynthetic({.users = users,
                                            .items = 1000,
@@ -309,6 +627,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> algorithms = absl::GetFlag(FLAGS_algorithms);
   if (algorithms.empty()) {
     std::fprintf(stderr, "--algorithms is empty\n");
+    fail();
     return 1;
   }
   // Serving cost does not depend on how well a model is trained: few epochs keep the bench short.
@@ -327,11 +646,13 @@ int main(int argc, char** argv) {
     if (!trained.ok()) {
       std::fprintf(stderr, "training %s failed: %s\n", algorithm.c_str(),
                    trained.status().ToString().c_str());
+      fail();
       return 1;
     }
     auto model = ServingModel::Create(std::move(trained->bundle));
     if (!model.ok()) {
       std::fprintf(stderr, "serving model %s: %s\n", algorithm.c_str(), model.status().ToString().c_str());
+      fail();
       return 1;
     }
     models.push_back(*std::move(model));
@@ -359,7 +680,6 @@ int main(int argc, char** argv) {
   ExperimentStore experiments(nullptr);
   RecommenderServiceImpl service(&engine, &manager, &feedback, &registry, &experiments,
                                  std::make_shared<prometheus::Registry>());
-  const std::string only = absl::GetFlag(FLAGS_only);
   // The engine alone, per model and request kind: what a call costs before gRPC (first visit: no per-user
   // memo).
   if (only.empty() || only == "engine") {
@@ -388,111 +708,71 @@ int main(int argc, char** argv) {
       }
     }
   }
+  if (only == "engine") return 0;
   marketlens::server::Server server({.service_name = "recommender-bench", .grpc_address = "127.0.0.1:0"});
   server.AddService(&service);
   if (absl::Status st = server.Start(); !st.ok()) {
     std::fprintf(stderr, "cannot start: %s\n", st.ToString().c_str());
+    fail();
     return 1;
   }
   const std::string target = absl::StrCat("127.0.0.1:", server.grpc_port());
-  const int rate = absl::GetFlag(FLAGS_rate), seconds = absl::GetFlag(FLAGS_seconds);
-  const int threads = absl::GetFlag(FLAGS_threads);
-  if (only == "engine") return 0;
-  if (!only.empty()) {  // one part or one kind, for profiling
-    Result r;
-    if (only == "open_empty" || only == "open_recommend" || only == "open") {
-      if (only != "open_recommend")
-        Print("empty call, open loop", OpenLoop(target, false, rate, seconds, users));
-      if (only != "open_empty") Print("Recommend, open loop", OpenLoop(target, true, rate, seconds, users));
-    } else if (only == "peak_empty" || only == "peak_recommend" || only == "peak") {
-      if (only != "peak_recommend")
-        Print("empty call, peak", ClosedLoop(target, false, threads, seconds, users));
-      if (only != "peak_empty") Print("Recommend, peak", ClosedLoop(target, true, threads, seconds, users));
-    } else if (only == "peak_canned") {
-      // Diagnosis: the same request mix answered with a fixed, typical Recommend response (no engine) by
-      // a second server with the same bootstrap: what gRPC and the message sizes cost beyond an empty call.
-      v1::RecommendResponse canned;
-      {
-        grpc::ClientContext ctx;
-        v1::RecommendRequest req;
-        req.set_user_id("u1");
-        req.set_n(10);
-        auto stub =
-            v1::RecommenderService::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
-        if (!stub->Recommend(&ctx, req, &canned).ok()) return 1;
-      }
-      CannedRecommender canned_service(canned);
-      marketlens::server::Server canned_server(
-          {.service_name = "recommender-canned", .grpc_address = "127.0.0.1:0"});
-      canned_server.AddService(&canned_service);
-      if (!canned_server.Start().ok()) return 1;
-      const std::string canned_target = absl::StrCat("127.0.0.1:", canned_server.grpc_port());
-      Print("empty call, peak", ClosedLoop(canned_target, false, threads, seconds, users));
-      Print("canned Recommend response, peak", ClosedLoop(canned_target, true, threads, seconds, users));
-      canned_server.Shutdown();
-    } else {
-      std::fprintf(stderr, "unknown --only=%s\n", only.c_str());
+  // --only=peak_canned: the same request mix answered with a fixed, typical Recommend response (no engine)
+  // by a second server with the same bootstrap: what gRPC and the message sizes cost beyond an empty call.
+  std::unique_ptr<CannedRecommender> canned_service;
+  std::unique_ptr<marketlens::server::Server> canned_server;
+  std::string canned_target = "-";
+  if (only == "peak_canned") {
+    v1::RecommendResponse canned;
+    grpc::ClientContext ctx;
+    v1::RecommendRequest req;
+    req.set_user_id("u1");
+    req.set_n(10);
+    auto stub =
+        v1::RecommenderService::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+    if (!stub->Recommend(&ctx, req, &canned).ok()) {
+      fail();
       return 1;
     }
-    server.Shutdown();
-    return 0;
+    canned_service = std::make_unique<CannedRecommender>(canned);
+    canned_server = std::make_unique<marketlens::server::Server>(marketlens::server::ServerOptions{
+        .service_name = "recommender-canned", .grpc_address = "127.0.0.1:0"});
+    canned_server->AddService(canned_service.get());
+    if (!canned_server->Start().ok()) {
+      fail();
+      return 1;
+    }
+    canned_target = absl::StrCat("127.0.0.1:", canned_server->grpc_port());
   }
-
-  std::vector<ModelFigures> figures;
-  for (size_t m = 0; m < models.size(); ++m) {
-    manager.SetCurrentForTesting(models[m]);
-    figures.push_back(MeasureModel(algorithms[m], target, users));
+  std::fflush(stdout);
+  // Serve the load generator's commands until it quits (or its end of the pipe closes).
+  char line[256];
+  while (std::fgets(line, sizeof(line), commands) != nullptr) {
+    std::string command(line);
+    while (!command.empty() && command.back() == '\n') command.pop_back();
+    if (command == "wait") {
+      answer(absl::StrCat("ready ", target, " ", canned_target));
+    } else if (command == "pid") {
+      answer(absl::StrCat(getpid()));
+    } else if (command == "cpu") {
+      answer(absl::StrFormat("%.1f", ProcessCpuMicros()));
+    } else if (absl::StartsWith(command, "model ")) {
+      size_t m = 0;
+      if (!absl::SimpleAtoi(command.substr(6), &m) || m >= models.size()) {
+        answer("bad model");
+        continue;
+      }
+      manager.SetCurrentForTesting(models[m]);
+      answer("ok");
+    } else if (command == "quit") {
+      break;
+    } else {
+      answer("unknown command");
+    }
   }
+  if (canned_server) canned_server->Shutdown();
   server.Shutdown();
-
-  // Headline figures for bench/run.sh's table, whose targets are checked against the value. The first
-  // model keeps the names of the earlier bench (absolute P99 against the 5 ms budget, peak rates); every
-  // model gets its two ratio figures (median of the per-round ratios, the targets of issue 16).
-  const ModelFigures& first = figures[0];
-  std::vector<double> rec_p99, empty_p99, rec_rps, empty_rps;
-  for (size_t r = 0; r < first.rec_open.size(); ++r) {
-    rec_p99.push_back(first.rec_open[r].p99_ms);
-    empty_p99.push_back(first.empty_open[r].p99_ms);
-    rec_rps.push_back(first.rec_peak[r].rps);
-    empty_rps.push_back(first.empty_peak[r].rps);
-  }
-  std::printf(
-      "\nfigure: name=recommender_recommend_p99_at_%drps value=%.2f unit=ms target=<5 "
-      "baseline=empty_grpc_call "
-      "baseline_value=%.2f\n",
-      rate, Median(rec_p99), Median(empty_p99));
-  std::printf(
-      "figure: name=recommender_recommend_peak_req_per_s value=%.0f unit=req/s target=- "
-      "baseline=empty_grpc_call baseline_value=%.0f\n",
-      Median(rec_rps), Median(empty_rps));
-  int64_t errors = 0;
-  for (const ModelFigures& f : figures) {
-    std::printf(
-        "figure: name=recommender_%s_p99_over_empty_call_at_%drps value=%.2f unit=x target=<=1.5 baseline=- "
-        "baseline_value=-\n",
-        f.algorithm.c_str(), rate, Median(f.p99_ratio));
-    std::printf(
-        "figure: name=recommender_%s_peak_over_empty_call value=%.2f unit=x target=>=0.8 baseline=- "
-        "baseline_value=-\n",
-        f.algorithm.c_str(), Median(f.peak_ratio));
-    // Process CPU per call at peak, Recommend over the empty call: moves far less with other work on the
-    // box than rates and percentiles do; on a saturated box peak ratio ~ 1 / this.
-    std::printf(
-        "figure: name=recommender_%s_cpu_per_call_over_empty_call value=%.2f unit=x target=- baseline=- "
-        "baseline_value=-\n",
-        f.algorithm.c_str(), Median(f.cpu_ratio));
-    errors += f.rec_errors;
-  }
-  double load_min = 1e9, load_max = 0;
-  for (const ModelFigures& f : figures) {
-    for (double l : f.load) load_min = std::min(load_min, l), load_max = std::max(load_max, l);
-  }
-  std::printf("(1-minute load average during the rounds: %.2f-%.2f on %u cores)\n", load_min, load_max,
-              std::thread::hardware_concurrency());
-  // A failed or empty Recommend answer is a broken service, not a slow one: the run fails.
-  if (errors > 0) {
-    std::fprintf(stderr, "Recommend errors: %lld\n", static_cast<long long>(errors));
-    return 1;
-  }
-  return 0;
+  int status = 0;
+  if (waitpid(generator, &status, 0) != generator) return 1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }

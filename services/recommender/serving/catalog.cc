@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status/macros.h"
 
 namespace marketlens::recommender {
 namespace {
@@ -46,9 +47,21 @@ CatalogSnapshot::CatalogSnapshot(std::vector<CatalogItem> items, std::vector<Pro
   index_.reserve(items_.size());
   std::vector<ItemInfo> infos;
   infos.reserve(items_.size());
+  facts_.resize(items_.size());
+  absl::flat_hash_map<absl::string_view, int32_t> category_ids;
   for (size_t i = 0; i < items_.size(); ++i) {
-    index_.emplace(items_[i].id, static_cast<int32_t>(i));
-    infos.push_back(items_[i].info);
+    const CatalogItem& item = items_[i];
+    index_.emplace(item.id, static_cast<int32_t>(i));
+    infos.push_back(item.info);
+    RuleFacts& f = facts_[i];
+    f.in_stock = item.stock > 0;
+    f.has_margin = item.margin.has_value();
+    f.margin = item.margin.value_or(0);
+    f.has_blocked_regions = !item.blocked_regions.empty();
+    if (!item.info.category.empty()) {
+      f.category =
+          category_ids.emplace(item.info.category, static_cast<int32_t>(category_ids.size())).first->second;
+    }
   }
   content_.Build(infos);
   std::stable_sort(promotions_.begin(), promotions_.end(),
@@ -78,12 +91,11 @@ absl::StatusOr<std::shared_ptr<const CatalogSnapshot>> LoadCatalog(postgres::PgP
       [&](postgres::Tx& tx) -> absl::Status {
         items.clear();
         promotions.clear();
-        auto rows = tx.Exec(
-            "SELECT id, title, category, brand, description, stock, margin, price_cents FROM raw.products "
-            "ORDER BY id");
-        if (!rows.ok()) return rows.status();
+        ASSIGN_OR_RETURN(auto rows, tx.Exec("SELECT id, title, category, brand, description, stock, margin, "
+                                            "price_cents FROM raw.products "
+                                            "ORDER BY id"));
         absl::flat_hash_map<std::string, size_t> index;
-        for (const auto& row : *rows) {
+        for (const auto& row : rows) {
           CatalogItem item;
           item.id = row[0].as<std::string>();
           item.info.title = row[1].as<std::string>();
@@ -96,28 +108,31 @@ absl::StatusOr<std::shared_ptr<const CatalogSnapshot>> LoadCatalog(postgres::PgP
           index[item.id] = items.size();
           items.push_back(std::move(item));
         }
-        auto attributes = tx.Exec(
-            "SELECT p.id, a.key, a.value FROM raw.products p, jsonb_each_text(p.attributes) a "
-            "WHERE jsonb_typeof(p.attributes) = 'object' AND a.value IS NOT NULL AND length(a.value) <= 64");
-        if (!attributes.ok()) return attributes.status();
-        for (const auto& row : *attributes) {
+        ASSIGN_OR_RETURN(
+            auto attributes,
+            tx.Exec("SELECT p.id, a.key, a.value FROM raw.products p, jsonb_each_text(p.attributes) a "
+                    "WHERE jsonb_typeof(p.attributes) = 'object' AND a.value IS NOT NULL AND length(a.value) "
+                    "<= 64"));
+        for (const auto& row : attributes) {
           auto it = index.find(row[0].as<std::string>());
           if (it != index.end()) {
             items[it->second].info.attributes.emplace_back(row[1].as<std::string>(),
                                                            row[2].as<std::string>());
           }
         }
-        auto restrictions = tx.Exec("SELECT item_id, region FROM recsys.item_region_restrictions");
-        if (!restrictions.ok()) return restrictions.status();
-        for (const auto& row : *restrictions) {
+        ASSIGN_OR_RETURN(auto restrictions,
+                         tx.Exec("SELECT item_id, region FROM recsys.item_region_restrictions"));
+        for (const auto& row : restrictions) {
           auto it = index.find(row[0].as<std::string>());
           if (it != index.end()) items[it->second].blocked_regions.insert(row[1].as<std::string>());
         }
-        auto promos = tx.Exec(
-            "SELECT id, item_id, extract(epoch FROM starts_at)::float8, extract(epoch FROM ends_at)::float8, "
-            "surfaces::text, regions::text, slot, label FROM recsys.promotions WHERE ends_at > now()");
-        if (!promos.ok()) return promos.status();
-        for (const auto& row : *promos) {
+        ASSIGN_OR_RETURN(
+            auto promos,
+            tx.Exec(
+                "SELECT id, item_id, extract(epoch FROM starts_at)::float8, extract(epoch FROM "
+                "ends_at)::float8, "
+                "surfaces::text, regions::text, slot, label FROM recsys.promotions WHERE ends_at > now()"));
+        for (const auto& row : promos) {
           Promotion p;
           p.id = row[0].as<std::string>();
           p.item_id = row[1].as<std::string>();

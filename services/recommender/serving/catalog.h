@@ -43,6 +43,16 @@ struct Promotion {
   bool ActiveFor(absl::Time now, absl::string_view surface, absl::string_view region) const;
 };
 
+// What the business rules read of an item, packed (16 bytes) in one array per snapshot: ranking a candidate
+// list then touches this small array instead of a CatalogItem (hundreds of bytes, a cache miss each).
+struct RuleFacts {
+  double margin = 0;
+  int32_t category = -1;  // a per-snapshot id of the category; -1: no category
+  bool has_margin = false;
+  bool in_stock = false;
+  bool has_blocked_regions = false;
+};
+
 class CatalogSnapshot {
  public:
   CatalogSnapshot(std::vector<CatalogItem> items, std::vector<Promotion> promotions, absl::Time loaded_at);
@@ -53,6 +63,8 @@ class CatalogSnapshot {
   const CatalogItem* Find(absl::string_view id) const;
   const CatalogItem& at(int32_t index) const { return items_[index]; }
   int32_t IndexOf(absl::string_view id) const;
+  // Per item (indexes as at()): stock, margin, category id and whether some region is blocked.
+  const RuleFacts& facts(int32_t index) const { return facts_[index]; }
   const std::vector<Promotion>& promotions() const { return promotions_; }
   absl::Time loaded_at() const { return loaded_at_; }
   // Unique per snapshot in this process (memos compare this, not addresses, which can be reused).
@@ -64,6 +76,7 @@ class CatalogSnapshot {
 
  private:
   std::vector<CatalogItem> items_;
+  std::vector<RuleFacts> facts_;
   absl::flat_hash_map<std::string, int32_t> index_;
   std::vector<Promotion> promotions_;
   absl::Time loaded_at_;

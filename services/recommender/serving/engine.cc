@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 #include "services/recommender/algo/neighbors.h"
 #include "services/recommender/data/hygiene.h"
 
@@ -42,6 +43,21 @@ std::string Name(const CatalogSnapshot* catalog, const std::string& id) {
   return catalog != nullptr ? catalog->DisplayName(id) : id;
 }
 
+// CatalogSnapshot::DisplayName of a model item, by its joined catalogue index when there is one.
+const std::string& DisplayNameOf(const ModelBundle& b, const CatalogSnapshot* catalog,
+                                 const std::vector<int32_t>* catalog_index, int32_t item) {
+  if (catalog != nullptr && catalog_index != nullptr) {
+    const int32_t ci = (*catalog_index)[item];
+    if (ci >= 0 && !catalog->at(ci).info.title.empty()) return catalog->at(ci).info.title;
+    if (ci >= 0 || ci == kNotInCatalog) return b.items.Name(item);
+  }
+  if (catalog != nullptr) {
+    if (const CatalogItem* c = catalog->Find(b.items.Name(item)); c != nullptr && !c->info.title.empty())
+      return c->info.title;
+  }
+  return b.items.Name(item);
+}
+
 }  // namespace
 
 struct Engine::History {
@@ -54,6 +70,7 @@ struct Engine::History {
   std::vector<std::string> recent_ids;                  // newest first: session items, then recent feedback
   absl::flat_hash_set<std::string> do_not_show;
   absl::flat_hash_set<std::string> bought;
+  std::shared_ptr<const CatalogJoin> join;  // null without a catalogue
   bool empty() const { return items.items.empty() && recent_ids.empty(); }
 };
 
@@ -116,7 +133,7 @@ Engine::History Engine::BuildHistory(const ServingModel& model, const CatalogSna
     h.training_only = false;
   }
   h.recent_ids.insert(h.recent_ids.begin(), session_recent.begin(), session_recent.end());
-  (void)catalog;
+  h.join = JoinFor(model, catalog);
   return h;
 }
 
@@ -208,13 +225,14 @@ std::vector<Candidate> Engine::PersonalCandidates(const ServingModel& model, con
     c.score = s.score;
     c.source = "personal";  // placeholder: Explain() names the reason and the source of the items kept
     c.model_index = s.item;
+    if (h.join != nullptr) c.catalog_index = h.join->catalog_index[s.item];
     out.push_back(std::move(c));
   }
 
   // Items new since training (in the catalogue, unknown to the model) that resemble recent interests. The
   // content search scans the catalogue, so it is skipped when the catalogue has no such item.
-  if (catalog != nullptr && !catalog->empty() && !h.recent_ids.empty() &&
-      CatalogHasNewItems(model, *catalog)) {
+  if (catalog != nullptr && !catalog->empty() && !h.recent_ids.empty() && h.join != nullptr &&
+      h.join->has_new_items) {
     const double top_score = out.empty() ? 1.0 : std::max(1e-6, out.front().score);
     int seeds = 0;
     absl::flat_hash_set<std::string> added;
@@ -231,6 +249,7 @@ std::vector<Candidate> Engine::PersonalCandidates(const ServingModel& model, con
         c.score = 0.8 * top_score * s.score;
         c.reason = absl::StrCat("new, similar to ", Name(catalog, id));
         c.source = "content";
+        c.catalog_index = s.item;
         out.push_back(std::move(c));
       }
     }
@@ -276,7 +295,8 @@ void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, 
       }
     }
     if (best >= 0) {
-      const std::string name = Name(catalog, b.items.Name(best));
+      const std::string& name =
+          DisplayNameOf(b, catalog, h.join != nullptr ? &h.join->catalog_index : nullptr, best);
       if (h.session.contains(best)) {
         c.reason = absl::StrCat("because you're looking at ", name);
         c.source = "session";
@@ -304,6 +324,7 @@ std::shared_ptr<const std::vector<Candidate>> Engine::PopularCandidates(const Se
   const std::string category = absl::AsciiStrToLower(q.category);
   const std::string key = absl::StrCat(model.version(), "|", category, "|", q.region, "|", part);
   auto compute = [&]() {
+    const std::shared_ptr<const CatalogJoin> join = JoinFor(model, catalog);
     const std::vector<float>* region = q.region.empty() ? nullptr : model.pop_region(q.region);
     const int32_t n = b.num_items();
     std::vector<float> in_category(n, -std::numeric_limits<float>::infinity());
@@ -326,6 +347,8 @@ std::shared_ptr<const std::vector<Candidate>> Engine::PopularCandidates(const Se
     for (const ScoredItem& s : TopN(in_category, pool)) {
       Candidate c;
       c.item_id = b.items.Name(s.item);
+      c.model_index = s.item;
+      if (join != nullptr) c.catalog_index = join->catalog_index[s.item];
       c.score = 10.0 + s.score;  // the requested category first
       c.reason = b.pop_recent[s.item] > 0 ? absl::StrCat("popular in ", category_name, " this week")
                                           : absl::StrCat("popular in ", category_name);
@@ -335,6 +358,8 @@ std::shared_ptr<const std::vector<Candidate>> Engine::PopularCandidates(const Se
     for (const ScoredItem& s : TopN(others, pool)) {
       Candidate c;
       c.item_id = b.items.Name(s.item);
+      c.model_index = s.item;
+      if (join != nullptr) c.catalog_index = join->catalog_index[s.item];
       c.score = s.score;
       const float all = b.pop_all[s.item];
       if (region != nullptr && b.pop_region.at(q.region)[s.item] > 0) {
@@ -356,53 +381,42 @@ std::shared_ptr<const std::vector<Candidate>> Engine::PopularCandidates(const Se
   });
 }
 
-bool Engine::CatalogHasNewItems(const ServingModel& model, const CatalogSnapshot& catalog) const {
-  const std::pair<uint64_t, uint64_t> key(model.instance_id(), catalog.instance_id());
-  absl::MutexLock lock(&new_items_mu_);
-  if (auto it = new_items_.find(key); it != new_items_.end()) return it->second;
-  bool any = false;
-  for (size_t i = 0; i < catalog.size() && !any; ++i) {
-    any = !model.bundle().items.Contains(catalog.at(static_cast<int32_t>(i)).id);
+std::shared_ptr<const Engine::CatalogJoin> Engine::JoinFor(const ServingModel& model,
+                                                           const CatalogSnapshot* catalog) const {
+  if (catalog == nullptr) return nullptr;
+  const std::pair<uint64_t, uint64_t> key(model.instance_id(), catalog->instance_id());
+  {
+    absl::MutexLock lock(&joins_mu_);
+    if (auto it = joins_.find(key); it != joins_.end()) return it->second;
   }
-  if (new_items_.size() >= 16) new_items_.clear();  // old snapshots: keeps it bounded
-  new_items_[key] = any;
-  return any;
-}
-
-std::shared_ptr<const std::vector<Candidate>> Engine::MemoLookup(const ServingModel& model,
-                                                                 const CatalogSnapshot* catalog,
-                                                                 const std::string& key) const {
-  const uint64_t catalog_id = catalog != nullptr ? catalog->instance_id() : 0;
-  absl::MutexLock lock(&memo_mu_);
-  if (memo_model_ != model.instance_id() || memo_catalog_ != catalog_id) return nullptr;
-  auto it = memo_.find(key);
-  return it == memo_.end() ? nullptr : it->second;
+  auto join = std::make_shared<CatalogJoin>();
+  const ModelBundle& b = model.bundle();
+  join->catalog_index.resize(b.num_items());
+  for (int32_t i = 0; i < b.num_items(); ++i) {
+    const int32_t ci = catalog->IndexOf(b.items.Name(i));
+    join->catalog_index[i] = ci >= 0 ? ci : kNotInCatalog;
+  }
+  for (size_t i = 0; i < catalog->size() && !join->has_new_items; ++i) {
+    join->has_new_items = !b.items.Contains(catalog->at(static_cast<int32_t>(i)).id);
+  }
+  absl::MutexLock lock(&joins_mu_);
+  if (joins_.size() >= 16) joins_.clear();  // old snapshots: keeps it bounded
+  return joins_.emplace(key, std::move(join)).first->second;
 }
 
 std::shared_ptr<const std::vector<Candidate>> Engine::Memoized(
     const ServingModel& model, const CatalogSnapshot* catalog, const std::string& key,
     const std::function<std::vector<Candidate>()>& compute) const {
-  if (auto hit = MemoLookup(model, catalog, key)) return hit;
-  auto computed = std::make_shared<const std::vector<Candidate>>(compute());
-  const uint64_t catalog_id = catalog != nullptr ? catalog->instance_id() : 0;
-  absl::MutexLock lock(&memo_mu_);
-  if (memo_model_ != model.instance_id() || memo_catalog_ != catalog_id || memo_.size() >= 4096) {
-    // A new model or catalogue snapshot (or too many contexts): start over.
-    memo_.clear();
-    memo_model_ = model.instance_id();
-    memo_catalog_ = catalog_id;
-  }
-  memo_[key] = computed;
-  return computed;
+  return memo_.GetOrCompute(model.instance_id(), catalog != nullptr ? catalog->instance_id() : 0, key,
+                            compute);
 }
 
 absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, const CatalogSnapshot* catalog,
                                                    const RecommendQuery& q) const {
-  absl::StatusOr<int> n = CheckN(q.n);
-  if (!n.ok()) return n.status();
+  ASSIGN_OR_RETURN(int n, CheckN(q.n));
   RecommendOutcome outcome;
   RuleContext context{
-      .catalog = catalog, .region = q.region, .surface = q.surface, .now = absl::Now(), .n = *n};
+      .catalog = catalog, .region = q.region, .surface = q.surface, .now = absl::Now(), .n = n};
   absl::flat_hash_set<std::string> session(q.session_items.begin(), q.session_items.end());
   context.exclude = &session;
   if (model == nullptr) {
@@ -429,7 +443,7 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
   context.do_not_show = &h.do_not_show;
   context.bought = &h.bought;
   std::vector<Candidate> candidates;
-  const int pool = std::min(options_.candidate_pool, std::max(4 * *n, 40));
+  const int pool = std::min(options_.candidate_pool, std::max(4 * n, 40));
   if (!h.empty()) {
     candidates = PersonalCandidates(*model, catalog, h, pool);
     outcome.path = (h.user < 0 && !h.has_overlay && !q.session_items.empty()) ? "session" : "personal";
@@ -437,25 +451,28 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
     outcome.path = "popular";
   }
   outcome.items = ApplyBusinessRules(std::move(candidates), context, options_.rules);
-  if (static_cast<int>(outcome.items.size()) < *n) {
+  if (static_cast<int>(outcome.items.size()) < n) {
     // Not enough personal candidates survived the rules (or none: cold start): top up with what is popular
     // in context, below every personal item. The rules see the head of the popular list first, more only
     // when too much of it is filtered out.
+    // The memoised popular list is shared: the rules rank it by reference and copy out only the kept items.
     std::shared_ptr<const std::vector<Candidate>> popular = PopularCandidates(*model, catalog, q);
     absl::flat_hash_set<std::string> have;
     for (const Candidate& c : outcome.items) have.insert(c.item_id);
     const double floor = outcome.items.empty() ? 0.0 : outcome.items.back().score;
-    const std::vector<Candidate> personal = outcome.items;
+    const std::vector<Candidate> personal = std::move(outcome.items);
+    std::vector<CandidateRef> merged;
     for (size_t take = static_cast<size_t>(pool);; take *= 4) {
-      std::vector<Candidate> merged = personal;
+      merged.clear();
+      merged.reserve(personal.size() + std::min(take, popular->size()));
+      for (const Candidate& c : personal) merged.push_back({&c, c.score});
       for (size_t k = 0; k < std::min(take, popular->size()); ++k) {
         const Candidate& c = (*popular)[k];
-        if (have.contains(c.item_id)) continue;
-        merged.push_back(c);
-        if (!personal.empty()) merged.back().score = floor - 1.0 - 1e-3 * merged.size();
+        if (!have.empty() && have.contains(c.item_id)) continue;
+        merged.push_back({&c, personal.empty() ? c.score : floor - 1.0 - 1e-3 * (merged.size() + 1)});
       }
-      outcome.items = ApplyBusinessRules(std::move(merged), context, options_.rules);
-      if (static_cast<int>(outcome.items.size()) >= *n || take >= popular->size()) break;
+      outcome.items = ApplyBusinessRules(absl::MakeConstSpan(merged), context, options_.rules);
+      if (static_cast<int>(outcome.items.size()) >= n || take >= popular->size()) break;
     }
   }
   Explain(*model, catalog, h, outcome.items);
@@ -465,8 +482,7 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
 absl::StatusOr<std::vector<Candidate>> Engine::SimilarItems(const ServingModel* model,
                                                             const CatalogSnapshot* catalog,
                                                             const std::string& item_id, int n_in) const {
-  absl::StatusOr<int> n = CheckN(n_in);
-  if (!n.ok()) return n.status();
+  ASSIGN_OR_RETURN(int n, CheckN(n_in));
   if (item_id.empty()) return absl::InvalidArgumentError("item_id is required");
   const int32_t i = model != nullptr ? model->bundle().items.Find(item_id) : -1;
   const int32_t ci = catalog != nullptr ? catalog->IndexOf(item_id) : -1;
@@ -478,9 +494,11 @@ absl::StatusOr<std::vector<Candidate>> Engine::SimilarItems(const ServingModel* 
       const ModelBundle& b = model->bundle();
       auto idx = b.item_neighbors.RowIndices(i);
       auto sim = b.item_neighbors.RowValues(i);
+      const std::shared_ptr<const CatalogJoin> join = JoinFor(*model, catalog);
       for (size_t m = 0; m < idx.size(); ++m) {
         out.push_back({b.items.Name(idx[m]), sim[m],
-                       absl::StrCat("shoppers who liked ", name, " also liked this"), "item_knn"});
+                       absl::StrCat("shoppers who liked ", name, " also liked this"), "item_knn", idx[m],
+                       join != nullptr ? join->catalog_index[idx[m]] : -1});
       }
     }
     if (ci >= 0 && static_cast<int>(out.size()) < 2 * options_.max_n) {
@@ -491,27 +509,32 @@ absl::StatusOr<std::vector<Candidate>> Engine::SimilarItems(const ServingModel* 
            catalog->content().Similar(catalog->content().vector(ci), 2 * options_.max_n, ci)) {
         const std::string& id = catalog->at(s.item).id;
         if (have.contains(id)) continue;
-        out.push_back({id, scale * s.score, absl::StrCat("similar to ", name), "content"});
+        out.push_back({id, scale * s.score, absl::StrCat("similar to ", name), "content",
+                       model != nullptr ? model->bundle().items.Find(id) : -1, s.item});
       }
     }
     return out;
   };
   const std::string key = absl::StrCat(model != nullptr ? model->version() : "none", "|", item_id);
-  std::vector<Candidate> candidates =
-      cache_ != nullptr ? cache_->GetOrCompute("similar", key, compute) : compute();
+  // In process first (the list is a pure function of the snapshots), then Redis (shared by the replicas).
+  std::shared_ptr<const std::vector<Candidate>> candidates = similar_memo_.GetOrCompute(
+      model != nullptr ? model->instance_id() : 0, catalog != nullptr ? catalog->instance_id() : 0, key,
+      [&] { return cache_ != nullptr ? cache_->GetOrCompute("similar", key, compute) : compute(); });
   absl::flat_hash_set<std::string> exclude = {item_id};
   RuleContext context{
-      .catalog = catalog, .now = absl::Now(), .exclude = &exclude, .n = *n, .diversity = false};
+      .catalog = catalog, .now = absl::Now(), .exclude = &exclude, .n = n, .diversity = false};
   RuleConfig rules = options_.rules;
   rules.insert_promotions = false;
-  return ApplyBusinessRules(std::move(candidates), context, rules);
+  std::vector<CandidateRef> refs;
+  refs.reserve(candidates->size());
+  for (const Candidate& c : *candidates) refs.push_back({&c, c.score});
+  return ApplyBusinessRules(absl::MakeConstSpan(refs), context, rules);
 }
 
 absl::StatusOr<std::vector<Candidate>> Engine::FrequentlyBoughtTogether(
     const ServingModel* model, const CatalogSnapshot* catalog, const std::vector<std::string>& item_ids,
     int n_in) const {
-  absl::StatusOr<int> n = CheckN(n_in);
-  if (!n.ok()) return n.status();
+  ASSIGN_OR_RETURN(int n, CheckN(n_in));
   if (item_ids.empty()) return absl::InvalidArgumentError("item_ids must not be empty");
   if (static_cast<int>(item_ids.size()) > options_.max_input_items) {
     return absl::InvalidArgumentError(absl::StrCat("at most ", options_.max_input_items, " item_ids"));
@@ -555,7 +578,7 @@ absl::StatusOr<std::vector<Candidate>> Engine::FrequentlyBoughtTogether(
   }
   absl::flat_hash_set<std::string> exclude(item_ids.begin(), item_ids.end());
   RuleContext context{
-      .catalog = catalog, .now = absl::Now(), .exclude = &exclude, .n = *n, .diversity = false};
+      .catalog = catalog, .now = absl::Now(), .exclude = &exclude, .n = n, .diversity = false};
   RuleConfig rules = options_.rules;
   rules.insert_promotions = false;
   return ApplyBusinessRules(std::move(candidates), context, rules);

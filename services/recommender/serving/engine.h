@@ -33,6 +33,7 @@
 #include "services/recommender/serving/online_state.h"
 #include "services/recommender/serving/rules.h"
 #include "services/recommender/serving/serving_model.h"
+#include "services/recommender/serving/snapshot_memo.h"
 
 namespace marketlens::recommender {
 
@@ -103,14 +104,16 @@ class Engine {
   ItemKind KindOf(const ServingModel& model, const History& h, int32_t item) const;
   // In-process memo of context lists per (model, catalogue) snapshot, in front of the Redis hot lists:
   // the same few hundred contexts are asked for all day.
-  std::shared_ptr<const std::vector<Candidate>> MemoLookup(const ServingModel& model,
-                                                           const CatalogSnapshot* catalog,
-                                                           const std::string& key) const;
   std::shared_ptr<const std::vector<Candidate>> Memoized(
       const ServingModel& model, const CatalogSnapshot* catalog, const std::string& key,
       const std::function<std::vector<Candidate>()>& compute) const;
-  // Whether the catalogue has items the model does not know (new since training), per snapshot pair.
-  bool CatalogHasNewItems(const ServingModel& model, const CatalogSnapshot& catalog) const;
+  // How the model's items map into a catalogue snapshot, computed once per snapshot pair (null without a
+  // catalogue): candidates carry catalogue indexes, so the rules and the response do not hash ids.
+  struct CatalogJoin {
+    std::vector<int32_t> catalog_index;  // per model item: its index in the catalogue, or kNotInCatalog
+    bool has_new_items = false;  // the catalogue has items the model does not know (new since training)
+  };
+  std::shared_ptr<const CatalogJoin> JoinFor(const ServingModel& model, const CatalogSnapshot* catalog) const;
   std::shared_ptr<const std::vector<Candidate>> PopularCandidates(const ServingModel& model,
                                                                   const CatalogSnapshot* catalog,
                                                                   const RecommendQuery& q) const;
@@ -127,14 +130,14 @@ class Engine {
   };
   mutable std::array<PoolMemoShard, 16> pool_memo_;
 
-  mutable absl::Mutex new_items_mu_;
-  mutable absl::flat_hash_map<std::pair<uint64_t, uint64_t>, bool> new_items_ ABSL_GUARDED_BY(new_items_mu_);
+  mutable absl::Mutex joins_mu_;
+  mutable absl::flat_hash_map<std::pair<uint64_t, uint64_t>, std::shared_ptr<const CatalogJoin>> joins_
+      ABSL_GUARDED_BY(joins_mu_);
 
-  mutable absl::Mutex memo_mu_;
-  mutable uint64_t memo_model_ ABSL_GUARDED_BY(memo_mu_) = 0;    // ServingModel::instance_id()
-  mutable uint64_t memo_catalog_ ABSL_GUARDED_BY(memo_mu_) = 0;  // CatalogSnapshot::instance_id(), 0: none
-  mutable absl::flat_hash_map<std::string, std::shared_ptr<const std::vector<Candidate>>> memo_
-      ABSL_GUARDED_BY(memo_mu_);
+  // Popular-in-context lists, and SimilarItems lists (a pure function of the snapshot pair and the item:
+  // a warm replica answers them without Redis), each for the current snapshot pair.
+  mutable SnapshotMemo memo_{4096};
+  mutable SnapshotMemo similar_memo_{16384};
 };
 
 }  // namespace marketlens::recommender

@@ -4,14 +4,16 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/recommender/bundle/trainer.h"
-#include "services/recommender/serving/test_world.h"
+#include "services/recommender/serving/serving_fixture.h"
 
 namespace marketlens::recommender {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::testing::HasSubstr;
 using testing::World;
 
@@ -38,7 +40,7 @@ TEST_F(EngineTest, KnownUserGetsTheirClusterWithReasons) {
   for (int cluster = 0; cluster < 5; ++cluster) {
     const std::string user = World().UserInCluster(cluster);
     auto r = Recommend({.user_id = user, .n = 10});
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
     EXPECT_EQ(r->path, "personal");
     ASSERT_EQ(r->items.size(), 10u);
     EXPECT_GE(InCluster(r->items, cluster), 8) << user;
@@ -56,7 +58,7 @@ TEST_F(EngineTest, KnownUserGetsTheirClusterWithReasons) {
 
 TEST_F(EngineTest, SessionItemsDriveAnonymousRecommendations) {
   auto r = Recommend({.n = 8, .session_items = {"i3", "i8"}});  // cluster 3
-  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->path, "session");
   EXPECT_GE(InCluster(r->items, 3), 7);
   EXPECT_THAT(r->items[0].reason, HasSubstr("because you're looking at "));
@@ -75,16 +77,16 @@ TEST_F(EngineTest, TwoTowerModelServesKnownAndFoldedInShoppers) {
   config.evaluate = false;
   config.threads = 2;
   auto trained = TrainBundle({.log = &World().data.log, .catalog = &World().data.catalog}, config);
-  ASSERT_TRUE(trained.ok()) << trained.status();
+  ASSERT_THAT(trained, IsOk());
   auto model = ServingModel::Create(std::move(trained->bundle));
-  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_THAT(model, IsOk());
   ASSERT_NE((*model)->als(), nullptr);
   EXPECT_TRUE((*model)->als()->options().mean_fold_in);
   int in_cluster = 0, total = 0;
   for (int cluster = 0; cluster < 5; ++cluster) {
     const std::string user = World().UserInCluster(cluster);
     auto r = engine_->Recommend(model->get(), catalog_.get(), {.user_id = user, .n = 10});
-    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r, IsOk());
     EXPECT_EQ(r->path, "personal");
     in_cluster += InCluster(r->items, cluster);
     total += static_cast<int>(r->items.size());
@@ -104,32 +106,32 @@ TEST_F(EngineTest, TwoTowerModelServesKnownAndFoldedInShoppers) {
 
 TEST_F(EngineTest, UnknownUserGetsPopularInContext) {
   auto plain = Recommend({.user_id = "stranger", .n = 5});
-  ASSERT_TRUE(plain.ok());
+  ASSERT_THAT(plain, IsOk());
   EXPECT_EQ(plain->path, "popular");
   EXPECT_EQ(plain->items.size(), 5u);
   for (const Candidate& c : plain->items) EXPECT_THAT(c.reason, HasSubstr("popular"));
 
   auto kitchen = Recommend({.user_id = "stranger", .n = 5, .category = "CAT2"});  // case-insensitive
-  ASSERT_TRUE(kitchen.ok());
+  ASSERT_THAT(kitchen, IsOk());
   EXPECT_EQ(InCluster(kitchen->items, 2), 5);
   EXPECT_THAT(kitchen->items[0].reason, HasSubstr("popular in cat2"));
 
   auto de = Recommend({.n = 5, .region = "DE"});
-  ASSERT_TRUE(de.ok());
+  ASSERT_THAT(de, IsOk());
   EXPECT_EQ(de->items[0].reason, "popular in DE");
 }
 
 TEST_F(EngineTest, FeedbackChangesTheNextAnswer) {
   const std::string user = World().UserInCluster(0);
   auto before = Recommend({.user_id = user, .n = 10});
-  ASSERT_TRUE(before.ok());
+  ASSERT_THAT(before, IsOk());
   ASSERT_GE(InCluster(before->items, 0), 8);
   // They buy a run of cluster-4 items: their next list moves towards cluster 4.
   for (const char* item : {"i4", "i9", "i14", "i19", "i24", "i29"}) {
     online_.Record(user, item, EventType::kPurchase, 2000000000);
   }
   auto after = Recommend({.user_id = user, .n = 10});
-  ASSERT_TRUE(after.ok());
+  ASSERT_THAT(after, IsOk());
   EXPECT_GT(InCluster(after->items, 4), InCluster(before->items, 4) + 2);
   for (const Candidate& c : after->items) EXPECT_NE(c.item_id, "i4");  // bought: not recommended again
   // "Do not show" removes the top item at once.
@@ -143,7 +145,7 @@ TEST_F(EngineTest, ForgottenUsersAreStrangers) {
   const std::string user = World().UserInCluster(1);
   online_.Forget(user);
   auto r = Recommend({.user_id = user, .n = 5});
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->path, "popular");
 }
 
@@ -151,7 +153,7 @@ TEST_F(EngineTest, BusinessRulesApply) {
   testing::TestWorld world = World();  // copy, to edit the catalogue
   const std::string user = World().UserInCluster(2);
   auto base = engine_->Recommend(world.model.get(), world.MakeCatalog().get(), {.user_id = user, .n = 5});
-  ASSERT_TRUE(base.ok());
+  ASSERT_THAT(base, IsOk());
   const std::string first = base->items[0].item_id;
   for (auto& item : world.items) {
     if (item.id == first) item.stock = 0;
@@ -162,20 +164,20 @@ TEST_F(EngineTest, BusinessRulesApply) {
   // Diversity cap: 2 per category -> at most 2 of cluster 2 in 5 (enough others to fill).
   Engine capped(EngineOptions{.rules = {.max_per_category = 2}}, &online_, nullptr);
   auto diverse = capped.Recommend(world.model.get(), world.MakeCatalog().get(), {.user_id = user, .n = 5});
-  ASSERT_TRUE(diverse.ok());
+  ASSERT_THAT(diverse, IsOk());
   EXPECT_EQ(diverse->items.size(), 5u);
   EXPECT_LE(InCluster(diverse->items, 2), 2);
 }
 
 TEST_F(EngineTest, NewItemsAreFoundByContent) {
   auto similar = engine_->SimilarItems(World().model.get(), catalog_.get(), "new1", 5);
-  ASSERT_TRUE(similar.ok()) << similar.status();
+  ASSERT_THAT(similar, IsOk());
   ASSERT_EQ(similar->size(), 5u);
   EXPECT_EQ(InCluster(*similar, 2), 5);
   EXPECT_THAT((*similar)[0].reason, HasSubstr("similar to brand new"));
   // A shopper looking at cluster-2 items is offered the new one.
   auto r = Recommend({.n = 30, .session_items = {"i2", "i7"}});
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   bool found = false;
   for (const Candidate& c : r->items) {
     if (c.item_id == "new1") {
@@ -189,11 +191,11 @@ TEST_F(EngineTest, NewItemsAreFoundByContent) {
 
 TEST_F(EngineTest, SimilarItemsAndFrequentlyBoughtTogether) {
   auto similar = engine_->SimilarItems(World().model.get(), catalog_.get(), "i1", 5);
-  ASSERT_TRUE(similar.ok());
+  ASSERT_THAT(similar, IsOk());
   EXPECT_GE(InCluster(*similar, 1), 4);
   for (const Candidate& c : *similar) EXPECT_NE(c.item_id, "i1");
   auto fbt = engine_->FrequentlyBoughtTogether(World().model.get(), catalog_.get(), {"i1", "i6"}, 5);
-  ASSERT_TRUE(fbt.ok()) << fbt.status();
+  ASSERT_THAT(fbt, IsOk());
   ASSERT_FALSE(fbt->empty());
   EXPECT_THAT((*fbt)[0].reason, HasSubstr("bought together with"));
   for (const Candidate& c : *fbt) EXPECT_TRUE(c.item_id != "i1" && c.item_id != "i6");
@@ -203,7 +205,7 @@ TEST_F(EngineTest, RerankPutsTheShoppersTasteFirst) {
   const std::string user = World().UserInCluster(3);
   std::vector<std::string> results = {"i0", "i1", "i2", "unknown-x", "i3", "i4", "i8"};
   auto r = engine_->Rerank(World().model.get(), catalog_.get(), user, results);
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->size(), results.size());  // nothing dropped
   EXPECT_EQ(World().Cluster((*r)[0].item_id), 3);
   EXPECT_EQ(World().Cluster((*r)[1].item_id), 3);
@@ -228,7 +230,7 @@ TEST_F(EngineTest, ClearErrors) {
 
 TEST_F(EngineTest, WithoutAModelTheCatalogueAnswers) {
   auto r = engine_->Recommend(nullptr, catalog_.get(), {.user_id = "u1", .n = 3, .category = "cat4"});
-  ASSERT_TRUE(r.ok());
+  ASSERT_THAT(r, IsOk());
   ASSERT_EQ(r->items.size(), 3u);
   EXPECT_EQ(InCluster(r->items, 4), 3);
   EXPECT_THAT(r->items[0].reason, HasSubstr("new in cat4"));

@@ -2,6 +2,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/macros.h"
 #include "nlohmann/json.hpp"
 
 namespace marketlens::recommender {
@@ -50,33 +51,30 @@ absl::StatusOr<std::vector<ExperimentRow>> ReadRows(Tx& tx, const pqxx::result& 
   }
   if (out.empty()) return out;
   const std::string ids_json = StringsJson(ids);
-  auto variants = tx.Exec(
-      "SELECT e.id, v->>'name', coalesce((v->>'weight')::float8, 1), coalesce(v->>'model_version', '') "
-      "FROM recsys.experiments e, jsonb_array_elements(e.variants) WITH ORDINALITY AS t(v, ord) "
-      "WHERE e.id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY e.id, ord",
-      ids_json);
-  if (!variants.ok()) return variants.status();
-  for (const auto& r : *variants) {
+  ASSIGN_OR_RETURN(
+      auto variants,
+      tx.Exec(
+          "SELECT e.id, v->>'name', coalesce((v->>'weight')::float8, 1), coalesce(v->>'model_version', '') "
+          "FROM recsys.experiments e, jsonb_array_elements(e.variants) WITH ORDINALITY AS t(v, ord) "
+          "WHERE e.id IN (SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY e.id, ord",
+          ids_json));
+  for (const auto& r : variants) {
     out[index[r[0].as<std::string>()]].spec.variants.push_back(
         {r[1].is_null() ? "" : r[1].as<std::string>(), r[2].as<double>(), r[3].as<std::string>()});
   }
-  auto surfaces = tx.Exec(
-      "SELECT e.id, s FROM recsys.experiments e, unnest(e.surfaces) AS s "
-      "WHERE e.id IN (SELECT jsonb_array_elements_text($1::jsonb))",
-      ids_json);
-  if (!surfaces.ok()) return surfaces.status();
-  for (const auto& r : *surfaces)
+  ASSIGN_OR_RETURN(auto surfaces, tx.Exec("SELECT e.id, s FROM recsys.experiments e, unnest(e.surfaces) AS s "
+                                          "WHERE e.id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+                                          ids_json));
+  for (const auto& r : surfaces)
     out[index[r[0].as<std::string>()]].spec.surfaces.push_back(r[1].as<std::string>());
   return out;
 }
 
 absl::StatusOr<ExperimentRow> GetIn(Tx& tx, const std::string& id) {
-  auto rows = tx.Exec(absl::StrCat(kSelect, " WHERE id = $1"), id);
-  if (!rows.ok()) return rows.status();
-  auto read = ReadRows(tx, *rows);
-  if (!read.ok()) return read.status();
-  if (read->empty()) return absl::NotFoundError(absl::StrCat("unknown experiment `", id, "`"));
-  return (*read)[0];
+  ASSIGN_OR_RETURN(auto rows, tx.Exec(absl::StrCat(kSelect, " WHERE id = $1"), id));
+  ASSIGN_OR_RETURN(auto read, ReadRows(tx, rows));
+  if (read.empty()) return absl::NotFoundError(absl::StrCat("unknown experiment `", id, "`"));
+  return read[0];
 }
 
 }  // namespace
@@ -88,20 +86,21 @@ absl::StatusOr<ExperimentRow> ExperimentStore::Create(ExperimentRow row) {
   if (row.state != "draft" && row.state != "running") {
     return absl::InvalidArgumentError("a new experiment is `draft` or `running`");
   }
-  if (absl::Status s = row.spec.Validate(); !s.ok()) return s;
+  RETURN_IF_ERROR(row.spec.Validate());
   ExperimentRow out;
   absl::Status s = pool_->Transact([&](Tx& tx) -> absl::Status {
-    auto r = tx.Exec(
-        "INSERT INTO recsys.experiments (id, name, description, variants, state, salt, traffic, surfaces, "
-        "started_at) "
-        "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), "
-        "CASE WHEN $5 = 'running' THEN now() END)",
-        row.spec.id, row.name, row.description, VariantsJson(row.spec.variants), row.state, row.spec.salt,
-        row.spec.traffic, StringsJson(row.spec.surfaces));
-    if (!r.ok()) return r.status();
-    auto got = GetIn(tx, row.spec.id);
-    if (!got.ok()) return got.status();
-    out = *std::move(got);
+    ASSIGN_OR_RETURN(
+        auto r,
+        tx.Exec(
+            "INSERT INTO recsys.experiments (id, name, description, variants, state, salt, traffic, "
+            "surfaces, "
+            "started_at) "
+            "VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), "
+            "CASE WHEN $5 = 'running' THEN now() END)",
+            row.spec.id, row.name, row.description, VariantsJson(row.spec.variants), row.state, row.spec.salt,
+            row.spec.traffic, StringsJson(row.spec.surfaces)));
+    ASSIGN_OR_RETURN(auto got, GetIn(tx, row.spec.id));
+    out = std::move(got);
     return absl::OkStatus();
   });
   if (s.code() == absl::StatusCode::kAlreadyExists) {
@@ -113,31 +112,26 @@ absl::StatusOr<ExperimentRow> ExperimentStore::Create(ExperimentRow row) {
 
 absl::StatusOr<std::vector<ExperimentRow>> ExperimentStore::List() {
   std::vector<ExperimentRow> out;
-  absl::Status s = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
-        auto rows = tx.Exec(absl::StrCat(kSelect, " ORDER BY created_at, id"));
-        if (!rows.ok()) return rows.status();
-        auto read = ReadRows(tx, *rows);
-        if (!read.ok()) return read.status();
-        out = *std::move(read);
+        ASSIGN_OR_RETURN(auto rows, tx.Exec(absl::StrCat(kSelect, " ORDER BY created_at, id")));
+        ASSIGN_OR_RETURN(auto read, ReadRows(tx, rows));
+        out = std::move(read);
         return absl::OkStatus();
       },
-      {.read_only = true});
-  if (!s.ok()) return s;
+      {.read_only = true}));
   return out;
 }
 
 absl::StatusOr<ExperimentRow> ExperimentStore::Get(const std::string& id) {
   ExperimentRow out;
-  absl::Status s = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
-        auto got = GetIn(tx, id);
-        if (!got.ok()) return got.status();
-        out = *std::move(got);
+        ASSIGN_OR_RETURN(auto got, GetIn(tx, id));
+        out = std::move(got);
         return absl::OkStatus();
       },
-      {.read_only = true});
-  if (!s.ok()) return s;
+      {.read_only = true}));
   return out;
 }
 
@@ -148,25 +142,24 @@ absl::StatusOr<ExperimentRow> ExperimentStore::SetState(const std::string& id, c
   }
   ExperimentRow out;
   absl::Status s = pool_->Transact([&](Tx& tx) -> absl::Status {
-    auto current = tx.Exec("SELECT state FROM recsys.experiments WHERE id = $1 FOR UPDATE", id);
-    if (!current.ok()) return current.status();
-    if (current->empty()) return absl::NotFoundError(absl::StrCat("unknown experiment `", id, "`"));
-    const std::string from = (*current)[0][0].as<std::string>();
+    ASSIGN_OR_RETURN(auto current,
+                     tx.Exec("SELECT state FROM recsys.experiments WHERE id = $1 FOR UPDATE", id));
+    if (current.empty()) return absl::NotFoundError(absl::StrCat("unknown experiment `", id, "`"));
+    const std::string from = current[0][0].as<std::string>();
     if (from != state) {
       if (from == "stopped" || (from == "running" && state == "running")) {
         return absl::FailedPreconditionError(
             absl::StrCat("experiment `", id, "` is ", from, "; it cannot become ", state));
       }
-      auto r = tx.Exec(
-          "UPDATE recsys.experiments SET state = $2, "
-          "started_at = CASE WHEN $2 = 'running' THEN now() ELSE started_at END, "
-          "stopped_at = CASE WHEN $2 = 'stopped' THEN now() ELSE stopped_at END WHERE id = $1",
-          id, state);
-      if (!r.ok()) return r.status();
+      ASSIGN_OR_RETURN(
+          auto r,
+          tx.Exec("UPDATE recsys.experiments SET state = $2, "
+                  "started_at = CASE WHEN $2 = 'running' THEN now() ELSE started_at END, "
+                  "stopped_at = CASE WHEN $2 = 'stopped' THEN now() ELSE stopped_at END WHERE id = $1",
+                  id, state));
     }
-    auto got = GetIn(tx, id);
-    if (!got.ok()) return got.status();
-    out = *std::move(got);
+    ASSIGN_OR_RETURN(auto got, GetIn(tx, id));
+    out = std::move(got);
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
@@ -175,20 +168,17 @@ absl::StatusOr<ExperimentRow> ExperimentStore::SetState(const std::string& id, c
 
 absl::StatusOr<std::vector<ExperimentSpec>> ExperimentStore::Running() {
   std::vector<ExperimentSpec> out;
-  absl::Status s = pool_->Transact(
+  RETURN_IF_ERROR(pool_->Transact(
       [&](Tx& tx) -> absl::Status {
         out.clear();
-        auto rows = tx.Exec(absl::StrCat(kSelect, " WHERE state = 'running' ORDER BY id"));
-        if (!rows.ok()) return rows.status();
-        auto read = ReadRows(tx, *rows);
-        if (!read.ok()) return read.status();
-        for (auto& r : *read) {
+        ASSIGN_OR_RETURN(auto rows, tx.Exec(absl::StrCat(kSelect, " WHERE state = 'running' ORDER BY id")));
+        ASSIGN_OR_RETURN(auto read, ReadRows(tx, rows));
+        for (auto& r : read) {
           if (r.spec.Validate().ok()) out.push_back(std::move(r.spec));
         }
         return absl::OkStatus();
       },
-      {.read_only = true, .timeout = absl::Seconds(5)});
-  if (!s.ok()) return s;
+      {.read_only = true, .timeout = absl::Seconds(5)}));
   return out;
 }
 
@@ -196,39 +186,44 @@ absl::StatusOr<std::vector<VariantCounts>> ExperimentStore::Counts(const std::st
   std::vector<VariantCounts> out;
   absl::Status s = pool_->Transact(
       [&](Tx& tx) -> absl::Status {
-        auto row = GetIn(tx, id);
-        if (!row.ok()) return row.status();
+        ASSIGN_OR_RETURN(auto row, GetIn(tx, id));
         out.clear();
         absl::flat_hash_map<std::string, size_t> index;
-        for (const auto& v : row->spec.variants) {
+        for (const auto& v : row.spec.variants) {
           index[v.name] = out.size();
           out.push_back({.name = v.name, .model_version = v.model_version});
         }
-        auto users = tx.Exec(
-            "SELECT variant, count(*) FROM recsys.assignments WHERE experiment_id = $1 GROUP BY variant", id);
-        if (!users.ok()) return users.status();
-        for (const auto& r : *users) {
+        ASSIGN_OR_RETURN(
+            auto users,
+            tx.Exec(
+                "SELECT variant, count(*) FROM recsys.assignments WHERE experiment_id = $1 GROUP BY variant",
+                id));
+        for (const auto& r : users) {
           if (auto it = index.find(r[0].as<std::string>()); it != index.end())
             out[it->second].users = r[1].as<int64_t>();
         }
-        auto shown = tx.Exec(
-            "SELECT variant, count(*) FROM recsys.exposures WHERE experiment_id = $1 GROUP BY variant", id);
-        if (!shown.ok()) return shown.status();
-        for (const auto& r : *shown) {
+        ASSIGN_OR_RETURN(
+            auto shown,
+            tx.Exec(
+                "SELECT variant, count(*) FROM recsys.exposures WHERE experiment_id = $1 GROUP BY variant",
+                id));
+        for (const auto& r : shown) {
           if (auto it = index.find(r[0].as<std::string>()); it != index.end())
             out[it->second].impressions = r[1].as<int64_t>();
         }
         // Conversions count only users assigned to the variant (events carrying a stale variant are ignored).
-        auto events = tx.Exec(
-            "SELECT e.variant, count(*) FILTER (WHERE e.event = 'click'), count(*) FILTER (WHERE e.event = "
-            "'purchase'), "
-            "count(DISTINCT e.user_id) FILTER (WHERE e.event = 'purchase') "
-            "FROM recsys.events e JOIN recsys.assignments a "
-            "ON a.experiment_id = e.experiment_id AND a.user_id = e.user_id AND a.variant = e.variant "
-            "WHERE e.experiment_id = $1 GROUP BY e.variant",
-            id);
-        if (!events.ok()) return events.status();
-        for (const auto& r : *events) {
+        ASSIGN_OR_RETURN(
+            auto events,
+            tx.Exec(
+                "SELECT e.variant, count(*) FILTER (WHERE e.event = 'click'), count(*) FILTER (WHERE e.event "
+                "= "
+                "'purchase'), "
+                "count(DISTINCT e.user_id) FILTER (WHERE e.event = 'purchase') "
+                "FROM recsys.events e JOIN recsys.assignments a "
+                "ON a.experiment_id = e.experiment_id AND a.user_id = e.user_id AND a.variant = e.variant "
+                "WHERE e.experiment_id = $1 GROUP BY e.variant",
+                id));
+        for (const auto& r : events) {
           if (auto it = index.find(r[0].as<std::string>()); it != index.end()) {
             out[it->second].clicks = r[1].as<int64_t>();
             out[it->second].purchases = r[2].as<int64_t>();

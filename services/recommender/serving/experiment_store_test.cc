@@ -1,6 +1,7 @@
 #include "services/recommender/serving/experiment_store.h"
 
 #include "common/testing/migrated_database.h"
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/recommender/serving/service.h"
@@ -11,6 +12,7 @@ namespace {
 using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 using ::marketlens::testing::SharedPostgresServer;
 
+using ::marketlens::testing::IsOk;
 using ::testing::HasSubstr;
 
 ExperimentRow Row(const std::string& id) {
@@ -27,7 +29,7 @@ TEST(ExperimentStoreTest, CreateListAndStates) {
   ASSERT_NE(pool, nullptr);
   ExperimentStore store(pool.get());
   auto created = store.Create(Row("e1"));
-  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_THAT(created, IsOk());
   EXPECT_EQ(created->state, "draft");
   EXPECT_EQ(created->spec.salt, "e1");
   EXPECT_EQ(created->spec.traffic, 1);
@@ -42,13 +44,13 @@ TEST(ExperimentStoreTest, CreateListAndStates) {
 
   EXPECT_TRUE(store.Running()->empty());
   auto running = store.SetState("e1", "running");
-  ASSERT_TRUE(running.ok()) << running.status();
+  ASSERT_THAT(running, IsOk());
   EXPECT_TRUE(running->started_at.has_value());
   ASSERT_EQ(store.Running()->size(), 1u);
   auto again = store.SetState("e1", "running");  // idempotent: a retried call changes nothing
-  ASSERT_TRUE(again.ok());
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->started_at, running->started_at);
-  ASSERT_TRUE(store.SetState("e1", "stopped").ok());
+  ASSERT_THAT(store.SetState("e1", "stopped"), IsOk());
   EXPECT_THAT(store.SetState("e1", "running").status().message(), HasSubstr("is stopped"));
   EXPECT_EQ(store.SetState("nope", "stopped").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store.SetState("e1", "paused").status().code(), absl::StatusCode::kInvalidArgument);
@@ -61,7 +63,7 @@ TEST(ExperimentStoreTest, CountsAndStatistics) {
   ExperimentStore store(pool.get());
   ExperimentRow row = Row("e1");
   row.state = "running";
-  ASSERT_TRUE(store.Create(row).ok());
+  ASSERT_THAT(store.Create(row), IsOk());
   // 4 control users (1 converts), 4 treatment users (3 convert); a purchase with a wrong variant is ignored.
   const char* setup[] = {
       "INSERT INTO recsys.assignments (experiment_id, user_id, variant) SELECT 'e1', 'c' || g, 'control' "
@@ -80,7 +82,7 @@ TEST(ExperimentStoreTest, CountsAndStatistics) {
   };
   for (const char* sql : setup) ASSERT_TRUE(pool->Exec(sql).ok()) << sql;
   auto counts = store.Counts("e1");
-  ASSERT_TRUE(counts.ok()) << counts.status();
+  ASSERT_THAT(counts, IsOk());
   ASSERT_EQ(counts->size(), 2u);
   const VariantCounts& c = (*counts)[0];
   const VariantCounts& t = (*counts)[1];

@@ -3,10 +3,13 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 ExperimentSpec Spec(const std::string& id, double traffic = 1, std::vector<double> weights = {1, 1}) {
   ExperimentSpec e{.id = id, .traffic = traffic};
@@ -68,7 +71,7 @@ TEST(AssignmentTest, ChooseAssignmentBySurfaceAndOrder) {
 }
 
 TEST(AssignmentTest, Validate) {
-  EXPECT_TRUE(Spec("x").Validate().ok());
+  EXPECT_THAT(Spec("x").Validate(), IsOk());
   EXPECT_FALSE(Spec("").Validate().ok());
   EXPECT_FALSE(Spec("x", 0).Validate().ok());
   EXPECT_FALSE(Spec("x", 1.5).Validate().ok());

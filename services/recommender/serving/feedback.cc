@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging/log.h"
+#include "common/status/macros.h"
 
 namespace marketlens::recommender {
 namespace {
@@ -138,7 +139,7 @@ absl::Status FeedbackPipeline::FlushExposures() {
 absl::StatusOr<int64_t> FeedbackPipeline::WriteOnce(int64_t block_ms) {
   if (redis_ == nullptr) return 0;
   if (!group_ready_) {
-    if (absl::Status s = redis_->XGroupCreate(options_.stream, options_.group, true, "0"); !s.ok()) return s;
+    RETURN_IF_ERROR(redis_->XGroupCreate(options_.stream, options_.group, true, "0"));
     group_ready_ = true;
   }
   // Our own pending entries first (a restart with the same name), then stale ones of dead replicas, then new.
@@ -238,10 +239,9 @@ void FeedbackPipeline::ExposureLoop() {
 }
 
 absl::StatusOr<int64_t> FeedbackPipeline::ForgetUser(const std::string& user_id) {
-  auto erased = EraseUser(user_id);
-  if (!erased.ok()) return erased.status();
+  ASSIGN_OR_RETURN(auto erased, EraseUser(user_id));
   int64_t deleted = 0;
-  for (const auto& [kind, count] : *erased) {
+  for (const auto& [kind, count] : erased) {
     if (kind == "recsys.events" || kind == "raw.interactions") deleted += count;
   }
   return deleted;
@@ -250,9 +250,7 @@ absl::StatusOr<int64_t> FeedbackPipeline::ForgetUser(const std::string& user_id)
 absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> FeedbackPipeline::EraseUser(
     const std::string& user_id) {
   if (user_id.empty()) return absl::InvalidArgumentError("user_id is required");
-  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> stored = store_.EraseUser(user_id);
-  if (!stored.ok()) return stored.status();
-  std::vector<std::pair<std::string, int64_t>> erased = std::move(*stored);
+  ASSIGN_OR_RETURN(auto erased, store_.EraseUser(user_id));
   online_->Forget(user_id);
   {
     absl::MutexLock lock(&mu_);
@@ -274,10 +272,9 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> FeedbackPipeline::E
 }
 
 absl::Status FeedbackPipeline::LoadPersistentState() {
-  absl::StatusOr<PersistentFeedback> state = store_.LoadPersistentState();
-  if (!state.ok()) return state.status();
-  for (const std::string& user_id : state->forgotten_users) online_->Forget(user_id);
-  for (const PersistentFeedback::DoNotShow& d : state->do_not_show) {
+  ASSIGN_OR_RETURN(PersistentFeedback state, store_.LoadPersistentState());
+  for (const std::string& user_id : state.forgotten_users) online_->Forget(user_id);
+  for (const PersistentFeedback::DoNotShow& d : state.do_not_show) {
     online_->Record(d.user_id, d.item_id, EventType::kDoNotShow, d.unix_seconds);
   }
   return absl::OkStatus();

@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "common/status/macros.h"
+
 namespace marketlens::recommender {
 namespace {
 
@@ -55,7 +57,7 @@ absl::Status FeedbackStore::InsertStreamEvents(
     const std::vector<std::pair<FeedbackEvent, std::string>>& events) const {
   return pg_->Transact([&](postgres::Tx& tx) -> absl::Status {
     for (const auto& [event, stream_id] : events) {
-      if (absl::Status s = Insert(tx, event, stream_id); !s.ok()) return s;
+      RETURN_IF_ERROR(Insert(tx, event, stream_id));
     }
     return absl::OkStatus();
   });
@@ -64,11 +66,9 @@ absl::Status FeedbackStore::InsertStreamEvents(
 absl::Status FeedbackStore::WriteExposures(const std::vector<Exposure>& batch) const {
   return pg_->Transact([&](postgres::Tx& tx) -> absl::Status {
     for (const Exposure& x : batch) {
-      auto r = tx.Exec(kInsertExposure, x.experiment_id, x.variant, x.user_id, x.surface, x.model_version,
-                       x.items);
-      if (!r.ok()) return r.status();
-      auto a = tx.Exec(kInsertAssignment, x.experiment_id, x.user_id, x.variant);
-      if (!a.ok()) return a.status();
+      ASSIGN_OR_RETURN(auto r, tx.Exec(kInsertExposure, x.experiment_id, x.variant, x.user_id, x.surface,
+                                       x.model_version, x.items));
+      ASSIGN_OR_RETURN(auto a, tx.Exec(kInsertAssignment, x.experiment_id, x.user_id, x.variant));
     }
     return absl::OkStatus();
   });
@@ -77,42 +77,37 @@ absl::Status FeedbackStore::WriteExposures(const std::vector<Exposure>& batch) c
 absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> FeedbackStore::EraseUser(
     const std::string& user_id) const {
   std::vector<std::pair<std::string, int64_t>> erased;
-  absl::Status s = pg_->Transact([&](postgres::Tx& tx) -> absl::Status {
+  RETURN_IF_ERROR(pg_->Transact([&](postgres::Tx& tx) -> absl::Status {
     erased.clear();
     for (const auto& [kind, sql] :
          std::vector<std::pair<const char*, const char*>>{{"recsys.events", kDeleteEvents},
                                                           {"raw.interactions", kDeleteInteractions},
                                                           {"recsys.exposures", kDeleteExposures},
                                                           {"recsys.assignments", kDeleteAssignments}}) {
-      auto r = tx.Exec(sql, user_id);
-      if (!r.ok()) return r.status();
-      erased.emplace_back(kind, r->affected_rows());
+      ASSIGN_OR_RETURN(auto r, tx.Exec(sql, user_id));
+      erased.emplace_back(kind, r.affected_rows());
     }
     auto r = tx.Exec(kInsertForgotten, user_id);
     return r.status();
-  });
-  if (!s.ok()) return s;
+  }));
   return erased;
 }
 
 absl::StatusOr<PersistentFeedback> FeedbackStore::LoadPersistentState() const {
   PersistentFeedback state;
-  absl::Status s = pg_->Transact(
+  RETURN_IF_ERROR(pg_->Transact(
       [&](postgres::Tx& tx) -> absl::Status {
         state = PersistentFeedback();
-        auto forgotten = tx.Exec(kForgottenUsers);
-        if (!forgotten.ok()) return forgotten.status();
-        for (const auto& row : *forgotten) state.forgotten_users.push_back(row[0].as<std::string>());
-        auto dns = tx.Exec(kDoNotShow);
-        if (!dns.ok()) return dns.status();
-        for (const auto& row : *dns) {
+        ASSIGN_OR_RETURN(auto forgotten, tx.Exec(kForgottenUsers));
+        for (const auto& row : forgotten) state.forgotten_users.push_back(row[0].as<std::string>());
+        ASSIGN_OR_RETURN(auto dns, tx.Exec(kDoNotShow));
+        for (const auto& row : dns) {
           state.do_not_show.push_back(
               {row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>()});
         }
         return absl::OkStatus();
       },
-      {.read_only = true, .timeout = absl::Seconds(60)});
-  if (!s.ok()) return s;
+      {.read_only = true, .timeout = absl::Seconds(60)}));
   return state;
 }
 

@@ -2,10 +2,13 @@
 #include "services/recommender/serving/hot_cache.h"
 
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 TEST(HotCacheTest, EncodeDecode) {
   std::vector<Candidate> c = {{"a", 1.5, "popular in Kitchen this week", "popular"}, {"b", -2, "", "als"}};
@@ -19,7 +22,7 @@ TEST(HotCacheTest, EncodeDecode) {
 
 TEST(HotCacheTest, HitsMissesAndRedisDown) {
   auto server = marketlens::testing::RedisServer::Create();
-  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_THAT(server, IsOk());
   redis::RedisOptions options;
   options.port = (*server)->port();
   redis::RedisClient client(options);
@@ -34,7 +37,7 @@ TEST(HotCacheTest, HitsMissesAndRedisDown) {
   EXPECT_EQ(computed, 1);
   EXPECT_EQ(cache.hits(), 1);
   EXPECT_EQ(cache.misses(), 1);
-  ASSERT_TRUE((*server)->Stop().ok());
+  ASSERT_THAT((*server)->Stop(), IsOk());
   EXPECT_EQ(cache.GetOrCompute("popular", "k1", compute).size(), 1u);  // computed again, no error
   EXPECT_EQ(computed, 2);
   // No Redis at all.

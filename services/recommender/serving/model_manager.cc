@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging/log.h"
+#include "common/status/macros.h"
 #include "services/recommender/store/pg_source.h"
 
 namespace marketlens::recommender {
@@ -96,13 +97,12 @@ std::string ModelManager::CachePath(const std::string& version) const {
 }
 
 absl::StatusOr<std::string> ModelManager::ReadPgArtifact(const std::string& version) {
-  auto info = artifacts_.Stat(version);
-  if (!info.ok()) return info.status();
+  ASSIGN_OR_RETURN(auto info, artifacts_.Stat(version));
   const std::string cache = CachePath(version);
   if (!cache.empty()) {
     if (auto cached = ReadFileBytes(cache); cached.ok()) {
-      if (static_cast<int64_t>(cached->size()) == info->size_bytes &&
-          ArtifactChecksum(*cached) == info->sha256) {
+      if (static_cast<int64_t>(cached->size()) == info.size_bytes &&
+          ArtifactChecksum(*cached) == info.sha256) {
         ++cache_hits_;
         return cached;
       }
@@ -127,18 +127,16 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ModelManager::Load(const Mod
   absl::StatusOr<ModelBundle> bundle;
   std::string where;
   if (std::optional<std::string> stored = PgArtifactVersion(record.artifact_uri)) {
-    auto bytes = ReadPgArtifact(*stored);
-    if (!bytes.ok()) return bytes.status();
+    ASSIGN_OR_RETURN(auto bytes, ReadPgArtifact(*stored));
     where = record.artifact_uri;
-    bundle = ParseBundle(*bytes);
+    bundle = ParseBundle(bytes);
     if (!bundle.ok()) {
       return absl::Status(bundle.status().code(), absl::StrCat(where, ": ", bundle.status().message()));
     }
   } else {
-    auto path = ArtifactPath(record.artifact_uri);
-    if (!path.ok()) return path.status();
-    where = *path;
-    bundle = ReadBundleFile(*path);
+    ASSIGN_OR_RETURN(auto path, ArtifactPath(record.artifact_uri));
+    where = path;
+    bundle = ReadBundleFile(path);
     if (!bundle.ok()) return bundle.status();
   }
   if (bundle->version != record.version) {
@@ -152,10 +150,9 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ModelManager::LoadVersion(co
   if (auto loaded = ForVersion(version)) return loaded;
   absl::MutexLock load_lock(&load_mu_);
   if (auto loaded = ForVersion(version)) return loaded;  // loaded while we waited
-  auto record = registry_.Get(version);
-  if (!record.ok()) return record.status();
+  ASSIGN_OR_RETURN(auto record, registry_.Get(version));
   const absl::Time start = absl::Now();
-  auto model = Load(*record);
+  auto model = Load(record);
   if (!model.ok()) {
     if (loads_failed_ != nullptr) loads_failed_->Increment();
     return model.status();
@@ -175,10 +172,9 @@ absl::Status ModelManager::Preload(const std::string& version) { return LoadVers
 
 absl::Status ModelManager::RefreshModel() {
   absl::MutexLock refresh_lock(&refresh_mu_);
-  auto promoted = registry_.Promoted();
-  if (!promoted.ok()) return promoted.status();
-  if (!promoted->has_value()) return absl::OkStatus();
-  const std::string version = (*promoted)->version;
+  ASSIGN_OR_RETURN(auto promoted, registry_.Promoted());
+  if (!promoted.has_value()) return absl::OkStatus();
+  const std::string version = promoted->version;
   {
     std::shared_ptr<const ServingModel> current = current_.load();
     if (current != nullptr && current->version() == version) return absl::OkStatus();
@@ -244,18 +240,16 @@ void ModelManager::PruneCache() {
 }
 
 absl::Status ModelManager::RefreshCatalog() {
-  auto catalog = LoadCatalog(*pool_);
-  if (!catalog.ok()) return catalog.status();
-  catalog_.store(*std::move(catalog));
+  ASSIGN_OR_RETURN(auto catalog, LoadCatalog(*pool_));
+  catalog_.store(std::move(catalog));
   return absl::OkStatus();
 }
 
 absl::Status ModelManager::RefreshExperiments() {
-  auto running = experiments_store_.Running();
-  if (!running.ok()) return running.status();
+  ASSIGN_OR_RETURN(auto running, experiments_store_.Running());
   // Load every variant's model; unload models nobody uses any more.
   std::set<std::string> wanted;
-  for (const ExperimentSpec& e : *running) {
+  for (const ExperimentSpec& e : running) {
     for (const auto& v : e.variants) {
       if (!v.model_version.empty()) wanted.insert(v.model_version);
     }
@@ -282,23 +276,21 @@ absl::Status ModelManager::RefreshExperiments() {
       unloaded |= !keep;
       it = keep ? std::next(it) : loaded_.erase(it);
     }
-    experiments_.store(std::make_shared<const std::vector<ExperimentSpec>>(*std::move(running)));
+    experiments_.store(std::make_shared<const std::vector<ExperimentSpec>>(std::move(running)));
   }
   if (unloaded) PruneCache();
   return absl::OkStatus();
 }
 
 absl::Status ModelManager::Bootstrap() {
-  auto promoted = registry_.Promoted();
-  if (!promoted.ok()) return promoted.status();
-  if (promoted->has_value()) return absl::OkStatus();
-  auto data = LoadTrainingData(*pool_);
-  if (!data.ok()) return data.status();
-  if (data->log.events.empty()) return absl::FailedPreconditionError("no interactions collected yet");
+  ASSIGN_OR_RETURN(auto promoted, registry_.Promoted());
+  if (promoted.has_value()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(auto data, LoadTrainingData(*pool_));
+  if (data.log.events.empty()) return absl::FailedPreconditionError("no interactions collected yet");
   ++bootstrap_runs_;
   TrainConfig config = options_.bootstrap_config;
   auto trained =
-      TrainBundle({.log = &data->log, .catalog = &data->catalog, .user_region = &data->user_region}, config);
+      TrainBundle({.log = &data.log, .catalog = &data.catalog, .user_region = &data.user_region}, config);
   if (!trained.ok()) return trained.status();
   // Stored in Postgres with its registry row: every replica (and the next pod) can load it.
   if (auto r = registry_.RegisterWithArtifact(trained->bundle);

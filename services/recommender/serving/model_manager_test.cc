@@ -12,9 +12,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/testing/migrated_database.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
-#include "services/recommender/serving/test_world.h"
+#include "services/recommender/serving/serving_fixture.h"
 
 namespace marketlens::recommender {
 namespace {
@@ -22,6 +23,7 @@ namespace {
 using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 using ::marketlens::testing::SharedPostgresServer;
 
+using ::marketlens::testing::IsOk;
 using testing::World;
 
 std::string ReadAll(const std::string& path) {
@@ -63,8 +65,8 @@ class ModelManagerTest : public ::testing::Test {
     bundle.version = "stored-1";
     bundle.trained_at = absl::ToUnixSeconds(absl::Now()) - 3600;  // an hour old
     auto record = registry.RegisterWithArtifact(bundle);
-    ASSERT_TRUE(record.ok()) << record.status();
-    ASSERT_TRUE(registry.Promote("stored-1").ok());
+    ASSERT_THAT(record, IsOk());
+    ASSERT_THAT(registry.Promote("stored-1"), IsOk());
     dir_ = absl::StrCat(std::getenv("TEST_TMPDIR"), "/",
                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
   }
@@ -91,7 +93,7 @@ TEST_F(ModelManagerTest, LoadsFromPostgresThroughTheCache) {
   EXPECT_EQ(first->stats().artifact_cache_misses, 1);
   const std::string cached = dir_ + "/cache/stored-1.mlrec";
   auto stored = ArtifactStore(pg_.get()).Get("stored-1");
-  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_THAT(stored, IsOk());
   EXPECT_TRUE(ReadAll(cached) == *stored);
   // Age of the serving model: about an hour; trained_at exactly.
   const double age = Sample(*metrics, "recommender_model_age_seconds");

@@ -24,86 +24,154 @@ bool Allowed(absl::string_view item_id, const RuleContext& c, const RuleConfig& 
   return true;
 }
 
-std::vector<Candidate> ApplyBusinessRules(std::vector<Candidate> candidates, const RuleContext& c,
-                                          const RuleConfig& config) {
+const CatalogItem* CatalogEntry(const CatalogSnapshot& catalog, const Candidate& candidate) {
+  if (candidate.catalog_index >= 0) return &catalog.at(candidate.catalog_index);
+  if (candidate.catalog_index == kNotInCatalog) return nullptr;
+  return catalog.Find(candidate.item_id);
+}
+
+namespace {
+
+// The kept candidates in their final order before promotions: index into the input and final score.
+struct Selected {
+  size_t index;
+  double score;
+};
+
+// Rules 1-5 over the candidates (ids and catalogue entries via `candidate_at`, scores via `score_at`).
+template <typename CandidateAt, typename ScoreAt>
+std::vector<Selected> Select(size_t count, CandidateAt candidate_at, ScoreAt score_at, const RuleContext& c,
+                             const RuleConfig& config) {
   const bool have_catalog = c.catalog != nullptr && !c.catalog->empty();
-  // One catalogue lookup per candidate, kept next to it for the later rules.
+  // One catalogue lookup per candidate (by index when resolved), reading the snapshot's packed rule facts;
+  // the category id is kept next to it for the diversity rule.
   struct Kept {
-    Candidate* candidate;
-    const CatalogItem* item;
+    size_t index;
+    double score;
+    int32_t category;
   };
   std::vector<Kept> kept;
-  kept.reserve(candidates.size());
-  absl::flat_hash_set<absl::string_view> seen;
-  seen.reserve(candidates.size());
-  for (Candidate& cand : candidates) {
+  kept.reserve(count);
+  // Duplicates: by catalogue index when there is a catalogue (every kept item has one), else by id.
+  absl::flat_hash_set<int32_t> seen_items;
+  absl::flat_hash_set<absl::string_view> seen_ids;
+  if (have_catalog) {
+    seen_items.reserve(count);
+  } else {
+    seen_ids.reserve(count);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const Candidate& cand = candidate_at(i);
     const absl::string_view id = cand.item_id;
     if (Contains(c.do_not_show, id) || Contains(c.exclude, id)) continue;
     if (config.exclude_bought && Contains(c.bought, id)) continue;
-    const CatalogItem* item = nullptr;
+    double score = score_at(i);
+    int32_t category = -1;
     if (have_catalog) {
-      item = c.catalog->Find(id);
-      if (item == nullptr || item->stock <= 0) continue;
-      if (!c.region.empty() && item->blocked_regions.contains(c.region)) continue;
+      const int32_t ci = cand.catalog_index >= 0               ? cand.catalog_index
+                         : cand.catalog_index == kNotInCatalog ? -1
+                                                               : c.catalog->IndexOf(id);
+      if (ci < 0) continue;
+      const RuleFacts& f = c.catalog->facts(ci);
+      if (!f.in_stock) continue;
+      if (f.has_blocked_regions && !c.region.empty() && c.catalog->at(ci).blocked_regions.contains(c.region))
+        continue;
+      if (!seen_items.insert(ci).second) continue;
+      if (config.high_margin_boost != 0 && f.has_margin && f.margin >= config.high_margin_threshold) {
+        // Scores can be negative (ALS); the boost moves an item up either way.
+        score += std::abs(score) * config.high_margin_boost;
+      }
+      category = f.category;
+    } else if (!seen_ids.insert(id).second) {
+      continue;
     }
-    if (!seen.insert(id).second) continue;
-    if (item != nullptr && config.high_margin_boost != 0 && item->margin &&
-        *item->margin >= config.high_margin_threshold) {
-      // Scores can be negative (ALS); the boost moves an item up either way.
-      cand.score += std::abs(cand.score) * config.high_margin_boost;
-    }
-    kept.push_back({&cand, item});
+    kept.push_back({i, score, category});
   }
-  std::stable_sort(kept.begin(), kept.end(),
-                   [](const Kept& a, const Kept& b) { return a.candidate->score > b.candidate->score; });
+  std::stable_sort(kept.begin(), kept.end(), [](const Kept& a, const Kept& b) { return a.score > b.score; });
 
-  std::vector<Candidate> out;
+  std::vector<Selected> out;
   const size_t n = static_cast<size_t>(std::max(0, c.n));
   out.reserve(n + 1);
   if (c.diversity && config.max_per_category > 0 && have_catalog) {
-    absl::flat_hash_map<absl::string_view, int> per_category;
-    std::vector<Kept> overflow;
+    absl::flat_hash_map<int32_t, int> per_category;
+    std::vector<Selected> overflow;
     for (const Kept& k : kept) {
       if (out.size() >= n) break;
-      const std::string& category = k.item->info.category;
-      if (!category.empty() && per_category[category] >= config.max_per_category) {
-        overflow.push_back(k);
+      const int32_t category = k.category;
+      if (category >= 0 && per_category[category] >= config.max_per_category) {
+        overflow.push_back({k.index, k.score});
         continue;
       }
       ++per_category[category];
-      out.push_back(std::move(*k.candidate));
+      out.push_back({k.index, k.score});
     }
     if (out.size() < n) {
       // Not enough variety to fill the list: the capped items fill it, best first, in their places by score.
-      for (const Kept& k : overflow) {
+      for (const Selected& k : overflow) {
         if (out.size() >= n) break;
-        out.push_back(std::move(*k.candidate));
+        out.push_back(k);
       }
       std::stable_sort(out.begin(), out.end(),
-                       [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+                       [](const Selected& a, const Selected& b) { return a.score > b.score; });
     }
   } else {
     for (const Kept& k : kept) {
       if (out.size() >= n) break;
-      out.push_back(std::move(*k.candidate));
+      out.push_back({k.index, k.score});
     }
   }
+  return out;
+}
 
-  if (config.insert_promotions && have_catalog && n > 0) {
-    for (const Promotion& p : c.catalog->promotions()) {
-      if (!p.ActiveFor(c.now, c.surface, c.region) || !Allowed(p.item_id, c, config)) continue;
-      if (std::any_of(out.begin(), out.end(), [&](const Candidate& x) { return x.item_id == p.item_id; }))
-        continue;
-      const size_t slot = std::min<size_t>(p.slot, out.size());
-      Candidate promo;
-      promo.item_id = p.item_id;
-      promo.score = slot < out.size() ? out[slot].score : (out.empty() ? 0 : out.back().score);
-      promo.reason = p.label.empty() ? "promoted" : p.label;
-      promo.source = "promotion";
-      out.insert(out.begin() + slot, std::move(promo));
-      if (out.size() > n) out.pop_back();
-    }
+// Rule 6.
+void InsertPromotions(std::vector<Candidate>& out, const RuleContext& c, const RuleConfig& config) {
+  const bool have_catalog = c.catalog != nullptr && !c.catalog->empty();
+  const size_t n = static_cast<size_t>(std::max(0, c.n));
+  if (!config.insert_promotions || !have_catalog || n == 0) return;
+  for (const Promotion& p : c.catalog->promotions()) {
+    if (!p.ActiveFor(c.now, c.surface, c.region) || !Allowed(p.item_id, c, config)) continue;
+    if (std::any_of(out.begin(), out.end(), [&](const Candidate& x) { return x.item_id == p.item_id; }))
+      continue;
+    const size_t slot = std::min<size_t>(p.slot, out.size());
+    Candidate promo;
+    promo.item_id = p.item_id;
+    promo.score = slot < out.size() ? out[slot].score : (out.empty() ? 0 : out.back().score);
+    promo.reason = p.label.empty() ? "promoted" : p.label;
+    promo.source = "promotion";
+    out.insert(out.begin() + slot, std::move(promo));
+    if (out.size() > n) out.pop_back();
   }
+}
+
+}  // namespace
+
+std::vector<Candidate> ApplyBusinessRules(std::vector<Candidate> candidates, const RuleContext& c,
+                                          const RuleConfig& config) {
+  const std::vector<Selected> selected = Select(
+      candidates.size(), [&](size_t i) -> const Candidate& { return candidates[i]; },
+      [&](size_t i) { return candidates[i].score; }, c, config);
+  std::vector<Candidate> out;
+  out.reserve(selected.size() + 1);
+  for (const Selected& s : selected) {
+    out.push_back(std::move(candidates[s.index]));
+    out.back().score = s.score;
+  }
+  InsertPromotions(out, c, config);
+  return out;
+}
+
+std::vector<Candidate> ApplyBusinessRules(absl::Span<const CandidateRef> candidates, const RuleContext& c,
+                                          const RuleConfig& config) {
+  const std::vector<Selected> selected = Select(
+      candidates.size(), [&](size_t i) -> const Candidate& { return *candidates[i].candidate; },
+      [&](size_t i) { return candidates[i].score; }, c, config);
+  std::vector<Candidate> out;
+  out.reserve(selected.size() + 1);
+  for (const Selected& s : selected) {
+    out.push_back(*candidates[s.index].candidate);
+    out.back().score = s.score;
+  }
+  InsertPromotions(out, c, config);
   return out;
 }
 

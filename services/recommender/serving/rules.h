@@ -18,9 +18,13 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "services/recommender/serving/catalog.h"
 
 namespace marketlens::recommender {
+
+// Candidate::catalog_index for an item the catalogue snapshot of the call does not have.
+inline constexpr int32_t kNotInCatalog = -2;
 
 struct Candidate {
   std::string item_id;
@@ -28,6 +32,20 @@ struct Candidate {
   std::string reason;
   std::string source;        // "als", "item_knn", "session", "popular", "content", "copurchase", "promotion"
   int32_t model_index = -1;  // the item's index in the serving model, when it has one (not cached)
+  // The item's index in the catalogue snapshot the candidate was built for (the one of the call), so the
+  // rules and the response need not hash the id; kNotInCatalog when that snapshot lacks it; -1: not
+  // resolved (looked up by id). Not part of the Redis form.
+  int32_t catalog_index = -1;
+};
+
+// The catalogue entry of a candidate: by its resolved index, else by id; nullptr when the catalogue lacks it.
+const CatalogItem* CatalogEntry(const CatalogSnapshot& catalog, const Candidate& candidate);
+
+// A candidate by reference, with the score to rank it by: lets the engine rank a shared, memoised list
+// (the popular list) without copying it; only the kept items are copied out.
+struct CandidateRef {
+  const Candidate* candidate;
+  double score;
 };
 
 struct RuleConfig {
@@ -55,6 +73,9 @@ bool Allowed(absl::string_view item_id, const RuleContext& context, const RuleCo
 
 std::vector<Candidate> ApplyBusinessRules(std::vector<Candidate> candidates, const RuleContext& context,
                                           const RuleConfig& config);
+// The same rules over referenced candidates (scores as given in the refs); the result holds copies.
+std::vector<Candidate> ApplyBusinessRules(absl::Span<const CandidateRef> candidates,
+                                          const RuleContext& context, const RuleConfig& config);
 
 }  // namespace marketlens::recommender
 

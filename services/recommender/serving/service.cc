@@ -57,30 +57,6 @@ void ToProto(const ExperimentRow& row, v1::Experiment* out) {
   if (row.stopped_at) SetTime(*row.stopped_at, out->mutable_stopped_at());
 }
 
-// Items with their product details from the catalogue snapshot of the call (the model's category when
-// the catalogue does not know the item).
-void AddItems(const std::vector<Candidate>& items, const ServingModel* model, const CatalogSnapshot* catalog,
-              google::protobuf::RepeatedPtrField<v1::RecommendedItem>* out) {
-  for (const Candidate& c : items) {
-    auto* item = out->Add();
-    item->set_item_id(c.item_id);
-    item->set_score(c.score);
-    item->set_reason(c.reason);
-    item->set_source(c.source);
-    const CatalogItem* product = catalog != nullptr ? catalog->Find(c.item_id) : nullptr;
-    if (product != nullptr) {
-      item->set_title(product->info.title);
-      item->set_category(product->info.category);
-      if (product->price) item->set_price(*product->price);
-    } else if (model != nullptr) {
-      const int32_t index = model->bundle().items.Find(c.item_id);
-      if (index >= 0 && index < static_cast<int32_t>(model->bundle().item_category.size())) {
-        item->set_category(model->bundle().item_category[index]);
-      }
-    }
-  }
-}
-
 std::optional<EventType> FromProto(v1::FeedbackEvent e) {
   switch (e) {
     case v1::FEEDBACK_EVENT_VIEW:
@@ -104,33 +80,18 @@ std::optional<EventType> FromProto(v1::FeedbackEvent e) {
 
 constexpr size_t kMaxIdLength = 256;
 
-// One call's messages on an arena whose first block is part of this holder (a typical response, 10 items
-// with titles and reasons, fits in it: one allocation per call instead of one per string).
-class ArenaMessageHolder final : public grpc::MessageHolder<v1::RecommendRequest, v1::RecommendResponse> {
- public:
-  ArenaMessageHolder() : arena_(ArenaOptions(block_, sizeof(block_))) {
-    set_request(google::protobuf::Arena::CreateMessage<v1::RecommendRequest>(&arena_));
-    set_response(google::protobuf::Arena::CreateMessage<v1::RecommendResponse>(&arena_));
-  }
-  void Release() override { delete this; }
-
- private:
-  static google::protobuf::ArenaOptions ArenaOptions(char* block, size_t size) {
-    google::protobuf::ArenaOptions options;
-    options.initial_block = block;
-    options.initial_block_size = size;
-    return options;
-  }
-  alignas(8) char block_[8192];
-  google::protobuf::Arena arena_;
-};
+// Parses a request on `arena`; false when the bytes are not a RecommendRequest.
+bool ParseRequest(const grpc::ByteBuffer& bytes, v1::RecommendRequest* req) {
+  grpc::Slice single;
+  if (bytes.TrySingleSlice(&single).ok()) return req->ParseFromArray(single.begin(), single.size());
+  std::vector<grpc::Slice> slices;
+  if (!bytes.Dump(&slices).ok()) return false;
+  std::string joined;
+  for (const grpc::Slice& s : slices) joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return req->ParseFromString(joined);
+}
 
 }  // namespace
-
-grpc::MessageHolder<v1::RecommendRequest, v1::RecommendResponse>*
-RecommenderServiceImpl::ArenaAllocator::AllocateMessages() {
-  return new ArenaMessageHolder();
-}
 
 v1::ExperimentResults BuildExperimentResults(const std::string& experiment_id,
                                              const std::vector<VariantCounts>& counts, double confidence) {
@@ -199,7 +160,6 @@ RecommenderServiceImpl::RecommenderServiceImpl(Engine* engine, ModelManager* mod
   path_personal_ = &paths_->Add({{"path", "personal"}});
   path_session_ = &paths_->Add({{"path", "session"}});
   path_popular_ = &paths_->Add({{"path", "popular"}});
-  SetMessageAllocatorFor_Recommend(&recommend_allocator_);
   feedback_events_ = &prometheus::BuildCounter()
                           .Name("recommender_feedback_events_total")
                           .Help("Feedback events recorded, by event")
@@ -214,13 +174,43 @@ bool RecommenderServiceImpl::KnownItem(const ServingModel* model, const CatalogS
 }
 
 grpc::ServerUnaryReactor* RecommenderServiceImpl::Recommend(grpc::CallbackServerContext* ctx,
-                                                            const v1::RecommendRequest* req,
-                                                            v1::RecommendResponse* resp) {
+                                                            const grpc::ByteBuffer* request,
+                                                            grpc::ByteBuffer* response) {
   // Callback handlers get no thread-local request id from the interceptor: set it for this call's logs.
   logging::ScopedRequestId request_id(logging::RequestIdFrom(*ctx));
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  reactor->Finish(DoRecommend(req, resp));
+  // The request's strings live on an arena whose first block is on the stack: no malloc per string.
+  alignas(8) char block[2048];
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block;
+  options.initial_block_size = sizeof(block);
+  google::protobuf::Arena arena(options);
+  auto* req = google::protobuf::Arena::CreateMessage<v1::RecommendRequest>(&arena);
+  if (!ParseRequest(*request, req)) {
+    reactor->Finish(Invalid("the request is not a RecommendRequest"));
+    return reactor;
+  }
+  RecommendAnswer answer;
+  grpc::Status status = DoRecommend(*req, &answer);
+  if (status.ok()) {
+    grpc::Slice bytes(EncodeRecommendResponse(answer));
+    *response = grpc::ByteBuffer(&bytes, 1);
+  }
+  reactor->Finish(status);
   return reactor;
+}
+
+std::string RecommenderServiceImpl::EncodeRecommendResponse(const RecommendAnswer& answer) {
+  std::string out;
+  out.reserve(128 * answer.items.size() + 64);
+  ResponseWriter writer(&out);
+  std::shared_ptr<const ItemFieldCache> fields = item_fields_.For(answer.model.get(), answer.catalog.get());
+  for (const Candidate& c : answer.items)
+    writer.AddItem(c, fields.get(), answer.model.get(), answer.catalog.get());
+  writer.SetTrailer(answer.model != nullptr ? answer.model->version() : "",
+                    answer.experiment != nullptr ? answer.experiment->id : "",
+                    answer.variant != nullptr ? answer.variant->name : "");
+  return out;
 }
 
 grpc::Status RecommenderServiceImpl::SimilarItems(grpc::ServerContext*, const v1::SimilarItemsRequest* req,
@@ -239,8 +229,9 @@ grpc::Status RecommenderServiceImpl::Rerank(grpc::ServerContext*, const v1::Rera
   return DoRerank(req, resp);
 }
 
-grpc::Status RecommenderServiceImpl::DoRecommend(const v1::RecommendRequest* req,
-                                                 v1::RecommendResponse* resp) {
+grpc::Status RecommenderServiceImpl::DoRecommend(const v1::RecommendRequest& request,
+                                                 RecommendAnswer* answer) {
+  const v1::RecommendRequest* req = &request;
   if (req->user_id().size() > kMaxIdLength) return Invalid("user_id is too long");
   if (req->session_items_size() > engine_->options().max_input_items) {
     return Invalid(absl::StrCat("at most ", engine_->options().max_input_items, " session_items"));
@@ -249,6 +240,7 @@ grpc::Status RecommenderServiceImpl::DoRecommend(const v1::RecommendRequest* req
   std::shared_ptr<const CatalogSnapshot> catalog = models_->Catalog();
   // A/B: the variant's model, if any.
   std::shared_ptr<const std::vector<ExperimentSpec>> experiments = models_->Experiments();
+  answer->experiments = experiments;
   Assignment assignment = ChooseAssignment(*experiments, req->surface(), req->user_id());
   if (assignment.variant != nullptr && !assignment.variant->model_version.empty()) {
     if (auto variant_model = models_->ForVersion(assignment.variant->model_version)) model = variant_model;
@@ -266,22 +258,24 @@ grpc::Status RecommenderServiceImpl::DoRecommend(const v1::RecommendRequest* req
   q.session_items.assign(req->session_items().begin(), req->session_items().end());
   absl::StatusOr<RecommendOutcome> outcome = engine_->Recommend(model.get(), catalog.get(), q);
   if (!outcome.ok()) return ToGrpc(outcome.status());
-  AddItems(outcome->items, model.get(), catalog.get(), resp->mutable_items());
-  resp->set_model_version(model != nullptr ? model->version() : "");
+  answer->items = std::move(outcome->items);
+  const std::string model_version = model != nullptr ? model->version() : "";
   (outcome->path == "personal"  ? path_personal_
    : outcome->path == "session" ? path_session_
                                 : path_popular_)
       ->Increment();
   if (assignment.experiment != nullptr) {
-    resp->set_experiment_id(assignment.experiment->id);
-    resp->set_variant(assignment.variant->name);
+    answer->experiment = assignment.experiment;
+    answer->variant = assignment.variant;
     feedback_->RecordExposure({.experiment_id = assignment.experiment->id,
                                .variant = assignment.variant->name,
                                .user_id = req->user_id(),
                                .surface = req->surface(),
-                               .model_version = resp->model_version(),
-                               .items = resp->items_size()});
+                               .model_version = model_version,
+                               .items = static_cast<int>(answer->items.size())});
   }
+  answer->model = std::move(model);
+  answer->catalog = std::move(catalog);
   return grpc::Status::OK;
 }
 
@@ -291,7 +285,7 @@ grpc::Status RecommenderServiceImpl::DoSimilarItems(const v1::SimilarItemsReques
   std::shared_ptr<const CatalogSnapshot> catalog = models_->Catalog();
   auto items = engine_->SimilarItems(model.get(), catalog.get(), req->item_id(), req->n());
   if (!items.ok()) return ToGrpc(items.status());
-  AddItems(*items, model.get(), catalog.get(), resp->mutable_items());
+  AddRecommendedItems(*items, model.get(), catalog.get(), resp->mutable_items());
   resp->set_model_version(model != nullptr ? model->version() : "");
   return grpc::Status::OK;
 }
@@ -303,7 +297,7 @@ grpc::Status RecommenderServiceImpl::DoFrequentlyBoughtTogether(
   std::vector<std::string> ids(req->item_ids().begin(), req->item_ids().end());
   auto items = engine_->FrequentlyBoughtTogether(model.get(), catalog.get(), ids, req->n());
   if (!items.ok()) return ToGrpc(items.status());
-  AddItems(*items, model.get(), catalog.get(), resp->mutable_items());
+  AddRecommendedItems(*items, model.get(), catalog.get(), resp->mutable_items());
   resp->set_model_version(model != nullptr ? model->version() : "");
   return grpc::Status::OK;
 }
@@ -314,7 +308,7 @@ grpc::Status RecommenderServiceImpl::DoRerank(const v1::RerankRequest* req, v1::
   std::vector<std::string> ids(req->item_ids().begin(), req->item_ids().end());
   auto items = engine_->Rerank(model.get(), catalog.get(), req->user_id(), ids);
   if (!items.ok()) return ToGrpc(items.status());
-  AddItems(*items, model.get(), catalog.get(), resp->mutable_items());
+  AddRecommendedItems(*items, model.get(), catalog.get(), resp->mutable_items());
   resp->set_model_version(model != nullptr ? model->version() : "");
   return grpc::Status::OK;
 }

@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "common/postgres/pool.h"
-#include "grpcpp/support/message_allocator.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "marketlens/recommender/v1/recommender.grpc.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
@@ -19,6 +19,7 @@
 #include "services/recommender/serving/experiment_store.h"
 #include "services/recommender/serving/feedback.h"
 #include "services/recommender/serving/model_manager.h"
+#include "services/recommender/serving/response_encoding.h"
 #include "services/recommender/store/registry.h"
 
 namespace marketlens::recommender {
@@ -29,18 +30,21 @@ namespace v1 = ::marketlens::recommender::v1;
 // synchronous method is handed to the sync server's thread pool, which under load starts and ends threads
 // (measured: one thread created per ~4 calls at peak, with the futex wake-ups of every hand-off). The call
 // does no I/O once the engine's in-process memo is warm (a cold context may read Redis once, bounded by
-// the Redis client's short command timeout), so it does not need a thread of its own. The other methods stay synchronous: they
-// write to Postgres or Redis.
+// the Redis client's short command timeout), so it does not need a thread of its own. It is a raw method
+// (bytes in and out): the request is parsed on a per-call arena, and the response is written as wire bytes
+// with each item's fixed fields serialised once per model and catalogue snapshot (response_encoding.h), the
+// same bytes the generated serialiser would write. The other methods stay synchronous: they write to
+// Postgres or Redis.
 class RecommenderServiceImpl final
-    : public v1::RecommenderService::WithCallbackMethod_Recommend<v1::RecommenderService::Service> {
+    : public v1::RecommenderService::WithRawCallbackMethod_Recommend<v1::RecommenderService::Service> {
  public:
   // `pg` (may be null: ExportUser then answers UNAVAILABLE) reads the user's rows for ExportUser.
   RecommenderServiceImpl(Engine* engine, ModelManager* models, FeedbackPipeline* feedback,
                          ModelRegistry* registry, ExperimentStore* experiments,
                          std::shared_ptr<prometheus::Registry> metrics, postgres::PgPool* pg = nullptr);
 
-  grpc::ServerUnaryReactor* Recommend(grpc::CallbackServerContext*, const v1::RecommendRequest*,
-                                      v1::RecommendResponse*) override;
+  grpc::ServerUnaryReactor* Recommend(grpc::CallbackServerContext*, const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
   grpc::Status SimilarItems(grpc::ServerContext*, const v1::SimilarItemsRequest*,
                             v1::ItemsResponse*) override;
   grpc::Status FrequentlyBoughtTogether(grpc::ServerContext*, const v1::FrequentlyBoughtTogetherRequest*,
@@ -69,7 +73,18 @@ class RecommenderServiceImpl final
                                   v1::Experiment*) override;
 
  private:
-  grpc::Status DoRecommend(const v1::RecommendRequest* req, v1::RecommendResponse* resp);
+  // Recommend's answer: the items, the snapshots they were built with, the experiment arm.
+  struct RecommendAnswer {
+    std::vector<Candidate> items;
+    std::shared_ptr<const ServingModel> model;
+    std::shared_ptr<const CatalogSnapshot> catalog;
+    const ExperimentSpec* experiment = nullptr;  // in `experiments`, kept alive here
+    const ExperimentVariantSpec* variant = nullptr;
+    std::shared_ptr<const std::vector<ExperimentSpec>> experiments;
+  };
+  grpc::Status DoRecommend(const v1::RecommendRequest& req, RecommendAnswer* answer);
+  // The response's wire bytes.
+  std::string EncodeRecommendResponse(const RecommendAnswer& answer);
   grpc::Status DoSimilarItems(const v1::SimilarItemsRequest* req, v1::ItemsResponse* resp);
   grpc::Status DoFrequentlyBoughtTogether(const v1::FrequentlyBoughtTogetherRequest* req,
                                           v1::ItemsResponse* resp);
@@ -89,13 +104,7 @@ class RecommenderServiceImpl final
   prometheus::Counter* path_personal_;
   prometheus::Counter* path_session_;
   prometheus::Counter* path_popular_;
-  // Recommend's request and response live in one protobuf arena per call (its first block inside the
-  // holder), so the ~50 strings of a response are not malloc'ed and freed one by one.
-  class ArenaAllocator final : public grpc::MessageAllocator<v1::RecommendRequest, v1::RecommendResponse> {
-   public:
-    grpc::MessageHolder<v1::RecommendRequest, v1::RecommendResponse>* AllocateMessages() override;
-  };
-  ArenaAllocator recommend_allocator_;
+  ItemFieldCaches item_fields_;
 };
 
 // Statistics of an experiment from its counts (experiments.h), as the API returns them.

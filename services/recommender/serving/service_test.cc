@@ -14,10 +14,12 @@
 #include "absl/time/clock.h"
 #include "common/testing/migrated_database.h"
 #include "common/testing/redis_fixture.h"
+#include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/client_unary_call.h"
 #include "gtest/gtest.h"
 #include "services/recommender/bundle/trainer.h"
-#include "services/recommender/serving/test_world.h"
+#include "services/recommender/serving/serving_fixture.h"
 
 namespace marketlens::recommender {
 namespace {
@@ -25,6 +27,7 @@ namespace {
 using ::marketlens::testing::CreateMigratedDatabaseOrFail;
 using ::marketlens::testing::SharedPostgresServer;
 
+using ::marketlens::testing::IsOk;
 using testing::World;
 
 class ServiceTest : public ::testing::Test {
@@ -33,7 +36,7 @@ class ServiceTest : public ::testing::Test {
     pg_ = CreateMigratedDatabaseOrFail(SharedPostgresServer(), {.pool_size = 12}).pool;
     ASSERT_NE(pg_, nullptr);
     auto redis_server = marketlens::testing::RedisServer::Create();
-    ASSERT_TRUE(redis_server.ok()) << redis_server.status();
+    ASSERT_THAT(redis_server, IsOk());
     redis_server_ = *std::move(redis_server);
     redis::RedisOptions options;
     options.port = redis_server_->port();
@@ -54,10 +57,10 @@ class ServiceTest : public ::testing::Test {
       ModelBundle bundle = World().model->bundle();
       bundle.version = version;
       const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", version, ".mlrec");
-      ASSERT_TRUE(WriteBundleFile(bundle, path).ok());
-      ASSERT_TRUE(registry_->Register(RecordFromBundle(bundle, "file://" + path)).ok());
+      ASSERT_THAT(WriteBundleFile(bundle, path), IsOk());
+      ASSERT_THAT(registry_->Register(RecordFromBundle(bundle, "file://" + path)), IsOk());
     }
-    ASSERT_TRUE(registry_->Promote("v1").ok());
+    ASSERT_THAT(registry_->Promote("v1"), IsOk());
 
     online_ = std::make_unique<OnlineState>();
     cache_ = std::make_unique<HotListCache>(redis_.get(), absl::Minutes(1),
@@ -81,8 +84,8 @@ class ServiceTest : public ::testing::Test {
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = v1::RecommenderService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    stub_ = v1::RecommenderService::NewStub(channel_);
   }
 
   void TearDown() override {
@@ -155,6 +158,7 @@ class ServiceTest : public ::testing::Test {
   std::unique_ptr<ExperimentStore> experiments_;
   std::unique_ptr<RecommenderServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RecommenderService::Stub> stub_;
 };
 
@@ -194,7 +198,7 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
   Engine other_replica(EngineOptions{.rules = {.max_per_category = 0}}, online_.get(), cache_.get());
   auto again = other_replica.Recommend(models_->Current().get(), models_->Catalog().get(),
                                        {.user_id = "brand-new-shopper", .n = 5, .category = "cat1"});
-  ASSERT_TRUE(again.ok());
+  ASSERT_THAT(again, IsOk());
   EXPECT_EQ(cache_->hits(), hits + 1);
   EXPECT_EQ(again->items[0].item_id, cold_resp.items(0).item_id());
 
@@ -224,6 +228,13 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
     EXPECT_FALSE(item.category().empty());
     EXPECT_DOUBLE_EQ(item.price(), 10.0);
   }
+  // Asked again, the list comes from the in-process memo: Redis is not read, the answer is the same.
+  const int64_t cache_calls = cache_->hits() + cache_->misses();
+  grpc::ClientContext c_again;
+  v1::ItemsResponse similar_again;
+  ASSERT_TRUE(stub_->SimilarItems(&c_again, sim, &similar_again).ok());
+  EXPECT_EQ(cache_->hits() + cache_->misses(), cache_calls);
+  EXPECT_EQ(similar_again.SerializeAsString(), items.SerializeAsString());
 
   grpc::ClientContext c5;
   v1::FrequentlyBoughtTogetherRequest fbt_ok;
@@ -260,6 +271,23 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
             grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Feedback("", "i1", v1::FEEDBACK_EVENT_CLICK).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(Feedback(user, "ghost", v1::FEEDBACK_EVENT_CLICK).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// Recommend reads raw bytes (response_encoding.h): bytes that are not a RecommendRequest are refused.
+TEST_F(ServiceTest, RecommendRefusesBytesThatAreNotARequest) {
+  const std::string garbage = "\xff\xff\xff\xff";
+  grpc::Slice slice(garbage);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Status s = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      channel_.get(),
+      grpc::internal::RpcMethod("/marketlens.recommender.v1.RecommenderService/Recommend",
+                                grpc::internal::RpcMethod::NORMAL_RPC),
+      &ctx, request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+  // A well-formed request on the same channel is answered.
+  EXPECT_EQ(MustRecommend(World().UserInCluster(2)).items_size(), 10);
 }
 
 TEST_F(ServiceTest, FeedbackChangesTheNextAnswerAndIsStored) {
@@ -506,7 +534,7 @@ TEST_F(ServiceTest, PromoteAndRollbackUnderLoadWithoutErrors) {
   record.version = "v3";
   record.algorithm = "hybrid";
   record.artifact_uri = "file://" + broken;
-  ASSERT_TRUE(registry_->Register(record).ok());
+  ASSERT_THAT(registry_->Register(record), IsOk());
   grpc::ClientContext bctx;
   v1::PromoteModelRequest bad;
   bad.set_version("v3");
@@ -537,7 +565,7 @@ TEST_F(ServiceTest, NcfModelIsRegisteredPromotedAndServed) {
   config.version = "v-ncf";
   config.threads = 2;
   auto trained = TrainBundle({.log = &World().data.log, .catalog = &World().data.catalog}, config);
-  ASSERT_TRUE(trained.ok()) << trained.status();
+  ASSERT_THAT(trained, IsOk());
   const ModelBundle& b = trained->bundle;
   EXPECT_EQ(b.algorithm, "ncf");
   EXPECT_EQ(b.ncf_factors, 16);
@@ -546,7 +574,7 @@ TEST_F(ServiceTest, NcfModelIsRegisteredPromotedAndServed) {
   EXPECT_EQ(b.params.at("ncf.epochs"), "15");
   EXPECT_GT(b.metrics.at("ndcg@10"), b.metrics.at("popularity.ndcg@10"));
   auto record = registry_->RegisterWithArtifact(b);
-  ASSERT_TRUE(record.ok()) << record.status();
+  ASSERT_THAT(record, IsOk());
   EXPECT_EQ(record->algorithm, "ncf");
 
   grpc::ClientContext pctx;

@@ -2,6 +2,8 @@
 
 #include <atomic>
 
+#include "common/status/macros.h"
+
 namespace marketlens::recommender {
 namespace {
 
@@ -15,7 +17,7 @@ std::vector<float> Scaled(const std::vector<float>& v) {
 
 absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(ModelBundle bundle,
                                                                          const ServingModelOptions& options) {
-  if (absl::Status s = bundle.Validate(); !s.ok()) return s;
+  RETURN_IF_ERROR(bundle.Validate());
   static std::atomic<uint64_t> next_instance{1};
   std::shared_ptr<ServingModel> m(new ServingModel());
   m->instance_id_ = next_instance++;
@@ -35,9 +37,9 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(ModelBu
         Eigen::Map<const AlsModel::Matrix>(b.item_factors.data(), b.num_items(), b.factors);
     m->als_->SetFactors(std::move(users), std::move(items));
     if (b.num_items() >= options.ann_min_items) {
-      auto index = MipsIndex::Build(b.item_factors.data(), b.num_items(), b.factors, options.ann);
-      if (!index.ok()) return index.status();
-      m->ann_ = *std::move(index);
+      ASSIGN_OR_RETURN(auto index,
+                       MipsIndex::Build(b.item_factors.data(), b.num_items(), b.factors, options.ann));
+      m->ann_ = std::move(index);
     }
   }
   if (b.ncf_factors > 0) {
@@ -51,7 +53,7 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(ModelBu
     p.w_mlp = Eigen::Map<const Eigen::VectorXf>(b.ncf_w_mlp.data(), h);
     p.item_bias = Eigen::Map<const Eigen::VectorXf>(b.ncf_item_bias.data(), i);
     m->ncf_ = std::make_unique<NcfScorer>(std::move(p), b.user_items.Transpose());
-    if (absl::Status s = m->ncf_->Check(); !s.ok()) return s;
+    RETURN_IF_ERROR(m->ncf_->Check());
   }
   m->pop_recent_ = Scaled(b.pop_recent);
   m->pop_all_ = Scaled(b.pop_all);

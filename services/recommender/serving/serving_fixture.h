@@ -1,8 +1,8 @@
 // A small world for serving tests: 5 planted taste clusters of users and items (item i is in cluster
 // i % 5, category "cat<c>"), a hybrid bundle trained on it, and the matching catalogue (everything in
 // stock, margins 0.2, plus "new1": a cluster-2 item launched after training).
-#ifndef MARKETLENS_SERVICES_RECOMMENDER_SERVING_TEST_WORLD_H_
-#define MARKETLENS_SERVICES_RECOMMENDER_SERVING_TEST_WORLD_H_
+#ifndef MARKETLENS_SERVICES_RECOMMENDER_SERVING_SERVING_FIXTURE_H_
+#define MARKETLENS_SERVICES_RECOMMENDER_SERVING_SERVING_FIXTURE_H_
 
 #include <memory>
 #include <string>
@@ -30,4 +30,4 @@ std::unique_ptr<TestWorld> MakeWorld(const std::string& version = "v-test");
 
 }  // namespace marketlens::recommender::testing
 
-#endif  // MARKETLENS_SERVICES_RECOMMENDER_SERVING_TEST_WORLD_H_
+#endif  // MARKETLENS_SERVICES_RECOMMENDER_SERVING_SERVING_FIXTURE_H_

@@ -1,4 +1,4 @@
-#include "services/recommender/serving/test_world.h"
+#include "services/recommender/serving/serving_fixture.h"
 
 #include "absl/strings/str_cat.h"
 #include "services/recommender/bundle/trainer.h"

@@ -1,0 +1,142 @@
+#include "services/recommender/serving/response_encoding.h"
+
+#include <cstring>
+
+namespace marketlens::recommender {
+namespace {
+
+void PutVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// Proto3: an empty string is not written.
+void PutString(int field, absl::string_view value, std::string* out) {
+  if (value.empty()) return;
+  PutVarint(static_cast<uint64_t>(field) << 3 | 2, out);
+  PutVarint(value.size(), out);
+  out->append(value.data(), value.size());
+}
+
+// Proto3: a double is written unless its bits are all zero (so -0.0 is written, as the generated code does).
+void PutDouble(int field, double value, std::string* out) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  if (bits == 0) return;
+  PutVarint(static_cast<uint64_t>(field) << 3 | 1, out);
+  for (int k = 0; k < 8; ++k) out->push_back(static_cast<char>(bits >> (8 * k)));
+}
+
+// RecommendedItem fields 5-7 for the item: from the catalogue entry, else the model's category.
+void PutProductFields(const CatalogItem* product, const ServingModel* model, int32_t model_index,
+                      std::string* out) {
+  if (product != nullptr) {
+    PutString(5, product->info.title, out);
+    PutString(6, product->info.category, out);
+    if (product->price) PutDouble(7, *product->price, out);
+  } else if (model != nullptr && model_index >= 0 &&
+             model_index < static_cast<int32_t>(model->bundle().item_category.size())) {
+    PutString(6, model->bundle().item_category[model_index], out);
+  }
+}
+
+const CatalogItem* ProductOf(const Candidate& c, const CatalogSnapshot* catalog) {
+  return catalog != nullptr ? CatalogEntry(*catalog, c) : nullptr;
+}
+
+int32_t ModelIndexOf(const Candidate& c, const ServingModel* model) {
+  if (model == nullptr) return -1;
+  return c.model_index >= 0 ? c.model_index : model->bundle().items.Find(c.item_id);
+}
+
+}  // namespace
+
+void AddRecommendedItems(const std::vector<Candidate>& items, const ServingModel* model,
+                         const CatalogSnapshot* catalog,
+                         google::protobuf::RepeatedPtrField<v1::RecommendedItem>* out) {
+  for (const Candidate& c : items) {
+    auto* item = out->Add();
+    item->set_item_id(c.item_id);
+    item->set_score(c.score);
+    item->set_reason(c.reason);
+    item->set_source(c.source);
+    // By the catalogue index the engine resolved (the same snapshot), else by id.
+    const CatalogItem* product = ProductOf(c, catalog);
+    if (product != nullptr) {
+      item->set_title(product->info.title);
+      item->set_category(product->info.category);
+      if (product->price) item->set_price(*product->price);
+    } else if (model != nullptr) {
+      const int32_t index = ModelIndexOf(c, model);
+      if (index >= 0 && index < static_cast<int32_t>(model->bundle().item_category.size())) {
+        item->set_category(model->bundle().item_category[index]);
+      }
+    }
+  }
+}
+
+ItemFieldCache::ItemFieldCache(const ServingModel* model, const CatalogSnapshot* catalog) {
+  if (model == nullptr) return;
+  const ModelBundle& b = model->bundle();
+  fields_.resize(b.num_items());
+  for (int32_t i = 0; i < b.num_items(); ++i) {
+    PutString(1, b.items.Name(i), &fields_[i].head);
+    const CatalogItem* product = catalog != nullptr ? catalog->Find(b.items.Name(i)) : nullptr;
+    PutProductFields(product, model, i, &fields_[i].tail);
+  }
+}
+
+std::shared_ptr<const ItemFieldCache> ItemFieldCaches::For(const ServingModel* model,
+                                                           const CatalogSnapshot* catalog) {
+  if (model == nullptr) return nullptr;
+  const std::pair<uint64_t, uint64_t> key(model->instance_id(),
+                                          catalog != nullptr ? catalog->instance_id() : 0);
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [k, cache] : caches_) {
+      if (k == key) return cache;
+    }
+  }
+  auto cache = std::make_shared<const ItemFieldCache>(model, catalog);
+  absl::MutexLock lock(&mu_);
+  if (caches_.size() >= 8) caches_.erase(caches_.begin());  // the oldest pair: keeps it bounded
+  caches_.emplace_back(key, cache);
+  return cache;
+}
+
+void ResponseWriter::AddItem(const Candidate& c, const ItemFieldCache* fields, const ServingModel* model,
+                             const CatalogSnapshot* catalog) {
+  item_.clear();
+  // The cached fields hold for an item the model has and whose catalogue entry is the one the cache was
+  // built from (the engine's candidates of this call: same snapshots).
+  const ItemFieldCache::Fields* cached =
+      fields != nullptr && c.model_index >= 0 ? fields->ForModelItem(c.model_index) : nullptr;
+  if (cached != nullptr) {
+    item_.append(cached->head);
+  } else {
+    PutString(1, c.item_id, &item_);
+  }
+  PutDouble(2, c.score, &item_);
+  PutString(3, c.reason, &item_);
+  PutString(4, c.source, &item_);
+  if (cached != nullptr) {
+    item_.append(cached->tail);
+  } else {
+    PutProductFields(ProductOf(c, catalog), model, ModelIndexOf(c, model), &item_);
+  }
+  out_->push_back(static_cast<char>(1 << 3 | 2));
+  PutVarint(item_.size(), out_);
+  out_->append(item_);
+}
+
+void ResponseWriter::SetTrailer(const std::string& model_version, const std::string& experiment_id,
+                                const std::string& variant) {
+  PutString(2, model_version, out_);
+  PutString(3, experiment_id, out_);
+  PutString(4, variant, out_);
+}
+
+}  // namespace marketlens::recommender
