@@ -3,7 +3,7 @@
 # reviews after, the share of unchanged products alerted and the share of detected changes dated within 30
 # days, on three generated worlds (the marketplace CLI's export: seeds 42 and 7 with 1,000 products, seed 11
 # with 2,000) and on real Amazon 5-core text with changes planted by replacing later reviews with real 1-2
-# star reviews of other products (planting seeds 1 and 2). Baseline: the detector from before issue 13 (a
+# star reviews of other products (planting seeds 1 and 2). Baseline: the earlier detector (a
 # recent window against the year before) on the same reviews. Dating twice: `since` within 30 days of the
 # planted date (alerts_dated_within_30d_*), and the planted date inside the interval the reviews allow,
 # (changed_after, since] widened by 30 days (alerts_interval_within_30d_*; the median gap in alerts_median_gap_days_*).

@@ -1,6 +1,6 @@
 // Recommend latency and throughput through the real gRPC server bootstrap (metrics and request-id
 // interceptors), next to an empty call (grpc.health.v1.Health/Check) on the same server in the same run.
-// Targets (issue 16, docs/budgets.md): Recommend P99 at 1,000 req/s <= 1.5x the empty call's and peak
+// Targets (docs/budgets.md): Recommend P99 at 1,000 req/s <= 1.5x the empty call's and peak
 // throughput >= 0.8x the empty call's, with each served model (hybrid, two-tower, NCF); P99 < 5 ms.
 //   - open loop at --rate req/s for --seconds: latency counted from each request's scheduled send time, so
 //     a stall shows up in the percentiles instead of silently lowering the offered load;
@@ -507,7 +507,7 @@ int RunLoadGenerator(ServerControl& server, const std::string& target, const std
 
   // Headline figures for bench/run.sh's table, whose targets are checked against the value. The first
   // model keeps the names of the earlier bench (absolute P99 against the 5 ms budget, peak rates); every
-  // model gets its two ratio figures (median of the per-round ratios, the targets of issue 16).
+  // model gets its two ratio figures (median of the per-round ratios, the targets of docs/budgets.md).
   const MethodFigures& first = figures[0].raw;
   std::vector<double> rec_p99, empty_p99, rec_rps, empty_rps;
   for (size_t r = 0; r < first.rec_open.size(); ++r) {
