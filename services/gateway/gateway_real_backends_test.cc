@@ -34,6 +34,7 @@
 #include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/protobuf_status_matchers.h"
 #include "common/testing/redis_fixture.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -94,7 +95,7 @@ const google::protobuf::Struct* Field(const google::protobuf::Struct& s, const s
 google::protobuf::Struct ParseStruct(const std::string& json) {
   google::protobuf::Struct s;
   auto st = google::protobuf::util::JsonStringToMessage(json, &s);
-  EXPECT_TRUE(st.ok()) << st.ToString() << " in " << json.substr(0, 400);
+  EXPECT_THAT(st, IsOk()) << " in " << json.substr(0, 400);
   return s;
 }
 
@@ -303,9 +304,9 @@ void ExpectShape(const Route& route, const std::string& body, const std::string&
   google::protobuf::util::JsonParseOptions strict;
   strict.ignore_unknown_fields = false;
   auto st = google::protobuf::util::JsonStringToMessage(body, m.get(), strict);
-  EXPECT_TRUE(st.ok()) << what << ": not a " << route.method->output_type()->full_name() << ": "
-                       << st.ToString() << "\n"
-                       << body.substr(0, 400);
+  EXPECT_THAT(st, IsOk()) << what << ": not a " << route.method->output_type()->full_name() << ": "
+                          << "\n"
+                          << body.substr(0, 400);
 }
 
 TEST_F(RealBackendsTest, EveryRouteOfTheOpenApiDocument) {

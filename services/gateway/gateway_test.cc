@@ -18,6 +18,7 @@
 #include "common/redis/client.h"
 #include "common/testing/free_port.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/protobuf_status_matchers.h"
 #include "common/testing/redis_fixture.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -51,7 +52,7 @@ M Parse(const std::string& json) {
   M m;
   google::protobuf::util::JsonParseOptions o;
   auto st = google::protobuf::util::JsonStringToMessage(json, &m, o);
-  EXPECT_TRUE(st.ok()) << st.ToString() << " in " << json;
+  EXPECT_THAT(st, IsOk()) << " in " << json;
   return m;
 }
 

@@ -27,6 +27,7 @@
 #include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
 #include "common/testing/postgres_fixture.h"
+#include "common/testing/protobuf_status_matchers.h"
 #include "common/testing/redis_fixture.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -130,7 +131,7 @@ using ::marketlens::testing::ChildProcess;
 google::protobuf::Struct ParseStruct(const std::string& json) {
   google::protobuf::Struct s;
   auto st = google::protobuf::util::JsonStringToMessage(json, &s);
-  EXPECT_TRUE(st.ok()) << st.ToString() << " in " << json.substr(0, 400);
+  EXPECT_THAT(st, IsOk()) << " in " << json.substr(0, 400);
   return s;
 }
 

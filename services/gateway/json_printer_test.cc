@@ -11,6 +11,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/protobuf_status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/dynamic_message.h"
@@ -31,6 +32,7 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
+using ::marketlens::testing::IsOk;
 
 std::string Fast(const Message& m) {
   std::string out;
@@ -43,14 +45,14 @@ std::string Reference(const Message& m) {
   o.always_print_primitive_fields = true;
   std::string out;
   auto st = google::protobuf::util::MessageToJsonString(m, &out, o);
-  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_THAT(st, IsOk());
   return out;
 }
 
 google::protobuf::Value AsJsonValue(const std::string& json) {
   google::protobuf::Value v;
   auto st = google::protobuf::util::JsonStringToMessage(json, &v);
-  EXPECT_TRUE(st.ok()) << st.ToString() << ": " << json;
+  EXPECT_THAT(st, IsOk()) << ": " << json;
   return v;
 }
 
@@ -304,8 +306,8 @@ void CheckSame(const Message& m, bool as_json = true) {
   // empty google.protobuf.Values, which both printers leave out).
   std::unique_ptr<Message> back(m.New()), back_ref(m.New());
   auto st = google::protobuf::util::JsonStringToMessage(fast, back.get());
-  ASSERT_TRUE(st.ok()) << st.ToString() << ": " << fast;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(reference, back_ref.get()).ok());
+  ASSERT_THAT(st, IsOk()) << ": " << fast;
+  ASSERT_THAT(google::protobuf::util::JsonStringToMessage(reference, back_ref.get()), IsOk());
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*back_ref, *back))
       << back_ref->ShortDebugString() << "\nvs\n"
       << back->ShortDebugString();

@@ -1,5 +1,6 @@
 #include "services/recommender/eval/report.h"
 
+#include "common/testing/protobuf_status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -8,6 +9,7 @@
 namespace marketlens::recommender {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using ::testing::HasSubstr;
 
 std::vector<AlgorithmResult> Results() {
@@ -30,7 +32,7 @@ TEST(ReportTest, TableShowsMetricsBaselineAndSkips) {
 TEST(ReportTest, JsonIsValidAndComplete) {
   std::string json = FormatJson(Results(), {.protocol = "files", .k = 10});
   google::protobuf::Struct parsed;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok()) << json;
+  ASSERT_THAT(google::protobuf::util::JsonStringToMessage(json, &parsed), IsOk()) << json;
   const auto& results = parsed.fields().at("results").list_value();
   ASSERT_EQ(results.values_size(), 3);
   const auto& als = results.values(1).struct_value().fields();
