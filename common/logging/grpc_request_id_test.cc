@@ -10,6 +10,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/logging/log.h"
+#include "common/testing/grpc_status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/interceptor.h"
 #include "gtest/gtest.h"
@@ -18,6 +19,7 @@
 namespace marketlens::logging {
 namespace {
 
+using ::marketlens::testing::IsOk;
 using marketplace::v1::MarketplaceService;
 
 // What one handler invocation saw.
@@ -150,7 +152,7 @@ class GrpcRequestIdTest : public ::testing::Test {
     req.set_product_id(product_id);
     marketplace::v1::Product resp;
     grpc::Status st = stub_->GetProduct(&ctx, req, &resp);
-    EXPECT_TRUE(st.ok()) << st.error_message();
+    EXPECT_THAT(st, IsOk());
     auto it = ctx.GetServerInitialMetadata().find(kRequestIdKey);
     if (it == ctx.GetServerInitialMetadata().end()) return "<none>";
     return std::string(it->second.data(), it->second.size());

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/metrics/grpc_metrics.h"
+#include "common/testing/grpc_status_matchers.h"
 #include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -98,7 +99,7 @@ TEST(MetricsExposerTest, ScrapeShowsGrpcServerHandledTotal) {
   marketplace::v1::GetProductRequest req;
   req.set_product_id("B001");
   marketplace::v1::Product resp;
-  ASSERT_TRUE(stub->GetProduct(&ctx, req, &resp).ok());
+  ASSERT_THAT(stub->GetProduct(&ctx, req, &resp), IsOk());
 
   const std::string page = HttpGet((*exposer)->port(), "/metrics");
   EXPECT_NE(page.find("200 OK"), std::string::npos) << page;

@@ -276,7 +276,8 @@ TEST_F(PgPoolTest, PoolBoundIsRespected) {
   auto pool = MakePool(2);
   auto a = pool->Acquire(absl::Now() + absl::Seconds(5));
   auto b = pool->Acquire(absl::Now() + absl::Seconds(5));
-  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
   EXPECT_EQ(pool->stats().open, 2);
 
   absl::Time start = absl::Now();

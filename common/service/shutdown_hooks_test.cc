@@ -25,6 +25,7 @@
 #include "common/server/channel.h"
 #include "common/service/service_main.h"
 #include "common/testing/free_port.h"
+#include "common/testing/grpc_status_matchers.h"
 #include "common/testing/postgres_fixture.h"
 #include "common/testing/redis_fixture.h"
 #include "common/testing/status_matchers.h"
@@ -184,7 +185,7 @@ TEST(ShutdownHookTest, OnSigtermHooksRunAfterTheDrainLastFirstOnceBeforeTheClien
   service.join();
 
   EXPECT_EQ(code, 0);
-  EXPECT_TRUE(call_status.ok()) << "the drain let the call finish: " << call_status.error_message();
+  EXPECT_THAT(call_status, IsOk()) << "the drain let the call finish";
   EXPECT_EQ(events.Get(), (std::vector<std::string>{"rpc answered", "hook second", "hook first"}));
   EXPECT_EQ(first_runs.load(), 1);
   EXPECT_EQ(second_runs.load(), 1);

@@ -80,7 +80,9 @@ TEST(GeneratorTest, SameSeedSameWorldOtherSeedOtherWorld) {
   auto a = Generate(Small(7));
   auto b = Generate(Small(7));
   auto c = Generate(Small(8));
-  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  ASSERT_THAT(c, IsOk());
   EXPECT_EQ(Fingerprint(a->data), Fingerprint(b->data));
   EXPECT_NE(Fingerprint(a->data), Fingerprint(c->data));
   EXPECT_EQ(a->data.reviews.size(), b->data.reviews.size());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/testing/protobuf_status_matchers.h"
 #include "common/testing/real_data.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -45,7 +46,7 @@ TEST_F(CliTest, EvaluateExplicitFilesAsJson) {
            "--algorithms", "item_knn,als", "--params", "als.factors=16,als.iterations=5", "--threads", "2"});
   ASSERT_EQ(r.code, 0) << r.err;
   google::protobuf::Struct json;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
+  ASSERT_THAT(google::protobuf::util::JsonStringToMessage(r.out, &json), IsOk()) << r.out;
   EXPECT_EQ(json.fields().at("protocol").string_value(), "explicit train/test files");
   const auto& results = json.fields().at("results").list_value();
   ASSERT_EQ(results.values_size(), 3);  // the popularity baseline is always added, first
@@ -80,7 +81,7 @@ TEST_F(CliTest, EvaluateWithTuning) {
                   "--tune_trials", "3", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   google::protobuf::Struct json;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
+  ASSERT_THAT(google::protobuf::util::JsonStringToMessage(r.out, &json), IsOk()) << r.out;
   const auto& knn = json.fields().at("results").list_value().values(1).struct_value().fields();
   // Successive halving: 3 candidates at a third of the validation users, then the best at full fidelity.
   EXPECT_EQ(knn.at("tuning").struct_value().fields().at("trials").number_value(), 4);
@@ -94,7 +95,7 @@ TEST_F(CliTest, EvaluatesNeuralModelsAndTheLearnedHybridOnRealData) {
                   "item_knn,ncf,two_tower,hybrid", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
   google::protobuf::Struct json;
-  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &json).ok()) << r.out;
+  ASSERT_THAT(google::protobuf::util::JsonStringToMessage(r.out, &json), IsOk()) << r.out;
   const auto& results = json.fields().at("results").list_value().values();
   ASSERT_EQ(results.size(), 5);  // popularity (always), item_knn, ncf, two_tower, hybrid
   double popularity = 0;

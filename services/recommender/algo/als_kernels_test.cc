@@ -7,12 +7,15 @@
 #include <random>
 #include <vector>
 
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/recommender/algo/als.h"
 #include "services/recommender/data/synthetic.h"
 
 namespace marketlens::recommender {
 namespace {
+
+using ::marketlens::testing::IsOk;
 
 struct RandomRow {
   RandomRow(int k, int n, uint64_t seed) : k(k), n(n), gramian(k * k), block(n * k), conf(n), x(k) {
@@ -150,8 +153,8 @@ TEST(AlsKernelsTest, AlsTrainsToTheSameFactorsWithEitherKernel) {
   AlsModel portable(
       {.factors = 64, .iterations = 5, .threads = 2, .track_loss = true, .avx2_kernels = false});
   AlsModel avx2({.factors = 64, .iterations = 5, .threads = 2, .track_loss = true, .avx2_kernels = true});
-  ASSERT_TRUE(portable.Fit(data).ok());
-  ASSERT_TRUE(avx2.Fit(data).ok());
+  ASSERT_THAT(portable.Fit(data), IsOk());
+  ASSERT_THAT(avx2.Fit(data), IsOk());
   EXPECT_TRUE(avx2.item_factors().isApprox(portable.item_factors(), 1e-3f));
   EXPECT_TRUE(avx2.user_factors().isApprox(portable.user_factors(), 1e-3f));
   EXPECT_NEAR(avx2.losses().back(), portable.losses().back(), 1e-4 * std::abs(portable.losses().back()));

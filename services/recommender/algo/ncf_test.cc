@@ -77,7 +77,7 @@ TEST(NcfTest, FoldInEqualsTheMeanOfTheSharedUsersVectors) {
   add_row({});
   add_row({7});
   const NcfScorer scorer(p, item_users);
-  ASSERT_TRUE(scorer.Check().ok());
+  ASSERT_THAT(scorer.Check(), IsOk());
   const std::vector<int32_t> history_items = {0, 1, 2, 3, 1};
   const std::vector<float> history_weights = {2.0f, 0.5f, 1.0f, 0.0f};  // the last item has none: 1
   UserHistory h{.items = history_items, .weights = history_weights};
