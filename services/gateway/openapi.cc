@@ -9,11 +9,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "marketlens/gateway/v1/gateway.pb.h"
-#include "services/gateway/json_writer.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::gateway {
 namespace {
 
+// Insertion-ordered, so the document reads in the order it is built and is the same on every run.
+using Json = nlohmann::ordered_json;
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 
@@ -21,23 +23,23 @@ constexpr int kMaxQueryDepth = 3;
 
 std::string SchemaName(const Descriptor* d) { return d->full_name(); }
 
-JsonValue Ref(const Descriptor* d) {
-  JsonValue v = JsonValue::Object();
-  v.Set("$ref", JsonValue::String(absl::StrCat("#/components/schemas/", SchemaName(d))));
+Json Ref(const Descriptor* d) {
+  Json v = Json::object();
+  v["$ref"] = std::string(absl::StrCat("#/components/schemas/", SchemaName(d)));
   return v;
 }
 
-JsonValue Typed(absl::string_view type, absl::string_view format = "") {
-  JsonValue v = JsonValue::Object();
-  v.Set("type", JsonValue::String(type));
-  if (!format.empty()) v.Set("format", JsonValue::String(format));
+Json Typed(absl::string_view type, absl::string_view format = "") {
+  Json v = Json::object();
+  v["type"] = std::string(type);
+  if (!format.empty()) v["format"] = std::string(format);
   return v;
 }
 
 class SchemaBuilder {
  public:
   // The schema of one value of the field (ignoring repeated/map), registering message schemas as needed.
-  JsonValue ValueSchema(const FieldDescriptor* f) {
+  Json ValueSchema(const FieldDescriptor* f) {
     switch (f->type()) {
       case FieldDescriptor::TYPE_STRING:
         return Typed("string");
@@ -55,8 +57,8 @@ class SchemaBuilder {
         return Typed("integer", "int32");
       case FieldDescriptor::TYPE_UINT32:
       case FieldDescriptor::TYPE_FIXED32: {
-        JsonValue v = Typed("integer", "int64");
-        v.Set("minimum", JsonValue::Number(0));
+        Json v = Typed("integer", "int64");
+        v["minimum"] = 0;
         return v;
       }
       case FieldDescriptor::TYPE_INT64:
@@ -67,44 +69,44 @@ class SchemaBuilder {
       case FieldDescriptor::TYPE_FIXED64:
         return Typed("string", "uint64");
       case FieldDescriptor::TYPE_ENUM: {
-        JsonValue v = Typed("string");
-        JsonValue values = JsonValue::Array();
+        Json v = Typed("string");
+        Json values = Json::array();
         for (int i = 0; i < f->enum_type()->value_count(); ++i) {
-          values.Push(JsonValue::String(f->enum_type()->value(i)->name()));
+          values.push_back(std::string(f->enum_type()->value(i)->name()));
         }
-        v.Set("enum", std::move(values));
+        v["enum"] = std::move(values);
         return v;
       }
       case FieldDescriptor::TYPE_MESSAGE:
       case FieldDescriptor::TYPE_GROUP:
         return MessageSchema(f->message_type());
     }
-    return JsonValue::Object();
+    return Json::object();
   }
 
   // A field as a property (arrays and maps included).
-  JsonValue FieldSchema(const FieldDescriptor* f) {
+  Json FieldSchema(const FieldDescriptor* f) {
     if (f->is_map()) {
-      JsonValue v = Typed("object");
-      v.Set("additionalProperties", ValueSchema(f->message_type()->map_value()));
+      Json v = Typed("object");
+      v["additionalProperties"] = ValueSchema(f->message_type()->map_value());
       return v;
     }
     if (f->is_repeated()) {
-      JsonValue v = Typed("array");
-      v.Set("items", ValueSchema(f));
+      Json v = Typed("array");
+      v["items"] = ValueSchema(f);
       return v;
     }
     return ValueSchema(f);
   }
 
   // Well-known types inline, other messages by reference (defined once under components/schemas).
-  JsonValue MessageSchema(const Descriptor* d) {
+  Json MessageSchema(const Descriptor* d) {
     const std::string& n = d->full_name();
     if (n == "google.protobuf.Timestamp") return Typed("string", "date-time");
     if (n == "google.protobuf.Duration") return Typed("string", "duration");  // "1.5s"
     if (n == "google.protobuf.FieldMask") return Typed("string");
     if (n == "google.protobuf.Struct") return Typed("object");
-    if (n == "google.protobuf.Value") return JsonValue::Object();
+    if (n == "google.protobuf.Value") return Json::object();
     if (n == "google.protobuf.ListValue") return Typed("array");
     if (n == "google.protobuf.Empty") return Typed("object");
     if (absl::StartsWith(n, "google.protobuf.") && absl::EndsWith(n, "Value")) {
@@ -118,29 +120,29 @@ class SchemaBuilder {
     const std::string name = SchemaName(d);
     if (defined_.count(name) > 0) return;
     defined_.insert(name);
-    JsonValue schema = Typed("object");
-    JsonValue props = JsonValue::Object();
+    Json schema = Typed("object");
+    Json props = Json::object();
     for (int i = 0; i < d->field_count(); ++i) {
       const FieldDescriptor* f = d->field(i);
-      JsonValue p = FieldSchema(f);
-      if (f->json_name() != f->name() && p.kind() == JsonValue::Kind::kObject && !p.Has("$ref")) {
-        p.Set("description", JsonValue::String(absl::StrCat("proto field ", f->name())));
+      Json p = FieldSchema(f);
+      if (f->json_name() != f->name() && p.is_object() && !p.contains("$ref")) {
+        p["description"] = std::string(absl::StrCat("proto field ", f->name()));
       }
-      props.Set(f->json_name(), std::move(p));
+      props[std::string(f->json_name())] = std::move(p);
     }
-    schema.Set("properties", std::move(props));
+    schema["properties"] = std::move(props);
     schemas_[name] = std::move(schema);
   }
 
-  JsonValue Components() {
-    JsonValue out = JsonValue::Object();
-    for (auto& [name, schema] : schemas_) out.Set(name, std::move(schema));
+  Json Components() {
+    Json out = Json::object();
+    for (auto& [name, schema] : schemas_) out[std::string(name)] = std::move(schema);
     return out;
   }
 
  private:
   std::set<std::string> defined_;
-  std::map<std::string, JsonValue> schemas_;
+  std::map<std::string, Json> schemas_;
 };
 
 bool IsPathBound(const Route& r, const FieldPath& p) {
@@ -152,7 +154,7 @@ bool IsPathBound(const Route& r, const FieldPath& p) {
 
 // Query parameters: every URL-bindable leaf not bound by the path or the body, nested messages flattened.
 void AddQueryParameters(const Route& r, const Descriptor* d, FieldPath prefix, SchemaBuilder& schemas,
-                        JsonValue& params) {
+                        Json& params) {
   for (int i = 0; i < d->field_count(); ++i) {
     const FieldDescriptor* f = d->field(i);
     FieldPath p = prefix;
@@ -166,106 +168,105 @@ void AddQueryParameters(const Route& r, const Descriptor* d, FieldPath prefix, S
       }
       continue;
     }
-    JsonValue param = JsonValue::Object();
+    Json param = Json::object();
     const std::string name = FieldPathName(p);
-    param.Set("name", JsonValue::String(name));
-    param.Set("in", JsonValue::String("query"));
+    param["name"] = std::string(name);
+    param["in"] = std::string("query");
     std::string json_path;
     for (const FieldDescriptor* part : p)
       absl::StrAppend(&json_path, json_path.empty() ? "" : ".", part->json_name());
     if (json_path != name) {
-      param.Set("description", JsonValue::String(absl::StrCat("also accepted as ", json_path)));
+      param["description"] = std::string(absl::StrCat("also accepted as ", json_path));
     }
     if (f->is_repeated()) {
-      param.Set("style", JsonValue::String("form"));
-      param.Set("explode", JsonValue::Bool(true));
-      param.Set("description",
-                JsonValue::String(
-                    absl::StrCat(json_path != name ? absl::StrCat("also accepted as ", json_path, "; ") : "",
-                                 "repeat the parameter or separate values with commas")));
+      param["style"] = std::string("form");
+      param["explode"] = true;
+      param["description"] = std::string(
+          absl::StrCat(json_path != name ? absl::StrCat("also accepted as ", json_path, "; ") : "",
+                       "repeat the parameter or separate values with commas"));
     }
-    param.Set("schema", schemas.FieldSchema(f));
-    params.Push(std::move(param));
+    param["schema"] = schemas.FieldSchema(f);
+    params.push_back(std::move(param));
   }
 }
 
-JsonValue JsonContent(JsonValue schema) {
-  JsonValue media = JsonValue::Object();
-  media.Set("schema", std::move(schema));
-  JsonValue content = JsonValue::Object();
-  content.Set("application/json", std::move(media));
+Json JsonContent(Json schema) {
+  Json media = Json::object();
+  media["schema"] = std::move(schema);
+  Json content = Json::object();
+  content["application/json"] = std::move(media);
   return content;
 }
 
-JsonValue Operation(const Route& r, const OpenApiOptions& options, SchemaBuilder& schemas) {
-  JsonValue op = JsonValue::Object();
+Json Operation(const Route& r, const OpenApiOptions& options, SchemaBuilder& schemas) {
+  Json op = Json::object();
   const std::string service = r.service()->name();
-  op.Set("operationId", JsonValue::String(absl::StrCat(service, "_", r.method->name(),
-                                                       r.binding > 0 ? absl::StrCat("_", r.binding) : "")));
-  JsonValue tags = JsonValue::Array();
-  tags.Push(JsonValue::String(service));
-  op.Set("tags", std::move(tags));
-  op.Set("summary", JsonValue::String(r.method->full_name()));
-  op.Set("x-grpc-method", JsonValue::String(r.grpc_path));
+  op["operationId"] = std::string(
+      absl::StrCat(service, "_", r.method->name(), r.binding > 0 ? absl::StrCat("_", r.binding) : ""));
+  Json tags = Json::array();
+  tags.push_back(std::string(service));
+  op["tags"] = std::move(tags);
+  op["summary"] = std::string(r.method->full_name());
+  op["x-grpc-method"] = std::string(r.grpc_path);
   if (options.required_scope) {
     const std::string scope = options.required_scope(r);
-    if (!scope.empty()) op.Set("x-required-scope", JsonValue::String(scope));
+    if (!scope.empty()) op["x-required-scope"] = std::string(scope);
   }
 
-  JsonValue params = JsonValue::Array();
+  Json params = Json::array();
   for (size_t i = 0; i < r.path_fields.size(); ++i) {
-    JsonValue p = JsonValue::Object();
-    p.Set("name", JsonValue::String(FieldPathName(r.path_fields[i])));
-    p.Set("in", JsonValue::String("path"));
-    p.Set("required", JsonValue::Bool(true));
-    p.Set("schema", schemas.FieldSchema(r.path_fields[i].back()));
-    params.Push(std::move(p));
+    Json p = Json::object();
+    p["name"] = std::string(FieldPathName(r.path_fields[i]));
+    p["in"] = std::string("path");
+    p["required"] = true;
+    p["schema"] = schemas.FieldSchema(r.path_fields[i].back());
+    params.push_back(std::move(p));
   }
   if (r.body != "*") AddQueryParameters(r, r.method->input_type(), {}, schemas, params);
-  JsonValue grpc_timeout = JsonValue::Object();
-  grpc_timeout.Set("name", JsonValue::String("Grpc-Timeout"));
-  grpc_timeout.Set("in", JsonValue::String("header"));
-  grpc_timeout.Set("description", JsonValue::String("deadline for the backend call, e.g. 500m or 2S"));
-  grpc_timeout.Set("schema", Typed("string"));
-  params.Push(std::move(grpc_timeout));
-  op.Set("parameters", std::move(params));
+  Json grpc_timeout = Json::object();
+  grpc_timeout["name"] = std::string("Grpc-Timeout");
+  grpc_timeout["in"] = std::string("header");
+  grpc_timeout["description"] = std::string("deadline for the backend call, e.g. 500m or 2S");
+  grpc_timeout["schema"] = Typed("string");
+  params.push_back(std::move(grpc_timeout));
+  op["parameters"] = std::move(params);
 
   if (!r.body.empty()) {
-    JsonValue body = JsonValue::Object();
-    body.Set("required", JsonValue::Bool(false));
-    body.Set("content", JsonContent(r.body == "*" ? schemas.MessageSchema(r.method->input_type())
-                                                  : schemas.FieldSchema(r.body_field.front())));
-    op.Set("requestBody", std::move(body));
+    Json body = Json::object();
+    body["required"] = false;
+    body["content"] = JsonContent(r.body == "*" ? schemas.MessageSchema(r.method->input_type())
+                                                : schemas.FieldSchema(r.body_field.front()));
+    op["requestBody"] = std::move(body);
   }
 
-  JsonValue responses = JsonValue::Object();
-  JsonValue ok = JsonValue::Object();
+  Json responses = Json::object();
+  Json ok = Json::object();
   const int status = options.success_status ? options.success_status(r) : 0;
-  ok.Set("description", JsonValue::String(status == 202 ? "Accepted: the work completes later" : "OK"));
-  ok.Set("content", JsonContent(schemas.MessageSchema(r.method->output_type())));
-  responses.Set(status > 0 ? absl::StrCat(status) : "200", std::move(ok));
-  JsonValue err = JsonValue::Object();
-  err.Set("description", JsonValue::String("An error; the status follows the gRPC code (see ErrorBody)"));
-  err.Set("content", JsonContent(schemas.MessageSchema(gateway::v1::ErrorBody::descriptor())));
-  responses.Set("default", std::move(err));
-  op.Set("responses", std::move(responses));
+  ok["description"] = std::string(status == 202 ? "Accepted: the work completes later" : "OK");
+  ok["content"] = JsonContent(schemas.MessageSchema(r.method->output_type()));
+  responses[std::string(status > 0 ? absl::StrCat(status) : "200")] = std::move(ok);
+  Json err = Json::object();
+  err["description"] = std::string("An error; the status follows the gRPC code (see ErrorBody)");
+  err["content"] = JsonContent(schemas.MessageSchema(gateway::v1::ErrorBody::descriptor()));
+  responses["default"] = std::move(err);
+  op["responses"] = std::move(responses);
   return op;
 }
 
-JsonValue PlainOperation(absl::string_view summary, absl::string_view content_type) {
-  JsonValue op = JsonValue::Object();
-  op.Set("summary", JsonValue::String(summary));
-  op.Set("tags", JsonValue::Array());
-  op["tags"].Push(JsonValue::String("gateway"));
-  op.Set("security", JsonValue::Array());
-  JsonValue ok = JsonValue::Object();
-  ok.Set("description", JsonValue::String("OK"));
-  JsonValue media = JsonValue::Object();
-  media.Set(content_type, JsonValue::Object());
-  ok.Set("content", std::move(media));
-  JsonValue responses = JsonValue::Object();
-  responses.Set("200", std::move(ok));
-  op.Set("responses", std::move(responses));
+Json PlainOperation(absl::string_view summary, absl::string_view content_type) {
+  Json op = Json::object();
+  op["summary"] = std::string(summary);
+  op["tags"] = Json::array();
+  op["tags"].push_back(std::string("gateway"));
+  op["security"] = Json::array();
+  Json ok = Json::object();
+  ok["description"] = std::string("OK");
+  Json media = Json::object();
+  media[std::string(content_type)] = Json::object();
+  ok["content"] = std::move(media);
+  Json responses = Json::object();
+  responses["200"] = std::move(ok);
+  op["responses"] = std::move(responses);
   return op;
 }
 
@@ -277,83 +278,82 @@ std::string BuildOpenApiJson(const RouteTable& routes, const OpenApiOptions& opt
 
   // Paths in route order would interleave; group by OpenAPI path, in the order first seen.
   std::vector<std::string> order;
-  std::map<std::string, JsonValue> paths;
+  std::map<std::string, Json> paths;
   for (const Route& r : routes.routes()) {
     const std::string path = r.path.OpenApiPath();
     if (paths.find(path) == paths.end()) {
       order.push_back(path);
-      paths[path] = JsonValue::Object();
+      paths[path] = Json::object();
     }
     std::string method = r.http_method;
     for (char& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    paths[path].Set(method, Operation(r, options, schemas));
+    paths[path][std::string(method)] = Operation(r, options, schemas);
   }
-  JsonValue paths_json = JsonValue::Object();
-  for (const std::string& p : order) paths_json.Set(p, std::move(paths[p]));
-  JsonValue healthz = JsonValue::Object();
-  healthz.Set("get", PlainOperation("Liveness: the gateway process is up", "application/json"));
-  paths_json.Set("/healthz", std::move(healthz));
-  JsonValue readyz = JsonValue::Object();
-  readyz.Set("get",
-             PlainOperation("Readiness: every backend is serving (503 otherwise)", "application/json"));
-  paths_json.Set("/readyz", std::move(readyz));
-  JsonValue metrics = JsonValue::Object();
-  metrics.Set("get", PlainOperation("Prometheus metrics", "text/plain"));
-  paths_json.Set("/metrics", std::move(metrics));
-  JsonValue self = JsonValue::Object();
-  self.Set("get", PlainOperation("This document", "application/json"));
-  paths_json.Set("/openapi.json", std::move(self));
+  Json paths_json = Json::object();
+  for (const std::string& p : order) paths_json[std::string(p)] = std::move(paths[p]);
+  Json healthz = Json::object();
+  healthz["get"] = PlainOperation("Liveness: the gateway process is up", "application/json");
+  paths_json["/healthz"] = std::move(healthz);
+  Json readyz = Json::object();
+  readyz["get"] = PlainOperation("Readiness: every backend is serving (503 otherwise)", "application/json");
+  paths_json["/readyz"] = std::move(readyz);
+  Json metrics = Json::object();
+  metrics["get"] = PlainOperation("Prometheus metrics", "text/plain");
+  paths_json["/metrics"] = std::move(metrics);
+  Json self = Json::object();
+  self["get"] = PlainOperation("This document", "application/json");
+  paths_json["/openapi.json"] = std::move(self);
 
-  JsonValue doc = JsonValue::Object();
-  doc.Set("openapi", JsonValue::String("3.0.3"));
-  JsonValue info = JsonValue::Object();
-  info.Set("title", JsonValue::String(options.title));
-  info.Set("version", JsonValue::String(options.version));
-  info.Set("description",
-           JsonValue::String(options.description.empty()
-                                 ? "Generated from the (marketlens.api.http) options of the gRPC services. "
-                                   "Bodies and responses use protobuf's JSON mapping; errors are ErrorBody."
-                                 : options.description));
-  doc.Set("info", std::move(info));
-  JsonValue servers = JsonValue::Array();
-  JsonValue server = JsonValue::Object();
-  server.Set("url", JsonValue::String("/"));
-  servers.Push(std::move(server));
-  doc.Set("servers", std::move(servers));
-  JsonValue security = JsonValue::Array();
-  JsonValue bearer = JsonValue::Object();
-  bearer.Set("bearerAuth", JsonValue::Array());
-  security.Push(std::move(bearer));
-  JsonValue header = JsonValue::Object();
-  header.Set("apiKeyHeader", JsonValue::Array());
-  security.Push(std::move(header));
-  doc.Set("security", std::move(security));
-  JsonValue tags = JsonValue::Array();
+  Json doc = Json::object();
+  doc["openapi"] = std::string("3.0.3");
+  Json info = Json::object();
+  info["title"] = std::string(options.title);
+  info["version"] = std::string(options.version);
+  info["description"] = std::string(
+      options.description.empty() ? "Generated from the (marketlens.api.http) options of the gRPC services. "
+                                    "Bodies and responses use protobuf's JSON mapping; errors are ErrorBody."
+                                  : options.description);
+  doc["info"] = std::move(info);
+  Json servers = Json::array();
+  Json server = Json::object();
+  server["url"] = std::string("/");
+  servers.push_back(std::move(server));
+  doc["servers"] = std::move(servers);
+  Json security = Json::array();
+  Json bearer = Json::object();
+  bearer["bearerAuth"] = Json::array();
+  security.push_back(std::move(bearer));
+  Json header = Json::object();
+  header["apiKeyHeader"] = Json::array();
+  security.push_back(std::move(header));
+  doc["security"] = std::move(security);
+  Json tags = Json::array();
   for (const auto* s : routes.services()) {
-    JsonValue t = JsonValue::Object();
-    t.Set("name", JsonValue::String(s->name()));
-    t.Set("description", JsonValue::String(s->full_name()));
-    tags.Push(std::move(t));
+    Json t = Json::object();
+    t["name"] = std::string(s->name());
+    t["description"] = std::string(s->full_name());
+    tags.push_back(std::move(t));
   }
-  doc.Set("tags", std::move(tags));
-  doc.Set("paths", std::move(paths_json));
+  doc["tags"] = std::move(tags);
+  doc["paths"] = std::move(paths_json);
 
-  JsonValue schemes = JsonValue::Object();
-  JsonValue bearer_scheme = JsonValue::Object();
-  bearer_scheme.Set("type", JsonValue::String("http"));
-  bearer_scheme.Set("scheme", JsonValue::String("bearer"));
-  bearer_scheme.Set("description", JsonValue::String("Authorization: Bearer mlk_..."));
-  schemes.Set("bearerAuth", std::move(bearer_scheme));
-  JsonValue header_scheme = JsonValue::Object();
-  header_scheme.Set("type", JsonValue::String("apiKey"));
-  header_scheme.Set("in", JsonValue::String("header"));
-  header_scheme.Set("name", JsonValue::String("X-Api-Key"));
-  schemes.Set("apiKeyHeader", std::move(header_scheme));
-  JsonValue components = JsonValue::Object();
-  components.Set("securitySchemes", std::move(schemes));
-  components.Set("schemas", schemas.Components());
-  doc.Set("components", std::move(components));
-  return doc.Serialize();
+  Json schemes = Json::object();
+  Json bearer_scheme = Json::object();
+  bearer_scheme["type"] = std::string("http");
+  bearer_scheme["scheme"] = std::string("bearer");
+  bearer_scheme["description"] = std::string("Authorization: Bearer mlk_...");
+  schemes["bearerAuth"] = std::move(bearer_scheme);
+  Json header_scheme = Json::object();
+  header_scheme["type"] = std::string("apiKey");
+  header_scheme["in"] = std::string("header");
+  header_scheme["name"] = std::string("X-Api-Key");
+  schemes["apiKeyHeader"] = std::move(header_scheme);
+  Json components = Json::object();
+  components["securitySchemes"] = std::move(schemes);
+  components["schemas"] = schemas.Components();
+  doc["components"] = std::move(components);
+  // Descriptor names are valid UTF-8; replace rather than throw if one ever is not.
+  return doc.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace marketlens::gateway
