@@ -279,6 +279,16 @@ void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, 
   thread_local std::vector<float> weight_of;
   if (static_cast<int32_t>(weight_of.size()) < b.num_items()) weight_of.assign(b.num_items(), 0.0f);
   for (size_t n = 0; n < h.items.items.size(); ++n) weight_of[h.items.items[n]] = h.items.weights[n];
+  // With positive history weights and rows sorted by similarity, a row's scan stops once even the
+  // heaviest history item could not beat the best found so far (weight x similarity only falls further
+  // down the row): the same item is chosen, most rows are read only to their first history item.
+  float max_weight = 0;
+  bool positive_weights = true;
+  for (int32_t item : h.items.items) {
+    max_weight = std::max(max_weight, weight_of[item]);
+    positive_weights = positive_weights && weight_of[item] > 0;
+  }
+  const bool stop_early = positive_weights && model.neighbor_rows_sorted() && std::isfinite(max_weight);
   for (Candidate& c : items) {
     if (c.source != "personal" || c.model_index < 0) continue;
     // The history item contributing most (its weight x similarity) among the item's own neighbours
@@ -288,6 +298,7 @@ void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, 
     auto idx = b.item_neighbors.RowIndices(c.model_index);
     auto sim = b.item_neighbors.RowValues(c.model_index);
     for (size_t m = 0; m < idx.size(); ++m) {
+      if (stop_early && max_weight * sim[m] <= best_strength) break;
       const float strength = weight_of[idx[m]] * sim[m];
       if (strength > best_strength) {
         best_strength = strength;
