@@ -168,7 +168,11 @@ AlsModel::Vector AlsModel::FoldIn(const UserHistory& history) const {
     }
     return n > 0 ? Vector(mean / static_cast<float>(n)) : mean;
   }
-  Eigen::MatrixXf a = item_gramian_;
+  // Per-thread system and factorisation: a serving fold-in per call would otherwise allocate both (the
+  // same arithmetic either way; they are overwritten in full before use).
+  thread_local Eigen::MatrixXf a;
+  thread_local Eigen::LDLT<Eigen::MatrixXf> ldlt;
+  a = item_gramian_;
   Vector b = Vector::Zero(k);
   for (size_t n = 0; n < history.items.size(); ++n) {
     const int32_t i = history.items[n];
@@ -179,7 +183,8 @@ AlsModel::Vector AlsModel::FoldIn(const UserHistory& history) const {
     b.noalias() += c * y.transpose();
   }
   if (history.items.empty()) return b;
-  return a.ldlt().solve(b);
+  ldlt.compute(a);
+  return ldlt.solve(b);
 }
 
 void AlsModel::ScoreVector(const Vector& x, absl::Span<float> out) const {

@@ -88,6 +88,24 @@ TEST_F(AlsTest, FoldInMatchesTrainedVectorAndServesNewUsers) {
   EXPECT_GE(in_cluster, 8);
 }
 
+// The fold-in reuses per-thread buffers: a call after others of different histories (and sizes of
+// model) gives exactly what a first call gives.
+TEST_F(AlsTest, FoldInIsTheSameAfterOtherFoldIns) {
+  AlsModel als({.factors = 16, .iterations = 3, .threads = 2});
+  AlsModel small({.factors = 4, .iterations = 3, .threads = 2});
+  ASSERT_THAT(als.Fit(data_), IsOk());
+  ASSERT_THAT(small.Fit(data_), IsOk());
+  const AlsModel::Vector first = als.FoldIn(HistoryOf(data_, 3));
+  const AlsModel::Vector small_first = small.FoldIn(HistoryOf(data_, 3));
+  for (int32_t u = 10; u < 20; ++u) {
+    als.FoldIn(HistoryOf(data_, u));
+    small.FoldIn(HistoryOf(data_, u));
+  }
+  EXPECT_EQ(als.FoldIn(HistoryOf(data_, 3)), first);
+  EXPECT_EQ(small.FoldIn(HistoryOf(data_, 3)), small_first);
+  EXPECT_EQ(als.FoldIn(UserHistory{}), AlsModel::Vector::Zero(16));
+}
+
 TEST_F(AlsTest, RejectsBadOptions) {
   EXPECT_EQ(AlsModel({.factors = 0}).Fit(data_).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(AlsModel({.cg_steps = 0}).Fit(data_).code(), absl::StatusCode::kInvalidArgument);

@@ -69,7 +69,8 @@ struct Engine::History {
   absl::flat_hash_map<int32_t, ItemKind> overlay_kind;  // strongest kind from feedback since training
   std::vector<std::string> recent_ids;                  // newest first: session items, then recent feedback
   absl::flat_hash_set<std::string> do_not_show;
-  absl::flat_hash_set<std::string> bought;
+  absl::flat_hash_set<std::string> bought;  // from feedback since training (ids)
+  std::vector<int32_t> bought_model_items;  // from the training history, sorted model indexes
   std::shared_ptr<const CatalogJoin> join;  // null without a catalogue
   bool empty() const { return items.items.empty() && recent_ids.empty(); }
 };
@@ -97,9 +98,12 @@ Engine::History Engine::BuildHistory(const ServingModel& model, const CatalogSna
       h.items.weights.assign(w.begin(), w.end());
       for (int64_t k = b.user_items.indptr[h.user]; k < b.user_items.indptr[h.user + 1]; ++k) {
         if (static_cast<ItemKind>(b.user_item_kind[k]) == ItemKind::kBought) {
-          h.bought.insert(b.items.Name(b.user_items.indices[k]));
+          h.bought_model_items.push_back(b.user_items.indices[k]);  // the row is sorted by item
         }
       }
+    }
+    if (!std::is_sorted(h.bought_model_items.begin(), h.bought_model_items.end())) {
+      std::sort(h.bought_model_items.begin(), h.bought_model_items.end());
     }
     h.has_overlay = !overlay.events.empty();
     h.do_not_show = std::move(overlay.do_not_show);
@@ -279,6 +283,16 @@ void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, 
   thread_local std::vector<float> weight_of;
   if (static_cast<int32_t>(weight_of.size()) < b.num_items()) weight_of.assign(b.num_items(), 0.0f);
   for (size_t n = 0; n < h.items.items.size(); ++n) weight_of[h.items.items[n]] = h.items.weights[n];
+  // With positive history weights and rows sorted by similarity, a row's scan stops once even the
+  // heaviest history item could not beat the best found so far (weight x similarity only falls further
+  // down the row): the same item is chosen, most rows are read only to their first history item.
+  float max_weight = 0;
+  bool positive_weights = true;
+  for (int32_t item : h.items.items) {
+    max_weight = std::max(max_weight, weight_of[item]);
+    positive_weights = positive_weights && weight_of[item] > 0;
+  }
+  const bool stop_early = positive_weights && model.neighbor_rows_sorted() && std::isfinite(max_weight);
   for (Candidate& c : items) {
     if (c.source != "personal" || c.model_index < 0) continue;
     // The history item contributing most (its weight x similarity) among the item's own neighbours
@@ -288,6 +302,7 @@ void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, 
     auto idx = b.item_neighbors.RowIndices(c.model_index);
     auto sim = b.item_neighbors.RowValues(c.model_index);
     for (size_t m = 0; m < idx.size(); ++m) {
+      if (stop_early && max_weight * sim[m] <= best_strength) break;
       const float strength = weight_of[idx[m]] * sim[m];
       if (strength > best_strength) {
         best_strength = strength;
@@ -442,6 +457,8 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
   History h = BuildHistory(*model, catalog, q.user_id, q.session_items);
   context.do_not_show = &h.do_not_show;
   context.bought = &h.bought;
+  context.bought_model_items = h.bought_model_items;
+  context.model_items = &model->bundle().items;
   std::vector<Candidate> candidates;
   const int pool = std::min(options_.candidate_pool, std::max(4 * n, 40));
   if (!h.empty()) {

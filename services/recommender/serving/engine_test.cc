@@ -56,6 +56,42 @@ TEST_F(EngineTest, KnownUserGetsTheirClusterWithReasons) {
   }
 }
 
+// Explain names the history item with the largest weight x similarity in the recommended item's
+// neighbour list; its scan stops early on sorted rows, which must not change the item it names: checked
+// against a full scan of every row.
+TEST_F(EngineTest, ReasonNamesTheStrongestHistoryNeighbour) {
+  const ModelBundle& b = World().model->bundle();
+  ASSERT_TRUE(World().model->neighbor_rows_sorted());
+  int checked = 0;
+  for (int cluster = 0; cluster < 5; ++cluster) {
+    const std::string user = World().UserInCluster(cluster);
+    const int32_t u = b.users.Find(user);
+    auto r = Recommend({.user_id = user, .n = 30});
+    ASSERT_THAT(r, IsOk());
+    for (const Candidate& c : r->items) {
+      if (c.source != "item_knn") continue;
+      const int32_t i = b.items.Find(c.item_id);
+      ASSERT_GE(i, 0);
+      int32_t best = -1;
+      float best_strength = 0;
+      auto idx = b.item_neighbors.RowIndices(i);
+      auto sim = b.item_neighbors.RowValues(i);
+      for (size_t m = 0; m < idx.size(); ++m) {
+        const float strength = b.user_items.At(u, idx[m]) * sim[m];
+        if (strength > best_strength) {
+          best_strength = strength;
+          best = idx[m];
+        }
+      }
+      ASSERT_GE(best, 0) << c.item_id;
+      EXPECT_TRUE(absl::EndsWith(c.reason, " " + catalog_->DisplayName(b.items.Name(best))))
+          << c.item_id << ": " << c.reason;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 50);
+}
+
 TEST_F(EngineTest, SessionItemsDriveAnonymousRecommendations) {
   auto r = Recommend({.n = 8, .session_items = {"i3", "i8"}});  // cluster 3
   ASSERT_THAT(r, IsOk());

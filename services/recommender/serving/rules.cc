@@ -11,11 +11,19 @@ bool Contains(const absl::flat_hash_set<std::string>* set, absl::string_view id)
   return set != nullptr && !set->empty() && set->contains(id);  // no hashing for the usual empty sets
 }
 
+// Whether the item (by model index, else by id) is among the context's bought model items.
+bool BoughtInModel(const RuleContext& c, int32_t model_index, absl::string_view id) {
+  if (c.bought_model_items.empty()) return false;
+  if (model_index < 0) model_index = c.model_items != nullptr ? c.model_items->Find(id) : -1;
+  return model_index >= 0 &&
+         std::binary_search(c.bought_model_items.begin(), c.bought_model_items.end(), model_index);
+}
+
 }  // namespace
 
 bool Allowed(absl::string_view item_id, const RuleContext& c, const RuleConfig& config) {
   if (Contains(c.do_not_show, item_id) || Contains(c.exclude, item_id)) return false;
-  if (config.exclude_bought && Contains(c.bought, item_id)) return false;
+  if (config.exclude_bought && (Contains(c.bought, item_id) || BoughtInModel(c, -1, item_id))) return false;
   if (c.catalog != nullptr && !c.catalog->empty()) {
     const CatalogItem* item = c.catalog->Find(item_id);
     if (item == nullptr || item->stock <= 0) return false;
@@ -64,7 +72,7 @@ std::vector<Selected> Select(size_t count, CandidateAt candidate_at, ScoreAt sco
     const Candidate& cand = candidate_at(i);
     const absl::string_view id = cand.item_id;
     if (Contains(c.do_not_show, id) || Contains(c.exclude, id)) continue;
-    if (config.exclude_bought && Contains(c.bought, id)) continue;
+    if (config.exclude_bought && (Contains(c.bought, id) || BoughtInModel(c, cand.model_index, id))) continue;
     double score = score_at(i);
     int32_t category = -1;
     if (have_catalog) {

@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "services/recommender/data/ids.h"
 #include "services/recommender/serving/catalog.h"
 
 namespace marketlens::recommender {
@@ -63,6 +64,11 @@ struct RuleContext {
   absl::Time now = absl::Now();
   const absl::flat_hash_set<std::string>* do_not_show = nullptr;
   const absl::flat_hash_set<std::string>* bought = nullptr;
+  // Also bought: these items of the serving model, as sorted model indexes (the training history's
+  // purchases, so they are not copied into `bought` as strings per call). Candidates are checked by their
+  // model_index; one without (and a promotion) by its id through `model_items`.
+  absl::Span<const int32_t> bought_model_items;
+  const IdMap* model_items = nullptr;
   const absl::flat_hash_set<std::string>* exclude = nullptr;
   int n = 10;
   bool diversity = true;  // off for SimilarItems (similar items share a category by design)

@@ -67,6 +67,30 @@ TEST_F(RulesTest, DoNotShowBoughtAndExcluded) {
             (std::vector<std::string>{"b", "d"}));
 }
 
+// The training history's purchases come as sorted model indexes: a candidate is matched by its
+// model_index, one without it (and a promoted item) by its id through the model's ids.
+TEST_F(RulesTest, BoughtModelItemsByIndexOrById) {
+  auto catalog = Catalog();
+  IdMap model_items;
+  for (const char* id : {"a", "b", "c", "d"}) model_items.Intern(id);
+  const std::vector<int32_t> bought = {1, 2};  // b, c
+  RuleContext c{.catalog = catalog.get(), .n = 10};
+  c.bought_model_items = bought;
+  c.model_items = &model_items;
+  std::vector<Candidate> candidates = Ranked({"a", "b", "c", "d", "e"});
+  candidates[0].model_index = 0;
+  candidates[1].model_index = 1;
+  candidates[3].model_index = 3;  // c has no model_index: found by id; e is unknown to the model
+  EXPECT_EQ(Ids(ApplyBusinessRules(candidates, c, config_)), (std::vector<std::string>{"a", "d", "e"}));
+  EXPECT_FALSE(Allowed("c", c, config_));
+  EXPECT_TRUE(Allowed("d", c, config_));
+  RuleConfig keep_bought = config_;
+  keep_bought.exclude_bought = false;
+  EXPECT_EQ(Ids(ApplyBusinessRules(candidates, c, keep_bought)),
+            (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_TRUE(Allowed("c", c, keep_bought));
+}
+
 TEST_F(RulesTest, RegionRestrictions) {
   auto catalog = Catalog();
   RuleContext de{.catalog = catalog.get(), .region = "DE", .n = 10};

@@ -1,6 +1,7 @@
 #include "services/recommender/serving/serving_model.h"
 
 #include <atomic>
+#include <cmath>
 
 #include "common/status/macros.h"
 
@@ -11,6 +12,17 @@ std::vector<float> Scaled(const std::vector<float>& v) {
   std::vector<float> out = v;
   NormalizeMaxAbs(absl::MakeSpan(out));
   return out;
+}
+
+// Whether each row's values never increase (NaN anywhere: not sorted, to stay on the safe side).
+bool RowsSortedBySimilarity(const CsrMatrix& m) {
+  for (int32_t r = 0; r < m.rows; ++r) {
+    auto v = m.RowValues(r);
+    for (size_t k = 0; k < v.size(); ++k) {
+      if (std::isnan(v[k]) || (k > 0 && v[k] > v[k - 1])) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -55,6 +67,7 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(ModelBu
     m->ncf_ = std::make_unique<NcfScorer>(std::move(p), b.user_items.Transpose());
     RETURN_IF_ERROR(m->ncf_->Check());
   }
+  m->neighbor_rows_sorted_ = RowsSortedBySimilarity(b.item_neighbors);
   m->pop_recent_ = Scaled(b.pop_recent);
   m->pop_all_ = Scaled(b.pop_all);
   for (float v : m->pop_recent_) m->pop_recent_has_signal_ |= v > 0;

@@ -50,6 +50,9 @@ class ServingModel {
   const std::vector<float>& pop_daypart(int part) const { return pop_daypart_[part & 3]; }
   // Null when the region has no table.
   const std::vector<float>* pop_region(const std::string& region) const;
+  // Every row of the bundle's item_neighbors has non-increasing similarities (as training writes them;
+  // checked once here, so a scan of a row may stop as soon as no later entry can win).
+  bool neighbor_rows_sorted() const { return neighbor_rows_sorted_; }
 
  private:
   ServingModel() = default;
@@ -61,6 +64,7 @@ class ServingModel {
   std::unique_ptr<NcfScorer> ncf_;
   std::vector<float> pop_recent_, pop_all_;
   bool pop_recent_has_signal_ = false;
+  bool neighbor_rows_sorted_ = false;
   std::array<std::vector<float>, kDayparts> pop_daypart_;
   std::map<std::string, std::vector<float>> pop_region_;
 };
