@@ -378,8 +378,9 @@ int Retention(const std::vector<std::string>& args) {
     return 1;
   }
   if (absl::GetFlag(FLAGS_json)) {
-    std::cout << "{\"retention_days\":" << days << ",\"contacts\":" << done->contacts
-              << ",\"interactions\":" << done->interactions << "}\n";
+    const nlohmann::ordered_json line = {
+        {"retention_days", days}, {"contacts", done->contacts}, {"interactions", done->interactions}};
+    std::cout << line.dump() << "\n";
   } else {
     std::cout << "contacts=" << done->contacts << " interactions=" << done->interactions << "\n";
   }

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/status/macros.h"
+#include "nlohmann/json.hpp"
 #include "services/recommender/algo/factory.h"
 #include "services/recommender/bundle/trainer.h"
 #include "services/recommender/cli_flags.h"
@@ -416,12 +417,17 @@ int Train(std::ostream& out, std::ostream& err) {
     artifact = *uri;
   }
   if (json) {
-    std::vector<std::string> metrics;
-    for (const auto& [key, v] : b.metrics) metrics.push_back(absl::StrCat("\"", key, "\":", JsonNumber(v)));
-    out << "{\"version\":\"" << b.version << "\",\"algorithm\":\"" << b.algorithm << "\",\"artifact\":\""
-        << artifact << "\",\"users\":" << b.num_users() << ",\"items\":" << b.num_items()
-        << ",\"seconds\":" << JsonNumber(result->seconds) << ",\"metrics\":{" << absl::StrJoin(metrics, ",")
-        << "}}\n";
+    nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
+    for (const auto& [key, v] : b.metrics) metrics[key] = nlohmann::ordered_json::parse(JsonNumber(v));
+    const nlohmann::ordered_json line = {
+        {"version", b.version},
+        {"algorithm", b.algorithm},
+        {"artifact", artifact},
+        {"users", b.num_users()},
+        {"items", b.num_items()},
+        {"seconds", nlohmann::ordered_json::parse(JsonNumber(result->seconds))},
+        {"metrics", std::move(metrics)}};
+    out << line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   } else {
     out << "model " << b.version << " (" << b.algorithm << "): " << b.num_users() << " users, "
         << b.num_items() << " items, " << b.user_items.nnz() << " interactions, "

@@ -16,6 +16,7 @@
 #include "common/config/secret.h"
 #include "common/postgres/pool.h"
 #include "common/status/macros.h"
+#include "nlohmann/json.hpp"
 #include "services/recommender/cli_flags.h"
 #include "services/recommender/eval/report.h"
 #include "services/recommender/store/artifact_store.h"
@@ -158,14 +159,16 @@ int RunModelsCommand(const std::vector<std::string>& pos, std::ostream& out, std
     auto models = registry.List();
     if (!models.ok()) return err << "models: " << models.status().message() << "\n", 1;
     if (json) {
-      std::vector<std::string> rows;
+      nlohmann::ordered_json rows = nlohmann::ordered_json::array();
       for (const ModelRecord& m : *models) {
-        rows.push_back(absl::StrCat("{\"version\":\"", m.version, "\",\"algorithm\":\"", m.algorithm,
-                                    "\",\"trained_at\":\"", Time(m.trained_at),
-                                    "\",\"promoted\":", m.promoted ? "true" : "false", ",\"artifact_uri\":\"",
-                                    m.artifact_uri, "\",\"metrics\":", MetricsToJson(m.metrics), "}"));
+        rows.push_back({{"version", m.version},
+                        {"algorithm", m.algorithm},
+                        {"trained_at", Time(m.trained_at)},
+                        {"promoted", m.promoted},
+                        {"artifact_uri", m.artifact_uri},
+                        {"metrics", nlohmann::ordered_json::parse(MetricsToJson(m.metrics))}});
       }
-      out << "[" << absl::StrJoin(rows, ",") << "]\n";
+      out << rows.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     } else {
       PrintModels(*models, out);
     }

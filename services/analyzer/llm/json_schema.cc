@@ -1,11 +1,14 @@
 #include "services/analyzer/llm/json_schema.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status/macros.h"
 #include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::analyzer::llm {
 namespace {
@@ -110,55 +113,59 @@ absl::Status Validate(const Struct& value, const Schema& schema) {
 
 namespace {
 
-std::string Quoted(const std::string& v) {
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
+using Json = nlohmann::ordered_json;  // keys in the order written, so the schema reads as built
+
+// Bounds as a person wrote them: -1, not -1.0.
+Json Bound(double v) {
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return static_cast<int64_t>(v);
+  return v;
 }
 
-std::string StringSchema(const FieldSpec& f) {
-  std::string out = "{\"type\":\"string\"";
-  if (!f.one_of.empty()) {
-    std::vector<std::string> quoted;
-    for (const std::string& v : f.one_of) quoted.push_back(Quoted(v));
-    absl::StrAppend(&out, ",\"enum\":[", absl::StrJoin(quoted, ","), "]");
-  }
-  return out + "}";
+Json StringSchema(const FieldSpec& f) {
+  Json out = {{"type", "string"}};
+  if (!f.one_of.empty()) out["enum"] = f.one_of;
+  return out;
 }
 
-std::string FieldSchema(const FieldSpec& f) {
+Json ObjectSchema(const std::vector<FieldSpec>& fields);
+
+Json FieldSchema(const FieldSpec& f) {
   switch (f.type) {
     case Type::kString:
       return StringSchema(f);
     case Type::kNumber: {
-      std::string out = "{\"type\":\"number\"";
-      if (f.min > -1e300) absl::StrAppend(&out, ",\"minimum\":", f.min);
-      if (f.max < 1e300) absl::StrAppend(&out, ",\"maximum\":", f.max);
-      return out + "}";
+      Json out = {{"type", "number"}};
+      if (f.min > -1e300) out["minimum"] = Bound(f.min);
+      if (f.max < 1e300) out["maximum"] = Bound(f.max);
+      return out;
     }
     case Type::kBool:
-      return "{\"type\":\"boolean\"}";
+      return {{"type", "boolean"}};
     case Type::kStringArray:
-      return absl::StrCat("{\"type\":\"array\",\"items\":", StringSchema(f), "}");
+      return {{"type", "array"}, {"items", StringSchema(f)}};
     case Type::kObjectArray:
-      return absl::StrCat("{\"type\":\"array\",\"items\":", ToJsonSchema(f.item_fields), "}");
+      return {{"type", "array"}, {"items", ObjectSchema(f.item_fields)}};
   }
-  return "{}";
+  return Json::object();
+}
+
+Json ObjectSchema(const std::vector<FieldSpec>& fields) {
+  Json properties = Json::object();
+  Json required = Json::array();
+  for (const FieldSpec& f : fields) {
+    properties[f.name] = FieldSchema(f);
+    if (f.required) required.push_back(f.name);
+  }
+  return {{"type", "object"},
+          {"properties", std::move(properties)},
+          {"required", std::move(required)},
+          {"additionalProperties", false}};
 }
 
 }  // namespace
 
 std::string ToJsonSchema(const std::vector<FieldSpec>& fields) {
-  std::vector<std::string> properties, required;
-  for (const FieldSpec& f : fields) {
-    properties.push_back(absl::StrCat(Quoted(f.name), ":", FieldSchema(f)));
-    if (f.required) required.push_back(Quoted(f.name));
-  }
-  return absl::StrCat("{\"type\":\"object\",\"properties\":{", absl::StrJoin(properties, ","),
-                      "},\"required\":[", absl::StrJoin(required, ","), "],\"additionalProperties\":false}");
+  return ObjectSchema(fields).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 std::string ToJsonSchema(const Schema& schema) { return ToJsonSchema(schema.fields); }
