@@ -80,7 +80,7 @@ TEST(ExperimentStoreTest, CountsAndStatistics) {
       "('t2', 'x', 'purchase', 'e1', 'treatment'), ('t3', 'x', 'purchase', 'e1', 'treatment'), "
       "('t3', 'x', 'click', 'e1', 'treatment'), ('c2', 'x', 'purchase', 'e1', 'treatment')",
   };
-  for (const char* sql : setup) ASSERT_TRUE(pool->Exec(sql).ok()) << sql;
+  for (const char* sql : setup) ASSERT_THAT(pool->Exec(sql), IsOk()) << sql;
   auto counts = store.Counts("e1");
   ASSERT_THAT(counts, IsOk());
   ASSERT_EQ(counts->size(), 2u);

@@ -12,9 +12,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/testing/grpc_status_matchers.h"
 #include "common/testing/migrated_database.h"
 #include "common/testing/redis_fixture.h"
-#include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/client_unary_call.h"
 #include "gtest/gtest.h"
@@ -106,7 +106,7 @@ class ServiceTest : public ::testing::Test {
     req.set_surface("home");
     v1::RecommendResponse resp;
     grpc::Status s = Recommend(req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
+    EXPECT_THAT(s, IsOk());
     return resp;
   }
   grpc::Status Feedback(const std::string& user, const std::string& item, v1::FeedbackEvent event,
@@ -185,7 +185,7 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
   cold.set_n(5);
   cold.mutable_context()->set_category("cat1");
   v1::RecommendResponse cold_resp;
-  ASSERT_TRUE(Recommend(cold, &cold_resp).ok());
+  ASSERT_THAT(Recommend(cold, &cold_resp), IsOk());
   ASSERT_EQ(cold_resp.items_size(), 5);
   EXPECT_EQ(InCluster(cold_resp, 1), 5);
   EXPECT_EQ(cold_resp.items(0).reason(), "popular in cat1 this week");
@@ -193,7 +193,7 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
   // Asked again on this replica, it comes from the in-process memo; another replica (or this one after a
   // restart) finds it in the Redis hot-list cache.
   const int64_t hits = cache_->hits(), misses = cache_->misses();
-  ASSERT_TRUE(Recommend(cold, &cold_resp).ok());
+  ASSERT_THAT(Recommend(cold, &cold_resp), IsOk());
   EXPECT_EQ(cache_->hits() + cache_->misses(), hits + misses);
   Engine other_replica(EngineOptions{.rules = {.max_per_category = 0}}, online_.get(), cache_.get());
   auto again = other_replica.Recommend(models_->Current().get(), models_->Catalog().get(),
@@ -220,7 +220,7 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
   grpc::ClientContext c2;
   sim.set_item_id("i7");
   sim.set_n(5);
-  ASSERT_TRUE(stub_->SimilarItems(&c2, sim, &items).ok());
+  ASSERT_THAT(stub_->SimilarItems(&c2, sim, &items), IsOk());
   EXPECT_EQ(items.items_size(), 5);
   EXPECT_EQ(items.model_version(), "v1");
   for (const auto& item : items.items()) {
@@ -232,7 +232,7 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
   const int64_t cache_calls = cache_->hits() + cache_->misses();
   grpc::ClientContext c_again;
   v1::ItemsResponse similar_again;
-  ASSERT_TRUE(stub_->SimilarItems(&c_again, sim, &similar_again).ok());
+  ASSERT_THAT(stub_->SimilarItems(&c_again, sim, &similar_again), IsOk());
   EXPECT_EQ(cache_->hits() + cache_->misses(), cache_calls);
   EXPECT_EQ(similar_again.SerializeAsString(), items.SerializeAsString());
 
@@ -241,7 +241,7 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
   fbt_ok.add_item_ids("i7");
   fbt_ok.set_n(3);
   v1::ItemsResponse fbt_items;
-  ASSERT_TRUE(stub_->FrequentlyBoughtTogether(&c5, fbt_ok, &fbt_items).ok());
+  ASSERT_THAT(stub_->FrequentlyBoughtTogether(&c5, fbt_ok, &fbt_items), IsOk());
   for (const auto& item : fbt_items.items()) {
     EXPECT_FALSE(item.title().empty());
     EXPECT_DOUBLE_EQ(item.price(), 10.0);
@@ -258,7 +258,7 @@ TEST_F(ServiceTest, PathsReasonsAndErrors) {
   rerank.set_user_id(user);
   for (const char* id : {"i0", "i1", "i3", "i8"}) rerank.add_item_ids(id);
   v1::ItemsResponse reranked;
-  ASSERT_TRUE(stub_->Rerank(&c4, rerank, &reranked).ok());
+  ASSERT_THAT(stub_->Rerank(&c4, rerank, &reranked), IsOk());
   ASSERT_EQ(reranked.items_size(), 4);
   EXPECT_EQ(World().Cluster(reranked.items(0).item_id()), 3);
   for (const auto& item : reranked.items()) {
@@ -294,12 +294,12 @@ TEST_F(ServiceTest, FeedbackChangesTheNextAnswerAndIsStored) {
   const std::string user = World().UserInCluster(0);
   v1::RecommendResponse before = MustRecommend(user);
   for (const char* item : {"i4", "i9", "i14", "i19", "i24", "i29"}) {
-    ASSERT_TRUE(Feedback(user, item, v1::FEEDBACK_EVENT_PURCHASE).ok());
+    ASSERT_THAT(Feedback(user, item, v1::FEEDBACK_EVENT_PURCHASE), IsOk());
   }
   v1::RecommendResponse after = MustRecommend(user);  // no waiting: the very next call
   EXPECT_GT(InCluster(after, 4), InCluster(before, 4) + 2);
   const std::string hidden = after.items(0).item_id();
-  ASSERT_TRUE(Feedback(user, hidden, v1::FEEDBACK_EVENT_DO_NOT_SHOW).ok());
+  ASSERT_THAT(Feedback(user, hidden, v1::FEEDBACK_EVENT_DO_NOT_SHOW), IsOk());
   v1::RecommendResponse without = MustRecommend(user);
   for (const auto& item : without.items()) EXPECT_NE(item.item_id(), hidden);
   // Durable within seconds.
@@ -313,7 +313,7 @@ TEST_F(ServiceTest, FeedbackChangesTheNextAnswerAndIsStored) {
 // kind; idempotent; the user is cold-start afterwards and their feedback refused.
 TEST_F(ServiceTest, ExportThenEraseUser) {
   const std::string user = World().UserInCluster(1);
-  ASSERT_TRUE(Feedback(user, "i3", v1::FEEDBACK_EVENT_CLICK).ok());
+  ASSERT_THAT(Feedback(user, "i3", v1::FEEDBACK_EVENT_CLICK), IsOk());
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   auto events = [&] {
     auto r = pg_->Exec("SELECT count(*) FROM recsys.events WHERE user_id = $1", user);
@@ -326,7 +326,7 @@ TEST_F(ServiceTest, ExportThenEraseUser) {
   privacy::v1::ExportUserRequest export_req;
   export_req.set_user_id(user);
   privacy::v1::ExportUserResponse exported;
-  ASSERT_TRUE(stub_->ExportUser(&ex, export_req, &exported).ok());
+  ASSERT_THAT(stub_->ExportUser(&ex, export_req, &exported), IsOk());
   EXPECT_EQ(exported.service(), "recommender");
   ASSERT_GE(exported.tables_size(), 1);
   EXPECT_EQ(exported.tables(0).name(), "recsys.events");
@@ -339,7 +339,7 @@ TEST_F(ServiceTest, ExportThenEraseUser) {
   for (int round = 0; round < 2; ++round) {
     grpc::ClientContext ctx;
     privacy::v1::EraseUserResponse resp;
-    ASSERT_TRUE(stub_->EraseUser(&ctx, req, &resp).ok());
+    ASSERT_THAT(stub_->EraseUser(&ctx, req, &resp), IsOk());
     std::map<std::string, int64_t> kinds;
     for (const auto& e : resp.erased()) kinds[e.kind()] = e.count();
     EXPECT_EQ(kinds["recsys.events"], round == 0 ? 1 : 0) << round;
@@ -366,7 +366,7 @@ TEST_F(ServiceTest, FeedbackOfATombstonedUserIsNotWritten) {
           .ok());
   (void)Feedback(user, "i4", v1::FEEDBACK_EVENT_CLICK);
   const std::string other = World().UserInCluster(0);
-  ASSERT_TRUE(Feedback(other, "i4", v1::FEEDBACK_EVENT_CLICK).ok());
+  ASSERT_THAT(Feedback(other, "i4", v1::FEEDBACK_EVENT_CLICK), IsOk());
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   auto count = [&](const std::string& u) {
     auto r = pg_->Exec("SELECT count(*) FROM recsys.events WHERE user_id = $1 AND item_id = 'i4'", u);
@@ -379,7 +379,7 @@ TEST_F(ServiceTest, FeedbackOfATombstonedUserIsNotWritten) {
 
 TEST_F(ServiceTest, ForgetUser) {
   const std::string user = World().UserInCluster(2);
-  ASSERT_TRUE(Feedback(user, "i2", v1::FEEDBACK_EVENT_LIKE).ok());
+  ASSERT_THAT(Feedback(user, "i2", v1::FEEDBACK_EVENT_LIKE), IsOk());
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (absl::Now() < deadline && Count("SELECT count(*) FROM recsys.events") < 1)
     absl::SleepFor(absl::Milliseconds(50));
@@ -387,7 +387,7 @@ TEST_F(ServiceTest, ForgetUser) {
   v1::ForgetUserRequest req;
   req.set_user_id(user);
   v1::ForgetUserResponse resp;
-  ASSERT_TRUE(stub_->ForgetUser(&ctx, req, &resp).ok());
+  ASSERT_THAT(stub_->ForgetUser(&ctx, req, &resp), IsOk());
   EXPECT_EQ(resp.events_deleted(), 1);
   // Their vector is no longer used: they get the cold-start answer.
   v1::RecommendResponse after = MustRecommend(user, 5);
@@ -415,7 +415,7 @@ TEST_F(ServiceTest, ExperimentsAssignServeAndReport) {
   treatment->set_model_version("v2");
   v1::Experiment created;
   grpc::Status s = stub_->CreateExperiment(&ctx, create, &created);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_THAT(s, IsOk());
   EXPECT_EQ(created.salt(), "exp-home");
 
   std::map<std::string, int> per_variant;
@@ -427,7 +427,7 @@ TEST_F(ServiceTest, ExperimentsAssignServeAndReport) {
     EXPECT_EQ(r.model_version(), r.variant() == "treatment" ? "v2" : "v1");
     EXPECT_EQ(MustRecommend(user, 5).variant(), r.variant());  // stable
     if (u % 4 == 0) {
-      ASSERT_TRUE(Feedback(user, r.items(0).item_id(), v1::FEEDBACK_EVENT_PURCHASE, "exp-home").ok());
+      ASSERT_THAT(Feedback(user, r.items(0).item_id(), v1::FEEDBACK_EVENT_PURCHASE, "exp-home"), IsOk());
     }
   }
   EXPECT_GT(per_variant["control"], 70);
@@ -437,7 +437,7 @@ TEST_F(ServiceTest, ExperimentsAssignServeAndReport) {
   email.set_user_id("u1");
   email.set_surface("email");
   v1::RecommendResponse email_resp;
-  ASSERT_TRUE(Recommend(email, &email_resp).ok());
+  ASSERT_THAT(Recommend(email, &email_resp), IsOk());
   EXPECT_TRUE(email_resp.experiment_id().empty());
 
   // Every exposure (2 lists x 200 users) and purchase (50) must have landed before results are read.
@@ -448,7 +448,7 @@ TEST_F(ServiceTest, ExperimentsAssignServeAndReport) {
   v1::GetExperimentResultsRequest rreq;
   rreq.set_experiment_id("exp-home");
   v1::ExperimentResults results;
-  ASSERT_TRUE(stub_->GetExperimentResults(&rctx, rreq, &results).ok());
+  ASSERT_THAT(stub_->GetExperimentResults(&rctx, rreq, &results), IsOk());
   ASSERT_EQ(results.variants_size(), 2);
   EXPECT_EQ(results.control(), "control");
   EXPECT_EQ(results.variants(0).users() + results.variants(1).users(), 200);
@@ -461,14 +461,14 @@ TEST_F(ServiceTest, ExperimentsAssignServeAndReport) {
 
   grpc::ClientContext lctx;
   v1::ListExperimentsResponse list;
-  ASSERT_TRUE(stub_->ListExperiments(&lctx, {}, &list).ok());
+  ASSERT_THAT(stub_->ListExperiments(&lctx, {}, &list), IsOk());
   EXPECT_EQ(list.experiments_size(), 1);
   grpc::ClientContext sctx;
   v1::SetExperimentStateRequest stop;
   stop.set_experiment_id("exp-home");
   stop.set_state("stopped");
   v1::Experiment stopped;
-  ASSERT_TRUE(stub_->SetExperimentState(&sctx, stop, &stopped).ok());
+  ASSERT_THAT(stub_->SetExperimentState(&sctx, stop, &stopped), IsOk());
   EXPECT_EQ(stopped.state(), "stopped");
   EXPECT_TRUE(MustRecommend("u1").experiment_id().empty());
 
@@ -511,13 +511,13 @@ TEST_F(ServiceTest, PromoteAndRollbackUnderLoadWithoutErrors) {
     promote.set_version("v2");
     v1::Model model;
     grpc::Status s = stub_->PromoteModel(&pctx, promote, &model);
-    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_THAT(s, IsOk());
     EXPECT_TRUE(model.promoted());
     EXPECT_EQ(models_->Current()->version(), "v2");  // swapped before the call returns
     absl::SleepFor(absl::Milliseconds(150));
     grpc::ClientContext rctx;
     s = stub_->RollbackModel(&rctx, {}, &model);
-    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_THAT(s, IsOk());
     EXPECT_EQ(model.version(), "v1");
     EXPECT_EQ(models_->Current()->version(), "v1");
   }
@@ -549,7 +549,7 @@ TEST_F(ServiceTest, PromoteAndRollbackUnderLoadWithoutErrors) {
 
   grpc::ClientContext lctx;
   v1::ListModelsResponse list;
-  ASSERT_TRUE(stub_->ListModels(&lctx, {}, &list).ok());
+  ASSERT_THAT(stub_->ListModels(&lctx, {}, &list), IsOk());
   EXPECT_EQ(list.models_size(), 3);
 }
 
@@ -582,7 +582,7 @@ TEST_F(ServiceTest, NcfModelIsRegisteredPromotedAndServed) {
   promote.set_version("v-ncf");
   v1::Model model;
   grpc::Status s = stub_->PromoteModel(&pctx, promote, &model);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_THAT(s, IsOk());
   EXPECT_TRUE(model.promoted());
   ASSERT_NE(models_->Current()->ncf(), nullptr);
 
@@ -599,7 +599,7 @@ TEST_F(ServiceTest, NcfModelIsRegisteredPromotedAndServed) {
   EXPECT_GE(in_cluster, 35);  // of 50
   // Fresh feedback: the shopper is no longer the trained row, so NCF folds them in from their history.
   const std::string user = World().UserInCluster(4);
-  ASSERT_TRUE(Feedback(user, "i9", v1::FEEDBACK_EVENT_PURCHASE).ok());
+  ASSERT_THAT(Feedback(user, "i9", v1::FEEDBACK_EVENT_PURCHASE), IsOk());
   v1::RecommendResponse after = MustRecommend(user);
   EXPECT_EQ(after.model_version(), "v-ncf");
   ASSERT_EQ(after.items_size(), 10);
@@ -607,7 +607,7 @@ TEST_F(ServiceTest, NcfModelIsRegisteredPromotedAndServed) {
 }
 
 TEST_F(ServiceTest, PromotionOnAnotherReplicaIsPickedUpByPolling) {
-  ASSERT_TRUE(registry_->Promote("v2").ok());  // as if another replica or the CLI did it
+  ASSERT_THAT(registry_->Promote("v2"), IsOk());  // as if another replica or the CLI did it
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
   while (absl::Now() < deadline && models_->Current()->version() != "v2")
     absl::SleepFor(absl::Milliseconds(20));
