@@ -25,7 +25,7 @@ std::string SchemaName(const Descriptor* d) { return d->full_name(); }
 
 Json Ref(const Descriptor* d) {
   Json v = Json::object();
-  v["$ref"] = std::string(absl::StrCat("#/components/schemas/", SchemaName(d)));
+  v["$ref"] = absl::StrCat("#/components/schemas/", SchemaName(d));
   return v;
 }
 
@@ -72,7 +72,7 @@ class SchemaBuilder {
         Json v = Typed("string");
         Json values = Json::array();
         for (int i = 0; i < f->enum_type()->value_count(); ++i) {
-          values.push_back(std::string(f->enum_type()->value(i)->name()));
+          values.push_back(f->enum_type()->value(i)->name());
         }
         v["enum"] = std::move(values);
         return v;
@@ -126,9 +126,9 @@ class SchemaBuilder {
       const FieldDescriptor* f = d->field(i);
       Json p = FieldSchema(f);
       if (f->json_name() != f->name() && p.is_object() && !p.contains("$ref")) {
-        p["description"] = std::string(absl::StrCat("proto field ", f->name()));
+        p["description"] = absl::StrCat("proto field ", f->name());
       }
-      props[std::string(f->json_name())] = std::move(p);
+      props[f->json_name()] = std::move(p);
     }
     schema["properties"] = std::move(props);
     schemas_[name] = std::move(schema);
@@ -136,7 +136,7 @@ class SchemaBuilder {
 
   Json Components() {
     Json out = Json::object();
-    for (auto& [name, schema] : schemas_) out[std::string(name)] = std::move(schema);
+    for (auto& [name, schema] : schemas_) out[name] = std::move(schema);
     return out;
   }
 
@@ -170,20 +170,20 @@ void AddQueryParameters(const Route& r, const Descriptor* d, FieldPath prefix, S
     }
     Json param = Json::object();
     const std::string name = FieldPathName(p);
-    param["name"] = std::string(name);
-    param["in"] = std::string("query");
+    param["name"] = name;
+    param["in"] = "query";
     std::string json_path;
     for (const FieldDescriptor* part : p)
       absl::StrAppend(&json_path, json_path.empty() ? "" : ".", part->json_name());
     if (json_path != name) {
-      param["description"] = std::string(absl::StrCat("also accepted as ", json_path));
+      param["description"] = absl::StrCat("also accepted as ", json_path);
     }
     if (f->is_repeated()) {
-      param["style"] = std::string("form");
+      param["style"] = "form";
       param["explode"] = true;
-      param["description"] = std::string(
+      param["description"] =
           absl::StrCat(json_path != name ? absl::StrCat("also accepted as ", json_path, "; ") : "",
-                       "repeat the parameter or separate values with commas"));
+                       "repeat the parameter or separate values with commas");
     }
     param["schema"] = schemas.FieldSchema(f);
     params.push_back(std::move(param));
@@ -201,32 +201,32 @@ Json JsonContent(Json schema) {
 Json Operation(const Route& r, const OpenApiOptions& options, SchemaBuilder& schemas) {
   Json op = Json::object();
   const std::string service = r.service()->name();
-  op["operationId"] = std::string(
-      absl::StrCat(service, "_", r.method->name(), r.binding > 0 ? absl::StrCat("_", r.binding) : ""));
+  op["operationId"] =
+      absl::StrCat(service, "_", r.method->name(), r.binding > 0 ? absl::StrCat("_", r.binding) : "");
   Json tags = Json::array();
-  tags.push_back(std::string(service));
+  tags.push_back(service);
   op["tags"] = std::move(tags);
-  op["summary"] = std::string(r.method->full_name());
-  op["x-grpc-method"] = std::string(r.grpc_path);
+  op["summary"] = r.method->full_name();
+  op["x-grpc-method"] = r.grpc_path;
   if (options.required_scope) {
     const std::string scope = options.required_scope(r);
-    if (!scope.empty()) op["x-required-scope"] = std::string(scope);
+    if (!scope.empty()) op["x-required-scope"] = scope;
   }
 
   Json params = Json::array();
   for (size_t i = 0; i < r.path_fields.size(); ++i) {
     Json p = Json::object();
-    p["name"] = std::string(FieldPathName(r.path_fields[i]));
-    p["in"] = std::string("path");
+    p["name"] = FieldPathName(r.path_fields[i]);
+    p["in"] = "path";
     p["required"] = true;
     p["schema"] = schemas.FieldSchema(r.path_fields[i].back());
     params.push_back(std::move(p));
   }
   if (r.body != "*") AddQueryParameters(r, r.method->input_type(), {}, schemas, params);
   Json grpc_timeout = Json::object();
-  grpc_timeout["name"] = std::string("Grpc-Timeout");
-  grpc_timeout["in"] = std::string("header");
-  grpc_timeout["description"] = std::string("deadline for the backend call, e.g. 500m or 2S");
+  grpc_timeout["name"] = "Grpc-Timeout";
+  grpc_timeout["in"] = "header";
+  grpc_timeout["description"] = "deadline for the backend call, e.g. 500m or 2S";
   grpc_timeout["schema"] = Typed("string");
   params.push_back(std::move(grpc_timeout));
   op["parameters"] = std::move(params);
@@ -242,11 +242,11 @@ Json Operation(const Route& r, const OpenApiOptions& options, SchemaBuilder& sch
   Json responses = Json::object();
   Json ok = Json::object();
   const int status = options.success_status ? options.success_status(r) : 0;
-  ok["description"] = std::string(status == 202 ? "Accepted: the work completes later" : "OK");
+  ok["description"] = status == 202 ? "Accepted: the work completes later" : "OK";
   ok["content"] = JsonContent(schemas.MessageSchema(r.method->output_type()));
-  responses[std::string(status > 0 ? absl::StrCat(status) : "200")] = std::move(ok);
+  responses[status > 0 ? absl::StrCat(status) : "200"] = std::move(ok);
   Json err = Json::object();
-  err["description"] = std::string("An error; the status follows the gRPC code (see ErrorBody)");
+  err["description"] = "An error; the status follows the gRPC code (see ErrorBody)";
   err["content"] = JsonContent(schemas.MessageSchema(gateway::v1::ErrorBody::descriptor()));
   responses["default"] = std::move(err);
   op["responses"] = std::move(responses);
@@ -257,10 +257,10 @@ Json PlainOperation(absl::string_view summary, absl::string_view content_type) {
   Json op = Json::object();
   op["summary"] = std::string(summary);
   op["tags"] = Json::array();
-  op["tags"].push_back(std::string("gateway"));
+  op["tags"].push_back("gateway");
   op["security"] = Json::array();
   Json ok = Json::object();
-  ok["description"] = std::string("OK");
+  ok["description"] = "OK";
   Json media = Json::object();
   media[std::string(content_type)] = Json::object();
   ok["content"] = std::move(media);
@@ -287,36 +287,29 @@ std::string BuildOpenApiJson(const RouteTable& routes, const OpenApiOptions& opt
     }
     std::string method = r.http_method;
     for (char& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    paths[path][std::string(method)] = Operation(r, options, schemas);
+    paths[path][method] = Operation(r, options, schemas);
   }
   Json paths_json = Json::object();
-  for (const std::string& p : order) paths_json[std::string(p)] = std::move(paths[p]);
-  Json healthz = Json::object();
-  healthz["get"] = PlainOperation("Liveness: the gateway process is up", "application/json");
-  paths_json["/healthz"] = std::move(healthz);
-  Json readyz = Json::object();
-  readyz["get"] = PlainOperation("Readiness: every backend is serving (503 otherwise)", "application/json");
-  paths_json["/readyz"] = std::move(readyz);
-  Json metrics = Json::object();
-  metrics["get"] = PlainOperation("Prometheus metrics", "text/plain");
-  paths_json["/metrics"] = std::move(metrics);
-  Json self = Json::object();
-  self["get"] = PlainOperation("This document", "application/json");
-  paths_json["/openapi.json"] = std::move(self);
+  for (const std::string& p : order) paths_json[p] = std::move(paths[p]);
+  paths_json["/healthz"]["get"] = PlainOperation("Liveness: the gateway process is up", "application/json");
+  paths_json["/readyz"]["get"] =
+      PlainOperation("Readiness: every backend is serving (503 otherwise)", "application/json");
+  paths_json["/metrics"]["get"] = PlainOperation("Prometheus metrics", "text/plain");
+  paths_json["/openapi.json"]["get"] = PlainOperation("This document", "application/json");
 
   Json doc = Json::object();
-  doc["openapi"] = std::string("3.0.3");
+  doc["openapi"] = "3.0.3";
   Json info = Json::object();
-  info["title"] = std::string(options.title);
-  info["version"] = std::string(options.version);
-  info["description"] = std::string(
-      options.description.empty() ? "Generated from the (marketlens.api.http) options of the gRPC services. "
-                                    "Bodies and responses use protobuf's JSON mapping; errors are ErrorBody."
-                                  : options.description);
+  info["title"] = options.title;
+  info["version"] = options.version;
+  info["description"] = options.description.empty()
+                            ? "Generated from the (marketlens.api.http) options of the gRPC services. "
+                              "Bodies and responses use protobuf's JSON mapping; errors are ErrorBody."
+                            : options.description;
   doc["info"] = std::move(info);
   Json servers = Json::array();
   Json server = Json::object();
-  server["url"] = std::string("/");
+  server["url"] = "/";
   servers.push_back(std::move(server));
   doc["servers"] = std::move(servers);
   Json security = Json::array();
@@ -330,8 +323,8 @@ std::string BuildOpenApiJson(const RouteTable& routes, const OpenApiOptions& opt
   Json tags = Json::array();
   for (const auto* s : routes.services()) {
     Json t = Json::object();
-    t["name"] = std::string(s->name());
-    t["description"] = std::string(s->full_name());
+    t["name"] = s->name();
+    t["description"] = s->full_name();
     tags.push_back(std::move(t));
   }
   doc["tags"] = std::move(tags);
@@ -339,14 +332,14 @@ std::string BuildOpenApiJson(const RouteTable& routes, const OpenApiOptions& opt
 
   Json schemes = Json::object();
   Json bearer_scheme = Json::object();
-  bearer_scheme["type"] = std::string("http");
-  bearer_scheme["scheme"] = std::string("bearer");
-  bearer_scheme["description"] = std::string("Authorization: Bearer mlk_...");
+  bearer_scheme["type"] = "http";
+  bearer_scheme["scheme"] = "bearer";
+  bearer_scheme["description"] = "Authorization: Bearer mlk_...";
   schemes["bearerAuth"] = std::move(bearer_scheme);
   Json header_scheme = Json::object();
-  header_scheme["type"] = std::string("apiKey");
-  header_scheme["in"] = std::string("header");
-  header_scheme["name"] = std::string("X-Api-Key");
+  header_scheme["type"] = "apiKey";
+  header_scheme["in"] = "header";
+  header_scheme["name"] = "X-Api-Key";
   schemes["apiKeyHeader"] = std::move(header_scheme);
   Json components = Json::object();
   components["securitySchemes"] = std::move(schemes);
