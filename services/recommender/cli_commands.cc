@@ -418,14 +418,10 @@ int Train(std::ostream& out, std::ostream& err) {
   }
   if (json) {
     nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
-    for (const auto& [key, v] : b.metrics) metrics[key] = nlohmann::ordered_json::parse(JsonNumber(v));
+    for (const auto& [key, v] : b.metrics) metrics[key] = JsonFigure(v);
     const nlohmann::ordered_json line = {
-        {"version", b.version},
-        {"algorithm", b.algorithm},
-        {"artifact", artifact},
-        {"users", b.num_users()},
-        {"items", b.num_items()},
-        {"seconds", nlohmann::ordered_json::parse(JsonNumber(result->seconds))},
+        {"version", b.version},         {"algorithm", b.algorithm}, {"artifact", artifact},
+        {"users", b.num_users()},       {"items", b.num_items()},   {"seconds", JsonFigure(result->seconds)},
         {"metrics", std::move(metrics)}};
     out << line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   } else {

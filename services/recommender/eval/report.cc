@@ -18,19 +18,18 @@ const AlgorithmResult* Find(const std::vector<AlgorithmResult>& results, const s
   return nullptr;
 }
 
-// A figure as a person reads it: 6 significant digits, printed in its shortest form; null when not finite.
-nlohmann::ordered_json Figure(double v) {
-  if (!std::isfinite(v)) return nullptr;
-  return std::strtod(absl::StrFormat("%.6g", v).c_str(), nullptr);
-}
-
 std::string Dump(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace
 
-std::string JsonNumber(double v) { return Dump(Figure(v)); }
+nlohmann::ordered_json JsonFigure(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  return std::strtod(absl::StrFormat("%.6g", v).c_str(), nullptr);
+}
+
+std::string JsonNumber(double v) { return Dump(JsonFigure(v)); }
 
 std::string FormatTable(const std::vector<AlgorithmResult>& results, const ReportContext& c) {
   std::string out;
@@ -109,20 +108,20 @@ std::string FormatJson(const std::vector<AlgorithmResult>& results, const Report
     for (const auto& [k, v] : r.params) params[k] = v;
     const EvalMetrics& m = r.metrics;
     item["params"] = std::move(params);
-    item["precision"] = Figure(m.precision);
-    item["recall"] = Figure(m.recall);
-    item["ndcg"] = Figure(m.ndcg);
-    item["map"] = Figure(m.map);
-    item["coverage"] = Figure(m.coverage);
-    item["diversity"] = Figure(m.diversity);
-    item["novelty"] = Figure(m.novelty);
+    item["precision"] = JsonFigure(m.precision);
+    item["recall"] = JsonFigure(m.recall);
+    item["ndcg"] = JsonFigure(m.ndcg);
+    item["map"] = JsonFigure(m.map);
+    item["coverage"] = JsonFigure(m.coverage);
+    item["diversity"] = JsonFigure(m.diversity);
+    item["novelty"] = JsonFigure(m.novelty);
     item["users"] = m.users;
-    item["fit_seconds"] = Figure(r.fit_seconds);
-    item["eval_seconds"] = Figure(r.eval_seconds);
+    item["fit_seconds"] = JsonFigure(r.fit_seconds);
+    item["eval_seconds"] = JsonFigure(r.eval_seconds);
     if (base != nullptr && base->metrics.ndcg > 0)
-      item["ndcg_vs_baseline"] = Figure(r.metrics.ndcg / base->metrics.ndcg);
+      item["ndcg_vs_baseline"] = JsonFigure(r.metrics.ndcg / base->metrics.ndcg);
     if (r.tuning_trials > 0) {
-      item["tuning"] = {{"trials", r.tuning_trials}, {"validation_ndcg", Figure(r.validation_ndcg)}};
+      item["tuning"] = {{"trials", r.tuning_trials}, {"validation_ndcg", JsonFigure(r.validation_ndcg)}};
     }
     items.push_back(std::move(item));
   }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "nlohmann/json.hpp"
 #include "services/recommender/eval/evaluator.h"
 
 namespace marketlens::recommender {
@@ -20,7 +21,9 @@ struct ReportContext {
 std::string FormatTable(const std::vector<AlgorithmResult>& results, const ReportContext& context);
 std::string FormatJson(const std::vector<AlgorithmResult>& results, const ReportContext& context);
 
-// JSON number (finite; NaN/inf become null).
+// A figure as a person reads it: 6 significant digits in its shortest form; NaN/inf become null.
+nlohmann::ordered_json JsonFigure(double v);
+// The same, printed.
 std::string JsonNumber(double v);
 
 }  // namespace marketlens::recommender
