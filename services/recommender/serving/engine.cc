@@ -226,10 +226,11 @@ void Engine::PersonalScores(const ServingModel& model, const History& h, std::ve
   }
 }
 
-std::vector<Candidate> Engine::PersonalCandidates(const ServingModel& model, const CatalogSnapshot* catalog,
-                                                  const History& h, int pool) const {
+size_t Engine::PersonalCandidates(const ServingModel& model, const CatalogSnapshot* catalog, const History& h,
+                                  int pool, std::vector<Candidate>& out) const {
   const ModelBundle& b = model.bundle();
-  std::vector<ScoredItem> top;
+  thread_local std::vector<ScoredItem> top;
+  top.clear();
   const bool memoizable = options_.personal_memo_users > 0 && h.user >= 0 && h.training_only;
   PoolMemoShard& shard = pool_memo_[static_cast<size_t>(h.user >= 0 ? h.user : 0) % pool_memo_.size()];
   if (memoizable) {
@@ -255,23 +256,30 @@ std::vector<Candidate> Engine::PersonalCandidates(const ServingModel& model, con
       shard.pools[h.user] = top;
     }
   }
-  std::vector<Candidate> out;
-  out.reserve(pool + 16);
+  // The candidates are written over the entries of the previous call (their strings keep their buffers).
+  size_t used = 0;
+  auto next = [&]() -> Candidate& {
+    if (used == out.size()) out.emplace_back();
+    Candidate& c = out[used++];
+    c.reason.clear();
+    c.model_index = -1;
+    c.catalog_index = -1;
+    return c;
+  };
   for (const ScoredItem& s : top) {
-    Candidate c;
+    Candidate& c = next();
     c.item_id = b.items.Name(s.item);
     c.score = s.score;
     c.source = "personal";  // placeholder: Explain() names the reason and the source of the items kept
     c.model_index = s.item;
     if (h.join != nullptr) c.catalog_index = h.join->catalog_index[s.item];
-    out.push_back(std::move(c));
   }
 
   // Items new since training (in the catalogue, unknown to the model) that resemble recent interests. The
   // content search scans the catalogue, so it is skipped when the catalogue has no such item.
   if (catalog != nullptr && !catalog->empty() && !h.recent_ids.empty() && h.join != nullptr &&
       h.join->has_new_items) {
-    const double top_score = out.empty() ? 1.0 : std::max(1e-6, out.front().score);
+    const double top_score = used == 0 ? 1.0 : std::max(1e-6, out.front().score);
     int seeds = 0;
     absl::flat_hash_set<std::string> added;
     for (const std::string& id : h.recent_ids) {
@@ -282,17 +290,16 @@ std::vector<Candidate> Engine::PersonalCandidates(const ServingModel& model, con
       for (const ScoredItem& s : catalog->content().Similar(catalog->content().vector(ci), 10, ci)) {
         const std::string& candidate = catalog->at(s.item).id;
         if (b.items.Contains(candidate) || !added.insert(candidate).second) continue;
-        Candidate c;
+        Candidate& c = next();
         c.item_id = candidate;
         c.score = 0.8 * top_score * s.score;
         c.reason = absl::StrCat("new, similar to ", Name(catalog, id));
         c.source = "content";
         c.catalog_index = s.item;
-        out.push_back(std::move(c));
       }
     }
   }
-  return out;
+  return used;
 }
 
 ItemKind Engine::KindOf(const ServingModel& model, const History& h, int32_t item) const {
@@ -506,15 +513,19 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
   context.bought = &h.bought;
   context.bought_model_items = h.bought_model_items;
   context.model_items = &model->bundle().items;
-  std::vector<Candidate> candidates;
+  // Per-thread candidate pool (overwritten by each call) ranked by reference: only the kept items are copied.
+  thread_local std::vector<Candidate> candidates;
+  thread_local std::vector<CandidateRef> refs;
+  refs.clear();
   const int pool = std::min(options_.candidate_pool, std::max(4 * n, 40));
   if (!h.empty()) {
-    candidates = PersonalCandidates(*model, catalog, h, pool);
+    const size_t count = PersonalCandidates(*model, catalog, h, pool, candidates);
+    for (size_t k = 0; k < count; ++k) refs.push_back({&candidates[k], candidates[k].score});
     outcome.path = (h.user < 0 && !h.has_overlay && !q.session_items.empty()) ? "session" : "personal";
   } else {
     outcome.path = "popular";
   }
-  outcome.items = ApplyBusinessRules(std::move(candidates), context, options_.rules);
+  outcome.items = ApplyBusinessRules(absl::MakeConstSpan(refs), context, options_.rules);
   if (static_cast<int>(outcome.items.size()) < n) {
     // Not enough personal candidates survived the rules (or none: cold start): top up with what is popular
     // in context, below every personal item. The rules see the head of the popular list first, more only
@@ -525,7 +536,7 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
     for (const Candidate& c : outcome.items) have.insert(c.item_id);
     const double floor = outcome.items.empty() ? 0.0 : outcome.items.back().score;
     const std::vector<Candidate> personal = std::move(outcome.items);
-    std::vector<CandidateRef> merged;
+    std::vector<CandidateRef>& merged = refs;  // the personal refs are done with
     for (size_t take = static_cast<size_t>(pool);; take *= 4) {
       merged.clear();
       merged.reserve(personal.size() + std::min(take, popular->size()));

@@ -97,8 +97,9 @@ class Engine {
   void PersonalScores(const ServingModel& model, const History& h, std::vector<float>& scores) const;
   // The best `pool` items by personal score (reasons are filled later by Explain, for the items kept), and
   // new catalogue items similar to recent interests.
-  std::vector<Candidate> PersonalCandidates(const ServingModel& model, const CatalogSnapshot* catalog,
-                                            const History& h, int pool) const;
+  // Written into `out` from its start (entries beyond the count returned are stale).
+  size_t PersonalCandidates(const ServingModel& model, const CatalogSnapshot* catalog, const History& h,
+                            int pool, std::vector<Candidate>& out) const;
   void Explain(const ServingModel& model, const CatalogSnapshot* catalog, const History& h,
                std::vector<Candidate>& items) const;
   ItemKind KindOf(const ServingModel& model, const History& h, int32_t item) const;
