@@ -78,11 +78,13 @@ struct SelectScratch {
   std::vector<uint32_t> seen;            // per catalogue index: == epoch when already kept in this call
   std::vector<uint32_t> category_epoch;  // per category id: == epoch when category_count is this call's
   std::vector<int> category_count;
+  std::vector<uint32_t> bought;  // per model index: == epoch when among the context's bought_model_items
   uint32_t epoch = 0;
   void Begin(size_t catalog_size) {
     if (++epoch == 0) {  // wrapped: every stamp is stale
       std::fill(seen.begin(), seen.end(), 0);
       std::fill(category_epoch.begin(), category_epoch.end(), 0);
+      std::fill(bought.begin(), bought.end(), 0);
       epoch = 1;
     }
     if (seen.size() < catalog_size) seen.resize(catalog_size, 0);
@@ -96,6 +98,17 @@ struct SelectScratch {
     if (seen[ci] == epoch) return false;
     seen[ci] = epoch;
     return true;
+  }
+  void MarkBought(absl::Span<const int32_t> items) {
+    for (int32_t i : items) {
+      if (i < 0) continue;
+      if (static_cast<size_t>(i) >= bought.size()) bought.resize(static_cast<size_t>(i) + 1, 0);
+      bought[i] = epoch;
+    }
+  }
+  // BoughtInModel for a candidate with a model index (after MarkBought of the context's items).
+  bool Bought(int32_t model_index) const {
+    return static_cast<size_t>(model_index) < bought.size() && bought[model_index] == epoch;
   }
   int& CategoryCount(int32_t category) {
     if (category_epoch[category] != epoch) {
@@ -119,16 +132,19 @@ void Select(size_t count, CandidateAt candidate_at, ScoreAt score_at, const Rule
   kept.clear();
   // Duplicates: by catalogue index when there is a catalogue (every kept item has one), else by id.
   absl::flat_hash_set<absl::string_view> seen_ids;
-  if (have_catalog) {
-    scratch.Begin(c.catalog->size());
-  } else {
-    seen_ids.reserve(count);
-  }
+  scratch.Begin(have_catalog ? c.catalog->size() : 0);
+  if (!have_catalog) seen_ids.reserve(count);
+  const bool check_bought_items = config.exclude_bought && !c.bought_model_items.empty();
+  if (check_bought_items) scratch.MarkBought(c.bought_model_items);
   for (size_t i = 0; i < count; ++i) {
     const Candidate& cand = candidate_at(i);
     const absl::string_view id = cand.item_id;
     if (Contains(c.do_not_show, id) || Contains(c.exclude, id)) continue;
-    if (config.exclude_bought && (Contains(c.bought, id) || BoughtInModel(c, cand.model_index, id))) continue;
+    if (config.exclude_bought && Contains(c.bought, id)) continue;
+    if (check_bought_items &&
+        (cand.model_index >= 0 ? scratch.Bought(cand.model_index) : BoughtInModel(c, -1, id))) {
+      continue;
+    }
     double score = score_at(i);
     int32_t category = -1;
     if (have_catalog) {
