@@ -56,21 +56,30 @@ std::vector<ScoredItem> TopN(absl::Span<const float> scores, int n, absl::Span<c
         threshold = sample[rank];
       }
     }
-    kept.resize(size + 1);
+    thread_local std::vector<int32_t> passed;
+    passed.resize(size + 1);
     const int32_t count = static_cast<int32_t>(size);
     for (;;) {
+      // Indexes written always, kept when the score qualifies (NaN never: its comparisons are false).
       size_t c = 0;
-      for (int32_t i = 0; i < count; ++i) {
-        const float s = scores[i];
-        kept[c] = {i, s};
-        c += (s >= threshold) & (s > neg_inf);  // written always, kept when it qualifies (NaN never)
+      if (threshold > neg_inf) {
+        for (int32_t i = 0; i < count; ++i) {
+          passed[c] = i;
+          c += scores[i] >= threshold;
+        }
+      } else {
+        for (int32_t i = 0; i < count; ++i) {
+          passed[c] = i;
+          c += scores[i] > neg_inf;
+        }
       }
+      kept.resize(c);
       size_t w = 0, ex = 0;
       for (size_t k = 0; k < c; ++k) {
-        const int32_t i = kept[k].item;
+        const int32_t i = passed[k];
         while (ex < exclude.size() && exclude[ex] < i) ++ex;
         if (ex < exclude.size() && exclude[ex] == i) continue;
-        kept[w++] = kept[k];
+        kept[w++] = {i, scores[i]};
       }
       if (w < static_cast<size_t>(n) && threshold != neg_inf) {
         threshold = neg_inf;  // too few above the estimate: everything
