@@ -352,7 +352,7 @@ void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, 
     }
     if (best >= 0) {
       const std::string& name =
-          DisplayNameOf(b, catalog, h.join != nullptr ? &h.join->catalog_index : nullptr, best);
+          h.join != nullptr ? *h.join->display_name[best] : DisplayNameOf(b, catalog, nullptr, best);
       if (h.session.contains(best)) {
         c.reason = absl::StrCat("because you're looking at ", name);
         c.source = "session";
@@ -461,9 +461,11 @@ std::shared_ptr<const Engine::CatalogJoin> Engine::JoinFor(const ServingModel& m
   auto join = std::make_shared<CatalogJoin>();
   const ModelBundle& b = model.bundle();
   join->catalog_index.resize(b.num_items());
+  join->display_name.resize(b.num_items());
   for (int32_t i = 0; i < b.num_items(); ++i) {
     const int32_t ci = catalog->IndexOf(b.items.Name(i));
     join->catalog_index[i] = ci >= 0 ? ci : kNotInCatalog;
+    join->display_name[i] = &DisplayNameOf(b, catalog, &join->catalog_index, i);
   }
   for (size_t i = 0; i < catalog->size() && !join->has_new_items; ++i) {
     join->has_new_items = !b.items.Contains(catalog->at(static_cast<int32_t>(i)).id);

@@ -113,6 +113,9 @@ class Engine {
   struct CatalogJoin {
     std::vector<int32_t> catalog_index;  // per model item: its index in the catalogue, or kNotInCatalog
     bool has_new_items = false;  // the catalogue has items the model does not know (new since training)
+    // Per model item: the name reasons show (its catalogue title, else its id). Points into the two
+    // snapshots, so it is read only while they are the call's (a join is found by their instance ids).
+    std::vector<const std::string*> display_name;
   };
   std::shared_ptr<const CatalogJoin> JoinFor(const ServingModel& model, const CatalogSnapshot* catalog) const;
   std::shared_ptr<const std::vector<Candidate>> PopularCandidates(const ServingModel& model,
