@@ -1,5 +1,7 @@
 #include "services/recommender/serving/engine.h"
 
+#include <emmintrin.h>  // SSE2: part of every x86-64 CPU
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -58,20 +60,51 @@ const std::string& DisplayNameOf(const ModelBundle& b, const CatalogSnapshot* ca
   return b.items.Name(item);
 }
 
+// The largest |signal[i]|, NaN ignored (as std::max(m, std::fabs(x)) from m = 0 in order: max is exact, so
+// four lanes at a time give the same value).
+float MaxAbs(const float* signal, int32_t n) {
+  const __m128 abs_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+  __m128 m4 = _mm_setzero_ps();
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    // maxps(a, b) is a > b ? a : b, so a NaN in `a` keeps b, as std::max(m, NaN) keeps m.
+    m4 = _mm_max_ps(_mm_and_ps(_mm_loadu_ps(signal + i), abs_mask), m4);
+  }
+  alignas(16) float lanes[4];
+  _mm_store_ps(lanes, m4);
+  float m = 0;
+  for (float v : lanes) m = std::max(m, v);
+  for (; i < n; ++i) m = std::max(m, std::fabs(signal[i]));
+  return m;
+}
+
+// scores[i] += scale * signal[i]: the same two roundings per element as the scalar loop, four at a time.
+void AddScaled(float* scores, const float* signal, float scale, int32_t n) {
+  const __m128 s4 = _mm_set1_ps(scale);
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    _mm_storeu_ps(scores + i, _mm_add_ps(_mm_loadu_ps(scores + i), _mm_mul_ps(s4, _mm_loadu_ps(signal + i))));
+  }
+  for (; i < n; ++i) scores[i] += scale * signal[i];
+}
+
 }  // namespace
 
 struct Engine::History {
   int32_t user = -1;
-  OwnedHistory items;
+  // The history scored: the training row of a known shopper as it is (a view into the model), or `owned`
+  // once feedback or session items were added to it.
+  UserHistory items;
+  OwnedHistory owned;
   bool training_only = true;  // nothing beyond the training row: the trained vector can be used
   bool has_overlay = false;   // feedback since training
   absl::flat_hash_set<int32_t> session;
   absl::flat_hash_map<int32_t, ItemKind> overlay_kind;  // strongest kind from feedback since training
   std::vector<std::string> recent_ids;                  // newest first: session items, then recent feedback
   absl::flat_hash_set<std::string> do_not_show;
-  absl::flat_hash_set<std::string> bought;  // from feedback since training (ids)
-  std::vector<int32_t> bought_model_items;  // from the training history, sorted model indexes
-  std::shared_ptr<const CatalogJoin> join;  // null without a catalogue
+  absl::flat_hash_set<std::string> bought;       // from feedback since training (ids)
+  absl::Span<const int32_t> bought_model_items;  // from the training history, sorted model indexes
+  std::shared_ptr<const CatalogJoin> join;       // null without a catalogue
   bool empty() const { return items.items.empty() && recent_ids.empty(); }
 };
 
@@ -89,21 +122,23 @@ Engine::History Engine::BuildHistory(const ServingModel& model, const CatalogSna
   History h;
   const ModelBundle& b = model.bundle();
   UserOverlay overlay;
+  // The training row is copied only when something is added to it.
+  bool owned = false;
+  auto add = [&](int32_t item, float weight) {
+    if (!owned) {
+      h.owned.items.reserve(h.items.items.size() + overlay.events.size() + session_items.size());
+      h.owned.weights.reserve(h.owned.items.capacity());
+      h.owned.items.assign(h.items.items.begin(), h.items.items.end());
+      h.owned.weights.assign(h.items.weights.begin(), h.items.weights.end());
+      owned = true;
+    }
+    h.owned.Add(item, weight);
+  };
   if (!user_id.empty() && online_->GetUnlessForgotten(user_id, &overlay)) {
     h.user = b.users.Find(user_id);
     if (h.user >= 0) {
-      auto idx = b.user_items.RowIndices(h.user);
-      auto w = b.user_items.RowValues(h.user);
-      h.items.items.assign(idx.begin(), idx.end());
-      h.items.weights.assign(w.begin(), w.end());
-      for (int64_t k = b.user_items.indptr[h.user]; k < b.user_items.indptr[h.user + 1]; ++k) {
-        if (static_cast<ItemKind>(b.user_item_kind[k]) == ItemKind::kBought) {
-          h.bought_model_items.push_back(b.user_items.indices[k]);  // the row is sorted by item
-        }
-      }
-    }
-    if (!std::is_sorted(h.bought_model_items.begin(), h.bought_model_items.end())) {
-      std::sort(h.bought_model_items.begin(), h.bought_model_items.end());
+      h.items = {b.user_items.RowIndices(h.user), b.user_items.RowValues(h.user)};
+      h.bought_model_items = model.bought_items(h.user);
     }
     h.has_overlay = !overlay.events.empty();
     h.do_not_show = std::move(overlay.do_not_show);
@@ -120,23 +155,24 @@ Engine::History Engine::BuildHistory(const ServingModel& model, const CatalogSna
       ev.type = e.type;
       const float w = EventWeight(ev, options_.weights);
       if (w <= 0) continue;
-      h.items.Add(i, w);
+      add(i, w);
       h.training_only = false;
       ItemKind& k = h.overlay_kind[i];
       k = std::max(k, KindOfEvent(e.type));
     }
   }
   // Session items: newest context, weighted up.
-  std::vector<std::string> session_recent;
+  if (!session_items.empty()) {
+    h.recent_ids.insert(h.recent_ids.begin(), session_items.begin(), session_items.end());
+  }
   for (const std::string& id : session_items) {
-    session_recent.push_back(id);
     const int32_t i = b.items.Find(id);
     if (i < 0) continue;
-    h.items.Add(i, options_.session_weight);
+    add(i, options_.session_weight);
     h.session.insert(i);
     h.training_only = false;
   }
-  h.recent_ids.insert(h.recent_ids.begin(), session_recent.begin(), session_recent.end());
+  if (owned) h.items = h.owned.view();
   h.join = JoinFor(model, catalog);
   return h;
 }
@@ -146,11 +182,9 @@ void Engine::PersonalScores(const ServingModel& model, const History& h, std::ve
   const int32_t n = b.num_items();
   // Each signal is scaled by its largest absolute value (NormalizeMaxAbs) while it is added in.
   auto add_scaled = [&](const float* signal, float weight) {
-    float m = 0;
-    for (int32_t i = 0; i < n; ++i) m = std::max(m, std::fabs(signal[i]));  // NaN is ignored by max
+    const float m = MaxAbs(signal, n);
     if (!(m > 0) || !std::isfinite(m)) return;
-    const float scale = weight / m;
-    for (int32_t i = 0; i < n; ++i) scores[i] += scale * signal[i];
+    AddScaled(scores.data(), signal, weight / m, n);
   };
   if (b.w_popularity > 0) {
     scores = model.pop_prior();  // already scaled to [0, 1]
@@ -166,14 +200,14 @@ void Engine::PersonalScores(const ServingModel& model, const History& h, std::ve
     if (h.user >= 0 && h.training_only) {
       model.ncf()->ScoreUser(h.user, absl::MakeSpan(buffer));
     } else {
-      model.ncf()->ScoreHistory(h.items.view(), absl::MakeSpan(buffer));
+      model.ncf()->ScoreHistory(h.items, absl::MakeSpan(buffer));
     }
     add_scaled(buffer.data(), b.w_als);
   } else if (b.w_als > 0 && model.als() != nullptr && !h.items.items.empty()) {
     const AlsModel& als = *model.als();
     AlsModel::Vector x = (h.user >= 0 && h.training_only)
                              ? AlsModel::Vector(als.user_factors().row(h.user).transpose())
-                             : als.FoldIn(h.items.view());
+                             : als.FoldIn(h.items);
     if (model.ann() != nullptr) {
       // Large catalogue: exact scores for the items HNSW retrieves, the worst of them for the rest.
       auto found = model.ann()->Search(x.data(), options_.candidate_pool);
@@ -187,15 +221,16 @@ void Engine::PersonalScores(const ServingModel& model, const History& h, std::ve
   }
   if (b.w_item_knn > 0 && !h.items.items.empty()) {
     std::fill(buffer.begin(), buffer.end(), 0.0f);
-    ScoreFromNeighbors(b.item_neighbors, h.items.view(), /*binary=*/false, absl::MakeSpan(buffer));
+    ScoreFromNeighbors(b.item_neighbors, h.items, /*binary=*/false, absl::MakeSpan(buffer));
     add_scaled(buffer.data(), b.w_item_knn);
   }
 }
 
-std::vector<Candidate> Engine::PersonalCandidates(const ServingModel& model, const CatalogSnapshot* catalog,
-                                                  const History& h, int pool) const {
+size_t Engine::PersonalCandidates(const ServingModel& model, const CatalogSnapshot* catalog, const History& h,
+                                  int pool, std::vector<Candidate>& out) const {
   const ModelBundle& b = model.bundle();
-  std::vector<ScoredItem> top;
+  thread_local std::vector<ScoredItem> top;
+  top.clear();
   const bool memoizable = options_.personal_memo_users > 0 && h.user >= 0 && h.training_only;
   PoolMemoShard& shard = pool_memo_[static_cast<size_t>(h.user >= 0 ? h.user : 0) % pool_memo_.size()];
   if (memoizable) {
@@ -208,7 +243,7 @@ std::vector<Candidate> Engine::PersonalCandidates(const ServingModel& model, con
     }
   }
   if (top.empty()) {
-    std::vector<float> scores;
+    thread_local std::vector<float> scores;  // per-thread scratch: PersonalScores overwrites it in full
     PersonalScores(model, h, scores);
     top = TopN(scores, pool, h.items.items);
     if (memoizable) {
@@ -221,23 +256,30 @@ std::vector<Candidate> Engine::PersonalCandidates(const ServingModel& model, con
       shard.pools[h.user] = top;
     }
   }
-  std::vector<Candidate> out;
-  out.reserve(pool + 16);
+  // The candidates are written over the entries of the previous call (their strings keep their buffers).
+  size_t used = 0;
+  auto next = [&]() -> Candidate& {
+    if (used == out.size()) out.emplace_back();
+    Candidate& c = out[used++];
+    c.reason.clear();
+    c.model_index = -1;
+    c.catalog_index = -1;
+    return c;
+  };
   for (const ScoredItem& s : top) {
-    Candidate c;
+    Candidate& c = next();
     c.item_id = b.items.Name(s.item);
     c.score = s.score;
     c.source = "personal";  // placeholder: Explain() names the reason and the source of the items kept
     c.model_index = s.item;
     if (h.join != nullptr) c.catalog_index = h.join->catalog_index[s.item];
-    out.push_back(std::move(c));
   }
 
   // Items new since training (in the catalogue, unknown to the model) that resemble recent interests. The
   // content search scans the catalogue, so it is skipped when the catalogue has no such item.
   if (catalog != nullptr && !catalog->empty() && !h.recent_ids.empty() && h.join != nullptr &&
       h.join->has_new_items) {
-    const double top_score = out.empty() ? 1.0 : std::max(1e-6, out.front().score);
+    const double top_score = used == 0 ? 1.0 : std::max(1e-6, out.front().score);
     int seeds = 0;
     absl::flat_hash_set<std::string> added;
     for (const std::string& id : h.recent_ids) {
@@ -248,17 +290,16 @@ std::vector<Candidate> Engine::PersonalCandidates(const ServingModel& model, con
       for (const ScoredItem& s : catalog->content().Similar(catalog->content().vector(ci), 10, ci)) {
         const std::string& candidate = catalog->at(s.item).id;
         if (b.items.Contains(candidate) || !added.insert(candidate).second) continue;
-        Candidate c;
+        Candidate& c = next();
         c.item_id = candidate;
         c.score = 0.8 * top_score * s.score;
         c.reason = absl::StrCat("new, similar to ", Name(catalog, id));
         c.source = "content";
         c.catalog_index = s.item;
-        out.push_back(std::move(c));
       }
     }
   }
-  return out;
+  return used;
 }
 
 ItemKind Engine::KindOf(const ServingModel& model, const History& h, int32_t item) const {
@@ -311,7 +352,7 @@ void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, 
     }
     if (best >= 0) {
       const std::string& name =
-          DisplayNameOf(b, catalog, h.join != nullptr ? &h.join->catalog_index : nullptr, best);
+          h.join != nullptr ? *h.join->display_name[best] : DisplayNameOf(b, catalog, nullptr, best);
       if (h.session.contains(best)) {
         c.reason = absl::StrCat("because you're looking at ", name);
         c.source = "session";
@@ -400,23 +441,38 @@ std::shared_ptr<const Engine::CatalogJoin> Engine::JoinFor(const ServingModel& m
                                                            const CatalogSnapshot* catalog) const {
   if (catalog == nullptr) return nullptr;
   const std::pair<uint64_t, uint64_t> key(model.instance_id(), catalog->instance_id());
+  // The last join this thread used (instance ids are never reused, so a match is the same snapshot pair):
+  // spares the shared map's lock on every request.
+  struct LastJoin {
+    const Engine* engine = nullptr;
+    std::pair<uint64_t, uint64_t> key;
+    std::shared_ptr<const CatalogJoin> join;
+  };
+  thread_local LastJoin last;
+  if (last.engine == this && last.key == key) return last.join;
+  auto remember = [&](std::shared_ptr<const CatalogJoin> join) {
+    last = {this, key, join};
+    return join;
+  };
   {
     absl::MutexLock lock(&joins_mu_);
-    if (auto it = joins_.find(key); it != joins_.end()) return it->second;
+    if (auto it = joins_.find(key); it != joins_.end()) return remember(it->second);
   }
   auto join = std::make_shared<CatalogJoin>();
   const ModelBundle& b = model.bundle();
   join->catalog_index.resize(b.num_items());
+  join->display_name.resize(b.num_items());
   for (int32_t i = 0; i < b.num_items(); ++i) {
     const int32_t ci = catalog->IndexOf(b.items.Name(i));
     join->catalog_index[i] = ci >= 0 ? ci : kNotInCatalog;
+    join->display_name[i] = &DisplayNameOf(b, catalog, &join->catalog_index, i);
   }
   for (size_t i = 0; i < catalog->size() && !join->has_new_items; ++i) {
     join->has_new_items = !b.items.Contains(catalog->at(static_cast<int32_t>(i)).id);
   }
   absl::MutexLock lock(&joins_mu_);
   if (joins_.size() >= 16) joins_.clear();  // old snapshots: keeps it bounded
-  return joins_.emplace(key, std::move(join)).first->second;
+  return remember(joins_.emplace(key, std::move(join)).first->second);
 }
 
 std::shared_ptr<const std::vector<Candidate>> Engine::Memoized(
@@ -459,15 +515,19 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
   context.bought = &h.bought;
   context.bought_model_items = h.bought_model_items;
   context.model_items = &model->bundle().items;
-  std::vector<Candidate> candidates;
+  // Per-thread candidate pool (overwritten by each call) ranked by reference: only the kept items are copied.
+  thread_local std::vector<Candidate> candidates;
+  thread_local std::vector<CandidateRef> refs;
+  refs.clear();
   const int pool = std::min(options_.candidate_pool, std::max(4 * n, 40));
   if (!h.empty()) {
-    candidates = PersonalCandidates(*model, catalog, h, pool);
+    const size_t count = PersonalCandidates(*model, catalog, h, pool, candidates);
+    for (size_t k = 0; k < count; ++k) refs.push_back({&candidates[k], candidates[k].score});
     outcome.path = (h.user < 0 && !h.has_overlay && !q.session_items.empty()) ? "session" : "personal";
   } else {
     outcome.path = "popular";
   }
-  outcome.items = ApplyBusinessRules(std::move(candidates), context, options_.rules);
+  outcome.items = ApplyBusinessRules(absl::MakeConstSpan(refs), context, options_.rules);
   if (static_cast<int>(outcome.items.size()) < n) {
     // Not enough personal candidates survived the rules (or none: cold start): top up with what is popular
     // in context, below every personal item. The rules see the head of the popular list first, more only
@@ -478,7 +538,7 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
     for (const Candidate& c : outcome.items) have.insert(c.item_id);
     const double floor = outcome.items.empty() ? 0.0 : outcome.items.back().score;
     const std::vector<Candidate> personal = std::move(outcome.items);
-    std::vector<CandidateRef> merged;
+    std::vector<CandidateRef>& merged = refs;  // the personal refs are done with
     for (size_t take = static_cast<size_t>(pool);; take *= 4) {
       merged.clear();
       merged.reserve(personal.size() + std::min(take, popular->size()));

@@ -97,8 +97,9 @@ class Engine {
   void PersonalScores(const ServingModel& model, const History& h, std::vector<float>& scores) const;
   // The best `pool` items by personal score (reasons are filled later by Explain, for the items kept), and
   // new catalogue items similar to recent interests.
-  std::vector<Candidate> PersonalCandidates(const ServingModel& model, const CatalogSnapshot* catalog,
-                                            const History& h, int pool) const;
+  // Written into `out` from its start (entries beyond the count returned are stale).
+  size_t PersonalCandidates(const ServingModel& model, const CatalogSnapshot* catalog, const History& h,
+                            int pool, std::vector<Candidate>& out) const;
   void Explain(const ServingModel& model, const CatalogSnapshot* catalog, const History& h,
                std::vector<Candidate>& items) const;
   ItemKind KindOf(const ServingModel& model, const History& h, int32_t item) const;
@@ -112,6 +113,9 @@ class Engine {
   struct CatalogJoin {
     std::vector<int32_t> catalog_index;  // per model item: its index in the catalogue, or kNotInCatalog
     bool has_new_items = false;  // the catalogue has items the model does not know (new since training)
+    // Per model item: the name reasons show (its catalogue title, else its id). Points into the two
+    // snapshots, so it is read only while they are the call's (a join is found by their instance ids).
+    std::vector<const std::string*> display_name;
   };
   std::shared_ptr<const CatalogJoin> JoinFor(const ServingModel& model, const CatalogSnapshot* catalog) const;
   std::shared_ptr<const std::vector<Candidate>> PopularCandidates(const ServingModel& model,

@@ -46,33 +46,105 @@ struct Selected {
   double score;
 };
 
-// Rules 1-5 over the candidates (ids and catalogue entries via `candidate_at`, scores via `score_at`).
+// A candidate that passed rules 1-3, with its category id for the diversity rule.
+struct Kept {
+  size_t index;
+  double score;
+  int32_t category;
+};
+
+// Sorts by descending score keeping the input order of equal scores, as std::stable_sort does; insertion
+// sort for the few dozen candidates of a request (no buffer to allocate).
+template <typename T>
+void StableSortByScore(std::vector<T>& v) {
+  auto higher = [](const T& a, const T& b) { return a.score > b.score; };
+  if (v.size() > 64) {
+    std::stable_sort(v.begin(), v.end(), higher);
+    return;
+  }
+  for (size_t i = 1; i < v.size(); ++i) {
+    const T x = v[i];
+    size_t j = i;
+    for (; j > 0 && higher(x, v[j - 1]); --j) v[j] = v[j - 1];
+    v[j] = x;
+  }
+}
+
+// Per-thread working memory of Select, reused by every call: "seen" and per-category counts are arrays
+// by catalogue index / category id stamped with the call's epoch (no clearing, no hashing).
+struct SelectScratch {
+  std::vector<Kept> kept;
+  std::vector<Selected> overflow;
+  std::vector<uint32_t> seen;            // per catalogue index: == epoch when already kept in this call
+  std::vector<uint32_t> category_epoch;  // per category id: == epoch when category_count is this call's
+  std::vector<int> category_count;
+  std::vector<uint32_t> bought;  // per model index: == epoch when among the context's bought_model_items
+  uint32_t epoch = 0;
+  void Begin(size_t catalog_size) {
+    if (++epoch == 0) {  // wrapped: every stamp is stale
+      std::fill(seen.begin(), seen.end(), 0);
+      std::fill(category_epoch.begin(), category_epoch.end(), 0);
+      std::fill(bought.begin(), bought.end(), 0);
+      epoch = 1;
+    }
+    if (seen.size() < catalog_size) seen.resize(catalog_size, 0);
+    if (category_epoch.size() < catalog_size) {
+      category_epoch.resize(catalog_size, 0);
+      category_count.resize(catalog_size, 0);
+    }
+  }
+  // Whether the catalogue item was not seen yet in this call (and marks it).
+  bool FirstSight(int32_t ci) {
+    if (seen[ci] == epoch) return false;
+    seen[ci] = epoch;
+    return true;
+  }
+  void MarkBought(absl::Span<const int32_t> items) {
+    for (int32_t i : items) {
+      if (i < 0) continue;
+      if (static_cast<size_t>(i) >= bought.size()) bought.resize(static_cast<size_t>(i) + 1, 0);
+      bought[i] = epoch;
+    }
+  }
+  // BoughtInModel for a candidate with a model index (after MarkBought of the context's items).
+  bool Bought(int32_t model_index) const {
+    return static_cast<size_t>(model_index) < bought.size() && bought[model_index] == epoch;
+  }
+  int& CategoryCount(int32_t category) {
+    if (category_epoch[category] != epoch) {
+      category_epoch[category] = epoch;
+      category_count[category] = 0;
+    }
+    return category_count[category];
+  }
+};
+
+// Rules 1-5 over the candidates (ids and catalogue entries via `candidate_at`, scores via `score_at`), into
+// `out`.
 template <typename CandidateAt, typename ScoreAt>
-std::vector<Selected> Select(size_t count, CandidateAt candidate_at, ScoreAt score_at, const RuleContext& c,
-                             const RuleConfig& config) {
+void Select(size_t count, CandidateAt candidate_at, ScoreAt score_at, const RuleContext& c,
+            const RuleConfig& config, std::vector<Selected>& out) {
   const bool have_catalog = c.catalog != nullptr && !c.catalog->empty();
   // One catalogue lookup per candidate (by index when resolved), reading the snapshot's packed rule facts;
   // the category id is kept next to it for the diversity rule.
-  struct Kept {
-    size_t index;
-    double score;
-    int32_t category;
-  };
-  std::vector<Kept> kept;
-  kept.reserve(count);
+  thread_local SelectScratch scratch;
+  std::vector<Kept>& kept = scratch.kept;
+  kept.clear();
   // Duplicates: by catalogue index when there is a catalogue (every kept item has one), else by id.
-  absl::flat_hash_set<int32_t> seen_items;
   absl::flat_hash_set<absl::string_view> seen_ids;
-  if (have_catalog) {
-    seen_items.reserve(count);
-  } else {
-    seen_ids.reserve(count);
-  }
+  scratch.Begin(have_catalog ? c.catalog->size() : 0);
+  if (!have_catalog) seen_ids.reserve(count);
+  const bool check_bought_items = config.exclude_bought && !c.bought_model_items.empty();
+  if (check_bought_items) scratch.MarkBought(c.bought_model_items);
   for (size_t i = 0; i < count; ++i) {
     const Candidate& cand = candidate_at(i);
     const absl::string_view id = cand.item_id;
     if (Contains(c.do_not_show, id) || Contains(c.exclude, id)) continue;
-    if (config.exclude_bought && (Contains(c.bought, id) || BoughtInModel(c, cand.model_index, id))) continue;
+    if (config.exclude_bought && Contains(c.bought, id)) continue;
+    if (check_bought_items &&
+        (cand.model_index >= 0 ? scratch.Bought(cand.model_index) : BoughtInModel(c, -1, id))) {
+      continue;
+    }
     double score = score_at(i);
     int32_t category = -1;
     if (have_catalog) {
@@ -84,7 +156,7 @@ std::vector<Selected> Select(size_t count, CandidateAt candidate_at, ScoreAt sco
       if (!f.in_stock) continue;
       if (f.has_blocked_regions && !c.region.empty() && c.catalog->at(ci).blocked_regions.contains(c.region))
         continue;
-      if (!seen_items.insert(ci).second) continue;
+      if (!scratch.FirstSight(ci)) continue;
       if (config.high_margin_boost != 0 && f.has_margin && f.margin >= config.high_margin_threshold) {
         // Scores can be negative (ALS); the boost moves an item up either way.
         score += std::abs(score) * config.high_margin_boost;
@@ -95,22 +167,21 @@ std::vector<Selected> Select(size_t count, CandidateAt candidate_at, ScoreAt sco
     }
     kept.push_back({i, score, category});
   }
-  std::stable_sort(kept.begin(), kept.end(), [](const Kept& a, const Kept& b) { return a.score > b.score; });
+  StableSortByScore(kept);
 
-  std::vector<Selected> out;
+  out.clear();
   const size_t n = static_cast<size_t>(std::max(0, c.n));
-  out.reserve(n + 1);
   if (c.diversity && config.max_per_category > 0 && have_catalog) {
-    absl::flat_hash_map<int32_t, int> per_category;
-    std::vector<Selected> overflow;
+    std::vector<Selected>& overflow = scratch.overflow;
+    overflow.clear();
     for (const Kept& k : kept) {
       if (out.size() >= n) break;
       const int32_t category = k.category;
-      if (category >= 0 && per_category[category] >= config.max_per_category) {
+      if (category >= 0 && scratch.CategoryCount(category) >= config.max_per_category) {
         overflow.push_back({k.index, k.score});
         continue;
       }
-      ++per_category[category];
+      if (category >= 0) ++scratch.CategoryCount(category);  // items without a category are not capped
       out.push_back({k.index, k.score});
     }
     if (out.size() < n) {
@@ -119,8 +190,7 @@ std::vector<Selected> Select(size_t count, CandidateAt candidate_at, ScoreAt sco
         if (out.size() >= n) break;
         out.push_back(k);
       }
-      std::stable_sort(out.begin(), out.end(),
-                       [](const Selected& a, const Selected& b) { return a.score > b.score; });
+      StableSortByScore(out);
     }
   } else {
     for (const Kept& k : kept) {
@@ -128,7 +198,6 @@ std::vector<Selected> Select(size_t count, CandidateAt candidate_at, ScoreAt sco
       out.push_back({k.index, k.score});
     }
   }
-  return out;
 }
 
 // Rule 6.
@@ -155,9 +224,10 @@ void InsertPromotions(std::vector<Candidate>& out, const RuleContext& c, const R
 
 std::vector<Candidate> ApplyBusinessRules(std::vector<Candidate> candidates, const RuleContext& c,
                                           const RuleConfig& config) {
-  const std::vector<Selected> selected = Select(
+  thread_local std::vector<Selected> selected;
+  Select(
       candidates.size(), [&](size_t i) -> const Candidate& { return candidates[i]; },
-      [&](size_t i) { return candidates[i].score; }, c, config);
+      [&](size_t i) { return candidates[i].score; }, c, config, selected);
   std::vector<Candidate> out;
   out.reserve(selected.size() + 1);
   for (const Selected& s : selected) {
@@ -170,9 +240,10 @@ std::vector<Candidate> ApplyBusinessRules(std::vector<Candidate> candidates, con
 
 std::vector<Candidate> ApplyBusinessRules(absl::Span<const CandidateRef> candidates, const RuleContext& c,
                                           const RuleConfig& config) {
-  const std::vector<Selected> selected = Select(
+  thread_local std::vector<Selected> selected;
+  Select(
       candidates.size(), [&](size_t i) -> const Candidate& { return *candidates[i].candidate; },
-      [&](size_t i) { return candidates[i].score; }, c, config);
+      [&](size_t i) { return candidates[i].score; }, c, config, selected);
   std::vector<Candidate> out;
   out.reserve(selected.size() + 1);
   for (const Selected& s : selected) {

@@ -1,5 +1,6 @@
 #include "services/recommender/serving/serving_model.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 
@@ -68,6 +69,17 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> ServingModel::Create(ModelBu
     RETURN_IF_ERROR(m->ncf_->Check());
   }
   m->neighbor_rows_sorted_ = RowsSortedBySimilarity(b.item_neighbors);
+  m->bought_indptr_.assign(b.num_users() + 1, 0);
+  for (int32_t u = 0; u < b.num_users(); ++u) {
+    const size_t row_start = m->bought_items_.size();
+    for (int64_t k = b.user_items.indptr[u]; k < b.user_items.indptr[u + 1]; ++k) {
+      if (static_cast<ItemKind>(b.user_item_kind[k]) == ItemKind::kBought) {
+        m->bought_items_.push_back(b.user_items.indices[k]);
+      }
+    }
+    std::sort(m->bought_items_.begin() + row_start, m->bought_items_.end());  // rows are sorted already
+    m->bought_indptr_[u + 1] = static_cast<int64_t>(m->bought_items_.size());
+  }
   m->pop_recent_ = Scaled(b.pop_recent);
   m->pop_all_ = Scaled(b.pop_all);
   for (float v : m->pop_recent_) m->pop_recent_has_signal_ |= v > 0;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "services/recommender/algo/als.h"
 #include "services/recommender/algo/ann.h"
 #include "services/recommender/algo/ncf.h"
@@ -53,6 +54,12 @@ class ServingModel {
   // Every row of the bundle's item_neighbors has non-increasing similarities (as training writes them;
   // checked once here, so a scan of a row may stop as soon as no later entry can win).
   bool neighbor_rows_sorted() const { return neighbor_rows_sorted_; }
+  // The items the user bought in the training history (user_item_kind kBought), sorted model indexes:
+  // the business rules' "already bought" set, without a per-request copy.
+  absl::Span<const int32_t> bought_items(int32_t user) const {
+    return absl::MakeConstSpan(bought_items_.data() + bought_indptr_[user],
+                               bought_indptr_[user + 1] - bought_indptr_[user]);
+  }
 
  private:
   ServingModel() = default;
@@ -67,6 +74,8 @@ class ServingModel {
   bool neighbor_rows_sorted_ = false;
   std::array<std::vector<float>, kDayparts> pop_daypart_;
   std::map<std::string, std::vector<float>> pop_region_;
+  std::vector<int64_t> bought_indptr_;  // per user, as a CSR row pointer into bought_items_
+  std::vector<int32_t> bought_items_;
 };
 
 }  // namespace marketlens::recommender
