@@ -62,10 +62,12 @@ ABSL_FLAG(int, rounds, 3, "rounds of empty / Recommend runs per model; the media
 ABSL_FLAG(int, engine_calls, 5000, "calls per request kind in the engine-only measurement");
 ABSL_FLAG(std::vector<std::string>, algorithms, std::vector<std::string>({"hybrid", "two_tower", "ncf"}),
           "served models, each measured in its own rounds (the first one's figures keep the old names)");
-ABSL_FLAG(std::string, only, "",
-          "run only this part: engine, open, peak, or one kind for --seconds (open_empty, open_recommend, "
-          "peak_empty, peak_recommend) with the first algorithm, for profiling (perf, strace -c); "
-          "peak_canned: empty call and a fixed Recommend response without the engine");
+ABSL_FLAG(
+    std::string, only, "",
+    "run only this part: engine, open, peak, or one kind for --seconds (open_empty, open_recommend, "
+    "peak_empty, peak_recommend) with the first algorithm, for profiling (perf, strace -c); "
+    "peak_canned: rounds of the empty call and fixed Recommend responses without the engine (0 B, ~256 B, "
+    "the real ~1 KB)");
 ABSL_FLAG(bool, compare_typed_client, false,
           "also run, in every round, the earlier client method (generated stubs, request serialised and "
           "response parsed per call) and print its figures beside");
@@ -360,20 +362,41 @@ void Print(const char* name, const Result& r) {
       static_cast<long long>(r.errors));
 }
 
-// Answers every Recommend with one fixed response (diagnosis: --only=peak_canned).
-class CannedRecommender final : public v1::RecommenderService::CallbackService {
+// Answers every Recommend with fixed wire bytes, without the engine (diagnosis: --only=peak_canned): the
+// load generator picks one of the responses ("canned K"). Like the real service, Recommend is a raw
+// callback method and the other methods stay synchronous, so the server runs the same threads.
+class CannedRecommender final
+    : public v1::RecommenderService::WithRawCallbackMethod_Recommend<v1::RecommenderService::Service> {
  public:
-  explicit CannedRecommender(v1::RecommendResponse response) : response_(std::move(response)) {}
-  grpc::ServerUnaryReactor* Recommend(grpc::CallbackServerContext* ctx, const v1::RecommendRequest*,
-                                      v1::RecommendResponse* resp) override {
-    *resp = response_;
+  // `spin_us`: CPU burnt in the handler per response (a stand-in for the engine's compute, to see what a
+  // longer handler costs beyond its own CPU).
+  CannedRecommender(std::vector<std::string> responses, std::vector<int> spin_us)
+      : responses_(std::move(responses)), spin_us_(std::move(spin_us)) {}
+  bool Select(size_t k) {
+    if (k >= responses_.size()) return false;
+    selected_.store(k, std::memory_order_relaxed);
+    return true;
+  }
+  grpc::ServerUnaryReactor* Recommend(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer*,
+                                      grpc::ByteBuffer* response) override {
+    const size_t k = selected_.load(std::memory_order_relaxed);
+    if (spin_us_[k] > 0) {
+      const double until = ThreadCpuMicros() + spin_us_[k];
+      while (ThreadCpuMicros() < until) {
+      }
+    }
+    const std::string& bytes = responses_[k];
+    grpc::Slice slice(bytes.data(), bytes.size(), grpc::Slice::STATIC_SLICE);
+    *response = grpc::ByteBuffer(&slice, 1);
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
 
  private:
-  const v1::RecommendResponse response_;
+  const std::vector<std::string> responses_;
+  const std::vector<int> spin_us_;
+  std::atomic<size_t> selected_{0};
 };
 
 // One model's rounds: per round the open-loop P99s and the peak rates of both kinds, alternating; with
@@ -492,9 +515,39 @@ int RunLoadGenerator(ServerControl& server, const std::string& target, const std
       if (only != "peak_empty")
         Print("Recommend, peak", ClosedLoop(server, target, true, threads, seconds, users, method));
     } else if (only == "peak_canned") {
-      Print("empty call, peak", ClosedLoop(server, canned_target, false, threads, seconds, users, method));
-      Print("canned Recommend response, peak",
-            ClosedLoop(server, canned_target, true, threads, seconds, users, method));
+      // Rounds of: the empty call, then the canned responses by size (the server prints their sizes).
+      // The last one is the real Recommend (engine and encoding) on the main server, in the same process.
+      std::vector<std::string> sizes = absl::StrSplit(server.Ask("canned_sizes"), ' ');
+      sizes.push_back("real");
+      const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
+      std::vector<std::vector<double>> peak_ratio(sizes.size()), cpu_ratio(sizes.size()),
+          server_extra(sizes.size()), client_extra(sizes.size());
+      for (int r = 0; r < rounds; ++r) {
+        std::printf("round %d (load average %.2f)\n", r + 1, LoadAverage());
+        const Result empty = ClosedLoop(server, canned_target, false, threads, seconds, users, method);
+        Print("empty call (Health/Check), peak", empty);
+        for (size_t k = 0; k < sizes.size(); ++k) {
+          const bool real = k + 1 == sizes.size();
+          if (!real) server.Ask(absl::StrCat("canned ", k));
+          const Result canned =
+              ClosedLoop(server, real ? target : canned_target, true, threads, seconds, users, method);
+          Print(real ? "real Recommend (engine), peak"
+                     : absl::StrCat("canned Recommend, ", sizes[k], " B response, peak").c_str(),
+                canned);
+          peak_ratio[k].push_back(canned.rps / std::max(1.0, empty.rps));
+          cpu_ratio[k].push_back(canned.cpu_us_per_call / std::max(1e-3, empty.cpu_us_per_call));
+          server_extra[k].push_back(canned.server_cpu_us_per_call - empty.server_cpu_us_per_call);
+          client_extra[k].push_back(canned.client_cpu_us_per_call - empty.client_cpu_us_per_call);
+        }
+        std::fflush(stdout);
+      }
+      for (size_t k = 0; k < sizes.size(); ++k) {
+        std::printf(
+            "Recommend %5s B response over the empty call, median of %d rounds: peak %.2f, CPU/call %.2f "
+            "(server %+.1f us, client %+.1f us)\n",
+            sizes[k].c_str(), rounds, Median(peak_ratio[k]), Median(cpu_ratio[k]), Median(server_extra[k]),
+            Median(client_extra[k]));
+      }
     }
     return 0;
   }
@@ -722,6 +775,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<CannedRecommender> canned_service;
   std::unique_ptr<marketlens::server::Server> canned_server;
   std::string canned_target = "-";
+  std::string canned_sizes;
   if (only == "peak_canned") {
     v1::RecommendResponse canned;
     grpc::ClientContext ctx;
@@ -734,7 +788,17 @@ int main(int argc, char** argv) {
       fail();
       return 1;
     }
-    canned_service = std::make_unique<CannedRecommender>(canned);
+    // Sizes: an empty response, about 256 B (the first items), the real one (about 1 KB).
+    v1::RecommendResponse small = canned;
+    while (small.items_size() > 1 && small.ByteSizeLong() > 256) small.mutable_items()->RemoveLast();
+    // Then the real size after 10 and 20 us of handler CPU (the real handler's is about 20 us).
+    const std::string full = canned.SerializeAsString();
+    canned_service = std::make_unique<CannedRecommender>(
+        std::vector<std::string>{v1::RecommendResponse().SerializeAsString(), small.SerializeAsString(), full,
+                                 full, full},
+        std::vector<int>{0, 0, 0, 10, 20});
+    canned_sizes = absl::StrCat("0 ", small.ByteSizeLong(), " ", full.size(), " ", full.size(), "+spin10us ",
+                                full.size(), "+spin20us");
     canned_server = std::make_unique<marketlens::server::Server>(marketlens::server::ServerOptions{
         .service_name = "recommender-canned", .grpc_address = "127.0.0.1:0"});
     canned_server->AddService(canned_service.get());
@@ -764,6 +828,13 @@ int main(int argc, char** argv) {
       }
       manager.SetCurrentForTesting(models[m]);
       answer("ok");
+    } else if (command == "canned_sizes") {
+      answer(canned_sizes);
+    } else if (absl::StartsWith(command, "canned ")) {
+      size_t k = 0;
+      answer(canned_service != nullptr && absl::SimpleAtoi(command.substr(7), &k) && canned_service->Select(k)
+                 ? "ok"
+                 : "bad canned response");
     } else if (command == "quit") {
       break;
     } else {
