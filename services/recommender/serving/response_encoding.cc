@@ -120,6 +120,18 @@ ItemFieldCache::ItemFieldCache(const ServingModel* model, const CatalogSnapshot*
   }
 }
 
+void ItemFieldCache::Prefetch(const std::vector<Candidate>& items) const {
+  for (const Candidate& c : items) {
+    if (const Fields* f = ForModelItem(c.model_index)) __builtin_prefetch(f);
+  }
+  for (const Candidate& c : items) {
+    if (const Fields* f = ForModelItem(c.model_index)) {
+      __builtin_prefetch(f->head.data());
+      __builtin_prefetch(f->tail.data() + f->tail.size() - (f->tail.empty() ? 0 : 1));
+    }
+  }
+}
+
 std::shared_ptr<const ItemFieldCache> ItemFieldCaches::For(const ServingModel* model,
                                                            const CatalogSnapshot* catalog) {
   if (model == nullptr) return nullptr;

@@ -222,6 +222,7 @@ void RecommenderServiceImpl::EncodeRecommendResponse(const RecommendAnswer& answ
   out->reserve(128 * answer.items.size() + 64);
   ResponseWriter writer(out);
   std::shared_ptr<const ItemFieldCache> fields = item_fields_.For(answer.model.get(), answer.catalog.get());
+  if (fields != nullptr) fields->Prefetch(answer.items);
   for (const Candidate& c : answer.items)
     writer.AddItem(c, fields.get(), answer.model.get(), answer.catalog.get());
   writer.SetTrailer(answer.model != nullptr ? answer.model->version() : "",
