@@ -48,9 +48,9 @@
 #include "common/logging/log.h"
 #include "common/server/server.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/client_unary_call.h"
+#include "services/recommender/bench/canned_recommender.h"
 #include "services/recommender/bundle/trainer.h"
 #include "services/recommender/data/synthetic.h"
 #include "services/recommender/serving/service.h"
@@ -362,43 +362,6 @@ void Print(const char* name, const Result& r) {
       static_cast<long long>(r.errors));
 }
 
-// Answers every Recommend with fixed wire bytes, without the engine (diagnosis: --only=peak_canned): the
-// load generator picks one of the responses ("canned K"). Like the real service, Recommend is a raw
-// callback method and the other methods stay synchronous, so the server runs the same threads.
-class CannedRecommender final
-    : public v1::RecommenderService::WithRawCallbackMethod_Recommend<v1::RecommenderService::Service> {
- public:
-  // `spin_us`: CPU burnt in the handler per response (a stand-in for the engine's compute, to see what a
-  // longer handler costs beyond its own CPU).
-  CannedRecommender(std::vector<std::string> responses, std::vector<int> spin_us)
-      : responses_(std::move(responses)), spin_us_(std::move(spin_us)) {}
-  bool Select(size_t k) {
-    if (k >= responses_.size()) return false;
-    selected_.store(k, std::memory_order_relaxed);
-    return true;
-  }
-  grpc::ServerUnaryReactor* Recommend(grpc::CallbackServerContext* ctx, const grpc::ByteBuffer*,
-                                      grpc::ByteBuffer* response) override {
-    const size_t k = selected_.load(std::memory_order_relaxed);
-    if (spin_us_[k] > 0) {
-      const double until = ThreadCpuMicros() + spin_us_[k];
-      while (ThreadCpuMicros() < until) {
-      }
-    }
-    const std::string& bytes = responses_[k];
-    grpc::Slice slice(bytes.data(), bytes.size(), grpc::Slice::STATIC_SLICE);
-    *response = grpc::ByteBuffer(&slice, 1);
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-
- private:
-  const std::vector<std::string> responses_;
-  const std::vector<int> spin_us_;
-  std::atomic<size_t> selected_{0};
-};
-
 // One model's rounds: per round the open-loop P99s and the peak rates of both kinds, alternating; with
 // --compare_typed_client the same four runs with the earlier client method follow in the round.
 struct MethodFigures {
@@ -515,10 +478,8 @@ int RunLoadGenerator(ServerControl& server, const std::string& target, const std
       if (only != "peak_empty")
         Print("Recommend, peak", ClosedLoop(server, target, true, threads, seconds, users, method));
     } else if (only == "peak_canned") {
-      // Rounds of: the empty call, then the canned responses by size (the server prints their sizes).
-      // The last one is the real Recommend (engine and encoding) on the main server, in the same process.
-      std::vector<std::string> sizes = absl::StrSplit(server.Ask("canned_sizes"), ' ');
-      sizes.push_back("real");
+      // Rounds of: the empty call, the canned responses by size, the real Recommend (main server).
+      std::vector<std::string> sizes = absl::StrSplit(absl::StrCat(server.Ask("canned_sizes"), " real"), ' ');
       const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
       std::vector<std::vector<double>> peak_ratio(sizes.size()), cpu_ratio(sizes.size()),
           server_extra(sizes.size()), client_extra(sizes.size());
@@ -539,8 +500,8 @@ int RunLoadGenerator(ServerControl& server, const std::string& target, const std
           server_extra[k].push_back(canned.server_cpu_us_per_call - empty.server_cpu_us_per_call);
           client_extra[k].push_back(canned.client_cpu_us_per_call - empty.client_cpu_us_per_call);
         }
-        std::fflush(stdout);
       }
+      std::printf("(the 0 B response has no items, so its runs' warm-up checks count as errors)\n");
       for (size_t k = 0; k < sizes.size(); ++k) {
         std::printf(
             "Recommend %5s B response over the empty call, median of %d rounds: peak %.2f, CPU/call %.2f "
@@ -788,17 +749,7 @@ int main(int argc, char** argv) {
       fail();
       return 1;
     }
-    // Sizes: an empty response, about 256 B (the first items), the real one (about 1 KB).
-    v1::RecommendResponse small = canned;
-    while (small.items_size() > 1 && small.ByteSizeLong() > 256) small.mutable_items()->RemoveLast();
-    // Then the real size after 10 and 20 us of handler CPU (the real handler's is about 20 us).
-    const std::string full = canned.SerializeAsString();
-    canned_service = std::make_unique<CannedRecommender>(
-        std::vector<std::string>{v1::RecommendResponse().SerializeAsString(), small.SerializeAsString(), full,
-                                 full, full},
-        std::vector<int>{0, 0, 0, 10, 20});
-    canned_sizes = absl::StrCat("0 ", small.ByteSizeLong(), " ", full.size(), " ", full.size(), "+spin10us ",
-                                full.size(), "+spin20us");
+    canned_service = MakeCannedRecommender(canned, &canned_sizes);
     canned_server = std::make_unique<marketlens::server::Server>(marketlens::server::ServerOptions{
         .service_name = "recommender-canned", .grpc_address = "127.0.0.1:0"});
     canned_server->AddService(canned_service.get());
