@@ -48,9 +48,9 @@
 #include "common/logging/log.h"
 #include "common/server/server.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/client_unary_call.h"
+#include "services/recommender/bench/canned_recommender.h"
 #include "services/recommender/bundle/trainer.h"
 #include "services/recommender/data/synthetic.h"
 #include "services/recommender/serving/service.h"
@@ -62,10 +62,12 @@ ABSL_FLAG(int, rounds, 3, "rounds of empty / Recommend runs per model; the media
 ABSL_FLAG(int, engine_calls, 5000, "calls per request kind in the engine-only measurement");
 ABSL_FLAG(std::vector<std::string>, algorithms, std::vector<std::string>({"hybrid", "two_tower", "ncf"}),
           "served models, each measured in its own rounds (the first one's figures keep the old names)");
-ABSL_FLAG(std::string, only, "",
-          "run only this part: engine, open, peak, or one kind for --seconds (open_empty, open_recommend, "
-          "peak_empty, peak_recommend) with the first algorithm, for profiling (perf, strace -c); "
-          "peak_canned: empty call and a fixed Recommend response without the engine");
+ABSL_FLAG(
+    std::string, only, "",
+    "run only this part: engine, open, peak, or one kind for --seconds (open_empty, open_recommend, "
+    "peak_empty, peak_recommend) with the first algorithm, for profiling (perf, strace -c); "
+    "peak_canned: rounds of the empty call and fixed Recommend responses without the engine (0 B, ~256 B, "
+    "the real ~1 KB)");
 ABSL_FLAG(bool, compare_typed_client, false,
           "also run, in every round, the earlier client method (generated stubs, request serialised and "
           "response parsed per call) and print its figures beside");
@@ -360,22 +362,6 @@ void Print(const char* name, const Result& r) {
       static_cast<long long>(r.errors));
 }
 
-// Answers every Recommend with one fixed response (diagnosis: --only=peak_canned).
-class CannedRecommender final : public v1::RecommenderService::CallbackService {
- public:
-  explicit CannedRecommender(v1::RecommendResponse response) : response_(std::move(response)) {}
-  grpc::ServerUnaryReactor* Recommend(grpc::CallbackServerContext* ctx, const v1::RecommendRequest*,
-                                      v1::RecommendResponse* resp) override {
-    *resp = response_;
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
-    return reactor;
-  }
-
- private:
-  const v1::RecommendResponse response_;
-};
-
 // One model's rounds: per round the open-loop P99s and the peak rates of both kinds, alternating; with
 // --compare_typed_client the same four runs with the earlier client method follow in the round.
 struct MethodFigures {
@@ -492,9 +478,37 @@ int RunLoadGenerator(ServerControl& server, const std::string& target, const std
       if (only != "peak_empty")
         Print("Recommend, peak", ClosedLoop(server, target, true, threads, seconds, users, method));
     } else if (only == "peak_canned") {
-      Print("empty call, peak", ClosedLoop(server, canned_target, false, threads, seconds, users, method));
-      Print("canned Recommend response, peak",
-            ClosedLoop(server, canned_target, true, threads, seconds, users, method));
+      // Rounds of: the empty call, the canned responses by size, the real Recommend (main server).
+      std::vector<std::string> sizes = absl::StrSplit(absl::StrCat(server.Ask("canned_sizes"), " real"), ' ');
+      const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
+      std::vector<std::vector<double>> peak_ratio(sizes.size()), cpu_ratio(sizes.size()),
+          server_extra(sizes.size()), client_extra(sizes.size());
+      for (int r = 0; r < rounds; ++r) {
+        std::printf("round %d (load average %.2f)\n", r + 1, LoadAverage());
+        const Result empty = ClosedLoop(server, canned_target, false, threads, seconds, users, method);
+        Print("empty call (Health/Check), peak", empty);
+        for (size_t k = 0; k < sizes.size(); ++k) {
+          const bool real = k + 1 == sizes.size();
+          if (!real) server.Ask(absl::StrCat("canned ", k));
+          const Result canned =
+              ClosedLoop(server, real ? target : canned_target, true, threads, seconds, users, method);
+          Print(real ? "real Recommend (engine), peak"
+                     : absl::StrCat("canned Recommend, ", sizes[k], " B response, peak").c_str(),
+                canned);
+          peak_ratio[k].push_back(canned.rps / std::max(1.0, empty.rps));
+          cpu_ratio[k].push_back(canned.cpu_us_per_call / std::max(1e-3, empty.cpu_us_per_call));
+          server_extra[k].push_back(canned.server_cpu_us_per_call - empty.server_cpu_us_per_call);
+          client_extra[k].push_back(canned.client_cpu_us_per_call - empty.client_cpu_us_per_call);
+        }
+      }
+      std::printf("(the 0 B response has no items, so its runs' warm-up checks count as errors)\n");
+      for (size_t k = 0; k < sizes.size(); ++k) {
+        std::printf(
+            "Recommend %5s B response over the empty call, median of %d rounds: peak %.2f, CPU/call %.2f "
+            "(server %+.1f us, client %+.1f us)\n",
+            sizes[k].c_str(), rounds, Median(peak_ratio[k]), Median(cpu_ratio[k]), Median(server_extra[k]),
+            Median(client_extra[k]));
+      }
     }
     return 0;
   }
@@ -722,6 +736,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<CannedRecommender> canned_service;
   std::unique_ptr<marketlens::server::Server> canned_server;
   std::string canned_target = "-";
+  std::string canned_sizes;
   if (only == "peak_canned") {
     v1::RecommendResponse canned;
     grpc::ClientContext ctx;
@@ -734,7 +749,7 @@ int main(int argc, char** argv) {
       fail();
       return 1;
     }
-    canned_service = std::make_unique<CannedRecommender>(canned);
+    canned_service = MakeCannedRecommender(canned, &canned_sizes);
     canned_server = std::make_unique<marketlens::server::Server>(marketlens::server::ServerOptions{
         .service_name = "recommender-canned", .grpc_address = "127.0.0.1:0"});
     canned_server->AddService(canned_service.get());
@@ -764,6 +779,13 @@ int main(int argc, char** argv) {
       }
       manager.SetCurrentForTesting(models[m]);
       answer("ok");
+    } else if (command == "canned_sizes") {
+      answer(canned_sizes);
+    } else if (absl::StartsWith(command, "canned ")) {
+      size_t k = 0;
+      answer(canned_service != nullptr && absl::SimpleAtoi(command.substr(7), &k) && canned_service->Select(k)
+                 ? "ok"
+                 : "bad canned response");
     } else if (command == "quit") {
       break;
     } else {

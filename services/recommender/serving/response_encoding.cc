@@ -21,13 +21,34 @@ void PutString(int field, absl::string_view value, std::string* out) {
   out->append(value.data(), value.size());
 }
 
+size_t VarintSize(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// What PutString and PutDouble write, in bytes, for fields 1-15 (a one-byte tag).
+size_t StringFieldSize(absl::string_view value) {
+  return value.empty() ? 0 : 1 + VarintSize(value.size()) + value.size();
+}
+size_t DoubleFieldSize(double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return bits == 0 ? 0 : 1 + 8;
+}
+
 // Proto3: a double is written unless its bits are all zero (so -0.0 is written, as the generated code does).
 void PutDouble(int field, double value, std::string* out) {
   uint64_t bits;
   std::memcpy(&bits, &value, sizeof(bits));
   if (bits == 0) return;
   PutVarint(static_cast<uint64_t>(field) << 3 | 1, out);
-  for (int k = 0; k < 8; ++k) out->push_back(static_cast<char>(bits >> (8 * k)));
+  char little_endian[8];
+  for (int k = 0; k < 8; ++k) little_endian[k] = static_cast<char>(bits >> (8 * k));
+  out->append(little_endian, sizeof(little_endian));
 }
 
 // RecommendedItem fields 5-7 for the item: from the catalogue entry, else the model's category.
@@ -81,11 +102,33 @@ void AddRecommendedItems(const std::vector<Candidate>& items, const ServingModel
 ItemFieldCache::ItemFieldCache(const ServingModel* model, const CatalogSnapshot* catalog) {
   if (model == nullptr) return;
   const ModelBundle& b = model->bundle();
-  fields_.resize(b.num_items());
+  // Offsets first (the buffer grows), views once it is complete.
+  std::vector<std::pair<size_t, size_t>> head_tail(b.num_items());
   for (int32_t i = 0; i < b.num_items(); ++i) {
-    PutString(1, b.items.Name(i), &fields_[i].head);
+    head_tail[i].first = bytes_.size();
+    PutString(1, b.items.Name(i), &bytes_);
+    head_tail[i].second = bytes_.size();
     const CatalogItem* product = catalog != nullptr ? catalog->Find(b.items.Name(i)) : nullptr;
-    PutProductFields(product, model, i, &fields_[i].tail);
+    PutProductFields(product, model, i, &bytes_);
+  }
+  fields_.resize(b.num_items());
+  const absl::string_view all(bytes_);
+  for (int32_t i = 0; i < b.num_items(); ++i) {
+    const size_t end = i + 1 < b.num_items() ? head_tail[i + 1].first : bytes_.size();
+    fields_[i].head = all.substr(head_tail[i].first, head_tail[i].second - head_tail[i].first);
+    fields_[i].tail = all.substr(head_tail[i].second, end - head_tail[i].second);
+  }
+}
+
+void ItemFieldCache::Prefetch(const std::vector<Candidate>& items) const {
+  for (const Candidate& c : items) {
+    if (const Fields* f = ForModelItem(c.model_index)) __builtin_prefetch(f);
+  }
+  for (const Candidate& c : items) {
+    if (const Fields* f = ForModelItem(c.model_index)) {
+      __builtin_prefetch(f->head.data());
+      __builtin_prefetch(f->tail.data() + f->tail.size() - (f->tail.empty() ? 0 : 1));
+    }
   }
 }
 
@@ -109,24 +152,29 @@ std::shared_ptr<const ItemFieldCache> ItemFieldCaches::For(const ServingModel* m
 
 void ResponseWriter::AddItem(const Candidate& c, const ItemFieldCache* fields, const ServingModel* model,
                              const CatalogSnapshot* catalog) {
-  item_.clear();
   // The cached fields hold for an item the model has and whose catalogue entry is the one the cache was
   // built from (the engine's candidates of this call: same snapshots).
   const ItemFieldCache::Fields* cached =
       fields != nullptr && c.model_index >= 0 ? fields->ForModelItem(c.model_index) : nullptr;
   if (cached != nullptr) {
-    item_.append(cached->head);
-  } else {
-    PutString(1, c.item_id, &item_);
+    // Written in place: the item's length is known before its bytes.
+    const size_t length = cached->head.size() + DoubleFieldSize(c.score) + StringFieldSize(c.reason) +
+                          StringFieldSize(c.source) + cached->tail.size();
+    out_->push_back(static_cast<char>(1 << 3 | 2));
+    PutVarint(length, out_);
+    out_->append(cached->head.data(), cached->head.size());
+    PutDouble(2, c.score, out_);
+    PutString(3, c.reason, out_);
+    PutString(4, c.source, out_);
+    out_->append(cached->tail.data(), cached->tail.size());
+    return;
   }
+  item_.clear();
+  PutString(1, c.item_id, &item_);
   PutDouble(2, c.score, &item_);
   PutString(3, c.reason, &item_);
   PutString(4, c.source, &item_);
-  if (cached != nullptr) {
-    item_.append(cached->tail);
-  } else {
-    PutProductFields(ProductOf(c, catalog), model, ModelIndexOf(c, model), &item_);
-  }
+  PutProductFields(ProductOf(c, catalog), model, ModelIndexOf(c, model), &item_);
   out_->push_back(static_cast<char>(1 << 3 | 2));
   PutVarint(item_.size(), out_);
   out_->append(item_);

@@ -166,6 +166,18 @@ RecommenderServiceImpl::RecommenderServiceImpl(Engine* engine, ModelManager* mod
                           .Register(*metrics_);
 }
 
+prometheus::Counter* RecommenderServiceImpl::FeedbackCounter(EventType type) {
+  // Made on first use (a series appears once its event has been seen, as before), then looked up by index:
+  // Family::Add hashes the labels under the family's lock.
+  std::atomic<prometheus::Counter*>& slot = feedback_counters_[static_cast<size_t>(type)];
+  prometheus::Counter* counter = slot.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    counter = &feedback_events_->Add({{"event", std::string(EventTypeName(type))}});  // same series if raced
+    slot.store(counter, std::memory_order_release);
+  }
+  return counter;
+}
+
 bool RecommenderServiceImpl::KnownItem(const ServingModel* model, const CatalogSnapshot* catalog,
                                        const std::string& id) const {
   if (model == nullptr && (catalog == nullptr || catalog->empty())) return true;  // nothing to check against
@@ -193,24 +205,29 @@ grpc::ServerUnaryReactor* RecommenderServiceImpl::Recommend(grpc::CallbackServer
   RecommendAnswer answer;
   grpc::Status status = DoRecommend(*req, &answer);
   if (status.ok()) {
-    grpc::Slice bytes(EncodeRecommendResponse(answer));
+    // Encoded into this thread's buffer, whose capacity stays (no allocation per call), then copied once
+    // into the slice gRPC sends.
+    thread_local std::string encoded;
+    EncodeRecommendResponse(answer, &encoded);
+    grpc::Slice bytes(encoded.data(), encoded.size());
     *response = grpc::ByteBuffer(&bytes, 1);
+    if (encoded.capacity() > (64 << 10)) std::string().swap(encoded);  // an outsized answer: let it go
   }
   reactor->Finish(status);
   return reactor;
 }
 
-std::string RecommenderServiceImpl::EncodeRecommendResponse(const RecommendAnswer& answer) {
-  std::string out;
-  out.reserve(128 * answer.items.size() + 64);
-  ResponseWriter writer(&out);
+void RecommenderServiceImpl::EncodeRecommendResponse(const RecommendAnswer& answer, std::string* out) {
+  out->clear();
+  out->reserve(128 * answer.items.size() + 64);
+  ResponseWriter writer(out);
   std::shared_ptr<const ItemFieldCache> fields = item_fields_.For(answer.model.get(), answer.catalog.get());
+  if (fields != nullptr) fields->Prefetch(answer.items);
   for (const Candidate& c : answer.items)
     writer.AddItem(c, fields.get(), answer.model.get(), answer.catalog.get());
   writer.SetTrailer(answer.model != nullptr ? answer.model->version() : "",
                     answer.experiment != nullptr ? answer.experiment->id : "",
                     answer.variant != nullptr ? answer.variant->name : "");
-  return out;
 }
 
 grpc::Status RecommenderServiceImpl::SimilarItems(grpc::ServerContext*, const v1::SimilarItemsRequest* req,
@@ -259,7 +276,6 @@ grpc::Status RecommenderServiceImpl::DoRecommend(const v1::RecommendRequest& req
   absl::StatusOr<RecommendOutcome> outcome = engine_->Recommend(model.get(), catalog.get(), q);
   if (!outcome.ok()) return ToGrpc(outcome.status());
   answer->items = std::move(outcome->items);
-  const std::string model_version = model != nullptr ? model->version() : "";
   (outcome->path == "personal"  ? path_personal_
    : outcome->path == "session" ? path_session_
                                 : path_popular_)
@@ -271,7 +287,7 @@ grpc::Status RecommenderServiceImpl::DoRecommend(const v1::RecommendRequest& req
                                .variant = assignment.variant->name,
                                .user_id = req->user_id(),
                                .surface = req->surface(),
-                               .model_version = model_version,
+                               .model_version = model != nullptr ? model->version() : "",
                                .items = static_cast<int>(answer->items.size())});
   }
   answer->model = std::move(model);
@@ -342,7 +358,7 @@ grpc::Status RecommenderServiceImpl::RecordFeedback(grpc::ServerContext*,
   }
   absl::Status s = feedback_->RecordEvent(e);
   if (!s.ok()) return ToGrpc(s);
-  feedback_events_->Add({{"event", std::string(EventTypeName(*type))}}).Increment();
+  FeedbackCounter(*type)->Increment();
   return grpc::Status::OK;
 }
 

@@ -8,6 +8,8 @@
 #ifndef MARKETLENS_SERVICES_RECOMMENDER_SERVING_SERVICE_H_
 #define MARKETLENS_SERVICES_RECOMMENDER_SERVING_SERVICE_H_
 
+#include <array>
+#include <atomic>
 #include <memory>
 
 #include "common/postgres/pool.h"
@@ -83,8 +85,8 @@ class RecommenderServiceImpl final
     std::shared_ptr<const std::vector<ExperimentSpec>> experiments;
   };
   grpc::Status DoRecommend(const v1::RecommendRequest& req, RecommendAnswer* answer);
-  // The response's wire bytes.
-  std::string EncodeRecommendResponse(const RecommendAnswer& answer);
+  // The response's wire bytes, into `out` (cleared first).
+  void EncodeRecommendResponse(const RecommendAnswer& answer, std::string* out);
   grpc::Status DoSimilarItems(const v1::SimilarItemsRequest* req, v1::ItemsResponse* resp);
   grpc::Status DoFrequentlyBoughtTogether(const v1::FrequentlyBoughtTogetherRequest* req,
                                           v1::ItemsResponse* resp);
@@ -104,6 +106,9 @@ class RecommenderServiceImpl final
   prometheus::Counter* path_personal_;
   prometheus::Counter* path_session_;
   prometheus::Counter* path_popular_;
+  // recommender_feedback_events_total's series by event (null until the event is first recorded).
+  prometheus::Counter* FeedbackCounter(EventType type);
+  std::array<std::atomic<prometheus::Counter*>, kEventTypeCount> feedback_counters_{};
   ItemFieldCaches item_fields_;
 };
 
