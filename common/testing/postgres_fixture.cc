@@ -1,14 +1,9 @@
 #include "common/testing/postgres_fixture.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -155,12 +150,10 @@ absl::Status PostgresServer::Init() {
   }
   ::chmod(dir_.c_str(), 0700);
 
-  absl::Status status = StartReaper();
-  if (!status.ok()) return status;
-  status = RunAsServerUser({bin_dir_ + "/initdb", "-D", data_dir_, "-U", kServerUser, "-A", "trust", "-E",
-                            "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
-                           "initdb");
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(StartReaper());
+  RETURN_IF_ERROR(RunAsServerUser({bin_dir_ + "/initdb", "-D", data_dir_, "-U", kServerUser, "-A", "trust",
+                                   "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
+                                  "initdb"));
 
   // Settings for a disposable, fast server. The port is given on the command line at each start.
   std::vector<std::string> config = {
@@ -192,7 +185,7 @@ absl::Status PostgresServer::Init() {
     started = Start();
     if (started.ok()) break;
   }
-  if (!started.ok()) return started;
+  RETURN_IF_ERROR(started);
 
   dsn_ = DsnFor(options_.database);
   return ExecOnMaintenanceDb(absl::StrCat("CREATE DATABASE ", options_.database));

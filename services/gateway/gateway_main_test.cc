@@ -10,13 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/migrate/migrate.h"
-#include "common/postgres/pool.h"
 #include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
 #include "common/testing/grpc_status_matchers.h"
-#include "common/testing/postgres_fixture.h"
-#include "common/testing/redis_fixture.h"
+#include "common/testing/migrated_database.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -56,23 +53,15 @@ int RunProcess(const std::vector<std::string>& argv, std::string* out) {
 class GatewayMainTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pg_ = marketlens::testing::PostgresServer::StartOrDie();
-    auto dsn = pg_->CreateDatabase("gateway_main");
-    ASSERT_THAT(dsn, IsOk());
-    dsn_ = *dsn;
-    auto pool = postgres::PgPool::Create({.dsn = dsn_, .max_size = 2});
-    ASSERT_THAT(pool, IsOk());
-    auto applied = migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations");
-    ASSERT_THAT(applied, IsOk());
-    auto redis = marketlens::testing::RedisServer::Create();
-    ASSERT_THAT(redis, IsOk());
-    redis_ = *std::move(redis);
+    // The pool is only for the migrations: the binaries connect with dsn_.
+    auto db = marketlens::testing::CreateMigratedDatabase(marketlens::testing::SharedPostgresServer(),
+                                                          {.pool_size = 1});
+    ASSERT_THAT(db, IsOk());
+    dsn_ = db->dsn;
     backends_ = testing::FakeBackends::Start();
   }
 
-  std::unique_ptr<marketlens::testing::PostgresServer> pg_;
   std::string dsn_;
-  std::unique_ptr<marketlens::testing::RedisServer> redis_;
   std::unique_ptr<testing::FakeBackends> backends_;
   std::unique_ptr<marketlens::testing::ChildProcess> gateway_;
 };
@@ -117,7 +106,7 @@ TEST_F(GatewayMainTest, BinaryServesAndShutsDownGracefully) {
           "services/gateway/gateway", absl::StrCat("--http_port=", *http),
           absl::StrCat("--grpc_port=", *grpc_port), absl::StrCat("--metrics_port=", *metrics),
           "--grpc_host=127.0.0.1", "--http_host=127.0.0.1", "--pg_dsn=" + dsn_,
-          absl::StrCat("--redis_address=127.0.0.1:", redis_->port()),
+          absl::StrCat("--redis_address=127.0.0.1:", marketlens::testing::SharedRedisServer().port()),
           "--analyzer_address=" + backends_->analyzer_address(),
           "--recommender_address=" + backends_->recommender_address(),
           "--collector_address=" + backends_->collector_address(), "--readiness_interval=200ms",
