@@ -65,7 +65,8 @@ class ChildProcess {
   int Kill(int sig, absl::Duration timeout = absl::Seconds(20));
   // Whether it is still running (an exit is reaped here, and its code kept for Kill).
   bool Running();
-  // kill -9 if still running, then a start with the same arguments (the log appended): a crash and restart.
+  // kill -9 if still running, then a start with the same arguments (output appended, truncated with
+  // SpawnOptions::truncate): a crash and restart.
   void Restart();
   // What the process wrote to stdout (and stderr, when both go to one log) so far.
   std::string Log() const;
