@@ -18,7 +18,8 @@ struct ReadFileOptions {
 };
 
 // The bytes of `path` (binary, unchanged). NOT_FOUND when the file cannot be opened (absent or not
-// readable); `options.read_error` ("cannot read <path>") when the stream fails while reading.
+// readable: "cannot open [<what> ]<path>"); `options.read_error` ("cannot read <path>: <reason>")
+// when a read fails after the open: a directory (EISDIR), an I/O error (EIO).
 absl::StatusOr<std::string> ReadFileToString(const std::string& path, const ReadFileOptions& options = {});
 
 }  // namespace marketlens::files

@@ -14,6 +14,7 @@ namespace {
 
 using ::marketlens::testing::IsOkAndHolds;
 using ::marketlens::testing::StatusIs;
+using ::testing::HasSubstr;
 
 std::string TempPath(const std::string& name) {
   const char* dir = std::getenv("TEST_TMPDIR");
@@ -29,7 +30,23 @@ std::string Write(const std::string& name, const std::string& bytes) {
 TEST(ReadFileToStringTest, ReturnsTheBytesUnchanged) {
   const std::string bytes = std::string("a\tb\r\n\0\xff", 7) + std::string(100000, 'x');
   EXPECT_THAT(ReadFileToString(Write("bytes.bin", bytes)), IsOkAndHolds(bytes));
+}
+
+TEST(ReadFileToStringTest, AnEmptyFileIsEmpty) {
   EXPECT_THAT(ReadFileToString(Write("empty.txt", "")), IsOkAndHolds(""));
+}
+
+TEST(ReadFileToStringTest, AFileWhoseSizeSaysZeroIsReadToItsEnd) {
+  // /proc files report st_size 0; the bytes come from read(), not from the size.
+  EXPECT_THAT(ReadFileToString("/proc/self/status"), IsOkAndHolds(HasSubstr("Pid:")));
+}
+
+TEST(ReadFileToStringTest, ADirectoryIsAReadErrorNotEmptyContent) {
+  const std::string dir = TempPath("");
+  EXPECT_THAT(ReadFileToString(dir),
+              StatusIs(absl::StatusCode::kDataLoss, absl::StrCat("cannot read ", dir, ": Is a directory")));
+  EXPECT_THAT(ReadFileToString(dir, {.read_error = absl::StatusCode::kUnavailable}),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("Is a directory")));
 }
 
 TEST(ReadFileToStringTest, AMissingFileIsNotFoundNamingThePath) {

@@ -1,18 +1,15 @@
 // The exposer serves the registry over real HTTP on 127.0.0.1, including the gRPC interceptor's series.
 #include "common/metrics/exposer.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/metrics/grpc_metrics.h"
+#include "common/testing/free_port.h"
 #include "common/testing/grpc_status_matchers.h"
+#include "common/testing/http_get.h"
 #include "common/testing/status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -22,51 +19,8 @@
 namespace marketlens::metrics {
 namespace {
 
+using ::marketlens::testing::HttpGet;
 using ::marketlens::testing::IsOk;
-
-// GET http://127.0.0.1:<port><path> with a plain socket; returns the whole response (headers and body).
-std::string HttpGet(int port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return "";
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return "";
-  }
-  const std::string request =
-      absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-  if (send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) {
-    close(fd);
-    return "";
-  }
-  std::string response;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    response.append(buf, n);
-  }
-  close(fd);
-  return response;
-}
-
-// A port that is free right now.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 class Marketplace : public marketplace::v1::MarketplaceService::Service {
   grpc::Status GetProduct(grpc::ServerContext*, const marketplace::v1::GetProductRequest* request,
@@ -78,7 +32,9 @@ class Marketplace : public marketplace::v1::MarketplaceService::Service {
 
 TEST(MetricsExposerTest, ScrapeShowsGrpcServerHandledTotal) {
   auto registry = std::make_shared<prometheus::Registry>();
-  auto exposer = MetricsExposer::Start("127.0.0.1:" + std::to_string(FreePort()), registry);
+  auto port_free_now = marketlens::testing::PickFreePort();
+  ASSERT_THAT(port_free_now, IsOk());
+  auto exposer = MetricsExposer::Start(absl::StrCat("127.0.0.1:", *port_free_now), registry);
   ASSERT_THAT(exposer, IsOk()) << exposer.status();
 
   Marketplace service;

@@ -1,17 +1,31 @@
 #include "common/testing/child_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
 namespace marketlens::testing {
 namespace {
 
+using ::testing::Eq;
+
 std::string LogPath(const char* name) { return absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name, ".log"); }
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 TEST(ChildProcessTest, ReportsTheExitCodeAndWhatItWrote) {
   ChildProcess p({"/bin/sh", "-c", "echo hello; echo oops >&2; exit 3"}, LogPath("exit3"));
@@ -48,7 +62,77 @@ TEST(ChildProcessTest, AMissingBinaryNeverRuns) {
   EXPECT_FALSE(p.Running());
 }
 
-TEST(HttpGetTest, NothingListeningIsEmpty) { EXPECT_EQ(HttpGet(1, "/metrics"), ""); }
+TEST(RunProcessTest, SeparateOutputFilesTruncatedAndTheExitCode) {
+  const std::string out = LogPath("out"), err = LogPath("err");
+  std::ofstream(out) << "old contents\n";
+  const SpawnOptions options{.stdout_path = out, .stderr_path = err, .truncate = true};
+  EXPECT_THAT(
+      RunProcess({"/bin/sh", "-c", "echo to-out; echo to-err >&2; exit 4"}, options, absl::Seconds(10)),
+      IsOkAndHolds(Eq(4)));
+  EXPECT_EQ(Read(out), "to-out\n");
+  EXPECT_EQ(Read(err), "to-err\n");
+}
+
+TEST(RunProcessTest, WorkingDirectoryAndStdinFromAPipe) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(fds[1], "piped\n", 6), 6);
+  ::close(fds[1]);
+  const std::string out = LogPath("cwd");
+  const SpawnOptions options{.stdout_path = out, .truncate = true, .stdin_fd = fds[0], .cwd = "/usr"};
+  EXPECT_THAT(RunProcess({"/bin/sh", "-c", "pwd; cat"}, options, absl::Seconds(10)), IsOkAndHolds(Eq(0)));
+  ::close(fds[0]);
+  EXPECT_EQ(Read(out), "/usr\npiped\n");
+}
+
+TEST(RunProcessTest, StdinIsDevNullByDefault) {
+  const std::string out = LogPath("stdin");
+  EXPECT_THAT(RunProcess({"/bin/sh", "-c", "cat; echo end"}, {.stdout_path = out, .truncate = true},
+                         absl::Seconds(10)),
+              IsOkAndHolds(Eq(0)));
+  EXPECT_EQ(Read(out), "end\n");
+}
+
+TEST(RunProcessTest, OtherDescriptorsAreClosedUnlessAsked) {
+  const int fd = ::open("/dev/null", O_RDONLY);  // inheritable: no O_CLOEXEC
+  ASSERT_GE(fd, 3);
+  const std::string has_fd = absl::StrCat("test -e /proc/$$/fd/", fd);
+  EXPECT_THAT(RunProcess({"/bin/sh", "-c", has_fd}, {}, absl::Seconds(10)), IsOkAndHolds(Eq(1)));
+  EXPECT_THAT(RunProcess({"/bin/sh", "-c", has_fd}, {.close_other_fds = false}, absl::Seconds(10)),
+              IsOkAndHolds(Eq(0)));
+  ::close(fd);
+}
+
+TEST(RunProcessTest, NewSessionMakesTheChildASessionLeader) {
+  // Field 6 of /proc/<pid>/stat is the session id; a session leader's is its own pid.
+  const std::string leader =
+      "read -r pid comm state ppid pgrp session rest </proc/$$/stat; test $session = $$";
+  EXPECT_THAT(RunProcess({"/bin/sh", "-c", leader}, {.new_session = true}, absl::Seconds(10)),
+              IsOkAndHolds(Eq(0)));
+  EXPECT_THAT(RunProcess({"/bin/sh", "-c", leader}, {}, absl::Seconds(10)), IsOkAndHolds(Eq(1)));
+}
+
+TEST(RunProcessTest, TimeoutKillsAndIsDeadlineExceeded) {
+  EXPECT_THAT(RunProcess({"/bin/sleep", "30"}, {}, absl::Milliseconds(200)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST(RunProcessTest, AMissingBinaryExits127AndAMissingDirectory126) {
+  EXPECT_THAT(RunProcess({"/no/such/binary"}, {}, absl::Seconds(10)), IsOkAndHolds(Eq(127)));
+  EXPECT_THAT(RunProcess({"/bin/true"}, {.cwd = "/no/such/dir"}, absl::Seconds(10)), IsOkAndHolds(Eq(126)));
+  EXPECT_THAT(RunProcess({"/bin/true"}, {.stdout_path = "/no/such/dir/out"}, absl::Seconds(10)),
+              StatusIs(absl::StatusCode::kInternal));
+}
+
+TEST(ChildProcessTest, SignalDoesNotWaitAndKillCollectsTheExit) {
+  ChildProcess p({"/bin/sh", "-c", "trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done"},
+                 LogPath("trap"));
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (p.Log().empty() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));  // the trap is set
+  EXPECT_TRUE(p.Signal(SIGTERM));
+  EXPECT_EQ(p.Kill(0, absl::Seconds(10)), 0);
+  EXPECT_FALSE(p.Signal(SIGTERM));
+}
 
 }  // namespace
 }  // namespace marketlens::testing

@@ -1,14 +1,9 @@
 #include "common/testing/postgres_fixture.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -28,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/status/macros.h"
+#include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
@@ -56,59 +52,21 @@ std::string Tail(const std::string& text, size_t max_chars) {
   return text.size() <= max_chars ? text : "..." + text.substr(text.size() - max_chars);
 }
 
-// Runs argv (argv[0] is a path) with cwd, stdin from /dev/null and stdout+stderr appended to
-// log_path; kills it after `timeout`. Returns the exit status or an error.
+// Runs argv (argv[0] is a path) with cwd, stdin from /dev/null and stdout+stderr appended to log_path; kills
+// it after `timeout`. OK only for exit code 0. The server daemonizes from here: the child keeps none of the
+// test's descriptors (SpawnOptions::close_other_fds).
 absl::Status RunCommand(const std::vector<std::string>& argv, const std::string& cwd,
                         const std::string& log_path, absl::Duration timeout) {
-  // Everything the child needs is prepared before fork(): only async-signal-safe calls after it.
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log_fd < 0) {
-    return absl::InternalError(absl::StrCat("open ", log_path, ": ", std::strerror(errno)));
+  absl::StatusOr<int> code =
+      RunProcess(argv, {.stdout_path = log_path, .stderr_path = log_path, .cwd = cwd}, timeout);
+  if (code.status().code() == absl::StatusCode::kDeadlineExceeded) {
+    return absl::DeadlineExceededError(
+        absl::StrCat(absl::StrJoin(argv, " "), " did not finish within ", absl::FormatDuration(timeout)));
   }
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    int err = errno;
-    ::close(log_fd);
-    if (null_fd >= 0) ::close(null_fd);
-    return absl::InternalError(absl::StrCat("fork: ", std::strerror(err)));
-  }
-  if (pid == 0) {
-    if (::chdir(cwd.c_str()) != 0) _exit(126);
-    if (null_fd >= 0) ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    // The server daemonizes from here: it must not keep any of the test's descriptors open.
-    ::close_range(3, ~0U, 0);
-    ::execv(args[0], args.data());
-    _exit(127);
-  }
-  ::close(log_fd);
-  if (null_fd >= 0) ::close(null_fd);
-
-  const absl::Time deadline = absl::Now() + timeout;
-  int status = 0;
-  while (true) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno != EINTR) {
-      return absl::InternalError(absl::StrCat("waitpid: ", std::strerror(errno)));
-    }
-    if (absl::Now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return absl::DeadlineExceededError(
-          absl::StrCat(absl::StrJoin(argv, " "), " did not finish within ", absl::FormatDuration(timeout)));
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
-  std::string how = WIFEXITED(status) ? absl::StrCat("exit code ", WEXITSTATUS(status))
-                                      : absl::StrCat("signal ", WTERMSIG(status));
+  RETURN_IF_ERROR(code.status());
+  if (*code == 0) return absl::OkStatus();
+  const std::string how =
+      *code < 128 ? absl::StrCat("exit code ", *code) : absl::StrCat("signal ", *code - 128);
   return absl::InternalError(absl::StrCat(absl::StrJoin(argv, " "), " failed (", how, ")"));
 }
 
@@ -192,12 +150,10 @@ absl::Status PostgresServer::Init() {
   }
   ::chmod(dir_.c_str(), 0700);
 
-  absl::Status status = StartReaper();
-  if (!status.ok()) return status;
-  status = RunAsServerUser({bin_dir_ + "/initdb", "-D", data_dir_, "-U", kServerUser, "-A", "trust", "-E",
-                            "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
-                           "initdb");
-  if (!status.ok()) return status;
+  RETURN_IF_ERROR(StartReaper());
+  RETURN_IF_ERROR(RunAsServerUser({bin_dir_ + "/initdb", "-D", data_dir_, "-U", kServerUser, "-A", "trust",
+                                   "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"},
+                                  "initdb"));
 
   // Settings for a disposable, fast server. The port is given on the command line at each start.
   std::vector<std::string> config = {
@@ -229,7 +185,7 @@ absl::Status PostgresServer::Init() {
     started = Start();
     if (started.ok()) break;
   }
-  if (!started.ok()) return started;
+  RETURN_IF_ERROR(started);
 
   dsn_ = DsnFor(options_.database);
   return ExecOnMaintenanceDb(absl::StrCat("CREATE DATABASE ", options_.database));
@@ -245,13 +201,14 @@ PostgresServer::~PostgresServer() {
     std::filesystem::remove_all(dir_, ec);
   }
   if (reaper_fd_ >= 0) ::close(reaper_fd_);  // the reaper wakes, finds nothing left to do and exits
-  if (reaper_pid_ > 0) ::waitpid(reaper_pid_, nullptr, 0);
+  // pg_ctl stop has 60 s (-t 60) before the reaper gives up.
+  if (reaper_pid_ > 0) (void)WaitForExit(reaper_pid_, absl::Seconds(90));
 }
 
 // pg_ctl daemonizes the server, so it outlives a test process that dies without running the destructor
 // (a static fixture never deleted, exit(), abort(), a Bazel timeout's SIGKILL). A reaper in its own session
 // waits for EOF on a pipe only this process holds (close-on-exec), then stops the server and removes its
-// directory. Prepared before fork(); the child only makes async-signal-safe calls and execs /bin/sh.
+// directory.
 absl::Status PostgresServer::StartReaper() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
@@ -261,33 +218,17 @@ absl::Status PostgresServer::StartReaper() {
   if (as_root_) argv.insert(argv.end(), {"/usr/sbin/runuser", "-u", kServerUser, "--"});
   argv.insert(argv.end(),
               {bin_dir_ + "/pg_ctl", "-D", data_dir_, "-m", "immediate", "-w", "-t", "60", "stop"});
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int err = errno;
-    ::close(fds[0]);
-    ::close(fds[1]);
-    if (null_fd >= 0) ::close(null_fd);
-    return absl::InternalError(absl::StrCat("fork: ", std::strerror(err)));
-  }
-  if (pid == 0) {
-    ::setsid();  // not in the test's process group: survives what kills the test
-    ::dup2(fds[0], 0);
-    if (null_fd >= 0) {
-      ::dup2(null_fd, 1);
-      ::dup2(null_fd, 2);
-    }
-    ::close_range(3, ~0U, 0);
-    ::execv(args[0], args.data());
-    _exit(127);
-  }
+  // Its own session: not in the test's process group, so it survives what kills the test.
+  absl::StatusOr<pid_t> pid = SpawnProcess(
+      argv,
+      {.stdout_path = "/dev/null", .stderr_path = "/dev/null", .stdin_fd = fds[0], .new_session = true});
   ::close(fds[0]);
-  if (null_fd >= 0) ::close(null_fd);
+  if (!pid.ok()) {
+    ::close(fds[1]);
+    return pid.status();
+  }
   reaper_fd_ = fds[1];
-  reaper_pid_ = pid;
+  reaper_pid_ = *pid;
   return absl::OkStatus();
 }
 

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -26,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "common/status/macros.h"
+#include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
 
 namespace marketlens::testing {
@@ -107,35 +107,11 @@ absl::Status RedisServer::Spawn() {
     args.push_back(options_.password);
   }
   for (const std::string& a : options_.extra_args) args.push_back(a);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  // Everything the child needs is prepared before fork (only async-signal-safe calls after it).
-  std::string out_path = dir_ + "/redis.stdout";
-  int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (out < 0) return absl::InternalError(absl::StrCat("open ", out_path, ": ", std::strerror(errno)));
-  int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    int err = errno;
-    ::close(out);
-    if (devnull >= 0) ::close(devnull);
-    return absl::InternalError(absl::StrCat("fork: ", std::strerror(err)));
-  }
-  if (pid == 0) {
-    // Dies with the test process (even on a crash), so no stray servers are left behind.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(out);
-  if (devnull >= 0) ::close(devnull);
+  // Dies with the test process (even on a crash), so no stray servers are left behind.
+  const std::string out_path = dir_ + "/redis.stdout";
+  ASSIGN_OR_RETURN(
+      const pid_t pid,
+      SpawnProcess(args, {.stdout_path = out_path, .stderr_path = out_path, .die_with_parent = true}));
   pid_ = pid;
   paused_ = false;
   return absl::OkStatus();
@@ -182,9 +158,7 @@ absl::Status RedisServer::Start() {
 absl::Status RedisServer::Stop() {
   if (!running()) return absl::OkStatus();
   ::kill(pid_, SIGKILL);  // Works on a SIGSTOPped process too.
-  int wstatus = 0;
-  while (::waitpid(pid_, &wstatus, 0) < 0 && errno == EINTR) {
-  }
+  (void)WaitForExit(pid_, absl::Seconds(10));
   pid_ = -1;
   paused_ = false;
   return absl::OkStatus();

@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "common/redis/client.h"
 #include "common/testing/child_process.h"
+#include "common/testing/http_get.h"
 #include "common/testing/free_port.h"
 #include "common/testing/grpc_status_matchers.h"
 #include "common/testing/migrated_database.h"

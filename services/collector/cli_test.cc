@@ -12,9 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
-#include "common/testing/postgres_fixture.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
@@ -55,27 +54,22 @@ std::string LastLine(const std::string& s) {
 
 class CliTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = testing::PostgresServer::StartOrDie().release(); }
-  static void TearDownTestSuite() { delete server_; }
   void SetUp() override {
-    dsn_ = server_->CreateTestDatabaseOrFail();
-    auto pool = postgres::PgPool::Create({.dsn = dsn_, .max_size = 2});
-    ASSERT_THAT(pool, IsOk());
-    pool_ = std::move(*pool);
-    auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_THAT(applied, IsOk());
+    auto db = ::marketlens::testing::CreateMigratedDatabaseOrFail(
+        ::marketlens::testing::SharedPostgresServer(), {.pool_size = 2});
+    ASSERT_NE(db.pool, nullptr);
+    dsn_ = db.dsn;
+    pool_ = std::move(db.pool);
     path_ = absl::StrCat(::testing::TempDir(), "/posts.csv");
   }
   void Write(const std::string& content) {
     std::ofstream out(path_, std::ios::binary);
     out << content;
   }
-  static testing::PostgresServer* server_;
   std::string dsn_;
   std::string path_;
   std::unique_ptr<postgres::PgPool> pool_;
 };
-testing::PostgresServer* CliTest::server_ = nullptr;
 
 TEST_F(CliTest, IngestPrintsRejectsAndEndsWithTheSummary) {
   Write(

@@ -9,9 +9,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
-#include "common/testing/postgres_fixture.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
@@ -19,20 +18,14 @@ namespace marketlens::collector {
 namespace {
 
 using ::marketlens::testing::IsOk;
-using ::marketlens::testing::PostgresServer;
 
 class DashboardQueriesTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = PostgresServer::StartOrDie().release(); }
-  static void TearDownTestSuite() { delete server_; }
-
   void SetUp() override {
-    const std::string dsn = server_->CreateTestDatabaseOrFail();
-    auto pool = postgres::PgPool::Create({.dsn = dsn, .max_size = 2});
-    ASSERT_THAT(pool, IsOk());
-    pool_ = std::move(*pool);
-    auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_THAT(applied, IsOk());
+    auto db = ::marketlens::testing::CreateMigratedDatabaseOrFail(
+        ::marketlens::testing::SharedPostgresServer(), {.pool_size = 2});
+    ASSERT_NE(db.pool, nullptr);
+    pool_ = std::move(db.pool);
     queries_ = std::make_unique<DashboardQueries>(pool_.get());
   }
 
@@ -58,11 +51,9 @@ class DashboardQueriesTest : public ::testing::Test {
     }
   }
 
-  static PostgresServer* server_;
   std::unique_ptr<postgres::PgPool> pool_;
   std::unique_ptr<DashboardQueries> queries_;
 };
-PostgresServer* DashboardQueriesTest::server_ = nullptr;
 
 TEST_F(DashboardQueriesTest, PriceHistoryNewestFirstWithEveryField) {
   SeedProducts();

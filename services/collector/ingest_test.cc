@@ -8,9 +8,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
-#include "common/testing/postgres_fixture.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 
@@ -18,7 +17,6 @@ namespace marketlens::collector {
 namespace {
 
 using ::marketlens::testing::IsOk;
-using ::marketlens::testing::PostgresServer;
 
 // Feeds `content` in chunks of `chunk` bytes (small chunks exercise the streaming paths).
 ChunkSource StringSource(std::string content, size_t chunk = 7) {
@@ -34,16 +32,11 @@ ChunkSource StringSource(std::string content, size_t chunk = 7) {
 
 class IngestTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = PostgresServer::StartOrDie().release(); }
-  static void TearDownTestSuite() { delete server_; }
-
   void SetUp() override {
-    const std::string dsn = server_->CreateTestDatabaseOrFail();
-    auto pool = postgres::PgPool::Create({.dsn = dsn, .max_size = 4});
-    ASSERT_THAT(pool, IsOk());
-    pool_ = std::move(*pool);
-    auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_THAT(applied, IsOk());
+    auto db = ::marketlens::testing::CreateMigratedDatabaseOrFail(
+        ::marketlens::testing::SharedPostgresServer(), {.pool_size = 4});
+    ASSERT_NE(db.pool, nullptr);
+    pool_ = std::move(db.pool);
   }
 
   pqxx::result Query(const std::string& sql) {
@@ -53,10 +46,8 @@ class IngestTest : public ::testing::Test {
   }
   int64_t Count(const std::string& sql) { return Query(sql)[0][0].as<int64_t>(); }
 
-  static PostgresServer* server_;
   std::unique_ptr<postgres::PgPool> pool_;
 };
-PostgresServer* IngestTest::server_ = nullptr;
 
 // Line numbers are in the comments; every kind of mess is here.
 const char kMessyPosts[] =

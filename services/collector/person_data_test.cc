@@ -7,9 +7,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
-#include "common/testing/postgres_fixture.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,7 +19,6 @@ namespace marketlens::collector {
 namespace {
 
 using ::marketlens::testing::IsOk;
-using ::marketlens::testing::PostgresServer;
 
 ChunkSource WholeSource(std::string content) {
   auto done = std::make_shared<bool>(false);
@@ -35,15 +33,11 @@ ChunkSource WholeSource(std::string content) {
 
 class PersonDataTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = PostgresServer::StartOrDie().release(); }
-  static void TearDownTestSuite() { delete server_; }
-
   void SetUp() override {
-    auto pool = postgres::PgPool::Create({.dsn = server_->CreateTestDatabaseOrFail(), .max_size = 4});
-    ASSERT_THAT(pool, IsOk());
-    pool_ = std::move(*pool);
-    auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_THAT(applied, IsOk());
+    auto db = ::marketlens::testing::CreateMigratedDatabaseOrFail(
+        ::marketlens::testing::SharedPostgresServer(), {.pool_size = 4});
+    ASSERT_NE(db.pool, nullptr);
+    pool_ = std::move(db.pool);
     Exec(
         "INSERT INTO raw.customers (id, name, email) VALUES ('c1', 'Ada Lovelace', 'ada@example.com'),"
         " ('c2', 'Bob', 'bob@example.com')");
@@ -81,10 +75,8 @@ class PersonDataTest : public ::testing::Test {
     ASSERT_THAT(r, IsOk());
   }
 
-  static PostgresServer* server_;
   std::unique_ptr<postgres::PgPool> pool_;
 };
-PostgresServer* PersonDataTest::server_ = nullptr;
 
 std::map<std::string, int64_t> Kinds(const privacy::v1::EraseUserResponse& r) {
   std::map<std::string, int64_t> out;

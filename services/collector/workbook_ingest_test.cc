@@ -16,9 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
-#include "common/testing/postgres_fixture.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/collector/xlsx_reader.h"
@@ -27,7 +26,6 @@ namespace marketlens::collector {
 namespace {
 
 using ::marketlens::testing::IsOk;
-using ::marketlens::testing::PostgresServer;
 
 std::string Dir() {
   static const std::string* dir = [] {
@@ -110,15 +108,12 @@ TEST(XlsxReader, NotAWorkbookIsAClearError) {
 
 class WorkbookIngestTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = PostgresServer::StartOrDie().release(); }
-  static void TearDownTestSuite() { delete server_; }
   void SetUp() override {
-    dsn_ = server_->CreateTestDatabaseOrFail();
-    auto pool = postgres::PgPool::Create({.dsn = dsn_, .max_size = 4});
-    ASSERT_THAT(pool, IsOk());
-    pool_ = std::move(*pool);
-    auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_THAT(applied, IsOk());
+    auto db = ::marketlens::testing::CreateMigratedDatabaseOrFail(
+        ::marketlens::testing::SharedPostgresServer(), {.pool_size = 4});
+    ASSERT_NE(db.pool, nullptr);
+    dsn_ = db.dsn;
+    pool_ = std::move(db.pool);
   }
   pqxx::result Query(const std::string& sql) {
     auto r = pool_->Exec(sql);
@@ -138,11 +133,9 @@ class WorkbookIngestTest : public ::testing::Test {
     return out;
   }
 
-  static PostgresServer* server_;
   std::string dsn_;
   std::unique_ptr<postgres::PgPool> pool_;
 };
-PostgresServer* WorkbookIngestTest::server_ = nullptr;
 
 TEST_F(WorkbookIngestTest, Brief002WorkbookLoadsSheetBySheet) {
   // The marketplace already knows C001 (name, region): the sheet adds occupation and type, keeps the rest.

@@ -10,9 +10,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
-#include "common/testing/postgres_fixture.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
 #include "services/gateway/fake_backends.h"
@@ -31,10 +30,9 @@ TEST(DashboardTest, PagesWorkInHeadlessChromium) {
   ASSERT_TRUE(Executable(chromium.c_str())) << chromium << " is missing: apt-get install chromium";
   ASSERT_TRUE(Executable("/usr/bin/node")) << "node is missing: apt-get install nodejs";
 
-  auto pg = marketlens::testing::PostgresServer::StartOrDie();
-  auto pool = postgres::PgPool::Create({.dsn = pg->dsn(), .max_size = 2});
-  ASSERT_THAT(pool, IsOk());
-  ASSERT_THAT(migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations"), IsOk());
+  auto db = marketlens::testing::CreateMigratedDatabase(marketlens::testing::SharedPostgresServer(),
+                                                        {.pool_size = 2});
+  ASSERT_THAT(db, IsOk());
   auto backends = testing::FakeBackends::Start(/*products=*/30);
 
   GatewayStackOptions o;
@@ -45,7 +43,7 @@ TEST(DashboardTest, PagesWorkInHeadlessChromium) {
   o.backends = {{"marketlens.analyzer.v1.AnalyzerService", backends->analyzer_address()},
                 {"marketlens.recommender.v1.RecommenderService", backends->recommender_address()},
                 {"marketlens.collector.v1.CollectorService", backends->collector_address()}};
-  auto stack = GatewayStack::Start(o, pool->get(), nullptr);
+  auto stack = GatewayStack::Start(o, db->pool.get(), nullptr);
   ASSERT_THAT(stack, IsOk());
   auto key = (*stack)->api_keys()->Create("dashboard-test", {Scope::kWrite}, 0);
   ASSERT_THAT(key, IsOk());

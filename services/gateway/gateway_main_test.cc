@@ -1,10 +1,7 @@
 // The real binaries: //services/gateway:gateway started as a process with its flags (against the fake
 // backends, a real Postgres with the migrations and a real Redis), API keys made with //services/gateway:cli,
 // the admin gRPC service, the compiled-in dashboard, and a graceful SIGTERM (lame duck, drain, exit 0).
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -13,12 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "common/migrate/migrate.h"
-#include "common/postgres/pool.h"
+#include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
 #include "common/testing/grpc_status_matchers.h"
-#include "common/testing/postgres_fixture.h"
-#include "common/testing/redis_fixture.h"
+#include "common/testing/migrated_database.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -45,64 +40,30 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// Runs a process with stdout and stderr to files; returns its pid.
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& out, const std::string& err) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(o, 1);
-    dup2(e, 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-// Runs to completion; returns the exit code and fills stdout.
+// Runs to completion; returns the exit code and fills stdout (stderr is printed on a failure).
 int RunProcess(const std::vector<std::string>& argv, std::string* out) {
   const std::string o = TempPath("run.out"), e = TempPath("run.err");
-  const pid_t pid = Spawn(argv, o, e);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  absl::StatusOr<int> code = marketlens::testing::RunProcess(
+      argv, {.stdout_path = o, .stderr_path = e, .truncate = true}, absl::Seconds(60));
   *out = ReadFile(o);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    std::cerr << "stderr of " << argv[0] << ":\n" << ReadFile(e);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (!code.ok() || *code != 0) std::cerr << "stderr of " << argv[0] << ":\n" << ReadFile(e);
+  return code.ok() ? *code : -1;
 }
 
 class GatewayMainTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pg_ = marketlens::testing::PostgresServer::StartOrDie();
-    auto dsn = pg_->CreateDatabase("gateway_main");
-    ASSERT_THAT(dsn, IsOk());
-    dsn_ = *dsn;
-    auto pool = postgres::PgPool::Create({.dsn = dsn_, .max_size = 2});
-    ASSERT_THAT(pool, IsOk());
-    auto applied = migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations");
-    ASSERT_THAT(applied, IsOk());
-    auto redis = marketlens::testing::RedisServer::Create();
-    ASSERT_THAT(redis, IsOk());
-    redis_ = *std::move(redis);
+    // The pool is only for the migrations: the binaries connect with dsn_.
+    auto db = marketlens::testing::CreateMigratedDatabase(marketlens::testing::SharedPostgresServer(),
+                                                          {.pool_size = 1});
+    ASSERT_THAT(db, IsOk());
+    dsn_ = db->dsn;
     backends_ = testing::FakeBackends::Start();
   }
 
-  void TearDown() override {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  std::unique_ptr<marketlens::testing::PostgresServer> pg_;
   std::string dsn_;
-  std::unique_ptr<marketlens::testing::RedisServer> redis_;
   std::unique_ptr<testing::FakeBackends> backends_;
-  pid_t pid_ = -1;
+  std::unique_ptr<marketlens::testing::ChildProcess> gateway_;
 };
 
 TEST_F(GatewayMainTest, BinaryServesAndShutsDownGracefully) {
@@ -140,15 +101,18 @@ TEST_F(GatewayMainTest, BinaryServesAndShutsDownGracefully) {
   ASSERT_THAT(grpc_port, IsOk());
   ASSERT_THAT(metrics, IsOk());
   const std::string err = TempPath("gateway.err");
-  pid_ = Spawn({"services/gateway/gateway", absl::StrCat("--http_port=", *http),
-                absl::StrCat("--grpc_port=", *grpc_port), absl::StrCat("--metrics_port=", *metrics),
-                "--grpc_host=127.0.0.1", "--http_host=127.0.0.1", "--pg_dsn=" + dsn_,
-                absl::StrCat("--redis_address=127.0.0.1:", redis_->port()),
-                "--analyzer_address=" + backends_->analyzer_address(),
-                "--recommender_address=" + backends_->recommender_address(),
-                "--collector_address=" + backends_->collector_address(), "--readiness_interval=200ms",
-                "--http_lame_duck=500ms", "--drain_seconds=2", "--cors_origins=http://localhost:5173"},
-               TempPath("gateway.out"), err);
+  gateway_ = std::make_unique<marketlens::testing::ChildProcess>(
+      std::vector<std::string>{
+          "services/gateway/gateway", absl::StrCat("--http_port=", *http),
+          absl::StrCat("--grpc_port=", *grpc_port), absl::StrCat("--metrics_port=", *metrics),
+          "--grpc_host=127.0.0.1", "--http_host=127.0.0.1", "--pg_dsn=" + dsn_,
+          absl::StrCat("--redis_address=127.0.0.1:", marketlens::testing::SharedRedisServer().port()),
+          "--analyzer_address=" + backends_->analyzer_address(),
+          "--recommender_address=" + backends_->recommender_address(),
+          "--collector_address=" + backends_->collector_address(), "--readiness_interval=200ms",
+          "--http_lame_duck=500ms", "--drain_seconds=2", "--cors_origins=http://localhost:5173"},
+      marketlens::testing::SpawnOptions{
+          .stdout_path = TempPath("gateway.out"), .stderr_path = err, .truncate = true});
   bool ready = false;
   for (int i = 0; i < 100 && !ready; ++i) {
     absl::SleepFor(absl::Milliseconds(100));
@@ -211,7 +175,7 @@ TEST_F(GatewayMainTest, BinaryServesAndShutsDownGracefully) {
   EXPECT_EQ(r->status, 401) << "revoked over gRPC: refused at once by the same process";
 
   // SIGTERM: /readyz fails during the lame duck while requests are still served, then the process exits 0.
-  ASSERT_EQ(kill(pid_, SIGTERM), 0);
+  ASSERT_TRUE(gateway_->Signal(SIGTERM));
   absl::SleepFor(absl::Milliseconds(150));
   r = HttpCall(*http, "GET", "/readyz");
   ASSERT_THAT(r, IsOk());
@@ -220,15 +184,8 @@ TEST_F(GatewayMainTest, BinaryServesAndShutsDownGracefully) {
   r = HttpCall(*http, "GET", "/api/v1/alerts", auth);
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status, 200);
-  int status = 0;
-  bool exited = false;
-  for (int i = 0; i < 100 && !exited; ++i) {
-    absl::SleepFor(absl::Milliseconds(100));
-    exited = waitpid(pid_, &status, WNOHANG) == pid_;
-  }
-  ASSERT_TRUE(exited) << ReadFile(err);
-  pid_ = -1;
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(err);
+  // Exits by itself within 10 s (else SIGKILL: 137).
+  EXPECT_EQ(gateway_->Kill(0, absl::Seconds(10)), 0) << ReadFile(err);
   const std::string log = ReadFile(err);
   EXPECT_THAT(log, HasSubstr("\"msg\":\"http drained\""));
   EXPECT_THAT(log, HasSubstr("\"msg\":\"http request\""));

@@ -19,23 +19,19 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
 #include "common/redis/client.h"
 #include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
-#include "common/testing/postgres_fixture.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/protobuf_status_matchers.h"
-#include "common/testing/redis_fixture.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
@@ -59,13 +55,6 @@ std::string OutputPath(const std::string& name) {
   const char* dir = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR");
   if (dir == nullptr) dir = std::getenv("TEST_TMPDIR");
   return absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // A service binary as a child process, logging to <name>.log in the test outputs (common/testing's
@@ -103,21 +92,15 @@ class RealBackendsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const absl::Time start = absl::Now();
-    pg_ = marketlens::testing::PostgresServer::StartOrDie().release();
-    auto dsn = pg_->CreateDatabase("real_backends");
-    ASSERT_THAT(dsn, IsOk());
-    dsn_ = new std::string(*dsn);
-    auto pool = postgres::PgPool::Create({.dsn = *dsn_, .max_size = 4});
-    ASSERT_THAT(pool, IsOk());
-    pool_ = pool->release();
-    auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_THAT(applied, IsOk());
-    auto redis_server = marketlens::testing::RedisServer::Create();
-    ASSERT_THAT(redis_server, IsOk());
-    redis_server_ = redis_server->release();
+    auto db = marketlens::testing::CreateMigratedDatabase(marketlens::testing::SharedPostgresServer(),
+                                                          {.pool_size = 4});
+    ASSERT_THAT(db, IsOk());
+    dsn_ = new std::string(db->dsn);
+    pool_ = db->pool.release();
+    const marketlens::testing::RedisServer& redis_server = marketlens::testing::SharedRedisServer();
     redis::RedisOptions ro;
-    ro.host = redis_server_->host();
-    ro.port = redis_server_->port();
+    ro.host = redis_server.host();
+    ro.port = redis_server.port();
     redis_ = new redis::RedisClient(ro);
     const std::string redis_address = absl::StrCat(ro.host, ":", ro.port);
 
@@ -244,9 +227,7 @@ class RealBackendsTest : public ::testing::Test {
     delete stack_;
     delete processes_;  // SIGTERM each service
     delete redis_;
-    delete redis_server_;
     delete pool_;
-    delete pg_;
     for (std::string* s :
          {dsn_, read_key_, write_key_, admin_key_, crawl_id_, product_, customer_, segment_, campaign_}) {
       delete s;
@@ -271,10 +252,8 @@ class RealBackendsTest : public ::testing::Test {
     return r.ok() ? *r : TestResponse();
   }
 
-  static marketlens::testing::PostgresServer* pg_;
   static std::string* dsn_;
   static postgres::PgPool* pool_;
-  static marketlens::testing::RedisServer* redis_server_;
   static redis::RedisClient* redis_;
   static std::vector<std::unique_ptr<Service>>* processes_;
   static GatewayStack* stack_;
@@ -283,10 +262,8 @@ class RealBackendsTest : public ::testing::Test {
   static std::string *crawl_id_, *product_, *customer_, *segment_, *campaign_;
 };
 
-marketlens::testing::PostgresServer* RealBackendsTest::pg_ = nullptr;
 std::string* RealBackendsTest::dsn_ = nullptr;
 postgres::PgPool* RealBackendsTest::pool_ = nullptr;
-marketlens::testing::RedisServer* RealBackendsTest::redis_server_ = nullptr;
 redis::RedisClient* RealBackendsTest::redis_ = nullptr;
 std::vector<std::unique_ptr<Service>>* RealBackendsTest::processes_ = nullptr;
 GatewayStack* RealBackendsTest::stack_ = nullptr;

@@ -13,11 +13,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/logging/log.h"
-#include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
 #include "common/redis/client.h"
 #include "common/testing/free_port.h"
-#include "common/testing/postgres_fixture.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/protobuf_status_matchers.h"
 #include "common/testing/redis_fixture.h"
 #include "common/testing/status_matchers.h"
@@ -73,14 +72,11 @@ Err ParseError(const std::string& json) {
 class GatewayTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    pg_server_ = marketlens::testing::PostgresServer::StartOrDie().release();
-    auto dsn = pg_server_->CreateDatabase("gateway_test");
-    ASSERT_THAT(dsn, IsOk());
-    auto pool = postgres::PgPool::Create({.dsn = *dsn, .max_size = 4});
-    ASSERT_THAT(pool, IsOk());
-    pool_ = pool->release();
-    auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_THAT(applied, IsOk());
+    auto db = marketlens::testing::CreateMigratedDatabase(marketlens::testing::SharedPostgresServer(),
+                                                          {.pool_size = 4});
+    ASSERT_THAT(db, IsOk());
+    pool_ = db->pool.release();
+    logging::SetMinLevel(logging::Level::kInfo);  // the access-log tests read info lines
 
     auto redis_server = marketlens::testing::RedisServer::Create();
     ASSERT_THAT(redis_server, IsOk());
@@ -113,7 +109,6 @@ class GatewayTest : public ::testing::Test {
     delete redis_;
     delete redis_server_;
     delete pool_;
-    delete pg_server_;
     delete read_key_;
     delete write_key_;
     delete admin_key_;
@@ -155,7 +150,6 @@ class GatewayTest : public ::testing::Test {
     return Call("POST", target, key, body, std::move(headers));
   }
 
-  static marketlens::testing::PostgresServer* pg_server_;
   static postgres::PgPool* pool_;
   static marketlens::testing::RedisServer* redis_server_;
   static redis::RedisClient* redis_;
@@ -167,7 +161,6 @@ class GatewayTest : public ::testing::Test {
   static std::string* admin_key_;
 };
 
-marketlens::testing::PostgresServer* GatewayTest::pg_server_ = nullptr;
 postgres::PgPool* GatewayTest::pool_ = nullptr;
 marketlens::testing::RedisServer* GatewayTest::redis_server_ = nullptr;
 redis::RedisClient* GatewayTest::redis_ = nullptr;
@@ -283,12 +276,12 @@ TEST_F(GatewayTest, ErasureJobAndExport) {
 // its step fail and later steps wait; a new driver (a restarted gateway) finishes the job; a job claimed by a
 // driver that died is taken over once its lease ends; a repeated request while pending is the same job.
 TEST_F(GatewayTest, ErasureDriverResumesAfterAServiceFailureAndAGatewayRestart) {
-  auto dsn = pg_server_->CreateDatabase("gateway_erasure_driver");
-  ASSERT_THAT(dsn, IsOk());
-  auto pool = postgres::PgPool::Create({.dsn = *dsn, .max_size = 2});
-  ASSERT_THAT(pool, IsOk());
-  ASSERT_THAT(migrate::ApplyMigrationsFromDir(**pool, "deploy/migrations"), IsOk());
-  ErasureStore store(pool->get());
+  auto db = marketlens::testing::CreateMigratedDatabase(marketlens::testing::SharedPostgresServer(),
+                                                        {.pool_size = 2});
+  ASSERT_THAT(db, IsOk());
+  logging::SetMinLevel(logging::Level::kInfo);
+  postgres::PgPool* pool = db->pool.get();
+  ErasureStore store(pool);
   std::atomic<bool> analyzer_up{false};
   std::atomic<int> recommender_calls{0};
   auto ok = [](const std::string& kind) -> ErasureStep {
@@ -377,7 +370,7 @@ TEST_F(GatewayTest, ErasureDriverResumesAfterAServiceFailureAndAGatewayRestart) 
   EXPECT_EQ(taker.RunOnce(), 3);
   EXPECT_EQ(store.Get(orphan->id())->state(), "completed");
   // Nothing keeps the ids once completed.
-  auto ids = (*pool)->Exec("SELECT count(*) FROM privacy.erasures WHERE subject_id IS NOT NULL");
+  auto ids = pool->Exec("SELECT count(*) FROM privacy.erasures WHERE subject_id IS NOT NULL");
   ASSERT_THAT(ids, IsOk());
   EXPECT_EQ((*ids)[0][0].as<int>(), 0);
 }

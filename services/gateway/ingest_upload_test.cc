@@ -22,13 +22,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/migrate/migrate.h"
 #include "common/postgres/pool.h"
 #include "common/testing/child_process.h"
 #include "common/testing/free_port.h"
-#include "common/testing/postgres_fixture.h"
+#include "common/testing/migrated_database.h"
 #include "common/testing/protobuf_status_matchers.h"
-#include "common/testing/redis_fixture.h"
 #include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/struct.pb.h"
@@ -158,18 +156,13 @@ class IngestUploadTest : public ::testing::Test {
                         .c_str()),
         0)
         << "cannot write the test workbooks (python3-openpyxl: deploy/local/install_deps.sh)";
-    pg_ = marketlens::testing::PostgresServer::StartOrDie().release();
-    auto dsn = pg_->CreateDatabase("uploads");
-    ASSERT_THAT(dsn, IsOk());
-    auto pool = postgres::PgPool::Create({.dsn = *dsn, .max_size = 2});
-    ASSERT_THAT(pool, IsOk());
-    pool_ = pool->release();
-    auto applied = migrate::ApplyMigrationsFromDir(*pool_, "deploy/migrations");
-    ASSERT_THAT(applied, IsOk());
-    auto redis_server = marketlens::testing::RedisServer::Create();
-    ASSERT_THAT(redis_server, IsOk());
-    redis_server_ = redis_server->release();
-    const std::string redis_address = absl::StrCat(redis_server_->host(), ":", redis_server_->port());
+    auto db = marketlens::testing::CreateMigratedDatabase(marketlens::testing::SharedPostgresServer(),
+                                                          {.pool_size = 2});
+    ASSERT_THAT(db, IsOk());
+    const std::string dsn = db->dsn;
+    pool_ = db->pool.release();
+    const marketlens::testing::RedisServer& redis_server = marketlens::testing::SharedRedisServer();
+    const std::string redis_address = absl::StrCat(redis_server.host(), ":", redis_server.port());
 
     auto port = [] {
       absl::StatusOr<int> p = marketlens::testing::PickFreePort();
@@ -182,7 +175,7 @@ class IngestUploadTest : public ::testing::Test {
                                       absl::StrCat("--grpc_port=", grpc_port),
                                       absl::StrCat("--metrics_port=", port()),
                                       "--drain_seconds=0",
-                                      "--pg_dsn=" + *dsn,
+                                      "--pg_dsn=" + dsn,
                                       "--redis_address=" + redis_address};
     };
     auto c = argv("services/collector/collector", collector);
@@ -223,9 +216,7 @@ class IngestUploadTest : public ::testing::Test {
     delete stack_;
     delete analyzer_;
     delete collector_;
-    delete redis_server_;
     delete pool_;
-    delete pg_;
   }
 
   static absl::StatusOr<testing::TestResponse> Upload(const std::string& target,
@@ -274,17 +265,13 @@ class IngestUploadTest : public ::testing::Test {
   }
 
   static std::string* dir_;
-  static marketlens::testing::PostgresServer* pg_;
   static postgres::PgPool* pool_;
-  static marketlens::testing::RedisServer* redis_server_;
   static ChildProcess* collector_;
   static ChildProcess* analyzer_;
   static GatewayStack* stack_;
 };
 std::string* IngestUploadTest::dir_ = nullptr;
-marketlens::testing::PostgresServer* IngestUploadTest::pg_ = nullptr;
 postgres::PgPool* IngestUploadTest::pool_ = nullptr;
-marketlens::testing::RedisServer* IngestUploadTest::redis_server_ = nullptr;
 ChildProcess* IngestUploadTest::collector_ = nullptr;
 ChildProcess* IngestUploadTest::analyzer_ = nullptr;
 GatewayStack* IngestUploadTest::stack_ = nullptr;

@@ -166,7 +166,7 @@ int RunModelsCommand(const std::vector<std::string>& pos, std::ostream& out, std
                         {"trained_at", Time(m.trained_at)},
                         {"promoted", m.promoted},
                         {"artifact_uri", m.artifact_uri},
-                        {"metrics", nlohmann::ordered_json::parse(MetricsToJson(m.metrics))}});
+                        {"metrics", MetricsJson(m.metrics)}});
       }
       out << rows.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
     } else {

@@ -1,4 +1,5 @@
 // `cli train --register --promote` and `cli models ...` against a real PostgreSQL.
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 
@@ -70,6 +71,19 @@ TEST(CliRegistryTest, TrainRegisterPromoteListRollbackPrune) {
   EXPECT_EQ((*stored)[0][0].as<std::string>(), "v3");  // stored artifacts went with their rows
   CliRun json = Cli({"models", "list", "--json", "--pg_dsn", dsn});
   EXPECT_THAT(json.out, HasSubstr("\"version\":\"v3\",\"algorithm\":\"hybrid\""));
+  // Metrics embedded as JSON values, numbers in their shortest round-trip form, NaN left out.
+  ModelRecord measured;
+  measured.version = "vm";
+  measured.algorithm = "als";
+  measured.trained_at = absl::FromUnixSeconds(1700000000);
+  measured.artifact_uri = "file:///nonexistent/vm.mlrec";
+  measured.metrics = {{"ndcg@10", 0.1 + 0.2}, {"rmse", 3.5622000000000003}, {"broken", std::nan("")}};
+  ASSERT_THAT(ModelRegistry(pool.get()).Register(measured), IsOk());
+  json = Cli({"models", "list", "--json", "--pg_dsn", dsn});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr(R"({"version":"vm","algorithm":"als","trained_at":"2023-11-14T22:13:20Z",)"
+                                  R"("promoted":false,"artifact_uri":"file:///nonexistent/vm.mlrec",)"
+                                  R"("metrics":{"ndcg@10":0.30000000000000004,"rmse":3.5622000000000003}})"));
   EXPECT_THAT(Cli({"models", "explode", "--pg_dsn", dsn}).err, HasSubstr("unknown action"));
   // Training from Postgres with nothing collected yet fails clearly.
   CliRun empty = Cli({"train", "--source", "postgres", "--pg_dsn", dsn, "--output", tmp + "/x.mlrec"});

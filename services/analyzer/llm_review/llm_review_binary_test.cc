@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/testing/child_process.h"
+#include "common/testing/http_get.h"
 #include "common/testing/free_port.h"
 #include "common/testing/migrated_database.h"
 #include "common/testing/postgres_fixture.h"

@@ -123,12 +123,16 @@ std::string ParamsToJson(const std::map<std::string, std::string>& params) {
   return nlohmann::json(params).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string MetricsToJson(const std::map<std::string, double>& metrics) {
-  nlohmann::json out = nlohmann::json::object();
+nlohmann::ordered_json MetricsJson(const std::map<std::string, double>& metrics) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (const auto& [k, v] : metrics) {
     if (std::isfinite(v)) out[k] = v;  // JSON has no NaN or infinity
   }
-  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return out;
+}
+
+std::string MetricsToJson(const std::map<std::string, double>& metrics) {
+  return MetricsJson(metrics).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 ModelRecord RecordFromBundle(const ModelBundle& b, const std::string& artifact_uri) {

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/postgres/pool.h"
+#include "nlohmann/json.hpp"
 #include "services/recommender/bundle/bundle.h"
 
 namespace marketlens::recommender {
@@ -64,9 +65,12 @@ class ModelRegistry {
   postgres::PgPool* pool_;
 };
 
-// JSON object text for a string map / number map (for the jsonb columns), and back.
+// JSON object text for a string map / number map (for the jsonb columns).
 std::string ParamsToJson(const std::map<std::string, std::string>& params);
 std::string MetricsToJson(const std::map<std::string, double>& metrics);
+// The metrics as a JSON object value (keys in the map's order, non-finite values left out: JSON has no NaN
+// or infinity), for documents that embed them; MetricsToJson is its text.
+nlohmann::ordered_json MetricsJson(const std::map<std::string, double>& metrics);
 
 }  // namespace marketlens::recommender
 

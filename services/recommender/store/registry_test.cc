@@ -2,6 +2,7 @@
 #include "services/recommender/store/registry.h"
 
 #include <atomic>
+#include <cmath>
 #include <thread>
 
 #include "common/testing/migrated_database.h"
@@ -51,6 +52,20 @@ TEST(RegistryTest, RegisterGetListRoundTrip) {
   auto promoted = registry.Promoted();
   ASSERT_THAT(promoted, IsOk());
   EXPECT_FALSE(promoted->has_value());
+}
+
+// MetricsJson is the value MetricsToJson prints (what `cli models list --json` used to parse back), shortest
+// round-trip numbers, non-finite values left out.
+TEST(RegistryTest, MetricsJsonIsTheValueMetricsToJsonPrints) {
+  const std::map<std::string, double> metrics = {{"ndcg@10", 0.1 + 0.2}, {"rmse", 3.5622000000000003},
+                                                 {"count", 42},          {"tiny \"q\" \xc3\xa9", 1e-300},
+                                                 {"nan", std::nan("")},  {"inf", HUGE_VAL}};
+  const nlohmann::ordered_json value = MetricsJson(metrics);
+  EXPECT_EQ(value.dump(), R"({"count":42.0,"ndcg@10":0.30000000000000004,"rmse":3.5622000000000003,)"
+                          "\"tiny \\\"q\\\" \xc3\xa9\":1e-300}");
+  EXPECT_EQ(MetricsToJson(metrics), value.dump());
+  EXPECT_EQ(nlohmann::ordered_json::parse(MetricsToJson(metrics)), value);
+  EXPECT_EQ(MetricsJson({}).dump(), "{}");
 }
 
 TEST(RegistryTest, PromoteAndRollbackWalkTheStack) {
