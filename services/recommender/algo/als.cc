@@ -1,13 +1,12 @@
 #include "services/recommender/algo/als.h"
 
-#include <emmintrin.h>  // SSE2: part of every x86-64 CPU
-
 #include <algorithm>
 #include <random>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/recommender/algo/add_scaled.h"
 #include "services/recommender/algo/als_kernels.h"
 #include "services/recommender/algo/parallel.h"
 
@@ -158,21 +157,6 @@ void AlsModel::ComputeGramian() {
   item_gramian_.diagonal().array() += options_.regularization;
 }
 
-namespace {
-
-// out[r] += factor * x[r] (r < n): one product and one sum per element, rounded as the scalar code, four
-// at a time.
-void AddScaledColumn(float* out, const float* x, float factor, int n) {
-  const __m128 f4 = _mm_set1_ps(factor);
-  int r = 0;
-  for (; r + 4 <= n; r += 4) {
-    _mm_storeu_ps(out + r, _mm_add_ps(_mm_loadu_ps(out + r), _mm_mul_ps(f4, _mm_loadu_ps(x + r))));
-  }
-  for (; r < n; ++r) out[r] += factor * x[r];
-}
-
-}  // namespace
-
 AlsModel::Vector AlsModel::FoldIn(const UserHistory& history) const {
   const int k = static_cast<int>(item_factors_.cols());
   if (options_.mean_fold_in) {
@@ -203,7 +187,7 @@ AlsModel::Vector AlsModel::FoldIn(const UserHistory& history) const {
     const float* yp = y.data();
     for (int r = 0; r < k; ++r) scaled[r] = (c - 1.0f) * yp[r];
     for (int col = 0; col < k; ++col) {
-      AddScaledColumn(a.col(col).data() + col, scaled.data() + col, yp[col], k - col);
+      AddScaled(a.col(col).data() + col, scaled.data() + col, yp[col], k - col);
     }
     b.noalias() += c * y.transpose();
   }

@@ -27,7 +27,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "services/recommender/bundle/trainer.h"
+#include "services/recommender/bench/serving_bench_world.h"
 #include "services/recommender/data/synthetic.h"
 #include "services/recommender/serving/engine.h"
 
@@ -134,15 +134,7 @@ Figures Measure(const Engine& engine, const ServingModel& model, const CatalogSn
 }
 
 std::shared_ptr<const CatalogSnapshot> MakeCatalog(const SyntheticData& world, bool with_extras) {
-  std::vector<CatalogItem> items;
-  for (const auto& [id, info] : world.catalog) {
-    CatalogItem item;
-    item.id = id;
-    item.info = info;
-    item.stock = (std::hash<std::string>()(id) % 20 == 0) ? 0 : 10;  // 5% out of stock
-    item.margin = (std::hash<std::string>()(id) % 5 == 0) ? 0.5 : 0.2;
-    items.push_back(std::move(item));
-  }
+  std::vector<CatalogItem> items = ServingBenchCatalogItems(world);
   std::vector<Promotion> promotions;
   if (with_extras) {
     // New since training (content-similar to known items), a regional block, and two promotions.
@@ -226,35 +218,16 @@ void Dump(const std::string& algorithm, const ServingModel& model, const Synthet
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  SyntheticData world = GenerateSynthetic({.users = kUsers,
-                                           .items = 1000,
-                                           .clusters = 12,
-                                           .events_per_user = 30,
-                                           .in_cluster = 0.8,
-                                           .shop_events = true});
+  SyntheticData world = GenerateServingBenchWorld(kUsers);
   auto catalog = MakeCatalog(world, false);
   std::mt19937 rng(5);
   std::vector<RecommendQuery> mix;
   for (int k = 0; k < absl::GetFlag(FLAGS_calls); ++k) mix.push_back(MakeQuery(rng));
   std::printf("engine_bench: load average %.2f at start\n", LoadAverage());
   for (const std::string& algorithm : absl::GetFlag(FLAGS_algorithms)) {
-    // serve_bench's training settings.
-    TrainConfig config;
-    config.evaluate = false;
-    config.algorithm = algorithm;
-    config.hygiene.min_user_interactions = 1;
-    config.hygiene.min_item_interactions = 1;
-    config.params = {{"als.factors", "32"}, {"als.iterations", "10"}};
-    if (algorithm == "two_tower") config.params["two_tower.epochs"] = "3";
-    if (algorithm == "ncf") config.params["ncf.epochs"] = "3";
-    auto trained = TrainBundle({.log = &world.log, .catalog = &world.catalog}, config);
-    if (!trained.ok()) {
-      std::fprintf(stderr, "training %s: %s\n", algorithm.c_str(), trained.status().ToString().c_str());
-      return 1;
-    }
-    auto model = ServingModel::Create(std::move(trained->bundle));
+    auto model = TrainServingBenchModel(world, algorithm);
     if (!model.ok()) {
-      std::fprintf(stderr, "serving model %s: %s\n", algorithm.c_str(), model.status().ToString().c_str());
+      std::fprintf(stderr, "training %s: %s\n", algorithm.c_str(), model.status().ToString().c_str());
       return 1;
     }
     if (absl::GetFlag(FLAGS_dump)) {

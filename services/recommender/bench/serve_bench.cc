@@ -51,7 +51,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/client_unary_call.h"
 #include "services/recommender/bench/canned_recommender.h"
-#include "services/recommender/bundle/trainer.h"
+#include "services/recommender/bench/serving_bench_world.h"
 #include "services/recommender/data/synthetic.h"
 #include "services/recommender/serving/service.h"
 
@@ -632,12 +632,7 @@ int main(int argc, char** argv) {
     }
   };
   const int users = 8000;
-  SyntheticData world = GenerateSynthetic({.users = users,
-                                           .items = 1000,
-                                           .clusters = 12,
-                                           .events_per_user = 30,
-                                           .in_cluster = 0.8,
-                                           .shop_events = true});
+  SyntheticData world = GenerateServingBenchWorld(users);
   const std::vector<std::string> algorithms = absl::GetFlag(FLAGS_algorithms);
   if (algorithms.empty()) {
     std::fprintf(stderr, "--algorithms is empty\n");
@@ -647,25 +642,10 @@ int main(int argc, char** argv) {
   // Serving cost does not depend on how well a model is trained: few epochs keep the bench short.
   std::vector<std::shared_ptr<const ServingModel>> models;
   for (const std::string& algorithm : algorithms) {
-    TrainConfig config;
-    config.evaluate = false;
-    config.algorithm = algorithm;
-    config.hygiene.min_user_interactions = 1;
-    config.hygiene.min_item_interactions = 1;
-    config.params = {{"als.factors", "32"}, {"als.iterations", "10"}};
-    if (algorithm == "two_tower") config.params["two_tower.epochs"] = "3";
-    if (algorithm == "ncf") config.params["ncf.epochs"] = "3";
     const absl::Time train_start = absl::Now();
-    auto trained = TrainBundle({.log = &world.log, .catalog = &world.catalog}, config);
-    if (!trained.ok()) {
-      std::fprintf(stderr, "training %s failed: %s\n", algorithm.c_str(),
-                   trained.status().ToString().c_str());
-      fail();
-      return 1;
-    }
-    auto model = ServingModel::Create(std::move(trained->bundle));
+    auto model = TrainServingBenchModel(world, algorithm);
     if (!model.ok()) {
-      std::fprintf(stderr, "serving model %s: %s\n", algorithm.c_str(), model.status().ToString().c_str());
+      std::fprintf(stderr, "training %s failed: %s\n", algorithm.c_str(), model.status().ToString().c_str());
       fail();
       return 1;
     }
@@ -673,15 +653,7 @@ int main(int argc, char** argv) {
     std::printf("world: %d users, 1000 items, %zu interactions; %s trained in %.1f s\n", users,
                 world.log.events.size(), algorithm.c_str(), absl::ToDoubleSeconds(absl::Now() - train_start));
   }
-  std::vector<CatalogItem> items;
-  for (const auto& [id, info] : world.catalog) {
-    CatalogItem item;
-    item.id = id;
-    item.info = info;
-    item.stock = (std::hash<std::string>()(id) % 20 == 0) ? 0 : 10;  // 5% out of stock
-    item.margin = (std::hash<std::string>()(id) % 5 == 0) ? 0.5 : 0.2;
-    items.push_back(std::move(item));
-  }
+  std::vector<CatalogItem> items = ServingBenchCatalogItems(world);
   auto catalog = std::make_shared<CatalogSnapshot>(std::move(items), std::vector<Promotion>{}, absl::Now());
 
   OnlineState online;

@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/macros.h"
+#include "services/recommender/algo/add_scaled.h"
 #include "services/recommender/algo/neighbors.h"
 #include "services/recommender/data/hygiene.h"
 
@@ -76,16 +77,6 @@ float MaxAbs(const float* signal, int32_t n) {
   for (float v : lanes) m = std::max(m, v);
   for (; i < n; ++i) m = std::max(m, std::fabs(signal[i]));
   return m;
-}
-
-// scores[i] += scale * signal[i]: the same two roundings per element as the scalar loop, four at a time.
-void AddScaled(float* scores, const float* signal, float scale, int32_t n) {
-  const __m128 s4 = _mm_set1_ps(scale);
-  int32_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    _mm_storeu_ps(scores + i, _mm_add_ps(_mm_loadu_ps(scores + i), _mm_mul_ps(s4, _mm_loadu_ps(signal + i))));
-  }
-  for (; i < n; ++i) scores[i] += scale * signal[i];
 }
 
 }  // namespace
