@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The JSON log line writer (common/logging) next to nlohmann-json based writers on typical 10-field lines,
+# The JSON log line writer (common/logging, nlohmann-json quoting) next to the hand-written escaping it
+# replaced and two plainer nlohmann-json writers on typical 10-field lines,
 # in one run (bench/log_line_bench.cc). Prints "figure:" lines for bench/run.sh. Optimised build; extra
 # arguments go to the benchmark (e.g. --lines=100000 --rounds=7).
 set -euo pipefail

@@ -1,11 +1,13 @@
 #include "common/logging/log.h"
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/testing/status_matchers.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 
 namespace marketlens::logging {
 namespace {
@@ -45,17 +47,34 @@ TEST_F(LogTest, EscapesStringsSoEveryLineStaysValidJson) {
   EXPECT_EQ(std::count(lines_[0].begin(), lines_[0].end(), '\n'), 1);
 }
 
-TEST(JsonEscapeTest, InvalidUtf8BecomesReplacementCharacter) {
+// The bytes a string field gets in its line (between `"v":` and the closing brace), after checking that the
+// whole line parses as JSON.
+std::string QuotedInLine(absl::string_view text) {
+  const std::string line = FormatLine(Level::kInfo, "m", {{"v", text}});
+  EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+  const size_t start = line.find("\"v\":") + 4;
+  return line.substr(start, line.size() - 2 - start);
+}
+
+TEST(QuotingTest, InvalidUtf8BecomesReplacementCharacter) {
+  const std::string fffd = "\xEF\xBF\xBD";  // U+FFFD, written raw (not as \ufffd)
   // Valid multi-byte text passes through untouched.
-  EXPECT_EQ(JsonEscape("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
-            "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
-  // A stray byte, a truncated sequence, an overlong '/', a surrogate: each becomes \ufffd.
-  EXPECT_EQ(JsonEscape("a\xE9"
-                       "b"),
-            "a\\ufffdb");
-  EXPECT_EQ(JsonEscape("x\xE2\x82"), "x\\ufffd\\ufffd");
-  EXPECT_EQ(JsonEscape("\xC0\xAF"), "\\ufffd\\ufffd");
-  EXPECT_EQ(JsonEscape("\xED\xA0\x80"), "\\ufffd\\ufffd\\ufffd");
+  EXPECT_EQ(QuotedInLine("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"");
+  // A stray byte, an overlong '/', a surrogate: each bad byte becomes U+FFFD.
+  EXPECT_EQ(QuotedInLine("a\xE9"
+                         "b"),
+            "\"a" + fffd + "b\"");
+  EXPECT_EQ(QuotedInLine("\xC0\xAF"), "\"" + fffd + fffd + "\"");
+  EXPECT_EQ(QuotedInLine("\xED\xA0\x80"), "\"" + fffd + fffd + fffd + "\"");
+  // A sequence cut short by the end of the string becomes one U+FFFD (the Unicode "maximal subpart" rule).
+  EXPECT_EQ(QuotedInLine("x\xE2\x82"), "\"x" + fffd + "\"");
+  // Parsed back, a line says U+FFFD where the bad bytes were.
+  const std::string line = FormatLine(Level::kInfo, "m",
+                                      {{"v",
+                                        "a\xE9"
+                                        "b"}});
+  EXPECT_EQ(nlohmann::json::parse(line)["v"], "a" + fffd + "b");
 }
 
 TEST_F(LogTest, NonFiniteNumbersBecomeNull) {

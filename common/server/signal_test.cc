@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/testing/child_process.h"
 #include "common/testing/grpc_status_matchers.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -36,15 +37,14 @@ class ServerProcess {
   ServerProcess() {
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) return;
-    const std::string binary = ServerBinary();
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      execl(binary.c_str(), binary.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
+    auto pid = marketlens::testing::SpawnProcess({ServerBinary()}, {.stdout_fd = out[1]});
+    close(out[1]);  // the child holds its copy: end-of-file once it exits
     out_ = out[0];
+    if (pid.ok()) {
+      pid_ = *pid;
+    } else {
+      ADD_FAILURE() << pid.status();
+    }
   }
   ~ServerProcess() {
     if (pid_ > 0 && !reaped_) {

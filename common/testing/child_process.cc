@@ -41,7 +41,10 @@ absl::StatusOr<pid_t> SpawnProcess(const std::vector<std::string>& argv, const S
   auto close_all = [&to_close] {
     for (int fd : to_close) ::close(fd);
   };
-  int out_fd = -1, err_fd = -1;
+  if (options.stdout_fd >= 0 && !options.stdout_path.empty()) {
+    return absl::InvalidArgumentError("SpawnProcess: both stdout_fd and stdout_path");
+  }
+  int out_fd = options.stdout_fd, err_fd = -1;
   if (!options.stdout_path.empty()) {
     auto fd = OpenOutput(options.stdout_path, options.truncate);
     if (!fd.ok()) return fd.status();

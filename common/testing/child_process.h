@@ -23,6 +23,9 @@ struct SpawnOptions {
   std::string stdout_path;
   std::string stderr_path;
   bool truncate = false;  // false: append to the files
+  // Instead of stdout_path: the child's stdout is this descriptor (e.g. a pipe's write end, which the parent
+  // then closes to see end-of-file when the child exits); -1: stdout_path decides.
+  int stdout_fd = -1;
   // The child's stdin: this descriptor (e.g. a pipe's read end; the parent keeps its own copy), or
   // /dev/null when -1.
   int stdin_fd = -1;

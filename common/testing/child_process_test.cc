@@ -85,6 +85,21 @@ TEST(RunProcessTest, WorkingDirectoryAndStdinFromAPipe) {
   EXPECT_EQ(Read(out), "/usr\npiped\n");
 }
 
+TEST(RunProcessTest, StdoutToAPipe) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  EXPECT_THAT(RunProcess({"/bin/sh", "-c", "echo to the pipe"}, {.stdout_fd = fds[1]}, absl::Seconds(10)),
+              IsOkAndHolds(Eq(0)));
+  ::close(fds[1]);  // the parent's copy: the child's is gone with it, so the read below ends
+  std::string got;
+  char buf[64];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) > 0;) got.append(buf, n);
+  ::close(fds[0]);
+  EXPECT_EQ(got, "to the pipe\n");
+  EXPECT_EQ(SpawnProcess({"/bin/true"}, {.stdout_path = LogPath("both"), .stdout_fd = 1}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(RunProcessTest, StdinIsDevNullByDefault) {
   const std::string out = LogPath("stdin");
   EXPECT_THAT(RunProcess({"/bin/sh", "-c", "cat; echo end"}, {.stdout_path = out, .truncate = true},
