@@ -76,15 +76,6 @@ double ThreadCpuMicros() {
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-double LoadAverage() {
-  double load = -1;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
-    std::fclose(f);
-  }
-  return load;
-}
-
 // serve_bench's MakeRequest, as the service turns it into a query.
 RecommendQuery MakeQuery(std::mt19937& rng) {
   static const char* const kRegions[] = {"DE", "FR", "GB", "US"};

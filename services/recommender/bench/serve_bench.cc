@@ -131,16 +131,6 @@ v1::RecommendRequest MakeRequest(std::mt19937& rng, int users) {
   return req;
 }
 
-// The 1-minute load average (other work on a shared machine), printed next to every round.
-double LoadAverage() {
-  double load = -1;
-  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
-    std::fclose(f);
-  }
-  return load;
-}
-
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());

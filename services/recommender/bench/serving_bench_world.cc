@@ -1,5 +1,6 @@
 #include "services/recommender/bench/serving_bench_world.h"
 
+#include <cstdio>
 #include <functional>
 #include <utility>
 
@@ -45,6 +46,15 @@ std::vector<CatalogItem> ServingBenchCatalogItems(const SyntheticData& world) {
     items.push_back(std::move(item));
   }
   return items;
+}
+
+double LoadAverage() {
+  double load = -1;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
+    std::fclose(f);
+  }
+  return load;
 }
 
 }  // namespace marketlens::recommender

@@ -24,6 +24,9 @@ absl::StatusOr<std::shared_ptr<const ServingModel>> TrainServingBenchModel(const
 // The world's catalogue as served: 5% of the items out of stock, a fifth with a high margin.
 std::vector<CatalogItem> ServingBenchCatalogItems(const SyntheticData& world);
 
+// The 1-minute load average (other work on a shared machine), printed next to the figures; -1 if unknown.
+double LoadAverage();
+
 }  // namespace marketlens::recommender
 
 #endif  // MARKETLENS_SERVICES_RECOMMENDER_BENCH_SERVING_BENCH_WORLD_H_
