@@ -6,13 +6,15 @@
 // a service pays per logging::Info call, less the write). The writers alternate in short rounds so that a
 // busy machine weighs on all alike; the median round, and the median per-round ratio, count. Before timing, a
 // line of each shape from every writer is parsed back with nlohmann and compared: they say the same thing.
-//   hand       the writer as it was: JsonEscape by hand (invalid UTF-8 -> \ufffd escapes)   [baseline]
-//   hand_append  the hand-written quoting, the line assembled by appends as FormatLine now does (the quoting
-//              alone: logging against hand_append)
-//   logging    logging::FormatLine as it is (nlohmann serializer reused per thread; invalid UTF-8 -> raw
-//   U+FFFD) nl_dump    the same line, each string quoted by a fresh nlohmann::json(text).dump(..,
-//   error_handler_t::replace) nl_object  the whole line one nlohmann::ordered_json object, dumped once
-//   (ensure_ascii: \ufffd escapes)
+// Writers:
+// - hand: the writer as it was, JsonEscape by hand (invalid UTF-8 -> \ufffd escapes) [baseline];
+// - hand_append: the hand-written quoting, the line assembled by appends as FormatLine now does (the quoting
+//   alone: logging against hand_append);
+// - logging: logging::FormatLine as it is (nlohmann serializer reused per thread; invalid UTF-8 -> raw
+//   U+FFFD);
+// - nl_dump: the same line, each string quoted by a fresh nlohmann::json(text).dump(..,
+//   error_handler_t::replace);
+// - nl_object: the whole line one nlohmann::ordered_json object, dumped once (ensure_ascii: \ufffd escapes).
 // The lead's rule: the library way, as cheaply as it allows; the cost per line is reported, not gated.
 // Prints figure: lines for bench/run.sh (bench/log_line_bench.sh).
 #include <algorithm>
@@ -91,37 +93,44 @@ std::string JsonEscape(absl::string_view text) {
 
 std::string HandQuoted(absl::string_view text) { return absl::StrCat("\"", JsonEscape(text), "\""); }
 
-class HandField {
+// The field and the line as logging::FormatLine was, every string quoted by `Quote` (the service name read
+// under the same kind of lock): the hand and nl_dump writers differ only in that function.
+using QuoteFunction = std::string (*)(absl::string_view);
+
+template <QuoteFunction Quote>
+class FieldQuotedBy {
  public:
-  HandField(absl::string_view key, absl::string_view value) : key_(key), json_value_(HandQuoted(value)) {}
-  HandField(absl::string_view key, const char* value) : HandField(key, absl::string_view(value)) {}
-  HandField(absl::string_view key, int value) : key_(key), json_value_(absl::StrCat(value)) {}
-  HandField(absl::string_view key, long long value) : key_(key), json_value_(absl::StrCat(value)) {}
-  HandField(absl::string_view key, bool value) : key_(key), json_value_(value ? "true" : "false") {}
-  HandField(absl::string_view key, double value)
+  FieldQuotedBy(absl::string_view key, absl::string_view value) : key_(key), json_value_(Quote(value)) {}
+  FieldQuotedBy(absl::string_view key, const char* value) : FieldQuotedBy(key, absl::string_view(value)) {}
+  FieldQuotedBy(absl::string_view key, int value) : key_(key), json_value_(absl::StrCat(value)) {}
+  FieldQuotedBy(absl::string_view key, long long value) : key_(key), json_value_(absl::StrCat(value)) {}
+  FieldQuotedBy(absl::string_view key, bool value) : key_(key), json_value_(value ? "true" : "false") {}
+  FieldQuotedBy(absl::string_view key, double value)
       : key_(key), json_value_(std::isfinite(value) ? absl::StrFormat("%.6g", value) : "null") {}
-  HandField(absl::string_view key, const absl::Status& s)
-      : key_(key), json_value_(HandQuoted(s.ToString())) {}
+  FieldQuotedBy(absl::string_view key, const absl::Status& s) : key_(key), json_value_(Quote(s.ToString())) {}
   std::string key_, json_value_;
 };
 
-// As logging::FormatLine was (the service name read under the same kind of lock).
-std::string HandLine(Level, absl::string_view message, std::initializer_list<HandField> fields) {
+template <QuoteFunction Quote>
+std::string LineQuotedBy(Level, absl::string_view message,
+                         std::initializer_list<FieldQuotedBy<Quote>> fields) {
   static std::mutex mu;
   std::string service;
   {
     std::lock_guard<std::mutex> lock(mu);
     service = "collector";
   }
-  std::string line = absl::StrCat(
-      "{\"ts\":\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      "\",\"level\":\"info\",\"service\":", HandQuoted(service), ",\"msg\":", HandQuoted(message));
+  std::string line =
+      absl::StrCat("{\"ts\":\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+                   "\",\"level\":\"info\",\"service\":", Quote(service), ",\"msg\":", Quote(message));
   const std::string& rid = marketlens::logging::CurrentRequestId();
-  if (!rid.empty()) absl::StrAppend(&line, ",\"request_id\":", HandQuoted(rid));
-  for (const HandField& f : fields) absl::StrAppend(&line, ",", HandQuoted(f.key_), ":", f.json_value_);
+  if (!rid.empty()) absl::StrAppend(&line, ",\"request_id\":", Quote(rid));
+  for (const auto& f : fields) absl::StrAppend(&line, ",", Quote(f.key_), ":", f.json_value_);
   line += "}\n";
   return line;
 }
+
+using HandField = FieldQuotedBy<HandQuoted>;
 
 // As logging::FormatLine is now (strings appended into the line, no temporaries), quoting by hand: separates
 // what the line assembly saves from what the quoting costs.
@@ -158,43 +167,13 @@ std::string HandAppendLine(Level, absl::string_view message, std::initializer_li
   return line;
 }
 
-// ---- nl_dump: the writer as it was, with a fresh nlohmann dump quoting every string
-// -------------------------------
+// ---- nl_dump: the writer as it was, with a fresh nlohmann dump quoting every string ------------------
 
 std::string NlQuoted(absl::string_view text) {
   return nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-class QuoteField {
- public:
-  QuoteField(absl::string_view key, absl::string_view value) : key_(key), json_value_(NlQuoted(value)) {}
-  QuoteField(absl::string_view key, const char* value) : QuoteField(key, absl::string_view(value)) {}
-  QuoteField(absl::string_view key, int value) : key_(key), json_value_(absl::StrCat(value)) {}
-  QuoteField(absl::string_view key, long long value) : key_(key), json_value_(absl::StrCat(value)) {}
-  QuoteField(absl::string_view key, bool value) : key_(key), json_value_(value ? "true" : "false") {}
-  QuoteField(absl::string_view key, double value)
-      : key_(key), json_value_(std::isfinite(value) ? absl::StrFormat("%.6g", value) : "null") {}
-  QuoteField(absl::string_view key, const absl::Status& s) : key_(key), json_value_(NlQuoted(s.ToString())) {}
-  std::string key_, json_value_;
-};
-
-// As logging::FormatLine (the service name read under the same kind of lock).
-std::string QuoteLine(Level, absl::string_view message, std::initializer_list<QuoteField> fields) {
-  static std::mutex mu;
-  std::string service;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    service = "collector";
-  }
-  std::string line =
-      absl::StrCat("{\"ts\":\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-                   "\",\"level\":\"info\",\"service\":", NlQuoted(service), ",\"msg\":", NlQuoted(message));
-  const std::string& rid = marketlens::logging::CurrentRequestId();
-  if (!rid.empty()) absl::StrAppend(&line, ",\"request_id\":", NlQuoted(rid));
-  for (const QuoteField& f : fields) absl::StrAppend(&line, ",", NlQuoted(f.key_), ":", f.json_value_);
-  line += "}\n";
-  return line;
-}
+using QuoteField = FieldQuotedBy<NlQuoted>;
 
 // ---- nl_object: the line one ordered_json object ------------------------------------------------------
 
@@ -286,7 +265,8 @@ size_t WriteLines(int n, Writer write) {
 struct Hand {  // the former hand-written writer (baseline)
   template <int shape>
   std::string operator()(const char* msg, int i, const absl::Status& status) const {
-    return HandLine(Level::kInfo, msg, MARKETLENS_TYPICAL_FIELDS(HandField, shape, i, status));
+    return LineQuotedBy<HandQuoted>(Level::kInfo, msg,
+                                    MARKETLENS_TYPICAL_FIELDS(HandField, shape, i, status));
   }
 };
 struct HandAppend {  // the hand-written quoting, the line assembled as FormatLine now does
@@ -305,7 +285,7 @@ struct Logging {  // common/logging's writer as it is
 struct Quote {
   template <int shape>
   std::string operator()(const char* msg, int i, const absl::Status& status) const {
-    return QuoteLine(Level::kInfo, msg, MARKETLENS_TYPICAL_FIELDS(QuoteField, shape, i, status));
+    return LineQuotedBy<NlQuoted>(Level::kInfo, msg, MARKETLENS_TYPICAL_FIELDS(QuoteField, shape, i, status));
   }
 };
 struct Object {
