@@ -390,6 +390,9 @@ void FillFromSeries(const SeriesResult& s, const std::vector<const ReviewFact*>&
   if (s.recovery >= 0) f->recovered_at = sorted[s.recovery]->created_at;
 }
 
+// The empirical-Bayes low-share test's place in the product's family (never returned as a finding).
+constexpr char kEbMember[] = "low_share:empirical_bayes";
+
 // Per-product calibration: the product's tests are one family, tested by weighted Holm at product_alpha.
 // Stars and sentiment (one member when judged jointly) are the primary test with weight quality_weight;
 // the issue shares and the velocity share the rest, after Tarone's screen within that share (count tests
@@ -404,12 +407,18 @@ void AdjustWithinProduct(const ChangeOptions& o, std::vector<ChangeFinding>* tes
     members[joint && quality ? "quality" : t.metric].push_back(&t);
   }
   auto is_primary = [&](const std::string& key) {
-    return key == "quality" || (!joint && (key == "average_rating" || key == "sentiment"));
+    return key == "quality" || key == kEbMember ||
+           (!joint && (key == "average_rating" || key == "sentiment"));
   };
+  const bool eb = members.count(kEbMember) > 0;
   size_t primaries = 0, secondaries = 0;
   for (const auto& [key, fs] : members) (is_primary(key) ? primaries : secondaries)++;
   if (primaries == 0 && secondaries == 0) return;
-  const double secondary_share = secondaries == 0 ? 0 : primaries == 0 ? 1 : 1 - o.quality_weight;
+  // With eb_from_count_tests, the empirical-Bayes member's weight comes out of the count tests' share (the
+  // stars/sentiment test keeps quality_weight), else out of the stars/sentiment test's.
+  const bool eb_from_count = eb && o.eb_from_count_tests;
+  const double count_share = 1 - o.quality_weight - (eb_from_count ? o.eb_weight : 0);
+  const double secondary_share = secondaries == 0 ? 0 : primaries == 0 ? 1 : count_share;
   // Tarone within the secondary share.
   double level = 0;
   for (size_t k = 1; k <= secondaries; ++k) {
@@ -433,9 +442,18 @@ void AdjustWithinProduct(const ChangeOptions& o, std::vector<ChangeFinding>* tes
   for (auto& [key, fs] : members) {
     double weight = 0;
     if (is_primary(key)) {
-      weight = (kept_secondaries == 0 ? 1.0 : o.quality_weight) / primaries;
+      const double share = kept_secondaries == 0 ? 1.0 : o.quality_weight;
+      if (!eb) {
+        weight = share / primaries;
+      } else if (eb_from_count) {
+        weight = key == kEbMember
+                     ? o.eb_weight
+                     : (kept_secondaries == 0 ? 1 - o.eb_weight : o.quality_weight) / (primaries - 1);
+      } else {
+        weight = key == kEbMember ? share * o.eb_weight : share * (1 - o.eb_weight) / (primaries - 1);
+      }
     } else if (fs.front()->min_p_value <= level) {
-      weight = (primaries == 0 ? 1.0 : 1 - o.quality_weight) / kept_secondaries;
+      weight = (primaries == 0 ? 1.0 : count_share) / kept_secondaries;
     }
     if (weight > 0) {
       kept.push_back({fs.front()->p_value, weight, &fs});
@@ -561,6 +579,14 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       sentiment_series = TestSeries(sentiment, {false, -1, o.sentiment_variance_floor}, o,
                                     StableSeed(product_id, "sentiment"));
     }
+    if (rating_series.tested && o.eb_low_share && o.eb_model != nullptr &&
+        o.quality_test == QualityTest::kJointScan && o.calibration == ChangeCalibration::kPerProduct) {
+      std::vector<int> low;
+      for (double v : stars) low.push_back(v <= 2 ? 1 : 0);
+      ChangeFinding f = base("rating_drop", kEbMember);
+      f.p_value = f.test_p_value = o.eb_model->PValue(low, Grid(n, o.min_after, o.min_before, o.grid_ratio));
+      out.push_back(std::move(f));
+    }
     if (rating_series.tested) {
       const SeriesResult& s = rating_series;
       ChangeFinding f = base("rating_drop", "average_rating");
@@ -684,6 +710,17 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     }
   }
   if (o.calibration == ChangeCalibration::kPerProduct) AdjustWithinProduct(o, &out);
+  // The empirical-Bayes member's verdict is the average rating's (its effect size still applies).
+  auto eb =
+      std::find_if(out.begin(), out.end(), [](const ChangeFinding& f) { return f.metric == kEbMember; });
+  if (eb != out.end()) {
+    for (ChangeFinding& f : out) {
+      if (f.metric != "average_rating") continue;
+      f.p_value = std::min(f.p_value, eb->p_value);
+      f.test_p_value = std::min(f.test_p_value, eb->test_p_value);
+    }
+    out.erase(eb);
+  }
   return out;
 }
 
@@ -752,8 +789,39 @@ std::vector<ChangeFinding> SelectChanges(const std::vector<ChangeFinding>& tests
   return out;
 }
 
+double EmpiricalBayesLowShareP(const std::vector<ReviewFact>& facts, absl::Time now, const ChangeOptions& o) {
+  if (o.eb_model == nullptr) return 1;
+  std::vector<const ReviewFact*> sorted;
+  for (const ReviewFact& f : facts)
+    if (f.created_at <= now) sorted.push_back(&f);
+  std::sort(sorted.begin(), sorted.end(), [](const ReviewFact* a, const ReviewFact* b) {
+    return a->created_at != b->created_at ? a->created_at < b->created_at : a->id < b->id;
+  });
+  std::vector<int> low;
+  for (const ReviewFact* f : sorted) low.push_back(f->rating <= 2 ? 1 : 0);
+  const int n = static_cast<int>(low.size());
+  return o.eb_model->PValue(low, Grid(n, o.min_after, o.min_before, o.grid_ratio));
+}
+
+std::shared_ptr<LowShareEmpiricalBayes> FitLowShareModel(
+    const std::map<std::string, std::vector<ReviewFact>>& products, absl::Time now) {
+  std::vector<std::pair<int, int>> counts;
+  for (const auto& [id, facts] : products) {
+    int low = 0, n = 0;
+    for (const ReviewFact& f : facts) {
+      if (f.created_at > now) continue;
+      ++n;
+      low += f.rating <= 2;
+    }
+    if (n > 0) counts.emplace_back(low, n);
+  }
+  return std::make_shared<LowShareEmpiricalBayes>(FitBetaBinomial(counts));
+}
+
 std::vector<ChangeFinding> DetectChanges(const std::map<std::string, std::vector<ReviewFact>>& products,
-                                         absl::Time now, const ChangeOptions& options) {
+                                         absl::Time now, const ChangeOptions& given) {
+  ChangeOptions options = given;
+  if (options.eb_low_share && options.eb_model == nullptr) options.eb_model = FitLowShareModel(products, now);
   std::vector<ChangeFinding> tests;
   for (const auto& [id, facts] : products) {
     std::vector<ChangeFinding> t = TestProductChanges(id, facts, now, options);
