@@ -51,6 +51,7 @@ ABSL_FLAG(int, star_levels, -1, "override ChangeOptions::scan_star_levels (0 | 1
 ABSL_FLAG(int, eb_low_share, -1, "override ChangeOptions::eb_low_share (0 | 1)");
 ABSL_FLAG(double, eb_weight, -1, "override ChangeOptions::eb_weight");
 ABSL_FLAG(int, eb_from_count_tests, -1, "override ChangeOptions::eb_from_count_tests (0 | 1)");
+ABSL_FLAG(int, eb_date_by_low_share, -1, "override ChangeOptions::eb_date_by_low_share (0 | 1)");
 ABSL_FLAG(double, product_fdr, -1, "override ChangeOptions::product_fdr");
 ABSL_FLAG(std::string, curve, "", "comma-separated product alphas: print recall and false alarms at each");
 ABSL_FLAG(double, threshold, -1, "a fixed p threshold instead of Benjamini-Hochberg (sensitivity)");
@@ -215,6 +216,8 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_star_levels) >= 0) options.scan_star_levels = absl::GetFlag(FLAGS_star_levels) != 0;
   if (absl::GetFlag(FLAGS_eb_low_share) >= 0) options.eb_low_share = absl::GetFlag(FLAGS_eb_low_share) != 0;
   if (absl::GetFlag(FLAGS_eb_weight) >= 0) options.eb_weight = absl::GetFlag(FLAGS_eb_weight);
+  if (absl::GetFlag(FLAGS_eb_date_by_low_share) >= 0)
+    options.eb_date_by_low_share = absl::GetFlag(FLAGS_eb_date_by_low_share) != 0;
   if (absl::GetFlag(FLAGS_eb_from_count_tests) >= 0)
     options.eb_from_count_tests = absl::GetFlag(FLAGS_eb_from_count_tests) != 0;
   if (options.eb_low_share) {  // fitted once: every run below shares its null cache

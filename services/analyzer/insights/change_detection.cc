@@ -484,6 +484,27 @@ std::string Period(const ChangeFinding& f) {
                 : absl::StrFormat("From %s to %s (recovered since)", since, Day(f.recovered_at));
 }
 
+// The average rating's finding at a split: values, effect sizes (a drop in stars that shows as more 1-2 star
+// reviews), evidence and message.
+ChangeFinding RatingFinding(const SeriesResult& s, const std::vector<const ReviewFact*>& sorted,
+                            absl::Time now, const ChangeOptions& o, ChangeFinding f) {
+  FillFromSeries(s, sorted, now, o.dating, &f);
+  int low_before = 0, low_after = 0;
+  for (int i = 0; i < s.split; ++i) low_before += sorted[i]->rating <= 2;
+  for (int i = s.split; i < s.split + f.after_reviews; ++i) low_after += sorted[i]->rating <= 2;
+  f.meets_effect = f.before - f.after >= o.min_rating_drop &&
+                   static_cast<double>(low_after) / f.after_reviews -
+                           static_cast<double>(low_before) / std::max(1, f.before_reviews) >=
+                       o.min_low_share_rise;
+  const double line = std::min(2.0, f.before - 1);
+  f.evidence = Evidence(
+      sorted, s.split, s.split + f.after_reviews, [&](const ReviewFact& r) { return r.rating <= line; },
+      o.max_evidence);
+  f.message = absl::StrFormat("%s: average rating %.2f stars (%d reviews), was %.2f (%d reviews before)",
+                              Period(f), f.after, f.after_reviews, f.before, f.before_reviews);
+  return f;
+}
+
 }  // namespace
 
 double HypergeometricUpperTail(int x, int total, int successes, int draws) {
@@ -525,12 +546,14 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     return f;
   };
 
+  SeriesResult low_series;  // eb_date_by_low_share: the 1-2 star share's own split (stars at it)
+  std::vector<double> stars;
   // Average rating and sentiment: by default one permutation test judges both (one member of the product's
   // family, not two; a change may move the stars, the sentiment or both), each metric dated by its own
   // split search and alerting on its own effect size. kStandardisedSum tests and dates their sum only;
   // kSeparate tests each alone.
   {
-    std::vector<double> stars, sentiment;
+    std::vector<double> sentiment;
     for (const ReviewFact* f : sorted) {
       stars.push_back(f->rating);
       sentiment.push_back(f->sentiment);
@@ -583,29 +606,18 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
         o.quality_test == QualityTest::kJointScan && o.calibration == ChangeCalibration::kPerProduct) {
       std::vector<int> low;
       for (double v : stars) low.push_back(v <= 2 ? 1 : 0);
+      if (o.eb_date_by_low_share) {
+        ChangeOptions own = o;
+        own.permutations = 0;
+        low_series = TestSeries(std::vector<double>(low.begin(), low.end()), {true, +1, 0}, own);
+        if (low_series.tested) low_series = AtSplitOf(low_series, stars);
+      }
       ChangeFinding f = base("rating_drop", kEbMember);
       f.p_value = f.test_p_value = o.eb_model->PValue(low, Grid(n, o.min_after, o.min_before, o.grid_ratio));
       out.push_back(std::move(f));
     }
-    if (rating_series.tested) {
-      const SeriesResult& s = rating_series;
-      ChangeFinding f = base("rating_drop", "average_rating");
-      FillFromSeries(s, sorted, now, o.dating, &f);
-      int low_before = 0, low_after = 0;
-      for (int i = 0; i < s.split; ++i) low_before += sorted[i]->rating <= 2;
-      for (int i = s.split; i < s.split + f.after_reviews; ++i) low_after += sorted[i]->rating <= 2;
-      f.meets_effect = f.before - f.after >= o.min_rating_drop &&
-                       static_cast<double>(low_after) / f.after_reviews -
-                               static_cast<double>(low_before) / std::max(1, f.before_reviews) >=
-                           o.min_low_share_rise;
-      const double line = std::min(2.0, f.before - 1);
-      f.evidence = Evidence(
-          sorted, s.split, s.split + f.after_reviews, [&](const ReviewFact& r) { return r.rating <= line; },
-          o.max_evidence);
-      f.message = absl::StrFormat("%s: average rating %.2f stars (%d reviews), was %.2f (%d reviews before)",
-                                  Period(f), f.after, f.after_reviews, f.before, f.before_reviews);
-      out.push_back(std::move(f));
-    }
+    if (rating_series.tested)
+      out.push_back(RatingFinding(rating_series, sorted, now, o, base("rating_drop", "average_rating")));
     if (sentiment_series.tested) {
       const SeriesResult& s = sentiment_series;
       ChangeFinding f = base("sentiment_drop", "sentiment");
@@ -716,6 +728,9 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
   if (eb != out.end()) {
     for (ChangeFinding& f : out) {
       if (f.metric != "average_rating") continue;
+      if (low_series.tested && eb->p_value < f.p_value) {  // it decides: dated by the low share's split
+        f = RatingFinding(low_series, sorted, now, o, base("rating_drop", "average_rating"));
+      }
       f.p_value = std::min(f.p_value, eb->p_value);
       f.test_p_value = std::min(f.test_p_value, eb->test_p_value);
     }
