@@ -7,7 +7,8 @@
 // Development: --facts (analysed reviews from --dump), --curve (recall and false alarms per product_alpha),
 // --by_signal (recall by the planted change's strength), --list --diagnose (every test of each miss; --list
 // also the detections dated > 30 days off), and overrides of the calibration (--calibration=bh, --alpha,
-// --quality, --quality_weight, --product_fdr, --low_share, --star_levels) and of the dating (--dating,
+// --quality, --quality_weight, --product_fdr, --low_share, --star_levels, --eb_low_share, --eb_weight) and of
+// the dating (--dating,
 // --date_support). Dating is printed twice: `since` within 30 days, and the planted date inside the
 // interval (changed_after, since] widened by 30 days, with the median gap.
 #include <fstream>
@@ -47,6 +48,10 @@ ABSL_FLAG(int, permutations, -1, "override ChangeOptions::permutations");
 ABSL_FLAG(double, quality_weight, -1, "override ChangeOptions::quality_weight");
 ABSL_FLAG(int, low_share, -1, "override ChangeOptions::scan_low_share (0 | 1)");
 ABSL_FLAG(int, star_levels, -1, "override ChangeOptions::scan_star_levels (0 | 1)");
+ABSL_FLAG(int, eb_low_share, -1, "override ChangeOptions::eb_low_share (0 | 1)");
+ABSL_FLAG(double, eb_weight, -1, "override ChangeOptions::eb_weight");
+ABSL_FLAG(int, eb_from_count_tests, -1, "override ChangeOptions::eb_from_count_tests (0 | 1)");
+ABSL_FLAG(int, eb_date_by_low_share, -1, "override ChangeOptions::eb_date_by_low_share (0 | 1)");
 ABSL_FLAG(double, product_fdr, -1, "override ChangeOptions::product_fdr");
 ABSL_FLAG(std::string, curve, "", "comma-separated product alphas: print recall and false alarms at each");
 ABSL_FLAG(double, threshold, -1, "a fixed p threshold instead of Benjamini-Hochberg (sensitivity)");
@@ -209,6 +214,17 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_product_fdr) >= 0) options.product_fdr = absl::GetFlag(FLAGS_product_fdr);
   if (absl::GetFlag(FLAGS_low_share) >= 0) options.scan_low_share = absl::GetFlag(FLAGS_low_share) != 0;
   if (absl::GetFlag(FLAGS_star_levels) >= 0) options.scan_star_levels = absl::GetFlag(FLAGS_star_levels) != 0;
+  if (absl::GetFlag(FLAGS_eb_low_share) >= 0) options.eb_low_share = absl::GetFlag(FLAGS_eb_low_share) != 0;
+  if (absl::GetFlag(FLAGS_eb_weight) >= 0) options.eb_weight = absl::GetFlag(FLAGS_eb_weight);
+  if (absl::GetFlag(FLAGS_eb_date_by_low_share) >= 0)
+    options.eb_date_by_low_share = absl::GetFlag(FLAGS_eb_date_by_low_share) != 0;
+  if (absl::GetFlag(FLAGS_eb_from_count_tests) >= 0)
+    options.eb_from_count_tests = absl::GetFlag(FLAGS_eb_from_count_tests) != 0;
+  if (options.eb_low_share) {  // fitted once: every run below shares its null cache
+    options.eb_model = FitLowShareModel(analysed.products, analysed.now);
+    std::cout << absl::StrFormat("eb_low_share: prior Beta(%.3f, %.3f)\n", options.eb_model->prior().alpha,
+                                 options.eb_model->prior().beta);
+  }
   if (!absl::GetFlag(FLAGS_curve).empty()) {  // the operating curve: recall and false alarms per alpha
     ScoreOptions so;
     so.kinds = kinds;
@@ -278,6 +294,20 @@ int main(int argc, char** argv) {
       std::cout << absl::StrFormat("    planted %s, reviews before %d after %d\n",
                                    absl::FormatTime("%Y-%m-%d", planted, absl::UTCTimeZone()), before,
                                    static_cast<int>(facts.size()) - before);
+      if (options.eb_model !=
+          nullptr) {  // the empirical-Bayes test: calibrated, and its tail at the planted split
+        int low_before = 0, low_after = 0;
+        for (const ReviewFact& f : facts) (f.created_at < planted ? low_before : low_after) += f.rating <= 2;
+        const BetaPrior& prior = options.eb_model->prior();
+        std::cout << absl::StrFormat(
+            "    empirical Bayes: p=%.3g; 1-2 stars %d of %d before, %d of %d after: tail at the planted "
+            "split "
+            "%.3g\n",
+            EmpiricalBayesLowShareP(facts, analysed.now, options), low_before, before, low_after,
+            static_cast<int>(facts.size()) - before,
+            BetaBinomialUpperTail(low_after, static_cast<int>(facts.size()) - before,
+                                  prior.alpha + low_before, prior.beta + before - low_before));
+      }
       for (const ChangeFinding& f : TestProductChanges(p, facts, analysed.now, options))
         std::cout << "    test " << (f.meets_effect ? "effect " : "small ")
                   << (f.open ? "open " : "reverted ") << absl::StrFormat("test_p=%.3g ", f.test_p_value)

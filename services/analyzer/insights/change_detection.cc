@@ -390,6 +390,9 @@ void FillFromSeries(const SeriesResult& s, const std::vector<const ReviewFact*>&
   if (s.recovery >= 0) f->recovered_at = sorted[s.recovery]->created_at;
 }
 
+// The empirical-Bayes low-share test's place in the product's family (never returned as a finding).
+constexpr char kEbMember[] = "low_share:empirical_bayes";
+
 // Per-product calibration: the product's tests are one family, tested by weighted Holm at product_alpha.
 // Stars and sentiment (one member when judged jointly) are the primary test with weight quality_weight;
 // the issue shares and the velocity share the rest, after Tarone's screen within that share (count tests
@@ -404,12 +407,18 @@ void AdjustWithinProduct(const ChangeOptions& o, std::vector<ChangeFinding>* tes
     members[joint && quality ? "quality" : t.metric].push_back(&t);
   }
   auto is_primary = [&](const std::string& key) {
-    return key == "quality" || (!joint && (key == "average_rating" || key == "sentiment"));
+    return key == "quality" || key == kEbMember ||
+           (!joint && (key == "average_rating" || key == "sentiment"));
   };
+  const bool eb = members.count(kEbMember) > 0;
   size_t primaries = 0, secondaries = 0;
   for (const auto& [key, fs] : members) (is_primary(key) ? primaries : secondaries)++;
   if (primaries == 0 && secondaries == 0) return;
-  const double secondary_share = secondaries == 0 ? 0 : primaries == 0 ? 1 : 1 - o.quality_weight;
+  // With eb_from_count_tests, the empirical-Bayes member's weight comes out of the count tests' share (the
+  // stars/sentiment test keeps quality_weight), else out of the stars/sentiment test's.
+  const bool eb_from_count = eb && o.eb_from_count_tests;
+  const double count_share = 1 - o.quality_weight - (eb_from_count ? o.eb_weight : 0);
+  const double secondary_share = secondaries == 0 ? 0 : primaries == 0 ? 1 : count_share;
   // Tarone within the secondary share.
   double level = 0;
   for (size_t k = 1; k <= secondaries; ++k) {
@@ -433,9 +442,18 @@ void AdjustWithinProduct(const ChangeOptions& o, std::vector<ChangeFinding>* tes
   for (auto& [key, fs] : members) {
     double weight = 0;
     if (is_primary(key)) {
-      weight = (kept_secondaries == 0 ? 1.0 : o.quality_weight) / primaries;
+      const double share = kept_secondaries == 0 ? 1.0 : o.quality_weight;
+      if (!eb) {
+        weight = share / primaries;
+      } else if (eb_from_count) {
+        weight = key == kEbMember
+                     ? o.eb_weight
+                     : (kept_secondaries == 0 ? 1 - o.eb_weight : o.quality_weight) / (primaries - 1);
+      } else {
+        weight = key == kEbMember ? share * o.eb_weight : share * (1 - o.eb_weight) / (primaries - 1);
+      }
     } else if (fs.front()->min_p_value <= level) {
-      weight = (primaries == 0 ? 1.0 : 1 - o.quality_weight) / kept_secondaries;
+      weight = (primaries == 0 ? 1.0 : count_share) / kept_secondaries;
     }
     if (weight > 0) {
       kept.push_back({fs.front()->p_value, weight, &fs});
@@ -464,6 +482,27 @@ std::string Period(const ChangeFinding& f) {
           : absl::StrFormat("%s (the last review before it: %s)", Day(f.since), Day(f.changed_after));
   return f.open ? absl::StrFormat("Since %s", since)
                 : absl::StrFormat("From %s to %s (recovered since)", since, Day(f.recovered_at));
+}
+
+// The average rating's finding at a split: values, effect sizes (a drop in stars that shows as more 1-2 star
+// reviews), evidence and message.
+ChangeFinding RatingFinding(const SeriesResult& s, const std::vector<const ReviewFact*>& sorted,
+                            absl::Time now, const ChangeOptions& o, ChangeFinding f) {
+  FillFromSeries(s, sorted, now, o.dating, &f);
+  int low_before = 0, low_after = 0;
+  for (int i = 0; i < s.split; ++i) low_before += sorted[i]->rating <= 2;
+  for (int i = s.split; i < s.split + f.after_reviews; ++i) low_after += sorted[i]->rating <= 2;
+  f.meets_effect = f.before - f.after >= o.min_rating_drop &&
+                   static_cast<double>(low_after) / f.after_reviews -
+                           static_cast<double>(low_before) / std::max(1, f.before_reviews) >=
+                       o.min_low_share_rise;
+  const double line = std::min(2.0, f.before - 1);
+  f.evidence = Evidence(
+      sorted, s.split, s.split + f.after_reviews, [&](const ReviewFact& r) { return r.rating <= line; },
+      o.max_evidence);
+  f.message = absl::StrFormat("%s: average rating %.2f stars (%d reviews), was %.2f (%d reviews before)",
+                              Period(f), f.after, f.after_reviews, f.before, f.before_reviews);
+  return f;
 }
 
 }  // namespace
@@ -507,12 +546,14 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     return f;
   };
 
+  SeriesResult low_series;  // eb_date_by_low_share: the 1-2 star share's own split (stars at it)
+  std::vector<double> stars;
   // Average rating and sentiment: by default one permutation test judges both (one member of the product's
   // family, not two; a change may move the stars, the sentiment or both), each metric dated by its own
   // split search and alerting on its own effect size. kStandardisedSum tests and dates their sum only;
   // kSeparate tests each alone.
   {
-    std::vector<double> stars, sentiment;
+    std::vector<double> sentiment;
     for (const ReviewFact* f : sorted) {
       stars.push_back(f->rating);
       sentiment.push_back(f->sentiment);
@@ -561,25 +602,22 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       sentiment_series = TestSeries(sentiment, {false, -1, o.sentiment_variance_floor}, o,
                                     StableSeed(product_id, "sentiment"));
     }
-    if (rating_series.tested) {
-      const SeriesResult& s = rating_series;
-      ChangeFinding f = base("rating_drop", "average_rating");
-      FillFromSeries(s, sorted, now, o.dating, &f);
-      int low_before = 0, low_after = 0;
-      for (int i = 0; i < s.split; ++i) low_before += sorted[i]->rating <= 2;
-      for (int i = s.split; i < s.split + f.after_reviews; ++i) low_after += sorted[i]->rating <= 2;
-      f.meets_effect = f.before - f.after >= o.min_rating_drop &&
-                       static_cast<double>(low_after) / f.after_reviews -
-                               static_cast<double>(low_before) / std::max(1, f.before_reviews) >=
-                           o.min_low_share_rise;
-      const double line = std::min(2.0, f.before - 1);
-      f.evidence = Evidence(
-          sorted, s.split, s.split + f.after_reviews, [&](const ReviewFact& r) { return r.rating <= line; },
-          o.max_evidence);
-      f.message = absl::StrFormat("%s: average rating %.2f stars (%d reviews), was %.2f (%d reviews before)",
-                                  Period(f), f.after, f.after_reviews, f.before, f.before_reviews);
+    if (rating_series.tested && o.eb_low_share && o.eb_model != nullptr &&
+        o.quality_test == QualityTest::kJointScan && o.calibration == ChangeCalibration::kPerProduct) {
+      std::vector<int> low;
+      for (double v : stars) low.push_back(v <= 2 ? 1 : 0);
+      if (o.eb_date_by_low_share) {
+        ChangeOptions own = o;
+        own.permutations = 0;
+        low_series = TestSeries(std::vector<double>(low.begin(), low.end()), {true, +1, 0}, own);
+        if (low_series.tested) low_series = AtSplitOf(low_series, stars);
+      }
+      ChangeFinding f = base("rating_drop", kEbMember);
+      f.p_value = f.test_p_value = o.eb_model->PValue(low, Grid(n, o.min_after, o.min_before, o.grid_ratio));
       out.push_back(std::move(f));
     }
+    if (rating_series.tested)
+      out.push_back(RatingFinding(rating_series, sorted, now, o, base("rating_drop", "average_rating")));
     if (sentiment_series.tested) {
       const SeriesResult& s = sentiment_series;
       ChangeFinding f = base("sentiment_drop", "sentiment");
@@ -684,76 +722,56 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     }
   }
   if (o.calibration == ChangeCalibration::kPerProduct) AdjustWithinProduct(o, &out);
+  // The empirical-Bayes member's verdict is the average rating's (its effect size still applies).
+  auto eb =
+      std::find_if(out.begin(), out.end(), [](const ChangeFinding& f) { return f.metric == kEbMember; });
+  if (eb != out.end()) {
+    for (ChangeFinding& f : out) {
+      if (f.metric != "average_rating") continue;
+      if (low_series.tested && eb->p_value < f.p_value) {  // it decides: dated by the low share's split
+        f = RatingFinding(low_series, sorted, now, o, base("rating_drop", "average_rating"));
+      }
+      f.p_value = std::min(f.p_value, eb->p_value);
+      f.test_p_value = std::min(f.test_p_value, eb->test_p_value);
+    }
+    out.erase(eb);
+  }
   return out;
 }
 
-double BenjaminiHochbergThreshold(std::vector<double> p_values, double q) {
-  std::sort(p_values.begin(), p_values.end());
-  const double m = static_cast<double>(p_values.size());
-  double threshold = 0;
-  for (size_t i = 0; i < p_values.size(); ++i) {
-    if (p_values[i] <= q * (i + 1) / m) threshold = p_values[i];
-  }
-  return threshold;
-}
-
-double TaroneBenjaminiHochbergThreshold(const std::vector<double>& p_values,
-                                        const std::vector<double>& min_p_values, double q) {
-  const size_t m = p_values.size();
-  std::vector<double> sorted_min(min_p_values.begin(), min_p_values.end());
-  std::sort(sorted_min.begin(), sorted_min.end());
-  for (size_t k = 1; k <= m; ++k) {  // the smallest K with m(K) <= K (O(m log m): the store runs this often)
-    const double level = q / k;
-    const size_t m_k = std::upper_bound(sorted_min.begin(), sorted_min.end(), level) - sorted_min.begin();
-    if (m_k <= k) {
-      std::vector<double> kept;
-      kept.reserve(m_k);
-      for (size_t i = 0; i < m; ++i)
-        if (min_p_values[i] <= level) kept.push_back(p_values[i]);
-      return BenjaminiHochbergThreshold(std::move(kept), q);
-    }
-  }
-  return BenjaminiHochbergThreshold(p_values, q);
-}
-
-double AlertThreshold(const std::vector<ChangeFinding>& tests, const ChangeOptions& o) {
-  if (o.calibration == ChangeCalibration::kBenjaminiHochberg) {
-    std::vector<double> ps, min_ps;
-    ps.reserve(tests.size());
-    min_ps.reserve(tests.size());
-    for (const ChangeFinding& t : tests) {
-      ps.push_back(t.p_value);
-      min_ps.push_back(t.min_p_value);
-    }
-    return TaroneBenjaminiHochbergThreshold(ps, min_ps, o.fdr);
-  }
-  if (o.product_fdr <= 0) return o.product_alpha;
-  // Or Benjamini-Hochberg over the products (each product's smallest adjusted p).
-  std::map<std::string, double> product_p;
-  for (const ChangeFinding& t : tests) {
-    auto [it, inserted] = product_p.emplace(t.product_id, t.p_value);
-    if (!inserted) it->second = std::min(it->second, t.p_value);
-  }
-  std::vector<double> ps;
-  ps.reserve(product_p.size());
-  for (const auto& [product, p] : product_p) ps.push_back(p);
-  return std::max(o.product_alpha, BenjaminiHochbergThreshold(std::move(ps), o.product_fdr));
-}
-
-std::vector<ChangeFinding> SelectChanges(const std::vector<ChangeFinding>& tests, const ChangeOptions& o) {
-  const double threshold = AlertThreshold(tests, o);
-  std::vector<ChangeFinding> out;
-  for (const ChangeFinding& t : tests) {
-    if (threshold > 0 && t.p_value <= threshold && t.meets_effect) out.push_back(t);
-  }
-  std::sort(out.begin(), out.end(), [](const ChangeFinding& a, const ChangeFinding& b) {
-    return a.product_id != b.product_id ? a.product_id < b.product_id : a.metric < b.metric;
+double EmpiricalBayesLowShareP(const std::vector<ReviewFact>& facts, absl::Time now, const ChangeOptions& o) {
+  if (o.eb_model == nullptr) return 1;
+  std::vector<const ReviewFact*> sorted;
+  for (const ReviewFact& f : facts)
+    if (f.created_at <= now) sorted.push_back(&f);
+  std::sort(sorted.begin(), sorted.end(), [](const ReviewFact* a, const ReviewFact* b) {
+    return a->created_at != b->created_at ? a->created_at < b->created_at : a->id < b->id;
   });
-  return out;
+  std::vector<int> low;
+  for (const ReviewFact* f : sorted) low.push_back(f->rating <= 2 ? 1 : 0);
+  const int n = static_cast<int>(low.size());
+  return o.eb_model->PValue(low, Grid(n, o.min_after, o.min_before, o.grid_ratio));
+}
+
+std::shared_ptr<LowShareEmpiricalBayes> FitLowShareModel(
+    const std::map<std::string, std::vector<ReviewFact>>& products, absl::Time now) {
+  std::vector<std::pair<int, int>> counts;
+  for (const auto& [id, facts] : products) {
+    int low = 0, n = 0;
+    for (const ReviewFact& f : facts) {
+      if (f.created_at > now) continue;
+      ++n;
+      low += f.rating <= 2;
+    }
+    if (n > 0) counts.emplace_back(low, n);
+  }
+  return std::make_shared<LowShareEmpiricalBayes>(FitBetaBinomial(counts));
 }
 
 std::vector<ChangeFinding> DetectChanges(const std::map<std::string, std::vector<ReviewFact>>& products,
-                                         absl::Time now, const ChangeOptions& options) {
+                                         absl::Time now, const ChangeOptions& given) {
+  ChangeOptions options = given;
+  if (options.eb_low_share && options.eb_model == nullptr) options.eb_model = FitLowShareModel(products, now);
   std::vector<ChangeFinding> tests;
   for (const auto& [id, facts] : products) {
     std::vector<ChangeFinding> t = TestProductChanges(id, facts, now, options);

@@ -37,11 +37,13 @@
 #define MARKETLENS_SERVICES_ANALYZER_INSIGHTS_CHANGE_DETECTION_H_
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "services/analyzer/insights/aggregate.h"
+#include "services/analyzer/insights/low_share_prior.h"
 
 namespace marketlens::analyzer {
 
@@ -78,6 +80,19 @@ struct ChangeOptions {
   bool scan_low_share = false;
   double low_share_variance_floor = 0.01;
   bool scan_star_levels = false;
+  // Also the empirical-Bayes test of the share of 1-2 star reviews (insights/low_share_prior.h): a member
+  // of the product's family with eb_weight of the stars/sentiment test's share (kPerProduct, kJointScan);
+  // when it passes, average_rating carries its p. eb_model: the fitted prior and its null cache
+  // (FitLowShareModel); DetectChanges fits it over its products when unset. Measured, not kept (README).
+  bool eb_low_share = false;
+  double eb_weight = 0.5;
+  // eb_weight is then a share of product_alpha taken from the issue and velocity tests' share (the
+  // stars/sentiment test keeps quality_weight; all of the rest when no count test takes part).
+  bool eb_from_count_tests = false;
+  // When it decides, date the average rating at the 1-2 star share's maximum-likelihood split (Bernoulli,
+  // near its best grid point) instead of the stars'.
+  bool eb_date_by_low_share = false;
+  std::shared_ptr<LowShareEmpiricalBayes> eb_model;
   ChangeDating dating = ChangeDating::kFirstReviewAfter;  // others: measured, not kept (README)
   double date_support = 0;  // > 0: the earliest split within this many log-likelihood units of the best
   int permutations = 999;   // the split search's p by permutation (0: Bonferroni over the grid)
@@ -144,6 +159,15 @@ double AlertThreshold(const std::vector<ChangeFinding>& tests, const ChangeOptio
 // Order: product id, then metric.
 std::vector<ChangeFinding> SelectChanges(const std::vector<ChangeFinding>& tests,
                                          const ChangeOptions& options = {});
+
+// The empirical-Bayes low-share model over these products (their reviews up to `now`; no labels).
+std::shared_ptr<LowShareEmpiricalBayes> FitLowShareModel(
+    const std::map<std::string, std::vector<ReviewFact>>& products, absl::Time now);
+
+// The empirical-Bayes low-share test's p for one product (its reviews up to `now`, the options' grid and
+// eb_model; 1 without a model or too few reviews): what TestProductChanges joins to the product's family.
+double EmpiricalBayesLowShareP(const std::vector<ReviewFact>& facts, absl::Time now,
+                               const ChangeOptions& options);
 
 // TestProductChanges for every product, then SelectChanges across all of them.
 std::vector<ChangeFinding> DetectChanges(const std::map<std::string, std::vector<ReviewFact>>& products,
