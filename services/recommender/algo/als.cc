@@ -9,6 +9,7 @@
 #include "services/recommender/algo/add_scaled.h"
 #include "services/recommender/algo/als_kernels.h"
 #include "services/recommender/algo/parallel.h"
+#include "services/recommender/algo/score_kernels.h"
 
 namespace marketlens::recommender {
 
@@ -197,8 +198,9 @@ AlsModel::Vector AlsModel::FoldIn(const UserHistory& history) const {
 }
 
 void AlsModel::ScoreVector(const Vector& x, absl::Span<float> out) const {
-  Eigen::Map<Vector> scores(out.data(), static_cast<Eigen::Index>(out.size()));
-  scores.noalias() = item_factors_ * x;
+  // The scoring kernel (score_kernels.h: AVX2 or SSE2 by the CPU, the same bits either way).
+  ScoreDotRows(item_factors_.data(), item_factors_.rows(), static_cast<int>(item_factors_.cols()), x.data(),
+               out.data());
 }
 
 void AlsModel::Score(int32_t user, const UserHistory& history, absl::Span<float> out) const {

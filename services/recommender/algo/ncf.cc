@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/recommender/algo/score_kernels.h"
 
 namespace marketlens::recommender {
 namespace {
@@ -162,12 +163,17 @@ absl::Status NcfScorer::Check() const {
 
 void NcfScorer::ScoreVectors(const Eigen::Ref<const Eigen::VectorXf>& gmf,
                              const Eigen::Ref<const Eigen::VectorXf>& hidden, absl::Span<float> out) const {
-  Eigen::Map<Eigen::VectorXf> scores(out.data(), static_cast<Eigen::Index>(out.size()));
-  scores.noalias() = parts_.item_gmf * gmf + parts_.item_bias;
-  const int32_t n = num_items();
-  for (int32_t i = 0; i < n; ++i) {
-    scores[i] += parts_.w_mlp.dot((parts_.item_hidden.row(i).transpose() + hidden).cwiseMax(0.0f));
-  }
+  // The scoring kernel (score_kernels.h: AVX2 or SSE2 by the CPU, the same bits either way).
+  NcfScoreItems({.item_gmf = parts_.item_gmf.data(),
+                 .item_hidden = parts_.item_hidden.data(),
+                 .item_bias = parts_.item_bias.data(),
+                 .gmf = gmf.data(),
+                 .hidden = hidden.data(),
+                 .w_mlp = parts_.w_mlp.data(),
+                 .n = num_items(),
+                 .k = static_cast<int>(parts_.item_gmf.cols()),
+                 .h = static_cast<int>(parts_.item_hidden.cols())},
+                out.data());
 }
 
 void NcfScorer::ScoreUser(int32_t user, absl::Span<float> out) const {

@@ -228,8 +228,8 @@ size_t Engine::PersonalCandidates(const ServingModel& model, const CatalogSnapsh
     absl::MutexLock lock(&shard.mu);
     if (shard.model == model.instance_id()) {
       auto it = shard.pools.find(h.user);
-      if (it != shard.pools.end() && static_cast<int>(it->second.size()) >= pool) {
-        top.assign(it->second.begin(), it->second.begin() + pool);
+      if (it != shard.pools.end() && static_cast<int>(it->second.top.size()) >= pool) {
+        top.assign(it->second.top.begin(), it->second.top.begin() + pool);
       }
     }
   }
@@ -244,7 +244,9 @@ size_t Engine::PersonalCandidates(const ServingModel& model, const CatalogSnapsh
         shard.pools.clear();  // a new model, or full: start over (cheap, and keeps memory bounded)
         shard.model = model.instance_id();
       }
-      shard.pools[h.user] = top;
+      PoolMemo& memo = shard.pools[h.user];
+      memo.top = top;
+      memo.named.assign(top.size(), kNotExplainedYet);
     }
   }
   // The candidates are written over the entries of the previous call (their strings keep their buffers).
@@ -311,28 +313,34 @@ ItemKind Engine::KindOf(const ServingModel& model, const History& h, int32_t ite
 void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, const History& h,
                      std::vector<Candidate>& items) const {
   const ModelBundle& b = model.bundle();
-  // History weights by item for O(1) membership tests (a per-thread scratch array, reset after use).
+  // History weights by item for O(1) membership tests (a per-thread scratch array, reset after use), filled
+  // when the first neighbour row is scanned.
   thread_local std::vector<float> weight_of;
-  if (static_cast<int32_t>(weight_of.size()) < b.num_items()) weight_of.assign(b.num_items(), 0.0f);
-  for (size_t n = 0; n < h.items.items.size(); ++n) weight_of[h.items.items[n]] = h.items.weights[n];
-  // With positive history weights and rows sorted by similarity, a row's scan stops once even the
-  // heaviest history item could not beat the best found so far (weight x similarity only falls further
-  // down the row): the same item is chosen, most rows are read only to their first history item.
+  bool weights_filled = false;
   float max_weight = 0;
-  bool positive_weights = true;
-  for (int32_t item : h.items.items) {
-    max_weight = std::max(max_weight, weight_of[item]);
-    positive_weights = positive_weights && weight_of[item] > 0;
-  }
-  const bool stop_early = positive_weights && model.neighbor_rows_sorted() && std::isfinite(max_weight);
-  for (Candidate& c : items) {
-    if (c.source != "personal" || c.model_index < 0) continue;
-    // The history item contributing most (its weight x similarity) among the item's own neighbours
-    // (cosine similarity is symmetric; the lists are sorted by similarity, not by id).
+  bool stop_early = false;
+  // The history item contributing most (its weight x similarity) among the item's own neighbours (cosine
+  // similarity is symmetric; the lists are sorted by similarity, not by id), or -1.
+  auto strongest_history_neighbour = [&](int32_t item) {
+    if (!weights_filled) {
+      if (static_cast<int32_t>(weight_of.size()) < b.num_items()) weight_of.assign(b.num_items(), 0.0f);
+      for (size_t n = 0; n < h.items.items.size(); ++n) weight_of[h.items.items[n]] = h.items.weights[n];
+      // With positive history weights and rows sorted by similarity, a row's scan stops once even the
+      // heaviest history item could not beat the best found so far (weight x similarity only falls
+      // further down the row): the same item is chosen, most rows are read only to their first history
+      // item.
+      bool positive_weights = true;
+      for (int32_t i : h.items.items) {
+        max_weight = std::max(max_weight, weight_of[i]);
+        positive_weights = positive_weights && weight_of[i] > 0;
+      }
+      stop_early = positive_weights && model.neighbor_rows_sorted() && std::isfinite(max_weight);
+      weights_filled = true;
+    }
     int32_t best = -1;
     float best_strength = 0;
-    auto idx = b.item_neighbors.RowIndices(c.model_index);
-    auto sim = b.item_neighbors.RowValues(c.model_index);
+    auto idx = b.item_neighbors.RowIndices(item);
+    auto sim = b.item_neighbors.RowValues(item);
     for (size_t m = 0; m < idx.size(); ++m) {
       if (stop_early && max_weight * sim[m] <= best_strength) break;
       const float strength = weight_of[idx[m]] * sim[m];
@@ -341,6 +349,53 @@ void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, 
         best = idx[m];
       }
     }
+    return best;
+  };
+  // Per item, the history item its reason names (-1: none; kNotExplainedYet: not a personal item).
+  thread_local std::vector<int32_t> named;
+  named.assign(items.size(), kNotExplainedYet);
+  auto name_all = [&](PoolMemo* memo) {
+    for (size_t k = 0; k < items.size(); ++k) {
+      const Candidate& c = items[k];
+      if (c.source != "personal" || c.model_index < 0) continue;
+      int32_t* memoized = nullptr;
+      if (memo != nullptr) {
+        for (size_t p = 0; p < memo->top.size(); ++p) {
+          if (memo->top[p].item == c.model_index) {
+            memoized = &memo->named[p];
+            break;
+          }
+        }
+      }
+      if (memoized != nullptr && *memoized != kNotExplainedYet) {
+        named[k] = *memoized;
+      } else {
+        named[k] = strongest_history_neighbour(c.model_index);
+        if (memoized != nullptr) *memoized = named[k];
+      }
+    }
+  };
+  // A known shopper without new feedback: their history is the training row, so each pool item's
+  // explanation is kept with the pool (PersonalCandidates) and reused.
+  if (options_.personal_memo_users > 0 && h.user >= 0 && h.training_only) {
+    PoolMemoShard& shard = pool_memo_[static_cast<size_t>(h.user) % pool_memo_.size()];
+    absl::MutexLock lock(&shard.mu);
+    PoolMemo* memo = nullptr;
+    if (shard.model == model.instance_id()) {
+      auto it = shard.pools.find(h.user);
+      if (it != shard.pools.end()) memo = &it->second;
+    }
+    name_all(memo);
+  } else {
+    name_all(nullptr);
+  }
+  if (weights_filled) {
+    for (int32_t item : h.items.items) weight_of[item] = 0.0f;
+  }
+  for (size_t k = 0; k < items.size(); ++k) {
+    if (named[k] == kNotExplainedYet) continue;
+    Candidate& c = items[k];
+    const int32_t best = named[k];
     if (best >= 0) {
       const std::string& name =
           h.join != nullptr ? *h.join->display_name[best] : DisplayNameOf(b, catalog, nullptr, best);
@@ -359,7 +414,6 @@ void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, 
       c.source = "popular";
     }
   }
-  for (int32_t item : h.items.items) weight_of[item] = 0.0f;
 }
 
 std::shared_ptr<const std::vector<Candidate>> Engine::PopularCandidates(const ServingModel& model,

@@ -46,8 +46,9 @@ struct EngineOptions {
   int max_input_items = 500;  // FrequentlyBoughtTogether / Rerank inputs
   // Remembers the ranked candidate pool (item indexes and scores, before business rules) of this many
   // known shoppers per model: while a shopper gives no new feedback their pool is a pure function of the
-  // model, and shoppers come back (page views, refreshes). Rules, reasons and feedback are still applied
-  // per request. 0: off.
+  // model, and shoppers come back (page views, refreshes); so is each pool item's explanation (the history
+  // item its reason names), kept with the pool once made. Rules and feedback are still applied per request,
+  // the reason strings written per request. 0: off.
   int64_t personal_memo_users = 100000;
 };
 
@@ -126,11 +127,18 @@ class Engine {
   EngineOptions options_;
   OnlineState* online_;
   HotListCache* cache_;
-  // Personal candidate pools of known shoppers without new feedback (see personal_memo_users), sharded.
+  // Personal candidate pools of known shoppers without new feedback (see personal_memo_users), sharded,
+  // with each pool item's explanation once Explain has made it: the history item its reason names (or
+  // none), which is fixed for such a shopper and model (their history is the training row).
+  static constexpr int32_t kNotExplainedYet = -2;
+  struct PoolMemo {
+    std::vector<ScoredItem> top;
+    std::vector<int32_t> named;  // per entry of `top`: the history item named, -1 none, or kNotExplainedYet
+  };
   struct PoolMemoShard {
     absl::Mutex mu;
     uint64_t model ABSL_GUARDED_BY(mu) = 0;  // ServingModel::instance_id()
-    absl::flat_hash_map<int32_t, std::vector<ScoredItem>> pools ABSL_GUARDED_BY(mu);
+    absl::flat_hash_map<int32_t, PoolMemo> pools ABSL_GUARDED_BY(mu);
   };
   mutable std::array<PoolMemoShard, 16> pool_memo_;
 

@@ -92,6 +92,34 @@ TEST_F(EngineTest, ReasonNamesTheStrongestHistoryNeighbour) {
   EXPECT_GE(checked, 50);
 }
 
+// A returning shopper's pool and its explanations are memoised together (their history is the training
+// row): asked again, with a smaller and a larger n, the answers (items, scores, reasons, sources) are those
+// of an engine without the memo.
+TEST_F(EngineTest, MemoisedExplanationsEqualFreshOnes) {
+  Engine fresh(EngineOptions{.rules = {.max_per_category = 0}, .personal_memo_users = 0}, &online_, nullptr);
+  int explained = 0;
+  for (int cluster = 0; cluster < 5; ++cluster) {
+    const std::string user = World().UserInCluster(cluster);
+    for (int n : {10, 5, 30, 10}) {
+      const RecommendQuery q{.user_id = user, .n = n};
+      auto memoised = Recommend(q);
+      auto expected = fresh.Recommend(World().model.get(), catalog_.get(), q);
+      ASSERT_THAT(memoised, IsOk());
+      ASSERT_THAT(expected, IsOk());
+      ASSERT_EQ(memoised->items.size(), expected->items.size()) << user << " n " << n;
+      for (size_t k = 0; k < expected->items.size(); ++k) {
+        const Candidate &a = memoised->items[k], &e = expected->items[k];
+        EXPECT_EQ(a.item_id, e.item_id) << user << " n " << n << " #" << k;
+        EXPECT_EQ(a.score, e.score) << a.item_id;
+        EXPECT_EQ(a.reason, e.reason) << a.item_id;
+        EXPECT_EQ(a.source, e.source) << a.item_id;
+        explained += absl::StartsWith(a.reason, "because you ");
+      }
+    }
+  }
+  EXPECT_GE(explained, 50);
+}
+
 TEST_F(EngineTest, SessionItemsDriveAnonymousRecommendations) {
   auto r = Recommend({.n = 8, .session_items = {"i3", "i8"}});  // cluster 3
   ASSERT_THAT(r, IsOk());
