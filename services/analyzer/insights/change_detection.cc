@@ -611,16 +611,16 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       sentiment_series = TestSeries(sentiment, {false, -1, o.sentiment_variance_floor}, o,
                                     StableSeed(product_id, "sentiment"));
     }
+    if (rating_series.tested && o.eb_date_by_low_share && (o.eb_low_share || o.eb_stars)) {
+      std::vector<double> low;
+      for (double v : stars) low.push_back(v <= 2 ? 1 : 0);
+      ChangeOptions own = o;
+      own.permutations = 0;
+      low_series = TestSeries(low, {true, +1, 0}, own);
+      if (low_series.tested) low_series = AtSplitOf(low_series, stars);
+    }
     if (rating_series.tested && o.eb_low_share && o.eb_model != nullptr &&
         o.quality_test == QualityTest::kJointScan && o.calibration == ChangeCalibration::kPerProduct) {
-      std::vector<int> low;
-      for (double v : stars) low.push_back(v <= 2 ? 1 : 0);
-      if (o.eb_date_by_low_share) {
-        ChangeOptions own = o;
-        own.permutations = 0;
-        low_series = TestSeries(std::vector<double>(low.begin(), low.end()), {true, +1, 0}, own);
-        if (low_series.tested) low_series = AtSplitOf(low_series, stars);
-      }
       ChangeFinding f = base("rating_drop", kEbMember);
       f.p_value = f.test_p_value =
           o.eb_model->PValue(o.eb_model->Levels(stars), Grid(n, o.min_after, o.min_before, o.grid_ratio));
@@ -746,8 +746,10 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     if (eb == out.end()) continue;
     for (ChangeFinding& f : out) {
       if (f.metric != "average_rating") continue;
-      if (member == kEbMember && low_series.tested && eb->p_value < f.p_value) {
-        f = RatingFinding(low_series, sorted, now, o, base("rating_drop", "average_rating"));  // its split
+      if (low_series.tested && eb->p_value < f.p_value) {
+        const double p = f.p_value, test_p = f.test_p_value;  // dated at the low share's split, same p
+        f = RatingFinding(low_series, sorted, now, o, base("rating_drop", "average_rating"));
+        f.p_value = p, f.test_p_value = test_p;
       }
       f.p_value = std::min(f.p_value, eb->p_value);
       f.test_p_value = std::min(f.test_p_value, eb->test_p_value);

@@ -89,7 +89,7 @@ struct ChangeOptions {
   // eb_weight is then a share of product_alpha taken from the issue and velocity tests' share (the
   // stars/sentiment test keeps quality_weight; all of the rest when no count test takes part).
   bool eb_from_count_tests = false;
-  // When it decides, date the average rating at the 1-2 star share's maximum-likelihood split (Bernoulli,
+  // When it (or eb_stars) decides, date the average rating at the 1-2 star share's maximum-likelihood split (Bernoulli,
   // near its best grid point) instead of the stars'.
   bool eb_date_by_low_share = false;
   std::shared_ptr<LowShareEmpiricalBayes> eb_model;
