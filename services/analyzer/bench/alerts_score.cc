@@ -8,7 +8,7 @@
 // --by_signal (recall by the planted change's strength), --list --diagnose (every test of each miss; --list
 // also the detections dated > 30 days off), and overrides of the calibration (--calibration=bh, --alpha,
 // --quality, --quality_weight, --product_fdr, --low_share, --star_levels, --eb_low_share, --eb_weight,
-// --eb_stars, --eb_stars_weight, --eb_stars_statistic) and of
+// --eb_stars, --eb_stars_weight, --eb_stars_statistic, --eb_stars_dating) and of
 // the dating (--dating,
 // --date_support). Dating is printed twice: `since` within 30 days, and the planted date inside the
 // interval (changed_after, since] widened by 30 days, with the median gap.
@@ -57,6 +57,7 @@ ABSL_FLAG(int, eb_stars, -1, "override ChangeOptions::eb_stars (0 | 1)");
 ABSL_FLAG(double, eb_stars_weight, -1, "override ChangeOptions::eb_stars_weight");
 ABSL_FLAG(int, eb_stars_statistic, -1,
           "override ChangeOptions::eb_stars_statistic (0 the star drop | 1 the star drop or the low share)");
+ABSL_FLAG(int, eb_stars_dating, -1, "override ChangeOptions::eb_stars_dating (0 | 1)");
 ABSL_FLAG(double, product_fdr, -1, "override ChangeOptions::product_fdr");
 ABSL_FLAG(std::string, curve, "", "comma-separated product alphas: print recall and false alarms at each");
 ABSL_FLAG(double, threshold, -1, "a fixed p threshold instead of Benjamini-Hochberg (sensitivity)");
@@ -230,6 +231,8 @@ int main(int argc, char** argv) {
     options.eb_stars_weight = absl::GetFlag(FLAGS_eb_stars_weight);
   if (absl::GetFlag(FLAGS_eb_stars_statistic) >= 0)
     options.eb_stars_statistic = static_cast<StarsStatistic>(absl::GetFlag(FLAGS_eb_stars_statistic));
+  if (absl::GetFlag(FLAGS_eb_stars_dating) >= 0)
+    options.eb_stars_dating = absl::GetFlag(FLAGS_eb_stars_dating) != 0;
   if (options.eb_stars) {  // fitted once: every run below shares its null cache
     options.eb_stars_model = FitStarLevelsModel(analysed.products, analysed.now, options.eb_stars_statistic);
     std::cout << "eb_stars: prior Dirichlet(";

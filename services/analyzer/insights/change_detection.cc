@@ -555,7 +555,8 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     return f;
   };
 
-  SeriesResult low_series;  // eb_date_by_low_share: the 1-2 star share's own split (stars at it)
+  SeriesResult low_series;   // eb_date_by_low_share: the 1-2 star share's own split (stars at it)
+  SeriesResult stars_split;  // eb_stars_dating: the star-levels test's own split (stars at it)
   std::vector<double> stars;
   // Average rating and sentiment: by default one permutation test judges both (one member of the product's
   // family, not two; a change may move the stars, the sentiment or both), each metric dated by its own
@@ -629,8 +630,14 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     if (rating_series.tested && o.eb_stars && o.eb_stars_model != nullptr &&
         o.quality_test == QualityTest::kJointScan && o.calibration == ChangeCalibration::kPerProduct) {
       ChangeFinding f = base("rating_drop", kEbStarsMember);
-      f.p_value = f.test_p_value = o.eb_stars_model->PValue(o.eb_stars_model->Levels(stars),
-                                                            Grid(n, o.min_after, o.min_before, o.grid_ratio));
+      const std::vector<int> levels = o.eb_stars_model->Levels(stars);
+      const std::vector<int> grid = Grid(n, o.min_after, o.min_before, o.grid_ratio);
+      f.p_value = f.test_p_value = o.eb_stars_model->PValue(levels, grid);
+      if (o.eb_stars_dating) {
+        stars_split.tested = true;
+        stars_split.split = n - o.eb_stars_model->MostSurprisingAfter(levels, grid);
+        stars_split = AtSplitOf(stars_split, stars);
+      }
       out.push_back(std::move(f));
     }
     if (rating_series.tested)
@@ -746,9 +753,11 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     if (eb == out.end()) continue;
     for (ChangeFinding& f : out) {
       if (f.metric != "average_rating") continue;
-      if (low_series.tested && eb->p_value < f.p_value) {
+      const SeriesResult& dated_at =
+          member == kEbStarsMember && stars_split.tested ? stars_split : low_series;
+      if (dated_at.tested && eb->p_value < f.p_value) {
         const double p = f.p_value, test_p = f.test_p_value;  // dated at the low share's split, same p
-        f = RatingFinding(low_series, sorted, now, o, base("rating_drop", "average_rating"));
+        f = RatingFinding(dated_at, sorted, now, o, base("rating_drop", "average_rating"));
         f.p_value = p, f.test_p_value = test_p;
       }
       f.p_value = std::min(f.p_value, eb->p_value);

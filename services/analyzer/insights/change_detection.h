@@ -89,8 +89,8 @@ struct ChangeOptions {
   // eb_weight is then a share of product_alpha taken from the issue and velocity tests' share (the
   // stars/sentiment test keeps quality_weight; all of the rest when no count test takes part).
   bool eb_from_count_tests = false;
-  // When it (or eb_stars) decides, date the average rating at the 1-2 star share's maximum-likelihood split (Bernoulli,
-  // near its best grid point) instead of the stars'.
+  // When it (or eb_stars) decides, date the average rating at the 1-2 star share's maximum-likelihood split
+  // (Bernoulli, near its best grid point) instead of the stars'.
   bool eb_date_by_low_share = false;
   std::shared_ptr<LowShareEmpiricalBayes> eb_model;
   // Also the empirical-Bayes test of the five star levels (insights/low_share_prior.h,
@@ -101,6 +101,8 @@ struct ChangeOptions {
   bool eb_stars = false;
   double eb_stars_weight = 0.5;
   StarsStatistic eb_stars_statistic = StarsStatistic::kMeanDrop;
+  // When it decides, date the average rating at its own most surprising split (MostSurprisingAfter).
+  bool eb_stars_dating = false;
   std::shared_ptr<StarLevelsEmpiricalBayes> eb_stars_model;
   ChangeDating dating = ChangeDating::kFirstReviewAfter;  // others: measured, not kept (README)
   double date_support = 0;  // > 0: the earliest split within this many log-likelihood units of the best

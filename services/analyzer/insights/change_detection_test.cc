@@ -310,6 +310,11 @@ TEST(ChangeDetection, EmpiricalBayesStarLevelsIsExactUnderItsModelAndSeesBothSha
     for (const ChangeFinding& t : TestProductChanges("shape", facts, now, o))
       EXPECT_NE(t.metric.find("empirical"), 0u) << "the member is never a finding of its own";
   }
+  // Its own most surprising split (eb_stars_dating) is the planted one: the newest 10 reviews.
+  EXPECT_EQ(
+      o.eb_stars_model->MostSurprisingAfter(
+          o.eb_stars_model->Levels(std::vector<double>(mean_moved.begin(), mean_moved.end())), {8, 12, 17}),
+      10);
   // The same stars with the worst first (the newest reviews the best) do not: the test is directional.
   std::vector<int> improving = mean_moved;
   std::sort(improving.begin(), improving.end());

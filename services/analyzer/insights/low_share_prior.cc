@@ -289,6 +289,33 @@ double StarLevelsEmpiricalBayes::SplitTail(const std::vector<int>& before,
   return tail;
 }
 
+int StarLevelsEmpiricalBayes::MostSurprisingAfter(const std::vector<int>& levels,
+                                                  const std::vector<int>& grid) const {
+  if (grid.empty()) return 0;
+  const int n = static_cast<int>(levels.size());
+  const size_t k = level_prior().size();
+  auto tail_at = [&](int after_count) {
+    std::vector<int> before(k, 0), after(k, 0);
+    for (int i = 0; i < n; ++i)
+      ++(i < n - after_count ? before : after)[std::clamp<size_t>(levels[i], 0, k - 1)];
+    return SplitTail(before, after);
+  };
+  size_t best_g = 0;
+  double best = 2;
+  for (size_t g = 0; g < grid.size(); ++g) {
+    const double t = tail_at(grid[g]);
+    if (t < best) best = t, best_g = g;
+  }
+  const int lo = best_g == 0 ? grid.front() : grid[best_g - 1] + 1;
+  const int hi = best_g + 1 == grid.size() ? grid.back() : grid[best_g + 1] - 1;
+  int best_k = grid[best_g];
+  for (int a = lo; a <= hi; ++a) {
+    const double t = tail_at(a);
+    if (t < best) best = t, best_k = a;
+  }
+  return best_k;
+}
+
 double StarLevelsEmpiricalBayes::Statistic(const std::vector<int>& levels,
                                            const std::vector<int>& grid) const {
   const int n = static_cast<int>(levels.size());

@@ -105,6 +105,10 @@ class StarLevelsEmpiricalBayes : public SplitEmpiricalBayes {
   int Level(int stars) const override { return stars < 1 ? 0 : stars > 5 ? 4 : stars - 1; }
   double Statistic(const std::vector<int>& levels, const std::vector<int>& grid) const override;
 
+  // The most surprising split: the grid point with the smallest tail, refined to the smallest tail among the
+  // splits between its grid neighbours; returns the count of reviews after it (0 for an empty grid).
+  int MostSurprisingAfter(const std::vector<int>& levels, const std::vector<int>& grid) const;
+
   // The tail at one split: `before` and `after` level counts.
   double SplitTail(const std::vector<int>& before, const std::vector<int>& after) const;
 
