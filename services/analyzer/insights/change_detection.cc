@@ -516,6 +516,10 @@ ChangeFinding RatingFinding(const SeriesResult& s, const std::vector<const Revie
 
 }  // namespace
 
+std::vector<int> SplitGrid(int n, const ChangeOptions& o) {
+  return Grid(n, o.min_after, o.min_before, o.grid_ratio);
+}
+
 double HypergeometricUpperTail(int x, int total, int successes, int draws) {
   const int hi = std::min(successes, draws);
   if (x <= std::max(0, draws - (total - successes))) return 1;
@@ -766,62 +770,6 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     out.erase(eb);
   }
   return out;
-}
-
-double EmpiricalBayesLowShareP(const std::vector<ReviewFact>& facts, absl::Time now, const ChangeOptions& o) {
-  if (o.eb_model == nullptr) return 1;
-  std::vector<const ReviewFact*> sorted;
-  for (const ReviewFact& f : facts)
-    if (f.created_at <= now) sorted.push_back(&f);
-  std::sort(sorted.begin(), sorted.end(), [](const ReviewFact* a, const ReviewFact* b) {
-    return a->created_at != b->created_at ? a->created_at < b->created_at : a->id < b->id;
-  });
-  std::vector<int> low;
-  for (const ReviewFact* f : sorted) low.push_back(o.eb_model->Level(f->rating));
-  const int n = static_cast<int>(low.size());
-  return o.eb_model->PValue(low, Grid(n, o.min_after, o.min_before, o.grid_ratio));
-}
-
-std::shared_ptr<LowShareEmpiricalBayes> FitLowShareModel(
-    const std::map<std::string, std::vector<ReviewFact>>& products, absl::Time now) {
-  std::vector<std::pair<int, int>> counts;
-  for (const auto& [id, facts] : products) {
-    int low = 0, n = 0;
-    for (const ReviewFact& f : facts) {
-      if (f.created_at > now) continue;
-      ++n;
-      low += f.rating <= 2;
-    }
-    if (n > 0) counts.emplace_back(low, n);
-  }
-  return std::make_shared<LowShareEmpiricalBayes>(FitBetaBinomial(counts));
-}
-
-std::shared_ptr<StarLevelsEmpiricalBayes> FitStarLevelsModel(
-    const std::map<std::string, std::vector<ReviewFact>>& products, absl::Time now,
-    StarsStatistic statistic) {
-  std::vector<std::vector<int>> counts;
-  for (const auto& [id, facts] : products) {
-    std::vector<int> c(5, 0);
-    for (const ReviewFact& f : facts)
-      if (f.created_at <= now) ++c[std::clamp(f.rating, 1, 5) - 1];
-    counts.push_back(std::move(c));
-  }
-  return std::make_shared<StarLevelsEmpiricalBayes>(FitDirichletMultinomial(counts, 5), statistic);
-}
-
-double EmpiricalBayesStarsP(const std::vector<ReviewFact>& facts, absl::Time now, const ChangeOptions& o) {
-  if (o.eb_stars_model == nullptr) return 1;
-  std::vector<const ReviewFact*> sorted;
-  for (const ReviewFact& f : facts)
-    if (f.created_at <= now) sorted.push_back(&f);
-  std::sort(sorted.begin(), sorted.end(), [](const ReviewFact* a, const ReviewFact* b) {
-    return a->created_at != b->created_at ? a->created_at < b->created_at : a->id < b->id;
-  });
-  std::vector<int> levels;
-  for (const ReviewFact* f : sorted) levels.push_back(o.eb_stars_model->Level(f->rating));
-  const int n = static_cast<int>(levels.size());
-  return o.eb_stars_model->PValue(levels, Grid(n, o.min_after, o.min_before, o.grid_ratio));
 }
 
 std::vector<ChangeFinding> DetectChanges(const std::map<std::string, std::vector<ReviewFact>>& products,

@@ -154,6 +154,9 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
                                               const std::vector<ReviewFact>& facts, absl::Time now,
                                               const ChangeOptions& options = {});
 
+// The split search's grid for n reviews: the counts of reviews after the candidate splits.
+std::vector<int> SplitGrid(int n, const ChangeOptions& options);
+
 // The Benjamini-Hochberg p-value threshold at level q for these p-values (0 when nothing passes).
 double BenjaminiHochbergThreshold(std::vector<double> p_values, double q);
 // The same after Gilbert's (2005) Tarone screen: with m(K) = #{tests whose min_p_values[i] <= q / K}, the
