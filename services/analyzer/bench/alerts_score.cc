@@ -7,7 +7,8 @@
 // Development: --facts (analysed reviews from --dump), --curve (recall and false alarms per product_alpha),
 // --by_signal (recall by the planted change's strength), --list --diagnose (every test of each miss; --list
 // also the detections dated > 30 days off), and overrides of the calibration (--calibration=bh, --alpha,
-// --quality, --quality_weight, --product_fdr, --low_share, --star_levels, --eb_low_share, --eb_weight) and of
+// --quality, --quality_weight, --product_fdr, --low_share, --star_levels, --eb_low_share, --eb_weight,
+// --eb_stars, --eb_stars_weight, --eb_stars_statistic, --eb_stars_dating) and of
 // the dating (--dating,
 // --date_support). Dating is printed twice: `since` within 30 days, and the planted date inside the
 // interval (changed_after, since] widened by 30 days, with the median gap.
@@ -52,6 +53,11 @@ ABSL_FLAG(int, eb_low_share, -1, "override ChangeOptions::eb_low_share (0 | 1)")
 ABSL_FLAG(double, eb_weight, -1, "override ChangeOptions::eb_weight");
 ABSL_FLAG(int, eb_from_count_tests, -1, "override ChangeOptions::eb_from_count_tests (0 | 1)");
 ABSL_FLAG(int, eb_date_by_low_share, -1, "override ChangeOptions::eb_date_by_low_share (0 | 1)");
+ABSL_FLAG(int, eb_stars, -1, "override ChangeOptions::eb_stars (0 | 1)");
+ABSL_FLAG(double, eb_stars_weight, -1, "override ChangeOptions::eb_stars_weight");
+ABSL_FLAG(int, eb_stars_statistic, -1,
+          "override ChangeOptions::eb_stars_statistic (0 the star drop | 1 the star drop or the low share)");
+ABSL_FLAG(int, eb_stars_dating, -1, "override ChangeOptions::eb_stars_dating (0 | 1)");
 ABSL_FLAG(double, product_fdr, -1, "override ChangeOptions::product_fdr");
 ABSL_FLAG(std::string, curve, "", "comma-separated product alphas: print recall and false alarms at each");
 ABSL_FLAG(double, threshold, -1, "a fixed p threshold instead of Benjamini-Hochberg (sensitivity)");
@@ -220,6 +226,19 @@ int main(int argc, char** argv) {
     options.eb_date_by_low_share = absl::GetFlag(FLAGS_eb_date_by_low_share) != 0;
   if (absl::GetFlag(FLAGS_eb_from_count_tests) >= 0)
     options.eb_from_count_tests = absl::GetFlag(FLAGS_eb_from_count_tests) != 0;
+  if (absl::GetFlag(FLAGS_eb_stars) >= 0) options.eb_stars = absl::GetFlag(FLAGS_eb_stars) != 0;
+  if (absl::GetFlag(FLAGS_eb_stars_weight) >= 0)
+    options.eb_stars_weight = absl::GetFlag(FLAGS_eb_stars_weight);
+  if (absl::GetFlag(FLAGS_eb_stars_statistic) >= 0)
+    options.eb_stars_statistic = static_cast<StarsStatistic>(absl::GetFlag(FLAGS_eb_stars_statistic));
+  if (absl::GetFlag(FLAGS_eb_stars_dating) >= 0)
+    options.eb_stars_dating = absl::GetFlag(FLAGS_eb_stars_dating) != 0;
+  if (options.eb_stars) {  // fitted once: every run below shares its null cache
+    options.eb_stars_model = FitStarLevelsModel(analysed.products, analysed.now, options.eb_stars_statistic);
+    std::cout << "eb_stars: prior Dirichlet(";
+    for (double a : options.eb_stars_model->level_prior()) std::cout << absl::StrFormat(" %.3f", a);
+    std::cout << " )\n";
+  }
   if (options.eb_low_share) {  // fitted once: every run below shares its null cache
     options.eb_model = FitLowShareModel(analysed.products, analysed.now);
     std::cout << absl::StrFormat("eb_low_share: prior Beta(%.3f, %.3f)\n", options.eb_model->prior().alpha,
@@ -307,6 +326,10 @@ int main(int argc, char** argv) {
             static_cast<int>(facts.size()) - before,
             BetaBinomialUpperTail(low_after, static_cast<int>(facts.size()) - before,
                                   prior.alpha + low_before, prior.beta + before - low_before));
+      }
+      if (options.eb_stars_model != nullptr) {
+        std::cout << absl::StrFormat("    empirical Bayes, star levels: p=%.3g\n",
+                                     EmpiricalBayesStarsP(facts, analysed.now, options));
       }
       for (const ChangeFinding& f : TestProductChanges(p, facts, analysed.now, options))
         std::cout << "    test " << (f.meets_effect ? "effect " : "small ")

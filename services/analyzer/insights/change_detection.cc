@@ -392,6 +392,8 @@ void FillFromSeries(const SeriesResult& s, const std::vector<const ReviewFact*>&
 
 // The empirical-Bayes low-share test's place in the product's family (never returned as a finding).
 constexpr char kEbMember[] = "low_share:empirical_bayes";
+constexpr char kEbStarsMember[] = "stars:empirical_bayes";
+bool IsEbMember(const std::string& metric) { return metric == kEbMember || metric == kEbStarsMember; }
 
 // Per-product calibration: the product's tests are one family, tested by weighted Holm at product_alpha.
 // Stars and sentiment (one member when judged jointly) are the primary test with weight quality_weight;
@@ -407,16 +409,16 @@ void AdjustWithinProduct(const ChangeOptions& o, std::vector<ChangeFinding>* tes
     members[joint && quality ? "quality" : t.metric].push_back(&t);
   }
   auto is_primary = [&](const std::string& key) {
-    return key == "quality" || key == kEbMember ||
-           (!joint && (key == "average_rating" || key == "sentiment"));
+    return key == "quality" || IsEbMember(key) || (!joint && (key == "average_rating" || key == "sentiment"));
   };
-  const bool eb = members.count(kEbMember) > 0;
+  const bool eb = members.count(kEbMember) > 0 || members.count(kEbStarsMember) > 0;
+  const bool eb_stars = members.count(kEbStarsMember) > 0;
   size_t primaries = 0, secondaries = 0;
   for (const auto& [key, fs] : members) (is_primary(key) ? primaries : secondaries)++;
   if (primaries == 0 && secondaries == 0) return;
   // With eb_from_count_tests, the empirical-Bayes member's weight comes out of the count tests' share (the
   // stars/sentiment test keeps quality_weight), else out of the stars/sentiment test's.
-  const bool eb_from_count = eb && o.eb_from_count_tests;
+  const bool eb_from_count = members.count(kEbMember) > 0 && !eb_stars && o.eb_from_count_tests;
   const double count_share = 1 - o.quality_weight - (eb_from_count ? o.eb_weight : 0);
   const double secondary_share = secondaries == 0 ? 0 : primaries == 0 ? 1 : count_share;
   // Tarone within the secondary share.
@@ -450,7 +452,14 @@ void AdjustWithinProduct(const ChangeOptions& o, std::vector<ChangeFinding>* tes
                      ? o.eb_weight
                      : (kept_secondaries == 0 ? 1 - o.eb_weight : o.quality_weight) / (primaries - 1);
       } else {
-        weight = key == kEbMember ? share * o.eb_weight : share * (1 - o.eb_weight) / (primaries - 1);
+        // The empirical-Bayes members take eb_weight / eb_stars_weight of the share, the others the rest.
+        const double low_w = members.count(kEbMember) > 0 ? o.eb_weight : 0;
+        const double stars_w = eb_stars ? o.eb_stars_weight : 0;
+        const size_t others = primaries - members.count(kEbMember) - members.count(kEbStarsMember);
+        weight = key == kEbMember ? share * low_w
+                 : key == kEbStarsMember
+                     ? share * stars_w
+                     : share * std::max(0.0, 1 - low_w - stars_w) / std::max<size_t>(1, others);
       }
     } else if (fs.front()->min_p_value <= level) {
       weight = (primaries == 0 ? 1.0 : count_share) / kept_secondaries;
@@ -507,6 +516,10 @@ ChangeFinding RatingFinding(const SeriesResult& s, const std::vector<const Revie
 
 }  // namespace
 
+std::vector<int> SplitGrid(int n, const ChangeOptions& o) {
+  return Grid(n, o.min_after, o.min_before, o.grid_ratio);
+}
+
 double HypergeometricUpperTail(int x, int total, int successes, int draws) {
   const int hi = std::min(successes, draws);
   if (x <= std::max(0, draws - (total - successes))) return 1;
@@ -546,7 +559,8 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     return f;
   };
 
-  SeriesResult low_series;  // eb_date_by_low_share: the 1-2 star share's own split (stars at it)
+  SeriesResult low_series;   // eb_date_by_low_share: the 1-2 star share's own split (stars at it)
+  SeriesResult stars_split;  // eb_stars_dating: the star-levels test's own split (stars at it)
   std::vector<double> stars;
   // Average rating and sentiment: by default one permutation test judges both (one member of the product's
   // family, not two; a change may move the stars, the sentiment or both), each metric dated by its own
@@ -602,18 +616,32 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       sentiment_series = TestSeries(sentiment, {false, -1, o.sentiment_variance_floor}, o,
                                     StableSeed(product_id, "sentiment"));
     }
+    if (rating_series.tested && o.eb_date_by_low_share && (o.eb_low_share || o.eb_stars)) {
+      std::vector<double> low;
+      for (double v : stars) low.push_back(v <= 2 ? 1 : 0);
+      ChangeOptions own = o;
+      own.permutations = 0;
+      low_series = TestSeries(low, {true, +1, 0}, own);
+      if (low_series.tested) low_series = AtSplitOf(low_series, stars);
+    }
     if (rating_series.tested && o.eb_low_share && o.eb_model != nullptr &&
         o.quality_test == QualityTest::kJointScan && o.calibration == ChangeCalibration::kPerProduct) {
-      std::vector<int> low;
-      for (double v : stars) low.push_back(v <= 2 ? 1 : 0);
-      if (o.eb_date_by_low_share) {
-        ChangeOptions own = o;
-        own.permutations = 0;
-        low_series = TestSeries(std::vector<double>(low.begin(), low.end()), {true, +1, 0}, own);
-        if (low_series.tested) low_series = AtSplitOf(low_series, stars);
-      }
       ChangeFinding f = base("rating_drop", kEbMember);
-      f.p_value = f.test_p_value = o.eb_model->PValue(low, Grid(n, o.min_after, o.min_before, o.grid_ratio));
+      f.p_value = f.test_p_value =
+          o.eb_model->PValue(o.eb_model->Levels(stars), Grid(n, o.min_after, o.min_before, o.grid_ratio));
+      out.push_back(std::move(f));
+    }
+    if (rating_series.tested && o.eb_stars && o.eb_stars_model != nullptr &&
+        o.quality_test == QualityTest::kJointScan && o.calibration == ChangeCalibration::kPerProduct) {
+      ChangeFinding f = base("rating_drop", kEbStarsMember);
+      const std::vector<int> levels = o.eb_stars_model->Levels(stars);
+      const std::vector<int> grid = Grid(n, o.min_after, o.min_before, o.grid_ratio);
+      f.p_value = f.test_p_value = o.eb_stars_model->PValue(levels, grid);
+      if (o.eb_stars_dating) {
+        stars_split.tested = true;
+        stars_split.split = n - o.eb_stars_model->MostSurprisingAfter(levels, grid);
+        stars_split = AtSplitOf(stars_split, stars);
+      }
       out.push_back(std::move(f));
     }
     if (rating_series.tested)
@@ -722,14 +750,19 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     }
   }
   if (o.calibration == ChangeCalibration::kPerProduct) AdjustWithinProduct(o, &out);
-  // The empirical-Bayes member's verdict is the average rating's (its effect size still applies).
-  auto eb =
-      std::find_if(out.begin(), out.end(), [](const ChangeFinding& f) { return f.metric == kEbMember; });
-  if (eb != out.end()) {
+  // The empirical-Bayes members' verdicts are the average rating's (its effect size still applies).
+  for (const char* member : {kEbMember, kEbStarsMember}) {
+    auto eb =
+        std::find_if(out.begin(), out.end(), [&](const ChangeFinding& f) { return f.metric == member; });
+    if (eb == out.end()) continue;
     for (ChangeFinding& f : out) {
       if (f.metric != "average_rating") continue;
-      if (low_series.tested && eb->p_value < f.p_value) {  // it decides: dated by the low share's split
-        f = RatingFinding(low_series, sorted, now, o, base("rating_drop", "average_rating"));
+      const SeriesResult& dated_at =
+          member == kEbStarsMember && stars_split.tested ? stars_split : low_series;
+      if (dated_at.tested && eb->p_value < f.p_value) {
+        const double p = f.p_value, test_p = f.test_p_value;  // dated at the low share's split, same p
+        f = RatingFinding(dated_at, sorted, now, o, base("rating_drop", "average_rating"));
+        f.p_value = p, f.test_p_value = test_p;
       }
       f.p_value = std::min(f.p_value, eb->p_value);
       f.test_p_value = std::min(f.test_p_value, eb->test_p_value);
@@ -739,39 +772,12 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
   return out;
 }
 
-double EmpiricalBayesLowShareP(const std::vector<ReviewFact>& facts, absl::Time now, const ChangeOptions& o) {
-  if (o.eb_model == nullptr) return 1;
-  std::vector<const ReviewFact*> sorted;
-  for (const ReviewFact& f : facts)
-    if (f.created_at <= now) sorted.push_back(&f);
-  std::sort(sorted.begin(), sorted.end(), [](const ReviewFact* a, const ReviewFact* b) {
-    return a->created_at != b->created_at ? a->created_at < b->created_at : a->id < b->id;
-  });
-  std::vector<int> low;
-  for (const ReviewFact* f : sorted) low.push_back(f->rating <= 2 ? 1 : 0);
-  const int n = static_cast<int>(low.size());
-  return o.eb_model->PValue(low, Grid(n, o.min_after, o.min_before, o.grid_ratio));
-}
-
-std::shared_ptr<LowShareEmpiricalBayes> FitLowShareModel(
-    const std::map<std::string, std::vector<ReviewFact>>& products, absl::Time now) {
-  std::vector<std::pair<int, int>> counts;
-  for (const auto& [id, facts] : products) {
-    int low = 0, n = 0;
-    for (const ReviewFact& f : facts) {
-      if (f.created_at > now) continue;
-      ++n;
-      low += f.rating <= 2;
-    }
-    if (n > 0) counts.emplace_back(low, n);
-  }
-  return std::make_shared<LowShareEmpiricalBayes>(FitBetaBinomial(counts));
-}
-
 std::vector<ChangeFinding> DetectChanges(const std::map<std::string, std::vector<ReviewFact>>& products,
                                          absl::Time now, const ChangeOptions& given) {
   ChangeOptions options = given;
   if (options.eb_low_share && options.eb_model == nullptr) options.eb_model = FitLowShareModel(products, now);
+  if (options.eb_stars && options.eb_stars_model == nullptr)
+    options.eb_stars_model = FitStarLevelsModel(products, now, options.eb_stars_statistic);
   std::vector<ChangeFinding> tests;
   for (const auto& [id, facts] : products) {
     std::vector<ChangeFinding> t = TestProductChanges(id, facts, now, options);

@@ -89,10 +89,21 @@ struct ChangeOptions {
   // eb_weight is then a share of product_alpha taken from the issue and velocity tests' share (the
   // stars/sentiment test keeps quality_weight; all of the rest when no count test takes part).
   bool eb_from_count_tests = false;
-  // When it decides, date the average rating at the 1-2 star share's maximum-likelihood split (Bernoulli,
-  // near its best grid point) instead of the stars'.
+  // When it (or eb_stars) decides, date the average rating at the 1-2 star share's maximum-likelihood split
+  // (Bernoulli, near its best grid point) instead of the stars'.
   bool eb_date_by_low_share = false;
   std::shared_ptr<LowShareEmpiricalBayes> eb_model;
+  // Also the empirical-Bayes test of the five star levels (insights/low_share_prior.h,
+  // StarLevelsEmpiricalBayes): a member of the product's family with eb_stars_weight of the stars/sentiment
+  // test's share (beside eb_low_share, the two take eb_weight and eb_stars_weight of it, the permutation test
+  // the rest); when it passes, average_rating carries its p. eb_stars_model: FitStarLevelsModel;
+  // DetectChanges fits it over its products when unset. Measured, not kept (README).
+  bool eb_stars = false;
+  double eb_stars_weight = 0.5;
+  StarsStatistic eb_stars_statistic = StarsStatistic::kMeanDrop;
+  // When it decides, date the average rating at its own most surprising split (MostSurprisingAfter).
+  bool eb_stars_dating = false;
+  std::shared_ptr<StarLevelsEmpiricalBayes> eb_stars_model;
   ChangeDating dating = ChangeDating::kFirstReviewAfter;  // others: measured, not kept (README)
   double date_support = 0;  // > 0: the earliest split within this many log-likelihood units of the best
   int permutations = 999;   // the split search's p by permutation (0: Bonferroni over the grid)
@@ -143,6 +154,9 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
                                               const std::vector<ReviewFact>& facts, absl::Time now,
                                               const ChangeOptions& options = {});
 
+// The split search's grid for n reviews: the counts of reviews after the candidate splits.
+std::vector<int> SplitGrid(int n, const ChangeOptions& options);
+
 // The Benjamini-Hochberg p-value threshold at level q for these p-values (0 when nothing passes).
 double BenjaminiHochbergThreshold(std::vector<double> p_values, double q);
 // The same after Gilbert's (2005) Tarone screen: with m(K) = #{tests whose min_p_values[i] <= q / K}, the
@@ -163,6 +177,16 @@ std::vector<ChangeFinding> SelectChanges(const std::vector<ChangeFinding>& tests
 // The empirical-Bayes low-share model over these products (their reviews up to `now`; no labels).
 std::shared_ptr<LowShareEmpiricalBayes> FitLowShareModel(
     const std::map<std::string, std::vector<ReviewFact>>& products, absl::Time now);
+
+// The empirical-Bayes star-levels model over these products (Dirichlet-multinomial over their star counts
+// up to `now`; no labels).
+std::shared_ptr<StarLevelsEmpiricalBayes> FitStarLevelsModel(
+    const std::map<std::string, std::vector<ReviewFact>>& products, absl::Time now,
+    StarsStatistic statistic = StarsStatistic::kMeanDrop);
+
+// The empirical-Bayes star-levels test's p for one product (eb_stars_model; 1 without one).
+double EmpiricalBayesStarsP(const std::vector<ReviewFact>& facts, absl::Time now,
+                            const ChangeOptions& options);
 
 // The empirical-Bayes low-share test's p for one product (its reviews up to `now`, the options' grid and
 // eb_model; 1 without a model or too few reviews): what TestProductChanges joins to the product's family.

@@ -3,6 +3,7 @@
 // within-product weighted Holm and the BH / Tarone thresholds and exact tails give their textbook values.
 #include "services/analyzer/insights/change_detection.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -229,6 +230,96 @@ TEST(ChangeDetection, EmpiricalBayesLowShareIsExactUnderItsModelAndFindsTheWeakS
   EXPECT_FALSE(default_alerts);  // the permutation test alone misses it
   for (const ChangeFinding& t : TestProductChanges("weak", facts, now, o))
     EXPECT_NE(t.metric.find("empirical"), 0u) << "the member is never a finding of its own";
+}
+
+std::vector<ReviewFact> StarsFacts(const std::vector<int>& stars) {
+  std::vector<ReviewFact> facts;
+  for (size_t i = 0; i < stars.size(); ++i) {
+    ReviewFact f;
+    f.id = absl::StrCat("r", i);
+    f.created_at = kStart + absl::Hours(24 * 3 * static_cast<double>(i));
+    f.rating = stars[i];
+    f.sentiment = (stars[i] - 3) * 0.3;
+    facts.push_back(f);
+  }
+  return facts;
+}
+
+// The empirical-Bayes star-levels test (measured, not the default: README): its Dirichlet prior is fitted
+// by Dirichlet-multinomial maximum likelihood, its p is exact under its model (level shares from the prior,
+// reviews iid), and it sees both shapes: a mean that moved without many 1-2 star reviews (5 and 4 stars,
+// then 3s) and the weak real-text shape (11 five-star reviews, then 10 of which 6 are 1-2 stars).
+TEST(ChangeDetection, EmpiricalBayesStarLevelsIsExactUnderItsModelAndSeesBothShapes) {
+  const std::vector<double> prior = {0.5, 0.6, 1.5, 3, 5};
+  std::mt19937_64 rng(13);
+  std::vector<std::gamma_distribution<double>> gammas;
+  for (double a : prior) gammas.emplace_back(a, 1);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<std::vector<int>> counts, nulls;
+  for (int i = 0; i < 3000; ++i) {
+    std::vector<double> theta;
+    double sum = 0;
+    for (auto& g : gammas) sum += theta.emplace_back(g(rng));
+    const int n = 15 + i % 4 * 10;  // 15, 25, 35, 45 reviews
+    std::vector<int> stars(n), c(5, 0);
+    for (int& s : stars) {
+      double v = u(rng) * sum, cumulative = 0;
+      s = 5;
+      for (int j = 0; j < 5; ++j) {
+        cumulative += theta[j];
+        if (v < cumulative) {
+          s = j + 1;
+          break;
+        }
+      }
+      ++c[s - 1];
+    }
+    counts.push_back(c);
+    nulls.push_back(std::move(stars));
+  }
+  const std::vector<double> fitted = FitDirichletMultinomial(counts, 5);
+  ASSERT_EQ(fitted.size(), 5u);
+  double fitted_total = 0;
+  for (double a : fitted) fitted_total += a;
+  EXPECT_NEAR(fitted_total, 10.6, 10.6 * 0.15);
+  for (int j = 0; j < 5; ++j) EXPECT_NEAR(fitted[j] / fitted_total, prior[j] / 10.6, 0.02) << j;
+  ChangeOptions o;
+  o.eb_stars = true;
+  o.eb_stars_model = std::make_shared<StarLevelsEmpiricalBayes>(prior, StarsStatistic::kMeanDrop, 1999);
+  int below_01 = 0, below_05 = 0;
+  for (const auto& stars : nulls) {
+    const std::vector<ReviewFact> facts = StarsFacts(stars);
+    const double p = EmpiricalBayesStarsP(facts, facts.back().created_at, o);
+    below_01 += p <= 0.01;
+    below_05 += p <= 0.05;
+  }
+  EXPECT_LE(below_01, 30 + 3 * 5.5);  // binomial(3000, 0.01): 30 +- 5.4
+  EXPECT_LE(below_05, 150 + 3 * 12);  // binomial(3000, 0.05): 150 +- 11.9
+  EXPECT_GE(below_05, 150 - 3 * 12);  // and not far below: the p is exact, not merely conservative
+  // Both shapes pass the member's level in the product's family (eb_stars_weight 0.5 of the stars share).
+  const std::vector<int> mean_moved = {5, 5, 4, 5, 5, 4, 5, 5, 5, 4, 5, 5, 3, 3, 4, 2, 3, 3, 4, 3, 3, 2};
+  const std::vector<int> low_rose = {5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 2, 1, 1, 5, 2, 2, 5, 5, 1, 5};
+  for (const auto& shape : {mean_moved, low_rose}) {
+    const std::vector<ReviewFact> facts = StarsFacts(shape);
+    const absl::Time now = facts.back().created_at;
+    EXPECT_LE(EmpiricalBayesStarsP(facts, now, o), o.product_alpha * o.eb_stars_weight);
+    bool alerts = false;
+    for (const ChangeFinding& c : DetectChanges({{"shape", facts}}, now, o))
+      alerts = alerts || c.metric == "average_rating";
+    EXPECT_TRUE(alerts);
+    for (const ChangeFinding& t : TestProductChanges("shape", facts, now, o))
+      EXPECT_NE(t.metric.find("empirical"), 0u) << "the member is never a finding of its own";
+  }
+  // Its own most surprising split (eb_stars_dating) is the planted one: the newest 10 reviews.
+  EXPECT_EQ(
+      o.eb_stars_model->MostSurprisingAfter(
+          o.eb_stars_model->Levels(std::vector<double>(mean_moved.begin(), mean_moved.end())), {8, 12, 17}),
+      10);
+  // The same stars with the worst first (the newest reviews the best) do not: the test is directional.
+  std::vector<int> improving = mean_moved;
+  std::sort(improving.begin(), improving.end());
+  const std::vector<ReviewFact> facts = StarsFacts(improving);
+  EXPECT_GT(EmpiricalBayesStarsP(facts, facts.back().created_at, o), 0.5);
 }
 
 TEST(ChangeDetection, BenjaminiHochbergAcrossTestsStaysAvailable) {

@@ -1,0 +1,73 @@
+// The empirical-Bayes members' catalogue models and per-product p (change_detection.h; the tests themselves
+// are insights/low_share_prior.h).
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "services/analyzer/insights/change_detection.h"
+
+namespace marketlens::analyzer {
+namespace {
+
+// The product's stars up to `now`, in the order TestProductChanges reads them (time, then review id).
+std::vector<int> StarsInOrder(const std::vector<ReviewFact>& facts, absl::Time now) {
+  std::vector<const ReviewFact*> sorted;
+  for (const ReviewFact& f : facts)
+    if (f.created_at <= now) sorted.push_back(&f);
+  std::sort(sorted.begin(), sorted.end(), [](const ReviewFact* a, const ReviewFact* b) {
+    return a->created_at != b->created_at ? a->created_at < b->created_at : a->id < b->id;
+  });
+  std::vector<int> stars;
+  for (const ReviewFact* f : sorted) stars.push_back(f->rating);
+  return stars;
+}
+
+double SplitP(SplitEmpiricalBayes* model, const std::vector<ReviewFact>& facts, absl::Time now,
+              const ChangeOptions& o) {
+  if (model == nullptr) return 1;
+  std::vector<int> levels;
+  for (int s : StarsInOrder(facts, now)) levels.push_back(model->Level(s));
+  return model->PValue(levels, SplitGrid(static_cast<int>(levels.size()), o));
+}
+
+}  // namespace
+
+double EmpiricalBayesLowShareP(const std::vector<ReviewFact>& facts, absl::Time now, const ChangeOptions& o) {
+  return SplitP(o.eb_model.get(), facts, now, o);
+}
+
+double EmpiricalBayesStarsP(const std::vector<ReviewFact>& facts, absl::Time now, const ChangeOptions& o) {
+  return SplitP(o.eb_stars_model.get(), facts, now, o);
+}
+
+std::shared_ptr<LowShareEmpiricalBayes> FitLowShareModel(
+    const std::map<std::string, std::vector<ReviewFact>>& products, absl::Time now) {
+  std::vector<std::pair<int, int>> counts;
+  for (const auto& [id, facts] : products) {
+    int low = 0, n = 0;
+    for (const ReviewFact& f : facts) {
+      if (f.created_at > now) continue;
+      ++n;
+      low += f.rating <= 2;
+    }
+    if (n > 0) counts.emplace_back(low, n);
+  }
+  return std::make_shared<LowShareEmpiricalBayes>(FitBetaBinomial(counts));
+}
+
+std::shared_ptr<StarLevelsEmpiricalBayes> FitStarLevelsModel(
+    const std::map<std::string, std::vector<ReviewFact>>& products, absl::Time now,
+    StarsStatistic statistic) {
+  std::vector<std::vector<int>> counts;
+  for (const auto& [id, facts] : products) {
+    std::vector<int> c(5, 0);
+    for (const ReviewFact& f : facts)
+      if (f.created_at <= now) ++c[std::clamp(f.rating, 1, 5) - 1];
+    counts.push_back(std::move(c));
+  }
+  return std::make_shared<StarLevelsEmpiricalBayes>(FitDirichletMultinomial(counts, 5), statistic);
+}
+
+}  // namespace marketlens::analyzer
