@@ -7,9 +7,12 @@
 # recent window against the year before) on the same reviews. Dating twice: `since` within 30 days of the
 # planted date (alerts_dated_within_30d_*), and the planted date inside the interval the reviews allow,
 # (changed_after, since] widened by 30 days (alerts_interval_within_30d_*; the median gap in alerts_median_gap_days_*).
-# Measured 2026-12-07 (recall / false alarms / dated / interval, median gap): seed 42 0.93 / 0.75% / 0.85 /
-# 0.92, 11.5 d; seed 7 0.91 / 0.74% / 0.80 / 0.90, 23.6 d; seed 11 0.85 / 0.48% / 0.87 / 1.00, 10.4 d; real
-# text seed 1 0.73 / 0.38% / 0.93 / 0.93, 17.5 d; seed 2 0.80 / 0.77% / 0.91 / 0.91, 17.0 d.
+# Measured 2026-12-07 with the default (the empirical-Bayes star-levels test at product_alpha 0.02; recall /
+# false alarms / dated / interval, median gap): seed 42 0.93 / 0.21% / 0.85 / 0.92, 11.5 d; seed 7 0.91 /
+# 0.63% / 0.80 / 0.90, 21.8 d; seed 11 0.93 / 0.53% / 0.80 / 0.92, 14.1 d; real text seed 1 0.93 / 0.38% /
+# 0.87 / 0.87, 23.5 d; seed 2 0.85 / 0.77% / 0.89 / 0.89, 19.0 d. The previous default (the permutation test
+# alone, `alerts_score --eb_stars=0 --alpha=0.015`): 0.93 / 0.75% / 0.85 / 0.92; 0.91 / 0.74% / 0.80 / 0.90;
+# 0.85 / 0.48% / 0.87 / 1.00; 0.73 / 0.38% / 0.93 / 0.93; 0.80 / 0.77% / 0.91 / 0.91.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

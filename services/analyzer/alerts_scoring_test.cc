@@ -62,10 +62,11 @@ TEST_P(GeneratedWorld, PlantedChangesAreFoundAndUnchangedProductsStayQuiet) {
   const AlertScore s = ScoreAlerts(*reviews, *truth, alerts.changes);
   Print(absl::StrCat("seed ", c.seed, " products ", c.products), s);
   ASSERT_GE(s.eligible, 8);
-  // Measured (2026-12-07, per-product calibration at product_alpha 0.015): seed 42 recall 0.93 (13 of 14),
-  // 0.75% false alarms (7 of 939), dated 0.85, interval 0.92 (median gap 11.5 days); seed 7 recall 0.91
-  // (10 of 11), 0.74% (7 of 948), dated 0.80, interval 0.90 (median gap 23.6 days). The targets:
-  // recall >= 0.9, <= 1% false alarms. One missed change is 0.07-0.09 of recall here, one misdated 0.1.
+  // Measured (2026-12-07, the default: the empirical-Bayes star-levels test at product_alpha 0.02): seed 42
+  // recall 0.93 (13 of 14), 0.21% false alarms (2 of 939), dated 0.85 (11 of 13), interval 0.92 (12 of 13,
+  // median gap 11.5 days); seed 7 recall 0.91 (10 of 11), 0.63% (6 of 948), dated 0.80 (8 of 10), interval
+  // 0.90 (9 of 10, median gap 21.8 days). The targets: recall >= 0.9, <= 1% false alarms. One missed
+  // change is 0.07-0.09 of recall here, one misdated 0.1: the bounds leave one change on each.
   EXPECT_GE(s.recall(), 0.85);
   EXPECT_LE(s.false_alarm_rate(), 0.01);
   EXPECT_GE(s.interval_share(), 0.8);
@@ -100,15 +101,16 @@ TEST(RealText, PlantedChangesInRealReviews) {
     const AlertScore s = ScoreAlerts(w.reviews, w.truth, alerts.changes, so);
     Print(absl::StrCat("real text, planting seed ", seed), s);
     ASSERT_GE(s.eligible, 20);
-    // Measured (2026-12-07): recall 0.73 / 0.80 (30 / 33 of 41), false alarms 0.38% / 0.77% (1 of 264 / 2
-    // of 261), dated 0.93 / 0.91 and interval 0.93 / 0.91 (median gap 17.5 / 17 days) on planting seeds
-    // 1 / 2 (the planted date is a review's, the first replaced one: the misdated splits are 1-6 reviews
-    // off, outside the interval too). False alarms meet the issue's <= 1%; recall is under its 0.9: every
-    // planted change whose stars differ at p <= 0.0005 at the planted date is found (29 / 32), the misses
-    // are changes with less signal (the README's Alerts section, by signal).
-    EXPECT_GE(s.recall(), 0.7);
+    // Measured (2026-12-07, the default: the empirical-Bayes star-levels test at product_alpha 0.02): recall
+    // 0.93 / 0.85 (38 / 35 of 41), false alarms 0.38% / 0.77% (1 of 264 / 2 of 261), dated and interval
+    // 0.87 / 0.89 (33 of 38 / 31 of 35; median gap 23.5 / 19 days) on planting seeds 1 / 2 (the planted date
+    // is a review's, the first replaced one: the misdated splits are 1-6 reviews off or an earlier drop of
+    // the product's own, outside the interval too). False alarms meet the issue's <= 1%; recall meets 0.9 on
+    // seed 1 only (the permutation test alone: 0.73 / 0.80, interval 0.93 / 0.91). The bounds leave two
+    // changes of recall and two or more misdated detections on each.
+    EXPECT_GE(s.recall(), 0.8);
     EXPECT_LE(s.false_alarm_rate(), 0.01);
-    EXPECT_GE(s.interval_share(), 0.85);
+    EXPECT_GE(s.interval_share(), 0.8);
     EXPECT_GE(s.interval_share(), s.dated_share());
     EXPECT_EQ(s.dated + static_cast<int>(s.misdated.size()), s.detected);
   }

@@ -169,12 +169,25 @@ absl::Status Pipeline::AnalyzeAndSave(const std::vector<ReviewRow>& rows, const 
   return absl::OkStatus();
 }
 
+absl::StatusOr<ChangeOptions> Pipeline::ChangeOptionsFor(absl::Time now) {
+  ChangeOptions changes = options_.changes;
+  if (!changes.eb_stars || changes.eb_stars_model != nullptr) return changes;
+  // One aggregate and one fit per batch, as DetectChanges fits it over the products it is given; the
+  // model (and its null cache) is kept while the fitted prior is unchanged.
+  ASSIGN_OR_RETURN(auto counts, store_->StarLevelCounts(now));
+  auto fitted = StarLevelsModelFromCounts(counts, changes.eb_stars_statistic);
+  if (stars_model_ == nullptr || stars_model_->level_prior() != fitted->level_prior()) stars_model_ = fitted;
+  changes.eb_stars_model = stars_model_;
+  return changes;
+}
+
 absl::Status Pipeline::Recompute(const std::set<std::string>& products, BatchResult* result) {
   if (products.empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(auto now, store_->DataNow());
+  ASSIGN_OR_RETURN(const ChangeOptions changes, ChangeOptionsFor(now));
   for (const std::string& product : products) {
     if (stop_.load()) return absl::CancelledError("stopping");
-    auto r = store_->RecomputeProduct(product, now, options_.aggregate, options_.alerts);
+    auto r = store_->RecomputeProduct(product, now, options_.aggregate, options_.alerts, changes);
     if (!r.ok()) {
       metrics_->errors("recompute").Increment();
       return r.status();
@@ -184,7 +197,7 @@ absl::Status Pipeline::Recompute(const std::set<std::string>& products, BatchRes
     result->alerts_raised += r->alerts_raised;
   }
   // The catalogue-wide FDR threshold moved with these products' tests: re-judge every product's alerts.
-  ASSIGN_OR_RETURN(auto reconciled, store_->ReconcileAlerts());
+  ASSIGN_OR_RETURN(auto reconciled, store_->ReconcileAlerts("", changes));
   result->alerts_raised += reconciled.alerts_raised;
   return absl::OkStatus();
 }

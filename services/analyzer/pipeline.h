@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -62,6 +63,10 @@ struct PipelineOptions {
   int discovery_max_per_category = 15;
   AggregateOptions aggregate;
   AlertOptions alerts;
+  // The change tests (insights/change_detection.h). With eb_stars, the catalogue's star-levels prior is
+  // fitted once per batch over every product's star counts and kept while it is unchanged (so is its
+  // Monte Carlo null cache).
+  ChangeOptions changes;
 };
 
 struct BatchResult {
@@ -118,6 +123,8 @@ class Pipeline {
                               std::set<std::string>* products);
   // Recomputes the products' insights (with the data's clock).
   absl::Status Recompute(const std::set<std::string>& products, BatchResult* result);
+  // The change options for this batch: with eb_stars, the prior fitted over the catalogue's star counts.
+  absl::StatusOr<ChangeOptions> ChangeOptionsFor(absl::Time now);
   void Loop();
 
   InsightsStore* store_;
@@ -128,6 +135,8 @@ class Pipeline {
   std::atomic<bool> stop_{false};
   std::atomic<bool> finished_{false};  // the loop has returned
   std::thread thread_;
+  // The empirical-Bayes star-levels model of the last batch (the pipeline's one thread recomputes).
+  std::shared_ptr<StarLevelsEmpiricalBayes> stars_model_;
   absl::Mutex train_mu_;  // one training at a time
   bool group_ready_ = false;
   AnalysedObserver analysed_observer_;

@@ -14,6 +14,7 @@
 // interval (changed_after, since] widened by 30 days, with the median gap.
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -290,6 +291,13 @@ int main(int argc, char** argv) {
       "(previous detector: detected=%d false_alarms=%d)\n",
       name, static_cast<int>(truth.size()), static_cast<int>(reviews.size()), s.eligible, s.detected,
       s.unchanged, s.false_alarms, b.detected, b.false_alarms);
+  {  // which kinds of alert the detections are (open alerts; a product may carry several)
+    std::map<std::string, int> by_kind;
+    for (const ChangeFinding& f : changes) by_kind[f.kind] += f.open;
+    std::cout << "  open alerts by kind:";
+    for (const auto& [kind, count] : by_kind) std::cout << " " << kind << "=" << count;
+    std::cout << "\n";
+  }
   if (absl::GetFlag(FLAGS_list)) {
     std::vector<ChangeFinding> all;
     std::map<std::string, int> by_kind;

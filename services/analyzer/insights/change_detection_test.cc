@@ -8,6 +8,9 @@
 #include <cstdio>
 #include <random>
 #include <set>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -175,7 +178,7 @@ std::vector<ReviewFact> LowOrFiveStars(const std::vector<int>& low) {
   return facts;
 }
 
-// The empirical-Bayes low-share test (measured, not the default: README): its prior is fitted by
+// The empirical-Bayes low-share test (measured, not kept: README): its prior is fitted by
 // beta-binomial maximum likelihood, its p is exact under its model (products' shares from the prior,
 // reviews iid: P(p <= level) <= level), and the weak real-text shape the permutation tests miss (11 five-star
 // reviews, then 10 of which 6 are 1-2 stars) passes its level in the product's family.
@@ -198,7 +201,9 @@ TEST(ChangeDetection, EmpiricalBayesLowShareIsExactUnderItsModelAndFindsTheWeakS
   const BetaPrior fitted = FitBetaBinomial(counts);
   EXPECT_NEAR(fitted.alpha, prior.alpha, 0.2);
   EXPECT_NEAR(fitted.beta / (fitted.alpha + fitted.beta), 6 / 6.8, 0.02);
-  ChangeOptions o;
+  ChangeOptions o;  // beside the permutation test, at the level it was measured at (README)
+  o.eb_stars = false;
+  o.product_alpha = 0.015;
   o.eb_low_share = true;
   o.eb_model = std::make_shared<LowShareEmpiricalBayes>(prior, 1999);
   int below_01 = 0, below_05 = 0;
@@ -224,7 +229,10 @@ TEST(ChangeDetection, EmpiricalBayesLowShareIsExactUnderItsModelAndFindsTheWeakS
   bool eb_alerts = false, default_alerts = false;
   for (const ChangeFinding& c : DetectChanges({{"weak", facts}}, now, o))
     eb_alerts = eb_alerts || c.metric == "average_rating";
-  for (const ChangeFinding& c : DetectChanges({{"weak", facts}}, now))
+  ChangeOptions permutation_alone;  // the previous default
+  permutation_alone.eb_stars = false;
+  permutation_alone.product_alpha = 0.015;
+  for (const ChangeFinding& c : DetectChanges({{"weak", facts}}, now, permutation_alone))
     default_alerts = default_alerts || c.metric == "average_rating";
   EXPECT_TRUE(eb_alerts);
   EXPECT_FALSE(default_alerts);  // the permutation test alone misses it
@@ -245,10 +253,10 @@ std::vector<ReviewFact> StarsFacts(const std::vector<int>& stars) {
   return facts;
 }
 
-// The empirical-Bayes star-levels test (measured, not the default: README): its Dirichlet prior is fitted
-// by Dirichlet-multinomial maximum likelihood, its p is exact under its model (level shares from the prior,
-// reviews iid), and it sees both shapes: a mean that moved without many 1-2 star reviews (5 and 4 stars,
-// then 3s) and the weak real-text shape (11 five-star reviews, then 10 of which 6 are 1-2 stars).
+// The empirical-Bayes star-levels test (the default judge of the stars: README): its Dirichlet prior is
+// fitted by Dirichlet-multinomial maximum likelihood, its p is exact under its model (level shares from the
+// prior, reviews iid), and it sees both shapes: a mean that moved without many 1-2 star reviews (5 and 4
+// stars, then 3s) and the weak real-text shape (11 five-star reviews, then 10 of which 6 are 1-2 stars).
 TEST(ChangeDetection, EmpiricalBayesStarLevelsIsExactUnderItsModelAndSeesBothShapes) {
   const std::vector<double> prior = {0.5, 0.6, 1.5, 3, 5};
   std::mt19937_64 rng(13);
@@ -296,13 +304,16 @@ TEST(ChangeDetection, EmpiricalBayesStarLevelsIsExactUnderItsModelAndSeesBothSha
   EXPECT_LE(below_01, 30 + 3 * 5.5);  // binomial(3000, 0.01): 30 +- 5.4
   EXPECT_LE(below_05, 150 + 3 * 12);  // binomial(3000, 0.05): 150 +- 11.9
   EXPECT_GE(below_05, 150 - 3 * 12);  // and not far below: the p is exact, not merely conservative
-  // Both shapes pass the member's level in the product's family (eb_stars_weight 0.5 of the stars share).
+  // Both shapes pass the member's level in the product's family (the default, 0.999 of the stars share at
+  // product_alpha 0.02), and the 0.0075 it had when it was measured beside the permutation test (0.5 of the
+  // share at 0.015).
   const std::vector<int> mean_moved = {5, 5, 4, 5, 5, 4, 5, 5, 5, 4, 5, 5, 3, 3, 4, 2, 3, 3, 4, 3, 3, 2};
   const std::vector<int> low_rose = {5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 2, 1, 1, 5, 2, 2, 5, 5, 1, 5};
   for (const auto& shape : {mean_moved, low_rose}) {
     const std::vector<ReviewFact> facts = StarsFacts(shape);
     const absl::Time now = facts.back().created_at;
     EXPECT_LE(EmpiricalBayesStarsP(facts, now, o), o.product_alpha * o.eb_stars_weight);
+    EXPECT_LE(EmpiricalBayesStarsP(facts, now, o), 0.0075);
     bool alerts = false;
     for (const ChangeFinding& c : DetectChanges({{"shape", facts}}, now, o))
       alerts = alerts || c.metric == "average_rating";
@@ -320,6 +331,35 @@ TEST(ChangeDetection, EmpiricalBayesStarLevelsIsExactUnderItsModelAndSeesBothSha
   std::sort(improving.begin(), improving.end());
   const std::vector<ReviewFact> facts = StarsFacts(improving);
   EXPECT_GT(EmpiricalBayesStarsP(facts, facts.back().created_at, o), 0.5);
+}
+
+// The Monte Carlo null cache is bounded (the oldest (n, grid) entries dropped first) and a dropped entry is
+// simulated again identically, so the bound changes no p; concurrent callers share it safely.
+TEST(ChangeDetection, EmpiricalBayesNullCacheIsBoundedAndReproducible) {
+  StarLevelsEmpiricalBayes model({0.5, 0.6, 1.5, 3, 5}, StarsStatistic::kMeanDrop, 499);
+  model.set_max_cached(3);
+  const ChangeOptions o;
+  std::vector<double> first;
+  for (int n = 20; n < 30; ++n) {
+    std::vector<int> levels(n, 4);
+    for (int i = n - 8; i < n; i += 2) levels[i] = 1;
+    first.push_back(model.PValue(levels, SplitGrid(n, o)));
+    EXPECT_LE(model.cached(), 3u);
+  }
+  std::vector<std::thread> threads;
+  std::vector<double> again(first.size());
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      for (int n = 20 + t; n < 30; n += 2) {
+        std::vector<int> levels(n, 4);
+        for (int i = n - 8; i < n; i += 2) levels[i] = 1;
+        again[n - 20] = model.PValue(levels, SplitGrid(n, o));
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(again, first);
+  EXPECT_LE(model.cached(), 3u);
 }
 
 TEST(ChangeDetection, BenjaminiHochbergAcrossTestsStaysAvailable) {

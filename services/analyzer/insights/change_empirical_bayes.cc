@@ -1,6 +1,7 @@
 // The empirical-Bayes members' catalogue models and per-product p (change_detection.h; the tests themselves
 // are insights/low_share_prior.h).
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
@@ -57,6 +58,18 @@ std::shared_ptr<LowShareEmpiricalBayes> FitLowShareModel(
   return std::make_shared<LowShareEmpiricalBayes>(FitBetaBinomial(counts));
 }
 
+std::shared_ptr<StarLevelsEmpiricalBayes> StarLevelsModelFromCounts(
+    const std::vector<std::vector<int>>& counts, StarsStatistic statistic) {
+  std::vector<double> prior = FitDirichletMultinomial(counts, 5);
+  for (double& a : prior) {
+    if (a > 0) {
+      const double scale = std::pow(10.0, 3 - std::floor(std::log10(a)));
+      a = std::round(a * scale) / scale;
+    }
+  }
+  return std::make_shared<StarLevelsEmpiricalBayes>(std::move(prior), statistic);
+}
+
 std::shared_ptr<StarLevelsEmpiricalBayes> FitStarLevelsModel(
     const std::map<std::string, std::vector<ReviewFact>>& products, absl::Time now,
     StarsStatistic statistic) {
@@ -67,7 +80,7 @@ std::shared_ptr<StarLevelsEmpiricalBayes> FitStarLevelsModel(
       if (f.created_at <= now) ++c[std::clamp(f.rating, 1, 5) - 1];
     counts.push_back(std::move(c));
   }
-  return std::make_shared<StarLevelsEmpiricalBayes>(FitDirichletMultinomial(counts, 5), statistic);
+  return StarLevelsModelFromCounts(counts, statistic);
 }
 
 }  // namespace marketlens::analyzer

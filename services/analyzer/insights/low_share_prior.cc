@@ -232,7 +232,22 @@ const std::vector<double>& SplitEmpiricalBayes::Null(int n, const std::vector<in
     stats.push_back(Statistic(levels, grid));
   }
   std::sort(stats.begin(), stats.end());
+  while (!insertion_order_.empty() && null_.size() >= std::max<size_t>(1, max_cached_)) {
+    null_.erase(insertion_order_.front());
+    insertion_order_.pop_front();
+  }
+  insertion_order_.push_back(key);
   return null_.emplace(std::move(key), std::move(stats)).first->second;
+}
+
+void SplitEmpiricalBayes::set_max_cached(size_t entries) {
+  std::lock_guard<std::mutex> lock(mu_);
+  max_cached_ = entries;
+}
+
+size_t SplitEmpiricalBayes::cached() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return null_.size();
 }
 
 double SplitEmpiricalBayes::PValue(const std::vector<int>& levels, const std::vector<int>& grid) {

@@ -1,5 +1,6 @@
-// Empirical-Bayes tests of "the newest reviews are worse than this product's past predicts" (measured, off by
-// default: services/analyzer/README.md). Two tests share the machinery (SplitEmpiricalBayes):
+// Empirical-Bayes tests of "the newest reviews are worse than this product's past predicts"
+// (services/analyzer/README.md: the star-levels test is the default judge of the stars, the low-share test
+// was measured and is off). Two tests share the machinery (SplitEmpiricalBayes):
 //
 // ChangeOptions::eb_low_share (LowShareEmpiricalBayes): the prior is products' shares of 1-2 star reviews
 // across the catalogue being analysed, Beta(alpha, beta) fitted by beta-binomial maximum likelihood over
@@ -26,7 +27,9 @@
 #ifndef MARKETLENS_SERVICES_ANALYZER_INSIGHTS_LOW_SHARE_PRIOR_H_
 #define MARKETLENS_SERVICES_ANALYZER_INSIGHTS_LOW_SHARE_PRIOR_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -69,6 +72,12 @@ class SplitEmpiricalBayes {
   // Its p under the model's null (Monte Carlo, cached by n and grid; thread-safe).
   double PValue(const std::vector<int>& levels, const std::vector<int>& grid);
 
+  // The null cache holds at most this many (n, grid) entries (each `simulations` doubles: 512 x 4,999 x 8
+  // bytes ~20 MB), the oldest dropped first; a dropped entry is simulated again, identically (its seed is
+  // n's).
+  void set_max_cached(size_t entries);
+  size_t cached() const;
+
  private:
   // The sorted null statistics for n reviews and this grid.
   const std::vector<double>& Null(int n, const std::vector<int>& grid);
@@ -76,8 +85,10 @@ class SplitEmpiricalBayes {
   std::vector<double> level_prior_;
   int simulations_;
   uint64_t seed_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  size_t max_cached_ = 512;
   std::map<std::pair<int, std::vector<int>>, std::vector<double>> null_;
+  std::deque<std::pair<int, std::vector<int>>> insertion_order_;
 };
 
 // Level 0: a 1-2 star review, level 1: the others.

@@ -176,53 +176,94 @@ absl::StatusOr<absl::Time> InsightsStore::DataNow() {
   return absl::FromUnixMicros(r[0][0].as<int64_t>());
 }
 
+namespace {
+
+// A product's analysed reviews as the change tests read them ($1: the product id).
+constexpr char kProductFactsSql[] =
+    "SELECT (extract(epoch FROM r.created_at) * 1000000)::bigint, r.rating, a.sentiment,"
+    " COALESCE((SELECT string_agg(e->>'category', E'\\x1f' ORDER BY o) FROM "
+    "jsonb_array_elements(a.issues)"
+    "   WITH ORDINALITY AS x(e, o)), ''),"
+    " COALESCE((SELECT string_agg(e->>'sentence', E'\\x1f' ORDER BY o) FROM "
+    "jsonb_array_elements(a.issues)"
+    "   WITH ORDINALITY AS x(e, o)), ''),"
+    " COALESCE((SELECT string_agg(e->>'aspect', E'\\x1f' ORDER BY o) FROM "
+    "jsonb_array_elements(a.aspects)"
+    "   WITH ORDINALITY AS x(e, o)), ''),"
+    " COALESCE((SELECT string_agg(e->>'polarity', E'\\x1f' ORDER BY o) FROM "
+    "jsonb_array_elements(a.aspects)"
+    "   WITH ORDINALITY AS x(e, o)), ''), r.id"
+    " FROM raw.reviews r JOIN insights.review_analysis a ON a.review_id = r.id WHERE "
+    "r.product_id = $1";
+
+std::vector<ReviewFact> FactsFromRows(const pqxx::result& rows) {
+  std::vector<ReviewFact> facts;
+  facts.reserve(rows.size());
+  for (const auto& row : rows) {
+    ReviewFact f;
+    f.created_at = absl::FromUnixMicros(row[0].as<int64_t>());
+    f.id = row[7].as<std::string>();
+    f.rating = row[1].as<int>();
+    f.sentiment = row[2].as<double>();
+    f.issues = SplitSep(row[3].as<std::string>());
+    f.issue_sentences = SplitSep(row[4].as<std::string>());
+    f.aspects = SplitSep(row[5].as<std::string>());
+    for (const std::string& p : SplitSep(row[6].as<std::string>())) {
+      double v = 0;
+      (void)absl::SimpleAtod(p, &v);
+      f.aspect_polarities.push_back(v);
+    }
+    facts.push_back(std::move(f));
+  }
+  return facts;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ReviewFact>> InsightsStore::ProductFacts(const std::string& product_id) {
+  ASSIGN_OR_RETURN(auto rows, pool_->Exec(kProductFactsSql, product_id));
+  return FactsFromRows(rows);
+}
+
+absl::StatusOr<std::vector<std::vector<int>>> InsightsStore::StarLevelCounts(absl::Time now) {
+  ASSIGN_OR_RETURN(
+      auto rows,
+      pool_->Exec("SELECT count(*) FILTER (WHERE r.rating <= 1), count(*) FILTER (WHERE r.rating = 2),"
+                  " count(*) FILTER (WHERE r.rating = 3), count(*) FILTER (WHERE r.rating = 4),"
+                  " count(*) FILTER (WHERE r.rating >= 5)"
+                  " FROM raw.reviews r JOIN insights.review_analysis a ON a.review_id = r.id"
+                  " WHERE (extract(epoch FROM r.created_at) * 1000000)::bigint <= $1"
+                  " GROUP BY r.product_id ORDER BY r.product_id",
+                  absl::ToUnixMicros(now)));
+  std::vector<std::vector<int>> counts;
+  counts.reserve(rows.size());
+  for (const auto& row : rows) {
+    std::vector<int> c(5);
+    for (int j = 0; j < 5; ++j) c[j] = static_cast<int>(row[j].as<int64_t>());
+    counts.push_back(std::move(c));
+  }
+  return counts;
+}
+
 absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::string& product_id, absl::Time now,
                                                                 const AggregateOptions& aggregate_options,
-                                                                const AlertOptions& /*alerts*/) {
+                                                                const AlertOptions& /*alerts*/,
+                                                                const ChangeOptions& changes) {
+  ChangeOptions change_options = changes;
+  if (change_options.eb_stars && change_options.eb_stars_model == nullptr) {
+    ASSIGN_OR_RETURN(auto counts, StarLevelCounts(now));
+    change_options.eb_stars_model = StarLevelsModelFromCounts(counts, change_options.eb_stars_statistic);
+  }
   RecomputeResult result;
   absl::Status status = pool_->Transact([&](Tx& tx) -> absl::Status {
     result = RecomputeResult();
     // One recompute of a product at a time (two instances may both be told about it).
     RETURN_IF_ERROR(tx.Exec("SELECT pg_advisory_xact_lock(hashtext('analyzer:' || $1))", product_id));
-    ASSIGN_OR_RETURN(
-        auto rows,
-        tx.Exec("SELECT (extract(epoch FROM r.created_at) * 1000000)::bigint, r.rating, a.sentiment,"
-                " COALESCE((SELECT string_agg(e->>'category', E'\\x1f' ORDER BY o) FROM "
-                "jsonb_array_elements(a.issues)"
-                "   WITH ORDINALITY AS x(e, o)), ''),"
-                " COALESCE((SELECT string_agg(e->>'sentence', E'\\x1f' ORDER BY o) FROM "
-                "jsonb_array_elements(a.issues)"
-                "   WITH ORDINALITY AS x(e, o)), ''),"
-                " COALESCE((SELECT string_agg(e->>'aspect', E'\\x1f' ORDER BY o) FROM "
-                "jsonb_array_elements(a.aspects)"
-                "   WITH ORDINALITY AS x(e, o)), ''),"
-                " COALESCE((SELECT string_agg(e->>'polarity', E'\\x1f' ORDER BY o) FROM "
-                "jsonb_array_elements(a.aspects)"
-                "   WITH ORDINALITY AS x(e, o)), ''), r.id"
-                " FROM raw.reviews r JOIN insights.review_analysis a ON a.review_id = r.id WHERE "
-                "r.product_id = $1",
-                product_id));
-    std::vector<ReviewFact> facts;
-    facts.reserve(rows.size());
-    for (const auto& row : rows) {
-      ReviewFact f;
-      f.created_at = absl::FromUnixMicros(row[0].as<int64_t>());
-      f.id = row[7].as<std::string>();
-      f.rating = row[1].as<int>();
-      f.sentiment = row[2].as<double>();
-      f.issues = SplitSep(row[3].as<std::string>());
-      f.issue_sentences = SplitSep(row[4].as<std::string>());
-      f.aspects = SplitSep(row[5].as<std::string>());
-      for (const std::string& p : SplitSep(row[6].as<std::string>())) {
-        double v = 0;
-        (void)absl::SimpleAtod(p, &v);
-        f.aspect_polarities.push_back(v);
-      }
-      facts.push_back(std::move(f));
-    }
+    ASSIGN_OR_RETURN(auto rows, tx.Exec(kProductFactsSql, product_id));
+    const std::vector<ReviewFact> facts = FactsFromRows(rows);
     result.reviews = static_cast<int>(facts.size());
     const ProductAggregate agg = Aggregate(facts, now, aggregate_options);
-    const std::vector<ChangeFinding> tests = TestProductChanges(product_id, facts, now);
+    const std::vector<ChangeFinding> tests = TestProductChanges(product_id, facts, now, change_options);
 
     // Weekly history.
     std::vector<std::string> weeks, ratings, sentiments, counts, iw_weeks, iw_categories, iw_counts;
@@ -320,7 +361,7 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  ASSIGN_OR_RETURN(auto reconciled, ReconcileAlerts(product_id));
+  ASSIGN_OR_RETURN(auto reconciled, ReconcileAlerts(product_id, change_options));
   result.alerts_open = reconciled.alerts_open;
   result.alerts_raised = reconciled.alerts_raised;
   result.alerts_resolved = reconciled.alerts_resolved;

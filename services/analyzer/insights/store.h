@@ -72,9 +72,19 @@ class InsightsStore {
   // Recomputes one product's insights from its analysed reviews, stores its change tests
   // (insights.change_tests) and reconciles its alerts against the catalogue-wide threshold.
   // (`alerts` is kept for callers; alerts come from change detection, insights/change_detection.h.)
+  // `changes`: the change tests' options; with eb_stars and no eb_stars_model, the catalogue's prior is
+  // fitted here (FitStarLevelsPrior) — the pipeline fits it once per batch and passes it in.
   absl::StatusOr<RecomputeResult> RecomputeProduct(const std::string& product_id, absl::Time now,
                                                    const AggregateOptions& aggregate = {},
-                                                   const AlertOptions& alerts = {});
+                                                   const AlertOptions& alerts = {},
+                                                   const ChangeOptions& changes = {});
+
+  // A product's analysed reviews, as RecomputeProduct reads them for its change tests.
+  absl::StatusOr<std::vector<ReviewFact>> ProductFacts(const std::string& product_id);
+
+  // Every product's analysed reviews up to `now` counted by star level (1..5 stars; one aggregate): what
+  // the empirical-Bayes star-levels prior is fitted on, the same counts DetectChanges fits it on.
+  absl::StatusOr<std::vector<std::vector<int>>> StarLevelCounts(absl::Time now);
 
   // Alerts from the stored change tests: Benjamini-Hochberg (Tarone-screened) across every product x metric
   // test, then per product (all products when `product_id` is empty): an open change that passes and meets
