@@ -213,7 +213,8 @@ void InsertPromotions(std::vector<Candidate>& out, const RuleContext& c, const R
     Candidate promo;
     promo.item_id = p.item_id;
     promo.score = slot < out.size() ? out[slot].score : (out.empty() ? 0 : out.back().score);
-    promo.reason = p.label.empty() ? "promoted" : p.label;
+    promo.reason =
+        p.label.empty() ? ReasonText("promoted") : ReasonText::Borrowed({}, p.label);  // the snapshot's
     promo.source = "promotion";
     out.insert(out.begin() + slot, std::move(promo));
     if (out.size() > n) out.pop_back();
