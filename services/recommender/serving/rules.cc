@@ -136,11 +136,22 @@ void Select(size_t count, CandidateAt candidate_at, ScoreAt score_at, const Rule
   if (!have_catalog) seen_ids.reserve(count);
   const bool check_bought_items = config.exclude_bought && !c.bought_model_items.empty();
   if (check_bought_items) scratch.MarkBought(c.bought_model_items);
+  // The id sets to check, null when empty (usually all of them: no per-candidate test then).
+  auto non_empty = [](const absl::flat_hash_set<std::string>* set) {
+    return set != nullptr && !set->empty() ? set : nullptr;
+  };
+  const absl::flat_hash_set<std::string>* do_not_show = non_empty(c.do_not_show);
+  const absl::flat_hash_set<std::string>* exclude = non_empty(c.exclude);
+  const absl::flat_hash_set<std::string>* bought = config.exclude_bought ? non_empty(c.bought) : nullptr;
+  const bool check_ids = do_not_show != nullptr || exclude != nullptr || bought != nullptr;
   for (size_t i = 0; i < count; ++i) {
     const Candidate& cand = candidate_at(i);
     const absl::string_view id = cand.item_id;
-    if (Contains(c.do_not_show, id) || Contains(c.exclude, id)) continue;
-    if (config.exclude_bought && Contains(c.bought, id)) continue;
+    if (check_ids &&
+        ((do_not_show != nullptr && do_not_show->contains(id)) ||
+         (exclude != nullptr && exclude->contains(id)) || (bought != nullptr && bought->contains(id)))) {
+      continue;
+    }
     if (check_bought_items &&
         (cand.model_index >= 0 ? scratch.Bought(cand.model_index) : BoughtInModel(c, -1, id))) {
       continue;
@@ -165,7 +176,11 @@ void Select(size_t count, CandidateAt candidate_at, ScoreAt score_at, const Rule
     } else if (!seen_ids.insert(id).second) {
       continue;
     }
-    kept.push_back({i, score, category});
+    // Field by field: a braced temporary was stored in parts and reloaded whole (a store-forwarding stall).
+    Kept& k = kept.emplace_back();
+    k.index = i;
+    k.score = score;
+    k.category = category;
   }
   StableSortByScore(kept);
 
