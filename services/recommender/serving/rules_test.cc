@@ -44,6 +44,30 @@ class RulesTest : public ::testing::Test {
   RuleConfig config_{.max_per_category = 0};
 };
 
+TEST(ReasonTextTest, BorrowedPartsOwnTextAndLiterals) {
+  const std::string name = "Hose";
+  const ReasonText borrowed = ReasonText::Borrowed("popular in ", name, " this week");
+  EXPECT_EQ(borrowed.size(), std::string("popular in Hose this week").size());
+  EXPECT_EQ(borrowed, "popular in Hose this week");
+  EXPECT_NE(borrowed, "popular in Hose this wee");
+  EXPECT_NE(borrowed, "popular in Hosa this week");
+  EXPECT_NE(borrowed, "popular at Hose this week");
+  EXPECT_NE(borrowed, "popular in Hose this year");
+  EXPECT_EQ(borrowed.str(), "popular in Hose this week");
+  EXPECT_EQ(borrowed.name().data(), name.data());  // not copied
+  std::string appended = "x";
+  borrowed.AppendTo(&appended);
+  EXPECT_EQ(appended, "xpopular in Hose this week");
+  // Own text is shared by copies, not copied.
+  const ReasonText own(std::string(40, 'r'));
+  const ReasonText copy = own;
+  EXPECT_EQ(copy.name().data(), own.name().data());
+  EXPECT_EQ(copy, std::string(40, 'r'));
+  EXPECT_EQ(ReasonText("promoted"), ReasonText::Borrowed("pro", "mot", "ed"));
+  EXPECT_TRUE(ReasonText().empty());
+  EXPECT_TRUE(ReasonText("").empty());
+}
+
 TEST_F(RulesTest, NeverOutOfStockOrUnknownToTheCatalogue) {
   auto catalog = Catalog();
   RuleContext c{.catalog = catalog.get(), .n = 10};
