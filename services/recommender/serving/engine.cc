@@ -273,7 +273,7 @@ size_t Engine::PersonalCandidates(const ServingModel& model, const CatalogSnapsh
   };
   for (const ScoredItem& s : top) {
     Candidate& c = next();
-    c.item_id = b.items.Name(s.item);
+    c.item_id.clear();  // the rules read the id by model_index (context.model_items) and fill in the kept
     c.score = s.score;
     c.source = "personal";  // placeholder: Explain() names the reason and the source of the items kept
     c.model_index = s.item;

@@ -19,6 +19,21 @@ bool BoughtInModel(const RuleContext& c, int32_t model_index, absl::string_view 
          std::binary_search(c.bought_model_items.begin(), c.bought_model_items.end(), model_index);
 }
 
+// The candidate's id: its own, else (left empty, see Candidate::item_id) the model's name of its index.
+absl::string_view IdOf(const Candidate& candidate, const RuleContext& c) {
+  if (!candidate.item_id.empty() || candidate.model_index < 0 || c.model_items == nullptr) {
+    return candidate.item_id;
+  }
+  return c.model_items->Name(candidate.model_index);
+}
+
+// A kept candidate copied out, its id filled in.
+void FillId(Candidate& candidate, const RuleContext& c) {
+  if (candidate.item_id.empty() && candidate.model_index >= 0 && c.model_items != nullptr) {
+    candidate.item_id = c.model_items->Name(candidate.model_index);
+  }
+}
+
 }  // namespace
 
 bool Allowed(absl::string_view item_id, const RuleContext& c, const RuleConfig& config) {
@@ -146,7 +161,9 @@ void Select(size_t count, CandidateAt candidate_at, ScoreAt score_at, const Rule
   const bool check_ids = do_not_show != nullptr || exclude != nullptr || bought != nullptr;
   for (size_t i = 0; i < count; ++i) {
     const Candidate& cand = candidate_at(i);
-    const absl::string_view id = cand.item_id;
+    // The id is read only where needed: pool candidates carry indexes (the model's names are not touched).
+    const bool need_id = check_ids || !have_catalog || cand.model_index < 0 || cand.catalog_index == -1;
+    const absl::string_view id = need_id ? IdOf(cand, c) : absl::string_view();
     if (check_ids &&
         ((do_not_show != nullptr && do_not_show->contains(id)) ||
          (exclude != nullptr && exclude->contains(id)) || (bought != nullptr && bought->contains(id)))) {
@@ -249,6 +266,7 @@ std::vector<Candidate> ApplyBusinessRules(std::vector<Candidate> candidates, con
   for (const Selected& s : selected) {
     out.push_back(std::move(candidates[s.index]));
     out.back().score = s.score;
+    FillId(out.back(), c);
   }
   InsertPromotions(out, c, config);
   return out;
@@ -265,6 +283,7 @@ std::vector<Candidate> ApplyBusinessRules(absl::Span<const CandidateRef> candida
   for (const Selected& s : selected) {
     out.push_back(*candidates[s.index].candidate);
     out.back().score = s.score;
+    FillId(out.back(), c);
   }
   InsertPromotions(out, c, config);
   return out;

@@ -98,6 +98,9 @@ inline constexpr absl::string_view kCandidateSources[] = {"als",      "ncf",    
                                                           "personal", "catalog", "input"};
 
 struct Candidate {
+  // May be left empty for a candidate with a model_index when the rules' context has model_items (the
+  // engine's per-call pool: its ids are not copied per candidate): the rules read the id from there and
+  // fill it in for the kept items.
   std::string item_id;
   double score = 0;
   ReasonText reason;

@@ -115,6 +115,30 @@ TEST_F(RulesTest, BoughtModelItemsByIndexOrById) {
   EXPECT_TRUE(Allowed("c", c, keep_bought));
 }
 
+// The engine's pool leaves ids empty for model items: the rules read them by model_index where a rule
+// needs one and fill them in for the kept items (both overloads), with or without a catalogue.
+TEST_F(RulesTest, IdsOfModelItemsReadByIndexAndFilledIn) {
+  auto catalog = Catalog();
+  IdMap model_items;
+  for (const char* id : {"a", "b", "c", "d"}) model_items.Intern(id);
+  std::vector<Candidate> candidates = Ranked({"a", "b", "c", "d"});
+  for (int k = 0; k < 4; ++k) {
+    candidates[k].item_id.clear();
+    candidates[k].model_index = k;
+  }
+  absl::flat_hash_set<std::string> dns = {"b"};
+  RuleContext c{.catalog = catalog.get(), .do_not_show = &dns, .n = 10};
+  c.model_items = &model_items;
+  EXPECT_EQ(Ids(ApplyBusinessRules(candidates, c, config_)), (std::vector<std::string>{"a", "c", "d"}));
+  std::vector<CandidateRef> refs;
+  for (const Candidate& x : candidates) refs.push_back({&x, x.score});
+  EXPECT_EQ(Ids(ApplyBusinessRules(absl::MakeConstSpan(refs), c, config_)),
+            (std::vector<std::string>{"a", "c", "d"}));
+  RuleContext none{.do_not_show = &dns, .n = 10};
+  none.model_items = &model_items;
+  EXPECT_EQ(Ids(ApplyBusinessRules(candidates, none, config_)), (std::vector<std::string>{"a", "c", "d"}));
+}
+
 TEST_F(RulesTest, RegionRestrictions) {
   auto catalog = Catalog();
   RuleContext de{.catalog = catalog.get(), .region = "DE", .n = 10};
