@@ -164,7 +164,8 @@ void PrintOutcome(const std::string& label, const absl::StatusOr<RecommendOutcom
   }
   std::printf("%s: path %s, %zu items\n", label.c_str(), r->path.c_str(), r->items.size());
   for (const Candidate& c : r->items) {
-    std::printf("  %s %.9g [%s] %s\n", c.item_id.c_str(), c.score, c.source.c_str(), c.reason.c_str());
+    std::printf("  %s %.9g [%s] %s\n", c.item_id.c_str(), c.score, std::string(c.source).c_str(),
+                c.reason.str().c_str());
   }
 }
 

@@ -46,6 +46,18 @@ std::string Name(const CatalogSnapshot* catalog, const std::string& id) {
   return catalog != nullptr ? catalog->DisplayName(id) : id;
 }
 
+// "because you <verb> " per ItemKind: the prefix of a personal reason, made once.
+absl::string_view BecausePrefix(ItemKind kind) {
+  static const auto* const prefixes = [] {
+    auto* p = new std::array<std::string, 6>;
+    for (int k = 0; k < 6; ++k) {
+      (*p)[k] = absl::StrCat("because you ", ItemKindVerb(static_cast<ItemKind>(k)), " ");
+    }
+    return p;
+  }();
+  return (*prefixes)[static_cast<int>(kind) % 6];
+}
+
 // CatalogSnapshot::DisplayName of a model item, by its joined catalogue index when there is one.
 const std::string& DisplayNameOf(const ModelBundle& b, const CatalogSnapshot* catalog,
                                  const std::vector<int32_t>* catalog_index, int32_t item) {
@@ -246,7 +258,7 @@ size_t Engine::PersonalCandidates(const ServingModel& model, const CatalogSnapsh
       }
       PoolMemo& memo = shard.pools[h.user];
       memo.top = top;
-      memo.named.assign(top.size(), kNotExplainedYet);
+      memo.explained.assign(top.size(), Explanation{});
     }
   }
   // The candidates are written over the entries of the previous call (their strings keep their buffers).
@@ -254,14 +266,14 @@ size_t Engine::PersonalCandidates(const ServingModel& model, const CatalogSnapsh
   auto next = [&]() -> Candidate& {
     if (used == out.size()) out.emplace_back();
     Candidate& c = out[used++];
-    c.reason.clear();
+    c.reason = ReasonText();
     c.model_index = -1;
     c.catalog_index = -1;
     return c;
   };
   for (const ScoredItem& s : top) {
     Candidate& c = next();
-    c.item_id = b.items.Name(s.item);
+    c.item_id.clear();  // the rules read the id by model_index (context.model_items) and fill in the kept
     c.score = s.score;
     c.source = "personal";  // placeholder: Explain() names the reason and the source of the items kept
     c.model_index = s.item;
@@ -286,7 +298,10 @@ size_t Engine::PersonalCandidates(const ServingModel& model, const CatalogSnapsh
         Candidate& c = next();
         c.item_id = candidate;
         c.score = 0.8 * top_score * s.score;
-        c.reason = absl::StrCat("new, similar to ", Name(catalog, id));
+        // The catalogue's display name of the seed (its title, else its id), borrowed from the snapshot.
+        const CatalogItem& seed = catalog->at(ci);
+        c.reason =
+            ReasonText::Borrowed("new, similar to ", seed.info.title.empty() ? seed.id : seed.info.title);
         c.source = "content";
         c.catalog_index = s.item;
       }
@@ -351,28 +366,31 @@ void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, 
     }
     return best;
   };
-  // Per item, the history item its reason names (-1: none; kNotExplainedYet: not a personal item).
-  thread_local std::vector<int32_t> named;
-  named.assign(items.size(), kNotExplainedYet);
-  auto name_all = [&](PoolMemo* memo) {
+  // Per item, the history item its reason names (-1: none; kNotExplainedYet: not a personal item) and its
+  // kind (for a named item outside the session).
+  thread_local std::vector<Explanation> explained;
+  explained.assign(items.size(), Explanation{});
+  auto explain_all = [&](PoolMemo* memo) {
     for (size_t k = 0; k < items.size(); ++k) {
       const Candidate& c = items[k];
       if (c.source != "personal" || c.model_index < 0) continue;
-      int32_t* memoized = nullptr;
+      Explanation* memoized = nullptr;
       if (memo != nullptr) {
         for (size_t p = 0; p < memo->top.size(); ++p) {
           if (memo->top[p].item == c.model_index) {
-            memoized = &memo->named[p];
+            memoized = &memo->explained[p];
             break;
           }
         }
       }
-      if (memoized != nullptr && *memoized != kNotExplainedYet) {
-        named[k] = *memoized;
-      } else {
-        named[k] = strongest_history_neighbour(c.model_index);
-        if (memoized != nullptr) *memoized = named[k];
+      if (memoized != nullptr && memoized->named != kNotExplainedYet) {
+        explained[k] = *memoized;
+        continue;
       }
+      Explanation& e = explained[k];
+      e.named = strongest_history_neighbour(c.model_index);
+      if (e.named >= 0 && !h.session.contains(e.named)) e.kind = KindOf(model, h, e.named);
+      if (memoized != nullptr) *memoized = e;
     }
   };
   // A known shopper without new feedback: their history is the training row, so each pool item's
@@ -385,25 +403,27 @@ void Engine::Explain(const ServingModel& model, const CatalogSnapshot* catalog, 
       auto it = shard.pools.find(h.user);
       if (it != shard.pools.end()) memo = &it->second;
     }
-    name_all(memo);
+    explain_all(memo);
   } else {
-    name_all(nullptr);
+    explain_all(nullptr);
   }
   if (weights_filled) {
     for (int32_t item : h.items.items) weight_of[item] = 0.0f;
   }
+  // The reasons borrow their parts (literals, the snapshots' display names): nothing is built per call.
   for (size_t k = 0; k < items.size(); ++k) {
-    if (named[k] == kNotExplainedYet) continue;
+    const Explanation& e = explained[k];
+    if (e.named == kNotExplainedYet) continue;
     Candidate& c = items[k];
-    const int32_t best = named[k];
+    const int32_t best = e.named;
     if (best >= 0) {
       const std::string& name =
           h.join != nullptr ? *h.join->display_name[best] : DisplayNameOf(b, catalog, nullptr, best);
       if (h.session.contains(best)) {
-        c.reason = absl::StrCat("because you're looking at ", name);
+        c.reason = ReasonText::Borrowed("because you're looking at ", name);
         c.source = "session";
       } else {
-        c.reason = absl::StrCat("because you ", ItemKindVerb(KindOf(model, h, best)), " ", name);
+        c.reason = ReasonText::Borrowed(BecausePrefix(e.kind), name);
         c.source = "item_knn";
       }
     } else if (b.w_als > 0 && (model.als() != nullptr || model.ncf() != nullptr)) {
@@ -427,10 +447,12 @@ std::shared_ptr<const std::vector<Candidate>> Engine::PopularCandidates(const Se
   auto compute = [&]() {
     const std::shared_ptr<const CatalogJoin> join = JoinFor(model, catalog);
     const std::vector<float>* region = q.region.empty() ? nullptr : model.pop_region(q.region);
+    const auto region_entry = b.pop_region.find(q.region);
     const int32_t n = b.num_items();
     std::vector<float> in_category(n, -std::numeric_limits<float>::infinity());
     std::vector<float> others(n, -std::numeric_limits<float>::infinity());
-    std::string category_name;
+    // Borrowed by the reasons: a string of the catalogue or model snapshot (the list is memoised per pair).
+    absl::string_view category_name;
     for (int32_t i = 0; i < n; ++i) {
       float s = model.pop_recent()[i] + 0.5f * model.pop_all()[i] + 0.5f * model.pop_daypart(part)[i];
       if (region != nullptr) s += (*region)[i];
@@ -451,8 +473,8 @@ std::shared_ptr<const std::vector<Candidate>> Engine::PopularCandidates(const Se
       c.model_index = s.item;
       if (join != nullptr) c.catalog_index = join->catalog_index[s.item];
       c.score = 10.0 + s.score;  // the requested category first
-      c.reason = b.pop_recent[s.item] > 0 ? absl::StrCat("popular in ", category_name, " this week")
-                                          : absl::StrCat("popular in ", category_name);
+      c.reason = b.pop_recent[s.item] > 0 ? ReasonText::Borrowed("popular in ", category_name, " this week")
+                                          : ReasonText::Borrowed("popular in ", category_name);
       c.source = "popular";
       out.push_back(std::move(c));
     }
@@ -463,10 +485,10 @@ std::shared_ptr<const std::vector<Candidate>> Engine::PopularCandidates(const Se
       if (join != nullptr) c.catalog_index = join->catalog_index[s.item];
       c.score = s.score;
       const float all = b.pop_all[s.item];
-      if (region != nullptr && b.pop_region.at(q.region)[s.item] > 0) {
-        c.reason = absl::StrCat("popular in ", q.region);
+      if (region != nullptr && region_entry->second[s.item] > 0) {
+        c.reason = ReasonText::Borrowed("popular in ", region_entry->first);  // the bundle's key
       } else if (all > 0 && b.pop_daypart[part][s.item] / all > 0.35f) {
-        c.reason = absl::StrCat("popular ", DaypartName(part));
+        c.reason = ReasonText::Borrowed("popular ", DaypartName(part));
       } else if (b.pop_recent[s.item] > 0) {
         c.reason = "popular this week";
       } else {
@@ -543,9 +565,10 @@ absl::StatusOr<RecommendOutcome> Engine::Recommend(const ServingModel* model, co
       for (size_t i = 0; i < catalog->size() && candidates.size() < 1000; ++i) {
         const CatalogItem& item = catalog->at(static_cast<int32_t>(i));
         const bool match = !category.empty() && absl::AsciiStrToLower(item.info.category) == category;
-        candidates.push_back({item.id, match ? 1.0 : 0.5,
-                              match ? absl::StrCat("new in ", item.info.category) : "from our catalogue",
-                              "catalog"});
+        candidates.push_back(
+            {item.id, match ? 1.0 : 0.5,
+             match ? ReasonText::Borrowed("new in ", item.info.category) : ReasonText("from our catalogue"),
+             "catalog"});
       }
     }
     UserOverlay overlay = q.user_id.empty() ? UserOverlay{} : online_->Get(q.user_id);

@@ -47,8 +47,8 @@ struct EngineOptions {
   // Remembers the ranked candidate pool (item indexes and scores, before business rules) of this many
   // known shoppers per model: while a shopper gives no new feedback their pool is a pure function of the
   // model, and shoppers come back (page views, refreshes); so is each pool item's explanation (the history
-  // item its reason names), kept with the pool once made. Rules and feedback are still applied per request,
-  // the reason strings written per request. 0: off.
+  // item its reason names, and its kind: the verb), kept with the pool once made. Rules and feedback are
+  // still applied per request. 0: off.
   int64_t personal_memo_users = 100000;
 };
 
@@ -129,11 +129,17 @@ class Engine {
   HotListCache* cache_;
   // Personal candidate pools of known shoppers without new feedback (see personal_memo_users), sharded,
   // with each pool item's explanation once Explain has made it: the history item its reason names (or
-  // none), which is fixed for such a shopper and model (their history is the training row).
+  // none) and its kind, fixed for such a shopper and model (their history is the training row).
   static constexpr int32_t kNotExplainedYet = -2;
+  // A pool item's explanation: the history item its reason names (-1 none, or kNotExplainedYet) and that
+  // item's kind in the shopper's history (the verb of the reason; kNone when none is named).
+  struct Explanation {
+    int32_t named = kNotExplainedYet;
+    ItemKind kind = ItemKind::kNone;
+  };
   struct PoolMemo {
     std::vector<ScoredItem> top;
-    std::vector<int32_t> named;  // per entry of `top`: the history item named, -1 none, or kNotExplainedYet
+    std::vector<Explanation> explained;  // per entry of `top`
   };
   struct PoolMemoShard {
     absl::Mutex mu;

@@ -47,7 +47,7 @@ TEST_F(EngineTest, KnownUserGetsTheirClusterWithReasons) {
     int reasons = 0;
     for (const Candidate& c : r->items) {
       EXPECT_FALSE(c.reason.empty());
-      reasons += absl::StartsWith(c.reason, "because you ");
+      reasons += absl::StartsWith(c.reason.str(), "because you ");
       // Never something the model says they already interacted with.
       const auto& b = World().model->bundle();
       EXPECT_EQ(b.user_items.At(b.users.Find(user), b.items.Find(c.item_id)), 0) << c.item_id;
@@ -84,7 +84,7 @@ TEST_F(EngineTest, ReasonNamesTheStrongestHistoryNeighbour) {
         }
       }
       ASSERT_GE(best, 0) << c.item_id;
-      EXPECT_TRUE(absl::EndsWith(c.reason, " " + catalog_->DisplayName(b.items.Name(best))))
+      EXPECT_TRUE(absl::EndsWith(c.reason.str(), " " + catalog_->DisplayName(b.items.Name(best))))
           << c.item_id << ": " << c.reason;
       ++checked;
     }
@@ -113,7 +113,7 @@ TEST_F(EngineTest, MemoisedExplanationsEqualFreshOnes) {
         EXPECT_EQ(a.score, e.score) << a.item_id;
         EXPECT_EQ(a.reason, e.reason) << a.item_id;
         EXPECT_EQ(a.source, e.source) << a.item_id;
-        explained += absl::StartsWith(a.reason, "because you ");
+        explained += absl::StartsWith(a.reason.str(), "because you ");
       }
     }
   }

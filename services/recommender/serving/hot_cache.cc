@@ -1,5 +1,8 @@
 #include "services/recommender/serving/hot_cache.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -9,7 +12,7 @@ namespace marketlens::recommender {
 std::string EncodeCandidates(const std::vector<Candidate>& candidates) {
   std::string out;
   for (const Candidate& c : candidates) {
-    absl::StrAppend(&out, c.item_id, "\t", c.score, "\t", c.source, "\t", c.reason, "\n");
+    absl::StrAppend(&out, c.item_id, "\t", c.score, "\t", c.source, "\t", c.reason.str(), "\n");
   }
   return out;
 }
@@ -22,7 +25,11 @@ std::optional<std::vector<Candidate>> DecodeCandidates(const std::string& text) 
     Candidate c;
     c.item_id = std::string(f[0]);
     if (!absl::SimpleAtod(f[1], &c.score)) return std::nullopt;
-    c.source = std::string(f[2]);
+    // Sources are literals (kCandidateSources): a list with another is not one this version wrote.
+    const absl::string_view* source =
+        std::find(std::begin(kCandidateSources), std::end(kCandidateSources), f[2]);
+    if (source == std::end(kCandidateSources)) return std::nullopt;
+    c.source = *source;
     c.reason = std::string(f[3]);
     out.push_back(std::move(c));
   }

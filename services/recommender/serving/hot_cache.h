@@ -20,7 +20,8 @@
 
 namespace marketlens::recommender {
 
-// Candidates <-> a compact text form (one "id\tscore\tsource\treason" line each).
+// Candidates <-> a compact text form (one "id\tscore\tsource\treason" line each). Decoding fails on a
+// source that is not one of kCandidateSources (not a list this version wrote); decoded reasons own their text.
 std::string EncodeCandidates(const std::vector<Candidate>& candidates);
 std::optional<std::vector<Candidate>> DecodeCandidates(const std::string& text);
 

@@ -18,6 +18,16 @@ TEST(HotCacheTest, EncodeDecode) {
   EXPECT_EQ((*back)[0].reason, "popular in Kitchen this week");
   EXPECT_EQ((*back)[1].score, -2);
   EXPECT_FALSE(DecodeCandidates("garbage line\n").has_value());
+  // Borrowed reasons are written whole; sources come back as the literals; another source is not a list
+  // this version wrote.
+  const std::string title = "Chef knife";
+  std::vector<Candidate> borrowed = {
+      {"k", 1, ReasonText::Borrowed("because you bought ", title), "item_knn"}};
+  back = DecodeCandidates(EncodeCandidates(borrowed));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ((*back)[0].reason, "because you bought Chef knife");
+  EXPECT_EQ((*back)[0].source.data(), kCandidateSources[2].data());
+  EXPECT_FALSE(DecodeCandidates("a\t1\tsomething_else\treason\n").has_value());
 }
 
 TEST(HotCacheTest, HitsMissesAndRedisDown) {

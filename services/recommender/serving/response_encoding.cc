@@ -34,10 +34,21 @@ size_t VarintSize(uint64_t v) {
 size_t StringFieldSize(absl::string_view value) {
   return value.empty() ? 0 : 1 + VarintSize(value.size()) + value.size();
 }
+size_t ReasonFieldSize(const ReasonText& value) {
+  return value.empty() ? 0 : 1 + VarintSize(value.size()) + value.size();
+}
 size_t DoubleFieldSize(double value) {
   uint64_t bits;
   std::memcpy(&bits, &value, sizeof(bits));
   return bits == 0 ? 0 : 1 + 8;
+}
+
+// A reason's parts, as one string field.
+void PutReason(int field, const ReasonText& value, std::string* out) {
+  if (value.empty()) return;
+  PutVarint(static_cast<uint64_t>(field) << 3 | 2, out);
+  PutVarint(value.size(), out);
+  value.AppendTo(out);
 }
 
 // Proto3: a double is written unless its bits are all zero (so -0.0 is written, as the generated code does).
@@ -82,8 +93,8 @@ void AddRecommendedItems(const std::vector<Candidate>& items, const ServingModel
     auto* item = out->Add();
     item->set_item_id(c.item_id);
     item->set_score(c.score);
-    item->set_reason(c.reason);
-    item->set_source(c.source);
+    c.reason.AppendTo(item->mutable_reason());
+    item->set_source(std::string(c.source));
     // By the catalogue index the engine resolved (the same snapshot), else by id.
     const CatalogItem* product = ProductOf(c, catalog);
     if (product != nullptr) {
@@ -158,13 +169,13 @@ void ResponseWriter::AddItem(const Candidate& c, const ItemFieldCache* fields, c
       fields != nullptr && c.model_index >= 0 ? fields->ForModelItem(c.model_index) : nullptr;
   if (cached != nullptr) {
     // Written in place: the item's length is known before its bytes.
-    const size_t length = cached->head.size() + DoubleFieldSize(c.score) + StringFieldSize(c.reason) +
+    const size_t length = cached->head.size() + DoubleFieldSize(c.score) + ReasonFieldSize(c.reason) +
                           StringFieldSize(c.source) + cached->tail.size();
     out_->push_back(static_cast<char>(1 << 3 | 2));
     PutVarint(length, out_);
     out_->append(cached->head.data(), cached->head.size());
     PutDouble(2, c.score, out_);
-    PutString(3, c.reason, out_);
+    PutReason(3, c.reason, out_);
     PutString(4, c.source, out_);
     out_->append(cached->tail.data(), cached->tail.size());
     return;
@@ -172,7 +183,7 @@ void ResponseWriter::AddItem(const Candidate& c, const ItemFieldCache* fields, c
   item_.clear();
   PutString(1, c.item_id, &item_);
   PutDouble(2, c.score, &item_);
-  PutString(3, c.reason, &item_);
+  PutReason(3, c.reason, &item_);
   PutString(4, c.source, &item_);
   PutProductFields(ProductOf(c, catalog), model, ModelIndexOf(c, model), &item_);
   out_->push_back(static_cast<char>(1 << 3 | 2));

@@ -19,6 +19,21 @@ bool BoughtInModel(const RuleContext& c, int32_t model_index, absl::string_view 
          std::binary_search(c.bought_model_items.begin(), c.bought_model_items.end(), model_index);
 }
 
+// The candidate's id: its own, else (left empty, see Candidate::item_id) the model's name of its index.
+absl::string_view IdOf(const Candidate& candidate, const RuleContext& c) {
+  if (!candidate.item_id.empty() || candidate.model_index < 0 || c.model_items == nullptr) {
+    return candidate.item_id;
+  }
+  return c.model_items->Name(candidate.model_index);
+}
+
+// A kept candidate copied out, its id filled in.
+void FillId(Candidate& candidate, const RuleContext& c) {
+  if (candidate.item_id.empty() && candidate.model_index >= 0 && c.model_items != nullptr) {
+    candidate.item_id = c.model_items->Name(candidate.model_index);
+  }
+}
+
 }  // namespace
 
 bool Allowed(absl::string_view item_id, const RuleContext& c, const RuleConfig& config) {
@@ -136,11 +151,24 @@ void Select(size_t count, CandidateAt candidate_at, ScoreAt score_at, const Rule
   if (!have_catalog) seen_ids.reserve(count);
   const bool check_bought_items = config.exclude_bought && !c.bought_model_items.empty();
   if (check_bought_items) scratch.MarkBought(c.bought_model_items);
+  // The id sets to check, null when empty (usually all of them: no per-candidate test then).
+  auto non_empty = [](const absl::flat_hash_set<std::string>* set) {
+    return set != nullptr && !set->empty() ? set : nullptr;
+  };
+  const absl::flat_hash_set<std::string>* do_not_show = non_empty(c.do_not_show);
+  const absl::flat_hash_set<std::string>* exclude = non_empty(c.exclude);
+  const absl::flat_hash_set<std::string>* bought = config.exclude_bought ? non_empty(c.bought) : nullptr;
+  const bool check_ids = do_not_show != nullptr || exclude != nullptr || bought != nullptr;
   for (size_t i = 0; i < count; ++i) {
     const Candidate& cand = candidate_at(i);
-    const absl::string_view id = cand.item_id;
-    if (Contains(c.do_not_show, id) || Contains(c.exclude, id)) continue;
-    if (config.exclude_bought && Contains(c.bought, id)) continue;
+    // The id is read only where needed: pool candidates carry indexes (the model's names are not touched).
+    const bool need_id = check_ids || !have_catalog || cand.model_index < 0 || cand.catalog_index == -1;
+    const absl::string_view id = need_id ? IdOf(cand, c) : absl::string_view();
+    if (check_ids &&
+        ((do_not_show != nullptr && do_not_show->contains(id)) ||
+         (exclude != nullptr && exclude->contains(id)) || (bought != nullptr && bought->contains(id)))) {
+      continue;
+    }
     if (check_bought_items &&
         (cand.model_index >= 0 ? scratch.Bought(cand.model_index) : BoughtInModel(c, -1, id))) {
       continue;
@@ -165,7 +193,11 @@ void Select(size_t count, CandidateAt candidate_at, ScoreAt score_at, const Rule
     } else if (!seen_ids.insert(id).second) {
       continue;
     }
-    kept.push_back({i, score, category});
+    // Field by field: a braced temporary was stored in parts and reloaded whole (a store-forwarding stall).
+    Kept& k = kept.emplace_back();
+    k.index = i;
+    k.score = score;
+    k.category = category;
   }
   StableSortByScore(kept);
 
@@ -213,7 +245,8 @@ void InsertPromotions(std::vector<Candidate>& out, const RuleContext& c, const R
     Candidate promo;
     promo.item_id = p.item_id;
     promo.score = slot < out.size() ? out[slot].score : (out.empty() ? 0 : out.back().score);
-    promo.reason = p.label.empty() ? "promoted" : p.label;
+    promo.reason =
+        p.label.empty() ? ReasonText("promoted") : ReasonText::Borrowed({}, p.label);  // the snapshot's
     promo.source = "promotion";
     out.insert(out.begin() + slot, std::move(promo));
     if (out.size() > n) out.pop_back();
@@ -233,6 +266,7 @@ std::vector<Candidate> ApplyBusinessRules(std::vector<Candidate> candidates, con
   for (const Selected& s : selected) {
     out.push_back(std::move(candidates[s.index]));
     out.back().score = s.score;
+    FillId(out.back(), c);
   }
   InsertPromotions(out, c, config);
   return out;
@@ -249,6 +283,7 @@ std::vector<Candidate> ApplyBusinessRules(absl::Span<const CandidateRef> candida
   for (const Selected& s : selected) {
     out.push_back(*candidates[s.index].candidate);
     out.back().score = s.score;
+    FillId(out.back(), c);
   }
   InsertPromotions(out, c, config);
   return out;

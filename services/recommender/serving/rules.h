@@ -13,10 +13,13 @@
 #ifndef MARKETLENS_SERVICES_RECOMMENDER_SERVING_RULES_H_
 #define MARKETLENS_SERVICES_RECOMMENDER_SERVING_RULES_H_
 
+#include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "services/recommender/data/ids.h"
@@ -27,11 +30,83 @@ namespace marketlens::recommender {
 // Candidate::catalog_index for an item the catalogue snapshot of the call does not have.
 inline constexpr int32_t kNotInCatalog = -2;
 
+// A candidate's reason: a name between a fixed prefix and suffix ("because you bought " + <title>), each
+// part borrowed, or text of its own. Borrowed parts are string literals or strings of the model and
+// catalogue snapshots the candidate was built for (held by the caller while the candidate is used, as for
+// catalog_index), so an answer's reasons are neither built nor copied per call: the response writer
+// copies the parts. Own text (a Redis-cached list, SimilarItems) is shared between copies, not copied.
+class ReasonText {
+ public:
+  ReasonText() = default;
+  // A string literal (or another string that outlives the candidate: the pointer is kept).
+  ReasonText(const char* literal) : name_(literal) {}  // NOLINT: implicit, as for std::string
+  // Text of its own.
+  ReasonText(std::string text)  // NOLINT
+      : owned_(std::make_shared<const std::string>(std::move(text))) {
+    name_ = *owned_;
+  }
+  // prefix + name + suffix, all borrowed.
+  static ReasonText Borrowed(absl::string_view prefix, absl::string_view name,
+                             absl::string_view suffix = {}) {
+    ReasonText r;
+    r.prefix_ = prefix;
+    r.name_ = name;
+    r.suffix_ = suffix;
+    return r;
+  }
+
+  absl::string_view prefix() const { return prefix_; }
+  absl::string_view name() const { return name_; }
+  absl::string_view suffix() const { return suffix_; }
+  size_t size() const { return prefix_.size() + name_.size() + suffix_.size(); }
+  bool empty() const { return size() == 0; }
+  void AppendTo(std::string* out) const {
+    out->append(prefix_.data(), prefix_.size());
+    out->append(name_.data(), name_.size());
+    out->append(suffix_.data(), suffix_.size());
+  }
+  std::string str() const {
+    std::string s;
+    s.reserve(size());
+    AppendTo(&s);
+    return s;
+  }
+  operator std::string() const { return str(); }  // NOLINT: reads as the text it is
+
+  friend bool operator==(const ReasonText& a, absl::string_view b) {
+    return a.size() == b.size() && b.substr(0, a.prefix_.size()) == a.prefix_ &&
+           b.substr(a.prefix_.size(), a.name_.size()) == a.name_ &&
+           b.substr(a.prefix_.size() + a.name_.size()) == a.suffix_;
+  }
+  friend bool operator==(const ReasonText& a, const char* b) { return a == absl::string_view(b); }
+  friend bool operator==(const ReasonText& a, const std::string& b) { return a == absl::string_view(b); }
+  friend bool operator==(const ReasonText& a, const ReasonText& b) { return a == absl::string_view(b.str()); }
+  template <typename T>
+  friend bool operator!=(const ReasonText& a, const T& b) {
+    return !(a == b);
+  }
+  friend std::ostream& operator<<(std::ostream& os, const ReasonText& r) { return os << r.str(); }
+
+ private:
+  absl::string_view prefix_, name_, suffix_;
+  std::shared_ptr<const std::string> owned_;  // when the text is its own (name_ views it)
+};
+
+// A Candidate::source: one of these literals (a Redis-cached list's sources are mapped back to them).
+inline constexpr absl::string_view kCandidateSources[] = {"als",      "ncf",     "item_knn",   "session",
+                                                          "popular",  "content", "copurchase", "promotion",
+                                                          "personal", "catalog", "input"};
+
 struct Candidate {
+  // May be left empty for a candidate with a model_index when the rules' context has model_items (the
+  // engine's per-call pool: its ids are not copied per candidate): the rules read the id from there and
+  // fill it in for the kept items.
   std::string item_id;
   double score = 0;
-  std::string reason;
-  std::string source;        // "als", "item_knn", "session", "popular", "content", "copurchase", "promotion"
+  ReasonText reason;
+  // "als", "ncf", "item_knn", "session", "popular", "content", "copurchase", "promotion", ... (a literal:
+  // kCandidateSources).
+  absl::string_view source;
   int32_t model_index = -1;  // the item's index in the serving model, when it has one (not cached)
   // The item's index in the catalogue snapshot the candidate was built for (the one of the call), so the
   // rules and the response need not hash the id; kNotInCatalog when that snapshot lacks it; -1: not

@@ -44,6 +44,30 @@ class RulesTest : public ::testing::Test {
   RuleConfig config_{.max_per_category = 0};
 };
 
+TEST(ReasonTextTest, BorrowedPartsOwnTextAndLiterals) {
+  const std::string name = "Hose";
+  const ReasonText borrowed = ReasonText::Borrowed("popular in ", name, " this week");
+  EXPECT_EQ(borrowed.size(), std::string("popular in Hose this week").size());
+  EXPECT_EQ(borrowed, "popular in Hose this week");
+  EXPECT_NE(borrowed, "popular in Hose this wee");
+  EXPECT_NE(borrowed, "popular in Hosa this week");
+  EXPECT_NE(borrowed, "popular at Hose this week");
+  EXPECT_NE(borrowed, "popular in Hose this year");
+  EXPECT_EQ(borrowed.str(), "popular in Hose this week");
+  EXPECT_EQ(borrowed.name().data(), name.data());  // not copied
+  std::string appended = "x";
+  borrowed.AppendTo(&appended);
+  EXPECT_EQ(appended, "xpopular in Hose this week");
+  // Own text is shared by copies, not copied.
+  const ReasonText own(std::string(40, 'r'));
+  const ReasonText copy = own;
+  EXPECT_EQ(copy.name().data(), own.name().data());
+  EXPECT_EQ(copy, std::string(40, 'r'));
+  EXPECT_EQ(ReasonText("promoted"), ReasonText::Borrowed("pro", "mot", "ed"));
+  EXPECT_TRUE(ReasonText().empty());
+  EXPECT_TRUE(ReasonText("").empty());
+}
+
 TEST_F(RulesTest, NeverOutOfStockOrUnknownToTheCatalogue) {
   auto catalog = Catalog();
   RuleContext c{.catalog = catalog.get(), .n = 10};
@@ -89,6 +113,30 @@ TEST_F(RulesTest, BoughtModelItemsByIndexOrById) {
   EXPECT_EQ(Ids(ApplyBusinessRules(candidates, c, keep_bought)),
             (std::vector<std::string>{"a", "b", "c", "d", "e"}));
   EXPECT_TRUE(Allowed("c", c, keep_bought));
+}
+
+// The engine's pool leaves ids empty for model items: the rules read them by model_index where a rule
+// needs one and fill them in for the kept items (both overloads), with or without a catalogue.
+TEST_F(RulesTest, IdsOfModelItemsReadByIndexAndFilledIn) {
+  auto catalog = Catalog();
+  IdMap model_items;
+  for (const char* id : {"a", "b", "c", "d"}) model_items.Intern(id);
+  std::vector<Candidate> candidates = Ranked({"a", "b", "c", "d"});
+  for (int k = 0; k < 4; ++k) {
+    candidates[k].item_id.clear();
+    candidates[k].model_index = k;
+  }
+  absl::flat_hash_set<std::string> dns = {"b"};
+  RuleContext c{.catalog = catalog.get(), .do_not_show = &dns, .n = 10};
+  c.model_items = &model_items;
+  EXPECT_EQ(Ids(ApplyBusinessRules(candidates, c, config_)), (std::vector<std::string>{"a", "c", "d"}));
+  std::vector<CandidateRef> refs;
+  for (const Candidate& x : candidates) refs.push_back({&x, x.score});
+  EXPECT_EQ(Ids(ApplyBusinessRules(absl::MakeConstSpan(refs), c, config_)),
+            (std::vector<std::string>{"a", "c", "d"}));
+  RuleContext none{.do_not_show = &dns, .n = 10};
+  none.model_items = &model_items;
+  EXPECT_EQ(Ids(ApplyBusinessRules(candidates, none, config_)), (std::vector<std::string>{"a", "c", "d"}));
 }
 
 TEST_F(RulesTest, RegionRestrictions) {
