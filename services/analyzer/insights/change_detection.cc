@@ -616,6 +616,11 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       sentiment_series = TestSeries(sentiment, {false, -1, o.sentiment_variance_floor}, o,
                                     StableSeed(product_id, "sentiment"));
     }
+    if (rating_series.tested && rating_series.recovery < 0) {  // re-dating: measured, not kept (README)
+      const int split = RedatedRatingSplit(stars, rating_series.split, o);
+      if (split != rating_series.split)
+        rating_series.split = split, rating_series = AtSplitOf(rating_series, stars);
+    }
     if (rating_series.tested && o.eb_date_by_low_share && (o.eb_low_share || o.eb_stars)) {
       std::vector<double> low;
       for (double v : stars) low.push_back(v <= 2 ? 1 : 0);
