@@ -10,8 +10,9 @@
 // --quality, --quality_weight, --product_fdr, --low_share, --star_levels, --eb_low_share, --eb_weight,
 // --eb_stars, --eb_stars_weight, --eb_stars_statistic, --eb_stars_dating) and of
 // the dating (--dating, --date_support, --date_latest_change, --late_change_alpha, --late_support,
-// --date_by_star_levels, --date_by_star_posterior). Dating is printed twice: `since` within 30 days, and the planted date inside the
-// interval (changed_after, since] widened by 30 days, with the median gap.
+// --date_by_star_levels, --date_by_star_posterior, --redate_when_eb_decides). Dating is printed twice:
+// `since` within 30 days, and the planted date inside the interval (changed_after, since] widened by 30 days,
+// with the median gap.
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -63,6 +64,7 @@ ABSL_FLAG(double, late_change_alpha, -1, "override ChangeOptions::late_change_al
 ABSL_FLAG(double, late_support, -1, "override ChangeOptions::late_support");
 ABSL_FLAG(int, date_by_star_levels, -1, "override ChangeOptions::date_by_star_levels (0 | 1)");
 ABSL_FLAG(int, date_by_star_posterior, -1, "override ChangeOptions::date_by_star_posterior (0 | 1 | 2)");
+ABSL_FLAG(int, redate_when_eb_decides, -1, "override ChangeOptions::redate_when_eb_decides (0 | 1)");
 ABSL_FLAG(int, eb_stars_dating, -1, "override ChangeOptions::eb_stars_dating (0 | 1)");
 ABSL_FLAG(double, product_fdr, -1, "override ChangeOptions::product_fdr");
 ABSL_FLAG(std::string, curve, "", "comma-separated product alphas: print recall and false alarms at each");
@@ -246,6 +248,8 @@ int main(int argc, char** argv) {
     options.date_by_star_levels = absl::GetFlag(FLAGS_date_by_star_levels) != 0;
   if (absl::GetFlag(FLAGS_date_by_star_posterior) >= 0)
     options.date_by_star_posterior = absl::GetFlag(FLAGS_date_by_star_posterior);
+  if (absl::GetFlag(FLAGS_redate_when_eb_decides) >= 0)
+    options.redate_when_eb_decides = absl::GetFlag(FLAGS_redate_when_eb_decides) != 0;
   if (absl::GetFlag(FLAGS_eb_stars_dating) >= 0)
     options.eb_stars_dating = absl::GetFlag(FLAGS_eb_stars_dating) != 0;
   if (options.eb_stars) {  // fitted once: every run below shares its null cache

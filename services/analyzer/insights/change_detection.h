@@ -127,6 +127,7 @@ struct ChangeOptions {
   bool date_latest_change = false;
   double late_change_alpha = 0.01;
   double late_support = 0;
+  bool redate_when_eb_decides = false;  // re-date only when an empirical-Bayes member decides the stars
   double date_support = 0;  // > 0: the earliest split within this many log-likelihood units of the best
   int permutations = 999;   // the split search's p by permutation (0: Bonferroni over the grid)
   int min_after = 8;        // reviews after a change before it can be reported
