@@ -9,9 +9,10 @@
 // also the detections dated > 30 days off), and overrides of the calibration (--calibration=bh, --alpha,
 // --quality, --quality_weight, --product_fdr, --low_share, --star_levels, --eb_low_share, --eb_weight,
 // --eb_stars, --eb_stars_weight, --eb_stars_statistic, --eb_stars_dating) and of
-// the dating (--dating,
-// --date_support). Dating is printed twice: `since` within 30 days, and the planted date inside the
-// interval (changed_after, since] widened by 30 days, with the median gap.
+// the dating (--dating, --date_support, --date_latest_change, --late_change_alpha, --late_support,
+// --date_by_star_levels, --date_by_star_posterior, --redate_when_eb_decides). Dating is printed twice:
+// `since` within 30 days, and the planted date inside the interval (changed_after, since] widened by 30 days,
+// with the median gap.
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -58,6 +59,12 @@ ABSL_FLAG(int, eb_stars, -1, "override ChangeOptions::eb_stars (0 | 1)");
 ABSL_FLAG(double, eb_stars_weight, -1, "override ChangeOptions::eb_stars_weight");
 ABSL_FLAG(int, eb_stars_statistic, -1,
           "override ChangeOptions::eb_stars_statistic (0 the star drop | 1 the star drop or the low share)");
+ABSL_FLAG(int, date_latest_change, -1, "override ChangeOptions::date_latest_change (0 | 1)");
+ABSL_FLAG(double, late_change_alpha, -1, "override ChangeOptions::late_change_alpha");
+ABSL_FLAG(double, late_support, -1, "override ChangeOptions::late_support");
+ABSL_FLAG(int, date_by_star_levels, -1, "override ChangeOptions::date_by_star_levels (0 | 1)");
+ABSL_FLAG(int, date_by_star_posterior, -1, "override ChangeOptions::date_by_star_posterior (0 | 1 | 2)");
+ABSL_FLAG(int, redate_when_eb_decides, -1, "override ChangeOptions::redate_when_eb_decides (0 | 1)");
 ABSL_FLAG(int, eb_stars_dating, -1, "override ChangeOptions::eb_stars_dating (0 | 1)");
 ABSL_FLAG(double, product_fdr, -1, "override ChangeOptions::product_fdr");
 ABSL_FLAG(std::string, curve, "", "comma-separated product alphas: print recall and false alarms at each");
@@ -232,6 +239,17 @@ int main(int argc, char** argv) {
     options.eb_stars_weight = absl::GetFlag(FLAGS_eb_stars_weight);
   if (absl::GetFlag(FLAGS_eb_stars_statistic) >= 0)
     options.eb_stars_statistic = static_cast<StarsStatistic>(absl::GetFlag(FLAGS_eb_stars_statistic));
+  if (absl::GetFlag(FLAGS_date_latest_change) >= 0)
+    options.date_latest_change = absl::GetFlag(FLAGS_date_latest_change) != 0;
+  if (absl::GetFlag(FLAGS_late_change_alpha) >= 0)
+    options.late_change_alpha = absl::GetFlag(FLAGS_late_change_alpha);
+  if (absl::GetFlag(FLAGS_late_support) >= 0) options.late_support = absl::GetFlag(FLAGS_late_support);
+  if (absl::GetFlag(FLAGS_date_by_star_levels) >= 0)
+    options.date_by_star_levels = absl::GetFlag(FLAGS_date_by_star_levels) != 0;
+  if (absl::GetFlag(FLAGS_date_by_star_posterior) >= 0)
+    options.date_by_star_posterior = absl::GetFlag(FLAGS_date_by_star_posterior);
+  if (absl::GetFlag(FLAGS_redate_when_eb_decides) >= 0)
+    options.redate_when_eb_decides = absl::GetFlag(FLAGS_redate_when_eb_decides) != 0;
   if (absl::GetFlag(FLAGS_eb_stars_dating) >= 0)
     options.eb_stars_dating = absl::GetFlag(FLAGS_eb_stars_dating) != 0;
   if (options.eb_stars) {  // fitted once: every run below shares its null cache

@@ -561,6 +561,7 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
 
   SeriesResult low_series;   // eb_date_by_low_share: the 1-2 star share's own split (stars at it)
   SeriesResult stars_split;  // eb_stars_dating: the star-levels test's own split (stars at it)
+  SeriesResult redated;      // redate_when_eb_decides: RedatedRatingSplit's
   std::vector<double> stars;
   // Average rating and sentiment: by default one permutation test judges both (one member of the product's
   // family, not two; a change may move the stars, the sentiment or both), each metric dated by its own
@@ -615,6 +616,12 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
                                  StableSeed(product_id, "average_rating"));
       sentiment_series = TestSeries(sentiment, {false, -1, o.sentiment_variance_floor}, o,
                                     StableSeed(product_id, "sentiment"));
+    }
+    if (rating_series.tested && rating_series.recovery < 0) {  // re-dating: measured, not kept (README)
+      SeriesResult moved = rating_series;
+      moved.split = RedatedRatingSplit(stars, rating_series.split, o);
+      if (moved.split != rating_series.split)
+        (o.redate_when_eb_decides ? redated : rating_series) = AtSplitOf(moved, stars);
     }
     if (rating_series.tested && o.eb_date_by_low_share && (o.eb_low_share || o.eb_stars)) {
       std::vector<double> low;
@@ -757,8 +764,9 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     if (eb == out.end()) continue;
     for (ChangeFinding& f : out) {
       if (f.metric != "average_rating") continue;
-      const SeriesResult& dated_at =
-          member == kEbStarsMember && stars_split.tested ? stars_split : low_series;
+      const SeriesResult& dated_at = redated.tested                                   ? redated
+                                     : member == kEbStarsMember && stars_split.tested ? stars_split
+                                                                                      : low_series;
       if (dated_at.tested && eb->p_value < f.p_value) {
         const double p = f.p_value, test_p = f.test_p_value;  // dated at the low share's split, same p
         f = RatingFinding(dated_at, sorted, now, o, base("rating_drop", "average_rating"));

@@ -116,6 +116,18 @@ struct ChangeOptions {
   bool eb_stars_dating = false;
   std::shared_ptr<StarLevelsEmpiricalBayes> eb_stars_model;
   ChangeDating dating = ChangeDating::kFirstReviewAfter;  // others: measured, not kept (README)
+  // Re-dating the average rating of an open change (RedatedRatingSplit), each measured and not kept
+  // (README, "Re-dating the open rating change"): date_by_star_levels, the star levels' maximum-likelihood
+  // split near it; date_by_star_posterior 1 / 2, their posterior mode under eb_stars_model's prior near it /
+  // over the whole history; date_latest_change, the latest change that persists to the newest data (a further
+  // drop at late_change_alpha after the grid's Bonferroni, or with late_support > 0 the latest split within
+  // that many log-likelihood units of the best single change) that still meets the minimum effects.
+  bool date_by_star_levels = false;
+  int date_by_star_posterior = 0;
+  bool date_latest_change = false;
+  double late_change_alpha = 0.01;
+  double late_support = 0;
+  bool redate_when_eb_decides = false;  // re-date only when an empirical-Bayes member decides the stars
   double date_support = 0;  // > 0: the earliest split within this many log-likelihood units of the best
   int permutations = 999;   // the split search's p by permutation (0: Bonferroni over the grid)
   int min_after = 8;        // reviews after a change before it can be reported
@@ -164,6 +176,22 @@ struct ChangeFinding {
 std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
                                               const std::vector<ReviewFact>& facts, absl::Time now,
                                               const ChangeOptions& options = {});
+
+// The latest split at or after `split` where x (the stars, oldest first) drops again and stays lower to the
+// newest value (ChangeOptions::date_latest_change); `split` if none.
+int LatestPersistingSplit(const std::vector<double>& x, int split, const ChangeOptions& options);
+
+// The maximum-likelihood split of x's star levels (two multinomials) near `split` (the refine window of the
+// split search), among splits where the mean drops (ChangeOptions::date_by_star_levels).
+// With `prior` (5 Dirichlet parameters), the split of the largest Dirichlet-multinomial marginal of the two
+// segments (the posterior mode of a single change's location under a uniform prior on it); `whole`: over the
+// whole history rather than near `split`.
+int StarLevelsSplit(const std::vector<double>& x, int split, const ChangeOptions& options,
+                    const std::vector<double>& prior = {}, bool whole = false);
+
+// The average rating's split of an open change after the options above (date_by_star_levels,
+// date_by_star_posterior, date_latest_change; `split` when all are off).
+int RedatedRatingSplit(const std::vector<double>& stars, int split, const ChangeOptions& options);
 
 // The split search's grid for n reviews: the counts of reviews after the candidate splits.
 std::vector<int> SplitGrid(int n, const ChangeOptions& options);

@@ -487,5 +487,41 @@ TEST(ChangeDetection, VelocityDropIsFound) {
   EXPECT_LE(std::fabs(absl::ToDoubleHours(changes[0].since - (kStart + absl::Hours(24 * 120)))) / 24, 30);
 }
 
+// ChangeOptions::date_latest_change (measured, not kept: README): a history with an early small drop of the
+// product's own and a later, larger one dates the open change at the later drop; one drop stays where it is.
+TEST(ChangeDetection, LatestPersistingSplitDatesTheLaterOfTwoDrops) {
+  std::vector<double> stars;
+  for (int i = 0; i < 20; ++i) stars.push_back(i % 4 == 0 ? 4 : 5);  // 4.75
+  for (int i = 0; i < 20; ++i) stars.push_back(i % 2 == 0 ? 4 : 3);  // 3.5: the product's own early drop
+  for (int i = 0; i < 20; ++i) stars.push_back(i % 3 == 0 ? 2 : 1);  // 1.35: the planted drop
+  ChangeOptions o;
+  o.date_latest_change = true;
+  EXPECT_EQ(LatestPersistingSplit(stars, 20, o), 40);
+  std::vector<double> one(stars.begin(), stars.begin() + 20);
+  one.insert(one.end(), stars.begin() + 40, stars.end());
+  EXPECT_EQ(LatestPersistingSplit(one, 20, o), 20);  // nothing later
+  // The support-interval variant also moves to the later drop here (its gain at 40 is the best).
+  o.late_support = 0.5;
+  EXPECT_EQ(LatestPersistingSplit(stars, 20, o), 40);
+
+  // End to end, without the star-levels model (the permutation test judges): the rating alert's since is
+  // within 30 days of the later drop.
+  std::mt19937 rng(5);
+  std::vector<ReviewFact> facts;
+  AddReviews(&facts, 40, 0, 4.8, &rng);
+  AddReviews(&facts, 30, 120, 3.9, &rng);
+  AddReviews(&facts, 30, 210, 1.6, &rng);  // from day 210 on
+  const absl::Time now = facts.back().created_at + absl::Hours(24);
+  o.late_support = 0;
+  bool rating = false;
+  for (const ChangeFinding& c : TestProductChanges("p1", facts, now, o)) {
+    if (c.metric != "average_rating") continue;
+    rating = true;
+    EXPECT_LE(std::fabs(absl::ToDoubleHours(c.since - (kStart + absl::Hours(24 * 210)))) / 24, 30)
+        << c.message;
+  }
+  EXPECT_TRUE(rating);
+}
+
 }  // namespace
 }  // namespace marketlens::analyzer

@@ -1,0 +1,159 @@
+// Re-dating an open rating change (change_detection.h, RedatedRatingSplit; each measured on the README's five
+// cases and not kept, so all off): the star levels' own maximum-likelihood split, or its posterior mode under
+// the catalogue's Dirichlet prior; the latest change that persists to the newest data (binary segmentation
+// of the stars after the found split, or the latest split in the likelihood's support interval).
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "services/analyzer/insights/change_detection.h"
+#include "services/analyzer/insights/stats.h"
+
+namespace marketlens::analyzer {
+namespace {
+
+// One-sided p that x[s, n)'s newest n - i values are lower than x[s, i): Student's t-test, pooled variance
+// (floored), as the split search's own test of the stars.
+double LowerTailP(const std::vector<double>& sum, const std::vector<double>& sq, int s, int i, int n,
+                  double floor) {
+  const double nb = i - s, na = n - i;
+  const double sb = sum[i] - sum[s], sa = sum[n] - sum[i];
+  const double qb = sq[i] - sq[s], qa = sq[n] - sq[i];
+  const double df = nb + na - 2;
+  if (nb < 1 || na < 1 || df < 1) return 1;
+  const double m2 = std::max(0.0, qb - sb * sb / nb) + std::max(0.0, qa - sa * sa / na);
+  const double pooled = std::max(floor, m2 / df);
+  const double t = (sa / na - sb / nb) / std::sqrt(pooled * (1.0 / nb + 1.0 / na));
+  return StudentTCdf(t, df);
+}
+
+}  // namespace
+
+int StarLevelsSplit(const std::vector<double>& x, int split, const ChangeOptions& o,
+                    const std::vector<double>& prior, bool whole) {
+  const int n = static_cast<int>(x.size());
+  std::vector<std::array<int, 5>> count(n + 1, std::array<int, 5>{});
+  std::vector<double> sum{0};
+  for (int i = 0; i < n; ++i) {
+    count[i + 1] = count[i];
+    ++count[i + 1][std::clamp(static_cast<int>(std::lround(x[i])), 1, 5) - 1];
+    sum.push_back(sum.back() + x[i]);
+  }
+  auto loglik = [&](int from, int to) {  // the segment's multinomial log-likelihood at its own shares
+    double v = 0;
+    if (prior.size() == 5) {  // the Dirichlet-multinomial marginal under the catalogue's prior
+      double a = 0;
+      for (int c = 0; c < 5; ++c) {
+        const int m = count[to][c] - count[from][c];
+        v += std::lgamma(prior[c] + m) - std::lgamma(prior[c]);
+        a += prior[c];
+      }
+      return v + std::lgamma(a) - std::lgamma(a + (to - from));
+    }
+    for (int c = 0; c < 5; ++c) {
+      const int m = count[to][c] - count[from][c];
+      if (m > 0) v += m * std::log(static_cast<double>(m) / (to - from));
+    }
+    return v;
+  };
+  const int k0 = n - split;
+  const int k_lo =
+      whole ? o.min_after : std::max(o.min_after, static_cast<int>(k0 / (o.grid_ratio * o.grid_ratio)));
+  const int k_hi =
+      whole ? n - o.min_before
+            : std::min(n - o.min_before, static_cast<int>(std::ceil(k0 * o.grid_ratio * o.grid_ratio)));
+  int best = split;
+  double best_gain = -std::numeric_limits<double>::infinity();
+  for (int k = k_lo; k <= k_hi; ++k) {
+    const int i = n - k;
+    if ((sum[n] - sum[i]) / k >= sum[i] / i) continue;  // only a drop
+    const double gain = loglik(0, i) + loglik(i, n);
+    if (gain > best_gain) best_gain = gain, best = i;
+  }
+  return best;
+}
+
+int LatestPersistingSplit(const std::vector<double>& x, int split, const ChangeOptions& o) {
+  const int n = static_cast<int>(x.size());
+  std::vector<double> sum{0}, sq{0};
+  for (double v : x) {
+    sum.push_back(sum.back() + v);
+    sq.push_back(sq.back() + v * v);
+  }
+  if (o.late_support > 0) {
+    // The likelihood's support interval for a single change's location: of the splits at or after the
+    // found one whose log-likelihood gain is within late_support units of the best, the latest that still
+    // meets the minimum effects.
+    const double var = std::max(o.rating_variance_floor, (sq[n] - sum[n] * sum[n] / n) / std::max(1, n - 1));
+    auto gain = [&](int i) {
+      const double d = (sum[n] - sum[i]) / (n - i) - sum[i] / i;
+      return d < 0 ? static_cast<double>(i) * (n - i) / n * d * d / (2 * var) : 0;
+    };
+    double best = 0;
+    for (int i = o.min_before; i <= n - o.min_after; ++i) best = std::max(best, gain(i));
+    for (int i = n - o.min_after; i > split; --i) {
+      if (gain(i) < best - o.late_support) continue;
+      const double before = sum[i] / i, after = (sum[n] - sum[i]) / (n - i);
+      int low_before = 0, low_after = 0;
+      for (int j = 0; j < n; ++j) (j < i ? low_before : low_after) += x[j] <= 2;
+      if (before - after >= o.min_rating_drop &&
+          static_cast<double>(low_after) / (n - i) - static_cast<double>(low_before) / i >=
+              o.min_low_share_rise)
+        return i;
+    }
+    return split;
+  }
+  // Each step tests the segment after the current split for a further drop (the split search's grid on
+  // it, Bonferroni over the grid, at late_change_alpha), refines it to the maximum-likelihood split near
+  // the best grid point, and moves there if the drop from everything before still meets the minimum
+  // effects: the open alert then says since when the product has been as it is now.
+  for (;;) {
+    const int m = n - split;
+    const std::vector<int> grid = SplitGrid(m, o);
+    if (grid.empty()) break;
+    int best_k = grid.front();
+    double best_p = 2;
+    for (int k : grid) {
+      const double pk = LowerTailP(sum, sq, split, n - k, n, o.rating_variance_floor);
+      if (pk < best_p) best_p = pk, best_k = k;
+    }
+    if (best_p * grid.size() > o.late_change_alpha) break;
+    const int k_lo = std::max(o.min_after, static_cast<int>(best_k / (o.grid_ratio * o.grid_ratio)));
+    const int k_hi =
+        std::min(m - o.min_before, static_cast<int>(std::ceil(best_k * o.grid_ratio * o.grid_ratio)));
+    int next = n - best_k;
+    double best_gain = -1;
+    for (int k = k_lo; k <= k_hi; ++k) {
+      const int i = n - k;
+      const double n1 = i - split, n2 = k;
+      const double d = (sum[n] - sum[i]) / n2 - (sum[i] - sum[split]) / n1;
+      const double gain = d < 0 ? n1 * n2 / m * d * d : 0;
+      if (gain > best_gain) best_gain = gain, next = i;
+    }
+    if (next <= split) break;
+    const double before = sum[next] / next, after = (sum[n] - sum[next]) / (n - next);
+    int low_before = 0, low_after = 0;
+    for (int i = 0; i < n; ++i) (i < next ? low_before : low_after) += x[i] <= 2;
+    if (before - after < o.min_rating_drop ||
+        static_cast<double>(low_after) / (n - next) - static_cast<double>(low_before) / next <
+            o.min_low_share_rise)
+      break;
+    split = next;
+  }
+  return split;
+}
+
+int RedatedRatingSplit(const std::vector<double>& stars, int split, const ChangeOptions& o) {
+  if (o.date_by_star_levels || o.date_by_star_posterior > 0) {
+    const bool posterior = o.date_by_star_posterior > 0 && o.eb_stars_model != nullptr;
+    split =
+        StarLevelsSplit(stars, split, o, posterior ? o.eb_stars_model->level_prior() : std::vector<double>{},
+                        o.date_by_star_posterior == 2);
+  }
+  if (o.date_latest_change) split = LatestPersistingSplit(stars, split, o);
+  return split;
+}
+
+}  // namespace marketlens::analyzer
