@@ -174,8 +174,7 @@ absl::StatusOr<ChangeOptions> Pipeline::ChangeOptionsFor(absl::Time now) {
   if (!changes.eb_stars || changes.eb_stars_model != nullptr) return changes;
   // One aggregate and one fit per batch, as DetectChanges fits it over the products it is given; the
   // model (and its null cache) is kept while the fitted prior is unchanged.
-  ASSIGN_OR_RETURN(auto counts, store_->StarLevelCounts(now));
-  auto fitted = StarLevelsModelFromCounts(counts, changes.eb_stars_statistic);
+  ASSIGN_OR_RETURN(auto fitted, store_->FitStarLevelsPrior(now, changes.eb_stars_statistic));
   if (stars_model_ == nullptr || stars_model_->level_prior() != fitted->level_prior()) stars_model_ = fitted;
   changes.eb_stars_model = stars_model_;
   return changes;

@@ -516,6 +516,16 @@ ChangeFinding RatingFinding(const SeriesResult& s, const std::vector<const Revie
 
 }  // namespace
 
+std::vector<const ReviewFact*> ReviewsInOrder(const std::vector<ReviewFact>& facts, absl::Time now) {
+  std::vector<const ReviewFact*> sorted;
+  for (const ReviewFact& f : facts)
+    if (f.created_at <= now) sorted.push_back(&f);
+  std::sort(sorted.begin(), sorted.end(), [](const ReviewFact* a, const ReviewFact* b) {
+    return a->created_at != b->created_at ? a->created_at < b->created_at : a->id < b->id;
+  });
+  return sorted;
+}
+
 std::vector<int> SplitGrid(int n, const ChangeOptions& o) {
   return Grid(n, o.min_after, o.min_before, o.grid_ratio);
 }
@@ -542,12 +552,7 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
                                               const std::vector<ReviewFact>& facts, absl::Time now,
                                               const ChangeOptions& o) {
   std::vector<ChangeFinding> out;
-  std::vector<const ReviewFact*> sorted;
-  for (const ReviewFact& f : facts)
-    if (f.created_at <= now) sorted.push_back(&f);
-  std::sort(sorted.begin(), sorted.end(), [](const ReviewFact* a, const ReviewFact* b) {
-    return a->created_at != b->created_at ? a->created_at < b->created_at : a->id < b->id;
-  });
+  const std::vector<const ReviewFact*> sorted = ReviewsInOrder(facts, now);
   const int n = static_cast<int>(sorted.size());
   if (n < o.min_after + o.min_before) return out;
 

@@ -172,6 +172,9 @@ struct ChangeFinding {
   std::string message;
 };
 
+// A product's reviews up to `now` in the order the tests read them: by time, then by review id.
+std::vector<const ReviewFact*> ReviewsInOrder(const std::vector<ReviewFact>& facts, absl::Time now);
+
 // Every test that could be run for one product (reviews in any order; `id` fills the evidence).
 std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
                                               const std::vector<ReviewFact>& facts, absl::Time now,

@@ -12,24 +12,11 @@
 namespace marketlens::analyzer {
 namespace {
 
-// The product's stars up to `now`, in the order TestProductChanges reads them (time, then review id).
-std::vector<int> StarsInOrder(const std::vector<ReviewFact>& facts, absl::Time now) {
-  std::vector<const ReviewFact*> sorted;
-  for (const ReviewFact& f : facts)
-    if (f.created_at <= now) sorted.push_back(&f);
-  std::sort(sorted.begin(), sorted.end(), [](const ReviewFact* a, const ReviewFact* b) {
-    return a->created_at != b->created_at ? a->created_at < b->created_at : a->id < b->id;
-  });
-  std::vector<int> stars;
-  for (const ReviewFact* f : sorted) stars.push_back(f->rating);
-  return stars;
-}
-
 double SplitP(SplitEmpiricalBayes* model, const std::vector<ReviewFact>& facts, absl::Time now,
               const ChangeOptions& o) {
   if (model == nullptr) return 1;
   std::vector<int> levels;
-  for (int s : StarsInOrder(facts, now)) levels.push_back(model->Level(s));
+  for (const ReviewFact* f : ReviewsInOrder(facts, now)) levels.push_back(model->Level(f->rating));
   return model->PValue(levels, SplitGrid(static_cast<int>(levels.size()), o));
 }
 

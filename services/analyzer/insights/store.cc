@@ -245,14 +245,20 @@ absl::StatusOr<std::vector<std::vector<int>>> InsightsStore::StarLevelCounts(abs
   return counts;
 }
 
+absl::StatusOr<std::shared_ptr<StarLevelsEmpiricalBayes>> InsightsStore::FitStarLevelsPrior(
+    absl::Time now, StarsStatistic statistic) {
+  ASSIGN_OR_RETURN(auto counts, StarLevelCounts(now));
+  return StarLevelsModelFromCounts(counts, statistic);
+}
+
 absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::string& product_id, absl::Time now,
                                                                 const AggregateOptions& aggregate_options,
                                                                 const AlertOptions& /*alerts*/,
                                                                 const ChangeOptions& changes) {
   ChangeOptions change_options = changes;
   if (change_options.eb_stars && change_options.eb_stars_model == nullptr) {
-    ASSIGN_OR_RETURN(auto counts, StarLevelCounts(now));
-    change_options.eb_stars_model = StarLevelsModelFromCounts(counts, change_options.eb_stars_statistic);
+    ASSIGN_OR_RETURN(change_options.eb_stars_model,
+                     FitStarLevelsPrior(now, change_options.eb_stars_statistic));
   }
   RecomputeResult result;
   absl::Status status = pool_->Transact([&](Tx& tx) -> absl::Status {

@@ -10,6 +10,7 @@
 #ifndef MARKETLENS_SERVICES_ANALYZER_INSIGHTS_STORE_H_
 #define MARKETLENS_SERVICES_ANALYZER_INSIGHTS_STORE_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -85,6 +86,9 @@ class InsightsStore {
   // Every product's analysed reviews up to `now` counted by star level (1..5 stars; one aggregate): what
   // the empirical-Bayes star-levels prior is fitted on, the same counts DetectChanges fits it on.
   absl::StatusOr<std::vector<std::vector<int>>> StarLevelCounts(absl::Time now);
+  // The empirical-Bayes star-levels model fitted on StarLevelCounts(now) (StarLevelsModelFromCounts).
+  absl::StatusOr<std::shared_ptr<StarLevelsEmpiricalBayes>> FitStarLevelsPrior(absl::Time now,
+                                                                               StarsStatistic statistic);
 
   // Alerts from the stored change tests: Benjamini-Hochberg (Tarone-screened) across every product x metric
   // test, then per product (all products when `product_id` is empty): an open change that passes and meets

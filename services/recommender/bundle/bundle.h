@@ -29,6 +29,7 @@ namespace marketlens::recommender {
 
 // The strongest thing a user did with an item (ordered: a later kind outranks an earlier one).
 enum class ItemKind : uint8_t { kNone = 0, kViewed, kRated, kLiked, kCarted, kBought };
+inline constexpr int kItemKinds = 6;      // the values above
 const char* ItemKindVerb(ItemKind kind);  // "viewed", "rated", "liked", "added to cart", "bought"
 
 inline constexpr int kDayparts = 4;  // night 0-6, morning 6-12, afternoon 12-18, evening 18-24 (UTC hours)

@@ -80,8 +80,7 @@ int32_t CatalogSnapshot::IndexOf(absl::string_view id) const {
 
 std::string CatalogSnapshot::DisplayName(absl::string_view id) const {
   const CatalogItem* item = Find(id);
-  if (item == nullptr || item->info.title.empty()) return std::string(id);
-  return item->info.title;
+  return item != nullptr ? item->display_name() : std::string(id);
 }
 
 absl::StatusOr<std::shared_ptr<const CatalogSnapshot>> LoadCatalog(postgres::PgPool& pool) {

@@ -28,6 +28,9 @@ struct CatalogItem {
   std::optional<double> margin;  // 0..1
   std::optional<double> price;   // in the shop's currency (raw.products.price_cents / 100)
   absl::flat_hash_set<std::string> blocked_regions;
+
+  // What shoppers are shown for the item: its title, else its id.
+  const std::string& display_name() const { return info.title.empty() ? id : info.title; }
 };
 
 struct Promotion {

@@ -49,13 +49,13 @@ std::string Name(const CatalogSnapshot* catalog, const std::string& id) {
 // "because you <verb> " per ItemKind: the prefix of a personal reason, made once.
 absl::string_view BecausePrefix(ItemKind kind) {
   static const auto* const prefixes = [] {
-    auto* p = new std::array<std::string, 6>;
-    for (int k = 0; k < 6; ++k) {
+    auto* p = new std::array<std::string, kItemKinds>;
+    for (int k = 0; k < kItemKinds; ++k) {
       (*p)[k] = absl::StrCat("because you ", ItemKindVerb(static_cast<ItemKind>(k)), " ");
     }
     return p;
   }();
-  return (*prefixes)[static_cast<int>(kind) % 6];
+  return (*prefixes)[static_cast<int>(kind) % kItemKinds];
 }
 
 // CatalogSnapshot::DisplayName of a model item, by its joined catalogue index when there is one.
@@ -63,12 +63,11 @@ const std::string& DisplayNameOf(const ModelBundle& b, const CatalogSnapshot* ca
                                  const std::vector<int32_t>* catalog_index, int32_t item) {
   if (catalog != nullptr && catalog_index != nullptr) {
     const int32_t ci = (*catalog_index)[item];
-    if (ci >= 0 && !catalog->at(ci).info.title.empty()) return catalog->at(ci).info.title;
-    if (ci >= 0 || ci == kNotInCatalog) return b.items.Name(item);
+    if (ci >= 0) return catalog->at(ci).display_name();
+    if (ci == kNotInCatalog) return b.items.Name(item);
   }
   if (catalog != nullptr) {
-    if (const CatalogItem* c = catalog->Find(b.items.Name(item)); c != nullptr && !c->info.title.empty())
-      return c->info.title;
+    if (const CatalogItem* c = catalog->Find(b.items.Name(item)); c != nullptr) return c->display_name();
   }
   return b.items.Name(item);
 }
@@ -298,10 +297,8 @@ size_t Engine::PersonalCandidates(const ServingModel& model, const CatalogSnapsh
         Candidate& c = next();
         c.item_id = candidate;
         c.score = 0.8 * top_score * s.score;
-        // The catalogue's display name of the seed (its title, else its id), borrowed from the snapshot.
-        const CatalogItem& seed = catalog->at(ci);
-        c.reason =
-            ReasonText::Borrowed("new, similar to ", seed.info.title.empty() ? seed.id : seed.info.title);
+        // The seed's display name, borrowed from the snapshot.
+        c.reason = ReasonText::Borrowed("new, similar to ", catalog->at(ci).display_name());
         c.source = "content";
         c.catalog_index = s.item;
       }

@@ -30,13 +30,9 @@ size_t VarintSize(uint64_t v) {
   return n;
 }
 
-// What PutString and PutDouble write, in bytes, for fields 1-15 (a one-byte tag).
-size_t StringFieldSize(absl::string_view value) {
-  return value.empty() ? 0 : 1 + VarintSize(value.size()) + value.size();
-}
-size_t ReasonFieldSize(const ReasonText& value) {
-  return value.empty() ? 0 : 1 + VarintSize(value.size()) + value.size();
-}
+// What PutString (PutReason) and PutDouble write, in bytes, for fields 1-15 (a one-byte tag): a string of
+// `length` bytes, nothing when empty.
+size_t StringFieldSize(size_t length) { return length == 0 ? 0 : 1 + VarintSize(length) + length; }
 size_t DoubleFieldSize(double value) {
   uint64_t bits;
   std::memcpy(&bits, &value, sizeof(bits));
@@ -169,8 +165,8 @@ void ResponseWriter::AddItem(const Candidate& c, const ItemFieldCache* fields, c
       fields != nullptr && c.model_index >= 0 ? fields->ForModelItem(c.model_index) : nullptr;
   if (cached != nullptr) {
     // Written in place: the item's length is known before its bytes.
-    const size_t length = cached->head.size() + DoubleFieldSize(c.score) + ReasonFieldSize(c.reason) +
-                          StringFieldSize(c.source) + cached->tail.size();
+    const size_t length = cached->head.size() + DoubleFieldSize(c.score) + StringFieldSize(c.reason.size()) +
+                          StringFieldSize(c.source.size()) + cached->tail.size();
     out_->push_back(static_cast<char>(1 << 3 | 2));
     PutVarint(length, out_);
     out_->append(cached->head.data(), cached->head.size());

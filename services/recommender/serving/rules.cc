@@ -29,9 +29,7 @@ absl::string_view IdOf(const Candidate& candidate, const RuleContext& c) {
 
 // A kept candidate copied out, its id filled in.
 void FillId(Candidate& candidate, const RuleContext& c) {
-  if (candidate.item_id.empty() && candidate.model_index >= 0 && c.model_items != nullptr) {
-    candidate.item_id = c.model_items->Name(candidate.model_index);
-  }
+  if (candidate.item_id.empty()) candidate.item_id = std::string(IdOf(candidate, c));
 }
 
 }  // namespace

@@ -104,9 +104,7 @@ struct Candidate {
   std::string item_id;
   double score = 0;
   ReasonText reason;
-  // "als", "ncf", "item_knn", "session", "popular", "content", "copurchase", "promotion", ... (a literal:
-  // kCandidateSources).
-  absl::string_view source;
+  absl::string_view source;  // one of kCandidateSources
   int32_t model_index = -1;  // the item's index in the serving model, when it has one (not cached)
   // The item's index in the catalogue snapshot the candidate was built for (the one of the call), so the
   // rules and the response need not hash the id; kNotInCatalog when that snapshot lacks it; -1: not
