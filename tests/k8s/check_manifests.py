@@ -8,7 +8,7 @@ default-deny NetworkPolicy covers the namespace and every service pod has its ow
 CronJobs are bounded (backoffLimit; CronJobs: concurrencyPolicy Forbid/Replace, startingDeadlineSeconds,
 activeDeadlineSeconds, restartPolicy Never/OnFailure) and each has an egress NetworkPolicy of its own (under
 default deny it could reach nothing else); every container runs an image deploy/images/build.sh builds
-(marketlens/<image>, all of one overlay at one tag; the only other image is CloudNativePG's operand); the recommender's training CronJob exists, runs the image's CLI
+(marketlens/<image>, all of one overlay at one tag; the only other image is CloudNativePG's operand, pinned by digest); the recommender's training CronJob exists, runs the image's CLI
 `train --register --promote`, and may reach Postgres only; no Secret value is committed anywhere.
 
 Usage: check_manifests.py REPO_ROOT  (exit 0 when every check passes; prints each failure)
@@ -177,6 +177,8 @@ def check_overlay(root, overlay, ports):
                 check_container(where, c, True)
             pod_labels.append((w, labels, containers))
     check_images(where0, workloads)
+    for cluster in by_kind.get("Cluster", []):
+        check_operand_image(f"{where0} Cluster/{cluster['metadata']['name']}", cluster)
 
     # Our services: gRPC probes on the right port, ports as in deploy/local/env.sh.
     deployments = {d["metadata"]["name"]: d for d in by_kind.get("Deployment", [])}
@@ -275,6 +277,18 @@ def check_images(where0, workloads):
                     tags.setdefault(tag, []).append(name)
     if len(tags) > 1:
         fail(where0, f"images carry different tags {sorted(tags)}: an overlay runs the images of one build")
+
+
+def check_operand_image(where, cluster):
+    """CloudNativePG's operand image is pulled from its public registry, whose tags (15, 15.17-...) are
+    rebuilt weekly: pinned by digest, every instance runs the same build, and its tag starts with the
+    Postgres major version the operator reads from it (15, the major the services are tested against)."""
+    image = get(cluster, "spec.imageName") or ""
+    tag = image.split("@")[0].rsplit(":", 1)[-1] if ":" in image.split("@")[0].rsplit("/", 1)[-1] else ""
+    if not re.fullmatch(r"[^@]+@sha256:[0-9a-f]{64}", image):
+        fail(where, f"imageName {image!r} is not pinned by digest (@sha256:<64 hex>)")
+    if not tag.startswith("15.") and tag != "15":
+        fail(where, f"imageName {image!r}: its tag must start with the Postgres major version 15")
 
 
 def egress_policies_for(policies, labels):
