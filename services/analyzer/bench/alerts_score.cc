@@ -10,9 +10,9 @@
 // --quality, --quality_weight, --product_fdr, --low_share, --star_levels, --eb_low_share, --eb_weight,
 // --eb_stars, --eb_stars_weight, --eb_stars_statistic, --eb_stars_dating) and of
 // the dating (--dating, --date_support, --date_latest_change, --late_change_alpha, --late_support,
-// --date_by_star_levels, --date_by_star_posterior, --redate_when_eb_decides). Dating is printed twice:
-// `since` within 30 days, and the planted date inside the interval (changed_after, since] widened by 30 days,
-// with the median gap.
+// --date_by_star_levels, --date_by_star_posterior, --redate_when_eb_decides, --date_by_joint). Dating is
+// printed twice: `since` within 30 days, and the planted date inside the interval (changed_after, since]
+// widened by 30 days, with the median gap.
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -65,6 +65,10 @@ ABSL_FLAG(double, late_support, -1, "override ChangeOptions::late_support");
 ABSL_FLAG(int, date_by_star_levels, -1, "override ChangeOptions::date_by_star_levels (0 | 1)");
 ABSL_FLAG(int, date_by_star_posterior, -1, "override ChangeOptions::date_by_star_posterior (0 | 1 | 2)");
 ABSL_FLAG(int, redate_when_eb_decides, -1, "override ChangeOptions::redate_when_eb_decides (0 | 1)");
+ABSL_FLAG(
+    int, date_by_joint, -1,
+    "override ChangeOptions::date_by_joint (0 | 1 the stars+sentiment standardised sum | 2 sentiment as "
+    "the stars' tie-breaker)");
 ABSL_FLAG(int, eb_stars_dating, -1, "override ChangeOptions::eb_stars_dating (0 | 1)");
 ABSL_FLAG(double, product_fdr, -1, "override ChangeOptions::product_fdr");
 ABSL_FLAG(std::string, curve, "", "comma-separated product alphas: print recall and false alarms at each");
@@ -250,6 +254,7 @@ int main(int argc, char** argv) {
     options.date_by_star_posterior = absl::GetFlag(FLAGS_date_by_star_posterior);
   if (absl::GetFlag(FLAGS_redate_when_eb_decides) >= 0)
     options.redate_when_eb_decides = absl::GetFlag(FLAGS_redate_when_eb_decides) != 0;
+  if (absl::GetFlag(FLAGS_date_by_joint) >= 0) options.date_by_joint = absl::GetFlag(FLAGS_date_by_joint);
   if (absl::GetFlag(FLAGS_eb_stars_dating) >= 0)
     options.eb_stars_dating = absl::GetFlag(FLAGS_eb_stars_dating) != 0;
   if (options.eb_stars) {  // fitted once: every run below shares its null cache
@@ -305,10 +310,10 @@ int main(int argc, char** argv) {
   const AlertScore b = ScoreAlerts(reviews, truth, old, so);
   const std::string name = absl::GetFlag(FLAGS_name).empty() ? "case" : absl::GetFlag(FLAGS_name);
   std::cout << absl::StrFormat(
-      "%s: products=%d reviews=%d planted_eligible=%d detected=%d unchanged=%d false_alarms=%d "
-      "(previous detector: detected=%d false_alarms=%d)\n",
-      name, static_cast<int>(truth.size()), static_cast<int>(reviews.size()), s.eligible, s.detected,
-      s.unchanged, s.false_alarms, b.detected, b.false_alarms);
+      "%s: products=%d reviews=%d planted_eligible=%d detected=%d dated=%d in_interval=%d unchanged=%d "
+      "false_alarms=%d (previous detector: detected=%d false_alarms=%d)\n",
+      name, static_cast<int>(truth.size()), static_cast<int>(reviews.size()), s.eligible, s.detected, s.dated,
+      s.in_interval, s.unchanged, s.false_alarms, b.detected, b.false_alarms);
   {  // which kinds of alert the detections are (open alerts; a product may carry several)
     std::map<std::string, int> by_kind;
     for (const ChangeFinding& f : changes) by_kind[f.kind] += f.open;

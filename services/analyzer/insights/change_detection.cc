@@ -304,26 +304,6 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
   return r;
 }
 
-// Each review's stars and sentiment standardised over the product's whole history and summed: a series
-// whose mean shift is a joint deterioration of both. Under "no change" the reviews are exchangeable, and
-// standardising by the whole history keeps them so (a permutation test on the sum stays exact).
-std::vector<double> StandardisedSum(const std::vector<double>& a, const std::vector<double>& b,
-                                    double floor_a, double floor_b) {
-  auto standardise = [](const std::vector<double>& x, double floor) {
-    double mean = 0, sq = 0;
-    for (double v : x) mean += v;
-    mean /= x.size();
-    for (double v : x) sq += (v - mean) * (v - mean);
-    const double sd = std::sqrt(std::max(floor, x.size() > 1 ? sq / (x.size() - 1) : 0));
-    std::vector<double> z;
-    for (double v : x) z.push_back((v - mean) / sd);
-    return z;
-  };
-  std::vector<double> za = standardise(a, floor_a), zb = standardise(b, floor_b);
-  for (size_t i = 0; i < za.size(); ++i) za[i] += zb[i];
-  return za;
-}
-
 // One metric's values at the split (and recovery) found on another series: same p, own before/after.
 SeriesResult AtSplitOf(const SeriesResult& found, const std::vector<double>& x) {
   SeriesResult r = found;
@@ -624,7 +604,7 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
     }
     if (rating_series.tested && rating_series.recovery < 0) {  // re-dating: measured, not kept (README)
       SeriesResult moved = rating_series;
-      moved.split = RedatedRatingSplit(stars, rating_series.split, o);
+      moved.split = RedatedRatingSplit(stars, rating_series.split, o, sentiment);
       if (moved.split != rating_series.split)
         (o.redate_when_eb_decides ? redated : rating_series) = AtSplitOf(moved, stars);
     }

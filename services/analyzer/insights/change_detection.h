@@ -128,6 +128,10 @@ struct ChangeOptions {
   double late_change_alpha = 0.01;
   double late_support = 0;
   bool redate_when_eb_decides = false;  // re-date only when an empirical-Bayes member decides the stars
+  // date_by_joint 1 / 2 (JointSplit; measured, README): date the open rating change at the mean-shift split,
+  // near it, of a joint series of each review's stars and sentiment: 1 their standardised sum (the joint
+  // permutation test's third series), 2 the stars with the sentiment breaking ties within a star level.
+  int date_by_joint = 0;
   double date_support = 0;  // > 0: the earliest split within this many log-likelihood units of the best
   int permutations = 999;   // the split search's p by permutation (0: Bonferroni over the grid)
   int min_after = 8;        // reviews after a change before it can be reported
@@ -192,9 +196,17 @@ int LatestPersistingSplit(const std::vector<double>& x, int split, const ChangeO
 int StarLevelsSplit(const std::vector<double>& x, int split, const ChangeOptions& options,
                     const std::vector<double>& prior = {}, bool whole = false);
 
-// The average rating's split of an open change after the options above (date_by_star_levels,
-// date_by_star_posterior, date_latest_change; `split` when all are off).
-int RedatedRatingSplit(const std::vector<double>& stars, int split, const ChangeOptions& options);
+// The maximum-likelihood split near `split` (the refine window of the split search) of a joint series of the
+// reviews' stars and sentiment (oldest first, the same length), among splits where its mean drops (a Gaussian
+// mean shift with a common variance): options.date_by_joint 1, the standardised sum of stars and sentiment;
+// 2, stars + 0.49 x sentiment (in [-1, 1]), the sentiment ordering reviews only within a star level.
+int JointSplit(const std::vector<double>& stars, const std::vector<double>& sentiment, int split,
+               const ChangeOptions& options);
+
+// The average rating's split of an open change after the options above (date_by_joint with `sentiment`,
+// date_by_star_levels, date_by_star_posterior, date_latest_change; `split` when all are off).
+int RedatedRatingSplit(const std::vector<double>& stars, int split, const ChangeOptions& options,
+                       const std::vector<double>& sentiment = {});
 
 // The split search's grid for n reviews: the counts of reviews after the candidate splits.
 std::vector<int> SplitGrid(int n, const ChangeOptions& options);

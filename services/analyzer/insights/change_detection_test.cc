@@ -523,5 +523,26 @@ TEST(ChangeDetection, LatestPersistingSplitDatesTheLaterOfTwoDrops) {
   EXPECT_TRUE(rating);
 }
 
+TEST(ChangeDetection, JointSplitSeparatesMildOriginalsFromTheStronglyNegativeRun) {
+  // 12 reviews of 4-5 stars, then three of the product's own 2-3 star reviews with mild text, then a run of
+  // 1-2 star reviews with strongly negative text: the stars' own mean-shift split is at the mild ones (12),
+  // the standardised sum of stars and sentiment at the negative run (15).
+  std::vector<double> stars = {5, 4, 5, 5, 5, 4, 5, 5, 5, 5, 4, 5, 3, 2, 3, 1, 2, 1, 1, 2, 1, 2, 1, 1, 2};
+  std::vector<double> sentiment(12, 0.8);
+  for (double v : {0.3, 0.2, 0.4}) sentiment.push_back(v);
+  sentiment.resize(stars.size(), -0.8);
+  ChangeOptions o;
+  o.date_by_joint = 2;  // with no sentiment, the stars alone
+  EXPECT_EQ(JointSplit(stars, std::vector<double>(stars.size(), 0), 15, o), 12);
+  o.date_by_joint = 1;
+  EXPECT_EQ(JointSplit(stars, sentiment, 12, o), 15);
+  EXPECT_EQ(RedatedRatingSplit(stars, 12, o, sentiment), 15);
+  EXPECT_EQ(RedatedRatingSplit(stars, 12, o), 12);  // without the sentiment, no re-dating
+  // An improvement is never a split: the same reviews newest first have no drop to date.
+  std::reverse(stars.begin(), stars.end());
+  std::reverse(sentiment.begin(), sentiment.end());
+  EXPECT_EQ(JointSplit(stars, sentiment, 12, o), 12);
+}
+
 }  // namespace
 }  // namespace marketlens::analyzer

@@ -1,7 +1,8 @@
 // Re-dating an open rating change (change_detection.h, RedatedRatingSplit; each measured on the README's five
-// cases and not kept, so all off): the star levels' own maximum-likelihood split, or its posterior mode under
-// the catalogue's Dirichlet prior; the latest change that persists to the newest data (binary segmentation
-// of the stars after the found split, or the latest split in the likelihood's support interval).
+// cases and not kept, so all off): the split of a joint series of stars and sentiment; the star levels' own
+// maximum-likelihood split, or its posterior mode under the catalogue's Dirichlet prior; the latest change
+// that persists to the newest data (binary segmentation of the stars after the found split, or the latest
+// split in the likelihood's support interval).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -145,7 +146,35 @@ int LatestPersistingSplit(const std::vector<double>& x, int split, const ChangeO
   return split;
 }
 
-int RedatedRatingSplit(const std::vector<double>& stars, int split, const ChangeOptions& o) {
+int JointSplit(const std::vector<double>& stars, const std::vector<double>& sentiment, int split,
+               const ChangeOptions& o) {
+  const int n = static_cast<int>(stars.size());
+  std::vector<double> x;
+  if (o.date_by_joint == 1) {
+    x = StandardisedSum(stars, sentiment, o.rating_variance_floor, o.sentiment_variance_floor);
+  } else {
+    // Within +-0.49 of its stars: the sentiment orders reviews of one star level, never across levels.
+    for (int i = 0; i < n; ++i) x.push_back(stars[i] + 0.49 * std::clamp(sentiment[i], -1.0, 1.0));
+  }
+  std::vector<double> sum{0};
+  for (double v : x) sum.push_back(sum.back() + v);
+  const int k0 = n - split;
+  const int k_lo = std::max(o.min_after, static_cast<int>(k0 / (o.grid_ratio * o.grid_ratio)));
+  const int k_hi = std::min(n - o.min_before, static_cast<int>(std::ceil(k0 * o.grid_ratio * o.grid_ratio)));
+  int best = split;
+  double best_gain = 0;
+  for (int k = k_lo; k <= k_hi; ++k) {  // the latest split on a tie, as the split search
+    const int i = n - k;
+    const double d = (sum[n] - sum[i]) / k - sum[i] / i;
+    const double gain = d < 0 ? static_cast<double>(i) * k / n * d * d : 0;
+    if (gain > best_gain) best_gain = gain, best = i;
+  }
+  return best;
+}
+
+int RedatedRatingSplit(const std::vector<double>& stars, int split, const ChangeOptions& o,
+                       const std::vector<double>& sentiment) {
+  if (o.date_by_joint > 0 && sentiment.size() == stars.size()) split = JointSplit(stars, sentiment, split, o);
   if (o.date_by_star_levels || o.date_by_star_posterior > 0) {
     const bool posterior = o.date_by_star_posterior > 0 && o.eb_stars_model != nullptr;
     split =

@@ -1,5 +1,6 @@
 #include "services/analyzer/insights/stats.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -101,6 +102,23 @@ double Slope(const std::vector<double>& y) {
   }
   const double denom = n * sxx - sx * sx;
   return denom == 0 ? 0 : (n * sxy - sx * sy) / denom;
+}
+
+std::vector<double> StandardisedSum(const std::vector<double>& a, const std::vector<double>& b,
+                                    double floor_a, double floor_b) {
+  auto standardise = [](const std::vector<double>& x, double floor) {
+    double mean = 0, sq = 0;
+    for (double v : x) mean += v;
+    mean /= x.size();
+    for (double v : x) sq += (v - mean) * (v - mean);
+    const double sd = std::sqrt(std::max(floor, x.size() > 1 ? sq / (x.size() - 1) : 0));
+    std::vector<double> z;
+    for (double v : x) z.push_back((v - mean) / sd);
+    return z;
+  };
+  std::vector<double> za = standardise(a, floor_a), zb = standardise(b, floor_b);
+  for (size_t i = 0; i < za.size(); ++i) za[i] += zb[i];
+  return za;
 }
 
 }  // namespace marketlens::analyzer

@@ -1,7 +1,8 @@
 // The statistics behind alerts and trends, dependency-free: Student's t and the normal distribution (via the
 // regularised incomplete beta function and erfc), Welch's unequal-variance t-test, the two-proportion
-// z-test, and least-squares slopes. An alert is raised when a shift is significant, not when it crosses a
-// fixed line: a 0.3-star drop on 8 reviews of a noisy product is not news, on 80 reviews it is.
+// z-test, least-squares slopes, and the standardised sum of two series (stars and sentiment). An alert is
+// raised when a shift is significant, not when it crosses a fixed line: a 0.3-star drop on 8 reviews of a
+// noisy product is not news, on 80 reviews it is.
 #ifndef MARKETLENS_SERVICES_ANALYZER_INSIGHTS_STATS_H_
 #define MARKETLENS_SERVICES_ANALYZER_INSIGHTS_STATS_H_
 
@@ -47,6 +48,12 @@ TestResult TwoProportionZTest(int64_t x1, int64_t n1, int64_t x2, int64_t n2);
 
 // Least-squares slope of y against x = 0, 1, 2, ... (0 for fewer than two points).
 double Slope(const std::vector<double>& y);
+
+// Each element of a and of b standardised over its own series (sd floored) and summed: a series whose mean
+// shift is a joint shift of both. Exchangeable elements stay exchangeable (a permutation test on the sum
+// stays exact). a and b have the same length.
+std::vector<double> StandardisedSum(const std::vector<double>& a, const std::vector<double>& b,
+                                    double floor_a, double floor_b);
 
 }  // namespace marketlens::analyzer
 
