@@ -16,7 +16,7 @@
 // Other work on a shared box comes and goes, so every round runs empty, Recommend, empty, Recommend back to
 // back (open loop, then peak) and the peak figures are the MEDIAN of the per-round ratios; each round prints
 // the 1-minute load average it started at. The P99 figure comes from a third kind of run, the interleaved
-// open loop (both kinds in one schedule, random slices of each: the VM's 4-7 ms vCPU stalls, measured by the
+// open loop (both kinds in one schedule, random 10 ms slices of each: the VM's vCPU stalls, measured by the
 // gap probe printed first, otherwise decide which of two separate runs gets the worse P99), pooled over the
 // rounds; the separate runs' median ratio is printed beside it.
 // World: models trained on a marketplace-sized synthetic world (1,000 items in 12 categories, 8,000
@@ -62,7 +62,7 @@
 ABSL_FLAG(int, rate, 1000, "offered load of the open-loop runs, requests/s");
 ABSL_FLAG(int, seconds, 4, "duration of each run");
 ABSL_FLAG(int, threads, 8, "closed-loop client threads for peak throughput");
-ABSL_FLAG(int, slice_ms, 100,
+ABSL_FLAG(int, slice_ms, 10,
           "slices of the interleaved open loop: each slice sends one kind, half the slices each, in random "
           "order");
 ABSL_FLAG(double, probe_seconds, 5, "seconds of the vCPU gap probe before the rounds (0: none)");
@@ -75,7 +75,8 @@ ABSL_FLAG(
     "run only this part: engine, open, peak, or one kind for --seconds (open_empty, open_recommend, "
     "peak_empty, peak_recommend) with the first algorithm, for profiling (perf, strace -c); "
     "peak_canned: rounds of the empty call and fixed Recommend responses without the engine (0 B, ~256 B, "
-    "the real ~1 KB)");
+    "the real ~1 KB); open_canned: rounds of the interleaved open loop on that server (empty vs the ~1 KB "
+    "answer) and on the main one (empty vs the real Recommend)");
 ABSL_FLAG(bool, compare_typed_client, false,
           "also run, in every round, the earlier client method (generated stubs, request serialised and "
           "response parsed per call) and print its figures beside");
@@ -99,7 +100,7 @@ double ProcessCpuMicros() {
 }
 
 struct Result {
-  double rps = 0, p50_ms = 0, p99_ms = 0, p999_ms = 0;
+  double rps = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0;
   // CPU per call of the server process, of the load generator, and both: unlike rates and latencies,
   // barely moved by other processes.
   double server_cpu_us_per_call = 0, client_cpu_us_per_call = 0, cpu_us_per_call = 0;
@@ -113,6 +114,7 @@ Result Summarise(std::vector<double>& ms, double seconds, int64_t errors) {
   std::sort(ms.begin(), ms.end());
   r.rps = ms.size() / seconds;
   r.p50_ms = ms[ms.size() / 2];
+  r.p90_ms = ms[ms.size() * 9 / 10];
   r.p99_ms = ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
   r.p999_ms = ms[std::min(ms.size() - 1, ms.size() * 999 / 1000)];
   return r;
@@ -318,11 +320,14 @@ Result OpenLoop(ServerControl& server, const std::string& target, bool recommend
 }
 
 // The empty call and Recommend in ONE open-loop schedule at --rate req/s for 2 x `seconds`: the schedule is
-// cut into `slice_ms` slices, half of them (chosen at random, seeded by the round) send the empty call and
-// half Recommend, so both kinds meet the box's stalls with the same chance. Two separate runs, one after the
-// other, do not: on this VM a vCPU stops for 4-7 ms about once a second (`VcpuGapProbe` below), and whether
-// four or eight such stalls land in a 4 s run decides its P99 (its 40th slowest request). The offered load
-// stays one kind at --rate at any time. Server CPU is not split by kind here: the peak runs measure it.
+// cut into `slice_ms` slices (10 ms: ~10 requests), half of them (chosen at random, seeded by the round) send
+// the empty call and half Recommend, so both kinds meet the box's stalls with the same chance. Two separate
+// runs, one after the other, do not: on this VM a vCPU stops for 4-7 ms about once a second (`VcpuGapProbe`
+// below) and now and then for 10-35 ms, and whether a few such stalls land in a 4 s run decides its P99 (its
+// 40th slowest request). 100 ms slices were too coarse: one 30 ms episode still fell on one kind (canned
+// answers against the empty call: P99 ratios 0.67-0.78 pooled over five rounds, 0.87 with 10 ms slices).
+// The offered load stays one kind at --rate at any time. Server CPU is not split by kind here: the peak runs
+// measure it.
 struct InterleavedResult {
   Result empty, recommend;
   std::vector<double> empty_ms, recommend_ms;  // every latency of the run, for pooling over rounds
@@ -600,6 +605,43 @@ int RunLoadGenerator(ServerControl& server, const std::string& target, const std
         Print("empty call, peak", ClosedLoop(server, target, false, threads, seconds, users, method));
       if (only != "peak_empty")
         Print("Recommend, peak", ClosedLoop(server, target, true, threads, seconds, users, method));
+    } else if (only == "open_canned") {
+      // Where Recommend's open-loop tail comes from: per round, the interleaved open loop on the canned
+      // server (the empty call against fixed Recommend answers of 0 B and ~1 KB: gRPC, the interceptors and
+      // the message sizes, no engine) and on the main server (the empty call against the real Recommend).
+      const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds)), slice_ms = absl::GetFlag(FLAGS_slice_ms);
+      std::vector<std::string> sizes = absl::StrSplit(server.Ask("canned_sizes"), ' ');
+      struct Pair {
+        std::string name;
+        int canned;  // canned answer index, -1: the main server's real Recommend
+        std::vector<double> empty_ms, rec_ms;
+      };
+      std::vector<Pair> pairs = {
+          {"canned 0 B", 0, {}, {}},
+          {absl::StrCat("canned ", sizes.size() > 2 ? sizes[2] : "?", " B"), 2, {}, {}},
+          {"real Recommend", -1, {}, {}}};
+      auto line = [](const char* what, const Result& r) {
+        return absl::StrFormat("%s p50 %.2f p90 %.2f p99 %.2f p99.9 %.2f ms", what, r.p50_ms, r.p90_ms,
+                               r.p99_ms, r.p999_ms);
+      };
+      for (int r = 0; r < rounds; ++r) {
+        std::printf("round %d (load average %.2f)\n", r + 1, LoadAverage());
+        for (Pair& p : pairs) {
+          if (p.canned >= 0) server.Ask(absl::StrCat("canned ", p.canned));
+          const InterleavedResult x = OpenLoopInterleaved(p.canned >= 0 ? canned_target : target, rate,
+                                                          seconds, slice_ms, 2000 + r, users, method);
+          std::printf("  %-16s %s | %s\n", p.name.c_str(), line("empty", x.empty).c_str(),
+                      line("Recommend", x.recommend).c_str());
+          p.empty_ms.insert(p.empty_ms.end(), x.empty_ms.begin(), x.empty_ms.end());
+          p.rec_ms.insert(p.rec_ms.end(), x.recommend_ms.begin(), x.recommend_ms.end());
+        }
+        std::fflush(stdout);
+      }
+      for (Pair& p : pairs) {
+        const Result e = Summarise(p.empty_ms, 1, 0), x = Summarise(p.rec_ms, 1, 0);
+        std::printf("pooled, %-16s %s | %s | p99 ratio %.2f\n", p.name.c_str(), line("empty", e).c_str(),
+                    line("Recommend", x).c_str(), x.p99_ms / std::max(1e-3, e.p99_ms));
+      }
     } else if (only == "peak_canned") {
       // Rounds of: the empty call, the canned responses by size, the real Recommend (main server).
       std::vector<std::string> sizes = absl::StrSplit(absl::StrCat(server.Ask("canned_sizes"), " real"), ' ');
@@ -714,9 +756,9 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const std::string only = absl::GetFlag(FLAGS_only);
   const std::vector<std::string> algorithm_flags = absl::GetFlag(FLAGS_algorithms);
-  static const std::set<std::string> kOnly = {"",           "engine",         "open",
-                                              "open_empty", "open_recommend", "peak",
-                                              "peak_empty", "peak_recommend", "peak_canned"};
+  static const std::set<std::string> kOnly = {
+      "",     "engine",     "open",           "open_empty",  "open_recommend",
+      "peak", "peak_empty", "peak_recommend", "peak_canned", "open_canned"};
   if (!kOnly.contains(only)) {
     std::fprintf(stderr, "unknown --only=%s\n", only.c_str());
     return 1;
@@ -842,7 +884,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<marketlens::server::Server> canned_server;
   std::string canned_target = "-";
   std::string canned_sizes;
-  if (only == "peak_canned") {
+  if (only == "peak_canned" || only == "open_canned") {
     v1::RecommendResponse canned;
     grpc::ClientContext ctx;
     v1::RecommendRequest req;
