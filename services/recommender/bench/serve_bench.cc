@@ -13,12 +13,13 @@
 // timed loop; its warm-up calls parse the responses and check them (items present). --compare_typed_client
 // adds, in every round, the earlier method's runs (generated stubs: a request built and serialised and a
 // response parsed per call) so the change of method shows in the same run.
-// Other work on a shared box comes and goes, so every round runs empty, Recommend, empty, Recommend back to
-// back (open loop, then peak) and the peak figures are the MEDIAN of the per-round ratios; each round prints
-// the 1-minute load average it started at. The P99 figure comes from a third kind of run, the interleaved
-// open loop (both kinds in one schedule, random 10 ms slices of each: the VM's vCPU stalls, measured by the
-// gap probe printed first, otherwise decide which of two separate runs gets the worse P99), pooled over the
-// rounds; the separate runs' median ratio is printed beside it.
+// Other work on a shared box comes and goes, and this box is a VM whose vCPUs stall (4-7 ms about once a
+// second, now and then 10-35 ms: the gap probe printed first measures them) and whose speed drifts over
+// seconds. So the target figures come from interleaved runs, in which both kinds share one schedule and meet
+// the same stalls and drift: P99 from an open loop cut into random 10 ms slices of either kind, peak from a
+// closed loop cut into random 250 ms pieces of either kind, each pooled over the rounds. Every round also
+// runs the earlier separate runs (empty, Recommend back to back, open loop then peak; their median ratios are
+// printed beside, and give the CPU per call of each kind) and prints the 1-minute load average it started at.
 // World: models trained on a marketplace-sized synthetic world (1,000 items in 12 categories, 8,000
 // shoppers) with the default business rules; requests mix known shoppers (60%), known shoppers with items
 // in their session (10%), cold start with a category, region and time (20%) and anonymous visitors with
@@ -62,9 +63,17 @@
 ABSL_FLAG(int, rate, 1000, "offered load of the open-loop runs, requests/s");
 ABSL_FLAG(int, seconds, 4, "duration of each run");
 ABSL_FLAG(int, threads, 8, "closed-loop client threads for peak throughput");
+ABSL_FLAG(int, open_seconds, 8, "seconds of each kind in each round's interleaved open loop");
+ABSL_FLAG(int, peak_seconds, 8, "seconds of each kind in each round's interleaved closed loop (peak)");
+ABSL_FLAG(int, piece_ms, 250,
+          "pieces of the interleaved closed loop: every client calls one kind per piece, half the pieces "
+          "each, in random order");
 ABSL_FLAG(int, slice_ms, 10,
           "slices of the interleaved open loop: each slice sends one kind, half the slices each, in random "
           "order");
+ABSL_FLAG(std::string, dump_latencies, "",
+          "append every interleaved request to this file: seed, scheduled offset (ms), kind (0 empty, 1 "
+          "Recommend), latency (ms); for finding where slow requests cluster");
 ABSL_FLAG(double, probe_seconds, 5, "seconds of the vCPU gap probe before the rounds (0: none)");
 ABSL_FLAG(int, rounds, 3, "rounds of empty / Recommend runs per model; the median ratio counts");
 ABSL_FLAG(int, engine_calls, 5000, "calls per request kind in the engine-only measurement");
@@ -331,7 +340,12 @@ Result OpenLoop(ServerControl& server, const std::string& target, bool recommend
 struct InterleavedResult {
   Result empty, recommend;
   std::vector<double> empty_ms, recommend_ms;  // every latency of the run, for pooling over rounds
+  // A diagnostic, not the target's figure: the latencies of requests scheduled more than
+  // kEpisodeMarginMs away from any request (of either kind) slower than kEpisodeMs, i.e. outside the
+  // stall episodes: what each call costs when the box leaves it alone.
+  std::vector<double> empty_calm_ms, recommend_calm_ms;
 };
+constexpr double kEpisodeMs = 2, kEpisodeMarginMs = 20;
 
 InterleavedResult OpenLoopInterleaved(const std::string& target, int rate, int seconds, int slice_ms,
                                       uint32_t seed, int users, ClientMethod method) {
@@ -343,7 +357,12 @@ InterleavedResult OpenLoopInterleaved(const std::string& target, int rate, int s
   for (int k = 0; k < slices; ++k) recommend_slice[k] = k % 2;
   std::mt19937 order(seed);
   std::shuffle(recommend_slice.begin(), recommend_slice.end(), order);
-  std::vector<std::vector<double>> empty_ms(clients), recommend_ms(clients);
+  struct Sample {
+    double offset_ms;  // scheduled send time from the start
+    bool recommend;
+    double latency_ms;
+  };
+  std::vector<std::vector<Sample>> samples(clients);
   std::atomic<int64_t> empty_errors{0}, recommend_errors{0};
   std::vector<std::unique_ptr<Client>> pool;
   for (int c = 0; c < clients; ++c) pool.push_back(std::make_unique<Client>(target, 100 + c, users, method));
@@ -353,6 +372,7 @@ InterleavedResult OpenLoopInterleaved(const std::string& target, int rate, int s
   for (int c = 0; c < clients; ++c) {
     workers.emplace_back([&, c] {
       Client& client = *pool[c];
+      samples[c].reserve(absl::Seconds(2 * seconds) / interval + 1);
       for (int k = 0; k < 50; ++k) {  // warm-up of both kinds, responses checked
         if (!client.CheckedCall(false)) ++empty_errors;
         if (!client.CheckedCall(true)) ++recommend_errors;
@@ -363,24 +383,43 @@ InterleavedResult OpenLoopInterleaved(const std::string& target, int rate, int s
         if (now < next) absl::SleepFor(next - now);
         const bool recommend = recommend_slice[std::min<int64_t>(slices - 1, (next - start) / slice)];
         if (!client.Call(recommend)) ++(recommend ? recommend_errors : empty_errors);
-        (recommend ? recommend_ms : empty_ms)[c].push_back(absl::ToDoubleMilliseconds(absl::Now() - next));
+        samples[c].push_back({absl::ToDoubleMilliseconds(next - start), recommend,
+                              absl::ToDoubleMilliseconds(absl::Now() - next)});
         next += interval;
       }
     });
   }
   for (auto& w : workers) w.join();
-  std::vector<double> empty_all, recommend_all;
-  for (int c = 0; c < clients; ++c) {
-    empty_all.insert(empty_all.end(), empty_ms[c].begin(), empty_ms[c].end());
-    recommend_all.insert(recommend_all.end(), recommend_ms[c].begin(), recommend_ms[c].end());
+  std::vector<Sample> all;
+  for (const auto& s : samples) all.insert(all.end(), s.begin(), s.end());
+  std::sort(all.begin(), all.end(),
+            [](const Sample& a, const Sample& b) { return a.offset_ms < b.offset_ms; });
+  const std::string dump_path = absl::GetFlag(FLAGS_dump_latencies);
+  if (!dump_path.empty()) {
+    if (FILE* out = std::fopen(dump_path.c_str(), "a")) {
+      for (const Sample& s : all) {
+        std::fprintf(out, "%u %.3f %d %.3f\n", seed, s.offset_ms, s.recommend ? 1 : 0, s.latency_ms);
+      }
+      std::fclose(out);
+    }
+  }
+  std::vector<double> episodes;  // scheduled times of the slow requests, ascending
+  for (const Sample& s : all) {
+    if (s.latency_ms > kEpisodeMs) episodes.push_back(s.offset_ms);
+  }
+  InterleavedResult r;
+  for (const Sample& s : all) {
+    (s.recommend ? r.recommend_ms : r.empty_ms).push_back(s.latency_ms);
+    auto it = std::lower_bound(episodes.begin(), episodes.end(), s.offset_ms - kEpisodeMarginMs);
+    if (it == episodes.end() || *it > s.offset_ms + kEpisodeMarginMs) {
+      (s.recommend ? r.recommend_calm_ms : r.empty_calm_ms).push_back(s.latency_ms);
+    }
   }
   // Each kind was offered for half the schedule: its rate is over that half.
   const double half = absl::ToDoubleSeconds(slice * slices) / 2;
-  InterleavedResult r;
-  r.empty_ms = empty_all;
-  r.recommend_ms = recommend_all;
-  r.empty = Summarise(empty_all, half, empty_errors);
-  r.recommend = Summarise(recommend_all, half, recommend_errors);
+  std::vector<double> e = r.empty_ms, x = r.recommend_ms;
+  r.empty = Summarise(e, half, empty_errors);
+  r.recommend = Summarise(x, half, recommend_errors);
   return r;
 }
 
@@ -454,6 +493,62 @@ Result ClosedLoop(ServerControl& server, const std::string& target, bool recomme
   });
 }
 
+// Peak throughput of both kinds in ONE closed-loop run: `threads` clients call back to back for 2 x
+// `seconds`, the run cut into `piece_ms` pieces, half of them (random order, seeded by the round) calling
+// the empty call and half Recommend; every client switches at the piece boundaries. Whatever the host does
+// to the VM's speed over seconds (the separate 4 s runs' peak ratios on an unchanged build ranged 0.78-0.97)
+// then meets both kinds alike. A call is counted for the piece it started in. Returns calls per second of
+// each kind over its own pieces: {empty, Recommend}.
+std::pair<double, double> ClosedLoopInterleaved(const std::string& target, int threads, int seconds,
+                                                int piece_ms, uint32_t seed, int users, ClientMethod method,
+                                                int64_t* errors_out) {
+  const absl::Duration piece = absl::Milliseconds(std::max(1, piece_ms));
+  const int pieces = std::max<int>(2, absl::Seconds(2 * seconds) / piece);
+  std::vector<char> recommend_piece(pieces);
+  for (int k = 0; k < pieces; ++k) recommend_piece[k] = k % 2;
+  std::mt19937 order(seed);
+  std::shuffle(recommend_piece.begin(), recommend_piece.end(), order);
+  std::atomic<int64_t> errors{0}, empty_calls{0}, recommend_calls{0};
+  std::vector<std::unique_ptr<Client>> pool;
+  for (int t = 0; t < threads; ++t) pool.push_back(std::make_unique<Client>(target, 400 + t, users, method));
+  std::vector<std::thread> workers;
+  std::atomic<int> ready{0};
+  absl::Time start;
+  absl::Mutex start_mu;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      Client& client = *pool[t];
+      for (int k = 0; k < 50; ++k) {  // warm-up of both kinds, responses checked
+        if (!client.CheckedCall(false)) ++errors;
+        if (!client.CheckedCall(true)) ++errors;
+      }
+      if (++ready == threads) {
+        absl::MutexLock lock(&start_mu);
+        start = absl::Now();
+      }
+      while (ready < threads) std::this_thread::yield();
+      absl::Time begin;
+      {
+        absl::MutexLock lock(&start_mu);
+        begin = start;
+      }
+      const absl::Time stop = begin + piece * pieces;
+      int64_t empty = 0, recommend = 0;
+      for (absl::Time now = absl::Now(); now < stop; now = absl::Now()) {
+        const bool kind = recommend_piece[std::min<int64_t>(pieces - 1, (now - begin) / piece)];
+        if (!client.Call(kind)) ++errors;
+        ++(kind ? recommend : empty);
+      }
+      empty_calls += empty;
+      recommend_calls += recommend;
+    });
+  }
+  for (auto& w : workers) w.join();
+  *errors_out += errors;
+  const double half = absl::ToDoubleSeconds(piece * pieces) / 2;
+  return {empty_calls / half, recommend_calls / half};
+}
+
 void Print(const char* name, const Result& r) {
   std::printf(
       "%-46s %9.0f req/s   p50 %6.2f ms   p99 %6.2f ms   p99.9 %6.2f ms   CPU/call server %4.0f + client "
@@ -469,8 +564,18 @@ struct MethodFigures {
   std::vector<double> p99_ratio, peak_ratio, cpu_ratio, server_cpu_ratio;
   // The interleaved open loop: per round, and every latency of every round pooled per kind.
   std::vector<Result> empty_mixed, rec_mixed;
-  std::vector<double> mixed_p99_ratio, empty_mixed_ms, rec_mixed_ms;
+  std::vector<double> mixed_p99_ratio, empty_mixed_ms, rec_mixed_ms, empty_calm_ms, rec_calm_ms;
+  // The interleaved closed loop: calls per second of each kind per round; the peak figure is their ratio
+  // over every round (total Recommend calls over total empty calls, equal time of each).
+  std::vector<double> empty_mixed_rps, rec_mixed_rps;
   int64_t rec_errors = 0;
+
+  double PooledMixedPeakRatio() const {
+    double e = 0, r = 0;
+    for (double x : empty_mixed_rps) e += x;
+    for (double x : rec_mixed_rps) r += x;
+    return r / std::max(1.0, e);
+  }
 
   // P99 of all the interleaved rounds' latencies, Recommend over the empty call: the headline ratio.
   double PooledMixedP99Ratio(double* empty_p99, double* rec_p99) const {
@@ -479,20 +584,34 @@ struct MethodFigures {
     *rec_p99 = Summarise(r, 1, 0).p99_ms;
     return *rec_p99 / std::max(1e-3, *empty_p99);
   }
+  // The same outside the stall episodes (InterleavedResult's diagnostic).
+  double PooledCalmP99Ratio(double* empty_p99, double* rec_p99) const {
+    std::vector<double> e = empty_calm_ms, r = rec_calm_ms;
+    *empty_p99 = Summarise(e, 1, 0).p99_ms;
+    *rec_p99 = Summarise(r, 1, 0).p99_ms;
+    return *rec_p99 / std::max(1e-3, *empty_p99);
+  }
 
   void Round(ServerControl& server, const std::string& target, int users, ClientMethod method, int round) {
     const int rate = absl::GetFlag(FLAGS_rate), seconds = absl::GetFlag(FLAGS_seconds);
     const int threads = absl::GetFlag(FLAGS_threads);
-    InterleavedResult mixed = OpenLoopInterleaved(target, rate, seconds, absl::GetFlag(FLAGS_slice_ms),
-                                                  1000 + round, users, method);
+    InterleavedResult mixed = OpenLoopInterleaved(target, rate, absl::GetFlag(FLAGS_open_seconds),
+                                                  absl::GetFlag(FLAGS_slice_ms), 1000 + round, users, method);
     empty_mixed.push_back(mixed.empty);
     rec_mixed.push_back(mixed.recommend);
     mixed_p99_ratio.push_back(mixed.recommend.p99_ms / std::max(1e-3, mixed.empty.p99_ms));
     empty_mixed_ms.insert(empty_mixed_ms.end(), mixed.empty_ms.begin(), mixed.empty_ms.end());
     rec_mixed_ms.insert(rec_mixed_ms.end(), mixed.recommend_ms.begin(), mixed.recommend_ms.end());
+    empty_calm_ms.insert(empty_calm_ms.end(), mixed.empty_calm_ms.begin(), mixed.empty_calm_ms.end());
+    rec_calm_ms.insert(rec_calm_ms.end(), mixed.recommend_calm_ms.begin(), mixed.recommend_calm_ms.end());
     rec_errors += mixed.empty.errors + mixed.recommend.errors;
     empty_open.push_back(OpenLoop(server, target, false, rate, seconds, users, method));
     rec_open.push_back(OpenLoop(server, target, true, rate, seconds, users, method));
+    const auto [empty_rps, rec_rps] =
+        ClosedLoopInterleaved(target, threads, absl::GetFlag(FLAGS_peak_seconds),
+                              absl::GetFlag(FLAGS_piece_ms), 5000 + round, users, method, &rec_errors);
+    empty_mixed_rps.push_back(empty_rps);
+    rec_mixed_rps.push_back(rec_rps);
     empty_peak.push_back(ClosedLoop(server, target, false, threads, seconds, users, method));
     rec_peak.push_back(ClosedLoop(server, target, true, threads, seconds, users, method));
     p99_ratio.push_back(rec_open.back().p99_ms / std::max(1e-3, empty_open.back().p99_ms));
@@ -505,15 +624,16 @@ struct MethodFigures {
   }
   void PrintRound(const char* label, int r, double load) const {
     std::printf(
-        "  round %d %s(load average %.2f): interleaved p99 empty %6.2f ms  Recommend %6.2f ms  ratio %.2f | "
-        "separate runs p99 empty %6.2f ms  Recommend %6.2f ms  ratio %.2f | peak empty "
-        "%6.0f req/s  Recommend %6.0f req/s  ratio %.2f | CPU/call at peak, server + client: empty %.0f + "
-        "%.0f us, Recommend %.0f + %.0f us\n",
+        "  round %d %s(load average %.2f): interleaved: p99 empty %6.2f ms  Recommend %6.2f ms  ratio %.2f, "
+        "peak empty %6.0f req/s  Recommend %6.0f req/s  ratio %.2f | separate runs: p99 empty %6.2f ms  "
+        "Recommend %6.2f ms  ratio %.2f, peak empty %6.0f req/s  Recommend %6.0f req/s  ratio %.2f | "
+        "CPU/call at peak, server + client: empty %.0f + %.0f us, Recommend %.0f + %.0f us\n",
         r + 1, label, load, empty_mixed.back().p99_ms, rec_mixed.back().p99_ms, mixed_p99_ratio.back(),
-        empty_open.back().p99_ms, rec_open.back().p99_ms, p99_ratio.back(), empty_peak.back().rps,
-        rec_peak.back().rps, peak_ratio.back(), empty_peak.back().server_cpu_us_per_call,
-        empty_peak.back().client_cpu_us_per_call, rec_peak.back().server_cpu_us_per_call,
-        rec_peak.back().client_cpu_us_per_call);
+        empty_mixed_rps.back(), rec_mixed_rps.back(),
+        rec_mixed_rps.back() / std::max(1.0, empty_mixed_rps.back()), empty_open.back().p99_ms,
+        rec_open.back().p99_ms, p99_ratio.back(), empty_peak.back().rps, rec_peak.back().rps,
+        peak_ratio.back(), empty_peak.back().server_cpu_us_per_call, empty_peak.back().client_cpu_us_per_call,
+        rec_peak.back().server_cpu_us_per_call, rec_peak.back().client_cpu_us_per_call);
   }
 };
 
@@ -531,11 +651,13 @@ ModelFigures MeasureModel(ServerControl& server, const std::string& algorithm, c
   ModelFigures f;
   f.algorithm = algorithm;
   std::printf(
-      "\nmodel %s: %d rounds of [open loop at %d req/s, empty and Recommend interleaved in %d ms slices, "
-      "%d s of each; open loop: empty, Recommend; peak with %d closed-loop clients: empty, Recommend]%s, %d "
-      "s "
-      "per run, after a 1 s warm-up of each kind (latency from the scheduled send time)\n",
-      algorithm.c_str(), rounds, rate, absl::GetFlag(FLAGS_slice_ms), seconds, threads,
+      "\nmodel %s: %d rounds of [interleaved open loop at %d req/s (%d ms slices, %d s of each kind); "
+      "separate open loops: empty, Recommend; interleaved closed loop, %d clients (%d ms pieces, %d s of "
+      "each "
+      "kind); separate closed loops: empty, Recommend]%s, %d s per separate run, after a 1 s warm-up of each "
+      "kind (open-loop latency from the scheduled send time)\n",
+      algorithm.c_str(), rounds, rate, absl::GetFlag(FLAGS_slice_ms), absl::GetFlag(FLAGS_open_seconds),
+      threads, absl::GetFlag(FLAGS_piece_ms), absl::GetFlag(FLAGS_peak_seconds),
       typed ? ", then the same with the typed-stub client" : "", seconds);
   OpenLoop(server, target, false, rate, 1, users, ClientMethod::kRaw);
   OpenLoop(server, target, true, rate, 1, users, ClientMethod::kRaw);
@@ -561,7 +683,7 @@ ModelFigures MeasureModel(ServerControl& server, const std::string& algorithm, c
   Print("empty call (Health/Check), median peak run", median_of(f.raw.empty_peak, by_rps));
   Print("Recommend, median peak run", median_of(f.raw.rec_peak, by_rps));
   std::printf(
-      "median ratios (%s): P99 interleaved %.2f, separate runs %.2f; peak %.2f (target >= 0.8), CPU/call at "
+      "median ratios (%s): P99 interleaved %.2f, separate runs %.2f; peak separate runs %.2f, CPU/call at "
       "peak %.2f (server alone %.2f); load average %.2f-%.2f\n",
       algorithm.c_str(), Median(f.raw.mixed_p99_ratio), Median(f.raw.p99_ratio), Median(f.raw.peak_ratio),
       Median(f.raw.cpu_ratio), Median(f.raw.server_cpu_ratio),
@@ -572,6 +694,20 @@ ModelFigures MeasureModel(ServerControl& server, const std::string& algorithm, c
       "P99 at %d req/s over every interleaved round (%zu empty, %zu Recommend requests): empty %.2f ms, "
       "Recommend %.2f ms, ratio %.2f (target <= 1.5)\n",
       rate, f.raw.empty_mixed_ms.size(), f.raw.rec_mixed_ms.size(), empty_p99, rec_p99, pooled);
+  double calm_empty = 0, calm_rec = 0;
+  const double calm = f.raw.PooledCalmP99Ratio(&calm_empty, &calm_rec);
+  std::printf(
+      "  diagnostic, outside the stall episodes (requests > %.0f ms away from any slower than %.0f ms; %zu "
+      "empty, %zu Recommend): P99 empty %.2f ms, Recommend %.2f ms, ratio %.2f\n",
+      kEpisodeMarginMs, kEpisodeMs, f.raw.empty_calm_ms.size(), f.raw.rec_calm_ms.size(), calm_empty,
+      calm_rec, calm);
+  double empty_rps = 0, rec_rps = 0;
+  for (double x : f.raw.empty_mixed_rps) empty_rps += x / f.raw.empty_mixed_rps.size();
+  for (double x : f.raw.rec_mixed_rps) rec_rps += x / f.raw.rec_mixed_rps.size();
+  std::printf(
+      "peak over every interleaved round (%d closed-loop clients): empty %.0f req/s, Recommend %.0f req/s, "
+      "ratio %.2f (target >= 0.8)\n",
+      absl::GetFlag(FLAGS_threads), empty_rps, rec_rps, f.raw.PooledMixedPeakRatio());
   if (typed) {
     std::printf(
         "  earlier method (typed-stub client), same rounds: P99 %.2f, peak %.2f, CPU/call at peak %.2f "
@@ -716,12 +852,22 @@ int RunLoadGenerator(ServerControl& server, const std::string& target, const std
         "figure: name=recommender_%s_p99_over_empty_call_at_%drps value=%.2f unit=x target=<=1.5 baseline=- "
         "baseline_value=-\n",
         f.algorithm.c_str(), rate, f.raw.PooledMixedP99Ratio(&empty_p99, &rec_p99));
+    double calm_empty = 0, calm_rec = 0;
+    std::printf(
+        "figure: name=recommender_%s_p99_over_empty_call_outside_stalls_at_%drps value=%.2f unit=x target=- "
+        "baseline=- baseline_value=-\n",
+        f.algorithm.c_str(), rate, f.raw.PooledCalmP99Ratio(&calm_empty, &calm_rec));
     std::printf(
         "figure: name=recommender_%s_p99_over_empty_call_separate_runs_at_%drps value=%.2f unit=x target=- "
         "baseline=- baseline_value=-\n",
         f.algorithm.c_str(), rate, Median(f.raw.p99_ratio));
     std::printf(
         "figure: name=recommender_%s_peak_over_empty_call value=%.2f unit=x target=>=0.8 baseline=- "
+        "baseline_value=-\n",
+        f.algorithm.c_str(), f.raw.PooledMixedPeakRatio());
+    std::printf(
+        "figure: name=recommender_%s_peak_over_empty_call_separate_runs value=%.2f unit=x target=- "
+        "baseline=- "
         "baseline_value=-\n",
         f.algorithm.c_str(), Median(f.raw.peak_ratio));
     // CPU per call at peak, Recommend over the empty call: moves far less with other work on the box than
