@@ -328,6 +328,16 @@ Result OpenLoop(ServerControl& server, const std::string& target, bool recommend
   });
 }
 
+// Which of `n` consecutive slices of an interleaved run send Recommend (1) rather than the empty call (0):
+// half each, in an order drawn from `seed`.
+std::vector<char> BalancedRandomKinds(int n, uint32_t seed) {
+  std::vector<char> kinds(n);
+  for (int k = 0; k < n; ++k) kinds[k] = k % 2;
+  std::mt19937 order(seed);
+  std::shuffle(kinds.begin(), kinds.end(), order);
+  return kinds;
+}
+
 // The empty call and Recommend in ONE open-loop schedule at --rate req/s for 2 x `seconds`: the schedule is
 // cut into `slice_ms` slices (10 ms: ~10 requests), half of them (chosen at random, seeded by the round) send
 // the empty call and half Recommend, so both kinds meet the box's stalls with the same chance. Two separate
@@ -353,10 +363,7 @@ InterleavedResult OpenLoopInterleaved(const std::string& target, int rate, int s
   const absl::Duration interval = absl::Seconds(1) * clients / rate;
   const absl::Duration slice = absl::Milliseconds(std::max(1, slice_ms));
   const int slices = std::max<int>(2, absl::Seconds(2 * seconds) / slice);
-  std::vector<char> recommend_slice(slices);  // balanced: half of each kind, in random order
-  for (int k = 0; k < slices; ++k) recommend_slice[k] = k % 2;
-  std::mt19937 order(seed);
-  std::shuffle(recommend_slice.begin(), recommend_slice.end(), order);
+  const std::vector<char> recommend_slice = BalancedRandomKinds(slices, seed);
   struct Sample {
     double offset_ms;  // scheduled send time from the start
     bool recommend;
@@ -504,10 +511,7 @@ std::pair<double, double> ClosedLoopInterleaved(const std::string& target, int t
                                                 int64_t* errors_out) {
   const absl::Duration piece = absl::Milliseconds(std::max(1, piece_ms));
   const int pieces = std::max<int>(2, absl::Seconds(2 * seconds) / piece);
-  std::vector<char> recommend_piece(pieces);
-  for (int k = 0; k < pieces; ++k) recommend_piece[k] = k % 2;
-  std::mt19937 order(seed);
-  std::shuffle(recommend_piece.begin(), recommend_piece.end(), order);
+  const std::vector<char> recommend_piece = BalancedRandomKinds(pieces, seed);
   std::atomic<int64_t> errors{0}, empty_calls{0}, recommend_calls{0};
   std::vector<std::unique_ptr<Client>> pool;
   for (int t = 0; t < threads; ++t) pool.push_back(std::make_unique<Client>(target, 400 + t, users, method));
