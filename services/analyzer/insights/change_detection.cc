@@ -48,43 +48,8 @@ std::vector<int> Grid(int n, int min_after, int min_before, double ratio) {
   return out;
 }
 
-// Prefix sums of a series for O(1) segment moments.
-struct Prefix {
-  std::vector<double> s{0}, ss{0};
-  explicit Prefix(const std::vector<double>& x) {
-    for (double v : x) {
-      s.push_back(s.back() + v);
-      ss.push_back(ss.back() + v * v);
-    }
-  }
-  // Moments of x[from, to).
-  Moments Segment(int from, int to, double variance_floor) const {
-    Moments m;
-    m.n = to - from;
-    if (m.n <= 0) return m;
-    const double sum = s[to] - s[from], sq = ss[to] - ss[from];
-    m.mean = sum / m.n;
-    const double var = m.n > 1 ? std::max(0.0, (sq - sum * sum / m.n) / (m.n - 1)) : 0;
-    m.m2 = std::max(var, variance_floor) * (m.n - 1);
-    return m;
-  }
-};
-
-// One-sided p that x[a0, a1) moved in `direction` (-1 lower, +1 higher) from x[b0, b1): Student's t-test
-// with the pooled variance (under "no change" both sides share one distribution, so pooling is exact and
-// gives a short history before the change the after side's degrees of freedom).
-double MeanShiftP(const Prefix& p, int b0, int b1, int a0, int a1, int direction, double floor) {
-  const Moments b = p.Segment(b0, b1, 0), a = p.Segment(a0, a1, 0);
-  const double df = static_cast<double>(a.n + b.n - 2);
-  if (a.n < 1 || b.n < 1 || df < 1) return 1;
-  const double pooled = std::max(floor, (a.m2 + b.m2) / df);
-  const double t = (a.mean - b.mean) / std::sqrt(pooled * (1.0 / a.n + 1.0 / b.n));
-  const double p_less = StudentTCdf(t, df);
-  return direction < 0 ? p_less : 1 - p_less;
-}
-
 // One-sided exact p that the share of 1s in x[a0, a1) is higher (+1) / lower (-1) than in x[b0, b1).
-double ShareShiftP(const Prefix& p, int b0, int b1, int a0, int a1, int direction) {
+double ShareShiftP(const PrefixSums& p, int b0, int b1, int a0, int a1, int direction) {
   const int xb = static_cast<int>(std::lround(p.s[b1] - p.s[b0]));
   const int xa = static_cast<int>(std::lround(p.s[a1] - p.s[a0]));
   const int total = (b1 - b0) + (a1 - a0);
@@ -118,14 +83,14 @@ struct SeriesResult {
   double before = 0, after = 0;
 };
 
-double ShiftP(const Prefix& p, const SeriesSpec& spec, int b0, int b1, int a0, int a1, int direction) {
+double ShiftP(const PrefixSums& p, const SeriesSpec& spec, int b0, int b1, int a0, int a1, int direction) {
   return spec.binary ? ShareShiftP(p, b0, b1, a0, a1, direction)
                      : MeanShiftP(p, b0, b1, a0, a1, direction, spec.variance_floor);
 }
 
 // Gain in log-likelihood of splitting x[0, n) at i (a mean shift; Gaussian with a common variance, or
 // Bernoulli), counted only when the shift is in the bad direction.
-double SplitGain(const Prefix& p, const SeriesSpec& spec, int i, int n) {
+double SplitGain(const PrefixSums& p, const SeriesSpec& spec, int i, int n) {
   const double n1 = i, n2 = n - i;
   const double m1 = (p.s[i]) / n1, m2 = (p.s[n] - p.s[i]) / n2;
   if ((m2 - m1) * spec.direction <= 0) return 0;
@@ -239,7 +204,7 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
   const int n = static_cast<int>(x.size());
   const std::vector<int> grid = Grid(n, o.min_after, o.min_before, o.grid_ratio);
   if (grid.empty()) return r;
-  const Prefix p(x);
+  const PrefixSums p(x);
   r.tested = true;
   int best_k = grid.front();
   double best_p = 2;
@@ -308,7 +273,7 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
 SeriesResult AtSplitOf(const SeriesResult& found, const std::vector<double>& x) {
   SeriesResult r = found;
   if (!r.tested) return r;
-  const Prefix p(x);
+  const PrefixSums p(x);
   const int n = static_cast<int>(x.size());
   const int end = r.recovery >= 0 ? r.recovery : n;
   r.before = p.s[r.split] / r.split;

@@ -13,25 +13,6 @@
 #include "services/analyzer/insights/stats.h"
 
 namespace marketlens::analyzer {
-namespace {
-
-// One-sided p that x[s, n)'s newest n - i values are lower than x[s, i): Student's t-test, pooled variance
-// (floored), as the split search's own test of the stars.
-double LowerTailP(const std::vector<double>& sum, const std::vector<double>& sq, int s, int i, int n,
-                  double floor) {
-  const double nb = i - s, na = n - i;
-  const double sb = sum[i] - sum[s], sa = sum[n] - sum[i];
-  const double qb = sq[i] - sq[s], qa = sq[n] - sq[i];
-  const double df = nb + na - 2;
-  if (nb < 1 || na < 1 || df < 1) return 1;
-  const double m2 = std::max(0.0, qb - sb * sb / nb) + std::max(0.0, qa - sa * sa / na);
-  const double pooled = std::max(floor, m2 / df);
-  const double t = (sa / na - sb / nb) / std::sqrt(pooled * (1.0 / nb + 1.0 / na));
-  return StudentTCdf(t, df);
-}
-
-}  // namespace
-
 int StarLevelsSplit(const std::vector<double>& x, int split, const ChangeOptions& o,
                     const std::vector<double>& prior, bool whole) {
   const int n = static_cast<int>(x.size());
@@ -78,11 +59,8 @@ int StarLevelsSplit(const std::vector<double>& x, int split, const ChangeOptions
 
 int LatestPersistingSplit(const std::vector<double>& x, int split, const ChangeOptions& o) {
   const int n = static_cast<int>(x.size());
-  std::vector<double> sum{0}, sq{0};
-  for (double v : x) {
-    sum.push_back(sum.back() + v);
-    sq.push_back(sq.back() + v * v);
-  }
+  const PrefixSums p(x);
+  const std::vector<double>&sum = p.s, &sq = p.ss;
   if (o.late_support > 0) {
     // The likelihood's support interval for a single change's location: of the splits at or after the
     // found one whose log-likelihood gain is within late_support units of the best, the latest that still
@@ -117,7 +95,8 @@ int LatestPersistingSplit(const std::vector<double>& x, int split, const ChangeO
     int best_k = grid.front();
     double best_p = 2;
     for (int k : grid) {
-      const double pk = LowerTailP(sum, sq, split, n - k, n, o.rating_variance_floor);
+      // The newest k values lower than x[split, n - k), as the split search's own test of the stars.
+      const double pk = MeanShiftP(p, split, n - k, n - k, n, -1, o.rating_variance_floor);
       if (pk < best_p) best_p = pk, best_k = k;
     }
     if (best_p * grid.size() > o.late_change_alpha) break;

@@ -104,6 +104,34 @@ double Slope(const std::vector<double>& y) {
   return denom == 0 ? 0 : (n * sxy - sx * sy) / denom;
 }
 
+PrefixSums::PrefixSums(const std::vector<double>& x) {
+  for (double v : x) {
+    s.push_back(s.back() + v);
+    ss.push_back(ss.back() + v * v);
+  }
+}
+
+Moments PrefixSums::Segment(int from, int to, double variance_floor) const {
+  Moments m;
+  m.n = to - from;
+  if (m.n <= 0) return m;
+  const double sum = s[to] - s[from], sq = ss[to] - ss[from];
+  m.mean = sum / m.n;
+  const double var = m.n > 1 ? std::max(0.0, (sq - sum * sum / m.n) / (m.n - 1)) : 0;
+  m.m2 = std::max(var, variance_floor) * (m.n - 1);
+  return m;
+}
+
+double MeanShiftP(const PrefixSums& p, int b0, int b1, int a0, int a1, int direction, double floor) {
+  const Moments b = p.Segment(b0, b1, 0), a = p.Segment(a0, a1, 0);
+  const double df = static_cast<double>(a.n + b.n - 2);
+  if (a.n < 1 || b.n < 1 || df < 1) return 1;
+  const double pooled = std::max(floor, (a.m2 + b.m2) / df);
+  const double t = (a.mean - b.mean) / std::sqrt(pooled * (1.0 / a.n + 1.0 / b.n));
+  const double p_less = StudentTCdf(t, df);
+  return direction < 0 ? p_less : 1 - p_less;
+}
+
 std::vector<double> StandardisedSum(const std::vector<double>& a, const std::vector<double>& b,
                                     double floor_a, double floor_b) {
   auto standardise = [](const std::vector<double>& x, double floor) {

@@ -55,6 +55,26 @@ TEST(StatsTest, Slope) {
 
 absl::Time Day(int y, int m, int d) { return absl::FromCivil(absl::CivilDay(y, m, d), absl::UTCTimeZone()); }
 
+TEST(StatsTest, PrefixSumsSegmentsAndTheMeanShiftTest) {
+  const std::vector<double> x = {5, 4, 5, 5, 4, 5, 2, 1, 2, 1};
+  const PrefixSums p(x);
+  Moments direct;
+  for (int i = 2; i < 6; ++i) direct.Add(x[i]);
+  const Moments m = p.Segment(2, 6, 0);
+  EXPECT_EQ(m.n, 4);
+  EXPECT_NEAR(m.mean, direct.mean, 1e-12);
+  EXPECT_NEAR(m.m2, direct.m2, 1e-9);
+  EXPECT_NEAR(p.Segment(0, 6, 1.0).m2, 5.0, 1e-12);  // variance 0.27 floored at 1, times n - 1
+  // The last four reviews fell from ~4.7 to 1.5: the lower tail is tiny, the two tails sum to one.
+  const double lower = MeanShiftP(p, 0, 6, 6, 10, -1, 0.01), higher = MeanShiftP(p, 0, 6, 6, 10, +1, 0.01);
+  EXPECT_LT(lower, 1e-4);
+  EXPECT_NEAR(lower + higher, 1.0, 1e-12);
+  // Pooled t by hand: means 4.667 and 1.5, pooled variance (1.333 + 1) / 8.
+  const double t = (1.5 - 14.0 / 3) / std::sqrt((4.0 / 3 + 1.0) / 8 * (1.0 / 6 + 1.0 / 4));
+  EXPECT_NEAR(lower, StudentTCdf(t, 8), 1e-12);
+  EXPECT_EQ(MeanShiftP(p, 0, 0, 0, 10, -1, 0.01), 1);  // an empty side: no evidence
+}
+
 TEST(AggregateTest, WeeklyOverallIssuesAndFeatures) {
   std::vector<ReviewFact> facts;
   // 2025-01-06 is a Monday.
