@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark of the project and ends with ONE table of headline figures: each with its target,
 # the baseline measured in the same run, and the ratio. Build optimised (-c opt) so the figures mean something.
-#   bench/run.sh                     # everything (~15 minutes on 2 cores)
+#   bench/run.sh                     # everything (~20 minutes on 2 cores; serve_bench ~7.5 of them)
 #   bench/run.sh gateway recommender # only the benchmark scripts whose name contains one of these words
 #
 # A benchmark reports a headline figure as one line on stdout (its other output is kept as it is):
