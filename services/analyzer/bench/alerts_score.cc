@@ -10,7 +10,8 @@
 // --quality, --quality_weight, --product_fdr, --low_share, --star_levels, --eb_low_share, --eb_weight,
 // --eb_stars, --eb_stars_weight, --eb_stars_statistic, --eb_stars_dating) and of
 // the dating (--dating, --date_support, --date_latest_change, --late_change_alpha, --late_support,
-// --date_by_star_levels, --date_by_star_posterior, --redate_when_eb_decides, --date_by_joint). Dating is
+// --date_by_star_levels, --date_by_star_posterior, --redate_when_eb_decides, --date_by_joint,
+// --date_by_posterior_median). Dating is
 // printed twice: `since` within 30 days, and the planted date inside the interval (changed_after, since]
 // widened by 30 days, with the median gap.
 #include <fstream>
@@ -65,6 +66,8 @@ ABSL_FLAG(double, late_support, -1, "override ChangeOptions::late_support");
 ABSL_FLAG(int, date_by_star_levels, -1, "override ChangeOptions::date_by_star_levels (0 | 1)");
 ABSL_FLAG(int, date_by_star_posterior, -1, "override ChangeOptions::date_by_star_posterior (0 | 1 | 2)");
 ABSL_FLAG(int, redate_when_eb_decides, -1, "override ChangeOptions::redate_when_eb_decides (0 | 1)");
+ABSL_FLAG(int, date_by_posterior_median, -1,
+          "override ChangeOptions::date_by_posterior_median (0 | 1: the change location's posterior median)");
 ABSL_FLAG(
     int, date_by_joint, -1,
     "override ChangeOptions::date_by_joint (0 | 1 the stars+sentiment standardised sum | 2 sentiment as "
@@ -255,6 +258,8 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_redate_when_eb_decides) >= 0)
     options.redate_when_eb_decides = absl::GetFlag(FLAGS_redate_when_eb_decides) != 0;
   if (absl::GetFlag(FLAGS_date_by_joint) >= 0) options.date_by_joint = absl::GetFlag(FLAGS_date_by_joint);
+  if (absl::GetFlag(FLAGS_date_by_posterior_median) >= 0)
+    options.date_by_posterior_median = absl::GetFlag(FLAGS_date_by_posterior_median) > 0;
   if (absl::GetFlag(FLAGS_eb_stars_dating) >= 0)
     options.eb_stars_dating = absl::GetFlag(FLAGS_eb_stars_dating) != 0;
   if (options.eb_stars) {  // fitted once: every run below shares its null cache

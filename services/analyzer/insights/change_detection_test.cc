@@ -544,5 +544,25 @@ TEST(ChangeDetection, JointSplitSeparatesMildOriginalsFromTheStronglyNegativeRun
   EXPECT_EQ(JointSplit(stars, sentiment, 12, o), 12);
 }
 
+TEST(ChangeDetection, PosteriorMedianSplitSitsOnASharpDropAndBetweenCandidatesOfABroadOne) {
+  ChangeOptions o;
+  o.date_by_posterior_median = true;
+  // A sharp drop after 14 reviews: the posterior is concentrated there, median = mode.
+  std::vector<double> sharp(14, 5);
+  sharp.resize(26, 1);
+  EXPECT_EQ(PosteriorMedianSplit(sharp, 14, o), 14);
+  EXPECT_EQ(RedatedRatingSplit(sharp, 14, o), 14);
+  // The stars of the joint test above: mild 2-3 star originals (12-14) before the 1-2 star run (15): the
+  // mode is at the mild ones, the median no earlier and no later than the run's start.
+  const std::vector<double> broad = {5, 4, 5, 5, 5, 4, 5, 5, 5, 5, 4, 5, 3,
+                                     2, 3, 1, 2, 1, 1, 2, 1, 2, 1, 1, 2};
+  const int median = PosteriorMedianSplit(broad, 12, o);
+  EXPECT_GE(median, 12);
+  EXPECT_LE(median, 15);
+  // No drop near the split (an improvement): nothing to date, the split is kept.
+  std::vector<double> rising(sharp.rbegin(), sharp.rend());
+  EXPECT_EQ(PosteriorMedianSplit(rising, 12, o), 12);
+}
+
 }  // namespace
 }  // namespace marketlens::analyzer

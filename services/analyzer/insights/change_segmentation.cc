@@ -151,8 +151,39 @@ int JointSplit(const std::vector<double>& stars, const std::vector<double>& sent
   return best;
 }
 
+int PosteriorMedianSplit(const std::vector<double>& x, int split, const ChangeOptions& o) {
+  const int n = static_cast<int>(x.size());
+  const PrefixSums p(x);
+  const double total_ss = p.Segment(0, n, 0).m2;
+  const double rss_floor = std::max(1e-9, (n - 2) * o.rating_variance_floor);
+  const int k0 = n - split;
+  const int k_lo = std::max(o.min_after, static_cast<int>(k0 / (o.grid_ratio * o.grid_ratio)));
+  const int k_hi = std::min(n - o.min_before, static_cast<int>(std::ceil(k0 * o.grid_ratio * o.grid_ratio)));
+  std::vector<std::pair<int, double>> log_weight;  // (split, log posterior), oldest split first
+  double best = -std::numeric_limits<double>::infinity();
+  for (int k = k_hi; k >= k_lo; --k) {
+    const int i = n - k;
+    const double d = (p.s[n] - p.s[i]) / k - p.s[i] / i;
+    if (d >= 0) continue;
+    const double rss = std::max(rss_floor, total_ss - static_cast<double>(i) * k / n * d * d);
+    const double lw = -0.5 * (n - 2) * std::log(rss) - 0.5 * std::log(static_cast<double>(i) * k);
+    log_weight.push_back({i, lw});
+    best = std::max(best, lw);
+  }
+  if (log_weight.empty()) return split;
+  double total = 0;
+  for (auto& [i, lw] : log_weight) total += (lw = std::exp(lw - best));
+  double cumulative = 0;
+  for (const auto& [i, w] : log_weight) {
+    cumulative += w;
+    if (cumulative >= total / 2) return i;
+  }
+  return split;
+}
+
 int RedatedRatingSplit(const std::vector<double>& stars, int split, const ChangeOptions& o,
                        const std::vector<double>& sentiment) {
+  if (o.date_by_posterior_median) split = PosteriorMedianSplit(stars, split, o);
   if (o.date_by_joint > 0 && sentiment.size() == stars.size()) split = JointSplit(stars, sentiment, split, o);
   if (o.date_by_star_levels || o.date_by_star_posterior > 0) {
     const bool posterior = o.date_by_star_posterior > 0 && o.eb_stars_model != nullptr;
