@@ -516,9 +516,11 @@ std::pair<double, double> ClosedLoopInterleaved(const std::string& target, int t
   std::vector<std::unique_ptr<Client>> pool;
   for (int t = 0; t < threads; ++t) pool.push_back(std::make_unique<Client>(target, 400 + t, users, method));
   std::vector<std::thread> workers;
+  // The last client to finish its warm-up fixes the schedule's start, then lets every client go: each reads
+  // `start` only after `go`, so none can see it unset.
   std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
   absl::Time start;
-  absl::Mutex start_mu;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
       Client& client = *pool[t];
@@ -527,15 +529,11 @@ std::pair<double, double> ClosedLoopInterleaved(const std::string& target, int t
         if (!client.CheckedCall(true)) ++errors;
       }
       if (++ready == threads) {
-        absl::MutexLock lock(&start_mu);
         start = absl::Now();
+        go.store(true, std::memory_order_release);
       }
-      while (ready < threads) std::this_thread::yield();
-      absl::Time begin;
-      {
-        absl::MutexLock lock(&start_mu);
-        begin = start;
-      }
+      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      const absl::Time begin = start;
       const absl::Time stop = begin + piece * pieces;
       int64_t empty = 0, recommend = 0;
       for (absl::Time now = absl::Now(); now < stop; now = absl::Now()) {
@@ -581,19 +579,20 @@ struct MethodFigures {
     return r / std::max(1.0, e);
   }
 
-  // P99 of all the interleaved rounds' latencies, Recommend over the empty call: the headline ratio.
-  double PooledMixedP99Ratio(double* empty_p99, double* rec_p99) const {
-    std::vector<double> e = empty_mixed_ms, r = rec_mixed_ms;
-    *empty_p99 = Summarise(e, 1, 0).p99_ms;
-    *rec_p99 = Summarise(r, 1, 0).p99_ms;
+  // P99 of pooled latencies of each kind and their ratio, Recommend over the empty call.
+  static double PooledP99Ratio(std::vector<double> empty_ms, std::vector<double> rec_ms, double* empty_p99,
+                               double* rec_p99) {
+    *empty_p99 = Summarise(empty_ms, 1, 0).p99_ms;
+    *rec_p99 = Summarise(rec_ms, 1, 0).p99_ms;
     return *rec_p99 / std::max(1e-3, *empty_p99);
+  }
+  // Over every interleaved round: the headline ratio.
+  double PooledMixedP99Ratio(double* empty_p99, double* rec_p99) const {
+    return PooledP99Ratio(empty_mixed_ms, rec_mixed_ms, empty_p99, rec_p99);
   }
   // The same outside the stall episodes (InterleavedResult's diagnostic).
   double PooledCalmP99Ratio(double* empty_p99, double* rec_p99) const {
-    std::vector<double> e = empty_calm_ms, r = rec_calm_ms;
-    *empty_p99 = Summarise(e, 1, 0).p99_ms;
-    *rec_p99 = Summarise(r, 1, 0).p99_ms;
-    return *rec_p99 / std::max(1e-3, *empty_p99);
+    return PooledP99Ratio(empty_calm_ms, rec_calm_ms, empty_p99, rec_p99);
   }
 
   void Round(ServerControl& server, const std::string& target, int users, ClientMethod method, int round) {
