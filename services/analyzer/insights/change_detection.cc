@@ -223,9 +223,7 @@ SeriesResult TestSeries(const std::vector<double>& x, const SeriesSpec& spec, co
     r.min_p = std::min(1.0, min_p * grid.size());
   }
   // Refine the date: the maximum-likelihood split near the grid point.
-  const int k_lo = std::max(o.min_after, static_cast<int>(best_k / (o.grid_ratio * o.grid_ratio)));
-  const int k_hi =
-      std::min(n - o.min_before, static_cast<int>(std::ceil(best_k * o.grid_ratio * o.grid_ratio)));
+  const auto [k_lo, k_hi] = RefineWindow(best_k, n, o);
   int split = n - best_k;
   double best_gain = -1;
   std::vector<double> gains(n + 1, -1);
@@ -473,6 +471,12 @@ std::vector<const ReviewFact*> ReviewsInOrder(const std::vector<ReviewFact>& fac
 
 std::vector<int> SplitGrid(int n, const ChangeOptions& o) {
   return Grid(n, o.min_after, o.min_before, o.grid_ratio);
+}
+
+std::pair<int, int> RefineWindow(int k0, int n, const ChangeOptions& o) {
+  const double r2 = o.grid_ratio * o.grid_ratio;
+  return {std::max(o.min_after, static_cast<int>(k0 / r2)),
+          std::min(n - o.min_before, static_cast<int>(std::ceil(k0 * r2)))};
 }
 
 double HypergeometricUpperTail(int x, int total, int successes, int draws) {

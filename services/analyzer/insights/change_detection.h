@@ -223,6 +223,11 @@ int RedatedRatingSplit(const std::vector<double>& stars, int split, const Change
 // The split search's grid for n reviews: the counts of reviews after the candidate splits.
 std::vector<int> SplitGrid(int n, const ChangeOptions& options);
 
+// The refine window around a grid point with k0 reviews after it, in a history of n reviews: the counts of
+// reviews after the candidate splits, {lo, hi}, from k0 / grid_ratio^2 to k0 x grid_ratio^2 within
+// min_after and n - min_before (the neighbouring grid points either side).
+std::pair<int, int> RefineWindow(int k0, int n, const ChangeOptions& options);
+
 // The Benjamini-Hochberg p-value threshold at level q for these p-values (0 when nothing passes).
 double BenjaminiHochbergThreshold(std::vector<double> p_values, double q);
 // The same after Gilbert's (2005) Tarone screen: with m(K) = #{tests whose min_p_values[i] <= q / K}, the

@@ -13,6 +13,7 @@
 #include "services/analyzer/insights/stats.h"
 
 namespace marketlens::analyzer {
+
 int StarLevelsSplit(const std::vector<double>& x, int split, const ChangeOptions& o,
                     const std::vector<double>& prior, bool whole) {
   const int n = static_cast<int>(x.size());
@@ -40,12 +41,8 @@ int StarLevelsSplit(const std::vector<double>& x, int split, const ChangeOptions
     }
     return v;
   };
-  const int k0 = n - split;
-  const int k_lo =
-      whole ? o.min_after : std::max(o.min_after, static_cast<int>(k0 / (o.grid_ratio * o.grid_ratio)));
-  const int k_hi =
-      whole ? n - o.min_before
-            : std::min(n - o.min_before, static_cast<int>(std::ceil(k0 * o.grid_ratio * o.grid_ratio)));
+  const auto [k_lo, k_hi] =
+      whole ? std::pair<int, int>(o.min_after, n - o.min_before) : RefineWindow(n - split, n, o);
   int best = split;
   double best_gain = -std::numeric_limits<double>::infinity();
   for (int k = k_lo; k <= k_hi; ++k) {
@@ -61,6 +58,15 @@ int LatestPersistingSplit(const std::vector<double>& x, int split, const ChangeO
   const int n = static_cast<int>(x.size());
   const PrefixSums p(x);
   const std::vector<double>&sum = p.s, &sq = p.ss;
+  // The minimum effects of a rating alert for a change at i: the stars' drop, and more 1-2 star reviews.
+  auto meets_effects = [&](int i) {
+    const double before = sum[i] / i, after = (sum[n] - sum[i]) / (n - i);
+    int low_before = 0, low_after = 0;
+    for (int j = 0; j < n; ++j) (j < i ? low_before : low_after) += x[j] <= 2;
+    return before - after >= o.min_rating_drop &&
+           static_cast<double>(low_after) / (n - i) - static_cast<double>(low_before) / i >=
+               o.min_low_share_rise;
+  };
   if (o.late_support > 0) {
     // The likelihood's support interval for a single change's location: of the splits at or after the
     // found one whose log-likelihood gain is within late_support units of the best, the latest that still
@@ -73,14 +79,7 @@ int LatestPersistingSplit(const std::vector<double>& x, int split, const ChangeO
     double best = 0;
     for (int i = o.min_before; i <= n - o.min_after; ++i) best = std::max(best, gain(i));
     for (int i = n - o.min_after; i > split; --i) {
-      if (gain(i) < best - o.late_support) continue;
-      const double before = sum[i] / i, after = (sum[n] - sum[i]) / (n - i);
-      int low_before = 0, low_after = 0;
-      for (int j = 0; j < n; ++j) (j < i ? low_before : low_after) += x[j] <= 2;
-      if (before - after >= o.min_rating_drop &&
-          static_cast<double>(low_after) / (n - i) - static_cast<double>(low_before) / i >=
-              o.min_low_share_rise)
-        return i;
+      if (gain(i) >= best - o.late_support && meets_effects(i)) return i;
     }
     return split;
   }
@@ -100,9 +99,7 @@ int LatestPersistingSplit(const std::vector<double>& x, int split, const ChangeO
       if (pk < best_p) best_p = pk, best_k = k;
     }
     if (best_p * grid.size() > o.late_change_alpha) break;
-    const int k_lo = std::max(o.min_after, static_cast<int>(best_k / (o.grid_ratio * o.grid_ratio)));
-    const int k_hi =
-        std::min(m - o.min_before, static_cast<int>(std::ceil(best_k * o.grid_ratio * o.grid_ratio)));
+    const auto [k_lo, k_hi] = RefineWindow(best_k, m, o);
     int next = n - best_k;
     double best_gain = -1;
     for (int k = k_lo; k <= k_hi; ++k) {
@@ -112,14 +109,7 @@ int LatestPersistingSplit(const std::vector<double>& x, int split, const ChangeO
       const double gain = d < 0 ? n1 * n2 / m * d * d : 0;
       if (gain > best_gain) best_gain = gain, next = i;
     }
-    if (next <= split) break;
-    const double before = sum[next] / next, after = (sum[n] - sum[next]) / (n - next);
-    int low_before = 0, low_after = 0;
-    for (int i = 0; i < n; ++i) (i < next ? low_before : low_after) += x[i] <= 2;
-    if (before - after < o.min_rating_drop ||
-        static_cast<double>(low_after) / (n - next) - static_cast<double>(low_before) / next <
-            o.min_low_share_rise)
-      break;
+    if (next <= split || !meets_effects(next)) break;
     split = next;
   }
   return split;
@@ -135,11 +125,9 @@ int JointSplit(const std::vector<double>& stars, const std::vector<double>& sent
     // Within +-0.49 of its stars: the sentiment orders reviews of one star level, never across levels.
     for (int i = 0; i < n; ++i) x.push_back(stars[i] + 0.49 * std::clamp(sentiment[i], -1.0, 1.0));
   }
-  std::vector<double> sum{0};
-  for (double v : x) sum.push_back(sum.back() + v);
-  const int k0 = n - split;
-  const int k_lo = std::max(o.min_after, static_cast<int>(k0 / (o.grid_ratio * o.grid_ratio)));
-  const int k_hi = std::min(n - o.min_before, static_cast<int>(std::ceil(k0 * o.grid_ratio * o.grid_ratio)));
+  const PrefixSums p(x);
+  const std::vector<double>& sum = p.s;
+  const auto [k_lo, k_hi] = RefineWindow(n - split, n, o);
   int best = split;
   double best_gain = 0;
   for (int k = k_lo; k <= k_hi; ++k) {  // the latest split on a tie, as the split search
@@ -156,9 +144,7 @@ int PosteriorMedianSplit(const std::vector<double>& x, int split, const ChangeOp
   const PrefixSums p(x);
   const double total_ss = p.Segment(0, n, 0).m2;
   const double rss_floor = std::max(1e-9, (n - 2) * o.rating_variance_floor);
-  const int k0 = n - split;
-  const int k_lo = std::max(o.min_after, static_cast<int>(k0 / (o.grid_ratio * o.grid_ratio)));
-  const int k_hi = std::min(n - o.min_before, static_cast<int>(std::ceil(k0 * o.grid_ratio * o.grid_ratio)));
+  const auto [k_lo, k_hi] = RefineWindow(n - split, n, o);
   std::vector<std::pair<int, double>> log_weight;  // (split, log posterior), oldest split first
   double best = -std::numeric_limits<double>::infinity();
   for (int k = k_hi; k >= k_lo; --k) {
