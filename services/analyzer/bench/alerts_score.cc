@@ -80,7 +80,6 @@ ABSL_FLAG(double, threshold, -1, "a fixed p threshold instead of Benjamini-Hochb
 // Development: the analysed facts and the truth to a file, and read back instead of analysing (the engine's
 // training and analysis dominate a run; the detector is what is being developed).
 ABSL_FLAG(std::string, dump, "", "write the analysed facts and the truth to this file");
-ABSL_FLAG(int, date_by_mixture, -1, "override ChangeOptions::date_by_mixture (0 | 1)");
 ABSL_FLAG(bool, dating_ceiling, false,
           "real text: also date the planted changes as an estimator that knows the planting process would "
           "(dating_ceiling.h): what the reviews allow");
@@ -263,8 +262,6 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_redate_when_eb_decides) >= 0)
     options.redate_when_eb_decides = absl::GetFlag(FLAGS_redate_when_eb_decides) != 0;
   if (absl::GetFlag(FLAGS_date_by_joint) >= 0) options.date_by_joint = absl::GetFlag(FLAGS_date_by_joint);
-  if (absl::GetFlag(FLAGS_date_by_mixture) >= 0)
-    options.date_by_mixture = absl::GetFlag(FLAGS_date_by_mixture) > 0;
   if (absl::GetFlag(FLAGS_date_by_posterior_median) >= 0)
     options.date_by_posterior_median = absl::GetFlag(FLAGS_date_by_posterior_median) > 0;
   if (absl::GetFlag(FLAGS_eb_stars_dating) >= 0)

@@ -135,9 +135,6 @@ struct ChangeOptions {
   // date_by_posterior_median (PosteriorMedianSplit; measured, README): date the open rating change at the
   // median, not the mode, of the change location's posterior near the split.
   bool date_by_posterior_median = false;
-  // date_by_mixture (MixtureSplit): date the open rating change at the posterior mode of a contamination
-  // model near the split (needs eb_stars_model's prior).
-  bool date_by_mixture = false;
   double date_support = 0;  // > 0: the earliest split within this many log-likelihood units of the best
   int permutations = 999;   // the split search's p by permutation (0: Bonferroni over the grid)
   int min_after = 8;        // reviews after a change before it can be reported
@@ -216,15 +213,6 @@ int JointSplit(const std::vector<double>& stars, const std::vector<double>& sent
 // with kept originals, mild originals just before it) the median sits between the candidates rather than
 // on whichever one the noise favours.
 int PosteriorMedianSplit(const std::vector<double>& stars, int split, const ChangeOptions& options);
-
-// The posterior mode near `split` (the refine window of the split search), among splits where the stars'
-// mean drops, of one change under a contamination model: before it the product's star levels have a
-// Dirichlet prior (`level_prior`, the catalogue's); after it each review is a bad experience (1 or 2 stars,
-// in the prior's proportion) with an unknown probability r (uniform over 0.1 .. 0.9) and otherwise rated as
-// before. A quality problem leaves the customers without it as happy as they were: the product's own mild
-// reviews before it fit the "before" shares, its 5 star reviews after it fit the unaffected customers.
-int MixtureSplit(const std::vector<double>& stars, int split, const ChangeOptions& options,
-                 const std::vector<double>& level_prior);
 
 // The average rating's split of an open change after the options above (date_by_posterior_median,
 // date_by_joint with `sentiment`,

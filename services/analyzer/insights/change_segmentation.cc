@@ -178,8 +178,6 @@ int RedatedRatingSplit(const std::vector<double>& stars, int split, const Change
                         o.date_by_star_posterior == 2);
   }
   if (o.date_latest_change) split = LatestPersistingSplit(stars, split, o);
-  if (o.date_by_mixture && o.eb_stars_model != nullptr)
-    split = MixtureSplit(stars, split, o, o.eb_stars_model->level_prior());
   return split;
 }
 
