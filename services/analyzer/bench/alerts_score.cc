@@ -29,6 +29,7 @@
 #include "common/logging/log.h"
 #include "services/analyzer/alerts_scoring.h"
 #include "services/analyzer/cli_alerts.h"
+#include "services/analyzer/dating_ceiling.h"
 #include "services/analyzer/insights/aggregate.h"
 #include "services/analyzer/insights/stats.h"
 
@@ -79,6 +80,9 @@ ABSL_FLAG(double, threshold, -1, "a fixed p threshold instead of Benjamini-Hochb
 // Development: the analysed facts and the truth to a file, and read back instead of analysing (the engine's
 // training and analysis dominate a run; the detector is what is being developed).
 ABSL_FLAG(std::string, dump, "", "write the analysed facts and the truth to this file");
+ABSL_FLAG(bool, dating_ceiling, false,
+          "real text: also date the planted changes as an estimator that knows the planting process would "
+          "(dating_ceiling.h): what the reviews allow");
 ABSL_FLAG(std::string, facts, "", "read facts and truth written by --dump instead of --world/--real");
 ABSL_FLAG(bool, diagnose, false, "with --list: every test of each missed product");
 ABSL_FLAG(bool, by_signal, false,
@@ -325,6 +329,29 @@ int main(int argc, char** argv) {
     std::cout << "  open alerts by kind:";
     for (const auto& [kind, count] : by_kind) std::cout << " " << kind << "=" << count;
     std::cout << "\n";
+  }
+  if (absl::GetFlag(FLAGS_dating_ceiling)) {  // on the detected changes, as the dating figures are
+    std::set<std::string> detected;
+    for (const auto& [product, since] : truth)
+      if (since) detected.insert(product);
+    for (const std::string& p : s.missed) detected.erase(p);
+    const PlantingModel model{
+        PlantOptions{},
+        (options.eb_stars_model != nullptr
+             ? options.eb_stars_model
+             : FitStarLevelsModel(analysed.products, analysed.now, options.eb_stars_statistic))
+            ->level_prior(),
+        -1};
+    const DatingCeiling c = PlantingAwareDatingCeiling(analysed.products, truth, model, so, &detected);
+    std::cout << absl::StrFormat(
+        "  dating ceiling (an estimator that knows the planting process) on the %d detected changes: dated "
+        "%d, interval %d, posterior-expected %.1f\n",
+        c.products, c.dated, c.in_interval, c.expected);
+    std::cout << absl::StrFormat(
+        "figure: name=alerts_dating_ceiling_%s value=%.3f unit=ratio target=- baseline=- baseline_value=-\n"
+        "figure: name=alerts_dating_ceiling_expected_%s value=%.3f unit=ratio target=- baseline=- "
+        "baseline_value=-\n",
+        name, c.interval_share(), name, c.expected_share());
   }
   if (absl::GetFlag(FLAGS_list)) {
     std::vector<ChangeFinding> all;
