@@ -1,11 +1,14 @@
 #include "services/analyzer/cli_alerts.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -49,13 +52,19 @@ int OfflineAlerts::open() const {
   return n;
 }
 
-absl::StatusOr<std::vector<FileReview>> ReadReviewsFile(const std::string& path, int* skipped) {
+absl::StatusOr<std::vector<FileReview>> ReadReviewsFile(const std::string& path, int* skipped,
+                                                        int* duplicates) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::vector<FileReview> out;
   absl::flat_hash_map<std::string, int> seen_ids;
+  // An exact repeat (the same reviewer or id, product, time, title and text) is one review counted twice by
+  // the file, as the marketplace's replay of such a file counts it (it drops them too). By hash, each hit
+  // compared field by field with the reviews kept under that hash.
+  absl::flat_hash_map<size_t, std::vector<size_t>> kept_by_hash;
   std::string line;
   *skipped = 0;
+  if (duplicates != nullptr) *duplicates = 0;
   while (std::getline(in, line)) {
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     Struct s;
@@ -84,7 +93,20 @@ absl::StatusOr<std::vector<FileReview>> ReadReviewsFile(const std::string& path,
     r.text = FirstOf(s, {"text", "reviewText"});
     r.id = FirstOf(s, {"id", "review_id"});
     if (r.id.empty()) r.id = absl::StrCat(Field(s, "reviewerID"), "/", r.product_id);
-    // Amazon's files have no review id, and a reviewer may review a product twice.
+    std::vector<size_t>& same_hash =
+        kept_by_hash[absl::HashOf(r.id, r.product_id, r.created_at, r.title, r.text)];
+    if (std::any_of(same_hash.begin(), same_hash.end(), [&](size_t i) {
+          const FileReview& k = out[i];
+          return k.product_id == r.product_id && k.created_at == r.created_at && k.title == r.title &&
+                 k.text == r.text && absl::StartsWith(k.id, r.id) &&
+                 (k.id.size() == r.id.size() || k.id[r.id.size()] == '#');
+        })) {
+      if (duplicates != nullptr) ++*duplicates;
+      continue;
+    }
+    same_hash.push_back(out.size());
+    // Amazon's files have no review id, and a reviewer may review a product twice (a second review that
+    // reads differently is kept, its id suffixed).
     const int dup = seen_ids[r.id]++;
     if (dup > 0) absl::StrAppend(&r.id, "#", dup + 1);
     out.push_back(std::move(r));
@@ -161,13 +183,14 @@ std::string AlertJson(const ChangeFinding& f) {
 }
 
 int RunAlertsCommand(const std::string& file, std::ostream& out, std::ostream& err) {
-  int skipped = 0;
-  auto reviews = ReadReviewsFile(file, &skipped);
+  int skipped = 0, duplicates = 0;
+  auto reviews = ReadReviewsFile(file, &skipped, &duplicates);
   if (!reviews.ok()) {
     err << reviews.status().message() << "\n";
     return 1;
   }
   if (skipped > 0) err << "skipped " << skipped << " lines (not JSON, or no product, rating or time)\n";
+  if (duplicates > 0) err << "dropped " << duplicates << " exact repeats of a review\n";
   auto engine = Engine::Create();
   if (!engine.ok()) {
     err << engine.status() << "\n";

@@ -34,7 +34,10 @@ struct FileReview {
 
 // Reads JSON lines; lines that are not JSON or lack a product, a rating or a time are counted in *skipped.
 // NOT_FOUND when the file cannot be read.
-absl::StatusOr<std::vector<FileReview>> ReadReviewsFile(const std::string& path, int* skipped);
+// An exact repeat of a review (the same reviewer or id, product, time, title and text) is dropped and
+// counted in *duplicates (when given).
+absl::StatusOr<std::vector<FileReview>> ReadReviewsFile(const std::string& path, int* skipped,
+                                                        int* duplicates = nullptr);
 
 // Trains the engine's weak-label model on the reviews' ratings (as the pipeline does; rules only when
 // training is not possible) and analyses every review: each product's facts, and the data's clock.
