@@ -142,6 +142,10 @@ AlertScore ScoreAlerts(const std::vector<FileReview>& reviews, const PlantedTrut
       const absl::Time to = ranged ? c->since_latest : c->since;
       covered = covered || (*since >= from - margin && *since <= to + margin);
       if (ranged) {
+        absl::Time before = absl::InfinitePast();  // the last review before since_earliest
+        for (absl::Time x : t)
+          if (x < from) before = std::max(before, x);
+        s.range_covered_exact += *since > before && *since <= to;
         s.range_days.push_back(absl::ToDoubleHours(to - from) / 24);
         s.range_reviews.push_back(static_cast<double>(
             std::count_if(t.begin(), t.end(), [&](absl::Time x) { return x >= from && x < to; })));

@@ -63,6 +63,9 @@ struct AlertScore {
   // a calibration check of the 90% range; and the widths of the detected changes that carry a range
   // (the alert with one; days, and reviews of the product inside [since_earliest, since_latest)).
   int range_covered = 0;
+  // Unwidened, of the detected changes with a range: the planted date after the last review before
+  // since_earliest and by since_latest (the interval the range's splits allow; the calibration proper).
+  int range_covered_exact = 0;
   std::vector<double> range_days, range_reviews;
   double range_coverage() const { return detected ? static_cast<double>(range_covered) / detected : 0; }
   int unchanged = 0;

@@ -30,9 +30,11 @@ namespace {
 void Print(const std::string& name, const AlertScore& s) {
   std::printf(
       "%s: eligible=%d detected=%d recall=%.3f unchanged=%d false_alarms=%d rate=%.4f dated=%.3f "
-      "interval=%.3f median_gap_days=%.1f\n",
+      "interval=%.3f median_gap_days=%.1f date_range_coverage=%.3f (unwidened %d of %zu) "
+      "date_range_median_days=%.1f\n",
       name.c_str(), s.eligible, s.detected, s.recall(), s.unchanged, s.false_alarms, s.false_alarm_rate(),
-      s.dated_share(), s.interval_share(), s.median_gap_days());
+      s.dated_share(), s.interval_share(), s.median_gap_days(), s.range_coverage(), s.range_covered_exact,
+      s.range_days.size(), Median(s.range_days));
 }
 
 struct WorldCase {
@@ -72,6 +74,10 @@ TEST_P(GeneratedWorld, PlantedChangesAreFoundAndUnchangedProductsStayQuiet) {
   EXPECT_GE(s.interval_share(), 0.8);
   EXPECT_GE(s.interval_share(), s.dated_share());  // `since` within 30 days implies the interval is
   EXPECT_EQ(s.dated + static_cast<int>(s.misdated.size()), s.detected);
+  // The date's 90% credible range (widened by 30 days) holds every change `since` dates within 30 days;
+  // measured 1.00 / 0.90 (seed 42 / 7).
+  EXPECT_GE(s.range_coverage(), s.dated_share());
+  EXPECT_GE(s.range_coverage(), 0.8);
   for (const ChangeFinding& f : alerts.changes) {  // every alert names its own product's reviews
     for (const std::string& id : f.evidence) EXPECT_NE(id.find(f.product_id), std::string::npos) << id;
   }
@@ -113,6 +119,8 @@ TEST(RealText, PlantedChangesInRealReviews) {
     EXPECT_GE(s.interval_share(), 0.8);
     EXPECT_GE(s.interval_share(), s.dated_share());
     EXPECT_EQ(s.dated + static_cast<int>(s.misdated.size()), s.detected);
+    EXPECT_GE(s.range_coverage(), s.dated_share());  // measured 0.97 / 0.94
+    EXPECT_GE(s.range_coverage(), 0.8);
   }
 }
 

@@ -433,8 +433,10 @@ int main(int argc, char** argv) {
   // The 90% credible range of the rating change's date: a calibration check (it should cover about 90%
   // of the detected changes, widened by the 30 days), and how wide it is.
   std::cout << absl::StrFormat(
-      "  date range: detected=%d covered=%d ranged=%d median_days=%.1f median_reviews=%.1f\n", s.detected,
-      s.range_covered, static_cast<int>(s.range_days.size()), Median(s.range_days), Median(s.range_reviews));
+      "  date range: detected=%d covered=%d ranged=%d covered_unwidened=%d median_days=%.1f "
+      "median_reviews=%.1f\n",
+      s.detected, s.range_covered, static_cast<int>(s.range_days.size()), s.range_covered_exact,
+      Median(s.range_days), Median(s.range_reviews));
   std::cout << absl::StrFormat(
       "figure: name=alerts_date_range_coverage_%s value=%.3f unit=ratio target=- baseline=- "
       "baseline_value=-\n",
