@@ -90,13 +90,14 @@ PlantedWorld PlantRealChanges(const std::vector<FileReview>& reviews, const Plan
   return world;
 }
 
-double AlertScore::median_gap_days() const {
-  if (gap_days.empty()) return 0;
-  std::vector<double> g = gap_days;
+double Median(std::vector<double> g) {
+  if (g.empty()) return 0;
   std::sort(g.begin(), g.end());
   const size_t m = g.size() / 2;
   return g.size() % 2 ? g[m] : (g[m - 1] + g[m]) / 2;
 }
+
+double AlertScore::median_gap_days() const { return Median(gap_days); }
 
 AlertScore ScoreAlerts(const std::vector<FileReview>& reviews, const PlantedTruth& truth,
                        const std::vector<ChangeFinding>& changes, const ScoreOptions& o) {
@@ -129,14 +130,28 @@ AlertScore ScoreAlerts(const std::vector<FileReview>& reviews, const PlantedTrut
     }
     ++s.detected;
     double best = 1e18, gap = 0;
-    bool inside = false;
+    bool inside = false, covered = false;
     const absl::Duration margin = absl::Hours(24) * o.max_date_error_days;
     for (const ChangeFinding* c : alerts->second) {
       const double error = std::fabs(absl::ToDoubleHours(c->since - *since)) / 24;
       if (error < best) best = error, gap = absl::ToDoubleHours(c->since - c->changed_after) / 24;
       // changed_after unset (InfinitePast) leaves the interval open below: no alert of this code does that.
       inside = inside || (*since >= c->changed_after - margin && *since <= c->since + margin);
+      const bool ranged = c->since_earliest != absl::InfinitePast();
+      const absl::Time from = ranged ? c->since_earliest : c->changed_after;
+      const absl::Time to = ranged ? c->since_latest : c->since;
+      covered = covered || (*since >= from - margin && *since <= to + margin);
+      if (ranged) {
+        absl::Time before = absl::InfinitePast();  // the last review before since_earliest
+        for (absl::Time x : t)
+          if (x < from) before = std::max(before, x);
+        s.range_covered_exact += *since > before && *since <= to;
+        s.range_days.push_back(absl::ToDoubleHours(to - from) / 24);
+        s.range_reviews.push_back(static_cast<double>(
+            std::count_if(t.begin(), t.end(), [&](absl::Time x) { return x >= from && x < to; })));
+      }
     }
+    s.range_covered += covered;
     s.gap_days.push_back(gap);
     s.in_interval += inside;
     if (best <= o.max_date_error_days) {

@@ -10,7 +10,8 @@
 // first review that shows the change) within max_date_error_days of the planted date (strict), and the
 // planted date inside the interval the reviews allow, (changed_after, since], widened by
 // max_date_error_days either side. The interval is fixed by the data (the last review before the change and
-// the first after it), not chosen by the detector, so gap_days says how wide it was.
+// the first after it), not chosen by the detector, so gap_days says how wide it was. Besides, how often
+// the date's 90% credible range (open rating changes) holds the planted date, and how wide it is.
 #ifndef MARKETLENS_SERVICES_ANALYZER_ALERTS_SCORING_H_
 #define MARKETLENS_SERVICES_ANALYZER_ALERTS_SCORING_H_
 
@@ -56,6 +57,17 @@ struct AlertScore {
   int dated = 0;        // detected and dated within max_date_error_days
   int in_interval = 0;  // detected, the planted date in [changed_after - max error, since + max error]
   std::vector<double> gap_days;  // detected: since - changed_after, days (the alert dated nearest)
+  // The date's credible range (ChangeFinding::since_earliest / since_latest, open rating changes): detected
+  // changes whose planted date is inside [since_earliest - max error, since_latest + max error] of one of
+  // the product's open alerts ([changed_after - max error, since + max error] for an alert without a range),
+  // a calibration check of the 90% range; and the widths of the detected changes that carry a range
+  // (the alert with one; days, and reviews of the product inside [since_earliest, since_latest)).
+  int range_covered = 0;
+  // Unwidened, of the detected changes with a range: the planted date after the last review before
+  // since_earliest and by since_latest (the interval the range's splits allow; the calibration proper).
+  int range_covered_exact = 0;
+  std::vector<double> range_days, range_reviews;
+  double range_coverage() const { return detected ? static_cast<double>(range_covered) / detected : 0; }
   int unchanged = 0;
   int false_alarms = 0;  // unchanged products with an open alert
   double recall() const { return eligible ? static_cast<double>(detected) / eligible : 0; }
@@ -71,6 +83,9 @@ struct ScoreOptions {
   double max_date_error_days = 30;
   std::set<std::string> kinds;  // empty: every kind counts
 };
+
+// The median of `values` (0 when empty).
+double Median(std::vector<double> values);
 
 AlertScore ScoreAlerts(const std::vector<FileReview>& reviews, const PlantedTruth& truth,
                        const std::vector<ChangeFinding>& changes, const ScoreOptions& options = {});

@@ -30,9 +30,11 @@ namespace {
 void Print(const std::string& name, const AlertScore& s) {
   std::printf(
       "%s: eligible=%d detected=%d recall=%.3f unchanged=%d false_alarms=%d rate=%.4f dated=%.3f "
-      "interval=%.3f median_gap_days=%.1f\n",
+      "interval=%.3f median_gap_days=%.1f date_range_coverage=%.3f (unwidened %d of %zu) "
+      "date_range_median_days=%.1f\n",
       name.c_str(), s.eligible, s.detected, s.recall(), s.unchanged, s.false_alarms, s.false_alarm_rate(),
-      s.dated_share(), s.interval_share(), s.median_gap_days());
+      s.dated_share(), s.interval_share(), s.median_gap_days(), s.range_coverage(), s.range_covered_exact,
+      s.range_days.size(), Median(s.range_days));
 }
 
 struct WorldCase {
@@ -72,6 +74,10 @@ TEST_P(GeneratedWorld, PlantedChangesAreFoundAndUnchangedProductsStayQuiet) {
   EXPECT_GE(s.interval_share(), 0.8);
   EXPECT_GE(s.interval_share(), s.dated_share());  // `since` within 30 days implies the interval is
   EXPECT_EQ(s.dated + static_cast<int>(s.misdated.size()), s.detected);
+  // The date's 90% credible range (widened by 30 days) holds every change `since` dates within 30 days;
+  // measured 1.00 / 0.90 (seed 42 / 7).
+  EXPECT_GE(s.range_coverage(), s.dated_share());
+  EXPECT_GE(s.range_coverage(), 0.8);
   for (const ChangeFinding& f : alerts.changes) {  // every alert names its own product's reviews
     for (const std::string& id : f.evidence) EXPECT_NE(id.find(f.product_id), std::string::npos) << id;
   }
@@ -105,6 +111,7 @@ TEST(RealText, PlantedChangesInRealReviews) {
     ASSERT_GE(s.eligible, 20);
     EXPECT_GE(s.interval_share(), s.dated_share());
     EXPECT_EQ(s.dated + static_cast<int>(s.misdated.size()), s.detected);
+    EXPECT_GE(s.range_coverage(), s.dated_share());  // the range holds `since`
     pooled.eligible += s.eligible;
     pooled.detected += s.detected;
     pooled.dated += s.dated;
@@ -112,6 +119,7 @@ TEST(RealText, PlantedChangesInRealReviews) {
     pooled.unchanged += s.unchanged;
     pooled.false_alarms += s.false_alarms;
     pooled.gap_days.insert(pooled.gap_days.end(), s.gap_days.begin(), s.gap_days.end());
+    pooled.range_covered += s.range_covered;
   }
   Print("real text, planting seeds 1-4 pooled", pooled);
   // Measured (2026-12-08, the default: the empirical-Bayes star-levels test at product_alpha 0.02, exact
@@ -124,6 +132,8 @@ TEST(RealText, PlantedChangesInRealReviews) {
   EXPECT_GE(pooled.recall(), 0.85);
   EXPECT_LE(pooled.false_alarm_rate(), 0.01);
   EXPECT_GE(pooled.interval_share(), 0.78);
+  EXPECT_GE(pooled.range_coverage(),
+            0.8);  // the 90% date range, widened by 30 days: measured 0.95 (139 of 146)
 }
 
 }  // namespace

@@ -319,6 +319,7 @@ TEST_F(AnalyzerServiceTest, AlertFiltersAndLifecycle) {
   };
   const v1::ListAlertsResponse all = list("", "open", "");
   ASSERT_GE(all.alerts_size(), 2);  // rating and sentiment at least
+  int ranged = 0;
   for (const auto& a : all.alerts()) {
     EXPECT_EQ(a.product_title(), "Voltix Gadget 3");
     EXPECT_EQ(a.category(), "Electronics");
@@ -327,10 +328,20 @@ TEST_F(AnalyzerServiceTest, AlertFiltersAndLifecycle) {
     // The interval the reviews allow: after the last review before the change, by `since`.
     EXPECT_TRUE(a.has_changed_after()) << a.message();
     EXPECT_LT(a.changed_after().seconds(), a.since().seconds()) << a.message();
+    // The open rating alert's date range, stored and read back: it holds `since`; no other metric has one.
+    if (a.metric() == "average_rating") {
+      ++ranged;
+      ASSERT_TRUE(a.has_since_earliest() && a.has_since_latest()) << a.message();
+      EXPECT_LE(a.since_earliest().seconds(), a.since().seconds()) << a.message();
+      EXPECT_GE(a.since_latest().seconds(), a.since().seconds()) << a.message();
+    } else {
+      EXPECT_FALSE(a.has_since_earliest() || a.has_since_latest()) << a.metric();
+    }
     EXPECT_FALSE(a.evidence_review_ids().empty());
     for (const auto& id : a.evidence_review_ids()) EXPECT_EQ(id.rfind("slip-", 0), 0u) << id;  // p-03's own
     EXPECT_GT(a.recent_reviews(), 0);
   }
+  EXPECT_EQ(ranged, 1);
   EXPECT_EQ(list("Electronics", "", "").alerts_size(), all.alerts_size());
   EXPECT_EQ(list("Home & Kitchen", "", "").alerts_size(), 0);
   EXPECT_EQ(list("", "", "2099-01-01").alerts_size(), 0);
@@ -504,6 +515,7 @@ TEST_F(AnalyzerServiceTest, ARevertedChangeIsListedAsHistory) {
         << a.message();
     // Changed after the last review before the slip (day -200), by the first that shows it.
     ASSERT_TRUE(a.has_changed_after()) << a.message();
+    EXPECT_FALSE(a.has_since_earliest()) << a.message();  // a range only for open changes
     EXPECT_LT(a.changed_after().seconds(), a.since().seconds()) << a.message();
     EXPECT_LE(std::fabs(absl::ToDoubleHours(absl::FromUnixSeconds(a.changed_after().seconds()) -
                                             (now - days(200)))),

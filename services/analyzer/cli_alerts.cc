@@ -167,18 +167,22 @@ std::string AlertJson(const ChangeFinding& f) {
       return static_cast<int64_t>(out);
     return out;
   };
-  const nlohmann::ordered_json line = {{"product_id", f.product_id},
-                                       {"kind", f.kind},
-                                       {"metric", f.metric},
-                                       {"since", Day(f.since)},
-                                       {"changed_after", Day(f.changed_after)},
-                                       {"before", digits(absl::StrFormat("%.4g", f.before), f.before)},
-                                       {"after", digits(absl::StrFormat("%.4g", f.after), f.after)},
-                                       {"p_value", digits(absl::StrFormat("%.3g", f.p_value), f.p_value)},
-                                       {"after_reviews", f.after_reviews},
-                                       {"before_reviews", f.before_reviews},
-                                       {"evidence", f.evidence},
-                                       {"message", f.message}};
+  nlohmann::ordered_json line = {{"product_id", f.product_id},
+                                 {"kind", f.kind},
+                                 {"metric", f.metric},
+                                 {"since", Day(f.since)},
+                                 {"changed_after", Day(f.changed_after)}};
+  if (f.since_earliest != absl::InfinitePast()) {  // the date's credible range (open rating changes)
+    line["since_earliest"] = Day(f.since_earliest);
+    line["since_latest"] = Day(f.since_latest);
+  }
+  line["before"] = digits(absl::StrFormat("%.4g", f.before), f.before);
+  line["after"] = digits(absl::StrFormat("%.4g", f.after), f.after);
+  line["p_value"] = digits(absl::StrFormat("%.3g", f.p_value), f.p_value);
+  line["after_reviews"] = f.after_reviews;
+  line["before_reviews"] = f.before_reviews;
+  line["evidence"] = f.evidence;
+  line["message"] = f.message;
   return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 

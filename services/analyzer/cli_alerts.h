@@ -4,10 +4,12 @@
 // FILE is JSON lines of reviews: Amazon's format (reviewerID, asin, overall, reviewText, summary,
 // unixReviewTime) as in the Amazon 5-core files and the marketplace export's reviews.json; `id`/`review_id`,
 // `product_id`, `rating`, `title`, `text`, `created_at` (RFC 3339) are read too when present.
-// Prints one JSON object per open alert (product_id, kind, metric, since, changed_after, before, after,
-// p_value, after_reviews, before_reviews, evidence, message) and ends with `products=N reviews=M alerts=K`.
-// `since` is the first review that shows the change, `changed_after` the day of the last review before it:
-// the change happened in between (the reviews cannot date it inside that gap).
+// Prints one JSON object per open alert (product_id, kind, metric, since, changed_after, since_earliest,
+// since_latest, before, after, p_value, after_reviews, before_reviews, evidence, message) and ends with
+// `products=N reviews=M alerts=K`. `since` is the first review that shows the change, `changed_after` the
+// day of the last review before it: the change happened in between (the reviews cannot date it inside that
+// gap). since_earliest / since_latest (open rating changes only, else omitted): the 90% credible range of
+// the change date (ChangeLocationCredibleSplits), how firm `since` is.
 #ifndef MARKETLENS_SERVICES_ANALYZER_CLI_ALERTS_H_
 #define MARKETLENS_SERVICES_ANALYZER_CLI_ALERTS_H_
 

@@ -27,8 +27,10 @@ printf '{"reviewerID":"B7","asin":"P2","overall":5.0,"summary":"Still good","rev
 "$CLI" alerts "$T/reviews.json" > "$T/out.txt" 2> "$T/err.txt"
 since="$(date -u -d @$((t0 + 40 * 259200)) +%F)"
 after="$(date -u -d @$((t0 + 39 * 259200)) +%F)"  # the last review before the change
-grep -q "^{\"product_id\":\"P1\",\"kind\":\"rating_drop\",\"metric\":\"average_rating\",\"since\":\"$since\",\"changed_after\":\"$after\"" "$T/out.txt" \
-  || fail "P1 rating alert since $since, changed after $after: $(cat "$T/out.txt")"
+grep -q "^{\"product_id\":\"P1\",\"kind\":\"rating_drop\",\"metric\":\"average_rating\",\"since\":\"$since\",\"changed_after\":\"$after\",\"since_earliest\":\"$since\",\"since_latest\":\"$since\"" "$T/out.txt" \
+  || fail "P1 rating alert since $since, changed after $after, a clean drop's date range the day itself: $(cat "$T/out.txt")"
+# Other kinds carry no date range.
+if grep -v '"metric":"average_rating"' "$T/out.txt" | grep -q '"since_earliest"'; then fail "a range on another metric: $(cat "$T/out.txt")"; fi
 grep '"product_id":"P1","kind":"rating_drop"' "$T/out.txt" | grep -q '"before":5,"after":1,.*"evidence":\["A40/P1",' \
   || fail "P1 before/after/evidence: $(cat "$T/out.txt")"
 if grep -q '"product_id":"P2"' "$T/out.txt"; then fail "steady P2 alerted: $(cat "$T/out.txt")"; fi

@@ -71,7 +71,9 @@ constexpr char kAlertColumns[] =
     " (extract(epoch FROM a.resolved_at) * 1000000)::bigint, a.recent_reviews, a.baseline_reviews,"
     " COALESCE(s.title, ''), (extract(epoch FROM a.since) * 1000000)::bigint, a.state,"
     " array_to_string(a.evidence, E'\\x1f'), (extract(epoch FROM a.acknowledged_at) * 1000000)::bigint,"
-    " COALESCE(s.category, ''), (extract(epoch FROM a.changed_after) * 1000000)::bigint";
+    " COALESCE(s.category, ''), (extract(epoch FROM a.changed_after) * 1000000)::bigint,"
+    " (extract(epoch FROM a.since_earliest) * 1000000)::bigint,"
+    " (extract(epoch FROM a.since_latest) * 1000000)::bigint";
 constexpr char kAlertFrom[] =
     " FROM insights.alerts a LEFT JOIN insights.product_summary s ON s.product_id = a.product_id";
 constexpr char kOpenAlertsOfProduct[] =
@@ -197,6 +199,8 @@ void FillAlert(const pqxx::row& row, v1::Alert* a) {
   if (!row[16].is_null()) SetTime(Micros(row[16]), a->mutable_acknowledged_at());
   a->set_category(row[17].as<std::string>());
   if (!row[18].is_null()) SetTime(Micros(row[18]), a->mutable_changed_after());
+  if (!row[19].is_null()) SetTime(Micros(row[19]), a->mutable_since_earliest());
+  if (!row[20].is_null()) SetTime(Micros(row[20]), a->mutable_since_latest());
 }
 
 // A row of kSummaryColumns.

@@ -105,7 +105,7 @@ absl::Status Setup(service::ServiceContext& ctx) {
 
   // Not ready until the analyzer's migrations are applied: 0040 (its tables), 0042 (quality flags with
   // their sentences, which every stored analysis writes), 0044 (change tests and the alert lifecycle) and
-  // 0050 (the change's interval, written with every change test).
+  // 0050 and 0051 (the change's interval and its date's credible range, written with every change test).
   postgres::PgPool* rpc_pool = ctx.postgres();
   ctx.AddReadinessCheck([rpc_pool]() -> absl::Status {
     auto r = rpc_pool->Exec(
@@ -114,11 +114,13 @@ absl::Status Setup(service::ServiceContext& ctx) {
         "information_schema.columns"
         " WHERE table_schema = 'insights' AND table_name = 'review_analysis' AND column_name = 'quality')"
         " AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'insights'"
-        "   AND table_name = 'alerts' AND column_name = 'changed_after')");
+        "   AND table_name = 'alerts' AND column_name = 'changed_after')"
+        " AND EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'insights'"
+        "   AND table_name = 'alerts' AND column_name = 'since_latest')");
     if (!r.ok()) return absl::UnavailableError(absl::StrCat("postgres: ", r.status().message()));
     if (!(*r)[0][0].as<bool>()) {
       return absl::FailedPreconditionError(
-          "the analyzer's migrations (deploy/migrations 0040-0044 and 0050) are not applied");
+          "the analyzer's migrations (deploy/migrations 0040-0044, 0050 and 0051) are not applied");
     }
     return absl::OkStatus();
   });

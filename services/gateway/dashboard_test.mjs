@@ -173,6 +173,7 @@ try {
   await waitFor(`${settled('alerts')} && ${count('.alert')} > 0`, 'alerts load');
   check((await evaluate(text('#alerts'))).includes('average rating fell'), 'the alert says what changed');
   check((await evaluate(text('#alerts'))).includes('after 2023-10-11'), 'the alert shows the interval its change lies in');
+  check((await evaluate(text('#alerts'))).includes('between 2023-09-18 and 2023-11-09'), 'the alert shows how firm its date is');
   await screenshot('04-alerts');
 
   // ---- Recommendations: a real shopper from /api/v1/shoppers ----------------------------------------------

@@ -221,12 +221,17 @@ Status FakeAnalyzer::ListAlerts(grpc::ServerContext*, const analyzer::v1::ListAl
   SetTime(absl::FromUnixSeconds(1700000000), a->mutable_raised_at());
   SetTime(absl::FromUnixSeconds(1699000000), a->mutable_since());          // 2023-11-03
   SetTime(absl::FromUnixSeconds(1697000000), a->mutable_changed_after());  // 2023-10-11
-  if (req->state() == "resolved") {                                        // a past change: reverted since
+  // The date's 90% credible range: the change could have started between these first reviews.
+  SetTime(absl::FromUnixSeconds(1695000000), a->mutable_since_earliest());  // 2023-09-18
+  SetTime(absl::FromUnixSeconds(1699500000), a->mutable_since_latest());    // 2023-11-09
+  if (req->state() == "resolved") {                                         // a past change: reverted since
     a->set_id("a0");
     a->set_state("resolved");
     a->set_message("From 2023-09-01 to 2023-10-15 (recovered since): average rating 2.9, was 4.3");
     SetTime(absl::FromUnixSeconds(1693526400), a->mutable_since());
     a->clear_changed_after();
+    a->clear_since_earliest();
+    a->clear_since_latest();
     SetTime(absl::FromUnixSeconds(1697328000), a->mutable_resolved_at());
   }
   return Status::OK;

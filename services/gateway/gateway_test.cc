@@ -185,6 +185,8 @@ TEST_F(GatewayTest, EveryRouteReachesItsRpc) {
       {"GET", "/api/v1/products/p3", "", r, "\"productId\":\"p3\""},
       {"GET", "/api/v1/products/p3/reviews", "", r, "\"reviewId\":\"p3-r0\""},
       {"GET", "/api/v1/alerts?product_id=p7", "", r, "\"productId\":\"p7\""},
+      {"GET", "/api/v1/alerts?product_id=p7", "", r,
+       "\"sinceEarliest\":\"2023-09-18T01:20:00Z\",\"sinceLatest\":\"2023-11-09T03:20:00Z\""},
       {"POST", "/api/v1/analyze", R"({"text":"it broke"})", w, "\"label\":\"negative\""},
       {"GET", "/api/v1/generate-content/c1", "", r, "\"customerId\":\"c1\""},
       {"GET", "/api/v1/summarized_interactions/c2", "", r, "\"mostFrequentChannel\":\"email\""},

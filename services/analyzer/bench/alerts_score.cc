@@ -457,5 +457,20 @@ int main(int argc, char** argv) {
   std::cout << absl::StrFormat(
       "figure: name=alerts_median_gap_days_%s value=%.1f unit=days target=- baseline=- baseline_value=-\n",
       name, s.median_gap_days());
+  // The 90% credible range of the rating change's date: a calibration check (it should cover about 90%
+  // of the detected changes, widened by the 30 days), and how wide it is.
+  std::cout << absl::StrFormat(
+      "  date range: detected=%d covered=%d ranged=%d covered_unwidened=%d median_days=%.1f "
+      "median_reviews=%.1f\n",
+      s.detected, s.range_covered, static_cast<int>(s.range_days.size()), s.range_covered_exact,
+      Median(s.range_days), Median(s.range_reviews));
+  std::cout << absl::StrFormat(
+      "figure: name=alerts_date_range_coverage_%s value=%.3f unit=ratio target=- baseline=- "
+      "baseline_value=-\n",
+      name, s.range_coverage());
+  std::cout << absl::StrFormat(
+      "figure: name=alerts_date_range_median_days_%s value=%.1f unit=days target=- baseline=- "
+      "baseline_value=-\n",
+      name, Median(s.range_days));
   return 0;
 }

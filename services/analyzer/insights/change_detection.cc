@@ -441,6 +441,13 @@ std::string Period(const ChangeFinding& f) {
 ChangeFinding RatingFinding(const SeriesResult& s, const std::vector<const ReviewFact*>& sorted,
                             absl::Time now, const ChangeOptions& o, ChangeFinding f) {
   FillFromSeries(s, sorted, now, o.dating, &f);
+  if (f.open) {  // how firm the date is: the change location's 90% credible range (whole history)
+    std::vector<double> stars;
+    for (const ReviewFact* r : sorted) stars.push_back(r->rating);
+    const auto [earliest, latest] = ChangeLocationCredibleSplits(stars, s.split, o);
+    f.since_earliest = std::min(f.since, sorted[earliest]->created_at);
+    f.since_latest = std::max(f.since, sorted[latest]->created_at);
+  }
   int low_before = 0, low_after = 0;
   for (int i = 0; i < s.split; ++i) low_before += sorted[i]->rating <= 2;
   for (int i = s.split; i < s.split + f.after_reviews; ++i) low_after += sorted[i]->rating <= 2;
@@ -454,6 +461,10 @@ ChangeFinding RatingFinding(const SeriesResult& s, const std::vector<const Revie
       o.max_evidence);
   f.message = absl::StrFormat("%s: average rating %.2f stars (%d reviews), was %.2f (%d reviews before)",
                               Period(f), f.after, f.after_reviews, f.before, f.before_reviews);
+  if (f.since_earliest != absl::InfinitePast() && Day(f.since_earliest) != Day(f.since_latest)) {
+    absl::StrAppendFormat(&f.message, "; the change could have started between %s and %s",
+                          Day(f.since_earliest), Day(f.since_latest));
+  }
   return f;
 }
 

@@ -44,6 +44,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -169,6 +170,11 @@ struct ChangeFinding {
   // The last review before the change: the change happened after it and by `since`. The reviews cannot
   // date it more closely (nothing was written in between), so (changed_after, since] is the interval.
   absl::Time changed_after = absl::InfinitePast();
+  // Open average_rating changes: a 90% credible range of the change date, the `since` (first review after
+  // the split) of the earliest and the latest split of ChangeLocationCredibleSplits; it always contains
+  // `since`. InfinitePast when not computed (other metrics, history).
+  absl::Time since_earliest = absl::InfinitePast();
+  absl::Time since_latest = absl::InfinitePast();
   absl::Time recovered_at = absl::InfinitePast();  // first review of the recovery (history only)
   bool open = true;                                // persists to the newest data
   double before = 0;  // value before / after the change (stars, sentiment, share, reviews per week)
@@ -213,6 +219,20 @@ int JointSplit(const std::vector<double>& stars, const std::vector<double>& sent
 // with kept originals, mild originals just before it) the median sits between the candidates rather than
 // on whichever one the noise favours.
 int PosteriorMedianSplit(const std::vector<double>& stars, int split, const ChangeOptions& options);
+
+// The change location's posterior over the splits first..last (reviews before the change; clipped to
+// 1..n-1) where the stars' mean drops, the model of PosteriorMedianSplit: (split, weight) oldest split first,
+// the weights proportional to the posterior, the mode's 1. Empty when the mean drops at none of them.
+std::vector<std::pair<int, double>> ChangeLocationPosterior(const std::vector<double>& stars, int first,
+                                                            int last, const ChangeOptions& options);
+
+// A credible range of a single drop's location: the earliest and the latest split of the smallest set of
+// splits holding >= `level` of ChangeLocationPosterior over the whole history (min_before .. n - min_after,
+// not the refine window: the window is a search device around a grid point and would cut off exactly the
+// distant alternatives, such as the product's own earlier drop, the range is meant to show), widened to
+// contain `split` (the alert's date, which stays where the split search put it).
+std::pair<int, int> ChangeLocationCredibleSplits(const std::vector<double>& stars, int split,
+                                                 const ChangeOptions& options, double level = 0.9);
 
 // The average rating's split of an open change after the options above (date_by_posterior_median,
 // date_by_joint with `sentiment`,

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -562,6 +563,100 @@ TEST(ChangeDetection, PosteriorMedianSplitSitsOnASharpDropAndBetweenCandidatesOf
   // No drop near the split (an improvement): nothing to date, the split is kept.
   std::vector<double> rising(sharp.rbegin(), sharp.rend());
   EXPECT_EQ(PosteriorMedianSplit(rising, 12, o), 12);
+}
+
+TEST(ChangeDetection, CredibleRangeOfTheChangeDateIsNarrowForACleanDropAndWideForAnAmbiguousOne) {
+  ChangeOptions o;
+  // A clean drop after 14 reviews: the posterior sits on it; the range is the split itself or a neighbour.
+  std::vector<double> clean(14, 5);
+  for (int i = 0; i < 12; ++i) clean.push_back(i % 3 == 0 ? 2 : 1);
+  const auto [clean_lo, clean_hi] = ChangeLocationCredibleSplits(clean, 14, o);
+  EXPECT_LE(clean_lo, 14);
+  EXPECT_GE(clean_hi, 14);
+  EXPECT_LE(clean_hi - clean_lo, 1);
+  // The posterior itself: oldest split first, the mode's weight 1, no weight where the mean rises.
+  const std::vector<std::pair<int, double>> posterior = ChangeLocationPosterior(clean, 5, 18, o);
+  ASSERT_FALSE(posterior.empty());
+  EXPECT_EQ(posterior.front().first, 5);
+  double top = 0;
+  int mode = -1;
+  for (size_t j = 0; j < posterior.size(); ++j) {
+    if (j > 0) {
+      EXPECT_GT(posterior[j].first, posterior[j - 1].first);
+    }
+    if (posterior[j].second > top) top = posterior[j].second, mode = posterior[j].first;
+  }
+  EXPECT_DOUBLE_EQ(top, 1);
+  EXPECT_EQ(mode, 14);
+  // The product's own mild 3-star reviews (12, 13) just before a 1-2 star run (14): both starts are
+  // credible (posterior ~0.6 at 12, ~0.2 at 14), so the range holds the mild originals' start and the run's.
+  const std::vector<double> mild = {5, 4, 5, 5, 5, 4, 5, 5, 5, 5, 4, 5, 3, 3, 1, 2, 1, 1, 2, 1, 2, 1, 1, 2};
+  const auto [mild_lo, mild_hi] = ChangeLocationCredibleSplits(mild, 12, o);
+  EXPECT_LE(mild_lo, 12);
+  EXPECT_GE(mild_hi, 14);
+  // A 5-star review kept after the first low one (15): the run proper starts at 17, which the posterior
+  // also credits (~0.3 against ~0.7 at 15); the range reaches it.
+  std::vector<double> kept(15, 5);
+  kept[3] = 4, kept[8] = 4;
+  for (double v : {1, 5, 1, 2, 1, 1, 2, 1, 1, 1, 2, 1, 1}) kept.push_back(v);
+  const auto [kept_lo, kept_hi] = ChangeLocationCredibleSplits(kept, 15, o);
+  EXPECT_LE(kept_lo, 15);
+  EXPECT_GE(kept_hi, 17);
+  // The chosen split is always inside, even where the posterior puts little weight.
+  const auto [off_lo, off_hi] = ChangeLocationCredibleSplits(clean, 8, o);
+  EXPECT_LE(off_lo, 8);
+  EXPECT_GE(off_hi, 14);
+  // No drop anywhere (an improvement): the range is the split alone.
+  std::vector<double> rising(clean.rbegin(), clean.rend());
+  EXPECT_EQ(ChangeLocationCredibleSplits(rising, 12, o), std::make_pair(12, 12));
+}
+
+TEST(ChangeDetection, TheOpenRatingAlertCarriesItsDateRangeAndSaysSoWhenItIsWide) {
+  // Mild 3-star originals before a 1-2 star run, as reviews (one every 3 days): the open rating finding's
+  // range holds its `since` and both starts (day 36, the mild ones; day 42, the run), and the message says
+  // between which dates; other metrics carry no range.
+  auto history = [](const std::vector<double>& stars) {
+    std::vector<ReviewFact> facts;
+    for (size_t i = 0; i < stars.size(); ++i) {
+      ReviewFact f;
+      f.id = absl::StrCat("r", i);
+      f.created_at = kStart + absl::Hours(24) * (3 * static_cast<int>(i));
+      f.rating = static_cast<int>(stars[i]);
+      f.sentiment = (stars[i] - 3) / 2;
+      facts.push_back(f);
+    }
+    return facts;
+  };
+  const std::vector<ReviewFact> facts =
+      history({5, 4, 5, 5, 5, 4, 5, 5, 5, 5, 4, 5, 3, 3, 1, 2, 1, 1, 2, 1, 2, 1, 1, 2});
+  const absl::Time now = facts.back().created_at + absl::Hours(24);
+  bool rating = false;
+  for (const ChangeFinding& c : TestProductChanges("p1", facts, now)) {
+    if (c.metric != "average_rating") {
+      EXPECT_EQ(c.since_earliest, absl::InfinitePast()) << c.metric;
+      EXPECT_EQ(c.since_latest, absl::InfinitePast()) << c.metric;
+      continue;
+    }
+    rating = true;
+    ASSERT_TRUE(c.open);
+    EXPECT_LE(c.since_earliest, c.since) << c.message;
+    EXPECT_GE(c.since_latest, c.since) << c.message;
+    EXPECT_LE(c.since_earliest, kStart + absl::Hours(24 * 36)) << c.message;  // the mild originals
+    EXPECT_GE(c.since_latest, kStart + absl::Hours(24 * 42)) << c.message;    // the run
+    EXPECT_NE(c.message.find("; the change could have started between "), std::string::npos) << c.message;
+  }
+  EXPECT_TRUE(rating);
+  // A clean drop: the range is the split itself, and the message has no "between".
+  std::vector<double> clean(25, 5);
+  clean.resize(40, 1);
+  const std::vector<ReviewFact> sharp = history(clean);
+  for (const ChangeFinding& c : TestProductChanges("p2", sharp, sharp.back().created_at + absl::Hours(24))) {
+    if (c.metric != "average_rating") continue;
+    EXPECT_EQ(c.since, kStart + absl::Hours(24 * 75));
+    EXPECT_EQ(c.since_earliest, c.since);
+    EXPECT_EQ(c.since_latest, c.since);
+    EXPECT_EQ(c.message.find("could have started"), std::string::npos) << c.message;
+  }
 }
 
 }  // namespace

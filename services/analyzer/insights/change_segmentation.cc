@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "services/analyzer/insights/change_detection.h"
@@ -139,32 +140,62 @@ int JointSplit(const std::vector<double>& stars, const std::vector<double>& sent
   return best;
 }
 
-int PosteriorMedianSplit(const std::vector<double>& x, int split, const ChangeOptions& o) {
+std::vector<std::pair<int, double>> ChangeLocationPosterior(const std::vector<double>& x, int first, int last,
+                                                            const ChangeOptions& o) {
   const int n = static_cast<int>(x.size());
   const PrefixSums p(x);
   const double total_ss = p.Segment(0, n, 0).m2;
   const double rss_floor = std::max(1e-9, (n - 2) * o.rating_variance_floor);
-  const auto [k_lo, k_hi] = RefineWindow(n - split, n, o);
-  std::vector<std::pair<int, double>> log_weight;  // (split, log posterior), oldest split first
+  std::vector<std::pair<int, double>> weight;  // (split, log posterior), then the weight
   double best = -std::numeric_limits<double>::infinity();
-  for (int k = k_hi; k >= k_lo; --k) {
-    const int i = n - k;
+  for (int i = std::max(1, first); i <= std::min(n - 1, last); ++i) {
+    const int k = n - i;
     const double d = (p.s[n] - p.s[i]) / k - p.s[i] / i;
     if (d >= 0) continue;
     const double rss = std::max(rss_floor, total_ss - static_cast<double>(i) * k / n * d * d);
     const double lw = -0.5 * (n - 2) * std::log(rss) - 0.5 * std::log(static_cast<double>(i) * k);
-    log_weight.push_back({i, lw});
+    weight.push_back({i, lw});
     best = std::max(best, lw);
   }
-  if (log_weight.empty()) return split;
+  for (auto& [i, w] : weight) w = std::exp(w - best);
+  return weight;
+}
+
+int PosteriorMedianSplit(const std::vector<double>& x, int split, const ChangeOptions& o) {
+  const int n = static_cast<int>(x.size());
+  const auto [k_lo, k_hi] = RefineWindow(n - split, n, o);
+  const std::vector<std::pair<int, double>> weight = ChangeLocationPosterior(x, n - k_hi, n - k_lo, o);
+  if (weight.empty()) return split;
   double total = 0;
-  for (auto& [i, lw] : log_weight) total += (lw = std::exp(lw - best));
+  for (const auto& [i, w] : weight) total += w;
   double cumulative = 0;
-  for (const auto& [i, w] : log_weight) {
+  for (const auto& [i, w] : weight) {
     cumulative += w;
     if (cumulative >= total / 2) return i;
   }
   return split;
+}
+
+std::pair<int, int> ChangeLocationCredibleSplits(const std::vector<double>& x, int split,
+                                                 const ChangeOptions& o, double level) {
+  const int n = static_cast<int>(x.size());
+  std::vector<std::pair<int, double>> weight = ChangeLocationPosterior(x, o.min_before, n - o.min_after, o);
+  // The highest-posterior set: splits by weight, heaviest first (the later split on a tie), until they
+  // hold `level` of the total.
+  std::sort(weight.begin(), weight.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first > b.first;
+  });
+  double total = 0;
+  for (const auto& [i, w] : weight) total += w;
+  int earliest = split, latest = split;
+  double held = 0;
+  for (const auto& [i, w] : weight) {
+    if (held >= level * total) break;
+    held += w;
+    earliest = std::min(earliest, i);
+    latest = std::max(latest, i);
+  }
+  return {earliest, latest};
 }
 
 int RedatedRatingSplit(const std::vector<double>& stars, int split, const ChangeOptions& o,

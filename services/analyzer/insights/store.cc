@@ -23,6 +23,10 @@ constexpr char kSep[] = "\x1f";  // unit separator: cannot occur in stored text 
 std::string TimeText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
 }
+// NULL for an unset time (InfinitePast).
+std::optional<std::string> OptionalTimeText(absl::Time t) {
+  return t == absl::InfinitePast() ? std::nullopt : std::optional<std::string>(TimeText(t));
+}
 std::string FormatDay(absl::CivilDay d) { return absl::FormatCivilTime(d); }
 std::string Num(double v) { return absl::StrCat(v); }
 // The jsonb documents keep numbers as the Postgres arrays above do: six significant digits.
@@ -325,15 +329,15 @@ absl::StatusOr<RecomputeResult> InsightsStore::RecomputeProduct(const std::strin
       RETURN_IF_ERROR(tx.Exec(
           "INSERT INTO insights.change_tests (product_id, metric, kind, p_value, min_p_value, meets_effect,"
           " open, since, recovered_at, before, after, before_reviews, after_reviews, evidence, message,"
-          " changed_after)"
+          " changed_after, since_earliest, since_latest)"
           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz, $10, $11, $12, $13,"
-          " $14::text[], $15, $16::timestamptz)",
+          " $14::text[], $15, $16::timestamptz, $17::timestamptz, $18::timestamptz)",
           product_id, t.metric, t.kind, std::clamp(t.p_value, 0.0, 1.0), std::clamp(t.min_p_value, 0.0, 1.0),
           t.meets_effect, t.open, TimeText(t.since),
           t.open ? std::nullopt : std::optional<std::string>(TimeText(t.recovered_at)), t.before, t.after,
           t.before_reviews, t.after_reviews, PgTextArray(t.evidence), t.message,
-          t.changed_after == absl::InfinitePast() ? std::nullopt
-                                                  : std::optional<std::string>(TimeText(t.changed_after))));
+          OptionalTimeText(t.changed_after), OptionalTimeText(t.since_earliest),
+          OptionalTimeText(t.since_latest)));
     }
     ASSIGN_OR_RETURN(
         auto open_alerts,
@@ -413,10 +417,12 @@ absl::StatusOr<RecomputeResult> InsightsStore::ReconcileAlerts(const std::string
         auto raised,
         tx.Exec(
             "INSERT INTO insights.alerts (product_id, kind, metric, before, after, p_value, message,"
-            " recent_reviews, baseline_reviews, since, evidence, state, changed_after)"
+            " recent_reviews, baseline_reviews, since, evidence, state, changed_after, since_earliest,"
+            " since_latest)"
             " SELECT t.product_id, t.kind, t.metric, t.before, t.after, t.p_value, t.message, "
             "t.after_reviews,"
-            "   t.before_reviews, t.since, t.evidence, 'open', t.changed_after FROM insights.change_tests t"
+            "   t.before_reviews, t.since, t.evidence, 'open', t.changed_after, t.since_earliest,"
+            "   t.since_latest FROM insights.change_tests t"
             " WHERE ($1 = '' OR t.product_id = $1) AND t.open AND t.meets_effect AND t.p_value <= $2"
             "   AND NOT EXISTS (SELECT 1 FROM insights.alerts u WHERE u.product_id = t.product_id"
             "     AND u.kind = t.kind AND u.metric = t.metric AND u.state = 'resolved' AND u.resolved_by = "
@@ -426,7 +432,8 @@ absl::StatusOr<RecomputeResult> InsightsStore::ReconcileAlerts(const std::string
             "   before = EXCLUDED.before, after = EXCLUDED.after, p_value = EXCLUDED.p_value,"
             "   message = EXCLUDED.message, recent_reviews = EXCLUDED.recent_reviews,"
             "   baseline_reviews = EXCLUDED.baseline_reviews, since = EXCLUDED.since, evidence = "
-            "EXCLUDED.evidence, changed_after = EXCLUDED.changed_after"
+            "EXCLUDED.evidence, changed_after = EXCLUDED.changed_after,"
+            "   since_earliest = EXCLUDED.since_earliest, since_latest = EXCLUDED.since_latest"
             " RETURNING (xmax = 0), product_id, kind, metric",
             product_id, threshold));
     for (const auto& row : raised) {
@@ -453,11 +460,11 @@ absl::StatusOr<RecomputeResult> InsightsStore::ReconcileAlerts(const std::string
         auto history,
         tx.Exec("INSERT INTO insights.alerts (product_id, kind, metric, before, after, p_value, message,"
                 " recent_reviews, baseline_reviews, since, evidence, state, resolved_at, resolved_by, "
-                "changed_after)"
+                "changed_after, since_earliest, since_latest)"
                 " SELECT t.product_id, t.kind, t.metric, t.before, t.after, t.p_value, t.message, "
                 "t.after_reviews,"
                 "   t.before_reviews, t.since, t.evidence, 'resolved', t.recovered_at, 'recovered', "
-                "t.changed_after"
+                "t.changed_after, t.since_earliest, t.since_latest"
                 " FROM insights.change_tests t"
                 " WHERE ($1 = '' OR t.product_id = $1) AND NOT t.open AND t.recovered_at IS NOT NULL"
                 "   AND t.meets_effect AND t.p_value <= $2 AND $2 > 0"
