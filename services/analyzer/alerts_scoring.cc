@@ -97,6 +97,24 @@ double Median(std::vector<double> g) {
   return g.size() % 2 ? g[m] : (g[m - 1] + g[m]) / 2;
 }
 
+void AlertScore::Add(const AlertScore& o) {
+  eligible += o.eligible;
+  detected += o.detected;
+  dated += o.dated;
+  in_interval += o.in_interval;
+  range_covered += o.range_covered;
+  range_covered_exact += o.range_covered_exact;
+  unchanged += o.unchanged;
+  false_alarms += o.false_alarms;
+  auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+  append(gap_days, o.gap_days);
+  append(range_days, o.range_days);
+  append(range_reviews, o.range_reviews);
+  append(missed, o.missed);
+  append(false_alarm_products, o.false_alarm_products);
+  append(misdated, o.misdated);
+}
+
 double AlertScore::median_gap_days() const { return Median(gap_days); }
 
 AlertScore ScoreAlerts(const std::vector<FileReview>& reviews, const PlantedTruth& truth,

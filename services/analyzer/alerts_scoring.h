@@ -76,6 +76,8 @@ struct AlertScore {
   double interval_share() const { return detected ? static_cast<double>(in_interval) / detected : 0; }
   double median_gap_days() const;                                   // 0 when nothing was detected
   std::vector<std::string> missed, false_alarm_products, misdated;  // misdated: detected, dated > 30 days off
+  // Pools another case's counts and lists into this one (figures over several plantings).
+  void Add(const AlertScore& other);
 };
 
 struct ScoreOptions {

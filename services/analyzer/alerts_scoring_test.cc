@@ -112,14 +112,7 @@ TEST(RealText, PlantedChangesInRealReviews) {
     EXPECT_GE(s.interval_share(), s.dated_share());
     EXPECT_EQ(s.dated + static_cast<int>(s.misdated.size()), s.detected);
     EXPECT_GE(s.range_coverage(), s.dated_share());  // the range holds `since`
-    pooled.eligible += s.eligible;
-    pooled.detected += s.detected;
-    pooled.dated += s.dated;
-    pooled.in_interval += s.in_interval;
-    pooled.unchanged += s.unchanged;
-    pooled.false_alarms += s.false_alarms;
-    pooled.gap_days.insert(pooled.gap_days.end(), s.gap_days.begin(), s.gap_days.end());
-    pooled.range_covered += s.range_covered;
+    pooled.Add(s);
   }
   Print("real text, planting seeds 1-4 pooled", pooled);
   // Measured (2026-12-08, the default: the empirical-Bayes star-levels test at product_alpha 0.02, exact

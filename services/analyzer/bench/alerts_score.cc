@@ -148,6 +148,14 @@ bool ReadFacts(const std::string& path, AnalysedReviews* a, std::vector<FileRevi
   return true;
 }
 
+// One `figure:` line of bench/run.sh's table (values already formatted).
+void PrintFigure(const std::string& name, const std::string& value, const std::string& unit,
+                 const std::string& target, const std::string& baseline = "-",
+                 const std::string& baseline_value = "-") {
+  std::cout << "figure: name=" << name << " value=" << value << " unit=" << unit << " target=" << target
+            << " baseline=" << baseline << " baseline_value=" << baseline_value << "\n";
+}
+
 // The stars' one-sided p at the planted date (Student's pooled t; before vs after), and the after reviews.
 double OracleP(const std::vector<ReviewFact>& facts, absl::Time planted, int* after_reviews) {
   double sb = 0, sa = 0, qb = 0, qa = 0;
@@ -347,11 +355,9 @@ int main(int argc, char** argv) {
         "  dating ceiling (an estimator that knows the planting process) on the %d detected changes: dated "
         "%d, interval %d, posterior-expected %.1f\n",
         c.products, c.dated, c.in_interval, c.expected);
-    std::cout << absl::StrFormat(
-        "figure: name=alerts_dating_ceiling_%s value=%.3f unit=ratio target=- baseline=- baseline_value=-\n"
-        "figure: name=alerts_dating_ceiling_expected_%s value=%.3f unit=ratio target=- baseline=- "
-        "baseline_value=-\n",
-        name, c.interval_share(), name, c.expected_share());
+    PrintFigure("alerts_dating_ceiling_" + name, absl::StrFormat("%.3f", c.interval_share()), "ratio", "-");
+    PrintFigure("alerts_dating_ceiling_expected_" + name, absl::StrFormat("%.3f", c.expected_share()),
+                "ratio", "-");
   }
   if (absl::GetFlag(FLAGS_list)) {
     std::vector<ChangeFinding> all;
@@ -435,28 +441,16 @@ int main(int argc, char** argv) {
                                    found[b]);
     }
   }
-  std::cout << absl::StrFormat(
-      "figure: name=alerts_recall_%s value=%.3f unit=ratio target=>=0.9 baseline=previous_detector "
-      "baseline_value=%.3f\n",
-      name, s.recall(), b.recall());
-  std::cout << absl::StrFormat(
-      "figure: name=alerts_false_alarm_rate_%s value=%.4f unit=ratio target=<=0.01 "
-      "baseline=previous_detector "
-      "baseline_value=%.4f\n",
-      name, s.false_alarm_rate(), b.false_alarm_rate());
-  std::cout << absl::StrFormat(
-      "figure: name=alerts_dated_within_30d_%s value=%.3f unit=ratio target=>=0.9 baseline=- "
-      "baseline_value=-\n",
-      name, s.dated_share());
+  PrintFigure("alerts_recall_" + name, absl::StrFormat("%.3f", s.recall()), "ratio", ">=0.9",
+              "previous_detector", absl::StrFormat("%.3f", b.recall()));
+  PrintFigure("alerts_false_alarm_rate_" + name, absl::StrFormat("%.4f", s.false_alarm_rate()), "ratio",
+              "<=0.01", "previous_detector", absl::StrFormat("%.4f", b.false_alarm_rate()));
+  PrintFigure("alerts_dated_within_30d_" + name, absl::StrFormat("%.3f", s.dated_share()), "ratio", ">=0.9");
   // The interval (changed_after, since] is where the reviews put the change; the figure is only as
   // informative as the gaps are short, hence the median gap beside it.
-  std::cout << absl::StrFormat(
-      "figure: name=alerts_interval_within_30d_%s value=%.3f unit=ratio target=>=0.9 baseline=- "
-      "baseline_value=-\n",
-      name, s.interval_share());
-  std::cout << absl::StrFormat(
-      "figure: name=alerts_median_gap_days_%s value=%.1f unit=days target=- baseline=- baseline_value=-\n",
-      name, s.median_gap_days());
+  PrintFigure("alerts_interval_within_30d_" + name, absl::StrFormat("%.3f", s.interval_share()), "ratio",
+              ">=0.9");
+  PrintFigure("alerts_median_gap_days_" + name, absl::StrFormat("%.1f", s.median_gap_days()), "days", "-");
   // The 90% credible range of the rating change's date: a calibration check (it should cover about 90%
   // of the detected changes, widened by the 30 days), and how wide it is.
   std::cout << absl::StrFormat(
@@ -464,13 +458,9 @@ int main(int argc, char** argv) {
       "median_reviews=%.1f\n",
       s.detected, s.range_covered, static_cast<int>(s.range_days.size()), s.range_covered_exact,
       Median(s.range_days), Median(s.range_reviews));
-  std::cout << absl::StrFormat(
-      "figure: name=alerts_date_range_coverage_%s value=%.3f unit=ratio target=- baseline=- "
-      "baseline_value=-\n",
-      name, s.range_coverage());
-  std::cout << absl::StrFormat(
-      "figure: name=alerts_date_range_median_days_%s value=%.1f unit=days target=- baseline=- "
-      "baseline_value=-\n",
-      name, Median(s.range_days));
+  PrintFigure("alerts_date_range_coverage_" + name, absl::StrFormat("%.3f", s.range_coverage()), "ratio",
+              "-");
+  PrintFigure("alerts_date_range_median_days_" + name, absl::StrFormat("%.1f", Median(s.range_days)), "days",
+              "-");
   return 0;
 }
