@@ -7,8 +7,6 @@
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -57,11 +55,11 @@ absl::StatusOr<std::vector<FileReview>> ReadReviewsFile(const std::string& path,
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::vector<FileReview> out;
-  absl::flat_hash_map<std::string, int> seen_ids;
-  // An exact repeat (the same reviewer or id, product, time, title and text) is one review counted twice by
-  // the file, as the marketplace's replay of such a file counts it (it drops them too). By hash, each hit
-  // compared field by field with the reviews kept under that hash.
-  absl::flat_hash_map<size_t, std::vector<size_t>> kept_by_hash;
+  // The reviews kept under each id as read (Amazon's files have none: reviewer/product). A second review
+  // by the same reviewer that reads differently is kept, its id suffixed #2; an exact repeat (the same
+  // product, time, title and text too) is one review counted twice by the file, as the marketplace's replay
+  // of such a file counts it (it drops them too).
+  absl::flat_hash_map<std::string, std::vector<size_t>> kept_by_id;
   std::string line;
   *skipped = 0;
   if (duplicates != nullptr) *duplicates = 0;
@@ -93,22 +91,17 @@ absl::StatusOr<std::vector<FileReview>> ReadReviewsFile(const std::string& path,
     r.text = FirstOf(s, {"text", "reviewText"});
     r.id = FirstOf(s, {"id", "review_id"});
     if (r.id.empty()) r.id = absl::StrCat(Field(s, "reviewerID"), "/", r.product_id);
-    std::vector<size_t>& same_hash =
-        kept_by_hash[absl::HashOf(r.id, r.product_id, r.created_at, r.title, r.text)];
-    if (std::any_of(same_hash.begin(), same_hash.end(), [&](size_t i) {
+    std::vector<size_t>& same_id = kept_by_id[r.id];
+    if (std::any_of(same_id.begin(), same_id.end(), [&](size_t i) {
           const FileReview& k = out[i];
           return k.product_id == r.product_id && k.created_at == r.created_at && k.title == r.title &&
-                 k.text == r.text && absl::StartsWith(k.id, r.id) &&
-                 (k.id.size() == r.id.size() || k.id[r.id.size()] == '#');
+                 k.text == r.text;
         })) {
       if (duplicates != nullptr) ++*duplicates;
       continue;
     }
-    same_hash.push_back(out.size());
-    // Amazon's files have no review id, and a reviewer may review a product twice (a second review that
-    // reads differently is kept, its id suffixed).
-    const int dup = seen_ids[r.id]++;
-    if (dup > 0) absl::StrAppend(&r.id, "#", dup + 1);
+    if (!same_id.empty()) absl::StrAppend(&r.id, "#", same_id.size() + 1);
+    same_id.push_back(out.size());
     out.push_back(std::move(r));
   }
   return out;
