@@ -439,11 +439,10 @@ std::string Period(const ChangeFinding& f) {
 // The average rating's finding at a split: values, effect sizes (a drop in stars that shows as more 1-2 star
 // reviews), evidence and message.
 ChangeFinding RatingFinding(const SeriesResult& s, const std::vector<const ReviewFact*>& sorted,
-                            absl::Time now, const ChangeOptions& o, ChangeFinding f) {
+                            const std::vector<double>& stars, absl::Time now, const ChangeOptions& o,
+                            ChangeFinding f) {
   FillFromSeries(s, sorted, now, o.dating, &f);
   if (f.open) {  // how firm the date is: the change location's 90% credible range (whole history)
-    std::vector<double> stars;
-    for (const ReviewFact* r : sorted) stars.push_back(r->rating);
     const auto [earliest, latest] = ChangeLocationCredibleSplits(stars, s.split, o);
     f.since_earliest = std::min(f.since, sorted[earliest]->created_at);
     f.since_latest = std::max(f.since, sorted[latest]->created_at);
@@ -617,7 +616,8 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
       out.push_back(std::move(f));
     }
     if (rating_series.tested)
-      out.push_back(RatingFinding(rating_series, sorted, now, o, base("rating_drop", "average_rating")));
+      out.push_back(
+          RatingFinding(rating_series, sorted, stars, now, o, base("rating_drop", "average_rating")));
     if (sentiment_series.tested) {
       const SeriesResult& s = sentiment_series;
       ChangeFinding f = base("sentiment_drop", "sentiment");
@@ -734,7 +734,7 @@ std::vector<ChangeFinding> TestProductChanges(const std::string& product_id,
                                                                                       : low_series;
       if (dated_at.tested && eb->p_value < f.p_value) {
         const double p = f.p_value, test_p = f.test_p_value;  // dated at the low share's split, same p
-        f = RatingFinding(dated_at, sorted, now, o, base("rating_drop", "average_rating"));
+        f = RatingFinding(dated_at, sorted, stars, now, o, base("rating_drop", "average_rating"));
         f.p_value = p, f.test_p_value = test_p;
       }
       f.p_value = std::min(f.p_value, eb->p_value);
