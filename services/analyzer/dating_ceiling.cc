@@ -84,6 +84,8 @@ DatingCeiling PlantingAwareDatingCeiling(const std::map<std::string, std::vector
     if (!planted || (only != nullptr && !only->count(product))) continue;
     const auto it = products.find(product);
     if (it == products.end()) continue;
+    // In the planting's own order (by time, ties as given, as PlantRealChanges sorts), not ReviewsInOrder's
+    // (time, then id): the planted split is an index in this order.
     std::vector<const ReviewFact*> sorted;
     for (const ReviewFact& f : it->second) sorted.push_back(&f);
     std::stable_sort(sorted.begin(), sorted.end(),
